@@ -1,0 +1,267 @@
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem, hostname } from 'node:os';
+import { basename } from 'node:path';
+import AjvModule from 'ajv';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { FleetcError } from '../diagnostics/index.js';
+import { isDType, type DType } from '../ir/dtype.js';
+import schema from './fleet.schema.json' with { type: 'json' };
+import { DEVICE_PRESETS, LINK_PRESETS } from './presets.js';
+import { CLASS_DEFAULTS, OP_FAMILIES } from './support.js';
+import { DEVICE_CLASSES, type Device, type DeviceClass, type Fleet, type Link, type MemoryLevel, type Pin } from './types.js';
+import { parseQuantity, UnitError, type Quantity } from './units.js';
+import { unreachablePairs } from './route.js';
+
+const Ajv = AjvModule.default ?? AjvModule;
+const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
+
+type Path = (string | number)[];
+
+/** Reads a fleet file (YAML or JSON), validates it and resolves presets into a Fleet. */
+export function loadFleet(file: string): Fleet {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new FleetcError('E0301', `cannot read fleet file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
+  }
+  return parseFleet(text, file);
+}
+
+export function parseFleet(text: string, file: string): Fleet {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const fail = (path: Path, message: string): never => {
+    throw new FleetcError('E0301', `${pathText(path)}${message}`, locate(doc, lines, path, file));
+  };
+  if (doc.errors.length) {
+    const err = doc.errors[0]!;
+    const pos = lines.linePos(err.pos[0]);
+    throw new FleetcError('E0301', `not valid YAML or JSON: ${err.message.split('\n')[0]}`, { file, line: pos.line, col: pos.col });
+  }
+  const raw = doc.toJS() as Record<string, unknown> | null;
+  if (!validate(raw)) {
+    const err = validate.errors![0]!;
+    const path = err.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const extra = err.params && 'additionalProperty' in err.params ? ` '${String(err.params.additionalProperty)}'` : '';
+    const allowed = err.params && 'allowedValues' in err.params ? ` (${(err.params.allowedValues as string[]).join(', ')})` : '';
+    fail(path, `${err.message ?? 'is invalid'}${extra}${allowed}`);
+  }
+  return resolveFleet(raw as unknown as RawFleet, file, fail);
+}
+
+interface RawDevice {
+  id: string;
+  preset?: string;
+  class?: DeviceClass;
+  host?: string;
+  memory?: RawMemory | RawMemory[];
+  compute?: Record<string, unknown>;
+  launchOverhead?: unknown;
+  ops?: { allow?: string[]; deny?: string[] };
+  dtypes?: string[];
+  backend?: 'cpu' | 'emulated';
+  threads?: number;
+  hostLink?: { kind?: string; bandwidth?: unknown; latency?: unknown };
+}
+interface RawMemory {
+  name?: string;
+  capacity: unknown;
+  bandwidth?: unknown;
+}
+interface RawFleet {
+  name?: string;
+  hosts?: string[];
+  devices: RawDevice[];
+  links?: { id?: string; between: [string, string]; kind?: string; bandwidth?: unknown; latency?: unknown }[];
+  pins?: { match: string; device: string }[];
+  forbid?: { match: string; device: string }[];
+}
+
+function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: string) => never): Fleet {
+  const qty = (v: unknown, kind: Quantity, path: Path): number => {
+    try {
+      return parseQuantity(v, kind);
+    } catch (e) {
+      if (e instanceof UnitError) fail(path, e.message);
+      throw e;
+    }
+  };
+  const devices: Device[] = [];
+  const ids = new Set<string>();
+  raw.devices.forEach((d, i) => {
+    const at = ['devices', i];
+    if (ids.has(d.id)) fail([...at, 'id'], `device id '${d.id}' is used twice`);
+    ids.add(d.id);
+    const preset = d.preset === undefined ? undefined : DEVICE_PRESETS[d.preset];
+    if (d.preset !== undefined && !preset)
+      fail([...at, 'preset'], `unknown preset '${d.preset}' (known: ${Object.keys(DEVICE_PRESETS).join(', ')})`);
+    const cls = d.class ?? preset?.class;
+    if (!cls) fail(at, `device '${d.id}' needs a class or a preset`);
+    if (preset && d.class && d.class !== preset.class)
+      fail([...at, 'class'], `class '${d.class}' contradicts preset '${d.preset}' (a ${preset.class})`);
+    const memory = resolveMemory(d, preset?.memory, at, qty, fail);
+    const compute: Partial<Record<DType, number>> = { ...(preset?.compute ?? {}) };
+    for (const [dt, v] of Object.entries(d.compute ?? {})) {
+      if (!isDType(dt)) fail([...at, 'compute', dt], `unknown element type '${dt}'`);
+      compute[dt as DType] = qty(v, 'flops', [...at, 'compute', dt]);
+    }
+    if (Object.keys(compute).length === 0) fail(at, `device '${d.id}' declares no peak compute (compute: { float32: … })`);
+    const defaults = CLASS_DEFAULTS[cls!];
+    const dtypes = (d.dtypes ?? defaults.dtypes) as DType[];
+    dtypes.forEach((dt, j) => {
+      if (!isDType(dt)) fail([...at, 'dtypes', j], `unknown element type '${dt}'`);
+    });
+    for (const key of ['allow', 'deny'] as const)
+      (d.ops?.[key] ?? []).forEach((op, j) => {
+        if (op.startsWith('@') && !OP_FAMILIES[op.slice(1)])
+          fail([...at, 'ops', key, j], `unknown op family '${op}' (known: ${Object.keys(OP_FAMILIES).map((f) => '@' + f).join(', ')})`);
+      });
+    const backend = d.backend ?? (cls === 'cpu' ? 'cpu' : 'emulated');
+    if (backend === 'cpu' && cls !== 'cpu')
+      fail([...at, 'backend'], `backend 'cpu' runs only cpu-class devices; a ${cls} runs 'emulated' on this machine`);
+    const hostLinkPreset = d.hostLink?.kind ? LINK_PRESETS[d.hostLink.kind] : undefined;
+    if (d.hostLink?.kind && !hostLinkPreset && (d.hostLink.bandwidth === undefined || d.hostLink.latency === undefined))
+      fail([...at, 'hostLink', 'kind'], `unknown link kind '${d.hostLink.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency`);
+    const baseLink = preset?.hostLink;
+    const hostLink =
+      cls === 'cpu'
+        ? undefined
+        : {
+            kind: d.hostLink?.kind ?? baseLink?.kind ?? 'pcie4-x16',
+            bandwidth:
+              d.hostLink?.bandwidth !== undefined
+                ? qty(d.hostLink.bandwidth, 'bandwidth', [...at, 'hostLink', 'bandwidth'])
+                : (hostLinkPreset?.bandwidth ?? baseLink?.bandwidth ?? LINK_PRESETS['pcie4-x16']!.bandwidth),
+            latency:
+              d.hostLink?.latency !== undefined
+                ? qty(d.hostLink.latency, 'time', [...at, 'hostLink', 'latency'])
+                : (hostLinkPreset?.latency ?? baseLink?.latency ?? LINK_PRESETS['pcie4-x16']!.latency),
+          };
+    devices.push({
+      id: d.id,
+      class: cls!,
+      host: d.host ?? 'host0',
+      ...(d.preset ? { preset: d.preset } : {}),
+      memory,
+      compute,
+      launchOverhead: d.launchOverhead !== undefined ? qty(d.launchOverhead, 'time', [...at, 'launchOverhead']) : (preset?.launchOverhead ?? 5e-6),
+      ops: { ...(d.ops?.allow ?? defaults.allow ? { allow: d.ops?.allow ?? defaults.allow } : {}), deny: [...defaults.deny, ...(d.ops?.deny ?? [])] },
+      dtypes,
+      backend,
+      threads: d.threads ?? Math.max(1, cpus().length),
+      ...(hostLink ? { hostLink } : {}),
+    });
+  });
+
+  const hosts = [...new Set([...(raw.hosts ?? []), ...devices.map((d) => d.host)])];
+  const endpoints = new Set<string>([...ids, ...hosts]);
+  const links: Link[] = (raw.links ?? []).map((l, i) => {
+    const at = ['links', i];
+    l.between.forEach((end, j) => {
+      if (!endpoints.has(end)) fail([...at, 'between', j], `link endpoint '${end}' is neither a device nor a host of this fleet`);
+    });
+    if (l.between[0] === l.between[1]) fail([...at, 'between'], `a link joins '${l.between[0]}' to itself`);
+    const kind = l.kind ? LINK_PRESETS[l.kind] : undefined;
+    if (!kind && (l.bandwidth === undefined || l.latency === undefined))
+      fail(at, l.kind ? `unknown link kind '${l.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency` : 'a link needs a kind or both bandwidth and latency');
+    const bandwidth = l.bandwidth !== undefined ? qty(l.bandwidth, 'bandwidth', [...at, 'bandwidth']) : kind!.bandwidth;
+    if (bandwidth <= 0) fail([...at, 'bandwidth'], 'a link needs a positive bandwidth');
+    return {
+      id: l.id ?? `${l.between[0]}~${l.between[1]}`,
+      between: l.between,
+      bandwidth,
+      latency: l.latency !== undefined ? qty(l.latency, 'time', [...at, 'latency']) : kind!.latency,
+      kind: l.kind ?? 'custom',
+    };
+  });
+
+  const pins: Pin[] = [];
+  for (const [key, forbid] of [['pins', false], ['forbid', true]] as const) {
+    (raw[key] ?? []).forEach((p, i) => {
+      if (!ids.has(p.device)) fail([key, i, 'device'], `${key === 'pins' ? 'pin' : 'forbid'} names device '${p.device}', which is not in the fleet`);
+      try {
+        new RegExp(p.match);
+      } catch {
+        fail([key, i, 'match'], `'${p.match}' is not a valid regular expression`);
+      }
+      pins.push({ match: p.match, device: p.device, forbid, origin: `${basename(file)}:${key}[${i}]` });
+    });
+  }
+  const fleet: Fleet = { name: raw.name ?? basename(file).replace(/\.(ya?ml|json)$/, ''), file, hosts, devices, links, pins };
+  const cut = unreachablePairs(fleet)[0];
+  if (cut) fail(['links'], `no route between '${cut[0].id}' (host ${cut[0].host}) and '${cut[1].id}' (host ${cut[1].host}); add a link between their hosts`);
+  return fleet;
+}
+
+function resolveMemory(
+  d: RawDevice,
+  presetMemory: MemoryLevel[] | undefined,
+  at: Path,
+  qty: (v: unknown, kind: Quantity, path: Path) => number,
+  fail: (path: Path, message: string) => never,
+): MemoryLevel[] {
+  const base = presetMemory?.map((m) => ({ ...m })) ?? [];
+  const given = d.memory === undefined ? [] : Array.isArray(d.memory) ? d.memory : [d.memory];
+  given.forEach((m, i) => {
+    const path = Array.isArray(d.memory) ? [...at, 'memory', i] : [...at, 'memory'];
+    const level = base[i] ?? { name: m.name ?? `level${i}`, capacity: 0, bandwidth: 0 };
+    level.name = m.name ?? level.name;
+    level.capacity = qty(m.capacity, 'bytes', [...path, 'capacity']);
+    if (m.bandwidth !== undefined) level.bandwidth = qty(m.bandwidth, 'bandwidth', [...path, 'bandwidth']);
+    if (level.bandwidth <= 0) fail([...path, 'bandwidth'], `memory level '${level.name}' of '${d.id}' needs a bandwidth`);
+    base[i] = level;
+  });
+  if (base.length === 0) fail(at, `device '${d.id}' has no memory (give memory: { capacity, bandwidth } or a preset)`);
+  base.forEach((m, i) => {
+    if (m.capacity <= 0) fail([...at, 'memory', i, 'capacity'], `device '${d.id}' has no memory in level '${m.name}' (capacity 0)`);
+  });
+  return base;
+}
+
+function pathText(path: Path): string {
+  if (path.length === 0) return '';
+  return `${path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('')}: `;
+}
+
+function locate(doc: Document, lines: LineCounter, path: Path, file: string): { file: string; line?: number; col?: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) {
+      const pos = lines.linePos(node.range[0]);
+      return { file, line: pos.line, col: pos.col };
+    }
+  }
+  return { file };
+}
+
+/** The built-in fleet: this machine as one cpu device. */
+export function localFleet(): Fleet {
+  const threads = Math.max(1, cpus().length);
+  const cls = CLASS_DEFAULTS.cpu;
+  // Nominal per-core figures for an AVX2+FMA core (2 FMA units × 8 fp32 lanes × 2 flops × ~2.5 GHz).
+  const perCore = 80e9;
+  return {
+    name: 'local',
+    file: '',
+    hosts: [hostname() || 'localhost'],
+    devices: [
+      {
+        id: 'cpu0',
+        class: 'cpu',
+        host: hostname() || 'localhost',
+        memory: [{ name: 'dram', capacity: totalmem(), bandwidth: 20e9 }],
+        compute: { float32: perCore * threads, float64: (perCore / 2) * threads, float16: perCore * threads, int8: perCore * 2 * threads },
+        launchOverhead: 1e-6,
+        ops: { deny: [...cls.deny] },
+        dtypes: [...cls.dtypes],
+        backend: 'cpu',
+        threads,
+      },
+    ],
+    links: [],
+    pins: [],
+  };
+}
+
+export { DEVICE_CLASSES };
