@@ -1,0 +1,84 @@
+import type { Device, Fleet } from '../../src/fleet/types.js';
+
+/**
+ * The partitioning problem, independent of the IR: tasks (segments of ops) with a predicted
+ * time on every device, the bytes that flow between them, and what each device can hold.
+ * Devices are referred to by index into `devices`.
+ */
+export interface Task {
+  id: number;
+  /** A readable name: the first op of the segment (and how many more). */
+  name: string;
+  /** The IR op ids in the segment, in topological order. */
+  ops: string[];
+  /** Predicted seconds per device; Infinity where the device is refused. */
+  time: number[];
+  /** Why a device is refused (null where it is allowed). */
+  refused: (string | null)[];
+  /** Weights the segment reads: name → bytes. A weight lives once on each device that reads it. */
+  weights: [string, number][];
+  /** Bytes of the segment's outputs (activations). */
+  outBytes: number;
+  /** Largest activation working set of one op of the segment (inputs + outputs, bytes). */
+  workBytes: number;
+  /** A user pin: the only allowed device. */
+  pinned?: number;
+}
+
+export interface Flow {
+  from: number;
+  to: number;
+  bytes: number;
+  values: string[];
+}
+
+export interface Problem {
+  fleet: Fleet;
+  devices: Device[];
+  tasks: Task[];
+  /** Task → task data dependences (deduplicated per pair, bytes summed). */
+  flows: Flow[];
+  /** Bytes that enter each task from the graph's inputs, which arrive on `home`. */
+  inputs: { to: number; bytes: number }[];
+  /** Bytes each task sends to the graph's outputs, which are delivered on `home`. */
+  outputs: { from: number; bytes: number }[];
+  /** The device where requests arrive and results are delivered (the first cpu). */
+  home: number;
+  /** Bytes a device can hold (its level-0 memory). */
+  capacity: number[];
+  /** Seconds to move bytes from device a to device b (0 on one device). */
+  comm(a: number, b: number, bytes: number): number;
+}
+
+/** For every task, its predecessors and successors with the flow between them. */
+export interface Adjacency {
+  preds: { task: number; bytes: number }[][];
+  succs: { task: number; bytes: number }[][];
+  /** A topological order of the tasks. */
+  order: number[];
+}
+
+export function adjacency(p: Problem): Adjacency {
+  const n = p.tasks.length;
+  const preds: Adjacency['preds'] = Array.from({ length: n }, () => []);
+  const succs: Adjacency['succs'] = Array.from({ length: n }, () => []);
+  const indeg = new Array<number>(n).fill(0);
+  for (const f of p.flows) {
+    preds[f.to]!.push({ task: f.from, bytes: f.bytes });
+    succs[f.from]!.push({ task: f.to, bytes: f.bytes });
+    indeg[f.to]!++;
+  }
+  const order: number[] = [];
+  const ready = p.tasks.filter((t) => indeg[t.id] === 0).map((t) => t.id);
+  while (ready.length) {
+    const t = ready.shift()!;
+    order.push(t);
+    for (const s of succs[t]!) if (--indeg[s.task]! === 0) ready.push(s.task);
+  }
+  if (order.length !== n) throw new Error('partition problem has a cycle');
+  return { preds, succs, order };
+}
+
+export function allowed(task: Task, device: number): boolean {
+  return task.pinned === undefined ? task.refused[device] === null : task.pinned === device;
+}

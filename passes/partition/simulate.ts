@@ -1,0 +1,172 @@
+import { route } from '../../src/fleet/route.js';
+import { adjacency, type Adjacency, type Problem } from './problem.js';
+
+export interface Transfer {
+  from: number;
+  to: number;
+  fromDevice: number;
+  toDevice: number;
+  bytes: number;
+  start: number;
+  end: number;
+}
+
+/** The predicted execution of one request under a placement. */
+export interface Schedule {
+  placement: number[];
+  /** The dispatch priority the schedule was made with (a device runs its ready tasks in this order). */
+  priority: number[];
+  start: number[];
+  finish: number[];
+  /** Seconds from request arrival to the last output delivered on the home device. */
+  latency: number;
+  /** Busy seconds per device for one request. */
+  busy: number[];
+  /** Bytes per link id for one request. */
+  linkBytes: Map<string, number>;
+  /** Busy seconds per link id for one request. */
+  linkBusy: Map<string, number>;
+  transfers: Transfer[];
+  weightBytes: number[];
+  activationPeak: number[];
+  /** weights + activation peak, per device. */
+  memory: number[];
+  /** The slowest device or link per request: with requests pipelined, throughput is 1 / bottleneck. */
+  bottleneck: number;
+}
+
+const adjCache = new WeakMap<Problem, Adjacency>();
+export function adj(p: Problem): Adjacency {
+  let a = adjCache.get(p);
+  if (!a) adjCache.set(p, (a = adjacency(p)));
+  return a;
+}
+
+/**
+ * List-schedules the tasks on their devices: each device runs one task at a time, in order of
+ * upward rank (longest remaining path, transfers included); a task starts when its device is
+ * free and all its inputs have arrived. Transfers do not contend for links (documented in
+ * docs/partitioner.md); their per-link totals feed the throughput bottleneck instead.
+ */
+export function simulate(p: Problem, placement: readonly number[], priority?: readonly number[]): Schedule {
+  const { preds, succs, order } = adj(p);
+  const n = p.tasks.length;
+  const D = p.devices.length;
+  const time = (t: number): number => p.tasks[t]!.time[placement[t]!]!;
+
+  const rank = new Array<number>(n).fill(0);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i]!;
+    let best = 0;
+    for (const s of succs[t]!) best = Math.max(best, p.comm(placement[t]!, placement[s.task]!, s.bytes) + rank[s.task]!);
+    rank[t] = time(t) + best;
+  }
+  const topoIndex = new Array<number>(n);
+  order.forEach((t, i) => (topoIndex[t] = i));
+  const prio = priority ? [...priority] : [...order].sort((a, b) => rank[b]! - rank[a]! || topoIndex[a]! - topoIndex[b]!);
+
+  const inputArrival = new Array<number>(n).fill(0);
+  for (const f of p.inputs) inputArrival[f.to] = Math.max(inputArrival[f.to]!, p.comm(p.home, placement[f.to]!, f.bytes));
+
+  const start = new Array<number>(n).fill(0);
+  const finish = new Array<number>(n).fill(0);
+  const free = new Array<number>(D).fill(0);
+  const busy = new Array<number>(D).fill(0);
+  const done = new Array<boolean>(n).fill(false);
+  const transfers: Transfer[] = [];
+  // Rank order is topological except between equal ranks of zero-time chains; the loop below
+  // defers a task whose predecessors are not done yet.
+  const queue = [...prio];
+  while (queue.length) {
+    const idx = queue.findIndex((t) => preds[t]!.every((q) => done[q.task]));
+    const t = queue.splice(idx, 1)[0]!;
+    const d = placement[t]!;
+    let ready = inputArrival[t]!;
+    for (const q of preds[t]!) {
+      const from = placement[q.task]!;
+      const arrive = finish[q.task]! + p.comm(from, d, q.bytes);
+      if (from !== d) transfers.push({ from: q.task, to: t, fromDevice: from, toDevice: d, bytes: q.bytes, start: finish[q.task]!, end: arrive });
+      ready = Math.max(ready, arrive);
+    }
+    start[t] = Math.max(ready, free[d]!);
+    finish[t] = start[t]! + time(t);
+    free[d] = finish[t]!;
+    busy[d]! += time(t);
+    done[t] = true;
+  }
+
+  let latency = 0;
+  for (const t of order) latency = Math.max(latency, finish[t]!);
+  for (const f of p.outputs) latency = Math.max(latency, finish[f.from]! + p.comm(placement[f.from]!, p.home, f.bytes));
+
+  const linkBytes = new Map<string, number>();
+  const linkBusy = new Map<string, number>();
+  const charge = (a: number, b: number, bytes: number): void => {
+    if (a === b) return;
+    const r = route(p.fleet, p.devices[a]!.id, p.devices[b]!.id);
+    for (const h of r?.hops ?? []) {
+      linkBytes.set(h.link, (linkBytes.get(h.link) ?? 0) + bytes);
+      linkBusy.set(h.link, (linkBusy.get(h.link) ?? 0) + bytes / h.bandwidth);
+    }
+  };
+  for (const tr of transfers) charge(tr.fromDevice, tr.toDevice, tr.bytes);
+  for (const f of p.inputs) charge(p.home, placement[f.to]!, f.bytes);
+  for (const f of p.outputs) charge(placement[f.from]!, p.home, f.bytes);
+
+  const { weightBytes, activationPeak } = memoryUse(p, placement, start, finish, transfers);
+  const memory = weightBytes.map((w, d) => w + activationPeak[d]!);
+  const bottleneck = Math.max(...busy, ...linkBusy.values());
+  return { placement: [...placement], priority: prio, start, finish, latency, busy, linkBytes, linkBusy, transfers, weightBytes, activationPeak, memory, bottleneck };
+}
+
+/**
+ * Memory per device: each distinct weight once, plus the peak of live activations. An output
+ * lives on its producer's device from the task's start until its last local consumer finishes
+ * (or its last transfer leaves); a received tensor lives on the receiver from its arrival until
+ * its consumer finishes. A task's internal working set counts while it runs.
+ */
+export function memoryUse(
+  p: Problem,
+  placement: readonly number[],
+  start: readonly number[],
+  finish: readonly number[],
+  transfers: readonly Transfer[],
+): { weightBytes: number[]; activationPeak: number[] } {
+  const D = p.devices.length;
+  const weightBytes = new Array<number>(D).fill(0);
+  const seen = Array.from({ length: D }, () => new Set<string>());
+  p.tasks.forEach((task, t) => {
+    const d = placement[t]!;
+    for (const [name, bytes] of task.weights) {
+      if (seen[d]!.has(name)) continue;
+      seen[d]!.add(name);
+      weightBytes[d]! += bytes;
+    }
+  });
+  const { succs } = adj(p);
+  const events: [number, number, number][][] = Array.from({ length: D }, () => []); // [time, +/- bytes, order]
+  p.tasks.forEach((task, t) => {
+    const d = placement[t]!;
+    let end = finish[t]!;
+    for (const s of succs[t]!) end = Math.max(end, placement[s.task] === d ? finish[s.task]! : finish[t]!);
+    events[d]!.push([start[t]!, task.outBytes, 1], [end, -task.outBytes, 0]);
+    const extra = Math.max(0, task.workBytes - task.outBytes);
+    if (extra) events[d]!.push([start[t]!, extra, 1], [finish[t]!, -extra, 0]);
+  });
+  for (const tr of transfers) events[tr.toDevice]!.push([tr.end, tr.bytes, 1], [finish[tr.to]!, -tr.bytes, 0]);
+  const activationPeak = events.map((ev) => {
+    ev.sort((a, b) => a[0] - b[0] || a[2] - b[2]);
+    let live = 0;
+    let peak = 0;
+    for (const [, delta] of ev) {
+      live += delta;
+      peak = Math.max(peak, live);
+    }
+    return peak;
+  });
+  return { weightBytes, activationPeak };
+}
+
+export function fits(p: Problem, s: Schedule): boolean {
+  return s.memory.every((m, d) => m <= p.capacity[d]!);
+}

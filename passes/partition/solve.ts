@@ -1,0 +1,64 @@
+import { heft, refine, reorder, score, type Objective } from './heft.js';
+import { exactPlacement } from './milp.js';
+import { pipelineCuts } from './pipeline.js';
+import type { Problem } from './problem.js';
+import { fits, simulate, type Schedule } from './simulate.js';
+import { greedyPriority } from './greedy.js';
+
+export interface Solution {
+  schedule: Schedule;
+  /** Which search produced the plan: 'heft', 'pipeline', 'greedy', 'exact'. */
+  method: string;
+  /** Candidate plans considered, with their objective, for the report. */
+  candidates: { method: string; objective: number; fits: boolean }[];
+}
+
+/**
+ * The heuristic search: HEFT list scheduling and (for throughput) dynamic-programming pipeline
+ * cuts and the greedy baseline as seeds, each refined by local moves; the best plan that fits in
+ * memory wins (ties keep the earlier seed, so results are deterministic).
+ */
+export function solveHeuristic(p: Problem, objective: Objective): Solution {
+  const seeds: [string, number[] | null][] = [
+    ['heft', heft(p)],
+    ['greedy', greedyPriority(p)],
+  ];
+  if (objective === 'throughput') seeds.push(['pipeline', pipelineCuts(p)]);
+  let best: Solution | undefined;
+  const candidates: Solution['candidates'] = [];
+  for (const [method, seed] of seeds) {
+    if (!seed) continue;
+    const s = objective === 'latency' ? alternate(p, refine(p, seed, objective)) : refine(p, seed, objective);
+    const ok = fits(p, s);
+    candidates.push({ method, objective: score(s, objective), fits: ok });
+    const cur = best?.schedule;
+    const curOk = cur ? fits(p, cur) : false;
+    if (!cur || (ok && !curOk) || (ok === curOk && score(s, objective) < score(cur, objective) * (1 - 1e-9)))
+      best = { schedule: s, method, candidates };
+  }
+  return best!;
+}
+
+/** Alternates dispatch-order improvement and placement moves under that order. */
+function alternate(p: Problem, s: Schedule): Schedule {
+  let cur = s;
+  for (let i = 0; i < 3; i++) {
+    const next = refine(p, cur.placement, 'latency', 4, reorder(p, cur, 'latency').priority);
+    if (!(next.latency < cur.latency * (1 - 1e-9))) break;
+    cur = next;
+  }
+  return cur;
+}
+
+/** The heuristic, then the exact MILP when the graph is small enough; the better plan wins. */
+export async function solve(p: Problem, objective: Objective, exact: boolean | 'auto' = 'auto'): Promise<Solution> {
+  const h = solveHeuristic(p, objective);
+  const useExact = exact === true || (exact === 'auto' && p.tasks.length <= 12 && p.devices.length <= 4);
+  if (!useExact) return h;
+  const e = await exactPlacement(p, objective);
+  if (!e.placement || e.placement.includes(-1)) return h;
+  const s = simulate(p, e.placement);
+  h.candidates.push({ method: 'exact', objective: score(s, objective), fits: fits(p, s) });
+  if (fits(p, s) && score(s, objective) < score(h.schedule, objective) * (1 - 1e-9)) return { schedule: s, method: 'exact', candidates: h.candidates };
+  return h;
+}
