@@ -1,0 +1,112 @@
+import type { IRGraph } from '../../src/ir/graph.js';
+import type { DType } from '../../src/ir/dtype.js';
+import { add, max, mul, type Dim } from '../../src/ir/sym.js';
+import type { Pass, PassContext } from '../pass.js';
+import { opFlops } from './flops.js';
+import { OpView } from './opview.js';
+import { bytesOf } from './tensor.js';
+
+/** The cost of one op: FLOPs and bytes read/written, symbolic (null where unknown). */
+export interface OpCost {
+  op: string;
+  opType: string;
+  domain: string;
+  flops: Dim | null;
+  /** Sizes of the op's input tensors, weights included. */
+  bytesRead: Dim | null;
+  /** Sizes of its outputs. */
+  bytesWritten: Dim | null;
+  /** The element type the op computes in (its first float input or output), for the roofline. */
+  dtype: DType | null;
+}
+
+export interface CostResult {
+  /** Per op, in topological order. */
+  ops: OpCost[];
+  /** Totals over the ops whose cost is known. */
+  flops: Dim;
+  bytesRead: Dim;
+  bytesWritten: Dim;
+  /** Ops whose FLOPs or bytes are unknown (unsupported op type or unknown shapes). */
+  unknown: string[];
+}
+
+function sumBytes(graph: IRGraph, names: (string | undefined)[]): Dim | null {
+  let total: Dim = 0;
+  for (const n of names) {
+    if (n === undefined) continue;
+    const b = bytesOf(graph, n);
+    if (b === null) return null;
+    total = add(total, b);
+  }
+  return total;
+}
+
+function computeDType(graph: IRGraph, v: OpView): DType | null {
+  let first: DType | null = null;
+  for (const n of [...v.ins, ...v.outs]) {
+    if (n === undefined || !graph.hasValue(n)) continue;
+    const dt = graph.value(n).dtype;
+    if (!dt) continue;
+    first ??= dt;
+    if (dt.startsWith('float') || dt.startsWith('bfloat')) return dt;
+  }
+  return first;
+}
+
+/** FLOPs of control flow: If takes the larger branch, Loop and Scan one body run per iteration. */
+function controlFlowFlops(graph: IRGraph, v: OpView): Dim | null {
+  const subs = graph.subgraphs(v.id).map(([, g]) => costGraph(g).flops);
+  if (subs.length === 0) return null;
+  if (v.op.opType === 'If') return subs.reduce((a, b) => max(a, b));
+  let body = subs.reduce((a, b) => add(a, b));
+  if (v.op.opType === 'Scan') {
+    const x = v.inShape(v.ins.length - 1);
+    if (x && x.length > 0) body = mul(body, x[0]!);
+  }
+  return body; // Loop: trip counts are run-time values; one iteration is counted
+}
+
+export function opCost(graph: IRGraph, id: string): OpCost {
+  const v = new OpView(graph, id);
+  const cf = ['If', 'Loop', 'Scan'].includes(v.op.opType);
+  const readNames = ['Shape', 'Size'].includes(v.op.opType) ? [] : v.ins; // these read metadata only
+  return {
+    op: id,
+    opType: v.op.opType,
+    domain: v.op.domain,
+    flops: cf ? controlFlowFlops(graph, v) : opFlops(v),
+    bytesRead: sumBytes(graph, readNames),
+    bytesWritten: sumBytes(graph, v.outs),
+    dtype: computeDType(graph, v),
+  };
+}
+
+export function costGraph(graph: IRGraph): CostResult {
+  const ops: OpCost[] = [];
+  let flops: Dim = 0;
+  let bytesRead: Dim = 0;
+  let bytesWritten: Dim = 0;
+  const unknown: string[] = [];
+  for (const id of graph.topoOps()) {
+    const c = opCost(graph, id);
+    ops.push(c);
+    if (c.flops === null || c.bytesRead === null || c.bytesWritten === null) unknown.push(id);
+    if (c.flops !== null) flops = add(flops, c.flops);
+    if (c.bytesRead !== null) bytesRead = add(bytesRead, c.bytesRead);
+    if (c.bytesWritten !== null) bytesWritten = add(bytesWritten, c.bytesWritten);
+  }
+  return { ops, flops, bytesRead, bytesWritten, unknown };
+}
+
+export const costPass: Pass = {
+  name: 'cost',
+  summary: 'FLOPs and bytes read/written per op, as expressions over the shape symbols',
+  kind: 'analysis',
+  options: {},
+  run(graph: IRGraph, ctx: PassContext) {
+    const res = costGraph(graph);
+    ctx.results.set('cost', res);
+    return { summary: `${res.ops.length} ops costed, ${res.unknown.length} unknown` };
+  },
+};
