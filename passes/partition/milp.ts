@@ -23,9 +23,22 @@ let solver: Promise<Highs> | undefined;
  * where weights bind). Meant for small graphs (tens of tasks).
  */
 export async function exactPlacement(p: Problem, objective: Objective, timeLimit = 30): Promise<ExactResult> {
-  const lp = objective === 'latency' ? latencyModel(p) : throughputModel(p);
+  await loadExactSolver();
+  return exactPlacementSync(p, objective, timeLimit);
+}
+
+let loaded: Highs | undefined;
+
+/** Loads the HiGHS WebAssembly module once; exactPlacementSync needs it loaded. */
+export async function loadExactSolver(): Promise<void> {
   solver ??= highsLoader();
-  const h = await solver;
+  loaded = await solver;
+}
+
+export function exactPlacementSync(p: Problem, objective: Objective, timeLimit = 30): ExactResult {
+  if (!loaded) return { status: 'solver not loaded', placement: null, objective: null };
+  const lp = objective === 'latency' ? latencyModel(p) : throughputModel(p);
+  const h = loaded;
   const res = h.solve(lp, { time_limit: timeLimit, mip_rel_gap: 1e-6 });
   if (res.Status !== 'Optimal' && res.Status !== 'Time limit reached') return { status: res.Status, placement: null, objective: null };
   const placement = p.tasks.map((t) => {

@@ -1,5 +1,5 @@
 import { heft, refine, reorder, score, type Objective } from './heft.js';
-import { exactPlacement } from './milp.js';
+import { exactPlacementSync } from './milp.js';
 import { pipelineCuts } from './pipeline.js';
 import type { Problem } from './problem.js';
 import { fits, simulate, type Schedule } from './simulate.js';
@@ -50,12 +50,15 @@ function alternate(p: Problem, s: Schedule): Schedule {
   return cur;
 }
 
-/** The heuristic, then the exact MILP when the graph is small enough; the better plan wins. */
-export async function solve(p: Problem, objective: Objective, exact: boolean | 'auto' = 'auto'): Promise<Solution> {
+/**
+ * The heuristic, then the exact MILP when asked (or, with 'auto', when the graph is small and
+ * the solver is loaded); the better plan wins.
+ */
+export function solve(p: Problem, objective: Objective, exact: boolean | 'auto' = 'auto'): Solution {
   const h = solveHeuristic(p, objective);
   const useExact = exact === true || (exact === 'auto' && p.tasks.length <= 12 && p.devices.length <= 4);
   if (!useExact) return h;
-  const e = await exactPlacement(p, objective);
+  const e = exactPlacementSync(p, objective);
   if (!e.placement || e.placement.includes(-1)) return h;
   const s = simulate(p, e.placement);
   h.candidates.push({ method: 'exact', objective: score(s, objective), fits: fits(p, s) });

@@ -1,0 +1,217 @@
+import type { IRGraph } from '../../src/ir/graph.js';
+import { evaluate, product, symbolsOf, type Dim } from '../../src/ir/sym.js';
+import type { DType } from '../../src/ir/dtype.js';
+import { route, transferTime } from '../../src/fleet/route.js';
+import { refusal } from '../../src/fleet/support.js';
+import type { Fleet } from '../../src/fleet/types.js';
+import { opCost } from '../analysis/cost.js';
+import { roofline } from '../analysis/roofline.js';
+import { bytesOf } from '../analysis/tensor.js';
+import { deviceRoofline } from './devices.js';
+import type { Problem, Task } from './problem.js';
+
+export interface BuildOptions {
+  /** Symbol bindings; unbound symbols count as 1 (and the report says so). */
+  dims: Map<string, number>;
+  /** Merge ops into segments (default true); off gives one task per op. */
+  coarsen?: boolean;
+}
+
+/** Per-op facts the partitioner and the report share. */
+export interface OpFacts {
+  op: string;
+  opType: string;
+  flops: number;
+  bytes: number;
+  dtype: DType | null;
+  /** Seconds per device (Infinity where refused). */
+  time: number[];
+  refused: (string | null)[];
+  pinned?: number;
+  pinOrigin?: string;
+}
+
+export interface BuiltProblem {
+  problem: Problem;
+  facts: Map<string, OpFacts>;
+  /** Symbols that had no binding and were taken as 1. */
+  unboundSymbols: string[];
+}
+
+/**
+ * Turns an IR graph and a fleet into a partitioning problem: every op priced on every device by
+ * the roofline, refused where the device cannot run it (op support, element types, user
+ * forbids), pinned where the user pinned it; ops merged into segments along single-consumer
+ * chains of ops with the same allowed devices and pins.
+ */
+export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): BuiltProblem {
+  const devices = fleet.devices;
+  const unbound = new Set<string>();
+  const num = (d: Dim | null): number => {
+    if (d === null) return 0;
+    const v = evaluate(d, opts.dims);
+    if (v !== undefined) return v;
+    const withOnes = new Map(opts.dims);
+    for (const name of symbolsOf(d)) if (!withOnes.has(name)) {
+      withOnes.set(name, 1);
+      unbound.add(name);
+    }
+    return evaluate(d, withOnes) ?? 0;
+  };
+  const rooflines = devices.map(deviceRoofline);
+  const pins = fleet.pins.map((p) => ({ ...p, re: new RegExp(p.match), dev: devices.findIndex((d) => d.id === p.device) }));
+
+  const order = graph.topoOps();
+  const facts = new Map<string, OpFacts>();
+  for (const id of order) {
+    const op = graph.op(id);
+    const c = opCost(graph, id);
+    const flops = num(c.flops);
+    const bytes = num(c.bytesRead) + num(c.bytesWritten);
+    const outElems = graph.opOutputs(id).reduce((s, v) => s + (v ? num(numel(graph, v)) : 0), 0);
+    const dtypes = computeDTypes(graph, id);
+    const refused = devices.map((d) => refusal(d, op.opType, dtypes));
+    let pinned: number | undefined;
+    let pinOrigin: string | undefined;
+    for (const p of pins) {
+      if (!p.re.test(id) && !p.re.test(op.opType)) continue;
+      if (p.forbid) refused[p.dev] ??= `forbidden by ${p.origin}`;
+      else if (pinned === undefined) {
+        pinned = p.dev;
+        pinOrigin = p.origin;
+      }
+    }
+    const time = devices.map((_d, i) => (refused[i] ? Infinity : roofline(rooflines[i]!, flops, bytes, c.dtype, outElems).time));
+    facts.set(id, { op: id, opType: op.opType, flops, bytes, dtype: c.dtype, time, refused, ...(pinned !== undefined ? { pinned, pinOrigin } : {}) });
+  }
+
+  const segmentOf = segment(graph, order, facts, opts.coarsen ?? true);
+  const segIds = [...new Set(order.map((id) => segmentOf.get(id)!))];
+  const index = new Map(segIds.map((s, i) => [s, i]));
+  const members = segIds.map(() => [] as string[]);
+  for (const id of order) members[index.get(segmentOf.get(id)!)!]!.push(id);
+
+  const tasks: Task[] = members.map((ops, i) => {
+    const fs = ops.map((o) => facts.get(o)!);
+    const time = devices.map((_d, d) => fs.reduce((s, f) => s + f.time[d]!, 0));
+    const refused = devices.map((_d, d) => fs.map((f) => f.refused[d]).find((r) => r) ?? null);
+    const weights = new Map<string, number>();
+    let outBytes = 0;
+    let workBytes = 0;
+    const inSeg = new Set(ops);
+    for (const o of ops) {
+      let work = 0;
+      for (const v of graph.opInputs(o)) {
+        if (!v) continue;
+        const b = num(bytesOf(graph, v));
+        if (graph.value(v).role === 'weight') weights.set(v, b);
+        else work += b;
+      }
+      for (const v of graph.opOutputs(o)) {
+        if (!v) continue;
+        const b = num(bytesOf(graph, v));
+        work += b;
+        if (graph.outputs.includes(v) || graph.consumers(v).some((u) => !inSeg.has(u.op))) outBytes += b;
+      }
+      workBytes = Math.max(workBytes, work);
+    }
+    const pin = fs.find((f) => f.pinned !== undefined);
+    return {
+      id: i,
+      name: ops.length > 1 ? `${ops[0]} (+${ops.length - 1})` : ops[0]!,
+      ops,
+      time,
+      refused,
+      weights: [...weights.entries()],
+      outBytes,
+      workBytes,
+      ...(pin ? { pinned: pin.pinned } : {}),
+    };
+  });
+
+  const flowBytes = new Map<string, { from: number; to: number; bytes: number; values: string[] }>();
+  const inputs = new Map<number, number>();
+  const outputs = new Map<number, number>();
+  const graphInputs = new Set(graph.inputs);
+  for (const v of graph.values()) {
+    const val = graph.value(v);
+    const bytes = num(bytesOf(graph, v));
+    const prod = graph.producer(v);
+    const users = new Set(graph.consumers(v).map((u) => index.get(segmentOf.get(u.op)!)!));
+    if (!prod) {
+      if (graphInputs.has(v) || val.role === 'input' || val.role === 'state') for (const t of users) inputs.set(t, (inputs.get(t) ?? 0) + bytes);
+      continue;
+    }
+    const from = index.get(segmentOf.get(prod.op)!)!;
+    for (const to of users) {
+      if (to === from) continue;
+      const key = `${from}->${to}`;
+      const f = flowBytes.get(key) ?? { from, to, bytes: 0, values: [] };
+      f.bytes += bytes;
+      f.values.push(v);
+      flowBytes.set(key, f);
+    }
+    if (graph.outputs.includes(v)) outputs.set(from, (outputs.get(from) ?? 0) + bytes);
+  }
+
+  const cpu = devices.findIndex((d) => d.class === 'cpu');
+  const problem: Problem = {
+    fleet,
+    devices,
+    tasks,
+    flows: [...flowBytes.values()],
+    inputs: [...inputs.entries()].map(([to, bytes]) => ({ to, bytes })),
+    outputs: [...outputs.entries()].map(([from, bytes]) => ({ from, bytes })),
+    home: cpu >= 0 ? cpu : 0,
+    capacity: devices.map((d) => d.memory[0]!.capacity),
+    comm: (a, b, bytes) => (a === b || bytes === 0 ? 0 : transferTime(route(fleet, devices[a]!.id, devices[b]!.id)!, bytes)),
+  };
+  return { problem, facts, unboundSymbols: [...unbound].sort() };
+}
+
+function numel(graph: IRGraph, v: string): Dim | null {
+  const s = graph.value(v).shape;
+  return s ? product(s) : null;
+}
+
+/**
+ * Element types that decide where an op may run: its outputs and its non-constant inputs
+ * (constant int64 shape operands of Reshape, Slice … are folded into the bundle and never
+ * computed on the device).
+ */
+function computeDTypes(graph: IRGraph, id: string): (DType | null)[] {
+  const out: (DType | null)[] = [];
+  for (const v of graph.opOutputs(id)) if (v) out.push(graph.value(v).dtype);
+  for (const v of graph.opInputs(id)) {
+    if (!v) continue;
+    const val = graph.value(v);
+    if (val.role === 'weight' && (val.dtype === 'int64' || val.dtype === 'int32')) continue;
+    out.push(val.dtype);
+  }
+  return out;
+}
+
+/**
+ * Segments: an op joins its producer's segment when it is that producer's only consumer, it
+ * reads no other op output from outside the segment, and both have the same allowed devices and
+ * pin. Shape-only ops (no FLOPs, small outputs) join their single consumer instead.
+ */
+function segment(graph: IRGraph, order: string[], facts: Map<string, OpFacts>, coarsen: boolean): Map<string, string> {
+  const seg = new Map<string, string>();
+  const key = (f: OpFacts): string => `${f.refused.map((r) => (r ? 0 : 1)).join('')}|${f.pinned ?? ''}`;
+  for (const id of order) {
+    seg.set(id, id);
+    if (!coarsen) continue;
+    const preds = new Set<string>();
+    for (const v of graph.opInputs(id)) {
+      const p = v ? graph.producer(v) : undefined;
+      if (p) preds.add(seg.get(p.op)!);
+    }
+    if (preds.size !== 1) continue;
+    const [pseg] = [...preds];
+    const producerOps = graph.opInputs(id).map((v) => (v ? graph.producer(v)?.op : undefined)).filter((p): p is string => !!p);
+    const soleConsumer = producerOps.every((p) => graph.opOutputs(p).every((v) => !v || graph.outputs.includes(v) === false && graph.consumers(v).every((u) => u.op === id)));
+    if (soleConsumer && key(facts.get(producerOps[0]!)!) === key(facts.get(id)!)) seg.set(id, pseg!);
+  }
+  return seg;
+}

@@ -1,0 +1,179 @@
+import type { IRGraph } from '../../src/ir/graph.js';
+import { FleetcError } from '../../src/diagnostics/index.js';
+import { localFleet } from '../../src/fleet/load.js';
+import { route } from '../../src/fleet/route.js';
+import type { Fleet } from '../../src/fleet/types.js';
+import type { Pass, PassContext, PassOptions } from '../pass.js';
+import { buildProblem } from './build.js';
+import { criticalPath, explain, type Placement } from './explain.js';
+import { greedyPriority } from './greedy.js';
+import { unplaceable, type Objective } from './heft.js';
+import { adj, simulate } from './simulate.js';
+import { solve } from './solve.js';
+
+export interface DeviceSummary {
+  id: string;
+  class: string;
+  backend: string;
+  emulated: boolean;
+  ops: number;
+  flops: number;
+  weightBytes: number;
+  activationPeak: number;
+  memory: number;
+  capacity: number;
+  busy: number;
+  utilisation: number;
+}
+
+export interface Channel {
+  value: string;
+  from: string;
+  to: string;
+  bytes: number;
+  links: string[];
+}
+
+/** What the partition pass decides and predicts; the plan and the report are made from it. */
+export interface PartitionResult {
+  fleet: string;
+  objective: Objective;
+  method: string;
+  placement: Record<string, string>;
+  devices: DeviceSummary[];
+  links: { id: string; bytes: number; seconds: number }[];
+  channels: Channel[];
+  segments: Placement[];
+  criticalPath: string[];
+  predicted: { latency: number; throughput: number; bottleneck: number };
+  baseline: { method: string; latency: number; throughput: number; fits: boolean };
+  candidates: { method: string; objective: number; fits: boolean }[];
+  unboundSymbols: string[];
+  /** Dispatch order of ops (the plan's schedule). */
+  schedule: string[];
+}
+
+export const partitionPass: Pass = {
+  name: 'partition',
+  summary: 'place every op on a fleet device (HEFT + refinement, pipeline cuts, exact MILP for small graphs)',
+  kind: 'transform',
+  options: { objective: 'latency', exact: 'auto', coarsen: true },
+  run(graph: IRGraph, ctx: PassContext, options: PassOptions) {
+    const fleet = (ctx.env.get('fleet') as Fleet | undefined) ?? localFleet();
+    const objective = options.objective as Objective;
+    if (objective !== 'latency' && objective !== 'throughput')
+      throw new FleetcError('E0901', `partition objective must be latency or throughput, not '${String(objective)}'`);
+    const result = partition(graph, fleet, ctx.dims, objective, options.exact as boolean | 'auto', options.coarsen !== false);
+    ctx.results.set('partition', result);
+    return { changed: true, summary: `${result.segments.length} segments on ${result.devices.filter((d) => d.ops > 0).length} devices by ${result.method}` };
+  },
+};
+
+export function partition(
+  graph: IRGraph,
+  fleet: Fleet,
+  dims: Map<string, number>,
+  objective: Objective,
+  exact: boolean | 'auto' = 'auto',
+  coarsen = true,
+): PartitionResult {
+  const { problem: p, facts, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen });
+  const stuck = unplaceable(p);
+  if (stuck.length) {
+    const task = p.tasks[stuck[0]!]!;
+    const op = graph.op(task.ops[0]!);
+    const why = p.devices.map((d, i) => `${d.id}: ${task.pinned !== undefined && task.pinned !== i ? `pinned elsewhere` : task.refused[i]}`).join('; ');
+    throw new FleetcError('E0302', `no device can run ${op.opType} '${op.name}' (${why})`, op.loc);
+  }
+  const sol = solve(p, objective, exact);
+  const s = sol.schedule;
+  const over = s.memory.findIndex((m, d) => m > p.capacity[d]!);
+  if (over >= 0) {
+    const dev = p.devices[over]!;
+    throw new FleetcError(
+      'E0302',
+      `the model does not fit the fleet: ${dev.id} needs ${mb(s.memory[over]!)} (weights ${mb(s.weightBytes[over]!)} + activations ${mb(s.activationPeak[over]!)}) but holds ${mb(p.capacity[over]!)}`,
+      { file: fleet.file || 'fleet' },
+    );
+  }
+
+  const placement: Record<string, string> = {};
+  p.tasks.forEach((t, i) => {
+    for (const op of t.ops) {
+      placement[op] = p.devices[s.placement[i]!]!.id;
+      graph.updateOp(op, { placement: placement[op] });
+    }
+  });
+  for (const v of graph.values()) {
+    const prod = graph.producer(v);
+    graph.updateValue(v, { placement: prod ? placement[prod.op]! : p.devices[p.home]!.id });
+  }
+
+  const devices: DeviceSummary[] = p.devices.map((d, i) => {
+    const ops = Object.values(placement).filter((x) => x === d.id).length;
+    const flops = p.tasks.reduce((sum, t, k) => (s.placement[k] === i ? sum + t.ops.reduce((a, o) => a + facts.get(o)!.flops, 0) : sum), 0);
+    return {
+      id: d.id,
+      class: d.class,
+      backend: d.backend,
+      emulated: d.backend === 'emulated',
+      ops,
+      flops,
+      weightBytes: s.weightBytes[i]!,
+      activationPeak: s.activationPeak[i]!,
+      memory: s.memory[i]!,
+      capacity: p.capacity[i]!,
+      busy: s.busy[i]!,
+      utilisation: s.latency > 0 ? s.busy[i]! / s.latency : 0,
+    };
+  });
+
+  const channels: Channel[] = [];
+  for (const v of graph.values()) {
+    const prod = graph.producer(v);
+    const from = prod ? placement[prod.op]! : p.devices[p.home]!.id;
+    const tos = new Set(graph.consumers(v).map((u) => placement[u.op]!));
+    if (graph.outputs.includes(v)) tos.add(p.devices[p.home]!.id);
+    const val = graph.value(v);
+    if (val.role === 'weight') continue;
+    for (const to of [...tos].sort()) {
+      if (to === from) continue;
+      const r = route(fleet, from, to);
+      channels.push({ value: v, from, to, bytes: bytesOfValue(graph, v, dims), links: r ? r.hops.map((h) => h.link) : [] });
+    }
+  }
+
+  const g = greedyPriority(p);
+  const gs = simulate(p, g);
+  const { preds } = adj(p);
+  const schedule: string[] = [];
+  const byStart = [...s.priority].sort((a, b) => s.start[a]! - s.start[b]! || s.priority.indexOf(a) - s.priority.indexOf(b));
+  for (const t of byStart) schedule.push(...p.tasks[t]!.ops);
+  return {
+    fleet: fleet.name,
+    objective,
+    method: sol.method,
+    placement,
+    devices,
+    links: [...s.linkBytes.entries()].map(([id, bytes]) => ({ id, bytes, seconds: s.linkBusy.get(id) ?? 0 })).sort((a, b) => a.id.localeCompare(b.id)),
+    channels,
+    segments: explain(p, s, objective),
+    criticalPath: criticalPath(p, s, preds).map((t) => p.tasks[t]!.name),
+    predicted: { latency: s.latency, throughput: s.bottleneck > 0 ? 1 / s.bottleneck : 0, bottleneck: s.bottleneck },
+    baseline: { method: 'greedy priority', latency: gs.latency, throughput: gs.bottleneck > 0 ? 1 / gs.bottleneck : 0, fits: gs.memory.every((m, d) => m <= p.capacity[d]!) },
+    candidates: sol.candidates,
+    unboundSymbols,
+    schedule,
+  };
+}
+
+function mb(b: number): string {
+  return `${(b / 2 ** 20).toFixed(2)} MiB`;
+}
+
+import { bytesOf } from '../analysis/tensor.js';
+import { evaluate } from '../../src/ir/sym.js';
+function bytesOfValue(graph: IRGraph, v: string, dims: Map<string, number>): number {
+  const b = bytesOf(graph, v);
+  return b === null ? 0 : (evaluate(b, dims) ?? 0);
+}
