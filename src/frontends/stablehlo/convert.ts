@@ -1,0 +1,438 @@
+import { FleetcError } from '../../diagnostics/index.js';
+import { IRGraph, sym, type AttrValue, type DType, type Dim, type Shape, type SourceLoc, type WeightRef } from '../../ir/index.js';
+import type { MBlock, MFunc, MModule, MOp, MType, Pos } from './ast.js';
+import { refName, typeToString } from './ast.js';
+import { attrsToIR } from './attrs-ir.js';
+import { DenseError, elemDType, elemUnsupported, encodeDense, type DenseValue } from './dense.js';
+import { lowerOp } from './lower.js';
+
+/** Opset of the ONNX ops the frontend emits (Reduce*, Slice, Pad take axes/pads as inputs). */
+export const ONNX_OPSET = 18;
+export const STABLEHLO_OPSET = 1;
+
+/** Splat constants larger than this become ConstantOfShape instead of inline bytes. */
+const SPLAT_INLINE_LIMIT = 4096;
+
+/** What an op hook can do with an op instead of lowering it (used for `check.*` in tests). */
+export type OpHook = (op: MOp, cx: Emitter) => boolean;
+
+export interface ConvertOptions {
+  /** Entry function; default `main`, else the only public function. */
+  entry?: string;
+  hook?: OpHook;
+}
+
+/** Regions of the kept ops, by attribute name in the IR. */
+const REGION_NAMES: Record<string, string[]> = {
+  'stablehlo.reduce': ['body'],
+  'stablehlo.reduce_window': ['body'],
+  'stablehlo.while': ['cond', 'body'],
+  'stablehlo.if': ['then_branch', 'else_branch'],
+  'stablehlo.sort': ['comparator'],
+  'stablehlo.scatter': ['update_computation'],
+  'stablehlo.select_and_scatter': ['select', 'scatter'],
+  'stablehlo.map': ['computation'],
+  'stablehlo.all_reduce': ['computation'],
+  'stablehlo.reduce_scatter': ['computation'],
+  'chlo.scan': ['body'],
+};
+
+/** Converts a parsed module's entry function (calls inlined) into an IR graph. */
+export function moduleToIR(mod: MModule, opts: ConvertOptions = {}): IRGraph {
+  const fn = pickEntry(mod, opts.entry);
+  return functionToIR(mod, fn, opts);
+}
+
+export function pickEntry(mod: MModule, entry?: string): MFunc {
+  const byName = (n: string): MFunc | undefined => mod.funcs.find((f) => f.name === n);
+  if (entry) {
+    const f = byName(entry);
+    if (!f) throw new FleetcError('E0102', `no function @${entry} in the module`, { file: mod.file, ...mod.pos });
+    return f;
+  }
+  const main = byName('main');
+  if (main) return main;
+  const pub = mod.funcs.filter((f) => f.visibility === 'public' && f.body);
+  if (pub.length === 1) return pub[0]!;
+  if (!pub.length) throw new FleetcError('E0102', 'the module has no public function', { file: mod.file, ...mod.pos });
+  return pub[0]!;
+}
+
+export function functionToIR(mod: MModule, fn: MFunc, opts: ConvertOptions = {}): IRGraph {
+  const graph = new IRGraph(mod.name ?? fn.name, {
+    format: 'stablehlo',
+    file: mod.file,
+    producer: typeof mod.attrs['mhlo.frontend_attributes'] === 'undefined' ? undefined : 'jax',
+    opsets: { '': ONNX_OPSET, stablehlo: STABLEHLO_OPSET },
+  });
+  if (graph.meta.producer === undefined) delete graph.meta.producer;
+  const cx = new Emitter(mod, graph, null, opts);
+  if (!fn.body) throw cx.err(fn.pos, `function @${fn.name} has no body`);
+  const scope = new Scope(null);
+  fn.args.forEach((a, i) => {
+    const info = a.attrs['jax.arg_info'];
+    const base = info?.k === 'str' && info.v ? info.v : a.key.slice(0, a.key.lastIndexOf('#'));
+    const name = graph.freshValueName(base);
+    graph.addValue({ name, ...cx.typeOf(a.type, a.pos, `argument ${i}`), role: 'input' });
+    scope.set(a.key, name);
+    graph.inputs = [...graph.inputs, name];
+  });
+  const outs = cx.emitBlock(fn.body, scope, fn.name, []);
+  const outNames: string[] = [];
+  outs.forEach((v, i) => {
+    const info = fn.resultAttrs[i]?.['jax.result_info'];
+    let name = v;
+    const want = info?.k === 'str' && info.v ? info.v : '';
+    const val = graph.value(v);
+    if ((want && want !== v && !graph.hasValue(want)) || val.role !== 'intermediate' || outNames.includes(v)) {
+      // An input, a weight or a repeated value returned as an output gets its own Identity.
+      name = graph.freshValueName(want || `${v}_out`);
+      graph.addValue({ name, dtype: val.dtype, shape: val.shape, role: 'output' });
+      graph.addOp({ opType: 'Identity', loc: cx.loc(fn.pos), opset: ONNX_OPSET }, [v], [name]);
+    } else graph.updateValue(v, { role: 'output' });
+    outNames.push(name);
+  });
+  graph.outputs = outNames;
+  return graph;
+}
+
+/** Value keys → IR value names, chained to the enclosing region's scope. */
+export class Scope {
+  private readonly map = new Map<string, string>();
+  constructor(readonly parent: Scope | null) {}
+  set(k: string, v: string): void {
+    this.map.set(k, v);
+  }
+  getLocal(k: string): string | undefined {
+    return this.map.get(k);
+  }
+  lookup(k: string): { name: string; depth: number } | undefined {
+    let s: Scope | null = this;
+    let depth = 0;
+    while (s) {
+      const v = s.getLocal(k);
+      if (v !== undefined) return { name: v, depth };
+      s = s.parent;
+      depth++;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Emits ops of one graph (the top graph or a region's subgraph). Lowering functions use its
+ * helpers to create values, constants and ops.
+ */
+export class Emitter {
+  /** Calls being inlined, to detect recursion. */
+  private readonly callStack: string[] = [];
+
+  constructor(
+    readonly mod: MModule,
+    readonly graph: IRGraph,
+    readonly parent: Emitter | null,
+    readonly opts: ConvertOptions,
+  ) {}
+
+  err(pos: Pos, message: string, code: 'E0102' | 'E0103' | 'E0105' = 'E0102'): FleetcError {
+    return new FleetcError(code, message, { file: this.mod.file, line: pos.line, col: pos.col });
+  }
+
+  loc(pos: Pos, userLoc?: string): SourceLoc {
+    const l: SourceLoc = { file: this.mod.file, line: pos.line, col: pos.col };
+    if (userLoc) l.node = userLoc;
+    return l;
+  }
+
+  /** IR dtype and shape of an MLIR type; unsupported types are E0103 at `pos`. */
+  typeOf(t: MType, pos: Pos, what: string): { dtype: DType; shape: Shape } {
+    if (t.kind === 'tensor') {
+      const why = elemUnsupported(t.elem);
+      if (why) throw this.err(pos, `${what} has unsupported ${why}`, 'E0103');
+      const shape: Dim[] = t.dims.map((d, i) => (d < 0 ? sym(`d${pos.line}_${pos.col}_${i}`) : d));
+      return { dtype: elemDType(t.elem)!, shape };
+    }
+    if (t.kind === 'token') throw this.err(pos, `${what} is a !stablehlo.token; tokens are not supported`, 'E0103');
+    if (t.kind === 'tuple') throw this.err(pos, `${what} is a tuple; tuples are not supported`, 'E0103');
+    throw this.err(pos, `${what} has unsupported type ${typeToString(t)}`, 'E0103');
+  }
+
+  /** Emits a block's ops; returns the IR names of the values its terminator returns. */
+  emitBlock(block: MBlock, scope: Scope, fnName: string, _extra: string[]): string[] {
+    let ret: string[] | null = null;
+    for (const op of block.ops) {
+      if (ret) throw this.err(op.pos, `'${op.name}' after the terminator of @${fnName}`);
+      if (op.name === 'func.return' || op.name === 'stablehlo.return') {
+        ret = op.operands.map((k, i) => this.use(scope, k, op.operandPos[i]!));
+        this.checkOperandTypes(op, ret);
+        continue;
+      }
+      this.emitOp(op, scope);
+    }
+    if (!ret) throw this.err(block.ops[block.ops.length - 1]?.pos ?? { line: 0, col: 0 }, `a block of @${fnName} has no return`);
+    return ret;
+  }
+
+  /** The IR value for an operand key; an undefined value is E0105 at the reference. */
+  use(scope: Scope, k: string, pos: Pos): string {
+    const found = scope.lookup(k);
+    if (!found) throw this.err(pos, `use of undefined value ${refName(k)}`, 'E0105');
+    let e: Emitter | null = this;
+    for (let d = 0; d < found.depth && e?.parent; d++, e = e.parent) e.importOuter(found.name);
+    return found.name;
+  }
+
+  /** Declares an outer-scope value inside this subgraph (role 'outer'). */
+  importOuter(name: string): void {
+    if (this.graph.hasValue(name)) return;
+    const outer = this.rootValue(name);
+    this.graph.addValue({ name, dtype: outer?.dtype ?? null, shape: outer?.shape ?? null, role: 'outer' });
+  }
+
+  private rootValue(name: string): { dtype: DType | null; shape: Shape | null } | undefined {
+    let e: Emitter | null = this.parent;
+    while (e) {
+      if (e.graph.hasValue(name)) return e.graph.value(name);
+      e = e.parent;
+    }
+    return undefined;
+  }
+
+  /** Checks each operand's declared type against the value's IR type. */
+  checkOperandTypes(op: MOp, names: string[]): void {
+    names.forEach((n, i) => {
+      const t = op.operandTypes[i];
+      if (!t || t.kind !== 'tensor') return;
+      const v = this.graph.hasValue(n) ? this.graph.value(n) : undefined;
+      if (!v || !v.shape || !v.dtype) return;
+      const dt = elemDType(t.elem);
+      const same =
+        dt === v.dtype &&
+        t.dims.length === v.shape.length &&
+        t.dims.every((d, j) => d < 0 || typeof v.shape![j] !== 'number' || v.shape![j] === d);
+      if (!same)
+        throw this.err(
+          op.operandPos[i] ?? op.pos,
+          `type mismatch: operand ${i} of '${op.name}' is declared ${typeToString(t)} but ${refName(op.operands[i]!)} is ${irTypeString(v.dtype, v.shape)}`,
+        );
+    });
+  }
+
+  emitOp(op: MOp, scope: Scope): void {
+    if (this.opts.hook?.(op, this) === true) return;
+    if (op.name === 'func.call') return this.inlineCall(op, scope);
+    if (op.name === 'stablehlo.custom_call') {
+      const target = op.attrs['call_target_name'];
+      if (target?.k === 'str' && target.v.startsWith('check.') && !op.results.length) return; // checks outside test mode
+    }
+    const inputs = op.operands.map((k, i) => this.use(scope, k, op.operandPos[i]!));
+    this.checkOperandTypes(op, inputs);
+    if (op.name === 'stablehlo.constant') return this.emitConstant(op, scope);
+    if (op.resultTypes.length !== op.results.length)
+      throw this.err(op.pos, `'${op.name}' needs its result types`);
+    const outputs = op.results.map((k, i) => {
+      const base = k.endsWith('#0') ? k.slice(0, -2) : k;
+      const name = this.graph.freshValueName(base);
+      this.graph.addValue({ name, ...this.typeOf(op.resultTypes[i]!, op.pos, `result ${i} of '${op.name}'`), role: 'intermediate' });
+      return name;
+    });
+    lowerOp(this, op, inputs, outputs, scope);
+    op.results.forEach((k, i) => scope.set(k, outputs[i]!));
+  }
+
+  /** A kept op in the stablehlo (or chlo) domain, regions converted to subgraphs. */
+  emitKept(op: MOp, inputs: string[], outputs: string[], scope: Scope, extra: Record<string, AttrValue> = {}): void {
+    const dot = op.name.indexOf('.');
+    const domain = op.name.slice(0, dot);
+    if (domain !== 'stablehlo' && domain !== 'chlo') throw this.err(op.pos, `unsupported op '${op.name}'`, 'E0103');
+    const attrs: Record<string, AttrValue> = { ...attrsToIR(op.attrs), ...extra };
+    const names = REGION_NAMES[op.name];
+    if (op.regions.length) {
+      if (op.name === 'stablehlo.case') attrs['branches'] = { type: 'graphs', value: op.regions.map((r, i) => this.regionGraph(op, r, i, scope)) };
+      else
+        op.regions.forEach((r, i) => {
+          const n = names?.[i] ?? `region${i}`;
+          attrs[n] = { type: 'graph', value: this.regionGraph(op, r, i, scope) };
+        });
+    }
+    this.graph.addOp(
+      { opType: op.name.slice(dot + 1), domain, opset: STABLEHLO_OPSET, attrs, loc: this.loc(op.pos, op.userLoc), name: op.name.slice(dot + 1) },
+      inputs,
+      outputs,
+    );
+  }
+
+  /** One region → a subgraph: block arguments are its inputs, the returned values its outputs. */
+  regionGraph(op: MOp, region: MBlock[], index: number, scope: Scope): IRGraph {
+    if (region.length !== 1) throw this.err(op.pos, `region ${index} of '${op.name}' has ${region.length} blocks; one is supported`, 'E0103');
+    const block = region[0]!;
+    const sub = new IRGraph(`${op.name.slice(op.name.indexOf('.') + 1)}_r${index}`, { format: 'stablehlo', file: this.mod.file, opsets: this.graph.meta.opsets });
+    const cx = new Emitter(this.mod, sub, this, this.opts);
+    const inner = new Scope(scope);
+    const inputs = block.args.map((a, i) => {
+      const name = this.uniqueAcross(sub, a.key.slice(0, a.key.lastIndexOf('#')));
+      sub.addValue({ name, ...this.typeOf(a.type, a.pos, `block argument ${i}`), role: 'input' });
+      inner.set(a.key, name);
+      return name;
+    });
+    sub.inputs = inputs;
+    const outs = cx.emitBlock(block, inner, op.name, []);
+    sub.outputs = outs.map((v) => {
+      const val = sub.value(v);
+      if (val.role === 'intermediate') sub.updateValue(v, { role: 'output' });
+      return v;
+    });
+    return sub;
+  }
+
+  /** A name free in `sub` and in every enclosing graph (subgraph names must not shadow outer values). */
+  uniqueAcross(sub: IRGraph, base: string): string {
+    let name = base;
+    for (let i = 1; sub.hasValue(name) || this.rootHas(name); i++) name = `${base}_${i}`;
+    return name;
+  }
+
+  private rootHas(name: string): boolean {
+    let e: Emitter | null = this;
+    while (e) {
+      if (e.graph.hasValue(name)) return true;
+      e = e.parent;
+    }
+    return false;
+  }
+
+  /** A fresh intermediate value. */
+  tmp(base: string, dtype: DType | null, shape: Shape | null): string {
+    const name = this.uniqueAcross(this.graph, base);
+    this.graph.addValue({ name, dtype, shape, role: 'intermediate' });
+    return name;
+  }
+
+  /** Adds an ONNX op (domain ''). */
+  onnx(opType: string, inputs: string[], outputs: string[], op: MOp, attrs: Record<string, AttrValue> = {}): void {
+    this.graph.addOp({ opType, domain: '', opset: ONNX_OPSET, attrs, loc: this.loc(op.pos, op.userLoc), name: opType }, inputs, outputs);
+  }
+
+  /** A constant weight value with inline bytes. */
+  weight(base: string, dtype: DType, shape: number[], data: Uint8Array | WeightRef): string {
+    const name = this.uniqueAcross(this.graph, base);
+    const ref: WeightRef = data instanceof Uint8Array ? { kind: 'inline', data } : data;
+    this.graph.addValue({ name, dtype, shape, role: 'weight', weight: ref });
+    return name;
+  }
+
+  /** An int64 1-D constant (shapes, axes, pads). */
+  i64(base: string, values: number[]): string {
+    const b = new Uint8Array(values.length * 8);
+    const dv = new DataView(b.buffer);
+    values.forEach((v, i) => dv.setBigInt64(i * 8, BigInt(v), true));
+    return this.weight(base, 'int64', [values.length], b);
+  }
+
+  /** Weight bytes of a value that is an inline weight, else undefined. */
+  constBytes(name: string): { dtype: DType; shape: Shape; bytes: Uint8Array } | undefined {
+    const v = this.graph.value(name);
+    if (v.role !== 'weight' || v.weight?.kind !== 'inline' || !v.dtype || !v.shape) return undefined;
+    return { dtype: v.dtype, shape: v.shape, bytes: v.weight.data };
+  }
+
+  private emitConstant(op: MOp, scope: Scope): void {
+    const k = op.results[0];
+    if (!k || op.results.length !== 1) throw this.err(op.pos, "'stablehlo.constant' has one result");
+    const value = op.attrs['value'];
+    const base = k.endsWith('#0') ? k.slice(0, -2) : k;
+    if (value?.k === 'elided') {
+      const t = this.typeOf(value.type, op.pos, 'the constant');
+      const name = this.uniqueAcross(this.graph, base);
+      this.graph.addValue({ name, ...t, role: 'weight', weight: { kind: 'elided' } });
+      scope.set(k, name);
+      return;
+    }
+    if (value?.k !== 'dense') throw this.err(op.pos, "'stablehlo.constant' needs a dense<…> value");
+    let d: DenseValue;
+    try {
+      d = encodeDense(value);
+    } catch (e) {
+      if (e instanceof DenseError) throw this.err(value.pos, e.message, e.unsupported ? 'E0103' : 'E0102');
+      throw e;
+    }
+    const rt = op.resultTypes[0];
+    if (rt && typeToString(rt) !== typeToString(value.type))
+      throw this.err(op.pos, `type mismatch: constant value is ${typeToString(value.type)} but the result is ${typeToString(rt)}`);
+    const n = d.shape.reduce((a, b) => a * b, 1);
+    if (d.splat && n > SPLAT_INLINE_LIMIT) {
+      const name = this.tmp(base, d.dtype, d.shape);
+      const shape = this.i64(`${name}_shape`, d.shape);
+      this.graph.addOp(
+        {
+          opType: 'ConstantOfShape',
+          opset: ONNX_OPSET,
+          loc: this.loc(op.pos, op.userLoc),
+          attrs: { value: { type: 'tensor', value: { dtype: d.dtype, shape: [1], ref: { kind: 'inline', data: d.bytes } } } },
+        },
+        [shape],
+        [name],
+      );
+      scope.set(k, name);
+      return;
+    }
+    const bytes = d.splat ? repeat(d.bytes, n, d.dtype) : d.bytes;
+    scope.set(k, this.weight(base, d.dtype, d.shape, bytes));
+  }
+
+  /** `func.call @f(args)`: the callee's body is emitted here with its arguments bound (inlining). */
+  private inlineCall(op: MOp, scope: Scope): void {
+    const callee = op.attrs['callee'];
+    if (callee?.k !== 'symbol') throw this.err(op.pos, 'func.call without a callee');
+    const fn = this.mod.funcs.find((f) => f.name === callee.v);
+    if (!fn) throw this.err(op.pos, `call to undefined function @${callee.v}`);
+    if (!fn.body) throw this.err(op.pos, `call to @${callee.v}, which has no body`, 'E0103');
+    if (this.callStack.includes(fn.name)) throw this.err(op.pos, `recursive call to @${fn.name}`, 'E0103');
+    if (fn.args.length !== op.operands.length)
+      throw this.err(op.pos, `@${fn.name} takes ${fn.args.length} arguments but the call passes ${op.operands.length}`);
+    const inner = new Scope(null);
+    const args = op.operands.map((k, i) => this.use(scope, k, op.operandPos[i]!));
+    this.checkOperandTypes(op, args);
+    fn.args.forEach((a, i) => inner.set(a.key, args[i]!));
+    this.callStack.push(fn.name);
+    const outs = this.emitBlock(fn.body, new InlineScope(inner, scope), fn.name, []);
+    this.callStack.pop();
+    if (outs.length !== op.results.length)
+      throw this.err(op.pos, `@${fn.name} returns ${outs.length} values but the call names ${op.results.length}`);
+    op.results.forEach((k, i) => scope.set(k, outs[i]!));
+  }
+}
+
+/**
+ * The scope of an inlined function body: its own names, isolated from the caller's (a callee
+ * cannot see the caller's values), but lookups from enclosing regions still work for the IR.
+ */
+class InlineScope extends Scope {
+  constructor(
+    private readonly own: Scope,
+    caller: Scope,
+  ) {
+    super(null);
+    void caller;
+  }
+  override set(k: string, v: string): void {
+    this.own.set(k, v);
+  }
+  override getLocal(k: string): string | undefined {
+    return this.own.getLocal(k);
+  }
+}
+
+function repeat(one: Uint8Array, n: number, dtype: DType): Uint8Array {
+  if (dtype === 'int4' || dtype === 'uint4') {
+    const nib = one[0]! & 15;
+    return new Uint8Array(Math.ceil(n / 2)).fill(nib | (nib << 4));
+  }
+  const out = new Uint8Array(one.length * n);
+  for (let i = 0; i < n; i++) out.set(one, i * one.length);
+  return out;
+}
+
+function irTypeString(dtype: DType, shape: Shape): string {
+  return `${dtype}[${shape.map(String).join(', ')}]`;
+}
