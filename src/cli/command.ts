@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import type { ChalkInstance } from 'chalk';
+import { FleetcError } from '../diagnostics/index.js';
+import { colors, spinner, type CliIO, type Spinner } from './io.js';
+
+/**
+ * What a command module gets: where to write, colours, a spinner, and shared option helpers.
+ * A command is one file in src/cli/commands/ exporting a FleetcCommand, plus one line in
+ * src/cli/commands/index.ts.
+ */
+export interface Cli {
+  io: CliIO;
+  /** Colours for stdout, honouring --no-color, NO_COLOR and whether stdout is a terminal. */
+  colors(cmd: Command): ChalkInstance;
+  spinner(cmd: Command, text: string): Spinner;
+  /** Prints a value as JSON (2-space indent, newline). */
+  json(value: unknown): void;
+  /** Exit code for the run (0 unless a command sets it, e.g. a failed test). */
+  exitCode: number;
+}
+
+export interface FleetcCommand {
+  name: string;
+  register(program: Command, cli: Cli): void;
+}
+
+export function makeCli(io: CliIO): Cli {
+  const colorFlag = (cmd: Command): boolean => cmd.optsWithGlobals().color !== false;
+  return {
+    io,
+    colors: (cmd) => colors(io, colorFlag(cmd)),
+    spinner: (cmd, text) => spinner(io, text, colorFlag(cmd)),
+    json: (value) => io.out(JSON.stringify(value, null, 2) + '\n'),
+    exitCode: 0,
+  };
+}
+
+const collect = (value: string, prev: string[]): string[] => [...prev, value];
+
+/** `--dim name=value`, repeatable. */
+export function dimOption(cmd: Command): Command {
+  return cmd.option('--dim <name=value>', 'bind a shape symbol to a value (repeatable)', collect, []);
+}
+
+export function jsonOption(cmd: Command): Command {
+  return cmd.option('--json', 'print the result as JSON');
+}
+
+/** Parses `--dim` values into a map; bad ones are user errors. */
+export function parseDims(list: readonly string[] | undefined): Map<string, number> {
+  const dims = new Map<string, number>();
+  for (const item of list ?? []) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_.:]*)\s*=\s*(\d+)\s*$/.exec(item);
+    if (!m) throw new FleetcError('E0901', `--dim '${item}': expected name=value with a non-negative integer value`);
+    if (dims.has(m[1]!)) throw new FleetcError('E0901', `--dim '${m[1]}' is given twice`);
+    dims.set(m[1]!, Number(m[2]));
+  }
+  return dims;
+}

@@ -1,0 +1,6 @@
+import type { FleetcCommand } from '../command.js';
+
+/** Every command, in help order. Adding a command: one file in this folder and one line here. */
+export const COMMANDS: FleetcCommand[] = [
+  (await import('./inspect.js')).default,
+];

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { inspect } from '../../api/inspect.js';
+import { FleetcError } from '../../diagnostics/index.js';
+import { dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
+import { renderInspect } from '../render/inspect.js';
+
+interface InspectFlags {
+  dim: string[];
+  ops?: boolean;
+  ir?: boolean;
+  json?: boolean;
+  deviceClass: string;
+  cores?: string;
+}
+
+const command: FleetcCommand = {
+  name: 'inspect',
+  register(program, cli) {
+    const cmd = program
+      .command('inspect')
+      .description('summarise a model: ops, parameters, FLOPs, bytes, KV-cache state, roofline')
+      .argument('<model>', 'model file (.onnx, .mlir, or fleetc IR .json)')
+      .option('--ops', 'per-op FLOPs, bytes, arithmetic intensity, roofline class and critical path')
+      .option('--ir', 'print the IR (after shape inference) as text; with --json, as the "ir" field')
+      .option('--device-class <class>', 'roofline to classify ops against: cpu, gpu (H100 SXM) or ipu (GC200)', 'cpu')
+      .option('--cores <n>', "CPU cores for the cpu class (default: this machine's)");
+    dimOption(cmd);
+    jsonOption(cmd);
+    cmd.action(async (model: string, flags: InspectFlags, self: Command) => {
+      const dims = parseDims(flags.dim);
+      const cores = flags.cores === undefined ? undefined : Number(flags.cores);
+      if (cores !== undefined && !(Number.isInteger(cores) && cores > 0))
+        throw new FleetcError('E0901', `--cores '${flags.cores}': expected a positive integer`);
+      const spin = cli.spinner(self, `inspecting ${model}`);
+      const report = await inspect(model, {
+        dims,
+        device: flags.deviceClass,
+        cores,
+        ops: !!flags.ops,
+        ir: !!flags.ir,
+      }).finally(() => spin.stop());
+      if (flags.json) cli.json(report);
+      else if (flags.ir) cli.io.out(report.ir!);
+      else cli.io.out(renderInspect(report, cli.colors(self)).join('\n') + '\n');
+    });
+  },
+};
+
+export default command;
