@@ -1,0 +1,89 @@
+// SGEMM benchmark: GFLOP/s of ku::sgemm on square sizes, 1 and N threads, checked against a
+// reference on a sample of entries. usage: gemm_bench [threads] [sizes...]
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "../src/kernels/kernel_util.h"
+
+using namespace fleetrt;
+
+// Minimal context: only num_threads/parallel_for are used by sgemm.
+class PoolCtx : public KernelContext {
+ public:
+  explicit PoolCtx(int t) : threads_(t) {}
+  const std::string& op_type() const override { return s_; }
+  const std::string& op_name() const override { return s_; }
+  int opset() const override { return 0; }
+  const Attributes& attrs() const override { return a_; }
+  int num_inputs() const override { return 0; }
+  const Tensor* input(int) const override { return nullptr; }
+  const Value* input_value(int) const override { return nullptr; }
+  int num_outputs() const override { return 0; }
+  Tensor* output(int) override { return nullptr; }
+  Status output(int, const std::vector<int64_t>&, Tensor**) override { return Status::Error("n/a"); }
+  Status set_output_value(int, Value) override { return Status::Error("n/a"); }
+  void* scratch(size_t) override { return nullptr; }
+  Status allocate(DType, const std::vector<int64_t>&, OwnedTensor*) override { return Status::Error("n/a"); }
+  int num_threads() const override { return threads_; }
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) override {
+    if (threads_ <= 1 || n <= grain) return fn(0, n);
+    std::atomic<int64_t> next{0};
+    auto work = [&] {
+      for (int64_t i; (i = next++) < n;) fn(i, i + 1);
+    };
+    std::vector<std::thread> th;
+    for (int t = 1; t < threads_; ++t) th.emplace_back(work);
+    work();
+    for (auto& x : th) x.join();
+  }
+  Status run_subgraph(int, const std::vector<const Value*>&, std::vector<Value>*) override {
+    return Status::Error("n/a");
+  }
+
+ private:
+  int threads_;
+  std::string s_ = "bench";
+  Attributes a_;
+};
+
+int main(int argc, char** argv) {
+  int threads = argc > 1 ? atoi(argv[1]) : 2;
+  std::vector<int> sizes;
+  for (int i = 2; i < argc; ++i) sizes.push_back(atoi(argv[i]));
+  if (sizes.empty()) sizes = {256, 512, 1024};
+  printf("avx2+fma microkernel: %s\n", ku::sgemm_uses_avx2() ? "yes" : "no");
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (int t : {1, threads}) {
+    PoolCtx ctx(t);
+    for (int n : sizes) {
+      std::vector<float> A(size_t(n) * n), B(size_t(n) * n), C(size_t(n) * n);
+      for (auto& v : A) v = dist(rng);
+      for (auto& v : B) v = dist(rng);
+      ku::sgemm(false, false, n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n, &ctx);  // warm
+      int reps = std::max(1, int(2e9 / (2.0 * n * n * n)));
+      auto t0 = std::chrono::steady_clock::now();
+      for (int r = 0; r < reps; ++r)
+        ku::sgemm(false, false, n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n, &ctx);
+      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
+      double maxerr = 0;
+      for (int s = 0; s < 64; ++s) {
+        int i = rng() % n, j = rng() % n;
+        double ref = 0;
+        for (int k = 0; k < n; ++k) ref += double(A[size_t(i) * n + k]) * B[size_t(k) * n + j];
+        maxerr = std::max(maxerr, std::fabs(ref - C[size_t(i) * n + j]));
+      }
+      printf("threads=%d n=%d: %.1f GFLOP/s (%.3f ms, max abs err %.2e)\n", t, n, 2.0 * n * n * n / sec / 1e9,
+             sec * 1e3, maxerr);
+      if (t == threads && threads == 1) break;
+    }
+    if (threads == 1) break;
+  }
+  return 0;
+}

@@ -1,0 +1,115 @@
+#include "core/plan.h"
+
+#include "core/json.h"
+#include "core/mapped_file.h"
+#include "core/sha256.h"
+
+namespace fleetrt {
+
+namespace {
+
+bool safe_relative(const std::string& p) {
+  if (p.empty() || p[0] == '/' || p.find('\\') != std::string::npos) return false;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string part = p.substr(i, j - i);
+    if (part == ".." || part.empty()) return false;
+    i = j + 1;
+  }
+  return true;
+}
+
+std::string dirname_of(const std::string& path) {
+  size_t k = path.find_last_of('/');
+  return k == std::string::npos ? "." : (k == 0 ? "/" : path.substr(0, k));
+}
+
+}  // namespace
+
+bool load_plan(const std::string& path, Plan* plan, std::string* error) {
+  std::string text;
+  if (!read_file(path, &text, error)) return false;
+  Json j;
+  std::string perr;
+  if (!Json::parse(text, &j, &perr)) {
+    *error = path + ": not valid JSON: " + perr;
+    return false;
+  }
+  auto bad = [&](const std::string& m) {
+    *error = path + ": " + m;
+    return false;
+  };
+  if (!j.is_object()) return bad("the plan is not a JSON object");
+  const Json* ver = j.get("schemaVersion");
+  if (!ver || !ver->is_number()) return bad("no schemaVersion; not a fleetc plan");
+  plan->schema_version = static_cast<int>(ver->num);
+  if (plan->schema_version > kPlanSchemaVersion)
+    return bad("plan schemaVersion " + std::to_string(plan->schema_version) + " is newer than this fleetrt supports (" +
+               std::to_string(kPlanSchemaVersion) + "); update fleetrt");
+  if (plan->schema_version < 1) return bad("invalid schemaVersion " + std::to_string(plan->schema_version));
+  plan->path = path;
+  plan->dir = dirname_of(path);
+
+  const Json* devices = j.get("devices");
+  if (!devices || !devices->is_array() || devices->arr.empty()) return bad("the plan has no devices");
+  for (const Json& d : devices->arr) {
+    PlanDevice dev;
+    dev.name = d.get_string("name");
+    dev.device_class = d.get_string("class");
+    if (dev.name.empty()) return bad("a device has no name");
+    const Json* b = d.get("bundle");
+    if (!b || !b->is_object()) return bad("device '" + dev.name + "' has no bundle");
+    std::string dir = b->get_string("dir");
+    if (!safe_relative(dir)) return bad("device '" + dev.name + "' bundle folder '" + dir + "' is not a relative path inside the plan folder");
+    dev.bundle_dir = plan->dir + "/" + dir;
+    const Json* files = b->get("files");
+    if (!files || !files->is_array()) return bad("device '" + dev.name + "' bundle lists no files");
+    for (const Json& f : files->arr) {
+      PlanFile pf;
+      pf.path = f.get_string("path");
+      pf.sha256 = f.get_string("sha256");
+      pf.bytes = static_cast<uint64_t>(f.get_number("bytes", 0));
+      if (!safe_relative(pf.path)) return bad("bundle file '" + pf.path + "' is not a relative path inside the bundle");
+      if (pf.sha256.size() != 64) return bad("bundle file '" + pf.path + "' has no sha256");
+      dev.files.push_back(pf);
+    }
+    dev.threads = static_cast<int>(d.get_number("threads", 1));
+    if (dev.threads < 1) dev.threads = 1;
+    plan->devices.push_back(std::move(dev));
+  }
+  for (const char* key : {"inputs", "outputs"}) {
+    const Json* list = j.get(key);
+    if (!list || !list->is_array()) return bad(std::string("the plan has no ") + key);
+    for (const Json& x : list->arr) {
+      PlanIO io{x.get_string("name"), x.get_string("dtype"), x.get_string("device"), x.get_string("kind", "tensor")};
+      (std::string(key) == "inputs" ? plan->inputs : plan->outputs).push_back(io);
+    }
+  }
+  return true;
+}
+
+bool verify_bundles(const Plan& plan, std::string* error) {
+  for (const PlanDevice& dev : plan.devices) {
+    for (const PlanFile& f : dev.files) {
+      std::string full = dev.bundle_dir + "/" + f.path;
+      MappedFile m;
+      if (!m.open(full, error)) return false;
+      if (m.size() != f.bytes) {
+        *error = full + ": is " + std::to_string(m.size()) + " bytes, the plan says " + std::to_string(f.bytes) +
+                 " (truncated or modified bundle)";
+        return false;
+      }
+      std::string h = sha256_hex(m.data(), m.size());
+      if (h != f.sha256) {
+        *error = full + ": sha256 " + h.substr(0, 16) + "… does not match the plan's " + f.sha256.substr(0, 16) +
+                 "… (modified bundle)";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace fleetrt

@@ -1,0 +1,31 @@
+// Reading and writing tensors: .npy files and ONNX TensorProto / SequenceProto / OptionalProto
+// messages (.pb), with a small hand-written protobuf decoder.
+#pragma once
+
+#include <string>
+
+#include "fleetrt/kernel.h"
+
+namespace fleetrt {
+
+// Heap storage for `dtype[shape]`, 64-byte aligned and zeroed (strings default-constructed).
+// Counts its bytes in the process's heap statistics.
+bool alloc_owned(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* out, std::string* error);
+
+// Bytes currently held and the most ever held at once by alloc_owned buffers.
+size_t heap_bytes_now();
+size_t heap_bytes_peak();
+void heap_reset_peak();
+
+// Loads a tensor (or a sequence/optional) from `path`: `.npy`, or protobuf (anything else).
+// `want` says which protobuf message to expect for .pb files.
+bool load_value(const std::string& path, int want_kind, Value* out, std::string* error);
+// Decodes an ONNX TensorProto from bytes.
+bool parse_tensor_proto(const uint8_t* p, size_t n, OwnedTensor* out, std::string* error);
+
+bool write_npy(const std::string& path, const Tensor& t, std::string* error);
+
+// `name` with every character outside [A-Za-z0-9._-] replaced by '_'.
+std::string safe_file_name(const std::string& name);
+
+}  // namespace fleetrt

@@ -1,0 +1,428 @@
+#include "kernel_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace fleetrt {
+namespace ku {
+
+Status op_error(const KernelContext& ctx, const std::string& msg) {
+  return Status::Error(ctx.op_type() + " '" + ctx.op_name() + "': " + msg);
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+Status alloc_output(KernelContext& ctx, int i, const std::vector<int64_t>& shape, DType dtype, Tensor** out) {
+  *out = nullptr;
+  if (i >= ctx.num_outputs()) return Status::Ok();
+  Tensor* t = ctx.output(i);
+  if (t) {
+    if (t->shape != shape)
+      return op_error(ctx, "output " + std::to_string(i) + " was planned as " + shape_str(t->shape) +
+                               " but the inputs give " + shape_str(shape));
+    if (t->dtype != dtype && t->dtype != DType::kUndefined)
+      return op_error(ctx, "output " + std::to_string(i) + " was planned as " + dtype_name(t->dtype) + " but is " +
+                               dtype_name(dtype));
+    t->dtype = dtype;
+    *out = t;
+    return Status::Ok();
+  }
+  FLEETRT_RETURN_IF_ERROR(ctx.output(i, shape, &t));
+  if (t) t->dtype = dtype;
+  *out = t;
+  return Status::Ok();
+}
+
+Status alloc_optional_output(KernelContext& ctx, int i, const std::vector<int64_t>& shape, DType dtype,
+                             Tensor** out) {
+  *out = nullptr;
+  if (i >= ctx.num_outputs()) return Status::Ok();
+  return alloc_output(ctx, i, shape, dtype, out);
+}
+
+Status require_input(const KernelContext& ctx, int i, const Tensor** t) {
+  *t = i < ctx.num_inputs() ? ctx.input(i) : nullptr;
+  if (!*t) return op_error(ctx, "missing required input " + std::to_string(i));
+  if (!(*t)->data && (*t)->numel() > 0) return op_error(ctx, "input " + std::to_string(i) + " has no data");
+  return Status::Ok();
+}
+
+Status normalize_axis(const KernelContext& ctx, int64_t axis, int64_t rank, int64_t* out) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= std::max<int64_t>(rank, 1))
+    return op_error(ctx, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  *out = a;
+  return Status::Ok();
+}
+
+Status read_int_tensor(const KernelContext& ctx, const Tensor& t, std::vector<int64_t>* out) {
+  int64_t n = t.numel();
+  out->resize(static_cast<size_t>(n));
+  switch (t.dtype) {
+    case DType::kI64: for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<int64_t>()[i]; break;
+    case DType::kI32: for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<int32_t>()[i]; break;
+    case DType::kI16: for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<int16_t>()[i]; break;
+    case DType::kI8: for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<int8_t>()[i]; break;
+    case DType::kU8: for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<uint8_t>()[i]; break;
+    case DType::kU16: for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<uint16_t>()[i]; break;
+    case DType::kU32: for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<uint32_t>()[i]; break;
+    case DType::kU64: for (int64_t i = 0; i < n; ++i) (*out)[i] = static_cast<int64_t>(t.as<uint64_t>()[i]); break;
+    default: return op_error(ctx, std::string("expected an integer tensor, got ") + dtype_name(t.dtype));
+  }
+  return Status::Ok();
+}
+
+Status read_scalar(const KernelContext& ctx, const Tensor& t, double* out) {
+  if (t.numel() < 1) return op_error(ctx, "expected a scalar, got an empty tensor");
+  if (!(is_float(t.dtype) || is_int(t.dtype) || t.dtype == DType::kBool))
+    return op_error(ctx, std::string("expected a numeric scalar, got ") + dtype_name(t.dtype));
+  *out = load_as_double(t, 0);
+  return Status::Ok();
+}
+
+int64_t numel_of(const std::vector<int64_t>& shape) { return prod(shape, 0, shape.size()); }
+int64_t prod(const std::vector<int64_t>& shape, size_t begin, size_t end) {
+  int64_t n = 1;
+  for (size_t i = begin; i < end && i < shape.size(); ++i) n *= shape[i];
+  return n;
+}
+
+// ---------------------------------------------------------------- fp16 / bf16
+float half_to_float(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | mant << 13;
+  } else {
+    bits = sign | (exp + 112) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  uint32_t ax = x & 0x7fffffffu;
+  if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? 0x7e00u : 0x7c00u);
+  if (ax >= 0x477ff000u) return sign | 0x7c00u;  // rounds to >= 65520 → inf
+  if (ax < 0x38800000u) {                         // below the smallest normal half: subnormal/zero
+    if (ax < 0x33000000u) return sign;            // < 2^-25 rounds to 0
+    uint32_t e = ax >> 23;
+    uint32_t m = (ax & 0x7fffffu) | 0x800000u;
+    int shift = static_cast<int>(126 - e);  // 113 - e + 13
+    uint32_t half_m = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (half_m & 1))) ++half_m;
+    return sign | static_cast<uint16_t>(half_m);
+  }
+  uint32_t r = ax - 0x38000000u;  // rebias 127 → 15
+  uint32_t h = r >> 13;
+  uint32_t rem = r & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) ++h;
+  return sign | static_cast<uint16_t>(h);
+}
+
+uint16_t float_to_bf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);
+  uint32_t lsb = (x >> 16) & 1u;
+  x += 0x7fffu + lsb;
+  return static_cast<uint16_t>(x >> 16);
+}
+
+// ---------------------------------------------------------------- float8
+namespace {
+struct F8Format {
+  int mbits, bias;
+  bool fnuz;      // NaN = 0x80, no negative zero, no inf
+  bool has_inf;   // E5M2
+  float maxv;
+};
+F8Format f8_format(DType t) {
+  switch (t) {
+    case DType::kF8E4M3FN: return {3, 7, false, false, 448.0f};
+    case DType::kF8E4M3FNUZ: return {3, 8, true, false, 240.0f};
+    case DType::kF8E5M2: return {2, 15, false, true, 57344.0f};
+    default: return {2, 16, true, false, 57344.0f};  // E5M2FNUZ
+  }
+}
+}  // namespace
+
+float f8_to_float(uint8_t v, DType t) {
+  F8Format F = f8_format(t);
+  int ebits = 7 - F.mbits;
+  bool neg = (v & 0x80) != 0;
+  if (F.fnuz && v == 0x80) return std::numeric_limits<float>::quiet_NaN();
+  int e = (v >> F.mbits) & ((1 << ebits) - 1);
+  int m = v & ((1 << F.mbits) - 1);
+  if (!F.fnuz) {
+    if (F.has_inf && e == (1 << ebits) - 1) {
+      if (m == 0) return neg ? -INFINITY : INFINITY;
+      return std::numeric_limits<float>::quiet_NaN();
+    }
+    if (!F.has_inf && e == (1 << ebits) - 1 && m == (1 << F.mbits) - 1) return std::numeric_limits<float>::quiet_NaN();
+  }
+  float val;
+  if (e == 0)
+    val = std::ldexp(static_cast<float>(m), 1 - F.bias - F.mbits);
+  else
+    val = std::ldexp(static_cast<float>(m + (1 << F.mbits)), e - F.bias - F.mbits);
+  return neg ? -val : val;
+}
+
+uint8_t float_to_f8(float f, DType t, bool saturate) {
+  F8Format F = f8_format(t);
+  uint8_t nan = F.fnuz ? 0x80 : (F.has_inf ? 0x7f : 0x7f);
+  if (std::isnan(f)) return nan;
+  uint8_t sign = std::signbit(f) ? 0x80 : 0;
+  float a = std::fabs(f);
+  auto encode_max = [&]() -> uint8_t {
+    // max finite: E4M3FN 0x7e, E4M3FNUZ 0x7f, E5M2 0x7b, E5M2FNUZ 0x7f
+    if (t == DType::kF8E4M3FN) return sign | 0x7e;
+    if (t == DType::kF8E5M2) return sign | 0x7b;
+    return sign | 0x7f;
+  };
+  auto overflow = [&]() -> uint8_t {
+    if (saturate) return encode_max();
+    if (F.has_inf) return sign | 0x7c;
+    return nan;
+  };
+  if (std::isinf(a)) return overflow();
+  int emin = 1 - F.bias;
+  int e;
+  std::frexp(a, &e);  // a = m·2^e, m in [0.5,1)
+  e -= 1;             // a = 1.x·2^e
+  if (a == 0) return F.fnuz ? 0 : sign;
+  int qe = (e < emin ? emin : e) - F.mbits;
+  double q = std::ldexp(1.0, qe);
+  double r = std::nearbyint(static_cast<double>(a) / q) * q;
+  if (r > F.maxv) return overflow();
+  if (r == 0) return F.fnuz ? 0 : sign;
+  int e2;
+  std::frexp(r, &e2);
+  e2 -= 1;
+  uint8_t bits;
+  if (e2 < emin) {
+    bits = static_cast<uint8_t>(r / std::ldexp(1.0, emin - F.mbits));
+  } else {
+    int mant = static_cast<int>(r / std::ldexp(1.0, e2 - F.mbits)) - (1 << F.mbits);
+    bits = static_cast<uint8_t>(((e2 + F.bias) << F.mbits) | mant);
+  }
+  return sign | bits;
+}
+
+bool is_float(DType t) {
+  switch (t) {
+    case DType::kF16: case DType::kBF16: case DType::kF32: case DType::kF64:
+    case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
+      return true;
+    default: return false;
+  }
+}
+bool is_signed_int(DType t) {
+  return t == DType::kI8 || t == DType::kI16 || t == DType::kI32 || t == DType::kI64;
+}
+bool is_unsigned_int(DType t) {
+  return t == DType::kU8 || t == DType::kU16 || t == DType::kU32 || t == DType::kU64;
+}
+
+double load_as_double(const Tensor& t, int64_t i) {
+  switch (t.dtype) {
+    case DType::kF32: return t.as<float>()[i];
+    case DType::kF64: return t.as<double>()[i];
+    case DType::kF16: return half_to_float(t.as<uint16_t>()[i]);
+    case DType::kBF16: return bf16_to_float(t.as<uint16_t>()[i]);
+    case DType::kI8: return t.as<int8_t>()[i];
+    case DType::kI16: return t.as<int16_t>()[i];
+    case DType::kI32: return t.as<int32_t>()[i];
+    case DType::kI64: return static_cast<double>(t.as<int64_t>()[i]);
+    case DType::kU8: return t.as<uint8_t>()[i];
+    case DType::kU16: return t.as<uint16_t>()[i];
+    case DType::kU32: return t.as<uint32_t>()[i];
+    case DType::kU64: return static_cast<double>(t.as<uint64_t>()[i]);
+    case DType::kBool: return t.as<bool>()[i] ? 1.0 : 0.0;
+    case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
+      return f8_to_float(t.as<uint8_t>()[i], t.dtype);
+    default: return 0.0;
+  }
+}
+
+void store_from_double(Tensor& t, int64_t i, double v) {
+  switch (t.dtype) {
+    case DType::kF32: t.as<float>()[i] = static_cast<float>(v); break;
+    case DType::kF64: t.as<double>()[i] = v; break;
+    case DType::kF16: t.as<uint16_t>()[i] = float_to_half(static_cast<float>(v)); break;
+    case DType::kBF16: t.as<uint16_t>()[i] = float_to_bf16(static_cast<float>(v)); break;
+    case DType::kI8: t.as<int8_t>()[i] = static_cast<int8_t>(v); break;
+    case DType::kI16: t.as<int16_t>()[i] = static_cast<int16_t>(v); break;
+    case DType::kI32: t.as<int32_t>()[i] = static_cast<int32_t>(v); break;
+    case DType::kI64: t.as<int64_t>()[i] = static_cast<int64_t>(v); break;
+    case DType::kU8: t.as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+    case DType::kU16: t.as<uint16_t>()[i] = static_cast<uint16_t>(v); break;
+    case DType::kU32: t.as<uint32_t>()[i] = static_cast<uint32_t>(v); break;
+    case DType::kU64: t.as<uint64_t>()[i] = static_cast<uint64_t>(v); break;
+    case DType::kBool: t.as<bool>()[i] = v != 0; break;
+    case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
+      t.as<uint8_t>()[i] = float_to_f8(static_cast<float>(v), t.dtype, true);
+      break;
+    default: break;
+  }
+}
+
+const float* as_float_buffer(KernelContext& ctx, const Tensor& t) {
+  if (t.dtype == DType::kF32) return t.as<float>();
+  int64_t n = t.numel();
+  float* buf = static_cast<float*>(ctx.scratch(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float)));
+  if (t.dtype == DType::kF16) {
+    const uint16_t* p = t.as<uint16_t>();
+    for (int64_t i = 0; i < n; ++i) buf[i] = half_to_float(p[i]);
+  } else if (t.dtype == DType::kBF16) {
+    const uint16_t* p = t.as<uint16_t>();
+    for (int64_t i = 0; i < n; ++i) buf[i] = bf16_to_float(p[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<float>(load_as_double(t, i));
+  }
+  return buf;
+}
+
+void store_float_buffer(const float* src, Tensor& dst) {
+  int64_t n = dst.numel();
+  switch (dst.dtype) {
+    case DType::kF32:
+      if (dst.data != src) std::memcpy(dst.data, src, static_cast<size_t>(n) * sizeof(float));
+      break;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) dst.as<uint16_t>()[i] = float_to_half(src[i]);
+      break;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) dst.as<uint16_t>()[i] = float_to_bf16(src[i]);
+      break;
+    default:
+      for (int64_t i = 0; i < n; ++i) store_from_double(dst, i, src[i]);
+  }
+}
+
+// ---------------------------------------------------------------- broadcasting
+bool broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes, std::vector<int64_t>* out) {
+  size_t rank = 0;
+  for (const auto& s : shapes) rank = std::max(rank, s.size());
+  out->assign(rank, 1);
+  for (const auto& s : shapes) {
+    size_t off = rank - s.size();
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t d = s[i];
+      int64_t& o = (*out)[off + i];
+      if (d == o) continue;
+      if (o == 1) o = d;
+      else if (d != 1) return false;
+    }
+  }
+  return true;
+}
+
+bool make_broadcast(const std::vector<std::vector<int64_t>>& in_shapes, Broadcast* b) {
+  if (!broadcast_shapes(in_shapes, &b->out_shape)) return false;
+  const size_t rank = b->out_shape.size();
+  const size_t n = in_shapes.size();
+  b->numel = numel_of(b->out_shape);
+  // strides of every input over the output dims (0 where broadcast), dropping size-1 out dims
+  std::vector<int64_t> dims;
+  std::vector<std::vector<int64_t>> st(n);
+  std::vector<std::vector<int64_t>> full(n, std::vector<int64_t>(rank, 0));
+  for (size_t k = 0; k < n; ++k) {
+    const auto& s = in_shapes[k];
+    size_t off = rank - s.size();
+    int64_t stride = 1;
+    for (size_t i = s.size(); i-- > 0;) {
+      full[k][off + i] = s[i] == 1 ? 0 : stride;
+      stride *= s[i];
+    }
+  }
+  for (size_t i = 0; i < rank; ++i) {
+    if (b->out_shape[i] == 1) continue;
+    if (!dims.empty()) {
+      bool merge = true;
+      for (size_t k = 0; k < n; ++k)
+        if (st[k].back() != full[k][i] * b->out_shape[i]) merge = false;
+      if (merge) {
+        dims.back() *= b->out_shape[i];
+        for (size_t k = 0; k < n; ++k) st[k].back() = full[k][i];
+        continue;
+      }
+    }
+    dims.push_back(b->out_shape[i]);
+    for (size_t k = 0; k < n; ++k) st[k].push_back(full[k][i]);
+  }
+  b->inner_step.assign(n, 0);
+  if (dims.empty()) {
+    b->inner = 1;
+    b->dims.clear();
+    b->strides.assign(n, {});
+  } else {
+    b->inner = dims.back();
+    for (size_t k = 0; k < n; ++k) {
+      b->inner_step[k] = st[k].back();  // 0 or 1 by construction
+      st[k].pop_back();
+    }
+    dims.pop_back();
+    b->dims = dims;
+    b->strides = st;
+  }
+  b->rows = b->inner == 0 ? 0 : b->numel / b->inner;
+  return true;
+}
+
+void Broadcast::row_offsets(int64_t row, int64_t* offs) const {
+  const size_t n = strides.size();
+  for (size_t k = 0; k < n; ++k) offs[k] = 0;
+  for (size_t i = dims.size(); i-- > 0;) {
+    int64_t idx = row % dims[i];
+    row /= dims[i];
+    for (size_t k = 0; k < n; ++k) offs[k] += idx * strides[k][i];
+  }
+}
+
+void parallel_elems(KernelContext& ctx, int64_t n, int64_t cost_per_item,
+                    const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  int64_t cost = std::max<int64_t>(cost_per_item, 1);
+  int64_t grain = std::max<int64_t>(1, 32768 / cost);
+  if (n <= grain || ctx.num_threads() <= 1) {
+    fn(0, n);
+    return;
+  }
+  ctx.parallel_for(n, grain, fn);
+}
+
+void parallel_rows(KernelContext& ctx, const Broadcast& b, const std::function<void(int64_t, int64_t)>& fn) {
+  parallel_elems(ctx, b.rows, b.inner, fn);
+}
+
+}  // namespace ku
+}  // namespace fleetrt

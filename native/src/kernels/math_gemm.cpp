@@ -1,0 +1,220 @@
+// SGEMM driver: cache blocking (NC columns of B × KC depth in L3/L2, MC rows of A in L2), packing
+// of A into MR-row panels and B into NR-column panels, and a 6×16 register-blocked microkernel
+// (AVX2+FMA in math_gemm_avx2.cpp when the CPU has it, a portable one here otherwise).
+// Work is split over (MC row block × column block) tiles with ctx.parallel_for.
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#include "kernel_util.h"
+#include "math_gemm_kernels.h"
+
+namespace fleetrt {
+namespace ku {
+namespace {
+
+constexpr int64_t kMR = gemm::kMR;
+constexpr int64_t kNR = gemm::kNR;
+constexpr int64_t kKC = 256;
+constexpr int64_t kNC = 3072;
+constexpr int64_t kMCMax = 120;
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+using FloatBuf = std::unique_ptr<float, AlignedFree>;
+FloatBuf alloc_floats(int64_t n) {
+  size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
+  return FloatBuf(static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64)));
+}
+
+// Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each k, MR values.
+void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += kMR) {
+    int64_t mr = std::min(kMR, mc - ir);
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t r = 0; r < mr; ++r) {
+        int64_t i = i0 + ir + r, kk = p0 + k;
+        dst[r] = trans ? A[kk * lda + i] : A[i * lda + kk];
+      }
+      for (int64_t r = mr; r < kMR; ++r) dst[r] = 0.f;
+      dst += kMR;
+    }
+  }
+}
+
+// Packs op(B)[p0:p0+kc, j0+jp*NR : …] — one NR-column panel.
+void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nr,
+                  float* dst) {
+  if (!trans && nr == kNR) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = B + (p0 + k) * ldb + j0;
+      for (int64_t c = 0; c < kNR; ++c) dst[c] = src[c];
+      dst += kNR;
+    }
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int64_t c = 0; c < nr; ++c) {
+      int64_t kk = p0 + k, j = j0 + c;
+      dst[c] = trans ? B[j * ldb + kk] : B[kk * ldb + j];
+    }
+    for (int64_t c = nr; c < kNR; ++c) dst[c] = 0.f;
+    dst += kNR;
+  }
+}
+
+// Portable 6×16 microkernel over packed panels.
+void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
+                    int mr, int nr) {
+  float acc[kMR][kNR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int r = 0; r < kMR; ++r) {
+      float a = A[r];
+      for (int c = 0; c < kNR; ++c) acc[r][c] += a * B[c];
+    }
+    A += kMR;
+    B += kNR;
+  }
+  for (int r = 0; r < mr; ++r)
+    for (int c = 0; c < nr; ++c) {
+      float v = alpha * acc[r][c];
+      C[r * ldc + c] = beta == 0.f ? v : v + beta * C[r * ldc + c];
+    }
+}
+
+// C[M×N] (+)= alpha·A·B for tiny M straight from unpacked row-major B (no packing cost).
+void small_m_generic(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
+                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int64_t j0, int64_t j1) {
+  for (int64_t i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    for (int64_t j = j0; j < j1; ++j) c[j] = beta == 0.f ? 0.f : beta * c[j];
+    for (int64_t k = 0; k < K; ++k) {
+      float a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
+      const float* b = B + k * ldb;
+      for (int64_t j = j0; j < j1; ++j) c[j] += a * b[j];
+    }
+  }
+}
+
+bool have_avx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+bool sgemm_uses_avx2() { return have_avx2(); }
+
+void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += static_cast<double>(trans_a ? A[k * lda + i] : A[i * lda + k]) *
+             (trans_b ? B[j * ldb + k] : B[k * ldb + j]);
+      float v = alpha * static_cast<float>(s);
+      C[i * ldc + j] = beta == 0.f ? v : v + beta * C[i * ldc + j];
+    }
+}
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx) {
+  if (M <= 0 || N <= 0) return;
+  const bool avx = have_avx2();
+  if (K <= 0 || alpha == 0.f) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    return;
+  }
+  const int threads = ctx ? std::max(1, ctx->num_threads()) : 1;
+  auto run = [&](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    if (ctx && threads > 1 && n > 1) ctx->parallel_for(n, grain, fn);
+    else fn(0, n);
+  };
+
+  // Row-vector products: stream B directly, split over columns.
+  if (M < 4 && !trans_b) {
+    int64_t cols_per = std::max<int64_t>(256, (N + 4 * threads - 1) / (4 * threads));
+    int64_t chunks = (N + cols_per - 1) / cols_per;
+    bool big = M * N * K > (1 << 16);
+    auto body = [&](int64_t c0, int64_t c1) {
+      int64_t j0 = c0 * cols_per, j1 = std::min(N, c1 * cols_per);
+      if (avx) gemm::small_m_avx2(M, N, K, alpha, A, lda, trans_a, B, ldb, beta, C, ldc, j0, j1);
+      else small_m_generic(M, N, K, alpha, A, lda, trans_a, B, ldb, beta, C, ldc, j0, j1);
+    };
+    if (big) run(chunks, 1, body);
+    else body(0, chunks);
+    return;
+  }
+
+  auto kernel = avx ? gemm::kernel_6x16_avx2 : kernel_generic;
+  const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
+  const int64_t kc_max = std::min(kKC, K);
+  FloatBuf bpack = alloc_floats(nc_max * kc_max);
+  const bool parallel = ctx && threads > 1 && M * N * K >= (1 << 18);
+
+  for (int64_t jc = 0; jc < N; jc += kNC) {
+    const int64_t nc = std::min(kNC, N - jc);
+    const int64_t npanels = (nc + kNR - 1) / kNR;
+    // column tiles per task: about 4 tasks per thread overall
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      const int64_t kc = std::min(kKC, K - pc);
+      const float beta_eff = pc == 0 ? beta : 1.f;
+      float* bp = bpack.get();
+      auto pack_b = [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+          int64_t j = p * kNR;
+          pack_b_panel(trans_b, B, ldb, pc, kc, jc + j, std::min(kNR, nc - j), bp + p * kNR * kc);
+        }
+      };
+      if (parallel) run(npanels, 8, pack_b);
+      else pack_b(0, npanels);
+
+      // MC: at most kMCMax rows, smaller when M is short so every thread has blocks.
+      int64_t mc = kMCMax;
+      if (parallel) {
+        int64_t want = (M + 2 * threads - 1) / (2 * threads);
+        mc = std::min(kMCMax, std::max<int64_t>(kMR, (want + kMR - 1) / kMR * kMR));
+      }
+      const int64_t mblocks = (M + mc - 1) / mc;
+      int64_t nsplit = 1;
+      if (parallel && mblocks < 4 * threads) nsplit = std::min<int64_t>(npanels, (4 * threads + mblocks - 1) / mblocks);
+      const int64_t panels_per = (npanels + nsplit - 1) / nsplit;
+      const int64_t tasks = mblocks * nsplit;
+
+      auto body = [&](int64_t t0, int64_t t1) {
+        FloatBuf apack = alloc_floats(((mc + kMR - 1) / kMR) * kMR * kc);
+        int64_t packed_mb = -1;
+        for (int64_t t = t0; t < t1; ++t) {
+          int64_t mb = t / nsplit, ns = t % nsplit;
+          int64_t i0 = mb * mc, mcur = std::min(mc, M - i0);
+          if (packed_mb != mb) {
+            pack_a(trans_a, A, lda, i0, mcur, pc, kc, apack.get());
+            packed_mb = mb;
+          }
+          int64_t p_begin = ns * panels_per, p_end = std::min(npanels, p_begin + panels_per);
+          for (int64_t p = p_begin; p < p_end; ++p) {
+            int64_t j = p * kNR;
+            int nr = static_cast<int>(std::min(kNR, nc - j));
+            const float* bpanel = bp + p * kNR * kc;
+            for (int64_t ir = 0; ir < mcur; ir += kMR) {
+              int mr = static_cast<int>(std::min(kMR, mcur - ir));
+              kernel(kc, apack.get() + ir * kc, bpanel, C + (i0 + ir) * ldc + jc + j, ldc, alpha, beta_eff, mr, nr);
+            }
+          }
+        }
+      };
+      if (parallel) run(tasks, 1, body);
+      else body(0, tasks);
+    }
+  }
+}
+
+}  // namespace ku
+}  // namespace fleetrt

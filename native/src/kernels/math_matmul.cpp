@@ -1,0 +1,306 @@
+// MatMul (numpy semantics: 1-D promotion, broadcast batch dims), Gemm, MatMulInteger,
+// QLinearMatMul. float32 goes through ku::sgemm; float16/bfloat16 are converted to float32;
+// float64 and integer types use straightforward loops.
+#include <algorithm>
+#include <cmath>
+
+#include "kernel_util.h"
+
+namespace fleetrt {
+namespace {
+
+// Shapes of a numpy matmul: batch broadcast and per-batch offsets into A and B.
+struct MatMulPlan {
+  int64_t M = 1, N = 1, K = 1;
+  std::vector<int64_t> out_shape;
+  std::vector<int64_t> a_off, b_off;  // element offsets of each batch's matrix
+  bool b_shared = false;              // every batch uses the same B (B is 2-D)
+};
+
+Status plan_matmul(const KernelContext& ctx, const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
+                   MatMulPlan* p) {
+  if (as.empty() || bs.empty()) return ku::op_error(ctx, "inputs must have rank >= 1");
+  std::vector<int64_t> a = as, b = bs;
+  bool a1 = a.size() == 1, b1 = b.size() == 1;
+  if (a1) a.insert(a.begin(), 1);
+  if (b1) b.push_back(1);
+  p->M = a[a.size() - 2];
+  p->K = a[a.size() - 1];
+  p->N = b[b.size() - 1];
+  if (b[b.size() - 2] != p->K)
+    return ku::op_error(ctx, "inner dimensions differ: " + ku::shape_str(as) + " × " + ku::shape_str(bs));
+  std::vector<int64_t> ab(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2), batch;
+  if (!ku::broadcast_shapes({ab, bb}, &batch))
+    return ku::op_error(ctx, "batch dimensions of " + ku::shape_str(as) + " and " + ku::shape_str(bs) +
+                                 " cannot be broadcast");
+  p->out_shape = batch;
+  if (!a1) p->out_shape.push_back(p->M);
+  if (!b1) p->out_shape.push_back(p->N);
+  int64_t nb = ku::numel_of(batch);
+  p->a_off.assign(static_cast<size_t>(nb), 0);
+  p->b_off.assign(static_cast<size_t>(nb), 0);
+  p->b_shared = bb.empty() || ku::numel_of(bb) == 1;
+  // strides of ab/bb over the batch dims
+  size_t r = batch.size();
+  std::vector<int64_t> sa(r, 0), sb(r, 0);
+  int64_t st = p->M * p->K;
+  for (size_t i = ab.size(); i-- > 0;) {
+    if (ab[i] != 1) sa[r - ab.size() + i] = st;
+    st *= ab[i];
+  }
+  st = p->K * p->N;
+  for (size_t i = bb.size(); i-- > 0;) {
+    if (bb[i] != 1) sb[r - bb.size() + i] = st;
+    st *= bb[i];
+  }
+  for (int64_t n = 0; n < nb; ++n) {
+    int64_t rem = n, oa = 0, ob = 0;
+    for (size_t i = r; i-- > 0;) {
+      int64_t idx = rem % batch[i];
+      rem /= batch[i];
+      oa += idx * sa[i];
+      ob += idx * sb[i];
+    }
+    p->a_off[n] = oa;
+    p->b_off[n] = ob;
+  }
+  return Status::Ok();
+}
+
+template <class T, class Acc>
+void naive_matmul(KernelContext& ctx, const MatMulPlan& p, const T* A, const T* B, T* C) {
+  int64_t nb = static_cast<int64_t>(p.a_off.size());
+  ku::parallel_elems(ctx, nb * p.M, p.N * p.K, [&](int64_t r0, int64_t r1) {
+    std::vector<Acc> row(static_cast<size_t>(p.N));
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t b = r / p.M, i = r % p.M;
+      const T* a = A + p.a_off[b] + i * p.K;
+      const T* bm = B + p.b_off[b];
+      std::fill(row.begin(), row.end(), Acc(0));
+      for (int64_t k = 0; k < p.K; ++k) {
+        Acc av = static_cast<Acc>(a[k]);
+        const T* brow = bm + k * p.N;
+        for (int64_t j = 0; j < p.N; ++j) row[j] += av * static_cast<Acc>(brow[j]);
+      }
+      T* c = C + (b * p.M + i) * p.N;
+      for (int64_t j = 0; j < p.N; ++j) c[j] = static_cast<T>(row[j]);
+    }
+  });
+}
+
+void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const float* B, float* C) {
+  int64_t nb = static_cast<int64_t>(p.a_off.size());
+  if (nb == 0) return;
+  // shared B and A batches laid out back to back: one big GEMM
+  bool a_contig = true;
+  for (int64_t b = 0; b < nb; ++b)
+    if (p.a_off[b] != b * p.M * p.K) a_contig = false;
+  if (p.b_shared && a_contig) {
+    ku::sgemm(false, false, nb * p.M, p.N, p.K, 1.f, A, p.K, B, p.N, 0.f, C, p.N, &ctx);
+    return;
+  }
+  bool big = p.M * p.N * p.K >= (1 << 18);
+  if (big) {
+    for (int64_t b = 0; b < nb; ++b)
+      ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[b], p.K, B + p.b_off[b], p.N, 0.f,
+                C + b * p.M * p.N, p.N, &ctx);
+  } else {
+    ku::parallel_elems(ctx, nb, p.M * p.N * p.K, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b)
+        ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[b], p.K, B + p.b_off[b], p.N, 0.f,
+                  C + b * p.M * p.N, p.N, nullptr);
+    });
+  }
+}
+
+Status k_MatMul(KernelContext& ctx) {
+  const Tensor *a, *b;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &a));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
+  if (a->dtype != b->dtype)
+    return ku::op_error(ctx, std::string("input types differ: ") + dtype_name(a->dtype) + ", " + dtype_name(b->dtype));
+  MatMulPlan p;
+  FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p));
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
+  if (y->numel() == 0) return Status::Ok();
+  switch (a->dtype) {
+    case DType::kF32: float_matmul(ctx, p, a->as<float>(), b->as<float>(), y->as<float>()); break;
+    case DType::kF16: case DType::kBF16: {
+      const float* fa = ku::as_float_buffer(ctx, *a);
+      const float* fb = ku::as_float_buffer(ctx, *b);
+      float* fy = static_cast<float*>(ctx.scratch(static_cast<size_t>(y->numel()) * sizeof(float)));
+      float_matmul(ctx, p, fa, fb, fy);
+      ku::store_float_buffer(fy, *y);
+      break;
+    }
+    case DType::kF64: naive_matmul<double, double>(ctx, p, a->as<double>(), b->as<double>(), y->as<double>()); break;
+    case DType::kI32: naive_matmul<int32_t, int64_t>(ctx, p, a->as<int32_t>(), b->as<int32_t>(), y->as<int32_t>()); break;
+    case DType::kI64: naive_matmul<int64_t, int64_t>(ctx, p, a->as<int64_t>(), b->as<int64_t>(), y->as<int64_t>()); break;
+    case DType::kU32: naive_matmul<uint32_t, uint64_t>(ctx, p, a->as<uint32_t>(), b->as<uint32_t>(), y->as<uint32_t>()); break;
+    case DType::kU64: naive_matmul<uint64_t, uint64_t>(ctx, p, a->as<uint64_t>(), b->as<uint64_t>(), y->as<uint64_t>()); break;
+    default: return ku::op_error(ctx, std::string("unsupported input type ") + dtype_name(a->dtype));
+  }
+  return Status::Ok();
+}
+
+Status k_Gemm(KernelContext& ctx) {
+  const Tensor *a, *b;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &a));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
+  const Tensor* c = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+  if (a->rank() != 2 || b->rank() != 2)
+    return ku::op_error(ctx, "A and B must be 2-D, got " + ku::shape_str(a->shape) + " and " + ku::shape_str(b->shape));
+  bool ta = ctx.attrs().get_int("transA", 0) != 0, tb = ctx.attrs().get_int("transB", 0) != 0;
+  float alpha = static_cast<float>(ctx.attrs().get_float("alpha", 1.0));
+  float beta = static_cast<float>(ctx.attrs().get_float("beta", 1.0));
+  int64_t M = ta ? a->shape[1] : a->shape[0], K = ta ? a->shape[0] : a->shape[1];
+  int64_t Kb = tb ? b->shape[1] : b->shape[0], N = tb ? b->shape[0] : b->shape[1];
+  if (K != Kb) return ku::op_error(ctx, "inner dimensions differ: " + ku::shape_str(a->shape) + " × " + ku::shape_str(b->shape));
+  if (a->dtype != b->dtype) return ku::op_error(ctx, "A and B types differ");
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, {M, N}, a->dtype, &y));
+  if (M * N == 0) return Status::Ok();
+  bool fl = a->dtype == DType::kF32 || a->dtype == DType::kF16 || a->dtype == DType::kBF16;
+  if (!fl && a->dtype != DType::kF64 && !ku::is_int(a->dtype))
+    return ku::op_error(ctx, std::string("unsupported input type ") + dtype_name(a->dtype));
+  if (c && c->numel() > 0) {
+    std::vector<int64_t> bs;
+    if (!ku::broadcast_shapes({c->shape, {M, N}}, &bs) || bs != std::vector<int64_t>{M, N})
+      return ku::op_error(ctx, "C " + ku::shape_str(c->shape) + " does not broadcast to " + ku::shape_str({M, N}));
+  } else {
+    c = nullptr;
+  }
+  if (fl) {
+    const float* fa = ku::as_float_buffer(ctx, *a);
+    const float* fb = ku::as_float_buffer(ctx, *b);
+    float* fy = a->dtype == DType::kF32 ? y->as<float>()
+                                        : static_cast<float*>(ctx.scratch(static_cast<size_t>(M * N) * sizeof(float)));
+    float beta_eff = 0.f;
+    if (c && beta != 0.f) {
+      const float* fc = ku::as_float_buffer(ctx, *c);
+      int64_t cm = c->rank() == 2 ? c->shape[0] : 1, cn = c->rank() >= 1 ? c->shape[c->rank() - 1] : 1;
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) fy[i * N + j] = fc[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+      beta_eff = beta;
+    }
+    ku::sgemm(ta, tb, M, N, K, alpha, fa, a->shape[1], fb, b->shape[1], beta_eff, fy, N, &ctx);
+    if (a->dtype != DType::kF32) ku::store_float_buffer(fy, *y);
+    return Status::Ok();
+  }
+  // double / integer: reference loops in double or int64
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += ku::load_as_double(*a, ta ? k * M + i : i * K + k) * ku::load_as_double(*b, tb ? j * K + k : k * N + j);
+      double v = alpha * s;
+      if (c) {
+        int64_t cm = c->rank() == 2 ? c->shape[0] : 1, cn = c->rank() >= 1 ? c->shape[c->rank() - 1] : 1;
+        v += beta * ku::load_as_double(*c, (cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j));
+      }
+      ku::store_from_double(*y, i * N + j, v);
+    }
+  return Status::Ok();
+}
+
+// Zero point for row/column `idx`: scalar, or per-row (A) / per-column (B) 1-D tensor.
+Status int8_values(const KernelContext& ctx, const Tensor& t, std::vector<int32_t>* out) {
+  int64_t n = t.numel();
+  out->resize(static_cast<size_t>(n));
+  if (t.dtype == DType::kU8) for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<uint8_t>()[i];
+  else if (t.dtype == DType::kI8) for (int64_t i = 0; i < n; ++i) (*out)[i] = t.as<int8_t>()[i];
+  else return ku::op_error(ctx, std::string("expected int8 or uint8, got ") + dtype_name(t.dtype));
+  return Status::Ok();
+}
+
+// int32 accumulation of (A - a_zp)(B - b_zp) with numpy batch broadcasting.
+Status int_matmul(KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* azp, const Tensor* bzp,
+                  MatMulPlan* p, std::vector<int32_t>* acc) {
+  FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a.shape, b.shape, p));
+  std::vector<int32_t> av, bv, za{0}, zb{0};
+  FLEETRT_RETURN_IF_ERROR(int8_values(ctx, a, &av));
+  FLEETRT_RETURN_IF_ERROR(int8_values(ctx, b, &bv));
+  if (azp && azp->numel() > 0) FLEETRT_RETURN_IF_ERROR(int8_values(ctx, *azp, &za));
+  if (bzp && bzp->numel() > 0) FLEETRT_RETURN_IF_ERROR(int8_values(ctx, *bzp, &zb));
+  if (za.size() != 1 && static_cast<int64_t>(za.size()) != p->M)
+    return ku::op_error(ctx, "a_zero_point must be a scalar or have M elements");
+  if (zb.size() != 1 && static_cast<int64_t>(zb.size()) != p->N)
+    return ku::op_error(ctx, "b_zero_point must be a scalar or have N elements");
+  int64_t nb = static_cast<int64_t>(p->a_off.size());
+  acc->assign(static_cast<size_t>(nb * p->M * p->N), 0);
+  const int64_t M = p->M, N = p->N, K = p->K;
+  ku::parallel_elems(ctx, nb * M, N * K, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t bi = r / M, i = r % M;
+      const int32_t* arow = av.data() + p->a_off[bi] + i * K;
+      const int32_t* bm = bv.data() + p->b_off[bi];
+      int32_t zai = za.size() == 1 ? za[0] : za[i];
+      int32_t* c = acc->data() + r * N;
+      for (int64_t k = 0; k < K; ++k) {
+        int32_t x = arow[k] - zai;
+        const int32_t* brow = bm + k * N;
+        if (zb.size() == 1)
+          for (int64_t j = 0; j < N; ++j) c[j] += x * (brow[j] - zb[0]);
+        else
+          for (int64_t j = 0; j < N; ++j) c[j] += x * (brow[j] - zb[j]);
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+Status k_MatMulInteger(KernelContext& ctx) {
+  const Tensor *a, *b;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &a));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
+  const Tensor* azp = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+  const Tensor* bzp = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
+  MatMulPlan p;
+  std::vector<int32_t> acc;
+  FLEETRT_RETURN_IF_ERROR(int_matmul(ctx, *a, *b, azp, bzp, &p, &acc));
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, DType::kI32, &y));
+  std::copy(acc.begin(), acc.end(), y->as<int32_t>());
+  return Status::Ok();
+}
+
+Status k_QLinearMatMul(KernelContext& ctx) {
+  const Tensor* in[8];
+  for (int i = 0; i < 8; ++i) FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, i, &in[i]));
+  MatMulPlan p;
+  std::vector<int32_t> acc;
+  FLEETRT_RETURN_IF_ERROR(int_matmul(ctx, *in[0], *in[3], in[2], in[5], &p, &acc));
+  double sa, sy;
+  FLEETRT_RETURN_IF_ERROR(ku::read_scalar(ctx, *in[1], &sa));
+  FLEETRT_RETURN_IF_ERROR(ku::read_scalar(ctx, *in[6], &sy));
+  std::vector<double> sb(static_cast<size_t>(in[4]->numel()));
+  for (size_t i = 0; i < sb.size(); ++i) sb[i] = ku::load_as_double(*in[4], static_cast<int64_t>(i));
+  if (sb.empty()) return ku::op_error(ctx, "b_scale is empty");
+  if (sb.size() != 1 && static_cast<int64_t>(sb.size()) != p.N) return ku::op_error(ctx, "b_scale must be a scalar or have N elements");
+  std::vector<int32_t> zy;
+  FLEETRT_RETURN_IF_ERROR(int8_values(ctx, *in[7], &zy));
+  DType od = in[7]->dtype;
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, od, &y));
+  int lo = od == DType::kU8 ? 0 : -128, hi = od == DType::kU8 ? 255 : 127;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    int64_t j = static_cast<int64_t>(i) % p.N;
+    // scale product rounded to float as the reference does
+    float scale = static_cast<float>(sa) * static_cast<float>(sb.size() == 1 ? sb[0] : sb[j]) / static_cast<float>(sy);
+    double v = std::nearbyint(static_cast<double>(static_cast<float>(acc[i]) * scale)) + zy[0];
+    int q = static_cast<int>(std::min<double>(hi, std::max<double>(lo, v)));
+    if (od == DType::kU8) y->as<uint8_t>()[i] = static_cast<uint8_t>(q);
+    else y->as<int8_t>()[i] = static_cast<int8_t>(q);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+FLEETRT_REGISTER_KERNEL("", "MatMul", k_MatMul);
+FLEETRT_REGISTER_KERNEL("", "Gemm", k_Gemm);
+FLEETRT_REGISTER_KERNEL("", "MatMulInteger", k_MatMulInteger);
+FLEETRT_REGISTER_KERNEL("", "QLinearMatMul", k_QLinearMatMul);
+
+}  // namespace fleetrt
