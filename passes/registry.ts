@@ -1,6 +1,7 @@
 import type { Pass } from './pass.js';
 import { SHAPE_PASSES } from './shape/index.js';
 import { ANALYSIS_PASSES } from './analysis/index.js';
+import { partitionPass } from './partition/index.js';
 
 /**
  * Every pass, by name: the one table that textual pipelines resolve against. Add a pass here
@@ -9,6 +10,7 @@ import { ANALYSIS_PASSES } from './analysis/index.js';
 export const PASSES: Record<string, Pass> = {
   ...SHAPE_PASSES,
   ...ANALYSIS_PASSES,
+  partition: partitionPass,
 };
 
 /** Named pipelines. Each is a pipeline string, printed back exactly in every report. */

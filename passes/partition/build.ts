@@ -85,7 +85,12 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     facts.set(id, { op: id, opType: op.opType, flops, bytes, dtype: c.dtype, time, refused, ...(pinned !== undefined ? { pinned, pinOrigin } : {}) });
   }
 
-  const segmentOf = segment(graph, order, facts, opts.coarsen ?? true);
+  const opWeightBytes = (op: string): number =>
+    graph.opInputs(op).reduce((sum, v) => (v && graph.value(v).role === 'weight' ? sum + num(bytesOf(graph, v)) : sum), 0);
+  // A segment may hold at most an eighth of the smallest device's memory in weights, so that
+  // memory can still be balanced by moving segments.
+  const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;
+  const segmentOf = segment(graph, order, facts, opts.coarsen ?? true, opWeightBytes, weightCap);
   const segIds = [...new Set(order.map((id) => segmentOf.get(id)!))];
   const index = new Map(segIds.map((s, i) => [s, i]));
   const members = segIds.map(() => [] as string[]);
@@ -196,11 +201,21 @@ function computeDTypes(graph: IRGraph, id: string): (DType | null)[] {
  * reads no other op output from outside the segment, and both have the same allowed devices and
  * pin. Shape-only ops (no FLOPs, small outputs) join their single consumer instead.
  */
-function segment(graph: IRGraph, order: string[], facts: Map<string, OpFacts>, coarsen: boolean): Map<string, string> {
+function segment(
+  graph: IRGraph,
+  order: string[],
+  facts: Map<string, OpFacts>,
+  coarsen: boolean,
+  opWeightBytes: (op: string) => number,
+  weightCap: number,
+): Map<string, string> {
   const seg = new Map<string, string>();
+  const segWeights = new Map<string, number>();
   const key = (f: OpFacts): string => `${f.refused.map((r) => (r ? 0 : 1)).join('')}|${f.pinned ?? ''}`;
   for (const id of order) {
     seg.set(id, id);
+    const w = opWeightBytes(id);
+    segWeights.set(id, w);
     if (!coarsen) continue;
     const preds = new Set<string>();
     for (const v of graph.opInputs(id)) {
@@ -211,7 +226,11 @@ function segment(graph: IRGraph, order: string[], facts: Map<string, OpFacts>, c
     const [pseg] = [...preds];
     const producerOps = graph.opInputs(id).map((v) => (v ? graph.producer(v)?.op : undefined)).filter((p): p is string => !!p);
     const soleConsumer = producerOps.every((p) => graph.opOutputs(p).every((v) => !v || graph.outputs.includes(v) === false && graph.consumers(v).every((u) => u.op === id)));
-    if (soleConsumer && key(facts.get(producerOps[0]!)!) === key(facts.get(id)!)) seg.set(id, pseg!);
+    const merged = segWeights.get(pseg!)! + w;
+    if (soleConsumer && key(facts.get(producerOps[0]!)!) === key(facts.get(id)!) && merged <= weightCap) {
+      seg.set(id, pseg!);
+      segWeights.set(pseg!, merged);
+    }
   }
   return seg;
 }

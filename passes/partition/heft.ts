@@ -95,7 +95,22 @@ export function heft(p: Problem): number[] {
  * devices while the objective improves and memory fits. Deterministic: candidates are tried in
  * task order and device order, and a move must improve by a relative 1e-9.
  */
-export function refine(p: Problem, start: number[], objective: Objective, maxRounds = 8, priority?: number[]): Schedule {
+/**
+ * A cap on schedule simulations shared by the searches of one solve, so that compile time stays
+ * bounded on large graphs. Counting evaluations (not wall time) keeps plans deterministic.
+ */
+export interface SearchBudget {
+  evaluations: number;
+}
+
+export function refine(
+  p: Problem,
+  start: number[],
+  objective: Objective,
+  maxRounds = 8,
+  priority?: number[],
+  budget: SearchBudget = { evaluations: Infinity },
+): Schedule {
   let cur = simulate(p, start, priority);
   let curFits = fits(p, cur);
   const better = (s: Schedule): boolean => {
@@ -119,6 +134,7 @@ export function refine(p: Problem, start: number[], objective: Objective, maxRou
         for (let d = 0; d < D; d++) {
           if (group.every((t) => cur.placement[t] === d)) continue;
           if (!group.every((t) => allowed(p.tasks[t]!, d))) continue;
+          if (budget.evaluations-- <= 0) return cur;
           const next = [...cur.placement];
           for (const t of group) next[t] = d;
           const s = simulate(p, next, priority ? cur.priority : undefined);
@@ -145,7 +161,13 @@ export function overflow(p: Problem, s: Schedule): number {
  * list (which list scheduling cannot discover from ranks alone, e.g. a short task whose
  * successors feed another device should run before a long one). Small graphs only.
  */
-export function reorder(p: Problem, s: Schedule, objective: Objective, maxTasks = 120): Schedule {
+export function reorder(
+  p: Problem,
+  s: Schedule,
+  objective: Objective,
+  maxTasks = 120,
+  budget: SearchBudget = { evaluations: Infinity },
+): Schedule {
   if (p.tasks.length > maxTasks) return s;
   let cur = s;
   for (let round = 0; round < 4; round++) {
@@ -155,6 +177,7 @@ export function reorder(p: Problem, s: Schedule, objective: Objective, maxTasks 
         const prio = [...cur.priority];
         const [t] = prio.splice(i, 1);
         prio.splice(j, 0, t!);
+        if (budget.evaluations-- <= 0) return cur;
         const next = simulate(p, cur.placement, prio);
         if (score(next, objective) < score(cur, objective) * (1 - 1e-9) && fits(p, next) >= fits(p, cur)) {
           cur = next;

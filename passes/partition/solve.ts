@@ -1,4 +1,4 @@
-import { heft, refine, reorder, score, type Objective } from './heft.js';
+import { heft, refine, reorder, score, type Objective, type SearchBudget } from './heft.js';
 import { exactPlacementSync } from './milp.js';
 import { pipelineCuts } from './pipeline.js';
 import type { Problem } from './problem.js';
@@ -24,11 +24,18 @@ export function solveHeuristic(p: Problem, objective: Objective): Solution {
     ['greedy', greedyPriority(p)],
   ];
   if (objective === 'throughput') seeds.push(['pipeline', pipelineCuts(p)]);
+  // Enough for exhaustive local search on graphs of ~100 segments; larger graphs stop early.
+  const budget: SearchBudget = { evaluations: Math.max(4000, Math.round(4e6 / Math.max(1, p.tasks.length ** 2))) };
   let best: Solution | undefined;
   const candidates: Solution['candidates'] = [];
   for (const [method, seed] of seeds) {
     if (!seed) continue;
-    const s = objective === 'latency' ? alternate(p, refine(p, seed, objective)) : refine(p, seed, objective);
+    // Each seed gets its own share of the budget.
+    const share: SearchBudget = { evaluations: budget.evaluations };
+    const s =
+      objective === 'latency'
+        ? alternate(p, refine(p, seed, objective, 8, undefined, share), share)
+        : refine(p, seed, objective, 8, undefined, share);
     const ok = fits(p, s);
     candidates.push({ method, objective: score(s, objective), fits: ok });
     const cur = best?.schedule;
@@ -40,10 +47,10 @@ export function solveHeuristic(p: Problem, objective: Objective): Solution {
 }
 
 /** Alternates dispatch-order improvement and placement moves under that order. */
-function alternate(p: Problem, s: Schedule): Schedule {
+function alternate(p: Problem, s: Schedule, budget: SearchBudget): Schedule {
   let cur = s;
   for (let i = 0; i < 3; i++) {
-    const next = refine(p, cur.placement, 'latency', 4, reorder(p, cur, 'latency').priority);
+    const next = refine(p, cur.placement, 'latency', 4, reorder(p, cur, 'latency', 120, budget).priority, budget);
     if (!(next.latency < cur.latency * (1 - 1e-9))) break;
     cur = next;
   }
