@@ -9,6 +9,7 @@ import { roofline } from '../analysis/roofline.js';
 import { bytesOf } from '../analysis/tensor.js';
 import { deviceRoofline } from './devices.js';
 import type { Problem, Task } from './problem.js';
+import { FleetcError } from '../../src/diagnostics/index.js';
 
 export interface BuildOptions {
   /** Symbol bindings; unbound symbols count as 1 (and the report says so). */
@@ -74,13 +75,19 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {
-      if (!p.re.test(id) && !p.re.test(op.opType)) continue;
+      if (!p.re.test(op.name) && !p.re.test(id) && !p.re.test(op.opType)) continue;
       if (p.forbid) refused[p.dev] ??= `forbidden by ${p.origin}`;
       else if (pinned === undefined) {
         pinned = p.dev;
         pinOrigin = p.origin;
       }
     }
+    if (pinned !== undefined && refused[pinned])
+      throw new FleetcError(
+        'E0303',
+        `${pinOrigin} pins ${op.opType} '${op.name}' to ${devices[pinned]!.id}, which cannot run it: ${refused[pinned]}`,
+        op.loc,
+      );
     const time = devices.map((_d, i) => (refused[i] ? Infinity : roofline(rooflines[i]!, flops, bytes, c.dtype, outElems).time));
     facts.set(id, { op: id, opType: op.opType, flops, bytes, dtype: c.dtype, time, refused, ...(pinned !== undefined ? { pinned, pinOrigin } : {}) });
   }
