@@ -24,6 +24,8 @@ export interface OpFacts {
   opType: string;
   flops: number;
   bytes: number;
+  /** Output elements (how much parallel work the op offers). */
+  outElems: number;
   dtype: DType | null;
   /** Seconds per device (Infinity where refused). */
   time: number[];
@@ -89,7 +91,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
         op.loc,
       );
     const time = devices.map((_d, i) => (refused[i] ? Infinity : roofline(rooflines[i]!, flops, bytes, c.dtype, outElems).time));
-    facts.set(id, { op: id, opType: op.opType, flops, bytes, dtype: c.dtype, time, refused, ...(pinned !== undefined ? { pinned, pinOrigin } : {}) });
+    facts.set(id, { op: id, opType: op.opType, flops, bytes, outElems, dtype: c.dtype, time, refused, ...(pinned !== undefined ? { pinned, pinOrigin } : {}) });
   }
 
   const opWeightBytes = (op: string): number =>

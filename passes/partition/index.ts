@@ -4,11 +4,14 @@ import { localFleet } from '../../src/fleet/load.js';
 import { route } from '../../src/fleet/route.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import type { Pass, PassContext, PassOptions } from '../pass.js';
-import { buildProblem } from './build.js';
+import { buildProblem, type OpFacts } from './build.js';
+import { deviceRoofline } from './devices.js';
+import type { Problem } from './problem.js';
+import { roofline, type Boundness } from '../analysis/roofline.js';
 import { criticalPath, explain, type Placement } from './explain.js';
 import { greedyPriority } from './greedy.js';
 import { unplaceable, type Objective } from './heft.js';
-import { adj, simulate } from './simulate.js';
+import { adj, simulate, type Schedule } from './simulate.js';
 import { solve } from './solve.js';
 
 export interface DeviceSummary {
@@ -51,6 +54,16 @@ export interface PartitionResult {
   unboundSymbols: string[];
   /** Dispatch order of ops (the plan's schedule). */
   schedule: string[];
+  /** Per op: its segment and where it sits on its device's roofline. */
+  ops: Record<
+    string,
+    { segment: number; flops: number; bytes: number; intensity: number; time: number; bound: Boundness }
+  >;
+  /** The predicted execution of one request: segments and transfers in seconds from arrival. */
+  timeline: {
+    segments: { name: string; device: string; start: number; finish: number; ops: number }[];
+    transfers: { from: string; to: string; bytes: number; start: number; end: number }[];
+  };
 }
 
 export const partitionPass: Pass = {
@@ -164,7 +177,38 @@ export function partition(
     candidates: sol.candidates,
     unboundSymbols,
     schedule,
+    ops: opRows(p, s, facts),
+    timeline: {
+      segments: p.tasks.map((t, i) => ({
+        name: t.name,
+        device: p.devices[s.placement[i]!]!.id,
+        start: s.start[i]!,
+        finish: s.finish[i]!,
+        ops: t.ops.length,
+      })),
+      transfers: s.transfers.map((tr) => ({
+        from: p.devices[tr.fromDevice]!.id,
+        to: p.devices[tr.toDevice]!.id,
+        bytes: tr.bytes,
+        start: tr.start,
+        end: tr.end,
+      })),
+    },
   };
+}
+
+function opRows(p: Problem, s: Schedule, facts: Map<string, OpFacts>): PartitionResult['ops'] {
+  const rooflines = p.devices.map(deviceRoofline);
+  const rows: PartitionResult['ops'] = {};
+  p.tasks.forEach((t, i) => {
+    const d = s.placement[i]!;
+    for (const op of t.ops) {
+      const f = facts.get(op)!;
+      const r = roofline(rooflines[d]!, f.flops, f.bytes, f.dtype, f.outElems);
+      rows[op] = { segment: i, flops: f.flops, bytes: f.bytes, intensity: r.intensity, time: f.time[d]!, bound: r.bound };
+    }
+  });
+  return rows;
 }
 
 function mb(b: number): string {

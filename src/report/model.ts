@@ -1,0 +1,154 @@
+// The partition report's content: one JSON-able object from which the terminal, JSON and HTML
+// forms are rendered, so the three always agree.
+import type { IRGraph } from '../ir/graph.js';
+import type { Fleet } from '../fleet/types.js';
+import type { PartitionResult } from '../../passes/partition/index.js';
+import { deviceRoofline } from '../../passes/partition/devices.js';
+import { bytesOf } from '../../passes/analysis/tensor.js';
+import { evaluate } from '../ir/sym.js';
+
+export const REPORT_VERSION = 1;
+
+export interface ReportOp {
+  id: string;
+  name: string;
+  opType: string;
+  device: string;
+  segment: number;
+  flops: number;
+  bytes: number;
+  intensity: number;
+  /** Predicted seconds on its device. */
+  time: number;
+  bound: 'compute' | 'memory' | 'latency';
+  critical: boolean;
+  reason: string;
+}
+
+export interface ReportEdge {
+  from: string;
+  to: string;
+  value: string;
+  bytes: number;
+  /** The value crosses devices here (a channel). */
+  cut: boolean;
+}
+
+export interface ReportDevice {
+  id: string;
+  class: string;
+  backend: string;
+  emulated: boolean;
+  ops: number;
+  flops: number;
+  weightBytes: number;
+  activationPeak: number;
+  memory: number;
+  capacity: number;
+  /** The memory planner's arena for this device's bundle, when the bundle was emitted. */
+  plannedArena?: number;
+  busy: number;
+  utilisation: number;
+  roofline: { peakFlops: number; bandwidth: number };
+}
+
+export interface Report {
+  version: number;
+  model: string;
+  fleet: { name: string; file: string };
+  objective: string;
+  method: string;
+  pipeline: string;
+  dims: Record<string, number>;
+  unboundSymbols: string[];
+  predicted: PartitionResult['predicted'];
+  baseline: PartitionResult['baseline'];
+  devices: ReportDevice[];
+  links: PartitionResult['links'];
+  channels: PartitionResult['channels'];
+  criticalPath: string[];
+  segments: PartitionResult['segments'];
+  ops: ReportOp[];
+  edges: ReportEdge[];
+  timeline: PartitionResult['timeline'];
+}
+
+export interface ReportInput {
+  graph: IRGraph;
+  fleet: Fleet;
+  partition: PartitionResult;
+  model: string;
+  pipeline: string;
+  dims: Map<string, number>;
+  plannedArena?: Record<string, number>;
+}
+
+export function buildReport(input: ReportInput): Report {
+  const { graph, fleet, partition: r } = input;
+  const critical = new Set(r.criticalPath.flatMap((name) => r.segments.find((s) => s.name === name)?.ops ?? []));
+  const reasonOf = new Map<string, string>();
+  for (const s of r.segments) for (const op of s.ops) reasonOf.set(op, s.reason);
+
+  const ops: ReportOp[] = graph.topoOps().map((id) => {
+    const op = graph.op(id);
+    const f = r.ops[id];
+    return {
+      id,
+      name: op.name,
+      opType: op.opType,
+      device: r.placement[id] ?? '',
+      segment: f?.segment ?? -1,
+      flops: f?.flops ?? 0,
+      bytes: f?.bytes ?? 0,
+      intensity: Number.isFinite(f?.intensity) ? f!.intensity : 0,
+      time: f?.time ?? 0,
+      bound: f?.bound ?? 'latency',
+      critical: critical.has(id),
+      reason: reasonOf.get(id) ?? '',
+    };
+  });
+
+  const ones = new Map(input.dims);
+  for (const s of r.unboundSymbols) ones.set(s, 1);
+  const edges: ReportEdge[] = [];
+  for (const v of graph.values()) {
+    const prod = graph.producer(v);
+    if (!prod) continue;
+    const size = bytesOf(graph, v);
+    const bytes = size === null ? 0 : (evaluate(size, ones) ?? 0);
+    const name = graph.value(v).name;
+    for (const to of new Set(graph.consumers(v).map((u) => u.op)))
+      edges.push({ from: prod.op, to, value: name, bytes, cut: r.placement[prod.op] !== r.placement[to] });
+  }
+
+  const byId = new Map(fleet.devices.map((d) => [d.id, d]));
+  const devices: ReportDevice[] = r.devices.map((d) => {
+    const rf = deviceRoofline(byId.get(d.id)!);
+    return {
+      ...d,
+      ...(input.plannedArena?.[d.id] !== undefined ? { plannedArena: input.plannedArena[d.id] } : {}),
+      roofline: { peakFlops: rf.peakFlops.default, bandwidth: rf.memBandwidth },
+    };
+  });
+
+  return {
+    version: REPORT_VERSION,
+    model: input.model,
+    fleet: { name: fleet.name, file: fleet.file },
+    objective: r.objective,
+    method: r.method,
+    pipeline: input.pipeline,
+    dims: Object.fromEntries([...input.dims.entries()].sort(([a], [b]) => a.localeCompare(b))),
+    unboundSymbols: r.unboundSymbols,
+    predicted: r.predicted,
+    baseline: r.baseline,
+    devices,
+    links: r.links,
+    channels: r.channels,
+    criticalPath: r.criticalPath,
+    segments: r.segments,
+    ops,
+    edges,
+    timeline: r.timeline,
+  };
+}

@@ -1,0 +1,96 @@
+// The terminal form of the partition report.
+import { bytes, seconds, si, table } from '../util/format.js';
+import type { Report } from './model.js';
+
+/** Styling hooks (chalk in the CLI; identity for report.txt). */
+export interface Style {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+}
+const PLAIN: Style = { bold: (s) => s, dim: (s) => s, red: (s) => s, yellow: (s) => s };
+
+const pct = (x: number): string => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
+
+export function renderReportText(r: Report, c: Style = PLAIN): string {
+  const out: string[] = [];
+  const emulated = r.devices.filter((d) => d.emulated).map((d) => d.id);
+  out.push(`${c.bold('model')}      ${r.model}`);
+  out.push(`${c.bold('fleet')}      ${r.fleet.name}${r.fleet.file ? ` (${r.fleet.file})` : ''}`);
+  out.push(`${c.bold('objective')}  ${r.objective}, placed by ${r.method}`);
+  out.push(`${c.bold('pipeline')}   ${r.pipeline}`);
+  const dims = Object.entries(r.dims).map(([k, v]) => `${k}=${v}`);
+  if (dims.length || r.unboundSymbols.length)
+    out.push(
+      `${c.bold('dims')}       ${[...dims, ...r.unboundSymbols.map((s) => `${s}=1 ${c.dim('(unbound)')}`)].join(', ')}`,
+    );
+  const speedup = r.baseline.latency / r.predicted.latency;
+  out.push(
+    `${c.bold('predicted')}  latency ${seconds(r.predicted.latency)}, throughput ${si(r.predicted.throughput)} req/s` +
+      c.dim(
+        `   (greedy priority baseline: ${seconds(r.baseline.latency)}${r.baseline.fits ? '' : ', does not fit'}; ${speedup.toFixed(2)}×)`,
+      ),
+  );
+  if (emulated.length)
+    out.push(
+      c.yellow(`emulated   ${emulated.join(', ')}: host kernels; their times are the cost model's predictions`),
+    );
+
+  out.push('', c.bold('devices'));
+  const rows = r.devices.map((d) => {
+    const mem = d.memory / d.capacity;
+    const memText = `${bytes(d.memory)} / ${bytes(d.capacity)}`;
+    return [
+      `  ${d.id}`,
+      `${d.class}${d.emulated ? ' (emulated)' : ''}`,
+      String(d.ops),
+      si(d.flops),
+      bytes(d.weightBytes),
+      bytes(d.activationPeak),
+      mem > 0.9 ? c.red(memText) : memText,
+      d.plannedArena !== undefined ? bytes(d.plannedArena) : '—',
+      seconds(d.busy),
+      pct(d.utilisation),
+    ];
+  });
+  out.push(
+    ...table(
+      ['  device', 'class', 'ops', 'FLOPs', 'weights', 'act. peak', 'memory / capacity', 'arena', 'busy', 'util'],
+      rows,
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+
+  out.push('', c.bold('links'));
+  if (r.links.length === 0) out.push(c.dim('  nothing crosses a link: one device runs everything'));
+  else
+    out.push(
+      ...table(
+        ['  link', 'bytes', 'time'],
+        r.links.map((l) => [`  ${l.id}`, bytes(l.bytes), seconds(l.seconds)]),
+        ['l', 'r', 'r'],
+      ),
+    );
+  if (r.channels.length) {
+    out.push('', c.bold(`channels (${r.channels.length})`));
+    const shown = r.channels.slice(0, 20);
+    out.push(
+      ...table(
+        ['  value', 'from', 'to', 'bytes', 'via'],
+        shown.map((ch) => [`  ${ch.value}`, ch.from, ch.to, bytes(ch.bytes), ch.links.join(' → ')]),
+        ['l', 'l', 'l', 'r', 'l'],
+      ),
+    );
+    if (r.channels.length > shown.length) out.push(c.dim(`  … ${r.channels.length - shown.length} more in report.json`));
+  }
+
+  out.push('', c.bold('critical path'));
+  out.push(`  ${r.criticalPath.join(' → ')}`);
+
+  out.push('', c.bold('placement'));
+  const segs = r.segments.slice(0, 30);
+  for (const s of segs) out.push(`  ${s.name} → ${c.bold(s.device)}: ${s.reason}`);
+  if (r.segments.length > segs.length) out.push(c.dim(`  … ${r.segments.length - segs.length} more segments in report.json`));
+  return out.join('\n') + '\n';
+}
