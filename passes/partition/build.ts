@@ -55,14 +55,19 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const v = evaluate(d, opts.dims);
     if (v !== undefined) return v;
     const withOnes = new Map(opts.dims);
-    for (const name of symbolsOf(d)) if (!withOnes.has(name)) {
-      withOnes.set(name, 1);
-      unbound.add(name);
-    }
+    for (const name of symbolsOf(d))
+      if (!withOnes.has(name)) {
+        withOnes.set(name, 1);
+        unbound.add(name);
+      }
     return evaluate(d, withOnes) ?? 0;
   };
   const rooflines = devices.map(deviceRoofline);
-  const pins = fleet.pins.map((p) => ({ ...p, re: new RegExp(p.match), dev: devices.findIndex((d) => d.id === p.device) }));
+  const pins = fleet.pins.map((p) => ({
+    ...p,
+    re: new RegExp(p.match),
+    dev: devices.findIndex((d) => d.id === p.device),
+  }));
 
   const order = graph.topoOps();
   const facts = new Map<string, OpFacts>();
@@ -90,12 +95,26 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
         `${pinOrigin} pins ${op.opType} '${op.name}' to ${devices[pinned]!.id}, which cannot run it: ${refused[pinned]}`,
         op.loc,
       );
-    const time = devices.map((_d, i) => (refused[i] ? Infinity : roofline(rooflines[i]!, flops, bytes, c.dtype, outElems).time));
-    facts.set(id, { op: id, opType: op.opType, flops, bytes, outElems, dtype: c.dtype, time, refused, ...(pinned !== undefined ? { pinned, pinOrigin } : {}) });
+    const time = devices.map((_d, i) =>
+      refused[i] ? Infinity : roofline(rooflines[i]!, flops, bytes, c.dtype, outElems).time,
+    );
+    facts.set(id, {
+      op: id,
+      opType: op.opType,
+      flops,
+      bytes,
+      outElems,
+      dtype: c.dtype,
+      time,
+      refused,
+      ...(pinned !== undefined ? { pinned, pinOrigin } : {}),
+    });
   }
 
   const opWeightBytes = (op: string): number =>
-    graph.opInputs(op).reduce((sum, v) => (v && graph.value(v).role === 'weight' ? sum + num(bytesOf(graph, v)) : sum), 0);
+    graph
+      .opInputs(op)
+      .reduce((sum, v) => (v && graph.value(v).role === 'weight' ? sum + num(bytesOf(graph, v)) : sum), 0);
   // A segment may hold at most an eighth of the smallest device's memory in weights, so that
   // memory can still be balanced by moving segments.
   const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;
@@ -153,7 +172,8 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const prod = graph.producer(v);
     const users = new Set(graph.consumers(v).map((u) => index.get(segmentOf.get(u.op)!)!));
     if (!prod) {
-      if (graphInputs.has(v) || val.role === 'input' || val.role === 'state') for (const t of users) inputs.set(t, (inputs.get(t) ?? 0) + bytes);
+      if (graphInputs.has(v) || val.role === 'input' || val.role === 'state')
+        for (const t of users) inputs.set(t, (inputs.get(t) ?? 0) + bytes);
       continue;
     }
     const from = index.get(segmentOf.get(prod.op)!)!;
@@ -178,7 +198,8 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     outputs: [...outputs.entries()].map(([from, bytes]) => ({ from, bytes })),
     home: cpu >= 0 ? cpu : 0,
     capacity: devices.map((d) => d.memory[0]!.capacity),
-    comm: (a, b, bytes) => (a === b || bytes === 0 ? 0 : transferTime(route(fleet, devices[a]!.id, devices[b]!.id)!, bytes)),
+    comm: (a, b, bytes) =>
+      a === b || bytes === 0 ? 0 : transferTime(route(fleet, devices[a]!.id, devices[b]!.id)!, bytes),
   };
   return { problem, facts, unboundSymbols: [...unbound].sort() };
 }
@@ -233,8 +254,15 @@ function segment(
     }
     if (preds.size !== 1) continue;
     const [pseg] = [...preds];
-    const producerOps = graph.opInputs(id).map((v) => (v ? graph.producer(v)?.op : undefined)).filter((p): p is string => !!p);
-    const soleConsumer = producerOps.every((p) => graph.opOutputs(p).every((v) => !v || graph.outputs.includes(v) === false && graph.consumers(v).every((u) => u.op === id)));
+    const producerOps = graph
+      .opInputs(id)
+      .map((v) => (v ? graph.producer(v)?.op : undefined))
+      .filter((p): p is string => !!p);
+    const soleConsumer = producerOps.every((p) =>
+      graph
+        .opOutputs(p)
+        .every((v) => !v || (graph.outputs.includes(v) === false && graph.consumers(v).every((u) => u.op === id))),
+    );
     const merged = segWeights.get(pseg!)! + w;
     if (soleConsumer && key(facts.get(producerOps[0]!)!) === key(facts.get(id)!) && merged <= weightCap) {
       seg.set(id, pseg!);

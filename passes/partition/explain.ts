@@ -37,7 +37,10 @@ export function explain(p: Problem, s: Schedule, objective: Objective): Placemen
       if (d === chosen) continue;
       const id = p.devices[d]!.id;
       if (!allowed(task, d)) {
-        alternatives.push({ device: id, refused: task.pinned !== undefined ? `pinned to ${p.devices[task.pinned]!.id}` : task.refused[d]! });
+        alternatives.push({
+          device: id,
+          refused: task.pinned !== undefined ? `pinned to ${p.devices[task.pinned]!.id}` : task.refused[d]!,
+        });
         continue;
       }
       const next = [...s.placement];
@@ -48,7 +51,8 @@ export function explain(p: Problem, s: Schedule, objective: Objective): Placemen
     const dev = p.devices[chosen]!.id;
     let reason: string;
     if (task.pinned !== undefined) reason = `pinned to ${dev}`;
-    else if (open.length === 0) reason = `only ${dev} can run it (${alternatives.map((a) => `${a.device}: ${a.refused}`).join('; ')})`;
+    else if (open.length === 0)
+      reason = `only ${dev} can run it (${alternatives.map((a) => `${a.device}: ${a.refused}`).join('; ')})`;
     else {
       const best = open[0]!;
       const delta = best.objective! - base;

@@ -9,7 +9,10 @@ export function greedyPriority(p: Problem): number[] {
   const peak = (d: number): number => Math.max(...Object.values(p.devices[d]!.compute).map((v) => v ?? 0));
   const prio = p.devices
     .map((_d, i) => i)
-    .sort((a, b) => Number(p.devices[a]!.class === 'cpu') - Number(p.devices[b]!.class === 'cpu') || peak(b) - peak(a) || a - b);
+    .sort(
+      (a, b) =>
+        Number(p.devices[a]!.class === 'cpu') - Number(p.devices[b]!.class === 'cpu') || peak(b) - peak(a) || a - b,
+    );
   return p.tasks.map((t) => {
     const d = prio.find((i) => allowed(t, i));
     if (d === undefined) throw new Error(`task ${t.name} has no allowed device`);

@@ -76,9 +76,19 @@ export const partitionPass: Pass = {
     const objective = options.objective as Objective;
     if (objective !== 'latency' && objective !== 'throughput')
       throw new FleetcError('E0901', `partition objective must be latency or throughput, not '${String(objective)}'`);
-    const result = partition(graph, fleet, ctx.dims, objective, options.exact as boolean | 'auto', options.coarsen !== false);
+    const result = partition(
+      graph,
+      fleet,
+      ctx.dims,
+      objective,
+      options.exact as boolean | 'auto',
+      options.coarsen !== false,
+    );
     ctx.results.set('partition', result);
-    return { changed: true, summary: `${result.segments.length} segments on ${result.devices.filter((d) => d.ops > 0).length} devices by ${result.method}` };
+    return {
+      changed: true,
+      summary: `${result.segments.length} segments on ${result.devices.filter((d) => d.ops > 0).length} devices by ${result.method}`,
+    };
   },
 };
 
@@ -95,7 +105,11 @@ export function partition(
   if (stuck.length) {
     const task = p.tasks[stuck[0]!]!;
     const op = graph.op(task.ops[0]!);
-    const why = p.devices.map((d, i) => `${d.id}: ${task.pinned !== undefined && task.pinned !== i ? `pinned elsewhere` : task.refused[i]}`).join('; ');
+    const why = p.devices
+      .map(
+        (d, i) => `${d.id}: ${task.pinned !== undefined && task.pinned !== i ? `pinned elsewhere` : task.refused[i]}`,
+      )
+      .join('; ');
     throw new FleetcError('E0302', `no device can run ${op.opType} '${op.name}' (${why})`, op.loc);
   }
   const sol = solve(p, objective, exact);
@@ -124,7 +138,10 @@ export function partition(
 
   const devices: DeviceSummary[] = p.devices.map((d, i) => {
     const ops = Object.values(placement).filter((x) => x === d.id).length;
-    const flops = p.tasks.reduce((sum, t, k) => (s.placement[k] === i ? sum + t.ops.reduce((a, o) => a + facts.get(o)!.flops, 0) : sum), 0);
+    const flops = p.tasks.reduce(
+      (sum, t, k) => (s.placement[k] === i ? sum + t.ops.reduce((a, o) => a + facts.get(o)!.flops, 0) : sum),
+      0,
+    );
     return {
       id: d.id,
       class: d.class,
@@ -152,7 +169,13 @@ export function partition(
     for (const to of [...tos].sort()) {
       if (to === from) continue;
       const r = route(fleet, from, to);
-      channels.push({ value: v, from, to, bytes: bytesOfValue(graph, v, dims), links: r ? r.hops.map((h) => h.link) : [] });
+      channels.push({
+        value: v,
+        from,
+        to,
+        bytes: bytesOfValue(graph, v, dims),
+        links: r ? r.hops.map((h) => h.link) : [],
+      });
     }
   }
 
@@ -160,7 +183,9 @@ export function partition(
   const gs = simulate(p, g);
   const { preds } = adj(p);
   const schedule: string[] = [];
-  const byStart = [...s.priority].sort((a, b) => s.start[a]! - s.start[b]! || s.priority.indexOf(a) - s.priority.indexOf(b));
+  const byStart = [...s.priority].sort(
+    (a, b) => s.start[a]! - s.start[b]! || s.priority.indexOf(a) - s.priority.indexOf(b),
+  );
   for (const t of byStart) schedule.push(...p.tasks[t]!.ops);
   return {
     fleet: fleet.name,
@@ -168,12 +193,19 @@ export function partition(
     method: sol.method,
     placement,
     devices,
-    links: [...s.linkBytes.entries()].map(([id, bytes]) => ({ id, bytes, seconds: s.linkBusy.get(id) ?? 0 })).sort((a, b) => a.id.localeCompare(b.id)),
+    links: [...s.linkBytes.entries()]
+      .map(([id, bytes]) => ({ id, bytes, seconds: s.linkBusy.get(id) ?? 0 }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
     channels,
     segments: explain(p, s, objective),
     criticalPath: criticalPath(p, s, preds).map((t) => p.tasks[t]!.name),
     predicted: { latency: s.latency, throughput: s.bottleneck > 0 ? 1 / s.bottleneck : 0, bottleneck: s.bottleneck },
-    baseline: { method: 'greedy priority', latency: gs.latency, throughput: gs.bottleneck > 0 ? 1 / gs.bottleneck : 0, fits: gs.memory.every((m, d) => m <= p.capacity[d]!) },
+    baseline: {
+      method: 'greedy priority',
+      latency: gs.latency,
+      throughput: gs.bottleneck > 0 ? 1 / gs.bottleneck : 0,
+      fits: gs.memory.every((m, d) => m <= p.capacity[d]!),
+    },
     candidates: sol.candidates,
     unboundSymbols,
     schedule,
@@ -205,7 +237,14 @@ function opRows(p: Problem, s: Schedule, facts: Map<string, OpFacts>): Partition
     for (const op of t.ops) {
       const f = facts.get(op)!;
       const r = roofline(rooflines[d]!, f.flops, f.bytes, f.dtype, f.outElems);
-      rows[op] = { segment: i, flops: f.flops, bytes: f.bytes, intensity: r.intensity, time: f.time[d]!, bound: r.bound };
+      rows[op] = {
+        segment: i,
+        flops: f.flops,
+        bytes: f.bytes,
+        intensity: r.intensity,
+        time: f.time[d]!,
+        bound: r.bound,
+      };
     }
   });
   return rows;

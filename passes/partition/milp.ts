@@ -40,7 +40,8 @@ export function exactPlacementSync(p: Problem, objective: Objective, timeLimit =
   const lp = objective === 'latency' ? latencyModel(p) : throughputModel(p);
   const h = loaded;
   const res = h.solve(lp, { time_limit: timeLimit, mip_rel_gap: 1e-6 });
-  if (res.Status !== 'Optimal' && res.Status !== 'Time limit reached') return { status: res.Status, placement: null, objective: null };
+  if (res.Status !== 'Optimal' && res.Status !== 'Time limit reached')
+    return { status: res.Status, placement: null, objective: null };
   const placement = p.tasks.map((t) => {
     for (let d = 0; d < p.devices.length; d++) {
       const col = res.Columns[`x_${t.id}_${d}`] as { Primal?: number } | undefined;
@@ -106,7 +107,8 @@ function latencyModel(p: Problem): string {
   let M = 0;
   for (const t of p.tasks) M += Math.max(...t.time.filter(Number.isFinite)) * US;
   let maxComm = 0;
-  for (const f of p.flows) for (let a = 0; a < D; a++) for (let b = 0; b < D; b++) maxComm = Math.max(maxComm, p.comm(a, b, f.bytes) * US);
+  for (const f of p.flows)
+    for (let a = 0; a < D; a++) for (let b = 0; b < D; b++) maxComm = Math.max(maxComm, p.comm(a, b, f.bytes) * US);
   M += maxComm * (p.flows.length + 2);
   const inBytes = new Map<number, number>();
   for (const f of p.inputs) inBytes.set(f.to, (inBytes.get(f.to) ?? 0) + f.bytes);
@@ -117,9 +119,13 @@ function latencyModel(p: Problem): string {
   M = Math.ceil(M + 1);
 
   for (const t of p.tasks) {
-    rows.push(`end_${t.id}: + C - s_${t.id} ${negDur(t.id)} ${outBytes.has(t.id) ? p.devices.map((_v, d) => (x(t.id, d) ? term(-p.comm(d, p.home, outBytes.get(t.id)!) * US, `x_${t.id}_${d}`) : '')).join(' ') : ''} >= 0`);
+    rows.push(
+      `end_${t.id}: + C - s_${t.id} ${negDur(t.id)} ${outBytes.has(t.id) ? p.devices.map((_v, d) => (x(t.id, d) ? term(-p.comm(d, p.home, outBytes.get(t.id)!) * US, `x_${t.id}_${d}`) : '')).join(' ') : ''} >= 0`,
+    );
     if (inBytes.has(t.id))
-      rows.push(`in_${t.id}: + s_${t.id} ${p.devices.map((_v, d) => (x(t.id, d) ? term(-p.comm(p.home, d, inBytes.get(t.id)!) * US, `x_${t.id}_${d}`) : '')).join(' ')} >= 0`);
+      rows.push(
+        `in_${t.id}: + s_${t.id} ${p.devices.map((_v, d) => (x(t.id, d) ? term(-p.comm(p.home, d, inBytes.get(t.id)!) * US, `x_${t.id}_${d}`) : '')).join(' ')} >= 0`,
+      );
   }
   let c = 0;
   for (const f of p.flows) {
@@ -130,7 +136,9 @@ function latencyModel(p: Problem): string {
         if (a === b || !x(i, a) || !x(j, b)) continue;
         const cm = p.comm(a, b, f.bytes) * US;
         // s_j >= s_i + dur_i + cm - M(2 - x_ia - x_jb)
-        rows.push(`comm_${c++}: + s_${j} - s_${i} ${negDur(i)} - ${M} x_${i}_${a} - ${M} x_${j}_${b} >= ${num(cm - 2 * M)}`);
+        rows.push(
+          `comm_${c++}: + s_${j} - s_${i} ${negDur(i)} - ${M} x_${i}_${a} - ${M} x_${j}_${b} >= ${num(cm - 2 * M)}`,
+        );
       }
   }
   // ordering of independent tasks sharing a device
@@ -144,8 +152,12 @@ function latencyModel(p: Problem): string {
       const yv = `y_${i}_${j}`;
       bins.push(yv);
       for (const d of shared) {
-        rows.push(`o1_${y}: + s_${j} - s_${i} ${negDur(i)} - ${M} ${yv} - ${M} x_${i}_${d} - ${M} x_${j}_${d} >= ${-3 * M}`);
-        rows.push(`o2_${y++}: + s_${i} - s_${j} ${negDur(j)} + ${M} ${yv} - ${M} x_${i}_${d} - ${M} x_${j}_${d} >= ${-2 * M}`);
+        rows.push(
+          `o1_${y}: + s_${j} - s_${i} ${negDur(i)} - ${M} ${yv} - ${M} x_${i}_${d} - ${M} x_${j}_${d} >= ${-3 * M}`,
+        );
+        rows.push(
+          `o2_${y++}: + s_${i} - s_${j} ${negDur(j)} + ${M} ${yv} - ${M} x_${i}_${d} - ${M} x_${j}_${d} >= ${-2 * M}`,
+        );
       }
     }
   void dur;
@@ -180,7 +192,10 @@ function throughputModel(p: Problem): string {
           linkTerms.get(hop.link)!.push(term((f.bytes / hop.bandwidth) * US, zv));
         }
       }
-  const ends = [...p.inputs.map((f) => ({ t: f.to, bytes: f.bytes, toHome: false })), ...p.outputs.map((f) => ({ t: f.from, bytes: f.bytes, toHome: true }))];
+  const ends = [
+    ...p.inputs.map((f) => ({ t: f.to, bytes: f.bytes, toHome: false })),
+    ...p.outputs.map((f) => ({ t: f.from, bytes: f.bytes, toHome: true })),
+  ];
   for (const e of ends)
     for (let d = 0; d < D; d++) {
       if (!x(e.t, d) || d === p.home) continue;
@@ -190,7 +205,8 @@ function throughputModel(p: Problem): string {
       }
     }
   let l = 0;
-  for (const [link, parts] of linkTerms) rows.push(`link_${l++}: ${parts.join(' ')} - T <= ${num(linkConst.get(link) ?? 0)}`);
+  for (const [link, parts] of linkTerms)
+    rows.push(`link_${l++}: ${parts.join(' ')} - T <= ${num(linkConst.get(link) ?? 0)}`);
   return `Minimize\n obj: T\nSubject To\n ${rows.join('\n ')}\nBounds\n T >= 0\nBinary\n ${bins.join(' ')}\nEnd\n`;
 }
 

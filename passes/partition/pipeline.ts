@@ -60,10 +60,11 @@ export function pipelineCuts(p: Problem): number[] | null {
     }
   }
   let bestMask = -1;
-  for (let mask = 1; mask < FULL; mask++) if (best[n]![mask]! < (bestMask < 0 ? Infinity : best[n]![bestMask]!)) bestMask = mask;
+  for (let mask = 1; mask < FULL; mask++)
+    if (best[n]![mask]! < (bestMask < 0 ? Infinity : best[n]![bestMask]!)) bestMask = mask;
   if (bestMask < 0) return null;
   const placement = new Array<number>(n).fill(-1);
-  for (let j = n, mask = bestMask; j > 0; ) {
+  for (let j = n, mask = bestMask; j > 0;) {
     const i = from[j]![mask]!;
     const d = dev[j]![mask]!;
     for (let k = i; k < j; k++) placement[order[k]!] = d;

@@ -58,15 +58,19 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i]!;
     let best = 0;
-    for (const s of succs[t]!) best = Math.max(best, p.comm(placement[t]!, placement[s.task]!, s.bytes) + rank[s.task]!);
+    for (const s of succs[t]!)
+      best = Math.max(best, p.comm(placement[t]!, placement[s.task]!, s.bytes) + rank[s.task]!);
     rank[t] = time(t) + best;
   }
   const topoIndex = new Array<number>(n);
   order.forEach((t, i) => (topoIndex[t] = i));
-  const prio = priority ? [...priority] : [...order].sort((a, b) => rank[b]! - rank[a]! || topoIndex[a]! - topoIndex[b]!);
+  const prio = priority
+    ? [...priority]
+    : [...order].sort((a, b) => rank[b]! - rank[a]! || topoIndex[a]! - topoIndex[b]!);
 
   const inputArrival = new Array<number>(n).fill(0);
-  for (const f of p.inputs) inputArrival[f.to] = Math.max(inputArrival[f.to]!, p.comm(p.home, placement[f.to]!, f.bytes));
+  for (const f of p.inputs)
+    inputArrival[f.to] = Math.max(inputArrival[f.to]!, p.comm(p.home, placement[f.to]!, f.bytes));
 
   const start = new Array<number>(n).fill(0);
   const finish = new Array<number>(n).fill(0);
@@ -85,7 +89,16 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
     for (const q of preds[t]!) {
       const from = placement[q.task]!;
       const arrive = finish[q.task]! + p.comm(from, d, q.bytes);
-      if (from !== d) transfers.push({ from: q.task, to: t, fromDevice: from, toDevice: d, bytes: q.bytes, start: finish[q.task]!, end: arrive });
+      if (from !== d)
+        transfers.push({
+          from: q.task,
+          to: t,
+          fromDevice: from,
+          toDevice: d,
+          bytes: q.bytes,
+          start: finish[q.task]!,
+          end: arrive,
+        });
       ready = Math.max(ready, arrive);
     }
     start[t] = Math.max(ready, free[d]!);
@@ -116,7 +129,21 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   const { weightBytes, activationPeak } = memoryUse(p, placement, start, finish, transfers);
   const memory = weightBytes.map((w, d) => w + activationPeak[d]!);
   const bottleneck = Math.max(...busy, ...linkBusy.values());
-  return { placement: [...placement], priority: prio, start, finish, latency, busy, linkBytes, linkBusy, transfers, weightBytes, activationPeak, memory, bottleneck };
+  return {
+    placement: [...placement],
+    priority: prio,
+    start,
+    finish,
+    latency,
+    busy,
+    linkBytes,
+    linkBusy,
+    transfers,
+    weightBytes,
+    activationPeak,
+    memory,
+    bottleneck,
+  };
 }
 
 /**

@@ -69,6 +69,7 @@ export function solve(p: Problem, objective: Objective, exact: boolean | 'auto' 
   if (!e.placement || e.placement.includes(-1)) return h;
   const s = simulate(p, e.placement);
   h.candidates.push({ method: 'exact', objective: score(s, objective), fits: fits(p, s) });
-  if (fits(p, s) && score(s, objective) < score(h.schedule, objective) * (1 - 1e-9)) return { schedule: s, method: 'exact', candidates: h.candidates };
+  if (fits(p, s) && score(s, objective) < score(h.schedule, objective) * (1 - 1e-9))
+    return { schedule: s, method: 'exact', candidates: h.candidates };
   return h;
 }

@@ -48,7 +48,8 @@ let baselineOom = 0;
 const fmt = (s: number) => (s >= 1e-3 ? `${(s * 1e3).toFixed(3)} ms` : `${(s * 1e6).toFixed(1)} µs`);
 
 for (const model of models) {
-  const name = path.basename(model) === 'model.onnx' ? path.basename(path.dirname(model)) : path.basename(model, '.onnx');
+  const name =
+    path.basename(model) === 'model.onnx' ? path.basename(path.dirname(model)) : path.basename(model, '.onnx');
   const t0 = performance.now();
   const graph = loadOnnx(model);
   runPipeline(graph, resolvePipeline('infer-shapes,fold,dce,cse'), {
@@ -113,5 +114,7 @@ console.log(`geomean predicted-latency improvement over greedy priority: ${geome
 if (gaps.length) {
   const worst = Math.max(...gaps);
   const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-  console.log(`vs exact MILP on ${gaps.length} solvable pairs: mean gap ${(mean * 100).toFixed(2)}%, worst ${(worst * 100).toFixed(2)}% (target ≤ 2%)`);
+  console.log(
+    `vs exact MILP on ${gaps.length} solvable pairs: mean gap ${(mean * 100).toFixed(2)}%, worst ${(worst * 100).toFixed(2)}% (target ≤ 2%)`,
+  );
 }

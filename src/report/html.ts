@@ -38,7 +38,9 @@ export async function renderReportHtml(r: Report): Promise<string> {
         `<tr><td>${esc(d.id)}</td><td>${esc(d.class)}${d.emulated ? ' <em>emulated</em>' : ''}</td><td>${d.ops}</td><td>${si(d.flops)}</td><td>${bytes(d.weightBytes)}</td><td>${bytes(d.activationPeak)}</td><td>${bytes(d.memory)} / ${bytes(d.capacity)}</td><td>${d.plannedArena !== undefined ? bytes(d.plannedArena) : '—'}</td><td>${seconds(d.busy)}</td><td>${(d.utilisation * 100).toFixed(0)}%</td></tr>`,
     )
     .join('\n');
-  const linkRows = r.links.map((l) => `<tr><td>${esc(l.id)}</td><td>${bytes(l.bytes)}</td><td>${seconds(l.seconds)}</td></tr>`).join('\n');
+  const linkRows = r.links
+    .map((l) => `<tr><td>${esc(l.id)}</td><td>${bytes(l.bytes)}</td><td>${seconds(l.seconds)}</td></tr>`)
+    .join('\n');
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fleetc report: ${esc(r.model)}</title>
@@ -78,7 +80,10 @@ function newElk(): ElkApi {
   return new Ctor();
 }
 
-function drawNodes(r: Report): { nodes: DrawNode[]; edges: { from: string; to: string; cut: boolean; title: string }[] } {
+function drawNodes(r: Report): {
+  nodes: DrawNode[];
+  edges: { from: string; to: string; cut: boolean; title: string }[];
+} {
   if (r.ops.length <= MAX_DRAWN_NODES) {
     const nodes = r.ops.map((o: ReportOp) => ({
       id: o.id,
@@ -128,7 +133,9 @@ async function graphSection(r: Report, colour: Map<string, string>): Promise<str
   laidEdges.forEach((le, i) => {
     const e = edges[i]!;
     for (const sec of le.sections ?? []) {
-      const pts = [sec.startPoint, ...(sec.bendPoints ?? []), sec.endPoint].map((p) => `${fix(p.x)},${fix(p.y)}`).join(' ');
+      const pts = [sec.startPoint, ...(sec.bendPoints ?? []), sec.endPoint]
+        .map((p) => `${fix(p.x)},${fix(p.y)}`)
+        .join(' ');
       parts.push(
         `<polyline class="${e.cut ? 'cut' : 'edge'}" fill="none" points="${pts}"><title>${esc(e.title)}</title></polyline>`,
       );
@@ -160,8 +167,10 @@ function rooflines(r: Report, colour: Map<string, string>): string {
     const xs = [1e-2, 1e4];
     const yMax = peak * 2;
     const yMin = Math.min(peak / 1e5, ...ops.map((o) => o.flops / o.time)) / 2;
-    const x = (v: number): number => M + ((Math.log10(v) - Math.log10(xs[0]!)) / (Math.log10(xs[1]!) - Math.log10(xs[0]!))) * (W - M - 10);
-    const y = (v: number): number => H - M - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - M - 10);
+    const x = (v: number): number =>
+      M + ((Math.log10(v) - Math.log10(xs[0]!)) / (Math.log10(xs[1]!) - Math.log10(xs[0]!))) * (W - M - 10);
+    const y = (v: number): number =>
+      H - M - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - M - 10);
     const ridge = peak / bw;
     const roof = [
       [xs[0]!, Math.max(yMin, xs[0]! * bw)],
@@ -200,7 +209,8 @@ function timeline(r: Report, colour: Map<string, string>): string {
   const tracks = [...r.devices.map((d) => d.id), ...new Set(r.timeline.transfers.map((t) => `${t.from} → ${t.to}`))];
   const row = new Map(tracks.map((t, i) => [t, i]));
   const bars: string[] = tracks.map(
-    (t, i) => `<text x="4" y="${i * rowH + 15}">${esc(t)}</text><line x1="${L}" y1="${i * rowH + rowH}" x2="${W - 10}" y2="${i * rowH + rowH}" stroke="#eee"/>`,
+    (t, i) =>
+      `<text x="4" y="${i * rowH + 15}">${esc(t)}</text><line x1="${L}" y1="${i * rowH + rowH}" x2="${W - 10}" y2="${i * rowH + rowH}" stroke="#eee"/>`,
   );
   for (const s of r.timeline.segments) {
     const i = row.get(s.device)!;
@@ -215,6 +225,8 @@ function timeline(r: Report, colour: Map<string, string>): string {
     );
   }
   const H = tracks.length * rowH + 24;
-  bars.push(`<text x="${L}" y="${H - 4}">0</text><text x="${W - 10}" y="${H - 4}" text-anchor="end">${seconds(total)}</text>`);
+  bars.push(
+    `<text x="${L}" y="${H - 4}">0</text><text x="${W - 10}" y="${H - 4}" text-anchor="end">${seconds(total)}</text>`,
+  );
   return `<svg id="timeline" width="${W}" height="${H}">${bars.join('')}</svg>`;
 }

@@ -27,7 +27,11 @@ export function readReport(dir: string): Report {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new FleetcError('E0501', `no report in '${dir}': report.json is missing (is it a fleetc compile output folder?)`, { file });
+    throw new FleetcError(
+      'E0501',
+      `no report in '${dir}': report.json is missing (is it a fleetc compile output folder?)`,
+      { file },
+    );
   }
   let r: Report;
   try {
@@ -36,6 +40,10 @@ export function readReport(dir: string): Report {
     throw new FleetcError('E0501', `report.json is not valid JSON: ${(e as Error).message}`, { file });
   }
   if (r.version !== REPORT_VERSION)
-    throw new FleetcError('E0501', `report.json has version ${String(r.version)}; this fleetc reads version ${REPORT_VERSION}`, { file });
+    throw new FleetcError(
+      'E0501',
+      `report.json has version ${String(r.version)}; this fleetc reads version ${REPORT_VERSION}`,
+      { file },
+    );
   return r;
 }

@@ -33,9 +33,7 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
       ),
   );
   if (emulated.length)
-    out.push(
-      c.yellow(`emulated   ${emulated.join(', ')}: host kernels; their times are the cost model's predictions`),
-    );
+    out.push(c.yellow(`emulated   ${emulated.join(', ')}: host kernels; their times are the cost model's predictions`));
 
   out.push('', c.bold('devices'));
   const rows = r.devices.map((d) => {
@@ -82,7 +80,8 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
         ['l', 'l', 'l', 'r', 'l'],
       ),
     );
-    if (r.channels.length > shown.length) out.push(c.dim(`  … ${r.channels.length - shown.length} more in report.json`));
+    if (r.channels.length > shown.length)
+      out.push(c.dim(`  … ${r.channels.length - shown.length} more in report.json`));
   }
 
   out.push('', c.bold('critical path'));
@@ -91,6 +90,7 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
   out.push('', c.bold('placement'));
   const segs = r.segments.slice(0, 30);
   for (const s of segs) out.push(`  ${s.name} → ${c.bold(s.device)}: ${s.reason}`);
-  if (r.segments.length > segs.length) out.push(c.dim(`  … ${r.segments.length - segs.length} more segments in report.json`));
+  if (r.segments.length > segs.length)
+    out.push(c.dim(`  … ${r.segments.length - segs.length} more segments in report.json`));
   return out.join('\n') + '\n';
 }

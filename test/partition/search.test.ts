@@ -13,9 +13,16 @@ describe('schedule simulation', () => {
     const p = syntheticProblem('cpu-gpu-pcie.yaml', 3, 1);
     const same = simulate(p, [0, 0, 0]);
     expect(same.transfers).toHaveLength(0);
-    expect(same.busy[0]).toBeCloseTo(p.tasks.reduce((s, t) => s + t.time[0]!, 0), 12);
-    const split = simulate(p, [0, 1, 1].map((d, i) => (allowed(p.tasks[i]!, d) ? d : 0)));
-    for (const tr of split.transfers) expect(tr.end - tr.start).toBeCloseTo(p.comm(tr.fromDevice, tr.toDevice, tr.bytes), 12);
+    expect(same.busy[0]).toBeCloseTo(
+      p.tasks.reduce((s, t) => s + t.time[0]!, 0),
+      12,
+    );
+    const split = simulate(
+      p,
+      [0, 1, 1].map((d, i) => (allowed(p.tasks[i]!, d) ? d : 0)),
+    );
+    for (const tr of split.transfers)
+      expect(tr.end - tr.start).toBeCloseTo(p.comm(tr.fromDevice, tr.toDevice, tr.bytes), 12);
     expect([...split.linkBytes.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 });
@@ -45,7 +52,12 @@ describe('placement search', () => {
 
   it('lands within 2% of the MILP optimum on small graphs (geomean; worst case within 5%)', async () => {
     const gaps: number[] = [];
-    for (const [fleet, seed] of [['cpu-gpu-pcie.yaml', 1], ['cpu-gpu-ipu.yaml', 2], ['two-hosts-ethernet.yaml', 3], ['cpu-gpu-pcie.yaml', 4]] as const) {
+    for (const [fleet, seed] of [
+      ['cpu-gpu-pcie.yaml', 1],
+      ['cpu-gpu-ipu.yaml', 2],
+      ['two-hosts-ethernet.yaml', 3],
+      ['cpu-gpu-pcie.yaml', 4],
+    ] as const) {
       const p = syntheticProblem(fleet, 8, seed);
       for (const objective of ['latency', 'throughput'] as const) {
         const h = solveHeuristic(p, objective).schedule;

@@ -35,7 +35,9 @@ export function syntheticProblem(fleetFile: string, n: number, seed: number): Pr
       name: `t${i}`,
       ops: [`t${i}`],
       time: devices.map((d) =>
-        hostOnly && d.class !== 'cpu' ? Infinity : Math.max(flops / (d.compute.float32 ?? 1e12), bytes / d.memory[0]!.bandwidth) + d.launchOverhead,
+        hostOnly && d.class !== 'cpu'
+          ? Infinity
+          : Math.max(flops / (d.compute.float32 ?? 1e12), bytes / d.memory[0]!.bandwidth) + d.launchOverhead,
       ),
       refused: devices.map((d) => (hostOnly && d.class !== 'cpu' ? 'host-only op' : null)),
       weights: r() < 0.5 ? [[`w${i}`, Math.floor(bytes)]] : [],
@@ -51,7 +53,10 @@ export function syntheticProblem(fleetFile: string, n: number, seed: number): Pr
       flows.push({ from, to: i, bytes: tasks[from]!.outBytes, values: [`v${from}`] });
     }
   }
-  const home = Math.max(0, devices.findIndex((d) => d.class === 'cpu'));
+  const home = Math.max(
+    0,
+    devices.findIndex((d) => d.class === 'cpu'),
+  );
   return {
     fleet,
     devices,
