@@ -50,7 +50,6 @@ const fmt = (s: number) => (s >= 1e-3 ? `${(s * 1e3).toFixed(3)} ms` : `${(s * 1
 for (const model of models) {
   const name =
     path.basename(model) === 'model.onnx' ? path.basename(path.dirname(model)) : path.basename(model, '.onnx');
-  const t0 = performance.now();
   const graph = loadOnnx(model);
   runPipeline(graph, resolvePipeline('infer-shapes,fold,dce,cse'), {
     dims: DIMS,
