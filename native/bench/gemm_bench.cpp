@@ -52,12 +52,29 @@ class PoolCtx : public KernelContext {
   Attributes a_;
 };
 
+double fleetrt_bench_fma_peak_gflops(long iterations);
+
+// The machine's measured fp32 peak for `threads` threads (one FMA chain set per thread).
+double measured_peak(int threads) {
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return 0;
+  fleetrt_bench_fma_peak_gflops(1000000);  // warm up clocks
+  std::vector<double> per(threads);
+  std::vector<std::thread> th;
+  for (int t = 0; t < threads; ++t) th.emplace_back([&, t] { per[t] = fleetrt_bench_fma_peak_gflops(50000000); });
+  for (auto& x : th) x.join();
+  double sum = 0;
+  for (double p : per) sum += p;
+  return sum;
+}
+
 int main(int argc, char** argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
   std::vector<int> sizes;
   for (int i = 2; i < argc; ++i) sizes.push_back(atoi(argv[i]));
   if (sizes.empty()) sizes = {256, 512, 1024};
   printf("avx2+fma microkernel: %s\n", ku::sgemm_uses_avx2() ? "yes" : "no");
+  double peak1 = measured_peak(1), peakN = threads > 1 ? measured_peak(threads) : peak1;
+  printf("measured fp32 FMA peak: %.1f GFLOP/s (1 thread), %.1f GFLOP/s (%d threads)\n", peak1, peakN, threads);
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
   for (int t : {1, threads}) {
@@ -79,8 +96,9 @@ int main(int argc, char** argv) {
         for (int k = 0; k < n; ++k) ref += double(A[size_t(i) * n + k]) * B[size_t(k) * n + j];
         maxerr = std::max(maxerr, std::fabs(ref - C[size_t(i) * n + j]));
       }
-      printf("threads=%d n=%d: %.1f GFLOP/s (%.3f ms, max abs err %.2e)\n", t, n, 2.0 * n * n * n / sec / 1e9,
-             sec * 1e3, maxerr);
+      double gflops = 2.0 * n * n * n / sec / 1e9, peak = t == 1 ? peak1 : peakN;
+      printf("threads=%d n=%d: %.1f GFLOP/s = %.0f%% of measured peak (%.3f ms, max abs err %.2e)\n", t, n, gflops,
+             peak > 0 ? 100.0 * gflops / peak : 0.0, sec * 1e3, maxerr);
       if (t == threads && threads == 1) break;
     }
     if (threads == 1) break;

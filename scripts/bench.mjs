@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// npm run bench — every benchmark, each printed as figures and ratios against a reference
+// measured in the same run. `npm run bench -- runtime gemm` runs a subset.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const BENCHES = {
+  inspect: ['inspect time and RSS vs onnxruntime-node session creation', tsx, ['scripts/bench/inspect.mjs']],
+  stablehlo: ['StableHLO parse + convert speed and linearity', tsx, ['scripts/bench/stablehlo-parse.mjs']],
+  runtime: ['fleetrt vs onnxruntime-node latency per model', tsx, ['scripts/bench/runtime.ts']],
+  gemm: ['SGEMM GFLOP/s against the measured FMA peak', path.join(root, 'native/build/fleetrt_gemm_bench'), []],
+  partition: ['partition quality vs greedy baseline and MILP', tsx, ['scripts/bench/partition.ts']],
+};
+
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
+let failed = 0;
+for (const name of wanted) {
+  const b = BENCHES[name];
+  if (!b) {
+    console.error(`bench: unknown benchmark '${name}' (known: ${Object.keys(BENCHES).join(', ')})`);
+    process.exit(1);
+  }
+  const [title, cmd, args] = b;
+  console.log(`\n=== ${name}: ${title}`);
+  const script = args[0] && path.join(root, args[0]);
+  if ((script && !existsSync(script)) || !existsSync(cmd)) {
+    console.log(`(not available: ${script && !existsSync(script) ? args[0] : cmd} is missing — run npm install first)`);
+    failed++;
+    continue;
+  }
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,145 @@
+// Runtime latency: fleetrt against onnxruntime-node, same model, same inputs, same intra-op
+// thread count, in one run. Prints per model the median latency of each and their ratio.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import { compile } from '../../src/api/compile.js';
+import { run } from '../../src/api/run.js';
+import { inspect } from '../../src/api/inspect.js';
+
+const { onnx } = onnxProto;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const shared = path.resolve(root, '../shared');
+const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 30);
+
+/** Fixtures with their ONNX test data (inputs the exporter produced), plus the shared models. */
+const MODELS: { name: string; file: string; kind: string }[] = [
+  ...['cnn_small', 'mobilenet_block', 'unet_tiny', 'audio_conv1d'].map((m) => ({
+    name: m,
+    file: `fixtures/models/${m}/model.onnx`,
+    kind: 'CNN',
+  })),
+  ...['gpt_decoder_kv', 'bert_encoder', 'tiny_vit', 'mlp_mixer', 'moe_topk'].map((m) => ({
+    name: m,
+    file: `fixtures/models/${m}/model.onnx`,
+    kind: 'transformer',
+  })),
+  { name: 'opt-mnist_cntk', file: path.join(shared, 'models/onnx/opt-mnist_cntk.onnx'), kind: 'CNN' },
+  {
+    name: 'pytorch_super_resolution',
+    file: path.join(shared, 'models/onnx/pytorch_super_resolution.onnx'),
+    kind: 'CNN',
+  },
+];
+
+const ORT_TYPES: Record<number, { type: ort.Tensor.Type; array: (b: Uint8Array) => ort.Tensor.DataType }> = {
+  1: { type: 'float32', array: (b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) },
+  6: { type: 'int32', array: (b) => new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4) },
+  7: { type: 'int64', array: (b) => new BigInt64Array(b.buffer, b.byteOffset, b.byteLength / 8) },
+  9: { type: 'bool', array: (b) => new Uint8Array(b) },
+};
+
+/** A TensorProto file as an onnxruntime tensor (the element types the fixtures use). */
+function readPb(file: string): ort.Tensor {
+  const t = onnx.TensorProto.decode(readFileSync(file));
+  const dims = t.dims.map(Number);
+  const kind = ORT_TYPES[t.dataType];
+  if (!kind) throw new Error(`${file}: element type ${t.dataType} not handled by the benchmark`);
+  let bytes: Uint8Array;
+  if (t.rawData && t.rawData.length) bytes = new Uint8Array(t.rawData).slice();
+  else if (t.dataType === 1) bytes = new Uint8Array(new Float32Array(t.floatData).buffer);
+  else if (t.dataType === 7)
+    bytes = new Uint8Array(new BigInt64Array(t.int64Data.map((x) => BigInt(x.toString()))).buffer);
+  else bytes = new Uint8Array(new Int32Array(t.int32Data).buffer);
+  return new ort.Tensor(kind.type, kind.array(bytes), dims);
+}
+
+/** A float32 .npy file (format version 1.0). */
+function writeNpy(file: string, data: Float32Array, shape: number[]): void {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  writeFileSync(
+    file,
+    Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]),
+  );
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const rows: string[][] = [];
+const ratios: Record<string, number[]> = {};
+for (const m of MODELS) {
+  const file = path.resolve(root, m.file);
+  if (!existsSync(file)) continue;
+  const dir = mkdtempSync(path.join(tmpdir(), `fleetc-bench-${m.name}-`));
+  const dataDir = path.join(path.dirname(file), 'test_data_set_0');
+  const hasData = existsSync(dataDir) && path.basename(file) === 'model.onnx';
+  try {
+    const c = await compile(file, path.join(dir, 'build'), {});
+    const out = path.join(dir, 'out');
+    const feeds: Record<string, ort.Tensor> = {};
+    const inputFiles: Record<string, string> = {};
+    if (!hasData) {
+      // Seeded random float inputs with symbols bound to 1, written as .npy for fleetrt.
+      const info = await inspect(file);
+      let seed = 1;
+      for (const t of info.inputs) {
+        const shape = (t.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
+        const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(
+          () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1,
+        );
+        feeds[t.name] = new ort.Tensor('float32', data, shape);
+        inputFiles[t.name] = path.join(dir, `${t.name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`);
+        writeNpy(inputFiles[t.name]!, data, shape);
+      }
+    }
+    const runOpts = hasData ? { inputsDir: dataDir } : { inputs: inputFiles };
+    const fleet = await run(c.planPath, { ...runOpts, outputDir: out, repeat: REPEAT, threads: THREADS });
+    const fleetMs = fleet.latencyMs.p50;
+
+    const session = await ort.InferenceSession.create(file, {
+      intraOpNumThreads: THREADS,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    if (hasData) {
+      const files = readdirSync(dataDir)
+        .filter((f) => /^input_\d+\.pb$/.test(f))
+        .sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6)));
+      files.forEach((f, i) => (feeds[session.inputNames[i]!] = readPb(path.join(dataDir, f))));
+    }
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - t0);
+    }
+    const ortMs = median(times);
+    const ratio = fleetMs / ortMs;
+    (ratios[m.kind] ??= []).push(ratio);
+    rows.push([m.name, m.kind, `${fleetMs.toFixed(3)} ms`, `${ortMs.toFixed(3)} ms`, `${ratio.toFixed(2)}×`]);
+  } catch (e) {
+    rows.push([m.name, m.kind, 'error', '', (e as Error).message.split('\n')[0]!.slice(0, 90)]);
+  }
+}
+
+const header = ['model', 'kind', 'fleetrt p50', 'ORT p50', 'fleetrt / ORT'];
+const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+console.log(`runtime latency, ${THREADS} intra-op threads, ${REPEAT} runs each (lower ratio is better; target ≤ 2.0)`);
+console.log(header.map((h, i) => h.padEnd(w[i]!)).join('  '));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i]!)).join('  '));
+for (const [kind, rs] of Object.entries(ratios)) {
+  const g = Math.exp(rs.reduce((a, b) => a + Math.log(b), 0) / rs.length);
+  console.log(`geomean ${kind}: ${g.toFixed(2)}× ORT's latency`);
+}
