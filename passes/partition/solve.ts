@@ -4,6 +4,7 @@ import { pipelineCuts } from './pipeline.js';
 import type { Problem } from './problem.js';
 import { fits, simulate, type Schedule } from './simulate.js';
 import { greedyPriority } from './greedy.js';
+import { consolidate } from './consolidate.js';
 
 export interface Solution {
   schedule: Schedule;
@@ -43,6 +44,7 @@ export function solveHeuristic(p: Problem, objective: Objective): Solution {
     if (!cur || (ok && !curOk) || (ok === curOk && score(s, objective) < score(cur, objective) * (1 - 1e-9)))
       best = { schedule: s, method, candidates };
   }
+  best!.schedule = consolidate(p, best!.schedule, objective, { evaluations: budget.evaluations });
   return best!;
 }
 
