@@ -1,0 +1,1 @@
+export { planArena, arenaConflicts, alignUp, ARENA_ALIGN, type ArenaRequest, type ArenaPlan } from './arena.js';

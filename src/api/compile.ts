@@ -1,0 +1,482 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { detectKvCache } from '../../passes/analysis/kv.js';
+import { resolvePipeline, runPipeline, type PassRecord } from '../../passes/driver.js';
+import { planArena } from '../../passes/memory/arena.js';
+import { newPassContext } from '../../passes/pass.js';
+import type { PartitionResult } from '../../passes/partition/index.js';
+import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/cpu/emit.js';
+import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
+import { loadFleet, localFleet } from '../fleet/load.js';
+import { parsePinFlag } from '../fleet/pins.js';
+import { route } from '../fleet/route.js';
+import type { Device, Fleet } from '../fleet/types.js';
+import { parseQuantity, UnitError, formatBytes, formatTime } from '../fleet/units.js';
+import type { IRGraph } from '../ir/graph.js';
+import { dimToJSON, evaluate, symbolsOf } from '../ir/sym.js';
+import { byteSize } from '../ir/dtype.js';
+import { packageVersion } from '../version.js';
+import { loadGraph } from './load.js';
+import {
+  checkOutDir,
+  prepareOutDir,
+  sha256Hex,
+  writeBundleFile,
+  writeBundleFileWith,
+  writePlan,
+  type PlanDevice,
+  type PlanIO,
+  type PlanJSON,
+} from './plan.js';
+import { predictSingleDevice } from './predict.js';
+
+let version: string | undefined;
+
+/** The passes every compile runs before emitting (printed into plan.json). */
+export const DEFAULT_COMPILE_PIPELINE = 'infer-shapes,fold,dce,cse';
+
+export interface CompileOptions {
+  /** A fleet file, a Fleet, or nothing for this machine as one cpu device. */
+  fleet?: string | Fleet;
+  /** Symbol bindings (`--dim batch=4`): memory is planned and figures predicted for them. */
+  dims?: Record<string, number> | ReadonlyMap<string, number>;
+  /** `regex=device` pins (`--pin`). */
+  pins?: string[];
+  objective?: 'latency' | 'throughput';
+  /** Budgets: seconds / bytes, or strings with units (`5ms`, `2GiB`). A missed budget is error E0401. */
+  maxLatency?: number | string;
+  maxMemory?: number | string;
+  /** Pipeline text or name; default DEFAULT_COMPILE_PIPELINE. */
+  passes?: string;
+  /** Write into a non-empty folder that is not a previous build. */
+  force?: boolean;
+  /** Verify the IR after every pass. */
+  verify?: boolean;
+}
+
+export interface CompileResult {
+  outDir: string;
+  planPath: string;
+  plan: PlanJSON;
+  passes: PassRecord[];
+  diagnostics: Diagnostic[];
+  ms: number;
+}
+
+/** Compiles a model file (or a loaded graph) into `outDir`: plan.json + bundles/<device>/. */
+export async function compile(
+  model: string | IRGraph,
+  outDir: string,
+  opts: CompileOptions = {},
+): Promise<CompileResult> {
+  const graph = typeof model === 'string' ? await loadGraph(model) : model;
+  return compileGraph(graph, outDir, opts, typeof model === 'string' ? model : undefined);
+}
+
+function toMap(dims: CompileOptions['dims']): Map<string, number> {
+  if (!dims) return new Map();
+  return dims instanceof Map ? new Map(dims) : new Map(Object.entries(dims));
+}
+
+function resolveFleet(f: CompileOptions['fleet'], pins: string[]): Fleet {
+  const base = f === undefined ? localFleet() : typeof f === 'string' ? loadFleet(f) : f;
+  const fleet: Fleet = { ...base, pins: [...base.pins] };
+  for (const p of pins) fleet.pins.push(parsePinFlag(p, fleet));
+  return fleet;
+}
+
+function budget(v: number | string | undefined, kind: 'time' | 'bytes', flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseQuantity(v, kind);
+  } catch (e) {
+    if (e instanceof UnitError) throw new FleetcError('E0901', `${flag} '${v}': ${e.message}`);
+    throw e;
+  }
+}
+
+function bundleDirName(id: string, taken: Set<string>): string {
+  let base = id.replace(/[^A-Za-z0-9_.-]/g, '_');
+  if (base === '' || base === '.' || base === '..') base = `device_${base.length}`;
+  let name = base;
+  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
+  taken.add(name);
+  return name;
+}
+
+/** Per device, the ops placed there in an order that respects local data dependences. */
+function deviceOrders(
+  graph: IRGraph,
+  topo: string[],
+  placement: Record<string, string>,
+  schedule: string[],
+): Map<string, string[]> {
+  const useSchedule = schedule.length === topo.length && new Set(schedule).size === topo.length;
+  const order = useSchedule ? schedule : topo;
+  const out = new Map<string, string[]>();
+  for (const id of order) {
+    const d = placement[id]!;
+    if (!out.has(d)) out.set(d, []);
+    out.get(d)!.push(id);
+  }
+  if (!useSchedule) return out;
+  // The partitioner's dispatch order is by start time; fall back to topological order on any doubt.
+  for (const ops of out.values()) {
+    const pos = new Map(ops.map((id, k) => [id, k]));
+    for (const id of ops)
+      for (const v of graph.opInputs(id)) {
+        const p = v === undefined ? undefined : graph.producer(v);
+        if (p && pos.has(p.op) && pos.get(p.op)! >= pos.get(id)!) return deviceOrders(graph, topo, placement, []);
+      }
+  }
+  return out;
+}
+
+function ioOf(graph: IRGraph, name: string, device: string): PlanIO {
+  const v = graph.value(name);
+  return {
+    name,
+    dtype: v.dtype,
+    shape: v.shape ? v.shape.map(dimToJSON) : null,
+    device,
+    kind: v.container === 'sequence' ? 'sequence' : v.container === 'optional' ? 'optional' : 'tensor',
+  };
+}
+
+function modelFacts(graph: IRGraph, path: string | undefined): PlanJSON['model'] {
+  const file = path ?? graph.meta.file ?? '';
+  const m: PlanJSON['model'] = { file: file ? basename(file) : '', format: graph.meta.format, name: graph.name };
+  if (path) {
+    try {
+      m.sha256 = sha256Hex(readFileSync(path));
+    } catch {
+      // loaded already; an unreadable file here is not worth failing the build
+    }
+  }
+  return m;
+}
+
+/** Compiles a graph already in memory. The graph is transformed in place by the pipeline. */
+export async function compileGraph(
+  graph: IRGraph,
+  outDir: string,
+  opts: CompileOptions = {},
+  modelPath?: string,
+): Promise<CompileResult> {
+  const t0 = performance.now();
+  const dims = toMap(opts.dims);
+  const pinsText = opts.pins ?? [];
+  const fleet = resolveFleet(opts.fleet, pinsText);
+  const objective = opts.objective ?? 'latency';
+  if (objective !== 'latency' && objective !== 'throughput')
+    throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(objective)}'`);
+  const maxLatency = budget(opts.maxLatency, 'time', '--max-latency');
+  const maxMemory = budget(opts.maxMemory, 'bytes', '--max-memory');
+  const pipelineText = opts.passes ?? DEFAULT_COMPILE_PIPELINE;
+  const steps = resolvePipeline(pipelineText);
+  checkOutDir(outDir, !!opts.force);
+
+  const ctx = newPassContext({ dims, verify: !!opts.verify, env: new Map<string, unknown>([['fleet', fleet]]) });
+  const records = runPipeline(graph, steps, ctx);
+  const topo = graph.topoOps();
+  warnUntyped(graph, topo, ctx.diagnostics);
+
+  const homeIndex = Math.max(
+    0,
+    fleet.devices.findIndex((d) => d.class === 'cpu'),
+  );
+  const home = fleet.devices[homeIndex]!;
+  let part: PartitionResult | undefined;
+  let placement: Record<string, string>;
+  let orders: Map<string, string[]>;
+  if (fleet.devices.length > 1) {
+    // Loaded only here: the partitioner pulls in the MILP solver.
+    const { partition } = await import('../../passes/partition/index.js');
+    part = partition(graph, fleet, dims, objective);
+    placement = part.placement;
+    orders = deviceOrders(graph, topo, placement, part.schedule);
+  } else {
+    placement = Object.fromEntries(topo.map((id) => [id, home.id]));
+    orders = new Map([[home.id, topo]]);
+  }
+
+  // Channel sizes for the bindings, unbound symbols at 1 (as the memory plan counts them).
+  const channels = (
+    part ? [...part.channels, ...outerChannels(graph, fleet, topo, placement, part.channels, home.id)] : []
+  ).map((c, id) => ({
+    ...c,
+    id,
+    bytes: valueBytes(graph, c.value, dims) ?? c.bytes,
+  }));
+  const emitted = new Map<string, EmitResult>();
+  const used = fleet.devices.filter((d) => d.id === home.id || (orders.get(d.id)?.length ?? 0) > 0);
+  for (const dev of used) {
+    const isHome = dev.id === home.id;
+    const uses: ChannelUse[] = [];
+    for (const c of channels) {
+      if (c.from === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'send' });
+      if (c.to === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'recv' });
+    }
+    emitted.set(
+      dev.id,
+      emitProgram({
+        name: dev.id,
+        graph,
+        ops: orders.get(dev.id) ?? [],
+        inputs: isHome ? graph.inputs : [],
+        outputs: isHome ? graph.outputs : [],
+        channels: uses,
+        dims,
+        planArena,
+      }),
+    );
+  }
+
+  // Predictions and budgets, before anything is written.
+  const memory: Record<string, number> = {};
+  for (const [id, e] of emitted) memory[id] = e.memory.weightBytes + e.memory.arenaBytes;
+  const latency = part ? part.predicted.latency : predictSingleDevice(graph, home, dims);
+  const throughput = part ? part.predicted.throughput : latency > 0 ? 1 / latency : 0;
+  for (const dev of used) {
+    const cap = dev.memory[0]?.capacity ?? Infinity;
+    if (memory[dev.id]! > cap)
+      throw new FleetcError(
+        'E0302',
+        `the model does not fit ${dev.id}: it needs ${formatBytes(memory[dev.id]!)} but the device holds ${formatBytes(cap)}`,
+        {
+          file: fleet.file || 'fleet',
+        },
+      );
+  }
+  if (maxLatency !== undefined && latency > maxLatency)
+    throw new FleetcError(
+      'E0401',
+      `predicted latency ${formatTime(latency)} exceeds --max-latency ${formatTime(maxLatency)}`,
+    );
+  if (maxMemory !== undefined)
+    for (const dev of used)
+      if (memory[dev.id]! > maxMemory)
+        throw new FleetcError(
+          'E0401',
+          `${dev.id} needs ${formatBytes(memory[dev.id]!)} (weights + planned activations), over --max-memory ${formatBytes(maxMemory)}`,
+        );
+
+  // Bundles.
+  checkOutDir(outDir, !!opts.force);
+  prepareOutDir(outDir);
+  const taken = new Set<string>();
+  const devices: PlanDevice[] = [];
+  for (const dev of used) {
+    const e = emitted.get(dev.id)!;
+    const dir = `bundles/${bundleDirName(dev.id, taken)}`;
+    const abs = join(outDir, dir);
+    mkdirSync(abs, { recursive: true });
+    const manifest = new TextEncoder().encode(JSON.stringify(e.manifest, null, 2) + '\n');
+    const files = [
+      writeBundleFile(abs, 'manifest.json', manifest),
+      writeBundleFile(abs, 'program.bin', e.program),
+      writeBundleFileWith(abs, 'weights.bin', e.weights.bytes, (f) => e.weights.writeFile(f)),
+    ];
+    devices.push(planDevice(dev, dev.id === home.id, orders.get(dev.id)?.length ?? 0, dir, files, e));
+  }
+
+  const defaulted = [...new Set([...emitted.values()].flatMap((e) => e.defaulted))].sort();
+  const symbols = symbolTable([...emitted.values()]);
+  for (const name of dims.keys())
+    if (!symbols.some((x) => x.name === name))
+      ctx.diagnostics.push({
+        severity: 'warning',
+        message: `--dim ${name}: the compiled model has no symbol '${name}' (symbols: ${symbols.map((x) => x.name).join(', ') || 'none'})`,
+      });
+  const ownerOf = (value: string): string => {
+    const p = graph.hasValue(value) ? graph.producer(value) : undefined;
+    return p ? placement[p.op]! : home.id;
+  };
+  const plan: PlanJSON = {
+    schemaVersion: 1,
+    generator: { name: 'fleetc', version: (version ??= packageVersion()), programFormat: 1 },
+    model: modelFacts(graph, modelPath),
+    fleet: {
+      name: fleet.name,
+      file: fleet.file ? basename(fleet.file) : '',
+      devices: fleet.devices.map((d) => ({
+        id: d.id,
+        class: d.class,
+        host: d.host,
+        backend: d.backend,
+        threads: d.threads,
+        memory: d.memory[0]?.capacity ?? 0,
+      })),
+      links: fleet.links.map((l) => ({
+        id: l.id,
+        between: l.between,
+        bandwidth: l.bandwidth,
+        latency: l.latency,
+        kind: l.kind,
+      })),
+    },
+    pipeline: {
+      text: pipelineText,
+      passes: records.map((r) =>
+        r.summary === undefined
+          ? { pass: r.pass, changed: r.changed }
+          : { pass: r.pass, changed: r.changed, summary: r.summary },
+      ),
+      options: {
+        dims: Object.fromEntries([...dims].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+        objective,
+        pins: pinsText,
+        ...(maxLatency !== undefined ? { maxLatency } : {}),
+        ...(maxMemory !== undefined ? { maxMemory } : {}),
+        ...(part ? { partition: part.method } : {}),
+      },
+    },
+    symbols,
+    inputs: graph.inputs.map((n) => ioOf(graph, n, home.id)),
+    outputs: graph.outputs.map((n) => ioOf(graph, n, home.id)),
+    devices,
+    channels: channels.map((c) => {
+      const v = graph.value(c.value);
+      return {
+        id: c.id,
+        value: c.value,
+        from: c.from,
+        to: c.to,
+        bytes: c.bytes,
+        links: c.links,
+        dtype: v.dtype,
+        shape: v.shape ? v.shape.map(dimToJSON) : null,
+      };
+    }),
+    state: detectKvCache(graph).map((k) => ({
+      kind: 'kv-cache',
+      input: k.input,
+      output: k.output,
+      owner: ownerOf(k.output),
+      dtype: k.dtype,
+      axis: k.axis,
+      growth: k.growth === null ? null : dimToJSON(k.growth),
+      bytes: k.bytes === null ? null : dimToJSON(k.bytes),
+      evidence: k.evidence,
+    })),
+    schedule: (part && part.schedule.length === topo.length ? part.schedule : topo).map((op) => ({
+      op,
+      device: placement[op]!,
+    })),
+    predicted: {
+      method: part ? `partition (${part.method})` : 'roofline, ops in sequence',
+      latency,
+      throughput,
+      memory,
+      busy: part
+        ? Object.fromEntries(part.devices.filter((d) => memory[d.id] !== undefined).map((d) => [d.id, d.busy]))
+        : { [home.id]: latency },
+      links: part?.links ?? [],
+      ...(defaulted.length ? { defaultedSymbols: defaulted } : {}),
+    },
+  };
+  const planPath = writePlan(outDir, plan);
+  return { outDir, planPath, plan, passes: records, diagnostics: ctx.diagnostics, ms: performance.now() - t0 };
+}
+
+function planDevice(
+  dev: Device,
+  home: boolean,
+  ops: number,
+  dir: string,
+  files: PlanDevice['bundle']['files'],
+  e: EmitResult,
+): PlanDevice {
+  const m = e.memory;
+  return {
+    name: dev.id,
+    class: dev.class,
+    backend: dev.backend,
+    emulated: dev.backend === 'emulated',
+    threads: Math.max(1, dev.threads),
+    home,
+    ops,
+    bundle: { dir, files },
+    memory: {
+      weights: m.weightBytes,
+      arena: m.arenaBytes,
+      arenaUnshared: m.arenaUnshared,
+      arenaLowerBound: m.arenaLowerBound,
+      arenaTensors: m.arenaTensors,
+      dynamicTensors: m.dynamicTensors,
+      total: m.weightBytes + m.arenaBytes,
+      capacity: dev.memory[0]?.capacity ?? 0,
+    },
+  };
+}
+
+/** Symbols of every program, by name (bound from inputs wins over bound by kernels). */
+function symbolTable(all: EmitResult[]): PlanJSON['symbols'] {
+  const out = new Map<string, PlanJSON['symbols'][number]>();
+  for (const e of all)
+    for (const s of (e.manifest.symbols ?? []) as PlanJSON['symbols']) {
+      const prev = out.get(s.name);
+      if (!prev || (prev.boundFrom === 'kernels' && s.boundFrom === 'inputs'))
+        out.set(s.name, { name: s.name, planned: s.planned, boundFrom: s.boundFrom });
+    }
+  return [...out.values()];
+}
+
+function valueBytes(graph: IRGraph, name: string, dims: ReadonlyMap<string, number>): number | undefined {
+  const v = graph.value(name);
+  if (!v.dtype || !v.shape || v.container || v.dtype === 'string') return undefined;
+  const bind = new Map(dims);
+  let n = 1;
+  for (const d of v.shape) {
+    for (const s of symbolsOf(d)) if (!bind.has(s)) bind.set(s, 1);
+    const x = evaluate(d, bind);
+    if (x === undefined || x < 0) return undefined;
+    n *= x;
+  }
+  return byteSize(v.dtype, n);
+}
+
+/** A value an op produces without a known element type may fail at run time; say which, once. */
+function warnUntyped(graph: IRGraph, topo: string[], out: Diagnostic[]): void {
+  const untyped: string[] = [];
+  for (const id of topo)
+    for (const v of graph.opOutputs(id)) if (v !== undefined && graph.value(v).dtype === null) untyped.push(v);
+  if (untyped.length === 0) return;
+  const some = untyped
+    .slice(0, 3)
+    .map((v) => `'${v}'`)
+    .join(', ');
+  out.push({
+    severity: 'warning',
+    message: `${untyped.length} value(s) have no inferred element type (${some}${untyped.length > 3 ? ', …' : ''}); kernels that need it will fail at run time`,
+    loc: { file: graph.meta.file },
+  });
+}
+
+/**
+ * Channels for values that subgraphs read from an enclosing scope (If/Loop bodies): the
+ * partitioner sees only direct readers, so a body on another device than the value needs one.
+ */
+function outerChannels(
+  graph: IRGraph,
+  fleet: Fleet,
+  topo: string[],
+  placement: Record<string, string>,
+  have: PartitionResult['channels'],
+  home: string,
+): PartitionResult['channels'] {
+  const key = (v: string, to: string): string => `${v}\u0000${to}`;
+  const seen = new Set(have.map((c) => key(c.value, c.to)));
+  const out: PartitionResult['channels'] = [];
+  for (const id of topo)
+    for (const v of [...freeNames(graph, id)].sort()) {
+      if (!graph.hasValue(v) || graph.value(v).role === 'weight') continue;
+      const p = graph.producer(v);
+      const from = p ? placement[p.op]! : home;
+      const to = placement[id]!;
+      if (from === to || seen.has(key(v, to))) continue;
+      seen.add(key(v, to));
+      out.push({ value: v, from, to, bytes: 0, links: route(fleet, from, to)?.hops.map((h) => h.link) ?? [] });
+    }
+  return out;
+}

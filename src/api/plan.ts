@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import AjvModule from 'ajv';
+import { FleetcError } from '../diagnostics/index.js';
+import schema from '../schemas/plan.schema.json' with { type: 'json' };
+
+/** plan.json, schema version 1 (src/schemas/plan.schema.json, docs/plan-format.md). */
+export const PLAN_SCHEMA_VERSION = 1;
+
+export type PlanDim = number | string;
+
+export interface PlanIO {
+  name: string;
+  dtype: string | null;
+  shape: PlanDim[] | null;
+  device: string;
+  kind: 'tensor' | 'sequence' | 'optional';
+}
+
+export interface PlanFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface PlanDevice {
+  name: string;
+  class: string;
+  backend: 'cpu' | 'emulated';
+  emulated: boolean;
+  threads: number;
+  home: boolean;
+  ops: number;
+  bundle: { dir: string; files: PlanFile[] };
+  memory: {
+    weights: number;
+    arena: number;
+    arenaUnshared: number;
+    arenaLowerBound: number;
+    arenaTensors: number;
+    dynamicTensors: number;
+    total: number;
+    capacity: number;
+  };
+}
+
+export interface PlanChannel {
+  id: number;
+  value: string;
+  from: string;
+  to: string;
+  bytes: number;
+  links: string[];
+  dtype: string | null;
+  shape: PlanDim[] | null;
+}
+
+export interface PlanState {
+  kind: 'kv-cache';
+  input: string;
+  output: string;
+  owner: string;
+  dtype: string | null;
+  axis: number;
+  growth: PlanDim | null;
+  bytes: PlanDim | null;
+  evidence: string;
+}
+
+export interface PlanJSON {
+  schemaVersion: 1;
+  generator: { name: 'fleetc'; version: string; programFormat: 1 };
+  model: { file: string; format: string; name: string; sha256?: string };
+  fleet: {
+    name: string;
+    file: string;
+    devices: {
+      id: string;
+      class: string;
+      host: string;
+      backend: 'cpu' | 'emulated';
+      threads: number;
+      memory: number;
+    }[];
+    links: { id: string; between: [string, string]; bandwidth: number; latency: number; kind: string }[];
+  };
+  pipeline: {
+    text: string;
+    passes: { pass: string; changed: boolean; summary?: string }[];
+    options: {
+      dims: Record<string, number>;
+      objective: 'latency' | 'throughput';
+      pins: string[];
+      maxLatency?: number;
+      maxMemory?: number;
+      partition?: string;
+    };
+  };
+  symbols: { name: string; planned: number | null; boundFrom: 'inputs' | 'kernels' }[];
+  inputs: PlanIO[];
+  outputs: PlanIO[];
+  devices: PlanDevice[];
+  channels: PlanChannel[];
+  state: PlanState[];
+  schedule: { op: string; device: string }[];
+  predicted: {
+    method: string;
+    latency: number;
+    throughput: number;
+    memory: Record<string, number>;
+    /** Seconds each device computes per request. */
+    busy: Record<string, number>;
+    links: { id: string; bytes: number; seconds: number }[];
+    defaultedSymbols?: string[];
+  };
+}
+
+const Ajv = AjvModule.default ?? AjvModule;
+const validator = new Ajv({ allErrors: false, strict: false }).compile(schema);
+
+/** Problems with a plan against the published schema (empty when valid). */
+export function validatePlan(plan: unknown): string[] {
+  if (validator(plan)) return [];
+  return (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Checks that `dir` may receive a build: absent, empty, a previous fleetc build (it has
+ * plan.json), or anything with `force`. Called before compiling, so nothing is written on error.
+ */
+export function checkOutDir(dir: string, force: boolean): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new FleetcError('E0901', `output '${dir}' exists and is not a folder`);
+  const entries = readdirSync(dir);
+  if (entries.length && !entries.includes('plan.json') && !force)
+    throw new FleetcError(
+      'E0901',
+      `output folder '${dir}' is not empty and holds no fleetc build (plan.json); use --force to write into it`,
+    );
+}
+
+/** Clears a previous build's plan.json and bundles/ in `dir` (other files stay) and creates bundles/. */
+export function prepareOutDir(dir: string): void {
+  rmSync(join(dir, 'plan.json'), { force: true });
+  rmSync(join(dir, 'bundles'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'bundles'), { recursive: true });
+}
+
+/** Writes one file of a bundle and returns its plan entry. */
+export function writeBundleFile(bundleDir: string, path: string, data: Uint8Array): PlanFile {
+  writeFileSync(join(bundleDir, path), data);
+  return { path, sha256: sha256Hex(data), bytes: data.length };
+}
+
+/** Writes a bundle file produced by `write(path)` (which returns its sha256) and returns its plan entry. */
+export function writeBundleFileWith(
+  bundleDir: string,
+  path: string,
+  bytes: number,
+  write: (full: string) => string,
+): PlanFile {
+  const sha256 = write(join(bundleDir, path));
+  return { path, sha256, bytes };
+}
+
+/** Validates and writes plan.json (last, so a folder with plan.json holds a whole build). */
+export function writePlan(dir: string, plan: PlanJSON): string {
+  const problems = validatePlan(plan);
+  if (problems.length) throw new Error(`the plan does not match its schema: ${problems.join('; ')}`);
+  const path = join(dir, 'plan.json');
+  writeFileSync(path, JSON.stringify(plan, null, 2) + '\n');
+  return path;
+}

@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { compile } from '../../api/compile.js';
+import { formatBytes, formatTime } from '../../fleet/units.js';
+import { dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
+
+interface CompileFlags {
+  dim: string[];
+  pin: string[];
+  fleet?: string;
+  objective: string;
+  maxLatency?: string;
+  maxMemory?: string;
+  passes?: string;
+  output: string;
+  force?: boolean;
+  verify?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, prev: string[]): string[] => [...prev, value];
+
+const command: FleetcCommand = {
+  name: 'compile',
+  register(program, cli) {
+    const cmd = program
+      .command('compile')
+      .description('compile a model for a fleet: plan.json + one bundle per device, runnable with fleetrt')
+      .argument('<model>', 'model file (.onnx, .mlir, or fleetc IR .json)')
+      .requiredOption('-o, --output <dir>', 'output folder (plan.json, bundles/<device>/)')
+      .option('--fleet <file>', 'fleet file (YAML or JSON); default: this machine as one cpu device')
+      .option('--pin <regex=device>', 'place ops whose name or type matches on a device (repeatable)', collect, [])
+      .option('--objective <what>', 'partition for latency or throughput', 'latency')
+      .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
+      .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
+      .option('--passes <pipeline>', 'pass pipeline before emission (default: infer-shapes,fold,dce,cse)')
+      .option('--force', 'write into a non-empty folder that is not a previous build')
+      .option('--verify', 'verify the IR after every pass');
+    dimOption(cmd);
+    jsonOption(cmd);
+    cmd.action(async (model: string, flags: CompileFlags, self: Command) => {
+      const spin = cli.spinner(self, `compiling ${model}`);
+      const res = await compile(model, flags.output, {
+        fleet: flags.fleet,
+        dims: parseDims(flags.dim),
+        pins: flags.pin,
+        objective: flags.objective as 'latency' | 'throughput',
+        maxLatency: flags.maxLatency,
+        maxMemory: flags.maxMemory,
+        passes: flags.passes,
+        force: !!flags.force,
+        verify: !!flags.verify,
+      }).finally(() => spin.stop());
+      for (const d of res.diagnostics) cli.io.err(`${d.severity}${d.code ? `[${d.code}]` : ''}: ${d.message}\n`);
+      if (flags.json) {
+        cli.json({
+          outDir: res.outDir,
+          plan: res.planPath,
+          ms: Math.round(res.ms),
+          devices: res.plan.devices,
+          predicted: res.plan.predicted,
+          channels: res.plan.channels.length,
+        });
+        return;
+      }
+      const c = cli.colors(self);
+      const p = res.plan;
+      const lines = [`${c.bold('plan')} ${res.planPath}  (${p.pipeline.text})`];
+      for (const d of p.devices)
+        lines.push(
+          `  ${d.name} [${d.class}${d.emulated ? ', emulated' : ''}]: ${d.ops} ops, weights ${formatBytes(d.memory.weights)}, arena ${formatBytes(d.memory.arena)} (unshared ${formatBytes(d.memory.arenaUnshared)}), ${d.bundle.dir}`,
+        );
+      if (p.channels.length) lines.push(`  ${p.channels.length} channels`);
+      if (p.state.length) {
+        const shown = p.state.slice(0, 3).map((s) => `${s.input} -> ${s.output} on ${s.owner}`);
+        lines.push(`  state: ${p.state.length} KV-cache pairs (${shown.join(', ')}${p.state.length > 3 ? ', …' : ''})`);
+      }
+      lines.push(
+        `  predicted: latency ${formatTime(p.predicted.latency)}${p.predicted.defaultedSymbols ? ` (symbols at 1: ${p.predicted.defaultedSymbols.join(', ')})` : ''}`,
+      );
+      cli.io.out(lines.join('\n') + '\n');
+    });
+  },
+};
+
+export default command;

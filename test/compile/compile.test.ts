@@ -1,0 +1,131 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileGraph } from '../../src/api/compile.js';
+import { validatePlan } from '../../src/api/plan.js';
+import { FleetcError } from '../../src/diagnostics/index.js';
+import { cli } from '../cli/helpers.js';
+import { writeGraph } from '../cli/helpers.js';
+import { smallGraph, tmp } from './helpers.js';
+
+function filesOf(dir: string, rel = ''): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) for (const [k, v] of filesOf(dir, p)) out.set(k, v);
+    else out.set(p, readFileSync(join(dir, p)));
+  }
+  return out;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof FleetcError) return e.code;
+    throw e;
+  }
+  return 'ok';
+}
+
+describe('compileGraph', () => {
+  it('writes plan.json and one bundle that match each other and the schema', async () => {
+    const out = tmp();
+    const res = await compileGraph(smallGraph(), out, { dims: { batch: 3 } });
+    const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8'));
+    expect(validatePlan(plan)).toEqual([]);
+    expect(plan.schemaVersion).toBe(1);
+    expect(plan.pipeline.text).toBe('infer-shapes,fold,dce,cse');
+    expect(plan.pipeline.options.dims).toEqual({ batch: 3 });
+    expect(plan.devices).toHaveLength(1);
+    const dev = plan.devices[0];
+    expect(dev.bundle.files.map((f: { path: string }) => f.path)).toEqual([
+      'manifest.json',
+      'program.bin',
+      'weights.bin',
+    ]);
+    for (const f of dev.bundle.files) expect(readFileSync(join(out, dev.bundle.dir, f.path)).length).toBe(f.bytes);
+    // fold turned c + c into a weight, dce removed the dead Neg.
+    expect(res.plan.schedule.map((s) => s.op)).toEqual(['mul', 'add', 'relu', 'cat']);
+    expect(plan.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['batch', 4], device: 'cpu0', kind: 'tensor' }]);
+    expect(plan.symbols).toEqual([{ name: 'batch', planned: 3, boundFrom: 'inputs' }]);
+    // Arena: xw and pre (3x4 floats each, 64-byte aligned) overlap in time; y and z are outputs.
+    expect(dev.memory.arena).toBe(128);
+    expect(dev.memory.arena).toBeLessThanOrEqual(dev.memory.arenaUnshared);
+    // weights.bin: w and the folded b, 64-byte aligned.
+    expect(dev.memory.weights).toBe(64 + 16);
+    expect(plan.predicted.latency).toBeGreaterThan(0);
+  });
+
+  it('is deterministic: the same graph and options give byte-identical builds', async () => {
+    const a = tmp();
+    const b = tmp();
+    await compileGraph(smallGraph(), a, { dims: { batch: 2 } });
+    await compileGraph(smallGraph(), b, { dims: { batch: 2 } });
+    const fa = filesOf(a);
+    const fb = filesOf(b);
+    expect([...fa.keys()].sort()).toEqual([...fb.keys()].sort());
+    for (const [k, v] of fa) expect(v.equals(fb.get(k)!), k).toBe(true);
+    // A different binding changes the plan (planned symbol) but builds again the same way.
+    const c = tmp();
+    await compileGraph(smallGraph(), c, { dims: { batch: 5 } });
+    expect(filesOf(c).get('plan.json')!.equals(fa.get('plan.json')!)).toBe(false);
+  });
+
+  it('refuses a non-empty folder that is not a build, unless forced; rebuilds over a previous build', async () => {
+    const out = tmp();
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    expect(await codeOf(compileGraph(smallGraph(), out))).toBe('E0901');
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await codeOf(compileGraph(smallGraph(), out, { force: true }))).toBe('ok');
+    const prev = tmp();
+    await compileGraph(smallGraph(), prev);
+    mkdirSync(join(prev, 'bundles/stale'), { recursive: true });
+    expect(await codeOf(compileGraph(smallGraph(), prev))).toBe('ok');
+    expect(existsSync(join(prev, 'bundles/stale'))).toBe(false);
+  });
+
+  it('fails budgets with E0401 and writes nothing', async () => {
+    const out = join(tmp(), 'build');
+    expect(await codeOf(compileGraph(smallGraph(), out, { maxMemory: '16B' }))).toBe('E0401');
+    expect(await codeOf(compileGraph(smallGraph(), out, { maxLatency: '1ns' }))).toBe('E0401');
+    expect(existsSync(join(out, 'plan.json'))).toBe(false);
+    expect(await codeOf(compileGraph(smallGraph(), out, { maxMemory: '1GiB', maxLatency: '1s' }))).toBe('ok');
+    expect(await codeOf(compileGraph(smallGraph(), tmp(), { maxMemory: 'lots' }))).toBe('E0901');
+  });
+
+  it('reports bad input as FleetcError with a stable code', async () => {
+    const g = smallGraph();
+    g.updateValue('w', { weight: { kind: 'elided' } });
+    expect(await codeOf(compileGraph(g, tmp(), { passes: 'infer-shapes' }))).toBe('E0103');
+    expect(await codeOf(compileGraph(smallGraph(), tmp(), { passes: 'no-such-pass' }))).toBe('E0901');
+    expect(await codeOf(compileGraph(smallGraph(), tmp(), { pins: ['mul=gpu7'] }))).toBe('E0901');
+    expect(await codeOf(compileGraph(smallGraph(), tmp(), { objective: 'cheapest' as 'latency' }))).toBe('E0901');
+  });
+
+  it('the schema rejects plans that lack what the runtime needs', () => {
+    expect(validatePlan({ schemaVersion: 1 }).length).toBeGreaterThan(0);
+    expect(validatePlan({ schemaVersion: 2 }).length).toBeGreaterThan(0);
+  });
+});
+
+describe('fleetc compile (CLI)', () => {
+  it('compiles, prints a summary, and fails with one line and exit 1 on bad input', async () => {
+    const model = writeGraph(smallGraph());
+    const out = join(tmp(), 'b');
+    const ok = await cli(['compile', model, '-o', out, '--dim', 'batch=2']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('cpu0 [cpu]');
+    const js = await cli(['compile', model, '-o', out, '--json']);
+    expect(js.code).toBe(0);
+    expect(JSON.parse(js.stdout).devices[0].name).toBe('cpu0');
+    const budget = await cli(['compile', model, '-o', join(tmp(), 'c'), '--max-memory', '8B']);
+    expect(budget.code).toBe(1);
+    expect(budget.stderr).toMatch(/^error\[E0401\]: .*--max-memory/);
+    expect(budget.stderr.trim().split('\n')).toHaveLength(1);
+    const missing = await cli(['compile', join(tmp(), 'nope.onnx'), '-o', join(tmp(), 'd')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
