@@ -52,6 +52,8 @@ export interface CompileOptions {
   force?: boolean;
   /** Verify the IR after every pass. */
   verify?: boolean;
+  /** Write report.{json,txt,html} (default true; the conformance runner turns it off). */
+  report?: boolean;
 }
 
 export interface CompileResult {
@@ -189,8 +191,10 @@ export async function compileGraph(
   let part: PartitionResult | undefined;
   let placement: Record<string, string>;
   let orders: Map<string, string[]>;
-  if (fleet.devices.length > 1) {
-    // Loaded only here: the partitioner pulls in the MILP solver.
+  const wantReport = opts.report !== false;
+  if (fleet.devices.length > 1 || wantReport) {
+    // Loaded only here: the partitioner pulls in the MILP solver. On one device it only prices
+    // and explains (the report's figures); the placement is trivially the home device.
     const { partition } = await import('../../passes/partition/index.js');
     part = partition(graph, fleet, dims, objective);
     placement = part.placement;
@@ -376,6 +380,22 @@ export async function compileGraph(
     },
   };
   const planPath = writePlan(outDir, plan);
+  if (part && wantReport) {
+    const { buildReport, writeReport } = await import('../report/index.js');
+    const plannedArena = Object.fromEntries([...emitted].map(([id, e]) => [id, e.memory.arenaBytes]));
+    await writeReport(
+      outDir,
+      buildReport({
+        graph,
+        fleet,
+        partition: part,
+        model: modelPath ? basename(modelPath) : graph.name,
+        pipeline: pipelineText,
+        dims,
+        plannedArena,
+      }),
+    );
+  }
   return { outDir, planPath, plan, passes: records, diagnostics: ctx.diagnostics, ms: performance.now() - t0 };
 }
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// npm run demo — the main job, as a user would type it: compile the bundled GPT-style decoder
+// (KV-cache inputs, dynamic sequence axes) for the bundled CPU + GPU fleet, print the partition
+// report, run the plan on its test inputs, and check the outputs against the exporter's.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import onnxProto from 'onnx-proto';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const model = process.env.DEMO_MODEL ?? 'fixtures/models/gpt_decoder_kv';
+const fleet = process.env.DEMO_FLEET ?? 'fixtures/fleets/cpu-gpu-pcie.yaml';
+const build = path.join(root, 'build', 'demo');
+const out = path.join(build, 'out');
+
+function fleetc(...args) {
+  console.log(`\n$ fleetc ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/fleetc.js'), ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`demo: 'fleetc ${args[0]}' failed (exit code ${r.status})`);
+    process.exit(r.status ?? 2);
+  }
+}
+
+rmSync(build, { recursive: true, force: true });
+fleetc('compile', `${model}/model.onnx`, '--fleet', fleet, '-o', path.relative(root, build));
+fleetc('report', path.relative(root, build));
+fleetc(
+  'run',
+  path.relative(root, path.join(build, 'plan.json')),
+  '--inputs-dir',
+  `${model}/test_data_set_0`,
+  '--output-dir',
+  path.relative(root, out),
+  '--trace',
+  path.relative(root, path.join(build, 'trace.json')),
+  '--metrics',
+  path.relative(root, path.join(build, 'metrics.json')),
+);
+
+// Outputs against the exporter's expected outputs (float32 within rtol 1e-4, atol 1e-5).
+const { onnx } = onnxProto;
+const plan = JSON.parse(readFileSync(path.join(build, 'plan.json'), 'utf8'));
+const outputs = (plan.outputs ?? plan.graph?.outputs ?? []).map((o) => (typeof o === 'string' ? o : o.name));
+const expectedFiles = readdirSync(path.join(root, model, 'test_data_set_0'))
+  .filter((f) => /^output_\d+\.pb$/.test(f))
+  .sort((a, b) => parseInt(a.slice(7)) - parseInt(b.slice(7)));
+let worst = 0;
+expectedFiles.forEach((f, i) => {
+  const t = onnx.TensorProto.decode(readFileSync(path.join(root, model, 'test_data_set_0', f)));
+  const want = new Float32Array(new Uint8Array(t.rawData).slice().buffer);
+  const got = readNpyFloat32(path.join(out, `${outputs[i].replace(/[^A-Za-z0-9._-]/g, '_')}.npy`));
+  if (got.length !== want.length) throw new Error(`${outputs[i]}: ${got.length} values, expected ${want.length}`);
+  for (let k = 0; k < want.length; k++) {
+    const err = Math.abs(got[k] - want[k]) - 1e-4 * Math.abs(want[k]);
+    worst = Math.max(worst, err);
+  }
+});
+const ok = worst <= 1e-5;
+console.log(
+  `\n${expectedFiles.length} outputs ${ok ? 'match' : 'DO NOT match'} the exporter's (worst excess error ${worst.toExponential(2)})`,
+);
+console.log(
+  `report: ${path.relative(root, path.join(build, 'report.html'))}  trace: ${path.relative(root, path.join(build, 'trace.json'))} (open in ui.perfetto.dev)`,
+);
+process.exit(ok ? 0 : 1);
+
+function readNpyFloat32(file) {
+  const b = readFileSync(file);
+  const headerLen = b.readUInt16LE(8);
+  const header = b.toString('latin1', 10, 10 + headerLen);
+  if (!header.includes("'<f4'")) throw new Error(`${file}: not float32 (${header.trim()})`);
+  const data = b.subarray(10 + headerLen);
+  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
