@@ -53,14 +53,15 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   const num = (d: Dim | null): number => {
     if (d === null) return 0;
     const v = evaluate(d, opts.dims);
-    if (v !== undefined) return v;
+    if (v !== undefined) return Math.max(0, v);
     const withOnes = new Map(opts.dims);
     for (const name of symbolsOf(d))
       if (!withOnes.has(name)) {
         withOnes.set(name, 1);
         unbound.add(name);
       }
-    return evaluate(d, withOnes) ?? 0;
+    // Unbound symbols at 1 can make sizes like `T - 3` negative: count them as empty.
+    return Math.max(0, evaluate(d, withOnes) ?? 0);
   };
   const rooflines = devices.map(deviceRoofline);
   const pins = fleet.pins.map((p) => ({

@@ -258,5 +258,5 @@ import { bytesOf } from '../analysis/tensor.js';
 import { evaluate } from '../../src/ir/sym.js';
 function bytesOfValue(graph: IRGraph, v: string, dims: Map<string, number>): number {
   const b = bytesOf(graph, v);
-  return b === null ? 0 : (evaluate(b, dims) ?? 0);
+  return b === null ? 0 : Math.max(0, evaluate(b, dims) ?? 0);
 }

@@ -115,7 +115,7 @@ export function buildReport(input: ReportInput): Report {
     const prod = graph.producer(v);
     if (!prod) continue;
     const size = bytesOf(graph, v);
-    const bytes = size === null ? 0 : (evaluate(size, ones) ?? 0);
+    const bytes = size === null ? 0 : Math.max(0, evaluate(size, ones) ?? 0);
     const name = graph.value(v).name;
     for (const to of new Set(graph.consumers(v).map((u) => u.op)))
       edges.push({ from: prod.op, to, value: name, bytes, cut: r.placement[prod.op] !== r.placement[to] });

@@ -1,0 +1,76 @@
+// Issue 4, must-show 1: every shared ONNX model and every fixture compiles for every example
+// fleet with each device's memory respected, runs in one process (and under mpirun where Open
+// MPI and an MPI-enabled fleetrt exist), and gives the same outputs as the single-device run.
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compile } from '../../src/api/compile.js';
+import { run } from '../../src/api/run.js';
+import { haveFleetrt } from '../../runtime/fleetrt.js';
+import { REPO, SHARED } from '../paths.js';
+import { writeInputs } from './inputs.js';
+
+const FLEETS = readdirSync(join(REPO, 'fixtures/fleets'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.replace(/\.yaml$/, ''));
+const MODELS = [
+  ...readdirSync(join(SHARED, 'models/onnx')).map((f) => ({
+    name: f.replace(/\.onnx$/, ''),
+    file: join(SHARED, 'models/onnx', f),
+    data: null,
+  })),
+  ...readdirSync(join(REPO, 'fixtures/models'))
+    .filter((m) => existsSync(join(REPO, 'fixtures/models', m, 'model.onnx')))
+    .map((m) => ({
+      name: m,
+      file: join(REPO, 'fixtures/models', m, 'model.onnx'),
+      data: join(REPO, 'fixtures/models', m, 'test_data_set_0'),
+    })),
+];
+const MPI = process.env.FLEETC_TEST_MPI !== '0' && spawnSync('mpirun', ['--version']).status === 0;
+const work = mkdtempSync(join(tmpdir(), 'fleetc-fleets-'));
+
+type Outputs = Map<string, Buffer>;
+async function runPlan(
+  plan: string,
+  model: (typeof MODELS)[number],
+  tag: string,
+  launcher: 'inproc' | 'mpi' = 'inproc',
+): Promise<Outputs> {
+  const outputDir = join(work, tag);
+  const inputs = model.data ? { inputsDir: model.data } : { inputs: await writeInputs(model.file, model.name, work) };
+  const r = await run(plan, { ...inputs, outputDir, launcher, threads: 1 });
+  return new Map(r.outputs.map((o) => [o.name, readFileSync(o.file)]));
+}
+
+describe.skipIf(!haveFleetrt())('models on the example fleets', () => {
+  const single = new Map<string, Outputs>();
+  beforeAll(async () => {
+    for (const m of MODELS) {
+      const c = await compile(m.file, join(work, `${m.name}-single`), { report: false });
+      single.set(m.name, await runPlan(c.planPath, m, `${m.name}-single-out`));
+    }
+  }, 600_000);
+
+  for (const fleet of FLEETS)
+    it(`${fleet}: compile, memory respected, run in-process${MPI ? ' and under mpirun' : ''}, outputs equal single-device`, async () => {
+      for (const m of MODELS) {
+        const c = await compile(m.file, join(work, `${m.name}-${fleet}`), {
+          fleet: join(REPO, 'fixtures/fleets', `${fleet}.yaml`),
+        });
+        for (const d of c.plan.devices)
+          expect(d.memory.total, `${m.name} on ${d.name}`).toBeLessThanOrEqual(d.memory.capacity);
+        const want = single.get(m.name)!;
+        const launchers: ('inproc' | 'mpi')[] = MPI && c.plan.devices.length > 1 ? ['inproc', 'mpi'] : ['inproc'];
+        for (const launcher of launchers) {
+          const got = await runPlan(c.planPath, m, `${m.name}-${fleet}-${launcher}`, launcher);
+          expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+          // Bitwise: every device runs the same host kernels as the single-device plan.
+          for (const [name, bytes] of want)
+            expect(got.get(name)!.equals(bytes), `${m.name} ${fleet} ${launcher} ${name}`).toBe(true);
+        }
+      }
+    }, 600_000);
+});
