@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'native/build/**', 'bench/.cache/**', 'fixtures/models/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'native/build/**', 'native/build-*/**', 'build/**', 'bench/.cache/**', 'fixtures/models/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
