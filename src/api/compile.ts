@@ -188,57 +188,83 @@ export async function compileGraph(
     fleet.devices.findIndex((d) => d.class === 'cpu'),
   );
   const home = fleet.devices[homeIndex]!;
+  const wantReport = opts.report !== false;
+  // Loaded only when placing: the partitioner pulls in the MILP solver. On one device it only
+  // prices and explains (the report's figures); the placement is trivially the home device.
+  const partitioner =
+    fleet.devices.length > 1 || wantReport ? (await import('../../passes/partition/index.js')).partition : undefined;
+  const limitOf = (d: Device): number => Math.min(d.memory[0]?.capacity ?? Infinity, maxMemory ?? Infinity);
+  // What the partitioner may use per device; lowered where the memory planner's arena turns out
+  // larger than the partitioner's activation estimate, so that capacity is judged by the plan.
+  const budgets = new Map(fleet.devices.map((d) => [d.id, limitOf(d)]));
   let part: PartitionResult | undefined;
   let placement: Record<string, string>;
   let orders: Map<string, string[]>;
-  const wantReport = opts.report !== false;
-  if (fleet.devices.length > 1 || wantReport) {
-    // Loaded only here: the partitioner pulls in the MILP solver. On one device it only prices
-    // and explains (the report's figures); the placement is trivially the home device.
-    const { partition } = await import('../../passes/partition/index.js');
-    part = partition(graph, fleet, dims, objective);
-    placement = part.placement;
-    orders = deviceOrders(graph, topo, placement, part.schedule);
-  } else {
-    placement = Object.fromEntries(topo.map((id) => [id, home.id]));
-    orders = new Map([[home.id, topo]]);
-  }
-
-  // Channel sizes for the bindings, unbound symbols at 1 (as the memory plan counts them).
-  const channels = (
-    part ? [...part.channels, ...outerChannels(graph, fleet, topo, placement, part.channels, home.id)] : []
-  ).map((c, id) => ({
-    ...c,
-    id,
-    bytes: valueBytes(graph, c.value, dims) ?? c.bytes,
-  }));
-  const emitted = new Map<string, EmitResult>();
-  const used = fleet.devices.filter((d) => d.id === home.id || (orders.get(d.id)?.length ?? 0) > 0);
-  for (const dev of used) {
-    const isHome = dev.id === home.id;
-    const uses: ChannelUse[] = [];
-    for (const c of channels) {
-      if (c.from === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'send' });
-      if (c.to === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'recv' });
+  let channels: (PartitionResult['channels'][number] & { id: number })[];
+  let emitted: Map<string, EmitResult>;
+  let used: Device[];
+  const memory: Record<string, number> = {};
+  for (let attempt = 0; ; attempt++) {
+    if (partitioner) {
+      try {
+        part = partitioner(graph, withCapacities(fleet, budgets), dims, objective);
+      } catch (e) {
+        if (maxMemory !== undefined && e instanceof FleetcError && e.code === 'E0302')
+          throw new FleetcError(
+            'E0401',
+            `no placement keeps every device under --max-memory ${formatBytes(maxMemory)}: ${e.message}`,
+          );
+        throw e;
+      }
+      placement = part.placement;
+      orders = deviceOrders(graph, topo, placement, part.schedule);
+    } else {
+      placement = Object.fromEntries(topo.map((id) => [id, home.id]));
+      orders = new Map([[home.id, topo]]);
     }
-    emitted.set(
-      dev.id,
-      emitProgram({
-        name: dev.id,
-        graph,
-        ops: orders.get(dev.id) ?? [],
-        inputs: isHome ? graph.inputs : [],
-        outputs: isHome ? graph.outputs : [],
-        channels: uses,
-        dims,
-        planArena,
-      }),
-    );
+
+    // Channel sizes for the bindings, unbound symbols at 1 (as the memory plan counts them).
+    channels = (
+      part ? [...part.channels, ...outerChannels(graph, fleet, topo, placement, part.channels, home.id)] : []
+    ).map((c, id) => ({
+      ...c,
+      id,
+      bytes: valueBytes(graph, c.value, dims) ?? c.bytes,
+    }));
+    emitted = new Map<string, EmitResult>();
+    used = fleet.devices.filter((d) => d.id === home.id || (orders.get(d.id)?.length ?? 0) > 0);
+    for (const dev of used) {
+      const isHome = dev.id === home.id;
+      const uses: ChannelUse[] = [];
+      for (const c of channels) {
+        if (c.from === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'send' });
+        if (c.to === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'recv' });
+      }
+      emitted.set(
+        dev.id,
+        emitProgram({
+          name: dev.id,
+          graph,
+          ops: orders.get(dev.id) ?? [],
+          inputs: isHome ? graph.inputs : [],
+          outputs: isHome ? graph.outputs : [],
+          channels: uses,
+          dims,
+          planArena,
+        }),
+      );
+    }
+    for (const key of Object.keys(memory)) delete memory[key];
+    for (const [id, e] of emitted) memory[id] = e.memory.weightBytes + e.memory.arenaBytes;
+    const over = used.filter((d) => memory[d.id]! > limitOf(d));
+    if (!over.length || !part || fleet.devices.length === 1 || attempt >= 3) break;
+    for (const d of over) {
+      const estimated = part.devices.find((x) => x.id === d.id)?.memory ?? 0;
+      budgets.set(d.id, Math.max(0, budgets.get(d.id)! - Math.max(1, memory[d.id]! - estimated)));
+    }
   }
 
   // Predictions and budgets, before anything is written.
-  const memory: Record<string, number> = {};
-  for (const [id, e] of emitted) memory[id] = e.memory.weightBytes + e.memory.arenaBytes;
   const latency = part ? part.predicted.latency : predictSingleDevice(graph, home, dims);
   const throughput = part ? part.predicted.throughput : latency > 0 ? 1 / latency : 0;
   for (const dev of used) {
@@ -397,6 +423,16 @@ export async function compileGraph(
     );
   }
   return { outDir, planPath, plan, passes: records, diagnostics: ctx.diagnostics, ms: performance.now() - t0 };
+}
+
+/** The fleet with each device's level-0 capacity replaced by its budget. */
+function withCapacities(fleet: Fleet, budgets: ReadonlyMap<string, number>): Fleet {
+  return {
+    ...fleet,
+    devices: fleet.devices.map((d) =>
+      d.memory[0] ? { ...d, memory: [{ ...d.memory[0], capacity: budgets.get(d.id)! }, ...d.memory.slice(1)] } : d,
+    ),
+  };
 }
 
 function planDevice(
