@@ -4,7 +4,7 @@ import { add, max, mul, type Dim } from '../../src/ir/sym.js';
 import type { Pass, PassContext } from '../pass.js';
 import { opFlops } from './flops.js';
 import { OpView } from './opview.js';
-import { bytesOf } from './tensor.js';
+import { bytesOf, DimSum } from './tensor.js';
 
 /** The cost of one op: FLOPs and bytes read/written, symbolic (null where unknown). */
 export interface OpCost {
@@ -32,14 +32,14 @@ export interface CostResult {
 }
 
 function sumBytes(graph: IRGraph, names: (string | undefined)[]): Dim | null {
-  let total: Dim = 0;
+  const total = new DimSum();
   for (const n of names) {
     if (n === undefined) continue;
     const b = bytesOf(graph, n);
     if (b === null) return null;
-    total = add(total, b);
+    total.add(b);
   }
-  return total;
+  return total.value();
 }
 
 function computeDType(graph: IRGraph, v: OpView): DType | null {
@@ -84,19 +84,19 @@ export function opCost(graph: IRGraph, id: string): OpCost {
 
 export function costGraph(graph: IRGraph): CostResult {
   const ops: OpCost[] = [];
-  let flops: Dim = 0;
-  let bytesRead: Dim = 0;
-  let bytesWritten: Dim = 0;
+  const flops = new DimSum();
+  const bytesRead = new DimSum();
+  const bytesWritten = new DimSum();
   const unknown: string[] = [];
   for (const id of graph.topoOps()) {
     const c = opCost(graph, id);
     ops.push(c);
     if (c.flops === null || c.bytesRead === null || c.bytesWritten === null) unknown.push(id);
-    if (c.flops !== null) flops = add(flops, c.flops);
-    if (c.bytesRead !== null) bytesRead = add(bytesRead, c.bytesRead);
-    if (c.bytesWritten !== null) bytesWritten = add(bytesWritten, c.bytesWritten);
+    if (c.flops !== null) flops.add(c.flops);
+    if (c.bytesRead !== null) bytesRead.add(c.bytesRead);
+    if (c.bytesWritten !== null) bytesWritten.add(c.bytesWritten);
   }
-  return { ops, flops, bytesRead, bytesWritten, unknown };
+  return { ops, flops: flops.value(), bytesRead: bytesRead.value(), bytesWritten: bytesWritten.value(), unknown };
 }
 
 export const costPass: Pass = {

@@ -15,14 +15,62 @@ type Formula = (v: OpView) => Dim | null;
 /** Elementwise ops: FLOPs per output element. */
 export const ELEMENTWISE: Record<string, number> = {};
 for (const op of [
-  'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Abs', 'Relu', 'Sign', 'Floor', 'Ceil', 'Round', 'Equal', 'Less', 'Greater',
-  'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'Where', 'Mod', 'BitShift', 'BitwiseAnd', 'BitwiseOr',
-  'BitwiseXor', 'BitwiseNot', 'IsNaN', 'IsInf', 'Reciprocal', 'PRelu', 'LeakyRelu', 'ThresholdedRelu', 'Clip',
-]) ELEMENTWISE[op] = 1;
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Neg',
+  'Abs',
+  'Relu',
+  'Sign',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Xor',
+  'Where',
+  'Mod',
+  'BitShift',
+  'BitwiseAnd',
+  'BitwiseOr',
+  'BitwiseXor',
+  'BitwiseNot',
+  'IsNaN',
+  'IsInf',
+  'Reciprocal',
+  'PRelu',
+  'LeakyRelu',
+  'ThresholdedRelu',
+  'Clip',
+])
+  ELEMENTWISE[op] = 1;
 for (const op of [
-  'Exp', 'Log', 'Tanh', 'Erf', 'Sqrt', 'Pow', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh',
-  'Acosh', 'Atanh',
-]) ELEMENTWISE[op] = T;
+  'Exp',
+  'Log',
+  'Tanh',
+  'Erf',
+  'Sqrt',
+  'Pow',
+  'Sin',
+  'Cos',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Sinh',
+  'Cosh',
+  'Asinh',
+  'Acosh',
+  'Atanh',
+])
+  ELEMENTWISE[op] = T;
 Object.assign(ELEMENTWISE, {
   Shrink: 2,
   HardSigmoid: 3, // a*x + b, clamp
@@ -51,13 +99,60 @@ Object.assign(ELEMENTWISE, {
 
 /** Ops that move or reinterpret data and compute nothing: 0 FLOPs, bytes only. */
 export const DATA_MOVEMENT = new Set([
-  'Reshape', 'Transpose', 'Concat', 'Split', 'SplitToSequence', 'Slice', 'Gather', 'GatherElements', 'GatherND',
-  'Scatter', 'ScatterElements', 'ScatterND', 'Squeeze', 'Unsqueeze', 'Flatten', 'Expand', 'Tile', 'Pad', 'Identity',
-  'Cast', 'CastLike', 'Shape', 'Size', 'Constant', 'ConstantOfShape', 'DepthToSpace', 'SpaceToDepth', 'OneHot',
-  'Trilu', 'Dropout', 'ReverseSequence', 'Compress', 'EyeLike', 'SequenceAt', 'SequenceConstruct', 'SequenceEmpty',
-  'SequenceInsert', 'SequenceErase', 'SequenceLength', 'ConcatFromSequence', 'Optional', 'OptionalGetElement',
-  'OptionalHasElement', 'CenterCropPad', 'Col2Im', 'GridSample', 'RandomNormal', 'RandomUniform', 'RandomNormalLike',
-  'RandomUniformLike', 'Bernoulli', 'Multinomial', 'MaxRoundDecoder', 'GatherBlockQuantized',
+  'Reshape',
+  'Transpose',
+  'Concat',
+  'Split',
+  'SplitToSequence',
+  'Slice',
+  'Gather',
+  'GatherElements',
+  'GatherND',
+  'Scatter',
+  'ScatterElements',
+  'ScatterND',
+  'Squeeze',
+  'Unsqueeze',
+  'Flatten',
+  'Expand',
+  'Tile',
+  'Pad',
+  'Identity',
+  'Cast',
+  'CastLike',
+  'Shape',
+  'Size',
+  'Constant',
+  'ConstantOfShape',
+  'DepthToSpace',
+  'SpaceToDepth',
+  'OneHot',
+  'Trilu',
+  'Dropout',
+  'ReverseSequence',
+  'Compress',
+  'EyeLike',
+  'SequenceAt',
+  'SequenceConstruct',
+  'SequenceEmpty',
+  'SequenceInsert',
+  'SequenceErase',
+  'SequenceLength',
+  'ConcatFromSequence',
+  'Optional',
+  'OptionalGetElement',
+  'OptionalHasElement',
+  'CenterCropPad',
+  'Col2Im',
+  'GridSample',
+  'RandomNormal',
+  'RandomUniform',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Bernoulli',
+  'Multinomial',
+  'MaxRoundDecoder',
+  'GatherBlockQuantized',
 ]);
 
 const times = (n: Dim | null, k: number | Dim): Dim | null => (n === null ? null : mul(n, k));
@@ -259,8 +354,10 @@ function multiHeadAttention(v: OpView): Dim | null {
   else {
     dkTotal = q[2]!;
     if (k.length === 3) l = k[1]!;
-    else if (k.length === 4) l = k[2]!; // BNSH
-    else if (k.length === 5) l = k[1]!; // packed KV [B,L,H,2,dh]
+    else if (k.length === 4)
+      l = k[2]!; // BNSH
+    else if (k.length === 5)
+      l = k[1]!; // packed KV [B,L,H,2,dh]
     else return null;
   }
   const past = v.inShape(6);
@@ -330,7 +427,12 @@ function einsum(v: OpView): Dim | null {
       if (prev === undefined || dimEq(prev, 1)) size.set(c, d);
     });
   }
-  const out = rhs ?? [...size.keys()].filter((c) => terms.join('').split(c).length === 2).sort().join('');
+  const out =
+    rhs ??
+    [...size.keys()]
+      .filter((c) => terms.join('').split(c).length === 2)
+      .sort()
+      .join('');
   const summed = [...size.keys()].some((c) => !out.includes(c));
   const points = product([...size.values()]);
   return mul(points, summed || terms.length > 1 ? 2 : 1);

@@ -21,7 +21,24 @@ export interface KvCandidate {
 
 const STATE_WORD = /(^|[._/:-])(past|present|cache|kv|key_values|pkv)([._/:-]|\d|$)|_cache|cache_|^past|^present/i;
 /** Name tokens that mark direction or role only; the rest of the name identifies the slot. */
-const NOISE = new Set(['past', 'present', 'cache', 'in', 'input', 'out', 'output', 'new', 'updated', 'cur', 'current', 'prev', 'next', 'key_values', 'pkv', 'kv']);
+const NOISE = new Set([
+  'past',
+  'present',
+  'cache',
+  'in',
+  'input',
+  'out',
+  'output',
+  'new',
+  'updated',
+  'cur',
+  'current',
+  'prev',
+  'next',
+  'key_values',
+  'pkv',
+  'kv',
+]);
 
 /** `past_key_values.3.key` → `3.key`; `present.3.key` → `3.key`; `key_cache.1` → `key.1`. */
 export function stateSlotKey(name: string): string {
@@ -43,12 +60,16 @@ function growingAxis(a: Dim[], b: Dim[]): number | undefined {
   return diff.indexOf(true);
 }
 
-/** Whether `output` is made by a Concat whose first operand is `input` (cat([past, new])). */
-function concatenates(graph: IRGraph, input: string, output: string): boolean {
-  const p = graph.producer(output);
-  if (!p) return false;
-  const op = graph.op(p.op);
-  return op.opType === 'Concat' && graph.opInputs(p.op)[0] === input;
+/** Graph outputs made by a Concat (cat([past, new])), by the Concat's first operand. */
+function concatSources(graph: IRGraph, outputs: string[]): Map<string, string[]> {
+  const by = new Map<string, string[]>();
+  for (const o of outputs) {
+    const p = graph.producer(o);
+    if (!p || graph.op(p.op).opType !== 'Concat') continue;
+    const first = graph.opInputs(p.op)[0];
+    if (first !== undefined) by.set(first, [...(by.get(first) ?? []), o]);
+  }
+  return by;
 }
 
 export function detectKvCache(graph: IRGraph): KvCandidate[] {
@@ -61,11 +82,12 @@ export function detectKvCache(graph: IRGraph): KvCandidate[] {
     byKey.set(k, [...(byKey.get(k) ?? []), o]);
   }
   const taken = new Set<string>();
+  const concatBy = concatSources(graph, outputs);
   for (const input of graph.inputs) {
     if (!graph.hasValue(input)) continue;
     const iv = graph.value(input);
     const named = STATE_WORD.test(input) ? (byKey.get(stateSlotKey(input)) ?? []).filter((o) => o !== input) : [];
-    const concat = outputs.filter((o) => concatenates(graph, input, o));
+    const concat = concatBy.get(input) ?? [];
     const candidates = [...new Set([...named, ...concat])].filter((o) => !taken.has(o));
     for (const o of candidates) {
       const ov = graph.value(o);

@@ -128,3 +128,41 @@ export function roofline(
   else bound = intensity >= peak / dev.memBandwidth ? 'compute' : 'memory';
   return { computeTime, memoryTime, time: work + dev.launchOverhead, intensity, bound };
 }
+
+/** What a roofline needs from a fleet device (src/fleet's Device has these fields). */
+export interface FleetDeviceLike {
+  id: string;
+  class: string;
+  preset?: string;
+  memory: { name: string; bandwidth: number }[];
+  compute: Partial<Record<DType, number>>;
+  launchOverhead: number;
+  threads: number;
+}
+
+/**
+ * A fleet device as a roofline: its own peak compute per dtype (the default is its fp32 figure,
+ * else its slowest listed one) and the bandwidth of its first memory level. Lanes to fill come
+ * from the class (a CPU: 8 fp32 lanes per thread).
+ */
+export function fleetDeviceRoofline(d: FleetDeviceLike): DeviceClassRoofline {
+  const listed = Object.values(d.compute).filter((x): x is number => typeof x === 'number' && x > 0);
+  const def = d.compute.float32 ?? (listed.length ? Math.min(...listed) : CPU_PER_CORE.fp32);
+  const parallelism =
+    d.class === 'cpu'
+      ? Math.max(1, d.threads) * 8
+      : d.class === 'gpu'
+        ? GPU_H100_SXM.parallelism
+        : d.class === 'ipu'
+          ? IPU_GC200.parallelism
+          : 1024;
+  const mem = d.memory[0];
+  return {
+    name: d.id,
+    description: `${d.id} (${d.class}${d.preset ? `, ${d.preset}` : ''}; ${mem ? `${mem.name} ${(mem.bandwidth / 1e9).toFixed(0)} GB/s` : 'no memory level'})`,
+    peakFlops: { ...d.compute, default: def },
+    memBandwidth: mem?.bandwidth ?? CPU_PER_CORE.memBandwidth,
+    launchOverhead: d.launchOverhead,
+    parallelism,
+  };
+}

@@ -15,7 +15,13 @@ export interface SubgraphResult {
 export interface OpServices {
   fresh(op: string, tag: string): Dim;
   warn(op: OpAttrs, message: string): void;
-  inferSubgraph(g: IRGraph, inputs: (VType | undefined)[], knowns: (Known | undefined)[]): SubgraphResult;
+  /** `exact[i]`: input i takes the bound type even where the body declares a more specific one. */
+  inferSubgraph(
+    g: IRGraph,
+    inputs: (VType | undefined)[],
+    knowns: (Known | undefined)[],
+    exact?: boolean[],
+  ): SubgraphResult;
   tensorAttrKnown(t: TensorConst): Known | undefined;
   /** Largest tensor (in elements) the evaluator computes. */
   limit: number;
@@ -23,6 +29,9 @@ export interface OpServices {
 
 /** One op, as its shape and evaluation functions see it. */
 export class OpCtx {
+  /** Known output contents a shape function found on the way (an If with a known condition). */
+  knownOutputs?: (Known | undefined)[];
+
   constructor(
     readonly id: string,
     readonly op: OpAttrs,
@@ -148,8 +157,13 @@ export class OpCtx {
   warn(message: string): void {
     this.svc.warn(this.op, message);
   }
-  inferSubgraph(g: IRGraph, inputs: (VType | undefined)[], knowns: (Known | undefined)[] = []): SubgraphResult {
-    return this.svc.inferSubgraph(g, inputs, knowns);
+  inferSubgraph(
+    g: IRGraph,
+    inputs: (VType | undefined)[],
+    knowns: (Known | undefined)[] = [],
+    exact: boolean[] = [],
+  ): SubgraphResult {
+    return this.svc.inferSubgraph(g, inputs, knowns, exact);
   }
 }
 

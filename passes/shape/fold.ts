@@ -40,7 +40,8 @@ export function foldGraph(graph: IRGraph, knowns: Map<string, Known>, maxElement
     for (const v of outs) {
       if (v === undefined) continue;
       const k = knowns.get(v);
-      const bytes = k && allNumbers(k.data) && k.data.length <= maxElements ? encodeElements(k.dtype, k.data) : undefined;
+      const bytes =
+        k && allNumbers(k.data) && k.data.length <= maxElements ? encodeElements(k.dtype, k.data) : undefined;
       if (!k || !bytes || outputs.has(v)) {
         ok = false;
         break;
@@ -51,7 +52,12 @@ export function foldGraph(graph: IRGraph, knowns: Map<string, Known>, maxElement
     for (const v of graph.opInputs(id)) if (v !== undefined) work.push(v);
     graph.removeOp(id);
     for (const [v, k, bytes] of data) {
-      graph.updateValue(v, { role: 'weight', dtype: k.dtype, shape: k.shape.slice(), weight: { kind: 'inline', data: bytes } });
+      graph.updateValue(v, {
+        role: 'weight',
+        dtype: k.dtype,
+        shape: k.shape.slice(),
+        weight: { kind: 'inline', data: bytes },
+      });
     }
     folded++;
   }
@@ -67,7 +73,10 @@ export function foldGraph(graph: IRGraph, knowns: Map<string, Known>, maxElement
       continue;
     }
     const pOuts = graph.opOutputs(p.op);
-    if (graph.subgraphs(p.op).length || pOuts.some((o) => o !== undefined && (graph.consumers(o).length || outputs.has(o) || keep.has(o))))
+    if (
+      graph.subgraphs(p.op).length ||
+      pOuts.some((o) => o !== undefined && (graph.consumers(o).length || outputs.has(o) || keep.has(o)))
+    )
       continue;
     const ins = graph.opInputs(p.op);
     graph.removeOp(p.op);

@@ -41,11 +41,11 @@ export const foldPass: Pass = {
   options: { 'max-elements': 65536 },
   run(graph, ctx, options) {
     const max = Number(options['max-elements']);
-    const inf = new ShapeInference(graph, [], { limit: max });
+    const inf = new ShapeInference(graph, [], { limit: max, floatLimit: max });
     inf.run();
     const stats = foldGraph(graph, inf.results.knowns.get(graph) ?? new Map(), max);
     // Later passes see the knowns of the folded graph.
-    const after = new ShapeInference(graph, [], { limit: max });
+    const after = new ShapeInference(graph, [], { limit: max, floatLimit: max });
     after.run();
     ctx.results.set(SHAPE_RESULTS, after.results as ShapeResults);
     return { changed: stats.folded > 0, summary: `folded ${stats.folded} ops, removed ${stats.removed} dead ops` };

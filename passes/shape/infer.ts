@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../../src/diagnostics/index.js';
-import { dtypeBits } from '../../src/ir/dtype.js';
+import { dtypeBits, isFloat } from '../../src/ir/dtype.js';
 import type { IRGraph } from '../../src/ir/graph.js';
-import { product, sanitizeSymbol, sym, symbolsOf, type Dim } from '../../src/ir/sym.js';
+import { product, sanitizeSymbol, Sym, sym, symbolsOf, type Dim } from '../../src/ir/sym.js';
 import type { OpAttrs, TensorConst, ValueAttrs } from '../../src/ir/types.js';
 import { readWeightBytes } from '../../src/ir/weights.js';
 import { OpCtx, type OpServices, type SubgraphResult } from './context.js';
@@ -9,6 +9,7 @@ import { decodeElements } from './eval/bytes.js';
 import { lookupEvalFn } from './eval/index.js';
 import { mergeDeclared, sameType } from './merge.js';
 import { lookupShapeFn, opKey } from './table.js';
+import { unsupportedReason } from './unsupported.js';
 import type { Known, VType } from './types.js';
 
 /** What `infer-shapes` leaves in ctx.results for later passes. */
@@ -26,6 +27,14 @@ export interface ShapeResults {
 export interface InferOptions {
   /** Largest tensor, in elements, whose contents are computed. */
   limit?: number;
+  /**
+   * Largest float weight (elements) whose contents are read (default 64). Shapes come from
+   * integer tensors; floats matter only as scalars and short lists (Range bounds, Resize scales),
+   * and decoding every weight matrix would cost time and memory. `fold` raises it to `limit`.
+   */
+  floatLimit?: number;
+  /** Contents of top-level values the caller knows (e.g. a run's input tensors), by value name. */
+  knownValues?: ReadonlyMap<string, Known>;
 }
 
 type Scope = (name: string) => { type: VType; known?: Known } | undefined;
@@ -36,6 +45,11 @@ function typeOf(v: ValueAttrs): VType {
 
 const ROOT_ROLES = new Set(['input', 'weight', 'outer']);
 
+/** A dimension a shape function may produce: a non-negative integer or a symbolic expression. */
+function validDim(d: Dim): boolean {
+  return typeof d === 'number' ? d >= 0 && Number.isSafeInteger(d) : d instanceof Sym;
+}
+
 export class ShapeInference {
   readonly results: ShapeResults = { knowns: new Map(), unsupported: new Map(), freshSymbols: new Set(), failed: 0 };
   private declared = new Map<IRGraph, Map<string, VType>>();
@@ -43,6 +57,7 @@ export class ShapeInference {
   private usedNames = new Set<string>();
   private warnedUnsupported = new Set<string>();
   private readonly limit: number;
+  private readonly floatLimit: number;
   private readonly file: string;
 
   constructor(
@@ -51,9 +66,15 @@ export class ShapeInference {
     opts: InferOptions = {},
   ) {
     this.limit = opts.limit ?? 1 << 16;
+    this.floatLimit = Math.min(opts.floatLimit ?? 64, this.limit);
     this.file = root.meta.file;
+    if (opts.knownValues) {
+      const kn = this.knownsOf(root);
+      for (const [name, k] of opts.knownValues) if (root.hasValue(name)) kn.set(name, k);
+    }
     root.g.forEachNode((_k, a) => {
-      if (a.kind === 'value' && a.shape) for (const d of a.shape) if (typeof d !== 'number') symbolsOf(d, this.usedNames);
+      if (a.kind === 'value' && a.shape)
+        for (const d of a.shape) if (typeof d !== 'number') symbolsOf(d, this.usedNames);
     });
   }
 
@@ -96,7 +117,7 @@ export class ShapeInference {
     if (!v.shape.every((d) => typeof d === 'number')) return undefined;
     const shape = v.shape as number[];
     const n = product(shape) as number;
-    if (n > this.limit || dtypeBits(v.dtype) < 8) return undefined;
+    if (n > (isFloat(v.dtype) ? this.floatLimit : this.limit) || dtypeBits(v.dtype) < 8) return undefined;
     try {
       const data = decodeElements(v.dtype, readWeightBytes(v.weight), n);
       if (!data) return undefined;
@@ -110,7 +131,8 @@ export class ShapeInference {
 
   private tensorAttrKnown(t: TensorConst): Known | undefined {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n > this.limit || t.ref.kind === 'elided' || dtypeBits(t.dtype) < 8) return undefined;
+    if (n > (isFloat(t.dtype) ? this.floatLimit : this.limit) || t.ref.kind === 'elided' || dtypeBits(t.dtype) < 8)
+      return undefined;
     try {
       const data = decodeElements(t.dtype, readWeightBytes(t.ref), n);
       return data ? { dtype: t.dtype, shape: t.shape.slice(), data } : undefined;
@@ -173,7 +195,7 @@ export class ShapeInference {
       fresh: (op, tag) => this.fresh(path, op, tag),
       warn: (op, msg) => this.warn(op, msg),
       tensorAttrKnown: (t) => this.tensorAttrKnown(t),
-      inferSubgraph: (sub, inputs, knowns) => this.inferSubgraph(sub, inputs, knowns, scope, path),
+      inferSubgraph: (sub, inputs, knowns, exact) => this.inferSubgraph(sub, inputs, knowns, scope, path, exact ?? []),
     };
     for (const id of g.topoOps()) this.inferOp(g, id, svc);
   }
@@ -184,6 +206,7 @@ export class ShapeInference {
     knowns: (Known | undefined)[],
     scope: Scope,
     path: string,
+    exact: boolean[],
   ): SubgraphResult {
     const decl = this.declaredOf(sub);
     const kn = this.knownsOf(sub);
@@ -191,7 +214,7 @@ export class ShapeInference {
       const v = sub.value(name);
       const bound = inputs[i];
       if (!decl.has(name)) decl.set(name, typeOf(v));
-      const merged = mergeDeclared(bound, decl.get(name), () => false).type;
+      const merged = exact[i] && bound ? bound : mergeDeclared(bound, decl.get(name), () => false).type;
       if (!sameType(merged, typeOf(v))) sub.updateValue(name, merged);
       const k = knowns[i];
       if (k) kn.set(name, k);
@@ -218,21 +241,35 @@ export class ShapeInference {
       this.results.unsupported.set(key, (this.results.unsupported.get(key) ?? 0) + 1);
       if (!this.warnedUnsupported.has(key)) {
         this.warnedUnsupported.add(key);
-        this.warn(op, `no shape function for ${key.startsWith(':') ? key.slice(1) : key}; its outputs keep their declared types`);
+        const reason = unsupportedReason(key);
+        this.warn(
+          op,
+          reason
+            ? `unsupported: ${key} (${reason}); its outputs keep their declared types`
+            : `no shape function for ${key}; its outputs keep their declared types`,
+        );
       }
     } else {
       try {
         outTypes = fn(ctx);
+        const neg = outTypes.findIndex((ty) => ty?.shape?.some((d) => !validDim(d)));
+        if (neg >= 0)
+          throw new Error(`output ${neg} would get an invalid dimension (${outTypes[neg]!.shape!.join(', ')})`);
       } catch (e) {
+        outTypes = [];
         this.results.failed++;
         this.warn(op, `cannot infer output types: ${(e as Error).message}`);
       }
     }
-    let outKnowns: (Known | undefined)[] | undefined;
+    let outKnowns: (Known | undefined)[] | undefined = ctx.knownOutputs;
     const ev = lookupEvalFn(op.domain, op.opType);
     if (ev) {
       try {
-        outKnowns = ev(ctx, outTypes);
+        outKnowns = ev(ctx, outTypes)?.map((k) =>
+          k && k.shape.every(validDim) && k.data.every((d) => typeof d === 'number' || d instanceof Sym)
+            ? k
+            : undefined,
+        );
       } catch {
         outKnowns = undefined; // the evaluator only folds what it fully understands
       }

@@ -20,7 +20,8 @@ function typeStr(t: VType): string {
  * differ, inference wins and the conflict is reported.
  */
 export function mergeDeclared(inf: VType | undefined, decl: VType | undefined, isFresh: (d: Dim) => boolean): Merged {
-  if (!decl || (decl.dtype === null && decl.shape === null && !decl.container)) return { type: inf ?? { dtype: null, shape: null } };
+  if (!decl || (decl.dtype === null && decl.shape === null && !decl.container))
+    return { type: inf ?? { dtype: null, shape: null } };
   if (!inf || (inf.dtype === null && inf.shape === null && !inf.container)) return { type: { ...decl } };
   const problems: string[] = [];
   let dtype = inf.dtype ?? decl.dtype;

@@ -14,6 +14,7 @@ import { RNN_OPS } from './ops/rnn.js';
 import { SEQUENCE_OPS } from './ops/sequence.js';
 import { SHAPE_OPS } from './ops/shape.js';
 import { SIGNAL_OPS } from './ops/signal.js';
+import { STABLEHLO_OPS } from './ops/stablehlo.js';
 import { STRING_OPS } from './ops/string.js';
 
 /** Table key of an op: `Op` for ai.onnx, `domain:Op` otherwise. */
@@ -40,6 +41,7 @@ export const SHAPE_FNS: ReadonlyMap<string, ShapeFn> = new Map(
     ...CONTROL_OPS,
     ...MISC_OPS,
     ...CONTRIB_OPS,
+    ...STABLEHLO_OPS,
   }),
 );
 

@@ -4,6 +4,7 @@ import { detectKvCache } from '../../passes/analysis/kv.js';
 import {
   deviceClass,
   DEVICE_CLASSES,
+  fleetDeviceRoofline,
   roofline,
   type Boundness,
   type DeviceClassRoofline,
@@ -11,7 +12,8 @@ import {
 import { newPassContext } from '../../passes/pass.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { PASSES } from '../../passes/registry.js';
-import { FleetcError } from '../diagnostics/index.js';
+import { FleetcError, formatLoc } from '../diagnostics/index.js';
+import { loadFleet } from '../fleet/load.js';
 import type { DType } from '../ir/dtype.js';
 import type { IRGraph } from '../ir/graph.js';
 import { printGraph } from '../ir/print.js';
@@ -24,6 +26,12 @@ export interface InspectOptions {
   dims?: Record<string, number> | ReadonlyMap<string, number>;
   /** Roofline for per-op classification and predicted times: a class name or a full roofline. */
   device?: string | DeviceClassRoofline;
+  /**
+   * A fleet file: ops are classified against each of its devices (`OpRow.boundOn`); the
+   * primary roofline (`bound`, times, critical path) is `fleetDevice` or the fleet's first device.
+   */
+  fleet?: string;
+  fleetDevice?: string;
   /** CPU cores for the `cpu` class (default: this machine's). */
   cores?: number;
   /** Include per-op rows. */
@@ -66,6 +74,8 @@ export interface OpRow {
   /** Predicted seconds on the device class. */
   time: number;
   critical: boolean;
+  /** With a fleet: the roofline class on each fleet device, by device id. */
+  boundOn?: Record<string, Boundness | null>;
 }
 
 export interface OpTypeTotals {
@@ -104,11 +114,19 @@ export interface InspectReport {
   /** Ops whose cost is unknown (op type not modelled or shapes unknown), by op type. */
   uncosted: Record<string, number>;
   state: KvStateInfo[];
-  device: { name: string; description: string; peakFlops: Record<string, number>; memBandwidth: number; launchOverhead: number };
+  device: {
+    name: string;
+    description: string;
+    peakFlops: Record<string, number>;
+    memBandwidth: number;
+    launchOverhead: number;
+  };
   /** Predicted time: every op in sequence, and the critical path (longest path by predicted time). */
   predictedSerialTime: number;
   criticalPath: { time: number; length: number; ops: string[] };
   opTypes: OpTypeTotals[];
+  /** Shape-inference warnings (declared types that disagree, ops without a shape function …). */
+  warnings: string[];
   opRows?: OpRow[];
   ir?: string;
 }
@@ -122,7 +140,24 @@ function toMap(dims: InspectOptions['dims']): Map<string, number> {
   return dims instanceof Map ? new Map(dims) : new Map(Object.entries(dims));
 }
 
-function resolveDevice(opts: InspectOptions): DeviceClassRoofline {
+/** The devices of a fleet file as rooflines, the chosen (or first) one first. */
+function fleetRooflines(opts: InspectOptions): DeviceClassRoofline[] {
+  if (!opts.fleet) return [];
+  const fleet = loadFleet(opts.fleet);
+  const all = fleet.devices.map(fleetDeviceRoofline);
+  if (!all.length) throw new FleetcError('E0301', 'the fleet has no devices', { file: opts.fleet });
+  if (opts.fleetDevice === undefined) return all;
+  const i = all.findIndex((d) => d.name === opts.fleetDevice);
+  if (i < 0)
+    throw new FleetcError(
+      'E0901',
+      `--device '${opts.fleetDevice}' is not in the fleet (devices: ${all.map((d) => d.name).join(', ')})`,
+    );
+  return [all[i]!, ...all.filter((_, k) => k !== i)];
+}
+
+function resolveDevice(opts: InspectOptions, fleet: DeviceClassRoofline[]): DeviceClassRoofline {
+  if (fleet.length) return fleet[0]!;
   if (typeof opts.device === 'object') return opts.device;
   const name = opts.device ?? 'cpu';
   const dev = deviceClass(name, { cores: opts.cores });
@@ -130,24 +165,29 @@ function resolveDevice(opts: InspectOptions): DeviceClassRoofline {
   return dev;
 }
 
-/** Runs shape inference when the shape engineer's pass is registered. */
-function inferShapes(graph: IRGraph, dims: Map<string, number>): void {
-  if (!PASSES['infer-shapes']) return;
-  runPipeline(graph, resolvePipeline('infer-shapes'), newPassContext({ dims }));
+/** Runs shape inference; returns its warnings as one-line strings (`file (node …): warning[E0201]: …`). */
+function inferShapes(graph: IRGraph, dims: Map<string, number>): string[] {
+  if (!PASSES['infer-shapes']) return [];
+  const ctx = newPassContext({ dims });
+  runPipeline(graph, resolvePipeline('infer-shapes'), ctx);
+  return ctx.diagnostics.map((d) => `${formatLoc(d.loc)}${d.severity}${d.code ? `[${d.code}]` : ''}: ${d.message}`);
 }
 
 /** Inspects a model file (or an IR graph already loaded). */
 export async function inspect(model: string | IRGraph, opts: InspectOptions = {}): Promise<InspectReport> {
   const graph = typeof model === 'string' ? await loadGraph(model) : model;
   const bound = toMap(opts.dims);
-  if (opts.inferShapes !== false) inferShapes(graph, bound);
-  return inspectGraph(graph, opts);
+  const warnings = opts.inferShapes !== false ? inferShapes(graph, bound) : [];
+  const report = inspectGraph(graph, opts);
+  report.warnings = [...warnings, ...report.warnings];
+  return report;
 }
 
 /** The report for a graph whose shapes are as inferred as they will be. */
 export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): InspectReport {
   const bound = toMap(opts.dims);
-  const dev = resolveDevice(opts);
+  const fleet = fleetRooflines(opts);
+  const dev = resolveDevice(opts, fleet);
   const cost = costGraph(graph);
   const kv = detectKvCache(graph);
 
@@ -155,8 +195,10 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
   const symbols = new Set<string>();
   const io = [...graph.inputs, ...graph.outputs].filter((n) => graph.hasValue(n));
   for (const n of io) for (const d of graph.value(n).shape ?? []) symbolsOf(d, symbols);
-  for (const c of cost.ops) for (const d of [c.flops, c.bytesRead, c.bytesWritten]) if (d !== null) symbolsOf(d, symbols);
+  for (const c of cost.ops)
+    for (const d of [c.flops, c.bytesRead, c.bytesWritten]) if (d !== null) symbolsOf(d, symbols);
   for (const k of kv) for (const d of [k.bytes, k.inputBytes]) if (d !== null) symbolsOf(d, symbols);
+  const unused = [...bound.keys()].filter((s) => !symbols.has(s)).sort();
   const dims = new Map(bound);
   const defaulted: string[] = [];
   for (const s of [...symbols].sort()) {
@@ -184,7 +226,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
     weightBytes += v.dtype === 'string' ? 0 : (evaluate(bytesFor(v.dtype, n) ?? 0, dims) ?? 0);
   }
 
-  const rows = opRowsFor(graph, cost, dev, num, opts.ops === true);
+  const rows = opRowsFor(graph, cost, dev, num, opts.ops === true, fleet);
   const critical = criticalPath(graph, rows.order, (id) => rows.time.get(id) ?? 0);
   const onPath = new Set(critical.ops);
   for (const r of rows.rows) r.critical = onPath.has(r.name);
@@ -192,14 +234,18 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
   const report: InspectReport = {
     file: graph.meta.file,
     format: graph.meta.format,
-    producer: graph.meta.producer ? `${graph.meta.producer}${graph.meta.producerVersion ? ` ${graph.meta.producerVersion}` : ''}` : null,
+    producer: graph.meta.producer
+      ? `${graph.meta.producer}${graph.meta.producerVersion ? ` ${graph.meta.producerVersion}` : ''}`
+      : null,
     opsets: graph.meta.opsets,
     nodes: graph.ops().length,
     subgraphNodes: countNested(graph),
     ops: sortedRecord(opsHist),
     params,
     weightBytes,
-    inputs: graph.inputs.filter((n) => graph.hasValue(n) && graph.value(n).role !== 'weight').map((n) => tensorInfo(graph, n)),
+    inputs: graph.inputs
+      .filter((n) => graph.hasValue(n) && graph.value(n).role !== 'weight')
+      .map((n) => tensorInfo(graph, n)),
     outputs: graph.outputs.filter((n) => graph.hasValue(n)).map((n) => tensorInfo(graph, n)),
     dims: Object.fromEntries([...dims].sort(([a], [b]) => (a < b ? -1 : 1))),
     defaulted,
@@ -207,7 +253,10 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
     flopsExpr: dimToString(cost.flops),
     bytesRead: num(cost.bytesRead) ?? 0,
     bytesWritten: num(cost.bytesWritten) ?? 0,
-    bytesExpr: dimToString(cost.bytesRead) === '0' && dimToString(cost.bytesWritten) === '0' ? '0' : `${dimToString(cost.bytesRead)} read + ${dimToString(cost.bytesWritten)} written`,
+    bytesExpr:
+      dimToString(cost.bytesRead) === '0' && dimToString(cost.bytesWritten) === '0'
+        ? '0'
+        : `${dimToString(cost.bytesRead)} read + ${dimToString(cost.bytesWritten)} written`,
     uncosted: rows.uncosted,
     state: kv.map((k) => ({
       input: k.input,
@@ -230,6 +279,11 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
     predictedSerialTime: [...rows.time.values()].reduce((a, b) => a + b, 0),
     criticalPath: { time: critical.time, length: critical.ops.length, ops: critical.ops },
     opTypes: totalsByType(rows.rows),
+    warnings: unused.map(
+      (s) =>
+        `${graph.meta.file}: warning: --dim ${s}: the model has no symbol '${s}'` +
+        (symbols.size ? ` (its symbols: ${[...symbols].sort().join(', ')})` : ' (its shapes are all static)'),
+    ),
   };
   if (opts.ops) report.opRows = rows.rows;
   if (opts.ir) report.ir = printGraph(graph);
@@ -242,6 +296,7 @@ function opRowsFor(
   dev: DeviceClassRoofline,
   num: (d: Dim | null) => number | null,
   withExpr: boolean,
+  fleet: DeviceClassRoofline[],
 ): { rows: OpRow[]; order: string[]; time: Map<string, number>; uncosted: Record<string, number> } {
   const rows: OpRow[] = [];
   const time = new Map<string, number>();
@@ -272,6 +327,10 @@ function opRowsFor(
       critical: false,
     };
     if (withExpr && c.flops !== null && typeof c.flops !== 'number') row.flopsExpr = dimToString(c.flops);
+    if (fleet.length)
+      row.boundOn = Object.fromEntries(
+        fleet.map((d) => [d.name, known ? roofline(d, flops, br + bw, c.dtype as DType | null, outElems).bound : null]),
+      );
     rows.push(row);
   }
   return { rows, order: cost.ops.map((c) => c.op), time, uncosted: sortedRecord(uncosted) };

@@ -26,7 +26,9 @@ export type DType =
   | 'uint4'
   | 'int4'
   | 'float4e2m1'
-  | 'float8e8m0';
+  | 'float8e8m0'
+  | 'uint2'
+  | 'int2';
 
 interface DTypeInfo {
   code: number;
@@ -61,6 +63,8 @@ const TABLE: Record<DType, DTypeInfo> = {
   int4: { code: 22, bits: 4, float: false, signed: true },
   float4e2m1: { code: 23, bits: 4, float: true, signed: true },
   float8e8m0: { code: 24, bits: 8, float: true, signed: false },
+  uint2: { code: 25, bits: 2, float: false, signed: false },
+  int2: { code: 26, bits: 2, float: false, signed: true },
 };
 
 const BY_CODE = new Map<number, DType>(
@@ -81,7 +85,7 @@ export function dtypeBits(dt: DType): number {
   return TABLE[dt].bits;
 }
 
-/** Bytes for `count` elements (sub-byte types pack two per byte, rounded up). */
+/** Bytes for `count` elements (sub-byte types pack 8/bits per byte, rounded up). */
 export function byteSize(dt: DType, count: number): number {
   return Math.ceil((TABLE[dt].bits * count) / 8);
 }

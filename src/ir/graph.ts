@@ -216,12 +216,42 @@ export class IRGraph {
       }
       pending.set(id, deps.size);
     }
-    const ready = order.filter((id) => pending.get(id) === 0);
+    // Ready ops in a binary min-heap keyed by insertion rank: O(n log n) even when thousands of
+    // ops (Constants) are ready at once.
+    const heap: number[] = [];
+    const push = (r: number): void => {
+      let i = heap.push(r) - 1;
+      while (i > 0) {
+        const up = (i - 1) >> 1;
+        if (heap[up]! <= r) break;
+        heap[i] = heap[up]!;
+        i = up;
+      }
+      heap[i] = r;
+    };
+    const pop = (): number => {
+      const top = heap[0]!;
+      const last = heap.pop()!;
+      if (heap.length) {
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= heap.length) break;
+          const c = l + 1 < heap.length && heap[l + 1]! < heap[l]! ? l + 1 : l;
+          if (heap[c]! >= last) break;
+          heap[i] = heap[c]!;
+          i = c;
+        }
+        heap[i] = last;
+      }
+      return top;
+    };
+    order.forEach((id, i) => {
+      if (pending.get(id) === 0) push(i);
+    });
     const out: string[] = [];
-    // A min-heap keyed by insertion rank would be O(n log n); ready lists stay short in practice,
-    // so we keep a sorted array and insert in place.
-    while (ready.length) {
-      const id = ready.shift()!;
+    while (heap.length) {
+      const id = order[pop()]!;
       out.push(id);
       const seen = new Set<string>();
       for (const v of this.opOutputs(id)) {
@@ -231,12 +261,13 @@ export class IRGraph {
           seen.add(use.op);
           const left = pending.get(use.op)! - 1;
           pending.set(use.op, left);
-          if (left === 0) insertSorted(ready, use.op, rank);
+          if (left === 0) push(rank.get(use.op)!);
         }
       }
     }
     if (out.length !== order.length) {
-      const stuck = order.find((id) => !out.includes(id));
+      const done = new Set(out);
+      const stuck = order.find((id) => !done.has(id));
       throw new Error(`the graph has a cycle through op '${stuck}'`);
     }
     return out;
@@ -256,16 +287,4 @@ export class IRGraph {
     if (!this.hasOp(base)) return base;
     for (let i = 1; ; i++) if (!this.hasOp(`${base}_${i}`)) return `${base}_${i}`;
   }
-}
-
-function insertSorted(list: string[], id: string, rank: Map<string, number>): void {
-  const r = rank.get(id)!;
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (rank.get(list[mid]!)! < r) lo = mid + 1;
-    else hi = mid;
-  }
-  list.splice(lo, 0, id);
 }

@@ -2,8 +2,19 @@ import type { DType } from '../../../src/ir/dtype.js';
 
 /** Element types whose contents the evaluator reads and writes. */
 const SUPPORTED = new Set<DType>([
-  'float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64',
-  'uint64', 'bool',
+  'float32',
+  'float64',
+  'float16',
+  'bfloat16',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'bool',
 ]);
 
 export function evalSupportsDType(dt: DType): boolean {
@@ -29,7 +40,7 @@ function floatToHalf(v: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -61,19 +72,46 @@ export function decodeElements(dt: DType, bytes: Uint8Array, count: number): num
   const out = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     switch (dt) {
-      case 'float32': out[i] = dv.getFloat32(i * 4, true); break;
-      case 'float64': out[i] = dv.getFloat64(i * 8, true); break;
-      case 'float16': out[i] = halfToFloat(dv.getUint16(i * 2, true)); break;
-      case 'bfloat16': u32[0] = dv.getUint16(i * 2, true) << 16; out[i] = f32[0]!; break;
-      case 'int8': out[i] = dv.getInt8(i); break;
-      case 'uint8': case 'bool': out[i] = dv.getUint8(i); break;
-      case 'int16': out[i] = dv.getInt16(i * 2, true); break;
-      case 'uint16': out[i] = dv.getUint16(i * 2, true); break;
-      case 'int32': out[i] = dv.getInt32(i * 4, true); break;
-      case 'uint32': out[i] = dv.getUint32(i * 4, true); break;
-      case 'int64': out[i] = Number(dv.getBigInt64(i * 8, true)); break;
-      case 'uint64': out[i] = Number(dv.getBigUint64(i * 8, true)); break;
-      default: return undefined;
+      case 'float32':
+        out[i] = dv.getFloat32(i * 4, true);
+        break;
+      case 'float64':
+        out[i] = dv.getFloat64(i * 8, true);
+        break;
+      case 'float16':
+        out[i] = halfToFloat(dv.getUint16(i * 2, true));
+        break;
+      case 'bfloat16':
+        u32[0] = dv.getUint16(i * 2, true) << 16;
+        out[i] = f32[0]!;
+        break;
+      case 'int8':
+        out[i] = dv.getInt8(i);
+        break;
+      case 'uint8':
+      case 'bool':
+        out[i] = dv.getUint8(i);
+        break;
+      case 'int16':
+        out[i] = dv.getInt16(i * 2, true);
+        break;
+      case 'uint16':
+        out[i] = dv.getUint16(i * 2, true);
+        break;
+      case 'int32':
+        out[i] = dv.getInt32(i * 4, true);
+        break;
+      case 'uint32':
+        out[i] = dv.getUint32(i * 4, true);
+        break;
+      case 'int64':
+        out[i] = Number(dv.getBigInt64(i * 8, true));
+        break;
+      case 'uint64':
+        out[i] = Number(dv.getBigUint64(i * 8, true));
+        break;
+      default:
+        return undefined;
     }
   }
   return out;
@@ -89,26 +127,53 @@ function toBigInt(v: number): bigint {
 /** Encodes numbers as raw little-endian element bytes. */
 export function encodeElements(dt: DType, data: readonly number[]): Uint8Array | undefined {
   if (!SUPPORTED.has(dt)) return undefined;
-  const size = { float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, bfloat16: 2, int16: 2, uint16: 2 }[
-    dt as string
-  ] ?? 1;
+  const size =
+    { float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, bfloat16: 2, int16: 2, uint16: 2 }[
+      dt as string
+    ] ?? 1;
   const bytes = new Uint8Array(data.length * size);
   const dv = new DataView(bytes.buffer);
   data.forEach((v, i) => {
     switch (dt) {
-      case 'float32': dv.setFloat32(i * 4, v, true); break;
-      case 'float64': dv.setFloat64(i * 8, v, true); break;
-      case 'float16': dv.setUint16(i * 2, floatToHalf(v), true); break;
-      case 'bfloat16': dv.setUint16(i * 2, floatToBf16(v), true); break;
-      case 'int8': dv.setInt8(i, v); break;
-      case 'uint8': dv.setUint8(i, v); break;
-      case 'bool': dv.setUint8(i, v ? 1 : 0); break;
-      case 'int16': dv.setInt16(i * 2, v, true); break;
-      case 'uint16': dv.setUint16(i * 2, v, true); break;
-      case 'int32': dv.setInt32(i * 4, v, true); break;
-      case 'uint32': dv.setUint32(i * 4, v, true); break;
-      case 'int64': dv.setBigInt64(i * 8, toBigInt(v), true); break;
-      case 'uint64': dv.setBigUint64(i * 8, BigInt.asUintN(64, toBigInt(v)), true); break;
+      case 'float32':
+        dv.setFloat32(i * 4, v, true);
+        break;
+      case 'float64':
+        dv.setFloat64(i * 8, v, true);
+        break;
+      case 'float16':
+        dv.setUint16(i * 2, floatToHalf(v), true);
+        break;
+      case 'bfloat16':
+        dv.setUint16(i * 2, floatToBf16(v), true);
+        break;
+      case 'int8':
+        dv.setInt8(i, v);
+        break;
+      case 'uint8':
+        dv.setUint8(i, v);
+        break;
+      case 'bool':
+        dv.setUint8(i, v ? 1 : 0);
+        break;
+      case 'int16':
+        dv.setInt16(i * 2, v, true);
+        break;
+      case 'uint16':
+        dv.setUint16(i * 2, v, true);
+        break;
+      case 'int32':
+        dv.setInt32(i * 4, v, true);
+        break;
+      case 'uint32':
+        dv.setUint32(i * 4, v, true);
+        break;
+      case 'int64':
+        dv.setBigInt64(i * 8, toBigInt(v), true);
+        break;
+      case 'uint64':
+        dv.setBigUint64(i * 8, BigInt.asUintN(64, toBigInt(v)), true);
+        break;
     }
   });
   return bytes;
@@ -117,17 +182,30 @@ export function encodeElements(dt: DType, data: readonly number[]): Uint8Array |
 /** Rounds a computed double to what the element type can hold. */
 export function castNumber(dt: DType, v: number): number {
   switch (dt) {
-    case 'float32': return Math.fround(v);
-    case 'float64': return v;
-    case 'float16': return halfToFloat(floatToHalf(v));
-    case 'bfloat16': u32[0] = floatToBf16(v) << 16; return f32[0]!;
-    case 'bool': return v ? 1 : 0;
-    case 'int8': return (Math.trunc(v) << 24) >> 24;
-    case 'uint8': return Math.trunc(v) & 0xff;
-    case 'int16': return (Math.trunc(v) << 16) >> 16;
-    case 'uint16': return Math.trunc(v) & 0xffff;
-    case 'int32': return Math.trunc(v) | 0;
-    case 'uint32': return Math.trunc(v) >>> 0;
-    default: return Number.isFinite(v) ? Math.trunc(v) : 0;
+    case 'float32':
+      return Math.fround(v);
+    case 'float64':
+      return v;
+    case 'float16':
+      return halfToFloat(floatToHalf(v));
+    case 'bfloat16':
+      u32[0] = floatToBf16(v) << 16;
+      return f32[0]!;
+    case 'bool':
+      return v ? 1 : 0;
+    case 'int8':
+      return (Math.trunc(v) << 24) >> 24;
+    case 'uint8':
+      return Math.trunc(v) & 0xff;
+    case 'int16':
+      return (Math.trunc(v) << 16) >> 16;
+    case 'uint16':
+      return Math.trunc(v) & 0xffff;
+    case 'int32':
+      return Math.trunc(v) | 0;
+    case 'uint32':
+      return Math.trunc(v) >>> 0;
+    default:
+      return Number.isFinite(v) ? Math.trunc(v) : 0;
   }
 }

@@ -1,7 +1,6 @@
 import { isFloat, isInteger, type DType } from '../../../src/ir/dtype.js';
 import { add, dimEq, floorDiv, max, min, mod, mul, neg, product, sub, type Dim } from '../../../src/ir/sym.js';
 import type { EvalFn, OpCtx } from '../context.js';
-import { reshapeTarget } from '../ops/shape.js';
 import { sliceParams } from '../ops/indexing.js';
 import { normAxis } from '../ops/util.js';
 import type { Known, VType } from '../types.js';
@@ -57,8 +56,10 @@ function elementwise(fn: Bin, outDType?: DType, arity = 2): EvalFn {
   };
 }
 
-const num = (f: (a: number, b: number, dt: DType) => number): Bin => (a, b, dt) =>
-  typeof a === 'number' && typeof b === 'number' ? f(a, b, dt) : undefined;
+const num =
+  (f: (a: number, b: number, dt: DType) => number): Bin =>
+  (a, b, dt) =>
+    typeof a === 'number' && typeof b === 'number' ? f(a, b, dt) : undefined;
 
 const divide: Bin = (a, b, dt) => {
   if (typeof a === 'number' && typeof b === 'number') {
@@ -82,12 +83,28 @@ function modulo(c: OpCtx): Bin {
   };
 }
 
-const cmp = (f: (a: number, b: number) => boolean): Bin =>
-  num((a, b) => (f(a, b) ? 1 : 0));
+const cmp = (f: (a: number, b: number) => boolean): Bin => num((a, b) => (f(a, b) ? 1 : 0));
+
+/**
+ * Whether a dim is surely >= 0: a polynomial with non-negative coefficients over plain symbols
+ * (symbols are sizes). Monomials are atom keys joined by U+0001 (see src/ir/sym.ts).
+ */
+function nonNegative(d: Dim): boolean {
+  if (typeof d === 'number') return d >= 0;
+  for (const [mono, coef] of d.poly) {
+    if (coef < 0) return false;
+    if (mono && !mono.split('\u0001').every((p) => /^[A-Za-z_][A-Za-z0-9_.:]*$/.test(p))) return false;
+  }
+  return true;
+}
 
 const equal: Bin = (a, b) => {
   if (typeof a === 'number' && typeof b === 'number') return a === b ? 1 : 0;
-  return dimEq(a, b) ? 1 : undefined;
+  if (dimEq(a, b)) return 1;
+  // A size never equals a negative constant (torch's `-1` placeholders in Expand/Reshape targets).
+  if ((typeof b === 'number' && b < 0 && nonNegative(a)) || (typeof a === 'number' && a < 0 && nonNegative(b)))
+    return 0;
+  return undefined;
 };
 
 function unary(f: (a: number, dt: DType) => number, symbolic?: (a: Dim) => Dim): EvalFn {
@@ -219,7 +236,13 @@ const rangeEval: EvalFn = (c) => {
   const n = Math.max(Math.ceil((l - s) / d), 0);
   if (n > c.limit) throw new NoValue();
   const dt = need(c, 0).dtype;
-  return [known(dt, [n], Array.from({ length: n }, (_, i) => castNumber(dt, s + i * d)))];
+  return [
+    known(
+      dt,
+      [n],
+      Array.from({ length: n }, (_, i) => castNumber(dt, s + i * d)),
+    ),
+  ];
 };
 
 const constantOfShapeEval: EvalFn = (c) => {
@@ -228,7 +251,12 @@ const constantOfShapeEval: EvalFn = (c) => {
   checkSize(c, s.data);
   const tv = c.attrTensor('value');
   let value: Known = known('float32', [1], [0]);
-  if (tv) value = c.tensorKnown(tv) ?? (() => { throw new NoValue(); })();
+  if (tv)
+    value =
+      c.tensorKnown(tv) ??
+      (() => {
+        throw new NoValue();
+      })();
   return [known(value.dtype, s.data.slice(), new Array(count(s.data)).fill(value.data[0] ?? 0))];
 };
 
@@ -240,7 +268,13 @@ const expandEval: EvalFn = (c) => {
   if (!shape) throw new NoValue();
   checkSize(c, shape);
   const idx = broadcastIndex(shape, d.shape);
-  return [known(d.dtype, shape, Array.from(idx, (j) => d.data[j]!))];
+  return [
+    known(
+      d.dtype,
+      shape,
+      Array.from(idx, (j) => d.data[j]!),
+    ),
+  ];
 };
 
 const tileEval: EvalFn = (c, outs) => {
@@ -270,6 +304,7 @@ const transposeEval: EvalFn = (c) => {
   const d = need(c, 0);
   const r = d.shape.length;
   const perm = c.attrInts('perm') ?? d.shape.map((_, i) => r - 1 - i);
+  if (perm.length !== r || new Set(perm).size !== r || perm.some((p) => !(p >= 0 && p < r))) throw new NoValue();
   const shape = perm.map((p) => d.shape[p]!);
   const inStr = strides(d.shape);
   const outStr = strides(shape);
@@ -294,7 +329,11 @@ const whereEval: EvalFn = (c) => {
   const shape = broadcastShapes([cond.shape, x.shape, y.shape]);
   if (!shape) throw new NoValue();
   checkSize(c, shape);
-  const [ic, ix, iy] = [broadcastIndex(shape, cond.shape), broadcastIndex(shape, x.shape), broadcastIndex(shape, y.shape)];
+  const [ic, ix, iy] = [
+    broadcastIndex(shape, cond.shape),
+    broadcastIndex(shape, x.shape),
+    broadcastIndex(shape, y.shape),
+  ];
   const data = Array.from(ic, (j, f) => (cond.data[j] ? x.data[ix[f]!]! : y.data[iy[f]!]!));
   return [known(x.dtype, shape, data)];
 };
@@ -304,7 +343,13 @@ function reduceEval(fn: (a: Dim, b: Dim) => Dim, init: (dt: DType) => Dim | unde
     const d = need(c, 0);
     const r = d.shape.length;
     let axes: number[] | undefined;
-    if (c.opset >= (c.opType === 'ReduceSum' ? 13 : 18)) axes = c.has(1) ? c.intValues(1) ?? (() => { throw new NoValue(); })() : undefined;
+    if (c.opset >= (c.opType === 'ReduceSum' ? 13 : 18))
+      axes = c.has(1)
+        ? (c.intValues(1) ??
+          (() => {
+            throw new NoValue();
+          })())
+        : undefined;
     else axes = c.attrInts('axes');
     if (!axes || axes.length === 0) {
       if (c.attrInt('noop_with_empty_axes', 0) === 1) return [d];
@@ -323,7 +368,13 @@ function reduceEval(fn: (a: Dim, b: Dim) => Dim, init: (dt: DType) => Dim | unde
     if (acc.some((a) => a === undefined)) throw new NoValue();
     const shape = staticShape(outs[0]);
     if (!shape) throw new NoValue();
-    return [known(d.dtype, shape, (acc as Dim[]).map((a) => (typeof a === 'number' ? castNumber(d.dtype, a) : a)))];
+    return [
+      known(
+        d.dtype,
+        shape,
+        (acc as Dim[]).map((a) => (typeof a === 'number' ? castNumber(d.dtype, a) : a)),
+      ),
+    ];
   };
 }
 
@@ -341,11 +392,36 @@ const constantEval: EvalFn = (c) => {
   if (a.value_int?.type === 'int') return [known('int64', [], [a.value_int.value])];
   if (a.value_ints?.type === 'ints') return [known('int64', [a.value_ints.value.length], a.value_ints.value.slice())];
   if (a.value_float?.type === 'float') return [known('float32', [], [a.value_float.value])];
-  if (a.value_floats?.type === 'floats') return [known('float32', [a.value_floats.value.length], a.value_floats.value.map(Math.fround))];
+  if (a.value_floats?.type === 'floats')
+    return [known('float32', [a.value_floats.value.length], a.value_floats.value.map(Math.fround))];
   return undefined;
 };
 
+/** Split: consecutive chunks along the axis, sized by the (static) inferred output shapes. */
+const splitEval: EvalFn = (c, outs) => {
+  const d = need(c, 0);
+  const r = d.shape.length;
+  const axis = normAxis(c.attrInt('axis', 0), r);
+  const shapes = outs.map(staticShape);
+  if (shapes.some((s) => !s || s.length !== r)) throw new NoValue();
+  const outer = count(d.shape.slice(0, axis));
+  const inner = count(d.shape.slice(axis + 1));
+  const len = d.shape[axis]!;
+  let start = 0;
+  return shapes.map((s) => {
+    const part = s![axis]!;
+    if (start + part > len) throw new NoValue();
+    const data: Dim[] = [];
+    for (let o = 0; o < outer; o++)
+      for (let a = start; a < start + part; a++)
+        for (let i = 0; i < inner; i++) data.push(d.data[(o * len + a) * inner + i]!);
+    start += part;
+    return known(d.dtype, s!, data);
+  });
+};
+
 export const EVAL_OPS: Record<string, EvalFn> = {
+  Split: splitEval,
   Constant: constantEval,
   Identity: viewAs,
   Reshape: viewAs,
@@ -354,8 +430,24 @@ export const EVAL_OPS: Record<string, EvalFn> = {
   Flatten: viewAs,
   Shape: shapeEval,
   Size: sizeEval,
-  Cast: (c) => [cast(c.attrDType('to') ?? (() => { throw new NoValue(); })(), need(c, 0))],
-  CastLike: (c) => [cast(c.dtype(1) ?? (() => { throw new NoValue(); })(), need(c, 0))],
+  Cast: (c) => [
+    cast(
+      c.attrDType('to') ??
+        (() => {
+          throw new NoValue();
+        })(),
+      need(c, 0),
+    ),
+  ],
+  CastLike: (c) => [
+    cast(
+      c.dtype(1) ??
+        (() => {
+          throw new NoValue();
+        })(),
+      need(c, 0),
+    ),
+  ],
   Gather: gatherEval,
   Concat: concatEval,
   Slice: sliceEval,
@@ -365,23 +457,54 @@ export const EVAL_OPS: Record<string, EvalFn> = {
   Tile: tileEval,
   Transpose: transposeEval,
   Where: whereEval,
-  Add: elementwise((a, b, dt) => (isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? add(a, b) : undefined)),
-  Sub: elementwise((a, b, dt) => (isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? sub(a, b) : undefined)),
-  Mul: elementwise((a, b, dt) => (isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? mul(a, b) : undefined)),
+  Add: elementwise((a, b, dt) =>
+    isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? add(a, b) : undefined,
+  ),
+  Sub: elementwise((a, b, dt) =>
+    isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? sub(a, b) : undefined,
+  ),
+  Mul: elementwise((a, b, dt) =>
+    isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? mul(a, b) : undefined,
+  ),
   Div: elementwise(divide),
   Mod: (c, outs) => elementwise(modulo(c))(c, outs),
   Pow: elementwise(num((a, b) => a ** b)),
   Max: elementwise(numericMinMax(max, Math.max), undefined, 1),
   Min: elementwise(numericMinMax(min, Math.min), undefined, 1),
-  Sum: elementwise((a, b, dt) => (isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? add(a, b) : undefined), undefined, 1),
+  Sum: elementwise(
+    (a, b, dt) => (isInteger(dt) || (typeof a === 'number' && typeof b === 'number') ? add(a, b) : undefined),
+    undefined,
+    1,
+  ),
   Equal: elementwise(equal, 'bool'),
-  Less: elementwise(cmp((a, b) => a < b), 'bool'),
-  LessOrEqual: elementwise(cmp((a, b) => a <= b), 'bool'),
-  Greater: elementwise(cmp((a, b) => a > b), 'bool'),
-  GreaterOrEqual: elementwise(cmp((a, b) => a >= b), 'bool'),
-  And: elementwise(num((a, b) => (a && b ? 1 : 0)), 'bool'),
-  Or: elementwise(num((a, b) => (a || b ? 1 : 0)), 'bool'),
-  Xor: elementwise(num((a, b) => (!a !== !b ? 1 : 0)), 'bool'),
+  Less: elementwise(
+    cmp((a, b) => a < b),
+    'bool',
+  ),
+  LessOrEqual: elementwise(
+    cmp((a, b) => a <= b),
+    'bool',
+  ),
+  Greater: elementwise(
+    cmp((a, b) => a > b),
+    'bool',
+  ),
+  GreaterOrEqual: elementwise(
+    cmp((a, b) => a >= b),
+    'bool',
+  ),
+  And: elementwise(
+    num((a, b) => (a && b ? 1 : 0)),
+    'bool',
+  ),
+  Or: elementwise(
+    num((a, b) => (a || b ? 1 : 0)),
+    'bool',
+  ),
+  Xor: elementwise(
+    num((a, b) => (!a !== !b ? 1 : 0)),
+    'bool',
+  ),
   Not: unary((a) => (a ? 0 : 1)),
   Neg: unary((a) => -a, neg),
   Abs: unary((a) => Math.abs(a)),
@@ -393,8 +516,14 @@ export const EVAL_OPS: Record<string, EvalFn> = {
   Relu: unary((a) => Math.max(a, 0)),
   ReduceProd: reduceEval(mul, () => undefined),
   ReduceSum: reduceEval(add, () => undefined),
-  ReduceMax: reduceEval((a, b) => max(a, b), () => undefined),
-  ReduceMin: reduceEval((a, b) => min(a, b), () => undefined),
+  ReduceMax: reduceEval(
+    (a, b) => max(a, b),
+    () => undefined,
+  ),
+  ReduceMin: reduceEval(
+    (a, b) => min(a, b),
+    () => undefined,
+  ),
 };
 
 export { NoValue };

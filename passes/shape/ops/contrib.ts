@@ -87,7 +87,9 @@ const embedLayerNorm: ShapeFn = (c) => {
 const fusedMatMul: ShapeFn = (c) => {
   const swap = (s: Dim[] | null, tr: boolean): Dim[] | null =>
     s && tr && s.length >= 2 ? [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!] : s;
-  return [t(c.dtype(0), matmulShape(swap(c.shape(0), !!c.attrInt('transA', 0)), swap(c.shape(1), !!c.attrInt('transB', 0))))];
+  return [
+    t(c.dtype(0), matmulShape(swap(c.shape(0), !!c.attrInt('transA', 0)), swap(c.shape(1), !!c.attrInt('transB', 0)))),
+  ];
 };
 
 const same: ShapeFn = (c) => [{ ...c.input(0) }];

@@ -1,7 +1,7 @@
 import type { Dim } from '../../../src/ir/sym.js';
 import type { OpCtx, ShapeFn } from '../context.js';
 import { sameType, unify } from '../merge.js';
-import { ShapeError, type VType } from '../types.js';
+import { ShapeError, type Known, type VType } from '../types.js';
 import { normAxis, t } from './util.js';
 
 function need(c: OpCtx, name: string) {
@@ -14,7 +14,11 @@ const ifOp: ShapeFn = (c) => {
   const thenRes = c.inferSubgraph(need(c, 'then_branch'), []);
   const elseRes = c.inferSubgraph(need(c, 'else_branch'), []);
   const cond = c.scalar(0);
-  if (typeof cond === 'number') return (cond ? thenRes : elseRes).types;
+  if (typeof cond === 'number') {
+    const taken = cond ? thenRes : elseRes;
+    c.knownOutputs = taken.knowns;
+    return taken.types;
+  }
   return thenRes.types.map((a, i) => {
     const b = elseRes.types[i];
     return b ? unify(a, b, (d) => c.fresh(`out${i}_d${d}`)) : a;
@@ -41,20 +45,35 @@ const loop: ShapeFn = (c) => {
   let carried: VType[] = [];
   for (let i = 0; i < nCarried; i++) carried.push({ ...c.input(i + 2) });
   const iterTypes = (): VType[] => [t('int64', []), t('bool', []), ...carried];
-  let res = c.inferSubgraph(body, iterTypes());
+  // The condition fed to the first iteration (absent: true). Given only it (iteration number and
+  // carried values unknown), a body whose condition output is still a known true keeps looping
+  // for all M iterations.
+  const cond0 = c.has(1) ? c.scalar(1) : 1;
+  const condKnown: (Known | undefined)[] = [
+    undefined,
+    cond0 === 1 ? { dtype: 'bool', shape: [], data: [1] } : undefined,
+  ];
+  // A sequence carried from empty (no element shape) enters the first iteration as it is: the
+  // body's own declaration of its element shape would otherwise stand in for the real one.
+  const fromEmpty = [false, false, ...carried.map((v) => v.container === 'sequence' && !v.shape)];
+  let res = c.inferSubgraph(body, iterTypes(), condKnown, fromEmpty);
   const changed = carried.some((v, i) => res.types[i + 1] && !sameType(v, res.types[i + 1]!));
   if (changed) {
     carried = carried.map((v, i) => {
       const out = res.types[i + 1];
+      // A sequence with no element shape (SequenceEmpty) takes the shape of what the body appends.
+      if (out && v.container === 'sequence' && !v.shape && out.container === 'sequence')
+        return { ...out, dtype: v.dtype ?? out.dtype };
       return out ? unify(v, out, (d) => c.fresh(`carried${i}_d${d}`)) : v;
     });
-    res = c.inferSubgraph(body, iterTypes());
+    res = c.inferSubgraph(body, iterTypes(), condKnown);
   }
   const m = c.scalar(0);
   const condOut = res.knowns[0]?.data[0];
   const trip: Dim = typeof m === 'number' && condOut === 1 ? m : c.fresh('trip');
   const finals = carried.map((v, i) => {
     const out = res.types[i + 1];
+    if (out && v.container === 'sequence' && !v.shape && out.container === 'sequence') return out;
     return out ? unify(v, out, (d) => c.fresh(`carried${i}_d${d}`)) : v;
   });
   const scans = res.types.slice(1 + nCarried).map((v) => stacked(v, trip));

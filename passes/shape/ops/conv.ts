@@ -19,7 +19,8 @@ function windowAttrs(c: OpCtx, spatial: number, kernelFromWeight?: Shape | null)
     if (ks.every((d) => typeof d === 'number')) kernel = ks as number[];
   }
   if (!kernel) throw new ShapeError('kernel shape is unknown');
-  if (kernel.length !== spatial) throw new ShapeError(`kernel_shape has ${kernel.length} dims, input has ${spatial} spatial dims`);
+  if (kernel.length !== spatial)
+    throw new ShapeError(`kernel_shape has ${kernel.length} dims, input has ${spatial} spatial dims`);
   const ones = kernel.map(() => 1);
   return {
     kernel,
@@ -124,7 +125,10 @@ const col2im: ShapeFn = (c) => {
     if (typeof n !== 'number') return [t(c.dtype(0), null)];
     return [t(c.dtype(0), [xs[0]!, c.fresh('c'), ...(image ?? c.freshShape(n, 'i'))])];
   }
-  const channels = floorDiv(xs[1]!, block.reduce((a, b) => a * b, 1));
+  const channels = floorDiv(
+    xs[1]!,
+    block.reduce((a, b) => a * b, 1),
+  );
   return [t(c.dtype(0), [xs[0]!, channels, ...(image ?? c.freshShape(block.length, 'i'))])];
 };
 

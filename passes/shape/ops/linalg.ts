@@ -66,7 +66,14 @@ const einsum: ShapeFn = (c) => {
       if (prev === undefined || prev === 1) dims.set(ch, d);
     }
   }
-  const rhs = rhsGiven ?? (lhs.includes('...') ? '...' : '') + [...counts].filter(([, n]) => n === 1).map(([ch]) => ch).sort().join('');
+  const rhs =
+    rhsGiven ??
+    (lhs.includes('...') ? '...' : '') +
+      [...counts]
+        .filter(([, n]) => n === 1)
+        .map(([ch]) => ch)
+        .sort()
+        .join('');
   const out: Dim[] = [];
   for (let p = 0; p < rhs.length; p++) {
     if (rhs.startsWith('...', p)) {

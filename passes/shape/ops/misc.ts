@@ -54,8 +54,8 @@ const attention: ShapeFn = (c) => {
   const v = c.shape(2);
   const dt = c.dtype(0);
   if (!q || !k || !v) return [t(dt, null), t(dt, null), t(dt, null), t(dt, null)];
-  const qHeads: Dim = q.length === 4 ? q[1]! : c.attrInt('q_num_heads') ?? c.fresh('q_heads');
-  const kvHeads: Dim = k.length === 4 ? k[1]! : c.attrInt('kv_num_heads') ?? c.fresh('kv_heads');
+  const qHeads: Dim = q.length === 4 ? q[1]! : (c.attrInt('q_num_heads') ?? c.fresh('q_heads'));
+  const kvHeads: Dim = k.length === 4 ? k[1]! : (c.attrInt('kv_num_heads') ?? c.fresh('kv_heads'));
   const b = q[0]!;
   const s = q.length === 4 ? q[2]! : q[1]!;
   const kLen = k.length === 4 ? k[2]! : k[1]!;

@@ -10,5 +10,7 @@ export const RANDOM_OPS: Record<string, ShapeFn> = {
   RandomUniformLike: like,
   RandomNormalLike: like,
   Bernoulli: like,
-  Multinomial: (c) => [t(c.attrDType('dtype') ?? 'int32', [c.shape(0)?.[0] ?? c.fresh('batch'), c.attrInt('sample_size', 1)])],
+  Multinomial: (c) => [
+    t(c.attrDType('dtype') ?? 'int32', [c.shape(0)?.[0] ?? c.fresh('batch'), c.attrInt('sample_size', 1)]),
+  ],
 };

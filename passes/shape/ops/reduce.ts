@@ -33,7 +33,13 @@ const reduce: ShapeFn = (c) => {
   const s = c.shape(0);
   const nAxes = c.shape(1)?.[0];
   if (!s) return [t(outDType, null)];
-  if (keep) return [t(outDType, s.map((_, i) => c.fresh(`d${i}`)))];
+  if (keep)
+    return [
+      t(
+        outDType,
+        s.map((_, i) => c.fresh(`d${i}`)),
+      ),
+    ];
   if (typeof nAxes === 'number' && nAxes > 0) return [t(outDType, c.freshShape(s.length - nAxes))];
   return [t(outDType, null)];
 };
@@ -49,8 +55,18 @@ const argReduce: ShapeFn = (c) => {
 
 export const REDUCE_OPS: Record<string, ShapeFn> = {
   ...Object.fromEntries(
-    ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd',
-      'ReduceSum', 'ReduceSumSquare'].map((op) => [op, reduce]),
+    [
+      'ReduceL1',
+      'ReduceL2',
+      'ReduceLogSum',
+      'ReduceLogSumExp',
+      'ReduceMax',
+      'ReduceMean',
+      'ReduceMin',
+      'ReduceProd',
+      'ReduceSum',
+      'ReduceSumSquare',
+    ].map((op) => [op, reduce]),
   ),
   ArgMax: argReduce,
   ArgMin: argReduce,

@@ -32,7 +32,8 @@ const splitToSequence: ShapeFn = (c) => {
   const len = s[axis]!;
   if (split && c.rank(1) === 0 && typeof split[0] === 'number' && typeof len === 'number' && len % split[0] === 0)
     out[axis] = split[0];
-  else if (split && c.rank(1) === 1 && split.every((d) => typeof d === 'number' && d === split[0])) out[axis] = split[0]!;
+  else if (split && c.rank(1) === 1 && split.every((d) => typeof d === 'number' && d === split[0]))
+    out[axis] = split[0]!;
   else out[axis] = c.fresh('len');
   return [seq(t(c.dtype(0), out))];
 };
@@ -82,9 +83,14 @@ export const SEQUENCE_OPS: Record<string, ShapeFn> = {
   ConcatFromSequence: concatFromSequence,
   SequenceMap: sequenceMap,
   Optional: (c) => {
-    if (c.has(0)) return [{ ...c.input(0), container: 'optional' }];
+    // An optional sequence stays a sequence (the IR keeps one container level; see the ONNX frontend).
+    if (c.has(0)) return [{ ...c.input(0), container: c.input(0).container === 'sequence' ? 'sequence' : 'optional' }];
     const ty = c.attr('type');
-    return [ty?.type === 'type' ? { ...ty.value, container: 'optional' } : { dtype: null, shape: null, container: 'optional' }];
+    return [
+      ty?.type === 'type'
+        ? { ...ty.value, container: 'optional' }
+        : { dtype: null, shape: null, container: 'optional' },
+    ];
   },
   OptionalGetElement: (c) => {
     const v = c.input(0);

@@ -1,5 +1,17 @@
 import type { DType } from '../../../src/ir/dtype.js';
-import { add, ceilDiv, dimEq, floorDiv, max, mul, product, sub, type Dim, type Shape } from '../../../src/ir/sym.js';
+import {
+  add,
+  ceilDiv,
+  dimEq,
+  dimToString,
+  floorDiv,
+  max,
+  mul,
+  product,
+  sub,
+  type Dim,
+  type Shape,
+} from '../../../src/ir/sym.js';
 import type { OpCtx, ShapeFn } from '../context.js';
 import { ShapeError } from '../types.js';
 import { broadcast, needShape, normAxis, t } from './util.js';
@@ -15,7 +27,8 @@ export function reshapeTarget(input: Shape | null, target: Dim[], allowZero: boo
   });
   const neg = out.findIndex((d) => d === -1);
   if (neg < 0) return out;
-  if (out.some((d, i) => i !== neg && typeof d === 'number' && d < 0)) throw new ShapeError('Reshape target has a negative dim');
+  if (out.some((d, i) => i !== neg && typeof d === 'number' && d < 0))
+    throw new ShapeError('Reshape target has a negative dim');
   if (!input) return null;
   const rest = product(out.filter((_, i) => i !== neg));
   if (rest === 0) throw new ShapeError('Reshape cannot infer -1 next to a 0 dim');
@@ -56,10 +69,20 @@ const squeeze: ShapeFn = (c) => {
   }
   if (axes === null || axes.length === 0) {
     // Without axes every dim of 1 goes; symbolic dims are taken to be other than 1.
-    return [t(c.dtype(0), s.filter((d) => d !== 1))];
+    return [
+      t(
+        c.dtype(0),
+        s.filter((d) => d !== 1),
+      ),
+    ];
   }
   const drop = new Set(axes.map((a) => normAxis(a, s.length)));
-  return [t(c.dtype(0), s.filter((_, i) => !drop.has(i)))];
+  return [
+    t(
+      c.dtype(0),
+      s.filter((_, i) => !drop.has(i)),
+    ),
+  ];
 };
 
 const unsqueeze: ShapeFn = (c) => {
@@ -83,7 +106,12 @@ const transpose: ShapeFn = (c) => {
   if (!s) return [t(c.dtype(0), null)];
   const perm = c.attrInts('perm') ?? s.map((_, i) => s.length - 1 - i);
   if (perm.length !== s.length) throw new ShapeError(`perm has ${perm.length} entries for rank ${s.length}`);
-  return [t(c.dtype(0), perm.map((p) => s[normAxis(p, s.length)]!))];
+  return [
+    t(
+      c.dtype(0),
+      perm.map((p) => s[normAxis(p, s.length)]!),
+    ),
+  ];
 };
 
 /** Picks the more specific of two dims that must be equal. */
@@ -134,6 +162,9 @@ const split: ShapeFn = (c) => {
       sizes = Array.from({ length: parts }, (_, i) => (i < parts - 1 ? chunk : sub(len, mul(chunk, parts - 1))));
     } else sizes = Array.from({ length: n }, () => floorDiv(len, n));
   }
+  const bad = sizes.find((d) => typeof d === 'number' && d < 0);
+  if (bad !== undefined)
+    throw new ShapeError(`cannot split a dimension of ${dimToString(len)} into ${sizes.length} parts`);
   return sizes.map((d) => {
     const o = s.slice();
     o[axis] = d;
@@ -154,13 +185,18 @@ const tile: ShapeFn = (c) => {
   if (!s) return [t(c.dtype(0), null)];
   const reps = c.values(1);
   if (!reps) return [t(c.dtype(0), c.freshShape(s.length))];
-  return [t(c.dtype(0), s.map((d, i) => mul(d, reps[i] ?? 1)))];
+  return [
+    t(
+      c.dtype(0),
+      s.map((d, i) => mul(d, reps[i] ?? 1)),
+    ),
+  ];
 };
 
 const pad: ShapeFn = (c) => {
   const s = c.shape(0);
   if (!s) return [t(c.dtype(0), null)];
-  const pads = c.opset < 11 ? c.attrInts('paddings') ?? c.attrInts('pads') : c.values(1);
+  const pads = c.opset < 11 ? (c.attrInts('paddings') ?? c.attrInts('pads')) : c.values(1);
   if (!pads) return [t(c.dtype(0), c.freshShape(s.length))];
   let axes = s.map((_, i) => i);
   if (c.opset >= 18 && c.has(3)) {
@@ -227,9 +263,17 @@ const constant: ShapeFn = (c) => {
   if (tv) return [t(tv.dtype, tv.shape.slice())];
   const a = c.attr('sparse_value');
   if (a?.type === 'tensor') return [t(a.value.dtype, a.value.shape.slice())];
-  const scalars: [string, DType][] = [['value_float', 'float32'], ['value_int', 'int64'], ['value_string', 'string']];
+  const scalars: [string, DType][] = [
+    ['value_float', 'float32'],
+    ['value_int', 'int64'],
+    ['value_string', 'string'],
+  ];
   for (const [name, dt] of scalars) if (c.attr(name)) return [t(dt, [])];
-  const lists: [string, DType][] = [['value_floats', 'float32'], ['value_ints', 'int64'], ['value_strings', 'string']];
+  const lists: [string, DType][] = [
+    ['value_floats', 'float32'],
+    ['value_ints', 'int64'],
+    ['value_strings', 'string'],
+  ];
   for (const [name, dt] of lists) {
     const v = c.attr(name);
     if (v && Array.isArray(v.value)) return [t(dt, [v.value.length])];
@@ -267,9 +311,19 @@ const resize: ShapeFn = (c) => {
   const sizes = c.opset >= 11 && c.has(3) ? c.values(3) : undefined;
   const scales = c.has(scalesIdx) && (c.shape(scalesIdx)?.[0] ?? 1) !== 0 ? c.values(scalesIdx) : undefined;
   if (c.opset >= 11 && c.has(3) && (c.shape(3)?.[0] ?? 1) !== 0) {
-    if (!sizes) return [t(c.dtype(0), s.map((d, i) => (axes.includes(i) ? c.fresh(`d${i}`) : d)))];
+    if (!sizes)
+      return [
+        t(
+          c.dtype(0),
+          s.map((d, i) => (axes.includes(i) ? c.fresh(`d${i}`) : d)),
+        ),
+      ];
     const policy = c.attrStr('keep_aspect_ratio_policy', 'stretch');
-    if (policy !== 'stretch' && sizes.every((d) => typeof d === 'number') && axes.every((a) => typeof s[a] === 'number')) {
+    if (
+      policy !== 'stretch' &&
+      sizes.every((d) => typeof d === 'number') &&
+      axes.every((a) => typeof s[a] === 'number')
+    ) {
       const ratios = axes.map((a, i) => (sizes[i] as number) / (s[a] as number));
       const scale = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
       axes.forEach((a) => (out[a] = Math.round((s[a] as number) * scale)));
@@ -277,7 +331,13 @@ const resize: ShapeFn = (c) => {
     return [t(c.dtype(0), out)];
   }
   const sc = c.opset < 9 && c.opType === 'Upsample' ? c.attr('scales')?.value : scales;
-  if (!Array.isArray(sc)) return [t(c.dtype(0), s.map((d, i) => (axes.includes(i) ? c.fresh(`d${i}`) : d)))];
+  if (!Array.isArray(sc))
+    return [
+      t(
+        c.dtype(0),
+        s.map((d, i) => (axes.includes(i) ? c.fresh(`d${i}`) : d)),
+      ),
+    ];
   axes.forEach((a, i) => {
     const v = sc[i];
     if (typeof v !== 'number') throw new ShapeError('scales must be numbers');

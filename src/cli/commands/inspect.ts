@@ -11,6 +11,8 @@ interface InspectFlags {
   json?: boolean;
   deviceClass: string;
   cores?: string;
+  fleet?: string;
+  device?: string;
 }
 
 const command: FleetcCommand = {
@@ -23,12 +25,16 @@ const command: FleetcCommand = {
       .option('--ops', 'per-op FLOPs, bytes, arithmetic intensity, roofline class and critical path')
       .option('--ir', 'print the IR (after shape inference) as text; with --json, as the "ir" field')
       .option('--device-class <class>', 'roofline to classify ops against: cpu, gpu (H100 SXM) or ipu (GC200)', 'cpu')
-      .option('--cores <n>', "CPU cores for the cpu class (default: this machine's)");
+      .option('--cores <n>', "CPU cores for the cpu class (default: this machine's)")
+      .option('--fleet <file>', 'classify ops against every device of a fleet file (YAML/JSON) instead of a class')
+      .option('--device <id>', 'with --fleet: the device for times and the critical path (default: the first)');
     dimOption(cmd);
     jsonOption(cmd);
     cmd.action(async (model: string, flags: InspectFlags, self: Command) => {
       const dims = parseDims(flags.dim);
       const cores = flags.cores === undefined ? undefined : Number(flags.cores);
+      if (flags.device !== undefined && flags.fleet === undefined)
+        throw new FleetcError('E0901', '--device needs --fleet');
       if (cores !== undefined && !(Number.isInteger(cores) && cores > 0))
         throw new FleetcError('E0901', `--cores '${flags.cores}': expected a positive integer`);
       const spin = cli.spinner(self, `inspecting ${model}`);
@@ -36,9 +42,15 @@ const command: FleetcCommand = {
         dims,
         device: flags.deviceClass,
         cores,
+        fleet: flags.fleet,
+        fleetDevice: flags.device,
         ops: !!flags.ops,
         ir: !!flags.ir,
       }).finally(() => spin.stop());
+      // Warnings go to stderr (stdout stays the report), at most 20 of them.
+      for (const w of report.warnings.slice(0, 20)) cli.io.err(`${w}\n`);
+      if (report.warnings.length > 20)
+        cli.io.err(`… and ${report.warnings.length - 20} more warnings (all in --json "warnings")\n`);
       if (flags.json) cli.json(report);
       else if (flags.ir) cli.io.out(report.ir!);
       else cli.io.out(renderInspect(report, cli.colors(self)).join('\n') + '\n');

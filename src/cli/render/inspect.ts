@@ -11,7 +11,9 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
   const opsets = Object.entries(r.opsets)
     .map(([d, v]) => `${d || 'ai.onnx'} ${v}`)
     .join(', ');
-  out.push(`${head('model')}     ${r.file} (${r.format}${r.producer ? `, ${r.producer}` : ''}${opsets ? `, opsets ${opsets}` : ''})`);
+  out.push(
+    `${head('model')}     ${r.file} (${r.format}${r.producer ? `, ${r.producer}` : ''}${opsets ? `, opsets ${opsets}` : ''})`,
+  );
   out.push(
     `${head('nodes')}     ${r.nodes}${r.subgraphNodes ? ` (+${r.subgraphNodes} in subgraphs)` : ''}` +
       `   ${head('params')} ${si(r.params)}   ${head('weights')} ${bytes(r.weightBytes)}`,
@@ -23,9 +25,12 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
   };
   io('inputs', r.inputs);
   io('outputs', r.outputs);
-  const dimList = Object.entries(r.dims).map(([k, v]) => `${k}=${v}${r.defaulted.includes(k) ? c.dim(' (default)') : ''}`);
+  const dimList = Object.entries(r.dims).map(
+    ([k, v]) => `${k}=${v}${r.defaulted.includes(k) ? c.dim(' (default)') : ''}`,
+  );
   if (dimList.length) out.push(`${head('dims')}      ${dimList.join(', ')}`);
-  if (r.defaulted.length) out.push(c.dim(`          unbound symbols are evaluated as 1; bind them with --dim name=value`));
+  if (r.defaulted.length)
+    out.push(c.dim(`          unbound symbols are evaluated as 1; bind them with --dim name=value`));
   out.push(`${head('FLOPs')}     ${si(r.flops)}${/[a-z]/i.test(r.flopsExpr) ? c.dim(`   = ${r.flopsExpr}`) : ''}`);
   out.push(`${head('bytes')}     ${bytes(r.bytesRead)} read, ${bytes(r.bytesWritten)} written`);
   out.push(
@@ -48,9 +53,15 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
     const total = r.state.reduce((a, s) => a + (s.bytes ?? 0), 0);
     out.push(`  total ${bytes(total)} for ${r.state.length} tensors`);
   }
-  out.push(`${head('ops')}       ${Object.entries(r.ops).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  out.push(
+    `${head('ops')}       ${Object.entries(r.ops)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
   if (r.opRows) {
     out.push('', head(`per op (${r.device.name}; * = on the critical path)`));
+    // With a fleet, the other devices' classes get a column each.
+    const fleetIds = Object.keys(r.opRows[0]?.boundOn ?? {}).filter((id) => id !== r.device.name);
     const rows = r.opRows.map((o) => [
       o.critical ? '*' : '',
       o.name,
@@ -60,9 +71,16 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
       o.bytesWritten === null ? '?' : bytes(o.bytesWritten),
       o.intensity === null ? '-' : o.intensity.toFixed(2),
       o.bound ?? '?',
+      ...fleetIds.map((id) => o.boundOn?.[id] ?? '?'),
       seconds(o.time),
     ]);
-    out.push(...table(['', 'op', 'type', 'FLOPs', 'read', 'written', 'FLOP/B', 'bound', 'time'], rows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'r']));
+    out.push(
+      ...table(
+        ['', 'op', 'type', 'FLOPs', 'read', 'written', 'FLOP/B', 'bound', ...fleetIds.map((id) => `on ${id}`), 'time'],
+        rows,
+        ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', ...fleetIds.map(() => 'l' as const), 'r'],
+      ),
+    );
     out.push('', head('per op type'));
     const trows = r.opTypes.map((t) => [
       t.opType,
@@ -76,7 +94,17 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
         .join(', '),
       seconds(t.time),
     ]);
-    out.push(...table(['type', 'count', 'FLOPs', 'read', 'written', 'bound', 'time'], trows, ['l', 'r', 'r', 'r', 'r', 'l', 'r']));
+    out.push(
+      ...table(['type', 'count', 'FLOPs', 'read', 'written', 'bound', 'time'], trows, [
+        'l',
+        'r',
+        'r',
+        'r',
+        'r',
+        'l',
+        'r',
+      ]),
+    );
   }
   return out;
 }

@@ -43,15 +43,32 @@ export function convertAttrs(
   for (const a of attrs) {
     const name = a.name ?? '';
     if (!name) fail(ctx, 'E0102', 'an attribute has no name', where);
-    if (Object.prototype.hasOwnProperty.call(out, name)) fail(ctx, 'E0102', `attribute '${clean(name)}' is given twice`, where);
+    if (Object.prototype.hasOwnProperty.call(out, name))
+      fail(ctx, 'E0102', `attribute '${clean(name)}' is given twice`, where);
     if (a.refAttrName)
-      fail(ctx, 'E0102', `attribute '${clean(name)}' refers to function attribute '${clean(a.refAttrName)}' outside a function`, where);
-    Object.defineProperty(out, name, { value: convertAttr(ctx, a, name, where, sub), enumerable: true, writable: true, configurable: true });
+      fail(
+        ctx,
+        'E0102',
+        `attribute '${clean(name)}' refers to function attribute '${clean(a.refAttrName)}' outside a function`,
+        where,
+      );
+    Object.defineProperty(out, name, {
+      value: convertAttr(ctx, a, name, where, sub),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
 
-function convertAttr(ctx: LoadContext, a: AttributeProto, name: string, where: Where, sub: SubgraphConverter): AttrValue {
+function convertAttr(
+  ctx: LoadContext,
+  a: AttributeProto,
+  name: string,
+  where: Where,
+  sub: SubgraphConverter,
+): AttrValue {
   const what = `attribute '${clean(name)}'`;
   const type = a.type || inferType(a);
   switch (type) {
@@ -71,7 +88,10 @@ function convertAttr(ctx: LoadContext, a: AttributeProto, name: string, where: W
       if (!a.t) fail(ctx, 'E0102', `${what} is a tensor attribute without a tensor`, where);
       return { type: 'tensor', value: convertTensor(ctx, a.t, `tensor of ${what}`, where) };
     case T.TENSORS:
-      return { type: 'tensors', value: (a.tensors ?? []).map((t, i) => convertTensor(ctx, t, `tensor ${i} of ${what}`, where)) };
+      return {
+        type: 'tensors',
+        value: (a.tensors ?? []).map((t, i) => convertTensor(ctx, t, `tensor ${i} of ${what}`, where)),
+      };
     case T.SPARSE_TENSOR:
       if (!a.sparseTensor) fail(ctx, 'E0102', `${what} is a sparse tensor attribute without a tensor`, where);
       return { type: 'tensor', value: densifySparse(ctx, a.sparseTensor, `tensor of ${what}`, where) };

@@ -10,12 +10,20 @@ import type { TensorProto } from './proto.js';
  * folder (no absolute paths, no `..` or symlink leading out) and that the byte range fits in it,
  * then refers to that range. The bytes are never read here.
  */
-export function externalRef(ctx: LoadContext, t: TensorProto, dtype: DType, numel: number, what: string, where: Where): WeightRef {
+export function externalRef(
+  ctx: LoadContext,
+  t: TensorProto,
+  dtype: DType,
+  numel: number,
+  what: string,
+  where: Where,
+): WeightRef {
   const info = new Map<string, string>();
   for (const e of t.externalData ?? []) info.set(e.key ?? '', e.value ?? '');
   const location = info.get('location');
   if (!location) fail(ctx, 'E0104', `${what} has external data without a location`, where);
-  if (dtype === 'string') fail(ctx, 'E0102', `${what} is a string tensor in external data, which ONNX does not allow`, where);
+  if (dtype === 'string')
+    fail(ctx, 'E0102', `${what} is a string tensor in external data, which ONNX does not allow`, where);
   const offset = parseCount(ctx, info.get('offset'), 'offset', what, where) ?? 0;
   const length = parseCount(ctx, info.get('length'), 'length', what, where);
   const expected = byteSize(dtype, numel);
@@ -32,10 +40,17 @@ export function externalRef(ctx: LoadContext, t: TensorProto, dtype: DType, nume
   return { kind: 'file', path: file.path, offset, length: expected };
 }
 
-function parseCount(ctx: LoadContext, s: string | undefined, key: string, what: string, where: Where): number | undefined {
+function parseCount(
+  ctx: LoadContext,
+  s: string | undefined,
+  key: string,
+  what: string,
+  where: Where,
+): number | undefined {
   if (s === undefined || s === '') return undefined;
   const n = /^\d+$/.test(s.trim()) ? Number(s.trim()) : NaN;
-  if (!Number.isSafeInteger(n)) fail(ctx, 'E0102', `${what} has external ${key} '${clean(s)}', not a byte count`, where);
+  if (!Number.isSafeInteger(n))
+    fail(ctx, 'E0102', `${what} has external ${key} '${clean(s)}', not a byte count`, where);
   return n;
 }
 
@@ -45,7 +60,8 @@ function externalFile(ctx: LoadContext, location: string, what: string, where: W
   const refuse = (why: string): never =>
     fail(ctx, 'E0104', `${what} refers to external data '${clean(location)}', ${why}`, where);
   if (location.includes('\0')) refuse('a name with a NUL byte');
-  if (isAbsolute(location) || win32.isAbsolute(location)) refuse('an absolute path (it must be relative to the model folder)');
+  if (isAbsolute(location) || win32.isAbsolute(location))
+    refuse('an absolute path (it must be relative to the model folder)');
   const joined = resolve(ctx.dir, location);
   if (escapes(ctx.dir, joined)) refuse('which lies outside the model folder');
   let real: string;

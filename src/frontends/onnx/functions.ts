@@ -1,9 +1,22 @@
 import { clean, fail, type LoadContext, type Where } from './context.js';
-import { int64, normDomain, onnx, type AttributeProto, type FunctionExtras, type FunctionProto, type GraphProto, type NodeProto, type OperatorSetIdProto } from './proto.js';
+import {
+  int64,
+  normDomain,
+  onnx,
+  type AttributeProto,
+  type FunctionExtras,
+  type FunctionProto,
+  type GraphProto,
+  type NodeProto,
+  type OperatorSetIdProto,
+} from './proto.js';
 
 export type Opsets = ReadonlyMap<string, number>;
 
-export function opsetMap(imports: readonly OperatorSetIdProto[] | null | undefined, base?: Opsets): Map<string, number> {
+export function opsetMap(
+  imports: readonly OperatorSetIdProto[] | null | undefined,
+  base?: Opsets,
+): Map<string, number> {
   const m = new Map(base ?? []);
   for (const o of imports ?? []) m.set(normDomain(o.domain), int64(o.version));
   return m;
@@ -33,7 +46,11 @@ export function functionTable(
     const key = fnKey(normDomain(p.domain), p.name ?? '');
     if (!p.name) fail(ctx, 'E0102', `model-local function #${i} has no name`);
     if (table.has(key))
-      fail(ctx, extras[i]?.overload ? 'E0103' : 'E0102', `model-local function '${clean(p.name)}' is defined twice${extras[i]?.overload ? ' (overloads are not supported)' : ''}`);
+      fail(
+        ctx,
+        extras[i]?.overload ? 'E0103' : 'E0102',
+        `model-local function '${clean(p.name)}' is defined twice${extras[i]?.overload ? ' (overloads are not supported)' : ''}`,
+      );
     const attrs = new Map<string, AttributeProto | undefined>();
     for (const a of p.attribute ?? []) attrs.set(a, undefined);
     for (const a of extras[i]?.attributeDefaults ?? []) attrs.set(a.name ?? '', a);
@@ -113,7 +130,8 @@ export function flattenNodes(
     (p.output ?? []).forEach((n, k) => {
       const actual = node.output?.[k] ?? '';
       if (!produced.has(n)) {
-        if (!map.has(n)) fail(ctx, 'E0105', `model-local function '${fname}' never computes its output '${clean(n)}'`, where);
+        if (!map.has(n))
+          fail(ctx, 'E0105', `model-local function '${fname}' never computes its output '${clean(n)}'`, where);
         if (actual) passThrough.push([map.get(n)!, actual]);
       } else map.set(n, actual || fresh(`${name}/${n}`));
     });
@@ -129,7 +147,8 @@ export function flattenNodes(
     const ren = (n: string): string => {
       if (!n) return '';
       const m = map.get(n);
-      if (m === undefined) fail(ctx, 'E0105', `model-local function '${fname}' reads undefined value '${clean(n)}'`, where);
+      if (m === undefined)
+        fail(ctx, 'E0105', `model-local function '${fname}' reads undefined value '${clean(n)}'`, where);
       return m;
     };
     const inner = [...stack, fn.key];
@@ -144,7 +163,16 @@ export function flattenNodes(
       emit(body, `${name}/${b.name || `${b.opType ?? ''}_${j}`}`, where, fn.opsets, inner);
     });
     passThrough.forEach(([from, to], k) => {
-      out.push({ opType: 'Identity', domain: '', opset: fn.opsets.get('') ?? 1, input: [from], output: [to], attribute: [], name: `${name}/passthrough_${k}`, where });
+      out.push({
+        opType: 'Identity',
+        domain: '',
+        opset: fn.opsets.get('') ?? 1,
+        input: [from],
+        output: [to],
+        attribute: [],
+        name: `${name}/passthrough_${k}`,
+        where,
+      });
     });
   };
 
@@ -156,7 +184,11 @@ export function flattenNodes(
 }
 
 /** Attributes with `ref_attr_name` replaced from `env` (dropped when absent); nested graphs rewritten. */
-function substitute(attrs: readonly AttributeProto[], env: ReadonlyMap<string, AttributeProto>, ren: (n: string) => string): AttributeProto[] {
+function substitute(
+  attrs: readonly AttributeProto[],
+  env: ReadonlyMap<string, AttributeProto>,
+  ren: (n: string) => string,
+): AttributeProto[] {
   const out: AttributeProto[] = [];
   for (const a of attrs) {
     if (a.refAttrName) {
@@ -178,7 +210,11 @@ function substitute(attrs: readonly AttributeProto[], env: ReadonlyMap<string, A
 }
 
 /** A graph inside a function body: free names renamed like the body's, attribute references substituted. */
-function rewriteGraph(g: GraphProto, env: ReadonlyMap<string, AttributeProto>, outer: (n: string) => string): GraphProto {
+function rewriteGraph(
+  g: GraphProto,
+  env: ReadonlyMap<string, AttributeProto>,
+  outer: (n: string) => string,
+): GraphProto {
   const local = new Set<string>();
   for (const v of g.input ?? []) local.add(v.name ?? '');
   for (const t of g.initializer ?? []) local.add(t.name ?? '');
@@ -186,7 +222,11 @@ function rewriteGraph(g: GraphProto, env: ReadonlyMap<string, AttributeProto>, o
   const ren = (n: string): string => (!n || local.has(n) ? n : outer(n));
   return {
     ...g,
-    node: (g.node ?? []).map((n) => ({ ...n, input: (n.input ?? []).map(ren), attribute: substitute(n.attribute ?? [], env, ren) })),
+    node: (g.node ?? []).map((n) => ({
+      ...n,
+      input: (n.input ?? []).map(ren),
+      attribute: substitute(n.attribute ?? [], env, ren),
+    })),
     output: (g.output ?? []).map((v) => ({ ...v, name: ren(v.name ?? '') })),
   };
 }

@@ -1,4 +1,5 @@
 import { IRGraph } from '../../ir/graph.js';
+import { dimToString, type Dim } from '../../ir/sym.js';
 import type { ModelMeta, TensorConst } from '../../ir/types.js';
 import { convertAttrs } from './attrs.js';
 import { clean, fail, type LoadContext, type Where } from './context.js';
@@ -33,10 +34,40 @@ export interface GraphEnv {
  * it and the definition). Nodes may come in any order: they are added in a topological order
  * (the file's own when it is one) that also respects subgraph captures.
  */
-export function convertGraph(ctx: LoadContext, gp: GraphProto, env: GraphEnv, parent?: Scope, path = '', depth = 0): { graph: IRGraph; scope: Scope } {
+/** A graph input that also has an initializer must be declared with the initializer's type. */
+function checkDeclared(
+  ctx: LoadContext,
+  name: string,
+  w: TensorConst,
+  decl: { dtype: string | null; shape: Dim[] | null; container?: string },
+  at: Where,
+): void {
+  const tensor = `${w.dtype}[${w.shape.join(', ')}]`;
+  const bad = (what: string): never =>
+    fail(ctx, 'E0102', `graph input '${clean(name)}' is declared ${what} but its initializer is ${tensor}`, at);
+  if (decl.container) bad(`a ${decl.container}`);
+  if (decl.dtype && decl.dtype !== w.dtype) bad(decl.dtype);
+  if (decl.shape) {
+    const s = `[${decl.shape.map(dimToString).join(', ')}]`;
+    if (decl.shape.length !== w.shape.length || decl.shape.some((d, i) => typeof d === 'number' && d !== w.shape[i]))
+      bad(`with shape ${s}`);
+  }
+}
+
+export function convertGraph(
+  ctx: LoadContext,
+  gp: GraphProto,
+  env: GraphEnv,
+  parent?: Scope,
+  path = '',
+  depth = 0,
+): { graph: IRGraph; scope: Scope } {
   if (depth > MAX_DEPTH) fail(ctx, 'E0102', 'subgraphs are nested too deeply', { scope: path });
   const top = parent === undefined;
-  const graph = new IRGraph(gp.name || (top ? 'main' : path), top ? env.meta : { format: 'onnx', file: ctx.file, opsets: env.meta.opsets });
+  const graph = new IRGraph(
+    gp.name || (top ? 'main' : path),
+    top ? env.meta : { format: 'onnx', file: ctx.file, opsets: env.meta.opsets },
+  );
   const scope: Scope = { graph, defined: new Map(), captured: [], parent };
   const at: Where = { scope: path };
   const defineOnce = (name: string | null | undefined, what: string): string => {
@@ -68,6 +99,7 @@ export function convertGraph(ctx: LoadContext, gp: GraphProto, env: GraphEnv, pa
     seenInputs.add(name);
     const w = weights.get(name);
     if (w) {
+      checkDeclared(ctx, name, w, convertType(ctx, vi.type, name, at), at);
       if (overridable) inputs.push(name);
       continue;
     }
@@ -92,7 +124,12 @@ export function convertGraph(ctx: LoadContext, gp: GraphProto, env: GraphEnv, pa
       if (!o) continue;
       const prev = scope.defined.get(o);
       if (prev !== undefined)
-        fail(ctx, 'E0105', `value '${clean(o)}' is ${prev < 0 ? 'a graph input or initializer and also' : `also produced by node ${describe(nodes[prev]!)} and`} produced here`, n.where);
+        fail(
+          ctx,
+          'E0105',
+          `value '${clean(o)}' is ${prev < 0 ? 'a graph input or initializer and also' : `also produced by node ${describe(nodes[prev]!)} and`} produced here`,
+          n.where,
+        );
       scope.defined.set(o, i);
       graph.addValue({ name: o, ...convertType(ctx, types.get(o), o, n.where), role: 'intermediate' });
     }
@@ -103,7 +140,8 @@ export function convertGraph(ctx: LoadContext, gp: GraphProto, env: GraphEnv, pa
   const attrs = nodes.map((n, i) => {
     const before: number[] = [];
     const reads = (name: string): void => {
-      if (!visible(scope, name)) fail(ctx, 'E0105', `node reads value '${clean(name)}', which is never defined`, n.where);
+      if (!visible(scope, name))
+        fail(ctx, 'E0105', `node reads value '${clean(name)}', which is never defined`, n.where);
       const p = scope.defined.get(name)!;
       if (p >= 0) before.push(p);
     };
@@ -121,12 +159,24 @@ export function convertGraph(ctx: LoadContext, gp: GraphProto, env: GraphEnv, pa
   });
 
   const order = orderNodes(deps, (i, dep) =>
-    fail(ctx, 'E0105', `node is on a cycle: it needs the result of node ${describe(nodes[dep]!)}, which depends on its own result`, nodes[i]!.where),
+    fail(
+      ctx,
+      'E0105',
+      `node is on a cycle: it needs the result of node ${describe(nodes[dep]!)}, which depends on its own result`,
+      nodes[i]!.where,
+    ),
   );
   for (const i of order) {
     const n = nodes[i]!;
     graph.addOp(
-      { opType: n.opType, domain: n.domain, opset: n.opset, attrs: attrs[i]!, name: opNames[i]!, loc: { file: ctx.file, node: n.where.node, index: n.where.index } },
+      {
+        opType: n.opType,
+        domain: n.domain,
+        opset: n.opset,
+        attrs: attrs[i]!,
+        name: opNames[i]!,
+        loc: { file: ctx.file, node: n.where.node, index: n.where.index },
+      },
       n.input,
       n.output,
     );
@@ -151,7 +201,13 @@ function visible(scope: Scope, name: string): boolean {
   if (scope.defined.has(name)) return true;
   if (!scope.parent || !visible(scope.parent, name)) return false;
   const src = scope.parent.graph.value(name);
-  scope.graph.addValue({ name, dtype: src.dtype, shape: src.shape, role: 'outer', ...(src.container ? { container: src.container } : {}) });
+  scope.graph.addValue({
+    name,
+    dtype: src.dtype,
+    shape: src.shape,
+    role: 'outer',
+    ...(src.container ? { container: src.container } : {}),
+  });
   scope.defined.set(name, -1);
   scope.captured.push(name);
   return true;

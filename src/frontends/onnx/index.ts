@@ -25,7 +25,11 @@ export function loadOnnx(path: string, options: LoadOnnxOptions = {}): IRGraph {
     bytes = readFileSync(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return fail(base, 'E0101', `cannot read the model (${e.code === 'EISDIR' ? 'it is a folder' : (e.code ?? e.message)})`);
+    return fail(
+      base,
+      'E0101',
+      `cannot read the model (${e.code === 'EISDIR' ? 'it is a folder' : (e.code ?? e.message)})`,
+    );
   }
   let model;
   try {
@@ -69,14 +73,19 @@ export function loadOnnx(path: string, options: LoadOnnxOptions = {}): IRGraph {
   } catch (err) {
     if (err instanceof FleetcError) throw err;
     if (err instanceof ProtoError) fail(base, 'E0102', `not a valid ONNX model: ${err.message}`);
-    if (err instanceof RangeError && /call stack/i.test(err.message)) fail(base, 'E0102', 'the model is nested too deeply');
+    if (err instanceof RangeError && /call stack/i.test(err.message))
+      fail(base, 'E0102', 'the model is nested too deeply');
     throw err;
   }
 
   if (opts.verify) {
     const problems = verifyGraph(graph);
     if (problems.length)
-      fail(base, 'E0105', `${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}`);
+      fail(
+        base,
+        'E0105',
+        `${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}`,
+      );
   }
   return graph;
 }

@@ -17,17 +17,25 @@ export function densifySparse(ctx: LoadContext, sp: SparseTensorProto, what: str
   const values = convertTensor(ctx, sp.values, `values of sparse ${what}`, where);
   const indices = convertTensor(ctx, sp.indices, `indices of sparse ${what}`, where);
   const { dtype } = values;
-  if (dtype === 'string' || dtypeBits(dtype) < 8) fail(ctx, 'E0103', `sparse ${what} has element type ${dtype}, not supported sparse`, where);
-  if (indices.dtype !== 'int64') fail(ctx, 'E0102', `sparse ${what} has ${indices.dtype} indices (must be int64)`, where);
+  if (dtype === 'string' || dtypeBits(dtype) < 8)
+    fail(ctx, 'E0103', `sparse ${what} has element type ${dtype}, not supported sparse`, where);
+  if (indices.dtype !== 'int64')
+    fail(ctx, 'E0102', `sparse ${what} has ${indices.dtype} indices (must be int64)`, where);
   const numel = shape.reduce((a, b) => a * b, 1);
   const size = byteSize(dtype, numel);
-  if (size > MAX_DENSE_BYTES) fail(ctx, 'E0103', `sparse ${what} is ${size} bytes dense, more than fleetc densifies`, where);
+  if (size > MAX_DENSE_BYTES)
+    fail(ctx, 'E0103', `sparse ${what} is ${size} bytes dense, more than fleetc densifies`, where);
   const nnz = values.shape.length === 1 ? values.shape[0]! : -1;
   const rank = shape.length;
   const linear = indices.shape.length === 1 && indices.shape[0] === nnz;
   const coords = indices.shape.length === 2 && indices.shape[0] === nnz && indices.shape[1] === rank;
   if (nnz < 0 || !(linear || coords))
-    fail(ctx, 'E0102', `sparse ${what} has values [${values.shape}] and indices [${indices.shape}] that do not fit shape [${shape}]`, where);
+    fail(
+      ctx,
+      'E0102',
+      `sparse ${what} has values [${values.shape}] and indices [${indices.shape}] that do not fit shape [${shape}]`,
+      where,
+    );
   const vb = bytesNow(ctx, values.ref, what, where);
   const ib = new DataView(bytesNow(ctx, indices.ref, what, where).slice().buffer);
   const width = dtypeBits(dtype) / 8;
@@ -38,10 +46,12 @@ export function densifySparse(ctx: LoadContext, sp: SparseTensorProto, what: str
     else
       for (let a = 0; a < rank; a++) {
         const c = Number(ib.getBigInt64((k * rank + a) * 8, true));
-        if (c < 0 || c >= shape[a]!) fail(ctx, 'E0102', `sparse ${what} has index ${c} out of range on axis ${a}`, where);
+        if (c < 0 || c >= shape[a]!)
+          fail(ctx, 'E0102', `sparse ${what} has index ${c} out of range on axis ${a}`, where);
         at = at * shape[a]! + c;
       }
-    if (at < 0 || at >= numel) fail(ctx, 'E0102', `sparse ${what} has index ${at} outside its ${numel} elements`, where);
+    if (at < 0 || at >= numel)
+      fail(ctx, 'E0102', `sparse ${what} has index ${at} outside its ${numel} elements`, where);
     out.set(vb.subarray(k * width, (k + 1) * width), at * width);
   }
   return { dtype, shape, ref: { kind: 'inline', data: out } };

@@ -1,4 +1,4 @@
-import { byteSize, type DType } from '../../ir/dtype.js';
+import { byteSize, dtypeBits, type DType } from '../../ir/dtype.js';
 import type { TensorConst, WeightRef } from '../../ir/types.js';
 import { fail, type LoadContext, type Where } from './context.js';
 import { externalRef } from './external.js';
@@ -9,7 +9,7 @@ import { elemType } from './types.js';
  * TensorProto → dtype, static shape and a WeightRef. raw_data stays in the model file (a `file`
  * ref with the byte range inside the .onnx), external data stays in its file (checked, never
  * read), typed fields (float_data, int32_data, …) become inline little-endian bytes in ONNX's
- * raw layout: 4-bit types two per byte, first element in the low nibble; float16/bfloat16/float8
+ * raw layout: sub-byte types packed into bytes, first element in the low bits; float16/bfloat16/float8
  * as their bit patterns; strings as a u32 little-endian byte length followed by the UTF-8 bytes,
  * per element.
  */
@@ -64,12 +64,20 @@ function typedField(dt: DType): Typed {
   }
 }
 
-function localRef(ctx: LoadContext, t: TensorProto, dtype: DType, numel: number, what: string, where: Where): WeightRef {
+function localRef(
+  ctx: LoadContext,
+  t: TensorProto,
+  dtype: DType,
+  numel: number,
+  what: string,
+  where: Where,
+): WeightRef {
   const raw = t.rawData;
   const present = TYPED.filter((f) => (t[f]?.length ?? 0) > 0);
   if (raw && raw.length > 0) {
     if (present.length) fail(ctx, 'E0102', `${what} has both raw_data and ${FIELD[present[0]!]}`, where);
-    if (dtype === 'string') fail(ctx, 'E0102', `${what} is a string tensor with raw_data (strings must use string_data)`, where);
+    if (dtype === 'string')
+      fail(ctx, 'E0102', `${what} is a string tensor with raw_data (strings must use string_data)`, where);
     const expected = byteSize(dtype, numel);
     if (raw.length !== expected)
       fail(ctx, 'E0102', `${what} has ${raw.length} bytes of raw_data but ${dtype}[${numel}] needs ${expected}`, where);
@@ -77,8 +85,14 @@ function localRef(ctx: LoadContext, t: TensorProto, dtype: DType, numel: number,
   }
   const field = typedField(dtype);
   const other = present.find((f) => f !== field);
-  if (other) fail(ctx, 'E0102', `${what} is ${dtype} but holds its data in ${FIELD[other]} (expected ${FIELD[field]})`, where);
-  const entries = dtype === 'complex64' || dtype === 'complex128' ? numel * 2 : dtype === 'int4' || dtype === 'uint4' || dtype === 'float4e2m1' ? Math.ceil(numel / 2) : numel;
+  if (other)
+    fail(ctx, 'E0102', `${what} is ${dtype} but holds its data in ${FIELD[other]} (expected ${FIELD[field]})`, where);
+  const entries =
+    dtype === 'complex64' || dtype === 'complex128'
+      ? numel * 2
+      : field === 'int32Data' && dtypeBits(dtype) < 8
+        ? byteSize(dtype, numel)
+        : numel;
   const have = t[field]?.length ?? 0;
   if (have !== entries) {
     if (have === 0) fail(ctx, 'E0102', `${what} (${dtype}[${numel}]) has no data`, where);
@@ -92,7 +106,8 @@ function rawRef(ctx: LoadContext, raw: Uint8Array): WeightRef {
   const file = ctx.fileBytes;
   if (raw.buffer === file.buffer && raw.length >= ctx.opts.inlineRawBelow) {
     const offset = raw.byteOffset - file.byteOffset;
-    if (offset >= 0 && offset + raw.length <= file.length) return { kind: 'file', path: ctx.absPath, offset, length: raw.length };
+    if (offset >= 0 && offset + raw.length <= file.length)
+      return { kind: 'file', path: ctx.absPath, offset, length: raw.length };
   }
   // A copy, so the IR does not keep the whole file buffer alive.
   return { kind: 'inline', data: raw.slice() };

@@ -21,14 +21,22 @@ export function elemType(ctx: LoadContext, code: number | null | undefined, what
 
 /**
  * TypeProto → dtype, symbolic shape and container. Sequences, optionals and maps keep the
- * outermost container kind and the innermost tensor's dtype and shape (a map keeps its value
+ * outermost container kind (but an optional sequence is a sequence) and the innermost tensor's dtype and shape (a map keeps its value
  * type; its key type is dropped).
  */
 export function convertType(ctx: LoadContext, t: TypeProto | null | undefined, value: string, where: Where): ValueType {
   if (!t) return UNKNOWN_TYPE;
   const inner = tensorOf(ctx, t, value, where, 0);
   if (t.tensorType || t.sparseTensorType) return inner;
-  const container = t.sequenceType ? 'sequence' : t.optionalType ? 'optional' : t.mapType ? 'map' : undefined;
+  // optional<sequence<T>> is kept as sequence<T>: what flows through the graph is the sequence.
+  const container =
+    t.sequenceType || t.optionalType?.elemType?.sequenceType
+      ? 'sequence'
+      : t.optionalType
+        ? 'optional'
+        : t.mapType
+          ? 'map'
+          : undefined;
   return container ? { ...inner, container } : inner;
 }
 
@@ -36,11 +44,16 @@ function tensorOf(ctx: LoadContext, t: TypeProto, value: string, where: Where, d
   if (depth > 16) fail(ctx, 'E0102', `the type of value '${clean(value)}' is nested too deeply`, where);
   if (t.tensorType) {
     const dtype = elemType(ctx, t.tensorType.elemType, `value '${clean(value)}'`, where);
-    const dims = t.tensorType.shape ? t.tensorType.shape.dim ?? [] : null;
+    const dims = t.tensorType.shape ? (t.tensorType.shape.dim ?? []) : null;
     return { dtype, shape: dims ? dims.map((d, axis) => convertDim(ctx, d, value, axis, where)) : null };
   }
   if (t.sparseTensorType)
-    fail(ctx, 'E0103', `value '${clean(value)}' is a sparse tensor; fleetc supports sparse tensors only as constants`, where);
+    fail(
+      ctx,
+      'E0103',
+      `value '${clean(value)}' is a sparse tensor; fleetc supports sparse tensors only as constants`,
+      where,
+    );
   const elem = t.sequenceType?.elemType ?? t.optionalType?.elemType ?? t.mapType?.valueType;
   return elem ? tensorOf(ctx, elem, value, where, depth + 1) : UNKNOWN_TYPE;
 }
@@ -59,7 +72,8 @@ export function convertDim(ctx: LoadContext, d: DimProto, value: string, axis: n
   if (d.dimValue !== null && d.dimValue !== undefined && Object.prototype.hasOwnProperty.call(d, 'dimValue')) {
     const n = int64(d.dimValue);
     if (n >= 0) {
-      if (!Number.isSafeInteger(n)) fail(ctx, 'E0102', `value '${clean(value)}' has dimension ${n} on axis ${axis}, which is too large`, where);
+      if (!Number.isSafeInteger(n))
+        fail(ctx, 'E0102', `value '${clean(value)}' has dimension ${n} on axis ${axis}, which is too large`, where);
       return n;
     }
   } else if (d.dimParam) {
