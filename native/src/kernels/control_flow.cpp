@@ -17,7 +17,7 @@ Status read_bool_scalar(KernelContext& ctx, const Tensor* t, const char* what, b
 Status If(KernelContext& ctx) {
   bool c;
   FLEETRT_RETURN_IF_ERROR(read_bool_scalar(ctx, ctx.input(0), "cond", &c));
-  int g;
+  int g = -1;
   FLEETRT_RETURN_IF_ERROR(graph_attr(ctx, c ? "then_branch" : "else_branch", &g));
   std::vector<Value> outs;
   FLEETRT_RETURN_IF_ERROR(ctx.run_subgraph(g, {}, &outs));
@@ -65,7 +65,7 @@ Status empty_scan_output(KernelContext& ctx, int i) {
 Status Loop(KernelContext& ctx) {
   const Tensor* m_t = ctx.num_inputs() > 0 ? ctx.input(0) : nullptr;
   const Tensor* c_t = ctx.num_inputs() > 1 ? ctx.input(1) : nullptr;
-  int g;
+  int g = -1;
   FLEETRT_RETURN_IF_ERROR(graph_attr(ctx, "body", &g));
   int64_t max_trip = -1;
   if (m_t) {
@@ -108,14 +108,14 @@ Status Loop(KernelContext& ctx) {
       return err(ctx, "body produced " + std::to_string(outs.size()) + " outputs, expected " +
                           std::to_string(1 + n_carried + n_scan));
     if (outs[0].kind != Value::Kind::kTensor) return err(ctx, "body condition output is not a tensor");
-    if (c_t || true) FLEETRT_RETURN_IF_ERROR(read_bool_scalar(ctx, &outs[0].tensor.view, "body cond", &cond));
+    // Without an outer condition the body's condition is ignored (a for loop).
+    if (c_t) FLEETRT_RETURN_IF_ERROR(read_bool_scalar(ctx, &outs[0].tensor.view, "body cond", &cond));
     for (int i = 0; i < n_carried; ++i) carried[i] = std::move(outs[1 + i]);
     for (int k = 0; k < n_scan; ++k) {
       Value& sv = outs[1 + n_carried + k];
       if (sv.kind != Value::Kind::kTensor) return err(ctx, "scan output " + std::to_string(k) + " is not a tensor");
       scans[k].push_back(sv.tensor);
     }
-    if (!c_t) cond = true;  // without an outer condition the body's condition is ignored
   }
   for (int i = 0; i < n_carried; ++i) {
     // Inputs handed straight through (zero iterations) must be copied, not aliased.
@@ -146,7 +146,7 @@ Status take_slice(KernelContext& ctx, const Tensor& src, int64_t axis, int64_t t
 // One scan over `states` and `scan_in` (already unbatched). Returns final states and the
 // per-iteration scan outputs (in iteration order).
 struct ScanSpec {
-  int graph;
+  int graph = -1;
   std::vector<int64_t> in_axes, in_dirs;
 };
 Status scan_core(KernelContext& ctx, const ScanSpec& sp, std::vector<Value>* states, const std::vector<const Tensor*>& scan_in,
@@ -203,7 +203,7 @@ Status Scan(KernelContext& ctx) {
   if (!v8) {
     int64_t len = -1;
     for (int j = 0; j < m; ++j) {
-      int64_t a;
+      int64_t a = 0;
       FLEETRT_RETURN_IF_ERROR(norm_axis(ctx, in_axes[j], static_cast<int64_t>(scan_in[j]->rank()), &a));
       in_axes[j] = a;
       if (len >= 0 && scan_in[j]->shape[a] != len) return err(ctx, "scan inputs have different lengths");

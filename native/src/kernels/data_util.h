@@ -127,7 +127,8 @@ inline Status norm_axis(const KernelContext& ctx, int64_t axis, int64_t rank, in
 }
 
 // Gets output i with a computed shape. If the runtime pre-allocated the output, its shape
-// must equal `shape`. *t is nullptr when the output slot is unused.
+// must equal `shape`. *t is nullptr when the output slot is unused (absent from the node or
+// not read by anyone).
 inline Status make_output(KernelContext& ctx, int i, const std::vector<int64_t>& shape, Tensor** t) {
   *t = nullptr;
   if (i >= ctx.num_outputs()) return Status::Ok();
@@ -139,7 +140,10 @@ inline Status make_output(KernelContext& ctx, int i, const std::vector<int64_t>&
     *t = pre;
     return Status::Ok();
   }
-  return ctx.output(i, shape, t);
+  FLEETRT_RETURN_IF_ERROR(ctx.output(i, shape, t));
+  // The runtime hands an unused output scratch memory without a dtype: treat it as absent.
+  if (*t && (*t)->dtype == DType::kUndefined) *t = nullptr;
+  return Status::Ok();
 }
 
 // ---- fp16 / bf16 <-> float ------------------------------------------------------------------

@@ -110,6 +110,9 @@ def graph(b, g):
             elif a.type == T.GRAPHS:
                 u8(b, 9); u32(b, len(a.graphs))
                 for x in a.graphs: graph(b, x)
+            elif a.type == T.TYPE_PROTO:
+                # Optional's `type`: passed as the element dtype code (an int attribute).
+                u8(b, 0); i64(b, type_code(a.tp)[1])
             else: raise ValueError('attribute type %d' % a.type)
 
 def convert(tdir, out):
@@ -132,10 +135,16 @@ def convert(tdir, out):
         vi = ins[k]
         s(b, vi.name); value(b, *value_from_type(os.path.join(ds, 'input_%d.pb' % k), vi.type))
     nout = len(glob.glob(os.path.join(ds, 'output_*.pb')))
+    if nout == 0 and not os.path.exists(os.path.join(tdir, 'expect_error.txt')):
+        raise ValueError('no reference outputs')
     u32(b, nout)
     for k in range(nout):
         vi = m.graph.output[k]
         s(b, vi.name); value(b, *value_from_type(os.path.join(ds, 'output_%d.pb' % k), vi.type))
+    # Error cases (gen_errors.py): the run must fail with a message containing this text.
+    ef = os.path.join(tdir, 'expect_error.txt')
+    if os.path.exists(ef):
+        s(b, open(ef).read().strip())
     open(out, 'wb').write(bytes(b))
 
 if __name__ == '__main__':

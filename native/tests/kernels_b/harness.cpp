@@ -1,9 +1,11 @@
 // Test harness for the kernels-B files, kept out of the main build: a mock KernelContext, stub
 // kernel registry and a tiny graph interpreter that runs converted ONNX conformance tests
-// (see convert.py) and compares the outputs. Build: see run.sh.
+// (see convert.py) and compares the outputs. Error cases carry the text the failure must
+// contain ('*': any clean one-line error or success, for fuzzing). Build: see run.sh.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -264,7 +266,14 @@ class MockCtx : public KernelContext {
   Status output(int i, const std::vector<int64_t>& shape, Tensor** out) override {
     *out = nullptr;
     if (i < 0 || i >= num_outputs()) return Status::Error("mock: output index out of range");
-    if (n_.outputs[i].empty()) return Status::Ok();
+    if (n_.outputs[i].empty()) {
+      // Like the runtime: an unused output gets scratch memory with no dtype.
+      discard_.push_back(alloc_tensor(DType::kC128, {numel_shape(shape)}));
+      discard_.back().view.shape = shape;
+      discard_.back().view.dtype = DType::kUndefined;
+      *out = &discard_.back().view;
+      return Status::Ok();
+    }
     if (outs_[i]) {
       if (outs_[i]->tensor.view.shape != shape) return Status::Error("mock: output shape differs from planned");
       *out = &outs_[i]->tensor.view;
@@ -312,6 +321,12 @@ class MockCtx : public KernelContext {
   const Graph& g_;
   std::vector<std::shared_ptr<Value>> outs_;
   std::vector<std::unique_ptr<char[]>> scratch_;
+  std::deque<OwnedTensor> discard_;
+  static int64_t numel_shape(const std::vector<int64_t>& s) {
+    int64_t n = 1;
+    for (int64_t d : s) n *= d < 0 ? 0 : d;
+    return n;
+  }
 };
 
 static std::string g_missing;
@@ -553,6 +568,8 @@ int main(int argc, char** argv) {
     for (uint32_t i = 0; i < n; ++i) { std::string nm = r.str(); ins.emplace_back(nm, read_value(r)); }
     n = r.get<uint32_t>();
     for (uint32_t i = 0; i < n; ++i) { std::string nm = r.str(); outs.emplace_back(nm, read_value(r)); }
+    std::string expect_error;
+    if (r.pos < r.buf.size()) expect_error = r.str();
     if (r.bad) { printf("BAD  %s: truncated test file\n", test.c_str()); ++fail; continue; }
     for (auto& o : outs)
       if (o.second.kind == Value::Kind::kTensor) g_known_shapes[o.first] = o.second.tensor.view.shape;
@@ -561,6 +578,20 @@ int main(int argc, char** argv) {
     for (auto& kv : ins) top.vals[kv.first] = std::make_shared<Value>(kv.second);
     std::vector<Value> got;
     Status s = run_graph(gi, &top, {}, &got);
+    if (expect_error == "*") {
+      // Fuzz case: success or a clean one-line error are both fine; a crash is not.
+      bool ok = s.ok() || (!s.message.empty() && s.message.find('\n') == std::string::npos);
+      if (ok) { ++pass; if (verbose) printf("PASS %s: %s\n", test.c_str(), s.ok() ? "ran" : s.message.c_str()); }
+      else { ++fail; printf("FAIL %s: unclean error '%s'\n", test.c_str(), s.message.c_str()); }
+      continue;
+    }
+    if (!expect_error.empty()) {
+      // Error case: the message must contain the expected text and be a single line.
+      bool ok = !s.ok() && s.message.find(expect_error) != std::string::npos && s.message.find('\n') == std::string::npos;
+      if (ok) { ++pass; if (verbose) printf("PASS %s: %s\n", test.c_str(), s.message.c_str()); }
+      else { ++fail; printf("FAIL %s: expected error containing '%s', got %s\n", test.c_str(), expect_error.c_str(), s.ok() ? "success" : ("'" + s.message + "'").c_str()); }
+      continue;
+    }
     if (!s.ok()) {
       if (!g_missing.empty()) { ++skip; if (verbose) printf("SKIP %s: %s\n", test.c_str(), s.message.c_str()); continue; }
       printf("FAIL %s: %s\n", test.c_str(), s.message.c_str());
