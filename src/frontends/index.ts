@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import { FleetcError } from '../diagnostics/index.js';
 import type { IRGraph } from '../ir/graph.js';
 import { loadOnnx } from './onnx/index.js';
+import { loadStablehlo } from './stablehlo/index.js';
 
 export { loadOnnx, type LoadOnnxOptions } from './onnx/index.js';
 
@@ -10,6 +11,7 @@ type Loader = (path: string) => IRGraph;
 /** Model loaders by file extension (lower case, with the dot). */
 const LOADERS: Record<string, Loader> = {
   '.onnx': (p) => loadOnnx(p),
+  '.mlir': (p) => loadStablehlo(p),
 };
 
 /** Loads a model file into the IR, choosing the frontend by extension. */

@@ -202,6 +202,9 @@ Status is_finite(KernelContext& ctx) {
 // clamp the exponent range; NaN is kept unless no mantissa bits remain).
 template <class F, class U, int kMant, int kExp>
 F reduce_precision_bits(F x, int exp_bits, int mant_bits) {
+  // NaN stays NaN while a mantissa bit remains; with none it becomes an infinity of its sign
+  // (the rounding below would carry a NaN's mantissa into the sign bit).
+  if (std::isnan(x)) return mant_bits > 0 ? x : std::copysign(std::numeric_limits<F>::infinity(), x);
   U b;
   std::memcpy(&b, &x, sizeof(F));
   const int nbits = sizeof(F) * 8;
@@ -686,6 +689,7 @@ Status convert(KernelContext& ctx) {
   if (x4 || y4) {
     // Route through int64 (4-bit types are integers only).
     if (y4) {
+      std::memset(y->data, 0, y->bytes());  // the unused high nibble of an odd count stays zero
       if (x4) {
         for (int64_t i = 0; i < n; ++i) store_nibble(*y, i, load_nibble(*x, i));
         return Status::Ok();

@@ -96,6 +96,8 @@ export interface MModule {
   funcs: MFunc[];
   pos: Pos;
   file: string;
+  /** Blobs of the file's `{-# dialect_resources: { builtin: { name: "0x…" } } #-}` block, without their alignment word. */
+  resources?: Map<string, Uint8Array>;
 }
 
 export const key = (name: string, index = 0): string => `${name}#${index}`;

@@ -8,7 +8,10 @@ import { DenseError, encodeDense } from './dense.js';
  * (`#stablehlo.dot<…>`, `#stablehlo.gather<…>`, `#stablehlo.conv<…>`) are flattened into their
  * named integer fields, so the generic and pretty spellings give the same IR.
  */
-export function attrsToIR(attrs: Record<string, Attr>, skip: ReadonlySet<string> = new Set()): Record<string, AttrValue> {
+export function attrsToIR(
+  attrs: Record<string, Attr>,
+  skip: ReadonlySet<string> = new Set(),
+): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const name of Object.keys(attrs).sort()) {
     if (skip.has(name)) continue;
@@ -53,18 +56,30 @@ export function attrToIR(a: Attr): AttrValue | undefined {
     case 'type':
       return { type: 'string', value: typeToString(a.v) };
     case 'list': {
-      if (a.v.every((e) => e.k === 'int' || e.k === 'bool')) return { type: 'ints', value: a.v.map((e) => (e.k === 'int' ? e.v : e.k === 'bool' && e.v ? 1 : 0)) };
-      if (a.v.every((e) => e.k === 'float' || e.k === 'int')) return { type: 'floats', value: a.v.map((e) => (e as { v: number }).v) };
+      if (a.v.every((e) => e.k === 'int' || e.k === 'bool'))
+        return { type: 'ints', value: a.v.map((e) => (e.k === 'int' ? e.v : e.k === 'bool' && e.v ? 1 : 0)) };
+      if (a.v.every((e) => e.k === 'float' || e.k === 'int'))
+        return { type: 'floats', value: a.v.map((e) => (e as { v: number }).v) };
       if (a.v.every((e) => e.k === 'enum' || e.k === 'str' || e.k === 'symbol'))
         return { type: 'strings', value: a.v.map((e) => (e as { v: string }).v) };
       if (a.v.every((e) => e.k === 'list' && e.v.every((x) => x.k === 'symbol')))
-        return { type: 'strings', value: a.v.map((e) => (e as { v: Attr[] }).v.map((x) => (x as { v: string }).v).join(',')) };
+        return {
+          type: 'strings',
+          value: a.v.map((e) => (e as { v: Attr[] }).v.map((x) => (x as { v: string }).v).join(',')),
+        };
       return { type: 'string', value: JSON.stringify(a.v) };
     }
     case 'dense': {
       try {
         const d = encodeDense(a);
-        if (/^(int|uint)(8|16|32|64)$|^bool$/.test(d.dtype)) return { type: 'ints', value: denseInts(d.bytes, d.dtype, d.splat ? 1 : countOf(d.shape)) };
+        if (/^(int|uint)(8|16|32|64)$|^bool$/.test(d.dtype))
+          return {
+            type: 'ints',
+            value: expandSplat(
+              denseInts(d.bytes, d.dtype, d.splat ? 1 : countOf(d.shape)),
+              d.splat ? countOf(d.shape) : 0,
+            ),
+          };
         return { type: 'tensor', value: { dtype: d.dtype, shape: d.shape, ref: { kind: 'inline', data: d.bytes } } };
       } catch (e) {
         if (e instanceof DenseError) return { type: 'string', value: 'dense<…>' };
@@ -84,6 +99,7 @@ export function attrToIR(a: Attr): AttrValue | undefined {
 }
 
 const countOf = (s: number[]): number => s.reduce((x, y) => x * y, 1);
+const expandSplat = (v: number[], n: number): number[] => (n ? new Array<number>(n).fill(v[0]!) : v);
 
 function denseInts(bytes: Uint8Array, dtype: string, n: number): number[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -132,7 +132,13 @@ function numberAttr(p: PCtx): Attr {
     return { k: 'int', v: Number(big), big, type };
   }
   if (/[.eEn]/.test(text) || isFloatType) {
-    const v = text.endsWith('inf') ? (text.startsWith('-') ? -Infinity : Infinity) : text.endsWith('nan') ? NaN : Number(text);
+    const v = text.endsWith('inf')
+      ? text.startsWith('-')
+        ? -Infinity
+        : Infinity
+      : text.endsWith('nan')
+        ? NaN
+        : Number(text);
     return type ? { k: 'float', v, type } : { k: 'float', v };
   }
   const v = Number(text);
@@ -263,7 +269,8 @@ function denseElements(p: PCtx, lits: string[], depth: number, shape: number[]):
     }
     c.expect(']', 'to close the dense list');
     if (shape[depth] === undefined) shape[depth] = n;
-    else if (shape[depth] !== n) throw c.errorAt(c.pos(c.last!), `dense list rows have different lengths (${shape[depth]} and ${n})`);
+    else if (shape[depth] !== n)
+      throw c.errorAt(c.pos(c.last!), `dense list rows have different lengths (${shape[depth]} and ${n})`);
     return shape;
   }
   if (c.is('(')) {
@@ -320,6 +327,7 @@ function hashAttr(p: PCtx): Attr {
     const fields: Record<string, Attr> = {};
     if (!c.eat('>')) {
       do {
+        if (c.is('>')) break; // a trailing comma
         const key = c.expectKind('ident', 'a field name').text;
         c.expect('=', `after '${key}'`);
         fields[key] = parseAttr(p);
@@ -340,7 +348,8 @@ export function convDims(p: PCtx): Attr & { k: 'conv' } {
     if (!c.eat(']')) {
       do {
         const t = c.take();
-        if (t.kind !== 'ident' && t.kind !== 'int') throw c.errorAt(c.pos(t), `bad convolution layout entry '${t.text}'`);
+        if (t.kind !== 'ident' && t.kind !== 'int')
+          throw c.errorAt(c.pos(t), `bad convolution layout entry '${t.text}'`);
         out.push(t.text);
       } while (c.eat(','));
       c.expect(']', 'to close a convolution layout');

@@ -1,5 +1,16 @@
 import { FleetcError } from '../../diagnostics/index.js';
-import { IRGraph, sym, type AttrValue, type DType, type Dim, type Shape, type SourceLoc, type WeightRef } from '../../ir/index.js';
+import {
+  byteSize,
+  dtypeBits,
+  IRGraph,
+  sym,
+  type AttrValue,
+  type DType,
+  type Dim,
+  type Shape,
+  type SourceLoc,
+  type WeightRef,
+} from '../../ir/index.js';
 import type { MBlock, MFunc, MModule, MOp, MType, Pos } from './ast.js';
 import { refName, typeToString } from './ast.js';
 import { attrsToIR } from './attrs-ir.js';
@@ -14,7 +25,7 @@ export const STABLEHLO_OPSET = 1;
 const SPLAT_INLINE_LIMIT = 4096;
 
 /** What an op hook can do with an op instead of lowering it (used for `check.*` in tests). */
-export type OpHook = (op: MOp, cx: Emitter) => boolean;
+export type OpHook = (op: MOp, cx: Emitter, scope: Scope) => boolean;
 
 export interface ConvertOptions {
   /** Entry function; default `main`, else the only public function. */
@@ -77,6 +88,13 @@ export function functionToIR(mod: MModule, fn: MFunc, opts: ConvertOptions = {})
     scope.set(a.key, name);
     graph.inputs = [...graph.inputs, name];
   });
+  // Values the entry function returns take their `jax.result_info` names when they are made.
+  const ret = fn.body.ops[fn.body.ops.length - 1];
+  if (ret?.name === 'func.return')
+    ret.operands.forEach((k, i) => {
+      const info = fn.resultAttrs[i]?.['jax.result_info'];
+      if (info?.k === 'str' && /^[A-Za-z_][\w.]*$/.test(info.v) && !cx.preferred.has(k)) cx.preferred.set(k, info.v);
+    });
   const outs = cx.emitBlock(fn.body, scope, fn.name, []);
   const outNames: string[] = [];
   outs.forEach((v, i) => {
@@ -88,7 +106,11 @@ export function functionToIR(mod: MModule, fn: MFunc, opts: ConvertOptions = {})
       // An input, a weight or a repeated value returned as an output gets its own Identity.
       name = graph.freshValueName(want || `${v}_out`);
       graph.addValue({ name, dtype: val.dtype, shape: val.shape, role: 'output' });
-      graph.addOp({ opType: 'Identity', loc: cx.loc(fn.pos), opset: ONNX_OPSET }, [v], [name]);
+      graph.addOp(
+        { opType: 'Identity', loc: cx.loc(fn.pos), opset: ONNX_OPSET, name: opName('Identity', [name]) },
+        [v],
+        [name],
+      );
     } else graph.updateValue(v, { role: 'output' });
     outNames.push(name);
   });
@@ -107,15 +129,10 @@ export class Scope {
     return this.map.get(k);
   }
   lookup(k: string): { name: string; depth: number } | undefined {
-    let s: Scope | null = this;
-    let depth = 0;
-    while (s) {
-      const v = s.getLocal(k);
-      if (v !== undefined) return { name: v, depth };
-      s = s.parent;
-      depth++;
-    }
-    return undefined;
+    const v = this.getLocal(k);
+    if (v !== undefined) return { name: v, depth: 0 };
+    const r = this.parent?.lookup(k);
+    return r && { name: r.name, depth: r.depth + 1 };
   }
 }
 
@@ -124,6 +141,8 @@ export class Scope {
  * helpers to create values, constants and ops.
  */
 export class Emitter {
+  /** IR names wanted for some value keys of the entry function (its results' jax.result_info). */
+  readonly preferred = new Map<string, string>();
   /** Calls being inlined, to detect recursion. */
   private readonly callStack: string[] = [];
 
@@ -164,12 +183,18 @@ export class Emitter {
       if (ret) throw this.err(op.pos, `'${op.name}' after the terminator of @${fnName}`);
       if (op.name === 'func.return' || op.name === 'stablehlo.return') {
         ret = op.operands.map((k, i) => this.use(scope, k, op.operandPos[i]!));
+        const tup = ret.findIndex(isTupleRef);
+        if (tup >= 0) throw this.err(op.operandPos[tup] ?? op.pos, 'returning a tuple is not supported', 'E0103');
         this.checkOperandTypes(op, ret);
         continue;
       }
       this.emitOp(op, scope);
     }
-    if (!ret) throw this.err(block.ops[block.ops.length - 1]?.pos ?? { line: 0, col: 0 }, `a block of @${fnName} has no return`);
+    if (!ret)
+      throw this.err(
+        block.ops[block.ops.length - 1]?.pos ?? { line: 0, col: 0 },
+        `a block of @${fnName} has no return`,
+      );
     return ret;
   }
 
@@ -177,9 +202,45 @@ export class Emitter {
   use(scope: Scope, k: string, pos: Pos): string {
     const found = scope.lookup(k);
     if (!found) throw this.err(pos, `use of undefined value ${refName(k)}`, 'E0105');
-    let e: Emitter | null = this;
-    for (let d = 0; d < found.depth && e?.parent; d++, e = e.parent) e.importOuter(found.name);
+    if (isTupleRef(found.name)) return found.name;
+    this.importThrough(found.name, found.depth);
     return found.name;
+  }
+
+  /** Declares an outer value in this subgraph and the `depth - 1` enclosing ones below its home. */
+  private importThrough(name: string, depth: number): void {
+    if (depth <= 0 || !this.parent) return;
+    this.importOuter(name);
+    this.parent.importThrough(name, depth - 1);
+  }
+
+  /** Tuples exist only in the frontend: `stablehlo.tuple` records its elements, get_tuple_element picks one. */
+  private readonly tuples = new Map<string, string[]>();
+
+  private tupleElems(ref: string): string[] | undefined {
+    return this.tuples.get(ref) ?? this.parent?.tupleElems(ref);
+  }
+
+  private emitTupleOp(op: MOp, scope: Scope): boolean {
+    if (op.name === 'stablehlo.tuple') {
+      const elems = op.operands.map((k, i) => this.use(scope, k, op.operandPos[i]!));
+      const ref = `${TUPLE_REF}${op.pos.line}:${op.pos.col}`;
+      this.tuples.set(ref, elems);
+      scope.set(op.results[0]!, ref);
+      return true;
+    }
+    if (op.name === 'stablehlo.get_tuple_element') {
+      const t = this.use(scope, op.operands[0]!, op.operandPos[0]!);
+      const elems = this.tupleElems(t);
+      const index = op.attrs['index'];
+      if (!elems || index?.k !== 'int')
+        throw this.err(op.pos, "'stablehlo.get_tuple_element' needs a tuple operand and an index");
+      const v = elems[index.v];
+      if (v === undefined) throw this.err(op.pos, `tuple index ${index.v} is out of range (${elems.length} elements)`);
+      scope.set(op.results[0]!, v);
+      return true;
+    }
+    return false;
   }
 
   /** Declares an outer-scope value inside this subgraph (role 'outer'). */
@@ -219,21 +280,40 @@ export class Emitter {
   }
 
   emitOp(op: MOp, scope: Scope): void {
-    if (this.opts.hook?.(op, this) === true) return;
+    if (this.opts.hook?.(op, this, scope) === true) return;
     if (op.name === 'func.call') return this.inlineCall(op, scope);
-    if (op.name === 'stablehlo.custom_call') {
-      const target = op.attrs['call_target_name'];
-      if (target?.k === 'str' && target.v.startsWith('check.') && !op.results.length) return; // checks outside test mode
+    if (op.name === 'stablehlo.composite') {
+      // A composite is its decomposition (a private function); inline it like a call.
+      const d = op.attrs['decomposition'];
+      if (d?.k === 'symbol') return this.inlineCall({ ...op, attrs: { callee: d } }, scope);
     }
+    if (isCheckOp(op)) return; // test expectations outside test mode (see testcases.ts)
+    if (this.emitTupleOp(op, scope)) return;
     const inputs = op.operands.map((k, i) => this.use(scope, k, op.operandPos[i]!));
+    const tup = inputs.findIndex(isTupleRef);
+    if (tup >= 0)
+      throw this.err(
+        op.operandPos[tup] ?? op.pos,
+        `'${op.name}' takes a tuple operand; tuples are only supported through get_tuple_element`,
+        'E0103',
+      );
     this.checkOperandTypes(op, inputs);
-    if (op.name === 'stablehlo.constant') return this.emitConstant(op, scope);
-    if (op.resultTypes.length !== op.results.length)
-      throw this.err(op.pos, `'${op.name}' needs its result types`);
+    if (op.name === 'stablehlo.constant' || op.name === 'arith.constant') return this.emitConstant(op, scope);
+    if (isNoop(op)) {
+      // Identity transposes, same-type converts, … (Reactant prints many): the result is the operand.
+      op.results.forEach((k, i) => scope.set(k, inputs[i]!));
+      return;
+    }
+    if (op.resultTypes.length !== op.results.length) throw this.err(op.pos, `'${op.name}' needs its result types`);
     const outputs = op.results.map((k, i) => {
-      const base = k.endsWith('#0') ? k.slice(0, -2) : k;
+      const base =
+        (this.callStack.length ? undefined : this.preferred.get(k)) ?? (k.endsWith('#0') ? k.slice(0, -2) : k);
       const name = this.graph.freshValueName(base);
-      this.graph.addValue({ name, ...this.typeOf(op.resultTypes[i]!, op.pos, `result ${i} of '${op.name}'`), role: 'intermediate' });
+      this.graph.addValue({
+        name,
+        ...this.typeOf(op.resultTypes[i]!, op.pos, `result ${i} of '${op.name}'`),
+        role: 'intermediate',
+      });
       return name;
     });
     lowerOp(this, op, inputs, outputs, scope);
@@ -245,10 +325,11 @@ export class Emitter {
     const dot = op.name.indexOf('.');
     const domain = op.name.slice(0, dot);
     if (domain !== 'stablehlo' && domain !== 'chlo') throw this.err(op.pos, `unsupported op '${op.name}'`, 'E0103');
-    const attrs: Record<string, AttrValue> = { ...attrsToIR(op.attrs), ...extra };
+    const attrs: Record<string, AttrValue> = { ...attrsToIR(op.attrs), ...resultAttrs(op), ...extra };
     const names = REGION_NAMES[op.name];
     if (op.regions.length) {
-      if (op.name === 'stablehlo.case') attrs['branches'] = { type: 'graphs', value: op.regions.map((r, i) => this.regionGraph(op, r, i, scope)) };
+      if (op.name === 'stablehlo.case')
+        attrs['branches'] = { type: 'graphs', value: op.regions.map((r, i) => this.regionGraph(op, r, i, scope)) };
       else
         op.regions.forEach((r, i) => {
           const n = names?.[i] ?? `region${i}`;
@@ -256,7 +337,14 @@ export class Emitter {
         });
     }
     this.graph.addOp(
-      { opType: op.name.slice(dot + 1), domain, opset: STABLEHLO_OPSET, attrs, loc: this.loc(op.pos, op.userLoc), name: op.name.slice(dot + 1) },
+      {
+        opType: op.name.slice(dot + 1),
+        domain,
+        opset: STABLEHLO_OPSET,
+        attrs,
+        loc: this.loc(op.pos, op.userLoc),
+        name: opName(op.name.slice(dot + 1), outputs),
+      },
       inputs,
       outputs,
     );
@@ -264,9 +352,14 @@ export class Emitter {
 
   /** One region → a subgraph: block arguments are its inputs, the returned values its outputs. */
   regionGraph(op: MOp, region: MBlock[], index: number, scope: Scope): IRGraph {
-    if (region.length !== 1) throw this.err(op.pos, `region ${index} of '${op.name}' has ${region.length} blocks; one is supported`, 'E0103');
+    if (region.length !== 1)
+      throw this.err(op.pos, `region ${index} of '${op.name}' has ${region.length} blocks; one is supported`, 'E0103');
     const block = region[0]!;
-    const sub = new IRGraph(`${op.name.slice(op.name.indexOf('.') + 1)}_r${index}`, { format: 'stablehlo', file: this.mod.file, opsets: this.graph.meta.opsets });
+    const sub = new IRGraph(`${op.name.slice(op.name.indexOf('.') + 1)}_r${index}`, {
+      format: 'stablehlo',
+      file: this.mod.file,
+      opsets: this.graph.meta.opsets,
+    });
     const cx = new Emitter(this.mod, sub, this, this.opts);
     const inner = new Scope(scope);
     const inputs = block.args.map((a, i) => {
@@ -293,12 +386,7 @@ export class Emitter {
   }
 
   private rootHas(name: string): boolean {
-    let e: Emitter | null = this;
-    while (e) {
-      if (e.graph.hasValue(name)) return true;
-      e = e.parent;
-    }
-    return false;
+    return this.graph.hasValue(name) || (this.parent?.rootHas(name) ?? false);
   }
 
   /** A fresh intermediate value. */
@@ -310,7 +398,18 @@ export class Emitter {
 
   /** Adds an ONNX op (domain ''). */
   onnx(opType: string, inputs: string[], outputs: string[], op: MOp, attrs: Record<string, AttrValue> = {}): void {
-    this.graph.addOp({ opType, domain: '', opset: ONNX_OPSET, attrs, loc: this.loc(op.pos, op.userLoc), name: opType }, inputs, outputs);
+    this.graph.addOp(
+      {
+        opType,
+        domain: '',
+        opset: ONNX_OPSET,
+        attrs,
+        loc: this.loc(op.pos, op.userLoc),
+        name: opName(opType, outputs),
+      },
+      inputs,
+      outputs,
+    );
   }
 
   /** A constant weight value with inline bytes. */
@@ -321,12 +420,20 @@ export class Emitter {
     return name;
   }
 
+  /** int64 constants made so far, by contents: equal shapes and axes share one weight. */
+  private readonly i64s = new Map<string, string>();
+
   /** An int64 1-D constant (shapes, axes, pads). */
   i64(base: string, values: number[]): string {
+    const k = values.join(',');
+    const have = this.i64s.get(k);
+    if (have !== undefined) return have;
     const b = new Uint8Array(values.length * 8);
     const dv = new DataView(b.buffer);
     values.forEach((v, i) => dv.setBigInt64(i * 8, BigInt(v), true));
-    return this.weight(base, 'int64', [values.length], b);
+    const name = this.weight(base, 'int64', [values.length], b);
+    this.i64s.set(k, name);
+    return name;
   }
 
   /** Weight bytes of a value that is an inline weight, else undefined. */
@@ -340,15 +447,29 @@ export class Emitter {
     const k = op.results[0];
     if (!k || op.results.length !== 1) throw this.err(op.pos, "'stablehlo.constant' has one result");
     const value = op.attrs['value'];
-    const base = k.endsWith('#0') ? k.slice(0, -2) : k;
+    const base = (this.callStack.length ? undefined : this.preferred.get(k)) ?? (k.endsWith('#0') ? k.slice(0, -2) : k);
     if (value?.k === 'elided') {
       const t = this.typeOf(value.type, op.pos, 'the constant');
+      const blob = this.mod.resources?.get(value.handle);
+      if (blob) {
+        const n = t.shape.reduce((a: number, b) => a * (b as number), 1);
+        const need = byteSize(t.dtype, n);
+        if (blob.length !== need)
+          throw this.err(
+            op.pos,
+            `resource '${value.handle}' has ${blob.length} bytes; ${typeToString(value.type)} needs ${need}`,
+          );
+        scope.set(k, this.weight(base, t.dtype, t.shape as number[], blob));
+        return;
+      }
       const name = this.uniqueAcross(this.graph, base);
       this.graph.addValue({ name, ...t, role: 'weight', weight: { kind: 'elided' } });
       scope.set(k, name);
       return;
     }
-    if (value?.k !== 'dense') throw this.err(op.pos, "'stablehlo.constant' needs a dense<…> value");
+    if (value?.k !== 'dense') throw this.err(op.pos, `'${op.name}' needs a dense<…> value`, 'E0103');
+    // The result type first: a quantized or complex result is unsupported, not a mismatch.
+    if (op.resultTypes[0]) this.typeOf(op.resultTypes[0], op.pos, 'the constant');
     let d: DenseValue;
     try {
       d = encodeDense(value);
@@ -358,7 +479,10 @@ export class Emitter {
     }
     const rt = op.resultTypes[0];
     if (rt && typeToString(rt) !== typeToString(value.type))
-      throw this.err(op.pos, `type mismatch: constant value is ${typeToString(value.type)} but the result is ${typeToString(rt)}`);
+      throw this.err(
+        op.pos,
+        `type mismatch: constant value is ${typeToString(value.type)} but the result is ${typeToString(rt)}`,
+      );
     const n = d.shape.reduce((a, b) => a * b, 1);
     if (d.splat && n > SPLAT_INLINE_LIMIT) {
       const name = this.tmp(base, d.dtype, d.shape);
@@ -366,9 +490,12 @@ export class Emitter {
       this.graph.addOp(
         {
           opType: 'ConstantOfShape',
+          name: opName('ConstantOfShape', [name]),
           opset: ONNX_OPSET,
           loc: this.loc(op.pos, op.userLoc),
-          attrs: { value: { type: 'tensor', value: { dtype: d.dtype, shape: [1], ref: { kind: 'inline', data: d.bytes } } } },
+          attrs: {
+            value: { type: 'tensor', value: { dtype: d.dtype, shape: [1], ref: { kind: 'inline', data: d.bytes } } },
+          },
         },
         [shape],
         [name],
@@ -435,4 +562,60 @@ function repeat(one: Uint8Array, n: number, dtype: DType): Uint8Array {
 
 function irTypeString(dtype: DType, shape: Shape): string {
   return `${dtype}[${shape.map(String).join(', ')}]`;
+}
+
+/** A test expectation: `check.expect_*` or `stablehlo.custom_call @check.*` with no results. */
+export function isCheckOp(op: MOp): boolean {
+  if (op.name.startsWith('check.')) return true;
+  if (op.name !== 'stablehlo.custom_call' || op.results.length) return false;
+  const target = op.attrs['call_target_name'];
+  return target?.k === 'str' && target.v.startsWith('check.');
+}
+
+/**
+ * Facts a kernel needs that only the result type holds: the static result shape of iota and
+ * broadcast_in_dim, the result element size of bitcast_convert.
+ */
+function resultAttrs(op: MOp): Record<string, AttrValue> {
+  const rt = op.resultTypes[0];
+  if (rt?.kind !== 'tensor') return {};
+  if ((op.name === 'stablehlo.iota' || op.name === 'stablehlo.broadcast_in_dim') && rt.dims.every((d) => d >= 0))
+    return { shape: { type: 'ints', value: rt.dims } };
+  if (op.name === 'stablehlo.bitcast_convert') {
+    // i1 counts as one bit here: f64 → 64 x i1.
+    const dt = elemDType(rt.elem);
+    return dt ? { result_elem_bits: { type: 'int', value: dt === 'bool' ? 1 : dtypeBits(dt) } } : {};
+  }
+  return {};
+}
+
+const TUPLE_REF = '\u0001tuple@';
+const isTupleRef = (name: string): boolean => name.startsWith(TUPLE_REF);
+
+/**
+ * An op's name from its type and first output (`Add_x`): unique without a search, because
+ * IRGraph.freshOpName scans `Add_1, Add_2, …` and would make conversion quadratic.
+ */
+export function opName(opType: string, outputs: readonly (string | undefined)[]): string {
+  const o = outputs.find((x) => x);
+  return o ? `${opType}_${o}` : opType;
+}
+
+/** Ops whose results are their operands: identity transpose/reshape/convert/broadcast, optimization_barrier. */
+function isNoop(op: MOp): boolean {
+  if (op.name === 'stablehlo.optimization_barrier') return op.regions.length === 0;
+  const NOOP_CANDIDATES = [
+    'stablehlo.transpose',
+    'stablehlo.reshape',
+    'stablehlo.convert',
+    'stablehlo.broadcast_in_dim',
+  ];
+  if (!NOOP_CANDIDATES.includes(op.name) || op.operands.length !== 1 || op.results.length !== 1) return false;
+  const a = op.operandTypes[0];
+  const r = op.resultTypes[0];
+  if (!a || !r || a.kind !== 'tensor' || typeToString(a) !== typeToString(r) || a.dims.some((d) => d < 0)) return false;
+  const perm = op.attrs['permutation'] ?? op.attrs['broadcast_dimensions'];
+  if (!perm) return true;
+  const v = perm.k === 'ints' ? perm.v : undefined;
+  return v !== undefined && v.every((p, i) => p === i);
 }

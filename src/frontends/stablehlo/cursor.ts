@@ -71,6 +71,12 @@ export class Cursor {
     return this.errorAt(this.pos(t), `expected ${expected}, found ${describe(t)}`);
   }
 
+  /** Drops the lookahead and continues lexing at `pos` (after a block read as raw text). */
+  jumpTo(pos: number): void {
+    this.la = null;
+    this.lex.jumpTo(pos);
+  }
+
   /**
    * Raw text from the lexer position after an opener that was just taken, up to its balanced
    * closer (consumed). The lookahead must be empty.

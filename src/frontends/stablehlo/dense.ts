@@ -1,5 +1,7 @@
 import type { DType } from '../../ir/index.js';
 import type { Attr, MType } from './ast.js';
+import { encodeMinifloat, isMinifloat } from './minifloat.js';
+import { typeToString } from './ast.js';
 
 /** MLIR element types fleetc's IR can hold. */
 const ELEM: Record<string, DType> = {
@@ -24,6 +26,12 @@ const ELEM: Record<string, DType> = {
   f32: 'float32',
   f64: 'float64',
   index: 'int64',
+  f8E4M3FN: 'float8e4m3fn',
+  f8E4M3FNUZ: 'float8e4m3fnuz',
+  f8E5M2: 'float8e5m2',
+  f8E5M2FNUZ: 'float8e5m2fnuz',
+  f4E2M1FN: 'float4e2m1',
+  f8E8M0FNU: 'float8e8m0',
 };
 
 /** Why an element type is not supported, or undefined when it is. */
@@ -75,9 +83,10 @@ export function encodeDense(attr: Attr & { k: 'dense' }): DenseValue {
   if (d.kind === 'hex') return fromHex(d.hex, dtype, shape, n);
   const lits = d.lits;
   if (lits.includes('complex')) throw new DenseError('complex literal', true);
+  if (n === 0 && lits.length === 0) return { dtype, shape, bytes: new Uint8Array(0), splat: false };
   const splat = lits.length === 1 && d.shape.length === 0 && n !== 1;
   if (!splat && lits.length !== n)
-    throw new DenseError(`dense literal has ${lits.length} elements but the type ${t.dims.join('x')} holds ${n}`);
+    throw new DenseError(`dense literal has ${lits.length} elements but its type ${typeToString(t)} holds ${n}`);
   if (!splat && d.shape.length && d.shape.join('x') !== shape.join('x') && !(shape.length === 0 && lits.length === 1))
     throw new DenseError(`dense literal has shape [${d.shape.join(', ')}] but the type has [${shape.join(', ')}]`);
   const count = splat ? 1 : n;
@@ -94,7 +103,10 @@ function fromHex(hex: string, dtype: DType, shape: number[], n: number): DenseVa
   else if (raw.length === stored) {
     count = 1;
     splat = n !== 1;
-  } else throw new DenseError(`hex blob has ${raw.length} bytes; ${shape.join('x') || 'scalar'} of ${dtype} needs ${stored * n}`);
+  } else
+    throw new DenseError(
+      `hex blob has ${raw.length} bytes; ${shape.join('x') || 'scalar'} of ${dtype} needs ${stored * n}`,
+    );
   if (bits === 4) {
     const out = new Uint8Array(Math.ceil(count / 2));
     for (let i = 0; i < count; i++) out[i >> 1]! |= (raw[i]! & 15) << ((i & 1) * 4);
@@ -107,7 +119,14 @@ function dtypeBitsOf(dt: DType): number {
   switch (dt) {
     case 'int4':
     case 'uint4':
+    case 'float4e2m1':
       return 4;
+    case 'float8e4m3fn':
+    case 'float8e4m3fnuz':
+    case 'float8e5m2':
+    case 'float8e5m2fnuz':
+    case 'float8e8m0':
+      return 8;
     case 'bool':
     case 'int8':
     case 'uint8':
@@ -151,6 +170,17 @@ function litFloat(s: string): number {
 
 function encodeLits(lits: string[], dtype: DType, count: number): Uint8Array {
   const bits = dtypeBitsOf(dtype);
+  if (isMinifloat(dtype)) {
+    // Hex literals are raw bits; numbers round to the nearest code.
+    const code = (s: string): number =>
+      isHexLit(s) ? Number(BigInt.asUintN(bits, litBig(s))) : encodeMinifloat(dtype, litFloat(s));
+    if (bits === 4) {
+      const out = new Uint8Array(Math.ceil(count / 2));
+      for (let i = 0; i < count; i++) out[i >> 1]! |= code(lits[i]!) << ((i & 1) * 4);
+      return out;
+    }
+    return Uint8Array.from(lits.slice(0, count), code);
+  }
   if (bits === 4) {
     const out = new Uint8Array(Math.ceil(count / 2));
     for (let i = 0; i < count; i++) out[i >> 1]! |= Number(BigInt.asUintN(4, litBig(lits[i]!))) << ((i & 1) * 4);

@@ -36,6 +36,10 @@ const isIdChar = (c: number): boolean => isIdStart(c) || isDigit(c) || c === 36 
 /** Characters of suffix ids (`%x.y-z`, `^bb0`, `#loc1`): also `-`. */
 const isSuffixChar = (c: number): boolean => isIdChar(c) || c === 45;
 
+function mkTok(kind: TokKind, text: string, index: number, pos: number, line: number, col: number): Token {
+  return { kind, text, index, pos, line, col };
+}
+
 export class Lexer {
   pos = 0;
   line = 1;
@@ -45,6 +49,16 @@ export class Lexer {
     readonly text: string,
     readonly file: string,
   ) {}
+
+  /** Moves to `pos` (forward), counting the lines passed. */
+  jumpTo(pos: number): void {
+    for (let p = this.pos; p < pos; p++)
+      if (this.text.charCodeAt(p) === 10) {
+        this.line++;
+        this.lineStart = p + 1;
+      }
+    this.pos = pos;
+  }
 
   /** 1-based column of a character position on the current line. */
   colOf(pos: number): number {
@@ -81,8 +95,7 @@ export class Lexer {
     const start = this.pos;
     const line = this.line;
     const col = start - this.lineStart + 1;
-    const tok = (kind: TokKind, text: string, index = -1): Token => ({ kind, text, index, pos: start, line, col });
-    if (start >= t.length) return tok('eof', '');
+    if (start >= t.length) return mkTok('eof', '', -1, start, line, col);
     const c = t.charCodeAt(start);
     let p = start + 1;
 
@@ -99,37 +112,37 @@ export class Lexer {
           p = q;
         }
         this.pos = p;
-        return tok('value', name, index);
+        return mkTok('value', name, index, start, line, col);
       }
       this.pos = p;
-      return tok(c === 94 ? 'caret' : c === 35 ? 'hash' : 'bang', name);
+      return mkTok(c === 94 ? 'caret' : c === 35 ? 'hash' : 'bang', name, -1, start, line, col);
     }
     if (c === 64 /* @ */) {
       if (t.charCodeAt(p) === 34) {
         this.pos = p;
         const s = this.readString(line, col);
-        return { ...tok('symbol', s) };
+        return mkTok('symbol', s, -1, start, line, col);
       }
       while (p < t.length && isSuffixChar(t.charCodeAt(p))) p++;
       if (p === start + 1) throw this.error("expected a symbol name after '@'", line, col);
       this.pos = p;
-      return tok('symbol', t.slice(start + 1, p));
+      return mkTok('symbol', t.slice(start + 1, p), -1, start, line, col);
     }
     if (c === 34 /* " */) {
       const s = this.readString(line, col);
-      return tok('string', s);
+      return mkTok('string', s, -1, start, line, col);
     }
     if (isIdStart(c)) {
       while (p < t.length && isIdChar(t.charCodeAt(p))) p++;
       this.pos = p;
-      return tok('ident', t.slice(start, p));
+      return mkTok('ident', t.slice(start, p), -1, start, line, col);
     }
     if (isDigit(c)) {
       if (c === 48 && t.charCodeAt(p) === 120 && isHex(t.charCodeAt(p + 1))) {
         p++;
         while (p < t.length && isHex(t.charCodeAt(p))) p++;
         this.pos = p;
-        return tok('int', t.slice(start, p));
+        return mkTok('int', t.slice(start, p), -1, start, line, col);
       }
       while (p < t.length && isDigit(t.charCodeAt(p))) p++;
       let kind: TokKind = 'int';
@@ -149,15 +162,15 @@ export class Lexer {
         }
       }
       this.pos = p;
-      return tok(kind, t.slice(start, p));
+      return mkTok(kind, t.slice(start, p), -1, start, line, col);
     }
     if (c === 45 /* - */ && t.charCodeAt(p) === 62 /* > */) {
       this.pos = p + 1;
-      return tok('punct', '->');
+      return mkTok('punct', '->', -1, start, line, col);
     }
     if ('(){}[]<>,=:?*+-'.includes(t[start]!)) {
       this.pos = p;
-      return tok('punct', t[start]!);
+      return mkTok('punct', t[start]!, -1, start, line, col);
     }
     throw this.error(`unexpected character '${t[start]}'`, line, col);
   }

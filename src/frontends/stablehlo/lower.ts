@@ -1,7 +1,7 @@
 import { isFloat, type AttrValue, type DType, type Shape } from '../../ir/index.js';
-import type { MOp, MType } from './ast.js';
+import type { Attr, MOp, MType } from './ast.js';
 import { intOf, intsOf } from './attrs-ir.js';
-import type { Emitter, Scope } from './convert.js';
+import { opName, type Emitter, type Scope } from './convert.js';
 import { elemDType } from './dense.js';
 
 /**
@@ -10,12 +10,83 @@ import { elemDType } from './dense.js';
  */
 export function lowerOp(cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope): void {
   const short = op.name.startsWith('stablehlo.') ? op.name.slice(10) : '';
-  const rule = short ? RULES[short] : op.name.startsWith('chlo.') ? CHLO[op.name.slice(5)] : undefined;
-  if (rule && rule(cx, op, ins, outs)) return;
+  if (op.name === 'tensor.cast') {
+    // Only the static-ness of dims changes; the data and its layout do not.
+    cx.onnx('Identity', ins, outs, op);
+    return;
+  }
+  const rule = short
+    ? (RULES[short] ?? STATIC_FORMS[short])
+    : op.name.startsWith('chlo.')
+      ? CHLO[op.name.slice(5)]
+      : undefined;
+  if (nibbles(op)) {
+    if (WIDEN.has(short)) return widened(cx, op, ins, outs, scope);
+  } else if (rule && rule(cx, op, ins, outs, scope)) return;
   cx.emitKept(op, ins, outs, scope);
 }
 
-type Rule = (cx: Emitter, op: MOp, ins: string[], outs: string[]) => boolean;
+/** Element-wise ops whose 4-bit result is the 8-bit result truncated (two's complement wrap). */
+const WIDEN = new Set([
+  'add',
+  'subtract',
+  'multiply',
+  'negate',
+  'and',
+  'or',
+  'xor',
+  'not',
+  'maximum',
+  'minimum',
+  'abs',
+  'iota',
+  'compare',
+  'select',
+  'clamp',
+  'sign',
+]);
+
+/** A 4-bit op computed in 8 bits between stablehlo.convert ops (the kernels work on bytes). */
+function widened(cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope): void {
+  const wide = (elem: string): DType => (elem.startsWith('u') ? 'uint8' : 'int8');
+  const conv = (from: string, to: string): void => {
+    cx.graph.addOp(
+      {
+        opType: 'convert',
+        domain: 'stablehlo',
+        opset: 1,
+        loc: cx.loc(op.pos, op.userLoc),
+        name: opName('convert', [to]),
+      },
+      [from],
+      [to],
+    );
+  };
+  const ins2 = ins.map((v, i) => {
+    const t = op.operandTypes[i];
+    if (t?.kind !== 'tensor' || !/^(s|u)?i4$/.test(t.elem)) return v;
+    const w = cx.tmp(`${v}_i8`, wide(t.elem), cx.graph.value(v).shape);
+    conv(v, w);
+    return w;
+  });
+  const outs2 = outs.map((v, i) => {
+    const t = op.resultTypes[i];
+    if (t?.kind !== 'tensor' || !/^(s|u)?i4$/.test(t.elem)) return v;
+    return cx.tmp(`${v}_i8`, wide(t.elem), cx.graph.value(v).shape);
+  });
+  cx.emitKept(op, ins2, outs2, scope);
+  outs2.forEach((w, i) => w !== outs[i] && conv(w, outs[i]!));
+}
+
+type Rule = (cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope) => boolean;
+
+/** 4-bit integer operands or results: no ONNX op takes them, so the op stays a stablehlo op. */
+function nibbles(op: MOp): boolean {
+  return [...op.operandTypes, ...op.resultTypes].some((t) => t.kind === 'tensor' && /^(s|u)?i4$/.test(t.elem));
+}
+
+const isUnsigned = (t: MType | undefined): boolean => t?.kind === 'tensor' && /^ui/.test(t.elem);
+const signedOrFloat = (op: MOp): boolean => !isBool(op.operandTypes[0]) && !isUnsigned(op.operandTypes[0]);
 
 const dtypeOf = (t: MType | undefined): DType | undefined => (t?.kind === 'tensor' ? elemDType(t.elem) : undefined);
 const dimsOf = (t: MType | undefined): number[] => (t?.kind === 'tensor' ? t.dims : []);
@@ -47,20 +118,26 @@ function logical(boolOp: string, intOp: string): Rule {
 const notBool = (op: MOp): boolean => !isBool(op.operandTypes[0]);
 const floatOnly = (op: MOp): boolean => isFloatT(op.operandTypes[0]);
 
-const COMPARE: Record<string, string> = { EQ: 'Equal', LT: 'Less', LE: 'LessOrEqual', GT: 'Greater', GE: 'GreaterOrEqual' };
+const COMPARE: Record<string, string> = {
+  EQ: 'Equal',
+  LT: 'Less',
+  LE: 'LessOrEqual',
+  GT: 'Greater',
+  GE: 'GreaterOrEqual',
+};
 
 const RULES: Record<string, Rule> = {
   add: (cx, op, ins, outs) => (cx.onnx(isBool(op.operandTypes[0]) ? 'Or' : 'Add', ins, outs, op), true),
   subtract: direct('Sub', notBool),
   multiply: (cx, op, ins, outs) => (cx.onnx(isBool(op.operandTypes[0]) ? 'And' : 'Mul', ins, outs, op), true),
-  // Integer division: StableHLO and ONNX (reference implementation and onnxruntime) both truncate toward zero.
-  divide: direct('Div', notBool),
+  // Integer x/0 is -1 in StableHLO (undefined in ONNX): integer division stays a stablehlo op.
+  divide: direct('Div', floatOnly),
   maximum: (cx, op, ins, outs) => (cx.onnx(isBool(op.operandTypes[0]) ? 'Or' : 'Max', ins, outs, op), true),
   minimum: (cx, op, ins, outs) => (cx.onnx(isBool(op.operandTypes[0]) ? 'And' : 'Min', ins, outs, op), true),
   exponential: direct('Exp', floatOnly),
   log: direct('Log', floatOnly),
   tanh: direct('Tanh', floatOnly),
-  negate: direct('Neg', notBool),
+  negate: direct('Neg', signedOrFloat),
   abs: direct('Abs', notBool),
   sqrt: direct('Sqrt', floatOnly),
   floor: direct('Floor', floatOnly),
@@ -69,10 +146,10 @@ const RULES: Record<string, Rule> = {
   cosine: direct('Cos', floatOnly),
   tan: direct('Tan', floatOnly),
   logistic: direct('Sigmoid', floatOnly),
-  sign: direct('Sign', notBool),
+  sign: direct('Sign', signedOrFloat),
   round_nearest_even: direct('Round', floatOnly),
   // remainder has the sign of the dividend, like C fmod: ONNX Mod with fmod=1 (required for floats).
-  remainder: direct('Mod', notBool, { fmod: { type: 'int', value: 1 } }),
+  remainder: direct('Mod', floatOnly, { fmod: { type: 'int', value: 1 } }),
   power: direct('Pow', floatOnly),
   and: logical('And', 'BitwiseAnd'),
   or: logical('Or', 'BitwiseOr'),
@@ -96,7 +173,13 @@ const RULES: Record<string, Rule> = {
     const from = dtypeOf(op.operandTypes[0]);
     if (!to) return false;
     // Float → unsigned/narrow int conversions of out-of-range values differ between specs; in range they agree.
-    cx.onnx(from === to ? 'Identity' : 'Cast', ins, outs, op, from === to ? {} : { to: { type: 'int', value: onnxCode(to) } });
+    cx.onnx(
+      from === to ? 'Identity' : 'Cast',
+      ins,
+      outs,
+      op,
+      from === to ? {} : { to: { type: 'int', value: onnxCode(to) } },
+    );
     return true;
   },
   reshape: (cx, op, ins, outs) => {
@@ -127,7 +210,10 @@ const RULES: Record<string, Rule> = {
         ins[0]!,
         cx.i64(`${o}_starts`, starts),
         cx.i64(`${o}_ends`, intsOf(op.attrs['limit_indices']) ?? []),
-        cx.i64(`${o}_axes`, starts.map((_, i) => i)),
+        cx.i64(
+          `${o}_axes`,
+          starts.map((_, i) => i),
+        ),
         cx.i64(`${o}_steps`, intsOf(op.attrs['strides']) ?? starts.map(() => 1)),
       ],
       outs,
@@ -168,31 +254,91 @@ const RULES: Record<string, Rule> = {
     if (interior.some((x) => x !== 0)) return false;
     const lo = intsOf(op.attrs['edge_padding_low']) ?? [];
     const hi = intsOf(op.attrs['edge_padding_high']) ?? [];
-    cx.onnx('Pad', [ins[0]!, cx.i64(`${outs[0]}_pads`, [...lo, ...hi]), ins[1]!], outs, op, { mode: { type: 'string', value: 'constant' } });
+    cx.onnx('Pad', [ins[0]!, cx.i64(`${outs[0]}_pads`, [...lo, ...hi]), ins[1]!], outs, op, {
+      mode: { type: 'string', value: 'constant' },
+    });
+    return true;
+  },
+};
+
+/** An int64 list held by a constant operand, else undefined. */
+function constInts(cx: Emitter, name: string): number[] | undefined {
+  const c = cx.constBytes(name);
+  if (!c || !/^u?int(8|16|32|64)$/.test(c.dtype)) return undefined;
+  const dv = new DataView(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
+  const bytes = Number(c.dtype.replace(/^u?int/, '')) / 8;
+  const n = c.bytes.byteLength / bytes;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++)
+    out.push(
+      bytes === 8
+        ? Number(dv.getBigInt64(i * 8, true))
+        : bytes === 4
+          ? dv.getInt32(i * 4, true)
+          : bytes === 2
+            ? dv.getInt16(i * 2, true)
+            : dv.getInt8(i),
+    );
+  return out;
+}
+
+const ints = (v: number[]): Attr => ({ k: 'ints', v, elem: 'i64' });
+
+/** dynamic_* ops whose dynamic operands are constants: the static op (padding as attributes). */
+const STATIC_FORMS: Record<string, Rule> = {
+  dynamic_pad: (cx, op, ins, outs, scope) => {
+    const [lo, hi, inner] = [ins[2], ins[3], ins[4]].map((v) => (v ? constInts(cx, v) : undefined));
+    if (!lo || !hi || !inner) return false;
+    const attrs = {
+      ...op.attrs,
+      edge_padding_low: ints(lo),
+      edge_padding_high: ints(hi),
+      interior_padding: ints(inner),
+    };
+    lowerOp(
+      cx,
+      { ...op, name: 'stablehlo.pad', attrs, operandTypes: op.operandTypes.slice(0, 2) },
+      ins.slice(0, 2),
+      outs,
+      scope,
+    );
+    return true;
+  },
+  dynamic_conv: (cx, op, ins, outs, scope) => {
+    const pad = ins[2] ? constInts(cx, ins[2]) : undefined;
+    if (!pad) return false;
+    const attrs = { ...op.attrs, padding: ints(pad) };
+    lowerOp(
+      cx,
+      { ...op, name: 'stablehlo.convolution', attrs, operandTypes: op.operandTypes.slice(0, 2) },
+      ins.slice(0, 2),
+      outs,
+      scope,
+    );
     return true;
   },
 };
 
 const CHLO: Record<string, Rule> = {
   erf: direct('Erf', floatOnly),
-  top_k: (cx, op, ins, outs) => {
-    const k = intOf(op.attrs['k']);
-    if (k === undefined) return false;
-    const idx = cx.graph.value(outs[1]!);
-    const i64 = cx.tmp(`${outs[1]}_i64`, 'int64', idx.shape);
-    cx.onnx('TopK', [ins[0]!, cx.i64(`${outs[0]}_k`, [k])], [outs[0]!, i64], op, {
-      axis: { type: 'int', value: -1 },
-      largest: { type: 'int', value: 1 },
-      sorted: { type: 'int', value: 1 },
-    });
-    cx.onnx('Cast', [i64], [outs[1]!], op, { to: { type: 'int', value: onnxCode(idx.dtype!) } });
-    return true;
-  },
 };
 
 const ONNX_CODES: Partial<Record<DType, number>> = {
-  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11,
-  uint32: 12, uint64: 13, bfloat16: 16, uint4: 21, int4: 22,
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  uint32: 12,
+  uint64: 13,
+  bfloat16: 16,
+  uint4: 21,
+  int4: 22,
 };
 
 function onnxCode(dt: DType): number {
@@ -223,7 +369,9 @@ function broadcastInDim(cx: Emitter, op: MOp, x: string, out: string): boolean {
   const reshaped = outDims.map(() => 1);
   sorted.forEach((d, i) => (reshaped[d] = curDims[i]!));
   const needExpand = reshaped.some((d, i) => d !== outDims[i]);
-  if (reshaped.length !== curDims.length || reshaped.some((d, i) => d !== curDims[i])) {
+  // Operand dims on the trailing result dims broadcast as numpy does: Expand needs no Reshape.
+  const trailing = sorted.every((d, i) => d === outDims.length - sorted.length + i);
+  if (!(trailing && needExpand) && (reshaped.length !== curDims.length || reshaped.some((d, i) => d !== curDims[i]))) {
     const t = needExpand ? cx.tmp(`${out}_rs`, dtype, reshaped) : out;
     cx.onnx('Reshape', [cur, cx.i64(`${out}_rshape`, reshaped)], [t], op);
     cur = t;
@@ -246,7 +394,7 @@ function dotGeneral(cx: Emitter, op: MOp, ins: string[], out: string): boolean {
   const rT = op.operandTypes[1];
   const oT = op.resultTypes[0];
   const outDt = dtypeOf(oT);
-  if (!outDt || !lT || !rT) return false;
+  if (!outDt || !lT || !rT || !MATMUL_TYPES.has(outDt)) return false;
   const lr = dimsOf(lT).length;
   const rr = dimsOf(rT).length;
   let [a, b] = ins as [string, string];
@@ -274,7 +422,8 @@ function dotGeneral(cx: Emitter, op: MOp, ins: string[], out: string): boolean {
     cx.onnx('MatMul', [a, b], [out], op);
     return true;
   }
-  // Einsum: letters for lhs dims, rhs reuses letters for batch and contracting dims.
+  if (staticShape(lT) && staticShape(rT)) return canonicalMatMul(cx, op, a, b, out, { lb, rb, lc, rc }, outDt);
+  // Einsum (dynamic shapes): letters for lhs dims, rhs reuses letters for batch and contracting dims.
   const L = 'abcdefghijklmnopqrstuvwxyz';
   let next = 0;
   const lhs: string[] = [];
@@ -289,7 +438,74 @@ function dotGeneral(cx: Emitter, op: MOp, ins: string[], out: string): boolean {
     ...lhs.filter((_, i) => !lb.includes(i) && !lc.includes(i)),
     ...rhs.filter((_, i) => !rb.includes(i) && !rc.includes(i)),
   ];
-  cx.onnx('Einsum', [a, b], [out], op, { equation: { type: 'string', value: `${lhs.join('')},${rhs.join('')}->${outL.join('')}` } });
+  cx.onnx('Einsum', [a, b], [out], op, {
+    equation: { type: 'string', value: `${lhs.join('')},${rhs.join('')}->${outL.join('')}` },
+  });
+  return true;
+}
+
+/** Element types the MatMul kernels take; other dot_generals stay stablehlo ops. */
+const MATMUL_TYPES = new Set<DType>([
+  'float32',
+  'float16',
+  'bfloat16',
+  'float64',
+  'int32',
+  'int64',
+  'uint32',
+  'uint64',
+]);
+
+/**
+ * Any static dot_general as one batched MatMul: lhs → [batch…, free…, contract…] → [B, M, K],
+ * rhs → [batch…, contract…, free…] → [B, K, N], MatMul, then reshape to the result's dims.
+ */
+function canonicalMatMul(
+  cx: Emitter,
+  op: MOp,
+  a: string,
+  b: string,
+  out: string,
+  d: { lb: number[]; rb: number[]; lc: number[]; rc: number[] },
+  dt: DType,
+): boolean {
+  const ld = dimsOf(op.operandTypes[0]);
+  const rd = dimsOf(op.operandTypes[1]);
+  const lfree = ld.map((_, i) => i).filter((i) => !d.lb.includes(i) && !d.lc.includes(i));
+  const rfree = rd.map((_, i) => i).filter((i) => !d.rb.includes(i) && !d.rc.includes(i));
+  const prod = (dims: number[], idx: number[]): number => idx.reduce((p, i) => p * dims[i]!, 1);
+  const B = prod(ld, d.lb);
+  const M = prod(ld, lfree);
+  const K = prod(ld, d.lc);
+  const N = prod(rd, rfree);
+  const batched = d.lb.length > 0;
+  const arrange = (x: string, dims: number[], perm: number[], target: number[], tag: string): string => {
+    let cur = x;
+    if (perm.some((p, i) => p !== i)) {
+      const t = cx.tmp(
+        `${out}_${tag}t`,
+        dt,
+        perm.map((p) => dims[p]!),
+      );
+      cx.onnx('Transpose', [cur], [t], op, { perm: { type: 'ints', value: perm } });
+      cur = t;
+    }
+    const now = perm.map((p) => dims[p]!);
+    if (now.length !== target.length || now.some((v, i) => v !== target[i])) {
+      const t = cx.tmp(`${out}_${tag}r`, dt, target);
+      cx.onnx('Reshape', [cur, cx.i64(`${t}_shape`, target)], [t], op);
+      cur = t;
+    }
+    return cur;
+  };
+  const a2 = arrange(a, ld, [...d.lb, ...lfree, ...d.lc], batched ? [B, M, K] : [M, K], 'l');
+  const b2 = arrange(b, rd, [...d.rb, ...d.rc, ...rfree], batched ? [B, K, N] : [K, N], 'r');
+  const od = dimsOf(op.resultTypes[0]);
+  const mm = batched ? [B, M, N] : [M, N];
+  const direct = mm.length === od.length && mm.every((v, i) => v === od[i]);
+  const y = direct ? out : cx.tmp(`${out}_mm`, dt, mm);
+  cx.onnx('MatMul', [a2, b2], [y], op);
+  if (!direct) cx.onnx('Reshape', [y, cx.i64(`${out}_oshape`, od)], [out], op);
   return true;
 }
 
@@ -350,9 +566,17 @@ function isIdentity(cx: Emitter, init: string, onnx: string): boolean {
   if (onnx === 'ReduceSum') return v === 0 && !Object.is(v, -0) ? true : v === 0;
   if (onnx === 'ReduceProd') return v === 1;
   if (onnx === 'ReduceMax')
-    return v === -Infinity || (c.dtype === 'int32' && v === -2147483648) || (c.dtype === 'int64' && v <= Number.MIN_SAFE_INTEGER);
+    return (
+      v === -Infinity ||
+      (c.dtype === 'int32' && v === -2147483648) ||
+      (c.dtype === 'int64' && v <= Number.MIN_SAFE_INTEGER)
+    );
   if (onnx === 'ReduceMin')
-    return v === Infinity || (c.dtype === 'int32' && v === 2147483647) || (c.dtype === 'int64' && v >= Number.MAX_SAFE_INTEGER);
+    return (
+      v === Infinity ||
+      (c.dtype === 'int32' && v === 2147483647) ||
+      (c.dtype === 'int64' && v >= Number.MAX_SAFE_INTEGER)
+    );
   return false;
 }
 
@@ -363,6 +587,7 @@ function convolution(cx: Emitter, op: MOp, ins: string[], out: string): boolean 
   const rT = op.operandTypes[1];
   const oT = op.resultTypes[0];
   if (!isFloatT(lT) || !staticShape(lT) || !staticShape(rT) || !staticShape(oT)) return false;
+  if ([lT, rT, oT].some((t) => dimsOf(t).includes(0))) return false; // empty tensors: the stablehlo kernel handles them
   if (dtypeOf(lT) !== dtypeOf(oT) || dtypeOf(rT) !== dtypeOf(oT)) return false;
   let lay: { lhs: number[]; rhs: number[]; out: number[] };
   if (dn?.k === 'conv') {
@@ -380,7 +605,11 @@ function convolution(cx: Emitter, op: MOp, ins: string[], out: string): boolean 
     const g = (n: string): number[] => intsOf(dn.fields[n]) ?? [];
     lay = {
       lhs: [...g('input_batch_dimension'), ...g('input_feature_dimension'), ...g('input_spatial_dimensions')],
-      rhs: [...g('kernel_output_feature_dimension'), ...g('kernel_input_feature_dimension'), ...g('kernel_spatial_dimensions')],
+      rhs: [
+        ...g('kernel_output_feature_dimension'),
+        ...g('kernel_input_feature_dimension'),
+        ...g('kernel_spatial_dimensions'),
+      ],
       out: [...g('output_batch_dimension'), ...g('output_feature_dimension'), ...g('output_spatial_dimensions')],
     };
   } else return false;
@@ -397,7 +626,11 @@ function convolution(cx: Emitter, op: MOp, ins: string[], out: string): boolean 
   const dt = dtypeOf(oT)!;
   const permute = (x: string, perm: number[], dims: number[], tag: string): string => {
     if (perm.every((p, i) => p === i)) return x;
-    const t = cx.tmp(`${out}_${tag}`, dt, perm.map((p) => dims[p]!));
+    const t = cx.tmp(
+      `${out}_${tag}`,
+      dt,
+      perm.map((p) => dims[p]!),
+    );
     cx.onnx('Transpose', [x], [t], op, { perm: { type: 'ints', value: perm } });
     return t;
   };

@@ -51,13 +51,31 @@ export class Parser implements PCtx {
         this.genericModule(this.parseOp(), mod);
         continue;
       }
-      if (t.kind === 'punct' && t.text === '{' ) {
-        // `{-# dialect_resources … #-}` file metadata.
-        throw c.errorAt(c.pos(t), 'file metadata blocks {-# … #-} are not supported', 'E0103');
+      if (t.kind === 'punct' && t.text === '{' && c.lex.text.startsWith('-#', t.pos + 1)) {
+        this.parseResources(mod, t.pos);
+        continue;
       }
       throw c.unexpected("'module', 'func.func' or an alias definition");
     }
     return mod;
+  }
+
+  /**
+   * The `{-# dialect_resources: { builtin: { name: "0x…", … } } #-}` block: hex blobs that
+   * `dense_resource<name>` constants refer to. Each blob starts with a 4-byte alignment word.
+   */
+  private parseResources(mod: MModule, start: number): void {
+    const c = this.c;
+    const text = c.lex.text;
+    const end = text.indexOf('#-}', start);
+    if (end < 0) throw c.errorAt(c.pos(c.peek()), "unterminated '{-#' block");
+    const body = text.slice(start, end);
+    const res = (mod.resources ??= new Map());
+    for (const m of body.matchAll(/("(?:[^"\\]|\\.)*"|[\w.$-]+)\s*:\s*"0x([0-9A-Fa-f]*)"/g)) {
+      const name = m[1]!.startsWith('"') ? (JSON.parse(m[1]!) as string) : m[1]!;
+      res.set(name, Uint8Array.from(Buffer.from(m[2]!, 'hex')).subarray(4));
+    }
+    c.jumpTo(end + 3);
   }
 
   /** `#name = attr` or `!name = type` at the top level. */
@@ -104,7 +122,8 @@ export class Parser implements PCtx {
     for (const [k, v] of Object.entries(op.attrs)) if (k !== 'sym_name') mod.attrs[k] = v;
     const body = op.regions[0]?.[0];
     for (const inner of body?.ops ?? []) {
-      if (inner.name !== 'func.func') throw this.c.errorAt(inner.pos, `unexpected '${inner.name}' in the module`, 'E0103');
+      if (inner.name !== 'func.func')
+        throw this.c.errorAt(inner.pos, `unexpected '${inner.name}' in the module`, 'E0103');
       mod.funcs.push(this.genericFunc(inner));
     }
   }
@@ -183,7 +202,8 @@ export class Parser implements PCtx {
     let body: MBlock | null = null;
     if (c.is('{')) {
       const region = this.parseRegion(args);
-      if (region.length !== 1) throw c.errorAt(c.pos(start), `function @${name} has ${region.length} blocks; one is supported`, 'E0103');
+      if (region.length !== 1)
+        throw c.errorAt(c.pos(start), `function @${name} has ${region.length} blocks; one is supported`, 'E0103');
       body = region[0]!;
     }
     this.skipLoc();
@@ -235,6 +255,14 @@ export class Parser implements PCtx {
     return blocks;
   }
 
+  /** A location's text with `#loc` aliases replaced by what they stand for (`"model.py":12:3`). */
+  resolveLoc(text: string, depth = 0): string {
+    const m = /^#([\w.$-]+)$/.exec(text.trim());
+    const alias = m ? this.attrAliases.get(m[1]!) : undefined;
+    if (alias?.k !== 'opaque' || !alias.text.startsWith('loc(') || depth > 8) return text;
+    return this.resolveLoc(alias.text.slice(4, -1), depth + 1);
+  }
+
   /** `loc(...)` if present; returns its text. */
   skipLoc(): string | undefined {
     const c = this.c;
@@ -270,9 +298,12 @@ export class Parser implements PCtx {
     else if (t.kind === 'ident') op = parsePrettyOp(this, keys);
     else throw c.unexpected('an operation');
     const loc = this.skipLoc();
-    if (loc !== undefined) op.userLoc = loc;
+    if (loc !== undefined) op.userLoc = this.resolveLoc(loc);
     if (op.results.length !== op.resultTypes.length && op.resultTypes.length)
-      throw c.errorAt(op.pos, `'${op.name}' has ${op.resultTypes.length} result types but ${op.results.length} results are named`);
+      throw c.errorAt(
+        op.pos,
+        `'${op.name}' has ${op.resultTypes.length} result types but ${op.results.length} results are named`,
+      );
     return op;
   }
 

@@ -1,4 +1,4 @@
-import type { Attr, MBlock, MBlockArg, MOp, MType, Pos } from './ast.js';
+import type { Attr, MBlockArg, MOp, MType, Pos } from './ast.js';
 import { key } from './ast.js';
 import { convDims, parseAttr, parseAttrDict, parseInt64, parseIntList, parseNumberText } from './attrs-parse.js';
 import type { Parser } from './parser.js';
@@ -38,6 +38,8 @@ export function parsePrettyOp(p: Parser, results: string[]): MOp {
   else if (form) form(p, op);
   else if (dialect === 'stablehlo') throw c.errorAt(op.pos, `unknown op '${name}'`);
   else if (dialect === 'chlo') defaultForm(p, op);
+  else if (name === 'arith.constant') constantForm(p, op);
+  else if (name === 'tensor.cast') tensorCastForm(p, op);
   else throw c.errorAt(op.pos, `unknown op '${name}'`, 'E0103');
   return op;
 }
@@ -96,7 +98,10 @@ function applySig(p: Parser, op: MOp, sig: Sig): void {
     }
   }
   if (op.operandTypes.length !== op.operands.length)
-    throw p.c.errorAt(op.pos, `'${op.name}' has ${op.operands.length} operands but ${op.operandTypes.length} operand types`);
+    throw p.c.errorAt(
+      op.pos,
+      `'${op.name}' has ${op.operands.length} operands but ${op.operandTypes.length} operand types`,
+    );
 }
 
 type KwVal = { kind: 'ints'; v: number[] } | { kind: 'attr'; v: Attr } | { kind: 'pair'; l: number[]; r: number[] };
@@ -181,7 +186,9 @@ function kwValue(p: Parser, name: string): KwVal {
   if (t.kind === 'int' || t.kind === 'float' || (t.kind === 'punct' && t.text === '-')) {
     const text = parseNumberText(p);
     const v = Number(text);
-    return /[.eE]/.test(text) && !/^-?0x/i.test(text) ? { kind: 'attr', v: { k: 'float', v } } : { kind: 'attr', v: { k: 'int', v } };
+    return /[.eE]/.test(text) && !/^-?0x/i.test(text)
+      ? { kind: 'attr', v: { k: 'float', v } }
+      : { kind: 'attr', v: { k: 'int', v } };
   }
   return { kind: 'attr', v: parseAttr(p) };
 }
@@ -273,7 +280,8 @@ function checkForm(p: Parser, op: MOp): void {
     return;
   }
   const { kw } = items(p, op, true);
-  for (const [k, v] of kw) op.attrs[k] = v.kind === 'attr' ? v.v : v.kind === 'ints' ? i64s(v.v) : { k: 'opaque', text: k };
+  for (const [k, v] of kw)
+    op.attrs[k] = v.kind === 'attr' ? v.v : v.kind === 'ints' ? i64s(v.v) : { k: 'opaque', text: k };
   attrDict(p, op);
   applySig(p, op, typeSig(p));
 }
@@ -284,6 +292,17 @@ const constantForm: Form = (p, op) => {
   if (v.k !== 'dense' && v.k !== 'elided') throw p.c.errorAt(op.pos, "'stablehlo.constant' expects a dense<…> value");
   op.attrs['value'] = v;
   op.resultTypes = [v.type];
+};
+
+/** `tensor.cast %x : tensor<4xi32> to tensor<?xi32>` (printed between StableHLO ops by MLIR passes). */
+const tensorCastForm: Form = (p, op) => {
+  const c = p.c;
+  p.operand(op);
+  attrDict(p, op);
+  c.expect(':', "before the type of 'tensor.cast'");
+  op.operandTypes = [parseType(p)];
+  c.expect('to', "in 'tensor.cast'");
+  op.resultTypes = [parseType(p)];
 };
 
 const compareForm: Form = (p, op) => {
@@ -355,7 +374,8 @@ const dotGeneralForm: Form = (p, op) => {
   for (const [name, v] of kw) {
     if (name === 'batching_dims' || name === 'contracting_dims') continue;
     if (name === 'precision' && v.kind === 'attr') op.attrs['precision_config'] = v.v;
-    else if (name === 'algorithm' && v.kind === 'attr') op.attrs['algorithm'] = { ...v.v, name: 'dot_algorithm' } as Attr;
+    else if (name === 'algorithm' && v.kind === 'attr')
+      op.attrs['algorithm'] = { ...v.v, name: 'dot_algorithm' } as Attr;
     else throw p.c.errorAt(op.pos, `'stablehlo.dot_general' does not take '${name} = …'`);
   }
   attrDict(p, op);
@@ -449,11 +469,16 @@ const reduceForm: Form = (p, op) => {
   applySig(p, op, typeSig(p));
   const n = inits.length;
   if (body) {
-    const elem = (t: MType | undefined): MType => ({ kind: 'tensor', dims: [], elem: t?.kind === 'tensor' ? t.elem : 'f32' });
+    const elem = (t: MType | undefined): MType => ({
+      kind: 'tensor',
+      dims: [],
+      elem: t?.kind === 'tensor' ? t.elem : 'f32',
+    });
     const args: MBlockArg[] = [];
     const tag = `__r${synth++}`;
     for (let side = 0; side < 2; side++)
-      for (let i = 0; i < n; i++) args.push({ key: key(`${tag}_${side}_${i}`), type: elem(op.operandTypes[i]), attrs: {}, pos: bodyPos! });
+      for (let i = 0; i < n; i++)
+        args.push({ key: key(`${tag}_${side}_${i}`), type: elem(op.operandTypes[i]), attrs: {}, pos: bodyPos! });
     const inner: MOp[] = [];
     const rets: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -521,11 +546,12 @@ const whileForm: Form = (p, op) => {
     do types.push(parseType(p));
     while (c.eat(','));
   }
-  if (types.length !== iter.length) throw c.errorAt(op.pos, `'stablehlo.while' has ${iter.length} loop variables but ${types.length} types`);
+  if (types.length !== iter.length)
+    throw c.errorAt(op.pos, `'stablehlo.while' has ${iter.length} loop variables but ${types.length} types`);
   op.operandTypes = types;
   op.resultTypes = op.results.length ? types : [];
   const args = (): MBlockArg[] => iter.map((it, i) => ({ key: it.key, type: types[i]!, attrs: {}, pos: it.pos }));
-  c.expect('cond', "before the loop condition");
+  c.expect('cond', 'before the loop condition');
   op.regions.push(p.parseRegion(args()));
   c.expect('do', 'before the loop body');
   op.regions.push(p.parseRegion(args()));
@@ -673,15 +699,78 @@ const FORMS: Record<string, Form> = {
 };
 
 for (const n of [
-  'abs', 'add', 'and', 'atan2', 'cbrt', 'ceil', 'cosine', 'count_leading_zeros', 'divide', 'exponential',
-  'exponential_minus_one', 'floor', 'imag', 'is_finite', 'log', 'log_plus_one', 'logistic', 'maximum', 'minimum',
-  'multiply', 'negate', 'not', 'or', 'popcnt', 'power', 'real', 'remainder', 'round_nearest_afz', 'round_nearest_even',
-  'rsqrt', 'shift_left', 'shift_right_arithmetic', 'shift_right_logical', 'sign', 'sine', 'sqrt', 'subtract', 'tan',
-  'tanh', 'xor', 'convert', 'reshape', 'bitcast_convert', 'clamp', 'complex', 'cholesky', 'optimization_barrier',
-  'after_all', 'uniform_quantize', 'uniform_dequantize', 'dynamic_update_slice', 'dynamic_reshape',
-  'real_dynamic_slice', 'dynamic_pad', 'dynamic_gather', 'dynamic_conv', 'erf', 'mulhi', 'triangular_solve',
-  'batch_norm_inference', 'batch_norm_training', 'batch_norm_grad', 'outfeed', 'infeed', 'send', 'recv',
-  'all_reduce', 'all_gather', 'all_to_all', 'reduce_scatter', 'collective_permute', 'collective_broadcast',
+  'abs',
+  'add',
+  'and',
+  'atan2',
+  'cbrt',
+  'ceil',
+  'cosine',
+  'count_leading_zeros',
+  'divide',
+  'exponential',
+  'exponential_minus_one',
+  'floor',
+  'imag',
+  'is_finite',
+  'log',
+  'log_plus_one',
+  'logistic',
+  'maximum',
+  'minimum',
+  'multiply',
+  'negate',
+  'not',
+  'or',
+  'popcnt',
+  'power',
+  'real',
+  'remainder',
+  'round_nearest_afz',
+  'round_nearest_even',
+  'rsqrt',
+  'shift_left',
+  'shift_right_arithmetic',
+  'shift_right_logical',
+  'sign',
+  'sine',
+  'sqrt',
+  'subtract',
+  'tan',
+  'tanh',
+  'xor',
+  'convert',
+  'reshape',
+  'bitcast_convert',
+  'clamp',
+  'complex',
+  'cholesky',
+  'optimization_barrier',
+  'after_all',
+  'uniform_quantize',
+  'uniform_dequantize',
+  'dynamic_update_slice',
+  'dynamic_reshape',
+  'real_dynamic_slice',
+  'dynamic_pad',
+  'dynamic_gather',
+  'dynamic_conv',
+  'erf',
+  'mulhi',
+  'triangular_solve',
+  'batch_norm_inference',
+  'batch_norm_training',
+  'batch_norm_grad',
+  'outfeed',
+  'infeed',
+  'send',
+  'recv',
+  'all_reduce',
+  'all_gather',
+  'all_to_all',
+  'reduce_scatter',
+  'collective_permute',
+  'collective_broadcast',
 ]) {
   FORMS[n] ??= same;
 }
