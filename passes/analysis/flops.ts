@@ -1,5 +1,6 @@
 import { add, ceilDiv, floorDiv, max, mul, product, sub, dimEq, type Dim } from '../../src/ir/sym.js';
 import { OpView, broadcastShapes } from './opview.js';
+import { stablehloFlops } from './flops-stablehlo.js';
 
 /**
  * FLOP formulas, one per op type. Conventions (docs/cost-model.md): a multiply-add is 2 FLOPs;
@@ -542,6 +543,7 @@ export const FORMULAS: Record<string, Formula> = {
 /** FLOPs of one op, or null when unknown (unsupported op type or unknown shapes). */
 export function opFlops(v: OpView): Dim | null {
   const t = v.op.opType;
+  if (v.op.domain === 'stablehlo' || t.startsWith('stablehlo.')) return stablehloFlops(v);
   const f = FORMULAS[t];
   if (f) return f(v);
   if (DATA_MOVEMENT.has(t)) return 0;
