@@ -198,7 +198,7 @@ float f8_to_float(uint8_t v, DType t) {
 
 uint8_t float_to_f8(float f, DType t, bool saturate) {
   F8Format F = f8_format(t);
-  uint8_t nan = F.fnuz ? 0x80 : (F.has_inf ? 0x7f : 0x7f);
+  uint8_t nan = F.fnuz ? 0x80 : (F.has_inf ? 0x7e : 0x7f);
   if (std::isnan(f)) return nan;
   uint8_t sign = std::signbit(f) ? 0x80 : 0;
   float a = std::fabs(f);
@@ -211,7 +211,7 @@ uint8_t float_to_f8(float f, DType t, bool saturate) {
   auto overflow = [&]() -> uint8_t {
     if (saturate) return encode_max();
     if (F.has_inf) return sign | 0x7c;
-    return nan;
+    return F.fnuz ? nan : static_cast<uint8_t>(sign | 0x7f);  // E4M3FN: NaN keeps the sign
   };
   if (std::isinf(a)) return overflow();
   int emin = 1 - F.bias;
@@ -237,10 +237,50 @@ uint8_t float_to_f8(float f, DType t, bool saturate) {
   return sign | bits;
 }
 
+float f4_to_float(uint8_t code) {
+  static const float mag[8] = {0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f};
+  float v = mag[code & 7];
+  return (code & 8) ? -v : v;
+}
+
+uint8_t float_to_f4(float f) {
+  if (std::isnan(f)) return 0x8;
+  static const float mag[8] = {0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f};
+  uint8_t sign = std::signbit(f) ? 8 : 0;
+  float a = std::fabs(f);
+  uint8_t best = 7;
+  for (uint8_t c = 0; c < 7; ++c) {
+    float mid = (mag[c] + mag[c + 1]) / 2;  // round to nearest, ties to the even code
+    if (a < mid || (a == mid && (c & 1) == 0)) {
+      best = c;
+      break;
+    }
+  }
+  return sign | best;
+}
+
+float e8m0_to_float(uint8_t v) {
+  if (v == 0xff) return std::numeric_limits<float>::quiet_NaN();
+  return std::ldexp(1.0f, static_cast<int>(v) - 127);
+}
+
+uint8_t float_to_e8m0(float f, int round_mode, bool saturate) {
+  if (std::isnan(f)) return 0xff;
+  if (std::isinf(f)) return saturate ? 0xfe : 0xff;
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t e = (x >> 23) & 0xff, m = x & 0x7fffffu;
+  if (round_mode == 0 && m != 0) ++e;                    // up
+  else if (round_mode == 2 && m >= 0x400000u) ++e;      // nearest (half up)
+  if (e >= 0xff) return saturate ? 0xfe : 0xff;
+  return static_cast<uint8_t>(e);
+}
+
 bool is_float(DType t) {
   switch (t) {
     case DType::kF16: case DType::kBF16: case DType::kF32: case DType::kF64:
     case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
+    case DType::kF8E8M0: case DType::kF4E2M1:
       return true;
     default: return false;
   }
@@ -269,6 +309,13 @@ double load_as_double(const Tensor& t, int64_t i) {
     case DType::kBool: return t.as<bool>()[i] ? 1.0 : 0.0;
     case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
       return f8_to_float(t.as<uint8_t>()[i], t.dtype);
+    case DType::kF8E8M0: return e8m0_to_float(t.as<uint8_t>()[i]);
+    case DType::kI4: case DType::kU4: case DType::kF4E2M1: {
+      uint8_t b = t.as<uint8_t>()[i / 2];
+      int v = (i & 1) ? (b >> 4) : (b & 0xf);
+      if (t.dtype == DType::kF4E2M1) return f4_to_float(static_cast<uint8_t>(v));
+      return t.dtype == DType::kI4 && v >= 8 ? v - 16 : v;
+    }
     default: return 0.0;
   }
 }
@@ -291,6 +338,14 @@ void store_from_double(Tensor& t, int64_t i, double v) {
     case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
       t.as<uint8_t>()[i] = float_to_f8(static_cast<float>(v), t.dtype, true);
       break;
+    case DType::kF8E8M0: t.as<uint8_t>()[i] = float_to_e8m0(static_cast<float>(v), 0, true); break;
+    case DType::kI4: case DType::kU4: case DType::kF4E2M1: {
+      uint8_t nib = t.dtype == DType::kF4E2M1 ? float_to_f4(static_cast<float>(v))
+                                              : static_cast<uint8_t>(static_cast<int64_t>(v) & 0xf);
+      uint8_t& b = t.as<uint8_t>()[i / 2];
+      b = (i & 1) ? static_cast<uint8_t>((b & 0x0f) | (nib << 4)) : static_cast<uint8_t>((b & 0xf0) | nib);
+      break;
+    }
     default: break;
   }
 }
@@ -326,6 +381,37 @@ void store_float_buffer(const float* src, Tensor& dst) {
     default:
       for (int64_t i = 0; i < n; ++i) store_from_double(dst, i, src[i]);
   }
+}
+
+float* float_out_buffer(KernelContext& ctx, Tensor& dst) {
+  if (dst.dtype == DType::kF32) return dst.as<float>();
+  return static_cast<float*>(ctx.scratch(static_cast<size_t>(std::max<int64_t>(dst.numel(), 1)) * sizeof(float)));
+}
+
+const float* broadcast_float(KernelContext& ctx, const Tensor& t, const std::vector<int64_t>& shape) {
+  std::vector<int64_t> out;
+  if (!broadcast_shapes({t.shape, shape}, &out) || out != shape) return nullptr;
+  const float* src = as_float_buffer(ctx, t);
+  if (t.shape == shape) return src;
+  const int64_t n = numel_of(shape);
+  float* dst = static_cast<float*>(ctx.scratch(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float)));
+  const size_t rank = shape.size(), off = rank - t.shape.size();
+  std::vector<int64_t> st(rank, 0), idx(rank, 0);
+  for (int64_t i = static_cast<int64_t>(t.shape.size()) - 1, s = 1; i >= 0; --i) {
+    st[off + i] = t.shape[i] == 1 ? 0 : s;
+    s *= t.shape[i];
+  }
+  int64_t so = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    dst[i] = src[so];
+    for (size_t d = rank; d-- > 0;) {
+      so += st[d];
+      if (++idx[d] < shape[d]) break;
+      so -= st[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return dst;
 }
 
 // ---------------------------------------------------------------- broadcasting
@@ -406,6 +492,82 @@ void Broadcast::row_offsets(int64_t row, int64_t* offs) const {
     row /= dims[i];
     for (size_t k = 0; k < n; ++k) offs[k] += idx * strides[k][i];
   }
+}
+
+Status window_geometry(const KernelContext& ctx, const std::vector<int64_t>& in_spatial, std::vector<int64_t> kernel,
+                       bool allow_ceil, WindowGeom* g) {
+  const Attributes& at = ctx.attrs();
+  const size_t n = in_spatial.size();
+  if (kernel.empty()) kernel = at.get_ints("kernel_shape");
+  if (kernel.size() != n)
+    return op_error(ctx, "kernel_shape has " + std::to_string(kernel.size()) + " dims but the input has " +
+                             std::to_string(n) + " spatial dims");
+  g->in = in_spatial;
+  g->kernel = kernel;
+  g->stride = at.get_ints("strides");
+  g->dil = at.get_ints("dilations");
+  std::vector<int64_t> pads = at.get_ints("pads");
+  if (g->stride.empty()) g->stride.assign(n, 1);
+  if (g->dil.empty()) g->dil.assign(n, 1);
+  if (pads.empty()) pads.assign(2 * n, 0);
+  if (g->stride.size() != n || g->dil.size() != n || pads.size() != 2 * n)
+    return op_error(ctx, "strides/dilations/pads do not match the " + std::to_string(n) + " spatial dims");
+  g->pad_begin.assign(pads.begin(), pads.begin() + n);
+  g->pad_end.assign(pads.begin() + n, pads.end());
+  std::string ap = at.get_string("auto_pad", "NOTSET");
+  bool ceil_mode = allow_ceil && at.get_int("ceil_mode", 0) != 0;
+  g->out.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t s = g->stride[i], ek = (kernel[i] - 1) * g->dil[i] + 1;
+    if (s <= 0 || g->dil[i] <= 0 || kernel[i] <= 0) return op_error(ctx, "strides, dilations and kernel must be positive");
+    if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+      int64_t o = (in_spatial[i] + s - 1) / s;
+      int64_t total = std::max<int64_t>(0, (o - 1) * s + ek - in_spatial[i]);
+      g->pad_begin[i] = ap == "SAME_UPPER" ? total / 2 : total - total / 2;
+      g->pad_end[i] = total - g->pad_begin[i];
+      g->out[i] = o;
+      continue;
+    }
+    if (ap == "VALID") g->pad_begin[i] = g->pad_end[i] = 0;
+    int64_t span = in_spatial[i] + g->pad_begin[i] + g->pad_end[i] - ek;
+    if (span < 0) return op_error(ctx, "the window is larger than the padded input");
+    int64_t o = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
+    if (ceil_mode && (o - 1) * s >= in_spatial[i] + g->pad_begin[i]) --o;
+    g->out[i] = o;
+  }
+  return Status::Ok();
+}
+
+namespace vexp_detail {
+double exp_shift_sum_avx2(const float* x, float sign, float shift, float* y, int64_t n);
+void tanh_avx2(const float* x, float* y, int64_t n);
+void erf_avx2(const float* x, float* y, int64_t n);
+}
+
+static bool has_avx2_fma() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+
+void verf(const float* x, float* y, int64_t n) {
+  if (has_avx2_fma()) return vexp_detail::erf_avx2(x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = std::erf(x[i]);
+}
+
+void vtanh(const float* x, float* y, int64_t n) {
+  if (has_avx2_fma()) return vexp_detail::tanh_avx2(x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+
+double vexp_shift_sum(const float* x, float sign, float shift, float* y, int64_t n) {
+  if (has_avx2_fma()) return vexp_detail::exp_shift_sum_avx2(x, sign, shift, y, n);
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    float v = std::exp(sign * x[i] - shift);
+    if (y) y[i] = v;
+    total += v;
+  }
+  return total;
 }
 
 void parallel_elems(KernelContext& ctx, int64_t n, int64_t cost_per_item,

@@ -54,6 +54,12 @@ uint16_t float_to_bf16(float f);  // round to nearest even, NaN kept
 // float8 (ONNX Cast semantics; saturate clamps finite out-of-range values to the max finite).
 float f8_to_float(uint8_t v, DType t);
 uint8_t float_to_f8(float f, DType t, bool saturate);
+// float4 e2m1 (one nibble; no inf/NaN: out of range saturates to ±6, NaN → 0x8) and float8 e8m0
+// (power of two 2^(v−127), 0xFF = NaN; round_mode 0 up, 1 down, 2 nearest).
+float f4_to_float(uint8_t code);
+uint8_t float_to_f4(float f);
+float e8m0_to_float(uint8_t v);
+uint8_t float_to_e8m0(float f, int round_mode, bool saturate);
 
 // Distinct C++ tag types for 16-bit floats so dispatch can tell them apart from uint16_t.
 struct f16_t {
@@ -63,13 +69,14 @@ struct bf16_t {
   uint16_t bits;
 };
 
-bool is_float(DType t);  // f16, bf16, f32, f64 (and float8)
+bool is_float(DType t);  // f16, bf16, f32, f64 (and float8, float8e8m0, float4e2m1)
 bool is_signed_int(DType t);
 bool is_unsigned_int(DType t);
 inline bool is_int(DType t) { return is_signed_int(t) || is_unsigned_int(t); }
 
 // Element i of a tensor of any real dtype as double / written from double (casts per C++ with
-// saturation for floats→ints is NOT applied; used for small side inputs, not hot loops).
+// saturation for floats→ints is NOT applied; used for small side inputs, not hot loops). Packed
+// 4-bit types (int4, uint4, float4e2m1) address nibble i; storing them is not thread-safe.
 double load_as_double(const Tensor& t, int64_t i);
 void store_from_double(Tensor& t, int64_t i, double v);
 
@@ -78,6 +85,16 @@ void store_from_double(Tensor& t, int64_t i, double v);
 const float* as_float_buffer(KernelContext& ctx, const Tensor& t);
 // Writes float values into an output of dtype f32/f16/bf16/f64.
 void store_float_buffer(const float* src, Tensor& dst);
+// Where a float computation for output dst writes: dst's own memory when it is f32, else scratch
+// (then finish with store_float_buffer).
+float* float_out_buffer(KernelContext& ctx, Tensor& dst);
+// Float values of t broadcast (numpy rules, t's shape onto `shape`) into a buffer of numel(shape)
+// floats; nullptr when t does not broadcast to shape.
+const float* broadcast_float(KernelContext& ctx, const Tensor& t, const std::vector<int64_t>& shape);
+// f32/f16/bf16/f64: the dtypes computed through float buffers.
+inline bool is_float_like(DType t) {
+  return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kF64;
+}
 
 // Calls f(T{}) with T the C++ type of t for plain numeric dtypes
 // (float, double, int8..int64, uint8..uint64, bool). Returns false for others.
@@ -132,6 +149,64 @@ void parallel_rows(KernelContext& ctx, const Broadcast& b, const std::function<v
 // ctx.parallel_for with a grain expressed as elements of work per chunk.
 void parallel_elems(KernelContext& ctx, int64_t n, int64_t cost_per_item,
                     const std::function<void(int64_t, int64_t)>& fn);
+
+// ---------------------------------------------------------------- sliding windows
+// Geometry of Conv / pooling windows over the spatial dims: reads kernel_shape (when `kernel` is
+// empty), strides, dilations, pads, auto_pad and (pooling) ceil_mode from ctx's attributes.
+struct WindowGeom {
+  std::vector<int64_t> in, kernel, stride, dil, pad_begin, pad_end, out;
+  int64_t in_size() const { return numel_of(in); }
+  int64_t out_size() const { return numel_of(out); }
+  int64_t kernel_size() const { return numel_of(kernel); }
+};
+Status window_geometry(const KernelContext& ctx, const std::vector<int64_t>& in_spatial, std::vector<int64_t> kernel,
+                       bool allow_ceil, WindowGeom* g);
+
+// ---------------------------------------------------------------- attention (nn_attention_core.cpp)
+// Scaled dot-product attention over float buffers with arbitrary (batch, head, row) strides; the
+// elements of one head row are contiguous. For query head h the key/value head is
+// h / (q_heads / kv_heads). Score pipeline: Q·Kᵀ·scale → softcap → + bias → causal/padding mask →
+// softmax (a fully masked row gives zeros) → ·V.
+struct AttentionProblem {
+  int64_t batch = 1, q_heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 1, v_head_dim = 1;
+  const float* q = nullptr;
+  int64_t q_sb = 0, q_sh = 0, q_ss = 0;
+  const float* k = nullptr;
+  int64_t k_sb = 0, k_sh = 0, k_ss = 0;
+  const float* v = nullptr;
+  int64_t v_sb = 0, v_sh = 0, v_ss = 0;
+  float* y = nullptr;
+  int64_t y_sb = 0, y_sh = 0, y_ss = 0;
+  float scale = 1.f;
+  float softcap = 0.f;  // > 0: s = softcap·tanh(s/softcap)
+  // Additive bias over [batch, head, q row, kv col] (kv col contiguous), strides may be 0.
+  const float* bias = nullptr;
+  int64_t bias_sb = 0, bias_sh = 0, bias_ss = 0;
+  // Causal: query row i sees key j only when j <= i + causal_offset[b] (or causal_offset0).
+  bool causal = false;
+  int64_t causal_offset0 = 0;
+  const int64_t* causal_offset = nullptr;
+  // Keys j >= kv_valid[b] are masked; kv_start[b] masks keys before it (nullptr: none).
+  const int64_t* kv_valid = nullptr;
+  const int64_t* kv_start = nullptr;
+  // Optional copy of the scores, [batch, q_heads, q_len, kv_len] contiguous: mode 0/1 after
+  // scale+softcap, 2 after the bias and masks, 3 the softmax probabilities.
+  float* qk_out = nullptr;
+  int qk_mode = 0;
+};
+void attention(KernelContext* ctx, const AttentionProblem& p);
+// Rotary embedding of one head vector x[0:rot_dim) in place: halves (x1 = x[:d/2], x2 = x[d/2:])
+// or interleaved pairs (x[2i], x[2i+1]); cos/sin hold rot_dim/2 values.
+void rope_rotate(float* x, const float* cos, const float* sin, int64_t rot_dim, bool interleaved);
+
+// ---------------------------------------------------------------- vector exp
+// y[i] = exp(sign·x[i] − shift) for n floats (y may equal x, or be nullptr to only sum); returns
+// the sum of the values. AVX2+FMA polynomial when the CPU has it (~2 ulp), std::exp otherwise.
+double vexp_shift_sum(const float* x, float sign, float shift, float* y, int64_t n);
+// y[i] = tanh(x[i]) (y may equal x); AVX2+FMA when available (~2 ulp), std::tanh otherwise.
+void vtanh(const float* x, float* y, int64_t n);
+// y[i] = erf(x[i]) (y may equal x); AVX2+FMA when available (|error| < 2e-7), std::erf otherwise.
+void verf(const float* x, float* y, int64_t n);
 
 // ---------------------------------------------------------------- GEMM
 // C[M×N] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans.

@@ -1,5 +1,6 @@
 // Cast and CastLike between all supported dtypes: plain numeric types (typed loops), float16,
-// bfloat16, the four float8 types (attribute `saturate`, default 1), packed int4/uint4, and
+// bfloat16, the four float8 types (attribute `saturate`, default 1), float8e8m0 (`round_mode`),
+// packed int4/uint4/float4e2m1, and
 // strings (numbers printed with round-trip precision; parsed with strtod/strtoll).
 // Float → integer casts that are out of range go through int64 and wrap (numpy behaviour);
 // NaN → integer gives 0.
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -28,7 +30,7 @@ bool is_plain(DType t) {
 }
 bool supported(DType t) {
   return is_plain(t) || t == DType::kF16 || t == DType::kBF16 || is_f8(t) || t == DType::kI4 || t == DType::kU4 ||
-         t == DType::kString;
+         t == DType::kF4E2M1 || t == DType::kF8E8M0 || t == DType::kString;
 }
 
 template <class To>
@@ -128,7 +130,7 @@ std::string format_number(const Wide& w, DType src) {
   return buf;
 }
 
-void store_wide(Tensor& t, int64_t i, const Wide& w, bool saturate, DType src) {
+void store_wide(Tensor& t, int64_t i, const Wide& w, bool saturate, int round_mode, DType src) {
   auto as_i64 = [&]() -> int64_t { return w.kind == Wide::kF ? float_to_int<int64_t>(w.f) : w.i; };
   auto as_u64 = [&]() -> uint64_t { return w.kind == Wide::kF ? float_to_int<uint64_t>(w.f) : w.u; };
   switch (t.dtype) {
@@ -148,19 +150,22 @@ void store_wide(Tensor& t, int64_t i, const Wide& w, bool saturate, DType src) {
     case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
       t.as<uint8_t>()[i] = ku::float_to_f8(static_cast<float>(w.f), t.dtype, saturate);
       break;
-    case DType::kI4: case DType::kU4: {
-      int64_t v;
-      if (w.kind == Wide::kF) {
-        double r = std::nearbyint(w.f);
-        v = std::isnan(r) ? 0 : static_cast<int64_t>(r);
-        // ONNX saturates float → int4/uint4
-        int64_t lo = t.dtype == DType::kI4 ? -8 : 0, hi = t.dtype == DType::kI4 ? 7 : 15;
-        v = v < lo ? lo : v > hi ? hi : v;
+    case DType::kF8E8M0: {
+      double f = w.kind == Wide::kF ? w.f : w.kind == Wide::kI ? static_cast<double>(w.i) : static_cast<double>(w.u);
+      t.as<uint8_t>()[i] = ku::float_to_e8m0(static_cast<float>(f), round_mode, saturate);
+      break;
+    }
+    case DType::kI4: case DType::kU4: case DType::kF4E2M1: {
+      uint8_t nib;
+      if (t.dtype == DType::kF4E2M1) {
+        double f = w.kind == Wide::kF ? w.f : w.kind == Wide::kI ? static_cast<double>(w.i) : static_cast<double>(w.u);
+        nib = ku::float_to_f4(static_cast<float>(f));
       } else {
-        v = w.i;
+        // float → int4/uint4 rounds to an integer, then keeps the low 4 bits (wraps, like the wider ints)
+        int64_t v = w.kind == Wide::kF ? (std::isnan(w.f) ? 0 : static_cast<int64_t>(std::nearbyint(w.f))) : w.i;
+        nib = static_cast<uint8_t>(v & 0xf);
       }
       uint8_t& byte = t.as<uint8_t>()[i / 2];
-      uint8_t nib = static_cast<uint8_t>(v & 0xf);
       byte = (i & 1) ? static_cast<uint8_t>((byte & 0x0f) | (nib << 4)) : static_cast<uint8_t>((byte & 0xf0) | nib);
       break;
     }
@@ -202,12 +207,14 @@ Status cast_to(KernelContext& ctx, const Tensor& x, DType to) {
     return Status::Ok();
   }
   bool saturate = ctx.attrs().get_int("saturate", 1) != 0;
-  if ((to == DType::kI4 || to == DType::kU4) && y->bytes() > 0) std::memset(y->data, 0, y->bytes());
+  const std::string rm = ctx.attrs().get_string("round_mode", "up");
+  const int round_mode = rm == "down" ? 1 : rm == "nearest" ? 2 : 0;
+  if ((to == DType::kI4 || to == DType::kU4 || to == DType::kF4E2M1) && y->bytes() > 0) std::memset(y->data, 0, y->bytes());
   for (int64_t i = 0; i < n; ++i) {
     Wide w;
     FLEETRT_RETURN_IF_ERROR(load_wide(ctx, x, i, &w));
     // f16/bf16 from double go through float first only when the source is wider (exact otherwise)
-    store_wide(*y, i, w, saturate, x.dtype);
+    store_wide(*y, i, w, saturate, round_mode, x.dtype);
   }
   return Status::Ok();
 }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kernel_util.h"
 
@@ -65,9 +68,10 @@ Status numeric_unary(KernelContext& ctx, bool allow_unsigned, F f) {
   return Status::Ok();
 }
 
+// Branch-free (random signs would otherwise mispredict): exp(−x) overflowing to inf gives 0.
 template <class T>
 T sigmoid(T x) {
-  return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+  return T(1) / (T(1) + std::exp(-x));
 }
 template <class T>
 T softplus(T x) {
@@ -100,13 +104,10 @@ FLOAT_UNARY(Cosh, std::cosh(x))
 FLOAT_UNARY(Asinh, std::asinh(x))
 FLOAT_UNARY(Acosh, std::acosh(x))
 FLOAT_UNARY(Atanh, std::atanh(x))
-FLOAT_UNARY(Erf, std::erf(x))
 FLOAT_UNARY(Floor, std::floor(x))
 FLOAT_UNARY(Ceil, std::ceil(x))
 FLOAT_UNARY(Round, std::nearbyint(x))  // half to even under the default rounding mode
 FLOAT_UNARY(Reciprocal, T(1) / x)
-FLOAT_UNARY(Sigmoid, sigmoid(x))
-FLOAT_UNARY(Tanh, std::tanh(x))
 FLOAT_UNARY(Softplus, softplus(x))
 FLOAT_UNARY(Softsign, x / (T(1) + std::fabs(x)))
 FLOAT_UNARY(Mish, x * std::tanh(softplus(x)))
@@ -136,10 +137,31 @@ Status k_Sign(KernelContext& ctx) {
     return static_cast<T>(x > T(0) ? 1 : (x < T(0) ? -1 : 0));
   });
 }
+// float32 Relu with SSE max (baseline x86-64): the -O2 build neither vectorizes nor avoids a
+// branch per element in the generic loop, and random signs mispredict.
+Status relu_f32(KernelContext& ctx, const Tensor& x) {
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x.shape, x.dtype, &y));
+  const float* in = x.as<float>();
+  float* out = y->as<float>();
+  ku::parallel_elems(ctx, x.numel(), 1, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+#if defined(__SSE2__)
+    const __m128 zero = _mm_setzero_ps();
+    for (; i + 4 <= e; i += 4) _mm_storeu_ps(out + i, _mm_max_ps(_mm_loadu_ps(in + i), zero));
+#endif
+    for (; i < e; ++i) out[i] = std::max(in[i], 0.f);
+  });
+  return Status::Ok();
+}
+
 Status k_Relu(KernelContext& ctx) {
+  const Tensor* x;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
+  if (x->dtype == DType::kF32) return relu_f32(ctx, *x);
   return numeric_unary(ctx, false, [](auto x) {
     using T = decltype(x);
-    return x > T(0) ? x : T(0);
+    return std::max(x, T(0));  // a select, not a branch
   });
 }
 Status k_LeakyRelu(KernelContext& ctx) {
@@ -194,8 +216,49 @@ Status k_Shrink(KernelContext& ctx) {
     return static_cast<T>(v < -lambd ? v + bias : (v > lambd ? v - bias : 0.0));
   });
 }
+// float32 Erf / Gelu through the vector erf and tanh, in blocks of 256.
+Status erf_gelu_f32(KernelContext& ctx, const Tensor& x, bool gelu, bool tanh_approx) {
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x.shape, x.dtype, &y));
+  const float* in = x.as<float>();
+  float* out = y->as<float>();
+  ku::parallel_elems(ctx, x.numel(), 16, [&](int64_t b, int64_t e) {
+    float t[256];
+    for (int64_t i0 = b; i0 < e; i0 += 256) {
+      const int64_t m = std::min<int64_t>(256, e - i0);
+      const float* v = in + i0;
+      if (!gelu) {
+        ku::verf(v, out + i0, m);
+        continue;
+      }
+      if (tanh_approx) {
+        for (int64_t k = 0; k < m; ++k) t[k] = 0.7978845608028654f * (v[k] + 0.044715f * v[k] * v[k] * v[k]);
+        ku::vtanh(t, t, m);
+      } else {
+        for (int64_t k = 0; k < m; ++k) t[k] = v[k] * 0.7071067811865476f;
+        ku::verf(t, t, m);
+      }
+      for (int64_t k = 0; k < m; ++k) out[i0 + k] = 0.5f * v[k] * (1.f + t[k]);
+    }
+  });
+  return Status::Ok();
+}
+
+Status k_Erf(KernelContext& ctx) {
+  const Tensor* x;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
+  if (x->dtype == DType::kF32) return erf_gelu_f32(ctx, *x, false, false);
+  return float_unary(ctx, [](auto v) {
+    using T = decltype(v);
+    return static_cast<T>(std::erf(v));
+  });
+}
+
 Status k_Gelu(KernelContext& ctx) {
   bool tanh_approx = ctx.attrs().get_string("approximate", "none") == "tanh";
+  const Tensor* xin;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &xin));
+  if (xin->dtype == DType::kF32) return erf_gelu_f32(ctx, *xin, true, tanh_approx);
   return float_unary(ctx, [tanh_approx](auto x) {
     using T = decltype(x);
     if (tanh_approx) {
@@ -203,6 +266,53 @@ Status k_Gelu(KernelContext& ctx) {
       return static_cast<T>(T(0.5) * x * (T(1) + std::tanh(c * (x + T(0.044715) * x * x * x))));
     }
     return static_cast<T>(T(0.5) * x * (T(1) + std::erf(x * static_cast<T>(0.7071067811865476))));
+  });
+}
+
+// float32 Sigmoid through the vector exp: y = 1 / (1 + exp(−x)), in blocks.
+Status k_Sigmoid(KernelContext& ctx) {
+  const Tensor* x;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
+  if (x->dtype != DType::kF32)
+    return float_unary(ctx, [](auto v) {
+      using T = decltype(v);
+      return static_cast<T>(sigmoid(v));
+    });
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x->shape, x->dtype, &y));
+  const float* in = x->as<float>();
+  float* out = y->as<float>();
+  ku::parallel_elems(ctx, x->numel(), 8, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i += 1024) {
+      const int64_t m = std::min<int64_t>(1024, e - i);
+      ku::vexp_shift_sum(in + i, -1.f, 0.f, out + i, m);
+      for (int64_t k = 0; k < m; ++k) out[i + k] = 1.f / (1.f + out[i + k]);
+    }
+  });
+  return Status::Ok();
+}
+
+Status k_Tanh(KernelContext& ctx) {
+  const Tensor* x;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
+  if (x->dtype != DType::kF32)
+    return float_unary(ctx, [](auto v) {
+      using T = decltype(v);
+      return static_cast<T>(std::tanh(v));
+    });
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x->shape, x->dtype, &y));
+  const float* in = x->as<float>();
+  float* out = y->as<float>();
+  ku::parallel_elems(ctx, x->numel(), 8, [&](int64_t b, int64_t e) { ku::vtanh(in + b, out + b, e - b); });
+  return Status::Ok();
+}
+
+Status k_Swish(KernelContext& ctx) {
+  double a = attr_f(ctx, "alpha", 1.0);
+  return float_unary(ctx, [a](auto x) {
+    using T = decltype(x);
+    return static_cast<T>(x * sigmoid(static_cast<T>(a) * x));
   });
 }
 
@@ -302,6 +412,10 @@ FLEETRT_REGISTER_KERNEL("", "HardSigmoid", k_HardSigmoid);
 FLEETRT_REGISTER_KERNEL("", "ThresholdedRelu", k_ThresholdedRelu);
 FLEETRT_REGISTER_KERNEL("", "Shrink", k_Shrink);
 FLEETRT_REGISTER_KERNEL("", "Gelu", k_Gelu);
+FLEETRT_REGISTER_KERNEL("", "Swish", k_Swish);
+FLEETRT_REGISTER_KERNEL("", "Sigmoid", k_Sigmoid);
+FLEETRT_REGISTER_KERNEL("", "Tanh", k_Tanh);
+FLEETRT_REGISTER_KERNEL("", "Erf", k_Erf);
 FLEETRT_REGISTER_KERNEL("", "Clip", k_Clip);
 FLEETRT_REGISTER_KERNEL("", "IsNaN", k_IsNaN);
 FLEETRT_REGISTER_KERNEL("", "IsInf", k_IsInf);

@@ -1,0 +1,124 @@
+// AVX2+FMA exp over float arrays (range reduction by ln 2 in two parts and a degree-6 polynomial,
+// about 2 ulp), used through ku::vexp_shift_sum, which checks the CPU at run time.
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace fleetrt {
+namespace ku {
+namespace vexp_detail {
+
+static inline __m256 exp8(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-103.9f), hi = _mm256_set1_ps(88.72283f);
+  const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ), overflow = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q), xin = x;
+  x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 y = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+  // 2^n as two factors 2^(n>>1)·2^(n−(n>>1)) so that n = 128 and subnormal results work
+  const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  y = _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23)));
+  y = _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23)));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), overflow);
+  y = _mm256_andnot_ps(underflow, y);
+  return _mm256_blendv_ps(y, xin, nan);
+}
+
+// y[i] = exp(sign·x[i] − shift) (y may be x or nullptr); returns the sum in double.
+double exp_shift_sum_avx2(const float* x, float sign, float shift, float* y, int64_t n) {
+  const __m256 s = _mm256_set1_ps(shift), sg = _mm256_set1_ps(sign);
+  __m256 acc = _mm256_setzero_ps();
+  double total = 0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = exp8(_mm256_fmsub_ps(_mm256_loadu_ps(x + i), sg, s));
+    if (y) _mm256_storeu_ps(y + i, v);
+    acc = _mm256_add_ps(acc, v);
+    if ((i & 1023) == 1016) {  // flush to double now and then to bound the float rounding
+      alignas(32) float t[8];
+      _mm256_store_ps(t, acc);
+      for (float f : t) total += f;
+      acc = _mm256_setzero_ps();
+    }
+  }
+  alignas(32) float t[8];
+  _mm256_store_ps(t, acc);
+  for (float f : t) total += f;
+  for (; i < n; ++i) {
+    float v = std::exp(sign * x[i] - shift);
+    if (y) y[i] = v;
+    total += v;
+  }
+  return total;
+}
+
+// y[i] = tanh(x[i]): odd polynomial for |x| < 0.625, 1 − 2/(exp(2|x|) + 1) (sign restored) above.
+void tanh_avx2(const float* x, float* y, int64_t n) {
+  const __m256 sign_mask = _mm256_set1_ps(-0.f), one = _mm256_set1_ps(1.f), two = _mm256_set1_ps(2.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 sign = _mm256_and_ps(v, sign_mask), a = _mm256_andnot_ps(sign_mask, v);
+    // large: 1 − 2/(e^{2a} + 1); e^{2a} overflowing to inf gives exactly 1
+    const __m256 e = exp8(_mm256_mul_ps(a, two));
+    const __m256 big = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(e, one)));
+    // small: a + a³·P(a²)
+    const __m256 s = _mm256_mul_ps(a, a);
+    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(2.06390887954e-2f));
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(-5.37397155531e-2f));
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(1.33314422036e-1f));
+    p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(-3.33332819422e-1f));
+    const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, s), a, a);
+    const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    _mm256_storeu_ps(y + i, _mm256_blendv_ps(_mm256_or_ps(r, sign), v, nan));
+  }
+  for (; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+
+// y[i] = erf(x[i]): odd Taylor polynomial for |x| < 0.5, else 1 − poly(t)·exp(−x²) with
+// t = 1/(1 + 0.3275911|x|) (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7); sign restored.
+void erf_avx2(const float* x, float* y, int64_t n) {
+  const __m256 sign_mask = _mm256_set1_ps(-0.f), one = _mm256_set1_ps(1.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 sign = _mm256_and_ps(v, sign_mask), a = _mm256_andnot_ps(sign_mask, v);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, one));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    p = _mm256_mul_ps(p, t);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+    const __m256 big = _mm256_fnmadd_ps(p, e, one);
+    const __m256 s = _mm256_mul_ps(a, a);
+    __m256 q = _mm256_set1_ps(1.f / 216.f);
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-1.f / 42.f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.f / 10.f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-1.f / 3.f));
+    q = _mm256_fmadd_ps(q, s, one);
+    const __m256 small = _mm256_mul_ps(_mm256_mul_ps(q, a), _mm256_set1_ps(1.1283791670955126f));
+    const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
+    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    _mm256_storeu_ps(y + i, _mm256_blendv_ps(_mm256_or_ps(r, sign), v, nan));
+  }
+  for (; i < n; ++i) y[i] = std::erf(x[i]);
+}
+
+}  // namespace vexp_detail
+}  // namespace ku
+}  // namespace fleetrt

@@ -1,0 +1,354 @@
+// Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
+// and auto_pad. Conv: im2col then the packed SGEMM (1×1 stride-1 unpadded convs skip im2col).
+// ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go through float.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernel_util.h"
+
+namespace fleetrt {
+namespace {
+
+using ku::WindowGeom;
+
+// Maps between an image [C, image...] and columns [C·prod(kernel), prod(grid)]: column row
+// (c, k) at grid position p touches image coordinate p·stride − pad_begin + k·dilation.
+// kScatter=false gathers (im2col, zero outside); true adds columns back (col2im).
+template <bool kScatter>
+void window_map(KernelContext& ctx, float* img, int64_t C, const std::vector<int64_t>& image,
+                const std::vector<int64_t>& grid, const WindowGeom& g, float* col) {
+  const size_t nsp = image.size();
+  const int64_t ksz = g.kernel_size(), gsz = ku::numel_of(grid), isz = ku::numel_of(image);
+  auto do_rows = [&](int64_t r0, int64_t r1) {
+    std::vector<int64_t> kidx(nsp), gidx(nsp);
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t c = r / ksz, kk = r % ksz;
+      float* im = img + c * isz;
+      float* dst = col + r * gsz;
+      for (size_t d = nsp, rem = kk; d-- > 0;) {
+        kidx[d] = static_cast<int64_t>(rem) % g.kernel[d];
+        rem /= g.kernel[d];
+      }
+      if (nsp == 2) {
+        const int64_t H = image[0], W = image[1], OH = grid[0], OW = grid[1];
+        const int64_t sh = g.stride[0], sw = g.stride[1];
+        const int64_t offh = kidx[0] * g.dil[0] - g.pad_begin[0], offw = kidx[1] * g.dil[1] - g.pad_begin[1];
+        // valid ow range: 0 <= ow*sw + offw < W
+        int64_t ow_lo = offw >= 0 ? 0 : (-offw + sw - 1) / sw;
+        int64_t ow_hi = W - offw <= 0 ? 0 : std::min<int64_t>(OW, (W - offw + sw - 1) / sw);
+        if (ow_lo > ow_hi) ow_lo = ow_hi;
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          int64_t ih = oh * sh + offh;
+          float* drow = dst + oh * OW;
+          if (ih < 0 || ih >= H) {
+            if (!kScatter) std::fill(drow, drow + OW, 0.f);
+            continue;
+          }
+          float* irow = im + ih * W + offw;
+          if (!kScatter) {
+            std::fill(drow, drow + ow_lo, 0.f);
+            if (sw == 1) std::memcpy(drow + ow_lo, irow + ow_lo, static_cast<size_t>(ow_hi - ow_lo) * sizeof(float));
+            else
+              for (int64_t ow = ow_lo; ow < ow_hi; ++ow) drow[ow] = irow[ow * sw];
+            std::fill(drow + ow_hi, drow + OW, 0.f);
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) irow[ow * sw] += drow[ow];
+          }
+        }
+        continue;
+      }
+      std::fill(gidx.begin(), gidx.end(), 0);
+      for (int64_t p = 0; p < gsz; ++p) {
+        int64_t off = 0;
+        bool inside = true;
+        for (size_t d = 0; d < nsp; ++d) {
+          int64_t ic = gidx[d] * g.stride[d] - g.pad_begin[d] + kidx[d] * g.dil[d];
+          if (ic < 0 || ic >= image[d]) {
+            inside = false;
+            break;
+          }
+          off = off * image[d] + ic;
+        }
+        if (!kScatter) dst[p] = inside ? im[off] : 0.f;
+        else if (inside) im[off] += dst[p];
+        for (size_t d = nsp; d-- > 0;) {
+          if (++gidx[d] < grid[d]) break;
+          gidx[d] = 0;
+        }
+      }
+    }
+  };
+  if (kScatter) {
+    // rows of one channel touch the same image plane: split by channel
+    ku::parallel_elems(ctx, C, ksz * gsz, [&](int64_t c0, int64_t c1) { do_rows(c0 * ksz, c1 * ksz); });
+  } else {
+    ku::parallel_elems(ctx, C * ksz, gsz, do_rows);
+  }
+}
+
+Status check_float(const KernelContext& ctx, const Tensor& t) {
+  if (!ku::is_float_like(t.dtype)) return ku::op_error(ctx, std::string("unsupported input type ") + dtype_name(t.dtype));
+  return Status::Ok();
+}
+
+void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
+  if (!bias) return;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t m = 0; m < M; ++m) {
+      float b = bias[m];
+      float* p = y + (n * M + m) * sz;
+      for (int64_t i = 0; i < sz; ++i) p[i] += b;
+    }
+}
+
+// Depthwise 2-D conv (one input channel per group): direct loops, planes in parallel.
+void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
+                 int64_t M, const WindowGeom& g) {
+  const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+  const int64_t mult = M / C;  // output channels per input channel
+  ku::parallel_elems(ctx, N * M, OH * OW * KH * KW, [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      const int64_t n = pl / M, m = pl % M, c = m / mult;
+      const float* xp = x + (n * C + c) * H * W;
+      const float* wp = w + m * KH * KW;
+      float* yp = y + pl * OH * OW;
+      const float b = bias ? bias[m] : 0.f;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const int64_t h0 = oh * g.stride[0] - g.pad_begin[0];
+        int64_t kh0 = 0, kh1 = KH;  // kernel rows inside the image
+        while (kh0 < KH && h0 + kh0 * g.dil[0] < 0) ++kh0;
+        while (kh1 > kh0 && h0 + (kh1 - 1) * g.dil[0] >= H) --kh1;
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t w0 = ow * g.stride[1] - g.pad_begin[1];
+          int64_t kw0 = 0, kw1 = KW;
+          while (kw0 < KW && w0 + kw0 * g.dil[1] < 0) ++kw0;
+          while (kw1 > kw0 && w0 + (kw1 - 1) * g.dil[1] >= W) --kw1;
+          float s = b;
+          for (int64_t kh = kh0; kh < kh1; ++kh) {
+            const float* xr = xp + (h0 + kh * g.dil[0]) * W + w0;
+            const float* wr = wp + kh * KW;
+            for (int64_t kw = kw0; kw < kw1; ++kw) s += xr[kw * g.dil[1]] * wr[kw];
+          }
+          yp[oh * OW + ow] = s;
+        }
+      }
+    }
+  });
+}
+
+Status k_Conv(KernelContext& ctx) {
+  const Tensor *x, *w;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &w));
+  const Tensor* b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+  FLEETRT_RETURN_IF_ERROR(check_float(ctx, *x));
+  if (x->rank() < 3 || w->rank() != x->rank())
+    return ku::op_error(ctx, "X " + ku::shape_str(x->shape) + " and W " + ku::shape_str(w->shape) +
+                                 " must have the same rank >= 3");
+  const int64_t N = x->shape[0], C = x->shape[1], M = w->shape[0];
+  const int64_t group = ctx.attrs().get_int("group", 1);
+  if (group <= 0 || C % group != 0 || M % group != 0 || w->shape[1] != C / group)
+    return ku::op_error(ctx, "channels do not match: X " + ku::shape_str(x->shape) + ", W " + ku::shape_str(w->shape) +
+                                 ", group " + std::to_string(group));
+  if (b && b->numel() != M) return ku::op_error(ctx, "bias has " + std::to_string(b->numel()) + " values, expected " + std::to_string(M));
+  std::vector<int64_t> in_sp(x->shape.begin() + 2, x->shape.end()), k_sp(w->shape.begin() + 2, w->shape.end());
+  std::vector<int64_t> ks = ctx.attrs().get_ints("kernel_shape");
+  if (!ks.empty() && ks != k_sp) return ku::op_error(ctx, "kernel_shape does not match W " + ku::shape_str(w->shape));
+  WindowGeom g;
+  FLEETRT_RETURN_IF_ERROR(ku::window_geometry(ctx, in_sp, k_sp, false, &g));
+  std::vector<int64_t> oshape = {N, M};
+  oshape.insert(oshape.end(), g.out.begin(), g.out.end());
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, oshape, x->dtype, &y));
+  if (y->numel() == 0) return Status::Ok();
+  const float* xf = ku::as_float_buffer(ctx, *x);
+  const float* wf = ku::as_float_buffer(ctx, *w);
+  const float* bf = b ? ku::as_float_buffer(ctx, *b) : nullptr;
+  float* yf = ku::float_out_buffer(ctx, *y);
+  const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
+  const int64_t isz = g.in_size(), osz = g.out_size();
+  if (Cg == 1 && group > 1 && in_sp.size() == 2) {
+    depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g);
+    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+    return Status::Ok();
+  }
+  bool direct = ksz == 1;
+  for (size_t d = 0; d < in_sp.size(); ++d)
+    if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
+  float* col = direct ? nullptr : static_cast<float*>(ctx.scratch(static_cast<size_t>(K * osz) * sizeof(float)));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t gi = 0; gi < group; ++gi) {
+      float* xg = const_cast<float*>(xf) + (n * C + gi * Cg) * isz;
+      const float* src = xg;
+      if (!direct) {
+        window_map<false>(ctx, xg, Cg, in_sp, g.out, g, col);
+        src = col;
+      }
+      ku::sgemm(false, false, Mg, osz, K, 1.f, wf + gi * Mg * K, K, src, osz, 0.f, yf + (n * M + gi * Mg) * osz, osz,
+                &ctx);
+    }
+  add_bias(bf, yf, N, M, osz);
+  if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+  return Status::Ok();
+}
+
+Status k_ConvTranspose(KernelContext& ctx) {
+  const Tensor *x, *w;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &w));
+  const Tensor* b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+  FLEETRT_RETURN_IF_ERROR(check_float(ctx, *x));
+  if (x->rank() < 3 || w->rank() != x->rank())
+    return ku::op_error(ctx, "X " + ku::shape_str(x->shape) + " and W " + ku::shape_str(w->shape) +
+                                 " must have the same rank >= 3");
+  const Attributes& at = ctx.attrs();
+  const int64_t N = x->shape[0], C = x->shape[1];
+  const int64_t group = at.get_int("group", 1);
+  if (group <= 0 || C % group != 0 || w->shape[0] != C)
+    return ku::op_error(ctx, "channels do not match: X " + ku::shape_str(x->shape) + ", W " + ku::shape_str(w->shape));
+  const int64_t Cg = C / group, Mg = w->shape[1], M = Mg * group;
+  if (b && b->numel() != M) return ku::op_error(ctx, "bias has " + std::to_string(b->numel()) + " values, expected " + std::to_string(M));
+  const size_t nsp = x->rank() - 2;
+  WindowGeom g;
+  g.in.assign(x->shape.begin() + 2, x->shape.end());
+  g.kernel.assign(w->shape.begin() + 2, w->shape.end());
+  g.stride = at.get_ints("strides");
+  g.dil = at.get_ints("dilations");
+  std::vector<int64_t> pads = at.get_ints("pads"), opad = at.get_ints("output_padding"),
+                       oshape_attr = at.get_ints("output_shape");
+  if (g.stride.empty()) g.stride.assign(nsp, 1);
+  if (g.dil.empty()) g.dil.assign(nsp, 1);
+  if (pads.empty()) pads.assign(2 * nsp, 0);
+  if (opad.empty()) opad.assign(nsp, 0);
+  if (oshape_attr.size() == nsp + 2) oshape_attr.erase(oshape_attr.begin(), oshape_attr.begin() + 2);
+  if (g.stride.size() != nsp || g.dil.size() != nsp || pads.size() != 2 * nsp || opad.size() != nsp ||
+      (!oshape_attr.empty() && oshape_attr.size() != nsp))
+    return ku::op_error(ctx, "strides/dilations/pads/output_padding/output_shape do not match the spatial dims");
+  std::string ap = at.get_string("auto_pad", "NOTSET");
+  g.pad_begin.assign(nsp, 0);
+  g.pad_end.assign(nsp, 0);
+  g.out.assign(nsp, 0);
+  for (size_t d = 0; d < nsp; ++d) {
+    int64_t ek = (g.kernel[d] - 1) * g.dil[d] + 1;
+    int64_t full = g.stride[d] * (g.in[d] - 1) + opad[d] + ek;
+    int64_t target = -1;
+    if (!oshape_attr.empty()) target = oshape_attr[d];
+    else if (ap == "SAME_UPPER" || ap == "SAME_LOWER") target = g.in[d] * g.stride[d];
+    if (target >= 0) {
+      int64_t total = full - target;
+      if (ap == "SAME_UPPER" || ap == "NOTSET" || ap == "VALID") {
+        g.pad_begin[d] = total / 2;
+        g.pad_end[d] = total - total / 2;
+      } else {
+        g.pad_begin[d] = total - total / 2;
+        g.pad_end[d] = total / 2;
+      }
+      g.out[d] = target;
+    } else {
+      if (ap != "VALID") g.pad_begin[d] = pads[d], g.pad_end[d] = pads[nsp + d];
+      g.out[d] = full - g.pad_begin[d] - g.pad_end[d];
+    }
+    if (g.out[d] < 0) return ku::op_error(ctx, "negative output size");
+  }
+  std::vector<int64_t> oshape = {N, M};
+  oshape.insert(oshape.end(), g.out.begin(), g.out.end());
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, oshape, x->dtype, &y));
+  if (y->numel() == 0) return Status::Ok();
+  const float* xf = ku::as_float_buffer(ctx, *x);
+  const float* wf = ku::as_float_buffer(ctx, *w);
+  const float* bf = b ? ku::as_float_buffer(ctx, *b) : nullptr;
+  float* yf = ku::float_out_buffer(ctx, *y);
+  const int64_t ksz = g.kernel_size(), isz = g.in_size(), osz = g.out_size(), R = Mg * ksz;
+  float* col = static_cast<float*>(ctx.scratch(static_cast<size_t>(R * isz) * sizeof(float)));
+  std::fill(yf, yf + y->numel(), 0.f);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t gi = 0; gi < group; ++gi) {
+      const float* xg = xf + (n * C + gi * Cg) * isz;
+      ku::sgemm(true, false, R, isz, Cg, 1.f, wf + gi * Cg * R, R, xg, isz, 0.f, col, isz, &ctx);
+      // grid = input positions, image = output
+      window_map<true>(ctx, yf + (n * M + gi * Mg) * osz, Mg, g.out, g.in, g, col);
+    }
+  add_bias(bf, yf, N, M, osz);
+  if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+  return Status::Ok();
+}
+
+// Bilinear sample of an [H, W] plane at (y, x); zero outside.
+float bilinear(const float* im, int64_t H, int64_t W, float y, float x) {
+  if (y <= -1.f || y >= static_cast<float>(H) || x <= -1.f || x >= static_cast<float>(W)) return 0.f;
+  const int64_t y0 = static_cast<int64_t>(std::floor(y)), x0 = static_cast<int64_t>(std::floor(x));
+  const float ly = y - static_cast<float>(y0), lx = x - static_cast<float>(x0);
+  auto at = [&](int64_t yy, int64_t xx) { return yy >= 0 && yy < H && xx >= 0 && xx < W ? im[yy * W + xx] : 0.f; };
+  return (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x0 + 1)) + ly * ((1 - lx) * at(y0 + 1, x0) + lx * at(y0 + 1, x0 + 1));
+}
+
+// DeformConv (2-D): im2col with offset-shifted bilinear samples (times the optional mask), then
+// the SGEMM per group.
+Status k_DeformConv(KernelContext& ctx) {
+  const Tensor *x, *w, *off;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &w));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 2, &off));
+  const Tensor* b = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
+  const Tensor* mask = ctx.num_inputs() > 4 ? ctx.input(4) : nullptr;
+  FLEETRT_RETURN_IF_ERROR(check_float(ctx, *x));
+  if (x->rank() != 4 || w->rank() != 4) return ku::op_error(ctx, "only 2-D DeformConv (4-D X and W) is supported");
+  const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], M = w->shape[0];
+  const int64_t group = ctx.attrs().get_int("group", 1), og = ctx.attrs().get_int("offset_group", 1);
+  if (group <= 0 || og <= 0 || C % group || M % group || C % og || w->shape[1] != C / group)
+    return ku::op_error(ctx, "channels do not match group/offset_group");
+  std::vector<int64_t> k_sp(w->shape.begin() + 2, w->shape.end());
+  WindowGeom g;
+  FLEETRT_RETURN_IF_ERROR(ku::window_geometry(ctx, {H, W}, k_sp, false, &g));
+  const int64_t OH = g.out[0], OW = g.out[1], kh = k_sp[0], kw = k_sp[1], ksz = kh * kw, osz = OH * OW;
+  if (off->numel() != N * og * 2 * ksz * osz) return ku::op_error(ctx, "offset shape " + ku::shape_str(off->shape) + " does not match");
+  if (mask && mask->numel() != N * og * ksz * osz) return ku::op_error(ctx, "mask shape " + ku::shape_str(mask->shape) + " does not match");
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, {N, M, OH, OW}, x->dtype, &y));
+  const float* xf = ku::as_float_buffer(ctx, *x);
+  const float* wf = ku::as_float_buffer(ctx, *w);
+  const float* of = ku::as_float_buffer(ctx, *off);
+  const float* mf = mask ? ku::as_float_buffer(ctx, *mask) : nullptr;
+  const float* bf = b ? ku::as_float_buffer(ctx, *b) : nullptr;
+  float* yf = ku::float_out_buffer(ctx, *y);
+  const int64_t Cg = C / group, Mg = M / group, K = Cg * ksz, cpo = C / og;
+  std::vector<float> col(static_cast<size_t>(K * osz));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t gi = 0; gi < group; ++gi) {
+      for (int64_t cc = 0; cc < Cg; ++cc) {
+        const int64_t c = gi * Cg + cc, o = c / cpo;
+        const float* im = xf + (n * C + c) * H * W;
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t kk = i * kw + j;
+            const float* dy = of + ((n * og + o) * 2 * ksz + 2 * kk) * osz;
+            const float* dx = dy + osz;
+            const float* mk = mf ? mf + ((n * og + o) * ksz + kk) * osz : nullptr;
+            float* dst = &col[(cc * ksz + kk) * osz];
+            for (int64_t oh = 0; oh < OH; ++oh)
+              for (int64_t ow = 0; ow < OW; ++ow) {
+                const int64_t p = oh * OW + ow;
+                float yy = static_cast<float>(oh * g.stride[0] - g.pad_begin[0] + i * g.dil[0]) + dy[p];
+                float xx = static_cast<float>(ow * g.stride[1] - g.pad_begin[1] + j * g.dil[1]) + dx[p];
+                float v = bilinear(im, H, W, yy, xx);
+                dst[p] = mk ? v * mk[p] : v;
+              }
+          }
+      }
+      ku::sgemm(false, false, Mg, osz, K, 1.f, wf + gi * Mg * K, K, col.data(), osz, 0.f, yf + (n * M + gi * Mg) * osz, osz,
+                &ctx);
+    }
+  add_bias(bf, yf, N, M, osz);
+  if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+  return Status::Ok();
+}
+
+}  // namespace
+
+FLEETRT_REGISTER_KERNEL("", "DeformConv", k_DeformConv);
+FLEETRT_REGISTER_KERNEL("", "Conv", k_Conv);
+FLEETRT_REGISTER_KERNEL("", "ConvTranspose", k_ConvTranspose);
+
+}  // namespace fleetrt
