@@ -29,8 +29,6 @@ const REASONS: Record<string, string> = {
   'ai.onnx.preview.training:Adam': TRAINING,
   'ai.onnx.preview.training:Momentum': TRAINING,
   'ai.onnx.preview.training:Gradient': `${TRAINING} (Gradient also needs autodiff of the graph)`,
-  'ai.onnx.preview:FlexAttention':
-    'ai.onnx.preview: an unratified op whose score_mod/mask_mod subgraphs have no settled semantics yet',
 };
 
 /** The reason an op (`Op` or `domain:Op`) is unsupported, if it is one of the listed ones. */

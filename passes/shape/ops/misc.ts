@@ -82,6 +82,26 @@ const linearAttention: ShapeFn = (c) => {
   return [t(dt, [q[0]!, q[1]!, mul(qHeads, dv)]), t(dt, state)];
 };
 
+/**
+ * ai.onnx.preview FlexAttention: rank-4 Q [B, Hq, L, E], K [B, Hkv, S, E], V [B, Hkv, S, Ev] → Y [B, Hq, L, Ev].
+ * The score_mod / prob_mod bodies take and return the whole [B, Hq, L, S] tensor in Q's dtype, so they are
+ * inferred with that input type (their values would otherwise stay untyped).
+ */
+const flexAttention: ShapeFn = (c) => {
+  const q = c.shape(0);
+  const k = c.shape(1);
+  const v = c.shape(2);
+  const dt = c.dtype(0);
+  for (const [i, s] of [q, k, v].entries())
+    if (s && s.length !== 4) throw new ShapeError(`input ${i} must be rank 4, not rank ${s.length}`);
+  const scores = t(dt, q && k ? [q[0]!, q[1]!, q[2]!, k[2]!] : null);
+  for (const name of ['score_mod', 'prob_mod']) {
+    const g = c.attrGraph(name);
+    if (g) c.inferSubgraph(g, [scores]);
+  }
+  return [t(dt, q && v ? [q[0]!, q[1]!, q[2]!, v[3]!] : null)];
+};
+
 export const MISC_OPS: Record<string, ShapeFn> = {
   NegativeLogLikelihoodLoss: nllLoss,
   SoftmaxCrossEntropyLoss: sceLoss,
@@ -92,4 +112,5 @@ export const MISC_OPS: Record<string, ShapeFn> = {
   Attention: attention,
   LinearAttention: linearAttention,
   RotaryEmbedding: (c) => [{ ...c.input(0) }],
+  'ai.onnx.preview:FlexAttention': flexAttention,
 };
