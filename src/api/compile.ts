@@ -16,6 +16,7 @@ import type { IRGraph } from '../ir/graph.js';
 import { dimToJSON, evaluate, symbolsOf } from '../ir/sym.js';
 import { byteSize } from '../ir/dtype.js';
 import { packageVersion } from '../version.js';
+import { elidedWeightsToInputs } from './elided.js';
 import { loadGraph } from './load.js';
 import {
   checkOutDir,
@@ -179,6 +180,13 @@ export async function compileGraph(
   checkOutDir(outDir, !!opts.force);
 
   const ctx = newPassContext({ dims, verify: !!opts.verify, env: new Map<string, unknown>([['fleet', fleet]]) });
+  // Weights without values become run-time inputs (docs/frontend-stablehlo.md).
+  for (const n of elidedWeightsToInputs(graph))
+    ctx.diagnostics.push({
+      severity: 'note',
+      message: `weight '${n}' has no values in the model (elided); it is input #${graph.inputs.indexOf(n)}: supply it with fleetc run --input ${n}=FILE`,
+      loc: { file: graph.meta.file || modelPath },
+    });
   const records = runPipeline(graph, steps, ctx);
   const topo = graph.topoOps();
   warnUntyped(graph, topo, ctx.diagnostics);

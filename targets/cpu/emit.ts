@@ -246,7 +246,7 @@ export function emitProgram(spec: EmitSpec): EmitResult {
           });
         }
         if (v.weight.kind === 'elided')
-          throw new FleetcError('E0103', `weight '${n}' has no values (elided in the model); supply them as an input`, {
+          throw new FleetcError('E0103', `weight '${n}' has no values (elided); only top-level ones become inputs`, {
             file,
           });
         if (!v.dtype || !v.shape || v.shape.some((d) => typeof d !== 'number'))
@@ -428,8 +428,8 @@ function plannedBytes(
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-/** Element types the runtime knows: ONNX codes 1..24. */
-const MAX_RUNTIME_DTYPE = 24;
+/** Element types the runtime knows: ONNX codes 1..26 (through int2). */
+const MAX_RUNTIME_DTYPE = 26;
 
 function runtimeDType(dt: NonNullable<ValueAttrs['dtype']>, what: string, file: string): number {
   const code = dtypeCode(dt);

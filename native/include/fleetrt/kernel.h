@@ -42,12 +42,14 @@ enum class DType : int32_t {
   kI4 = 22,
   kF4E2M1 = 23,
   kF8E8M0 = 24,
+  kU2 = 25,
+  kI2 = 26,
 };
 
-// Storage bits of one element (4 for the packed 4-bit types; string is sizeof(std::string)*8).
+// Storage bits of one element (4 / 2 for the packed 4-bit / 2-bit types; string is sizeof(std::string)*8).
 size_t dtype_bits(DType t);
 const char* dtype_name(DType t);
-// Bytes for n elements of t (4-bit types round up).
+// Bytes for n elements of t (packed sub-byte types round up).
 size_t dtype_bytes(DType t, int64_t n);
 
 struct Status {

@@ -1,6 +1,7 @@
 #include "core/compare.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace fleetrt {
@@ -57,7 +58,26 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return o + "]";
 }
 
-CompareResult compare_tensors(const Tensor& a, const Tensor& e, double rtol, double atol) {
+// Distance in representable values between two floats of the tensor's type (float32/float64).
+double ulp_distance(const Tensor& a, const Tensor& e, int64_t i) {
+  if (e.dtype == DType::kF32) {
+    int32_t x, y;
+    std::memcpy(&x, static_cast<const uint8_t*>(a.data) + 4 * i, 4);
+    std::memcpy(&y, static_cast<const uint8_t*>(e.data) + 4 * i, 4);
+    int64_t ox = x < 0 ? int64_t(INT32_MIN) - x : x, oy = y < 0 ? int64_t(INT32_MIN) - y : y;
+    return static_cast<double>(ox > oy ? ox - oy : oy - ox);
+  }
+  if (e.dtype == DType::kF64) {
+    int64_t x, y;
+    std::memcpy(&x, static_cast<const uint8_t*>(a.data) + 8 * i, 8);
+    std::memcpy(&y, static_cast<const uint8_t*>(e.data) + 8 * i, 8);
+    long double ox = x < 0 ? (long double)INT64_MIN - x : x, oy = y < 0 ? (long double)INT64_MIN - y : y;
+    return static_cast<double>(ox > oy ? ox - oy : oy - ox);
+  }
+  return INFINITY;
+}
+
+CompareResult compare_tensors(const Tensor& a, const Tensor& e, double rtol, double atol, double max_ulp) {
   CompareResult r;
   if (a.dtype != e.dtype) {
     r.ok = false;
@@ -100,7 +120,7 @@ CompareResult compare_tensors(const Tensor& a, const Tensor& e, double rtol, dou
       double rel = y != 0 ? diff / std::fabs(y) : (diff > 0 ? INFINITY : 0);
       if (diff > r.worst_abs) r.worst_abs = diff;
       if (rel > r.worst_rel && diff > atol) r.worst_rel = rel;
-      if (!(diff <= atol + rtol * std::fabs(y)) && r.ok) {
+      if (!(diff <= atol + rtol * std::fabs(y)) && r.ok && !(max_ulp >= 0 && ulp_distance(a, e, i) <= max_ulp)) {
         r.ok = false;
         r.message = "element " + std::to_string(i) + " is " + std::to_string(x) + ", expected " + std::to_string(y);
       }
@@ -125,7 +145,15 @@ CompareResult compare_tensors(const Tensor& a, const Tensor& e, double rtol, dou
             case DType::kU64: { uint64_t x; std::memcpy(&x, p + 8 * k, 8); return std::to_string(x); }
             case DType::kI8: return std::to_string(static_cast<int8_t>(p[k]));
             case DType::kU8: case DType::kBool: return std::to_string(p[k]);
-            default: return "?";
+            case DType::kI16: { int16_t x; std::memcpy(&x, p + 2 * k, 2); return std::to_string(x); }
+            case DType::kU16: { uint16_t x; std::memcpy(&x, p + 2 * k, 2); return std::to_string(x); }
+            case DType::kU32: { uint32_t x; std::memcpy(&x, p + 4 * k, 4); return std::to_string(x); }
+            default: {
+              // Raw bits (float8, 4-bit and other packed types): the differing byte in hex.
+              char buf[8];
+              std::snprintf(buf, sizeof buf, "0x%02x", p[i]);
+              return std::string(buf) + " (byte " + std::to_string(i) + ")";
+            }
           }
         };
         r.message = "element " + std::to_string(k) + " is " + val(pa) + ", expected " + val(pe);
@@ -137,7 +165,7 @@ CompareResult compare_tensors(const Tensor& a, const Tensor& e, double rtol, dou
 
 }  // namespace
 
-CompareResult compare_values(const Value& actual, const Value& expected, double rtol, double atol) {
+CompareResult compare_values(const Value& actual, const Value& expected, double rtol, double atol, double max_ulp) {
   CompareResult r;
   if (actual.kind != expected.kind) {
     r.ok = false;
@@ -145,7 +173,7 @@ CompareResult compare_values(const Value& actual, const Value& expected, double 
     r.message = std::string("got ") + k(actual.kind) + ", expected " + k(expected.kind);
     return r;
   }
-  if (actual.kind == Value::Kind::kTensor) return compare_tensors(actual.tensor.view, expected.tensor.view, rtol, atol);
+  if (actual.kind == Value::Kind::kTensor) return compare_tensors(actual.tensor.view, expected.tensor.view, rtol, atol, max_ulp);
   if (actual.kind == Value::Kind::kSequence) {
     if (actual.elements.size() != expected.elements.size()) {
       r.ok = false;
@@ -153,7 +181,7 @@ CompareResult compare_values(const Value& actual, const Value& expected, double 
       return r;
     }
     for (size_t i = 0; i < actual.elements.size(); ++i) {
-      CompareResult e = compare_tensors(actual.elements[i].view, expected.elements[i].view, rtol, atol);
+      CompareResult e = compare_tensors(actual.elements[i].view, expected.elements[i].view, rtol, atol, max_ulp);
       r.worst_abs = std::max(r.worst_abs, e.worst_abs);
       r.worst_rel = std::max(r.worst_rel, e.worst_rel);
       if (!e.ok && r.ok) {

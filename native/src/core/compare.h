@@ -16,6 +16,8 @@ struct CompareResult {
 
 // Floats: |a - e| <= atol + rtol * |e|, NaN equals NaN, infinities must match. Integers,
 // booleans and strings: exact. Dtypes and shapes must match.
-CompareResult compare_values(const Value& actual, const Value& expected, double rtol, double atol);
+// max_ulp >= 0 also accepts float elements within that many units in the last place (StableHLO's
+// expect_close).
+CompareResult compare_values(const Value& actual, const Value& expected, double rtol, double atol, double max_ulp = -1);
 
 }  // namespace fleetrt

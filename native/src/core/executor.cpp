@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <deque>
+#include <set>
 #include <exception>
 #include <cstring>
 
@@ -129,7 +130,7 @@ class Frame {
     s->v = Value();
     s->v.kind = Value::Kind::kTensor;
     Tensor& view = s->v.tensor.view;
-    if (T.storage == Storage::kArena && !parent && T.dtype != DType::kString) {
+    if (T.storage == Storage::kArena && !parent && !force_heap && T.dtype != DType::kString) {
       int64_t n = 1;
       for (int64_t d : shape) n *= d;
       uint64_t bytes = dtype_bytes(T.dtype, n);
@@ -230,13 +231,15 @@ class Frame {
         placed.push_back(t);
       }
     }
-    if (size > ex.arena_capacity_) {
+    std::shared_ptr<void>& store = arena_store ? *arena_store : ex.arena_;
+    uint64_t& cap = arena_store ? *arena_cap : ex.arena_capacity_;
+    if (size > cap) {
       void* p = std::aligned_alloc(64, align64(size));
       if (!p) return error("cannot allocate an arena of " + std::to_string(size) + " bytes");
-      ex.arena_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-      ex.arena_capacity_ = size;
+      store = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+      cap = size;
     }
-    arena = static_cast<uint8_t*>(ex.arena_.get());
+    arena = static_cast<uint8_t*>(store.get());
     arena_used = size;
     return Status::Ok();
   }
@@ -294,6 +297,27 @@ class Frame {
   std::vector<uint64_t> offsets, capacity;
   uint64_t arena_used = 0;
   bool replanned = false;
+  // A request's own arena (several requests in flight on one executor); null: the executor's.
+  std::shared_ptr<void>* arena_store = nullptr;
+  uint64_t* arena_cap = nullptr;
+  // Set while an op runs ahead of schedule order: its outputs must not take planned arena space
+  // that an earlier, still pending op's tensors may be using.
+  bool force_heap = false;
+
+  // Readiness-driven execution (multi-device): per op, inputs not yet available; per tensor, the
+  // ops that read it and the reads still to come.
+  std::vector<int> missing;
+  std::vector<std::vector<int>> readers;
+  std::vector<int> uses_left;
+  std::vector<uint8_t> executed, is_output, is_sent;
+  std::vector<std::vector<int>> implicit_inputs;  // per op: tensors its subgraphs read
+  std::set<int> ready;
+  int frontier = 0, executed_count = 0;
+
+  Status run_op(int o);
+  void init_readiness();
+  void became_ready(int t);
+  void release_after(int o);
 };
 
 class OpContext final : public KernelContext {
@@ -451,10 +475,40 @@ class OpContext final : public KernelContext {
   Status deferred_;
 };
 
+Status Frame::run_op(int o) {
+  const OpDesc& op = D.ops[o];
+  RunStats* stats = ex.stats_;
+  double start = now_us();
+  Status st;
+  {
+    OpContext ctx(*this, o);
+    // Kernels must not throw; a stray exception (bad_alloc, a bug) still becomes an error.
+    try {
+      st = op.fn(ctx);
+    } catch (const std::exception& e) {
+      st = Status::Error(std::string("kernel threw: ") + e.what());
+    } catch (...) {
+      st = Status::Error("kernel threw an exception");
+    }
+    if (st.ok()) st = ctx.deferred();
+  }
+  double dur = now_us() - start;
+  if (!st.ok()) return error(where_op(o) + ": " + st.message);
+  for (size_t i = 0; i < op.outputs.size(); ++i) {
+    int t = op.outputs[i];
+    if (t >= 0 && !slots[t]->ready)
+      return error(where_op(o) + ": the kernel did not produce output " + std::to_string(i) + " '" + D.tensors[t].name + "'");
+  }
+  if (stats) {
+    if (ex.trace_ && stats->events.size() < 2000000) stats->events.push_back(OpEvent{index, o, depth, start - ex.t0_us_, dur});
+    if (!parent && static_cast<size_t>(o) < stats->op_us.size()) stats->op_us[o] += dur;
+  }
+  return Status::Ok();
+}
+
 Status Frame::execute() {
   for (size_t t = 0; t < D.tensors.size(); ++t)
     if (D.tensors[t].storage == Storage::kWeight) FLEETRT_RETURN_IF_ERROR(set_weight(static_cast<int>(t)));
-  RunStats* stats = ex.stats_;
   for (size_t o = 0; o < D.ops.size(); ++o) {
     const OpDesc& op = D.ops[o];
     for (size_t i = 0; i < op.inputs.size(); ++i) {
@@ -463,33 +517,7 @@ Status Frame::execute() {
         return error(where_op(static_cast<int>(o)) + ": input " + std::to_string(i) + " '" + D.tensors[t].name +
                      "' is not available (never produced, or freed too early)");
     }
-    double start = now_us();
-    Status st;
-    {
-      OpContext ctx(*this, static_cast<int>(o));
-      // Kernels must not throw; a stray exception (bad_alloc, a bug) still becomes an error.
-      try {
-        st = op.fn(ctx);
-      } catch (const std::exception& e) {
-        st = Status::Error(std::string("kernel threw: ") + e.what());
-      } catch (...) {
-        st = Status::Error("kernel threw an exception");
-      }
-      if (st.ok()) st = ctx.deferred();
-    }
-    double dur = now_us() - start;
-    if (!st.ok()) return error(where_op(static_cast<int>(o)) + ": " + st.message);
-    for (size_t i = 0; i < op.outputs.size(); ++i) {
-      int t = op.outputs[i];
-      if (t >= 0 && !slots[t]->ready)
-        return error(where_op(static_cast<int>(o)) + ": the kernel did not produce output " + std::to_string(i) + " '" +
-                     D.tensors[t].name + "'");
-    }
-    if (stats) {
-      if (ex.trace_ && stats->events.size() < 2000000)
-        stats->events.push_back(OpEvent{index, static_cast<int>(o), depth, start - ex.t0_us_, dur});
-      if (!parent) stats->op_us[o] += dur;
-    }
+    FLEETRT_RETURN_IF_ERROR(run_op(static_cast<int>(o)));
     for (int t : ex.frees_[index][o]) {
       Slot* s = slots[t];
       s->v = Value();
@@ -497,6 +525,84 @@ Status Frame::execute() {
     }
   }
   return Status::Ok();
+}
+
+void Frame::init_readiness() {
+  const size_t nt = D.tensors.size(), no = D.ops.size();
+  missing.assign(no, 0);
+  readers.assign(nt, {});
+  uses_left.assign(nt, 0);
+  executed.assign(no, 0);
+  is_output.assign(nt, 0);
+  is_sent.assign(nt, 0);
+  for (uint32_t t : D.outputs) is_output[t] = 1;
+  for (const ChannelEndpoint& c : D.channels)
+    if (c.direction == 0) is_sent[c.tensor] = 1;
+  // Subgraphs (If/Loop/Scan bodies) read tensors of this program implicitly, through outer
+  // references: those count as inputs of the op that owns the subgraph.
+  std::vector<std::vector<int>> implicit(no);
+  {
+    const auto& progs = P.programs;
+    std::vector<std::pair<int, int>> owner(progs.size(), {-1, -1});  // program → (program, op) owning it
+    for (size_t pi = 0; pi < progs.size(); ++pi)
+      for (size_t o = 0; o < progs[pi].ops.size(); ++o)
+        for (const auto& kv : progs[pi].ops[o].attrs.items) {
+          if (kv.second.kind == Attribute::Kind::kGraph && kv.second.graph > 0) owner[kv.second.graph] = {static_cast<int>(pi), static_cast<int>(o)};
+          for (int g : kv.second.graphs)
+            if (g > 0) owner[g] = {static_cast<int>(pi), static_cast<int>(o)};
+        }
+    for (size_t pi = 1; pi < progs.size(); ++pi)
+      for (const TensorDesc& T : progs[pi].tensors) {
+        if (T.storage != Storage::kOuter) continue;
+        int prog = static_cast<int>(pi), t = static_cast<int>(T.a);
+        int top = prog;  // the main program's child on the chain
+        prog = progs[prog].parent;
+        while (prog > 0 && t >= 0 && progs[prog].tensors[t].storage == Storage::kOuter) {
+          top = prog;
+          t = static_cast<int>(progs[prog].tensors[t].a);
+          prog = progs[prog].parent;
+        }
+        while (top > 0 && progs[top].parent > 0) top = progs[top].parent;
+        if (prog != 0 || top <= 0 || owner[top].first != 0 || t < 0 || t >= static_cast<int>(nt)) continue;
+        implicit[owner[top].second].push_back(t);
+      }
+  }
+  for (size_t o = 0; o < no; ++o) {
+    std::set<int> seen;
+    std::vector<int> all(D.ops[o].inputs.begin(), D.ops[o].inputs.end());
+    all.insert(all.end(), implicit[o].begin(), implicit[o].end());
+    implicit_inputs.push_back(implicit[o]);
+    for (int t : all) {
+      if (t < 0 || D.tensors[t].storage == Storage::kNone) continue;
+      if (!seen.insert(t).second) continue;
+      ++uses_left[t];
+      readers[t].push_back(static_cast<int>(o));
+      if (!slots[t]->ready) ++missing[o];
+    }
+  }
+  for (size_t o = 0; o < no; ++o)
+    if (missing[o] == 0) ready.insert(static_cast<int>(o));
+}
+
+void Frame::became_ready(int t) {
+  for (int o : readers[t])
+    if (--missing[o] == 0 && !executed[o]) ready.insert(o);
+}
+
+// Releases what op o was the last reader of (counted reads, so ops running out of order are safe).
+void Frame::release_after(int o) {
+  std::set<int> seen;
+  std::vector<int> all(D.ops[o].inputs.begin(), D.ops[o].inputs.end());
+  all.insert(all.end(), implicit_inputs[o].begin(), implicit_inputs[o].end());
+  for (int t : all) {
+    if (t < 0 || D.tensors[t].storage == Storage::kNone || !seen.insert(t).second) continue;
+    if (--uses_left[t] > 0 || is_output[t]) continue;
+    const Storage st = D.tensors[t].storage;
+    if (st == Storage::kDynamic || st == Storage::kArena || st == Storage::kChannel) {
+      slots[t]->v = Value();
+      slots[t]->ready = false;
+    }
+  }
 }
 
 Executor::Executor(const Program& program, ThreadPool& pool) : program_(program), pool_(pool) {}
@@ -532,7 +638,10 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, Run
   heap_reset_peak();
   if (stats) stats->op_us.assign(program_.programs[0].ops.size(), 0.0);
   Frame main(*this, 0, nullptr, 0);
-  FLEETRT_RETURN_IF_ERROR(main.bind_inputs(inputs, true));
+  {
+    Status st = main.bind_inputs(inputs, true);
+    if (!st.ok()) return Status{kStatusBadInput, st.message};
+  }
   FLEETRT_RETURN_IF_ERROR(main.layout_arena());
   FLEETRT_RETURN_IF_ERROR(main.execute());
   outputs->clear();
@@ -548,6 +657,157 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, Run
     stats->heap_peak = heap_bytes_peak();
   }
   stats_ = nullptr;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readiness-driven requests
+
+class RequestImpl final : public Request {
+ public:
+  RequestImpl(Executor& ex, int id) : id(id), frame(ex, 0, nullptr, 0) {
+    frame.arena_store = &arena;
+    frame.arena_cap = &arena_cap;
+  }
+  bool done() const override {
+    if (frame.executed_count < static_cast<int>(frame.D.ops.size())) return false;
+    for (uint32_t t : frame.D.outputs)
+      if (!frame.slots[t]->ready) return false;
+    return true;
+  }
+  int request_id() const override { return id; }
+
+  int id;
+  std::shared_ptr<void> arena;
+  uint64_t arena_cap = 0;
+  Frame frame;
+  RunStats* stats = nullptr;
+  bool trace = false;
+  double t0_us = 0;
+};
+
+namespace {
+// Copies a value whose memory the frame may reuse (arena, weights, inputs); shares owned storage.
+Status detach(const Value& v, Value* out) {
+  *out = v;
+  if (v.kind != Value::Kind::kTensor || v.tensor.storage) return Status::Ok();
+  OwnedTensor copy;
+  std::string err;
+  if (!alloc_owned(v.tensor.view.dtype, v.tensor.view.shape, &copy, &err)) return Status::Error(err);
+  if (v.tensor.view.dtype == DType::kString) {
+    for (int64_t k = 0; k < copy.view.numel(); ++k) copy.view.as<std::string>()[k] = v.tensor.view.as<std::string>()[k];
+  } else if (copy.view.bytes()) {
+    std::memcpy(copy.view.data, v.tensor.view.data, copy.view.bytes());
+  }
+  out->tensor = std::move(copy);
+  return Status::Ok();
+}
+
+Status send_if_needed(Frame& f, int t, const SendFn& send) {
+  if (!f.is_sent[t]) return Status::Ok();
+  for (size_t k = 0; k < f.D.channels.size(); ++k) {
+    const ChannelEndpoint& c = f.D.channels[k];
+    if (c.direction != 0 || static_cast<int>(c.tensor) != t) continue;
+    Value v;
+    FLEETRT_RETURN_IF_ERROR(detach(f.slots[t]->v, &v));
+    FLEETRT_RETURN_IF_ERROR(send(static_cast<uint32_t>(k), v));
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+uint64_t Executor::arena_bytes(const Request& r) { return static_cast<const RequestImpl&>(r).arena_cap; }
+
+Status Executor::begin(int id, std::vector<Value> inputs, RunStats* stats, bool trace, double t0_us, const SendFn& send,
+                       std::unique_ptr<Request>* out, const std::map<std::string, int64_t>* known) {
+  auto r = std::make_unique<RequestImpl>(*this, id);
+  r->stats = stats;
+  r->trace = trace;
+  r->t0_us = t0_us;
+  if (stats) stats->op_us.assign(program_.programs[0].ops.size(), 0.0);
+  Frame& f = r->frame;
+  if (known)
+    for (size_t k = 0; k < program_.symbols.size(); ++k) {
+      auto it = known->find(program_.symbols[k].name);
+      if (it != known->end() && program_.symbols[k].kind == 0) {
+        f.bound[k] = 1;
+        f.symv[k] = it->second;
+      }
+    }
+  {
+    Status st = f.bind_inputs(inputs, true);
+    if (!st.ok()) return Status{kStatusBadInput, st.message};
+  }
+  FLEETRT_RETURN_IF_ERROR(f.layout_arena());
+  for (size_t t = 0; t < f.D.tensors.size(); ++t)
+    if (f.D.tensors[t].storage == Storage::kWeight) FLEETRT_RETURN_IF_ERROR(f.set_weight(static_cast<int>(t)));
+  f.init_readiness();
+  for (uint32_t t : f.D.inputs) FLEETRT_RETURN_IF_ERROR(send_if_needed(f, static_cast<int>(t), send));
+  *out = std::move(r);
+  return Status::Ok();
+}
+
+Status Executor::deliver(Request& req, uint32_t endpoint, Value v, const SendFn& send) {
+  Frame& f = static_cast<RequestImpl&>(req).frame;
+  if (endpoint >= f.D.channels.size() || f.D.channels[endpoint].direction != 1)
+    return Status::Error("a message arrived for endpoint " + std::to_string(endpoint) + ", which does not receive");
+  const int t = static_cast<int>(f.D.channels[endpoint].tensor);
+  const TensorDesc& T = f.D.tensors[t];
+  if (f.slots[t]->ready) return Status::Error("tensor '" + T.name + "' arrived twice");
+  if (v.kind == Value::Kind::kTensor) {
+    if (T.dtype != DType::kUndefined && v.tensor.view.dtype != T.dtype)
+      return Status::Error("received '" + T.name + "' as " + dtype_name(v.tensor.view.dtype) + ", the program expects " + dtype_name(T.dtype));
+    FLEETRT_RETURN_IF_ERROR(f.check_shape(t, v.tensor.view.shape, "received tensor"));
+  }
+  f.slots[t]->v = std::move(v);
+  f.slots[t]->ready = true;
+  f.became_ready(t);
+  return send_if_needed(f, t, send);
+}
+
+Status Executor::step(Request& req, bool* ran, const SendFn& send) {
+  RequestImpl& r = static_cast<RequestImpl&>(req);
+  Frame& f = r.frame;
+  *ran = false;
+  if (f.ready.empty()) return Status::Ok();
+  const int o = *f.ready.begin();
+  f.ready.erase(f.ready.begin());
+  stats_ = r.stats;
+  trace_ = r.trace;
+  t0_us_ = r.t0_us;
+  f.force_heap = o != f.frontier;
+  Status st = f.run_op(o);
+  f.force_heap = false;
+  stats_ = nullptr;
+  if (!st.ok()) return st;
+  *ran = true;
+  f.executed[o] = 1;
+  ++f.executed_count;
+  while (f.frontier < static_cast<int>(f.D.ops.size()) && f.executed[f.frontier]) ++f.frontier;
+  for (int t : f.D.ops[o].outputs) {
+    if (t < 0) continue;
+    f.became_ready(t);
+    FLEETRT_RETURN_IF_ERROR(send_if_needed(f, t, send));
+  }
+  f.release_after(o);
+  return Status::Ok();
+}
+
+Status Executor::finish(Request& req, std::vector<Value>* outputs) {
+  RequestImpl& r = static_cast<RequestImpl&>(req);
+  Frame& f = r.frame;
+  outputs->clear();
+  for (uint32_t t : f.D.outputs) {
+    Slot* s = f.slots[t];
+    if (!s->ready) return Status::Error("output '" + f.D.tensors[t].name + "' was not produced");
+    Value v;
+    FLEETRT_RETURN_IF_ERROR(detach(s->v, &v));  // the request's arena goes away with it
+    outputs->push_back(std::move(v));
+  }
+  if (r.stats) {
+    r.stats->arena_bytes = f.arena_used;
+    r.stats->replanned = f.replanned;
+  }
   return Status::Ok();
 }
 

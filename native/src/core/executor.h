@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +15,10 @@
 #include "fleetrt/kernel.h"
 
 namespace fleetrt {
+
+// Status code of errors caused by the caller's inputs (name, dtype, shape), as opposed to
+// failures inside the run.
+constexpr int kStatusBadInput = 2;
 
 struct OpEvent {
   int program = 0;
@@ -30,6 +36,18 @@ struct RunStats {
   size_t heap_peak = 0;
 };
 
+// A request in flight on one executor (multi-device runs): a main-program frame executed op by
+// op as inputs become available, with its own arena so that several requests can overlap.
+class Request {
+ public:
+  virtual ~Request() = default;
+  virtual bool done() const = 0;
+  virtual int request_id() const = 0;
+};
+
+// Called when a tensor that leaves this device (a send endpoint) is ready.
+using SendFn = std::function<Status(uint32_t endpoint, const Value& v)>;
+
 class Executor {
  public:
   Executor(const Program& program, ThreadPool& pool);
@@ -41,6 +59,20 @@ class Executor {
   Status run(std::vector<Value> inputs, std::vector<Value>* outputs, RunStats* stats, bool trace);
 
   const Program& program() const { return program_; }
+
+  // Readiness-driven execution. begin() binds this program's inputs (checked as in run()) and
+  // sends any input that leaves the device; deliver() hands in a received channel value; step()
+  // runs the lowest-numbered ready op, if any (*ran says whether it did); finish() takes the
+  // outputs once done(). `stats` collects op times and events for this request.
+  // `known`: symbol values (by name) already bound elsewhere, e.g. from the graph inputs on the
+  // home device, so that a device fed only by channels can still lay out its arena up front.
+  Status begin(int id, std::vector<Value> inputs, RunStats* stats, bool trace, double t0_us, const SendFn& send,
+               std::unique_ptr<Request>* out, const std::map<std::string, int64_t>* known = nullptr);
+  Status deliver(Request& r, uint32_t endpoint, Value v, const SendFn& send);
+  Status step(Request& r, bool* ran, const SendFn& send);
+  Status finish(Request& r, std::vector<Value>* outputs);
+  // Bytes of the arena of one request (after begin()).
+  static uint64_t arena_bytes(const Request& r);
 
  private:
   friend class Frame;

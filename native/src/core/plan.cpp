@@ -58,6 +58,7 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
     PlanDevice dev;
     dev.name = d.get_string("name");
     dev.device_class = d.get_string("class");
+    dev.backend = d.get_string("backend", "cpu");
     if (dev.name.empty()) return bad("a device has no name");
     const Json* b = d.get("bundle");
     if (!b || !b->is_object()) return bad("device '" + dev.name + "' has no bundle");
@@ -77,7 +78,54 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
     }
     dev.threads = static_cast<int>(d.get_number("threads", 1));
     if (dev.threads < 1) dev.threads = 1;
+    const Json* home = d.get("home");
+    dev.home = home && home->type == Json::Type::kBool && home->b;
+    if (const Json* mem = d.get("memory"); mem && mem->is_object()) {
+      double cap = mem->get_number("capacity", 0);
+      if (cap > 0) dev.capacity = static_cast<uint64_t>(cap);
+    }
     plan->devices.push_back(std::move(dev));
+  }
+  for (size_t a = 0; a < plan->devices.size(); ++a)
+    for (size_t b = a + 1; b < plan->devices.size(); ++b)
+      if (plan->devices[a].name == plan->devices[b].name) return bad("device '" + plan->devices[a].name + "' is listed twice");
+  if (const Json* chans = j.get("channels"); chans && chans->is_array()) {
+    for (const Json& c : chans->arr) {
+      PlanChannel ch{c.get_string("value"), c.get_string("from"), c.get_string("to"), c.get_number("bytes", 0), {}};
+      if (const Json* l = c.get("links"); l && l->is_array())
+        for (const Json& x : l->arr)
+          if (x.is_string()) ch.links.push_back(x.str);
+      plan->channels.push_back(std::move(ch));
+    }
+  }
+  if (const Json* fleet = j.get("fleet"); fleet && fleet->is_object())
+    if (const Json* links = fleet->get("links"); links && links->is_array())
+      for (const Json& l : links->arr)
+        plan->links.push_back(PlanLink{l.get_string("id"), l.get_number("bandwidth", 0), l.get_number("latency", 0), 0, 0});
+  if (const Json* pred = j.get("predicted"); pred && pred->is_object()) {
+    plan->predicted_latency = pred->get_number("latency", -1);
+    plan->predicted_throughput = pred->get_number("throughput", -1);
+    if (const Json* mem = pred->get("memory"); mem && mem->is_object())
+      for (auto& kv : mem->obj)
+        for (PlanDevice& d : plan->devices)
+          if (d.name == kv.first && kv.second.is_number()) d.predicted_memory = kv.second.num;
+    if (const Json* busy = pred->get("busy"); busy && busy->is_object())
+      for (auto& kv : busy->obj)
+        for (PlanDevice& d : plan->devices)
+          if (d.name == kv.first && kv.second.is_number()) d.predicted_busy = kv.second.num;
+    if (const Json* links = pred->get("links"); links && links->is_array())
+      for (const Json& l : links->arr) {
+        std::string id = l.get_string("id");
+        PlanLink* found = nullptr;
+        for (PlanLink& x : plan->links)
+          if (x.id == id) found = &x;
+        if (!found) {
+          plan->links.push_back(PlanLink{id, 0, 0, 0, 0});
+          found = &plan->links.back();
+        }
+        found->predicted_bytes = l.get_number("bytes", 0);
+        found->predicted_seconds = l.get_number("seconds", 0);
+      }
   }
   for (const char* key : {"inputs", "outputs"}) {
     const Json* list = j.get(key);

@@ -3,6 +3,7 @@
 // against its sha256), thread counts and the graph's inputs and outputs.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,27 @@ struct PlanFile {
 
 struct PlanDevice {
   std::string name, device_class;
+  std::string backend = "cpu";  // "cpu" (runs for real) or "emulated" (host kernels, cost-model time)
   std::string bundle_dir;  // absolute (resolved against the plan's folder)
   std::vector<PlanFile> files;
   int threads = 1;
+  bool home = false;
+  uint64_t capacity = 0;          // memory budget in bytes (memory.capacity); 0: unlimited
+  double predicted_memory = -1;   // predicted.memory[name] (bytes), -1 when absent
+  double predicted_busy = -1;     // predicted.busy[name] (seconds), -1 when absent
+};
+
+// A value crossing devices (plan.json "channels"; its index is the id programs refer to).
+struct PlanChannel {
+  std::string value, from, to;
+  double bytes = 0;               // predicted bytes per request
+  std::vector<std::string> links;
+};
+
+struct PlanLink {
+  std::string id;
+  double bandwidth = 0, latency = 0;            // fleet.links (bytes/s, s)
+  double predicted_bytes = 0, predicted_seconds = 0;  // predicted.links
 };
 
 struct PlanIO {
@@ -32,6 +51,9 @@ struct Plan {
   int schema_version = 0;
   std::vector<PlanDevice> devices;
   std::vector<PlanIO> inputs, outputs;
+  std::vector<PlanChannel> channels;
+  std::vector<PlanLink> links;
+  double predicted_latency = -1, predicted_throughput = -1;  // seconds, requests/s
 };
 
 // Reads and checks plan.json (not the bundle hashes; see verify_bundles).

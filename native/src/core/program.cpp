@@ -61,7 +61,7 @@ struct Reader {
   }
 };
 
-bool valid_dtype(int32_t d) { return d >= 1 && d <= 24; }
+bool valid_dtype(int32_t d) { return d >= 1 && d <= 26; }
 
 // String weights are stored as `count` records of (u32 length, bytes); they become std::string
 // objects at load time.

@@ -40,6 +40,7 @@ size_t dtype_bits(DType t) {
     case DType::kI64: case DType::kU64: case DType::kF64: case DType::kC64: return 64;
     case DType::kC128: return 128;
     case DType::kU4: case DType::kI4: case DType::kF4E2M1: return 4;
+    case DType::kU2: case DType::kI2: return 2;
     case DType::kString: return sizeof(std::string) * 8;
     case DType::kUndefined: return 0;
   }
@@ -72,6 +73,8 @@ const char* dtype_name(DType t) {
     case DType::kI4: return "int4";
     case DType::kF4E2M1: return "float4e2m1";
     case DType::kF8E8M0: return "float8e8m0";
+    case DType::kU2: return "uint2";
+    case DType::kI2: return "int2";
     case DType::kUndefined: return "undefined";
   }
   return "undefined";

@@ -25,6 +25,12 @@ bool Session::open(const std::string& plan_path, int threads, std::string* error
   if (!verify_bundles(plan_, error)) return false;
   const PlanDevice& dev = plan_.devices[0];
   if (!program_.load(dev.bundle_dir + "/program.bin", dev.bundle_dir + "/weights.bin", error)) return false;
+  const uint64_t need = program_.weights.size() + program_.programs[0].arena_bytes;
+  if (dev.capacity && need > dev.capacity) {
+    *error = plan_path + ": device '" + dev.name + "' needs " + std::to_string(need) + " bytes (weights + arena) but its memory budget is " +
+             std::to_string(dev.capacity);
+    return false;
+  }
   pool_ = std::make_unique<ThreadPool>(threads > 0 ? threads : dev.threads);
   exec_ = std::make_unique<Executor>(program_, *pool_);
   Status st = exec_->prepare();
@@ -120,9 +126,11 @@ bool Session::random_inputs(uint64_t seed, std::vector<Value>* out, std::string*
   return true;
 }
 
-bool Session::run(const std::vector<Value>& inputs, std::vector<Value>* outputs, RunStats* stats, bool trace, std::string* error) {
+bool Session::run(const std::vector<Value>& inputs, std::vector<Value>* outputs, RunStats* stats, bool trace, std::string* error,
+                  bool* bad_input) {
   Status st = exec_->run(inputs, outputs, stats, trace);
   if (!st.ok()) *error = st.message;
+  if (bad_input) *bad_input = st.code == kStatusBadInput;
   return st.ok();
 }
 

@@ -31,7 +31,9 @@ class Session {
   // Deterministic pseudo-random inputs with the planned shapes (symbols at their planned values).
   bool random_inputs(uint64_t seed, std::vector<Value>* out, std::string* error) const;
 
-  bool run(const std::vector<Value>& inputs, std::vector<Value>* outputs, RunStats* stats, bool trace, std::string* error);
+  // *bad_input (optional) tells whether a failure was the inputs' fault (name, dtype, shape).
+  bool run(const std::vector<Value>& inputs, std::vector<Value>* outputs, RunStats* stats, bool trace, std::string* error,
+           bool* bad_input = nullptr);
 
   // Writes outputs as OUT/<name>.npy (sequences as <name>.<i>.npy).
   bool write_outputs(const std::string& dir, const std::vector<Value>& outputs, std::string* error) const;

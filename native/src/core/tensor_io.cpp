@@ -14,13 +14,31 @@ namespace {
 std::atomic<size_t> g_heap_now{0};
 std::atomic<size_t> g_heap_peak{0};
 
-void heap_add(size_t n) {
+thread_local HeapAccount* t_account = nullptr;
+
+// Charges n bytes; returns the account charged (to credit on free).
+HeapAccount* heap_add(size_t n) {
   size_t now = g_heap_now.fetch_add(n) + n;
   size_t peak = g_heap_peak.load();
   while (now > peak && !g_heap_peak.compare_exchange_weak(peak, now)) {
   }
+  HeapAccount* a = t_account;
+  if (a) {
+    int64_t x = a->now.fetch_add(static_cast<int64_t>(n)) + static_cast<int64_t>(n);
+    int64_t p = a->peak.load();
+    while (x > p && !a->peak.compare_exchange_weak(p, x)) {
+    }
+  }
+  return a;
+}
+
+void heap_sub(size_t n, HeapAccount* a) {
+  g_heap_now.fetch_sub(n);
+  if (a) a->now.fetch_sub(static_cast<int64_t>(n));
 }
 }  // namespace
+
+void set_thread_heap_account(HeapAccount* a) { t_account = a; }
 
 size_t heap_bytes_now() { return g_heap_now.load(); }
 size_t heap_bytes_peak() { return g_heap_peak.load(); }
@@ -48,10 +66,10 @@ bool alloc_owned(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* ou
       return false;
     }
     size_t bytes = sizeof(std::string) * static_cast<size_t>(n);
-    heap_add(bytes);
-    out->storage = std::shared_ptr<void>(s, [bytes](void* q) {
+    HeapAccount* acct = heap_add(bytes);
+    out->storage = std::shared_ptr<void>(s, [bytes, acct](void* q) {
       delete[] static_cast<std::string*>(q);
-      g_heap_now.fetch_sub(bytes);
+      heap_sub(bytes, acct);
     });
     out->view.data = s;
     return true;
@@ -65,10 +83,10 @@ bool alloc_owned(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* ou
     return false;
   }
   std::memset(p, 0, rounded);
-  heap_add(rounded);
-  out->storage = std::shared_ptr<void>(p, [rounded](void* q) {
+  HeapAccount* acct = heap_add(rounded);
+  out->storage = std::shared_ptr<void>(p, [rounded, acct](void* q) {
     std::free(q);
-    g_heap_now.fetch_sub(rounded);
+    heap_sub(rounded, acct);
   });
   out->view.data = p;
   return true;
@@ -226,7 +244,7 @@ bool parse_tensor_proto(const uint8_t* p, size_t n, OwnedTensor* out, std::strin
     *error = "TensorProto with external data is not supported as an input";
     return false;
   }
-  if (data_type < 1 || data_type > 24) {
+  if (data_type < 1 || data_type > 26) {
     *error = "TensorProto has unsupported data_type " + std::to_string(data_type);
     return false;
   }
@@ -296,7 +314,9 @@ bool parse_tensor_proto(const uint8_t* p, size_t n, OwnedTensor* out, std::strin
       return true;
     case DType::kU4:
     case DType::kI4:
-    case DType::kF4E2M1: {
+    case DType::kF4E2M1:
+    case DType::kU2:
+    case DType::kI2: {
       // int32_data holds the packed bytes, one per value.
       size_t need = bytes;
       if (i32.size() != need) return mismatch(i32.size());
@@ -532,7 +552,7 @@ bool write_npy(const std::string& path, const Tensor& t, std::string* error) {
       if (nt.dt == t.dtype) code = nt.descr;
     if (t.dtype == DType::kBF16) code = "u2";  // numpy has no bfloat16: raw bits
     if (!code && dtype_bits(t.dtype) == 8) code = "u1";  // float8 and friends: raw bits
-    if (!code && dtype_bits(t.dtype) == 4) code = "u1";  // packed 4-bit: raw bytes
+    if (!code && dtype_bits(t.dtype) < 8) code = "u1";  // packed 4-/2-bit: raw bytes
     if (!code) {
       *error = std::string("cannot write dtype ") + dtype_name(t.dtype) + " as .npy";
       return false;

@@ -2,6 +2,7 @@
 // messages (.pb), with a small hand-written protobuf decoder.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "fleetrt/kernel.h"
@@ -16,6 +17,14 @@ bool alloc_owned(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* ou
 size_t heap_bytes_now();
 size_t heap_bytes_peak();
 void heap_reset_peak();
+
+// Per-device accounting: allocations made on a thread while an account is set are charged to it
+// (and credited back when freed), so that each device's live heap and peak are known.
+struct HeapAccount {
+  std::atomic<int64_t> now{0};
+  std::atomic<int64_t> peak{0};
+};
+void set_thread_heap_account(HeapAccount* a);
 
 // Loads a tensor (or a sequence/optional) from `path`: `.npy`, or protobuf (anything else).
 // `want` says which protobuf message to expect for .pb files.

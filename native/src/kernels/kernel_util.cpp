@@ -316,6 +316,10 @@ double load_as_double(const Tensor& t, int64_t i) {
       if (t.dtype == DType::kF4E2M1) return f4_to_float(static_cast<uint8_t>(v));
       return t.dtype == DType::kI4 && v >= 8 ? v - 16 : v;
     }
+    case DType::kI2: case DType::kU2: {
+      int v = (t.as<uint8_t>()[i / 4] >> (2 * (i & 3))) & 3;
+      return t.dtype == DType::kI2 && v >= 2 ? v - 4 : v;
+    }
     default: return 0.0;
   }
 }
@@ -344,6 +348,12 @@ void store_from_double(Tensor& t, int64_t i, double v) {
                                               : static_cast<uint8_t>(static_cast<int64_t>(v) & 0xf);
       uint8_t& b = t.as<uint8_t>()[i / 2];
       b = (i & 1) ? static_cast<uint8_t>((b & 0x0f) | (nib << 4)) : static_cast<uint8_t>((b & 0xf0) | nib);
+      break;
+    }
+    case DType::kI2: case DType::kU2: {
+      const int sh = 2 * static_cast<int>(i & 3);
+      uint8_t& b = t.as<uint8_t>()[i / 4];
+      b = static_cast<uint8_t>((b & ~(3 << sh)) | ((static_cast<int64_t>(v) & 3) << sh));
       break;
     }
     default: break;

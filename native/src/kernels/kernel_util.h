@@ -76,7 +76,8 @@ inline bool is_int(DType t) { return is_signed_int(t) || is_unsigned_int(t); }
 
 // Element i of a tensor of any real dtype as double / written from double (casts per C++ with
 // saturation for floats→ints is NOT applied; used for small side inputs, not hot loops). Packed
-// 4-bit types (int4, uint4, float4e2m1) address nibble i; storing them is not thread-safe.
+// 4-bit types (int4, uint4, float4e2m1) address nibble i, 2-bit types (int2, uint2) crumb i (four per
+// byte, lowest bits first); storing them is not thread-safe.
 double load_as_double(const Tensor& t, int64_t i);
 void store_from_double(Tensor& t, int64_t i, double v);
 

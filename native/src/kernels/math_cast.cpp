@@ -1,6 +1,6 @@
 // Cast and CastLike between all supported dtypes: plain numeric types (typed loops), float16,
 // bfloat16, the four float8 types (attribute `saturate`, default 1), float8e8m0 (`round_mode`),
-// packed int4/uint4/float4e2m1, and
+// packed int4/uint4/float4e2m1 and int2/uint2, and
 // strings (numbers printed with round-trip precision; parsed with strtod/strtoll).
 // Float → integer casts that are out of range go through int64 and wrap (numpy behaviour);
 // NaN → integer gives 0.
@@ -30,6 +30,7 @@ bool is_plain(DType t) {
 }
 bool supported(DType t) {
   return is_plain(t) || t == DType::kF16 || t == DType::kBF16 || is_f8(t) || t == DType::kI4 || t == DType::kU4 ||
+         t == DType::kI2 || t == DType::kU2 ||
          t == DType::kF4E2M1 || t == DType::kF8E8M0 || t == DType::kString;
 }
 
@@ -91,8 +92,8 @@ Status load_wide(const KernelContext& ctx, const Tensor& t, int64_t i, Wide* w) 
       *w = {Wide::kU, static_cast<double>(v), static_cast<int64_t>(v), v};
       return Status::Ok();
     }
-    case DType::kI4: case DType::kU4: {
-      int v = nibble(t, i);
+    case DType::kI4: case DType::kU4: case DType::kI2: case DType::kU2: {
+      int v = t.dtype == DType::kI2 || t.dtype == DType::kU2 ? static_cast<int>(ku::load_as_double(t, i)) : nibble(t, i);
       *w = {Wide::kI, static_cast<double>(v), v, static_cast<uint64_t>(v)};
       return Status::Ok();
     }
@@ -169,6 +170,12 @@ void store_wide(Tensor& t, int64_t i, const Wide& w, bool saturate, int round_mo
       byte = (i & 1) ? static_cast<uint8_t>((byte & 0x0f) | (nib << 4)) : static_cast<uint8_t>((byte & 0xf0) | nib);
       break;
     }
+    case DType::kI2: case DType::kU2: {
+      // like int4: round to an integer, keep the low 2 bits
+      int64_t v = w.kind == Wide::kF ? (std::isnan(w.f) ? 0 : static_cast<int64_t>(std::nearbyint(w.f))) : w.i;
+      ku::store_from_double(t, i, static_cast<double>(v & 3));
+      break;
+    }
     case DType::kString: t.as<std::string>()[i] = format_number(w, src); break;
     default: break;
   }
@@ -209,7 +216,7 @@ Status cast_to(KernelContext& ctx, const Tensor& x, DType to) {
   bool saturate = ctx.attrs().get_int("saturate", 1) != 0;
   const std::string rm = ctx.attrs().get_string("round_mode", "up");
   const int round_mode = rm == "down" ? 1 : rm == "nearest" ? 2 : 0;
-  if ((to == DType::kI4 || to == DType::kU4 || to == DType::kF4E2M1) && y->bytes() > 0) std::memset(y->data, 0, y->bytes());
+  if (dtype_bits(to) < 8 && y->bytes() > 0) std::memset(y->data, 0, y->bytes());
   for (int64_t i = 0; i < n; ++i) {
     Wide w;
     FLEETRT_RETURN_IF_ERROR(load_wide(ctx, x, i, &w));

@@ -70,6 +70,11 @@ void store_int_sat(Tensor& t, int64_t i, double v) {
       ku::store_from_double(t, i, std::min(hi, std::max(lo, v)));
       break;
     }
+    case DType::kI2: case DType::kU2: {
+      const double lo = t.dtype == DType::kI2 ? -2 : 0, hi = t.dtype == DType::kI2 ? 1 : 3;
+      ku::store_from_double(t, i, std::min(hi, std::max(lo, v)));
+      break;
+    }
     default: break;
   }
 }
@@ -82,7 +87,7 @@ Status k_QuantizeLinear(KernelContext& ctx) {
   DType out = zp ? zp->dtype : DType::kU8;
   int64_t od = ctx.attrs().get_int("output_dtype", 0);
   if (od != 0) out = static_cast<DType>(od);
-  const bool packed = out == DType::kI4 || out == DType::kU4 || out == DType::kF4E2M1;
+  const bool packed = dtype_bits(out) > 0 && dtype_bits(out) < 8;  // int4/uint4/float4e2m1/int2/uint2
   if (!(ku::is_int(out) || is_f8(out) || packed)) return ku::op_error(ctx, std::string("unsupported output type ") + dtype_name(out));
   ScaleMap m;
   FLEETRT_RETURN_IF_ERROR(scale_map(ctx, *x, *scale, &m));

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/compare.h"
+#include "core/deployment.h"
 #include "core/json.h"
 #include "core/session.h"
 #include "core/tensor_io.h"
@@ -33,26 +34,68 @@ std::string run_job(const Json& job, int threads) {
     return v;
   };
   std::string err;
+  // Multi-device plans, and jobs asking for several requests in flight, run on the deployment
+  // engine (readiness-driven); the others on the single-device session.
+  const int requests = static_cast<int>(job.get_number("requests", 1));
+  Plan head;
+  if (!load_plan(job.get_string("plan"), &head, &err)) return finish("error", err, "");
+  const bool fleet = head.devices.size() > 1 || requests > 1;
   Session s;
-  if (!s.open(job.get_string("plan"), threads, &err)) return finish("error", err, "");
+  Deployment dep;
   std::vector<Value> inputs, outputs;
-  if (!s.load_inputs({}, "", strings("inputs"), &inputs, &err)) return finish("error", err, "");
-  if (!s.run(inputs, &outputs, nullptr, false, &err)) return finish("error", err, "");
-  const std::string out_dir = job.get_string("outputDir");
-  if (!out_dir.empty() && !s.write_outputs(out_dir, outputs, &err)) return finish("error", err, "");
-  const std::vector<std::string> expected = strings("expected");
-  if (expected.size() != outputs.size())
-    return finish("error", "the model has " + std::to_string(outputs.size()) + " outputs, the test expects " + std::to_string(expected.size()), "");
+  std::vector<const TensorDesc*> out_desc;
+  if (fleet) {
+    if (!dep.open(job.get_string("plan"), threads, -1, &err)) return finish("error", err, "");
+    std::map<std::string, std::string> named;
+    std::vector<std::string> files = strings("inputs");
+    for (size_t k = 0; k < files.size() && k < dep.plan().inputs.size(); ++k) named[dep.plan().inputs[k].name] = files[k];
+    if (!dep.load_inputs(named, "", &inputs, &err)) return finish("error", err, "");
+    DeploymentStats st;
+    bool bad_input = false;
+    if (!dep.run(requests, inputs, &outputs, &st, false, &err, &bad_input)) return finish("error", err, "");
+    const std::string out_dir = job.get_string("outputDir");
+    if (!out_dir.empty() && !dep.write_outputs(out_dir, outputs, &err)) return finish("error", err, "");
+    for (size_t k = 0; k < outputs.size(); ++k) out_desc.push_back(dep.output_desc(k));
+  } else {
+    if (!s.open(job.get_string("plan"), threads, &err)) return finish("error", err, "");
+    if (!s.load_inputs({}, "", strings("inputs"), &inputs, &err)) return finish("error", err, "");
+    if (!s.run(inputs, &outputs, nullptr, false, &err)) return finish("error", err, "");
+    const std::string out_dir = job.get_string("outputDir");
+    if (!out_dir.empty() && !s.write_outputs(out_dir, outputs, &err)) return finish("error", err, "");
+    for (uint32_t t : s.main().outputs) out_desc.push_back(&s.main().tensors[t]);
+  }
+  // "expected": one item per graph output, in order: a file name, or an object
+  // {"file"?: path, "output"?: index of another output to equal, "rtol"?, "atol"?, "ulp"?};
+  // null skips that output.
+  const Json* expected = job.get("expected");
+  if (!expected || !expected->is_array()) return finish("error", "the job has no \"expected\" list", "");
+  if (expected->arr.size() != outputs.size())
+    return finish("error", "the model has " + std::to_string(outputs.size()) + " outputs, the test expects " + std::to_string(expected->arr.size()), "");
   const double rtol = job.get_number("rtol", 1e-3), atol = job.get_number("atol", 1e-5);
   double worst_abs = 0, worst_rel = 0;
   std::string worst_name, first_fail;
-  const ProgramDesc& D = s.main();
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const std::string& name = D.tensors[D.outputs[i]].name;
-    const TensorDesc& T = D.tensors[D.outputs[i]];
+  for (size_t i = 0; i < expected->arr.size(); ++i) {
+    const Json& item = expected->arr[i];
+    if (item.is_null()) continue;
+    if (!out_desc[i]) return finish("error", "output " + std::to_string(i) + " is not produced in this process", "");
+    const TensorDesc& T = *out_desc[i];
+    const std::string& name = T.name;
+    std::string file = item.is_string() ? item.str : item.get_string("file");
+    double r_tol = item.is_object() ? item.get_number("rtol", rtol) : rtol;
+    double a_tol = item.is_object() ? item.get_number("atol", atol) : atol;
+    double ulp = item.is_object() ? item.get_number("ulp", -1) : -1;
     Value want;
-    if (!load_value(expected[i], static_cast<int>(T.value_kind), &want, &err)) return finish("error", err, "");
-    CompareResult c = compare_values(outputs[i], want, rtol, atol);
+    const Value* ref = &want;
+    if (!file.empty()) {
+      if (!load_value(file, static_cast<int>(T.value_kind), &want, &err)) return finish("error", err, "");
+    } else if (item.is_object() && item.get("output")) {
+      double k = item.get_number("output", -1);
+      if (k < 0 || k >= static_cast<double>(outputs.size())) return finish("error", "expected output index out of range", "");
+      ref = &outputs[static_cast<size_t>(k)];
+    } else {
+      return finish("error", "expected item " + std::to_string(i) + " names neither a file nor an output", "");
+    }
+    CompareResult c = compare_values(outputs[i], *ref, r_tol, a_tol, ulp);
     if (c.worst_abs >= worst_abs) {
       worst_abs = c.worst_abs;
       worst_rel = c.worst_rel;

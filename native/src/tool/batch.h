@@ -6,7 +6,8 @@
 namespace fleetrt {
 
 // Reads jobs from `path` (stdin when empty or "-") and prints one result line per job.
-// Job: {"id", "plan", "inputs": [files], "expected": [files], "outputDir"?, "rtol"?, "atol"?}
+// Job: {"id", "plan", "inputs": [files], "expected": [file | {"file"|"output", "rtol"?, "atol"?, "ulp"?} | null],
+//       "outputDir"?, "rtol"?, "atol"?}
 // Result: {"id", "status": "pass"|"fail"|"error", "message"?, "worst": {...}?, "ms"}
 int run_batch(const std::string& path, int threads);
 

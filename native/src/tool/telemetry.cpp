@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/json.h"
+#include "core/tensor_io.h"
 
 namespace fleetrt {
 
@@ -80,6 +81,49 @@ std::string metrics_json(const Session& s, const std::vector<RunStats>& runs) {
   o += "\n  ],\n  \"totals\": {\"ops\": " + std::to_string(D.ops.size()) + ", \"opTimeMs\": " + json_number(total_ops / 1000.0) +
        ", \"wallMs\": " + json_number(sum) + "}\n}\n";
   return o;
+}
+
+std::string latency_json(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  double sum = 0;
+  for (double v : ms) sum += v;
+  const size_t n = ms.size();
+  return "{\"mean\":" + json_number(n ? sum / n : 0) + ",\"min\":" + json_number(n ? ms[0] : 0) +
+         ",\"p50\":" + json_number(n ? ms[n / 2] : 0) + ",\"max\":" + json_number(n ? ms[n - 1] : 0) + "}";
+}
+
+std::string outputs_json(const std::vector<std::string>& names, const std::vector<Value>& outputs, const std::string& dir) {
+  std::string o = "[";
+  for (size_t i = 0; i < outputs.size() && i < names.size(); ++i) {
+    const Value& v = outputs[i];
+    const std::string base = dir + "/" + safe_file_name(names[i]);
+    std::string file = base + ".npy", dtype = "sequence", shape = "[]";
+    if (v.kind == Value::Kind::kTensor) {
+      dtype = dtype_name(v.tensor.view.dtype);
+      shape = "[";
+      for (size_t k = 0; k < v.tensor.view.shape.size(); ++k) shape += (k ? "," : "") + std::to_string(v.tensor.view.shape[k]);
+      shape += "]";
+    } else {
+      file = base + ".0.npy";
+    }
+    o += std::string(i ? "," : "") + "{\"name\":" + json_quote(names[i]) + ",\"file\":" + json_quote(file) +
+         ",\"dtype\":" + json_quote(dtype) + ",\"shape\":" + shape + "}";
+  }
+  return o + "]";
+}
+
+std::string summary_json(const Session& s, const std::vector<RunStats>& runs, const std::vector<Value>& outputs,
+                         const std::string& output_dir) {
+  const ProgramDesc& D = s.main();
+  std::vector<std::string> names;
+  for (uint32_t t : D.outputs) names.push_back(D.tensors[t].name);
+  std::vector<double> ms;
+  for (const RunStats& r : runs) ms.push_back(r.total_us / 1000.0);
+  const PlanDevice& dev = s.plan().devices[0];
+  return "{\"summary\":{\"plan\":" + json_quote(s.plan().path) + ",\"devices\":[{\"name\":" + json_quote(dev.name) +
+         ",\"backend\":" + json_quote(dev.backend) + ",\"emulated\":" + (dev.backend == "emulated" ? "true" : "false") +
+         "}],\"outputs\":" + outputs_json(names, outputs, output_dir) + ",\"repeats\":" + std::to_string(runs.size()) +
+         ",\"requests\":1,\"latencyMs\":" + latency_json(ms) + "}}\n";
 }
 
 }  // namespace fleetrt

@@ -27,6 +27,7 @@ size_t dtype_bits(DType t) {
     case DType::kC128: return 128;
     case DType::kString: return sizeof(std::string) * 8;
     case DType::kU4: case DType::kI4: case DType::kF4E2M1: return 4;
+    case DType::kU2: case DType::kI2: return 2;
     default: return 0;
   }
 }

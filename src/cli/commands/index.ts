@@ -3,4 +3,8 @@ import type { FleetcCommand } from '../command.js';
 /** Every command, in help order. Adding a command: one file in this folder and one line here. */
 export const COMMANDS: FleetcCommand[] = [
   (await import('./inspect.js')).default,
+  (await import('./compile.js')).default,
+  (await import('./run.js')).default,
+  (await import('./test.js')).default,
+  (await import('./report.js')).default,
 ];
