@@ -27,8 +27,13 @@ export function findFleetrt(env: Record<string, string | undefined> = process.en
   );
 }
 
-/** Whether a fleetrt binary is available (for tests that skip without one). */
+/**
+ * Whether a fleetrt binary is available (for tests that skip without one). With
+ * FLEETC_REQUIRE_NATIVE=1 (CI) this is always true, so a missing build fails those tests
+ * instead of skipping them.
+ */
 export function haveFleetrt(env: Record<string, string | undefined> = process.env): boolean {
+  if (env.FLEETC_REQUIRE_NATIVE === '1') return true;
   try {
     findFleetrt(env);
     return true;
