@@ -165,6 +165,11 @@ export function collectCases(paths: string[]): CaseSource[] {
       const q = join(p, e);
       if (isDir(q) && existsSync(join(q, 'model.onnx'))) out.push(onnxCase(q, basename(p)));
       else if (!isDir(q) && extname(e).toLowerCase() === '.mlir') out.push(...mlirCases(q, join(raw, e)));
+      // StableHLO suites keep dialect groups in subfolders (e.g. chlo/): one level down.
+      else if (isDir(q))
+        for (const f of readdirSync(q).sort())
+          if (extname(f).toLowerCase() === '.mlir' && !isDir(join(q, f)))
+            out.push(...mlirCases(join(q, f), join(raw, e, f)));
     }
     if (out.length === before)
       throw new FleetcError('E0101', 'no tests here (no model.onnx in it or its subfolders, no .mlir files)', {

@@ -1,5 +1,6 @@
 /**
- * The conformance ratchet: the ONNX node suite and the three model folders beside it, compiled and
+ * The conformance ratchet: the ONNX node suite and the three model folders beside it, and the three
+ * StableHLO suites (cases split on `// -----`, judged by their check.* expectations), compiled and
  * run through `fleetc test` (one fleetrt batch process). Fails when a test listed in
  * test/conformance/passing.txt no longer passes; prints the pass rate of the ai.onnx tests.
  * FLEETC_UPDATE_PASSING=1 rewrites passing.txt with what passes now (only ever adding is the rule).
@@ -11,9 +12,15 @@ import { readSkips, runTests } from '../../src/api/test-runner.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { REPO, SHARED } from '../paths.js';
 
-const SUITES = ['onnx-node', 'onnx-pytorch-converted', 'onnx-pytorch-operator', 'onnx-simple'].map((s) =>
-  join(SHARED, 'conformance', s),
-);
+const SUITES = [
+  'onnx-node',
+  'onnx-pytorch-converted',
+  'onnx-pytorch-operator',
+  'onnx-simple',
+  'stablehlo-interpret',
+  'stablehlo-jax',
+  'stablehlo-generic',
+].map((s) => join(SHARED, 'conformance', s));
 const PASSING = join(REPO, 'test', 'conformance', 'passing.txt');
 const SKIPS = join(REPO, 'test', 'conformance', 'skips.json');
 const ready = haveFleetrt() && SUITES.every(existsSync);
@@ -29,9 +36,11 @@ describe.skipIf(!ready)(`conformance ratchet${ready ? '' : ` (skipped: ${why})`}
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
     const a = report.domains['ai.onnx'] ?? { passed: 0, total: 0, skipped: 0 };
+    const h = report.domains['stablehlo'] ?? { passed: 0, total: 0, skipped: 0 };
     console.log(
       `conformance: ${report.counts.pass} passed, ${report.counts.fail} failed, ${report.counts.error} errors, ${report.counts.skip} skipped ` +
-        `in ${(report.ms / 1000).toFixed(1)} s; ai.onnx ${a.passed}/${a.total} = ${((100 * a.passed) / Math.max(1, a.total)).toFixed(1)}%`,
+        `in ${(report.ms / 1000).toFixed(1)} s; ai.onnx ${a.passed}/${a.total} = ${((100 * a.passed) / Math.max(1, a.total)).toFixed(1)}%; ` +
+        `stablehlo ${h.passed}/${h.total - h.skipped} in scope = ${((100 * h.passed) / Math.max(1, h.total - h.skipped)).toFixed(1)}% (${h.skipped} out of scope)`,
     );
     const fresh = [...passing].filter((k) => !listed.includes(k));
     if (fresh.length)

@@ -46,6 +46,11 @@ bool as_double(const Tensor& t, int64_t i, double* out) {
       *out = f;
       return true;
     }
+    case DType::kF8E8M0: {  // exponent only: 2^(bits - 127); 0xFF is NaN
+      const uint8_t v = p[i];
+      *out = v == 0xFF ? NAN : std::ldexp(1.0, int(v) - 127);
+      return true;
+    }
     case DType::kC64: { float v; std::memcpy(&v, p + 4 * i, 4); *out = v; return true; }   // i over 2*numel
     case DType::kC128: { double v; std::memcpy(&v, p + 8 * i, 8); *out = v; return true; }
     default: return false;
@@ -58,8 +63,19 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return o + "]";
 }
 
-// Distance in representable values between two floats of the tensor's type (float32/float64).
+// Maps a sign-magnitude float bit pattern to an integer that orders like the values.
+int64_t ordered(int64_t bits, int64_t sign_bit) { return bits & sign_bit ? -(bits & (sign_bit - 1)) : bits; }
+
+// Distance in representable values between two floats of the tensor's type (float16, bfloat16,
+// float32, float64).
 double ulp_distance(const Tensor& a, const Tensor& e, int64_t i) {
+  if (e.dtype == DType::kF16 || e.dtype == DType::kBF16) {
+    uint16_t x, y;
+    std::memcpy(&x, static_cast<const uint8_t*>(a.data) + 2 * i, 2);
+    std::memcpy(&y, static_cast<const uint8_t*>(e.data) + 2 * i, 2);
+    const int64_t d = ordered(x, 0x8000) - ordered(y, 0x8000);
+    return static_cast<double>(d < 0 ? -d : d);
+  }
   if (e.dtype == DType::kF32) {
     int32_t x, y;
     std::memcpy(&x, static_cast<const uint8_t*>(a.data) + 4 * i, 4);
