@@ -17,7 +17,8 @@ export function resolvePipeline(text: string): PipelineStep[] {
   const steps = parsePipeline(PIPELINES[text] ?? text);
   for (const step of steps) {
     const pass = PASSES[step.name];
-    if (!pass) throw new FleetcError('E0901', `unknown pass '${step.name}' (known: ${Object.keys(PASSES).sort().join(', ')})`);
+    if (!pass)
+      throw new FleetcError('E0901', `unknown pass '${step.name}' (known: ${Object.keys(PASSES).sort().join(', ')})`);
     for (const key of Object.keys(step.options))
       if (!(key in pass.options)) throw new FleetcError('E0901', `pass '${step.name}' has no option '${key}'`);
   }

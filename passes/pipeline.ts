@@ -22,7 +22,8 @@ export function parsePipeline(text: string): PipelineStep[] {
   while (pos < text.length) {
     re.lastIndex = pos;
     const m = re.exec(text);
-    if (!m || m[0] === '') throw new FleetcError('E0901', `cannot parse pass pipeline at column ${pos + 1}: '${text.slice(pos)}'`);
+    if (!m || m[0] === '')
+      throw new FleetcError('E0901', `cannot parse pass pipeline at column ${pos + 1}: '${text.slice(pos)}'`);
     const options: PassOptions = {};
     if (m[2] !== undefined && m[2].trim() !== '') {
       for (const kv of m[2].split(',')) {

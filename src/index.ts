@@ -10,6 +10,13 @@ export {
 export { validatePlan, PLAN_SCHEMA_VERSION, type PlanJSON } from './api/plan.js';
 export { run, type RunOptions, type RunSummary } from './api/run.js';
 export { runTests, type TestOptions, type TestReport, type CaseResult } from './api/test-runner.js';
-export { buildReport, renderReportText, renderReportHtml, readReport, writeReport, type Report } from './report/index.js';
+export {
+  buildReport,
+  renderReportText,
+  renderReportHtml,
+  readReport,
+  writeReport,
+  type Report,
+} from './report/index.js';
 export { loadFleet, parseFleet, localFleet, type Fleet, type Device } from './fleet/index.js';
 export { FleetcError, isFleetcError } from './diagnostics/index.js';

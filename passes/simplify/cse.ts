@@ -79,7 +79,8 @@ function opKey(graph: IRGraph, id: string): string | null {
  */
 export function commonSubexpressionElimination(graph: IRGraph): number {
   let merged = 0;
-  for (const id of graph.ops()) for (const [, sub] of graph.subgraphs(id)) merged += commonSubexpressionElimination(sub);
+  for (const id of graph.ops())
+    for (const [, sub] of graph.subgraphs(id)) merged += commonSubexpressionElimination(sub);
   const pinned = new Set(graph.outputs);
   for (const id of graph.ops()) for (const r of outerRefs(graph, id)) pinned.add(r);
 

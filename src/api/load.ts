@@ -11,7 +11,9 @@ export function loadIRJSON(path: string): IRGraph {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new FleetcError('E0101', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+    throw new FleetcError('E0101', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      file: path,
+    });
   }
   let json: GraphJSON;
   try {

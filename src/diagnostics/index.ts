@@ -56,7 +56,9 @@ export function formatLoc(loc?: Partial<SourceLoc>): string {
   let s = loc.file;
   if (loc.line !== undefined) s += `:${loc.line}${loc.col !== undefined ? `:${loc.col}` : ''}`;
   else if (loc.node !== undefined || loc.index !== undefined) {
-    const parts = [loc.node ? `node '${loc.node}'` : '', loc.index !== undefined ? `#${loc.index}` : ''].filter(Boolean);
+    const parts = [loc.node ? `node '${loc.node}'` : '', loc.index !== undefined ? `#${loc.index}` : ''].filter(
+      Boolean,
+    );
     s += ` (${parts.join(' ')})`;
   }
   return `${s}: `;

@@ -8,7 +8,15 @@ import { isDType, type DType } from '../ir/dtype.js';
 import schema from './fleet.schema.json' with { type: 'json' };
 import { DEVICE_PRESETS, LINK_PRESETS } from './presets.js';
 import { CLASS_DEFAULTS, OP_FAMILIES } from './support.js';
-import { DEVICE_CLASSES, type Device, type DeviceClass, type Fleet, type Link, type MemoryLevel, type Pin } from './types.js';
+import {
+  DEVICE_CLASSES,
+  type Device,
+  type DeviceClass,
+  type Fleet,
+  type Link,
+  type MemoryLevel,
+  type Pin,
+} from './types.js';
 import { parseQuantity, UnitError, type Quantity } from './units.js';
 import { unreachablePairs } from './route.js';
 
@@ -23,7 +31,11 @@ export function loadFleet(file: string): Fleet {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FleetcError('E0301', `cannot read fleet file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
+    throw new FleetcError(
+      'E0301',
+      `cannot read fleet file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { file },
+    );
   }
   return parseFleet(text, file);
 }
@@ -37,14 +49,22 @@ export function parseFleet(text: string, file: string): Fleet {
   if (doc.errors.length) {
     const err = doc.errors[0]!;
     const pos = lines.linePos(err.pos[0]);
-    throw new FleetcError('E0301', `not valid YAML or JSON: ${err.message.split('\n')[0]}`, { file, line: pos.line, col: pos.col });
+    throw new FleetcError('E0301', `not valid YAML or JSON: ${err.message.split('\n')[0]}`, {
+      file,
+      line: pos.line,
+      col: pos.col,
+    });
   }
   const raw = doc.toJS() as Record<string, unknown> | null;
   if (!validate(raw)) {
     const err = validate.errors![0]!;
-    const path = err.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const path = err.instancePath
+      .split('/')
+      .slice(1)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
     const extra = err.params && 'additionalProperty' in err.params ? ` '${String(err.params.additionalProperty)}'` : '';
-    const allowed = err.params && 'allowedValues' in err.params ? ` (${(err.params.allowedValues as string[]).join(', ')})` : '';
+    const allowed =
+      err.params && 'allowedValues' in err.params ? ` (${(err.params.allowedValues as string[]).join(', ')})` : '';
     fail(path, `${err.message ?? 'is invalid'}${extra}${allowed}`);
   }
   return resolveFleet(raw as unknown as RawFleet, file, fail);
@@ -106,7 +126,8 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       if (!isDType(dt)) fail([...at, 'compute', dt], `unknown element type '${dt}'`);
       compute[dt as DType] = qty(v, 'flops', [...at, 'compute', dt]);
     }
-    if (Object.keys(compute).length === 0) fail(at, `device '${d.id}' declares no peak compute (compute: { float32: … })`);
+    if (Object.keys(compute).length === 0)
+      fail(at, `device '${d.id}' declares no peak compute (compute: { float32: … })`);
     const defaults = CLASS_DEFAULTS[cls!];
     const dtypes = (d.dtypes ?? defaults.dtypes) as DType[];
     dtypes.forEach((dt, j) => {
@@ -115,14 +136,22 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
     for (const key of ['allow', 'deny'] as const)
       (d.ops?.[key] ?? []).forEach((op, j) => {
         if (op.startsWith('@') && !OP_FAMILIES[op.slice(1)])
-          fail([...at, 'ops', key, j], `unknown op family '${op}' (known: ${Object.keys(OP_FAMILIES).map((f) => '@' + f).join(', ')})`);
+          fail(
+            [...at, 'ops', key, j],
+            `unknown op family '${op}' (known: ${Object.keys(OP_FAMILIES)
+              .map((f) => '@' + f)
+              .join(', ')})`,
+          );
       });
     const backend = d.backend ?? (cls === 'cpu' ? 'cpu' : 'emulated');
     if (backend === 'cpu' && cls !== 'cpu')
       fail([...at, 'backend'], `backend 'cpu' runs only cpu-class devices; a ${cls} runs 'emulated' on this machine`);
     const hostLinkPreset = d.hostLink?.kind ? LINK_PRESETS[d.hostLink.kind] : undefined;
     if (d.hostLink?.kind && !hostLinkPreset && (d.hostLink.bandwidth === undefined || d.hostLink.latency === undefined))
-      fail([...at, 'hostLink', 'kind'], `unknown link kind '${d.hostLink.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency`);
+      fail(
+        [...at, 'hostLink', 'kind'],
+        `unknown link kind '${d.hostLink.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency`,
+      );
     const baseLink = preset?.hostLink;
     const hostLink =
       cls === 'cpu'
@@ -145,8 +174,14 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       ...(d.preset ? { preset: d.preset } : {}),
       memory,
       compute,
-      launchOverhead: d.launchOverhead !== undefined ? qty(d.launchOverhead, 'time', [...at, 'launchOverhead']) : (preset?.launchOverhead ?? 5e-6),
-      ops: { ...(d.ops?.allow ?? defaults.allow ? { allow: d.ops?.allow ?? defaults.allow } : {}), deny: [...defaults.deny, ...(d.ops?.deny ?? [])] },
+      launchOverhead:
+        d.launchOverhead !== undefined
+          ? qty(d.launchOverhead, 'time', [...at, 'launchOverhead'])
+          : (preset?.launchOverhead ?? 5e-6),
+      ops: {
+        ...((d.ops?.allow ?? defaults.allow) ? { allow: d.ops?.allow ?? defaults.allow } : {}),
+        deny: [...defaults.deny, ...(d.ops?.deny ?? [])],
+      },
       dtypes,
       backend,
       threads: d.threads ?? Math.max(1, cpus().length),
@@ -159,12 +194,18 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
   const links: Link[] = (raw.links ?? []).map((l, i) => {
     const at = ['links', i];
     l.between.forEach((end, j) => {
-      if (!endpoints.has(end)) fail([...at, 'between', j], `link endpoint '${end}' is neither a device nor a host of this fleet`);
+      if (!endpoints.has(end))
+        fail([...at, 'between', j], `link endpoint '${end}' is neither a device nor a host of this fleet`);
     });
     if (l.between[0] === l.between[1]) fail([...at, 'between'], `a link joins '${l.between[0]}' to itself`);
     const kind = l.kind ? LINK_PRESETS[l.kind] : undefined;
     if (!kind && (l.bandwidth === undefined || l.latency === undefined))
-      fail(at, l.kind ? `unknown link kind '${l.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency` : 'a link needs a kind or both bandwidth and latency');
+      fail(
+        at,
+        l.kind
+          ? `unknown link kind '${l.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency`
+          : 'a link needs a kind or both bandwidth and latency',
+      );
     const bandwidth = l.bandwidth !== undefined ? qty(l.bandwidth, 'bandwidth', [...at, 'bandwidth']) : kind!.bandwidth;
     if (bandwidth <= 0) fail([...at, 'bandwidth'], 'a link needs a positive bandwidth');
     return {
@@ -177,9 +218,16 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
   });
 
   const pins: Pin[] = [];
-  for (const [key, forbid] of [['pins', false], ['forbid', true]] as const) {
+  for (const [key, forbid] of [
+    ['pins', false],
+    ['forbid', true],
+  ] as const) {
     (raw[key] ?? []).forEach((p, i) => {
-      if (!ids.has(p.device)) fail([key, i, 'device'], `${key === 'pins' ? 'pin' : 'forbid'} names device '${p.device}', which is not in the fleet`);
+      if (!ids.has(p.device))
+        fail(
+          [key, i, 'device'],
+          `${key === 'pins' ? 'pin' : 'forbid'} names device '${p.device}', which is not in the fleet`,
+        );
       try {
         new RegExp(p.match);
       } catch {
@@ -188,9 +236,20 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       pins.push({ match: p.match, device: p.device, forbid, origin: `${basename(file)}:${key}[${i}]` });
     });
   }
-  const fleet: Fleet = { name: raw.name ?? basename(file).replace(/\.(ya?ml|json)$/, ''), file, hosts, devices, links, pins };
+  const fleet: Fleet = {
+    name: raw.name ?? basename(file).replace(/\.(ya?ml|json)$/, ''),
+    file,
+    hosts,
+    devices,
+    links,
+    pins,
+  };
   const cut = unreachablePairs(fleet)[0];
-  if (cut) fail(['links'], `no route between '${cut[0].id}' (host ${cut[0].host}) and '${cut[1].id}' (host ${cut[1].host}); add a link between their hosts`);
+  if (cut)
+    fail(
+      ['links'],
+      `no route between '${cut[0].id}' (host ${cut[0].host}) and '${cut[1].id}' (host ${cut[1].host}); add a link between their hosts`,
+    );
   return fleet;
 }
 
@@ -209,12 +268,14 @@ function resolveMemory(
     level.name = m.name ?? level.name;
     level.capacity = qty(m.capacity, 'bytes', [...path, 'capacity']);
     if (m.bandwidth !== undefined) level.bandwidth = qty(m.bandwidth, 'bandwidth', [...path, 'bandwidth']);
-    if (level.bandwidth <= 0) fail([...path, 'bandwidth'], `memory level '${level.name}' of '${d.id}' needs a bandwidth`);
+    if (level.bandwidth <= 0)
+      fail([...path, 'bandwidth'], `memory level '${level.name}' of '${d.id}' needs a bandwidth`);
     base[i] = level;
   });
   if (base.length === 0) fail(at, `device '${d.id}' has no memory (give memory: { capacity, bandwidth } or a preset)`);
   base.forEach((m, i) => {
-    if (m.capacity <= 0) fail([...at, 'memory', i, 'capacity'], `device '${d.id}' has no memory in level '${m.name}' (capacity 0)`);
+    if (m.capacity <= 0)
+      fail([...at, 'memory', i, 'capacity'], `device '${d.id}' has no memory in level '${m.name}' (capacity 0)`);
   });
   return base;
 }
@@ -224,7 +285,12 @@ function pathText(path: Path): string {
   return `${path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('')}: `;
 }
 
-function locate(doc: Document, lines: LineCounter, path: Path, file: string): { file: string; line?: number; col?: number } {
+function locate(
+  doc: Document,
+  lines: LineCounter,
+  path: Path,
+  file: string,
+): { file: string; line?: number; col?: number } {
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && node.range) {
@@ -251,7 +317,12 @@ export function localFleet(): Fleet {
         class: 'cpu',
         host: hostname() || 'localhost',
         memory: [{ name: 'dram', capacity: totalmem(), bandwidth: 20e9 }],
-        compute: { float32: perCore * threads, float64: (perCore / 2) * threads, float16: perCore * threads, int8: perCore * 2 * threads },
+        compute: {
+          float32: perCore * threads,
+          float64: (perCore / 2) * threads,
+          float16: perCore * threads,
+          int8: perCore * 2 * threads,
+        },
         launchOverhead: 1e-6,
         ops: { deny: [...cls.deny] },
         dtypes: [...cls.dtypes],

@@ -9,7 +9,10 @@ export function parsePinFlag(text: string, fleet: Fleet, forbid = false): Pin {
   const match = text.slice(0, eq);
   const device = text.slice(eq + 1);
   if (!fleet.devices.some((d) => d.id === device))
-    throw new FleetcError('E0901', `${flag} '${text}' names device '${device}', which is not in the fleet (${fleet.devices.map((d) => d.id).join(', ')})`);
+    throw new FleetcError(
+      'E0901',
+      `${flag} '${text}' names device '${device}', which is not in the fleet (${fleet.devices.map((d) => d.id).join(', ')})`,
+    );
   try {
     new RegExp(match);
   } catch {

@@ -77,7 +77,7 @@ function search(fleet: Fleet, from: string, to: string): Route | null {
     }
   }
   const hops: Hop[] = [];
-  for (let node = to; node !== from; ) {
+  for (let node = to; node !== from;) {
     const h = via.get(node)!;
     hops.unshift(h);
     node = h.from;
@@ -88,6 +88,7 @@ function search(fleet: Fleet, from: string, to: string): Route | null {
 
 export function unreachablePairs(fleet: Fleet): [Device, Device][] {
   const out: [Device, Device][] = [];
-  for (const a of fleet.devices) for (const b of fleet.devices) if (a.id < b.id && !route(fleet, a.id, b.id)) out.push([a, b]);
+  for (const a of fleet.devices)
+    for (const b of fleet.devices) if (a.id < b.id && !route(fleet, a.id, b.id)) out.push([a, b]);
   return out;
 }

@@ -5,15 +5,34 @@ import type { Device, DeviceClass } from './types.js';
 export const OP_FAMILIES: Record<string, string[]> = {
   strings: ['StringNormalizer', 'StringConcat', 'StringSplit', 'RegexFullMatch', 'TfIdfVectorizer', 'LabelEncoder'],
   sequences: [
-    'SequenceEmpty', 'SequenceConstruct', 'SequenceAt', 'SequenceInsert', 'SequenceErase', 'SequenceLength',
-    'SplitToSequence', 'ConcatFromSequence', 'SequenceMap', 'Optional', 'OptionalHasElement', 'OptionalGetElement',
+    'SequenceEmpty',
+    'SequenceConstruct',
+    'SequenceAt',
+    'SequenceInsert',
+    'SequenceErase',
+    'SequenceLength',
+    'SplitToSequence',
+    'ConcatFromSequence',
+    'SequenceMap',
+    'Optional',
+    'OptionalHasElement',
+    'OptionalGetElement',
   ],
   'data-dependent': ['NonZero', 'Unique', 'Compress', 'NonMaxSuppression', 'TopK'],
   'control-flow': ['If', 'Loop', 'Scan'],
   random: ['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial'],
   'dense-math': [
-    'MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Einsum', 'MatMulInteger', 'QLinearMatMul', 'FusedMatMul',
-    'Attention', 'MultiHeadAttention', 'GroupQueryAttention',
+    'MatMul',
+    'Gemm',
+    'Conv',
+    'ConvTranspose',
+    'Einsum',
+    'MatMulInteger',
+    'QLinearMatMul',
+    'FusedMatMul',
+    'Attention',
+    'MultiHeadAttention',
+    'GroupQueryAttention',
   ],
 };
 
@@ -23,17 +42,57 @@ const HOST_ONLY = ['@strings', '@sequences'];
 export const CLASS_DEFAULTS: Record<DeviceClass, { deny: string[]; allow?: string[]; dtypes: DType[] }> = {
   cpu: {
     deny: [],
-    dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string'],
+    dtypes: [
+      'float32',
+      'float64',
+      'float16',
+      'bfloat16',
+      'int8',
+      'uint8',
+      'int16',
+      'uint16',
+      'int32',
+      'uint32',
+      'int64',
+      'uint64',
+      'bool',
+      'string',
+    ],
   },
   gpu: {
     deny: [...HOST_ONLY],
-    dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int16', 'int32', 'int64', 'bool', 'float8e4m3fn', 'float8e5m2'],
+    dtypes: [
+      'float32',
+      'float64',
+      'float16',
+      'bfloat16',
+      'int8',
+      'uint8',
+      'int16',
+      'int32',
+      'int64',
+      'bool',
+      'float8e4m3fn',
+      'float8e5m2',
+    ],
   },
-  hpu: { deny: [...HOST_ONLY, '@data-dependent'], dtypes: ['float32', 'bfloat16', 'float16', 'int8', 'int32', 'int64', 'bool', 'float8e4m3fn'] },
-  npu: { deny: [...HOST_ONLY, '@data-dependent', '@control-flow'], dtypes: ['float16', 'int8', 'int32', 'bool', 'float32'] },
+  hpu: {
+    deny: [...HOST_ONLY, '@data-dependent'],
+    dtypes: ['float32', 'bfloat16', 'float16', 'int8', 'int32', 'int64', 'bool', 'float8e4m3fn'],
+  },
+  npu: {
+    deny: [...HOST_ONLY, '@data-dependent', '@control-flow'],
+    dtypes: ['float16', 'int8', 'int32', 'bool', 'float32'],
+  },
   // IPUs compile static graphs: no data-dependent shapes, no 64-bit types.
-  ipu: { deny: [...HOST_ONLY, '@data-dependent', '@random'], dtypes: ['float32', 'float16', 'int32', 'uint32', 'int16', 'uint16', 'int8', 'uint8', 'bool'] },
-  dataflow: { deny: [...HOST_ONLY, '@data-dependent', '@control-flow', '@random'], dtypes: ['float32', 'bfloat16', 'float16', 'int32', 'bool'] },
+  ipu: {
+    deny: [...HOST_ONLY, '@data-dependent', '@random'],
+    dtypes: ['float32', 'float16', 'int32', 'uint32', 'int16', 'uint16', 'int8', 'uint8', 'bool'],
+  },
+  dataflow: {
+    deny: [...HOST_ONLY, '@data-dependent', '@control-flow', '@random'],
+    dtypes: ['float32', 'bfloat16', 'float16', 'int32', 'bool'],
+  },
 };
 
 export function expandOpList(list: readonly string[]): Set<string> {

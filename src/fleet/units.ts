@@ -14,7 +14,8 @@ export function parseQuantity(raw: unknown, kind: Quantity): number {
     if (!Number.isFinite(raw) || raw < 0) throw new UnitError(`${raw} is not a non-negative number`);
     return raw;
   }
-  if (typeof raw !== 'string') throw new UnitError(`expected a number or a string with a unit, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'string')
+    throw new UnitError(`expected a number or a string with a unit, got ${JSON.stringify(raw)}`);
   const text = raw.trim();
   const m = /^([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z/]*)$/.exec(text);
   if (!m) throw new UnitError(`cannot read '${raw}' as a ${kind}`);

@@ -19,6 +19,10 @@ export function loadModel(path: string): IRGraph {
   const ext = extname(path).toLowerCase();
   const loader = Object.prototype.hasOwnProperty.call(LOADERS, ext) ? LOADERS[ext] : undefined;
   if (!loader)
-    throw new FleetcError('E0101', `cannot tell the model format from the extension '${ext || '(none)'}' (known: ${Object.keys(LOADERS).join(', ')})`, { file: path });
+    throw new FleetcError(
+      'E0101',
+      `cannot tell the model format from the extension '${ext || '(none)'}' (known: ${Object.keys(LOADERS).join(', ')})`,
+      { file: path },
+    );
   return loader(path);
 }

@@ -1,5 +1,14 @@
 import graphology from 'graphology';
-import type { AttrValue, EdgeAttrs, GraphAttrs, ModelMeta, NodeAttrs, OpAttrs, SourceLoc, ValueAttrs } from './types.js';
+import type {
+  AttrValue,
+  EdgeAttrs,
+  GraphAttrs,
+  ModelMeta,
+  NodeAttrs,
+  OpAttrs,
+  SourceLoc,
+  ValueAttrs,
+} from './types.js';
 
 const { MultiDirectedGraph } = graphology;
 type Store = graphology.MultiDirectedGraph<NodeAttrs, EdgeAttrs, GraphAttrs>;

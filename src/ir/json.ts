@@ -16,8 +16,15 @@ type ValueJSON = Omit<ValueAttrs, 'kind' | 'shape' | 'weight'> & {
   shape: (number | string)[] | null;
   weight?: WeightJSON;
 };
-type WeightJSON = { kind: 'file'; path: string; offset: number; length: number } | { kind: 'inline'; base64: string } | { kind: 'elided' };
-type OpJSON = Omit<OpAttrs, 'kind' | 'attrs'> & { attrs: Record<string, unknown>; inputs: (string | null)[]; outputs: (string | null)[] };
+type WeightJSON =
+  | { kind: 'file'; path: string; offset: number; length: number }
+  | { kind: 'inline'; base64: string }
+  | { kind: 'elided' };
+type OpJSON = Omit<OpAttrs, 'kind' | 'attrs'> & {
+  attrs: Record<string, unknown>;
+  inputs: (string | null)[];
+  outputs: (string | null)[];
+};
 
 const shapeOut = (s: Shape | null): (number | string)[] | null => (s ? s.map(dimToJSON) : null);
 const shapeIn = (s: (number | string)[] | null): Shape | null => (s ? s.map(dimFromJSON) : null);

@@ -40,7 +40,8 @@ export function printGraph(graph: IRGraph, indent = ''): string {
   for (const name of graph.inputs) lines.push(`${indent}  input  %${name}: ${typeStr(graph.value(name))}`);
   for (const name of graph.values()) {
     const v = graph.value(name);
-    if (v.role === 'weight' || v.role === 'outer') lines.push(`${indent}  ${v.role === 'weight' ? 'weight' : 'outer '} %${name}: ${typeStr(v)}`);
+    if (v.role === 'weight' || v.role === 'outer')
+      lines.push(`${indent}  ${v.role === 'weight' ? 'weight' : 'outer '} %${name}: ${typeStr(v)}`);
   }
   for (const id of graph.topoOps()) {
     const op = graph.op(id);
@@ -48,7 +49,9 @@ export function printGraph(graph: IRGraph, indent = ''): string {
     const ins = graph.opInputs(id).map((v) => (v === undefined ? '_' : `%${v}`));
     const qual = op.domain ? `${op.domain}.${op.opType}` : op.opType;
     const attrs = Object.entries(op.attrs).map(([k, a]) => `${k}=${attrStr(a, indent + '  ')}`);
-    lines.push(`${indent}  ${outs.join(', ')} = ${qual}(${ins.join(', ')})${attrs.length ? ` {${attrs.join(', ')}}` : ''}  # ${id}`);
+    lines.push(
+      `${indent}  ${outs.join(', ')} = ${qual}(${ins.join(', ')})${attrs.length ? ` {${attrs.join(', ')}}` : ''}  # ${id}`,
+    );
   }
   lines.push(`${indent}  return ${graph.outputs.map((o) => `%${o}`).join(', ')}`);
   return lines.join('\n') + '\n';

@@ -147,9 +147,7 @@ export function ceilDiv(a: Dim, b: Dim): Dim {
 
 export function mod(a: Dim, b: Dim): Dim {
   if (typeof a === 'number' && typeof b === 'number') return ((a % b) + b) % b;
-  return sub(a, mul(floorDiv(a, b), b)) === 0
-    ? 0
-    : atomDim(`mod(${fmt(a)}, ${fmt(b)})`, { fn: 'mod', args: [a, b] });
+  return sub(a, mul(floorDiv(a, b), b)) === 0 ? 0 : atomDim(`mod(${fmt(a)}, ${fmt(b)})`, { fn: 'mod', args: [a, b] });
 }
 
 function minMax(fn: 'max' | 'min', a: Dim, b: Dim): Dim {

@@ -21,7 +21,8 @@ export function verifyGraph(graph: IRGraph, path = graph.name): VerifyProblem[] 
 
   g.forEachEdge((_e, attrs, source, target, sa, ta) => {
     if (sa.kind === ta.kind) at({ message: `edge ${source} -> ${target} joins two ${sa.kind}s` });
-    if (!Number.isInteger(attrs.slot) || attrs.slot < 0) at({ message: `edge ${source} -> ${target} has slot ${attrs.slot}` });
+    if (!Number.isInteger(attrs.slot) || attrs.slot < 0)
+      at({ message: `edge ${source} -> ${target} has slot ${attrs.slot}` });
   });
 
   for (const id of graph.ops()) {
@@ -30,14 +31,16 @@ export function verifyGraph(graph: IRGraph, path = graph.name): VerifyProblem[] 
     for (const e of g.inEdges('o:' + id)) {
       const slot = g.getEdgeAttribute(e, 'slot');
       if (inSlots.has(slot)) at({ op: id, message: `op '${id}' has two inputs in slot ${slot}` });
-      if (slot >= op.numInputs) at({ op: id, message: `op '${id}' input slot ${slot} is beyond its ${op.numInputs} inputs` });
+      if (slot >= op.numInputs)
+        at({ op: id, message: `op '${id}' input slot ${slot} is beyond its ${op.numInputs} inputs` });
       inSlots.add(slot);
     }
     const outSlots = new Set<number>();
     for (const e of g.outEdges('o:' + id)) {
       const slot = g.getEdgeAttribute(e, 'slot');
       if (outSlots.has(slot)) at({ op: id, message: `op '${id}' has two outputs in slot ${slot}` });
-      if (slot >= op.numOutputs) at({ op: id, message: `op '${id}' output slot ${slot} is beyond its ${op.numOutputs} outputs` });
+      if (slot >= op.numOutputs)
+        at({ op: id, message: `op '${id}' output slot ${slot} is beyond its ${op.numOutputs} outputs` });
       outSlots.add(slot);
     }
     for (const [name, sub] of graph.subgraphs(id)) problems.push(...verifyGraph(sub, `${path}/${id}.${name}`));
@@ -69,8 +72,13 @@ export function verifyGraph(graph: IRGraph, path = graph.name): VerifyProblem[] 
 }
 
 export class VerifyError extends Error {
-  constructor(readonly problems: VerifyProblem[], after: string) {
-    super(`IR verification failed after ${after}: ${problems[0]?.message ?? ''}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
+  constructor(
+    readonly problems: VerifyProblem[],
+    after: string,
+  ) {
+    super(
+      `IR verification failed after ${after}: ${problems[0]?.message ?? ''}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`,
+    );
   }
 }
 

@@ -5,7 +5,11 @@ export const OP = { pushConst: 1, pushSym: 2, add: 3, sub: 4, mul: 5, floorDiv: 
 
 export type Code = { op: number; arg?: number };
 
-type Node = { k: 'num'; v: number } | { k: 'sym'; name: string } | { k: 'bin'; op: number; a: Node; b: Node } | { k: 'neg'; a: Node };
+type Node =
+  | { k: 'num'; v: number }
+  | { k: 'sym'; name: string }
+  | { k: 'bin'; op: number; a: Node; b: Node }
+  | { k: 'neg'; a: Node };
 
 /**
  * Parses a printed dimension (`2*batch + 1`, `floor((n - 1) / 2)`, `max(a, b)`, `mod(n, 4)`) into

@@ -13,28 +13,79 @@ const f = { type: 'float' as const };
 
 describe('cost: matmul family', () => {
   it('batched MatMul: 2·batch·M·K·N, bytes are input and output sizes', () => {
-    const g = single('MatMul', [['a', 'float32', [2, 3, 4, 5]], ['b', 'float32', [5, 6]]], [['y', 'float32', [2, 3, 4, 6]]]);
+    const g = single(
+      'MatMul',
+      [
+        ['a', 'float32', [2, 3, 4, 5]],
+        ['b', 'float32', [5, 6]],
+      ],
+      [['y', 'float32', [2, 3, 4, 6]]],
+    );
     const c = only(g);
     expect(c.flops).toBe(2 * 6 * 4 * 5 * 6);
     expect(c.bytesRead).toBe((120 + 30) * 4);
     expect(c.bytesWritten).toBe(144 * 4);
   });
   it('broadcasts batch dims and promotes 1-D operands', () => {
-    expect(flops(single('MatMul', [['a', 'float32', [1, 3, 4, 5]], ['b', 'float32', [2, 1, 5, 6]]], [['y', 'float32', [2, 3, 4, 6]]]))).toBe(1440);
-    expect(flops(single('MatMul', [['a', 'float32', [5]], ['b', 'float32', [5, 6]]], [['y', 'float32', [6]]]))).toBe(60);
-    expect(flops(single('MatMul', [['a', 'float32', [4, 5]], ['b', 'float32', [5]]], [['y', 'float32', [4]]]))).toBe(40);
+    expect(
+      flops(
+        single(
+          'MatMul',
+          [
+            ['a', 'float32', [1, 3, 4, 5]],
+            ['b', 'float32', [2, 1, 5, 6]],
+          ],
+          [['y', 'float32', [2, 3, 4, 6]]],
+        ),
+      ),
+    ).toBe(1440);
+    expect(
+      flops(
+        single(
+          'MatMul',
+          [
+            ['a', 'float32', [5]],
+            ['b', 'float32', [5, 6]],
+          ],
+          [['y', 'float32', [6]]],
+        ),
+      ),
+    ).toBe(60);
+    expect(
+      flops(
+        single(
+          'MatMul',
+          [
+            ['a', 'float32', [4, 5]],
+            ['b', 'float32', [5]],
+          ],
+          [['y', 'float32', [4]]],
+        ),
+      ),
+    ).toBe(40);
   });
   it('symbolic MatMul gives an expression', () => {
     const B = sym('batch');
     const S = sym('seq');
-    const g = single('MatMul', [['a', 'float32', [B, S, 64]], ['b', 'float32', [64, 128]]], [['y', 'float32', [B, S, 128]]]);
+    const g = single(
+      'MatMul',
+      [
+        ['a', 'float32', [B, S, 64]],
+        ['b', 'float32', [64, 128]],
+      ],
+      [['y', 'float32', [B, S, 128]]],
+    );
     const c = only(g);
     expect(dimToString(c.flops!)).toBe('16384*batch*seq');
     expect(dimToString(c.bytesRead!)).toBe('256*batch*seq + 32768');
     expect(evaluate(c.flops!, { batch: 2, seq: 3 })).toBe(16384 * 6);
   });
   it('Gemm with transA/transB, bias, alpha and beta', () => {
-    const ins = [['a', 'float32', [5, 4]], ['b', 'float32', [6, 5]], ['c', 'float32', [6]]] as [string, 'float32', number[]][];
+    const ins = [
+      ['a', 'float32', [5, 4]],
+      ['b', 'float32', [6, 5]],
+      ['c', 'float32', [6]],
+    ] as [string, 'float32', number[]][];
     const out: [string, 'float32', number[]][] = [['y', 'float32', [4, 6]]];
     const t = { transA: int(1), transB: int(1) };
     expect(flops(single('Gemm', ins, out, t))).toBe(2 * 4 * 5 * 6 + 24);
@@ -48,7 +99,13 @@ describe('cost: convolutions and pooling', () => {
   const x: [string, 'float32', number[]] = ['x', 'float32', [1, 4, 10, 10]];
   const w: [string, 'float32', number[], 'weight'] = ['w', 'float32', [8, 2, 3, 3], 'weight'];
   const b: [string, 'float32', number[], 'weight'] = ['b', 'float32', [8], 'weight'];
-  const attrs = { group: int(2), strides: ints([2, 2]), dilations: ints([2, 2]), pads: ints([1, 1, 1, 1]), kernel_shape: ints([3, 3]) };
+  const attrs = {
+    group: int(2),
+    strides: ints([2, 2]),
+    dilations: ints([2, 2]),
+    pads: ints([1, 1, 1, 1]),
+    kernel_shape: ints([3, 3]),
+  };
   // effective kernel (3-1)·2+1 = 5; out = floor((10+2-5)/2)+1 = 4; 128 outputs × 2·(4/2)·9 + bias
   it('Conv with groups, dilation, strides and pads (output shape given)', () => {
     expect(flops(single('Conv', [x, w, b], [['y', 'float32', [1, 8, 4, 4]]], attrs))).toBe(128 * 36 + 128);
@@ -57,7 +114,9 @@ describe('cost: convolutions and pooling', () => {
     const g = single('Conv', [x, w, b], [['y', 'float32', [1, 8, 4, 4]]], attrs);
     g.updateValue('y', { shape: null });
     expect(flops(g)).toBe(128 * 36 + 128);
-    g.updateOp(g.ops()[0]!, { attrs: { ...attrs, auto_pad: { type: 'string', value: 'SAME_UPPER' }, dilations: ints([1, 1]) } });
+    g.updateOp(g.ops()[0]!, {
+      attrs: { ...attrs, auto_pad: { type: 'string', value: 'SAME_UPPER' }, dilations: ints([1, 1]) },
+    });
     expect(flops(g)).toBe(1 * 8 * 5 * 5 * 36 + 200); // ceil(10/2) = 5
   });
   it('symbolic Conv', () => {
@@ -65,7 +124,10 @@ describe('cost: convolutions and pooling', () => {
     const H = sym('h');
     const g = single(
       'Conv',
-      [['x', 'float32', [N, 3, H, H]], ['w', 'float32', [16, 3, 3, 3], 'weight']],
+      [
+        ['x', 'float32', [N, 3, H, H]],
+        ['w', 'float32', [16, 3, 3, 3], 'weight'],
+      ],
       [['y', 'float32', [N, 16, H, H]]],
       { pads: ints([1, 1, 1, 1]) },
     );
@@ -74,7 +136,11 @@ describe('cost: convolutions and pooling', () => {
   it('ConvTranspose scatters every input through M/group·k weights', () => {
     const g = single(
       'ConvTranspose',
-      [['x', 'float32', [1, 4, 5, 5]], ['w', 'float32', [4, 3, 3, 3], 'weight'], ['b', 'float32', [3], 'weight']],
+      [
+        ['x', 'float32', [1, 4, 5, 5]],
+        ['w', 'float32', [4, 3, 3, 3], 'weight'],
+        ['b', 'float32', [3], 'weight'],
+      ],
       [['y', 'float32', [1, 3, 7, 7]]],
     );
     expect(flops(g)).toBe(2 * 100 * 27 + 147);
@@ -93,7 +159,11 @@ describe('cost: attention ops', () => {
   it('com.microsoft MultiHeadAttention: QK^T, softmax, PV', () => {
     const g = single(
       'MultiHeadAttention',
-      [['q', 'float32', [2, 8, 64]], ['k', 'float32', [2, 10, 64]], ['v', 'float32', [2, 10, 64]]],
+      [
+        ['q', 'float32', [2, 8, 64]],
+        ['k', 'float32', [2, 10, 64]],
+        ['v', 'float32', [2, 10, 64]],
+      ],
       [['y', 'float32', [2, 8, 64]]],
       { num_heads: int(4) },
       'com.microsoft',
@@ -123,8 +193,18 @@ describe('cost: attention ops', () => {
   it('com.microsoft GroupQueryAttention: total length from present_key', () => {
     const g = single(
       'GroupQueryAttention',
-      [['q', 'float32', [1, 3, 64]], ['k', 'float32', [1, 3, 32]], ['v', 'float32', [1, 3, 32]], ['pk', 'float32', [1, 4, 5, 8]], ['pv', 'float32', [1, 4, 5, 8]]],
-      [['y', 'float32', [1, 3, 64]], ['present_key', 'float32', [1, 4, 8, 8]], ['present_value', 'float32', [1, 4, 8, 8]]],
+      [
+        ['q', 'float32', [1, 3, 64]],
+        ['k', 'float32', [1, 3, 32]],
+        ['v', 'float32', [1, 3, 32]],
+        ['pk', 'float32', [1, 4, 5, 8]],
+        ['pv', 'float32', [1, 4, 5, 8]],
+      ],
+      [
+        ['y', 'float32', [1, 3, 64]],
+        ['present_key', 'float32', [1, 4, 8, 8]],
+        ['present_value', 'float32', [1, 4, 8, 8]],
+      ],
       { num_heads: int(8), kv_num_heads: int(4) },
       'com.microsoft',
     );
@@ -135,7 +215,11 @@ describe('cost: attention ops', () => {
     expect(flops(single('Softmax', [['x', 'float32', [2, 10]]], [['y', 'float32', [2, 10]]]))).toBe(20 * (T + 4));
     const ln = single(
       'LayerNormalization',
-      [['x', 'float32', [2, 3, 8]], ['s', 'float32', [8], 'weight'], ['b', 'float32', [8], 'weight']],
+      [
+        ['x', 'float32', [2, 3, 8]],
+        ['s', 'float32', [8], 'weight'],
+        ['b', 'float32', [8], 'weight'],
+      ],
       [['y', 'float32', [2, 3, 8]]],
     );
     expect(flops(ln)).toBe(48 * 7 + 6 * (3 + T));
@@ -154,10 +238,33 @@ describe('cost: reductions, elementwise, data movement', () => {
     expect(flops(single('ArgMax', [x], [['y', 'float32', [4]]]))).toBe(20);
   });
   it('elementwise: per output element, transcendental weighted, variadic k-1', () => {
-    expect(flops(single('Add', [['a', 'float32', [2, 3]], ['b', 'float32', [3]]], [['y', 'float32', [2, 3]]]))).toBe(6);
+    expect(
+      flops(
+        single(
+          'Add',
+          [
+            ['a', 'float32', [2, 3]],
+            ['b', 'float32', [3]],
+          ],
+          [['y', 'float32', [2, 3]]],
+        ),
+      ),
+    ).toBe(6);
     expect(flops(single('Exp', [['a', 'float32', [10]]], [['y', 'float32', [10]]]))).toBe(10 * T);
     expect(flops(single('Sigmoid', [['a', 'float32', [10]]], [['y', 'float32', [10]]]))).toBe(10 * (T + 2));
-    expect(flops(single('Sum', [['a', 'float32', [4]], ['b', 'float32', [4]], ['c', 'float32', [4]]], [['y', 'float32', [4]]]))).toBe(8);
+    expect(
+      flops(
+        single(
+          'Sum',
+          [
+            ['a', 'float32', [4]],
+            ['b', 'float32', [4]],
+            ['c', 'float32', [4]],
+          ],
+          [['y', 'float32', [4]]],
+        ),
+      ),
+    ).toBe(8);
   });
   it('data movement is 0 FLOPs; Shape reads no tensor bytes; sub-byte types round up', () => {
     const t = only(single('Transpose', [['a', 'float32', [2, 3]]], [['y', 'float32', [3, 2]]]));
@@ -170,7 +277,10 @@ describe('cost: reductions, elementwise, data movement', () => {
   it('Einsum contracts over the full index space', () => {
     const g = single(
       'Einsum',
-      [['a', 'float32', [2, 3, 4]], ['b', 'float32', [2, 4, 5]]],
+      [
+        ['a', 'float32', [2, 3, 4]],
+        ['b', 'float32', [2, 4, 5]],
+      ],
       [['y', 'float32', [2, 3, 5]]],
       { equation: { type: 'string', value: 'bij,bjk->bik' } },
     );
@@ -180,12 +290,26 @@ describe('cost: reductions, elementwise, data movement', () => {
     const g = single('MysteryOp', [['a', 'float32', [2]]], [['y', 'float32', [2]]], {}, 'example.com');
     expect(only(g).flops).toBeNull();
     expect(costGraph(g).unknown).toEqual(g.ops());
-    const h = single('MatMul', [['a', 'float32', [2, 2]], ['b', 'float32', [2, 2]]], [['y', 'float32', [2, 2]]]);
+    const h = single(
+      'MatMul',
+      [
+        ['a', 'float32', [2, 2]],
+        ['b', 'float32', [2, 2]],
+      ],
+      [['y', 'float32', [2, 2]]],
+    );
     h.updateValue('b', { shape: null });
     expect(only(h).flops).toBeNull();
   });
   it('runs as the registered `cost` analysis pass', () => {
-    const g = single('MatMul', [['a', 'float32', [4, 5]], ['b', 'float32', [5, 6]]], [['y', 'float32', [4, 6]]]);
+    const g = single(
+      'MatMul',
+      [
+        ['a', 'float32', [4, 5]],
+        ['b', 'float32', [5, 6]],
+      ],
+      [['y', 'float32', [4, 6]]],
+    );
     const ctx = newPassContext({ verify: true });
     runPipeline(g, resolvePipeline('cost'), ctx);
     const res = ctx.results.get('cost') as ReturnType<typeof costGraph>;

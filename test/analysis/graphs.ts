@@ -4,7 +4,13 @@ import { add, sym, type Dim } from '../../src/ir/sym.js';
 import type { AttrValue } from '../../src/ir/types.js';
 
 /** Small hand-made graphs for analysis and CLI tests. */
-export function tensor(g: IRGraph, name: string, dtype: DType, shape: Dim[], role: 'input' | 'weight' | 'intermediate' = 'intermediate'): string {
+export function tensor(
+  g: IRGraph,
+  name: string,
+  dtype: DType,
+  shape: Dim[],
+  role: 'input' | 'weight' | 'intermediate' = 'intermediate',
+): string {
   g.addValue({
     name,
     dtype,
@@ -30,7 +36,11 @@ export function single(
   const g = new IRGraph('t', { format: 'ir', file: 't.json', opsets: { '': 17 } });
   const names = ins.map((i) => (i ? tensor(g, i[0], i[1], i[2], i[3] ?? 'input') : ''));
   for (const [n, dt, s] of outs) tensor(g, n, dt, s);
-  g.addOp({ opType, domain, attrs, opset: 17 }, names, outs.map((o) => o[0]));
+  g.addOp(
+    { opType, domain, attrs, opset: 17 },
+    names,
+    outs.map((o) => o[0]),
+  );
   g.outputs = outs.map((o) => o[0]);
   return g;
 }
@@ -45,7 +55,12 @@ export function tinyDecoder(): IRGraph {
   const S = sym('seq');
   const P = sym('past_seq');
   const L = add(P, S);
-  const g = new IRGraph('tiny_decoder', { format: 'ir', file: 'tiny_decoder.json', producer: 'hand', opsets: { '': 17 } });
+  const g = new IRGraph('tiny_decoder', {
+    format: 'ir',
+    file: 'tiny_decoder.json',
+    producer: 'hand',
+    opsets: { '': 17 },
+  });
   tensor(g, 'x', 'float32', [B, S, 64], 'input');
   tensor(g, 'past_key_values.0.key', 'float32', [B, 4, P, 16], 'input');
   tensor(g, 'past_key_values.0.value', 'float32', [B, 4, P, 16], 'input');
@@ -69,9 +84,17 @@ export function tinyDecoder(): IRGraph {
   heads('k', 'kh');
   heads('v', 'vh');
   tensor(g, 'present.0.key', 'float32', [B, 4, L, 16]);
-  g.addOp({ opType: 'Concat', name: 'cat_k', attrs: { axis: int(2) } }, ['past_key_values.0.key', 'kh'], ['present.0.key']);
+  g.addOp(
+    { opType: 'Concat', name: 'cat_k', attrs: { axis: int(2) } },
+    ['past_key_values.0.key', 'kh'],
+    ['present.0.key'],
+  );
   tensor(g, 'present.0.value', 'float32', [B, 4, L, 16]);
-  g.addOp({ opType: 'Concat', name: 'cat_v', attrs: { axis: int(2) } }, ['past_key_values.0.value', 'vh'], ['present.0.value']);
+  g.addOp(
+    { opType: 'Concat', name: 'cat_v', attrs: { axis: int(2) } },
+    ['past_key_values.0.value', 'vh'],
+    ['present.0.value'],
+  );
   tensor(g, 'kt', 'float32', [B, 4, 16, L]);
   g.addOp({ opType: 'Transpose', name: 'k_t', attrs: { perm: ints([0, 1, 3, 2]) } }, ['present.0.key'], ['kt']);
   tensor(g, 'scores', 'float32', [B, 4, S, L]);

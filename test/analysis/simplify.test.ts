@@ -81,12 +81,23 @@ describe('cse', () => {
     g.addOp({ opType: 'LeakyRelu', name: 'l1', attrs: { alpha: { type: 'float', value: 0.1 } } }, ['x'], ['c']);
     g.addOp({ opType: 'LeakyRelu', name: 'l2', attrs: { alpha: { type: 'float', value: 0.2 } } }, ['x'], ['d']);
     const k = (v: number): Record<string, AttrValue> => ({
-      value: { type: 'tensor', value: { dtype: 'float32', shape: [1], ref: { kind: 'inline', data: new Uint8Array(new Float32Array([v]).buffer) } } },
+      value: {
+        type: 'tensor',
+        value: {
+          dtype: 'float32',
+          shape: [1],
+          ref: { kind: 'inline', data: new Uint8Array(new Float32Array([v]).buffer) },
+        },
+      },
     });
     g.addOp({ opType: 'Constant', name: 'k1', attrs: k(1) }, [], ['k1v']);
     g.addOp({ opType: 'Constant', name: 'k2', attrs: k(1) }, [], ['k2v']);
     g.addOp({ opType: 'Constant', name: 'k3', attrs: k(2) }, [], ['k3v']);
-    g.addOp({ opType: 'Concat', name: 'cat', attrs: { axis: { type: 'int', value: 0 } } }, ['a', 'b', 'c', 'd', 'k1v', 'k2v', 'k3v'], ['y']);
+    g.addOp(
+      { opType: 'Concat', name: 'cat', attrs: { axis: { type: 'int', value: 0 } } },
+      ['a', 'b', 'c', 'd', 'k1v', 'k2v', 'k3v'],
+      ['y'],
+    );
     g.outputs = ['y'];
     expect(commonSubexpressionElimination(g)).toBe(2);
     expect(g.opInputs('cat')).toEqual(['a', 'a', 'c', 'd', 'k1v', 'k1v', 'k3v']);

@@ -21,7 +21,12 @@ describe('fleetc CLI', () => {
     expect(top.stdout).toMatch(/inspect/);
   });
   it('bad flags and unknown commands are user errors: exit 1, one line', async () => {
-    for (const args of [['inspect', 'x.json', '--bogus'], ['frobnicate'], ['inspect'], ['inspect', 'x.json', '--dim', 'batch']]) {
+    for (const args of [
+      ['inspect', 'x.json', '--bogus'],
+      ['frobnicate'],
+      ['inspect'],
+      ['inspect', 'x.json', '--dim', 'batch'],
+    ]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
@@ -50,7 +55,11 @@ describe('fleetc CLI', () => {
     expect(j.ops).toMatchObject({ MatMul: 6, Transpose: 5, Reshape: 4, Concat: 2, Softmax: 1 });
     expect(j.params).toBe(4 * 64 * 64 + 4 + 3);
     expect(j.weightBytes).toBe(4 * 64 * 64 * 4 + 7 * 8);
-    expect(j.inputs[1]).toEqual({ name: 'past_key_values.0.key', dtype: 'float32', shape: ['batch', 4, 'past_seq', 16] });
+    expect(j.inputs[1]).toEqual({
+      name: 'past_key_values.0.key',
+      dtype: 'float32',
+      shape: ['batch', 4, 'past_seq', 16],
+    });
     expect(j.outputs[1].shape).toEqual(['batch', 4, 'past_seq + seq', 16]);
     expect(j.dims).toEqual({ batch: 1, past_seq: 127, seq: 1 });
     expect(j.defaulted).toEqual(['batch']);
@@ -58,11 +67,30 @@ describe('fleetc CLI', () => {
     expect(j.flops).toBe(4 * 2 * 64 * 64 + 2 * (2 * 4 * 128 * 16) + 4 * 128 * 8);
     expect(j.flopsExpr).toBe('288*batch*past_seq*seq + 288*batch*seq*seq + 32768*batch*seq');
     expect(j.state).toHaveLength(2);
-    expect(j.state[0]).toMatchObject({ input: 'past_key_values.0.key', output: 'present.0.key', axis: 2, growth: 'seq', bytes: 4 * 128 * 16 * 4 });
+    expect(j.state[0]).toMatchObject({
+      input: 'past_key_values.0.key',
+      output: 'present.0.key',
+      axis: 2,
+      growth: 'seq',
+      bytes: 4 * 128 * 16 * 4,
+    });
   });
   it('inspect --ops classifies ops and marks the critical path; --ir prints the IR', async () => {
     const p = writeGraph(tinyDecoder());
-    const r = await cli(['inspect', p, '--ops', '--json', '--device-class', 'gpu', '--dim', 'batch=64', '--dim', 'seq=512', '--dim', 'past_seq=0']);
+    const r = await cli([
+      'inspect',
+      p,
+      '--ops',
+      '--json',
+      '--device-class',
+      'gpu',
+      '--dim',
+      'batch=64',
+      '--dim',
+      'seq=512',
+      '--dim',
+      'past_seq=0',
+    ]);
     const j = JSON.parse(r.stdout);
     const row = (n: string) => j.opRows.find((o: { name: string }) => o.name === n);
     expect(j.device.name).toBe('gpu');
@@ -79,7 +107,7 @@ describe('fleetc CLI', () => {
   });
   it('colour only on a terminal without NO_COLOR or --no-color', async () => {
     const p = writeGraph(tinyDecoder());
-    const esc = /\u001b\[/;
+    const esc = new RegExp(`${String.fromCharCode(27)}\\[`);
     expect((await cli(['inspect', p], { tty: true })).stdout).toMatch(esc);
     expect((await cli(['inspect', p], { tty: false })).stdout).not.toMatch(esc);
     expect((await cli(['inspect', p], { tty: true, env: { NO_COLOR: '1' } })).stdout).not.toMatch(esc);
@@ -89,7 +117,10 @@ describe('fleetc CLI', () => {
   it('runs as a real process with the documented exit codes', () => {
     const p = writeGraph(tinyDecoder());
     const run = (args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/entry.ts'), ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '' } });
+      spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/entry.ts'), ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, FORCE_COLOR: '' },
+      });
     const ok = run(['inspect', p, '--json']);
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).nodes).toBe(18);

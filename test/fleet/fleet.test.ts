@@ -78,7 +78,11 @@ describe('fleet files', () => {
 
   it('parse --pin flags', () => {
     const fleet = loadFleet(join(FLEETS, 'cpu-gpu-pcie.yaml'));
-    expect(parsePinFlag('^Attention_.*=gpu0', fleet)).toMatchObject({ match: '^Attention_.*', device: 'gpu0', forbid: false });
+    expect(parsePinFlag('^Attention_.*=gpu0', fleet)).toMatchObject({
+      match: '^Attention_.*',
+      device: 'gpu0',
+      forbid: false,
+    });
     expect(() => parsePinFlag('MatMul=tpu9', fleet)).toThrow(/not in the fleet/);
     expect(() => parsePinFlag('([=gpu0', fleet)).toThrow(/not a valid regular expression/);
   });
@@ -91,25 +95,45 @@ describe('bad fleet files get one clear line each', () => {
     );
   });
   it('a link to a missing device', () => {
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4 }\nlinks:\n  - { between: [a, b], kind: nvlink4 }\n')).toMatch(
+    expect(
+      errorOf('devices:\n  - { id: a, preset: nvidia-l4 }\nlinks:\n  - { between: [a, b], kind: nvlink4 }\n'),
+    ).toMatch(
       /^bad\.yaml:4:\d+: error\[E0301\]: links\[0\]\.between\[1\]: link endpoint 'b' is neither a device nor a host/,
     );
   });
   it('a device with no memory', () => {
-    expect(errorOf('devices:\n  - { id: a, class: gpu, compute: { float32: 1TFLOPS } }\n')).toMatch(/device 'a' has no memory/);
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, memory: { capacity: 0 } }\n')).toMatch(/has no memory in level 'gddr6'/);
+    expect(errorOf('devices:\n  - { id: a, class: gpu, compute: { float32: 1TFLOPS } }\n')).toMatch(
+      /device 'a' has no memory/,
+    );
+    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, memory: { capacity: 0 } }\n')).toMatch(
+      /has no memory in level 'gddr6'/,
+    );
   });
   it('schema violations name the field', () => {
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, colour: red }\n')).toMatch(/devices\[0\]: must NOT have additional properties 'colour'/);
-    expect(errorOf('devices:\n  - { id: a, class: tpu }\n')).toMatch(/devices\[0\]\.class: must be equal to one of the allowed values \(cpu, gpu/);
+    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, colour: red }\n')).toMatch(
+      /devices\[0\]: must NOT have additional properties 'colour'/,
+    );
+    expect(errorOf('devices:\n  - { id: a, class: tpu }\n')).toMatch(
+      /devices\[0\]\.class: must be equal to one of the allowed values \(cpu, gpu/,
+    );
     expect(errorOf('devices: [\n')).toMatch(/^bad\.yaml:\d+:\d+: error\[E0301\]: not valid YAML or JSON/);
   });
   it('bad units, duplicates, pins and unreachable hosts', () => {
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, memory: { capacity: 12 parsecs } }\n')).toMatch(/unknown unit 'parsecs'/);
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4 }\n  - { id: a, preset: nvidia-l4 }\n')).toMatch(/device id 'a' is used twice/);
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4 }\npins:\n  - { match: MatMul, device: z }\n')).toMatch(/pin names device 'z'/);
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, host: h1 }\n  - { id: b, preset: nvidia-l4, host: h2 }\n')).toMatch(/no route between 'a' \(host h1\) and 'b' \(host h2\)/);
-    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, backend: cpu }\n')).toMatch(/backend 'cpu' runs only cpu-class devices/);
+    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, memory: { capacity: 12 parsecs } }\n')).toMatch(
+      /unknown unit 'parsecs'/,
+    );
+    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4 }\n  - { id: a, preset: nvidia-l4 }\n')).toMatch(
+      /device id 'a' is used twice/,
+    );
+    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4 }\npins:\n  - { match: MatMul, device: z }\n')).toMatch(
+      /pin names device 'z'/,
+    );
+    expect(
+      errorOf('devices:\n  - { id: a, preset: nvidia-l4, host: h1 }\n  - { id: b, preset: nvidia-l4, host: h2 }\n'),
+    ).toMatch(/no route between 'a' \(host h1\) and 'b' \(host h2\)/);
+    expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, backend: cpu }\n')).toMatch(
+      /backend 'cpu' runs only cpu-class devices/,
+    );
   });
   it('a missing file', () => {
     expect(() => loadFleet('/nonexistent/fleet.yaml')).toThrow(/cannot read fleet file: ENOENT/);

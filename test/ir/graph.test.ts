@@ -9,8 +9,18 @@ import { parsePipeline, printPipeline } from '../../passes/pipeline.js';
 function tiny(): IRGraph {
   const g = new IRGraph('tiny', { format: 'onnx', file: 'tiny.onnx', opsets: { '': 17 } });
   g.addValue({ name: 'x', dtype: 'float32', shape: [sym('batch'), 4], role: 'input' });
-  g.addValue({ name: 'w', dtype: 'float32', shape: [4, 2], role: 'weight', weight: { kind: 'inline', data: new Uint8Array(32) } });
-  g.addOp({ opType: 'MatMul', opset: 17, name: 'mm', loc: { file: 'tiny.onnx', node: 'mm', index: 0 } }, ['x', 'w'], ['y']);
+  g.addValue({
+    name: 'w',
+    dtype: 'float32',
+    shape: [4, 2],
+    role: 'weight',
+    weight: { kind: 'inline', data: new Uint8Array(32) },
+  });
+  g.addOp(
+    { opType: 'MatMul', opset: 17, name: 'mm', loc: { file: 'tiny.onnx', node: 'mm', index: 0 } },
+    ['x', 'w'],
+    ['y'],
+  );
   g.updateValue('y', { dtype: 'float32', shape: [sym('batch'), 2] });
   g.addOp({ opType: 'Add', opset: 17, name: 'add' }, ['y', 'y'], ['z']);
   g.addOp({ opType: 'Clip', opset: 17, name: 'clip' }, ['z', '', ''], ['out']);
@@ -25,7 +35,12 @@ describe('IRGraph', () => {
     expect(g.opInputs('add')).toEqual(['y', 'y']);
     expect(g.opInputs('clip')).toEqual(['z', undefined, undefined]);
     expect(g.producer('y')).toEqual({ op: 'mm', slot: 0 });
-    expect(g.consumers('y').map((u) => u.slot).sort()).toEqual([0, 1]);
+    expect(
+      g
+        .consumers('y')
+        .map((u) => u.slot)
+        .sort(),
+    ).toEqual([0, 1]);
     expect(g.topoOps()).toEqual(['mm', 'add', 'clip']);
     expect(verifyGraph(g)).toEqual([]);
   });

@@ -69,7 +69,16 @@ describe('symbolic dimensions', () => {
     expect(evaluate(e, { batch: 2 })).toBeUndefined();
     expect([...symbolsOf(e)].sort()).toEqual(['batch', 'past_seq', 'seq']);
     expect(dimToString(substitute(e, new Map([['past_seq', 10]])))).toBe('batch*seq + 5');
-    expect(substitute(e, new Map([['batch', 1], ['seq', 2], ['past_seq', 4]]))).toBe(4);
+    expect(
+      substitute(
+        e,
+        new Map([
+          ['batch', 1],
+          ['seq', 2],
+          ['past_seq', 4],
+        ]),
+      ),
+    ).toBe(4);
   });
 
   it('rejects text that is not an expression', () => {

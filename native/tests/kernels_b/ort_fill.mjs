@@ -30,7 +30,12 @@ CODE.string = 8;
 
 function toOrt(tp) {
   const dims = tp.dims.map(Number);
-  if (tp.dataType === 8) return new ort.Tensor('string', tp.stringData.map((b) => Buffer.from(b).toString('utf8')), dims);
+  if (tp.dataType === 8)
+    return new ort.Tensor(
+      'string',
+      tp.stringData.map((b) => Buffer.from(b).toString('utf8')),
+      dims,
+    );
   const t = TYPES[tp.dataType];
   if (!t) throw new Error(`input dtype ${tp.dataType} not handled`);
   const raw = Buffer.from(tp.rawData);
@@ -67,7 +72,9 @@ for (const name of fs.readdirSync(root).sort()) {
     }
     const sess = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), { logSeverityLevel: 4 });
     const res = await sess.run(feeds);
-    model.graph.output.forEach((vi, i) => fs.writeFileSync(path.join(ds, `output_${i}.pb`), fromOrt(vi.name, res[vi.name])));
+    model.graph.output.forEach((vi, i) =>
+      fs.writeFileSync(path.join(ds, `output_${i}.pb`), fromOrt(vi.name, res[vi.name])),
+    );
     ++ok;
   } catch (e) {
     ++bad;

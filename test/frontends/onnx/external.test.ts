@@ -17,7 +17,13 @@ function externalModel(dir: string, entries: Record<string, string>, dims = [2, 
     dir,
     {
       initializers: [
-        { name: 'W', dataType: 1, dims, dataLocation: 1, externalData: Object.entries(entries).map(([key, value]) => ({ key, value })) },
+        {
+          name: 'W',
+          dataType: 1,
+          dims,
+          dataLocation: 1,
+          externalData: Object.entries(entries).map(([key, value]) => ({ key, value })),
+        },
       ],
       outputs: [{ name: 'W' }],
     },
@@ -52,13 +58,23 @@ describe('external data', () => {
 
   const refused: [string, Record<string, string>, RegExp, string][] = [
     ['a missing file', { location: 'nope.bin' }, /refers to external data 'nope.bin', which does not exist/, 'E0104'],
-    ['a range past the end', { location: 'weights.bin', offset: '24' }, /needs bytes 24..40 of 'weights.bin', which has only 32/, 'E0104'],
+    [
+      'a range past the end',
+      { location: 'weights.bin', offset: '24' },
+      /needs bytes 24..40 of 'weights.bin', which has only 32/,
+      'E0104',
+    ],
     ['an absolute path', { location: join(tmp.dir, 'weights.bin') }, /an absolute path/, 'E0104'],
     ['a path leading out with ..', { location: '../weights.bin' }, /outside the model folder/, 'E0104'],
     ['.. inside a longer path', { location: 'sub/../../x/weights.bin' }, /outside the model folder/, 'E0104'],
     ['no location', { offset: '0' }, /external data without a location/, 'E0104'],
     ['a folder', { location: 'sub' }, /not a regular file/, 'E0104'],
-    ['a length that does not fit the tensor', { location: 'weights.bin', length: '12' }, /external length 12 but float32\[4\] needs 16 bytes/, 'E0102'],
+    [
+      'a length that does not fit the tensor',
+      { location: 'weights.bin', length: '12' },
+      /external length 12 but float32\[4\] needs 16 bytes/,
+      'E0102',
+    ],
     ['a bad offset', { location: 'weights.bin', offset: '-4' }, /external offset '-4', not a byte count/, 'E0102'],
   ];
   for (const [what, entries, message, code] of refused)

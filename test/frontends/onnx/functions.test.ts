@@ -33,7 +33,10 @@ const betaDefault = { name: 'beta', type: FLOAT, f: 0.5 };
 /** A model with `functions`, each with optional attribute defaults written as field 11 on the wire. */
 function loadWith(spec: ModelSpec, functions: [pkg.onnx.IFunctionProto, pkg.onnx.IAttributeProto[]][]): IRGraph {
   const fnBytes = functions.map(([f, defaults]) =>
-    concat(onnx.FunctionProto.encode(f).finish(), ...defaults.map((d) => lenField(11, onnx.AttributeProto.encode(d).finish()))),
+    concat(
+      onnx.FunctionProto.encode(f).finish(),
+      ...defaults.map((d) => lenField(11, onnx.AttributeProto.encode(d).finish())),
+    ),
   );
   const bytes = concat(encodeModel({ irVersion: 9, ...spec }), ...fnBytes.map((b) => lenField(25, b)));
   return loadOnnx(writeModel(tmp.dir, bytes, `f${serial++}.onnx`));
@@ -50,7 +53,11 @@ describe('model-local functions are inlined', () => {
     inputs: [vi('A', FLOAT, [2]), vi('B', FLOAT, [2])],
     outputs: [vi('out', FLOAT, [2])],
     nodes: [
-      node('AddScale', ['A', 'B'], ['T'], { name: 'call1', domain: 'custom', attribute: [{ name: 'alpha', type: FLOAT, f: 2 }] }),
+      node('AddScale', ['A', 'B'], ['T'], {
+        name: 'call1',
+        domain: 'custom',
+        attribute: [{ name: 'alpha', type: FLOAT, f: 2 }],
+      }),
       node('AddScale', ['T', 'B'], ['out'], {
         name: 'call2',
         domain: 'custom',
@@ -109,8 +116,17 @@ describe('model-local functions are inlined', () => {
       input: ['P'],
       output: ['Q', 'R'],
       attribute: ['k'],
-      opsetImport: [{ domain: '', version: 15 }, { domain: 'custom', version: 1 }],
-      node: [node('AddScale', ['P', 'P'], ['Q'], { name: 'inner', domain: 'custom', attribute: [{ name: 'alpha', refAttrName: 'k', type: FLOAT }] })],
+      opsetImport: [
+        { domain: '', version: 15 },
+        { domain: 'custom', version: 1 },
+      ],
+      node: [
+        node('AddScale', ['P', 'P'], ['Q'], {
+          name: 'inner',
+          domain: 'custom',
+          attribute: [{ name: 'alpha', refAttrName: 'k', type: FLOAT }],
+        }),
+      ],
     };
     // R is P itself: the caller's output gets an Identity
     outer.output = ['Q', 'P'];
@@ -119,7 +135,13 @@ describe('model-local functions are inlined', () => {
         opsets: { '': 17, custom: 1 },
         inputs: [vi('A', FLOAT, [2])],
         outputs: [vi('q'), vi('r')],
-        nodes: [node('Twice', ['A'], ['q', 'r'], { name: 'c', domain: 'custom', attribute: [{ name: 'k', type: FLOAT, f: 7 }] })],
+        nodes: [
+          node('Twice', ['A'], ['q', 'r'], {
+            name: 'c',
+            domain: 'custom',
+            attribute: [{ name: 'k', type: FLOAT, f: 7 }],
+          }),
+        ],
       },
       [
         [addScale, [betaDefault]],
@@ -146,8 +168,16 @@ describe('model-local functions are inlined', () => {
         node('Neg', ['X'], ['d']),
         node('If', ['C'], ['Y'], {
           attribute: [
-            { name: 'then_branch', type: 5, g: { name: 't', node: [node('Identity', ['d'], ['o1'])], output: [vi('o1')] } },
-            { name: 'else_branch', type: 5, g: { name: 'e', node: [node('Identity', ['X'], ['o2'])], output: [vi('o2')] } },
+            {
+              name: 'then_branch',
+              type: 5,
+              g: { name: 't', node: [node('Identity', ['d'], ['o1'])], output: [vi('o1')] },
+            },
+            {
+              name: 'else_branch',
+              type: 5,
+              g: { name: 'e', node: [node('Identity', ['X'], ['o2'])], output: [vi('o2')] },
+            },
           ],
         }),
       ],
@@ -169,8 +199,20 @@ describe('model-local functions are inlined', () => {
   });
 
   it('refuses recursion and undefined values inside a body', () => {
-    const rec: pkg.onnx.IFunctionProto = { name: 'R', domain: 'custom', input: ['X'], output: ['Y'], node: [node('R', ['X'], ['Y'], { domain: 'custom' })] };
-    const bad: pkg.onnx.IFunctionProto = { name: 'B', domain: 'custom', input: ['X'], output: ['Y'], node: [node('Add', ['X', 'ghost'], ['Y'])] };
+    const rec: pkg.onnx.IFunctionProto = {
+      name: 'R',
+      domain: 'custom',
+      input: ['X'],
+      output: ['Y'],
+      node: [node('R', ['X'], ['Y'], { domain: 'custom' })],
+    };
+    const bad: pkg.onnx.IFunctionProto = {
+      name: 'B',
+      domain: 'custom',
+      input: ['X'],
+      output: ['Y'],
+      node: [node('Add', ['X', 'ghost'], ['Y'])],
+    };
     const call = (op: string): ModelSpec => ({
       opsets: { '': 17, custom: 1 },
       inputs: [vi('a')],
@@ -190,16 +232,25 @@ describe('model-local functions are inlined', () => {
     expect(e1.format()).toMatch(/\(node 'site' #0\): error\[E0105\]: model-local function 'R' calls itself$/);
     const e2 = err(() => loadWith(call('B'), [[bad, []]]));
     expect(e2.format()).toMatch(/error\[E0105\]: model-local function 'B' reads undefined value 'ghost'$/);
-    const e3 = err(() => loadWith(call('B'), [[bad, []], [bad, []]]));
+    const e3 = err(() =>
+      loadWith(call('B'), [
+        [bad, []],
+        [bad, []],
+      ]),
+    );
     expect(e3.format()).toMatch(/error\[E0102\]: model-local function 'B' is defined twice$/);
   });
 
   it('refuses attribute references outside functions', () => {
-    const path = writeModel(tmp.dir, {
-      inputs: [vi('a')],
-      outputs: [vi('b')],
-      nodes: [node('LeakyRelu', ['a'], ['b'], { name: 'lr', attribute: [refFloat('alpha', 'x')] })],
-    }, 'ref.onnx');
+    const path = writeModel(
+      tmp.dir,
+      {
+        inputs: [vi('a')],
+        outputs: [vi('b')],
+        nodes: [node('LeakyRelu', ['a'], ['b'], { name: 'lr', attribute: [refFloat('alpha', 'x')] })],
+      },
+      'ref.onnx',
+    );
     expect(() => loadOnnx(path)).toThrow(/attribute 'alpha' refers to function attribute 'x' outside a function/);
   });
 });

@@ -10,7 +10,9 @@ export function tensorType(elemType: number, dims?: (number | string | null)[]):
   return {
     tensorType: {
       elemType,
-      shape: dims ? { dim: dims.map((d) => (d === null ? {} : typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } : undefined,
+      shape: dims
+        ? { dim: dims.map((d) => (d === null ? {} : typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }
+        : undefined,
     },
   };
 }
@@ -19,7 +21,12 @@ export function vi(name: string, elemType = 1, dims?: (number | string | null)[]
   return { name, type: tensorType(elemType, dims) };
 }
 
-export function node(opType: string, input: string[], output: string[], extra: Partial<pkg.onnx.INodeProto> = {}): pkg.onnx.INodeProto {
+export function node(
+  opType: string,
+  input: string[],
+  output: string[],
+  extra: Partial<pkg.onnx.INodeProto> = {},
+): pkg.onnx.INodeProto {
   return { opType, input, output, ...extra };
 }
 
@@ -96,7 +103,11 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function writeModel(dir: string, spec: ModelSpec | pkg.onnx.ModelProto | Uint8Array, name = 'model.onnx'): string {
+export function writeModel(
+  dir: string,
+  spec: ModelSpec | pkg.onnx.ModelProto | Uint8Array,
+  name = 'model.onnx',
+): string {
   const path = join(dir, name);
   writeFileSync(path, spec instanceof Uint8Array ? spec : encodeModel(spec));
   return path;

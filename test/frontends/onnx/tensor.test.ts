@@ -14,7 +14,11 @@ let serial = 0;
 
 /** Loads a model whose only content is initializer W (also the graph output) and returns W. */
 function loadWeight(t: pkg.onnx.ITensorProto, opts?: LoadOnnxOptions) {
-  const path = writeModel(tmp.dir, { initializers: [{ name: 'W', ...t }], outputs: [{ name: 'W' }] }, `m${serial++}.onnx`);
+  const path = writeModel(
+    tmp.dir,
+    { initializers: [{ name: 'W', ...t }], outputs: [{ name: 'W' }] },
+    `m${serial++}.onnx`,
+  );
   const v = loadOnnx(path, opts).value('W');
   return { v, bytes: readWeightBytes(v.weight!), path };
 }
@@ -72,14 +76,22 @@ describe('typed tensor fields → little-endian bytes', () => {
   });
 
   it('float16 and bfloat16 bit patterns from int32_data', () => {
-    expect([...loadWeight({ dataType: 10, dims: [2], int32Data: [0x3c00, 0xc000] }).bytes]).toEqual([0x00, 0x3c, 0x00, 0xc0]);
+    expect([...loadWeight({ dataType: 10, dims: [2], int32Data: [0x3c00, 0xc000] }).bytes]).toEqual([
+      0x00, 0x3c, 0x00, 0xc0,
+    ]);
     const bf = loadWeight({ dataType: 16, dims: [1], int32Data: [0x3f80] });
     expect(bf.v.dtype).toBe('bfloat16');
     expect([...bf.bytes]).toEqual([0x80, 0x3f]);
   });
 
   it('every float8 flavour (and e8m0) from int32_data, one byte each', () => {
-    const names = { 17: 'float8e4m3fn', 18: 'float8e4m3fnuz', 19: 'float8e5m2', 20: 'float8e5m2fnuz', 24: 'float8e8m0' };
+    const names = {
+      17: 'float8e4m3fn',
+      18: 'float8e4m3fnuz',
+      19: 'float8e5m2',
+      20: 'float8e5m2fnuz',
+      24: 'float8e8m0',
+    };
     for (const [code, name] of Object.entries(names)) {
       const { v, bytes } = loadWeight({ dataType: Number(code), dims: [3], int32Data: [0x38, 0xb8, 0x7f] });
       expect(v.dtype).toBe(name);
@@ -99,7 +111,9 @@ describe('typed tensor fields → little-endian bytes', () => {
     expect(f4.v.dtype).toBe('float4e2m1');
     expect([...f4.bytes]).toEqual([0x07]);
     // three int4 elements need two entries, not three
-    expect(loadError({ dataType: 22, dims: [3], int32Data: [1, 2, 3] }).message).toMatch(/3 entries in int32_data but int4\[3\] needs 2/);
+    expect(loadError({ dataType: 22, dims: [3], int32Data: [1, 2, 3] }).message).toMatch(
+      /3 entries in int32_data but int4\[3\] needs 2/,
+    );
   });
 
   it('int64 from int64_data, exactly, beyond 2^53', () => {
@@ -113,9 +127,9 @@ describe('typed tensor fields → little-endian bytes', () => {
       ...new Uint8Array(new Uint32Array([4294967295, 7]).buffer),
     ]);
     const big = ['18446744073709551615', '3'];
-    expect([...loadWeight({ dataType: 13, dims: [2], uint64Data: big.map((s) => Long.fromString(s, true)) as never }).bytes]).toEqual([
-      ...new Uint8Array(new BigUint64Array(big.map(BigInt)).buffer),
-    ]);
+    expect([
+      ...loadWeight({ dataType: 13, dims: [2], uint64Data: big.map((s) => Long.fromString(s, true)) as never }).bytes,
+    ]).toEqual([...new Uint8Array(new BigUint64Array(big.map(BigInt)).buffer)]);
   });
 
   it('strings from string_data as (u32 length, utf-8 bytes) per element', () => {
@@ -149,17 +163,24 @@ describe('raw_data', () => {
   });
 
   it('packs 4-bit raw_data two per byte and copies small tensors inline when asked', () => {
-    const { v, bytes } = loadWeight({ dataType: 21, dims: [3], rawData: new Uint8Array([0x21, 0x03]) }, { inlineRawBelow: 64 });
+    const { v, bytes } = loadWeight(
+      { dataType: 21, dims: [3], rawData: new Uint8Array([0x21, 0x03]) },
+      { inlineRawBelow: 64 },
+    );
     expect(v.weight!.kind).toBe('inline');
     expect([...bytes]).toEqual([0x21, 0x03]);
   });
 
   it('a Constant node keeps its tensor as a reference too', () => {
     const t = { dataType: 7, dims: [2], rawData: new Uint8Array(new BigInt64Array([3n, -1n]).buffer) };
-    const path = writeModel(tmp.dir, {
-      nodes: [node('Constant', [], ['c'], { name: 'k', attribute: [{ name: 'value', type: 4, t }] })],
-      outputs: [vi('c', 7, [2])],
-    }, 'const.onnx');
+    const path = writeModel(
+      tmp.dir,
+      {
+        nodes: [node('Constant', [], ['c'], { name: 'k', attribute: [{ name: 'value', type: 4, t }] })],
+        outputs: [vi('c', 7, [2])],
+      },
+      'const.onnx',
+    );
     const g = loadOnnx(path);
     const a = g.op('k').attrs.value;
     expect(a?.type).toBe('tensor');
@@ -193,15 +214,50 @@ describe('sparse initializers become dense constants', () => {
 
 describe('malformed tensors are refused, naming the tensor', () => {
   const cases: [string, pkg.onnx.ITensorProto, RegExp, string][] = [
-    ['raw_data of the wrong size', { dataType: 1, dims: [3], rawData: new Uint8Array(8) }, /initializer 'W' has 8 bytes of raw_data but float32\[3\] needs 12/, 'E0102'],
-    ['too few typed entries', { dataType: 1, dims: [3], floatData: [1, 2] }, /initializer 'W' has 2 entries in float_data but float32\[3\] needs 3/, 'E0102'],
-    ['the wrong typed field', { dataType: 7, dims: [1], floatData: [1] }, /is int64 but holds its data in float_data \(expected int64_data\)/, 'E0102'],
-    ['raw_data and a typed field', { dataType: 1, dims: [1], floatData: [1], rawData: new Uint8Array(4) }, /both raw_data and float_data/, 'E0102'],
+    [
+      'raw_data of the wrong size',
+      { dataType: 1, dims: [3], rawData: new Uint8Array(8) },
+      /initializer 'W' has 8 bytes of raw_data but float32\[3\] needs 12/,
+      'E0102',
+    ],
+    [
+      'too few typed entries',
+      { dataType: 1, dims: [3], floatData: [1, 2] },
+      /initializer 'W' has 2 entries in float_data but float32\[3\] needs 3/,
+      'E0102',
+    ],
+    [
+      'the wrong typed field',
+      { dataType: 7, dims: [1], floatData: [1] },
+      /is int64 but holds its data in float_data \(expected int64_data\)/,
+      'E0102',
+    ],
+    [
+      'raw_data and a typed field',
+      { dataType: 1, dims: [1], floatData: [1], rawData: new Uint8Array(4) },
+      /both raw_data and float_data/,
+      'E0102',
+    ],
     ['no data', { dataType: 1, dims: [2] }, /initializer 'W' \(float32\[2\]\) has no data/, 'E0102'],
-    ['an unknown data type', { dataType: 99, dims: [1], rawData: new Uint8Array(1) }, /initializer 'W' has element type 99/, 'E0103'],
+    [
+      'an unknown data type',
+      { dataType: 99, dims: [1], rawData: new Uint8Array(1) },
+      /initializer 'W' has element type 99/,
+      'E0103',
+    ],
     ['no data type', { dims: [1], rawData: new Uint8Array(4) }, /initializer 'W' has no data type/, 'E0102'],
-    ['a negative dimension', { dataType: 1, dims: [-2], floatData: [] }, /initializer 'W' has dimension -2 on axis 0/, 'E0102'],
-    ['raw_data for strings', { dataType: 8, dims: [1], rawData: new Uint8Array(3) }, /string tensor with raw_data/, 'E0102'],
+    [
+      'a negative dimension',
+      { dataType: 1, dims: [-2], floatData: [] },
+      /initializer 'W' has dimension -2 on axis 0/,
+      'E0102',
+    ],
+    [
+      'raw_data for strings',
+      { dataType: 8, dims: [1], rawData: new Uint8Array(3) },
+      /string tensor with raw_data/,
+      'E0102',
+    ],
     ['segments', { dataType: 1, dims: [1], floatData: [1], segment: { begin: 0, end: 1 } }, /segments/, 'E0103'],
   ];
   for (const [what, t, message, code] of cases)
