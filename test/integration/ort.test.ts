@@ -1,0 +1,105 @@
+// Issue 3, must-show 2: every shared ONNX model and every fixture compiles and runs, and its
+// outputs match onnxruntime-node on the same inputs (float32 within rtol 1e-4, atol 1e-5).
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/api/compile.js';
+import { run } from '../../src/api/run.js';
+import { haveFleetrt } from '../../runtime/fleetrt.js';
+import { readNpy, type NpyArray } from '../npy.js';
+import { REPO, SHARED } from '../paths.js';
+import { writeInputs } from './inputs.js';
+
+const { onnx } = onnxProto;
+const work = mkdtempSync(join(tmpdir(), 'fleetc-ort-'));
+const MODELS = [
+  ...readdirSync(join(SHARED, 'models/onnx')).map((f) => ({
+    name: f.replace(/\.onnx$/, ''),
+    file: join(SHARED, 'models/onnx', f),
+    data: '',
+  })),
+  ...readdirSync(join(REPO, 'fixtures/models'))
+    .filter((m) => existsSync(join(REPO, 'fixtures/models', m, 'model.onnx')))
+    .map((m) => ({
+      name: m,
+      file: join(REPO, 'fixtures/models', m, 'model.onnx'),
+      data: join(REPO, 'fixtures/models', m, 'test_data_set_0'),
+    })),
+];
+
+const NPY_TYPES: Record<string, (d: Float64Array) => [ort.Tensor.Type, ort.Tensor.DataType]> = {
+  '<f4': (d) => ['float32', Float32Array.from(d)],
+  '<i4': (d) => ['int32', Int32Array.from(d)],
+  '<i8': (d) => ['int64', BigInt64Array.from(d, (x) => BigInt(x))],
+  '|b1': (d) => ['bool', Uint8Array.from(d)],
+};
+function npyTensor(a: NpyArray): ort.Tensor {
+  const [type, data] = NPY_TYPES[a.dtype]!(a.data);
+  return new ort.Tensor(type, data, a.shape);
+}
+
+/** An ONNX TensorProto file as an onnxruntime tensor (float32, int32, int64, bool). */
+function pbTensor(file: string): ort.Tensor {
+  const t = onnx.TensorProto.decode(readFileSync(file));
+  const dims = t.dims.map(Number);
+  const raw = t.rawData?.length ? new Uint8Array(t.rawData).slice() : undefined;
+  switch (t.dataType) {
+    case 1:
+      return new ort.Tensor('float32', raw ? new Float32Array(raw.buffer) : Float32Array.from(t.floatData), dims);
+    case 6:
+      return new ort.Tensor('int32', raw ? new Int32Array(raw.buffer) : Int32Array.from(t.int32Data), dims);
+    case 7:
+      return new ort.Tensor(
+        'int64',
+        raw ? new BigInt64Array(raw.buffer) : BigInt64Array.from(t.int64Data, (x) => BigInt(x.toString())),
+        dims,
+      );
+    case 9:
+      return new ort.Tensor('bool', raw ?? Uint8Array.from(t.int32Data), dims);
+    default:
+      throw new Error(`${file}: element type ${t.dataType} not handled`);
+  }
+}
+
+describe.skipIf(!haveFleetrt())('fleetrt against onnxruntime-node', () => {
+  for (const m of MODELS)
+    it(
+      m.name,
+      async () => {
+        const session = await ort.InferenceSession.create(m.file, { intraOpNumThreads: 1 });
+        const feeds: Record<string, ort.Tensor> = {};
+        let runInputs: { inputsDir: string } | { inputs: Record<string, string> };
+        if (m.data) {
+          const files = readdirSync(m.data)
+            .filter((f) => /^input_\d+\.pb$/.test(f))
+            .sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6)));
+          files.forEach((f, i) => (feeds[session.inputNames[i]!] = pbTensor(join(m.data, f))));
+          runInputs = { inputsDir: m.data };
+        } else {
+          const inputs = await writeInputs(m.file, m.name, mkdtempSync(join(work, `${m.name}-in-`)));
+          for (const [name, file] of Object.entries(inputs)) feeds[name] = npyTensor(readNpy(file));
+          runInputs = { inputs };
+        }
+        const want = await session.run(feeds);
+        const c = await compile(m.file, join(work, `${m.name}-build`), { report: false });
+        const r = await run(c.planPath, { ...runInputs, outputDir: join(work, `${m.name}-out`), threads: 1 });
+        for (const o of r.outputs) {
+          const ref = want[o.name];
+          expect(ref, `onnxruntime has no output ${o.name}`).toBeDefined();
+          const got = readNpy(o.file);
+          expect(got.shape).toEqual([...ref!.dims]);
+          const data = ref!.data as ArrayLike<number | bigint>;
+          for (let i = 0; i < got.data.length; i++) {
+            const y = Number(data[i]!);
+            expect(Math.abs(got.data[i]! - y), `${m.name} ${o.name}[${i}]`).toBeLessThanOrEqual(
+              1e-5 + 1e-4 * Math.abs(y),
+            );
+          }
+        }
+      },
+      120_000,
+    );
+});
