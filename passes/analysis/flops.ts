@@ -487,6 +487,7 @@ export const FORMULAS: Record<string, Formula> = {
   ConvInteger: conv(0, 1, -1),
   QLinearConv: conv(0, 3, 8),
   FusedConv: conv(0, 1, 2),
+  FusedElementwise: (v) => times(v.outNumel(0), (v.ints('program')?.length ?? 0) / 3),
   ConvTranspose: convTranspose,
   MaxPool: pool(1, 0),
   AveragePool: pool(1, 1),

@@ -167,11 +167,19 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   const inputs = new Map<number, number>();
   const outputs = new Map<number, number>();
   const graphInputs = new Set(graph.inputs);
+  // Values that If/Loop/Scan bodies read from this graph are inputs of the op that owns the body.
+  const capturedBy = new Map<string, string[]>();
+  for (const id of order)
+    for (const v of graph.capturedValues(id)) capturedBy.set(v, [...(capturedBy.get(v) ?? []), id]);
   for (const v of graph.values()) {
     const val = graph.value(v);
     const bytes = num(bytesOf(graph, v));
     const prod = graph.producer(v);
-    const users = new Set(graph.consumers(v).map((u) => index.get(segmentOf.get(u.op)!)!));
+    const users = new Set(
+      [...graph.consumers(v).map((u) => u.op), ...(capturedBy.get(v) ?? [])].map((op) =>
+        index.get(segmentOf.get(op)!)!,
+      ),
+    );
     if (!prod) {
       if (graphInputs.has(v) || val.role === 'input' || val.role === 'state')
         for (const t of users) inputs.set(t, (inputs.get(t) ?? 0) + bytes);

@@ -16,6 +16,7 @@ import { SHAPE_OPS } from './ops/shape.js';
 import { SIGNAL_OPS } from './ops/signal.js';
 import { STABLEHLO_OPS } from './ops/stablehlo.js';
 import { STRING_OPS } from './ops/string.js';
+import { FUSED_OPS } from './ops/fused.js';
 
 /** Table key of an op: `Op` for ai.onnx, `domain:Op` otherwise. */
 export function opKey(domain: string, opType: string): string {
@@ -42,6 +43,7 @@ export const SHAPE_FNS: ReadonlyMap<string, ShapeFn> = new Map(
     ...MISC_OPS,
     ...CONTRIB_OPS,
     ...STABLEHLO_OPS,
+    ...FUSED_OPS,
   }),
 );
 

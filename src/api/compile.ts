@@ -34,7 +34,7 @@ import { predictSingleDevice } from './predict.js';
 let version: string | undefined;
 
 /** The passes every compile runs before emitting (printed into plan.json). */
-export const DEFAULT_COMPILE_PIPELINE = 'infer-shapes,fold,dce,cse';
+export const DEFAULT_COMPILE_PIPELINE = 'infer-shapes,fold,dce,cse,fold-batchnorm,fuse-conv,fuse-elementwise';
 
 export interface CompileOptions {
   /** A fleet file, a Fleet, or nothing for this machine as one cpu device. */
@@ -127,7 +127,7 @@ function deviceOrders(
   for (const ops of out.values()) {
     const pos = new Map(ops.map((id, k) => [id, k]));
     for (const id of ops)
-      for (const v of graph.opInputs(id)) {
+      for (const v of [...graph.opInputs(id), ...graph.capturedValues(id)]) {
         const p = v === undefined ? undefined : graph.producer(v);
         if (p && pos.has(p.op) && pos.get(p.op)! >= pos.get(id)!) return deviceOrders(graph, topo, placement, []);
       }

@@ -217,11 +217,17 @@ export class IRGraph {
     const order = this.ops();
     const rank = new Map(order.map((id, i) => [id, i]));
     const pending = new Map<string, number>();
+    const capturers = new Map<string, string[]>();
     for (const id of order) {
       const deps = new Set<string>();
       for (const v of this.opInputs(id)) {
         const p = v === undefined ? undefined : this.producer(v);
         if (p) deps.add(p.op);
+      }
+      for (const v of this.capturedValues(id)) {
+        const p = this.producer(v);
+        if (p) deps.add(p.op);
+        if (p) capturers.set(v, [...(capturers.get(v) ?? []), id]);
       }
       pending.set(id, deps.size);
     }
@@ -265,12 +271,12 @@ export class IRGraph {
       const seen = new Set<string>();
       for (const v of this.opOutputs(id)) {
         if (v === undefined) continue;
-        for (const use of this.consumers(v)) {
-          if (seen.has(use.op)) continue;
-          seen.add(use.op);
-          const left = pending.get(use.op)! - 1;
-          pending.set(use.op, left);
-          if (left === 0) push(rank.get(use.op)!);
+        for (const user of [...this.consumers(v).map((u) => u.op), ...(capturers.get(v) ?? [])]) {
+          if (seen.has(user)) continue;
+          seen.add(user);
+          const left = pending.get(user)! - 1;
+          pending.set(user, left);
+          if (left === 0) push(rank.get(user)!);
         }
       }
     }
@@ -290,6 +296,20 @@ export class IRGraph {
       else if (a.type === 'graphs') a.value.forEach((g, i) => out.push([`${name}[${i}]`, g]));
     }
     return out;
+  }
+
+  /**
+   * Values of this graph that an op's subgraphs read without an input edge (captured outer
+   * values, at any depth): they are dependencies of the op like its inputs.
+   */
+  capturedValues(id: string): string[] {
+    const out = new Set<string>();
+    const visit = (sub: IRGraph): void => {
+      for (const v of sub.values()) if (sub.value(v).role === 'outer' && !sub.producer(v)) out.add(v);
+      for (const op of sub.ops()) for (const [, inner] of sub.subgraphs(op)) visit(inner);
+    };
+    for (const [, sub] of this.subgraphs(id)) visit(sub);
+    return [...out].filter((v) => this.hasValue(v)).sort();
   }
 
   freshOpName(base: string): string {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "fused_epilogue.h"
 #include "kernel_util.h"
 
 namespace fleetrt {
@@ -102,42 +103,125 @@ void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
     }
 }
 
-// Depthwise 2-D conv (one input channel per group): direct loops, planes in parallel.
+// Depthwise 2-D conv (one input channel per group), planes in parallel. Each input plane is
+// zero-padded and split into stride phases (phase (pr, pc) holds padded rows ≡ pr mod sh and
+// columns ≡ pc mod sw), so that every kernel tap reads one phase at a fixed offset from the
+// output position: with outputs laid out Wq wide, each tap is one long vectorizable loop
+// acc[o] += w · phase[o + off] over the whole plane. The Wq − OW extra columns are dropped.
 void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
-                 int64_t M, const WindowGeom& g) {
+                 int64_t M, const WindowGeom& g, const ConvEpilogue* ep) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+  const int64_t sh = g.stride[0], sw = g.stride[1], dh = g.dil[0], dw = g.dil[1];
+  const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1];
   const int64_t mult = M / C;  // output channels per input channel
+  const int64_t Hq = OH + ((KH - 1) * dh) / sh + 1;  // one spare row: wide rows read past Wq
+  const int64_t Wq = OW + ((KW - 1) * dw) / sw;
+  const int64_t phase_sz = Hq * Wq, nph = sh * sw;
   ku::parallel_elems(ctx, N * M, OH * OW * KH * KW, [&](int64_t p0, int64_t p1) {
-    for (int64_t pl = p0; pl < p1; ++pl) {
-      const int64_t n = pl / M, m = pl % M, c = m / mult;
-      const float* xp = x + (n * C + c) * H * W;
-      const float* wp = w + m * KH * KW;
-      float* yp = y + pl * OH * OW;
-      const float b = bias ? bias[m] : 0.f;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const int64_t h0 = oh * g.stride[0] - g.pad_begin[0];
-        int64_t kh0 = 0, kh1 = KH;  // kernel rows inside the image
-        while (kh0 < KH && h0 + kh0 * g.dil[0] < 0) ++kh0;
-        while (kh1 > kh0 && h0 + (kh1 - 1) * g.dil[0] >= H) --kh1;
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const int64_t w0 = ow * g.stride[1] - g.pad_begin[1];
-          int64_t kw0 = 0, kw1 = KW;
-          while (kw0 < KW && w0 + kw0 * g.dil[1] < 0) ++kw0;
-          while (kw1 > kw0 && w0 + (kw1 - 1) * g.dil[1] >= W) --kw1;
-          float s = b;
-          for (int64_t kh = kh0; kh < kh1; ++kh) {
-            const float* xr = xp + (h0 + kh * g.dil[0]) * W + w0;
-            const float* wr = wp + kh * KW;
-            for (int64_t kw = kw0; kw < kw1; ++kw) s += xr[kw * g.dil[1]] * wr[kw];
+    thread_local std::vector<float> ph, acc;  // kept between calls (no page faults per call)
+    if (ph.size() < static_cast<size_t>(nph * phase_sz)) ph.resize(static_cast<size_t>(nph * phase_sz));
+    if (acc.size() < static_cast<size_t>(OH * Wq)) acc.resize(static_cast<size_t>(OH * Wq));
+    int64_t filled = -1;  // input plane now in ph
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n = p / M, m = p % M, c = m / mult, plane = n * C + c;
+      if (plane != filled) {
+        const float* xp = x + plane * H * W;
+        for (int64_t pr = 0; pr < sh; ++pr)
+          for (int64_t pc = 0; pc < sw; ++pc) {
+            float* dst = ph.data() + (pr * sw + pc) * phase_sz;
+            // columns j with 0 <= j·sw + pc − pl < W
+            const int64_t first = pl - pc <= 0 ? 0 : std::min<int64_t>(Wq, (pl - pc + sw - 1) / sw);
+            const int64_t last = std::max(first, std::min<int64_t>(Wq, (W + pl - pc + sw - 1) / sw));
+            for (int64_t i = 0; i < Hq; ++i) {
+              const int64_t ih = i * sh + pr - pt;
+              float* drow = dst + i * Wq;
+              if (ih < 0 || ih >= H) {
+                std::fill(drow, drow + Wq, 0.f);
+                continue;
+              }
+              const float* srow = xp + ih * W;
+              std::fill(drow, drow + first, 0.f);
+              if (sw == 1) std::memcpy(drow + first, srow + first + pc - pl, static_cast<size_t>(last - first) * sizeof(float));
+              else
+                for (int64_t j = first; j < last; ++j) drow[j] = srow[j * sw + pc - pl];
+              std::fill(drow + last, drow + Wq, 0.f);
+            }
           }
-          yp[oh * OW + ow] = s;
+        filled = plane;
+      }
+      const float* wp = w + m * KH * KW;
+      float* __restrict a = acc.data();
+      const int64_t len = OH * Wq;
+      // the last row may read up to Wq − OW values into the spare row: always inside ph
+      auto tap = [&](int64_t t) {
+        const int64_t r = (t / KW) * dh, q = (t % KW) * dw;
+        return ph.data() + ((r % sh) * sw + q % sw) * phase_sz + (r / sh) * Wq + q / sw;
+      };
+      if (KH * KW == 9) {  // 3×3: all taps per output in registers, one pass
+        const float *s0 = tap(0), *s1 = tap(1), *s2 = tap(2), *s3 = tap(3), *s4 = tap(4), *s5 = tap(5),
+                    *s6 = tap(6), *s7 = tap(7), *s8 = tap(8);
+        const float w0 = wp[0], w1 = wp[1], w2 = wp[2], w3 = wp[3], w4 = wp[4], w5 = wp[5], w6 = wp[6],
+                    w7 = wp[7], w8 = wp[8];
+        for (int64_t o = 0; o < len; ++o)
+          a[o] = w0 * s0[o] + w1 * s1[o] + w2 * s2[o] + w3 * s3[o] + w4 * s4[o] + w5 * s5[o] + w6 * s6[o] +
+                 w7 * s7[o] + w8 * s8[o];
+      } else {
+        std::fill(a, a + len, 0.f);
+        for (int64_t t = 0; t < KH * KW; ++t) {
+          const float* __restrict src = tap(t);
+          const float wv = wp[t];
+          for (int64_t o = 0; o < len; ++o) a[o] += wv * src[o];
         }
       }
+      float* yp = y + p * OH * OW;
+      for (int64_t oh = 0; oh < OH; ++oh) std::memcpy(yp + oh * OW, a + oh * Wq, static_cast<size_t>(OW) * sizeof(float));
+      const float b = bias ? bias[m] : 0.f;
+      if (ep) ep->apply(yp, OH * OW, b, ep->residual ? ep->residual + p * OH * OW : nullptr);
+      else if (b != 0.f)
+        for (int64_t i = 0; i < OH * OW; ++i) yp[i] += b;
     }
   });
 }
 
-Status k_Conv(KernelContext& ctx) {
+// im2col of output positions [p0, p1) of a 2-D conv: col[r][p − p0] for rows r = (c, kh, kw).
+void im2col_tile2d(const float* img, int64_t C, const WindowGeom& g, int64_t p0, int64_t p1, float* col) {
+  const int64_t H = g.in[0], W = g.in[1], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+  const int64_t sh = g.stride[0], sw = g.stride[1], n = p1 - p0;
+  const int64_t oh_first = p0 / OW, ow_first = p0 % OW;  // no divisions per row segment
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < KH; ++kh)
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const float* im = img + c * H * W;
+        float* dst = col + ((c * KH + kh) * KW + kw) * n;
+        const int64_t offh = kh * g.dil[0] - g.pad_begin[0], offw = kw * g.dil[1] - g.pad_begin[1];
+        int64_t ow_lo = offw >= 0 ? 0 : (-offw + sw - 1) / sw;
+        int64_t ow_hi = W - offw <= 0 ? 0 : std::min<int64_t>(OW, (W - offw + sw - 1) / sw);
+        if (ow_lo > ow_hi) ow_lo = ow_hi;
+        for (int64_t p = p0, oh = oh_first, ow0 = ow_first; p < p1; ++oh, ow0 = 0) {
+          const int64_t ow1 = std::min<int64_t>(OW, ow0 + (p1 - p));
+          float* d = dst + (p - p0) - ow0;  // d[ow] for ow in [ow0, ow1)
+          const int64_t ih = oh * sh + offh;
+          // plain loops: rows are short, and library calls per row segment cost more than the copy
+          if (ih < 0 || ih >= H) {
+            for (int64_t ow = ow0; ow < ow1; ++ow) d[ow] = 0.f;
+          } else {
+            const float* irow = im + ih * W + offw;
+            const int64_t a = std::min(ow1, std::max(ow0, ow_lo)), b = std::max(a, std::min(ow1, ow_hi));
+            for (int64_t ow = ow0; ow < a; ++ow) d[ow] = 0.f;
+            if (sw == 1)
+              for (int64_t ow = a; ow < b; ++ow) d[ow] = irow[ow];
+            else
+              for (int64_t ow = a; ow < b; ++ow) d[ow] = irow[ow * sw];
+            for (int64_t ow = b; ow < ow1; ++ow) d[ow] = 0.f;
+          }
+          p += ow1 - ow0;
+        }
+      }
+}
+
+}  // namespace
+
+Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
   const Tensor *x, *w;
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &w));
@@ -162,6 +246,10 @@ Status k_Conv(KernelContext& ctx) {
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, oshape, x->dtype, &y));
   if (y->numel() == 0) return Status::Ok();
+  if (ep && ep->residual && ep->residual_numel != y->numel())
+    return ku::op_error(ctx, "residual Z has " + std::to_string(ep->residual_numel) + " values, the output " +
+                                 ku::shape_str(oshape));
+  if (ep && y->dtype != DType::kF32) return ku::op_error(ctx, "fused epilogues need float32");
   const float* xf = ku::as_float_buffer(ctx, *x);
   const float* wf = ku::as_float_buffer(ctx, *w);
   const float* bf = b ? ku::as_float_buffer(ctx, *b) : nullptr;
@@ -169,13 +257,53 @@ Status k_Conv(KernelContext& ctx) {
   const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
   const int64_t isz = g.in_size(), osz = g.out_size();
   if (Cg == 1 && group > 1 && in_sp.size() == 2) {
-    depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g);
+    depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
     if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
     return Status::Ok();
   }
   bool direct = ksz == 1;
   for (size_t d = 0; d < in_sp.size(); ++d)
     if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
+  // Large 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
+  // (im2col + single-thread SGEMM + epilogue), instead of one huge column matrix.
+  // Small convs run on one thread: a pool wake-up costs more than they do.
+  int64_t tile = std::max<int64_t>(64, (96 * 1024 / std::max<int64_t>(K, 1)) / 16 * 16);
+  const int64_t work = N * group * Mg * osz * K, per = N * group, want = 2 * std::max(1, ctx.num_threads());
+  const bool parallel = work >= (int64_t{1} << 20) && ctx.num_threads() > 1;
+  if (parallel && per * ((osz + tile - 1) / tile) < want) {
+    const int64_t splits = (want + per - 1) / per;
+    tile = std::max<int64_t>(32, ((osz + splits - 1) / splits + 15) / 16 * 16);
+  }
+  const int64_t ntiles = (osz + tile - 1) / tile;
+  if (!direct && in_sp.size() == 2) {
+    const int64_t tasks = N * group * ntiles;
+    auto body = [&](int64_t t0, int64_t t1) {
+      // per-thread column tile, kept between calls: a fresh large buffer costs page faults
+      thread_local std::vector<float> col;
+      if (col.size() < static_cast<size_t>(K * tile)) col.resize(static_cast<size_t>(K * tile));
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t ng = t / ntiles, n = ng / group, gi = ng % group;
+        const int64_t p0 = (t % ntiles) * tile, p1 = std::min(osz, p0 + tile);
+        const float* xg = xf + (n * C + gi * Cg) * isz;
+        im2col_tile2d(xg, Cg, g, p0, p1, col.data());
+        float* yg = yf + (n * M + gi * Mg) * osz;
+        ku::sgemm(false, false, Mg, p1 - p0, K, 1.f, wf + gi * Mg * K, K, col.data(), p1 - p0, 0.f, yg + p0, osz,
+                  nullptr);
+        const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
+        for (int64_t m = 0; m < Mg; ++m) {
+          const float bv = bf ? bf[gi * Mg + m] : 0.f;
+          float* row = yg + m * osz + p0;
+          if (ep) ep->apply(row, p1 - p0, bv, zg ? zg + m * osz + p0 : nullptr);
+          else if (bv != 0.f)
+            for (int64_t i = 0; i < p1 - p0; ++i) row[i] += bv;
+        }
+      }
+    };
+    if (parallel && tasks > 1) ctx.parallel_for(tasks, 1, body);
+    else body(0, tasks);
+    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+    return Status::Ok();
+  }
   float* col = direct ? nullptr : static_cast<float*>(ctx.scratch(static_cast<size_t>(K * osz) * sizeof(float)));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t gi = 0; gi < group; ++gi) {
@@ -185,13 +313,24 @@ Status k_Conv(KernelContext& ctx) {
         window_map<false>(ctx, xg, Cg, in_sp, g.out, g, col);
         src = col;
       }
-      ku::sgemm(false, false, Mg, osz, K, 1.f, wf + gi * Mg * K, K, src, osz, 0.f, yf + (n * M + gi * Mg) * osz, osz,
-                &ctx);
+      float* yg = yf + (n * M + gi * Mg) * osz;
+      ku::sgemm(false, false, Mg, osz, K, 1.f, wf + gi * Mg * K, K, src, osz, 0.f, yg, osz, &ctx);
+      if (ep) {
+        const float* zg = ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
+        ku::parallel_elems(ctx, Mg, osz, [&](int64_t m0, int64_t m1) {
+          for (int64_t m = m0; m < m1; ++m)
+            ep->apply(yg + m * osz, osz, bf ? bf[gi * Mg + m] : 0.f, zg ? zg + m * osz : nullptr);
+        });
+      }
     }
-  add_bias(bf, yf, N, M, osz);
+  if (!ep) add_bias(bf, yf, N, M, osz);
   if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
   return Status::Ok();
 }
+
+namespace {
+
+Status k_Conv(KernelContext& ctx) { return conv_forward(ctx, nullptr); }
 
 Status k_ConvTranspose(KernelContext& ctx) {
   const Tensor *x, *w;

@@ -51,7 +51,13 @@ void global_plane(Pool kind, double p, const T* x, int64_t n, T* y) {
   }
   double acc = 0;
   if (kind == Pool::kAvg) {
-    for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(x[i]);
+    // independent partial sums: one long dependent chain of double adds is latency-bound
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int k = 0; k < 8; ++k) part[k] += static_cast<double>(x[i + k]);
+    for (; i < n; ++i) acc += static_cast<double>(x[i]);
+    for (double v : part) acc += v;
     *y = static_cast<T>(acc / static_cast<double>(n));
   } else {
     for (int64_t i = 0; i < n; ++i) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compile } from '../../api/compile.js';
+import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
 import { formatBytes, formatTime } from '../../fleet/units.js';
 import { dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
 
@@ -32,7 +32,7 @@ const command: FleetcCommand = {
       .option('--objective <what>', 'partition for latency or throughput', 'latency')
       .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
       .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
-      .option('--passes <pipeline>', 'pass pipeline before emission (default: infer-shapes,fold,dce,cse)')
+      .option('--passes <pipeline>', `pass pipeline before emission (default: ${DEFAULT_COMPILE_PIPELINE})`)
       .option('--force', 'write into a non-empty folder that is not a previous build')
       .option('--verify', 'verify the IR after every pass');
     dimOption(cmd);

@@ -1,0 +1,113 @@
+// fleetc FusedConv: Conv (inputs X, W, B as ONNX Conv) + optional residual Z (input 3, the
+// output's shape) + activation, written by the compiler's fuse-conv pass so that the output is
+// produced in one pass over memory.
+#include <algorithm>
+#include <cmath>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "fused_epilogue.h"
+#include "kernel_util.h"
+
+namespace fleetrt {
+
+namespace {
+
+// y = clamp(a·y + b, lo, hi), times the input when `times_x` (HardSwish). SSE min/max: the
+// compiler does not vectorize float clamps without -ffast-math. They return their second
+// operand when one is NaN, so NaN propagates as in the scalar tail's compare-selects.
+void affine_clamp(float* y, int64_t n, float a, float b, float lo, float hi, bool times_x) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 x = _mm_loadu_ps(y + i);
+    __m128 v = _mm_min_ps(vhi, _mm_max_ps(vlo, _mm_add_ps(_mm_mul_ps(x, va), vb)));
+    if (times_x) v = _mm_mul_ps(v, x);
+    _mm_storeu_ps(y + i, v);
+  }
+#endif
+  for (; i < n; ++i) {
+    float v = a * y[i] + b;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    y[i] = times_x ? v * y[i] : v;
+  }
+}
+
+}  // namespace
+
+bool ConvEpilogue::parse(const Attributes& attrs, std::string* err) {
+  const std::string a = attrs.get_string("activation", "");
+  const std::vector<double> p = attrs.get_floats("activation_params");
+  auto param = [&](size_t i, double def) { return static_cast<float>(i < p.size() ? p[i] : def); };
+  if (a.empty()) act = Act::kNone;
+  else if (a == "Relu") act = Act::kRelu;
+  else if (a == "Clip") act = Act::kClip, alpha = param(0, -INFINITY), beta = param(1, INFINITY);
+  else if (a == "LeakyRelu") act = Act::kLeakyRelu, alpha = param(0, 0.01);
+  else if (a == "HardSigmoid") act = Act::kHardSigmoid, alpha = param(0, 0.2), beta = param(1, 0.5);
+  else if (a == "HardSwish") act = Act::kHardSwish;
+  else if (a == "Sigmoid") act = Act::kSigmoid;
+  else if (a == "Tanh") act = Act::kTanh;
+  else {
+    *err = "unknown activation '" + a + "'";
+    return false;
+  }
+  return true;
+}
+
+void ConvEpilogue::apply(float* y, int64_t n, float bias, const float* z) const {
+  if (z)
+    for (int64_t i = 0; i < n; ++i) y[i] += bias + z[i];
+  else if (bias != 0.f)
+    for (int64_t i = 0; i < n; ++i) y[i] += bias;
+  const float lo = alpha, hi = beta;
+  switch (act) {
+    case Act::kNone:
+      break;
+    case Act::kRelu:
+      affine_clamp(y, n, 1.f, 0.f, 0.f, INFINITY, false);
+      break;
+    case Act::kClip:
+      affine_clamp(y, n, 1.f, 0.f, lo, hi, false);
+      break;
+    case Act::kLeakyRelu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? y[i] * lo : y[i];
+      break;
+    case Act::kHardSigmoid:
+      affine_clamp(y, n, lo, hi, 0.f, 1.f, false);
+      break;
+    case Act::kHardSwish:
+      affine_clamp(y, n, 1.f / 6.f, 0.5f, 0.f, 1.f, true);
+      break;
+    case Act::kSigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
+      break;
+    case Act::kTanh:
+      ku::vtanh(y, y, n);
+      break;
+  }
+}
+
+namespace {
+
+Status k_FusedConv(KernelContext& ctx) {
+  ConvEpilogue ep;
+  std::string err;
+  if (!ep.parse(ctx.attrs(), &err)) return ku::op_error(ctx, err);
+  const Tensor* z = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
+  if (z) {
+    if (z->dtype != DType::kF32) return ku::op_error(ctx, "residual Z must be float32");
+    ep.residual = z->as<float>();
+    ep.residual_numel = z->numel();
+  }
+  return conv_forward(ctx, &ep);
+}
+
+}  // namespace
+
+FLEETRT_REGISTER_KERNEL("fleetc", "FusedConv", k_FusedConv);
+
+}  // namespace fleetrt

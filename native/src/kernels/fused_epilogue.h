@@ -1,0 +1,31 @@
+// Epilogue of a fused convolution (fleetc FusedConv): per output plane,
+//   y = act(y + bias[m] + z)
+// where z is an optional residual of the output's shape. The compiler's fuse-conv pass builds
+// the op; the conv kernel (nn_conv.cpp) applies this right after each plane is computed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "fleetrt/kernel.h"
+
+namespace fleetrt {
+
+struct ConvEpilogue {
+  enum class Act { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kHardSwish, kSigmoid, kTanh };
+  Act act = Act::kNone;
+  float alpha = 0.f, beta = 0.f;  // Clip: min/max; LeakyRelu: alpha; HardSigmoid: alpha/beta
+  const float* residual = nullptr;  // same layout as the output, or nullptr
+  int64_t residual_numel = 0;
+
+  // Parses `activation` and `activation_params` attributes; false (with *err) on unknown names.
+  bool parse(const Attributes& attrs, std::string* err);
+  // y[0..n) = act(y + bias + z[0..n)) (z may be nullptr).
+  void apply(float* y, int64_t n, float bias, const float* z) const;
+};
+
+// Conv with an epilogue (nullptr: plain ONNX Conv). Defined in nn_conv.cpp. The residual input
+// of the epilogue, when present, must already be set by the caller.
+Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep);
+
+}  // namespace fleetrt

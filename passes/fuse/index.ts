@@ -1,0 +1,11 @@
+import type { Pass } from '../pass.js';
+import { foldBatchNormPass } from './batchnorm.js';
+import { fuseConvPass } from './conv.js';
+import { fuseElementwisePass } from './elementwise.js';
+
+/** The fusion passes, by name (cpu target: fewer passes over memory, fewer kernel launches). */
+export const FUSE_PASSES: Record<string, Pass> = {
+  [foldBatchNormPass.name]: foldBatchNormPass,
+  [fuseConvPass.name]: fuseConvPass,
+  [fuseElementwisePass.name]: fuseElementwisePass,
+};

@@ -1,0 +1,86 @@
+import type { IRGraph } from '../../src/ir/graph.js';
+import { readWeightBytes } from '../../src/ir/weights.js';
+import { dimEq } from '../../src/ir/sym.js';
+import { outerRefs } from '../simplify/outer.js';
+import type { PassContext } from '../pass.js';
+import type { Fleet } from '../../src/fleet/types.js';
+import { refusal } from '../../src/fleet/support.js';
+
+/** Values that subgraphs of `graph`'s ops read from the enclosing scope (invisible as consumers). */
+export function outerReferenced(graph: IRGraph): Set<string> {
+  const out = new Set<string>();
+  for (const id of graph.ops()) if (graph.subgraphs(id).length) outerRefs(graph, id, out);
+  return out;
+}
+
+/**
+ * The single op reading `value`, when exactly one op reads it (once), it is no graph output and
+ * no subgraph reads it (`outer`: from outerReferenced).
+ */
+export function soleConsumer(
+  graph: IRGraph,
+  value: string,
+  outer: ReadonlySet<string>,
+): { op: string; slot: number } | undefined {
+  const uses = graph.consumers(value);
+  if (uses.length !== 1 || graph.outputs.includes(value) || outer.has(value)) return undefined;
+  return uses[0];
+}
+
+/** A float32 weight's values (a copy), or undefined when `value` is not a float32 weight with known bytes. */
+export function floatWeight(graph: IRGraph, value: string | undefined): Float32Array | undefined {
+  if (value === undefined || !graph.hasValue(value)) return undefined;
+  const v = graph.value(value);
+  if (v.role !== 'weight' || v.dtype !== 'float32' || !v.weight || v.weight.kind === 'elided') return undefined;
+  if (graph.producer(value)) return undefined;
+  const bytes = readWeightBytes(v.weight);
+  if (bytes.byteLength % 4 !== 0) return undefined;
+  return new Float32Array(bytes.slice().buffer);
+}
+
+/** Adds an inline float32 weight with a fresh name from `base`; returns its name. */
+export function addFloatWeight(graph: IRGraph, base: string, data: Float32Array, shape: number[]): string {
+  const name = graph.freshValueName(base);
+  graph.addValue({
+    name,
+    dtype: 'float32',
+    shape,
+    role: 'weight',
+    weight: { kind: 'inline', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) },
+  });
+  return name;
+}
+
+/** Drops `value` when it is a weight or intermediate that nothing (no subgraph either) reads or produces any more. */
+export function dropIfUnused(graph: IRGraph, value: string | undefined, outer: ReadonlySet<string>): void {
+  if (value === undefined || !graph.hasValue(value) || outer.has(value)) return;
+  const v = graph.value(value);
+  if (v.role !== 'weight' && v.role !== 'intermediate') return;
+  if (graph.consumers(value).length || graph.producer(value) || graph.outputs.includes(value)) return;
+  graph.removeValue(value);
+}
+
+/** A value's static shape, or undefined when it has symbolic or unknown dims. */
+export function staticShape(graph: IRGraph, value: string): number[] | undefined {
+  const s = graph.value(value).shape;
+  if (!s || !s.every((d) => typeof d === 'number')) return undefined;
+  return s as number[];
+}
+
+/** Whether two values have known shapes that are equal dim by dim (symbols compared as symbols). */
+export function sameShape(graph: IRGraph, a: string, b: string): boolean {
+  const x = graph.value(a).shape;
+  const y = graph.value(b).shape;
+  return !!x && !!y && x.length === y.length && x.every((d, i) => dimEq(d, y[i]!));
+}
+
+/**
+ * Whether fused `opType` ops suit the fleet the compile targets (ctx.env 'fleet'; none: this
+ * machine's cpu): every device is a cpu and none refuses the op. Fusion before partitioning
+ * must not hand a device an op that only its unfused parts were allowed on.
+ */
+export function fleetTakes(ctx: PassContext, opType: string): boolean {
+  const fleet = ctx.env.get('fleet') as Fleet | undefined;
+  if (!fleet) return true;
+  return fleet.devices.every((d) => d.class === 'cpu' && refusal(d, opType, ['float32']) === null);
+}

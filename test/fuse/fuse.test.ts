@@ -1,0 +1,228 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileGraph } from '../../src/api/compile.js';
+import { IRGraph } from '../../src/ir/graph.js';
+import { foldBatchNorm } from '../../passes/fuse/batchnorm.js';
+import { fuseConv } from '../../passes/fuse/conv.js';
+import { fuseElementwise } from '../../passes/fuse/elementwise.js';
+import { runPipeline, resolvePipeline } from '../../passes/driver.js';
+import { newPassContext } from '../../passes/pass.js';
+import type { Fleet } from '../../src/fleet/types.js';
+import { FLEETRT, HAVE_FLEETRT, readNpyF32, tmp, writeNpyF32 } from '../compile/helpers.js';
+import { Builder, float, ints, values } from './graphs.js';
+
+/** Conv(3→4, 3×3, pad 1) → BatchNormalization → Add(residual r) → Relu on x [1, 3, 6, 6]. */
+function convBlock(): IRGraph {
+  const b = new Builder();
+  b.input('x', [1, 3, 6, 6]);
+  b.input('r', [1, 4, 6, 6]);
+  b.weight('W', [4, 3, 3, 3], values(108, 1));
+  b.weight('B', [4], values(4, 2));
+  b.weight('scale', [4], values(4, 3, 0.5, 1.5));
+  b.weight('bias', [4], values(4, 4));
+  b.weight('mean', [4], values(4, 5));
+  b.weight('var', [4], values(4, 6, 0.2, 2));
+  b.op('Conv', ['x', 'W', 'B'], 'c', { pads: ints([1, 1, 1, 1]), kernel_shape: ints([3, 3]) });
+  b.op('BatchNormalization', ['c', 'scale', 'bias', 'mean', 'var'], 'bn', { epsilon: float(1e-3) });
+  b.op('Add', ['bn', 'r'], 'sum');
+  b.op('Relu', ['sum'], 'y');
+  return b.output('y');
+}
+
+/** Depthwise Conv (stride 2) → Clip(0, 6), then a GELU-like chain with a broadcast bias. */
+function dwGelu(): IRGraph {
+  const b = new Builder();
+  b.input('x', [2, 4, 7, 7]);
+  b.weight('W', [4, 1, 3, 3], values(36, 7));
+  b.weight('lo', [], [0]);
+  b.weight('hi', [], [6]);
+  b.weight('bias', [4, 1, 1], values(4, 8));
+  b.weight('sqrt2', [], [Math.SQRT2]);
+  b.weight('one', [], [1]);
+  b.weight('half', [], [0.5]);
+  b.op('Conv', ['x', 'W'], 'c', { group: { type: 'int', value: 4 }, strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) });
+  b.op('Clip', ['c', 'lo', 'hi'], 'cl');
+  b.op('Add', ['cl', 'bias'], 'h');
+  b.op('Div', ['h', 'sqrt2'], 'd');
+  b.op('Erf', ['d'], 'e');
+  b.op('Add', ['e', 'one'], 'e1');
+  b.op('Mul', ['h', 'e1'], 'm');
+  b.op('Mul', ['m', 'half'], 'y');
+  return b.output('y');
+}
+
+function inferShapes(g: IRGraph): IRGraph {
+  runPipeline(g, resolvePipeline('infer-shapes'), newPassContext());
+  return g;
+}
+
+/** A long chain: Pow 2 (Square), Sub, Abs, Add, Sqrt, Div, Mul, Add, Tanh, Sigmoid, Max, with [C] and [.., 1] operands. */
+function longChain(): IRGraph {
+  const b = new Builder();
+  b.input('x', [2, 3, 40]);
+  b.input('v', [2, 3, 1]);
+  b.weight('two', [], [2]);
+  b.weight('eps', [], [1e-3]);
+  b.weight('gamma', [40], values(40, 21, 0.5, 1.5));
+  b.weight('beta', [40], values(40, 22));
+  b.weight('floor', [], [0.3]);
+  b.op('Pow', ['x', 'two'], 'p');
+  b.op('Sub', ['p', 'v'], 's');
+  b.op('Abs', ['s'], 'a');
+  b.op('Add', ['a', 'eps'], 'ae');
+  b.op('Sqrt', ['ae'], 'q');
+  b.op('Div', ['x', 'q'], 'd');
+  b.op('Mul', ['d', 'gamma'], 'm');
+  b.op('Add', ['m', 'beta'], 'n');
+  b.op('Tanh', ['n'], 't');
+  b.op('Sigmoid', ['t'], 'sg');
+  b.op('Max', ['sg', 'floor'], 'y');
+  return b.output('y');
+}
+
+/** A Conv big enough for the tiled, multi-threaded path, with bias, residual Add and LeakyRelu. */
+function bigConv(): IRGraph {
+  const b = new Builder();
+  b.input('x', [1, 8, 40, 40]);
+  b.input('r', [1, 16, 40, 40]);
+  b.weight('W', [16, 8, 3, 3], values(16 * 72, 31));
+  b.weight('B', [16], values(16, 32));
+  b.op('Conv', ['x', 'W', 'B'], 'c', { pads: ints([1, 1, 1, 1]) });
+  b.op('Add', ['r', 'c'], 's');
+  b.op('LeakyRelu', ['s'], 'y', { alpha: float(0.1) });
+  return b.output('y');
+}
+
+describe('fusion passes', () => {
+  it('folds BatchNormalization into the Conv and fuses the residual Add and Relu', () => {
+    const g = inferShapes(convBlock());
+    expect(foldBatchNorm(g)).toBe(1);
+    expect(Builder.opTypes(g)).toEqual(['Conv', 'Add', 'Relu']);
+    expect(g.hasValue('scale')).toBe(false);
+    expect(fuseConv(g)).toBe(1);
+    const [id] = g.topoOps();
+    const op = g.op(id!);
+    expect([op.domain, op.opType]).toEqual(['fleetc', 'FusedConv']);
+    expect(op.attrs.activation).toEqual({ type: 'string', value: 'Relu' });
+    expect(g.opInputs(id!)[3]).toBe('r');
+    expect(g.opOutputs(id!)).toEqual(['y']);
+  });
+
+  it('fuses a Clip with constant bounds and an elementwise chain with broadcast operands', () => {
+    const g = inferShapes(dwGelu());
+    expect(fuseConv(g)).toBe(1);
+    expect(fuseElementwise(g)).toBe(1);
+    // h is read twice, by Div and Mul, both in the chain: its producer (Add) joins it too
+    expect(Builder.opTypes(g)).toEqual(['FusedConv', 'FusedElementwise']);
+    const fused = g.topoOps()[1]!;
+    expect(g.op(fused).attrs.fused_ops).toEqual({ type: 'strings', value: ['Add', 'Div', 'Erf', 'Add', 'Mul', 'Mul'] });
+    // inputs cl, bias, sqrt2, one, half are registers 0..4; the ops write registers 5..10
+    expect(g.opInputs(fused)).toEqual(['cl', 'bias', 'sqrt2', 'one', 'half']);
+    expect(g.op(fused).attrs.program).toEqual({
+      type: 'ints',
+      value: [0, 0, 1, 3, 5, 2, 23, 6, -1, 0, 7, 3, 2, 5, 8, 2, 9, 4],
+    });
+    expect(g.opOutputs(fused)).toEqual(['y']);
+  });
+
+  it('does not fuse through a value that another op or a graph output reads', () => {
+    const b = new Builder();
+    b.input('x', [8]);
+    b.op('Neg', ['x'], 'n');
+    b.op('Exp', ['n'], 'e');
+    b.op('Abs', ['n'], 'a');
+    b.op('Sqrt', ['a'], 's');
+    b.op('Relu', ['s'], 'y');
+    const g = inferShapes(b.output('e', 'y', 's', 'a'));
+    expect(fuseElementwise(g)).toBe(0);
+    expect(Builder.opTypes(g)).toEqual(['Neg', 'Exp', 'Abs', 'Sqrt', 'Relu']);
+  });
+
+  it('does not fuse through a value that a subgraph reads from the outer scope', () => {
+    const b = new Builder();
+    b.input('x', [4]);
+    b.g.addValue({ name: 'cond', dtype: 'bool', shape: [], role: 'input' });
+    b.g.inputs = ['x', 'cond'];
+    b.op('Neg', ['x'], 'n');
+    b.op('Exp', ['n'], 'e');
+    const body = new IRGraph('then');
+    body.addValue({ name: 'n', dtype: 'float32', shape: [4], role: 'outer' });
+    body.addOp({ opType: 'Identity', opset: 17 }, ['n'], ['out']);
+    body.outputs = ['out'];
+    const branch = { type: 'graph' as const, value: body };
+    b.g.addOp(
+      { opType: 'If', opset: 17, name: 'if', attrs: { then_branch: branch, else_branch: branch } },
+      ['cond'],
+      ['z'],
+    );
+    const g = b.output('e', 'z');
+    expect(fuseElementwise(g)).toBe(0);
+    expect(g.hasValue('n')).toBe(true);
+  });
+});
+
+describe('fleet gate', () => {
+  it('leaves Convs and chains unfused when the fleet has a non-cpu device, folds BatchNormalization anyway', () => {
+    const g = inferShapes(convBlock());
+    const device = (id: string, cls: string): unknown => ({ id, class: cls, ops: { deny: [] }, dtypes: ['float32'] });
+    const fleet = { devices: [device('cpu0', 'cpu'), device('gpu0', 'gpu')] } as unknown as Fleet;
+    const ctx = newPassContext({ env: new Map<string, unknown>([['fleet', fleet]]) });
+    const recs = runPipeline(g, resolvePipeline('fold-batchnorm,fuse-conv,fuse-elementwise'), ctx);
+    expect(recs.map((r) => r.changed)).toEqual([true, false, false]);
+    expect(Builder.opTypes(g)).toEqual(['Conv', 'Add', 'Relu']);
+  });
+});
+
+/** Compiles `make()` with and without the fusion passes, runs both, and compares the outputs. */
+async function compareFused(make: () => IRGraph, inputs: Record<string, number[]>, out: string): Promise<number> {
+  const results: number[][] = [];
+  for (const passes of ['infer-shapes,fold,dce', undefined]) {
+    const g = make();
+    const dir = tmp('fleetc-fuse-');
+    await compileGraph(g, join(dir, 'build'), passes ? { passes } : {});
+    const args = [join(dir, 'build/plan.json'), '--output-dir', join(dir, 'out')];
+    for (const [name, data] of Object.entries(inputs)) {
+      const shape = g.value(name).shape as number[];
+      writeNpyF32(join(dir, `${name}.npy`), shape, data);
+      args.push('--input', `${name}=${join(dir, `${name}.npy`)}`);
+    }
+    const r = spawnSync(FLEETRT, args, { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    if (!passes) expect(JSON.stringify(g.ops().map((id) => g.op(id).domain))).toContain('fleetc');
+    results.push(readNpyF32(join(dir, 'out', `${out}.npy`)).data);
+  }
+  const [plain, fused] = results as [number[], number[]];
+  expect(fused.length).toBe(plain.length);
+  let worst = 0;
+  fused.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - plain[i]!) / (1e-6 + Math.abs(plain[i]!)))));
+  expect(plain.some((v) => v !== 0)).toBe(true);
+  return worst;
+}
+
+describe.skipIf(!HAVE_FLEETRT)('fused kernels against the unfused graph (fleetrt)', () => {
+  it('Conv + BatchNormalization + residual Add + Relu', async () => {
+    const worst = await compareFused(convBlock, { x: values(108, 11), r: values(144, 12) }, 'y');
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('an eleven-op chain with broadcast operands, Square, Sqrt, Tanh, Sigmoid and Max', async () => {
+    const g = longChain();
+    runPipeline(g, resolvePipeline('infer-shapes'), newPassContext());
+    expect(fuseElementwise(g)).toBe(1);
+    expect(Builder.opTypes(g)).toEqual(['FusedElementwise']);
+    const worst = await compareFused(longChain, { x: values(240, 23, -2, 2), v: values(6, 24) }, 'y');
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('a Conv on the tiled path with bias, residual (as Add input 0) and LeakyRelu', async () => {
+    const worst = await compareFused(bigConv, { x: values(12800, 33), r: values(25600, 34) }, 'y');
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('depthwise Conv + Clip, then a GELU chain with broadcasting', async () => {
+    const worst = await compareFused(dwGelu, { x: values(392, 13, -4, 4) }, 'y');
+    expect(worst).toBeLessThan(1e-4);
+  });
+});

@@ -1,0 +1,46 @@
+import { IRGraph } from '../../src/ir/graph.js';
+import type { AttrValue } from '../../src/ir/types.js';
+
+/** Deterministic values in [lo, hi). */
+export function values(n: number, seed: number, lo = -1, hi = 1): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return lo + (s / 2 ** 31) * (hi - lo);
+  });
+}
+
+/** A small graph builder: float32 inputs/weights, ONNX ops at opset 17. */
+export class Builder {
+  readonly g = new IRGraph('fuse', { format: 'ir', file: 'fuse.ir', opsets: { '': 17 } });
+
+  input(name: string, shape: number[]): string {
+    this.g.addValue({ name, dtype: 'float32', shape, role: 'input' });
+    this.g.inputs = [...this.g.inputs, name];
+    return name;
+  }
+
+  weight(name: string, shape: number[], data: number[]): string {
+    const bytes = new Uint8Array(Float32Array.from(data).buffer);
+    this.g.addValue({ name, dtype: 'float32', shape, role: 'weight', weight: { kind: 'inline', data: bytes } });
+    return name;
+  }
+
+  op(opType: string, inputs: string[], out: string, attrs: Record<string, AttrValue> = {}): string {
+    this.g.addOp({ opType, opset: 17, attrs, name: out }, inputs, [out]);
+    return out;
+  }
+
+  output(...names: string[]): IRGraph {
+    this.g.outputs = names;
+    return this.g;
+  }
+
+  /** Op types in topological order. */
+  static opTypes(g: IRGraph): string[] {
+    return g.topoOps().map((id) => g.op(id).opType);
+  }
+}
+
+export const ints = (value: number[]): AttrValue => ({ type: 'ints', value });
+export const float = (value: number): AttrValue => ({ type: 'float', value });
