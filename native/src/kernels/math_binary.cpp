@@ -3,12 +3,26 @@
 // BitShift), PRelu and Where. float16/bfloat16 are computed in float32 and rounded back.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "kernel_util.h"
 
 namespace fleetrt {
+
+// Integer add/sub/mul wrap around (two's complement), as ONNX and StableHLO define them; done in
+// unsigned arithmetic at least as wide as `unsigned` so that overflow is not undefined behaviour.
+template <typename T, typename Op>
+inline T wrapping(T x, T y, Op op) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using W = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+    return static_cast<T>(op(static_cast<W>(x), static_cast<W>(y)));
+  } else {
+    return static_cast<T>(op(x, y));
+  }
+}
 namespace {
 
 using ku::Broadcast;
@@ -136,9 +150,9 @@ bool run_typed(KernelContext& ctx, Bin k, const Broadcast& bc, const T* a, const
     }
   } else {
     switch (k) {
-      case Bin::kAdd: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return static_cast<T>(x + y); }); return true;
-      case Bin::kSub: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return static_cast<T>(x - y); }); return true;
-      case Bin::kMul: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return static_cast<T>(x * y); }); return true;
+      case Bin::kAdd: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return wrapping<T>(x, y, std::plus<>()); }); return true;
+      case Bin::kSub: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return wrapping<T>(x, y, std::minus<>()); }); return true;
+      case Bin::kMul: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return wrapping<T>(x, y, std::multiplies<>()); }); return true;
       case Bin::kDiv: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return safe_div(x, y); }); return true;
       case Bin::kMod: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return py_mod(x, y); }); return true;
       case Bin::kFMod: bin_loop(ctx, bc, a, b, o, [](T x, T y) { return c_fmod(x, y); }); return true;
