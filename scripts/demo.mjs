@@ -7,6 +7,8 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
+// The package's own .npy reader (dist/ is built by npm install).
+import { readNpy } from '../dist/src/util/npy.js';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const model = process.env.DEMO_MODEL ?? 'fixtures/models/gpt_decoder_kv';
@@ -55,7 +57,7 @@ let worst = 0;
 expectedFiles.forEach((f, i) => {
   const t = onnx.TensorProto.decode(readFileSync(path.join(root, model, 'test_data_set_0', f)));
   const want = new Float32Array(new Uint8Array(t.rawData).slice().buffer);
-  const got = readNpyFloat32(path.join(out, `${outputs[i].replace(/[^A-Za-z0-9._-]/g, '_')}.npy`));
+  const got = readNpy(path.join(out, `${outputs[i].replace(/[^A-Za-z0-9._-]/g, '_')}.npy`)).data;
   if (got.length !== want.length) throw new Error(`${outputs[i]}: ${got.length} values, expected ${want.length}`);
   for (let k = 0; k < want.length; k++) {
     const err = Math.abs(got[k] - want[k]) - 1e-4 * Math.abs(want[k]);
@@ -70,12 +72,3 @@ console.log(
   `report: ${path.relative(root, path.join(build, 'report.html'))}  trace: ${path.relative(root, path.join(build, 'trace.json'))} (open in ui.perfetto.dev)`,
 );
 process.exit(ok ? 0 : 1);
-
-function readNpyFloat32(file) {
-  const b = readFileSync(file);
-  const headerLen = b.readUInt16LE(8);
-  const header = b.toString('latin1', 10, 10 + headerLen);
-  if (!header.includes("'<f4'")) throw new Error(`${file}: not float32 (${header.trim()})`);
-  const data = b.subarray(10 + headerLen);
-  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-}

@@ -1,6 +1,6 @@
 // Runtime latency: fleetrt against onnxruntime-node, same model, same inputs, same intra-op
 // thread count, in one run. Prints per model the median latency of each and their ratio.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import onnxProto from 'onnx-proto';
 import { compile } from '../../src/api/compile.js';
 import { run } from '../../src/api/run.js';
 import { inspect } from '../../src/api/inspect.js';
+import { writeNpy } from '../../src/util/npy.js';
 
 const { onnx } = onnxProto;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -58,21 +59,6 @@ function readPb(file: string): ort.Tensor {
   return new ort.Tensor(kind.type, kind.array(bytes), dims);
 }
 
-/** A float32 .npy file (format version 1.0). */
-function writeNpy(file: string, data: Float32Array, shape: number[]): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(
-    file,
-    Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]),
-  );
-}
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const rows: string[][] = [];
@@ -99,7 +85,7 @@ for (const m of MODELS) {
         );
         feeds[t.name] = new ort.Tensor('float32', data, shape);
         inputFiles[t.name] = path.join(dir, `${t.name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`);
-        writeNpy(inputFiles[t.name]!, data, shape);
+        writeNpy(inputFiles[t.name]!, '<f4', shape, data);
       }
     }
     const runOpts = hasData ? { inputsDir: dataDir } : { inputs: inputFiles };

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IRGraph } from '../../src/ir/graph.js';
 import { sym } from '../../src/ir/sym.js';
+import { readNpy, writeNpy } from '../../src/util/npy.js';
 import { REPO } from '../paths.js';
 
 export const FLEETRT = join(REPO, 'native/build/fleetrt');
@@ -65,32 +66,12 @@ export function smallGraphRef(x: number[]): { z: number[]; y: number[] } {
 
 /** Writes a float32 .npy file. */
 export function writeNpyF32(path: string, shape: number[], values: number[]): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre[7] = 0;
-  pre.writeUInt16LE(header.length, 8);
-  writeFileSync(
-    path,
-    Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(Float32Array.from(values).buffer)]),
-  );
+  writeNpy(path, '<f4', shape, values);
 }
 
 /** Reads a float32 .npy file written by fleetrt. */
 export function readNpyF32(path: string): { shape: number[]; data: number[] } {
-  const buf = readFileSync(path);
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.subarray(10, 10 + hlen).toString('latin1');
-  if (!header.includes("'<f4'")) throw new Error(`${path}: not float32: ${header}`);
-  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  const body = buf.subarray(10 + hlen);
-  const data = Array.from(new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)));
-  return { shape, data };
+  const a = readNpy(path);
+  if (a.descr !== '<f4') throw new Error(`${path}: not float32 (${a.descr})`);
+  return { shape: a.shape, data: Array.from(a.data) };
 }

@@ -1,44 +1,15 @@
 // Deterministic inputs for models that ship without test data, written as .npy files.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from '../../src/api/inspect.js';
 import { evaluate, parseDim } from '../../src/ir/sym.js';
+import { writeNpy, type NpyDescr } from '../../src/util/npy.js';
 
 /** Symbol bindings that make each shared model's inputs consistent (e.g. total = past + seq). */
 export const MODEL_DIMS: Record<string, Record<string, number>> = {
   tiny_random_gpt2_fp32_past: { batch_size: 1, seq_len: 2, past_seq_len: 3, total_seq_len: 5 },
 };
 
-const DESCR: Record<string, [string, number]> = {
-  float32: ['<f4', 4],
-  int32: ['<i4', 4],
-  int64: ['<i8', 8],
-  bool: ['|b1', 1],
-};
-
-function npy(file: string, dtype: string, shape: number[], fill: (i: number) => number): void {
-  const [descr, size] =
-    DESCR[dtype] ??
-    (() => {
-      throw new Error(`no .npy writer for ${dtype}`);
-    })();
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = Buffer.alloc(n * size);
-  for (let i = 0; i < n; i++) {
-    const v = fill(i);
-    if (dtype === 'float32') data.writeFloatLE(v, i * 4);
-    else if (dtype === 'int32') data.writeInt32LE(Math.trunc(v), i * 4);
-    else if (dtype === 'int64') data.writeBigInt64LE(BigInt(Math.trunc(v)), i * 8);
-    else data[i] = v ? 1 : 0;
-  }
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), data]));
-}
+const DESCR: Record<string, NpyDescr> = { float32: '<f4', int32: '<i4', int64: '<i8', bool: '|b1' };
 
 /** Writes one .npy per graph input into `dir`; returns name → file. */
 export async function writeInputs(model: string, name: string, dir: string): Promise<Record<string, string>> {
@@ -58,7 +29,14 @@ export async function writeInputs(model: string, name: string, dir: string): Pro
         : t.dtype === 'float32'
           ? rand
           : (i: number) => (i * 7) % 10;
-    npy(file, t.dtype ?? 'float32', shape, fill);
+    const descr = DESCR[t.dtype ?? 'float32'];
+    if (!descr) throw new Error(`no .npy writer for ${t.dtype}`);
+    writeNpy(
+      file,
+      descr,
+      shape,
+      Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => fill(i)),
+    );
     files[t.name] = file;
   }
   return files;

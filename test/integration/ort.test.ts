@@ -37,7 +37,7 @@ const NPY_TYPES: Record<string, (d: Float64Array) => [ort.Tensor.Type, ort.Tenso
   '|b1': (d) => ['bool', Uint8Array.from(d)],
 };
 function npyTensor(a: NpyArray): ort.Tensor {
-  const [type, data] = NPY_TYPES[a.dtype]!(a.data);
+  const [type, data] = NPY_TYPES[a.descr]!(a.data);
   return new ort.Tensor(type, data, a.shape);
 }
 

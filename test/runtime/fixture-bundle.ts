@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteWriter, tag } from '../../targets/cpu/binary.js';
+import { decodeNpy, writeNpy as writeNpyFile } from '../../src/util/npy.js';
 
 export type Storage = 'arena' | 'weight' | 'input' | 'output' | 'dynamic' | 'channel';
 const STORAGE: Record<Storage, number> = { arena: 1, weight: 2, input: 3, output: 4, dynamic: 5, channel: 7 };
@@ -241,36 +242,15 @@ export function reluAddPlan(dir: string): string {
   });
 }
 
-/** Writes a float32 .npy file. */
-export function writeNpy(path: string, shape: number[], values: number[], descr = '<f4'): void {
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const body =
-    descr === '<i8'
-      ? Buffer.from(new BigInt64Array(values.map((v) => BigInt(v))).buffer)
-      : Buffer.from(new Float32Array(values).buffer);
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre[7] = 0;
-  pre.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), body]));
+/** Writes a float32 (or, with '<i8', int64) .npy file. */
+export function writeNpy(path: string, shape: number[], values: number[], descr: '<f4' | '<i8' = '<f4'): void {
+  writeNpyFile(path, descr, shape, values);
 }
 
 /** Reads a little-endian float32 .npy file's shape and values. */
 export function readNpyF32(buf: Buffer): { shape: number[]; values: number[] } {
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.subarray(10, 10 + hlen).toString('latin1');
-  const m = /'shape': \(([^)]*)\)/.exec(header);
-  const shape = (m?.[1] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  const body = buf.subarray(10 + hlen);
-  const f = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
-  return { shape, values: [...f] };
+  const a = decodeNpy(buf);
+  return { shape: a.shape, values: Array.from(a.data) };
 }
 
 /**

@@ -4,48 +4,19 @@
 #include <cstdio>
 #include <cstring>
 
+#include "kernels/kernel_util.h"
+
 namespace fleetrt {
 
 namespace {
-
-float half_to_float(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-  if (exp == 0) {
-    if (man == 0) {
-      bits = sign;
-    } else {
-      int e = -1;
-      do {
-        ++e;
-        man <<= 1;
-      } while (!(man & 0x400));
-      bits = sign | (uint32_t(127 - 15 - e) << 23) | ((man & 0x3FF) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7F800000u | (man << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 bool as_double(const Tensor& t, int64_t i, double* out) {
   const uint8_t* p = static_cast<const uint8_t*>(t.data);
   switch (t.dtype) {
     case DType::kF32: { float v; std::memcpy(&v, p + 4 * i, 4); *out = v; return true; }
     case DType::kF64: { double v; std::memcpy(&v, p + 8 * i, 8); *out = v; return true; }
-    case DType::kF16: { uint16_t v; std::memcpy(&v, p + 2 * i, 2); *out = half_to_float(v); return true; }
-    case DType::kBF16: {
-      uint16_t v;
-      std::memcpy(&v, p + 2 * i, 2);
-      uint32_t b = uint32_t(v) << 16;
-      float f;
-      std::memcpy(&f, &b, 4);
-      *out = f;
-      return true;
-    }
+    case DType::kF16: { uint16_t v; std::memcpy(&v, p + 2 * i, 2); *out = ku::half_to_float(v); return true; }
+    case DType::kBF16: { uint16_t v; std::memcpy(&v, p + 2 * i, 2); *out = ku::bf16_to_float(v); return true; }
     case DType::kF8E8M0: {  // exponent only: 2^(bits - 127); 0xFF is NaN
       const uint8_t v = p[i];
       *out = v == 0xFF ? NAN : std::ldexp(1.0, int(v) - 127);

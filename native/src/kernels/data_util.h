@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fleetrt/kernel.h"
+#include "kernel_util.h"
 
 namespace fleetrt {
 namespace datak {
@@ -146,65 +147,11 @@ inline Status make_output(KernelContext& ctx, int i, const std::vector<int64_t>&
   return Status::Ok();
 }
 
-// ---- fp16 / bf16 <-> float ------------------------------------------------------------------
-inline float half_to_float(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, f;
-  if (exp == 0) {
-    if (man == 0) {
-      f = sign;
-    } else {
-      int e = -1;
-      do {
-        ++e;
-        man <<= 1;
-      } while (!(man & 0x400));
-      f = sign | ((127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    f = sign | 0x7f800000u | (man << 13);
-  } else {
-    f = sign | ((exp + 127 - 15) << 23) | (man << 13);
-  }
-  float r;
-  std::memcpy(&r, &f, 4);
-  return r;
-}
-
-inline uint16_t float_to_half(float v) {
-  uint32_t x;
-  std::memcpy(&x, &v, 4);
-  uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t ax = x & 0x7fffffffu;
-  if (ax >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0));
-  if (ax >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow → inf
-  if (ax < 0x38800000u) {                                               // subnormal or zero
-    if (ax < 0x33000000u) return static_cast<uint16_t>(sign);
-    uint32_t e = ax >> 23, m = (ax & 0x7fffff) | 0x800000;
-    uint32_t shift = 126 - e;  // 14 - (e - 127) + 13 - 1 ... bits to drop
-    uint32_t r = m >> (shift - 1 + 1);
-    uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (r & 1))) ++r;
-    return static_cast<uint16_t>(sign | r);
-  }
-  uint32_t r = ((ax >> 13) - (112u << 10));
-  uint32_t rem = ax & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (r & 1))) ++r;
-  return static_cast<uint16_t>(sign | r);
-}
-
-inline float bf16_to_float(uint16_t h) {
-  uint32_t b = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-inline uint16_t float_to_bf16(float v) {
-  uint32_t x;
-  std::memcpy(&x, &v, 4);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40);
-  x += 0x7fff + ((x >> 16) & 1);
-  return static_cast<uint16_t>(x >> 16);
-}
+// ---- fp16 / bf16 <-> float: the shared conversions of kernel_util ------------------------------
+using ku::bf16_to_float;
+using ku::float_to_bf16;
+using ku::float_to_half;
+using ku::half_to_float;
 
 inline bool is_float_dtype(DType t) {
   return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "fleetrt/kernel.h"
+#include "data_util.h"
+#include "kernel_util.h"
 
 namespace fleetrt {
 namespace shlo {
@@ -61,28 +63,7 @@ struct bool_t {
   uint8_t v;
 };
 
-inline float f16_to_float(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu, f;
-  if (exp == 0) {
-    if (man == 0) {
-      f = sign;
-    } else {
-      int e = -1;
-      do {
-        ++e;
-        man <<= 1;
-      } while ((man & 0x400u) == 0);
-      f = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (man & 0x3ffu) << 13;
-    }
-  } else if (exp == 31) {
-    f = sign | 0x7f800000u | man << 13;
-  } else {
-    f = sign | (exp + 112) << 23 | man << 13;
-  }
-  float r;
-  std::memcpy(&r, &f, 4);
-  return r;
-}
+inline float f16_to_float(uint16_t h) { return ku::half_to_float(h); }
 
 // Round-to-nearest-even float → binary16 (NaN stays NaN, overflow → inf).
 inline uint16_t float_to_f16(float x) {
@@ -107,20 +88,8 @@ inline uint16_t float_to_f16(float x) {
   return static_cast<uint16_t>(sign | h);
 }
 
-inline float bf16_to_float(uint16_t b) {
-  uint32_t f = static_cast<uint32_t>(b) << 16;
-  float r;
-  std::memcpy(&r, &f, 4);
-  return r;
-}
-
-inline uint16_t float_to_bf16(float x) {
-  uint32_t f;
-  std::memcpy(&f, &x, 4);
-  if ((f & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((f >> 16) | 0x40u);
-  f += 0x7fffu + ((f >> 16) & 1u);
-  return static_cast<uint16_t>(f >> 16);
-}
+using ku::bf16_to_float;
+using ku::float_to_bf16;
 
 // Storage type → compute type and conversions.
 template <class T>
@@ -243,20 +212,8 @@ inline Status ints_attr(const KernelContext& ctx, const char* name, size_t n, in
   return Status::Ok();
 }
 
-// Output i with a computed shape; a pre-planned output must agree. *t is nullptr when unused.
-inline Status make_output(KernelContext& ctx, int i, const std::vector<int64_t>& shape, Tensor** t) {
-  *t = nullptr;
-  if (i >= ctx.num_outputs()) return Status::Ok();
-  Tensor* pre = ctx.output(i);
-  if (pre) {
-    if (pre->shape != shape)
-      return err(ctx, "output " + std::to_string(i) + " was planned as " + shape_str(pre->shape) + " but is " +
-                          shape_str(shape));
-    *t = pre;
-    return Status::Ok();
-  }
-  return ctx.output(i, shape, t);
-}
+// Output i with a computed shape (data_util's: a pre-planned output must agree; nullptr when unused).
+using datak::make_output;
 
 // A non-owning Value that views an existing tensor (inputs to run_subgraph).
 inline Value view_value(const Tensor& t) {

@@ -46,7 +46,7 @@ done
 
 mkdir -p "$BUILD/obj" "$BUILD/tests"
 K=$ROOT/src/kernels
-SRCS=$(ls "$K"/data_*.cpp "$K"/control_*.cpp "$K"/seq_*.cpp "$K"/misc_*.cpp 2>/dev/null || true)
+SRCS=$(ls "$K"/data_*.cpp "$K"/control_*.cpp "$K"/seq_*.cpp "$K"/misc_*.cpp "$K"/kernel_util.cpp 2>/dev/null || true)
 OBJS=""
 for s in $HERE/harness.cpp $SRCS; do
   o=$BUILD/obj/$(basename "$s" .cpp).o
@@ -58,7 +58,7 @@ done
 EXE=$BUILD/harness
 if [ -n "$WITH_A" ]; then
   mkdir -p "$BUILD/obj_a"
-  for s in $(ls "$K"/math_*.cpp "$K"/nn_*.cpp "$K"/kernel_util.cpp 2>/dev/null); do
+  for s in $(ls "$K"/math_*.cpp "$K"/nn_*.cpp 2>/dev/null); do
     o=$BUILD/obj_a/$(basename "$s" .cpp).o
     if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$K/kernel_util.h" -nt "$o" ]; then
       F=""
