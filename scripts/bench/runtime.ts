@@ -1,17 +1,16 @@
 // Runtime latency: fleetrt against onnxruntime-node, same model, same inputs, same intra-op
 // thread count, in one run. Prints per model the median latency of each and their ratio.
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
 import { compile } from '../../src/api/compile.js';
 import { run } from '../../src/api/run.js';
 import { inspect } from '../../src/api/inspect.js';
 import { writeNpy } from '../../src/util/npy.js';
+import { pbTensor } from '../../test/ort-tensor.js';
 
-const { onnx } = onnxProto;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = path.resolve(root, '../shared');
 const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
@@ -36,28 +35,6 @@ const MODELS: { name: string; file: string; kind: string }[] = [
     kind: 'CNN',
   },
 ];
-
-const ORT_TYPES: Record<number, { type: ort.Tensor.Type; array: (b: Uint8Array) => ort.Tensor.DataType }> = {
-  1: { type: 'float32', array: (b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) },
-  6: { type: 'int32', array: (b) => new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4) },
-  7: { type: 'int64', array: (b) => new BigInt64Array(b.buffer, b.byteOffset, b.byteLength / 8) },
-  9: { type: 'bool', array: (b) => new Uint8Array(b) },
-};
-
-/** A TensorProto file as an onnxruntime tensor (the element types the fixtures use). */
-function readPb(file: string): ort.Tensor {
-  const t = onnx.TensorProto.decode(readFileSync(file));
-  const dims = t.dims.map(Number);
-  const kind = ORT_TYPES[t.dataType];
-  if (!kind) throw new Error(`${file}: element type ${t.dataType} not handled by the benchmark`);
-  let bytes: Uint8Array;
-  if (t.rawData && t.rawData.length) bytes = new Uint8Array(t.rawData).slice();
-  else if (t.dataType === 1) bytes = new Uint8Array(new Float32Array(t.floatData).buffer);
-  else if (t.dataType === 7)
-    bytes = new Uint8Array(new BigInt64Array(t.int64Data.map((x) => BigInt(x.toString()))).buffer);
-  else bytes = new Uint8Array(new Int32Array(t.int32Data).buffer);
-  return new ort.Tensor(kind.type, kind.array(bytes), dims);
-}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -102,7 +79,7 @@ for (const m of MODELS) {
       const files = readdirSync(dataDir)
         .filter((f) => /^input_\d+\.pb$/.test(f))
         .sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6)));
-      files.forEach((f, i) => (feeds[session.inputNames[i]!] = readPb(path.join(dataDir, f))));
+      files.forEach((f, i) => (feeds[session.inputNames[i]!] = pbTensor(path.join(dataDir, f))));
     }
     await session.run(feeds);
     const times: number[] = [];

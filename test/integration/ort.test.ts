@@ -1,10 +1,9 @@
 // Issue 3, must-show 2: every shared ONNX model and every fixture compiles and runs, and its
 // outputs match onnxruntime-node on the same inputs (float32 within rtol 1e-4, atol 1e-5).
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import { run } from '../../src/api/run.js';
@@ -12,8 +11,8 @@ import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { readNpy, type NpyArray } from '../npy.js';
 import { REPO, SHARED } from '../paths.js';
 import { writeInputs } from './inputs.js';
+import { pbTensor } from '../ort-tensor.js';
 
-const { onnx } = onnxProto;
 const work = mkdtempSync(join(tmpdir(), 'fleetc-ort-'));
 const MODELS = [
   ...readdirSync(join(SHARED, 'models/onnx')).map((f) => ({
@@ -39,29 +38,6 @@ const NPY_TYPES: Record<string, (d: Float64Array) => [ort.Tensor.Type, ort.Tenso
 function npyTensor(a: NpyArray): ort.Tensor {
   const [type, data] = NPY_TYPES[a.descr]!(a.data);
   return new ort.Tensor(type, data, a.shape);
-}
-
-/** An ONNX TensorProto file as an onnxruntime tensor (float32, int32, int64, bool). */
-function pbTensor(file: string): ort.Tensor {
-  const t = onnx.TensorProto.decode(readFileSync(file));
-  const dims = t.dims.map(Number);
-  const raw = t.rawData?.length ? new Uint8Array(t.rawData).slice() : undefined;
-  switch (t.dataType) {
-    case 1:
-      return new ort.Tensor('float32', raw ? new Float32Array(raw.buffer) : Float32Array.from(t.floatData), dims);
-    case 6:
-      return new ort.Tensor('int32', raw ? new Int32Array(raw.buffer) : Int32Array.from(t.int32Data), dims);
-    case 7:
-      return new ort.Tensor(
-        'int64',
-        raw ? new BigInt64Array(raw.buffer) : BigInt64Array.from(t.int64Data, (x) => BigInt(x.toString())),
-        dims,
-      );
-    case 9:
-      return new ort.Tensor('bool', raw ?? Uint8Array.from(t.int32Data), dims);
-    default:
-      throw new Error(`${file}: element type ${t.dataType} not handled`);
-  }
 }
 
 describe.skipIf(!haveFleetrt())('fleetrt against onnxruntime-node', () => {
