@@ -8,6 +8,8 @@ import { buildProblem, type OpFacts } from './build.js';
 import { deviceRoofline } from './devices.js';
 import type { Problem } from './problem.js';
 import { roofline, type Boundness } from '../analysis/roofline.js';
+import { bytesOf } from '../analysis/tensor.js';
+import { evaluate } from '../../src/ir/sym.js';
 import { criticalPath, explain, type Placement } from './explain.js';
 import { greedyPriority } from './greedy.js';
 import { unplaceable, type Objective } from './heft.js';
@@ -254,8 +256,6 @@ function mb(b: number): string {
   return `${(b / 2 ** 20).toFixed(2)} MiB`;
 }
 
-import { bytesOf } from '../analysis/tensor.js';
-import { evaluate } from '../../src/ir/sym.js';
 function bytesOfValue(graph: IRGraph, v: string, dims: Map<string, number>): number {
   const b = bytesOf(graph, v);
   return b === null ? 0 : Math.max(0, evaluate(b, dims) ?? 0);

@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { InspectReport, TensorInfo } from '../../api/inspect.js';
-import { bytes, seconds, si, table } from '../format.js';
+import { bytes, seconds, si, table } from '../../util/format.js';
 
 const shapeText = (t: TensorInfo): string => (t.shape ? `[${t.shape.join(', ')}]` : '[?]');
 
