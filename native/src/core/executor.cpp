@@ -14,6 +14,22 @@ namespace fleetrt {
 
 namespace {
 
+// Copies a value whose memory the frame may reuse (arena, weights, inputs); shares owned storage.
+Status detach(const Value& v, Value* out) {
+  *out = v;
+  if (v.kind != Value::Kind::kTensor || v.tensor.storage) return Status::Ok();
+  OwnedTensor copy;
+  std::string err;
+  if (!alloc_owned(v.tensor.view.dtype, v.tensor.view.shape, &copy, &err)) return Status::Error(err);
+  if (v.tensor.view.dtype == DType::kString) {
+    for (int64_t k = 0; k < copy.view.numel(); ++k) copy.view.as<std::string>()[k] = v.tensor.view.as<std::string>()[k];
+  } else if (copy.view.bytes()) {
+    std::memcpy(copy.view.data, v.tensor.view.data, copy.view.bytes());
+  }
+  out->tensor = std::move(copy);
+  return Status::Ok();
+}
+
 double now_us() {
   using namespace std::chrono;
   return duration<double, std::micro>(steady_clock::now().time_since_epoch()).count();
@@ -393,15 +409,9 @@ class OpContext final : public KernelContext {
         FLEETRT_RETURN_IF_ERROR(f_.check_shape(t, v.tensor.view.shape, "output " + std::to_string(i)));
       if (!v.tensor.storage && v.tensor.view.data) {
         // A view of memory the kernel does not own (an input, a weight): copy it.
-        OwnedTensor copy;
-        std::string err;
-        if (!alloc_owned(v.tensor.view.dtype, v.tensor.view.shape, &copy, &err)) return Status::Error(err);
-        if (v.tensor.view.dtype == DType::kString) {
-          for (int64_t k = 0; k < copy.view.numel(); ++k) copy.view.as<std::string>()[k] = v.tensor.view.as<std::string>()[k];
-        } else if (copy.view.bytes()) {
-          std::memcpy(copy.view.data, v.tensor.view.data, copy.view.bytes());
-        }
-        v.tensor = std::move(copy);
+        Value owned;
+        FLEETRT_RETURN_IF_ERROR(detach(v, &owned));
+        v = std::move(owned);
       }
     }
     Slot* s = f_.slots[t];
@@ -447,18 +457,8 @@ class OpContext final : public KernelContext {
     for (uint32_t t : sub.D.outputs) {
       Slot* s = sub.slots[t];
       if (!s->ready) return Status::Error("subgraph '" + sub.D.name + "' did not produce output '" + sub.D.tensors[t].name + "'");
-      Value v = s->v;
-      if (v.kind == Value::Kind::kTensor && !v.tensor.storage) {
-        OwnedTensor copy;
-        std::string err;
-        if (!alloc_owned(v.tensor.view.dtype, v.tensor.view.shape, &copy, &err)) return Status::Error(err);
-        if (v.tensor.view.dtype == DType::kString) {
-          for (int64_t k = 0; k < copy.view.numel(); ++k) copy.view.as<std::string>()[k] = v.tensor.view.as<std::string>()[k];
-        } else if (copy.view.bytes()) {
-          std::memcpy(copy.view.data, v.tensor.view.data, copy.view.bytes());
-        }
-        v.tensor = std::move(copy);
-      }
+      Value v;
+      FLEETRT_RETURN_IF_ERROR(detach(s->v, &v));
       outputs->push_back(std::move(v));
     }
     return Status::Ok();
@@ -687,22 +687,6 @@ class RequestImpl final : public Request {
 };
 
 namespace {
-// Copies a value whose memory the frame may reuse (arena, weights, inputs); shares owned storage.
-Status detach(const Value& v, Value* out) {
-  *out = v;
-  if (v.kind != Value::Kind::kTensor || v.tensor.storage) return Status::Ok();
-  OwnedTensor copy;
-  std::string err;
-  if (!alloc_owned(v.tensor.view.dtype, v.tensor.view.shape, &copy, &err)) return Status::Error(err);
-  if (v.tensor.view.dtype == DType::kString) {
-    for (int64_t k = 0; k < copy.view.numel(); ++k) copy.view.as<std::string>()[k] = v.tensor.view.as<std::string>()[k];
-  } else if (copy.view.bytes()) {
-    std::memcpy(copy.view.data, v.tensor.view.data, copy.view.bytes());
-  }
-  out->tensor = std::move(copy);
-  return Status::Ok();
-}
-
 Status send_if_needed(Frame& f, int t, const SendFn& send) {
   if (!f.is_sent[t]) return Status::Ok();
   for (size_t k = 0; k < f.D.channels.size(); ++k) {
