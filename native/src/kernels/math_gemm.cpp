@@ -20,13 +20,23 @@ constexpr int64_t kKC = 256;
 constexpr int64_t kNC = 3072;
 constexpr int64_t kMCMax = 120;
 
+// Packing buffers live per thread and only grow: a fresh allocation per call returns pages to
+// the OS on free and page-faults them back on every run. sgemm never nests on one thread (the
+// pool runs nested parallel_for inline), so one A and one B buffer per thread suffice.
 struct AlignedFree {
   void operator()(float* p) const { std::free(p); }
 };
 using FloatBuf = std::unique_ptr<float, AlignedFree>;
-FloatBuf alloc_floats(int64_t n) {
-  size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
-  return FloatBuf(static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64)));
+enum PackSlot { kPackA, kPackB };
+float* pack_buffer(PackSlot slot, int64_t n) {
+  thread_local FloatBuf bufs[2];
+  thread_local size_t caps[2] = {0, 0};
+  const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
+  if (bytes > caps[slot]) {
+    bufs[slot].reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+    caps[slot] = bytes;
+  }
+  return bufs[slot].get();
 }
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each k, MR values.
@@ -157,7 +167,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   auto kernel = avx ? gemm::kernel_6x16_avx2 : kernel_generic;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
-  FloatBuf bpack = alloc_floats(nc_max * kc_max);
+  float* const bpack = pack_buffer(kPackB, nc_max * kc_max);
   const bool parallel = ctx && threads > 1 && M * N * K >= (1 << 18);
 
   for (int64_t jc = 0; jc < N; jc += kNC) {
@@ -167,7 +177,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const float beta_eff = pc == 0 ? beta : 1.f;
-      float* bp = bpack.get();
+      float* bp = bpack;
       auto pack_b = [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
           int64_t j = p * kNR;
@@ -190,13 +200,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
       const int64_t tasks = mblocks * nsplit;
 
       auto body = [&](int64_t t0, int64_t t1) {
-        FloatBuf apack = alloc_floats(((mc + kMR - 1) / kMR) * kMR * kc);
+        float* const apack = pack_buffer(kPackA, ((mc + kMR - 1) / kMR) * kMR * kc);
         int64_t packed_mb = -1;
         for (int64_t t = t0; t < t1; ++t) {
           int64_t mb = t / nsplit, ns = t % nsplit;
           int64_t i0 = mb * mc, mcur = std::min(mc, M - i0);
           if (packed_mb != mb) {
-            pack_a(trans_a, A, lda, i0, mcur, pc, kc, apack.get());
+            pack_a(trans_a, A, lda, i0, mcur, pc, kc, apack);
             packed_mb = mb;
           }
           int64_t p_begin = ns * panels_per, p_end = std::min(npanels, p_begin + panels_per);
@@ -206,7 +216,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
             const float* bpanel = bp + p * kNR * kc;
             for (int64_t ir = 0; ir < mcur; ir += kMR) {
               int mr = static_cast<int>(std::min(kMR, mcur - ir));
-              kernel(kc, apack.get() + ir * kc, bpanel, C + (i0 + ir) * ldc + jc + j, ldc, alpha, beta_eff, mr, nr);
+              kernel(kc, apack + ir * kc, bpanel, C + (i0 + ir) * ldc + jc + j, ldc, alpha, beta_eff, mr, nr);
             }
           }
         }
