@@ -110,7 +110,10 @@ bool Deployment::open(const std::string& plan_path, int threads, int only_device
         const int cores = std::max(1u, std::thread::hardware_concurrency());
         nthreads = std::max(1, std::min(nthreads, cores / static_cast<int>(plan_.devices.size())));
       }
-      d->pool = std::make_unique<ThreadPool>(nthreads);
+      // workers poll between ops only when every local device's pool fits on its own cores
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      const int local = only_device < 0 ? static_cast<int>(plan_.devices.size()) : 1;
+      d->pool = std::make_unique<ThreadPool>(nthreads, /*spin=*/nthreads * local <= cores);
       d->exec = std::make_unique<Executor>(d->program, *d->pool);
       Status st = d->exec->prepare();
       if (!st.ok()) return bad("device '" + pd.name + "': " + st.message);

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "core/tensor_io.h"
 
@@ -31,7 +33,9 @@ bool Session::open(const std::string& plan_path, int threads, std::string* error
              std::to_string(dev.capacity);
     return false;
   }
-  pool_ = std::make_unique<ThreadPool>(threads > 0 ? threads : dev.threads);
+  const int nthreads = threads > 0 ? threads : dev.threads;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  pool_ = std::make_unique<ThreadPool>(nthreads, /*spin=*/nthreads <= cores);
   exec_ = std::make_unique<Executor>(program_, *pool_);
   Status st = exec_->prepare();
   if (!st.ok()) {

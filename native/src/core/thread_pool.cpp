@@ -1,14 +1,33 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define FLEETRT_CPU_RELAX() _mm_pause()
+#else
+#define FLEETRT_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace fleetrt {
 
 namespace {
 thread_local bool t_in_pool = false;
-}
 
-ThreadPool::ThreadPool(int threads) {
+constexpr int kIndexBits = 20;
+constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+constexpr int64_t kMaxChunks = int64_t{1} << kIndexBits;
+// How long an idle worker polls before it sleeps: covers the gap between consecutive ops.
+constexpr auto kSpinFor = std::chrono::microseconds(300);
+
+uint64_t next_index(uint64_t t) { return t & kIndexMask; }
+uint64_t chunk_count(uint64_t t) { return (t >> kIndexBits) & kIndexMask; }
+uint64_t generation(uint64_t t) { return t >> (2 * kIndexBits); }
+bool has_work(uint64_t t) { return next_index(t) < chunk_count(t); }
+}  // namespace
+
+ThreadPool::ThreadPool(int threads, bool spin) : spin_(spin) {
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker(); });
 }
 
@@ -21,27 +40,45 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-// Takes the next chunk, if any, and runs it with the lock released.
-bool ThreadPool::run_one(std::unique_lock<std::mutex>& lock) {
-  if (!fn_ || next_ >= n_) return false;
-  int64_t b = next_;
-  int64_t e = std::min(n_, b + chunk_);
-  next_ = e;
-  const auto* fn = fn_;
-  lock.unlock();
-  (*fn)(b, e);
-  lock.lock();
-  if (--pending_ == 0) done_cv_.notify_all();
-  return true;
+bool ThreadPool::claim(int64_t* chunk_index) {
+  uint64_t t = ticket_.load(std::memory_order_acquire);
+  while (has_work(t)) {
+    if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      *chunk_index = static_cast<int64_t>(next_index(t));
+      return true;
+    }
+  }
+  return false;
+}
+
+void ThreadPool::run_chunk(int64_t c) {
+  const int64_t b = c * chunk_, e = std::min(n_, b + chunk_);
+  (*fn_)(b, e);
+  pending_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void ThreadPool::worker() {
   t_in_pool = true;
-  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stop_ || (fn_ && next_ < n_); });
+    int64_t c;
+    while (claim(&c)) run_chunk(c);
+    if (spin_) {
+      const auto until = std::chrono::steady_clock::now() + kSpinFor;
+      bool found = false;
+      for (int i = 0; !found; ++i) {
+        found = has_work(ticket_.load(std::memory_order_acquire));
+        if (!found && (i & 63) == 63 && std::chrono::steady_clock::now() > until) break;
+        if (!found) FLEETRT_CPU_RELAX();
+      }
+      if (found) continue;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    // seq_cst pairs with parallel_for's publish-then-read of sleepers_: either it sees this
+    // sleeper and notifies, or this predicate sees its job.
+    sleepers_.fetch_add(1);
+    work_cv_.wait(lock, [&] { return stop_ || has_work(ticket_.load()); });
+    sleepers_.fetch_sub(1);
     if (stop_) return;
-    run_one(lock);
   }
 }
 
@@ -52,22 +89,27 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     fn(0, n);
     return;
   }
-  int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, 4 * size());
-  int64_t chunk = (n + chunks - 1) / chunks;
-  std::unique_lock<std::mutex> lock(mu_);
-  fn_ = &fn;
+  const int64_t chunks = std::min<int64_t>({(n + grain - 1) / grain, 4 * int64_t{size()}, kMaxChunks - 1});
+  chunk_ = (n + chunks - 1) / chunks;
   n_ = n;
-  chunk_ = chunk;
-  next_ = 0;
-  pending_ = (n + chunk - 1) / chunk;
-  ++generation_;
-  work_cv_.notify_all();
+  fn_ = &fn;
+  const int64_t count = (n + chunk_ - 1) / chunk_;
+  pending_.store(count, std::memory_order_relaxed);
+  const uint64_t gen = generation(ticket_.load(std::memory_order_relaxed)) + 1;
+  ticket_.store((gen << (2 * kIndexBits)) | (static_cast<uint64_t>(count) << kIndexBits));
+  if (sleepers_.load() > 0) {
+    std::lock_guard<std::mutex> g(mu_);
+    work_cv_.notify_all();
+  }
   t_in_pool = true;
-  while (run_one(lock)) {
+  int64_t c;
+  while (claim(&c)) run_chunk(c);
+  // the last chunks may still be running on workers: they are short, so poll
+  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+    if (i < 4096) FLEETRT_CPU_RELAX();
+    else std::this_thread::yield();
   }
   t_in_pool = false;
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
-  fn_ = nullptr;
 }
 
 }  // namespace fleetrt

@@ -1,7 +1,12 @@
 // A fixed intra-op thread pool: parallel_for splits [0, n) into chunks, runs them on the
 // workers and the calling thread, and returns when all are done. Nested calls run inline.
+//
+// Ops are short (often tens of microseconds), so a futex wake-up per op costs as much as the op.
+// With `spin` set, idle workers poll for the next job for a short while before sleeping; use it
+// only when the pool's threads have cores to themselves.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -13,7 +18,7 @@ namespace fleetrt {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);
+  explicit ThreadPool(int threads, bool spin = false);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -23,14 +28,22 @@ class ThreadPool {
 
  private:
   void worker();
-  bool run_one(std::unique_lock<std::mutex>& lock);
+  // Claims the next chunk of the current job; false when none is left.
+  bool claim(int64_t* chunk_index);
+  void run_chunk(int64_t chunk_index);
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
+  const bool spin_;
+  // The job: written by the caller before `ticket_` publishes it, read-only while it runs.
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
-  int64_t n_ = 0, chunk_ = 0, next_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
+  int64_t n_ = 0, chunk_ = 0;
+  // generation (24 bits) | chunk count (20 bits) | next chunk (20 bits): claims are one CAS on
+  // this word, so a worker can never claim a chunk of a job other than the one it inspected.
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int64_t> pending_{0};  // chunks of the current job not yet finished
+  std::atomic<int> sleepers_{0};
+  std::mutex mu_;
+  std::condition_variable work_cv_;
   bool stop_ = false;
 };
 
