@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "fused_epilogue.h"
 #include "kernel_util.h"
+#include "nn_conv_direct.h"
 
 namespace fleetrt {
 namespace {
@@ -103,60 +105,79 @@ void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
     }
 }
 
-// Depthwise 2-D conv (one input channel per group), planes in parallel. Each input plane is
-// zero-padded and split into stride phases (phase (pr, pc) holds padded rows ≡ pr mod sh and
-// columns ≡ pc mod sw), so that every kernel tap reads one phase at a fixed offset from the
-// output position: with outputs laid out Wq wide, each tap is one long vectorizable loop
-// acc[o] += w · phase[o + off] over the whole plane. The Wq − OW extra columns are dropped.
+// Phase layout of a 2-D conv's input planes: each plane is zero-padded and split into stride
+// phases (phase (pr, pc) holds padded rows ≡ pr mod sh and columns ≡ pc mod sw), so that every
+// kernel tap reads one phase at a fixed offset from the output position. With outputs laid out
+// Wq wide, a tap is one long vectorizable run phase[o + offset]; the Wq − OW extra columns of
+// each output row are computed and dropped.
+struct PhaseLayout {
+  int64_t Hq, Wq, nph, plane;  // plane = nph·Hq·Wq floats per input plane
+
+  explicit PhaseLayout(const WindowGeom& g)
+      : Hq(g.out[0] + ((g.kernel[0] - 1) * g.dil[0]) / g.stride[0] + 1),  // one spare row: wide rows read past Wq
+        Wq(g.out[1] + ((g.kernel[1] - 1) * g.dil[1]) / g.stride[1]),
+        nph(g.stride[0] * g.stride[1]),
+        plane(nph * Hq * Wq) {}
+
+  // Offset of tap t (row-major over the kernel) from an output position, within one plane.
+  int64_t tap_offset(const WindowGeom& g, int64_t t) const {
+    const int64_t KW = g.kernel[1], sh = g.stride[0], sw = g.stride[1];
+    const int64_t r = (t / KW) * g.dil[0], q = (t % KW) * g.dil[1];
+    return ((r % sh) * sw + q % sw) * Hq * Wq + (r / sh) * Wq + q / sw;
+  }
+};
+
+// Writes the phases of one [H, W] input plane to dst (L.plane floats).
+void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, float* dst) {
+  const int64_t H = g.in[0], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
+  const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1], Hq = L.Hq, Wq = L.Wq;
+  for (int64_t pr = 0; pr < sh; ++pr)
+    for (int64_t pc = 0; pc < sw; ++pc) {
+      float* ph = dst + (pr * sw + pc) * Hq * Wq;
+      // columns j with 0 <= j·sw + pc − pl < W
+      const int64_t first = pl - pc <= 0 ? 0 : std::min<int64_t>(Wq, (pl - pc + sw - 1) / sw);
+      const int64_t last = std::max(first, std::min<int64_t>(Wq, (W + pl - pc + sw - 1) / sw));
+      for (int64_t i = 0; i < Hq; ++i) {
+        const int64_t ih = i * sh + pr - pt;
+        float* drow = ph + i * Wq;
+        if (ih < 0 || ih >= H) {
+          std::fill(drow, drow + Wq, 0.f);
+          continue;
+        }
+        const float* srow = xp + ih * W;
+        std::fill(drow, drow + first, 0.f);
+        if (sw == 1) std::memcpy(drow + first, srow + first + pc - pl, static_cast<size_t>(last - first) * sizeof(float));
+        else
+          for (int64_t j = first; j < last; ++j) drow[j] = srow[j * sw + pc - pl];
+        std::fill(drow + last, drow + Wq, 0.f);
+      }
+    }
+}
+
+// Depthwise 2-D conv (one input channel per group), planes in parallel, over phase planes
+// (PhaseLayout): each tap is one long loop acc[o] += w · phase[o + offset] over the plane.
 void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
                  int64_t M, const WindowGeom& g, const ConvEpilogue* ep) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
-  const int64_t sh = g.stride[0], sw = g.stride[1], dh = g.dil[0], dw = g.dil[1];
-  const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1];
+  const PhaseLayout L(g);
+  const int64_t Wq = L.Wq;
   const int64_t mult = M / C;  // output channels per input channel
-  const int64_t Hq = OH + ((KH - 1) * dh) / sh + 1;  // one spare row: wide rows read past Wq
-  const int64_t Wq = OW + ((KW - 1) * dw) / sw;
-  const int64_t phase_sz = Hq * Wq, nph = sh * sw;
   ku::parallel_elems(ctx, N * M, OH * OW * KH * KW, [&](int64_t p0, int64_t p1) {
     thread_local std::vector<float> ph, acc;  // kept between calls (no page faults per call)
-    if (ph.size() < static_cast<size_t>(nph * phase_sz)) ph.resize(static_cast<size_t>(nph * phase_sz));
+    if (ph.size() < static_cast<size_t>(L.plane)) ph.resize(static_cast<size_t>(L.plane));
     if (acc.size() < static_cast<size_t>(OH * Wq)) acc.resize(static_cast<size_t>(OH * Wq));
     int64_t filled = -1;  // input plane now in ph
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n = p / M, m = p % M, c = m / mult, plane = n * C + c;
       if (plane != filled) {
-        const float* xp = x + plane * H * W;
-        for (int64_t pr = 0; pr < sh; ++pr)
-          for (int64_t pc = 0; pc < sw; ++pc) {
-            float* dst = ph.data() + (pr * sw + pc) * phase_sz;
-            // columns j with 0 <= j·sw + pc − pl < W
-            const int64_t first = pl - pc <= 0 ? 0 : std::min<int64_t>(Wq, (pl - pc + sw - 1) / sw);
-            const int64_t last = std::max(first, std::min<int64_t>(Wq, (W + pl - pc + sw - 1) / sw));
-            for (int64_t i = 0; i < Hq; ++i) {
-              const int64_t ih = i * sh + pr - pt;
-              float* drow = dst + i * Wq;
-              if (ih < 0 || ih >= H) {
-                std::fill(drow, drow + Wq, 0.f);
-                continue;
-              }
-              const float* srow = xp + ih * W;
-              std::fill(drow, drow + first, 0.f);
-              if (sw == 1) std::memcpy(drow + first, srow + first + pc - pl, static_cast<size_t>(last - first) * sizeof(float));
-              else
-                for (int64_t j = first; j < last; ++j) drow[j] = srow[j * sw + pc - pl];
-              std::fill(drow + last, drow + Wq, 0.f);
-            }
-          }
+        build_phases(x + plane * H * W, g, L, ph.data());
         filled = plane;
       }
       const float* wp = w + m * KH * KW;
       float* __restrict a = acc.data();
       const int64_t len = OH * Wq;
       // the last row may read up to Wq − OW values into the spare row: always inside ph
-      auto tap = [&](int64_t t) {
-        const int64_t r = (t / KW) * dh, q = (t % KW) * dw;
-        return ph.data() + ((r % sh) * sw + q % sw) * phase_sz + (r / sh) * Wq + q / sw;
-      };
+      auto tap = [&](int64_t t) { return ph.data() + L.tap_offset(g, t); };
       if (KH * KW == 9) {  // 3×3: all taps per output in registers, one pass
         const float *s0 = tap(0), *s1 = tap(1), *s2 = tap(2), *s3 = tap(3), *s4 = tap(4), *s5 = tap(5),
                     *s6 = tap(6), *s7 = tap(7), *s8 = tap(8);
@@ -219,6 +240,85 @@ void im2col_tile2d(const float* img, int64_t C, const WindowGeom& g, int64_t p0,
       }
 }
 
+// Direct 2-D conv (nn_conv_direct.h) for convs whose phase planes of one group fit in L2: no
+// column matrix, no packing of the input. Phases of all (image, group) pairs are built first,
+// then tasks of whole output rows compute every output channel of their group. Returns false
+// (nothing written) where it does not apply: no AVX2, or a group too large for the cache.
+bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
+                   int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
+  if (!ku::sgemm_uses_avx2()) return false;
+  const PhaseLayout L(g);
+  const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
+  const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
+  constexpr int64_t kMaxGroupBytes = 256 * 1024;
+  if (Cg * L.plane * static_cast<int64_t>(sizeof(float)) > kMaxGroupBytes || K > 1024) return false;
+  using convdirect::kChannelBlock;
+  using convdirect::kPositionBlock;
+
+  std::vector<int64_t> taps(static_cast<size_t>(ntaps));
+  int64_t max_tap = 0;
+  for (int64_t t = 0; t < ntaps; ++t) max_tap = std::max(max_tap, taps[t] = L.tap_offset(g, t));
+  // Blocks of output positions round up to kPositionBlock: the last one reads past the last
+  // plane by at most that much plus the largest tap, into zeroed slack.
+  const int64_t slack = kPositionBlock + max_tap;
+  const int64_t planes = N * C;
+  // The calling thread's buffers; tasks on other threads use them through these pointers (a
+  // thread_local named inside a task would be that thread's own).
+  thread_local std::vector<float> phase_buf, wpack_buf;
+  phase_buf.resize(static_cast<size_t>(planes * L.plane + slack));
+  std::fill(phase_buf.end() - slack, phase_buf.end(), 0.f);
+  float* const phases = phase_buf.data();
+  ku::parallel_elems(ctx, planes, L.plane, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) build_phases(x + p * isz, g, L, phases + p * L.plane);
+  });
+  const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
+  wpack_buf.assign(static_cast<size_t>(group * mblocks * K * kChannelBlock), 0.f);
+  float* const wpack = wpack_buf.data();
+  for (int64_t gi = 0; gi < group; ++gi)
+    for (int64_t m = 0; m < Mg; ++m)
+      for (int64_t k = 0; k < K; ++k)
+        wpack[((gi * mblocks + m / kChannelBlock) * K + k) * kChannelBlock + m % kChannelBlock] =
+            w[(gi * Mg + m) * K + k];
+
+  // Tasks: (image, group, band of output rows); at least two per thread when worth splitting.
+  const int64_t work = N * M * osz * K;
+  const int threads = std::max(1, ctx.num_threads());
+  const bool parallel = threads > 1 && work >= (int64_t{1} << 17);
+  int64_t bands = 1;
+  if (parallel && N * group < 2 * threads) bands = std::min(OH, (2 * threads + N * group - 1) / (N * group));
+  const int64_t rows_per = (OH + bands - 1) / bands;
+  bands = (OH + rows_per - 1) / rows_per;
+  auto body = [&](int64_t t0, int64_t t1) {
+    thread_local std::vector<float> out;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t ng = t / bands, n = ng / group, gi = ng % group;
+      const int64_t oh0 = (t % bands) * rows_per, oh1 = std::min(OH, oh0 + rows_per);
+      const int64_t o0 = oh0 * L.Wq;
+      const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
+      if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
+      convdirect::Problem pr{phases + (n * C + gi * Cg) * L.plane, L.plane, Cg, taps.data(), ntaps,
+                             wpack + gi * mblocks * K * kChannelBlock, Mg, span};
+      convdirect::run_avx2(pr, o0, o0 + span, out.data());
+      for (int64_t m = 0; m < Mg; ++m) {
+        const int64_t mo = gi * Mg + m;
+        float* yrow = y + (n * M + mo) * osz + oh0 * OW;
+        for (int64_t oh = oh0; oh < oh1; ++oh)
+          std::memcpy(yrow + (oh - oh0) * OW, out.data() + m * span + (oh - oh0) * L.Wq,
+                      static_cast<size_t>(OW) * sizeof(float));
+        const int64_t cnt = (oh1 - oh0) * OW;
+        const float b = bias ? bias[mo] : 0.f;
+        if (ep) ep->apply(yrow, cnt, b, ep->residual ? ep->residual + (n * M + mo) * osz + oh0 * OW : nullptr);
+        else if (b != 0.f)
+          for (int64_t i = 0; i < cnt; ++i) yrow[i] += b;
+      }
+    }
+  };
+  const int64_t tasks = N * group * bands;
+  if (parallel && tasks > 1) ctx.parallel_for(tasks, 1, body);
+  else body(0, tasks);
+  return true;
+}
+
 }  // namespace
 
 Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
@@ -258,6 +358,10 @@ Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
   const int64_t isz = g.in_size(), osz = g.out_size();
   if (Cg == 1 && group > 1 && in_sp.size() == 2) {
     depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
+    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+    return Status::Ok();
+  }
+  if (in_sp.size() == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) {
     if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
     return Status::Ok();
   }

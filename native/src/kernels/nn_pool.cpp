@@ -68,12 +68,60 @@ void global_plane(Pool kind, double p, const T* x, int64_t n, T* y) {
   }
 }
 
-// 2-D max/average pooling without indices: the window is clipped to the input per output
-// position, so the inner loops have no bounds checks.
+// Interior outputs [lo, hi) of one output row: the whole window is inside the input. Square 2×2
+// and 3×3 windows with stride 1 or 2 (nearly all pooling layers) are compile-time shapes, so
+// the loop over outputs vectorizes; each output keeps its reduction in a register.
+template <class T, bool kMax, int kK, int kSW>
+void interior_row_fixed(const T* base, int64_t W, int64_t dh, int64_t lo, int64_t hi, T lowest, int64_t cnt,
+                        T* __restrict yr) {
+  const T inv = cnt ? T(1) / static_cast<T>(cnt) : T(0);
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    const T* p = base + ow * kSW;
+    T r = kMax ? lowest : T(0);
+    for (int kh = 0; kh < kK; ++kh)
+      for (int kw = 0; kw < kK; ++kw) {
+        const T v = p[kh * dh * W + kw];
+        if (kMax) r = r < v ? v : r;
+        else r += v;
+      }
+    yr[ow] = kMax ? r : r * inv;
+  }
+}
+
+template <class T, bool kMax>
+void interior_row(const T* base, int64_t W, int64_t kh0, int64_t kh1, int64_t KW, int64_t dh, int64_t dw, int64_t sw,
+                  int64_t lo, int64_t hi, T lowest, int64_t cnt, T* yr) {
+  if (kh0 == 0 && kh1 == KW && dw == 1 && (sw == 1 || sw == 2) && (KW == 2 || KW == 3)) {
+    auto* f = KW == 2 ? (sw == 1 ? interior_row_fixed<T, kMax, 2, 1> : interior_row_fixed<T, kMax, 2, 2>)
+                      : (sw == 1 ? interior_row_fixed<T, kMax, 3, 1> : interior_row_fixed<T, kMax, 3, 2>);
+    return f(base, W, dh, lo, hi, lowest, cnt, yr);
+  }
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    const T* p = base + ow * sw;
+    T r = kMax ? lowest : T(0);
+    for (int64_t kh = kh0; kh < kh1; ++kh)
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const T v = p[kh * dh * W + kw * dw];
+        if (kMax) r = r < v ? v : r;
+        else r += v;
+      }
+    yr[ow] = kMax ? r : (cnt ? r / static_cast<T>(cnt) : T(0));
+  }
+}
+
+// 2-D max/average pooling without indices. Columns whose window lies wholly inside the input
+// (the interior) skip all clipping (interior_row); the few edge columns clip their window per
+// position. Averages accumulate in T (float for float32), one sum per output.
 template <class T>
 void pool_plane_2d(const WindowGeom& g, Pool kind, bool include_pad, const T* x, T* y) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
   const int64_t KH = g.kernel[0], KW = g.kernel[1], sh = g.stride[0], sw = g.stride[1], dh = g.dil[0], dw = g.dil[1];
+  const int64_t pl = g.pad_begin[1];
+  const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  // interior columns [lo, hi): ow·sw − pl >= 0 and ow·sw − pl + (KW − 1)·dw < W
+  const int64_t lo = std::min(OW, (pl + sw - 1) / sw);
+  const int64_t last = W - 1 - (KW - 1) * dw + pl;  // largest ow·sw allowed
+  const int64_t hi = std::max(lo, last < 0 ? int64_t{0} : std::min(OW, last / sw + 1));
   for (int64_t oh = 0; oh < OH; ++oh) {
     const int64_t h0 = oh * sh - g.pad_begin[0];
     int64_t kh0 = 0, kh1 = KH;
@@ -81,33 +129,41 @@ void pool_plane_2d(const WindowGeom& g, Pool kind, bool include_pad, const T* x,
     while (kh1 > kh0 && h0 + (kh1 - 1) * dh >= H) --kh1;
     int64_t ph = 0;  // window rows inside the padded area (count_include_pad)
     for (int64_t k = 0; k < KH; ++k) ph += h0 + k * dh < H + g.pad_end[0];
-    for (int64_t ow = 0; ow < OW; ++ow) {
-      const int64_t w0 = ow * sw - g.pad_begin[1];
+    T* yr = y + oh * OW;
+    auto edge = [&](int64_t ow) {
+      const int64_t w0 = ow * sw - pl;
       int64_t kw0 = 0, kw1 = KW;
       while (kw0 < KW && w0 + kw0 * dw < 0) ++kw0;
       while (kw1 > kw0 && w0 + (kw1 - 1) * dw >= W) --kw1;
       if (kind == Pool::kMax) {
-        T best = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+        T best = lowest;
         for (int64_t kh = kh0; kh < kh1; ++kh) {
           const T* row = x + (h0 + kh * dh) * W + w0;
           for (int64_t kw = kw0; kw < kw1; ++kw) best = std::max(best, row[kw * dw]);
         }
-        y[oh * OW + ow] = best;
-      } else {
-        double acc = 0;
-        for (int64_t kh = kh0; kh < kh1; ++kh) {
-          const T* row = x + (h0 + kh * dh) * W + w0;
-          for (int64_t kw = kw0; kw < kw1; ++kw) acc += static_cast<double>(row[kw * dw]);
-        }
-        int64_t cnt = (kh1 - kh0) * (kw1 - kw0);
-        if (include_pad) {
-          int64_t pw = 0;
-          for (int64_t k = 0; k < KW; ++k) pw += w0 + k * dw < W + g.pad_end[1];
-          cnt = ph * pw;
-        }
-        y[oh * OW + ow] = static_cast<T>(cnt ? acc / static_cast<double>(cnt) : 0.0);
+        yr[ow] = best;
+        return;
       }
-    }
+      T acc = 0;
+      for (int64_t kh = kh0; kh < kh1; ++kh) {
+        const T* row = x + (h0 + kh * dh) * W + w0;
+        for (int64_t kw = kw0; kw < kw1; ++kw) acc += row[kw * dw];
+      }
+      int64_t cnt = (kh1 - kh0) * (kw1 - kw0);
+      if (include_pad) {
+        int64_t pw = 0;
+        for (int64_t k = 0; k < KW; ++k) pw += w0 + k * dw < W + g.pad_end[1];
+        cnt = ph * pw;
+      }
+      yr[ow] = cnt ? acc / static_cast<T>(cnt) : T(0);
+    };
+    for (int64_t ow = 0; ow < lo; ++ow) edge(ow);
+    for (int64_t ow = hi; ow < OW; ++ow) edge(ow);
+    if (lo >= hi) continue;
+    const T* base = x + h0 * W - pl;  // base[kh·dh·W + ow·sw + kw·dw] for interior ow
+    const int64_t cnt = include_pad ? ph * KW : (kh1 - kh0) * KW;
+    if (kind == Pool::kMax) interior_row<T, true>(base, W, kh0, kh1, KW, dh, dw, sw, lo, hi, lowest, 0, yr);
+    else interior_row<T, false>(base, W, kh0, kh1, KW, dh, dw, sw, lo, hi, lowest, cnt, yr);
   }
 }
 
