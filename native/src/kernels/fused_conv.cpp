@@ -15,25 +15,29 @@ namespace fleetrt {
 
 namespace {
 
-// y = clamp(a·y + b, lo, hi), times the input when `times_x` (HardSwish). SSE min/max: the
-// compiler does not vectorize float clamps without -ffast-math. They return their second
-// operand when one is NaN, so NaN propagates as in the scalar tail's compare-selects.
-void affine_clamp(float* y, int64_t n, float a, float b, float lo, float hi, bool times_x) {
-  int64_t i = 0;
+// y = clamp(a·x + b, lo, hi), times x when `times_x` (HardSwish), where x = y + (bias + z) (z
+// optional): bias, residual and activation in one pass. SSE min/max: the compiler does not
+// vectorize float clamps without -ffast-math. They return their second operand when one is
+// NaN, so NaN propagates as in the scalar tail's compare-selects.
+void affine_clamp(float* y, const float* z, int64_t n, float bias, float a, float b, float lo, float hi, bool times_x) {
+  int64_t i = ku::sgemm_uses_avx2() ? affine_clamp_avx2(y, z, n, bias, a, b, lo, hi, times_x) : 0;
 #if defined(__SSE2__)
-  const __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi);
+  const __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi),
+               vbias = _mm_set1_ps(bias);
   for (; i + 4 <= n; i += 4) {
-    const __m128 x = _mm_loadu_ps(y + i);
+    const __m128 add = z ? _mm_add_ps(vbias, _mm_loadu_ps(z + i)) : vbias;
+    const __m128 x = _mm_add_ps(_mm_loadu_ps(y + i), add);
     __m128 v = _mm_min_ps(vhi, _mm_max_ps(vlo, _mm_add_ps(_mm_mul_ps(x, va), vb)));
     if (times_x) v = _mm_mul_ps(v, x);
     _mm_storeu_ps(y + i, v);
   }
 #endif
   for (; i < n; ++i) {
-    float v = a * y[i] + b;
+    const float x = y[i] + (z ? bias + z[i] : bias);
+    float v = a * x + b;
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
-    y[i] = times_x ? v * y[i] : v;
+    y[i] = times_x ? v * x : v;
   }
 }
 
@@ -59,34 +63,33 @@ bool ConvEpilogue::parse(const Attributes& attrs, std::string* err) {
 }
 
 void ConvEpilogue::apply(float* y, int64_t n, float bias, const float* z) const {
+  switch (act) {
+    case Act::kRelu:
+      return affine_clamp(y, z, n, bias, 1.f, 0.f, 0.f, INFINITY, false);
+    case Act::kClip:
+      return affine_clamp(y, z, n, bias, 1.f, 0.f, alpha, beta, false);
+    case Act::kHardSigmoid:
+      return affine_clamp(y, z, n, bias, alpha, beta, 0.f, 1.f, false);
+    case Act::kHardSwish:
+      return affine_clamp(y, z, n, bias, 1.f / 6.f, 0.5f, 0.f, 1.f, true);
+    default:
+      break;
+  }
   if (z)
     for (int64_t i = 0; i < n; ++i) y[i] += bias + z[i];
   else if (bias != 0.f)
     for (int64_t i = 0; i < n; ++i) y[i] += bias;
-  const float lo = alpha, hi = beta;
   switch (act) {
-    case Act::kNone:
-      break;
-    case Act::kRelu:
-      affine_clamp(y, n, 1.f, 0.f, 0.f, INFINITY, false);
-      break;
-    case Act::kClip:
-      affine_clamp(y, n, 1.f, 0.f, lo, hi, false);
-      break;
     case Act::kLeakyRelu:
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? y[i] * lo : y[i];
-      break;
-    case Act::kHardSigmoid:
-      affine_clamp(y, n, lo, hi, 0.f, 1.f, false);
-      break;
-    case Act::kHardSwish:
-      affine_clamp(y, n, 1.f / 6.f, 0.5f, 0.f, 1.f, true);
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? y[i] * alpha : y[i];
       break;
     case Act::kSigmoid:
       for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
       break;
     case Act::kTanh:
       ku::vtanh(y, y, n);
+      break;
+    default:
       break;
   }
 }

@@ -24,6 +24,11 @@ struct ConvEpilogue {
   void apply(float* y, int64_t n, float bias, const float* z) const;
 };
 
+// AVX2 loop of the clamp activations over y[0, i) for the largest multiple-of-8 i, which it
+// returns; the caller finishes the rest. Only called after the CPU check (fused_epilogue_avx2.cpp).
+int64_t affine_clamp_avx2(float* y, const float* z, int64_t n, float bias, float a, float b, float lo, float hi,
+                          bool times_x);
+
 // Conv with an epilogue (nullptr: plain ONNX Conv). Defined in nn_conv.cpp. The residual input
 // of the epilogue, when present, must already be set by the caller.
 Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep);

@@ -584,7 +584,7 @@ void parallel_elems(KernelContext& ctx, int64_t n, int64_t cost_per_item,
                     const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   int64_t cost = std::max<int64_t>(cost_per_item, 1);
-  int64_t grain = std::max<int64_t>(1, 32768 / cost);
+  int64_t grain = std::max<int64_t>(1, kParallelMinElems / cost);
   if (n <= grain || ctx.num_threads() <= 1) {
     fn(0, n);
     return;

@@ -168,7 +168,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
   float* const bpack = pack_buffer(kPackB, nc_max * kc_max);
-  const bool parallel = ctx && threads > 1 && M * N * K >= (1 << 18);
+  const bool parallel = ctx && threads > 1 && M * N * K >= kParallelMinMacs;
 
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);

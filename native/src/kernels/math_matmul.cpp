@@ -99,7 +99,7 @@ void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const
     ku::sgemm(false, false, nb * p.M, p.N, p.K, 1.f, A, p.K, B, p.N, 0.f, C, p.N, &ctx);
     return;
   }
-  bool big = p.M * p.N * p.K >= (1 << 18);
+  bool big = p.M * p.N * p.K >= ku::kParallelMinMacs;
   if (big) {
     for (int64_t b = 0; b < nb; ++b)
       ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[b], p.K, B + p.b_off[b], p.N, 0.f,

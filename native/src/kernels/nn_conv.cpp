@@ -6,6 +6,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "fused_epilogue.h"
 #include "kernel_util.h"
 #include "nn_conv_direct.h"
@@ -105,6 +109,10 @@ void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
     }
 }
 
+// The direct kernels read every input channel of a group for each block of outputs: they are
+// used while one group's input stays in L2.
+constexpr int64_t kMaxDirectGroupBytes = 256 * 1024;
+
 // Phase layout of a 2-D conv's input planes: each plane is zero-padded and split into stride
 // phases (phase (pr, pc) holds padded rows ≡ pr mod sh and columns ≡ pc mod sw), so that every
 // kernel tap reads one phase at a fixed offset from the output position. With outputs laid out
@@ -127,29 +135,47 @@ struct PhaseLayout {
   }
 };
 
-// Writes the phases of one [H, W] input plane to dst (L.plane floats).
+// Row pieces of build_phases. Rows are short (tens of floats), where a libc call per row costs
+// more than the copy, and GCC turns plain copy loops back into such calls.
+inline void copy_run(float* d, const float* s, int64_t n) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(d + i, _mm_loadu_ps(s + i));
+#endif
+  for (; i < n; ++i) d[i] = s[i];
+}
+// d[j] = s[j·stride]; stride 2 pairs two loads and one shuffle per 4 values, reading no further
+// than s[2·(n − 1)].
+inline void gather_run(float* d, const float* s, int64_t n, int64_t stride) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  if (stride == 2)
+    for (; i + 4 < n; i += 4)
+      _mm_storeu_ps(d + i, _mm_shuffle_ps(_mm_loadu_ps(s + 2 * i), _mm_loadu_ps(s + 2 * i + 4), _MM_SHUFFLE(2, 0, 2, 0)));
+#endif
+  for (; i < n; ++i) d[i] = s[i * stride];
+}
+
+// Writes the phases of one [H, W] input plane to dst (L.plane floats): all zero, then the rows
+// and columns that fall inside the input copied over.
 void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, float* dst) {
   const int64_t H = g.in[0], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1], Hq = L.Hq, Wq = L.Wq;
+  std::memset(dst, 0, static_cast<size_t>(L.plane) * sizeof(float));
   for (int64_t pr = 0; pr < sh; ++pr)
     for (int64_t pc = 0; pc < sw; ++pc) {
       float* ph = dst + (pr * sw + pc) * Hq * Wq;
-      // columns j with 0 <= j·sw + pc − pl < W
+      // columns j with 0 <= j·sw + pc − pl < W; rows i with 0 <= i·sh + pr − pt < H
       const int64_t first = pl - pc <= 0 ? 0 : std::min<int64_t>(Wq, (pl - pc + sw - 1) / sw);
       const int64_t last = std::max(first, std::min<int64_t>(Wq, (W + pl - pc + sw - 1) / sw));
-      for (int64_t i = 0; i < Hq; ++i) {
-        const int64_t ih = i * sh + pr - pt;
-        float* drow = ph + i * Wq;
-        if (ih < 0 || ih >= H) {
-          std::fill(drow, drow + Wq, 0.f);
-          continue;
-        }
-        const float* srow = xp + ih * W;
-        std::fill(drow, drow + first, 0.f);
-        if (sw == 1) std::memcpy(drow + first, srow + first + pc - pl, static_cast<size_t>(last - first) * sizeof(float));
-        else
-          for (int64_t j = first; j < last; ++j) drow[j] = srow[j * sw + pc - pl];
-        std::fill(drow + last, drow + Wq, 0.f);
+      const int64_t i0 = pt - pr <= 0 ? 0 : std::min<int64_t>(Hq, (pt - pr + sh - 1) / sh);
+      const int64_t i1 = std::max(i0, std::min<int64_t>(Hq, (H + pt - pr + sh - 1) / sh));
+      const int64_t n = last - first;
+      if (n <= 0) continue;
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* srow = xp + (i * sh + pr - pt) * W + first * sw + pc - pl;
+        if (sw == 1) copy_run(ph + i * Wq + first, srow, n);
+        else gather_run(ph + i * Wq + first, srow, n, sw);
       }
     }
 }
@@ -240,6 +266,88 @@ void im2col_tile2d(const float* img, int64_t C, const WindowGeom& g, int64_t p0,
       }
 }
 
+// Weights [group][Mg][K] in the direct kernels' layout: per group, blocks of kChannelBlock
+// output channels, each [K][kChannelBlock], zero-padded.
+const float* pack_direct_weights(const float* w, int64_t group, int64_t Mg, int64_t K, std::vector<float>* buf) {
+  using convdirect::kChannelBlock;
+  const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
+  buf->assign(static_cast<size_t>(group * mblocks * K * kChannelBlock), 0.f);
+  float* wp = buf->data();
+  for (int64_t gi = 0; gi < group; ++gi)
+    for (int64_t m = 0; m < Mg; ++m)
+      for (int64_t k = 0; k < K; ++k)
+        wp[((gi * mblocks + m / kChannelBlock) * K + k) * kChannelBlock + m % kChannelBlock] = w[(gi * Mg + m) * K + k];
+  return wp;
+}
+
+// Rows [m·osz + o0, m·osz + o1) of every output channel of one group, after the kernel: bias,
+// residual and activation.
+void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, int64_t osz, int64_t o0, int64_t o1,
+                     const ConvEpilogue* ep) {
+  for (int64_t m = 0; m < Mg; ++m) {
+    float* row = yg + m * osz + o0;
+    const float b = bias ? bias[m] : 0.f;
+    if (ep) ep->apply(row, o1 - o0, b, zg ? zg + m * osz + o0 : nullptr);
+    else if (b != 0.f)
+      for (int64_t i = 0; i < o1 - o0; ++i) row[i] += b;
+  }
+}
+
+// 1×1, stride-1, unpadded conv with the direct kernel reading the input in place (each channel
+// plane is already its "phase"): no packing of the input. Whole 24-position blocks write
+// straight into the output; the last partial block goes through a zero-padded copy so that no
+// read leaves the input. Returns false where it does not apply (no AVX2, a group too large).
+bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
+                    int64_t C, int64_t M, int64_t group, int64_t osz, const ConvEpilogue* ep) {
+  using convdirect::kChannelBlock;
+  using convdirect::kPositionBlock;
+  const int64_t Cg = C / group, Mg = M / group;
+  if (!ku::sgemm_uses_avx2() || Cg * osz * static_cast<int64_t>(sizeof(float)) > kMaxDirectGroupBytes || Cg > 1024)
+    return false;
+  thread_local std::vector<float> wpack_buf;
+  const float* const wpack = pack_direct_weights(w, group, Mg, Cg, &wpack_buf);
+  const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
+  const int64_t tap0 = 0;
+  const int64_t whole = osz / kPositionBlock * kPositionBlock;
+  const int threads = std::max(1, ctx.num_threads());
+  const bool parallel = threads > 1 && N * M * osz * Cg >= ku::kParallelMinMacs;
+  int64_t bands = 1;
+  if (parallel && N * group < 2 * threads) bands = std::max<int64_t>(1, std::min(osz / kPositionBlock, (2 * threads + N * group - 1) / (N * group)));
+  const int64_t per = (osz / kPositionBlock + bands - 1) / bands * kPositionBlock;  // positions per band
+  auto body = [&](int64_t t0, int64_t t1) {
+    thread_local std::vector<float> tail_in, tail_out;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t ng = t / bands, n = ng / group, gi = ng % group;
+      const int64_t o0 = std::min(whole, (t % bands) * per);
+      const int64_t o1 = t % bands == bands - 1 ? whole : std::min(whole, o0 + per);
+      const float* xg = x + (n * C + gi * Cg) * osz;
+      float* yg = y + (n * M + gi * Mg) * osz;
+      const float* wg = wpack + gi * mblocks * Cg * kChannelBlock;
+      if (o1 > o0) {
+        convdirect::Problem pr{xg, osz, Cg, &tap0, 1, wg, Mg, osz};
+        convdirect::run_avx2(pr, o0, o1, yg + o0);
+      }
+      int64_t end = o1;
+      if (t % bands == bands - 1 && whole < osz) {
+        const int64_t rest = osz - whole;
+        tail_in.assign(static_cast<size_t>(Cg * kPositionBlock), 0.f);
+        if (tail_out.size() < static_cast<size_t>(Mg * kPositionBlock)) tail_out.resize(static_cast<size_t>(Mg * kPositionBlock));
+        for (int64_t c = 0; c < Cg; ++c) copy_run(tail_in.data() + c * kPositionBlock, xg + c * osz + whole, rest);
+        convdirect::Problem pr{tail_in.data(), kPositionBlock, Cg, &tap0, 1, wg, Mg, kPositionBlock};
+        convdirect::run_avx2(pr, 0, kPositionBlock, tail_out.data());
+        for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + whole, tail_out.data() + m * kPositionBlock, rest);
+        end = osz;
+      }
+      direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
+                      bias ? bias + gi * Mg : nullptr, Mg, osz, o0, end, ep);
+    }
+  };
+  const int64_t tasks = N * group * bands;
+  if (parallel && tasks > 1) ctx.parallel_for(tasks, 1, body);
+  else body(0, tasks);
+  return true;
+}
+
 // Direct 2-D conv (nn_conv_direct.h) for convs whose phase planes of one group fit in L2: no
 // column matrix, no packing of the input. Phases of all (image, group) pairs are built first,
 // then tasks of whole output rows compute every output channel of their group. Returns false
@@ -250,8 +358,7 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   const PhaseLayout L(g);
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
-  constexpr int64_t kMaxGroupBytes = 256 * 1024;
-  if (Cg * L.plane * static_cast<int64_t>(sizeof(float)) > kMaxGroupBytes || K > 1024) return false;
+  if (Cg * L.plane * static_cast<int64_t>(sizeof(float)) > kMaxDirectGroupBytes || K > 1024) return false;
   using convdirect::kChannelBlock;
   using convdirect::kPositionBlock;
 
@@ -265,25 +372,20 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   // The calling thread's buffers; tasks on other threads use them through these pointers (a
   // thread_local named inside a task would be that thread's own).
   thread_local std::vector<float> phase_buf, wpack_buf;
-  phase_buf.resize(static_cast<size_t>(planes * L.plane + slack));
-  std::fill(phase_buf.end() - slack, phase_buf.end(), 0.f);
+  const size_t need = static_cast<size_t>(planes * L.plane + slack);
+  if (phase_buf.size() < need) phase_buf.resize(need);  // grow only: resize() zero-fills what it adds
   float* const phases = phase_buf.data();
+  std::fill(phases + planes * L.plane, phases + need, 0.f);
   ku::parallel_elems(ctx, planes, L.plane, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) build_phases(x + p * isz, g, L, phases + p * L.plane);
   });
+  const float* const wpack = pack_direct_weights(w, group, Mg, K, &wpack_buf);
   const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
-  wpack_buf.assign(static_cast<size_t>(group * mblocks * K * kChannelBlock), 0.f);
-  float* const wpack = wpack_buf.data();
-  for (int64_t gi = 0; gi < group; ++gi)
-    for (int64_t m = 0; m < Mg; ++m)
-      for (int64_t k = 0; k < K; ++k)
-        wpack[((gi * mblocks + m / kChannelBlock) * K + k) * kChannelBlock + m % kChannelBlock] =
-            w[(gi * Mg + m) * K + k];
 
   // Tasks: (image, group, band of output rows); at least two per thread when worth splitting.
   const int64_t work = N * M * osz * K;
   const int threads = std::max(1, ctx.num_threads());
-  const bool parallel = threads > 1 && work >= (int64_t{1} << 17);
+  const bool parallel = threads > 1 && work >= ku::kParallelMinMacs;
   int64_t bands = 1;
   if (parallel && N * group < 2 * threads) bands = std::min(OH, (2 * threads + N * group - 1) / (N * group));
   const int64_t rows_per = (OH + bands - 1) / bands;
@@ -302,9 +404,7 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       for (int64_t m = 0; m < Mg; ++m) {
         const int64_t mo = gi * Mg + m;
         float* yrow = y + (n * M + mo) * osz + oh0 * OW;
-        for (int64_t oh = oh0; oh < oh1; ++oh)
-          std::memcpy(yrow + (oh - oh0) * OW, out.data() + m * span + (oh - oh0) * L.Wq,
-                      static_cast<size_t>(OW) * sizeof(float));
+        for (int64_t oh = oh0; oh < oh1; ++oh) copy_run(yrow + (oh - oh0) * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW);
         const int64_t cnt = (oh1 - oh0) * OW;
         const float b = bias ? bias[mo] : 0.f;
         if (ep) ep->apply(yrow, cnt, b, ep->residual ? ep->residual + (n * M + mo) * osz + oh0 * OW : nullptr);
@@ -356,12 +456,12 @@ Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
   float* yf = ku::float_out_buffer(ctx, *y);
   const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
   const int64_t isz = g.in_size(), osz = g.out_size();
-  if (Cg == 1 && group > 1 && in_sp.size() == 2) {
-    depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
+  if (in_sp.size() == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) {
     if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
     return Status::Ok();
   }
-  if (in_sp.size() == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) {
+  if (Cg == 1 && group > 1 && in_sp.size() == 2) {
+    depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
     if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
     return Status::Ok();
   }
@@ -371,9 +471,13 @@ Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
   // Large 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
   // (im2col + single-thread SGEMM + epilogue), instead of one huge column matrix.
   // Small convs run on one thread: a pool wake-up costs more than they do.
+  if (direct && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, osz, ep)) {
+    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+    return Status::Ok();
+  }
   int64_t tile = std::max<int64_t>(64, (96 * 1024 / std::max<int64_t>(K, 1)) / 16 * 16);
   const int64_t work = N * group * Mg * osz * K, per = N * group, want = 2 * std::max(1, ctx.num_threads());
-  const bool parallel = work >= (int64_t{1} << 20) && ctx.num_threads() > 1;
+  const bool parallel = work >= ku::kParallelMinMacs && ctx.num_threads() > 1;
   if (parallel && per * ((osz + tile - 1) / tile) < want) {
     const int64_t splits = (want + per - 1) / per;
     tile = std::max<int64_t>(32, ((osz + splits - 1) / splits + 15) / 16 * 16);
