@@ -35,6 +35,8 @@ export interface BatchOptions {
   threads?: number;
   /** A job running longer than this is killed and reported as a timeout. */
   timeoutMs?: number;
+  /** Extra environment for the fleetrt process (on top of this process's). */
+  env?: Record<string, string | undefined>;
 }
 
 export class BatchProcess {
@@ -83,7 +85,7 @@ export class BatchProcess {
     if (this.child) return this.child;
     const args = ['--batch', '-'];
     if (this.o.threads) args.push('--threads', String(this.o.threads));
-    const c = spawn(this.o.fleetrt, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(this.o.fleetrt, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...this.o.env } });
     this.starts++;
     this.child = c;
     this.buf = '';

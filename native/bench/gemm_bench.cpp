@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   std::vector<int> sizes;
   for (int i = 2; i < argc; ++i) sizes.push_back(atoi(argv[i]));
   if (sizes.empty()) sizes = {256, 512, 1024};
-  printf("avx2+fma microkernel: %s\n", ku::sgemm_uses_avx2() ? "yes" : "no");
+  printf("avx2+fma microkernel: %s\n", ku::use_avx2() ? "yes" : "no");
   double peak1 = measured_peak(1), peakN = threads > 1 ? measured_peak(threads) : peak1;
   printf("measured fp32 FMA peak: %.1f GFLOP/s (1 thread), %.1f GFLOP/s (%d threads)\n", peak1, peakN, threads);
   std::mt19937 rng(42);

@@ -70,6 +70,7 @@ export interface TestOptions {
   requests?: number;
   /** Per-case run time limit (default 60 s). */
   timeoutMs?: number;
+  /** Environment for locating fleetrt (FLEETRT) and for the fleetrt process (e.g. FLEETRT_PORTABLE). */
   env?: Record<string, string | undefined>;
 }
 
@@ -218,7 +219,7 @@ export async function runTests(paths: string[], o: TestOptions = {}): Promise<Te
   const fleetrt = findFleetrt(o.env);
   const work = o.workDir ? resolve(o.workDir) : mkdtempSync(join(tmpdir(), 'fleetc-test-'));
   mkdirSync(work, { recursive: true });
-  const batch = new BatchProcess({ fleetrt, threads: o.threads ?? 1, timeoutMs: o.timeoutMs ?? 60_000 });
+  const batch = new BatchProcess({ fleetrt, threads: o.threads ?? 1, timeoutMs: o.timeoutMs ?? 60_000, env: o.env });
   const results: CaseResult[] = [];
   const done = (r: CaseResult): void => {
     results.push(r);

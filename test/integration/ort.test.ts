@@ -1,5 +1,8 @@
 // Issue 3, must-show 2: every shared ONNX model and every fixture compiles and runs, and its
 // outputs match onnxruntime-node on the same inputs (float32 within rtol 1e-4, atol 1e-5).
+// fleetrt runs with 2 intra-op threads, so that the ops large enough to be split (the
+// super-resolution convs and GEMMs) take their parallel paths; the conformance ratchet covers
+// the single-thread ones.
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +64,7 @@ describe.skipIf(!haveFleetrt())('fleetrt against onnxruntime-node', () => {
         }
         const want = await session.run(feeds);
         const c = await compile(m.file, join(work, `${m.name}-build`), { report: false });
-        const r = await run(c.planPath, { ...runInputs, outputDir: join(work, `${m.name}-out`), threads: 1 });
+        const r = await run(c.planPath, { ...runInputs, outputDir: join(work, `${m.name}-out`), threads: 2 });
         for (const o of r.outputs) {
           const ref = want[o.name];
           expect(ref, `onnxruntime has no output ${o.name}`).toBeDefined();

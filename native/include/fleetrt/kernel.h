@@ -215,6 +215,9 @@ bool register_kernel(const char* domain, const char* op_type, KernelFn fn);
 KernelFn find_kernel(const std::string& domain, const std::string& op_type);
 // Every registered kernel (for `fleetrt --list-kernels` and the compiler's support check).
 const std::vector<KernelEntry>& all_kernels();
+// Which kernel code runs on this machine: "avx2" (AVX2+FMA found, FLEETRT_PORTABLE unset) or
+// "portable". Reported in the metrics so that timings can be compared like for like.
+const char* kernel_simd();
 
 #define FLEETRT_CONCAT_INNER(a, b) a##b
 #define FLEETRT_CONCAT(a, b) FLEETRT_CONCAT_INNER(a, b)

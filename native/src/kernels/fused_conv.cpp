@@ -20,7 +20,7 @@ namespace {
 // vectorize float clamps without -ffast-math. They return their second operand when one is
 // NaN, so NaN propagates as in the scalar tail's compare-selects.
 void affine_clamp(float* y, const float* z, int64_t n, float bias, float a, float b, float lo, float hi, bool times_x) {
-  int64_t i = ku::sgemm_uses_avx2() ? affine_clamp_avx2(y, z, n, bias, a, b, lo, hi, times_x) : 0;
+  int64_t i = ku::use_avx2() ? affine_clamp_avx2(y, z, n, bias, a, b, lo, hi, times_x) : 0;
 #if defined(__SSE2__)
   const __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi),
                vbias = _mm_set1_ps(bias);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace fleetrt {
@@ -554,23 +555,36 @@ void tanh_avx2(const float* x, float* y, int64_t n);
 void erf_avx2(const float* x, float* y, int64_t n);
 }
 
-static bool has_avx2_fma() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+bool use_avx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool ok = [] {
+    const char* portable = std::getenv("FLEETRT_PORTABLE");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !(portable && *portable);
+  }();
   return ok;
+#else
+  return false;
+#endif
 }
 
+}  // namespace ku
+
+const char* kernel_simd() { return ku::use_avx2() ? "avx2" : "portable"; }
+
+namespace ku {
+
 void verf(const float* x, float* y, int64_t n) {
-  if (has_avx2_fma()) return vexp_detail::erf_avx2(x, y, n);
+  if (use_avx2()) return vexp_detail::erf_avx2(x, y, n);
   for (int64_t i = 0; i < n; ++i) y[i] = std::erf(x[i]);
 }
 
 void vtanh(const float* x, float* y, int64_t n) {
-  if (has_avx2_fma()) return vexp_detail::tanh_avx2(x, y, n);
+  if (use_avx2()) return vexp_detail::tanh_avx2(x, y, n);
   for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
 
 double vexp_shift_sum(const float* x, float sign, float shift, float* y, int64_t n) {
-  if (has_avx2_fma()) return vexp_detail::exp_shift_sum_avx2(x, sign, shift, y, n);
+  if (use_avx2()) return vexp_detail::exp_shift_sum_avx2(x, sign, shift, y, n);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
     float v = std::exp(sign * x[i] - shift);

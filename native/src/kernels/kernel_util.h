@@ -225,8 +225,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 // Plain reference implementation (tests).
 void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
-// Whether sgemm uses the AVX2/FMA microkernel on this machine.
-bool sgemm_uses_avx2();
+// Whether the AVX2/FMA kernels run: the CPU has both, and FLEETRT_PORTABLE is not set (which
+// forces the portable code, so that tests cover it on any machine).
+bool use_avx2();
 
 }  // namespace ku
 }  // namespace fleetrt

@@ -108,18 +108,7 @@ void small_m_generic(int64_t M, int64_t N, int64_t K, float alpha, const float* 
   }
 }
 
-bool have_avx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
-#else
-  return false;
-#endif
-}
-
 }  // namespace
-
-bool sgemm_uses_avx2() { return have_avx2(); }
 
 void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -137,7 +126,7 @@ void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx) {
   if (M <= 0 || N <= 0) return;
-  const bool avx = have_avx2();
+  const bool avx = use_avx2();
   if (K <= 0 || alpha == 0.f) {
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];

@@ -302,7 +302,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   using convdirect::kChannelBlock;
   using convdirect::kPositionBlock;
   const int64_t Cg = C / group, Mg = M / group;
-  if (!ku::sgemm_uses_avx2() || Cg * osz * static_cast<int64_t>(sizeof(float)) > kMaxDirectGroupBytes || Cg > 1024)
+  if (!ku::use_avx2() || Cg * osz * static_cast<int64_t>(sizeof(float)) > kMaxDirectGroupBytes || Cg > 1024)
     return false;
   thread_local std::vector<float> wpack_buf;
   const float* const wpack = pack_direct_weights(w, group, Mg, Cg, &wpack_buf);
@@ -354,7 +354,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 // (nothing written) where it does not apply: no AVX2, or a group too large for the cache.
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
-  if (!ku::sgemm_uses_avx2()) return false;
+  if (!ku::use_avx2()) return false;
   const PhaseLayout L(g);
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];

@@ -57,7 +57,7 @@ std::string metrics_json(const Session& s, const std::vector<RunStats>& runs) {
   }
   const uint64_t weights = s.program().weights.size();
   std::string o = "{\n  \"plan\": " + json_quote(s.plan().path) + ",\n  \"device\": " + json_quote(s.plan().devices[0].name) +
-                  ",\n  \"threads\": " + std::to_string(s.threads()) + ",\n  \"repeats\": " + std::to_string(n) +
+                  ",\n  \"threads\": " + std::to_string(s.threads()) + ",\n  \"simd\": " + json_quote(kernel_simd()) + ",\n  \"repeats\": " + std::to_string(n) +
                   ",\n  \"latencyMs\": [";
   for (size_t i = 0; i < n; ++i) o += (i ? ", " : "") + json_number(lat[i]);
   o += "],\n  \"latency\": {\"meanMs\": " + json_number(n ? sum / n : 0) + ", \"minMs\": " + json_number(n ? sorted[0] : 0) +
