@@ -1,9 +1,12 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
-// and auto_pad. Conv: im2col then the packed SGEMM (1×1 stride-1 unpadded convs skip im2col).
-// ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go through float.
+// and auto_pad. Conv, per call: a direct convolution (AVX2, nn_conv_direct.h) for 2-D convs and
+// 1×1 convs whose group's input fits in L2; else depthwise over phase planes, or im2col tiles
+// and the packed SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into
+// columns then col2im (scatter-add). f16/bf16/f64 go through float.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -280,6 +283,20 @@ const float* pack_direct_weights(const float* w, int64_t group, int64_t Mg, int6
   return wp;
 }
 
+// Bands of output per (image, group) task of a direct conv: 1, or when the conv is large enough
+// to split, enough for two tasks per thread (at most max_bands).
+int64_t direct_bands(KernelContext& ctx, int64_t macs, int64_t pairs, int64_t max_bands) {
+  const int threads = std::max(1, ctx.num_threads());
+  if (threads == 1 || macs < ku::kParallelMinMacs || pairs >= 2 * threads) return 1;
+  return std::max<int64_t>(1, std::min(max_bands, (2 * threads + pairs - 1) / pairs));
+}
+
+// Runs the direct conv's tasks, on the pool when there is more than one.
+void run_tasks(KernelContext& ctx, int64_t tasks, const std::function<void(int64_t, int64_t)>& body) {
+  if (tasks > 1 && ctx.num_threads() > 1) ctx.parallel_for(tasks, 1, body);
+  else body(0, tasks);
+}
+
 // Rows [m·osz + o0, m·osz + o1) of every output channel of one group, after the kernel: bias,
 // residual and activation.
 void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, int64_t osz, int64_t o0, int64_t o1,
@@ -309,10 +326,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
   const int64_t tap0 = 0;
   const int64_t whole = osz / kPositionBlock * kPositionBlock;
-  const int threads = std::max(1, ctx.num_threads());
-  const bool parallel = threads > 1 && N * M * osz * Cg >= ku::kParallelMinMacs;
-  int64_t bands = 1;
-  if (parallel && N * group < 2 * threads) bands = std::max<int64_t>(1, std::min(osz / kPositionBlock, (2 * threads + N * group - 1) / (N * group)));
+  const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, osz / kPositionBlock);
   const int64_t per = (osz / kPositionBlock + bands - 1) / bands * kPositionBlock;  // positions per band
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> tail_in, tail_out;
@@ -331,7 +345,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
       if (t % bands == bands - 1 && whole < osz) {
         const int64_t rest = osz - whole;
         tail_in.assign(static_cast<size_t>(Cg * kPositionBlock), 0.f);
-        if (tail_out.size() < static_cast<size_t>(Mg * kPositionBlock)) tail_out.resize(static_cast<size_t>(Mg * kPositionBlock));
+        if (tail_out.size() < static_cast<size_t>(Mg * kPositionBlock))
+          tail_out.resize(static_cast<size_t>(Mg * kPositionBlock));
         for (int64_t c = 0; c < Cg; ++c) copy_run(tail_in.data() + c * kPositionBlock, xg + c * osz + whole, rest);
         convdirect::Problem pr{tail_in.data(), kPositionBlock, Cg, &tap0, 1, wg, Mg, kPositionBlock};
         convdirect::run_avx2(pr, 0, kPositionBlock, tail_out.data());
@@ -342,9 +357,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
                       bias ? bias + gi * Mg : nullptr, Mg, osz, o0, end, ep);
     }
   };
-  const int64_t tasks = N * group * bands;
-  if (parallel && tasks > 1) ctx.parallel_for(tasks, 1, body);
-  else body(0, tasks);
+  run_tasks(ctx, N * group * bands, body);
   return true;
 }
 
@@ -382,14 +395,10 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   const float* const wpack = pack_direct_weights(w, group, Mg, K, &wpack_buf);
   const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
 
-  // Tasks: (image, group, band of output rows); at least two per thread when worth splitting.
-  const int64_t work = N * M * osz * K;
-  const int threads = std::max(1, ctx.num_threads());
-  const bool parallel = threads > 1 && work >= ku::kParallelMinMacs;
-  int64_t bands = 1;
-  if (parallel && N * group < 2 * threads) bands = std::min(OH, (2 * threads + N * group - 1) / (N * group));
-  const int64_t rows_per = (OH + bands - 1) / bands;
-  bands = (OH + rows_per - 1) / rows_per;
+  // Tasks: (image, group, band of output rows).
+  const int64_t want = direct_bands(ctx, N * M * osz * K, N * group, OH);
+  const int64_t rows_per = (OH + want - 1) / want;
+  const int64_t bands = (OH + rows_per - 1) / rows_per;
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> out;
     for (int64_t t = t0; t < t1; ++t) {
@@ -401,21 +410,15 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       convdirect::Problem pr{phases + (n * C + gi * Cg) * L.plane, L.plane, Cg, taps.data(), ntaps,
                              wpack + gi * mblocks * K * kChannelBlock, Mg, span};
       convdirect::run_avx2(pr, o0, o0 + span, out.data());
-      for (int64_t m = 0; m < Mg; ++m) {
-        const int64_t mo = gi * Mg + m;
-        float* yrow = y + (n * M + mo) * osz + oh0 * OW;
-        for (int64_t oh = oh0; oh < oh1; ++oh) copy_run(yrow + (oh - oh0) * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW);
-        const int64_t cnt = (oh1 - oh0) * OW;
-        const float b = bias ? bias[mo] : 0.f;
-        if (ep) ep->apply(yrow, cnt, b, ep->residual ? ep->residual + (n * M + mo) * osz + oh0 * OW : nullptr);
-        else if (b != 0.f)
-          for (int64_t i = 0; i < cnt; ++i) yrow[i] += b;
-      }
+      float* yg = y + (n * M + gi * Mg) * osz;
+      for (int64_t m = 0; m < Mg; ++m)
+        for (int64_t oh = oh0; oh < oh1; ++oh)
+          copy_run(yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW);
+      direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
+                      bias ? bias + gi * Mg : nullptr, Mg, osz, oh0 * OW, oh1 * OW, ep);
     }
   };
-  const int64_t tasks = N * group * bands;
-  if (parallel && tasks > 1) ctx.parallel_for(tasks, 1, body);
-  else body(0, tasks);
+  run_tasks(ctx, N * group * bands, body);
   return true;
 }
 
