@@ -70,7 +70,7 @@ export interface TestOptions {
   requests?: number;
   /** Per-case run time limit (default 60 s). */
   timeoutMs?: number;
-  /** Environment for locating fleetrt (FLEETRT) and for the fleetrt process (e.g. FLEETRT_PORTABLE). */
+  /** Extra environment, on top of this process's, for locating fleetrt (FLEETRT) and for running it (e.g. FLEETRT_PORTABLE). */
   env?: Record<string, string | undefined>;
 }
 
@@ -216,7 +216,7 @@ export function readSkips(path: string): Record<string, string> {
 export async function runTests(paths: string[], o: TestOptions = {}): Promise<TestReport> {
   const t0 = performance.now();
   const sources = collectCases(paths);
-  const fleetrt = findFleetrt(o.env);
+  const fleetrt = findFleetrt({ ...process.env, ...o.env });
   const work = o.workDir ? resolve(o.workDir) : mkdtempSync(join(tmpdir(), 'fleetc-test-'));
   mkdirSync(work, { recursive: true });
   const batch = new BatchProcess({ fleetrt, threads: o.threads ?? 1, timeoutMs: o.timeoutMs ?? 60_000, env: o.env });
