@@ -1,6 +1,6 @@
 // Runtime latency: fleetrt against onnxruntime-node, same model, same inputs, same intra-op
 // thread count, in one run. Prints per model the median latency of each and their ratio.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,7 @@ const MODELS: { name: string; file: string; kind: string }[] = [
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const rows: string[][] = [];
+let simd: string | undefined; // which fleetrt kernel code ran (metrics' simd)
 const ratios: Record<string, number[]> = {};
 for (const m of MODELS) {
   const file = path.resolve(root, m.file);
@@ -66,7 +67,9 @@ for (const m of MODELS) {
       }
     }
     const runOpts = hasData ? { inputsDir: dataDir } : { inputs: inputFiles };
-    const fleet = await run(c.planPath, { ...runOpts, outputDir: out, repeat: REPEAT, threads: THREADS });
+    const metrics = path.join(dir, 'metrics.json');
+    const fleet = await run(c.planPath, { ...runOpts, outputDir: out, repeat: REPEAT, threads: THREADS, metrics });
+    simd ??= (JSON.parse(readFileSync(metrics, 'utf8')) as { simd?: string }).simd;
     const fleetMs = fleet.latencyMs.p50;
 
     const session = await ort.InferenceSession.create(file, {
@@ -99,7 +102,9 @@ for (const m of MODELS) {
 
 const header = ['model', 'kind', 'fleetrt p50', 'ORT p50', 'fleetrt / ORT'];
 const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-console.log(`runtime latency, ${THREADS} intra-op threads, ${REPEAT} runs each (lower ratio is better; target ≤ 2.0)`);
+console.log(
+  `runtime latency, ${THREADS} intra-op threads, ${REPEAT} runs each, fleetrt kernels: ${simd ?? '?'} (lower ratio is better; target ≤ 2.0)`,
+);
 console.log(header.map((h, i) => h.padEnd(w[i]!)).join('  '));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i]!)).join('  '));
 for (const [kind, rs] of Object.entries(ratios)) {
