@@ -105,14 +105,11 @@ bool Deployment::open(const std::string& plan_path, int threads, int only_device
       if (!d->program.load(pd.bundle_dir + "/program.bin", pd.bundle_dir + "/weights.bin", error)) return false;
       // Devices in one process share this host's cores: unless --threads says otherwise, each
       // gets at most its share, so that emulated devices do not oversubscribe the machine.
-      int nthreads = threads > 0 ? threads : pd.threads;
-      if (threads <= 0 && only_device < 0 && plan_.devices.size() > 1) {
-        const int cores = std::max(1u, std::thread::hardware_concurrency());
-        nthreads = std::max(1, std::min(nthreads, cores / static_cast<int>(plan_.devices.size())));
-      }
-      // workers poll between ops only when every local device's pool fits on its own cores
+      // Workers poll between ops only when every local device's pool fits on its own cores.
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       const int local = only_device < 0 ? static_cast<int>(plan_.devices.size()) : 1;
+      int nthreads = threads > 0 ? threads : pd.threads;
+      if (threads <= 0 && local > 1) nthreads = std::max(1, std::min(nthreads, cores / local));
       d->pool = std::make_unique<ThreadPool>(nthreads, /*spin=*/nthreads * local <= cores);
       d->exec = std::make_unique<Executor>(d->program, *d->pool);
       Status st = d->exec->prepare();

@@ -68,15 +68,17 @@ void global_plane(Pool kind, double p, const T* x, int64_t n, T* y) {
   }
 }
 
-// Interior outputs [lo, hi) of one output row: the whole window is inside the input. Square 2×2
-// and 3×3 windows with stride 1 or 2 (nearly all pooling layers) are compile-time shapes, so
-// the loop over outputs vectorizes; each output keeps its reduction in a register.
+// Interior outputs [lo, hi) of one output row: every window column is inside the input, and
+// window rows [0, rows) counted from the first one inside. Full square 2×2 and 3×3 windows with
+// stride 1 or 2 (nearly all pooling layers) are compile-time shapes; each output keeps its
+// reduction in a register.
+// x[row0 + kh·dh·W + ow·sw + kw·dw] is window element (kh, kw) of output ow (kh counted from the
+// first window row inside the input); row0 + ow·sw >= 0 for every interior ow.
 template <class T, bool kMax, int kK, int kSW>
-void interior_row_fixed(const T* base, int64_t W, int64_t dh, int64_t lo, int64_t hi, T lowest, int64_t cnt,
-                        T* __restrict yr) {
-  const T inv = cnt ? T(1) / static_cast<T>(cnt) : T(0);
+void interior_row_fixed(const T* x, int64_t row0, int64_t W, int64_t dh, int64_t lo, int64_t hi, T lowest,
+                        int64_t cnt, T* __restrict yr) {
   for (int64_t ow = lo; ow < hi; ++ow) {
-    const T* p = base + ow * kSW;
+    const T* p = x + (row0 + ow * kSW);
     T r = kMax ? lowest : T(0);
     for (int kh = 0; kh < kK; ++kh)
       for (int kw = 0; kw < kK; ++kw) {
@@ -84,22 +86,22 @@ void interior_row_fixed(const T* base, int64_t W, int64_t dh, int64_t lo, int64_
         if (kMax) r = r < v ? v : r;
         else r += v;
       }
-    yr[ow] = kMax ? r : r * inv;
+    yr[ow] = kMax ? r : r / static_cast<T>(cnt);
   }
 }
 
 template <class T, bool kMax>
-void interior_row(const T* base, int64_t W, int64_t kh0, int64_t kh1, int64_t KW, int64_t dh, int64_t dw, int64_t sw,
-                  int64_t lo, int64_t hi, T lowest, int64_t cnt, T* yr) {
-  if (kh0 == 0 && kh1 == KW && dw == 1 && (sw == 1 || sw == 2) && (KW == 2 || KW == 3)) {
+void interior_row(const T* x, int64_t row0, int64_t W, int64_t rows, int64_t KH, int64_t KW, int64_t dh, int64_t dw,
+                  int64_t sw, int64_t lo, int64_t hi, T lowest, int64_t cnt, T* yr) {
+  if (rows == KH && KH == KW && dw == 1 && (sw == 1 || sw == 2) && (KW == 2 || KW == 3)) {
     auto* f = KW == 2 ? (sw == 1 ? interior_row_fixed<T, kMax, 2, 1> : interior_row_fixed<T, kMax, 2, 2>)
                       : (sw == 1 ? interior_row_fixed<T, kMax, 3, 1> : interior_row_fixed<T, kMax, 3, 2>);
-    return f(base, W, dh, lo, hi, lowest, cnt, yr);
+    return f(x, row0, W, dh, lo, hi, lowest, cnt, yr);
   }
   for (int64_t ow = lo; ow < hi; ++ow) {
-    const T* p = base + ow * sw;
+    const T* p = x + (row0 + ow * sw);
     T r = kMax ? lowest : T(0);
-    for (int64_t kh = kh0; kh < kh1; ++kh)
+    for (int64_t kh = 0; kh < rows; ++kh)
       for (int64_t kw = 0; kw < KW; ++kw) {
         const T v = p[kh * dh * W + kw * dw];
         if (kMax) r = r < v ? v : r;
@@ -117,7 +119,8 @@ void pool_plane_2d(const WindowGeom& g, Pool kind, bool include_pad, const T* x,
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
   const int64_t KH = g.kernel[0], KW = g.kernel[1], sh = g.stride[0], sw = g.stride[1], dh = g.dil[0], dw = g.dil[1];
   const int64_t pl = g.pad_begin[1];
-  const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  const T lowest =
+      std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
   // interior columns [lo, hi): ow·sw − pl >= 0 and ow·sw − pl + (KW − 1)·dw < W
   const int64_t lo = std::min(OW, (pl + sw - 1) / sw);
   const int64_t last = W - 1 - (KW - 1) * dw + pl;  // largest ow·sw allowed
@@ -160,10 +163,10 @@ void pool_plane_2d(const WindowGeom& g, Pool kind, bool include_pad, const T* x,
     for (int64_t ow = 0; ow < lo; ++ow) edge(ow);
     for (int64_t ow = hi; ow < OW; ++ow) edge(ow);
     if (lo >= hi) continue;
-    const T* base = x + h0 * W - pl;  // base[kh·dh·W + ow·sw + kw·dw] for interior ow
-    const int64_t cnt = include_pad ? ph * KW : (kh1 - kh0) * KW;
-    if (kind == Pool::kMax) interior_row<T, true>(base, W, kh0, kh1, KW, dh, dw, sw, lo, hi, lowest, 0, yr);
-    else interior_row<T, false>(base, W, kh0, kh1, KW, dh, dw, sw, lo, hi, lowest, cnt, yr);
+    const int64_t row0 = (h0 + kh0 * dh) * W - pl, rows = kh1 - kh0;
+    const int64_t cnt = include_pad ? ph * KW : rows * KW;
+    if (kind == Pool::kMax) interior_row<T, true>(x, row0, W, rows, KH, KW, dh, dw, sw, lo, hi, lowest, 0, yr);
+    else interior_row<T, false>(x, row0, W, rows, KH, KW, dh, dw, sw, lo, hi, lowest, cnt, yr);
   }
 }
 
