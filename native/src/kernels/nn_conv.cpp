@@ -112,20 +112,22 @@ void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
     }
 }
 
-// The direct kernels read every input channel of a group for each block of outputs: they are
-// used while one group's input stays in L2.
-constexpr int64_t kMaxDirectGroupBytes = 256 * 1024;
+// The direct kernels read every input channel of a group for each block of outputs, once per
+// block of output channels: a task's input (and its output block) must stay in L2.
+constexpr int64_t kMaxDirectGroupBytes = 256 * 1024;  // 1×1: a group's whole input
+constexpr int64_t kMaxDirectBandInBytes = 512 * 1024;  // 2-D: one band's phase planes
+constexpr int64_t kMaxDirectBandOutBytes = 256 * 1024;  // 2-D: one band's outputs
 
 // Phase layout of a 2-D conv's input planes: each plane is zero-padded and split into stride
 // phases (phase (pr, pc) holds padded rows ≡ pr mod sh and columns ≡ pc mod sw), so that every
 // kernel tap reads one phase at a fixed offset from the output position. With outputs laid out
 // Wq wide, a tap is one long vectorizable run phase[o + offset]; the Wq − OW extra columns of
-// each output row are computed and dropped.
+// each output row are computed and dropped. A layout covers `rows` output rows (a band).
 struct PhaseLayout {
   int64_t Hq, Wq, nph, plane;  // plane = nph·Hq·Wq floats per input plane
 
-  explicit PhaseLayout(const WindowGeom& g)
-      : Hq(g.out[0] + ((g.kernel[0] - 1) * g.dil[0]) / g.stride[0] + 1),  // one spare row: wide rows read past Wq
+  PhaseLayout(const WindowGeom& g, int64_t rows)
+      : Hq(rows + ((g.kernel[0] - 1) * g.dil[0]) / g.stride[0] + 1),  // one spare row: wide rows read past Wq
         Wq(g.out[1] + ((g.kernel[1] - 1) * g.dil[1]) / g.stride[1]),
         nph(g.stride[0] * g.stride[1]),
         plane(nph * Hq * Wq) {}
@@ -159,9 +161,10 @@ inline void gather_run(float* d, const float* s, int64_t n, int64_t stride) {
   for (; i < n; ++i) d[i] = s[i * stride];
 }
 
-// Writes the phases of one [H, W] input plane to dst (L.plane floats): all zero, then the rows
-// and columns that fall inside the input copied over.
-void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, float* dst) {
+// Writes the phases of one [H, W] input plane for the band of output rows starting at oh0 to
+// dst (L.plane floats): all zero, then the rows and columns that fall inside the input copied
+// over. Phase row i of the band holds padded input row (oh0 + i)·sh + pr.
+void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, int64_t oh0, float* dst) {
   const int64_t H = g.in[0], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1], Hq = L.Hq, Wq = L.Wq;
   std::memset(dst, 0, static_cast<size_t>(L.plane) * sizeof(float));
@@ -171,12 +174,13 @@ void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, fl
       // columns j with 0 <= j·sw + pc − pl < W; rows i with 0 <= i·sh + pr − pt < H
       const int64_t first = pl - pc <= 0 ? 0 : std::min<int64_t>(Wq, (pl - pc + sw - 1) / sw);
       const int64_t last = std::max(first, std::min<int64_t>(Wq, (W + pl - pc + sw - 1) / sw));
-      const int64_t i0 = pt - pr <= 0 ? 0 : std::min<int64_t>(Hq, (pt - pr + sh - 1) / sh);
-      const int64_t i1 = std::max(i0, std::min<int64_t>(Hq, (H + pt - pr + sh - 1) / sh));
+      const int64_t top = pt - pr - oh0 * sh;  // band row i is input row i·sh − top
+      const int64_t i0 = top <= 0 ? 0 : std::min<int64_t>(Hq, (top + sh - 1) / sh);
+      const int64_t i1 = std::max(i0, std::min<int64_t>(Hq, (H + top + sh - 1) / sh));
       const int64_t n = last - first;
       if (n <= 0) continue;
       for (int64_t i = i0; i < i1; ++i) {
-        const float* srow = xp + (i * sh + pr - pt) * W + first * sw + pc - pl;
+        const float* srow = xp + (i * sh - top) * W + first * sw + pc - pl;
         if (sw == 1) copy_run(ph + i * Wq + first, srow, n);
         else gather_run(ph + i * Wq + first, srow, n, sw);
       }
@@ -188,7 +192,7 @@ void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, fl
 void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
                  int64_t M, const WindowGeom& g, const ConvEpilogue* ep) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
-  const PhaseLayout L(g);
+  const PhaseLayout L(g, OH);
   const int64_t Wq = L.Wq;
   const int64_t mult = M / C;  // output channels per input channel
   ku::parallel_elems(ctx, N * M, OH * OW * KH * KW, [&](int64_t p0, int64_t p1) {
@@ -199,7 +203,7 @@ void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n = p / M, m = p % M, c = m / mult, plane = n * C + c;
       if (plane != filled) {
-        build_phases(x + plane * H * W, g, L, ph.data());
+        build_phases(x + plane * H * W, g, L, 0, ph.data());
         filled = plane;
       }
       const float* wp = w + m * KH * KW;
@@ -361,19 +365,32 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   return true;
 }
 
-// Direct 2-D conv (nn_conv_direct.h) for convs whose phase planes of one group fit in L2: no
-// column matrix, no packing of the input. Phases of all (image, group) pairs are built first,
-// then tasks of whole output rows compute every output channel of their group. Returns false
-// (nothing written) where it does not apply: no AVX2, or a group too large for the cache.
+// Direct 2-D conv (nn_conv_direct.h): no column matrix, no packing of the input. Tasks are
+// (image, group, band of output rows); each builds the phase planes of its band's input rows
+// (with the kernel's halo) and computes every output channel of its group from them. Bands are
+// as tall as L2 allows (kMaxDirectBand*Bytes), and shorter when the conv is worth splitting
+// across threads. Returns false (nothing written) where it does not apply: no AVX2, or not even
+// one output row's inputs fit.
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const PhaseLayout L(g);
-  const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
-  const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
-  if (Cg * L.plane * static_cast<int64_t>(sizeof(float)) > kMaxDirectGroupBytes || K > 1024) return false;
   using convdirect::kChannelBlock;
   using convdirect::kPositionBlock;
+  const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
+  const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
+  auto in_bytes = [&](int64_t rows) { return Cg * PhaseLayout(g, rows).plane * int64_t{sizeof(float)}; };
+  auto out_bytes = [&](int64_t rows) {
+    return Mg * ((rows * PhaseLayout(g, rows).Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock) *
+           int64_t{sizeof(float)};
+  };
+  if (in_bytes(1) > kMaxDirectBandInBytes) return false;
+  int64_t rows_per = 1;
+  while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1) <= kMaxDirectBandOutBytes)
+    ++rows_per;
+  const int64_t split = direct_bands(ctx, N * M * osz * K, N * group, OH);
+  rows_per = std::min(rows_per, (OH + split - 1) / split);
+  const int64_t bands = (OH + rows_per - 1) / rows_per;
+  const PhaseLayout L(g, rows_per);
 
   std::vector<int64_t> taps(static_cast<size_t>(ntaps));
   int64_t max_tap = 0;
@@ -381,35 +398,26 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   // Blocks of output positions round up to kPositionBlock: the last one reads past the last
   // plane by at most that much plus the largest tap, into zeroed slack.
   const int64_t slack = kPositionBlock + max_tap;
-  const int64_t planes = N * C;
-  // The calling thread's buffers; tasks on other threads use them through these pointers (a
+  // The calling thread's packed weights; tasks on other threads use them through this pointer (a
   // thread_local named inside a task would be that thread's own).
-  thread_local std::vector<float> phase_buf, wpack_buf;
-  const size_t need = static_cast<size_t>(planes * L.plane + slack);
-  if (phase_buf.size() < need) phase_buf.resize(need);  // grow only: resize() zero-fills what it adds
-  float* const phases = phase_buf.data();
-  std::fill(phases + planes * L.plane, phases + need, 0.f);
-  ku::parallel_elems(ctx, planes, L.plane, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) build_phases(x + p * isz, g, L, phases + p * L.plane);
-  });
+  thread_local std::vector<float> wpack_buf;
   const float* const wpack = pack_direct_weights(w, group, Mg, K, &wpack_buf);
   const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
 
-  // Tasks: (image, group, band of output rows).
-  const int64_t want = direct_bands(ctx, N * M * osz * K, N * group, OH);
-  const int64_t rows_per = (OH + want - 1) / want;
-  const int64_t bands = (OH + rows_per - 1) / rows_per;
   auto body = [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<float> out;
+    thread_local std::vector<float> phases, out;  // grow only: resize() zero-fills what it adds
+    const size_t need = static_cast<size_t>(Cg * L.plane + slack);
+    if (phases.size() < need) phases.resize(need);
+    std::fill(phases.data() + Cg * L.plane, phases.data() + need, 0.f);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t ng = t / bands, n = ng / group, gi = ng % group;
       const int64_t oh0 = (t % bands) * rows_per, oh1 = std::min(OH, oh0 + rows_per);
-      const int64_t o0 = oh0 * L.Wq;
+      for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
       if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
-      convdirect::Problem pr{phases + (n * C + gi * Cg) * L.plane, L.plane, Cg, taps.data(), ntaps,
+      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps,
                              wpack + gi * mblocks * K * kChannelBlock, Mg, span};
-      convdirect::run_avx2(pr, o0, o0 + span, out.data());
+      convdirect::run_avx2(pr, 0, span, out.data());
       float* yg = y + (n * M + gi * Mg) * osz;
       for (int64_t m = 0; m < Mg; ++m)
         for (int64_t oh = oh0; oh < oh1; ++oh)
