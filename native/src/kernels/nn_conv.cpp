@@ -1,8 +1,9 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
-// and auto_pad. Conv, per call: a direct convolution (AVX2, nn_conv_direct.h) for 2-D convs and
-// 1×1 convs whose group's input fits in L2; else depthwise over phase planes, or im2col tiles
-// and the packed SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into
-// columns then col2im (scatter-add). f16/bf16/f64 go through float.
+// and auto_pad. Conv, per call: a direct convolution (AVX2, nn_conv_direct.h) for 2-D convs in
+// L2-sized bands of output rows and for 1×1 convs whose group's input fits in L2; else
+// depthwise over phase planes, or im2col tiles and the packed SGEMM (1×1 stride-1 unpadded convs
+// skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
+// through float.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
