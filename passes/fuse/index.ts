@@ -2,10 +2,12 @@ import type { Pass } from '../pass.js';
 import { foldBatchNormPass } from './batchnorm.js';
 import { fuseConvPass } from './conv.js';
 import { fuseElementwisePass } from './elementwise.js';
+import { fuseLayerNormPass } from './layernorm.js';
 
 /** The fusion passes, by name (cpu target: fewer passes over memory, fewer kernel launches). */
 export const FUSE_PASSES: Record<string, Pass> = {
   [foldBatchNormPass.name]: foldBatchNormPass,
+  [fuseLayerNormPass.name]: fuseLayerNormPass,
   [fuseConvPass.name]: fuseConvPass,
   [fuseElementwisePass.name]: fuseElementwisePass,
 };

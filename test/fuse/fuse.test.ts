@@ -6,6 +6,8 @@ import { IRGraph } from '../../src/ir/graph.js';
 import { foldBatchNorm } from '../../passes/fuse/batchnorm.js';
 import { fuseConv } from '../../passes/fuse/conv.js';
 import { fuseElementwise } from '../../passes/fuse/elementwise.js';
+import { fuseLayerNorm } from '../../passes/fuse/layernorm.js';
+import { floatWeight } from '../../passes/fuse/util.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { newPassContext } from '../../passes/pass.js';
 import type { Fleet } from '../../src/fleet/types.js';
@@ -52,6 +54,34 @@ function dwGelu(): IRGraph {
   return b.output('y');
 }
 
+/**
+ * Layer normalization over the last axis as pre-opset-17 exporters write it: ReduceMean, Sub,
+ * d² (Pow 2 or Mul d·d), ReduceMean, Add ε, Sqrt, Div, then (optionally) · γ and + β.
+ */
+function decomposedLayerNorm(square: 'Pow' | 'Mul', affine: boolean): () => IRGraph {
+  return () => {
+    const b = new Builder();
+    b.input('x', [2, 5, 24]);
+    b.weight('two', [], [2]);
+    b.weight('eps', [], [1e-5]);
+    b.weight('gamma', [24], values(24, 41, 0.5, 1.5));
+    b.weight('beta', [24], values(24, 42));
+    b.op('ReduceMean', ['x'], 'm', { axes: ints([-1]) });
+    b.op('Sub', ['x', 'm'], 'd');
+    if (square === 'Pow') b.op('Pow', ['d', 'two'], 'p');
+    else b.op('Mul', ['d', 'd'], 'p');
+    b.op('ReduceMean', ['p'], 'v', { axes: ints([-1]) });
+    b.op('Add', ['v', 'eps'], 'e');
+    b.op('Sqrt', ['e'], 's');
+    b.op('Div', ['d', 's'], affine ? 'n' : 'y');
+    if (affine) {
+      b.op('Mul', ['n', 'gamma'], 'g');
+      b.op('Add', ['g', 'beta'], 'y');
+    }
+    return b.output('y');
+  };
+}
+
 function inferShapes(g: IRGraph): IRGraph {
   runPipeline(g, resolvePipeline('infer-shapes'), newPassContext());
   return g;
@@ -81,7 +111,7 @@ function longChain(): IRGraph {
   return b.output('y');
 }
 
-/** A Conv big enough for the tiled, multi-threaded path, with bias, residual Add and LeakyRelu. */
+/** A larger Conv (8→16 channels, 40×40) with bias, residual Add and LeakyRelu. */
 function bigConv(): IRGraph {
   const b = new Builder();
   b.input('x', [1, 8, 40, 40]);
@@ -124,6 +154,36 @@ describe('fusion passes', () => {
       value: [0, 0, 1, 3, 5, 2, 23, 6, -1, 0, 7, 3, 2, 5, 8, 2, 9, 4],
     });
     expect(g.opOutputs(fused)).toEqual(['y']);
+  });
+
+  it('replaces a decomposed layer normalization (Pow, with γ and β) by LayerNormalization', () => {
+    const g = inferShapes(decomposedLayerNorm('Pow', true)());
+    expect(fuseLayerNorm(g)).toBe(1);
+    expect(Builder.opTypes(g)).toEqual(['LayerNormalization']);
+    const [id] = g.topoOps();
+    expect(g.opInputs(id!)).toEqual(['x', 'gamma', 'beta']);
+    expect(g.opOutputs(id!)).toEqual(['y']);
+    expect(g.op(id!).attrs.epsilon).toEqual({ type: 'float', value: Math.fround(1e-5) });
+    expect(g.hasValue('two') || g.hasValue('eps') || g.hasValue('d')).toBe(false);
+  });
+
+  it('replaces the Mul(d, d) form without γ and β, with a ones scale', () => {
+    const g = inferShapes(decomposedLayerNorm('Mul', false)());
+    expect(fuseLayerNorm(g)).toBe(1);
+    const [id] = g.topoOps();
+    const [, scale, bias] = g.opInputs(id!);
+    expect(bias).toBeUndefined();
+    expect(Array.from(floatWeight(g, scale)!)).toEqual(new Array(24).fill(1));
+  });
+
+  it('leaves a layer normalization alone when another op or a graph output reads an intermediate', () => {
+    const g = inferShapes(decomposedLayerNorm('Pow', true)());
+    g.outputs = ['y', 'v'];
+    expect(fuseLayerNorm(g)).toBe(0);
+    const h = inferShapes(decomposedLayerNorm('Pow', false)());
+    h.addOp({ opType: 'Neg', opset: 17, attrs: {}, name: 'neg' }, ['d'], ['nd']);
+    h.outputs = ['y', 'nd'];
+    expect(fuseLayerNorm(h)).toBe(0);
   });
 
   it('does not fuse through a value that another op or a graph output reads', () => {
@@ -177,6 +237,7 @@ describe('fleet gate', () => {
 /** Compiles `make()` with and without the fusion passes, runs both, and compares the outputs. */
 async function compareFused(make: () => IRGraph, inputs: Record<string, number[]>, out: string): Promise<number> {
   const results: number[][] = [];
+  const opCounts: number[] = [];
   for (const passes of ['infer-shapes,fold,dce', undefined]) {
     const g = make();
     const dir = tmp('fleetc-fuse-');
@@ -190,9 +251,10 @@ async function compareFused(make: () => IRGraph, inputs: Record<string, number[]
     const r = spawnSync(FLEETRT, args, { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    if (!passes) expect(JSON.stringify(g.ops().map((id) => g.op(id).domain))).toContain('fleetc');
+    opCounts.push(g.ops().length);
     results.push(readNpyF32(join(dir, 'out', `${out}.npy`)).data);
   }
+  expect(opCounts[1]).toBeLessThan(opCounts[0]!); // the default pipeline did fuse
   const [plain, fused] = results as [number[], number[]];
   expect(fused.length).toBe(plain.length);
   let worst = 0;
@@ -216,9 +278,16 @@ describe.skipIf(!HAVE_FLEETRT)('fused kernels against the unfused graph (fleetrt
     expect(worst).toBeLessThan(1e-4);
   });
 
-  it('a Conv on the tiled path with bias, residual (as Add input 0) and LeakyRelu', async () => {
+  it('a larger Conv with bias, residual (as Add input 0) and LeakyRelu', async () => {
     const worst = await compareFused(bigConv, { x: values(12800, 33), r: values(25600, 34) }, 'y');
     expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('decomposed layer normalization, as LayerNormalization', async () => {
+    for (const make of [decomposedLayerNorm('Pow', true), decomposedLayerNorm('Mul', false)]) {
+      const worst = await compareFused(make, { x: values(240, 43, -3, 3) }, 'y');
+      expect(worst).toBeLessThan(1e-4);
+    }
   });
 
   it('depthwise Conv + Clip, then a GELU chain with broadcasting', async () => {

@@ -30,7 +30,9 @@ const MODELS = [
     })),
 ];
 const MPI = process.env.FLEETC_TEST_MPI !== '0' && spawnSync('mpirun', ['--version']).status === 0;
-const UNFUSED = DEFAULT_COMPILE_PIPELINE.replace(',fuse-conv,fuse-elementwise', '');
+const UNFUSED = DEFAULT_COMPILE_PIPELINE.split(',')
+  .filter((p) => !p.startsWith('fuse-'))
+  .join(',');
 const work = mkdtempSync(join(tmpdir(), 'fleetc-fleets-'));
 
 type Outputs = Map<string, Buffer>;
