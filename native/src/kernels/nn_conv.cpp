@@ -103,6 +103,18 @@ Status check_float(const KernelContext& ctx, const Tensor& t) {
   return Status::Ok();
 }
 
+// X, W and the optional B of Conv / ConvTranspose: float X, W of X's rank (>= 3).
+Status conv_operands(KernelContext& ctx, const Tensor** x, const Tensor** w, const Tensor** b) {
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, x));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, w));
+  *b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+  FLEETRT_RETURN_IF_ERROR(check_float(ctx, **x));
+  if ((*x)->rank() < 3 || (*w)->rank() != (*x)->rank())
+    return ku::op_error(ctx, "X " + ku::shape_str((*x)->shape) + " and W " + ku::shape_str((*w)->shape) +
+                                 " must have the same rank >= 3");
+  return Status::Ok();
+}
+
 void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
   if (!bias) return;
   for (int64_t n = 0; n < N; ++n)
@@ -431,17 +443,78 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   return true;
 }
 
+// The float32 conv into yf, by the first path that applies (see the file comment).
+void conv_float(KernelContext& ctx, const float* xf, const float* wf, const float* bf, float* yf, int64_t N, int64_t C,
+                int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
+  const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
+  const int64_t isz = g.in_size(), osz = g.out_size();
+  const size_t nsp = g.in.size();
+  if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
+  bool direct = ksz == 1;
+  for (size_t d = 0; d < nsp; ++d)
+    if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
+  if (direct && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, osz, ep)) return;
+  // Other 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
+  // (im2col + single-thread SGEMM + epilogue), instead of one huge column matrix.
+  // Small convs run on one thread: a pool wake-up costs more than they do.
+  int64_t tile = std::max<int64_t>(64, (96 * 1024 / std::max<int64_t>(K, 1)) / 16 * 16);
+  const int64_t work = N * group * Mg * osz * K, per = N * group, want = 2 * std::max(1, ctx.num_threads());
+  const bool parallel = work >= ku::kParallelMinMacs && ctx.num_threads() > 1;
+  if (parallel && per * ((osz + tile - 1) / tile) < want) {
+    const int64_t splits = (want + per - 1) / per;
+    tile = std::max<int64_t>(32, ((osz + splits - 1) / splits + 15) / 16 * 16);
+  }
+  const int64_t ntiles = (osz + tile - 1) / tile;
+  if (!direct && nsp == 2) {
+    const int64_t tasks = N * group * ntiles;
+    auto body = [&](int64_t t0, int64_t t1) {
+      // per-thread column tile, kept between calls: a fresh large buffer costs page faults
+      thread_local std::vector<float> col;
+      if (col.size() < static_cast<size_t>(K * tile)) col.resize(static_cast<size_t>(K * tile));
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t ng = t / ntiles, n = ng / group, gi = ng % group;
+        const int64_t p0 = (t % ntiles) * tile, p1 = std::min(osz, p0 + tile);
+        const float* xg = xf + (n * C + gi * Cg) * isz;
+        im2col_tile2d(xg, Cg, g, p0, p1, col.data());
+        float* yg = yf + (n * M + gi * Mg) * osz;
+        ku::sgemm(false, false, Mg, p1 - p0, K, 1.f, wf + gi * Mg * K, K, col.data(), p1 - p0, 0.f, yg + p0, osz,
+                  nullptr);
+        direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
+                        bf ? bf + gi * Mg : nullptr, Mg, osz, p0, p1, ep);
+      }
+    };
+    if (parallel && tasks > 1) ctx.parallel_for(tasks, 1, body);
+    else body(0, tasks);
+    return;
+  }
+  float* col = direct ? nullptr : static_cast<float*>(ctx.scratch(static_cast<size_t>(K * osz) * sizeof(float)));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t gi = 0; gi < group; ++gi) {
+      float* xg = const_cast<float*>(xf) + (n * C + gi * Cg) * isz;
+      const float* src = xg;
+      if (!direct) {
+        window_map<false>(ctx, xg, Cg, g.in, g.out, g, col);
+        src = col;
+      }
+      float* yg = yf + (n * M + gi * Mg) * osz;
+      ku::sgemm(false, false, Mg, osz, K, 1.f, wf + gi * Mg * K, K, src, osz, 0.f, yg, osz, &ctx);
+      if (ep) {
+        const float* zg = ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
+        ku::parallel_elems(ctx, Mg, osz, [&](int64_t m0, int64_t m1) {
+          for (int64_t m = m0; m < m1; ++m)
+            ep->apply(yg + m * osz, osz, bf ? bf[gi * Mg + m] : 0.f, zg ? zg + m * osz : nullptr);
+        });
+      }
+    }
+  if (!ep) add_bias(bf, yf, N, M, osz);
+}
+
 }  // namespace
 
 Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
-  const Tensor *x, *w;
-  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
-  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &w));
-  const Tensor* b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
-  FLEETRT_RETURN_IF_ERROR(check_float(ctx, *x));
-  if (x->rank() < 3 || w->rank() != x->rank())
-    return ku::op_error(ctx, "X " + ku::shape_str(x->shape) + " and W " + ku::shape_str(w->shape) +
-                                 " must have the same rank >= 3");
+  const Tensor *x, *w, *b;
+  FLEETRT_RETURN_IF_ERROR(conv_operands(ctx, &x, &w, &b));
   const int64_t N = x->shape[0], C = x->shape[1], M = w->shape[0];
   const int64_t group = ctx.attrs().get_int("group", 1);
   if (group <= 0 || C % group != 0 || M % group != 0 || w->shape[1] != C / group)
@@ -462,88 +535,9 @@ Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
     return ku::op_error(ctx, "residual Z has " + std::to_string(ep->residual_numel) + " values, the output " +
                                  ku::shape_str(oshape));
   if (ep && y->dtype != DType::kF32) return ku::op_error(ctx, "fused epilogues need float32");
-  const float* xf = ku::as_float_buffer(ctx, *x);
-  const float* wf = ku::as_float_buffer(ctx, *w);
-  const float* bf = b ? ku::as_float_buffer(ctx, *b) : nullptr;
   float* yf = ku::float_out_buffer(ctx, *y);
-  const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
-  const int64_t isz = g.in_size(), osz = g.out_size();
-  if (in_sp.size() == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) {
-    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
-    return Status::Ok();
-  }
-  if (Cg == 1 && group > 1 && in_sp.size() == 2) {
-    depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
-    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
-    return Status::Ok();
-  }
-  bool direct = ksz == 1;
-  for (size_t d = 0; d < in_sp.size(); ++d)
-    if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
-  // Large 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
-  // (im2col + single-thread SGEMM + epilogue), instead of one huge column matrix.
-  // Small convs run on one thread: a pool wake-up costs more than they do.
-  if (direct && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, osz, ep)) {
-    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
-    return Status::Ok();
-  }
-  int64_t tile = std::max<int64_t>(64, (96 * 1024 / std::max<int64_t>(K, 1)) / 16 * 16);
-  const int64_t work = N * group * Mg * osz * K, per = N * group, want = 2 * std::max(1, ctx.num_threads());
-  const bool parallel = work >= ku::kParallelMinMacs && ctx.num_threads() > 1;
-  if (parallel && per * ((osz + tile - 1) / tile) < want) {
-    const int64_t splits = (want + per - 1) / per;
-    tile = std::max<int64_t>(32, ((osz + splits - 1) / splits + 15) / 16 * 16);
-  }
-  const int64_t ntiles = (osz + tile - 1) / tile;
-  if (!direct && in_sp.size() == 2) {
-    const int64_t tasks = N * group * ntiles;
-    auto body = [&](int64_t t0, int64_t t1) {
-      // per-thread column tile, kept between calls: a fresh large buffer costs page faults
-      thread_local std::vector<float> col;
-      if (col.size() < static_cast<size_t>(K * tile)) col.resize(static_cast<size_t>(K * tile));
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t ng = t / ntiles, n = ng / group, gi = ng % group;
-        const int64_t p0 = (t % ntiles) * tile, p1 = std::min(osz, p0 + tile);
-        const float* xg = xf + (n * C + gi * Cg) * isz;
-        im2col_tile2d(xg, Cg, g, p0, p1, col.data());
-        float* yg = yf + (n * M + gi * Mg) * osz;
-        ku::sgemm(false, false, Mg, p1 - p0, K, 1.f, wf + gi * Mg * K, K, col.data(), p1 - p0, 0.f, yg + p0, osz,
-                  nullptr);
-        const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
-        for (int64_t m = 0; m < Mg; ++m) {
-          const float bv = bf ? bf[gi * Mg + m] : 0.f;
-          float* row = yg + m * osz + p0;
-          if (ep) ep->apply(row, p1 - p0, bv, zg ? zg + m * osz + p0 : nullptr);
-          else if (bv != 0.f)
-            for (int64_t i = 0; i < p1 - p0; ++i) row[i] += bv;
-        }
-      }
-    };
-    if (parallel && tasks > 1) ctx.parallel_for(tasks, 1, body);
-    else body(0, tasks);
-    if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
-    return Status::Ok();
-  }
-  float* col = direct ? nullptr : static_cast<float*>(ctx.scratch(static_cast<size_t>(K * osz) * sizeof(float)));
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t gi = 0; gi < group; ++gi) {
-      float* xg = const_cast<float*>(xf) + (n * C + gi * Cg) * isz;
-      const float* src = xg;
-      if (!direct) {
-        window_map<false>(ctx, xg, Cg, in_sp, g.out, g, col);
-        src = col;
-      }
-      float* yg = yf + (n * M + gi * Mg) * osz;
-      ku::sgemm(false, false, Mg, osz, K, 1.f, wf + gi * Mg * K, K, src, osz, 0.f, yg, osz, &ctx);
-      if (ep) {
-        const float* zg = ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
-        ku::parallel_elems(ctx, Mg, osz, [&](int64_t m0, int64_t m1) {
-          for (int64_t m = m0; m < m1; ++m)
-            ep->apply(yg + m * osz, osz, bf ? bf[gi * Mg + m] : 0.f, zg ? zg + m * osz : nullptr);
-        });
-      }
-    }
-  if (!ep) add_bias(bf, yf, N, M, osz);
+  conv_float(ctx, ku::as_float_buffer(ctx, *x), ku::as_float_buffer(ctx, *w), b ? ku::as_float_buffer(ctx, *b) : nullptr,
+             yf, N, C, M, group, g, ep);
   if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
   return Status::Ok();
 }
@@ -553,14 +547,8 @@ namespace {
 Status k_Conv(KernelContext& ctx) { return conv_forward(ctx, nullptr); }
 
 Status k_ConvTranspose(KernelContext& ctx) {
-  const Tensor *x, *w;
-  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
-  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &w));
-  const Tensor* b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
-  FLEETRT_RETURN_IF_ERROR(check_float(ctx, *x));
-  if (x->rank() < 3 || w->rank() != x->rank())
-    return ku::op_error(ctx, "X " + ku::shape_str(x->shape) + " and W " + ku::shape_str(w->shape) +
-                                 " must have the same rank >= 3");
+  const Tensor *x, *w, *b;
+  FLEETRT_RETURN_IF_ERROR(conv_operands(ctx, &x, &w, &b));
   const Attributes& at = ctx.attrs();
   const int64_t N = x->shape[0], C = x->shape[1];
   const int64_t group = at.get_int("group", 1);
