@@ -23,6 +23,7 @@ export interface RunOptions {
   requests?: number;
   threads?: number;
   launcher?: LauncherKind;
+  /** Extra environment, on top of this process's, for locating fleetrt (FLEETRT, MPIRUN) and for running it. */
   env?: Record<string, string | undefined>;
 }
 
@@ -116,8 +117,8 @@ export async function run(planPath: string, o: RunOptions): Promise<RunSummary> 
   if (o.requests) args.push('--requests', String(o.requests));
   if (o.threads) args.push('--threads', String(o.threads));
 
-  const fleetrt = findFleetrt(o.env);
-  const env = o.env ?? process.env;
+  const env = { ...process.env, ...o.env };
+  const fleetrt = findFleetrt(env);
   const launch = launchCommand(launcher, {
     fleetrt,
     args,
@@ -127,7 +128,7 @@ export async function run(planPath: string, o: RunOptions): Promise<RunSummary> 
   });
   let r;
   try {
-    r = await spawnCollect(launch.cmd, launch.args);
+    r = await spawnCollect(launch.cmd, launch.args, { env: o.env });
   } catch (e) {
     const why =
       (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${launch.cmd} is not installed` : (e as Error).message;

@@ -4,14 +4,14 @@
  * node-suite tests of the ops that have AVX2 paths, and the CNN fixtures, must pass the same way
  * on that code.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSkips, runTests } from '../../src/api/test-runner.js';
 import { compile } from '../../src/api/compile.js';
-import { findFleetrt, haveFleetrt } from '../../runtime/fleetrt.js';
+import { run } from '../../src/api/run.js';
+import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { REPO, SHARED } from '../paths.js';
 
 const NODE = join(SHARED, 'conformance', 'onnx-node');
@@ -49,13 +49,12 @@ describe.skipIf(!ready)('portable kernels (FLEETRT_PORTABLE=1)', () => {
     const m = join(REPO, 'fixtures', 'models', 'cnn_small');
     const c = await compile(join(m, 'model.onnx'), join(dir, 'build'), { report: false });
     const metrics = join(dir, 'metrics.json');
-    execFileSync(
-      findFleetrt(),
-      [c.planPath, '--inputs-dir', join(m, 'test_data_set_0'), '--output-dir', join(dir, 'out'), '--metrics', metrics],
-      {
-        env: { ...process.env, FLEETRT_PORTABLE: '1' },
-      },
-    );
+    await run(c.planPath, {
+      inputsDir: join(m, 'test_data_set_0'),
+      outputDir: join(dir, 'out'),
+      metrics,
+      env: { FLEETRT_PORTABLE: '1' },
+    });
     expect(JSON.parse(readFileSync(metrics, 'utf8')).simd).toBe('portable');
   });
 });
