@@ -9,6 +9,7 @@ import type {
   SourceLoc,
   ValueAttrs,
 } from './types.js';
+import { orderNodes } from '../util/topo-order.js';
 
 const { MultiDirectedGraph } = graphology;
 type Store = graphology.MultiDirectedGraph<NodeAttrs, EdgeAttrs, GraphAttrs>;
@@ -216,76 +217,18 @@ export class IRGraph {
   topoOps(): string[] {
     const order = this.ops();
     const rank = new Map(order.map((id, i) => [id, i]));
-    const pending = new Map<string, number>();
-    const capturers = new Map<string, string[]>();
-    for (const id of order) {
-      const deps = new Set<string>();
-      for (const v of this.opInputs(id)) {
+    // an op follows the producers of its inputs and of the values its subgraphs capture
+    const deps = order.map((id) => {
+      const ds: number[] = [];
+      for (const v of [...this.opInputs(id), ...this.capturedValues(id)]) {
         const p = v === undefined ? undefined : this.producer(v);
-        if (p) deps.add(p.op);
+        if (p) ds.push(rank.get(p.op)!);
       }
-      for (const v of this.capturedValues(id)) {
-        const p = this.producer(v);
-        if (p) deps.add(p.op);
-        if (p) capturers.set(v, [...(capturers.get(v) ?? []), id]);
-      }
-      pending.set(id, deps.size);
-    }
-    // Ready ops in a binary min-heap keyed by insertion rank: O(n log n) even when thousands of
-    // ops (Constants) are ready at once.
-    const heap: number[] = [];
-    const push = (r: number): void => {
-      let i = heap.push(r) - 1;
-      while (i > 0) {
-        const up = (i - 1) >> 1;
-        if (heap[up]! <= r) break;
-        heap[i] = heap[up]!;
-        i = up;
-      }
-      heap[i] = r;
-    };
-    const pop = (): number => {
-      const top = heap[0]!;
-      const last = heap.pop()!;
-      if (heap.length) {
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          if (l >= heap.length) break;
-          const c = l + 1 < heap.length && heap[l + 1]! < heap[l]! ? l + 1 : l;
-          if (heap[c]! >= last) break;
-          heap[i] = heap[c]!;
-          i = c;
-        }
-        heap[i] = last;
-      }
-      return top;
-    };
-    order.forEach((id, i) => {
-      if (pending.get(id) === 0) push(i);
+      return ds;
     });
-    const out: string[] = [];
-    while (heap.length) {
-      const id = order[pop()]!;
-      out.push(id);
-      const seen = new Set<string>();
-      for (const v of this.opOutputs(id)) {
-        if (v === undefined) continue;
-        for (const user of [...this.consumers(v).map((u) => u.op), ...(capturers.get(v) ?? [])]) {
-          if (seen.has(user)) continue;
-          seen.add(user);
-          const left = pending.get(user)! - 1;
-          pending.set(user, left);
-          if (left === 0) push(rank.get(user)!);
-        }
-      }
-    }
-    if (out.length !== order.length) {
-      const done = new Set(out);
-      const stuck = order.find((id) => !done.has(id));
-      throw new Error(`the graph has a cycle through op '${stuck}'`);
-    }
-    return out;
+    return orderNodes(deps, (node) => {
+      throw new Error(`the graph has a cycle through op '${order[node]}'`);
+    }).map((i) => order[i]!);
   }
 
   /** Subgraphs owned by an op's attributes, by attribute name. */

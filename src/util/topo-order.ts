@@ -1,8 +1,8 @@
 /**
  * A topological order of nodes given each node's dependencies (indices of nodes it must follow).
- * The file order when it already is one (the common case, checked in one pass); otherwise
+ * The given order when it already is one (the common case, checked in one pass); otherwise
  * Kahn's algorithm taking the lowest ready index first, so the result is deterministic and
- * stays close to the file. On a cycle, `onCycle(node, dependency)` names a node on it.
+ * stays close to the given order. On a cycle, `onCycle(node, dependency)` names a node on it.
  */
 export function orderNodes(deps: readonly number[][], onCycle: (node: number, dep: number) => never): number[] {
   const n = deps.length;
