@@ -19,11 +19,6 @@ double now_us() {
   return duration<double, std::micro>(steady_clock::now().time_since_epoch()).count();
 }
 
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 bool copy_tensor(const OwnedTensor& in, OwnedTensor* out) {
   std::string err;
   OwnedTensor c;
@@ -180,11 +175,8 @@ bool Deployment::load_inputs(const std::map<std::string, std::string>& named, co
     auto it = named.find(plan_.inputs[k].name);
     if (it != named.end()) {
       path = it->second;
-    } else if (!dir.empty()) {
-      for (const char* ext : {".pb", ".npy"}) {
-        std::string p = dir + "/input_" + std::to_string(k) + ext;
-        if (file_exists(p)) path = p;
-      }
+    } else {
+      path = input_file_in(dir, k);
     }
     if (path.empty()) {
       *error = "no value for input '" + plan_.inputs[k].name + "' (#" + std::to_string(k) + ")";
@@ -218,20 +210,7 @@ bool Deployment::random_inputs(uint64_t seed, std::vector<Value>* out, std::stri
     Value& v = (*out)[k];
     v.kind = Value::Kind::kTensor;
     if (!alloc_owned(T->dtype, shape, &v.tensor, error)) return false;
-    Tensor& x = v.tensor.view;
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-      uint32_t r = static_cast<uint32_t>(state >> 33);
-      switch (T->dtype) {
-        case DType::kF32: x.as<float>()[i] = static_cast<float>(r) / 4294967296.0f * 2.0f - 1.0f; break;
-        case DType::kF64: x.as<double>()[i] = static_cast<double>(r) / 4294967296.0 * 2.0 - 1.0; break;
-        case DType::kI64: x.as<int64_t>()[i] = r % 8; break;
-        case DType::kI32: x.as<int32_t>()[i] = static_cast<int32_t>(r % 8); break;
-        case DType::kBool: x.as<uint8_t>()[i] = r & 1; break;
-        default:
-          if (T->dtype != DType::kString) static_cast<uint8_t*>(x.data)[i * dtype_bits(T->dtype) / 8] = static_cast<uint8_t>(r % 8);
-      }
-    }
+    fill_random(v.tensor.view, &state);
   }
   return true;
 }
@@ -240,14 +219,7 @@ bool Deployment::write_outputs(const std::string& dir, const std::vector<Value>&
   ::mkdir(dir.c_str(), 0777);
   for (size_t k = 0; k < outputs.size() && k < plan_.outputs.size(); ++k) {
     if (output_desc_[k].first < 0) continue;
-    const std::string base = dir + "/" + safe_file_name(plan_.outputs[k].name);
-    const Value& v = outputs[k];
-    if (v.kind == Value::Kind::kTensor) {
-      if (!write_npy(base + ".npy", v.tensor.view, error)) return false;
-    } else if (v.kind == Value::Kind::kSequence) {
-      for (size_t i = 0; i < v.elements.size(); ++i)
-        if (!write_npy(base + "." + std::to_string(i) + ".npy", v.elements[i].view, error)) return false;
-    }
+    if (!write_value(dir + "/" + safe_file_name(plan_.outputs[k].name), outputs[k], error)) return false;
   }
   return true;
 }

@@ -10,13 +10,6 @@
 
 namespace fleetrt {
 
-namespace {
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-}  // namespace
-
 bool Session::open(const std::string& plan_path, int threads, std::string* error) {
   if (!load_plan(plan_path, &plan_, error)) return false;
   if (plan_.devices.size() != 1) {
@@ -67,11 +60,8 @@ bool Session::load_inputs(const std::map<std::string, std::string>& named, const
     std::string path;
     if (k < files.size()) {
       path = files[k];
-    } else if (!dir.empty()) {
-      for (const char* ext : {".pb", ".npy"}) {
-        std::string p = dir + "/input_" + std::to_string(k) + ext;
-        if (file_exists(p)) path = p;
-      }
+    } else {
+      path = input_file_in(dir, k);
     }
     if (path.empty()) {
       *error = "no value for input '" + D.tensors[D.inputs[k]].name + "' (#" + std::to_string(k) + ")";
@@ -91,10 +81,6 @@ bool Session::random_inputs(uint64_t seed, std::vector<Value>* out, std::string*
     bound[s] = 1;
   }
   uint64_t state = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-  auto next = [&]() {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<uint32_t>(state >> 33);
-  };
   out->clear();
   for (uint32_t t : D.inputs) {
     const TensorDesc& T = D.tensors[t];
@@ -111,20 +97,7 @@ bool Session::random_inputs(uint64_t seed, std::vector<Value>* out, std::string*
     Value v;
     v.kind = Value::Kind::kTensor;
     if (!alloc_owned(T.dtype, shape, &v.tensor, error)) return false;
-    Tensor& x = v.tensor.view;
-    const int64_t n = x.numel();
-    for (int64_t i = 0; i < n; ++i) {
-      uint32_t r = next();
-      switch (T.dtype) {
-        case DType::kF32: x.as<float>()[i] = static_cast<float>(r) / 4294967296.0f * 2.0f - 1.0f; break;
-        case DType::kF64: x.as<double>()[i] = static_cast<double>(r) / 4294967296.0 * 2.0 - 1.0; break;
-        case DType::kI64: x.as<int64_t>()[i] = r % 8; break;
-        case DType::kI32: x.as<int32_t>()[i] = static_cast<int32_t>(r % 8); break;
-        case DType::kBool: x.as<uint8_t>()[i] = r & 1; break;
-        default:
-          if (T.dtype != DType::kString) static_cast<uint8_t*>(x.data)[i * dtype_bits(T.dtype) / 8] = static_cast<uint8_t>(r % 8);
-      }
-    }
+    fill_random(v.tensor.view, &state);
     out->push_back(std::move(v));
   }
   return true;
@@ -142,14 +115,7 @@ bool Session::write_outputs(const std::string& dir, const std::vector<Value>& ou
   ::mkdir(dir.c_str(), 0777);
   const ProgramDesc& D = main();
   for (size_t i = 0; i < outputs.size() && i < D.outputs.size(); ++i) {
-    const std::string base = dir + "/" + safe_file_name(D.tensors[D.outputs[i]].name);
-    const Value& v = outputs[i];
-    if (v.kind == Value::Kind::kTensor) {
-      if (!write_npy(base + ".npy", v.tensor.view, error)) return false;
-    } else if (v.kind == Value::Kind::kSequence) {
-      for (size_t k = 0; k < v.elements.size(); ++k)
-        if (!write_npy(base + "." + std::to_string(k) + ".npy", v.elements[k].view, error)) return false;
-    }
+    if (!write_value(dir + "/" + safe_file_name(D.tensors[D.outputs[i]].name), outputs[i], error)) return false;
   }
   return true;
 }

@@ -1,5 +1,7 @@
 #include "core/tensor_io.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -98,6 +100,34 @@ std::string safe_file_name(const std::string& name) {
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
       c = '_';
   return s;
+}
+
+std::string input_file_in(const std::string& dir, size_t k) {
+  std::string path;
+  if (dir.empty()) return path;
+  for (const char* ext : {".pb", ".npy"}) {
+    std::string p = dir + "/input_" + std::to_string(k) + ext;
+    struct stat st;
+    if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) path = p;
+  }
+  return path;
+}
+
+void fill_random(Tensor& x, uint64_t* state) {
+  const int64_t n = x.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint32_t r = static_cast<uint32_t>(*state >> 33);
+    switch (x.dtype) {
+      case DType::kF32: x.as<float>()[i] = static_cast<float>(r) / 4294967296.0f * 2.0f - 1.0f; break;
+      case DType::kF64: x.as<double>()[i] = static_cast<double>(r) / 4294967296.0 * 2.0 - 1.0; break;
+      case DType::kI64: x.as<int64_t>()[i] = r % 8; break;
+      case DType::kI32: x.as<int32_t>()[i] = static_cast<int32_t>(r % 8); break;
+      case DType::kBool: x.as<uint8_t>()[i] = r & 1; break;
+      default:
+        if (x.dtype != DType::kString) static_cast<uint8_t*>(x.data)[i * dtype_bits(x.dtype) / 8] = static_cast<uint8_t>(r % 8);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -516,6 +546,14 @@ bool load_value(const std::string& path, int want_kind, Value* out, std::string*
   }
   if (!ok) *error = path + ": " + *error;
   return ok;
+}
+
+bool write_value(const std::string& base, const Value& v, std::string* error) {
+  if (v.kind == Value::Kind::kTensor) return write_npy(base + ".npy", v.tensor.view, error);
+  if (v.kind == Value::Kind::kSequence)
+    for (size_t k = 0; k < v.elements.size(); ++k)
+      if (!write_npy(base + "." + std::to_string(k) + ".npy", v.elements[k].view, error)) return false;
+  return true;
 }
 
 bool write_npy(const std::string& path, const Tensor& t, std::string* error) {

@@ -34,7 +34,19 @@ bool parse_tensor_proto(const uint8_t* p, size_t n, OwnedTensor* out, std::strin
 
 bool write_npy(const std::string& path, const Tensor& t, std::string* error);
 
+// Writes a tensor as `base`.npy and a sequence as `base`.<i>.npy per element; other kinds
+// write nothing.
+bool write_value(const std::string& base, const Value& v, std::string* error);
+
 // `name` with every character outside [A-Za-z0-9._-] replaced by '_'.
 std::string safe_file_name(const std::string& name);
+
+// The file holding input k in an inputs directory: `dir`/input_<k>.npy, else `dir`/input_<k>.pb;
+// empty when neither exists (or dir is empty).
+std::string input_file_in(const std::string& dir, size_t k);
+
+// Fills t with pseudo-random values, advancing the LCG *state one step per element: floats in
+// [-1, 1), other numeric types in [0, 8), bools 0/1; string elements are left alone.
+void fill_random(Tensor& t, uint64_t* state);
 
 }  // namespace fleetrt
