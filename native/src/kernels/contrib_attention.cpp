@@ -108,6 +108,29 @@ void build_cache(const float* past, int64_t P, const float* src, int64_t sb, int
 
 float filter_value(const KernelContext& ctx) { return static_cast<float>(ctx.attrs().get_float("mask_filter_value", -10000.0)); }
 
+// Runs p (q/k/v and bias set) into y [B, S, D] (D = q_heads · v_head_dim values per row) in float.
+void run_attention(KernelContext& ctx, ku::AttentionProblem& p, Tensor* y, int64_t D) {
+  float* yf = ku::float_out_buffer(ctx, *y);
+  p.y = yf, p.y_sb = p.q_len * D, p.y_sh = p.v_head_dim, p.y_ss = D;
+  ku::attention(&ctx, p);
+  if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+}
+
+// Attention / MultiHeadAttention after Q/K/V are set: the scale attribute (default
+// 1/sqrt(head_dim)), the mask (nullable) with `unidirectional` over P past positions, the
+// attention_bias (nullable), then the run into y [B, S, Dv].
+Status masked_attention(KernelContext& ctx, ku::AttentionProblem& p, const Tensor* mask, const Tensor* ab, int64_t P,
+                        Tensor* y, int64_t Dv) {
+  const Attributes& at = ctx.attrs();
+  const int64_t B = p.batch, N = p.q_heads, S = p.q_len, T = p.kv_len;
+  p.scale = static_cast<float>(at.has("scale") ? at.get_float("scale", 1.0) : 1.0 / std::sqrt(static_cast<double>(p.head_dim)));
+  float* mb;
+  FLEETRT_RETURN_IF_ERROR(mask_bias(ctx, mask, B, S, T, P, at.get_int("unidirectional", 0) != 0, filter_value(ctx), &mb));
+  FLEETRT_RETURN_IF_ERROR(combine_bias(ctx, ab, mb, B, N, S, T, &p));
+  run_attention(ctx, p, y, Dv);
+  return Status::Ok();
+}
+
 Status k_Attention(KernelContext& ctx) {
   const Tensor *x, *w;
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
@@ -153,15 +176,7 @@ Status k_Attention(KernelContext& ctx) {
   p.k = cache, p.k_sb = N * T * H, p.k_sh = T * H, p.k_ss = H;
   p.v = cache + B * N * T * H, p.v_sb = N * T * Hv, p.v_sh = T * Hv, p.v_ss = Hv;
   if (present) ku::store_float_buffer(cache, *present);
-  p.scale = static_cast<float>(at.has("scale") ? at.get_float("scale", 1.0) : 1.0 / std::sqrt(static_cast<double>(H)));
-  float* mb;
-  FLEETRT_RETURN_IF_ERROR(mask_bias(ctx, mask, B, S, T, P, at.get_int("unidirectional", 0) != 0, filter_value(ctx), &mb));
-  FLEETRT_RETURN_IF_ERROR(combine_bias(ctx, ab, mb, B, N, S, T, &p));
-  float* yf = ku::float_out_buffer(ctx, *y);
-  p.y = yf, p.y_sb = S * Dv, p.y_sh = Hv, p.y_ss = Dv;
-  ku::attention(&ctx, p);
-  if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
-  return Status::Ok();
+  return masked_attention(ctx, p, mask, ab, P, y, Dv);
 }
 
 Status k_MultiHeadAttention(KernelContext& ctx) {
@@ -213,15 +228,7 @@ Status k_MultiHeadAttention(KernelContext& ctx) {
   if (ov) ku::store_float_buffer(vc, *ov);
   p.k = kc, p.k_sb = N * T * H, p.k_sh = T * H, p.k_ss = H;
   p.v = vc, p.v_sb = N * T * Hv, p.v_sh = T * Hv, p.v_ss = Hv;
-  p.scale = static_cast<float>(at.has("scale") ? at.get_float("scale", 1.0) : 1.0 / std::sqrt(static_cast<double>(H)));
-  float* mb;
-  FLEETRT_RETURN_IF_ERROR(mask_bias(ctx, kpm, B, S, T, P, at.get_int("unidirectional", 0) != 0, filter_value(ctx), &mb));
-  FLEETRT_RETURN_IF_ERROR(combine_bias(ctx, ab, mb, B, N, S, T, &p));
-  float* yf = ku::float_out_buffer(ctx, *y);
-  p.y = yf, p.y_sb = S * Dv, p.y_sh = Hv, p.y_ss = Dv;
-  ku::attention(&ctx, p);
-  if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
-  return Status::Ok();
+  return masked_attention(ctx, p, kpm, ab, P, y, Dv);
 }
 
 Status k_GroupQueryAttention(KernelContext& ctx) {
@@ -330,10 +337,7 @@ Status k_GroupQueryAttention(KernelContext& ctx) {
           if (j <= offs[b] + i - window) wbias[(b * S + i) * T + j] = -std::numeric_limits<float>::infinity();
   }
   FLEETRT_RETURN_IF_ERROR(combine_bias(ctx, ab, wbias.empty() ? nullptr : wbias.data(), B, N, S, T, &p));
-  float* yf = ku::float_out_buffer(ctx, *y);
-  p.y = yf, p.y_sb = S * Dq, p.y_sh = H, p.y_ss = Dq;
-  ku::attention(&ctx, p);
-  if (y->dtype != DType::kF32) ku::store_float_buffer(yf, *y);
+  run_attention(ctx, p, y, Dq);
   return Status::Ok();
 }
 

@@ -63,16 +63,10 @@ Status softmax_kernel(KernelContext& ctx, Sm kind) {
   bool legacy = ctx.opset() < 13;
   int64_t axis;
   FLEETRT_RETURN_IF_ERROR(ku::normalize_axis(ctx, ctx.attrs().get_int("axis", legacy ? 1 : -1), rank, &axis));
-  int64_t outer, n, inner;
-  if (legacy) {
-    outer = ku::prod(x->shape, 0, axis);
-    n = ku::prod(x->shape, axis, rank);
-    inner = 1;
-  } else {
-    outer = ku::prod(x->shape, 0, axis);
-    n = rank ? x->shape[axis] : 1;
-    inner = ku::prod(x->shape, axis + 1, rank);
-  }
+  // legacy: one row of everything from axis on; otherwise rows along axis, `inner` apart
+  const int64_t outer = ku::prod(x->shape, 0, axis);
+  const int64_t n = legacy ? ku::prod(x->shape, axis, rank) : (rank ? x->shape[axis] : 1);
+  const int64_t inner = legacy ? 1 : ku::prod(x->shape, axis + 1, rank);
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x->shape, x->dtype, &y));
   if (x->numel() == 0) return Status::Ok();

@@ -137,22 +137,29 @@ Status k_Sign(KernelContext& ctx) {
     return static_cast<T>(x > T(0) ? 1 : (x < T(0) ? -1 : 0));
   });
 }
-// float32 Relu with SSE max (baseline x86-64): the -O2 build neither vectorizes nor avoids a
-// branch per element in the generic loop, and random signs mispredict.
-Status relu_f32(KernelContext& ctx, const Tensor& x) {
+// float32 x → output 0 through vec(in, out, n) on parallel chunks of the elements (`cost` per
+// element for the chunking).
+template <class V>
+Status f32_chunks(KernelContext& ctx, const Tensor& x, int64_t cost, V vec) {
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x.shape, x.dtype, &y));
   const float* in = x.as<float>();
   float* out = y->as<float>();
-  ku::parallel_elems(ctx, x.numel(), 1, [&](int64_t b, int64_t e) {
-    int64_t i = b;
+  ku::parallel_elems(ctx, x.numel(), cost, [&](int64_t b, int64_t e) { vec(in + b, out + b, e - b); });
+  return Status::Ok();
+}
+
+// float32 Relu with SSE max (baseline x86-64): the -O2 build neither vectorizes nor avoids a
+// branch per element in the generic loop, and random signs mispredict.
+Status relu_f32(KernelContext& ctx, const Tensor& x) {
+  return f32_chunks(ctx, x, 1, [](const float* in, float* out, int64_t n) {
+    int64_t i = 0;
 #if defined(__SSE2__)
     const __m128 zero = _mm_setzero_ps();
-    for (; i + 4 <= e; i += 4) _mm_storeu_ps(out + i, _mm_max_ps(_mm_loadu_ps(in + i), zero));
+    for (; i + 4 <= n; i += 4) _mm_storeu_ps(out + i, _mm_max_ps(_mm_loadu_ps(in + i), zero));
 #endif
-    for (; i < e; ++i) out[i] = std::max(in[i], 0.f);
+    for (; i < n; ++i) out[i] = std::max(in[i], 0.f);
   });
-  return Status::Ok();
 }
 
 Status k_Relu(KernelContext& ctx) {
@@ -218,14 +225,10 @@ Status k_Shrink(KernelContext& ctx) {
 }
 // float32 Erf / Gelu through the vector erf and tanh, in blocks of 256.
 Status erf_gelu_f32(KernelContext& ctx, const Tensor& x, bool gelu, bool tanh_approx) {
-  Tensor* y;
-  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x.shape, x.dtype, &y));
-  const float* in = x.as<float>();
-  float* out = y->as<float>();
-  ku::parallel_elems(ctx, x.numel(), 16, [&](int64_t b, int64_t e) {
+  return f32_chunks(ctx, x, 16, [gelu, tanh_approx](const float* in, float* out, int64_t n) {
     float t[256];
-    for (int64_t i0 = b; i0 < e; i0 += 256) {
-      const int64_t m = std::min<int64_t>(256, e - i0);
+    for (int64_t i0 = 0; i0 < n; i0 += 256) {
+      const int64_t m = std::min<int64_t>(256, n - i0);
       const float* v = in + i0;
       if (!gelu) {
         ku::verf(v, out + i0, m);
@@ -241,7 +244,6 @@ Status erf_gelu_f32(KernelContext& ctx, const Tensor& x, bool gelu, bool tanh_ap
       for (int64_t k = 0; k < m; ++k) out[i0 + k] = 0.5f * v[k] * (1.f + t[k]);
     }
   });
-  return Status::Ok();
 }
 
 Status k_Erf(KernelContext& ctx) {
@@ -278,18 +280,13 @@ Status k_Sigmoid(KernelContext& ctx) {
       using T = decltype(v);
       return static_cast<T>(sigmoid(v));
     });
-  Tensor* y;
-  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x->shape, x->dtype, &y));
-  const float* in = x->as<float>();
-  float* out = y->as<float>();
-  ku::parallel_elems(ctx, x->numel(), 8, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i += 1024) {
-      const int64_t m = std::min<int64_t>(1024, e - i);
+  return f32_chunks(ctx, *x, 8, [](const float* in, float* out, int64_t n) {
+    for (int64_t i = 0; i < n; i += 1024) {
+      const int64_t m = std::min<int64_t>(1024, n - i);
       ku::vexp_shift_sum(in + i, -1.f, 0.f, out + i, m);
       for (int64_t k = 0; k < m; ++k) out[i + k] = 1.f / (1.f + out[i + k]);
     }
   });
-  return Status::Ok();
 }
 
 Status k_Tanh(KernelContext& ctx) {
@@ -300,12 +297,7 @@ Status k_Tanh(KernelContext& ctx) {
       using T = decltype(v);
       return static_cast<T>(std::tanh(v));
     });
-  Tensor* y;
-  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, x->shape, x->dtype, &y));
-  const float* in = x->as<float>();
-  float* out = y->as<float>();
-  ku::parallel_elems(ctx, x->numel(), 8, [&](int64_t b, int64_t e) { ku::vtanh(in + b, out + b, e - b); });
-  return Status::Ok();
+  return f32_chunks(ctx, *x, 8, [](const float* in, float* out, int64_t n) { ku::vtanh(in, out, n); });
 }
 
 Status k_Swish(KernelContext& ctx) {

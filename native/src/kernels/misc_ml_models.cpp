@@ -49,6 +49,27 @@ Status post_transform(const KernelContext& ctx, Post p, std::vector<double>* v) 
   }
 }
 
+// Branch test of node modes 0..5 (BRANCH_LEQ, LT, GTE, GT, EQ, NEQ).
+bool branch_true(int mode, double v, double s) {
+  switch (mode) {
+    case 0: return v <= s;
+    case 1: return v < s;
+    case 2: return v >= s;
+    case 3: return v > s;
+    case 4: return v == s;
+    default: return v != s;
+  }
+}
+
+// Adds leaf weight w into acc[t] under aggregate code agg (TreeEnsemble's numbering:
+// 0 AVERAGE and 1 SUM add, 2 MIN, 3 MAX).
+void aggregate(int64_t agg, std::vector<double>& acc, std::vector<bool>& hit, int64_t t, double w) {
+  if (agg == 2) acc[t] = hit[t] ? std::min(acc[t], w) : w;
+  else if (agg == 3) acc[t] = hit[t] ? std::max(acc[t], w) : w;
+  else acc[t] += w;
+  hit[t] = true;
+}
+
 Status TreeEnsemble(KernelContext& ctx) {
   const Tensor* x;
   FLEETRT_RETURN_IF_ERROR(require_input(ctx, 0, &x));
@@ -90,28 +111,15 @@ Status TreeEnsemble(KernelContext& ctx) {
         if (feat[node] < 0 || feat[node] >= F) return err(ctx, "feature id out of range");
         const double v = get_f64(*x, r * F + feat[node]), s = splits[node];
         const int mode = modes.empty() ? 0 : static_cast<int>(modes[node]);
-        bool c;
-        switch (mode) {
-          case 0: c = v <= s; break;
-          case 1: c = v < s; break;
-          case 2: c = v >= s; break;
-          case 3: c = v > s; break;
-          case 4: c = v == s; break;
-          case 5: c = v != s; break;
-          case 6: c = std::find(sets[node].begin(), sets[node].end(), v) != sets[node].end(); break;
-          default: return err(ctx, "unknown node mode " + std::to_string(mode));
-        }
+        if (mode < 0 || mode > 6) return err(ctx, "unknown node mode " + std::to_string(mode));
+        bool c = mode == 6 ? std::find(sets[node].begin(), sets[node].end(), v) != sets[node].end() : branch_true(mode, v, s);
         if (std::isnan(v) && static_cast<size_t>(node) < missing.size() && missing[node]) c = true;
         const int64_t next = c ? tn[node] : fn[node];
         if (c ? tl[node] : fl[node]) {
           if (next < 0 || next >= static_cast<int64_t>(weights.size())) return err(ctx, "leaf id out of range");
           const int64_t t = targets[next];
           if (t < 0 || t >= T) return err(ctx, "leaf target out of range");
-          const double w = weights[next];
-          if (agg == 2) acc[t] = hit[t] ? std::min(acc[t], w) : w;
-          else if (agg == 3) acc[t] = hit[t] ? std::max(acc[t], w) : w;
-          else acc[t] += w;
-          hit[t] = true;
+          aggregate(agg, acc, hit, t, weights[next]);
           break;
         }
         node = next;
@@ -154,8 +162,10 @@ Status TreeEnsembleRegressor(KernelContext& ctx) {
   const int64_t T = a.get_int("n_targets", 1);
   if (T < 1) return err(ctx, "n_targets must be positive");
   if (!base.empty() && static_cast<int64_t>(base.size()) != T) return err(ctx, "base_values must have n_targets entries");
-  std::string agg = a.get_string("aggregate_function", "SUM");
-  if (agg != "SUM" && agg != "AVERAGE" && agg != "MIN" && agg != "MAX") return err(ctx, "unknown aggregate_function '" + agg + "'");
+  const std::string agg_name = a.get_string("aggregate_function", "SUM");
+  if (agg_name != "SUM" && agg_name != "AVERAGE" && agg_name != "MIN" && agg_name != "MAX")
+    return err(ctx, "unknown aggregate_function '" + agg_name + "'");
+  const int64_t agg = agg_name == "AVERAGE" ? 0 : agg_name == "MIN" ? 2 : agg_name == "MAX" ? 3 : 1;
   Post post;
   FLEETRT_RETURN_IF_ERROR(parse_post(ctx, &post));
   // Node index by (tree, node id); modes as codes 0..5 (BRANCH_LEQ…BRANCH_NEQ), 6 = LEAF.
@@ -192,30 +202,16 @@ Status TreeEnsembleRegressor(KernelContext& ctx) {
         if (++steps > nn) return err(ctx, "tree " + std::to_string(tree[root]) + " does not reach a leaf");
         if (feat[k] < 0 || feat[k] >= F) return err(ctx, "feature id out of range");
         const double v = get_f64(*x, r * F + feat[k]), s = vals[k];
-        bool c;
-        switch (mode[k]) {
-          case 0: c = v <= s; break;
-          case 1: c = v < s; break;
-          case 2: c = v >= s; break;
-          case 3: c = v > s; break;
-          case 4: c = v == s; break;
-          default: c = v != s; break;
-        }
+        bool c = branch_true(mode[k], v, s);
         if (std::isnan(v) && k < missing.size() && missing[k]) c = true;
         auto it = at.find({tree[k], c ? tn[k] : fn[k]});
         if (it == at.end()) return err(ctx, "node id " + std::to_string(c ? tn[k] : fn[k]) + " is missing from its tree");
         k = it->second;
       }
-      for (const auto& tw1 : leaf_targets[k]) {
-        double& d = acc[tw1.first];
-        if (agg == "MIN") d = hit[tw1.first] ? std::min(d, tw1.second) : tw1.second;
-        else if (agg == "MAX") d = hit[tw1.first] ? std::max(d, tw1.second) : tw1.second;
-        else d += tw1.second;
-        hit[tw1.first] = true;
-      }
+      for (const auto& tw1 : leaf_targets[k]) aggregate(agg, acc, hit, tw1.first, tw1.second);
     }
     for (int64_t t = 0; t < T; ++t) {
-      if (agg == "AVERAGE" && !roots.empty()) acc[t] /= static_cast<double>(roots.size());
+      if (agg == 0 && !roots.empty()) acc[t] /= static_cast<double>(roots.size());
       if (!base.empty()) acc[t] += base[t];
     }
     FLEETRT_RETURN_IF_ERROR(post_transform(ctx, post, &acc));

@@ -46,6 +46,12 @@ Status nll(KernelContext& ctx, const std::vector<double>& lp, const std::vector<
   return Status::Ok();
 }
 
+std::vector<double> load_doubles(const Tensor& x) {
+  std::vector<double> v(static_cast<size_t>(x.numel()));
+  for (int64_t i = 0; i < x.numel(); ++i) v[i] = ku::load_as_double(x, i);
+  return v;
+}
+
 std::vector<int64_t> loss_shape(const KernelContext& ctx, const std::vector<int64_t>& in) {
   if (ctx.attrs().get_string("reduction", "mean") != "none") return {};
   std::vector<int64_t> s = {in[0]};
@@ -61,9 +67,7 @@ Status k_NegativeLogLikelihoodLoss(KernelContext& ctx) {
   if (!ku::is_float_like(x->dtype) || x->rank() < 2) return ku::op_error(ctx, "input must be a float tensor [N, C, …]");
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, loss_shape(ctx, x->shape), x->dtype, &y));
-  std::vector<double> lp(static_cast<size_t>(x->numel()));
-  for (int64_t i = 0; i < x->numel(); ++i) lp[i] = ku::load_as_double(*x, i);
-  return nll(ctx, lp, x->shape, *t, w, y);
+  return nll(ctx, load_doubles(*x), x->shape, *t, w, y);
 }
 
 Status k_SoftmaxCrossEntropyLoss(KernelContext& ctx) {
@@ -76,16 +80,16 @@ Status k_SoftmaxCrossEntropyLoss(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, loss_shape(ctx, x->shape), x->dtype, &y));
   FLEETRT_RETURN_IF_ERROR(ku::alloc_optional_output(ctx, 1, x->shape, x->dtype, &lpo));
   const int64_t N = x->shape[0], C = x->shape[1], D = ku::prod(x->shape, 2, x->rank());
-  std::vector<double> lp(static_cast<size_t>(x->numel()));
+  std::vector<double> lp = load_doubles(*x);  // scores, turned into log-probabilities in place
   for (int64_t n = 0; n < N; ++n)
     for (int64_t d = 0; d < D; ++d) {
       double m = -INFINITY, s = 0;
-      for (int64_t c = 0; c < C; ++c) m = std::max(m, ku::load_as_double(*x, (n * C + c) * D + d));
-      for (int64_t c = 0; c < C; ++c) s += std::exp(ku::load_as_double(*x, (n * C + c) * D + d) - m);
+      for (int64_t c = 0; c < C; ++c) m = std::max(m, lp[(n * C + c) * D + d]);
+      for (int64_t c = 0; c < C; ++c) s += std::exp(lp[(n * C + c) * D + d] - m);
       const double ls = std::log(s);
       for (int64_t c = 0; c < C; ++c) {
         int64_t i = (n * C + c) * D + d;
-        lp[i] = ku::load_as_double(*x, i) - m - ls;
+        lp[i] = lp[i] - m - ls;
       }
     }
   if (lpo)

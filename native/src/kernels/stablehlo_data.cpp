@@ -26,11 +26,8 @@ int64_t offset_of(const std::vector<int64_t>& idx, const std::vector<int64_t>& s
   return o;
 }
 
-Status iota(KernelContext& ctx) {
-  std::vector<int64_t> shape = ctx.attrs().get_ints("shape");
-  Tensor* y = ctx.output(0);
-  if (!y) FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, shape, &y));
-  if (!y) return Status::Ok();
+// Writes the index along the iota_dimension attribute into every element of y.
+Status fill_iota(const KernelContext& ctx, Tensor* y) {
   int64_t dim = ctx.attrs().get_int("iota_dimension", 0);
   if (dim < 0 || dim >= static_cast<int64_t>(y->rank())) return err(ctx, "iota_dimension out of range");
   std::vector<int64_t> st = strides_of(y->shape);
@@ -44,6 +41,24 @@ Status iota(KernelContext& ctx) {
   });
 }
 
+// y[idx] = x[src_of(idx)] for every multi-index idx of y (row-major), moving elem_size bytes each.
+template <class F>
+void gather_elements(const Tensor& x, Tensor* y, F src_of) {
+  size_t es = elem_size(x.dtype);
+  std::vector<int64_t> idx(y->rank(), 0);
+  int64_t n = y->numel();
+  for (int64_t i = 0; i < n; ++i, next_index(idx, y->shape))
+    std::memcpy(static_cast<char*>(y->data) + i * es, static_cast<const char*>(x.data) + src_of(idx) * es, es);
+}
+
+Status iota(KernelContext& ctx) {
+  std::vector<int64_t> shape = ctx.attrs().get_ints("shape");
+  Tensor* y = ctx.output(0);
+  if (!y) FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, shape, &y));
+  if (!y) return Status::Ok();
+  return fill_iota(ctx, y);
+}
+
 // dynamic_iota(output_shape): the shape is an operand.
 Status dynamic_iota(KernelContext& ctx) {
   std::vector<int64_t> shape;
@@ -51,16 +66,7 @@ Status dynamic_iota(KernelContext& ctx) {
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, shape, &y));
   if (!y) return Status::Ok();
-  int64_t dim = ctx.attrs().get_int("iota_dimension", 0);
-  if (dim < 0 || dim >= static_cast<int64_t>(y->rank())) return err(ctx, "iota_dimension out of range");
-  std::vector<int64_t> st = strides_of(y->shape);
-  int64_t n = y->numel(), len = y->shape[dim];
-  return visit_dtype(ctx, y->dtype, [&](auto tag) -> Status {
-    using T = decltype(tag);
-    using C = compute_t<T>;
-    for (int64_t i = 0; i < n; ++i) y->as<T>()[i] = Elem<T>::store(static_cast<C>((i / st[dim]) % len));
-    return Status::Ok();
-  });
+  return fill_iota(ctx, y);
 }
 
 Status reverse(KernelContext& ctx) {
@@ -75,14 +81,12 @@ Status reverse(KernelContext& ctx) {
     if (d < 0 || d >= static_cast<int64_t>(x->rank())) return err(ctx, "dimension out of range");
     rev[d] = true;
   }
-  size_t es = elem_size(x->dtype);
-  std::vector<int64_t> st = strides_of(x->shape), idx(x->rank(), 0);
-  int64_t n = x->numel();
-  for (int64_t i = 0; i < n; ++i, next_index(idx, x->shape)) {
+  std::vector<int64_t> st = strides_of(x->shape);
+  gather_elements(*x, y, [&](const std::vector<int64_t>& idx) {
     int64_t src = 0;
     for (size_t d = 0; d < idx.size(); ++d) src += (rev[d] ? x->shape[d] - 1 - idx[d] : idx[d]) * st[d];
-    std::memcpy(static_cast<char*>(y->data) + i * es, static_cast<const char*>(x->data) + src * es, es);
-  }
+    return src;
+  });
   return Status::Ok();
 }
 
@@ -153,14 +157,12 @@ Status dynamic_slice(KernelContext& ctx) {
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, sizes, &y));
   if (!y) return Status::Ok();
-  size_t es = elem_size(x->dtype);
-  std::vector<int64_t> st = strides_of(x->shape), idx(sizes.size(), 0);
-  int64_t n = y->numel();
-  for (int64_t i = 0; i < n; ++i, next_index(idx, sizes)) {
+  std::vector<int64_t> st = strides_of(x->shape);
+  gather_elements(*x, y, [&](const std::vector<int64_t>& idx) {
     int64_t src = 0;
     for (size_t d = 0; d < idx.size(); ++d) src += (starts[d] + idx[d]) * st[d];
-    std::memcpy(static_cast<char*>(y->data) + i * es, static_cast<const char*>(x->data) + src * es, es);
-  }
+    return src;
+  });
   return Status::Ok();
 }
 
@@ -469,14 +471,12 @@ Status broadcast_to(KernelContext& ctx, const std::vector<int64_t>& shape) {
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, shape, &y));
   if (!y) return Status::Ok();
-  size_t es = elem_size(x->dtype);
-  std::vector<int64_t> xst = strides_of(x->shape), idx(shape.size(), 0);
-  int64_t n = y->numel();
-  for (int64_t i = 0; i < n; ++i, next_index(idx, shape)) {
+  std::vector<int64_t> xst = strides_of(x->shape);
+  gather_elements(*x, y, [&](const std::vector<int64_t>& idx) {
     int64_t src = 0;
     for (size_t k = 0; k < dims.size(); ++k) src += (x->shape[k] == 1 ? 0 : idx[dims[k]]) * xst[k];
-    std::memcpy(static_cast<char*>(y->data) + i * es, static_cast<const char*>(x->data) + src * es, es);
-  }
+    return src;
+  });
   return Status::Ok();
 }
 
