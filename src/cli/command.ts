@@ -35,7 +35,8 @@ export function makeCli(io: CliIO): Cli {
   };
 }
 
-const collect = (value: string, prev: string[]): string[] => [...prev, value];
+/** Commander option parser for a repeatable option: collects every value in order. */
+export const collect = (value: string, prev: string[]): string[] => [...prev, value];
 
 /** `--dim name=value`, repeatable. */
 export function dimOption(cmd: Command): Command {
@@ -56,4 +57,11 @@ export function parseDims(list: readonly string[] | undefined): Map<string, numb
     dims.set(m[1]!, Number(m[2]));
   }
   return dims;
+}
+
+/** A positive integer option value (as Number reads it); anything else is a user error. */
+export function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new FleetcError('E0901', `--${flag} '${v}': expected a positive integer`);
+  return n;
 }

@@ -88,23 +88,11 @@ export class ProgramTables {
   private exprIds = new Map<string, number>();
 
   str(s: string): number {
-    let id = this.stringIds.get(s);
-    if (id === undefined) {
-      id = this.strings.length;
-      this.strings.push(s);
-      this.stringIds.set(s, id);
-    }
-    return id;
+    return intern(this.stringIds, this.strings, s, () => s);
   }
 
   symbol(name: string): number {
-    let id = this.symbolIds.get(name);
-    if (id === undefined) {
-      id = this.symbols.length;
-      this.symbols.push({ name, kind: 1, planned: -1 });
-      this.symbolIds.set(name, id);
-    }
-    return id;
+    return intern(this.symbolIds, this.symbols, name, () => ({ name, kind: 1, planned: -1 }));
   }
 
   symbolEntry(name: string): SymbolEntry | undefined {
@@ -114,14 +102,18 @@ export class ProgramTables {
 
   expr(codes: Code[]): number {
     const key = codes.map((c) => (c.arg === undefined ? `${c.op}` : `${c.op}:${c.arg}`)).join(',');
-    let id = this.exprIds.get(key);
-    if (id === undefined) {
-      id = this.exprs.length;
-      this.exprs.push(codes);
-      this.exprIds.set(key, id);
-    }
-    return id;
+    return intern(this.exprIds, this.exprs, key, () => codes);
   }
+}
+
+/** The id of `key` in `ids`; the first time, make()'s entry is appended to `list` and gets the next id. */
+function intern<T>(ids: Map<string, number>, list: T[], key: string, make: () => T): number {
+  let id = ids.get(key);
+  if (id === undefined) {
+    id = list.push(make()) - 1;
+    ids.set(key, id);
+  }
+  return id;
 }
 
 const MAGIC = [0x46, 0x4c, 0x54, 0x50, 0x52, 0x4f, 0x47, 0x00]; // "FLTPROG\0"

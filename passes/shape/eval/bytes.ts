@@ -1,4 +1,4 @@
-import type { DType } from '../../../src/ir/dtype.js';
+import { byteSize, type DType } from '../../../src/ir/dtype.js';
 
 /** Element types whose contents the evaluator reads and writes. */
 const SUPPORTED = new Set<DType>([
@@ -127,11 +127,7 @@ function toBigInt(v: number): bigint {
 /** Encodes numbers as raw little-endian element bytes. */
 export function encodeElements(dt: DType, data: readonly number[]): Uint8Array | undefined {
   if (!SUPPORTED.has(dt)) return undefined;
-  const size =
-    { float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, bfloat16: 2, int16: 2, uint16: 2 }[
-      dt as string
-    ] ?? 1;
-  const bytes = new Uint8Array(data.length * size);
+  const bytes = new Uint8Array(byteSize(dt, data.length));
   const dv = new DataView(bytes.buffer);
   data.forEach((v, i) => {
     switch (dt) {

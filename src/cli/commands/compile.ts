@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
 import { formatBytes, formatTime } from '../../fleet/units.js';
-import { dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
+import { collect, dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
 
 interface CompileFlags {
   dim: string[];
@@ -16,8 +16,6 @@ interface CompileFlags {
   verify?: boolean;
   json?: boolean;
 }
-
-const collect = (value: string, prev: string[]): string[] => [...prev, value];
 
 const command: FleetcCommand = {
   name: 'compile',

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { inspect } from '../../api/inspect.js';
 import { FleetcError } from '../../diagnostics/index.js';
-import { dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
+import { dimOption, jsonOption, parseDims, positiveInt, type FleetcCommand } from '../command.js';
 import { renderInspect } from '../render/inspect.js';
 
 interface InspectFlags {
@@ -32,11 +32,9 @@ const command: FleetcCommand = {
     jsonOption(cmd);
     cmd.action(async (model: string, flags: InspectFlags, self: Command) => {
       const dims = parseDims(flags.dim);
-      const cores = flags.cores === undefined ? undefined : Number(flags.cores);
       if (flags.device !== undefined && flags.fleet === undefined)
         throw new FleetcError('E0901', '--device needs --fleet');
-      if (cores !== undefined && !(Number.isInteger(cores) && cores > 0))
-        throw new FleetcError('E0901', `--cores '${flags.cores}': expected a positive integer`);
+      const cores = flags.cores === undefined ? undefined : positiveInt('cores', flags.cores);
       const spin = cli.spinner(self, `inspecting ${model}`);
       const report = await inspect(model, {
         dims,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { run, type RunSummary } from '../../api/run.js';
 import { FleetcError } from '../../diagnostics/index.js';
-import { jsonOption, type FleetcCommand } from '../command.js';
+import { collect, jsonOption, type FleetcCommand } from '../command.js';
 import type { LauncherKind } from '../../../runtime/launch.js';
 
 interface RunFlags {
@@ -17,8 +17,6 @@ interface RunFlags {
   launcher: string;
   json?: boolean;
 }
-
-const collect = (value: string, prev: string[]): string[] => [...prev, value];
 
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -2,15 +2,15 @@ import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import { readSkips, runTests, type CaseResult, type TestReport } from '../../api/test-runner.js';
 import { FleetcError } from '../../diagnostics/index.js';
-import { jsonOption, type FleetcCommand } from '../command.js';
+import { jsonOption, positiveInt, type FleetcCommand } from '../command.js';
 
 interface TestFlags {
   rtol?: string;
   atol?: string;
   skips?: string;
   keep?: string;
-  threads?: string;
-  requests?: string;
+  threads: string;
+  requests: string;
   fleet?: string;
   quiet?: boolean;
   json?: boolean;
@@ -77,12 +77,8 @@ const command: FleetcCommand = {
     jsonOption(cmd);
     cmd.action(async (paths: string[], flags: TestFlags, self: Command) => {
       const c = cli.colors(self);
-      const threads = Number(flags.threads);
-      if (!Number.isInteger(threads) || threads < 1)
-        throw new FleetcError('E0901', `--threads '${flags.threads}': expected a positive integer`);
-      const requests = Number(flags.requests);
-      if (!Number.isInteger(requests) || requests < 1)
-        throw new FleetcError('E0901', `--requests '${flags.requests}': expected a positive integer`);
+      const threads = positiveInt('threads', flags.threads);
+      const requests = positiveInt('requests', flags.requests);
       const report = await runTests(paths, {
         requests,
         fleet: flags.fleet,

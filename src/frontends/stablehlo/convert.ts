@@ -14,7 +14,7 @@ import {
 import type { MBlock, MFunc, MModule, MOp, MType, Pos } from './ast.js';
 import { refName, typeToString } from './ast.js';
 import { attrsToIR } from './attrs-ir.js';
-import { DenseError, elemDType, elemUnsupported, encodeDense, type DenseValue } from './dense.js';
+import { DenseError, denseBytes, elemDType, elemUnsupported, encodeDense, type DenseValue } from './dense.js';
 import { lowerOp } from './lower.js';
 
 /** Opset of the ONNX ops the frontend emits (Reduce*, Slice, Pad take axes/pads as inputs). */
@@ -503,8 +503,7 @@ export class Emitter {
       scope.set(k, name);
       return;
     }
-    const bytes = d.splat ? repeat(d.bytes, n, d.dtype) : d.bytes;
-    scope.set(k, this.weight(base, d.dtype, d.shape, bytes));
+    scope.set(k, this.weight(base, d.dtype, d.shape, denseBytes(d)));
   }
 
   /** `func.call @f(args)`: the callee's body is emitted here with its arguments bound (inlining). */
@@ -517,47 +516,18 @@ export class Emitter {
     if (this.callStack.includes(fn.name)) throw this.err(op.pos, `recursive call to @${fn.name}`, 'E0103');
     if (fn.args.length !== op.operands.length)
       throw this.err(op.pos, `@${fn.name} takes ${fn.args.length} arguments but the call passes ${op.operands.length}`);
+    // The body's own scope, with no parent: a callee cannot see the caller's values.
     const inner = new Scope(null);
     const args = op.operands.map((k, i) => this.use(scope, k, op.operandPos[i]!));
     this.checkOperandTypes(op, args);
     fn.args.forEach((a, i) => inner.set(a.key, args[i]!));
     this.callStack.push(fn.name);
-    const outs = this.emitBlock(fn.body, new InlineScope(inner, scope), fn.name, []);
+    const outs = this.emitBlock(fn.body, inner, fn.name, []);
     this.callStack.pop();
     if (outs.length !== op.results.length)
       throw this.err(op.pos, `@${fn.name} returns ${outs.length} values but the call names ${op.results.length}`);
     op.results.forEach((k, i) => scope.set(k, outs[i]!));
   }
-}
-
-/**
- * The scope of an inlined function body: its own names, isolated from the caller's (a callee
- * cannot see the caller's values), but lookups from enclosing regions still work for the IR.
- */
-class InlineScope extends Scope {
-  constructor(
-    private readonly own: Scope,
-    caller: Scope,
-  ) {
-    super(null);
-    void caller;
-  }
-  override set(k: string, v: string): void {
-    this.own.set(k, v);
-  }
-  override getLocal(k: string): string | undefined {
-    return this.own.getLocal(k);
-  }
-}
-
-function repeat(one: Uint8Array, n: number, dtype: DType): Uint8Array {
-  if (dtype === 'int4' || dtype === 'uint4') {
-    const nib = one[0]! & 15;
-    return new Uint8Array(Math.ceil(n / 2)).fill(nib | (nib << 4));
-  }
-  const out = new Uint8Array(one.length * n);
-  for (let i = 0; i < n; i++) out.set(one, i * one.length);
-  return out;
 }
 
 function irTypeString(dtype: DType, shape: Shape): string {

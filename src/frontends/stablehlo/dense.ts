@@ -93,6 +93,19 @@ export function encodeDense(attr: Attr & { k: 'dense' }): DenseValue {
   return { dtype, shape, bytes: encodeLits(lits, dtype, count), splat };
 }
 
+/** A constant's full bytes: a splat's one element repeated over the shape (int4/uint4: nibbles). */
+export function denseBytes(d: DenseValue): Uint8Array {
+  if (!d.splat) return d.bytes;
+  const n = numel(d.shape);
+  if (d.dtype === 'int4' || d.dtype === 'uint4') {
+    const nib = d.bytes[0]! & 15;
+    return new Uint8Array(Math.ceil(n / 2)).fill(nib | (nib << 4));
+  }
+  const out = new Uint8Array(d.bytes.length * n);
+  for (let i = 0; i < n; i++) out.set(d.bytes, i * d.bytes.length);
+  return out;
+}
+
 function fromHex(hex: string, dtype: DType, shape: number[], n: number): DenseValue {
   const raw = Uint8Array.from(Buffer.from(hex, 'hex'));
   const bits = dtypeBitsOf(dtype);

@@ -284,6 +284,20 @@ function constInts(cx: Emitter, name: string): number[] | undefined {
 
 const ints = (v: number[]): Attr => ({ k: 'ints', v, elem: 'i64' });
 
+/** Lowers `op` as the static op `name` with `attrs`, on its first two operands. */
+function lowerStatic(
+  cx: Emitter,
+  op: MOp,
+  name: string,
+  attrs: Record<string, Attr>,
+  ins: string[],
+  outs: string[],
+  scope: Scope,
+): true {
+  lowerOp(cx, { ...op, name, attrs, operandTypes: op.operandTypes.slice(0, 2) }, ins.slice(0, 2), outs, scope);
+  return true;
+}
+
 /** dynamic_* ops whose dynamic operands are constants: the static op (padding as attributes). */
 const STATIC_FORMS: Record<string, Rule> = {
   dynamic_pad: (cx, op, ins, outs, scope) => {
@@ -295,27 +309,13 @@ const STATIC_FORMS: Record<string, Rule> = {
       edge_padding_high: ints(hi),
       interior_padding: ints(inner),
     };
-    lowerOp(
-      cx,
-      { ...op, name: 'stablehlo.pad', attrs, operandTypes: op.operandTypes.slice(0, 2) },
-      ins.slice(0, 2),
-      outs,
-      scope,
-    );
-    return true;
+    return lowerStatic(cx, op, 'stablehlo.pad', attrs, ins, outs, scope);
   },
   dynamic_conv: (cx, op, ins, outs, scope) => {
     const pad = ins[2] ? constInts(cx, ins[2]) : undefined;
     if (!pad) return false;
     const attrs = { ...op.attrs, padding: ints(pad) };
-    lowerOp(
-      cx,
-      { ...op, name: 'stablehlo.convolution', attrs, operandTypes: op.operandTypes.slice(0, 2) },
-      ins.slice(0, 2),
-      outs,
-      scope,
-    );
-    return true;
+    return lowerStatic(cx, op, 'stablehlo.convolution', attrs, ins, outs, scope);
   },
 };
 
@@ -416,8 +416,7 @@ function dotGeneral(cx: Emitter, op: MOp, ins: string[], out: string): boolean {
     leading(lb) &&
     leading(rb) &&
     lc[0] === lr - 1 &&
-    ((nb === 0 && rr === 2 && rc[0] === 0 && lr >= 1) || (nb > 0 && rr === nb + 2 && lr === nb + 2 && rc[0] === nb)) &&
-    !(lr === 1 && rr === 2 && false);
+    ((nb === 0 && rr === 2 && rc[0] === 0 && lr >= 1) || (nb > 0 && rr === nb + 2 && lr === nb + 2 && rc[0] === nb));
   if (matmul && lr >= 2) {
     cx.onnx('MatMul', [a, b], [out], op);
     return true;

@@ -5,7 +5,7 @@ import type { SourceLoc } from '../../ir/types.js';
 import { verifyGraph } from '../../ir/verify.js';
 import type { MOp, MModule } from './ast.js';
 import { functionToIR, isCheckOp, opName, type Emitter, type Scope } from './convert.js';
-import { DenseError, encodeDense } from './dense.js';
+import { DenseError, denseBytes, encodeDense } from './dense.js';
 import { readMLIR } from './read.js';
 import { decodeMinifloat, isMinifloat } from './minifloat.js';
 import { parseMLIR } from './parser.js';
@@ -160,7 +160,7 @@ function collectCheck(op: MOp, cx: Emitter, scope: Scope, out: PendingCheck[]): 
     if (v?.k !== 'dense') throw cx.err(op.pos, `'${target}' needs a dense<…> constant`);
     try {
       const d = encodeDense(v);
-      c.expected = { dtype: d.dtype, shape: d.shape, data: d.splat ? repeatElem(d.bytes, d.shape, d.dtype) : d.bytes };
+      c.expected = { dtype: d.dtype, shape: d.shape, data: denseBytes(d) };
     } catch (e) {
       if (e instanceof DenseError) throw cx.err(v.pos, e.message, e.unsupported ? 'E0103' : 'E0102');
       throw e;
@@ -175,17 +175,6 @@ function collectCheck(op: MOp, cx: Emitter, scope: Scope, out: PendingCheck[]): 
   if (!op.operands[0]) throw cx.err(op.pos, `'${target}' has no operand`);
   out.push(c);
   return true;
-}
-
-function repeatElem(one: Uint8Array, shape: number[], dtype: DType): Uint8Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (dtype === 'int4' || dtype === 'uint4') {
-    const nib = one[0]! & 15;
-    return new Uint8Array(Math.ceil(n / 2)).fill(nib | (nib << 4));
-  }
-  const out = new Uint8Array(one.length * n);
-  for (let i = 0; i < n; i++) out.set(one, i * one.length);
-  return out;
 }
 
 /** Makes the checked value a graph output (through an Identity when it is an input or weight). */
