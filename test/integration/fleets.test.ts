@@ -1,7 +1,7 @@
 // Issue 4, must-show 1: every shared ONNX model and every fixture compiles for every example
 // fleet with each device's memory respected, runs in one process (and under mpirun where Open
 // MPI and an MPI-enabled fleetrt exist), and gives the same outputs as the single-device run.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -9,26 +9,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../src/api/compile.js';
 import { run } from '../../src/api/run.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
-import { REPO, SHARED } from '../paths.js';
-import { writeInputs } from './inputs.js';
+import { REPO } from '../paths.js';
+import { testModels, writeInputs } from './inputs.js';
 
 const FLEETS = readdirSync(join(REPO, 'fixtures/fleets'))
   .filter((f) => f.endsWith('.yaml'))
   .map((f) => f.replace(/\.yaml$/, ''));
-const MODELS = [
-  ...readdirSync(join(SHARED, 'models/onnx')).map((f) => ({
-    name: f.replace(/\.onnx$/, ''),
-    file: join(SHARED, 'models/onnx', f),
-    data: null,
-  })),
-  ...readdirSync(join(REPO, 'fixtures/models'))
-    .filter((m) => existsSync(join(REPO, 'fixtures/models', m, 'model.onnx')))
-    .map((m) => ({
-      name: m,
-      file: join(REPO, 'fixtures/models', m, 'model.onnx'),
-      data: join(REPO, 'fixtures/models', m, 'test_data_set_0'),
-    })),
-];
+const MODELS = testModels();
 const MPI = process.env.FLEETC_TEST_MPI !== '0' && spawnSync('mpirun', ['--version']).status === 0;
 const UNFUSED = DEFAULT_COMPILE_PIPELINE.split(',')
   .filter((p) => !p.startsWith('fuse-'))

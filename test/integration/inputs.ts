@@ -1,8 +1,31 @@
 // Deterministic inputs for models that ship without test data, written as .npy files.
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from '../../src/api/inspect.js';
 import { evaluate, parseDim } from '../../src/ir/sym.js';
 import { writeNpy, type NpyDescr } from '../../src/util/npy.js';
+import { REPO, SHARED } from '../paths.js';
+
+/**
+ * Every shared ONNX model and every fixture model: `data` is the fixture's test_data_set_0
+ * folder, '' for a shared model (inputs from writeInputs).
+ */
+export function testModels(): { name: string; file: string; data: string }[] {
+  return [
+    ...readdirSync(join(SHARED, 'models/onnx')).map((f) => ({
+      name: f.replace(/\.onnx$/, ''),
+      file: join(SHARED, 'models/onnx', f),
+      data: '',
+    })),
+    ...readdirSync(join(REPO, 'fixtures/models'))
+      .filter((m) => existsSync(join(REPO, 'fixtures/models', m, 'model.onnx')))
+      .map((m) => ({
+        name: m,
+        file: join(REPO, 'fixtures/models', m, 'model.onnx'),
+        data: join(REPO, 'fixtures/models', m, 'test_data_set_0'),
+      })),
+  ];
+}
 
 /** Symbol bindings that make each shared model's inputs consistent (e.g. total = past + seq). */
 export const MODEL_DIMS: Record<string, Record<string, number>> = {

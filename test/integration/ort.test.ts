@@ -3,7 +3,7 @@
 // fleetrt runs with 2 intra-op threads, so that the ops large enough to be split (the
 // super-resolution convs and GEMMs) take their parallel paths; the conformance ratchet covers
 // the single-thread ones.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
@@ -12,25 +12,11 @@ import { compile } from '../../src/api/compile.js';
 import { run } from '../../src/api/run.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { readNpy, type NpyArray } from '../npy.js';
-import { REPO, SHARED } from '../paths.js';
-import { writeInputs } from './inputs.js';
+import { testModels, writeInputs } from './inputs.js';
 import { pbTensor } from '../ort-tensor.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fleetc-ort-'));
-const MODELS = [
-  ...readdirSync(join(SHARED, 'models/onnx')).map((f) => ({
-    name: f.replace(/\.onnx$/, ''),
-    file: join(SHARED, 'models/onnx', f),
-    data: '',
-  })),
-  ...readdirSync(join(REPO, 'fixtures/models'))
-    .filter((m) => existsSync(join(REPO, 'fixtures/models', m, 'model.onnx')))
-    .map((m) => ({
-      name: m,
-      file: join(REPO, 'fixtures/models', m, 'model.onnx'),
-      data: join(REPO, 'fixtures/models', m, 'test_data_set_0'),
-    })),
-];
+const MODELS = testModels();
 
 const NPY_TYPES: Record<string, (d: Float64Array) => [ort.Tensor.Type, ort.Tensor.DataType]> = {
   '<f4': (d) => ['float32', Float32Array.from(d)],

@@ -4,7 +4,8 @@
  * runtime is tested on its own, independently of the compiler's emitter.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ByteWriter, tag } from '../../targets/cpu/binary.js';
 import { decodeNpy, writeNpy as writeNpyFile } from '../../src/util/npy.js';
@@ -245,6 +246,21 @@ export function reluAddPlan(dir: string): string {
 /** Writes a float32 (or, with '<i8', int64) .npy file. */
 export function writeNpy(path: string, shape: number[], values: number[], descr: '<f4' | '<i8' = '<f4'): void {
   writeNpyFile(path, descr, shape, values);
+}
+
+/**
+ * A fresh temp folder (name from `prefix`) with the plan `makePlan` writes into DIR/build and
+ * the float32[2, 4] input DIR/x.npy the runtime tests feed it.
+ */
+export function planWithInput(
+  prefix: string,
+  makePlan: (buildDir: string) => string,
+): { dir: string; plan: string; x: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const plan = makePlan(join(dir, 'build'));
+  const x = join(dir, 'x.npy');
+  writeNpy(x, [2, 4], [1, 1, 1, 1, -5, 5, -5, 5]);
+  return { dir, plan, x };
 }
 
 /** Reads a little-endian float32 .npy file's shape and values. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { findFleetrt, haveFleetrt } from '../../runtime/fleetrt.js';
 import { cli } from '../cli/helpers.js';
 import { REPO } from '../paths.js';
-import { encodeProgram, readNpyF32, twoDevicePlan, writeNpy } from './fixture-bundle.js';
+import { encodeProgram, planWithInput, readNpyF32, twoDevicePlan } from './fixture-bundle.js';
 
 const NATIVE = haveFleetrt();
 const MPI =
@@ -17,11 +17,7 @@ const MPI =
   spawnSync('mpirun', ['--version']).status === 0;
 
 function setup(opts: { capacity?: number } = {}): { dir: string; plan: string; x: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'fleetc-fleet-'));
-  const plan = twoDevicePlan(join(dir, 'build'), opts);
-  const x = join(dir, 'x.npy');
-  writeNpy(x, [2, 4], [1, 1, 1, 1, -5, 5, -5, 5]);
-  return { dir, plan, x };
+  return planWithInput('fleetc-fleet-', (build) => twoDevicePlan(build, opts));
 }
 
 const Y = [2, 0, 4, 0, 0, 3, 0, 1];

@@ -1,20 +1,15 @@
-import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { cli } from '../cli/helpers.js';
-import { readNpyF32, reluAddPlan, writeNpy } from './fixture-bundle.js';
+import { planWithInput, readNpyF32, reluAddPlan, writeNpy } from './fixture-bundle.js';
 
 const NATIVE = haveFleetrt();
 const why = 'native/build/fleetrt is not built (npm run build:native)';
 
 function setup(): { dir: string; plan: string; x: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'fleetc-run-'));
-  const plan = reluAddPlan(join(dir, 'build'));
-  const x = join(dir, 'x.npy');
-  writeNpy(x, [2, 4], [1, 1, 1, 1, -5, 5, -5, 5]);
-  return { dir, plan, x };
+  return planWithInput('fleetc-run-', reluAddPlan);
 }
 
 /** A user error: exit 1 and exactly one line on stderr, with the code and the expected text. */

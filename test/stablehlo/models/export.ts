@@ -4,7 +4,7 @@ import { byteSize, type DType } from '../../../src/ir/dtype.js';
 import type { IRGraph } from '../../../src/ir/graph.js';
 import { loadStablehlo } from '../../../src/frontends/stablehlo/index.js';
 import { SHARED } from '../../paths.js';
-import { writeFLT1, type Expected } from '../native/flt1.js';
+import { writeFLT1, zeroExpected, type Expected } from '../native/flt1.js';
 
 /**
  * Harness cases for whole models: the hand-written JAX-style MLP and transformer block against
@@ -79,21 +79,7 @@ for (const model of ['searchless_chess_9m', 'reactant_kan2', 'iree_edge_detectio
     const shape = staticShape(g, n);
     return { name: n, dtype: v.dtype!, shape, data: randomTensor(v.dtype!, shape, next) };
   });
-  const exp: Expected[] = g.outputs.map((o) => {
-    const v = g.value(o);
-    const shape = staticShape(g, o);
-    return {
-      name: `${o}|finite|0|0|0`,
-      dtype: v.dtype!,
-      shape,
-      data: new Uint8Array(
-        byteSize(
-          v.dtype!,
-          shape.reduce((a, b) => a * b, 1),
-        ),
-      ),
-    };
-  });
+  const exp: Expected[] = g.outputs.map((o) => zeroExpected(`${o}|finite|0|0|0`, g.value(o).dtype!, staticShape(g, o)));
   writeFileSync(join(out, `${model}.bin`), writeFLT1(g, exp, inputs));
 }
 console.log(`wrote model cases to ${out}`);

@@ -1,9 +1,8 @@
-import { byteSize } from '../../../src/ir/dtype.js';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadStablehloCases } from '../../../src/frontends/stablehlo/testcases.js';
 import { SHARED } from '../../paths.js';
-import { writeFLT1, type Expected } from './flt1.js';
+import { writeFLT1, zeroExpected, type Expected } from './flt1.js';
 
 /**
  * Exports every in-scope StableHLO conformance case with constant expectations as an FLT1 file
@@ -32,18 +31,7 @@ for (const suite of suites) {
         if (i >= 0) return i;
         outs.push(name);
         const v = c.graph!.value(name);
-        const shape = v.shape as number[];
-        exp.push({
-          name: `${name}|skip|0|0|0`,
-          dtype: v.dtype!,
-          shape,
-          data: new Uint8Array(
-            byteSize(
-              v.dtype!,
-              shape.reduce((a, b) => a * b, 1),
-            ),
-          ),
-        });
+        exp.push(zeroExpected(`${name}|skip|0|0|0`, v.dtype!, v.shape as number[]));
         return outs.length - 1;
       };
       for (const ch of c.checks) {

@@ -1,4 +1,4 @@
-import { dtypeCode, type DType } from '../../../src/ir/dtype.js';
+import { byteSize, dtypeCode, type DType } from '../../../src/ir/dtype.js';
 import type { IRGraph } from '../../../src/ir/graph.js';
 import type { AttrValue, TensorConst } from '../../../src/ir/types.js';
 import { readWeightBytes } from '../../../src/ir/weights.js';
@@ -51,6 +51,12 @@ export interface Expected {
   dtype: DType;
   shape: number[];
   data: Uint8Array;
+}
+
+/** An entry whose data is zeros of the right size: for a check that reads no expected values. */
+export function zeroExpected(name: string, dtype: DType, shape: number[]): Expected {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { name, dtype, shape, data: new Uint8Array(byteSize(dtype, n)) };
 }
 
 function tensor(w: W, dtype: DType, shape: number[], data: Uint8Array): void {
