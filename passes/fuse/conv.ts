@@ -1,7 +1,7 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { AttrValue } from '../../src/ir/types.js';
 import type { Pass } from '../pass.js';
-import { fleetTakes, outerReferenced, dropIfUnused, floatWeight, sameShape, soleConsumer } from './util.js';
+import { fleetTakes, outerReferenced, dropIfUnused, sameShape, scalarWeight, soleConsumer } from './util.js';
 
 /** Domain of the ops the fusion passes create (kernels in native/src/kernels/fused_*.cpp). */
 export const FLEETC_DOMAIN = 'fleetc';
@@ -28,11 +28,8 @@ function activationOf(graph: IRGraph, op: string): { name: string; params: numbe
       if (a.opset < 11)
         return { name: 'Clip', params: [f('min', -3.4028234663852886e38), f('max', 3.4028234663852886e38)] };
       const ins = graph.opInputs(op);
-      const bound = (i: number, def: number): number | undefined => {
-        if (ins[i] === undefined) return def;
-        const w = floatWeight(graph, ins[i]);
-        return w && w.length === 1 ? w[0] : undefined;
-      };
+      const bound = (i: number, def: number): number | undefined =>
+        ins[i] === undefined ? def : scalarWeight(graph, ins[i]);
       const lo = bound(1, -3.4028234663852886e38);
       const hi = bound(2, 3.4028234663852886e38);
       return lo === undefined || hi === undefined ? undefined : { name: 'Clip', params: [lo, hi] };

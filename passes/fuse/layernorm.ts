@@ -2,7 +2,15 @@ import type { IRGraph } from '../../src/ir/graph.js';
 import { dimEq } from '../../src/ir/sym.js';
 import { readWeightBytes } from '../../src/ir/weights.js';
 import type { Pass } from '../pass.js';
-import { addFloatWeight, dropIfUnused, fleetTakes, floatWeight, outerReferenced, soleConsumer } from './util.js';
+import {
+  addFloatWeight,
+  dropIfUnused,
+  fleetTakes,
+  floatWeight,
+  outerReferenced,
+  scalarWeight,
+  soleConsumer,
+} from './util.js';
 
 /** Whether ReduceMean `op` averages `x` over its last axis only, keeping dims. */
 function meanOverLastAxis(graph: IRGraph, op: string, x: string): boolean {
@@ -29,12 +37,6 @@ function meanOverLastAxis(graph: IRGraph, op: string, x: string): boolean {
 function otherInput(graph: IRGraph, op: string, v: string): string | undefined {
   const [a, b] = graph.opInputs(op);
   return a === v ? b : b === v ? a : undefined;
-}
-
-/** The single scalar of a float32 weight, or undefined. */
-function scalarWeight(graph: IRGraph, v: string | undefined): number | undefined {
-  const w = floatWeight(graph, v);
-  return w && w.length === 1 ? w[0] : undefined;
 }
 
 /**

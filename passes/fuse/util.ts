@@ -38,6 +38,12 @@ export function floatWeight(graph: IRGraph, value: string | undefined): Float32A
   return new Float32Array(bytes.slice().buffer);
 }
 
+/** The single value of a one-element float32 weight, or undefined. */
+export function scalarWeight(graph: IRGraph, value: string | undefined): number | undefined {
+  const w = floatWeight(graph, value);
+  return w && w.length === 1 ? w[0] : undefined;
+}
+
 /** Adds an inline float32 weight with a fresh name from `base`; returns its name. */
 export function addFloatWeight(graph: IRGraph, base: string, data: Float32Array, shape: number[]): string {
   const name = graph.freshValueName(base);
