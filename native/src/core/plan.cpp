@@ -59,6 +59,7 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
     dev.name = d.get_string("name");
     dev.device_class = d.get_string("class");
     dev.backend = d.get_string("backend", "cpu");
+    dev.ordinal = static_cast<int>(d.get_number("ordinal", 0));
     if (dev.name.empty()) return bad("a device has no name");
     const Json* b = d.get("bundle");
     if (!b || !b->is_object()) return bad("device '" + dev.name + "' has no bundle");

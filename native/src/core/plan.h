@@ -9,7 +9,7 @@
 
 namespace fleetrt {
 
-constexpr int kPlanSchemaVersion = 1;
+constexpr int kPlanSchemaVersion = 2;
 
 struct PlanFile {
   std::string path;  // relative to the bundle folder
@@ -19,7 +19,8 @@ struct PlanFile {
 
 struct PlanDevice {
   std::string name, device_class;
-  std::string backend = "cpu";  // "cpu" (runs for real) or "emulated" (host kernels, cost-model time)
+  std::string backend = "cpu";  // a name in engine/backend.h's table: "cpu", "emulated", "cuda" …
+  int ordinal = 0;              // which physical device of that backend (cudaDevice)
   std::string bundle_dir;  // absolute (resolved against the plan's folder)
   std::vector<PlanFile> files;
   int threads = 1;
