@@ -58,10 +58,21 @@ export function decodeNpy(b: Buffer, where = 'npy'): NpyArray {
     else if (descr === '<f8') data[i] = body.readDoubleLE(8 * i);
     else if (descr === '<i4') data[i] = body.readInt32LE(4 * i);
     else if (descr === '<i8') data[i] = Number(body.readBigInt64LE(8 * i));
+    else if (descr === '<f2') data[i] = halfToNumber(body.readUInt16LE(2 * i));
     else if (descr === '|b1' || descr === '|u1') data[i] = body[i]!;
     else throw new Error(`${where}: element type ${descr} not handled`);
   }
   return { descr, shape, data };
+}
+
+/** The value of IEEE binary16 bits. */
+export function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 export function readNpy(file: string): NpyArray {
