@@ -1,6 +1,7 @@
 // NumPy .npy files (format 1.0 written; 1.0 and 2.0 read), the tensor format `fleetc run` reads
-// and writes. Little-endian float32/float64/int32/int64/bool/uint8.
+// and writes. Little-endian float16/float32/float64/int32/int64/bool/uint8.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { halfToNumber } from '../ir/dtype.js';
 
 export type NpyDescr = '<f4' | '<f8' | '<i4' | '<i8' | '|b1' | '|u1';
 
@@ -63,16 +64,6 @@ export function decodeNpy(b: Buffer, where = 'npy'): NpyArray {
     else throw new Error(`${where}: element type ${descr} not handled`);
   }
   return { descr, shape, data };
-}
-
-/** The value of IEEE binary16 bits. */
-export function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 export function readNpy(file: string): NpyArray {
