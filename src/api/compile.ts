@@ -20,6 +20,7 @@ import { elidedWeightsToInputs } from './elided.js';
 import { loadGraph } from './load.js';
 import {
   checkOutDir,
+  PLAN_SCHEMA_VERSION,
   prepareOutDir,
   sha256Hex,
   writeBundleFile,
@@ -355,7 +356,7 @@ export async function compileGraph(
     return p ? placement[p.op]! : home.id;
   };
   const plan: PlanJSON = {
-    schemaVersion: 2,
+    schemaVersion: PLAN_SCHEMA_VERSION,
     generator: { name: 'fleetc', version: (version ??= packageVersion()), programFormat: 1 },
     model: modelFacts(graph, modelPath),
     fleet: {

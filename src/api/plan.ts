@@ -6,7 +6,7 @@ import { FleetcError } from '../diagnostics/index.js';
 import schema from '../schemas/plan.schema.json' with { type: 'json' };
 
 /** plan.json, schema version 1 (src/schemas/plan.schema.json, docs/plan-format.md). */
-export const PLAN_SCHEMA_VERSION = 1;
+export const PLAN_SCHEMA_VERSION = 2;
 
 export type PlanDim = number | string;
 
@@ -101,7 +101,7 @@ export interface PlanGeneration {
 }
 
 export interface PlanJSON {
-  schemaVersion: 2;
+  schemaVersion: typeof PLAN_SCHEMA_VERSION;
   generator: { name: 'fleetc'; version: string; programFormat: 1 };
   model: { file: string; format: string; name: string; sha256?: string };
   fleet: {

@@ -414,6 +414,7 @@ std::string Generator::stats_json() const {
          ",\"prefillMs\":" + json_number(prefill_ms) + ",\"decodeStepMs\":" + latency_json(decode_ms) +
          ",\"tokensPerSecond\":" + json_number(decode_total > 0 ? decode_tokens / (decode_total / 1000.0) : 0) +
          ",\"kvBytesPerToken\":" + std::to_string(kv_bytes_per_token_) + ",\"kvBytesWrittenPerDecodeStep\":" + json_number(written / n) +
+         ",\"kvBytesWrittenPerDecodeToken\":" + json_number(decode_tokens ? static_cast<double>(written) / decode_tokens : 0) +
          ",\"kvBytesReadPerDecodeStep\":" + json_number(read / n) + ",\"kvBytesMovedPerDecodeStep\":" + json_number(moved / n) +
          ",\"kvBytesGatheredPerDecodeStep\":" + json_number(gathered / n) + ",\"linkBytesPerDecodeStep\":" + json_number(link / n) +
          ",\"kvOccupancy\":" + json_number(occ_n ? occ_sum / occ_n : 0) + ",\"preemptions\":" + std::to_string(preemptions_) +
