@@ -39,7 +39,11 @@ function plan(dir: string): PlanJSON {
 
 describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, cache kept in place', () => {
   const models: [string, string, string][] = [
-    ['com.microsoft Attention (shared tiny GPT-2)', join(SHARED, 'models/onnx/tiny_random_gpt2_fp32_past.onnx'), 'flatten'],
+    [
+      'com.microsoft Attention (shared tiny GPT-2)',
+      join(SHARED, 'models/onnx/tiny_random_gpt2_fp32_past.onnx'),
+      'flatten',
+    ],
     ['GPT with plain ops', fixture('gpt_kv_plain'), 'flatten'],
     ['Llama: RMSNorm, rotary, GQA, SwiGLU', fixture('llama_kv_gqa'), 'flatten'],
     ['Llama in float16', fixture('llama_kv_gqa_fp16'), 'flatten'],
@@ -60,6 +64,24 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
       expect(got.sequences).toEqual(want);
       expect(got.reasons).toEqual(['length', 'length', 'length']);
     }, 60_000);
+
+  it('attention the pass does not page (com.microsoft MultiHeadAttention and GroupQueryAttention, opset-23 Attention) runs from gathered pages with the same tokens', async () => {
+    for (const name of ['mha_kv_contrib', 'gqa_kv_contrib', 'attention23_kv']) {
+      const model = fixture(name);
+      const dir = await build(model);
+      const p = plan(dir);
+      expect(
+        p.state.every((s) => s.mode === 'gather' && s.reason),
+        name,
+      ).toBe(true);
+      expect(p.generation!.batching).toBe('sequence');
+      const prompts = PROMPTS.slice(0, 2).map((q) => q.map((id) => id % p.generation!.vocab));
+      const got = await generate(dir, { promptIds: prompts, maxNewTokens: 8 });
+      expect(got.sequences, name).toEqual(await reference(model, prompts, 8));
+      expect(got.telemetry.kvBytesWrittenPerDecodeToken).toBe(got.telemetry.kvBytesPerToken);
+      expect(got.telemetry.kvBytesGatheredPerDecodeStep).toBeGreaterThan(0);
+    }
+  }, 60_000);
 
   it('on 2- and 3-device fleets: the same tokens, each layer K and V on the device of its attention, no KV byte moved', async () => {
     const model = fixture('llama_kv_gqa');
@@ -109,7 +131,11 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
     expect(t.texts![0]!.length).toBeGreaterThan(0);
     const ids = await generate(dir, { promptIds: [[40, 416, 79, 206, 750]], maxNewTokens: 5 });
     expect(t.sequences).toEqual(ids.sequences); // 'Hello world' encodes to these ids
-    const stop = await generate(dir, { promptIds: [[40, 416, 79, 206, 750]], maxNewTokens: 5, stopIds: [ids.sequences[0]![1]!] });
+    const stop = await generate(dir, {
+      promptIds: [[40, 416, 79, 206, 750]],
+      maxNewTokens: 5,
+      stopIds: [ids.sequences[0]![1]!],
+    });
     expect(stop.sequences[0]).toEqual(ids.sequences[0]!.slice(0, 2));
     expect(stop.reasons).toEqual(['stop']);
   }, 60_000);
@@ -123,12 +149,16 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
       );
     expect(await code(generate(fixture('cnn_small'), { promptIds: [[1]] }))).toBe('E0601');
     expect(await code(generate(dir, { promptIds: [[1, 1000]] }))).toBe('E0602');
-    expect(await code(generate(dir, { promptIds: [Array.from({ length: 60 }, () => 1)], maxNewTokens: 8 }))).toBe('E0602');
+    expect(await code(generate(dir, { promptIds: [Array.from({ length: 60 }, () => 1)], maxNewTokens: 8 }))).toBe(
+      'E0602',
+    );
     expect(await code(generate(dir, { promptIds: [[1]], temperature: -1 }))).toBe('E0602');
     expect(await code(generate(dir, { promptIds: [[1]], topP: 0 }))).toBe('E0602');
     expect(await code(generate(dir, { prompts: ['no tokenizer here'] }))).toBe('E0602');
     // a generation build needs the engine: a one-shot run says so in one line
-    const err = await run(join(dir, 'plan.json'), { randomInputs: true, outputDir: join(work, 'oneshot') }).catch((e: Error) => e);
+    const err = await run(join(dir, 'plan.json'), { randomInputs: true, outputDir: join(work, 'oneshot') }).catch(
+      (e: Error) => e,
+    );
     expect(String(err)).toMatch(/needs the engine's generation state/);
   }, 60_000);
 });
