@@ -469,7 +469,9 @@ struct ShiftRightArithmetic {
     U n = static_cast<U>(b);
     if (n >= sizeof(C) * 8) return static_cast<C>(sa < 0 ? S(-1) : S(0));
     // Arithmetic shift written without relying on implementation-defined >> of negatives.
-    S r = sa < 0 ? static_cast<S>(~(~static_cast<U>(sa) >> n)) : static_cast<S>(static_cast<U>(sa) >> n);
+    // The casts back to U keep i8/i16 from promoting to int, whose ~ would set bits above the type.
+    U inv = static_cast<U>(~static_cast<U>(sa));
+    S r = sa < 0 ? static_cast<S>(static_cast<U>(~static_cast<U>(inv >> n))) : static_cast<S>(static_cast<U>(sa) >> n);
     return static_cast<C>(r);
   }
 };

@@ -1,6 +1,7 @@
 import { isFloat, type AttrValue, type DType, type Shape } from '../../ir/index.js';
 import type { Attr, MOp, MType } from './ast.js';
 import { intOf, intsOf } from './attrs-ir.js';
+import { lowerChlo } from './chlo.js';
 import { opName, type Emitter, type Scope } from './convert.js';
 import { elemDType } from './dense.js';
 
@@ -15,11 +16,8 @@ export function lowerOp(cx: Emitter, op: MOp, ins: string[], outs: string[], sco
     cx.onnx('Identity', ins, outs, op);
     return;
   }
-  const rule = short
-    ? (RULES[short] ?? STATIC_FORMS[short])
-    : op.name.startsWith('chlo.')
-      ? CHLO[op.name.slice(5)]
-      : undefined;
+  if (op.name.startsWith('chlo.')) return lowerChlo(cx, op, ins, outs, scope);
+  const rule = short ? (RULES[short] ?? STATIC_FORMS[short]) : undefined;
   if (nibbles(op)) {
     if (WIDEN.has(short)) return widened(cx, op, ins, outs, scope);
   } else if (rule && rule(cx, op, ins, outs, scope)) return;
@@ -317,10 +315,6 @@ const STATIC_FORMS: Record<string, Rule> = {
     const attrs = { ...op.attrs, padding: ints(pad) };
     return lowerStatic(cx, op, 'stablehlo.convolution', attrs, ins, outs, scope);
   },
-};
-
-const CHLO: Record<string, Rule> = {
-  erf: direct('Erf', floatOnly),
 };
 
 const ONNX_CODES: Partial<Record<DType, number>> = {
