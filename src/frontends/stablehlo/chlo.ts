@@ -48,11 +48,10 @@ function onnx(opType: string, attrs: Record<string, AttrValue> = {}): Rule {
   };
 }
 
-const notFloat = (cx: Emitter, op: MOp): Error =>
-  cx.err(
-    op.pos,
-    `'${op.name}' takes a float operand, got ${typeToString(op.operandTypes[0] ?? { kind: 'other', text: '?' })}`,
-  );
+const notFloat = (cx: Emitter, op: MOp): Error => {
+  const bad = op.operandTypes.find((t) => !isFloatT(t)) ?? op.operandTypes[0];
+  return cx.err(op.pos, `'${op.name}' takes float operands, got ${bad ? typeToString(bad) : 'none'}`);
+};
 
 const int = (value: number): AttrValue => ({ type: 'int', value });
 
@@ -79,6 +78,10 @@ function elementwise(
  */
 function broadcasting(target: string, attrsOf: (op: MOp) => Record<string, Attr> = () => ({})): Rule {
   return (cx, op, ins, outs, scope) => {
+    const elems = op.operandTypes.map(elemOf);
+    const [x, y] = target === 'stablehlo.select' ? [elems[1], elems[2]] : [elems[0], elems[1]];
+    if (x !== y || (target === 'stablehlo.select' && elems[0] !== 'i1'))
+      throw cx.err(op.pos, `operand element types of '${op.name}' do not agree: ${elems.join(', ')}`);
     const b = ins.map((v, i) => broadcastOperand(cx, op, v, i, scope));
     elementwise(cx, op, target, attrsOf(op), b, outs, scope);
     return true;
@@ -185,8 +188,11 @@ const constantLike: Rule = (cx, op, ins, outs) => {
 function literalOf(a: Attr): string | undefined {
   if (a.k === 'bool') return a.v ? 'true' : 'false';
   if (a.k === 'int') return a.big !== undefined ? a.big.toString() : String(a.v);
-  if (a.k === 'float')
-    return Number.isNaN(a.v) ? 'nan' : a.v === Infinity ? 'inf' : a.v === -Infinity ? '-inf' : String(a.v);
+  if (a.k === 'float') {
+    if (Number.isNaN(a.v)) return 'nan';
+    if (!Number.isFinite(a.v)) return a.v > 0 ? 'inf' : '-inf';
+    return Object.is(a.v, -0) ? '-0.0' : String(a.v);
+  }
   if (a.k === 'dense' && a.data.kind === 'list' && a.data.lits.length === 1) return a.data.lits[0];
   return undefined;
 }
@@ -235,7 +241,7 @@ export const CHLO_OPS: Record<string, ChloOp> = {
   // Other kept ops with kernels of their own (stablehlo_data.cpp, stablehlo_linalg.cpp, stablehlo_region.cpp).
   top_k: kernel(`${FLOATS}, ${INTS}`),
   mulhi: kernel('i8 … i64, ui8 … ui64'),
-  ragged_dot: kernel(FLOATS),
+  ragged_dot: kernel(`${FLOATS} (group sizes: integers)`),
   scan: kernel('any'),
   // Broadcasting binary ops.
   broadcast_add: viaShlo('add', `${FLOATS}, ${INTS}`),
@@ -269,5 +275,6 @@ export function lowerChlo(cx: Emitter, op: MOp, ins: string[], outs: string[], s
   if (!info || info.how === 'refused')
     throw cx.err(op.pos, `unsupported op '${op.name}'${info ? ` (${info.into})` : ''}`, 'E0103');
   if (info.rule?.(cx, op, ins, outs, scope)) return;
+  if (info.dtypes === FLOATS && !op.operandTypes.every(isFloatT)) throw notFloat(cx, op);
   cx.emitKept(op, ins, outs, scope);
 }
