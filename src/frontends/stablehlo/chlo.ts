@@ -5,6 +5,7 @@ import { intsOf } from './attrs-ir.js';
 import type { Emitter, Scope } from './convert.js';
 import { DenseError, denseBytes, elemDType, encodeDense } from './dense.js';
 import { lowerOp } from './lower.js';
+import { hasSubByte } from './subbyte.js';
 
 /**
  * The CHLO dialect (stablehlo/dialect/ChloOps.td), op by op: what each op becomes and the
@@ -30,7 +31,8 @@ export interface ChloOp {
 type Rule = (cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope) => boolean;
 
 const FLOATS = 'f16, bf16, f32, f64';
-const INTS = 'i1 … i64, ui4 … ui64';
+/** Integers of every width (2- and 4-bit ones run at 8 bits, src/frontends/stablehlo/subbyte.ts). */
+const INTS = 'i2 … i64, ui2 … ui64';
 
 const elemOf = (t: MType | undefined): string => (t?.kind === 'tensor' ? t.elem : '');
 const dtypeOf = (t: MType | undefined): DType | undefined => elemDType(elemOf(t));
@@ -239,27 +241,27 @@ export const CHLO_OPS: Record<string, ChloOp> = {
   zeta: kernel(FLOATS),
   next_after: kernel(FLOATS),
   // Other kept ops with kernels of their own (stablehlo_data.cpp, stablehlo_linalg.cpp, stablehlo_region.cpp).
-  top_k: kernel(`${FLOATS}, ${INTS}`),
+  top_k: kernel(`${FLOATS}, i1, i8 … i64, ui8 … ui64`),
   mulhi: kernel('i8 … i64, ui8 … ui64'),
   ragged_dot: kernel(`${FLOATS} (group sizes: integers)`),
   scan: kernel('any'),
   // Broadcasting binary ops.
-  broadcast_add: viaShlo('add', `${FLOATS}, ${INTS}`),
+  broadcast_add: viaShlo('add', `${FLOATS}, i1, ${INTS}`),
   broadcast_subtract: viaShlo('subtract', `${FLOATS}, ${INTS}`),
-  broadcast_multiply: viaShlo('multiply', `${FLOATS}, ${INTS}`),
+  broadcast_multiply: viaShlo('multiply', `${FLOATS}, i1, ${INTS}`),
   broadcast_divide: viaShlo('divide', `${FLOATS}, ${INTS}`),
   broadcast_remainder: viaShlo('remainder', `${FLOATS}, ${INTS}`),
-  broadcast_maximum: viaShlo('maximum', `${FLOATS}, ${INTS}`),
-  broadcast_minimum: viaShlo('minimum', `${FLOATS}, ${INTS}`),
+  broadcast_maximum: viaShlo('maximum', `${FLOATS}, i1, ${INTS}`),
+  broadcast_minimum: viaShlo('minimum', `${FLOATS}, i1, ${INTS}`),
   broadcast_power: viaShlo('power', `${FLOATS}, ${INTS}`),
   broadcast_atan2: viaShlo('atan2', FLOATS),
-  broadcast_and: viaShlo('and', INTS),
-  broadcast_or: viaShlo('or', INTS),
-  broadcast_xor: viaShlo('xor', INTS),
+  broadcast_and: viaShlo('and', `i1, ${INTS}`),
+  broadcast_or: viaShlo('or', `i1, ${INTS}`),
+  broadcast_xor: viaShlo('xor', `i1, ${INTS}`),
   broadcast_shift_left: viaShlo('shift_left', INTS),
   broadcast_shift_right_arithmetic: viaShlo('shift_right_arithmetic', INTS),
   broadcast_shift_right_logical: viaShlo('shift_right_logical', INTS),
-  broadcast_compare: viaShlo('compare', `${FLOATS}, ${INTS}`, compareAttrs),
+  broadcast_compare: viaShlo('compare', `${FLOATS}, i1, ${INTS}`, compareAttrs),
   broadcast_select: viaShlo('select', 'any'),
   broadcast_next_after: viaShlo('chlo.next_after', FLOATS),
   broadcast_polygamma: viaShlo('chlo.polygamma', FLOATS),
@@ -276,5 +278,7 @@ export function lowerChlo(cx: Emitter, op: MOp, ins: string[], outs: string[], s
     throw cx.err(op.pos, `unsupported op '${op.name}'${info ? ` (${info.into})` : ''}`, 'E0103');
   if (info.rule?.(cx, op, ins, outs, scope)) return;
   if (info.dtypes === FLOATS && !op.operandTypes.every(isFloatT)) throw notFloat(cx, op);
+  // Kernels read whole bytes; mulhi's high half and top_k's order do not survive widening.
+  if (hasSubByte(op)) throw cx.err(op.pos, `'${op.name}' on 2- or 4-bit integers is not supported`, 'E0103');
   cx.emitKept(op, ins, outs, scope);
 }
