@@ -108,6 +108,13 @@ class Engine {
   std::map<uint32_t, int> receiver_;
   std::unique_ptr<Transport> transport_;
   Telemetry telemetry_;
+  // Fault injection for tests (FLEETRT_FAULT=device=NAME,step=N,mode=crash|hang; off by default):
+  // from run N on, that device crashes or stops answering.
+  int fault_device_ = -1, fault_run_ = 0;
+  bool fault_hangs_ = false;
+  double watchdog_us_ = 2e6;  // a device silent this long with work to do is lost (FLEETRT_WATCHDOG_MS)
+  Status parse_fault(const char* spec);
+  bool faulted(const DeviceRuntime& d) const { return d.index == fault_device_ && telemetry_.runs >= fault_run_; }
   int home_ = 0;
   int next_pass_ = 0;
   bool trace_ = false;

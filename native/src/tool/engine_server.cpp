@@ -2,7 +2,8 @@
 // "The engine protocol"), the client side of fleetc generate and fleetc serve.
 //
 // stdin, one command per line:
-//   {"op":"submit","id":"r1","prompt":[ids],"maxTokens":16,"temperature":0,"topK":0,"topP":1,"seed":0,"stop":[ids]}
+//   {"op":"submit","id":"r1","prompt":[ids],"maxTokens":16,"temperature":0,"topK":0,"topP":1,"seed":0,"stop":[ids],
+//    "resume":[ids already generated, after a restart]}
 //   {"op":"cancel","id":"r1"}      {"op":"stats"}      {"op":"shutdown"}  (or end of input: finish, then exit)
 // stdout, one event per line:
 //   {"event":"ready","vocab":V,"capacityTokens":N,"maxStepTokens":M,"devices":[…]}
@@ -82,6 +83,7 @@ Status parse_submit(const Json& c, GenerationRequest* r) {
   r->id = c.get_string("id");
   if (!int_list(c.get("prompt"), &r->prompt)) return Status{kStatusBadInput, "prompt must be a list of integer token ids"};
   if (!int_list(c.get("stop"), &r->stop)) return Status{kStatusBadInput, "stop must be a list of integer token ids"};
+  if (!int_list(c.get("resume"), &r->resume)) return Status{kStatusBadInput, "resume must be a list of integer token ids"};
   r->max_new_tokens = static_cast<int>(c.get_number("maxTokens", 16));
   r->sampling.temperature = c.get_number("temperature", 0);
   r->sampling.top_k = static_cast<int>(c.get_number("topK", 0));
@@ -110,6 +112,7 @@ int run_engine_server(const EngineServerArgs& a) {
   GeneratorOptions gopts;
   gopts.pages = a.kv_pages;
   gopts.max_step_tokens = a.max_step_tokens;
+  gopts.prefix_cache = a.prefix_cache;
   st = gen.open(engine, gopts);
   if (!st.ok()) return fail(st, st.code == kStatusBadPlan ? 3 : 1);
   std::string devices = "[";
@@ -173,7 +176,7 @@ int run_engine_server(const EngineServerArgs& a) {
              std::to_string(e.prompt_tokens) + ",\"completionTokens\":" + std::to_string(e.completion_tokens) + "}");
     }
     if (!st.ok()) {
-      rc = fail(st, 1);
+      rc = fail(st, st.code == kStatusDeviceLost ? 5 : 1);
       break;
     }
   }

@@ -11,6 +11,7 @@ struct EngineServerArgs {
   int threads = 0;
   int64_t kv_pages = -1;    // pages per device pool (-1: the plan's capacity)
   int max_step_tokens = 0;  // token budget per step (0: the plan's)
+  bool prefix_cache = true;
 };
 
 int run_engine_server(const EngineServerArgs& args);
