@@ -10,7 +10,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { TextTokenizer } from '../api/tokenizer.js';
 import type { ServeMetrics } from './metrics.js';
 import type { CompletionParams, FinishReason, Supervisor } from './supervisor.js';
-import { StreamDecoder } from './text.js';
+import { decodeIds, StreamDecoder } from './text.js';
 
 export interface CompletionBody {
   model?: string;
@@ -161,7 +161,7 @@ function complete(ctx: AppContext, params: CompletionParams, reply: FastifyReply
               choices: [
                 {
                   index: 0,
-                  text: ctx.tokenizer ? ctx.tokenizer.decode(tokens) : '',
+                  text: ctx.tokenizer ? decodeIds(ctx.tokenizer, tokens) : '',
                   token_ids: tokens,
                   logprobs: null,
                   finish_reason: reason,

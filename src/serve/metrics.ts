@@ -118,6 +118,12 @@ export class ServeMetrics {
       labelNames: ['device'],
       registers,
     });
+    this.zeroes();
+  }
+
+  private zeroes(): void {
+    for (const cause of ['device_failed', 'exited']) this.restarts.inc({ cause }, 0);
+    for (const outcome of ['length', 'stop', 'cancelled', 'error']) this.requests.inc({ outcome }, 0);
   }
 
   /** The supervisor's hooks that feed these metrics (the log hook is left to the caller). */

@@ -118,7 +118,14 @@ export class Planner {
     if (this.cannotReplan) throw new FleetcError('E0603', `cannot re-plan: ${this.cannotReplan}`);
     const fleet = fleetWithout(this.fleet!, lost);
     if (fleet.devices.length === 0) throw new FleetcError('E0603', 'no device of the fleet is left');
-    return this.make(fleet);
+    try {
+      return await this.make(fleet);
+    } catch (e) {
+      // The devices left may hold the model with a smaller KV pool: serve with what fits.
+      const pool = this.generateOptions?.maxContext;
+      if (pool === undefined || !(e instanceof FleetcError) || !/--max-context/.test(e.message)) throw e;
+      return this.make(fleet, { ...this.generateOptions, maxContext: undefined });
+    }
   }
 
   /** Re-plans keep the served plan's pool, pages and step budget, so every request in flight still fits. */
@@ -127,13 +134,13 @@ export class Planner {
     if (g) this.generateOptions = { maxContext: g.capacityTokens, pageSize: g.pageSize, maxStepTokens: g.maxStepTokens };
   }
 
-  private async make(fleet: Fleet): Promise<MadePlan> {
+  private async make(fleet: Fleet, generate = this.generateOptions): Promise<MadePlan> {
     if (!this.model) throw new FleetcError('E0603', 'cannot re-plan: no model');
     const out = join(this.o.workDir, `plan-${this.count++}`);
     const t0 = performance.now();
     const res = await compile(this.model, out, {
       fleet,
-      generate: this.generateOptions ?? true,
+      generate: generate ?? true,
       report: false,
       force: true,
     });

@@ -143,7 +143,7 @@ export class Supervisor {
 
   constructor(
     private readonly planner: Planner,
-    private readonly settings: EngineSettings,
+    private settings: EngineSettings,
     private readonly hooks: SupervisorHooks = {},
   ) {}
 
@@ -230,6 +230,16 @@ export class Supervisor {
     this.hooks.finished?.('cancelled');
   }
 
+  /** Calls a request's listener; a listener that throws is that request's problem, not the server's. */
+  private tell(f: Flight, call: (l: RequestListener) => void): void {
+    try {
+      call(f.listener);
+    } catch (e) {
+      this.hooks.log?.(`request ${f.id}: ${(e as Error).message}`);
+      if (this.flights.has(f.id)) this.cancel(f.id);
+    }
+  }
+
   private finish(f: Flight): void {
     this.flights.delete(f.id);
     if (this.flights.size === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -255,16 +265,16 @@ export class Supervisor {
       f.lastToken = now;
       f.tokens.push(e.token);
       this.failuresWithoutProgress = 0;
-      f.listener.token(e.token);
+      this.tell(f, (l) => l.token(e.token));
     } else if (e.event === 'done') {
       if (e.reason === 'cancelled') return;
       this.finish(f);
       this.hooks.finished?.(e.reason);
-      f.listener.done(e.reason);
+      this.tell(f, (l) => l.done(e.reason as FinishReason));
     } else if (e.event === 'error') {
       this.finish(f);
       this.hooks.finished?.('error');
-      f.listener.fail(400, e.message);
+      this.tell(f, (l) => l.fail(400, e.message));
     }
   }
 
@@ -301,11 +311,14 @@ export class Supervisor {
   private async recover(first: ExitCause): Promise<void> {
     let cause = first;
     let launchFailures = 0;
+    let planPath = this.planPath;
+    // A fault injected for a test (FLEETRT_FAULT) belongs to the engine it was given to.
+    if (this.settings.env?.FLEETRT_FAULT ?? process.env.FLEETRT_FAULT)
+      this.settings = { ...this.settings, env: { ...this.settings.env, FLEETRT_FAULT: undefined } };
     for (;;) {
       this.restartCount++;
       this.hooks.restarted?.(cause);
       this.hooks.log?.(`${cause.message}; ${this.flights.size} request(s) in flight`);
-      let planPath = this.planPath;
       if (cause.device) {
         this.lost.add(cause.device);
         try {
@@ -339,14 +352,26 @@ export class Supervisor {
     }
     if (this.closing) return;
     let resumed = 0;
+    const capacity = this.readyEvent!.capacityTokens;
     for (const f of [...this.flights.values()]) {
       const last = f.tokens.at(-1);
+      if (f.params.prompt.length + f.params.maxTokens > capacity) {
+        this.finish(f);
+        this.hooks.finished?.('error');
+        this.tell(f, (l) =>
+          l.fail(
+            503,
+            `the plan made on the devices left holds ${capacity} tokens, fewer than this request's prompt and max_tokens`,
+          ),
+        );
+        continue;
+      }
       if (f.tokens.length >= f.params.maxTokens || (last !== undefined && f.params.stop.includes(last))) {
         // it ended before the engine could say so
         const reason: FinishReason = last !== undefined && f.params.stop.includes(last) ? 'stop' : 'length';
         this.finish(f);
         this.hooks.finished?.(reason);
-        f.listener.done(reason);
+        this.tell(f, (l) => l.done(reason));
         continue;
       }
       if (f.tokens.length) resumed++;
@@ -359,7 +384,7 @@ export class Supervisor {
     for (const f of [...this.flights.values()]) {
       this.finish(f);
       this.hooks.finished?.('error');
-      f.listener.fail(status, reason);
+      this.tell(f, (l) => l.fail(status, reason));
     }
   }
 
@@ -423,7 +448,7 @@ export class Supervisor {
       if (engine && f.state === 'submitted') engine.cancel(f.id);
       this.finish(f);
       this.hooks.finished?.('error');
-      f.listener.fail(503, 'the server shut down before the request finished');
+      this.tell(f, (l) => l.fail(503, 'the server shut down before the request finished'));
     }
     if (!engine) return;
     const exited = engine.whenExited();

@@ -8,6 +8,11 @@ import type { TextTokenizer } from '../api/tokenizer.js';
 
 const WINDOW = 6;
 
+/** Text of ids ('' for none: tokenizers.js refuses an empty list). */
+export function decodeIds(tok: TextTokenizer, ids: number[]): string {
+  return ids.length ? tok.decode(ids) : '';
+}
+
 export class StreamDecoder {
   private readonly ids: number[] = [];
   /** Ids before `prefix` are settled; text of ids[prefix..read] has been sent. */
@@ -19,8 +24,8 @@ export class StreamDecoder {
   /** The text this token adds ('' while a character is incomplete). */
   push(id: number): string {
     this.ids.push(id);
-    const before = this.tok.decode(this.ids.slice(this.prefix, this.read));
-    const now = this.tok.decode(this.ids.slice(this.prefix));
+    const before = decodeIds(this.tok, this.ids.slice(this.prefix, this.read));
+    const now = decodeIds(this.tok, this.ids.slice(this.prefix));
     if (now.length <= before.length || now.endsWith('\uFFFD')) return '';
     const delta = now.slice(before.length);
     this.read = this.ids.length;
