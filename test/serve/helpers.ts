@@ -1,5 +1,6 @@
 // Helpers for the serve tests and the serve benchmark: requests over loopback HTTP, server-sent
 // events read as a stock client reads them, the reference ids from a lone `generate()`.
+import { readdirSync, readFileSync } from 'node:fs';
 import { generate } from '../../src/api/generate.js';
 
 export interface Completion {
@@ -106,4 +107,38 @@ export async function waitFor(what: string, ok: () => Promise<boolean> | boolean
     if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The processes whose parent is `pid` (Linux /proc). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** The pid of MPI rank `rank` among the descendants of `root` (an mpirun), by its OMPI_COMM_WORLD_RANK. */
+export function mpiRankPid(root: number, rank: number): number | undefined {
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    for (const c of childrenOf(pid)) {
+      try {
+        const env = readFileSync(`/proc/${c}/environ`, 'utf8').split('\0');
+        if (env.includes(`OMPI_COMM_WORLD_RANK=${rank}`)) return c;
+      } catch {
+        // gone
+      }
+      queue.push(c);
+    }
+  }
+  return undefined;
 }
