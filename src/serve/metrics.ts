@@ -69,13 +69,17 @@ export class ServeMetrics {
     this.pagesFree = new Gauge({ name: 'fleetc_kv_pages_free', help: 'KV pages free, all pools', registers });
     this.prefixHitRate = new Gauge({
       name: 'fleetc_prefix_cache_hit_rate',
-      help: 'Share of full prompt pages found in the prefix cache',
+      help: 'Share of prompt tokens whose K/V came from the prefix cache instead of being computed',
       registers,
     });
-    this.prefixHits = new Counter({ name: 'fleetc_prefix_cache_hits_total', help: 'Prefix cache hits', registers });
+    this.prefixHits = new Counter({
+      name: 'fleetc_prefix_cache_hits_total',
+      help: 'KV pages taken from the prefix cache',
+      registers,
+    });
     this.prefixLookups = new Counter({
       name: 'fleetc_prefix_cache_lookups_total',
-      help: 'Prefix cache lookups',
+      help: 'Prefix cache lookups (one per sequence started or restarted)',
       registers,
     });
     this.prefillSaved = new Counter({
@@ -167,7 +171,7 @@ export class ServeMetrics {
     this.waiting.set(f.waiting);
     this.pagesUsed.set(f.pagesUsed);
     this.pagesFree.set(f.pagesFree);
-    this.prefixHitRate.set(f.prefixLookups ? f.prefixHits / f.prefixLookups : 0);
+    this.prefixHitRate.set(f.promptTokens ? f.prefillTokensSaved / f.promptTokens : 0);
     setCounter(this.prefixHits, f.prefixHits);
     setCounter(this.prefixLookups, f.prefixLookups);
     setCounter(this.prefillSaved, f.prefillTokensSaved);

@@ -56,6 +56,8 @@ export interface Cumulative {
   prefixHits: number;
   prefixLookups: number;
   prefillTokensSaved: number;
+  /** Prompt tokens the engines were given (resubmissions included). */
+  promptTokens: number;
   deviceBusyMs: Record<string, number>;
   linkBytes: Record<string, number>;
 }
@@ -92,7 +94,15 @@ class LaunchFailure extends Error {
 }
 
 function emptyCumulative(): Cumulative {
-  return { preemptions: 0, prefixHits: 0, prefixLookups: 0, prefillTokensSaved: 0, deviceBusyMs: {}, linkBytes: {} };
+  return {
+    preemptions: 0,
+    prefixHits: 0,
+    prefixLookups: 0,
+    prefillTokensSaved: 0,
+    promptTokens: 0,
+    deviceBusyMs: {},
+    linkBytes: {},
+  };
 }
 
 function cumulativeOf(s: GenerationStats | undefined): Cumulative {
@@ -102,6 +112,7 @@ function cumulativeOf(s: GenerationStats | undefined): Cumulative {
   c.prefixHits = s.prefixHits ?? 0;
   c.prefixLookups = s.prefixLookups ?? 0;
   c.prefillTokensSaved = s.prefillTokensSaved ?? 0;
+  c.promptTokens = s.promptTokens;
   for (const [d, v] of Object.entries(s.devices ?? {})) c.deviceBusyMs[d] = v.busyMs;
   for (const [l, v] of Object.entries(s.links ?? {})) c.linkBytes[l] = v.bytes;
   return c;
@@ -118,6 +129,7 @@ function addCumulative(a: Cumulative, b: Cumulative): Cumulative {
     prefixHits: a.prefixHits + b.prefixHits,
     prefixLookups: a.prefixLookups + b.prefixLookups,
     prefillTokensSaved: a.prefillTokensSaved + b.prefillTokensSaved,
+    promptTokens: a.promptTokens + b.promptTokens,
     deviceBusyMs: add(a.deviceBusyMs, b.deviceBusyMs),
     linkBytes: add(a.linkBytes, b.linkBytes),
   };
