@@ -3,10 +3,13 @@
 // maxTokens, mode: 'together' | 'one-at-a-time' }. Posts { begun: true } once every request has
 // its first token, then { result: { ids, statuses, wallMs, ttft, itl, maxGap } }. Loopback only;
 // every request is bounded by maxTokens and a 120 s timeout.
+/* global fetch, AbortSignal, TextDecoder */
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { url, prompts, maxTokens, mode } = workerData;
-if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(url)) throw new Error(`not a loopback address: ${url}`);
+if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(url))
+  throw new Error(`not a loopback address: ${url}`);
 
 async function one(prompt, onFirst, out) {
   const sent = performance.now();

@@ -154,7 +154,10 @@ try {
     console.log(
       `  ${pages} pages per device (${CLIENTS} requests need ${need}); ${preemptions} preemptions; wall ${(r.wallMs / 1e3).toFixed(2)} s`,
     );
-    check(r.statuses.every((x) => x === 200), 'every request completes');
+    check(
+      r.statuses.every((x) => x === 200),
+      'every request completes',
+    );
     check(same(r.ids, want), 'the ids of a lone generate, every one');
     check(preemptions > 0, 'preemptions counted');
   });
@@ -162,7 +165,11 @@ try {
   console.log('\n4. faults with requests in flight');
   const faults: [string, ServeOptions, ((s: ServeHandle) => void) | undefined][] = [
     ['gpu0 crashes (in-process)', { env: { FLEETRT_FAULT: 'device=gpu0,step=30,mode=crash' } }, undefined],
-    ['cpu0 stops answering (in-process, 2 s watchdog)', { env: { FLEETRT_FAULT: 'device=cpu0,step=30,mode=hang' } }, undefined],
+    [
+      'cpu0 stops answering (in-process, 2 s watchdog)',
+      { env: { FLEETRT_FAULT: 'device=cpu0,step=30,mode=hang' } },
+      undefined,
+    ],
   ];
   if (engineUnderMpi(path.join(build, 'plan.json')))
     faults.push([
@@ -180,7 +187,10 @@ try {
         `  ${what}: re-planned on ${s.supervisor.deviceNames.join(', ')} in ${replanS.toFixed(2)} s; ` +
           `longest stall a client saw ${(r.maxGap / 1e3).toFixed(2)} s; wall ${(r.wallMs / 1e3).toFixed(2)} s`,
       );
-      check(r.statuses.every((x) => x === 200) && same(r.ids, want), `${what}: every request completes with the same ids`);
+      check(
+        r.statuses.every((x) => x === 200) && same(r.ids, want),
+        `${what}: every request completes with the same ids`,
+      );
       check(metric(m, 'fleetc_replan_seconds_count') === 1, `${what}: the re-plan is in /metrics`);
     });
 } finally {

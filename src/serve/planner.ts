@@ -65,7 +65,14 @@ export class Planner {
     private readonly o: PlannerOptions,
   ) {
     const build = isBuildDir(target);
-    this.fleet = o.fleet === undefined ? (build ? undefined : localFleet()) : typeof o.fleet === 'string' ? loadFleet(o.fleet) : o.fleet;
+    this.fleet =
+      o.fleet === undefined
+        ? build
+          ? undefined
+          : localFleet()
+        : typeof o.fleet === 'string'
+          ? loadFleet(o.fleet)
+          : o.fleet;
     if (!build) {
       this.model = target;
       this.generateOptions = o.generate ?? {};
@@ -73,7 +80,8 @@ export class Planner {
     }
     const plan = readPlan(join(target, 'plan.json'));
     if (o.source) {
-      if (!existsSync(o.source)) throw new FleetcError('E0101', 'cannot read the model: no such file', { file: o.source });
+      if (!existsSync(o.source))
+        throw new FleetcError('E0101', 'cannot read the model: no such file', { file: o.source });
       const sha = plan.model.sha256;
       if (sha && createHash('sha256').update(readFileSync(o.source)).digest('hex') !== sha)
         throw new FleetcError('E0601', `the build at ${target} was not compiled from this model (sha256 differs)`, {
@@ -131,7 +139,8 @@ export class Planner {
   /** Re-plans keep the served plan's pool, pages and step budget, so every request in flight still fits. */
   private keepGeneration(plan: PlanJSON): void {
     const g = plan.generation;
-    if (g) this.generateOptions = { maxContext: g.capacityTokens, pageSize: g.pageSize, maxStepTokens: g.maxStepTokens };
+    if (g)
+      this.generateOptions = { maxContext: g.capacityTokens, pageSize: g.pageSize, maxStepTokens: g.maxStepTokens };
   }
 
   private async make(fleet: Fleet, generate = this.generateOptions): Promise<MadePlan> {

@@ -96,7 +96,8 @@ function checkOptions(o: ServeOptions): void {
 /** Starts serving; resolves once the engine is ready and the server listens. */
 export async function serve(model: string, o: ServeOptions = {}): Promise<ServeHandle> {
   checkOptions(o);
-  if (!existsSync(model)) throw new FleetcError('E0101', 'cannot read the model: no such file or build folder', { file: model });
+  if (!existsSync(model))
+    throw new FleetcError('E0101', 'cannot read the model: no such file or build folder', { file: model });
   const tokFile = findTokenizer(o, model);
   const tokenizer = tokFile ? loadTokenizer(tokFile) : undefined;
   const temp = o.workDir ? undefined : mkdtempSync(join(tmpdir(), 'fleetc-serve-'));

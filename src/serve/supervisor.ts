@@ -212,7 +212,15 @@ export class Supervisor {
       listener.fail(503, 'the server is shutting down');
       return handle;
     }
-    const f: Flight = { id, params, tokens: [], listener, arrived: performance.now(), lastToken: undefined, state: 'queued' };
+    const f: Flight = {
+      id,
+      params,
+      tokens: [],
+      listener,
+      arrived: performance.now(),
+      lastToken: undefined,
+      state: 'queued',
+    };
     this.flights.set(id, f);
     if (this.engine && !this.recovering) this.send(f);
     return handle;
@@ -414,7 +422,8 @@ export class Supervisor {
       const engine = this.engine;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), STATS_TIMEOUT_MS)));
-      s = (await Promise.race([engine.stats().catch(() => undefined), timeout]).finally(() => clearTimeout(timer))) ?? s;
+      s =
+        (await Promise.race([engine.stats().catch(() => undefined), timeout]).finally(() => clearTimeout(timer))) ?? s;
     }
     const queued = [...this.flights.values()].filter((f) => f.state === 'queued').length;
     let used = 0;

@@ -12,16 +12,7 @@ import { loadTokenizer } from '../../src/api/tokenizer.js';
 import { serve, type ServeHandle } from '../../src/serve/index.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { REPO, SHARED } from '../paths.js';
-import {
-  complete,
-  loneGenerate,
-  metric,
-  metricsText,
-  prompts,
-  streamedIds,
-  streamEvents,
-  waitFor,
-} from './helpers.js';
+import { complete, loneGenerate, metric, metricsText, prompts, streamedIds, streamEvents, waitFor } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fleetc-serve-test-'));
 const MODEL = join(REPO, 'fixtures/models/gpt_kv_plain/model.onnx');
@@ -83,32 +74,35 @@ describe.skipIf(!haveFleetrt())('fleetc serve: the HTTP API', () => {
     expect(got).toEqual(want);
   });
 
-  it.skipIf(!haveCurl)('streams server-sent events to curl -N: one chunk per token, a finish chunk, [DONE]', async () => {
-    const prompt = [1, 2, 3, 4];
-    const [want] = await loneGenerate(build, [prompt], 6);
-    const { stdout } = await promisify(execFile)('curl', [
-      '-sN',
-      '-H',
-      'content-type: application/json',
-      '-d',
-      JSON.stringify({ prompt, max_tokens: 6, stream: true }),
-      `${url}/v1/completions`,
-    ]);
-    const events = stdout.split('\n\n').filter(Boolean);
-    expect(events.every((e) => e.startsWith('data: '))).toBe(true);
-    expect(events.at(-1)).toBe('data: [DONE]');
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)));
-    expect(chunks).toHaveLength(7);
-    for (const c of chunks.slice(0, 6)) {
-      expect(c).toMatchObject({ object: 'text_completion', model: 'build' });
-      expect(c.choices[0].token_ids).toHaveLength(1);
-      expect(c.choices[0].finish_reason).toBeNull();
-    }
-    expect(chunks.slice(0, 6).map((c) => c.choices[0].token_ids[0])).toEqual(want);
-    expect(chunks[6].choices[0].finish_reason).toBe('length');
-    expect(chunks[6].usage).toEqual({ prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 });
-    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
-  });
+  it.skipIf(!haveCurl)(
+    'streams server-sent events to curl -N: one chunk per token, a finish chunk, [DONE]',
+    async () => {
+      const prompt = [1, 2, 3, 4];
+      const [want] = await loneGenerate(build, [prompt], 6);
+      const { stdout } = await promisify(execFile)('curl', [
+        '-sN',
+        '-H',
+        'content-type: application/json',
+        '-d',
+        JSON.stringify({ prompt, max_tokens: 6, stream: true }),
+        `${url}/v1/completions`,
+      ]);
+      const events = stdout.split('\n\n').filter(Boolean);
+      expect(events.every((e) => e.startsWith('data: '))).toBe(true);
+      expect(events.at(-1)).toBe('data: [DONE]');
+      const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)));
+      expect(chunks).toHaveLength(7);
+      for (const c of chunks.slice(0, 6)) {
+        expect(c).toMatchObject({ object: 'text_completion', model: 'build' });
+        expect(c.choices[0].token_ids).toHaveLength(1);
+        expect(c.choices[0].finish_reason).toBeNull();
+      }
+      expect(chunks.slice(0, 6).map((c) => c.choices[0].token_ids[0])).toEqual(want);
+      expect(chunks[6].choices[0].finish_reason).toBe('length');
+      expect(chunks[6].usage).toEqual({ prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 });
+      expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    },
+  );
 
   it('bad requests get a 4xx with a one-line reason, and the server keeps serving', async () => {
     const cases: [string, unknown, string | undefined, number, RegExp][] = [
@@ -119,10 +113,22 @@ describe.skipIf(!haveFleetrt())('fleetc serve: the HTTP API', () => {
       ['no prompt', { max_tokens: 3 }, undefined, 400, /missing field 'prompt'/],
       ['max_tokens 0', { prompt: [1], max_tokens: 0 }, undefined, 400, /'max_tokens' must be >= 1/],
       ['max_tokens < 0', { prompt: [1], max_tokens: -4 }, undefined, 400, /'max_tokens' must be >= 1/],
-      ['id outside the vocabulary', { prompt: [1, 1000] }, undefined, 400, /id 1000 \(position 1\) is outside the vocabulary 0\.\.999/],
+      [
+        'id outside the vocabulary',
+        { prompt: [1, 1000] },
+        undefined,
+        400,
+        /id 1000 \(position 1\) is outside the vocabulary 0\.\.999/,
+      ],
       ['negative id', { prompt: [-1] }, undefined, 400, /id -1 \(position 0\) is outside/],
       ['stop id outside the vocabulary', { prompt: [1], stop: [5000] }, undefined, 400, /stop: id 5000/],
-      ['longer than the context', { prompt: Array(1020).fill(1), max_tokens: 8 }, undefined, 400, /exceed the context of 1024 tokens/],
+      [
+        'longer than the context',
+        { prompt: Array(1020).fill(1), max_tokens: 8 },
+        undefined,
+        400,
+        /exceed the context of 1024 tokens/,
+      ],
       ['text without a tokenizer', { prompt: 'hello' }, undefined, 400, /needs a tokenizer/],
       ['temperature < 0', { prompt: [1], temperature: -1 }, undefined, 400, /'temperature' must be >= 0/],
       ['top_p 0', { prompt: [1], top_p: 0 }, undefined, 400, /'top_p' must be > 0/],
@@ -146,12 +152,16 @@ describe.skipIf(!haveFleetrt())('fleetc serve: the HTTP API', () => {
     const generated0 = (await server.supervisor.engineProcess!.stats()).generatedTokens;
     const abort = new AbortController();
     let seen = 0;
-    await streamEvents(url, { prompt: [7, 8, 9], max_tokens: 120 }, {
-      signal: abort.signal,
-      onEvent: () => {
-        if (++seen === 3) abort.abort();
+    await streamEvents(
+      url,
+      { prompt: [7, 8, 9], max_tokens: 120 },
+      {
+        signal: abort.signal,
+        onEvent: () => {
+          if (++seen === 3) abort.abort();
+        },
       },
-    }).catch((e: Error) => expect(e.name).toBe('AbortError'));
+    ).catch((e: Error) => expect(e.name).toBe('AbortError'));
     expect(seen).toBeGreaterThanOrEqual(3);
     await waitFor('the cancel', async () => {
       const m = await metricsText(url);
@@ -259,12 +269,16 @@ describe.skipIf(!haveFleetrt())('fleetc serve: the command', () => {
     const started = new Promise<void>((r) => (all = r));
     const running = [1, 2, 3, 4].map((k) => {
       let seen = false;
-      return streamEvents(url, { prompt: [9, k, 9], max_tokens: 100 }, {
-        onEvent: () => {
-          if (!seen && ++begun === 4) all();
-          seen = true;
+      return streamEvents(
+        url,
+        { prompt: [9, k, 9], max_tokens: 100 },
+        {
+          onEvent: () => {
+            if (!seen && ++begun === 4) all();
+            seen = true;
+          },
         },
-      });
+      );
     });
     await started;
     child.kill('SIGINT');

@@ -67,8 +67,14 @@ const command: FleetcCommand = {
       .description(
         'serve a decoder over HTTP (OpenAI-style /v1/completions, /health, /metrics) with continuous batching on the fleet; a lost device is re-planned around',
       )
-      .argument('<model>', 'a decoder model (.onnx) compiled here for the fleet, or a build folder compiled with --generate')
-      .option('--fleet <file>', 'fleet file (compiling a model; for a build, the fleet it was compiled for, to re-plan)')
+      .argument(
+        '<model>',
+        'a decoder model (.onnx) compiled here for the fleet, or a build folder compiled with --generate',
+      )
+      .option(
+        '--fleet <file>',
+        'fleet file (compiling a model; for a build, the fleet it was compiled for, to re-plan)',
+      )
       .option('--launcher <kind>', 'inproc (one process) or mpi (one rank per device under mpirun)', 'inproc')
       .option('--host <addr>', 'address to listen on', '127.0.0.1')
       .option('--port <n>', 'port to listen on (0: any free port)', '8000')
