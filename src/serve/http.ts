@@ -22,6 +22,9 @@ export interface CompletionBody {
   seed?: number;
   stop?: number[];
   stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  n?: number;
+  user?: string;
 }
 
 const completionSchema = {
@@ -38,6 +41,14 @@ const completionSchema = {
     seed: { type: 'integer', minimum: 0 },
     stop: { type: 'array', items: { type: 'integer' } },
     stream: { type: 'boolean' },
+    // accepted for OpenAI clients that send them: usage always comes with the last chunk; one choice
+    stream_options: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { include_usage: { type: 'boolean' } },
+    },
+    n: { type: 'integer', minimum: 1, maximum: 1 },
+    user: { type: 'string' },
   },
 } as const;
 

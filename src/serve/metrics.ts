@@ -17,6 +17,7 @@ export class ServeMetrics {
   private readonly tokens: Counter;
   private readonly promptTokens: Counter;
   private readonly requests: Counter<'outcome'>;
+  private readonly engineTps: Gauge;
   private readonly running: Gauge;
   private readonly waiting: Gauge;
   private readonly pagesUsed: Gauge;
@@ -57,6 +58,11 @@ export class ServeMetrics {
       name: 'fleetc_requests_total',
       help: 'Requests finished, by outcome (length, stop, cancelled, error)',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.engineTps = new Gauge({
+      name: 'fleetc_engine_decode_tokens_per_second',
+      help: 'Tokens per second of the engine’s decode steps (the running engine, since it started)',
       registers,
     });
     this.running = new Gauge({ name: 'fleetc_requests_running', help: 'Requests in the running batch', registers });
@@ -167,6 +173,7 @@ export class ServeMetrics {
       c.reset();
       c.inc(v);
     };
+    this.engineTps.set(f.decodeTokensPerSecond);
     this.running.set(f.running);
     this.waiting.set(f.waiting);
     this.pagesUsed.set(f.pagesUsed);

@@ -63,6 +63,7 @@ export interface Cumulative {
 }
 
 export interface ServeFigures extends Cumulative {
+  decodeTokensPerSecond: number;
   running: number;
   waiting: number;
   pagesUsed: number;
@@ -434,6 +435,7 @@ export class Supervisor {
     }
     return {
       ...addCumulative(this.carried, cumulativeOf(s)),
+      decodeTokensPerSecond: s?.tokensPerSecond ?? 0,
       running: s?.running ?? 0,
       waiting: (s?.waiting ?? 0) + queued,
       pagesUsed: s?.pagesUsed ?? used,

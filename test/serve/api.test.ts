@@ -107,7 +107,8 @@ describe.skipIf(!haveFleetrt())('fleetc serve: the HTTP API', () => {
   it('bad requests get a 4xx with a one-line reason, and the server keeps serving', async () => {
     const cases: [string, unknown, string | undefined, number, RegExp][] = [
       ['malformed JSON', undefined, '{"prompt": [1, 2', 400, /not valid JSON/],
-      ['unknown field', { prompt: [1], n: 2 }, undefined, 400, /unknown field 'n'/],
+      ['unknown field', { prompt: [1], echo: true }, undefined, 400, /unknown field 'echo'/],
+      ['more than one choice', { prompt: [1], n: 2 }, undefined, 400, /'n' must be <= 1/],
       ['ill-typed field', { prompt: [1], max_tokens: '5' }, undefined, 400, /'max_tokens' must be integer/],
       ['ill-typed prompt', { prompt: { a: 1 } }, undefined, 400, /'prompt' must be a string or a list of token ids/],
       ['no prompt', { max_tokens: 3 }, undefined, 400, /missing field 'prompt'/],

@@ -21,6 +21,7 @@ import {
   prompts,
   streamedIds,
   streamEvents,
+  type Sampling,
 } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fleetc-serve-faults-'));
@@ -28,6 +29,14 @@ const MODEL = join(REPO, 'fixtures/models/gpt_kv_plain/model.onnx');
 const FLEET = join(REPO, 'fixtures/fleets/cpu-gpu-pcie.yaml');
 const NEW = 40;
 const PROMPTS = prompts(8, 1000);
+// two requests sample (seeded): after a restart they must draw exactly what they would have drawn
+const SAMPLING: (Sampling | undefined)[] = PROMPTS.map((_, i) =>
+  i === 2 || i === 5 ? { temperature: 0.9, topP: 0.95, seed: 100 + i } : undefined,
+);
+const body = (prompt: number[], i: number): object => {
+  const s = SAMPLING[i];
+  return { prompt, max_tokens: NEW, ...(s ? { temperature: s.temperature, top_p: s.topP, seed: s.seed } : {}) };
+};
 
 /** Whether fleetrt runs the engine under MPI (mpirun present, fleetrt built with MPI and taking --engine --mpi). */
 function engineUnderMpi(plan: string): boolean {
@@ -57,12 +66,12 @@ async function runAll(
         seen = true;
       };
       if (i % 2) {
-        const r = await streamEvents(server.url, { prompt, max_tokens: NEW }, { onEvent: mark });
+        const r = await streamEvents(server.url, body(prompt, i), { onEvent: mark });
         statuses[i] = r.status;
         ids[i] = streamedIds(r.events.filter((e) => !e.data.includes('"error"')));
       } else {
         mark();
-        const r = await complete(server.url, { prompt, max_tokens: NEW });
+        const r = await complete(server.url, body(prompt, i));
         statuses[i] = r.status;
         ids[i] = r.body.choices?.[0]?.token_ids ?? [];
         if (r.body.error) errors[i] = r.body.error.message;
@@ -82,7 +91,10 @@ describe.skipIf(!haveFleetrt())('fleetc serve: requests survive a lost device', 
   beforeAll(async () => {
     build = join(work, 'build');
     await compile(MODEL, build, { fleet: FLEET, generate: { maxContext: 1024 }, report: false });
-    want = await loneGenerate(build, PROMPTS, NEW);
+    want = await loneGenerate(build, PROMPTS, NEW, SAMPLING);
+    // the sampled ones differ from greedy (so the check above means something)
+    const greedy = await loneGenerate(build, [PROMPTS[2]!, PROMPTS[5]!], NEW);
+    expect([want[2], want[5]]).not.toEqual(greedy);
   });
 
   it('a device that crashes in-process mid-run: re-planned without it, every request completes with the same ids', async () => {

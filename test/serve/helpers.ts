@@ -71,10 +71,22 @@ export function streamedIds(events: StreamEvent[]): number[] {
     .flatMap((e) => (JSON.parse(e.data) as { choices: { token_ids: number[] }[] }).choices[0]!.token_ids);
 }
 
-/** The greedy ids a lone `fleetc generate` of each prompt gives (one engine per prompt). */
-export async function loneGenerate(build: string, prompts: number[][], maxNewTokens: number): Promise<number[][]> {
+export interface Sampling {
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+}
+
+/** The ids a lone `fleetc generate` of each prompt gives (one engine per prompt); greedy unless sampling is given. */
+export async function loneGenerate(
+  build: string,
+  prompts: number[][],
+  maxNewTokens: number,
+  sampling: (Sampling | undefined)[] = [],
+): Promise<number[][]> {
   const out: number[][] = [];
-  for (const p of prompts) out.push((await generate(build, { promptIds: [p], maxNewTokens })).sequences[0]!);
+  for (const [i, p] of prompts.entries())
+    out.push((await generate(build, { promptIds: [p], maxNewTokens, ...sampling[i] })).sequences[0]!);
   return out;
 }
 
