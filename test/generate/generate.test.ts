@@ -1,6 +1,7 @@
 // Issue 10: generation on the engine with the KV cache as engine-owned paged state. Greedy tokens
 // equal onnxruntime's reference loop (present fed back as past), on one device and across
 // fleets; the cache never moves; bad input gets one clear error.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +10,14 @@ import { compile } from '../../src/api/compile.js';
 import { generate } from '../../src/api/generate.js';
 import type { PlanJSON } from '../../src/api/plan.js';
 import { run } from '../../src/api/run.js';
-import { haveFleetrt } from '../../runtime/fleetrt.js';
+import { findFleetrt, haveFleetrt } from '../../runtime/fleetrt.js';
 import { openDecoder, ortGenerate } from '../helpers/ort-generate.js';
 import { REPO, SHARED } from '../paths.js';
 
+const MPI =
+  haveFleetrt() &&
+  execFileSync(findFleetrt(), ['--version'], { encoding: 'utf8' }).includes('mpi') &&
+  spawnSync('mpirun', ['--version']).status === 0;
 const work = mkdtempSync(join(tmpdir(), 'fleetc-generate-test-'));
 const fixture = (name: string): string => join(REPO, 'fixtures/models', name, 'model.onnx');
 // Prompts of different lengths, run together as one batch.
@@ -102,6 +107,17 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
       expect(got.telemetry.kvBytesGatheredPerDecodeStep).toBe(0);
     }
   }, 90_000);
+
+  it.skipIf(!MPI)(
+    'under mpirun (one rank per device, rank 0 schedules): the same tokens',
+    async () => {
+      const model = fixture('llama_kv_gqa');
+      const dir = await build(model, join(REPO, 'fixtures/fleets/cpu-gpu-pcie.yaml'));
+      const got = await generate(dir, { promptIds: PROMPTS, maxNewTokens: NEW, launcher: 'mpi' });
+      expect(got.sequences).toEqual(await reference(model, PROMPTS));
+    },
+    60_000,
+  );
 
   it('telemetry: one token K/V written per decode token exactly, and ≥ 95% page occupancy for mixed long prompts', async () => {
     const dir = await build(fixture('llama_kv_gqa'), undefined, 4096);
