@@ -6,8 +6,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { FleetcError } from '../src/diagnostics/index.js';
+import { readFileSync } from 'node:fs';
 import { findFleetrt, fleetrtFailure } from './fleetrt.js';
 import { launchCommand, type LauncherKind } from './launch.js';
+
+function planDevices(plan: string): number {
+  try {
+    return (JSON.parse(readFileSync(plan, 'utf8')) as { devices: unknown[] }).devices.length;
+  } catch {
+    return 1; // fleetrt reports the unreadable plan itself
+  }
+}
 
 export interface EngineRequest {
   id: string;
@@ -68,7 +77,7 @@ export interface GenerationStats {
   promptTokens: number;
   generatedTokens: number;
   pools: Record<string, { pages: number; freePages: number; pageSize: number; bytes: number; bytesPerToken: number }>;
-  /** Prefix reuse: lookups of full prompt pages, hits among them, prefill tokens they saved. */
+  /** Prefix reuse: lookups (one per sequence started), pages taken from the cache, prefill tokens saved. */
   prefixHits?: number;
   prefixLookups?: number;
   prefillTokensSaved?: number;
@@ -85,6 +94,8 @@ export interface StatsEvent {
 export type EngineEvent = ReadyEvent | TokenEvent | DoneEvent | ErrorEvent | StatsEvent;
 
 export interface EngineOptions {
+  /** inproc (default): one process; mpi: one rank per device under mpirun (rank 0 schedules). */
+  launcher?: LauncherKind;
   threads?: number;
   kvPages?: number;
   maxBatchTokens?: number;
@@ -93,9 +104,6 @@ export interface EngineOptions {
   env?: Record<string, string | undefined>;
   /** Share full prompt pages between requests with the same prefix (default: the engine's, on). */
   prefixCache?: boolean;
-  /** `inproc` (default): one fleetrt process; `mpi`: one rank per device under mpirun (needs `devices`). */
-  launcher?: LauncherKind;
-  devices?: number;
 }
 
 /** How an engine process ended. */
@@ -131,7 +139,7 @@ export class EngineProcess {
     const launch = launchCommand(opts.launcher ?? 'inproc', {
       fleetrt: findFleetrt(env),
       args,
-      devices: opts.devices ?? 1,
+      devices: planDevices(plan),
       mpirun: env.MPIRUN,
       root: typeof process.getuid === 'function' && process.getuid() === 0,
     });

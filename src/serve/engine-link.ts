@@ -23,15 +23,9 @@ export function planDevices(planPath: string): string[] {
   return plan.devices.map((d) => d.name);
 }
 
-export function startEngine(
-  planPath: string,
-  devices: number,
-  s: EngineSettings,
-  onEvent: (e: EngineEvent) => void,
-): EngineProcess {
+export function startEngine(planPath: string, s: EngineSettings, onEvent: (e: EngineEvent) => void): EngineProcess {
   const opts: EngineOptions = {
     launcher: s.launcher,
-    devices,
     kvPages: s.kvPages,
     maxBatchTokens: s.maxBatchTokens,
     threads: s.threads,

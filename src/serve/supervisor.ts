@@ -303,7 +303,7 @@ export class Supervisor {
   private async launch(planPath: string): Promise<void> {
     const devices = planDevices(planPath);
     const no = ++this.engineNo;
-    const engine = startEngine(planPath, devices.length, this.settings, (e) => this.onEvent(no, e));
+    const engine = startEngine(planPath, this.settings, (e) => this.onEvent(no, e));
     let ready: ReadyEvent;
     try {
       ready = await engine.ready;

@@ -300,6 +300,60 @@ struct Engine::Run {
   }
 };
 
+namespace {
+std::vector<int64_t> control_data(const Message& m) {
+  const Tensor& t = m.value.tensor.view;
+  return std::vector<int64_t>(t.as<int64_t>(), t.as<int64_t>() + t.numel());
+}
+}  // namespace
+
+void Engine::stash_control(const Message& m) {
+  std::lock_guard<std::mutex> g(control_mu_);
+  control_.push_back(control_data(m));
+}
+
+Status Engine::send_control(int device, const std::vector<int64_t>& data) {
+  Message m;
+  m.pass = -1;
+  m.channel = kControlChannel;
+  m.from = transport_->rank();
+  m.value.kind = Value::Kind::kTensor;
+  std::string err;
+  if (!alloc_owned(DType::kI64, {static_cast<int64_t>(data.size())}, &m.value.tensor, &err)) return Status::Error(err);
+  std::memcpy(m.value.tensor.view.data, data.data(), data.size() * sizeof(int64_t));
+  m.bytes = data.size() * sizeof(int64_t);
+  if (!transport_->send(device, std::move(m), &err)) return Status::Error(err);
+  return Status::Ok();
+}
+
+Status Engine::wait_control(std::vector<int64_t>* data) {
+  DeviceRuntime* mine = nullptr;
+  for (auto& d : devices_)
+    if (d->local) mine = d.get();
+  if (!mine) return Status::Error("this process runs no device");
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g(control_mu_);
+      if (!control_.empty()) {
+        *data = std::move(control_.front());
+        control_.pop_front();
+        return Status::Ok();
+      }
+    }
+    const uint64_t epoch = transport_->epoch();
+    Message m;
+    bool got = false;
+    std::string err;
+    if (!transport_->poll(mine->index, &m, &got, &err)) return Status::Error(err);
+    if (got && m.channel == kControlChannel) {
+      *data = control_data(m);
+      return Status::Ok();
+    }
+    if (got) return Status::Error("a value for pass " + std::to_string(m.pass) + " arrived outside any pass");
+    transport_->wait(mine->index, epoch, 200000);
+  }
+}
+
 void Engine::drive(Run& run, DeviceRuntime& dev) {
   Transport& tp = *transport_;
   Telemetry& tel = telemetry_;
@@ -411,6 +465,10 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
       }
       if (!got) break;
       progress = true;
+      if (m.channel == kControlChannel) {
+        stash_control(m);
+        continue;
+      }
       record_recv(m);
       auto it = active.find(m.pass);
       if (it == active.end()) continue;  // pass already finished here

@@ -20,10 +20,7 @@ class DeviceStep final : public StepState {
   int num_sequences() const override { return static_cast<int>(seqs.size()); }
   const StepSequence& sequence(int i) const override { return seqs[static_cast<size_t>(i)]; }
   int num_tokens() const override { return tokens; }
-  Status storage(int id, StateStorage* out) override {
-    if (pool_->empty()) return Status::Error("state " + std::to_string(id) + " is not kept on this device");
-    return pool_->storage(id, out);
-  }
+  Status storage(int id, StateStorage* out) override { return pool_->storage(id, out); }
   void count(uint64_t w, uint64_t r, uint64_t c) override {
     written += w;
     read += r;
@@ -61,8 +58,9 @@ Status Generator::open(Engine& engine, const GeneratorOptions& options) {
   const PlanGeneration& gen = plan.generation;
   if (!gen.present)
     return Status{kStatusBadPlan, plan.path + ": the plan has no generation section (compile a decoder whose KV cache fleetc found: fleetc generate MODEL does)"};
-  if (std::strcmp(engine.transport().kind(), "inproc") != 0)
-    return Status::Error("generation runs in one process in this version (--launcher inproc)");
+  // Under MPI this process (rank 0) schedules for every rank; it must hold the graph's inputs.
+  if (!engine.devices()[static_cast<size_t>(engine.home())]->local)
+    return Status::Error("generation under MPI needs the home device '" + plan.devices[engine.home()].name + "' on rank 0");
   for (size_t k = 0; k < plan.inputs.size(); ++k) {
     const std::string& n = plan.inputs[k].name;
     int* slot = n == gen.tokens ? &tokens_in_ : n == gen.positions ? &positions_in_ : n == gen.attention_mask ? &mask_in_
@@ -83,13 +81,14 @@ Status Generator::open(Engine& engine, const GeneratorOptions& options) {
   pools_.clear();
   for (const auto& d : engine.devices()) {
     pools_.push_back(std::make_unique<StatePool>());
-    if (!d->local) continue;
     std::vector<const PlanState*> mine;
     for (const PlanState& s : plan.state)
       if (s.owner == d->desc->name) mine.push_back(&s);
     if (mine.empty()) continue;
     if (pages < 1) return Status{kStatusBadPlan, plan.path + ": the KV pool has no pages (capacityTokens " + std::to_string(gen.capacity_tokens) + ")"};
-    FLEETRT_RETURN_IF_ERROR(pools_.back()->open(*d->backend, mine, page_size_, pages));
+    // A device in another process keeps the memory; here its pages are only handed out.
+    FLEETRT_RETURN_IF_ERROR(pools_.back()->open(d->local ? d->backend.get() : nullptr, mine, page_size_, pages));
+    if (!d->local) continue;
     d->reserved = pools_.back()->bytes();
     const uint64_t need = d->program.weights.size() + d->program.programs[0].arena_bytes + d->reserved;
     if (d->desc->capacity && need > d->desc->capacity)
@@ -255,8 +254,8 @@ Status Generator::make_pass(const std::vector<Work>& batch, PassSpec* pass, std:
   pass->tokens = static_cast<int>(T);
   pass->step.assign(pools_.size(), nullptr);
   for (size_t d = 0; d < pools_.size(); ++d) {
-    if (!engine_->devices()[d]->local) continue;
     // Every device sees the step's sequences (KvShape may run anywhere); pages only where they are.
+    // Devices in other processes get them in the step descriptor (send_steps).
     auto st = std::make_unique<DeviceStep>(pools_[d].get());
     int32_t first = 0;
     for (const Work& w : batch) {
@@ -286,6 +285,7 @@ Status Generator::run_batch(const std::vector<Work>& batch, std::vector<std::vec
   std::vector<PassSpec> passes(groups.size());
   std::vector<std::unique_ptr<StepState>> steps;
   for (size_t g = 0; g < groups.size(); ++g) FLEETRT_RETURN_IF_ERROR(make_pass(groups[g], &passes[g], &steps));
+  FLEETRT_RETURN_IF_ERROR(send_steps(passes));
   Telemetry& tel = engine_->telemetry();
   const size_t transfers_before = tel.transfers.size();
   const double t0 = now_us();
@@ -419,6 +419,85 @@ Status Generator::step(std::vector<GenerationEvent>* events) {
     else if (s.generated >= s.req.max_new_tokens) finish(s, "length", events);
   }
   return Status::Ok();
+}
+
+// The step descriptor of every remote device: per pass its kind, tokens and, per sequence, past,
+// new tokens, first token and that device's page table.
+Status Generator::send_steps(const std::vector<PassSpec>& passes) {
+  for (const auto& d : engine_->devices()) {
+    if (d->local) continue;
+    std::vector<int64_t> desc{static_cast<int64_t>(passes.size())};
+    for (const PassSpec& p : passes) {
+      const StepState* st = p.step[static_cast<size_t>(d->index)];
+      desc.insert(desc.end(), {p.kind, p.tokens, st->num_sequences()});
+      for (int i = 0; i < st->num_sequences(); ++i) {
+        const StepSequence& q = st->sequence(i);
+        desc.insert(desc.end(), {q.past, q.tokens, q.first_token, q.num_pages});
+        desc.insert(desc.end(), q.pages, q.pages + q.num_pages);
+      }
+    }
+    FLEETRT_RETURN_IF_ERROR(engine_->send_control(d->index, desc));
+  }
+  return Status::Ok();
+}
+
+void Generator::close() {
+  for (const auto& d : engine_->devices())
+    if (!d->local) engine_->send_control(d->index, {-1});
+}
+
+Status run_follower(Engine& engine) {
+  const Plan& plan = engine.plan();
+  DeviceRuntime* mine = nullptr;
+  for (const auto& d : engine.devices())
+    if (d->local) mine = d.get();
+  if (!mine) return Status::Error("this process runs no device");
+  StatePool pool;
+  std::vector<const PlanState*> states;
+  for (const PlanState& s : plan.state)
+    if (s.owner == mine->desc->name) states.push_back(&s);
+  if (!states.empty()) {
+    const int64_t pages = (plan.generation.capacity_tokens + plan.generation.page_size - 1) / plan.generation.page_size;
+    FLEETRT_RETURN_IF_ERROR(pool.open(mine->backend.get(), states, plan.generation.page_size, pages));
+    mine->reserved = pool.bytes();
+  }
+  std::vector<int64_t> desc;
+  for (;;) {
+    FLEETRT_RETURN_IF_ERROR(engine.wait_control(&desc));
+    if (desc.empty() || desc[0] < 0) return Status::Ok();
+    size_t at = 0;
+    auto next = [&]() -> int64_t { return at < desc.size() ? desc[at++] : -1; };
+    const int64_t npass = next();
+    std::vector<PassSpec> passes(static_cast<size_t>(npass));
+    std::vector<std::unique_ptr<DeviceStep>> steps;
+    std::vector<std::vector<int32_t>> tables;
+    tables.reserve(desc.size());  // page tables are pointed into: no reallocation
+    for (PassSpec& p : passes) {
+      p.kind = static_cast<int>(next());
+      p.tokens = static_cast<int>(next());
+      p.inputs.assign(plan.inputs.size(), Value());
+      auto st = std::make_unique<DeviceStep>(&pool);
+      st->tokens = p.tokens;
+      const int64_t nseq = next();
+      for (int64_t i = 0; i < nseq; ++i) {
+        StepSequence q;
+        q.past = static_cast<int32_t>(next());
+        q.tokens = static_cast<int32_t>(next());
+        q.first_token = static_cast<int32_t>(next());
+        q.num_pages = static_cast<int32_t>(next());
+        tables.emplace_back();
+        for (int32_t k = 0; k < q.num_pages; ++k) tables.back().push_back(static_cast<int32_t>(next()));
+        q.pages = tables.back().data();
+        st->seqs.push_back(q);
+      }
+      if (at > desc.size()) return Status::Error("a malformed step descriptor arrived");
+      p.step.assign(engine.devices().size(), nullptr);
+      p.step[static_cast<size_t>(mine->index)] = st.get();
+      steps.push_back(std::move(st));
+    }
+    std::vector<std::vector<Value>> outputs;
+    FLEETRT_RETURN_IF_ERROR(engine.run(passes, &outputs));
+  }
 }
 
 std::string Generator::stats_json() const {

@@ -62,6 +62,9 @@ class Generator {
   // One step: schedule, run, sample. Appends the events of the step.
   Status step(std::vector<GenerationEvent>* events);
 
+  // Tells the processes of the other devices (MPI) that generation is over.
+  void close();
+
   // Generation figures as JSON (for metrics files, `--json` and /metrics).
   std::string stats_json() const;
   int64_t capacity_tokens() const;
@@ -88,6 +91,7 @@ class Generator {
   void preempt(Sequence& s);
   Status run_batch(const std::vector<Work>& batch, std::vector<std::vector<float>>* logits);
   Status make_pass(const std::vector<Work>& batch, PassSpec* pass, std::vector<std::unique_ptr<StepState>>* steps);
+  Status send_steps(const std::vector<PassSpec>& passes);
   void finish(Sequence& s, const std::string& reason, std::vector<GenerationEvent>* events);
   void admit(Sequence& s);
   void share_full_pages(Sequence& s);
@@ -104,5 +108,9 @@ class Generator {
   uint64_t kv_bytes_per_token_ = 0;
   int64_t preemptions_ = 0, completed_ = 0, prompt_tokens_ = 0, generated_tokens_ = 0;
 };
+
+// The other ranks of an MPI generation run: each opens its device's pool and runs the passes rank
+// 0's scheduler describes, until it says stop.
+Status run_follower(Engine& engine);
 
 }  // namespace fleetrt

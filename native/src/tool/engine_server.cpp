@@ -13,6 +13,7 @@
 #include "tool/engine_server.h"
 
 #include <condition_variable>
+#include <cstring>
 #include <cstdio>
 #include <deque>
 #include <iostream>
@@ -96,18 +97,25 @@ std::string stats_event(const Generator& gen) { return "{\"event\":\"stats\",\"g
 
 }  // namespace
 
-int run_engine_server(const EngineServerArgs& a) {
+int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> transport) {
   Engine engine;
   EngineOptions opts;
   opts.plan_path = a.plan_path;
   opts.threads = a.threads;
   opts.trace = !a.trace_path.empty();
+  opts.transport = std::move(transport);
   Status st = engine.open(std::move(opts));
-  auto fail = [](const Status& s, int code) {
+  auto fail = [&](const Status& s, int code) -> int {
     std::fprintf(stderr, "fleetrt: error: %s\n", s.message.c_str());
+    if (std::strcmp(engine.transport().kind(), "mpi") == 0) engine.transport().abort(code);
     return code;
   };
   if (!st.ok()) return fail(st, st.code == kStatusBadPlan ? 3 : 1);
+  if (engine.transport().rank() != 0) {
+    st = run_follower(engine);
+    if (!st.ok()) return fail(st, st.code == kStatusDeviceLost ? 5 : 1);
+    return 0;
+  }
   Generator gen;
   GeneratorOptions gopts;
   gopts.pages = a.kv_pages;
@@ -180,6 +188,7 @@ int run_engine_server(const EngineServerArgs& a) {
       break;
     }
   }
+  gen.close();
   emit(stats_event(gen));
   std::string err;
   if (!a.metrics_path.empty() || !a.trace_path.empty()) {
@@ -194,6 +203,7 @@ int run_engine_server(const EngineServerArgs& a) {
     if (!a.trace_path.empty() && !write_file(a.trace_path, rep.trace.data(), rep.trace.size(), &err)) return fail(Status::Error(err), 1);
   }
   std::fflush(stdout);
+  engine.close_transport();
   // The reader thread may still block on stdin: leave without waiting for it.
   std::_Exit(rc);
 }

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "engine/transport.h"
 
 namespace fleetrt {
 
@@ -14,6 +17,7 @@ struct EngineServerArgs {
   bool prefix_cache = true;
 };
 
-int run_engine_server(const EngineServerArgs& args);
+// `transport`: MPI (rank 0 serves the protocol, the other ranks run their device), or null.
+int run_engine_server(const EngineServerArgs& args, std::unique_ptr<Transport> transport);
 
 }  // namespace fleetrt

@@ -230,10 +230,9 @@ int main(int argc, char** argv) {
   if (list) return list_kernels(backend);
   if (batch) return run_batch(batch_path, threads);
   if (plan_path.empty()) return fail(std::string("no plan given\n") + kUsage);
-  if (engine) {
-    if (transport) return fail("--engine runs in one process in this version (no --mpi)");
-    return run_engine_server(EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache});
-  }
+  if (engine)
+    return run_engine_server(EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache},
+                             std::move(transport));
   if (output_dir.empty()) return fail("--output-dir is required");
   RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests};
   return run_plan(ra, std::move(transport));
