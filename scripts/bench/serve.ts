@@ -36,6 +36,26 @@ const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+function buckets(text: string, name: string): [number, number][] {
+  const out: [number, number][] = [];
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm')))
+    out.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  return out;
+}
+
+/** A quantile (ms) of what a Prometheus histogram gained between two scrapes, linear within a bucket as PromQL's histogram_quantile. */
+function histogramQuantile(before: string, after: string, name: string, q: number): number {
+  const base = new Map(buckets(before, name));
+  const b = buckets(after, name).map(([le, n]): [number, number] => [le, n - (base.get(le) ?? 0)]);
+  const rank = q * (b.at(-1)?.[1] ?? 0);
+  let [lo, below] = [0, 0];
+  for (const [le, count] of b) {
+    if (count >= rank)
+      return 1e3 * (le === Infinity ? lo : lo + ((le - lo) * (rank - below)) / Math.max(1, count - below));
+    [lo, below] = [le, count];
+  }
+  return NaN;
+}
 const same = (a: number[][], b: number[][]): boolean => JSON.stringify(a) === JSON.stringify(b);
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 
@@ -105,9 +125,13 @@ try {
   const want = await loneGenerate(build, prompts, NEW);
 
   console.log('\n1. throughput, latency, ids');
+  const seq = await withServer(build, {}, async (s) => {
+    await load(s.url, prompts.slice(0, 4)); // warm-up
+    return load(s.url, prompts, undefined, 'one-at-a-time');
+  });
   await withServer(build, {}, async (s) => {
     await load(s.url, prompts.slice(0, 4)); // warm-up
-    const seq = await load(s.url, prompts, undefined, 'one-at-a-time');
+    const before = await metricsText(s.url);
     const conc = await load(s.url, prompts);
     const tokens = CLIENTS * NEW;
     const seqTps = tokens / (seq.wallMs / 1e3);
@@ -117,7 +141,16 @@ try {
         `${CLIENTS} at once: ${(conc.wallMs / 1e3).toFixed(2)} s, ${concTps.toFixed(0)} tokens/s → ${(concTps / seqTps).toFixed(1)}×`,
     );
     console.log(
-      `  TTFT p50 ${ms(pct(conc.ttft, 50))}, p99 ${ms(pct(conc.ttft, 99))}; inter-token p50 ${ms(pct(conc.itl, 50))}, p99 ${ms(pct(conc.itl, 99))}`,
+      `  clients saw: TTFT p50 ${ms(pct(conc.ttft, 50))}, p99 ${ms(pct(conc.ttft, 99))}; ` +
+        `inter-token p50 ${ms(pct(conc.itl, 50))}, p99 ${ms(pct(conc.itl, 99))} (events come in bursts while the cores are busy)`,
+    );
+    const m = await metricsText(s.url);
+    const q = (name: string, p: number): string => ms(histogramQuantile(before, m, name, p));
+    const itl = 'fleetc_inter_token_latency_seconds';
+    const ttft = 'fleetc_time_to_first_token_seconds';
+    console.log(
+      `  the server saw (its histograms): TTFT p50 ${q(ttft, 0.5)}, p99 ${q(ttft, 0.99)}; ` +
+        `inter-token p50 ${q(itl, 0.5)}, p99 ${q(itl, 0.99)}`,
     );
     check(same(conc.ids, want), `${CLIENTS} concurrent requests: the ids of a lone generate, every one`);
     check(same(seq.ids, want), 'one at a time: the same ids');
