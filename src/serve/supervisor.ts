@@ -326,7 +326,9 @@ export class Supervisor {
     this.engine = undefined;
     this.carried = addCumulative(this.carried, cumulativeOf(this.lastStats));
     this.lastStats = undefined;
-    this.recovering = this.recover(exitCause(exit, this.devices)).finally(() => (this.recovering = undefined));
+    this.recovering = this.recover(exitCause(exit, this.devices))
+      .catch((e: Error) => this.giveUp(`the engine could not be restarted: ${e.message}`))
+      .finally(() => (this.recovering = undefined));
   }
 
   private async recover(first: ExitCause): Promise<void> {
