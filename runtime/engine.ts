@@ -34,7 +34,10 @@ export interface EngineRequest {
 export interface ReadyEvent {
   event: 'ready';
   vocab: number;
+  /** Tokens the KV pool holds (every sequence together). */
   capacityTokens: number;
+  /** The most tokens one request may hold (the pool, or the model's positions when fewer). */
+  maxContext: number;
   maxStepTokens: number;
   devices: { name: string; backend: string; stateBytes: number }[];
 }

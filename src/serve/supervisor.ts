@@ -173,7 +173,7 @@ export class Supervisor {
   /** The vocabulary and the tokens one request may hold (prompt + generated), from the running engine. */
   get limits(): { vocab: number; capacityTokens: number } {
     const r = this.readyEvent!;
-    return { vocab: r.vocab, capacityTokens: r.capacityTokens };
+    return { vocab: r.vocab, capacityTokens: r.maxContext };
   }
 
   get state(): { status: 'ready' | 'recovering' | 'failed' | 'draining'; reason?: string } {
@@ -375,7 +375,7 @@ export class Supervisor {
     }
     if (this.closing) return;
     let resumed = 0;
-    const capacity = this.readyEvent!.capacityTokens;
+    const capacity = this.readyEvent!.maxContext;
     for (const f of [...this.flights.values()]) {
       const last = f.tokens.at(-1);
       if (f.params.prompt.length + f.params.maxTokens > capacity) {
