@@ -35,7 +35,7 @@ let version: string | undefined;
 
 /** The passes every compile runs before emitting (printed into plan.json). */
 export const DEFAULT_COMPILE_PIPELINE =
-  'infer-shapes,fold,dce,cse,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';
+  'split-moe,infer-shapes,fold,dce,cse,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';
 
 export interface CompileOptions {
   /** A fleet file, a Fleet, or nothing for this machine as one cpu device. */
