@@ -5,6 +5,7 @@ import { resolvePipeline, runPipeline, type PassRecord } from '../../passes/driv
 import { planArena } from '../../passes/memory/arena.js';
 import { newPassContext } from '../../passes/pass.js';
 import type { PartitionResult } from '../../passes/partition/index.js';
+import { placeMoe } from '../../passes/partition/moe-place.js';
 import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/cpu/emit.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
@@ -56,6 +57,10 @@ export interface CompileOptions {
   verify?: boolean;
   /** Write report.{json,txt,html} (default true; the conformance runner turns it off). */
   report?: boolean;
+  /** MoE models: expected routing (a routing file or an earlier run's metrics.json), uniform when absent. */
+  routing?: string;
+  /** MoE models: extra expert instances per layer for replicas of hot experts (default 0). */
+  expertSlots?: number;
 }
 
 export interface CompileResult {
@@ -189,6 +194,11 @@ export async function compileGraph(
       loc: { file: graph.meta.file || modelPath },
     });
   const records = runPipeline(graph, steps, ctx);
+  // Experts are placed first (docs/moe.md); the partitioner then places the rest around them.
+  const moe =
+    fleet.devices.length > 1 || opts.report !== false
+      ? placeMoe(graph, fleet, dims, { routing: opts.routing, expertSlots: opts.expertSlots }, ctx.diagnostics)
+      : undefined;
   const topo = graph.topoOps();
   warnUntyped(graph, topo, ctx.diagnostics);
 
@@ -216,7 +226,15 @@ export async function compileGraph(
   for (let attempt = 0; ; attempt++) {
     if (partitioner) {
       try {
-        part = partitioner(graph, withCapacities(fleet, budgets), dims, objective);
+        part = partitioner(
+          graph,
+          withCapacities(fleet, budgets),
+          moe?.costDims ?? dims,
+          objective,
+          'auto',
+          true,
+          moe?.pins,
+        );
       } catch (e) {
         if (maxMemory !== undefined && e instanceof FleetcError && e.code === 'E0302')
           throw new FleetcError(
@@ -398,6 +416,7 @@ export async function compileGraph(
       bytes: k.bytes === null ? null : dimToJSON(k.bytes),
       evidence: k.evidence,
     })),
+    ...(moe ? { experts: moe.experts } : {}),
     schedule: (part && part.schedule.length === topo.length ? part.schedule : topo).map((op) => ({
       op,
       device: placement[op]!,
@@ -428,6 +447,7 @@ export async function compileGraph(
         pipeline: pipelineText,
         dims,
         plannedArena,
+        ...(moe ? { moe: moe.report } : {}),
       }),
     );
   }
