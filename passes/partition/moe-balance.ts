@@ -308,8 +308,9 @@ export function balanceExperts(p: BalanceProblem): BalanceResult {
   return { placement: cur, evaluation: curEv, reasons: reasons(p, cur, curEv) };
 }
 
-function fitsAll(p: BalanceProblem, ev: Evaluation): boolean {
-  return ev.fits;
+/** Bytes over capacity, summed over devices (0 when everything fits). */
+function overflow(p: BalanceProblem, ev: Evaluation): number {
+  return ev.weightBytes.reduce((s, w, d) => s + Math.max(0, w + ev.activationBytes[d]! - p.devices[d]!.capacity), 0);
 }
 
 function accept(
@@ -319,8 +320,11 @@ function accept(
 ): { placement: Placement; evaluation: Evaluation } | null {
   levelShares(p, cand);
   const ev = evaluate(p, cand);
-  if (!fitsAll(p, ev) && fitsAll(p, curEv)) return null;
-  if (fitsAll(p, ev) && !fitsAll(p, curEv)) return { placement: cand, evaluation: ev };
+  // Memory first: a placement that fits beats one that does not; between two that do not, less overflow wins.
+  const over = overflow(p, ev);
+  const curOver = overflow(p, curEv);
+  if (over < curOver) return { placement: cand, evaluation: ev };
+  if (over > curOver) return null;
   return better(p, ev, curEv) ? { placement: cand, evaluation: ev } : null;
 }
 
