@@ -462,8 +462,12 @@ bool Deployment::run(int requests, const std::vector<Value>& inputs, std::vector
       }
       --sh.waiting;
     }
+    ds.op_us.assign(D.ops.size(), 0.0);
+    ds.op_rows.assign(D.ops.size(), 0);
     for (auto& kv : rstats) {
       for (double us : kv.second.op_us) ds.busy_us += us;
+      for (size_t o = 0; o < kv.second.op_us.size() && o < ds.op_us.size(); ++o) ds.op_us[o] += kv.second.op_us[o];
+      for (size_t o = 0; o < kv.second.op_rows.size() && o < ds.op_rows.size(); ++o) ds.op_rows[o] += kv.second.op_rows[o];
       ds.ops += static_cast<int64_t>(D.ops.size());
       for (const OpEvent& e : kv.second.events) {
         ds.events.push_back(DeviceEvent{kv.first, e.program, e.op, e.depth, e.start_us, e.dur_us});

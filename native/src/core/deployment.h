@@ -38,6 +38,8 @@ struct DeviceRunStats {
   int64_t heap_peak = 0;
   double first_us = -1, last_us = 0;
   std::vector<DeviceEvent> events;
+  std::vector<double> op_us;     // per main-program op: time summed over requests
+  std::vector<int64_t> op_rows;  // per main-program op: rows of its first input summed over requests
 };
 
 struct DeploymentStats {

@@ -502,6 +502,10 @@ Status Frame::run_op(int o) {
   if (stats) {
     if (ex.trace_ && stats->events.size() < 2000000) stats->events.push_back(OpEvent{index, o, depth, start - ex.t0_us_, dur});
     if (!parent && static_cast<size_t>(o) < stats->op_us.size()) stats->op_us[o] += dur;
+    if (!parent && static_cast<size_t>(o) < stats->op_rows.size() && !op.inputs.empty() && op.inputs[0] >= 0) {
+      const Value& in = slots[op.inputs[0]]->v;
+      if (in.kind == Value::Kind::kTensor && !in.tensor.view.shape.empty()) stats->op_rows[o] += in.tensor.view.shape[0];
+    }
   }
   return Status::Ok();
 }
@@ -637,6 +641,7 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, Run
   t0_us_ = now_us();
   heap_reset_peak();
   if (stats) stats->op_us.assign(program_.programs[0].ops.size(), 0.0);
+  if (stats) stats->op_rows.assign(program_.programs[0].ops.size(), 0);
   Frame main(*this, 0, nullptr, 0);
   {
     Status st = main.bind_inputs(inputs, true);
@@ -709,6 +714,7 @@ Status Executor::begin(int id, std::vector<Value> inputs, RunStats* stats, bool 
   r->trace = trace;
   r->t0_us = t0_us;
   if (stats) stats->op_us.assign(program_.programs[0].ops.size(), 0.0);
+  if (stats) stats->op_rows.assign(program_.programs[0].ops.size(), 0);
   Frame& f = r->frame;
   if (known)
     for (size_t k = 0; k < program_.symbols.size(); ++k) {

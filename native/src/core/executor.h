@@ -30,6 +30,7 @@ struct OpEvent {
 struct RunStats {
   std::vector<OpEvent> events;          // every op executed (when tracing), in order
   std::vector<double> op_us;            // main-program op times of this run
+  std::vector<int64_t> op_rows;         // main-program ops: rows (dim 0) of input 0, summed (MoE routing counts)
   double total_us = 0;
   uint64_t arena_bytes = 0;             // arena used this run (after any re-plan)
   bool replanned = false;
