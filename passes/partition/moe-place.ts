@@ -32,6 +32,8 @@ export interface MoeCompileOptions {
 export interface PlanExpert {
   layer: number;
   expert: number;
+  /** The layer's home device: where its router runs, rows are dispatched from and results combined. */
+  home: string;
   devices: string[];
   share: number[];
   /** Predicted per device: routed tokens per request and seconds. */
@@ -264,6 +266,7 @@ export function placeMoe(
       experts.push({
         layer: l.layer,
         expert: e.expert,
+        home: homeId,
         devices: r.units.map((u) => u.device),
         share: r.units.map((u) => u.share),
         tokens: r.units.map((u) => expected[i]![j]! * u.share),

@@ -7,6 +7,7 @@ import { loadGraph } from '../../src/api/load.js';
 import type { IRGraph } from '../../src/ir/graph.js';
 import { resolvePipeline, runPipeline } from '../../passes/driver.js';
 import { newPassContext } from '../../passes/pass.js';
+import { parseFleet } from '../../src/fleet/load.js';
 import { REPO } from '../paths.js';
 // @ts-expect-error: plain ES module generators without typings
 import { buildContribMoe } from '../../fixtures/gen/moe_contrib.mjs';
@@ -50,3 +51,16 @@ export interface SortProgram {
   expected: Float64Array;
 }
 export const sortProgram = moeSortProgram as () => SortProgram;
+
+/** Four unequal devices: a slow cpu (home), an L4, an A100 and an accelerator with small memory. */
+export const UNEQUAL = parseFleet(
+  `
+name: moe-unequal
+devices:
+  - { id: cpu0, class: cpu, memory: { capacity: 8GiB, bandwidth: 50GB/s }, compute: { float32: 1TFLOPS }, threads: 1 }
+  - { id: gpu0, preset: nvidia-l4, memory: { capacity: 1GiB } }
+  - { id: gpu1, preset: nvidia-a100-sxm, memory: { capacity: 1GiB } }
+  - { id: npu0, class: npu, memory: { name: sram, capacity: 512MiB, bandwidth: 1TB/s }, compute: { float32: 5TFLOPS }, hostLink: { kind: pcie4-x16 } }
+`,
+  'moe-unequal.yaml',
+);

@@ -9,11 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../src/api/compile.js';
 import { validatePlan } from '../../src/api/plan.js';
 import { run } from '../../src/api/run.js';
-import { parseFleet } from '../../src/fleet/load.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { readReport } from '../../src/report/index.js';
 import { cli } from '../cli/helpers.js';
-import { contribModel, fixture, fixtureData } from './helpers.js';
+import { contribModel, fixture, fixtureData, UNEQUAL } from './helpers.js';
 
 const NATIVE = haveFleetrt();
 const work = mkdtempSync(join(tmpdir(), 'fleetc-moe-place-'));
@@ -21,19 +20,6 @@ const work = mkdtempSync(join(tmpdir(), 'fleetc-moe-place-'));
 const UNFUSED = DEFAULT_COMPILE_PIPELINE.split(',')
   .filter((p) => !p.startsWith('fuse-'))
   .join(',');
-
-/** Four unequal devices: a slow cpu (home), an L4, an A100 and an accelerator with small memory. */
-export const UNEQUAL = parseFleet(
-  `
-name: moe-unequal
-devices:
-  - { id: cpu0, class: cpu, memory: { capacity: 8GiB, bandwidth: 50GB/s }, compute: { float32: 1TFLOPS }, threads: 1 }
-  - { id: gpu0, preset: nvidia-l4, memory: { capacity: 1GiB } }
-  - { id: gpu1, preset: nvidia-a100-sxm, memory: { capacity: 1GiB } }
-  - { id: npu0, class: npu, memory: { name: sram, capacity: 512MiB, bandwidth: 1TB/s }, compute: { float32: 5TFLOPS }, hostLink: { kind: pcie4-x16 } }
-`,
-  'moe-unequal.yaml',
-);
 
 function skewed(name: string, layers: number[], experts: number, zipf = 1.2): string {
   const file = join(work, `${name}-routing.json`);

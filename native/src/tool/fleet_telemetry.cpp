@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
+#include "tool/moe_telemetry.h"
 #include "tool/telemetry.h"
 
 namespace fleetrt {
@@ -57,6 +59,20 @@ std::string device_fragment(const Deployment& dep, const std::vector<DeploymentS
     names.push_back(dep.plan().outputs[k].name);
     mine.push_back(outputs[k]);
   }
+  // MoE plans: time and input rows of the experts' ops on this device, over every run.
+  std::string moe = "{}";
+  std::vector<MoeUnit> units;
+  std::string err;
+  if (read_moe_units(dep.plan().path, &units, &err) && !units.empty()) {
+    std::vector<double> op_us(D.ops.size(), 0);
+    std::vector<int64_t> op_rows(D.ops.size(), 0);
+    for (const DeploymentStats& run : runs) {
+      const DeviceRunStats& ds = run.devices[device];
+      for (size_t o = 0; o < ds.op_us.size() && o < op_us.size(); ++o) op_us[o] += ds.op_us[o];
+      for (size_t o = 0; o < ds.op_rows.size() && o < op_rows.size(); ++o) op_rows[o] += ds.op_rows[o];
+    }
+    moe = moe_op_totals(units, pd.name, D, op_us, op_rows);
+  }
   std::string out_order = "[";
   for (size_t i = 0, c = 0; i < D.outputs.size(); ++i)
     if (dev.output_of[i] >= 0) out_order += (c++ ? "," : "") + std::to_string(dev.output_of[i]);
@@ -65,7 +81,7 @@ std::string device_fragment(const Deployment& dep, const std::vector<DeploymentS
          ",\"weightsBytes\":" + std::to_string(dev.program.weights.size()) + ",\"plannedArenaBytes\":" + std::to_string(D.arena_bytes) +
          ",\"arenaBytes\":" + std::to_string(arena) + ",\"heapPeakBytes\":" + std::to_string(heap) + ",\"ops\":" + std::to_string(ops) +
          ",\"busyUs\":" + busy + ",\"finishUs\":" + finish + ",\"transfers\":" + transfers + ",\"events\":" + events +
-         ",\"outputs\":" + outputs_json(names, mine, output_dir) + ",\"outputIndex\":" + out_order + "}";
+         ",\"outputs\":" + outputs_json(names, mine, output_dir) + ",\"outputIndex\":" + out_order + ",\"moe\":" + moe + "}";
 }
 
 bool fleet_report(const Plan& plan, const std::vector<Json>& frags, int requests, int repeats, const std::string& launcher,
@@ -225,7 +241,22 @@ bool fleet_report(const Plan& plan, const std::vector<Json>& frags, int requests
          ", \"predictedBytes\": " + (pc ? num(pc->bytes) : "null") + ", \"meanTransferMs\": " + num(c.count ? c.ms / c.count : 0) + "}";
     first = false;
   }
-  m += "\n  ]\n}\n";
+  m += "\n  ]";
+  std::vector<MoeUnit> units;
+  std::string moe_err;
+  if (read_moe_units(plan.path, &units, &moe_err) && !units.empty()) {
+    std::map<std::string, const Json*> ops;
+    for (size_t d = 0; d < dev.size(); ++d)
+      if (dev[d]) ops[plan.devices[d].name] = dev[d]->get("moe");
+    std::set<std::string> routed;
+    for (const MoeUnit& u : units) routed.insert({u.input, u.output});
+    std::map<std::string, double> dispatch;
+    for (auto& kv : chans)
+      if (kv.first < plan.channels.size() && routed.count(plan.channels[kv.first].value))
+        for (const std::string& l : plan.channels[kv.first].links) dispatch[l] += kv.second.bytes;
+    m += ",\n  \"moe\": " + moe_metrics(units, ops, dispatch, total_requests);
+  }
+  m += "\n}\n";
 
   // Summary (outputs in plan order).
   std::vector<std::string> outs(plan.outputs.size());

@@ -4,6 +4,7 @@
 
 #include "core/json.h"
 #include "core/tensor_io.h"
+#include "tool/moe_telemetry.h"
 
 namespace fleetrt {
 
@@ -79,7 +80,19 @@ std::string metrics_json(const Session& s, const std::vector<RunStats>& runs) {
          ", \"share\": " + json_number(total_ops > 0 ? per[i] / total_ops : 0) + "}";
   }
   o += "\n  ],\n  \"totals\": {\"ops\": " + std::to_string(D.ops.size()) + ", \"opTimeMs\": " + json_number(total_ops / 1000.0) +
-       ", \"wallMs\": " + json_number(sum) + "}\n}\n";
+       ", \"wallMs\": " + json_number(sum) + "}";
+  // MoE plans on one device: routed tokens per expert and the experts' time.
+  std::vector<MoeUnit> units;
+  std::string err;
+  if (read_moe_units(s.plan().path, &units, &err) && !units.empty()) {
+    std::vector<int64_t> rows(D.ops.size(), 0);
+    for (const RunStats& r : runs)
+      for (size_t i = 0; i < r.op_rows.size() && i < rows.size(); ++i) rows[i] += r.op_rows[i];
+    Json totals;
+    if (Json::parse(moe_op_totals(units, s.plan().devices[0].name, D, per, rows), &totals, &err))
+      o += ",\n  \"moe\": " + moe_metrics(units, {{s.plan().devices[0].name, &totals}}, {}, static_cast<double>(n));
+  }
+  o += "\n}\n";
   return o;
 }
 
