@@ -4,7 +4,8 @@
 // priced by the same cost model (passes/partition/moe-cost.ts). Per layer: imbalance (slowest
 // device's time ÷ the fluid ideal − 1), slowest device time, bytes moved per routed token,
 // slots used. Targets: fleetc's imbalance ≤ 0.05 with ≤ 12.5% extra slots, and its slowest
-// device ≥ 1.5× faster than EPLB's (geomean) on each fleet.
+// device ≥ 1.5× faster than EPLB's (geomean) on each fleet. Then measured vs predicted on real cpu
+// devices (moe-measured.ts).
 import {
   balanceExperts,
   evaluate,
@@ -14,6 +15,7 @@ import {
 } from '../../passes/partition/moe-balance.js';
 import { eplb } from '../../passes/partition/moe-eplb.js';
 import { memoryAwareFluid } from './moe-bound.js';
+import { measuredVsPredicted } from './moe-measured.js';
 import { fleets, LAYERS, problem, SKEWS, zipfTrace } from './moe-setup.js';
 
 const ms = (s: number): string => `${(s * 1e3).toFixed(3)} ms`;
@@ -95,6 +97,8 @@ async function main(): Promise<void> {
   console.log('\n== summary (targets: imbalance ≤ 0.05, extra slots ≤ 12.5%, EPLB/fleetc ≥ 1.5×)');
   console.log(table(summary));
   console.log(ok ? 'targets met' : 'targets MISSED');
+  // Measured vs predicted needs fleetrt; --no-measured skips it.
+  if (!process.argv.includes('--no-measured')) ok = (await measuredVsPredicted()) && ok;
   process.exitCode = ok ? 0 : 1;
 }
 
