@@ -19,13 +19,18 @@ import { heft } from './heft.js';
 import { balanceExperts, type BalanceProblem, type BalanceResult, type Placement } from './moe-balance.js';
 import { expertCosts, type ExpertWork } from './moe-cost.js';
 import { replicateExpert, type ExpertUnit } from './moe-replicate.js';
-import { readRouting, shares, type RoutingCounts } from './moe-routing.js';
+import { readPlacement, readRouting, shares, type RoutingCounts } from './moe-routing.js';
+import { evaluate as evaluatePlacement } from './moe-balance.js';
+import { linkCost } from './moe-cost.js';
+import { serializeProblem, type SerializedProblem } from './moe-tune.js';
 
 export interface MoeCompileOptions {
   /** A routing file or the metrics.json of an earlier run. */
   routing?: string;
   /** Extra expert instances per MoE layer for replicas of hot experts. */
   expertSlots?: number;
+  /** A placement file (written by `fleetc tune`): its layers are placed as it says. */
+  placement?: string;
 }
 
 /** plan.json `experts[]`: where each expert runs and how its tokens split. */
@@ -80,6 +85,8 @@ export interface MoeReportLayer {
   bytesPerToken: number;
   devices: MoeReportDevice[];
   placement: { expert: number; devices: string[]; share: number[]; reason: string }[];
+  /** What was solved, for `fleetc tune`: devices, experts, their costs, migration between devices. */
+  problem: SerializedProblem;
 }
 
 export interface MoeCompileResult {
@@ -192,6 +199,17 @@ export function placeMoe(
       )
     : undefined;
   const extraSlots = opts.expertSlots ?? 0;
+  const given = opts.placement
+    ? readPlacement(
+        opts.placement,
+        layers.map((l) => ({ layer: l.layer, experts: l.numExperts })),
+        fleet.devices.map((d) => d.id),
+      )
+    : undefined;
+  const migration = {
+    perByte: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).perByte)),
+    latency: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).latency)),
+  };
 
   // Expected rows per expert and request: the layer's tokens × k × the expert's routing share.
   const costDims = new Map(dims);
@@ -245,9 +263,20 @@ export function placeMoe(
       // An expert whose output is a graph output keeps one instance (its name must stay).
       extraSlots: l.experts.some((e) => graph.outputs.includes(e.output)) || l.kind === 'contrib' ? 0 : extraSlots,
     };
-    const res: BalanceResult = balanceExperts(bp);
+    const fixed = given?.get(l.layer);
+    const res: BalanceResult = fixed
+      ? givenResult(
+          bp,
+          l,
+          fixed,
+          fleet.devices.map((d) => d.id),
+        )
+      : balanceExperts(bp);
     res.evaluation.weightBytes.forEach((w, d) => (used[d]! += w));
-    report.push(layerReport(l, homeId, bp, res, routing !== undefined, evalDims(l.tokens, dims)));
+    report.push({
+      ...layerReport(l, homeId, bp, res, routing !== undefined, evalDims(l.tokens, dims)),
+      problem: serializeProblem(bp, migration),
+    });
     for (const [j, e] of l.experts.entries()) {
       const devs = res.placement.devices[j]!.map((d) => fleet.devices[d]!.id);
       const sh = res.placement.share[j]!;
@@ -305,6 +334,24 @@ export function placeMoe(
   return { layers, costDims, pins, experts, report };
 }
 
+/** The placement a file gives, evaluated like a searched one. */
+function givenResult(
+  bp: BalanceProblem,
+  l: MoeLayer,
+  fixed: Map<number, { devices: string[]; share: number[] }>,
+  ids: string[],
+): BalanceResult {
+  const placement: Placement = {
+    devices: l.experts.map((e) => fixed.get(e.expert)!.devices.map((d) => ids.indexOf(d))),
+    share: l.experts.map((e) => [...fixed.get(e.expert)!.share]),
+  };
+  return {
+    placement,
+    evaluation: evaluatePlacement(bp, placement),
+    reasons: l.experts.map((e) => `placed by --placement on ${fixed.get(e.expert)!.devices.join(' + ')}`),
+  };
+}
+
 function normalise(xs: number[]): number[] {
   const s = xs.reduce((a, b) => a + b, 0);
   return s > 0 ? xs.map((x) => x / s) : xs.map(() => 1 / xs.length);
@@ -323,7 +370,7 @@ function layerReport(
   res: BalanceResult,
   fromFile: boolean,
   tokens: number,
-): MoeReportLayer {
+): Omit<MoeReportLayer, 'problem'> {
   const ev = res.evaluation;
   const pl: Placement = res.placement;
   return {

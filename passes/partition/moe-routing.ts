@@ -90,3 +90,55 @@ export function shares(counts: readonly number[] | undefined, experts: number): 
   if (!counts || total <= 0) return Array.from({ length: experts }, () => 1 / experts);
   return counts.map((c) => c / total);
 }
+
+/** An expert placement chosen elsewhere (`fleetc tune`): layer → per expert index its devices and shares. */
+export type GivenPlacement = Map<number, Map<number, { devices: string[]; share: number[] }>>;
+
+/** Reads a placement file ({ "layers": [ { "layer", "experts": [ { "expert", "devices", "share" } ] } ] }). */
+export function readPlacement(file: string, layers: readonly LayerShape[], devices: readonly string[]): GivenPlacement {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    fail(
+      file,
+      e instanceof SyntaxError
+        ? `not valid JSON: ${e.message}`
+        : `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const obj = json as { layers?: unknown };
+  if (!obj || !Array.isArray(obj.layers))
+    fail(file, 'expected { "layers": [ { "layer": i, "experts": [ { "expert", "devices", "share" } ] } ] }');
+  const byLayer = new Map(layers.map((l) => [l.layer, l.experts]));
+  const out: GivenPlacement = new Map();
+  (obj.layers as unknown[]).forEach((l, i) => {
+    const where = `layers[${i}]`;
+    const entry = l as { layer?: unknown; experts?: unknown };
+    const experts = typeof entry?.layer === 'number' ? byLayer.get(entry.layer) : undefined;
+    if (experts === undefined)
+      fail(file, `${where}: "layer" ${JSON.stringify(entry?.layer)} is not a MoE layer of the model`);
+    if (!Array.isArray(entry.experts) || entry.experts.length !== experts)
+      fail(file, `${where}: "experts" must list all ${experts} experts`);
+    const m = new Map<number, { devices: string[]; share: number[] }>();
+    (entry.experts as unknown[]).forEach((x, j) => {
+      const w = `${where}.experts[${j}]`;
+      const e = x as { expert?: unknown; devices?: unknown; share?: unknown };
+      if (typeof e?.expert !== 'number' || e.expert < 0 || e.expert >= experts || m.has(e.expert))
+        fail(file, `${w}: "expert" must be a distinct index below ${experts}`);
+      if (!Array.isArray(e.devices) || !e.devices.length || e.devices.some((d) => !devices.includes(d as string)))
+        fail(file, `${w}: "devices" must name devices of the fleet (${devices.join(', ')})`);
+      const share = e.share as unknown;
+      if (
+        !Array.isArray(share) ||
+        share.length !== e.devices.length ||
+        share.some((v) => typeof v !== 'number' || v < 0) ||
+        Math.abs((share as number[]).reduce((a, b) => a + b, 0) - 1) > 1e-6
+      )
+        fail(file, `${w}: "share" must give each device a fraction, summing to 1`);
+      m.set(e.expert, { devices: e.devices as string[], share: share as number[] });
+    });
+    out.set(entry.layer as number, m);
+  });
+  return out;
+}

@@ -61,6 +61,8 @@ export interface CompileOptions {
   routing?: string;
   /** MoE models: extra expert instances per layer for replicas of hot experts (default 0). */
   expertSlots?: number;
+  /** MoE models: an expert placement to realise (written by `fleetc tune`). */
+  placement?: string;
 }
 
 export interface CompileResult {
@@ -197,7 +199,13 @@ export async function compileGraph(
   // Experts are placed first (docs/moe.md); the partitioner then places the rest around them.
   const moe =
     fleet.devices.length > 1 || opts.report !== false
-      ? placeMoe(graph, fleet, dims, { routing: opts.routing, expertSlots: opts.expertSlots }, ctx.diagnostics)
+      ? placeMoe(
+          graph,
+          fleet,
+          dims,
+          { routing: opts.routing, expertSlots: opts.expertSlots, placement: opts.placement },
+          ctx.diagnostics,
+        )
       : undefined;
   const topo = graph.topoOps();
   warnUntyped(graph, topo, ctx.diagnostics);

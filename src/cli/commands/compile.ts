@@ -21,6 +21,7 @@ interface CompileFlags {
   passes?: string;
   routing?: string;
   expertSlots?: string;
+  placement?: string;
   output: string;
   force?: boolean;
   verify?: boolean;
@@ -43,6 +44,7 @@ const command: FleetcCommand = {
       .option('--passes <pipeline>', `pass pipeline before emission (default: ${DEFAULT_COMPILE_PIPELINE})`)
       .option('--routing <file>', 'MoE: expected tokens per expert (routing JSON, or metrics.json of an earlier run)')
       .option('--expert-slots <n>', 'MoE: extra expert instances per layer for replicas of hot experts', '0')
+      .option('--placement <file>', 'MoE: place experts as this file says (written by fleetc tune)')
       .option('--force', 'write into a non-empty folder that is not a previous build')
       .option('--verify', 'verify the IR after every pass');
     dimOption(cmd);
@@ -58,6 +60,7 @@ const command: FleetcCommand = {
         maxMemory: flags.maxMemory,
         passes: flags.passes,
         routing: flags.routing,
+        placement: flags.placement,
         expertSlots: nonNegativeInt('expert-slots', flags.expertSlots ?? '0'),
         force: !!flags.force,
         verify: !!flags.verify,

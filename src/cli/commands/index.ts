@@ -7,4 +7,5 @@ export const COMMANDS: FleetcCommand[] = [
   (await import('./run.js')).default,
   (await import('./test.js')).default,
   (await import('./report.js')).default,
+  (await import('./tune.js')).default,
 ];
