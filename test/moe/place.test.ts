@@ -157,6 +157,9 @@ describe('expert placement in the plan and the report', () => {
     const text = readFileSync(join(out, 'report.txt'), 'utf8');
     expect(text).toMatch(/MoE layer 0 .*6 experts, top-2, sparse; home \w+; routing from --routing/);
     expect(text).toMatch(/expert 0 → \S+/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<h2>MoE layer 0 /);
+    expect(html).toMatch(/<table class="moe">(.|\n)*<td>gpu1<\/td>/);
     // plan.json entries agree with the report
     for (const e of res.plan.experts!) {
       const p = l!.placement.find((x) => x.expert === e.expert)!;
