@@ -92,5 +92,16 @@ describe.skipIf(!NATIVE)('routing counts in the metrics', () => {
       });
     const total = m.dispatch.reduce((s, l) => s + l.bytesPerRequest, 0);
     expect(total).toBeCloseTo((remote / 3) * 16 * 4 * 2, 6);
+
+    // The metrics are a routing file for the next compile: expected tokens follow the counts.
+    const next = await compile(fixture('moe_top4_32'), join(work, 'fleet-again'), {
+      fleet: UNEQUAL,
+      dims: { tokens: 1000 },
+      routing: join(work, 'fleet-metrics.json'),
+      report: false,
+    });
+    const sum = want.reduce((a, b) => a + b, 0);
+    for (const e of next.plan.experts!)
+      expect(e.tokens.reduce((a, b) => a + b, 0)).toBeCloseTo(Math.min(1000, (1000 * 4 * want[e.expert]!) / sum), 6);
   }, 90_000);
 });
