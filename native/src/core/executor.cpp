@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/tensor_io.h"
+#include "engine/backend.h"
 
 namespace fleetrt {
 
@@ -250,9 +251,10 @@ class Frame {
     std::shared_ptr<void>& store = arena_store ? *arena_store : ex.arena_;
     uint64_t& cap = arena_store ? *arena_cap : ex.arena_capacity_;
     if (size > cap) {
-      void* p = std::aligned_alloc(64, align64(size));
-      if (!p) return error("cannot allocate an arena of " + std::to_string(size) + " bytes");
-      store = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+      void* p = nullptr;
+      Backend* b = &ex.backend_;
+      if (!b->allocate(align64(size), &p).ok()) return error("cannot allocate an arena of " + std::to_string(size) + " bytes");
+      store = std::shared_ptr<void>(p, [b](void* q) { b->release(q); });
       cap = size;
     }
     arena = static_cast<uint8_t*>(store.get());
@@ -464,6 +466,8 @@ class OpContext final : public KernelContext {
     return Status::Ok();
   }
 
+  StepState* step_state() override { return f_.ex.pc_ ? f_.ex.pc_->step : nullptr; }
+
   Status deferred() const { return deferred_; }
 
  private:
@@ -477,7 +481,7 @@ class OpContext final : public KernelContext {
 
 Status Frame::run_op(int o) {
   const OpDesc& op = D.ops[o];
-  RunStats* stats = ex.stats_;
+  const PassContext* pc = ex.pc_;
   double start = now_us();
   Status st;
   {
@@ -499,12 +503,13 @@ Status Frame::run_op(int o) {
     if (t >= 0 && !slots[t]->ready)
       return error(where_op(o) + ": the kernel did not produce output " + std::to_string(i) + " '" + D.tensors[t].name + "'");
   }
-  if (stats) {
-    if (ex.trace_ && stats->events.size() < 2000000) stats->events.push_back(OpEvent{index, o, depth, start - ex.t0_us_, dur});
-    if (!parent && static_cast<size_t>(o) < stats->op_us.size()) stats->op_us[o] += dur;
-    if (!parent && static_cast<size_t>(o) < stats->op_rows.size() && !op.inputs.empty() && op.inputs[0] >= 0) {
+  if (pc && pc->stats) {
+    ExecStats& stats = *pc->stats;
+    if (pc->trace && stats.events.size() < 2000000) stats.events.push_back(OpEvent{pc->pass, index, o, depth, start - pc->t0_us, dur});
+    if (!parent && static_cast<size_t>(o) < stats.op_us.size()) stats.op_us[o] += dur;
+    if (!parent && static_cast<size_t>(o) < stats.op_rows.size() && !op.inputs.empty() && op.inputs[0] >= 0) {
       const Value& in = slots[op.inputs[0]]->v;
-      if (in.kind == Value::Kind::kTensor && !in.tensor.view.shape.empty()) stats->op_rows[o] += in.tensor.view.shape[0];
+      if (in.kind == Value::Kind::kTensor && !in.tensor.view.shape.empty()) stats.op_rows[o] += in.tensor.view.shape[0];
     }
   }
   return Status::Ok();
@@ -609,7 +614,8 @@ void Frame::release_after(int o) {
   }
 }
 
-Executor::Executor(const Program& program, ThreadPool& pool) : program_(program), pool_(pool) {}
+Executor::Executor(const Program& program, ThreadPool& pool, Backend& backend)
+    : program_(program), pool_(pool), backend_(backend) {}
 Executor::~Executor() = default;
 
 Status Executor::prepare() {
@@ -617,10 +623,11 @@ Status Executor::prepare() {
   for (size_t p = 0; p < program_.programs.size(); ++p) {
     ProgramDesc& D = const_cast<ProgramDesc&>(program_.programs[p]);
     for (OpDesc& op : D.ops) {
-      op.fn = find_kernel(op.domain, op.op_type);
+      op.fn = backend_.find_kernel(op.domain, op.op_type);
       if (!op.fn)
-        return Status::Error("no kernel for op '" + op.name + "' (" + (op.domain.empty() ? "ai.onnx" : op.domain) + "." +
-                             op.op_type + ", opset " + std::to_string(op.opset) + ")");
+        return Status::Error("no " + std::string(backend_.kernel_set()) + " kernel for op '" + op.name + "' (" +
+                             (op.domain.empty() ? "ai.onnx" : op.domain) + "." + op.op_type + ", opset " +
+                             std::to_string(op.opset) + ")");
     }
     frees_[p].assign(D.ops.size(), {});
     std::vector<bool> is_output(D.tensors.size(), false);
@@ -635,13 +642,14 @@ Status Executor::prepare() {
   return Status::Ok();
 }
 
-Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, RunStats* stats, bool trace) {
-  stats_ = stats;
-  trace_ = trace;
-  t0_us_ = now_us();
-  heap_reset_peak();
-  if (stats) stats->op_us.assign(program_.programs[0].ops.size(), 0.0);
-  if (stats) stats->op_rows.assign(program_.programs[0].ops.size(), 0);
+Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, const PassContext& pc) {
+  pc_ = &pc;
+  struct Reset {
+    const PassContext*& p;
+    ~Reset() { p = nullptr; }
+  } reset{pc_};
+  if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
+  if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
   Frame main(*this, 0, nullptr, 0);
   {
     Status st = main.bind_inputs(inputs, true);
@@ -655,13 +663,10 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, Run
     if (!s->ready) return Status::Error("output '" + main.D.tensors[t].name + "' was not produced");
     outputs->push_back(s->v);
   }
-  if (stats) {
-    stats->total_us = now_us() - t0_us_;
-    stats->arena_bytes = main.arena_used;
-    stats->replanned = main.replanned;
-    stats->heap_peak = heap_bytes_peak();
+  if (pc.stats) {
+    pc.stats->arena_bytes = std::max(pc.stats->arena_bytes, main.arena_used);
+    pc.stats->replanned = pc.stats->replanned || main.replanned;
   }
-  stats_ = nullptr;
   return Status::Ok();
 }
 
@@ -670,7 +675,7 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, Run
 
 class RequestImpl final : public Request {
  public:
-  RequestImpl(Executor& ex, int id) : id(id), frame(ex, 0, nullptr, 0) {
+  RequestImpl(Executor& ex, const PassContext& pc) : id(pc.pass), frame(ex, 0, nullptr, 0), pc(pc) {
     frame.arena_store = &arena;
     frame.arena_cap = &arena_cap;
   }
@@ -686,9 +691,7 @@ class RequestImpl final : public Request {
   std::shared_ptr<void> arena;
   uint64_t arena_cap = 0;
   Frame frame;
-  RunStats* stats = nullptr;
-  bool trace = false;
-  double t0_us = 0;
+  PassContext pc;
 };
 
 namespace {
@@ -707,14 +710,11 @@ Status send_if_needed(Frame& f, int t, const SendFn& send) {
 
 uint64_t Executor::arena_bytes(const Request& r) { return static_cast<const RequestImpl&>(r).arena_cap; }
 
-Status Executor::begin(int id, std::vector<Value> inputs, RunStats* stats, bool trace, double t0_us, const SendFn& send,
-                       std::unique_ptr<Request>* out, const std::map<std::string, int64_t>* known) {
-  auto r = std::make_unique<RequestImpl>(*this, id);
-  r->stats = stats;
-  r->trace = trace;
-  r->t0_us = t0_us;
-  if (stats) stats->op_us.assign(program_.programs[0].ops.size(), 0.0);
-  if (stats) stats->op_rows.assign(program_.programs[0].ops.size(), 0);
+Status Executor::begin(std::vector<Value> inputs, const PassContext& pc, const SendFn& send, std::unique_ptr<Request>* out,
+                       const std::map<std::string, int64_t>* known) {
+  auto r = std::make_unique<RequestImpl>(*this, pc);
+  if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
+  if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
   Frame& f = r->frame;
   if (known)
     for (size_t k = 0; k < program_.symbols.size(); ++k) {
@@ -762,13 +762,11 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
   if (f.ready.empty()) return Status::Ok();
   const int o = *f.ready.begin();
   f.ready.erase(f.ready.begin());
-  stats_ = r.stats;
-  trace_ = r.trace;
-  t0_us_ = r.t0_us;
+  pc_ = &r.pc;
   f.force_heap = o != f.frontier;
   Status st = f.run_op(o);
   f.force_heap = false;
-  stats_ = nullptr;
+  pc_ = nullptr;
   if (!st.ok()) return st;
   *ran = true;
   f.executed[o] = 1;
@@ -794,9 +792,9 @@ Status Executor::finish(Request& req, std::vector<Value>* outputs) {
     FLEETRT_RETURN_IF_ERROR(detach(s->v, &v));  // the request's arena goes away with it
     outputs->push_back(std::move(v));
   }
-  if (r.stats) {
-    r.stats->arena_bytes = f.arena_used;
-    r.stats->replanned = f.replanned;
+  if (r.pc.stats) {
+    r.pc.stats->arena_bytes = std::max(r.pc.stats->arena_bytes, f.arena_used);
+    r.pc.stats->replanned = r.pc.stats->replanned || f.replanned;
   }
   return Status::Ok();
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
 import { formatBytes, formatTime } from '../../fleet/units.js';
 import { FleetcError } from '../../diagnostics/index.js';
-import { collect, dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
+import { collect, dimOption, jsonOption, parseDims, positiveInt, type FleetcCommand } from '../command.js';
 
 function nonNegativeInt(flag: string, v: string): number {
   const n = Number(v);
@@ -25,6 +25,8 @@ interface CompileFlags {
   output: string;
   force?: boolean;
   verify?: boolean;
+  generate?: boolean;
+  maxContext?: string;
   json?: boolean;
 }
 
@@ -46,7 +48,15 @@ const command: FleetcCommand = {
       .option('--expert-slots <n>', 'MoE: extra expert instances per layer for replicas of hot experts', '0')
       .option('--placement <file>', 'MoE: place experts as this file says (written by fleetc tune)')
       .option('--force', 'write into a non-empty folder that is not a previous build')
-      .option('--verify', 'verify the IR after every pass');
+      .option('--verify', 'verify the IR after every pass')
+      .option(
+        '--generate',
+        'compile a decoder for generation: its KV cache as paged state (fleetc generate BUILD runs it)',
+      )
+      .option(
+        '--max-context <n>',
+        'with --generate: tokens the KV pool holds in all (default: what memory allows, at most 32768)',
+      );
     dimOption(cmd);
     jsonOption(cmd);
     cmd.action(async (model: string, flags: CompileFlags, self: Command) => {
@@ -64,6 +74,9 @@ const command: FleetcCommand = {
         expertSlots: nonNegativeInt('expert-slots', flags.expertSlots ?? '0'),
         force: !!flags.force,
         verify: !!flags.verify,
+        generate: flags.generate
+          ? { ...(flags.maxContext !== undefined ? { maxContext: positiveInt('max-context', flags.maxContext) } : {}) }
+          : undefined,
       }).finally(() => spin.stop());
       for (const d of res.diagnostics) cli.io.err(`${d.severity}${d.code ? `[${d.code}]` : ''}: ${d.message}\n`);
       if (flags.json) {
@@ -92,7 +105,14 @@ const command: FleetcCommand = {
           `  experts: ${p.experts.length} on ${used.size} device(s) (${[...used].join(', ')})${replicated ? `, ${replicated} replicated` : ''}; see report.txt`,
         );
       }
-      if (p.state.length) {
+      if (p.generation) {
+        const g = p.generation;
+        const paged = p.state.filter((s) => s.mode === 'paged').length;
+        lines.push(
+          `  state: ${p.state.length} KV caches (${paged} paged, ${p.state.length - paged} gathered) on ${[...new Set(p.state.map((s) => s.owner))].join(', ')}; ` +
+            `${g.capacityTokens} tokens in pages of ${g.pageSize}; ${g.batching} batching${g.batchingReason ? ` (${g.batchingReason})` : ''}`,
+        );
+      } else if (p.state.length) {
         const shown = p.state.slice(0, 3).map((s) => `${s.input} -> ${s.output} on ${s.owner}`);
         lines.push(`  state: ${p.state.length} KV-cache pairs (${shown.join(', ')}${p.state.length > 3 ? ', …' : ''})`);
       }
