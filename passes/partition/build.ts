@@ -123,9 +123,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   }
 
   const opWeightBytes = (op: string): number =>
-    graph
-      .opInputs(op)
-      .reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
+    graph.opInputs(op).reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
   // A segment may hold at most an eighth of the smallest device's memory in weights, so that
   // memory can still be balanced by moving segments.
   const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;
