@@ -70,21 +70,26 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
       expect(got.reasons).toEqual(['length', 'length', 'length']);
     }, 60_000);
 
-  it('attention the pass does not page (com.microsoft MultiHeadAttention and GroupQueryAttention, opset-23 Attention) runs from gathered pages with the same tokens', async () => {
+  it('com.microsoft MultiHeadAttention and GroupQueryAttention (rotary inside) and opset-23 Attention become paged attention; the gathered fallback gives the same tokens', async () => {
     for (const name of ['mha_kv_contrib', 'gqa_kv_contrib', 'attention23_kv']) {
       const model = fixture(name);
-      const dir = await build(model);
-      const p = plan(dir);
-      expect(
-        p.state.every((s) => s.mode === 'gather' && s.reason),
-        name,
-      ).toBe(true);
-      expect(p.generation!.batching).toBe('sequence');
-      const prompts = PROMPTS.slice(0, 2).map((q) => q.map((id) => id % p.generation!.vocab));
-      const got = await generate(dir, { promptIds: prompts, maxNewTokens: 8 });
-      expect(got.sequences, name).toEqual(await reference(model, prompts, 8));
-      expect(got.telemetry.kvBytesWrittenPerDecodeToken).toBe(got.telemetry.kvBytesPerToken);
-      expect(got.telemetry.kvBytesGatheredPerDecodeStep).toBeGreaterThan(0);
+      const prompts = PROMPTS.slice(0, 2).map((q) => q.map((id) => id % 256));
+      const want = await reference(model, prompts, 8);
+      for (const paged of [true, false]) {
+        const dir = join(work, `build-${built++}`);
+        const passes = `infer-shapes,fold,dce,cse,kv-state{paged=${paged}}`;
+        await compile(model, dir, { generate: { maxContext: 256 }, passes, report: false });
+        const p = plan(dir);
+        expect(
+          p.state.every((s) => s.mode === (paged ? 'paged' : 'gather')),
+          name,
+        ).toBe(true);
+        expect(p.generation!.batching).toBe(paged ? 'flatten' : 'sequence');
+        const got = await generate(dir, { promptIds: prompts, maxNewTokens: 8 });
+        expect(got.sequences, `${name} paged=${paged}`).toEqual(want);
+        expect(got.telemetry.kvBytesWrittenPerDecodeToken).toBe(got.telemetry.kvBytesPerToken);
+        expect(got.telemetry.kvBytesGatheredPerDecodeStep > 0).toBe(!paged);
+      }
     }
   }, 60_000);
 
