@@ -507,6 +507,10 @@ Status Frame::run_op(int o) {
     ExecStats& stats = *pc->stats;
     if (pc->trace && stats.events.size() < 2000000) stats.events.push_back(OpEvent{pc->pass, index, o, depth, start - pc->t0_us, dur});
     if (!parent && static_cast<size_t>(o) < stats.op_us.size()) stats.op_us[o] += dur;
+    if (!parent && static_cast<size_t>(o) < stats.op_rows.size() && !op.inputs.empty() && op.inputs[0] >= 0) {
+      const Value& in = slots[op.inputs[0]]->v;
+      if (in.kind == Value::Kind::kTensor && !in.tensor.view.shape.empty()) stats.op_rows[o] += in.tensor.view.shape[0];
+    }
   }
   return Status::Ok();
 }
@@ -645,6 +649,7 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, con
     ~Reset() { p = nullptr; }
   } reset{pc_};
   if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
+  if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
   Frame main(*this, 0, nullptr, 0);
   {
     Status st = main.bind_inputs(inputs, true);
@@ -709,6 +714,7 @@ Status Executor::begin(std::vector<Value> inputs, const PassContext& pc, const S
                        const std::map<std::string, int64_t>* known) {
   auto r = std::make_unique<RequestImpl>(*this, pc);
   if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
+  if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
   Frame& f = r->frame;
   if (known)
     for (size_t k = 0; k < program_.symbols.size(); ++k) {
