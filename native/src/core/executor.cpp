@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <deque>
 #include <set>
@@ -497,6 +498,14 @@ Status Frame::run_op(int o) {
     if (st.ok()) st = ctx.deferred();
   }
   double dur = now_us() - start;
+  if (pc && pc->slowdown > 1) {
+    // A slower device (fleetrt --slowdown): wait out the extra time, then count it as the op's.
+    const double until = start + dur * pc->slowdown;
+    while (now_us() < until) {
+      if (until - now_us() > 200) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    dur = now_us() - start;
+  }
   if (!st.ok()) return error(where_op(o) + ": " + st.message);
   for (size_t i = 0; i < op.outputs.size(); ++i) {
     int t = op.outputs[i];

@@ -45,6 +45,7 @@ struct PassContext {
   bool trace = false;
   double t0_us = 0;              // the engine's epoch, for event times
   StepState* step = nullptr;     // generation state, null for one-shot passes
+  double slowdown = 1;           // test knob: every op takes this many times its time
 };
 
 // A request in flight on one executor (multi-device runs): a main-program frame executed op by
