@@ -79,7 +79,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const bytes = num(c.bytesRead) + num(c.bytesWritten);
     const outElems = graph.opOutputs(id).reduce((s, v) => s + (v ? num(numel(graph, v)) : 0), 0);
     const dtypes = computeDTypes(graph, id);
-    const refused = devices.map((d) => refusal(d, op.opType, dtypes));
+    const refused = devices.map((d) => refusal(d, op.opType, dtypes, op.domain));
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {
