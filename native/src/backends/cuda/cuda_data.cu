@@ -254,9 +254,9 @@ Status k_Slice(KernelContext& ctx) {
       e = std::max<int64_t>(0, std::min(e, dim));
       shape[a] = e > b ? (e - b + s - 1) / s : 0;
     } else {
-      b = std::max<int64_t>(-1, std::min(b, dim - 1));
+      b = std::max<int64_t>(0, std::min(b, dim - 1));
       e = std::max<int64_t>(-1, std::min(e, dim - 1));
-      shape[a] = b > e ? (b - e + (-s) - 1) / (-s) : 0;
+      shape[a] = dim > 0 && b > e ? (b - e + (-s) - 1) / (-s) : 0;
     }
     begin[a] = b;
     step[a] = s;
@@ -443,7 +443,7 @@ Status alloc_output(KernelContext& ctx, int i, const std::vector<int64_t>& shape
   FLEETRT_RETURN_IF_ERROR(ctx.output(i, shape, out));
   if (*out && (*out)->dtype != DType::kUndefined && (*out)->dtype != dtype)
     return op_error(ctx, "output " + std::to_string(i) + " is planned as " + dtype_name((*out)->dtype) + ", the kernel makes " + dtype_name(dtype));
-  if (*out && (*out)->dtype == DType::kUndefined) return op_error(ctx, "output " + std::to_string(i) + " is unused (discarded outputs are host memory)");
+  if (*out && (*out)->dtype == DType::kUndefined) *out = nullptr;  // an output the model does not use
   return Status::Ok();
 }
 

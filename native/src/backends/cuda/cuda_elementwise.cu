@@ -423,7 +423,7 @@ FLEETRT_CUDA_KERNEL("", "Ceil", k_Ceil, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("", "Gelu", k_Gelu, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("", "Clip", k_Clip, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("", "Where", k_Where, "bool,float32,float16,bfloat16,int32,int64");
-FLEETRT_CUDA_KERNEL("", "Cast", k_Cast, "float32,float16,bfloat16,float64,int32,int64,int8,uint8,bool");
+FLEETRT_CUDA_KERNEL("", "Cast", k_Cast, "float32,float16,bfloat16,int32,int64,int8,uint8,bool");
 FLEETRT_CUDA_KERNEL("fleetc", "FusedElementwise", k_FusedElementwise, "float32");
 
 }  // namespace cuda

@@ -6,7 +6,8 @@
 namespace fleetrt {
 namespace cuda {
 
-// Output i with `shape` (checked against the plan) of element type `dtype`.
+// Output i with `shape` (checked against the plan) of element type `dtype`; *out is null when the
+// model does not use that output (only multi-output kernels need to check).
 Status alloc_output(KernelContext& ctx, int i, const std::vector<int64_t>& shape, DType dtype, Tensor** out);
 // Zero-fills t on the stream.
 Status fill_zero(CudaContext& c, Tensor* t);
