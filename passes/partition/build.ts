@@ -115,7 +115,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   const opWeightBytes = (op: string): number =>
     graph
       .opInputs(op)
-      .reduce((sum, v) => (v && graph.value(v).role === 'weight' ? sum + num(bytesOf(graph, v)) : sum), 0);
+      .reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
   // A segment may hold at most an eighth of the smallest device's memory in weights, so that
   // memory can still be balanced by moving segments.
   const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;
@@ -138,7 +138,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       for (const v of graph.opInputs(o)) {
         if (!v) continue;
         const b = num(bytesOf(graph, v));
-        if (graph.value(v).role === 'weight') weights.set(v, b);
+        if (residesOnDevice(graph, v)) weights.set(v, b);
         else work += b;
       }
       for (const v of graph.opOutputs(o)) {
@@ -181,7 +181,8 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       ),
     );
     if (!prod) {
-      if (graphInputs.has(v) || val.role === 'input' || val.role === 'state')
+      if (val.role === 'state') continue;
+      if (graphInputs.has(v) || val.role === 'input')
         for (const t of users) inputs.set(t, (inputs.get(t) ?? 0) + bytes);
       continue;
     }
@@ -211,6 +212,15 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       a === b || bytes === 0 ? 0 : transferTime(route(fleet, devices[a]!.id, devices[b]!.id)!, bytes),
   };
   return { problem, facts, unboundSymbols: [...unbound].sort() };
+}
+
+/**
+ * Values that live on the device of the ops that read them and never travel: weights, and state
+ * objects (a KV cache's pages, sized for the capacity the compile reserves).
+ */
+export function residesOnDevice(graph: IRGraph, v: string): boolean {
+  const role = graph.value(v).role;
+  return role === 'weight' || role === 'state';
 }
 
 function numel(graph: IRGraph, v: string): Dim | null {

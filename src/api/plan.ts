@@ -6,7 +6,7 @@ import { FleetcError } from '../diagnostics/index.js';
 import schema from '../schemas/plan.schema.json' with { type: 'json' };
 
 /** plan.json, schema version 1 (src/schemas/plan.schema.json, docs/plan-format.md). */
-export const PLAN_SCHEMA_VERSION = 1;
+export const PLAN_SCHEMA_VERSION = 2;
 
 export type PlanDim = number | string;
 
@@ -40,6 +40,8 @@ export interface PlanDevice {
     arena: number;
     arenaUnshared: number;
     arenaLowerBound: number;
+    /** Bytes of the KV pool kept on the device (plans compiled for generation). */
+    state?: number;
     arenaTensors: number;
     dynamicTensors: number;
     total: number;
@@ -68,10 +70,40 @@ export interface PlanState {
   growth: PlanDim | null;
   bytes: PlanDim | null;
   evidence: string;
+  /** Engine-owned state (compiled for generation, docs/state-ops.md); absent on a cache left as inputs/outputs. */
+  id?: number;
+  mode?: 'paged' | 'gather';
+  layer?: number;
+  part?: 'key' | 'value';
+  outer?: number;
+  inner?: number;
+  bytesPerToken?: number;
+  pageSize?: number;
+  capacityTokens?: number;
+  tier?: 'device' | 'host';
+  ops?: string[];
+  reason?: string;
+}
+
+/** How the engine drives generation (plan.json `generation`). */
+export interface PlanGeneration {
+  tokens: string;
+  positions?: string;
+  attentionMask?: string;
+  logitsIndex?: string;
+  logits: string;
+  vocab: number;
+  batching: 'flatten' | 'sequence';
+  batchingReason?: string;
+  pageSize: number;
+  maxStepTokens: number;
+  capacityTokens: number;
+  /** Bytes one token's cache takes on each device that keeps state. */
+  bytesPerToken: Record<string, number>;
 }
 
 export interface PlanJSON {
-  schemaVersion: 1;
+  schemaVersion: typeof PLAN_SCHEMA_VERSION;
   generator: { name: 'fleetc'; version: string; programFormat: 1 };
   model: { file: string; format: string; name: string; sha256?: string };
   fleet: {
@@ -106,6 +138,7 @@ export interface PlanJSON {
   devices: PlanDevice[];
   channels: PlanChannel[];
   state: PlanState[];
+  generation?: PlanGeneration;
   schedule: { op: string; device: string }[];
   predicted: {
     method: string;

@@ -192,8 +192,9 @@ class StepState {
   virtual int num_tokens() const = 0;
   // The storage of state object `id` (plan.json state[id]) on this device.
   virtual Status storage(int id, StateStorage* out) = 0;
-  // Telemetry: bytes of state written (appended) and read by a kernel.
-  virtual void count(uint64_t written, uint64_t read) = 0;
+  // Telemetry: bytes of state a kernel appended, read in place, and copied out of the pages
+  // (KvGather: a layer that cannot read the pages where they lie).
+  virtual void count(uint64_t written, uint64_t read, uint64_t copied = 0) = 0;
 };
 
 class KernelContext {

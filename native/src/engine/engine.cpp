@@ -242,7 +242,7 @@ struct Engine::Run {
   std::vector<int> ids;                       // engine pass id of passes[i]
   std::map<int, int> index;                   // pass id → i
   std::vector<std::vector<Value>>* outputs = nullptr;
-  std::map<std::string, int64_t> known;       // symbols bound by the graph inputs (of pass 0)
+  std::vector<std::map<std::string, int64_t>> known;  // per pass: symbols bound by its graph inputs
   std::mutex mu;
   int running = 0;                            // local devices with passes left
   int waiting = 0;                            // of those, idle with nothing to do
@@ -324,7 +324,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
     PassContext pc{current, &dt.exec, trace_, tel.epoch_us, spec.step.empty() ? nullptr : spec.step[dev.index]};
     contexts[current] = pc;
     std::unique_ptr<Request> req;
-    Status st = dev.exec->begin(std::move(in), contexts[current], send, &req, &run.known);
+    Status st = dev.exec->begin(std::move(in), contexts[current], send, &req, &run.known[i]);
     if (!st.ok()) {
       fail(st);
       break;
@@ -446,15 +446,18 @@ Status Engine::run(std::vector<PassSpec>& passes, std::vector<std::vector<Value>
     telemetry_.passes.push_back(PassRecord{id, telemetry_.runs, passes[i].kind, passes[i].tokens, start});
   }
   // Symbols bound by the graph inputs (by name), for devices that only receive channel values.
-  const std::vector<Value>& inputs = passes[0].inputs;
-  for (size_t k = 0; k < inputs.size() && k < input_desc_.size(); ++k) {
-    const TensorDesc* T = input_desc(k);
-    const Value& v = inputs[k];
-    if (!T || v.kind != Value::Kind::kTensor || T->rank != static_cast<int32_t>(v.tensor.view.shape.size())) continue;
-    const Program& P = devices_[input_desc_[k].first]->program;
-    for (int32_t d = 0; d < T->rank; ++d) {
-      int64_t s = P.single_symbol(T->shape[d]);
-      if (s >= 0) run.known.emplace(P.symbols[s].name, v.tensor.view.shape[d]);
+  run.known.resize(passes.size());
+  for (size_t i = 0; i < passes.size(); ++i) {
+    const std::vector<Value>& inputs = passes[i].inputs;
+    for (size_t k = 0; k < inputs.size() && k < input_desc_.size(); ++k) {
+      const TensorDesc* T = input_desc(k);
+      const Value& v = inputs[k];
+      if (!T || v.kind != Value::Kind::kTensor || T->rank != static_cast<int32_t>(v.tensor.view.shape.size())) continue;
+      const Program& P = devices_[input_desc_[k].first]->program;
+      for (int32_t d = 0; d < T->rank; ++d) {
+        int64_t s = P.single_symbol(T->shape[d]);
+        if (s >= 0) run.known[i].emplace(P.symbols[s].name, v.tensor.view.shape[d]);
+      }
     }
   }
   run.running = static_cast<int>(local.size());

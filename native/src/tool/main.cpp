@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/telemetry_writer.h"
 #include "tool/batch.h"
+#include "tool/engine_server.h"
 
 #ifdef FLEETRT_HAVE_CUDA
 namespace fleetrt {
@@ -33,6 +34,8 @@ const char* kUsage =
     "                         --output-dir OUT [--trace FILE] [--metrics FILE] [--repeat N] [--threads N]\n"
     "                         [--requests N] [--mpi]   (N requests in flight; --mpi: one device per rank under mpirun)\n"
     "                         [--summary-json]   (one JSON line on stdout: outputs, latency)\n"
+    "       fleetrt PLAN.json --engine [--threads N] [--kv-pages N] [--max-batch-tokens N] [--metrics FILE] [--trace FILE]\n"
+    "                         (generation: JSON commands on stdin, one JSON event per line on stdout; docs/runtime.md)\n"
     "       fleetrt --batch [JOBS.jsonl|-] [--threads N]   (one JSON job per line; one JSON result per line)\n"
     "       fleetrt --list-backends | --list-devices | --list-kernels [--backend NAME]\n"
     "inputs: .npy or ONNX TensorProto .pb; --inputs-dir reads input_0.pb, input_1.pb ... in graph-input order.\n"
@@ -175,8 +178,8 @@ int main(int argc, char** argv) {
     }
   std::string plan_path, inputs_dir, output_dir, trace_path, metrics_path, batch_path, backend;
   std::map<std::string, std::string> named;
-  bool random = false, batch = false, list = false, list_back = false, summary = false;
-  int repeat = 1, threads = 0, requests = 1;
+  bool random = false, batch = false, list = false, list_back = false, summary = false, engine = false;
+  int repeat = 1, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -200,6 +203,13 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--list-kernels") {
       list = true;
+    } else if (a == "--engine") {
+      engine = true;
+    } else if (a == "--kv-pages") {
+      if (!value(&v) || !parse_int(v.c_str(), &kv_pages) || kv_pages < 1) return fail("--kv-pages needs a positive integer");
+    } else if (a == "--max-batch-tokens") {
+      if (!value(&v) || !parse_int(v.c_str(), &max_batch_tokens) || max_batch_tokens < 1)
+        return fail("--max-batch-tokens needs a positive integer");
     } else if (a == "--list-backends") {
       list_back = true;
     } else if (a == "--list-devices") {
@@ -247,6 +257,10 @@ int main(int argc, char** argv) {
   if (list) return list_kernels(backend);
   if (batch) return run_batch(batch_path, threads);
   if (plan_path.empty()) return fail(std::string("no plan given\n") + kUsage);
+  if (engine) {
+    if (transport) return fail("--engine runs in one process in this version (no --mpi)");
+    return run_engine_server(EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens});
+  }
   if (output_dir.empty()) return fail("--output-dir is required");
   RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests};
   return run_plan(ra, std::move(transport));

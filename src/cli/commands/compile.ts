@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
 import { formatBytes, formatTime } from '../../fleet/units.js';
-import { collect, dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
+import { collect, dimOption, jsonOption, parseDims, positiveInt, type FleetcCommand } from '../command.js';
 
 interface CompileFlags {
   dim: string[];
@@ -14,6 +14,8 @@ interface CompileFlags {
   output: string;
   force?: boolean;
   verify?: boolean;
+  generate?: boolean;
+  maxContext?: string;
   json?: boolean;
 }
 
@@ -35,7 +37,15 @@ const command: FleetcCommand = {
       .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
       .option('--passes <pipeline>', `pass pipeline before emission (default: ${DEFAULT_COMPILE_PIPELINE})`)
       .option('--force', 'write into a non-empty folder that is not a previous build')
-      .option('--verify', 'verify the IR after every pass');
+      .option('--verify', 'verify the IR after every pass')
+      .option(
+        '--generate',
+        'compile a decoder for generation: its KV cache as paged state (fleetc generate BUILD runs it)',
+      )
+      .option(
+        '--max-context <n>',
+        'with --generate: tokens the KV pool holds in all (default: what memory allows, at most 32768)',
+      );
     dimOption(cmd);
     jsonOption(cmd);
     cmd.action(async (model: string, flags: CompileFlags, self: Command) => {
@@ -50,6 +60,9 @@ const command: FleetcCommand = {
         passes: flags.passes,
         force: !!flags.force,
         verify: !!flags.verify,
+        generate: flags.generate
+          ? { ...(flags.maxContext !== undefined ? { maxContext: positiveInt('max-context', flags.maxContext) } : {}) }
+          : undefined,
       }).finally(() => spin.stop());
       for (const d of res.diagnostics) cli.io.err(`${d.severity}${d.code ? `[${d.code}]` : ''}: ${d.message}\n`);
       if (flags.json) {
@@ -71,7 +84,14 @@ const command: FleetcCommand = {
           `  ${d.name} [${d.class}${d.emulated ? ', emulated' : ''}]: ${d.ops} ops, weights ${formatBytes(d.memory.weights)}, arena ${formatBytes(d.memory.arena)} (unshared ${formatBytes(d.memory.arenaUnshared)}), ${d.bundle.dir}`,
         );
       if (p.channels.length) lines.push(`  ${p.channels.length} channels`);
-      if (p.state.length) {
+      if (p.generation) {
+        const g = p.generation;
+        const paged = p.state.filter((s) => s.mode === 'paged').length;
+        lines.push(
+          `  state: ${p.state.length} KV caches (${paged} paged, ${p.state.length - paged} gathered) on ${[...new Set(p.state.map((s) => s.owner))].join(', ')}; ` +
+            `${g.capacityTokens} tokens in pages of ${g.pageSize}; ${g.batching} batching${g.batchingReason ? ` (${g.batchingReason})` : ''}`,
+        );
+      } else if (p.state.length) {
         const shown = p.state.slice(0, 3).map((s) => `${s.input} -> ${s.output} on ${s.owner}`);
         lines.push(`  state: ${p.state.length} KV-cache pairs (${shown.join(', ')}${p.state.length > 3 ? ', …' : ''})`);
       }

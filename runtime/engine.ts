@@ -1,0 +1,176 @@
+/**
+ * A client of the engine process, `fleetrt PLAN --engine` (docs/runtime.md, "The engine
+ * protocol"): JSON commands on its stdin, one JSON event per line on its stdout. fleetc generate
+ * and fleetc serve drive the engine through it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { FleetcError } from '../src/diagnostics/index.js';
+import { findFleetrt, fleetrtFailure } from './fleetrt.js';
+
+export interface EngineRequest {
+  id: string;
+  prompt: number[];
+  maxTokens: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  stop?: number[];
+}
+
+export interface ReadyEvent {
+  event: 'ready';
+  vocab: number;
+  capacityTokens: number;
+  maxStepTokens: number;
+  devices: { name: string; backend: string; stateBytes: number }[];
+}
+export interface TokenEvent {
+  event: 'token';
+  id: string;
+  token: number;
+}
+export interface DoneEvent {
+  event: 'done';
+  id: string;
+  reason: 'length' | 'stop' | 'cancelled';
+  promptTokens: number;
+  completionTokens: number;
+}
+export interface ErrorEvent {
+  event: 'error';
+  id: string | null;
+  message: string;
+}
+/** The engine's generation figures (docs/runtime.md). */
+export interface GenerationStats {
+  steps: number;
+  decodeSteps: number;
+  prefillMs: number;
+  decodeStepMs: { mean: number; min: number; p50: number; max: number };
+  tokensPerSecond: number;
+  kvBytesPerToken: number;
+  kvBytesWrittenPerDecodeStep: number;
+  kvBytesWrittenPerDecodeToken: number;
+  kvBytesReadPerDecodeStep: number;
+  kvBytesMovedPerDecodeStep: number;
+  kvBytesGatheredPerDecodeStep: number;
+  linkBytesPerDecodeStep: number;
+  kvOccupancy: number;
+  preemptions: number;
+  completed: number;
+  running: number;
+  waiting: number;
+  promptTokens: number;
+  generatedTokens: number;
+  pools: Record<string, { pages: number; freePages: number; pageSize: number; bytes: number; bytesPerToken: number }>;
+}
+export interface StatsEvent {
+  event: 'stats';
+  generation: GenerationStats;
+}
+export type EngineEvent = ReadyEvent | TokenEvent | DoneEvent | ErrorEvent | StatsEvent;
+
+export interface EngineOptions {
+  threads?: number;
+  kvPages?: number;
+  maxBatchTokens?: number;
+  metrics?: string;
+  trace?: string;
+  env?: Record<string, string | undefined>;
+}
+
+/** One running engine process. Events go to `onEvent`; `ready` resolves once it has opened the plan. */
+export class EngineProcess {
+  readonly ready: Promise<ReadyEvent>;
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private stderr = '';
+  private lastStats: GenerationStats | undefined;
+  private statsWaiters: ((s: GenerationStats) => void)[] = [];
+
+  constructor(
+    readonly plan: string,
+    private readonly onEvent: (e: EngineEvent) => void,
+    opts: EngineOptions = {},
+  ) {
+    const env = { ...process.env, ...opts.env };
+    const args = [plan, '--engine'];
+    if (opts.threads) args.push('--threads', String(opts.threads));
+    if (opts.kvPages) args.push('--kv-pages', String(opts.kvPages));
+    if (opts.maxBatchTokens) args.push('--max-batch-tokens', String(opts.maxBatchTokens));
+    if (opts.metrics) args.push('--metrics', opts.metrics);
+    if (opts.trace) args.push('--trace', opts.trace);
+    this.child = spawn(findFleetrt(env), args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    this.child.stdin!.on('error', () => {}); // the engine may exit before reading everything
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve, reject) => {
+      this.child.on('error', (e) => reject(new FleetcError('E0503', `cannot start fleetrt: ${e.message}`)));
+      this.child.on('close', (code, signal) => resolve({ code, signal }));
+    });
+    let readyResolve!: (e: ReadyEvent) => void;
+    this.ready = new Promise((resolve, reject) => {
+      readyResolve = resolve;
+      this.exited.then(
+        (r) => reject(this.failure(r.code, r.signal)),
+        (e: unknown) => reject(e),
+      );
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      let e: EngineEvent;
+      try {
+        e = JSON.parse(line) as EngineEvent;
+      } catch {
+        return;
+      }
+      if (e.event === 'ready') readyResolve(e);
+      if (e.event === 'stats') {
+        this.lastStats = e.generation;
+        for (const w of this.statsWaiters.splice(0)) w(e.generation);
+      }
+      this.onEvent(e);
+    });
+  }
+
+  private send(command: object): void {
+    this.child.stdin!.write(JSON.stringify(command) + '\n');
+  }
+
+  submit(r: EngineRequest): void {
+    this.send({ op: 'submit', ...r });
+  }
+  cancel(id: string): void {
+    this.send({ op: 'cancel', id });
+  }
+  /** The engine's figures now. */
+  stats(): Promise<GenerationStats> {
+    return new Promise((resolve) => {
+      this.statsWaiters.push(resolve);
+      this.send({ op: 'stats' });
+    });
+  }
+
+  /** Lets running requests finish, then ends the engine; resolves with its final figures. */
+  async close(): Promise<GenerationStats | undefined> {
+    this.send({ op: 'shutdown' });
+    this.child.stdin!.end();
+    const r = await this.exited;
+    if (r.code !== 0) throw this.failure(r.code, r.signal);
+    return this.lastStats;
+  }
+
+  /** Ends the engine at once (requests in flight are lost). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child.kill(signal);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private failure(code: number | null, signal: NodeJS.Signals | null): Error {
+    return fleetrtFailure({ code, signal, stdout: '', stderr: this.stderr });
+  }
+}
