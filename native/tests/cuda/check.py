@@ -4,7 +4,7 @@
 (a) conformance: every node test with cuda kernels, cuda outputs vs the cpu backend's
 (b) fixture models on cpu + cuda vs cpu only
 (c) SGEMM/HGEMM/bf16 TFLOP/s: fleetrt's MatMul (CUDA events) vs cuBLAS called directly vs torch.matmul
-(d) a decode step of a >= 30M-parameter decoder: PyTorch eager here; fleetrt's side needs the generation engine
+(d) a decode step of the 32M-parameter benchmark decoder: fleetrt's engine (decode.py) vs PyTorch eager
 (e) predicted vs measured per-op time on the GPU (the fixtures' cuda ops)"""
 import json
 import os
@@ -112,52 +112,68 @@ def gemm():
 
 
 def decoder():
-    # PyTorch eager: one decode step (1 new token, 512 cached) of a GPT-style decoder, 8 layers,
-    # width 768, 12 heads, vocab 8192: 8·(4·768² + 2·768·3072) + 8192·768 ≈ 63M parameters.
+    # PyTorch eager: one decode step (1 new token, 512 cached) of the same architecture as
+    # fixtures/gen decoder_large (Llama-style: hidden 512, 8 layers, 8 heads / 4 KV heads, SwiGLU
+    # 1408, vocab 8192, RMSNorm, rotary; about 32M parameters), fp32, KV cache appended in place.
     try:
         import torch
         torch.manual_seed(0)
-        L, C, H, V, P = 8, 768, 12, 8192, 512
+        L, C, H, KV, F, V, P = 8, 512, 8, 4, 1408, 8192, 512
         D = C // H
         dev = "cuda"
-        layers = [dict(qkv=torch.nn.Linear(C, 3 * C).to(dev), proj=torch.nn.Linear(C, C).to(dev),
-                       fc=torch.nn.Linear(C, 4 * C).to(dev), out=torch.nn.Linear(4 * C, C).to(dev),
-                       ln1=torch.nn.LayerNorm(C).to(dev), ln2=torch.nn.LayerNorm(C).to(dev)) for _ in range(L)]
+        lin = lambda i, o: torch.nn.Linear(i, o, bias=False).to(dev)
+        layers = [dict(q=lin(C, C), k=lin(C, KV * D), v=lin(C, KV * D), o=lin(C, C), gate=lin(C, F), up=lin(C, F), down=lin(F, C),
+                       n1=torch.ones(C, device=dev), n2=torch.ones(C, device=dev)) for _ in range(L)]
         emb = torch.nn.Embedding(V, C).to(dev)
-        head = torch.nn.Linear(C, V, bias=False).to(dev)
-        params = sum(p.numel() for l in layers for m in l.values() for p in m.parameters()) + emb.weight.numel() + head.weight.numel()
-        kc = [torch.randn(1, H, P, D, device=dev) for _ in range(L)]
-        vc = [torch.randn(1, H, P, D, device=dev) for _ in range(L)]
-        tok = torch.tensor([[1]], device=dev)
+        head = lin(C, V)
+        params = sum(p.numel() for l in layers for m in l.values() if isinstance(m, torch.nn.Module) for p in m.parameters())
+        params += emb.weight.numel() + head.weight.numel()
+        kc = torch.randn(L, 1, KV, P + 64, D, device=dev)
+        vc = torch.randn(L, 1, KV, P + 64, D, device=dev)
+        inv = 1.0 / (10000.0 ** (torch.arange(0, D, 2, device=dev).float() / D))
+
+        def rms(x, w):
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w
+
+        def rope(x, pos):
+            f = pos * inv
+            cos, sin = torch.cat([f.cos(), f.cos()]), torch.cat([f.sin(), f.sin()])
+            x1, x2 = x[..., : D // 2], x[..., D // 2:]
+            return x * cos + torch.cat([-x2, x1], -1) * sin
 
         @torch.no_grad()
-        def step():
-            x = emb(tok)
+        def step(pos):
+            x = emb(torch.tensor([[1]], device=dev))
             for i, l in enumerate(layers):
-                q, k, v = l["qkv"](l["ln1"](x)).split(C, dim=-1)
-                q = q.view(1, 1, H, D).transpose(1, 2)
-                k = torch.cat([kc[i], k.view(1, 1, H, D).transpose(1, 2)], 2)
-                v = torch.cat([vc[i], v.view(1, 1, H, D).transpose(1, 2)], 2)
-                a = torch.nn.functional.scaled_dot_product_attention(q, k, v)
-                x = x + l["proj"](a.transpose(1, 2).reshape(1, 1, C))
-                x = x + l["out"](torch.nn.functional.gelu(l["fc"](l["ln2"](x))))
+                h = rms(x, l["n1"])
+                q = rope(l["q"](h).view(1, 1, H, D).transpose(1, 2), pos)
+                k = rope(l["k"](h).view(1, 1, KV, D).transpose(1, 2), pos)
+                kc[i, :, :, pos:pos + 1] = k
+                vc[i, :, :, pos:pos + 1] = l["v"](h).view(1, 1, KV, D).transpose(1, 2)
+                kk = kc[i, :, :, : pos + 1].repeat_interleave(H // KV, 1)
+                vv = vc[i, :, :, : pos + 1].repeat_interleave(H // KV, 1)
+                a = torch.nn.functional.scaled_dot_product_attention(q, kk, vv)
+                x = x + l["o"](a.transpose(1, 2).reshape(1, 1, C))
+                h = rms(x, l["n2"])
+                x = x + l["down"](torch.nn.functional.silu(l["gate"](h)) * l["up"](h))
             return head(x)
 
-        for _ in range(5):
-            step()
+        for j in range(5):
+            step(P + j)
         torch.cuda.synchronize()
         times = []
-        for _ in range(30):
+        for j in range(40):
             t0 = time.perf_counter()
-            step()
+            step(P + 5 + j % 16)
             torch.cuda.synchronize()
             times.append((time.perf_counter() - t0) * 1e3)
         eager = statistics.median(times)
-        ours = "pending: needs the engine's generation mode (fleetrt --engine) and a decoder plan in .device/decoder/"
-        if os.path.exists(f"{DEV}/decoder/run.sh"):
-            r = subprocess.run(["sh", f"{DEV}/decoder/run.sh", FLEETRT], capture_output=True, text=True, timeout=300)
-            ours = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else f"failed: {r.stderr.strip()[-200:]}"
-        rows.append((f"(d) decode step, {params / 1e6:.0f}M params, 512 cached", f"torch eager {eager:.2f} ms", "fleetrt: " + ours))
+        ours = "not run: no .device/decoder/ (prepare.ts needs .cache/models/decoder_large)"
+        if os.path.exists(f"{DEV}/decoder/plan.json"):
+            r = subprocess.run([sys.executable, "native/tests/cuda/decode.py", FLEETRT, f"{DEV}/decoder", str(P)],
+                               capture_output=True, text=True, timeout=400)
+            ours = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else f"failed: {(r.stderr or r.stdout).strip()[-300:]}"
+        rows.append((f"(d) decode step, {params / 1e6:.0f}M params, {P} cached", f"torch eager {eager:.2f} ms", "fleetrt (cpu + cuda): " + ours))
     except Exception as ex:  # noqa: BLE001
         rows.append(("(d) decode step", "n/a", f"torch: {ex}"))
 

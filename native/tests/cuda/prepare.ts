@@ -3,6 +3,7 @@
 //   .device/conformance/<test>/{cpu,cuda,inputs}  ONNX node tests whose ops all have cuda kernels
 //   .device/fixtures/<model>/{cpu,cuda,inputs}     fixture models: cpu-only and cpu + cuda fleets
 //   .device/gemm/<dtype>/                          one 4096³ MatMul per dtype on a cuda-only fleet
+//   .device/decoder/                               the 32M-parameter benchmark decoder for generation
 //   .device/*.jsonl                                fleetrt --batch jobs (cpu first, then cuda
 //                                                  compared with the cpu outputs)
 //   npx tsx native/tests/cuda/prepare.ts [--limit N]
@@ -45,7 +46,13 @@ interface Case {
   inputs: string[];
 }
 
-async function prepareCase(kind: string, c: Case, cudaFleet: Fleet, deep: boolean, jobs: { cpu: string[]; cuda: string[] }) {
+async function prepareCase(
+  kind: string,
+  c: Case,
+  cudaFleet: Fleet,
+  deep: boolean,
+  jobs: { cpu: string[]; cuda: string[] },
+) {
   const dir = path.join(out, kind, c.name);
   mkdirSync(path.join(dir, 'inputs'), { recursive: true });
   let cudaPlan: PlanJSON;
@@ -63,12 +70,36 @@ async function prepareCase(kind: string, c: Case, cudaFleet: Fleet, deep: boolea
   });
   const cpuOut = path.join(out, 'out', kind, c.name);
   const none = cudaPlan.outputs.map(() => null);
-  jobs.cpu.push(JSON.stringify({ id: c.name, plan: rel(path.join(dir, 'cpu/plan.json')), inputs, outputDir: rel(cpuOut), expected: none }));
-  const expected = cudaPlan.outputs.map((o) => ({ file: rel(path.join(cpuOut, `${safe(o.name)}.npy`)), ...tolerance(o.dtype, deep) }));
+  jobs.cpu.push(
+    JSON.stringify({
+      id: c.name,
+      plan: rel(path.join(dir, 'cpu/plan.json')),
+      inputs,
+      outputDir: rel(cpuOut),
+      expected: none,
+    }),
+  );
+  const expected = cudaPlan.outputs.map((o) => ({
+    file: rel(path.join(cpuOut, `${safe(o.name)}.npy`)),
+    ...tolerance(o.dtype, deep),
+  }));
   jobs.cuda.push(JSON.stringify({ id: c.name, plan: rel(path.join(dir, 'cuda/plan.json')), inputs, expected }));
   const gpuOps = cudaPlan.devices.filter((d) => d.backend === 'cuda').reduce((s, d) => s + d.ops, 0);
   const allOps = cudaPlan.devices.reduce((s, d) => s + d.ops, 0);
   return `${c.name}: ${gpuOps}/${allOps} ops on cuda`;
+}
+
+/** Replaces weights.bin by weights-int.json: its size and the bytes of its non-float tensors. */
+function stripFloatWeights(bundle: string) {
+  const manifest = JSON.parse(readFileSync(path.join(bundle, 'manifest.json'), 'utf8')) as {
+    weights: { dtype: string; offset: number; bytes: number }[];
+  };
+  const bin = readFileSync(path.join(bundle, 'weights.bin'));
+  const ints = manifest.weights
+    .filter((w) => w.dtype !== 'float32' && w.dtype !== 'float16')
+    .map((w) => ({ offset: w.offset, data: bin.subarray(w.offset, w.offset + w.bytes).toString('base64') }));
+  writeFileSync(path.join(bundle, 'weights-int.json'), JSON.stringify({ bytes: bin.length, ints }));
+  rmSync(path.join(bundle, 'weights.bin'));
 }
 
 function inputsOf(testDir: string): string[] {
@@ -102,7 +133,16 @@ async function main() {
     }
     const ops = graph.topoOps().map((id) => graph.op(id));
     if (ops.length === 0 || !ops.every((o) => cudaKernel(o.domain, o.opType))) continue;
-    notes.push('conformance ' + (await prepareCase('conformance', { name: t, model, inputs: inputsOf(path.join(suite, t)) }, cudaOnly, false, conf)));
+    notes.push(
+      'conformance ' +
+        (await prepareCase(
+          'conformance',
+          { name: t, model, inputs: inputsOf(path.join(suite, t)) },
+          cudaOnly,
+          false,
+          conf,
+        )),
+    );
     n++;
   }
   writeFileSync(path.join(out, 'conformance-cpu.jsonl'), conf.cpu.join('\n') + '\n');
@@ -114,21 +154,51 @@ async function main() {
   for (const m of readdirSync(modelsDir).sort()) {
     const model = path.join(modelsDir, m, 'model.onnx');
     if (!existsSync(model)) continue;
-    notes.push('fixture ' + (await prepareCase('fixtures', { name: m, model, inputs: inputsOf(path.join(modelsDir, m)) }, cpuCuda, true, fixtures)));
+    notes.push(
+      'fixture ' +
+        (await prepareCase(
+          'fixtures',
+          { name: m, model, inputs: inputsOf(path.join(modelsDir, m)) },
+          cpuCuda,
+          true,
+          fixtures,
+        )),
+    );
   }
   writeFileSync(path.join(out, 'fixtures-cpu.jsonl'), fixtures.cpu.join('\n') + '\n');
   writeFileSync(path.join(out, 'fixtures-cuda.jsonl'), fixtures.cuda.join('\n') + '\n');
 
   // (c) GEMM: one MatMul per dtype, inputs made by fleetrt --random-inputs on the device.
-  const gen = spawnSync('/usr/bin/python3', [path.join(root, 'native/tests/cuda/make_models.py'), path.join(out, 'models'), '4096'], {
-    stdio: 'inherit',
-  });
+  const gen = spawnSync(
+    '/usr/bin/python3',
+    [path.join(root, 'native/tests/cuda/make_models.py'), path.join(out, 'models'), '4096'],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (gen.status !== 0) throw new Error('make_models.py failed (needs Debian python3-onnx)');
   for (const dt of ['f32', 'f16', 'bf16']) {
-    await compile(path.join(out, 'models', `matmul_${dt}.onnx`), path.join(out, 'gemm', dt), { fleet: cudaOnly, report: false });
+    await compile(path.join(out, 'models', `matmul_${dt}.onnx`), path.join(out, 'gemm', dt), {
+      fleet: cudaOnly,
+      report: false,
+    });
+  }
+  // (d) The benchmark decoder (32M parameters) for generation on cpu + cuda, carried without its
+  // float weights (decode.py refills them on the device): .cache/models/decoder_large/ comes from
+  // `/usr/bin/python3 fixtures/gen/export_models.py --only decoder_large`.
+  const large = path.join(root, '.cache/models/decoder_large/model.onnx');
+  if (existsSync(large)) {
+    const dec = path.join(out, 'decoder');
+    const r = await compile(large, dec, { fleet: cpuCuda, generate: true });
+    for (const d of r.plan.devices) stripFloatWeights(path.join(dec, d.bundle.dir));
+    notes.push(`decoder: ${r.plan.devices.map((d) => `${d.name} ${d.ops} ops`).join(', ')}`);
+  } else {
+    notes.push('decoder: skipped (run /usr/bin/python3 fixtures/gen/export_models.py --only decoder_large first)');
   }
   writeFileSync(path.join(out, 'prepared.txt'), notes.join('\n') + '\n');
-  console.log(`prepared ${conf.cuda.length} conformance cases, ${fixtures.cuda.length} fixtures, 3 GEMMs in ${rel(out)}/`);
+  console.log(
+    `prepared ${conf.cuda.length} conformance cases, ${fixtures.cuda.length} fixtures, 3 GEMMs in ${rel(out)}/`,
+  );
 }
 
 await main();
