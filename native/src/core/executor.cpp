@@ -860,7 +860,14 @@ Status send_if_needed(Frame& f, int t, const SendFn& send) {
     const ChannelEndpoint& c = f.D.channels[k];
     if (c.direction != 0 || static_cast<int>(c.tensor) != t) continue;
     Value v;
-    FLEETRT_RETURN_IF_ERROR(f.ex.to_host(f.slots[t]->v, &v));
+    // A device value with a host copy (shapes, token ids) leaves without a copy back.
+    const Slot* s = f.slots[t];
+    if (s->has_host && !f.ex.host_memory()) {
+      v.kind = Value::Kind::kTensor;
+      FLEETRT_RETURN_IF_ERROR(detach(Value{Value::Kind::kTensor, s->host, {}, DType::kUndefined}, &v));
+    } else {
+      FLEETRT_RETURN_IF_ERROR(f.ex.to_host(s->v, &v));
+    }
     FLEETRT_RETURN_IF_ERROR(send(static_cast<uint32_t>(k), v));
   }
   return Status::Ok();
