@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fleetc_attention.h"
 #include "kernel_util.h"
 
 namespace fleetrt {
@@ -165,59 +166,46 @@ Status PagedAttention(KernelContext& ctx) {
     read += 2 * elem * static_cast<uint64_t>((sq.past + (t - sq.first_token) + 1) * L.KVH * L.D);
   }
 
-  // 2. Attention, one task per (token, KV head): the group's query heads read that head's K/V once.
+  // 2. Attention, one task per (token, KV head): the group's query heads read that head's K/V
+  // once, a page's block of contiguous rows at a time.
   const int64_t group = L.H / L.KVH;
   const int64_t D = L.D;
+  const int64_t ps = ks.page_size;
   int64_t max_ctx = 1;
   for (int s = 0; s < nseq; ++s) max_ctx = std::max<int64_t>(max_ctx, step->sequence(s).past + step->sequence(s).tokens);
+  const bool avx2 = use_avx2();
+  const auto qk = avx2 ? paged::qk_block_avx2 : paged::qk_block;
+  const auto pv = avx2 ? paged::pv_block_avx2 : paged::pv_block;
   ctx.parallel_for(L.T * L.KVH, std::max<int64_t>(1, (1 << 16) / (max_ctx * D * group + 1)), [&](int64_t begin, int64_t end) {
     std::vector<float> qv(static_cast<size_t>(group * D)), acc(static_cast<size_t>(group * D)),
-        scores(static_cast<size_t>(group * max_ctx)), kvrow(static_cast<size_t>(D));
+        scores(static_cast<size_t>(group * max_ctx)), block(dt == DType::kF32 ? 0 : static_cast<size_t>(ps * D));
+    // The rows of positions [j0, j0 + rows) of head g, as floats (converted into `block` unless f32).
+    auto rows_of = [&](const StateStorage& st, const StepSequence& sq, int64_t g, int64_t j0, int64_t rows) -> const float* {
+      const size_t at = page_offset(st, sq, g, j0);
+      if (dt == DType::kF32) return static_cast<const float*>(st.data) + at;
+      load_floats(dt, st.data, at, block.data(), rows * D);
+      return block.data();
+    };
     for (int64_t item = begin; item < end; ++item) {
       const int64_t t = item / L.KVH, g = item % L.KVH;
       const StepSequence& sq = step->sequence(seq_of[t]);
       const int64_t n = sq.past + (t - sq.first_token) + 1;  // keys 0 … position
       for (int64_t r = 0; r < group; ++r) load_floats(dt, q->data, L.q(t, g * group + r), &qv[r * D], D);
-      for (int64_t j0 = 0; j0 < n; j0 += ks.page_size) {
-        const int64_t j1 = std::min<int64_t>(n, j0 + ks.page_size);
-        for (int64_t j = j0; j < j1; ++j) {
-          const float* kr;
-          if (dt == DType::kF32) {
-            kr = static_cast<const float*>(ks.data) + page_offset(ks, sq, g, j);
-          } else {
-            load_floats(dt, ks.data, page_offset(ks, sq, g, j), kvrow.data(), D);
-            kr = kvrow.data();
-          }
-          for (int64_t r = 0; r < group; ++r) {
-            const float* qr = &qv[r * D];
-            float dot = 0;
-            for (int64_t d = 0; d < D; ++d) dot += qr[d] * kr[d];
-            scores[r * n + j] = dot * scale;
-          }
-        }
+      for (int64_t j0 = 0; j0 < n; j0 += ps) {
+        const int64_t rows = std::min<int64_t>(n - j0, ps);
+        qk(qv.data(), group, D, rows_of(ks, sq, g, j0, rows), rows, scale, &scores[j0], n);
       }
-      std::fill(acc.begin(), acc.end(), 0.0f);
       for (int64_t r = 0; r < group; ++r) {
         float* sc = &scores[r * n];
         float mx = sc[0];
         for (int64_t j = 1; j < n; ++j) mx = std::max(mx, sc[j]);
-        const float sum = static_cast<float>(vexp_shift_sum(sc, 1.0f, mx, sc, n));
-        const float inv = 1.0f / sum;
+        const float inv = 1.0f / static_cast<float>(vexp_shift_sum(sc, 1.0f, mx, sc, n));
         for (int64_t j = 0; j < n; ++j) sc[j] *= inv;
       }
-      for (int64_t j = 0; j < n; ++j) {
-        const float* vr;
-        if (dt == DType::kF32) {
-          vr = static_cast<const float*>(vs.data) + page_offset(vs, sq, g, j);
-        } else {
-          load_floats(dt, vs.data, page_offset(vs, sq, g, j), kvrow.data(), D);
-          vr = kvrow.data();
-        }
-        for (int64_t r = 0; r < group; ++r) {
-          const float p = scores[r * n + j];
-          float* ar = &acc[r * D];
-          for (int64_t d = 0; d < D; ++d) ar[d] += p * vr[d];
-        }
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t j0 = 0; j0 < n; j0 += ps) {
+        const int64_t rows = std::min<int64_t>(n - j0, ps);
+        pv(&scores[j0], group, n, D, rows_of(vs, sq, g, j0, rows), rows, acc.data());
       }
       for (int64_t r = 0; r < group; ++r) store_floats(dt, &acc[r * D], out->data, L.out(t, g * group + r), D);
     }
@@ -315,6 +303,29 @@ Status KvShape(KernelContext& ctx) {
 }
 
 }  // namespace
+
+namespace ku {
+namespace paged {
+
+void qk_block(const float* q, int64_t group, int64_t D, const float* k, int64_t rows, float scale, float* scores, int64_t stride) {
+  for (int64_t j = 0; j < rows; ++j)
+    for (int64_t r = 0; r < group; ++r) {
+      float dot = 0;
+      for (int64_t d = 0; d < D; ++d) dot += q[r * D + d] * k[j * D + d];
+      scores[r * stride + j] = dot * scale;
+    }
+}
+
+void pv_block(const float* p, int64_t group, int64_t stride, int64_t D, const float* v, int64_t rows, float* acc) {
+  for (int64_t r = 0; r < group; ++r)
+    for (int64_t j = 0; j < rows; ++j) {
+      const float w = p[r * stride + j];
+      for (int64_t d = 0; d < D; ++d) acc[r * D + d] += w * v[j * D + d];
+    }
+}
+
+}  // namespace paged
+}  // namespace ku
 
 FLEETRT_REGISTER_KERNEL("fleetc", "KvShape", KvShape);
 FLEETRT_REGISTER_KERNEL("fleetc", "PagedAttention", PagedAttention);
