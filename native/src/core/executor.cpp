@@ -504,7 +504,7 @@ class OpContext final : public KernelContext {
       Slot* s = sub.slots[t];
       if (!s->ready) return Status::Error("subgraph '" + sub.D.name + "' did not produce output '" + sub.D.tensors[t].name + "'");
       Value v;
-      FLEETRT_RETURN_IF_ERROR(detach(s->v, &v));
+      FLEETRT_RETURN_IF_ERROR(f_.ex.own_copy(s->v, &v));
       outputs->push_back(std::move(v));
     }
     return Status::Ok();
