@@ -2,6 +2,7 @@
 // compiler's fleetc.FusedElementwise chains (native/src/kernels/fused_elementwise.cpp has the
 // program format). Floats compute in fp32 whatever their storage type; integers in int64.
 #include <cmath>
+#include <cstring>
 
 #include "backends/cuda/cuda_device.cuh"
 #include "backends/cuda/cuda_ops.h"
@@ -204,13 +205,44 @@ __global__ void cast_kernel(const void* x, int dt, void* out, int out_dt, int64_
 
 bool integer_type(DType t) { return t == DType::kI64 || t == DType::kI32 || t == DType::kI8 || t == DType::kU8 || t == DType::kBool; }
 
+// Max / Min of any number of inputs: the first broadcast into the output, then each other one
+// folded in place (every element reads and writes only itself).
+Status run_variadic(KernelContext& ctx, CudaContext& c, int op) {
+  std::vector<const Tensor*> ins;
+  std::vector<std::vector<int64_t>> shapes;
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
+    const Tensor* t = ctx.input(i);
+    if (!t) return op_error(ctx, "input " + std::to_string(i) + " is missing");
+    if (t->dtype != ctx.input(0)->dtype) return op_error(ctx, "inputs have different element types");
+    ins.push_back(t);
+    shapes.push_back(t->shape);
+  }
+  if (ins.empty()) return op_error(ctx, "needs an input");
+  std::vector<int64_t> shape;
+  if (!broadcast_shape(shapes, &shape)) return op_error(ctx, "inputs do not broadcast");
+  Tensor* Y;
+  FLEETRT_RETURN_IF_ERROR(alloc_output(ctx, 0, shape, ins[0]->dtype, &Y));
+  const int64_t n = Y->numel();
+  if (!n) return Status::Ok();
+  FLEETRT_RETURN_IF_ERROR(broadcast_copy(c, *ins[0], Y));
+  for (size_t i = 1; i < ins.size(); ++i) {
+    Operands ops;
+    Status st = coalesce(shape, {Y, ins[i]}, &ops);
+    if (!st.ok()) return op_error(ctx, st.message);
+    binary_kernel<<<grid_for(n), 256, 0, c.stream>>>(ops, op, integer_type(Y->dtype), Y->data, static_cast<int>(Y->dtype), n);
+    FLEETRT_CUDA_LAUNCHED();
+  }
+  return Status::Ok();
+}
+
 Status run_binary(KernelContext& ctx, int op, bool logical_out) {
   CudaContext* c;
   FLEETRT_RETURN_IF_ERROR(get_context(ctx, &c));
   FLEETRT_RETURN_IF_ERROR(check_dtypes(ctx));
+  if ((op == kMax || op == kMin) && ctx.num_inputs() != 2) return run_variadic(ctx, *c, op);
   const Tensor* A = ctx.input(0);
   const Tensor* B = ctx.input(1);
-  if (!A || !B || ctx.num_inputs() != 2) return op_error(ctx, "takes exactly two inputs here");
+  if (!A || !B || ctx.num_inputs() != 2) return op_error(ctx, "takes exactly two inputs");
   if (A->dtype != B->dtype) return op_error(ctx, "inputs have different element types");
   std::vector<int64_t> shape;
   if (!broadcast_shape({A->shape, B->shape}, &shape)) return op_error(ctx, "inputs do not broadcast");
@@ -291,8 +323,18 @@ Status k_Clip(KernelContext& ctx) {
     const Tensor* t = ctx.host_input(k);
     if (!t || t->numel() == 0) continue;
     float v;
-    if (t->dtype == DType::kF32) v = *t->as<float>();
-    else return op_error(ctx, "Clip bounds must be float32 here");
+    if (t->dtype == DType::kF32) {
+      v = *t->as<float>();
+    } else if (t->dtype == DType::kF16) {
+      __half_raw r;
+      r.x = *t->as<uint16_t>();
+      v = __half2float(__half(r));
+    } else if (t->dtype == DType::kBF16) {
+      const uint32_t bits = static_cast<uint32_t>(*t->as<uint16_t>()) << 16;
+      std::memcpy(&v, &bits, sizeof v);
+    } else {
+      return op_error(ctx, "Clip bounds must have the input's float type");
+    }
     (k == 1 ? lo : hi) = v;
   }
   return run_unary(ctx, kIdentity, lo, hi);
