@@ -44,7 +44,8 @@ Status op_error(KernelContext& ctx, const std::string& msg);
 // the compiler's op-support profile of `backend: cuda` devices is generated from these lists.
 bool register_dtypes(const char* domain, const char* op_type, const char* dtypes);
 const std::vector<std::string>* kernel_dtypes(const std::string& domain, const std::string& op_type);
-// Every input and output tensor of the op has an element type of its kernel's list.
+// The op's data inputs have element types of its kernel's list (int32/int64 inputs after the
+// first are shapes, axes or indices, which each kernel checks itself).
 Status check_dtypes(KernelContext& ctx);
 
 // Registers a cuda kernel with its element types. Written on one line so that

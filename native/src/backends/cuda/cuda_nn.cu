@@ -407,9 +407,9 @@ FLEETRT_CUDA_KERNEL("", "LayerNormalization", k_LayerNormalization, "float32,flo
 FLEETRT_CUDA_KERNEL("", "SimplifiedLayerNormalization", k_SimplifiedLayerNormalization, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("com.microsoft", "SimplifiedLayerNormalization", k_SimplifiedLayerNormalization, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("", "RMSNormalization", k_RMSNormalization, "float32,float16,bfloat16");
-FLEETRT_CUDA_KERNEL("", "ReduceSum", k_ReduceSum, "float32,float16,bfloat16,int64");
-FLEETRT_CUDA_KERNEL("", "ReduceMean", k_ReduceMean, "float32,float16,bfloat16,int64");
-FLEETRT_CUDA_KERNEL("", "ReduceMax", k_ReduceMax, "float32,float16,bfloat16,int64");
+FLEETRT_CUDA_KERNEL("", "ReduceSum", k_ReduceSum, "float32,float16,bfloat16");
+FLEETRT_CUDA_KERNEL("", "ReduceMean", k_ReduceMean, "float32,float16,bfloat16");
+FLEETRT_CUDA_KERNEL("", "ReduceMax", k_ReduceMax, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("fleetc", "PagedAttention", k_PagedAttention, "float32,float16,bfloat16");
 
 }  // namespace cuda

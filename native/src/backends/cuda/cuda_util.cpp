@@ -48,9 +48,12 @@ Status check_dtypes(KernelContext& ctx) {
     if (e.op == ctx.op_type()) list = &e.dtypes;
   if (!list) return Status::Ok();
   auto ok = [&](DType t) { return std::find(list->begin(), list->end(), dtype_name(t)) != list->end(); };
+  // Integer inputs after the first are shape-like (axes, shapes, indices; the compiler does not
+  // count them when they are weights): the kernels check those themselves.
   for (int i = 0; i < ctx.num_inputs(); ++i) {
     const Tensor* t = ctx.input(i);
-    if (t && !ok(t->dtype)) return op_error(ctx, std::string("input ") + std::to_string(i) + " is " + dtype_name(t->dtype) + ", which this kernel does not take");
+    if (!t || (i > 0 && (t->dtype == DType::kI64 || t->dtype == DType::kI32))) continue;
+    if (!ok(t->dtype)) return op_error(ctx, std::string("input ") + std::to_string(i) + " is " + dtype_name(t->dtype) + ", which this kernel does not take");
   }
   return Status::Ok();
 }
