@@ -2,6 +2,7 @@
 // SimplifiedLayerNormalization / RMSNormalization, ReduceMean/Sum/Max, and fleetc.PagedAttention
 // (docs/state-ops.md: append the step's K/V into the paged cache, then causal GQA attention over
 // the pages, prefill and decode alike). Rows are reduced by one warp each; floats accumulate in fp32.
+#include <climits>
 #include <cmath>
 
 #include "backends/cuda/cuda_device.cuh"
@@ -75,11 +76,25 @@ __global__ void norm_kernel(const void* x, int dt, const void* scale, int sdt, c
 }
 
 // One warp per output element: reduces the elements at base(kept index) + offset(reduced index).
+// op: 0 sum, 1 mean, 2 max. Floats accumulate in fp32, integers in int64.
 __global__ void reduce_kernel(const void* x, int dt, Dims kept, Dims red, int64_t count, int op, void* y, int64_t outs) {
   const int64_t o = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   if (o >= outs) return;
   const int64_t base = bcast_offset(kept, o);
+  if (!is_float_code(dt)) {
+    long long acc = op == 2 ? LLONG_MIN : 0;
+    for (int64_t j = lane; j < count; j += 32) {
+      const long long v = load_i(x, dt, base + bcast_offset(red, j));
+      acc = op == 2 ? (v > acc ? v : acc) : acc + v;
+    }
+    for (int s = 16; s > 0; s >>= 1) {
+      const long long other = __shfl_xor_sync(0xffffffffu, acc, s);
+      acc = op == 2 ? (other > acc ? other : acc) : acc + other;
+    }
+    if (lane == 0) store_i(y, dt, o, op == 1 ? (count ? acc / count : 0) : acc);
+    return;
+  }
   float acc = op == 2 ? -INFINITY : 0.f;
   for (int64_t j = lane; j < count; j += 32) {
     const float v = load_f(x, dt, base + bcast_offset(red, j));
@@ -169,7 +184,8 @@ Status run_reduce(KernelContext& ctx, int op) {
   FLEETRT_RETURN_IF_ERROR(check_dtypes(ctx));
   const Tensor* X = ctx.input(0);
   if (!X) return op_error(ctx, "needs an input");
-  if (X->dtype != DType::kF32 && X->dtype != DType::kF16 && X->dtype != DType::kBF16) return op_error(ctx, "reduces float tensors only");
+  if (X->dtype != DType::kF32 && X->dtype != DType::kF16 && X->dtype != DType::kBF16 && X->dtype != DType::kI64 && X->dtype != DType::kI32)
+    return op_error(ctx, std::string("cannot reduce ") + dtype_name(X->dtype));
   const int64_t r = static_cast<int64_t>(X->rank());
   if (r > kMaxRank) return op_error(ctx, "rank above 8");
   std::vector<int64_t> axes;
@@ -202,7 +218,7 @@ Status run_reduce(KernelContext& ctx, int op) {
   Tensor* Y;
   FLEETRT_RETURN_IF_ERROR(alloc_output(ctx, 0, shape, X->dtype, &Y));
   if (!outs) return Status::Ok();
-  if (!count) return op == 2 ? op_error(ctx, "ReduceMax of an empty set") : fill_zero(*c, Y);
+  // An empty reduction gives the identity: 0 for sums, -inf (or the lowest integer) for max.
   reduce_kernel<<<warp_blocks(outs), 32 * kWarpsPerBlock, 0, c->stream>>>(X->data, static_cast<int>(X->dtype), kept, red, count, op, Y->data, outs);
   FLEETRT_CUDA_LAUNCHED();
   return Status::Ok();
@@ -407,9 +423,9 @@ FLEETRT_CUDA_KERNEL("", "LayerNormalization", k_LayerNormalization, "float32,flo
 FLEETRT_CUDA_KERNEL("", "SimplifiedLayerNormalization", k_SimplifiedLayerNormalization, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("com.microsoft", "SimplifiedLayerNormalization", k_SimplifiedLayerNormalization, "float32,float16,bfloat16");
 FLEETRT_CUDA_KERNEL("", "RMSNormalization", k_RMSNormalization, "float32,float16,bfloat16");
-FLEETRT_CUDA_KERNEL("", "ReduceSum", k_ReduceSum, "float32,float16,bfloat16");
-FLEETRT_CUDA_KERNEL("", "ReduceMean", k_ReduceMean, "float32,float16,bfloat16");
-FLEETRT_CUDA_KERNEL("", "ReduceMax", k_ReduceMax, "float32,float16,bfloat16");
+FLEETRT_CUDA_KERNEL("", "ReduceSum", k_ReduceSum, "float32,float16,bfloat16,int32,int64");
+FLEETRT_CUDA_KERNEL("", "ReduceMean", k_ReduceMean, "float32,float16,bfloat16,int32,int64");
+FLEETRT_CUDA_KERNEL("", "ReduceMax", k_ReduceMax, "float32,float16,bfloat16,int32,int64");
 FLEETRT_CUDA_KERNEL("fleetc", "PagedAttention", k_PagedAttention, "float32,float16,bfloat16");
 
 }  // namespace cuda
