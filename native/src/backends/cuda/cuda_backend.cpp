@@ -155,7 +155,7 @@ class CudaBackend final : public Backend {
     FLEETRT_CUBLAS_CHECK(blas.set_workspace(ctx_.blas, ctx_.blas_workspace, ctx_.blas_workspace_bytes));
     const char* tf32 = std::getenv("FLEETRT_CUDA_TF32");
     ctx_.tf32 = tf32 && std::strcmp(tf32, "1") == 0;
-    FLEETRT_CUBLAS_CHECK(blas.set_math_mode(ctx_.blas, ctx_.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    FLEETRT_CUBLAS_CHECK(blas.set_math_mode(ctx_.blas, ctx_.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     for (Staging& s : staging_) {
       FLEETRT_CUDA_CHECK(cudaMallocHost(&s.host, kStagingBytes));
       FLEETRT_CUDA_CHECK(cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming));
