@@ -20,7 +20,7 @@ std::string load(BlasApi* api) {
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("FLEETRT_CUBLAS")) candidates.push_back(env);
 #ifdef FLEETRT_CUBLAS_DIR
-  candidates.push_back(std::string(FLEETRT_CUBLAS_DIR) + "/libcublas.so." FLEETRT_STR(CUBLAS_VER_MAJOR));
+  if (*FLEETRT_CUBLAS_DIR) candidates.push_back(std::string(FLEETRT_CUBLAS_DIR) + "/libcublas.so." FLEETRT_STR(CUBLAS_VER_MAJOR));
 #endif
   candidates.push_back("libcublas.so." FLEETRT_STR(CUBLAS_VER_MAJOR));
   for (const std::string& c : candidates) {
