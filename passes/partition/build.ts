@@ -79,7 +79,13 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const bytes = num(c.bytesRead) + num(c.bytesWritten);
     const outElems = graph.opOutputs(id).reduce((s, v) => s + (v ? num(numel(graph, v)) : 0), 0);
     const dtypes = computeDTypes(graph, id);
-    const refused = devices.map((d) => refusal(d, op.opType, dtypes, op.domain));
+    // A cuda device holds tensors only: sequences and optionals stay in host memory.
+    const container = [...graph.opInputs(id), ...graph.opOutputs(id)].some((v) => v && graph.value(v).container);
+    const refused = devices.map((d) =>
+      container && d.backend === 'cuda'
+        ? 'the cuda backend holds tensors only (not sequences or optionals)'
+        : refusal(d, op.opType, dtypes, op.domain),
+    );
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {
@@ -113,9 +119,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   }
 
   const opWeightBytes = (op: string): number =>
-    graph
-      .opInputs(op)
-      .reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
+    graph.opInputs(op).reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
   // A segment may hold at most an eighth of the smallest device's memory in weights, so that
   // memory can still be balanced by moving segments.
   const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;

@@ -11,7 +11,7 @@ import { parseNvidiaSmi } from '../../src/fleet/detect.js';
 import { localFleet, parseFleet } from '../../src/fleet/load.js';
 import { refusal } from '../../src/fleet/support.js';
 import { findFleetrt, haveFleetrt } from '../../runtime/fleetrt.js';
-import { REPO } from '../paths.js';
+import { REPO, SHARED } from '../paths.js';
 
 const CUDA_SRC = join(REPO, 'native/src/backends/cuda');
 
@@ -60,6 +60,18 @@ describe('cuda op support', () => {
 });
 
 describe('cuda fleets', () => {
+  it('keeps sequences off cuda devices (their memory holds tensors only)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetc-cuda-seq-'));
+    await compile(join(SHARED, 'conformance/onnx-node/test_identity_sequence/model.onnx'), dir, {
+      fleet: join(REPO, 'fixtures/fleets/cpu-cuda.yaml'),
+    });
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
+      ops: { opType: string; device: string; reason: string }[];
+    };
+    expect(report.ops.map((o) => [o.opType, o.device])).toEqual([['Identity', 'cpu0']]);
+    expect(report.ops[0]!.reason).toContain('the cuda backend holds tensors only');
+  });
+
   it('reads backend: cuda and cudaDevice, and checks them', () => {
     const f = parseFleet(fleet('  - { id: g1, preset: nvidia-h200-sxm, backend: cuda, cudaDevice: 1 }'), 'f.yaml');
     expect(f.devices[1]).toMatchObject({ backend: 'cuda', cudaDevice: 1, class: 'gpu' });

@@ -40,6 +40,10 @@ QUICK = os.environ.get("DEVICE_CHECK_QUICK") == "1"
 
 def compare(kind):
     jobs = "/tmp/q" if QUICK else f"{DEV}/{kind}"
+    with open(f"{jobs}-cpu.jsonl") as f:
+        for line in f:
+            if line.strip():
+                os.makedirs(json.loads(line)["outputDir"], exist_ok=True)  # fleetrt makes only the last level
     cpu, _ = batch(FLEETRT_CPU, f"{jobs}-cpu.jsonl")
     bad_cpu = [r for r in cpu if r["status"] == "error" and "outputs, the test expects" not in r.get("message", "")]
     cuda, secs = batch(FLEETRT, f"{jobs}-cuda.jsonl")
