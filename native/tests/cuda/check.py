@@ -222,8 +222,12 @@ if not QUICK:
     predicted_vs_measured(fx)
 
 width = max(len(r[0]) for r in rows)
-lines = ["", "device check: " + subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                                                capture_output=True, text=True).stdout.strip()]
+try:
+    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                         capture_output=True, text=True).stdout.strip()
+except OSError:
+    gpu = "no nvidia-smi"
+lines = ["", "device check: " + gpu]
 for check, result, detail in rows:
     lines.append(f"{check:<{width}}  {result:<28}  {detail}")
 table = "\n".join(lines)
