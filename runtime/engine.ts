@@ -6,7 +6,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { FleetcError } from '../src/diagnostics/index.js';
+import { readFileSync } from 'node:fs';
 import { findFleetrt, fleetrtFailure } from './fleetrt.js';
+import { launchCommand, type LauncherKind } from './launch.js';
+
+function planDevices(plan: string): number {
+  try {
+    return (JSON.parse(readFileSync(plan, 'utf8')) as { devices: unknown[] }).devices.length;
+  } catch {
+    return 1; // fleetrt reports the unreadable plan itself
+  }
+}
 
 export interface EngineRequest {
   id: string;
@@ -73,6 +83,8 @@ export interface StatsEvent {
 export type EngineEvent = ReadyEvent | TokenEvent | DoneEvent | ErrorEvent | StatsEvent;
 
 export interface EngineOptions {
+  /** inproc (default): one process; mpi: one rank per device under mpirun (rank 0 schedules). */
+  launcher?: LauncherKind;
   threads?: number;
   kvPages?: number;
   maxBatchTokens?: number;
@@ -102,7 +114,14 @@ export class EngineProcess {
     if (opts.maxBatchTokens) args.push('--max-batch-tokens', String(opts.maxBatchTokens));
     if (opts.metrics) args.push('--metrics', opts.metrics);
     if (opts.trace) args.push('--trace', opts.trace);
-    this.child = spawn(findFleetrt(env), args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const launch = launchCommand(opts.launcher ?? 'inproc', {
+      fleetrt: findFleetrt(env),
+      args,
+      devices: planDevices(plan),
+      mpirun: env.MPIRUN,
+      root: typeof process.getuid === 'function' && process.getuid() === 0,
+    });
+    this.child = spawn(launch.cmd, launch.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.child.stdin!.on('error', () => {}); // the engine may exit before reading everything
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve, reject) => {

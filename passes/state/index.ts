@@ -15,7 +15,8 @@ import { symbolsOf, sym, type Dim } from '../../src/ir/sym.js';
 import { detectKvCache, type KvCandidate } from '../analysis/kv.js';
 import type { Pass, PassContext } from '../pass.js';
 import { deadCodeElimination } from '../simplify/dce.js';
-import { matchContribAttention, matchPlain, type AttentionMatch } from './match.js';
+import { matchContribAttention, matchPlain, type AttentionMatch, type MatchOutcome } from './match.js';
+import { matchGroupQueryAttention, matchMultiHeadAttention, matchOnnxAttention } from './match-ops.js';
 import { isCausal, probeValues } from './probe.js';
 import { findRoles, selectLogitRows, type GenerationRoles } from './roles.js';
 
@@ -83,7 +84,8 @@ function strayReaders(graph: IRGraph, pair: KvCandidate): string[] {
     .filter((op) => op !== p?.op && graph.op(op).opType !== 'Shape');
 }
 
-export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
+/** `paged: false` keeps every layer's attention as it is, fed from gathered pages (for comparisons). */
+export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvStateResult {
   const file = graph.meta.file;
   const pairs = detectKvCache(graph).filter((c) => c.axis >= 0 && c.dtype);
   if (pairs.length === 0)
@@ -104,31 +106,48 @@ export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
   const reasons = new Map<KvCandidate, string>();
   const byInput = new Map(pairs.map((p) => [p.input, p]));
   const taken = new Set<KvCandidate>();
+  // Attention ops that take the cache as past/present.
+  const opMatchers: Record<string, (op: string) => MatchOutcome | undefined> = {
+    'com.microsoft:Attention': (op) => {
+      const pair = byInput.get(graph.opInputs(op)[4] ?? '');
+      return pair ? matchContribAttention(graph, op, pair) : undefined;
+    },
+    'com.microsoft:MultiHeadAttention': (op) => matchMultiHeadAttention(graph, op, byInput),
+    'com.microsoft:GroupQueryAttention': (op) => matchGroupQueryAttention(graph, op, byInput),
+    ':Attention': (op) => matchOnnxAttention(graph, op, byInput),
+  };
+  const candidates: AttentionMatch[] = [];
   for (const op of graph.ops()) {
     const o = graph.op(op);
-    if (o.domain !== 'com.microsoft' || o.opType !== 'Attention') continue;
-    const pair = byInput.get(graph.opInputs(op)[4] ?? '');
-    if (!pair) continue;
-    taken.add(pair);
-    const m = matchContribAttention(graph, op, pair);
-    if ('match' in m) matches.push(m.match);
-    else reasons.set(pair, m.reason);
+    const matcher = opMatchers[`${o.domain}:${o.opType}`];
+    const m = matcher?.(op);
+    if (!m) continue;
+    const mine = graph.opInputs(op).flatMap((v) => (v && byInput.has(v) ? [byInput.get(v)!] : []));
+    for (const p of mine) taken.add(p);
+    if ('match' in m) candidates.push(m.match);
+    else for (const p of mine) reasons.set(p, m.reason);
   }
   const plain = matchPlain(
     graph,
     pairs.filter((p) => !taken.has(p)),
   );
   for (const [p, r] of plain.unmatched) if (!taken.has(p)) reasons.set(p, r);
-  // The plain matches' masks, checked on the probe.
-  const wanted = plain.matches.flatMap((m) => m.masks.flatMap((s) => (s.kind === 'add' ? [s.mask] : [s.cond, s.fill])));
+  candidates.push(...plain.matches);
+  // Every match's masks, checked on the probe.
+  const wanted = candidates.flatMap((m) => m.masks.flatMap((s) => (s.kind === 'where' ? [s.cond, s.fill] : [s.mask])));
   const pastSymbols = new Set<string>();
   for (const p of pairs) {
     const d = graph.value(p.input).shape?.[p.axis];
     if (d !== undefined && typeof d !== 'number') symbolsOf(d, pastSymbols);
   }
   const probed = wanted.length ? probeValues(graph, { ...roles, pastSymbols }, wanted) : new Map();
-  for (const m of plain.matches) {
-    const check = probed ? isCausal(m.masks, probed) : { ok: false, why: 'the masks could not be evaluated' };
+  for (const m of paged ? candidates : []) {
+    const check =
+      m.layout === 'packed'
+        ? { ok: true }
+        : probed
+          ? isCausal(m.masks, probed, m.causal)
+          : { ok: false, why: 'the masks could not be evaluated' };
     if (!check.ok) for (const p of m.pairs) reasons.set(p, check.why!);
     else matches.push(m);
   }
@@ -186,6 +205,7 @@ export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
   };
 
   let layer = 0;
+  let positions = roles.positions;
   for (const m of matches.sort((a, b) => a.layer.localeCompare(b.layer, 'en', { numeric: true }))) {
     const [k, v] =
       m.layout === 'packed'
@@ -209,7 +229,16 @@ export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
         graph.addOp({ opType: 'Add', name: `${m.layer}.qkv_bias`, opset: 13, loc }, [mm, proj.bias], [qkv]);
       }
       inputs = [qkv, '', '', k.value, v.value];
-    } else inputs = [m.query, m.key!, m.value!, k.value, v.value];
+    } else {
+      let [q, key, value] = [m.query, m.key!, m.value!];
+      if (m.qkvBias) [q, key, value] = addQkvBias(graph, m, [q, key, value]) as [string, string, string];
+      if (m.rotary) {
+        positions ??= positionsInput(graph, roles);
+        q = rotate(graph, m, q, m.heads, positions);
+        key = rotate(graph, m, key, m.kvHeads, positions);
+      }
+      inputs = [q, key, value, k.value, v.value];
+    }
     const op = graph.addOp(
       {
         opType: 'PagedAttention',
@@ -241,7 +270,8 @@ export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
   const home = fleet?.devices.find((d) => d.class === 'cpu') ?? fleet?.devices[0];
   for (const pair of pairs) {
     if (inPaged.has(pair.input)) continue;
-    const reason = reasons.get(pair) ?? 'no attention reads it';
+    const reason =
+      reasons.get(pair) ?? (paged ? 'no attention reads it' : 'paged attention is off (kv-state{paged=false})');
     const s = newState(pair, 'gather', layer++, undefined, reason);
     const shape = graph.value(pair.input).shape!.map((d, i) => (i === pair.axis ? -1 : (num(d) ?? 1)));
     const attrs = {
@@ -322,7 +352,7 @@ export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
   for (const s of states) s.ops = s.ops.filter((op) => graph.hasOp(op));
 
   // Inputs nothing reads any more (the mask of a rewritten attention) leave the graph.
-  for (const r of [roles.attentionMask, roles.positions])
+  for (const r of [roles.attentionMask, positions])
     if (r && graph.hasValue(r) && graph.consumers(r).length === 0) {
       graph.inputs = graph.inputs.filter((i) => i !== r);
       graph.removeValue(r);
@@ -345,7 +375,7 @@ export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
   const kept: GenerationRoles = {
     tokens: roles.tokens,
     logits: roles.logits,
-    ...(roles.positions && graph.hasValue(roles.positions) ? { positions: roles.positions } : {}),
+    ...(positions && graph.hasValue(positions) ? { positions } : {}),
     ...(roles.attentionMask && graph.hasValue(roles.attentionMask) ? { attentionMask: roles.attentionMask } : {}),
   };
   const logitsIndex = selectLogitRows(graph, roles.logits);
@@ -368,6 +398,66 @@ export function makeState(graph: IRGraph, ctx: PassContext): KvStateResult {
   };
 }
 
+/** The token positions input the engine feeds: the model's own, or a new one for rotary it did inside an op. */
+function positionsInput(graph: IRGraph, roles: GenerationRoles): string {
+  if (roles.positions && graph.hasValue(roles.positions)) return roles.positions;
+  const name = graph.freshValueName('fleetc.positions');
+  graph.addValue({ name, dtype: 'int64', shape: graph.value(roles.tokens).shape, role: 'input' });
+  graph.inputs = [...graph.inputs, name];
+  return name;
+}
+
+/** com.microsoft RotaryEmbedding of a [batch, seq, heads·dim] tensor at the tokens' positions. */
+function rotate(graph: IRGraph, m: AttentionMatch, x: string, heads: number, positions: string): string {
+  const out = graph.freshValueName(`${x}.rotary`);
+  graph.addValue({ name: out, dtype: graph.value(x).dtype, shape: graph.value(x).shape, role: 'intermediate' });
+  graph.addOp(
+    {
+      opType: 'RotaryEmbedding',
+      domain: 'com.microsoft',
+      opset: 1,
+      name: `${m.layer}.rotary`,
+      attrs: {
+        num_heads: { type: 'int', value: heads },
+        interleaved: { type: 'int', value: m.rotary!.interleaved ? 1 : 0 },
+      },
+    },
+    [x, positions, m.rotary!.cos, m.rotary!.sin],
+    [out],
+  );
+  return out;
+}
+
+/** query, key and value plus their thirds of a packed [3·H·D] bias (one Slice and Add each). */
+function addQkvBias(graph: IRGraph, m: AttentionMatch, xs: string[]): string[] {
+  const width = m.heads * m.headSize;
+  const int64 = (base: string, values: number[]): string => {
+    const name = graph.freshValueName(base);
+    graph.addValue({
+      name,
+      dtype: 'int64',
+      shape: [values.length],
+      role: 'weight',
+      weight: { kind: 'inline', data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) },
+    });
+    return name;
+  };
+  const axes = int64(`${m.layer}.bias_axes`, [0]);
+  return xs.map((x, i) => {
+    const part = graph.freshValueName(`${m.qkvBias}.${i}`);
+    graph.addValue({ name: part, dtype: graph.value(m.qkvBias!).dtype, shape: [width], role: 'intermediate' });
+    graph.addOp(
+      { opType: 'Slice', opset: 13, name: `${m.layer}.bias_slice` },
+      [m.qkvBias!, int64(`${m.layer}.bias_start`, [i * width]), int64(`${m.layer}.bias_end`, [(i + 1) * width]), axes],
+      [part],
+    );
+    const out = graph.freshValueName(`${x}.biased`);
+    graph.addValue({ name: out, dtype: graph.value(x).dtype, shape: graph.value(x).shape, role: 'intermediate' });
+    graph.addOp({ opType: 'Add', opset: 13, name: `${m.layer}.bias_add` }, [x, part], [out]);
+    return out;
+  });
+}
+
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -382,9 +472,9 @@ export const kvStatePass: Pass = {
   summary:
     'turn KV caches into engine-owned paged state (fleetc.PagedAttention; KvGather/KvAppend where attention does not match)',
   kind: 'transform',
-  options: {},
-  run(graph: IRGraph, ctx: PassContext) {
-    const res = makeState(graph, ctx);
+  options: { paged: true },
+  run(graph: IRGraph, ctx: PassContext, options) {
+    const res = makeState(graph, ctx, options.paged !== false && options.paged !== 0);
     ctx.results.set(KV_STATE, res);
     return { changed: true, summary: stateSummary(res) };
   },

@@ -17,13 +17,19 @@ export interface AttentionMatch {
   layer: string;
   /** Ops the rewrite removes (the rest of the old attention dies in DCE). */
   remove: string[];
-  layout: 'bhsd' | 'packed';
-  /** bhsd: query, new key, new value. packed: the op input feeding the fused QKV projection. */
+  layout: 'bhsd' | 'bsd' | 'packed';
+  /** bhsd/bsd: query, new key, new value. packed: the op input feeding the fused QKV projection. */
   query: string;
   key?: string;
   value?: string;
   /** packed: projection weight and optional bias to rebuild the QKV product. */
   projection?: { weight: string; bias?: string };
+  /** bsd: a [3·H·D] bias the op adds to query, key and value. */
+  qkvBias?: string;
+  /** Rotary embedding the op applies to query and key (at the tokens' positions). */
+  rotary?: { cos: string; sin: string; interleaved: boolean };
+  /** The op masks future positions itself (besides any mask input). */
+  causal?: boolean;
   output: string;
   heads: number;
   kvHeads: number;

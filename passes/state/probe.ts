@@ -16,6 +16,8 @@ export const PROBE = { seq: 3, past: 2 };
 /** How an attention's scores are masked before the softmax, in order. */
 export type MaskStep =
   | { kind: 'add'; mask: string }
+  /** A boolean mask: true keeps the position. */
+  | { kind: 'keep'; mask: string }
   /** Where(cond, scores, fill) when `keepIfTrue`, Where(cond, fill, scores) otherwise. */
   | { kind: 'where'; cond: string; fill: string; keepIfTrue: boolean };
 
@@ -97,12 +99,18 @@ export function probeValues(graph: IRGraph, roles: ProbeRoles, wanted: string[])
   return out;
 }
 
-/** Whether the mask steps, evaluated on the probe, mask exactly the future positions. */
-export function isCausal(steps: MaskStep[], known: Map<string, Known>): { ok: boolean; why?: string } {
-  if (steps.length === 0) return { ok: false, why: 'no mask is applied to the scores (attention is not causal)' };
+/**
+ * Whether the mask steps, evaluated on the probe, mask exactly the future positions (`causal`:
+ * the op masks them itself, and the steps may only mask nothing more).
+ */
+export function isCausal(steps: MaskStep[], known: Map<string, Known>, causal = false): { ok: boolean; why?: string } {
+  if (steps.length === 0 && !causal)
+    return { ok: false, why: 'no mask is applied to the scores (attention is not causal)' };
   const rows = PROBE.seq;
   const cols = PROBE.past + PROBE.seq;
-  const masked: boolean[][] = Array.from({ length: rows }, () => new Array<boolean>(cols).fill(false));
+  const masked: boolean[][] = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => causal && j > PROBE.past + i),
+  );
   const at = (k: Known, i: number, j: number): number | undefined => {
     const s = k.shape as number[];
     if (s.length < 2 && k.data.length !== 1) return undefined;
@@ -128,6 +136,15 @@ export function isCausal(steps: MaskStep[], known: Map<string, Known>): { ok: bo
           if (veryNegative(v)) masked[i]![j] = true;
           else if (v !== 0)
             return { ok: false, why: `the additive mask '${step.mask}' adds ${v} (a bias, not a mask)` };
+        }
+    } else if (step.kind === 'keep') {
+      const m = known.get(step.mask);
+      if (!m) return { ok: false, why: `the mask '${step.mask}' does not depend on positions alone` };
+      for (let i = 0; i < rows; i++)
+        for (let j = 0; j < cols; j++) {
+          const v = at(m, i, j);
+          if (v === undefined) return { ok: false, why: `the mask '${step.mask}' has an unexpected shape` };
+          if (!v) masked[i]![j] = true;
         }
     } else {
       const c = known.get(step.cond);

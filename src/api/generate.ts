@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EngineProcess, type EngineEvent, type GenerationStats } from '../../runtime/engine.js';
+import type { LauncherKind } from '../../runtime/launch.js';
 import { FleetcError } from '../diagnostics/index.js';
 import type { Fleet } from '../fleet/types.js';
 import { compile } from './compile.js';
@@ -32,6 +33,8 @@ export interface GenerateOptions {
   /** Tokens the KV pool holds (compiling a model). */
   maxContext?: number;
   threads?: number;
+  /** inproc (default) or mpi: one rank per device under mpirun. */
+  launcher?: LauncherKind;
   /** Where to write the build when compiling a model (default: a temporary folder). */
   buildDir?: string;
   metrics?: string;

@@ -1,6 +1,7 @@
 // Issue 10: generation on the engine with the KV cache as engine-owned paged state. Greedy tokens
 // equal onnxruntime's reference loop (present fed back as past), on one device and across
 // fleets; the cache never moves; bad input gets one clear error.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +10,14 @@ import { compile } from '../../src/api/compile.js';
 import { generate } from '../../src/api/generate.js';
 import type { PlanJSON } from '../../src/api/plan.js';
 import { run } from '../../src/api/run.js';
-import { haveFleetrt } from '../../runtime/fleetrt.js';
+import { findFleetrt, haveFleetrt } from '../../runtime/fleetrt.js';
 import { openDecoder, ortGenerate } from '../helpers/ort-generate.js';
 import { REPO, SHARED } from '../paths.js';
 
+const MPI =
+  haveFleetrt() &&
+  execFileSync(findFleetrt(), ['--version'], { encoding: 'utf8' }).includes('mpi') &&
+  spawnSync('mpirun', ['--version']).status === 0;
 const work = mkdtempSync(join(tmpdir(), 'fleetc-generate-test-'));
 const fixture = (name: string): string => join(REPO, 'fixtures/models', name, 'model.onnx');
 // Prompts of different lengths, run together as one batch.
@@ -65,21 +70,26 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
       expect(got.reasons).toEqual(['length', 'length', 'length']);
     }, 60_000);
 
-  it('attention the pass does not page (com.microsoft MultiHeadAttention and GroupQueryAttention, opset-23 Attention) runs from gathered pages with the same tokens', async () => {
+  it('com.microsoft MultiHeadAttention and GroupQueryAttention (rotary inside) and opset-23 Attention become paged attention; the gathered fallback gives the same tokens', async () => {
     for (const name of ['mha_kv_contrib', 'gqa_kv_contrib', 'attention23_kv']) {
       const model = fixture(name);
-      const dir = await build(model);
-      const p = plan(dir);
-      expect(
-        p.state.every((s) => s.mode === 'gather' && s.reason),
-        name,
-      ).toBe(true);
-      expect(p.generation!.batching).toBe('sequence');
-      const prompts = PROMPTS.slice(0, 2).map((q) => q.map((id) => id % p.generation!.vocab));
-      const got = await generate(dir, { promptIds: prompts, maxNewTokens: 8 });
-      expect(got.sequences, name).toEqual(await reference(model, prompts, 8));
-      expect(got.telemetry.kvBytesWrittenPerDecodeToken).toBe(got.telemetry.kvBytesPerToken);
-      expect(got.telemetry.kvBytesGatheredPerDecodeStep).toBeGreaterThan(0);
+      const prompts = PROMPTS.slice(0, 2).map((q) => q.map((id) => id % 256));
+      const want = await reference(model, prompts, 8);
+      for (const paged of [true, false]) {
+        const dir = join(work, `build-${built++}`);
+        const passes = `infer-shapes,fold,dce,cse,kv-state{paged=${paged}}`;
+        await compile(model, dir, { generate: { maxContext: 256 }, passes, report: false });
+        const p = plan(dir);
+        expect(
+          p.state.every((s) => s.mode === (paged ? 'paged' : 'gather')),
+          name,
+        ).toBe(true);
+        expect(p.generation!.batching).toBe(paged ? 'flatten' : 'sequence');
+        const got = await generate(dir, { promptIds: prompts, maxNewTokens: 8 });
+        expect(got.sequences, `${name} paged=${paged}`).toEqual(want);
+        expect(got.telemetry.kvBytesWrittenPerDecodeToken).toBe(got.telemetry.kvBytesPerToken);
+        expect(got.telemetry.kvBytesGatheredPerDecodeStep > 0).toBe(!paged);
+      }
     }
   }, 60_000);
 
@@ -102,6 +112,17 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
       expect(got.telemetry.kvBytesGatheredPerDecodeStep).toBe(0);
     }
   }, 90_000);
+
+  it.skipIf(!MPI)(
+    'under mpirun (one rank per device, rank 0 schedules): the same tokens',
+    async () => {
+      const model = fixture('llama_kv_gqa');
+      const dir = await build(model, join(REPO, 'fixtures/fleets/cpu-gpu-pcie.yaml'));
+      const got = await generate(dir, { promptIds: PROMPTS, maxNewTokens: NEW, launcher: 'mpi' });
+      expect(got.sequences).toEqual(await reference(model, PROMPTS));
+    },
+    60_000,
+  );
 
   it('telemetry: one token K/V written per decode token exactly, and ≥ 95% page occupancy for mixed long prompts', async () => {
     const dir = await build(fixture('llama_kv_gqa'), undefined, 4096);

@@ -21,6 +21,8 @@ namespace fleetrt {
 constexpr int kStatusBadInput = 2;
 // Status code of errors in the plan or a bundle (schema, sha256, bounds, wiring).
 constexpr int kStatusBadPlan = 3;
+// Status code of a device that failed or stopped answering (its message names it).
+constexpr int kStatusDeviceLost = 5;
 
 // Where one pass's op times and events go (the engine's per-device telemetry).
 struct OpEvent {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -137,6 +138,34 @@ Status Engine::open(EngineOptions o) {
     for (size_t k = 0; k < plan_.inputs.size(); ++k)
       if (input_desc_[k].first < 0) return bad("graph input '" + plan_.inputs[k].name + "' is read by no device");
   telemetry_.reset(devices_.size(), now_us());
+  telemetry_.channel_bytes.assign(plan_.channels.size(), 0);
+  if (const char* ms = std::getenv("FLEETRT_WATCHDOG_MS")) watchdog_us_ = std::max(1.0, std::atof(ms)) * 1000;
+  if (const char* f = std::getenv("FLEETRT_FAULT")) FLEETRT_RETURN_IF_ERROR(parse_fault(f));
+  return Status::Ok();
+}
+
+Status Engine::parse_fault(const char* spec) {
+  std::string device, mode = "crash";
+  int run = 0;
+  std::string s = spec;
+  for (size_t i = 0; i < s.size();) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    const std::string kv = s.substr(i, j - i);
+    const size_t eq = kv.find('=');
+    const std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (k == "device") device = v;
+    else if (k == "step") run = std::atoi(v.c_str());
+    else if (k == "mode") mode = v;
+    else return Status::Error("FLEETRT_FAULT: unknown key '" + k + "' (device=NAME,step=N,mode=crash|hang)");
+    i = j + 1;
+  }
+  for (const auto& d : devices_)
+    if (d->desc->name == device) fault_device_ = d->index;
+  if (fault_device_ < 0 || (mode != "crash" && mode != "hang"))
+    return Status::Error("FLEETRT_FAULT '" + s + "': needs device=<a device of the plan>,step=N,mode=crash|hang");
+  fault_run_ = run;
+  fault_hangs_ = mode == "hang";
   return Status::Ok();
 }
 
@@ -212,6 +241,11 @@ Status Engine::write_outputs(const std::string& dir, const std::vector<Value>& o
 Status Engine::run_inline(PassSpec& pass, std::vector<Value>* outputs) {
   DeviceRuntime& dev = *devices_[home_];
   DeviceTelemetry& dt = telemetry_.devices[dev.index];
+  if (faulted(dev)) {
+    // A device that stops answering is lost once the watchdog's time has passed.
+    if (fault_hangs_) std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(watchdog_us_)));
+    return Status{kStatusDeviceLost, "device '" + dev.desc->name + "' failed: " + (fault_hangs_ ? "stopped answering" : "injected fault")};
+  }
   const int id = next_pass_++;
   std::vector<Value> in;
   for (int k : dev.input_of) in.push_back(std::move(pass.inputs[k]));
@@ -228,8 +262,8 @@ Status Engine::run_inline(PassSpec& pass, std::vector<Value>* outputs) {
   outputs->assign(plan_.outputs.size(), Value());
   for (size_t i = 0; i < outs.size(); ++i)
     if (dev.output_of[i] >= 0) (*outputs)[dev.output_of[i]] = std::move(outs[i]);
-  telemetry_.passes.push_back(PassRecord{id, telemetry_.runs, pass.kind, pass.tokens, start - telemetry_.epoch_us});
-  dt.finished.emplace_back(id, end - telemetry_.epoch_us);
+  keep_recent(telemetry_.passes, PassRecord{id, telemetry_.runs, pass.kind, pass.tokens, start - telemetry_.epoch_us});
+  keep_recent(dt.finished, {id, end - telemetry_.epoch_us});
   dt.ops += static_cast<int64_t>(dev.program.programs[0].ops.size());
   dt.passes++;
   dt.arena_peak = std::max<uint64_t>(dt.arena_peak, dt.exec.arena_bytes);
@@ -246,6 +280,8 @@ struct Engine::Run {
   std::mutex mu;
   int running = 0;                            // local devices with passes left
   int waiting = 0;                            // of those, idle with nothing to do
+  std::vector<double> heard;                  // per device: when it last made progress (µs)
+  std::vector<uint8_t> busy;                  // per device: it has passes unfinished
   bool failed = false;
   Status error;
   void fail(const Status& s, Transport& t) {
@@ -263,6 +299,60 @@ struct Engine::Run {
     return failed;
   }
 };
+
+namespace {
+std::vector<int64_t> control_data(const Message& m) {
+  const Tensor& t = m.value.tensor.view;
+  return std::vector<int64_t>(t.as<int64_t>(), t.as<int64_t>() + t.numel());
+}
+}  // namespace
+
+void Engine::stash_control(const Message& m) {
+  std::lock_guard<std::mutex> g(control_mu_);
+  control_.push_back(control_data(m));
+}
+
+Status Engine::send_control(int device, const std::vector<int64_t>& data) {
+  Message m;
+  m.pass = -1;
+  m.channel = kControlChannel;
+  m.from = transport_->rank();
+  m.value.kind = Value::Kind::kTensor;
+  std::string err;
+  if (!alloc_owned(DType::kI64, {static_cast<int64_t>(data.size())}, &m.value.tensor, &err)) return Status::Error(err);
+  std::memcpy(m.value.tensor.view.data, data.data(), data.size() * sizeof(int64_t));
+  m.bytes = data.size() * sizeof(int64_t);
+  if (!transport_->send(device, std::move(m), &err)) return Status::Error(err);
+  return Status::Ok();
+}
+
+Status Engine::wait_control(std::vector<int64_t>* data) {
+  DeviceRuntime* mine = nullptr;
+  for (auto& d : devices_)
+    if (d->local) mine = d.get();
+  if (!mine) return Status::Error("this process runs no device");
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g(control_mu_);
+      if (!control_.empty()) {
+        *data = std::move(control_.front());
+        control_.pop_front();
+        return Status::Ok();
+      }
+    }
+    const uint64_t epoch = transport_->epoch();
+    Message m;
+    bool got = false;
+    std::string err;
+    if (!transport_->poll(mine->index, &m, &got, &err)) return Status::Error(err);
+    if (got && m.channel == kControlChannel) {
+      *data = control_data(m);
+      return Status::Ok();
+    }
+    if (got) return Status::Error("a value for pass " + std::to_string(m.pass) + " arrived outside any pass");
+    transport_->wait(mine->index, epoch, 200000);
+  }
+}
 
 void Engine::drive(Run& run, DeviceRuntime& dev) {
   Transport& tp = *transport_;
@@ -290,7 +380,8 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
     Message m{current, ch, dev.index, v, value_bytes(v), now_us() - tel.epoch_us};
     {
       std::lock_guard<std::mutex> g(tel.mu);
-      tel.transfers.push_back(TransferEvent{current, ch, dev.index, to, m.bytes, m.sent_us, -1});
+      keep_recent(tel.transfers, TransferEvent{current, ch, dev.index, to, m.bytes, m.sent_us, -1});
+      if (ch < tel.channel_bytes.size()) tel.channel_bytes[ch] += m.bytes;
     }
     std::string err;
     if (!tp.send(to, std::move(m), &err)) return Status::Error(err);
@@ -305,7 +396,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
         it->recv_us = t;
         return;
       }
-    tel.transfers.push_back(TransferEvent{m.pass, m.channel, m.from, dev.index, m.bytes, m.sent_us, t});
+    keep_recent(tel.transfers, TransferEvent{m.pass, m.channel, m.from, dev.index, m.bytes, m.sent_us, t});
   };
   auto check_budget = [&]() -> bool {
     const uint64_t cap = dev.desc->capacity;
@@ -316,6 +407,23 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
     return false;
   };
 
+  auto heard = [&](bool busy) {
+    std::lock_guard<std::mutex> g(run.mu);
+    run.heard[dev.index] = now_us();
+    run.busy[dev.index] = busy;
+  };
+  // Another local device with work that has been silent longer than the watchdog allows is lost.
+  auto watchdog = [&]() {
+    std::lock_guard<std::mutex> g(run.mu);
+    const double now = now_us();
+    for (size_t d = 0; d < run.heard.size(); ++d)
+      if (run.busy[d] && now - run.heard[d] > watchdog_us_ && !run.failed) {
+        run.failed = true;
+        run.error = Status{kStatusDeviceLost, "device '" + devices_[d]->desc->name + "' failed: stopped answering for " +
+                                                  std::to_string(static_cast<int>(watchdog_us_ / 1000)) + " ms"};
+      }
+  };
+  heard(true);
   for (int i = 0; i < n && !run.has_failed(); ++i) {
     PassSpec& spec = (*run.passes)[i];
     std::vector<Value> in;
@@ -336,6 +444,15 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
     if (!check_budget()) break;
   }
   while (finished < n && !run.has_failed()) {
+    if (faulted(dev)) {
+      if (!fault_hangs_) {
+        run.fail(Status{kStatusDeviceLost, "device '" + dev.desc->name + "' failed: injected fault"}, tp);
+        break;
+      }
+      // Stops answering: does nothing until the run is given up.
+      tp.wait(dev.index, tp.epoch(), 50000);
+      continue;
+    }
     const uint64_t epoch = tp.epoch();
     bool progress = false;
     for (;;) {
@@ -348,6 +465,10 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
       }
       if (!got) break;
       progress = true;
+      if (m.channel == kControlChannel) {
+        stash_control(m);
+        continue;
+      }
       record_recv(m);
       auto it = active.find(m.pass);
       if (it == active.end()) continue;  // pass already finished here
@@ -389,7 +510,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
       const int i = run.index[it->first];
       for (size_t k = 0; k < outs.size(); ++k)
         if (dev.output_of[k] >= 0) (*run.outputs)[i][dev.output_of[k]] = std::move(outs[k]);
-      dt.finished.emplace_back(it->first, now_us() - tel.epoch_us);
+      keep_recent(dt.finished, {it->first, now_us() - tel.epoch_us});
       dt.ops += static_cast<int64_t>(D.ops.size());
       dt.passes++;
       arena_now -= arenas[it->first];
@@ -397,7 +518,9 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
       ++finished;
       progress = true;
     }
+    heard(true);  // making progress, or alive and waiting for another device
     if (progress || finished >= n) continue;
+    watchdog();
     // Nothing to do: wait for a message. In one process, if every device waits and nothing is in
     // flight, the passes can never finish.
     {
@@ -410,7 +533,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
         run.error = Status::Error(who + "deadlock: every device waits and no value is in flight (passes " + what + " unfinished)");
       }
     }
-    if (!run.has_failed()) tp.wait(dev.index, epoch, 200000);
+    if (!run.has_failed()) tp.wait(dev.index, epoch, static_cast<int>(std::min(200000.0, watchdog_us_ / 4)));
     std::lock_guard<std::mutex> g(run.mu);
     --run.waiting;
   }
@@ -419,6 +542,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
   {
     std::lock_guard<std::mutex> g(run.mu);
     --run.running;
+    run.busy[dev.index] = 0;
   }
   tp.wake();
 }
@@ -443,7 +567,7 @@ Status Engine::run(std::vector<PassSpec>& passes, std::vector<std::vector<Value>
     const int id = next_pass_++;
     run.ids.push_back(id);
     run.index[id] = static_cast<int>(i);
-    telemetry_.passes.push_back(PassRecord{id, telemetry_.runs, passes[i].kind, passes[i].tokens, start});
+    keep_recent(telemetry_.passes, PassRecord{id, telemetry_.runs, passes[i].kind, passes[i].tokens, start});
   }
   // Symbols bound by the graph inputs (by name), for devices that only receive channel values.
   run.known.resize(passes.size());
@@ -461,6 +585,8 @@ Status Engine::run(std::vector<PassSpec>& passes, std::vector<std::vector<Value>
     }
   }
   run.running = static_cast<int>(local.size());
+  run.heard.assign(devices_.size(), now_us());
+  run.busy.assign(devices_.size(), 0);
   if (local.size() == 1) {
     drive(run, *local[0]);
   } else {

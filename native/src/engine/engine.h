@@ -9,8 +9,10 @@
 // pass in flight and memory budget. Every pass is recorded in one Telemetry (engine/telemetry.h).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,8 @@ class Engine {
 
   const Plan& plan() const { return plan_; }
   Transport& transport() const { return *transport_; }
+  // Ends the transport (under MPI: flush and finalize) before the process exits.
+  void close_transport() { transport_.reset(); }
   const std::vector<std::unique_ptr<DeviceRuntime>>& devices() const { return devices_; }
   int home() const { return home_; }
   // The program tensor behind graph input/output k (null when its device is in another process).
@@ -87,6 +91,13 @@ class Engine {
   // Writes graph outputs held in this process as DIR/<name>.npy.
   Status write_outputs(const std::string& dir, const std::vector<Value>& outputs) const;
 
+  // Control messages between processes (generation under MPI: the step descriptors rank 0's
+  // scheduler sends the other ranks). They travel on the transport beside channel values; one
+  // that arrives while a pass runs waits here for the next wait_control().
+  static constexpr uint32_t kControlChannel = 0xffffffffu;
+  Status send_control(int device, const std::vector<int64_t>& data);
+  Status wait_control(std::vector<int64_t>* data);
+
   Telemetry& telemetry() { return telemetry_; }
   const Telemetry& telemetry() const { return telemetry_; }
 
@@ -101,6 +112,7 @@ class Engine {
   Status open_device(DeviceRuntime& d, int threads, int local_count);
   Status run_inline(PassSpec& pass, std::vector<Value>* outputs);
   void drive(Run& run, DeviceRuntime& dev);
+  void stash_control(const Message& m);
 
   Plan plan_;
   std::vector<std::unique_ptr<DeviceRuntime>> devices_;
@@ -108,8 +120,17 @@ class Engine {
   std::map<uint32_t, int> receiver_;
   std::unique_ptr<Transport> transport_;
   Telemetry telemetry_;
+  // Fault injection for tests (FLEETRT_FAULT=device=NAME,step=N,mode=crash|hang; off by default):
+  // from run N on, that device crashes or stops answering.
+  int fault_device_ = -1, fault_run_ = 0;
+  bool fault_hangs_ = false;
+  double watchdog_us_ = 2e6;  // a device silent this long with work to do is lost (FLEETRT_WATCHDOG_MS)
+  Status parse_fault(const char* spec);
+  bool faulted(const DeviceRuntime& d) const { return d.index == fault_device_ && telemetry_.runs >= fault_run_; }
   int home_ = 0;
   int next_pass_ = 0;
+  std::mutex control_mu_;
+  std::deque<std::vector<int64_t>> control_;
   bool trace_ = false;
 };
 

@@ -20,10 +20,7 @@ class DeviceStep final : public StepState {
   int num_sequences() const override { return static_cast<int>(seqs.size()); }
   const StepSequence& sequence(int i) const override { return seqs[static_cast<size_t>(i)]; }
   int num_tokens() const override { return tokens; }
-  Status storage(int id, StateStorage* out) override {
-    if (pool_->empty()) return Status::Error("state " + std::to_string(id) + " is not kept on this device");
-    return pool_->storage(id, out);
-  }
+  Status storage(int id, StateStorage* out) override { return pool_->storage(id, out); }
   void count(uint64_t w, uint64_t r, uint64_t c) override {
     written += w;
     read += r;
@@ -61,8 +58,9 @@ Status Generator::open(Engine& engine, const GeneratorOptions& options) {
   const PlanGeneration& gen = plan.generation;
   if (!gen.present)
     return Status{kStatusBadPlan, plan.path + ": the plan has no generation section (compile a decoder whose KV cache fleetc found: fleetc generate MODEL does)"};
-  if (std::strcmp(engine.transport().kind(), "inproc") != 0)
-    return Status::Error("generation runs in one process in this version (--launcher inproc)");
+  // Under MPI this process (rank 0) schedules for every rank; it must hold the graph's inputs.
+  if (!engine.devices()[static_cast<size_t>(engine.home())]->local)
+    return Status::Error("generation under MPI needs the home device '" + plan.devices[engine.home()].name + "' on rank 0");
   for (size_t k = 0; k < plan.inputs.size(); ++k) {
     const std::string& n = plan.inputs[k].name;
     int* slot = n == gen.tokens ? &tokens_in_ : n == gen.positions ? &positions_in_ : n == gen.attention_mask ? &mask_in_
@@ -83,13 +81,14 @@ Status Generator::open(Engine& engine, const GeneratorOptions& options) {
   pools_.clear();
   for (const auto& d : engine.devices()) {
     pools_.push_back(std::make_unique<StatePool>());
-    if (!d->local) continue;
     std::vector<const PlanState*> mine;
     for (const PlanState& s : plan.state)
       if (s.owner == d->desc->name) mine.push_back(&s);
     if (mine.empty()) continue;
     if (pages < 1) return Status{kStatusBadPlan, plan.path + ": the KV pool has no pages (capacityTokens " + std::to_string(gen.capacity_tokens) + ")"};
-    FLEETRT_RETURN_IF_ERROR(pools_.back()->open(*d->backend, mine, page_size_, pages));
+    // A device in another process keeps the memory; here its pages are only handed out.
+    FLEETRT_RETURN_IF_ERROR(pools_.back()->open(d->local ? d->backend.get() : nullptr, mine, page_size_, pages));
+    if (!d->local) continue;
     d->reserved = pools_.back()->bytes();
     const uint64_t need = d->program.weights.size() + d->program.programs[0].arena_bytes + d->reserved;
     if (d->desc->capacity && need > d->desc->capacity)
@@ -98,6 +97,7 @@ Status Generator::open(Engine& engine, const GeneratorOptions& options) {
                            std::to_string(d->desc->capacity));
     kv_bytes_per_token_ += pools_.back()->bytes_per_token();
   }
+  if (options.prefix_cache) prefix_ = std::make_unique<PrefixCache>(&pools_);
   return Status::Ok();
 }
 
@@ -125,9 +125,18 @@ Status Generator::submit(GenerationRequest r) {
   if (cap > 0 && need > cap)
     return bad_request("request '" + r.id + "': prompt (" + std::to_string(r.prompt.size()) + " tokens) + max new tokens (" +
                        std::to_string(r.max_new_tokens) + ") exceed the KV capacity of " + std::to_string(cap) + " tokens");
+  if (static_cast<int64_t>(r.resume.size()) >= r.max_new_tokens)
+    return bad_request("request '" + r.id + "': it already has " + std::to_string(r.resume.size()) + " of its " +
+                       std::to_string(r.max_new_tokens) + " tokens");
+  for (int64_t id : r.resume)
+    if (id < 0 || id >= vocab_) return bad_request("request '" + r.id + "': resumed id " + std::to_string(id) + " is outside the vocabulary");
   auto s = std::make_unique<Sequence>();
   s->tokens = r.prompt;
+  s->tokens.insert(s->tokens.end(), r.resume.begin(), r.resume.end());
+  s->generated = static_cast<int>(r.resume.size());
   s->rng = Rng(p.seed);
+  if (p.temperature > 0)
+    for (size_t i = 0; i < r.resume.size(); ++i) s->rng.uniform();  // one draw per sampled token
   s->tables.resize(pools_.size());
   s->req = std::move(r);
   waiting_.push_back(s.get());
@@ -141,18 +150,27 @@ void Generator::cancel(const std::string& id) {
 }
 
 bool Generator::reserve(Sequence& s, int64_t upto) {
-  std::vector<std::vector<int32_t>> taken(pools_.size());
-  for (size_t d = 0; d < pools_.size(); ++d) {
-    StatePool& pool = *pools_[d];
-    if (pool.empty()) continue;
-    const int64_t need = (upto + pool.page_size() - 1) / pool.page_size() - static_cast<int64_t>(s.tables[d].size());
-    if (need > 0 && !pool.allocate(need, &taken[d])) {
-      for (size_t e = 0; e <= d; ++e) pools_[e]->release(&taken[e]);
-      return false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<std::vector<int32_t>> taken(pools_.size());
+    int64_t short_by = 0;
+    for (size_t d = 0; d < pools_.size(); ++d) {
+      StatePool& pool = *pools_[d];
+      if (pool.empty()) continue;
+      const int64_t need = (upto + pool.page_size() - 1) / pool.page_size() - static_cast<int64_t>(s.tables[d].size());
+      if (need > 0 && !pool.allocate(need, &taken[d])) {
+        short_by = need - pool.free_pages();
+        for (size_t e = 0; e <= d; ++e) pools_[e]->release(&taken[e]);
+        break;
+      }
     }
+    if (short_by == 0) {
+      for (size_t d = 0; d < pools_.size(); ++d) s.tables[d].insert(s.tables[d].end(), taken[d].begin(), taken[d].end());
+      return true;
+    }
+    // Pages only the prefix cache holds go back first.
+    if (!prefix_ || prefix_->evict(short_by) < short_by) return false;
   }
-  for (size_t d = 0; d < pools_.size(); ++d) s.tables[d].insert(s.tables[d].end(), taken[d].begin(), taken[d].end());
-  return true;
+  return false;
 }
 
 void Generator::release(Sequence& s) {
@@ -164,9 +182,31 @@ void Generator::release(Sequence& s) {
 void Generator::preempt(Sequence& s) {
   release(s);
   s.computed = 0;
+  s.keys.clear();
   running_.erase(std::remove(running_.begin(), running_.end(), &s), running_.end());
   waiting_.push_front(&s);
   ++preemptions_;
+}
+
+// A sequence starting (or restarting after preemption) takes the cached pages of its longest
+// known prefix; at least its last token is computed again, for its logits.
+void Generator::admit(Sequence& s) {
+  if (!prefix_ || s.computed != 0) return;
+  const int64_t n = static_cast<int64_t>(s.tokens.size());
+  const int64_t matched = prefix_->match(s.tokens, page_size_, (n - 1) / page_size_, &s.tables);
+  uint64_t key = 0;
+  for (int64_t k = 0; k < matched; ++k) s.keys.push_back(key = PrefixCache::page_key(key, s.tokens.data() + k * page_size_, page_size_));
+  s.computed = matched * page_size_;
+}
+
+// Full pages whose tokens are all computed become known to the prefix cache.
+void Generator::share_full_pages(Sequence& s) {
+  if (!prefix_) return;
+  for (int64_t k = static_cast<int64_t>(s.keys.size()); (k + 1) * page_size_ <= s.computed; ++k) {
+    const uint64_t key = PrefixCache::page_key(s.keys.empty() ? 0 : s.keys.back(), s.tokens.data() + k * page_size_, page_size_);
+    prefix_->insert(key, k, s.tables);
+    s.keys.push_back(key);
+  }
 }
 
 void Generator::finish(Sequence& s, const std::string& reason, std::vector<GenerationEvent>* events) {
@@ -214,8 +254,8 @@ Status Generator::make_pass(const std::vector<Work>& batch, PassSpec* pass, std:
   pass->tokens = static_cast<int>(T);
   pass->step.assign(pools_.size(), nullptr);
   for (size_t d = 0; d < pools_.size(); ++d) {
-    if (!engine_->devices()[d]->local) continue;
     // Every device sees the step's sequences (KvShape may run anywhere); pages only where they are.
+    // Devices in other processes get them in the step descriptor (send_steps).
     auto st = std::make_unique<DeviceStep>(pools_[d].get());
     int32_t first = 0;
     for (const Work& w : batch) {
@@ -245,6 +285,7 @@ Status Generator::run_batch(const std::vector<Work>& batch, std::vector<std::vec
   std::vector<PassSpec> passes(groups.size());
   std::vector<std::unique_ptr<StepState>> steps;
   for (size_t g = 0; g < groups.size(); ++g) FLEETRT_RETURN_IF_ERROR(make_pass(groups[g], &passes[g], &steps));
+  FLEETRT_RETURN_IF_ERROR(send_steps(passes));
   Telemetry& tel = engine_->telemetry();
   const size_t transfers_before = tel.transfers.size();
   const double t0 = now_us();
@@ -310,7 +351,7 @@ Status Generator::run_batch(const std::vector<Work>& batch, std::vector<std::vec
     for (const Work& item : batch) rec.live_tokens += static_cast<uint64_t>(item.tokens);
     break;
   }
-  tel.steps.push_back(rec);
+  keep_recent(tel.steps, rec);
   return Status::Ok();
 }
 
@@ -339,7 +380,13 @@ Status Generator::step(std::vector<GenerationEvent>* events) {
   // Admit waiting sequences while their whole current token list fits the free pages.
   while (!waiting_.empty() && budget > 0) {
     Sequence* s = waiting_.front();
-    if (!reserve(*s, static_cast<int64_t>(s->tokens.size()))) break;
+    admit(*s);
+    if (!reserve(*s, static_cast<int64_t>(s->tokens.size()))) {
+      release(*s);  // the shared prefix pages it took, until it fits
+      s->computed = 0;
+      s->keys.clear();
+      break;
+    }
     waiting_.pop_front();
     running_.push_back(s);
     const int64_t n = std::min<int64_t>(static_cast<int64_t>(s->tokens.size()) - s->computed, budget);
@@ -357,6 +404,7 @@ Status Generator::step(std::vector<GenerationEvent>* events) {
   for (size_t i = 0; i < batch.size(); ++i) {
     Sequence& s = *batch[i].seq;
     s.computed += batch[i].tokens;
+    share_full_pages(s);
     if (logits[i].empty()) continue;
     if (s.generated == 0) prompt_tokens_ += static_cast<int64_t>(s.req.prompt.size());
     const int64_t token = sample_token(logits[i].data(), vocab_, s.req.sampling, &s.rng, &scratch);
@@ -371,6 +419,85 @@ Status Generator::step(std::vector<GenerationEvent>* events) {
     else if (s.generated >= s.req.max_new_tokens) finish(s, "length", events);
   }
   return Status::Ok();
+}
+
+// The step descriptor of every remote device: per pass its kind, tokens and, per sequence, past,
+// new tokens, first token and that device's page table.
+Status Generator::send_steps(const std::vector<PassSpec>& passes) {
+  for (const auto& d : engine_->devices()) {
+    if (d->local) continue;
+    std::vector<int64_t> desc{static_cast<int64_t>(passes.size())};
+    for (const PassSpec& p : passes) {
+      const StepState* st = p.step[static_cast<size_t>(d->index)];
+      desc.insert(desc.end(), {p.kind, p.tokens, st->num_sequences()});
+      for (int i = 0; i < st->num_sequences(); ++i) {
+        const StepSequence& q = st->sequence(i);
+        desc.insert(desc.end(), {q.past, q.tokens, q.first_token, q.num_pages});
+        desc.insert(desc.end(), q.pages, q.pages + q.num_pages);
+      }
+    }
+    FLEETRT_RETURN_IF_ERROR(engine_->send_control(d->index, desc));
+  }
+  return Status::Ok();
+}
+
+void Generator::close() {
+  for (const auto& d : engine_->devices())
+    if (!d->local) engine_->send_control(d->index, {-1});
+}
+
+Status run_follower(Engine& engine) {
+  const Plan& plan = engine.plan();
+  DeviceRuntime* mine = nullptr;
+  for (const auto& d : engine.devices())
+    if (d->local) mine = d.get();
+  if (!mine) return Status::Error("this process runs no device");
+  StatePool pool;
+  std::vector<const PlanState*> states;
+  for (const PlanState& s : plan.state)
+    if (s.owner == mine->desc->name) states.push_back(&s);
+  if (!states.empty()) {
+    const int64_t pages = (plan.generation.capacity_tokens + plan.generation.page_size - 1) / plan.generation.page_size;
+    FLEETRT_RETURN_IF_ERROR(pool.open(mine->backend.get(), states, plan.generation.page_size, pages));
+    mine->reserved = pool.bytes();
+  }
+  std::vector<int64_t> desc;
+  for (;;) {
+    FLEETRT_RETURN_IF_ERROR(engine.wait_control(&desc));
+    if (desc.empty() || desc[0] < 0) return Status::Ok();
+    size_t at = 0;
+    auto next = [&]() -> int64_t { return at < desc.size() ? desc[at++] : -1; };
+    const int64_t npass = next();
+    std::vector<PassSpec> passes(static_cast<size_t>(npass));
+    std::vector<std::unique_ptr<DeviceStep>> steps;
+    std::vector<std::vector<int32_t>> tables;
+    tables.reserve(desc.size());  // page tables are pointed into: no reallocation
+    for (PassSpec& p : passes) {
+      p.kind = static_cast<int>(next());
+      p.tokens = static_cast<int>(next());
+      p.inputs.assign(plan.inputs.size(), Value());
+      auto st = std::make_unique<DeviceStep>(&pool);
+      st->tokens = p.tokens;
+      const int64_t nseq = next();
+      for (int64_t i = 0; i < nseq; ++i) {
+        StepSequence q;
+        q.past = static_cast<int32_t>(next());
+        q.tokens = static_cast<int32_t>(next());
+        q.first_token = static_cast<int32_t>(next());
+        q.num_pages = static_cast<int32_t>(next());
+        tables.emplace_back();
+        for (int32_t k = 0; k < q.num_pages; ++k) tables.back().push_back(static_cast<int32_t>(next()));
+        q.pages = tables.back().data();
+        st->seqs.push_back(q);
+      }
+      if (at > desc.size()) return Status::Error("a malformed step descriptor arrived");
+      p.step.assign(engine.devices().size(), nullptr);
+      p.step[static_cast<size_t>(mine->index)] = st.get();
+      steps.push_back(std::move(st));
+    }
+    std::vector<std::vector<Value>> outputs;
+    FLEETRT_RETURN_IF_ERROR(engine.run(passes, &outputs));
+  }
 }
 
 std::string Generator::stats_json() const {
@@ -410,6 +537,28 @@ std::string Generator::stats_json() const {
              std::to_string(pools_[d]->bytes_per_token()) + "}";
   }
   pools += "}";
+  int64_t used = 0, free = 0;
+  for (const auto& p : pools_)
+    if (!p->empty()) {
+      used = p->pages() - p->free_pages();
+      free = p->free_pages();
+      break;
+    }
+  const Plan& plan = engine_->plan();
+  std::string devices = "{";
+  for (size_t d = 0; d < tel.devices.size(); ++d) {
+    double busy = 0;
+    for (double us : tel.devices[d].exec.op_us) busy += us;
+    devices += std::string(devices.size() > 1 ? "," : "") + json_quote(plan.devices[d].name) + ":{\"busyMs\":" + json_number(busy / 1000.0) + "}";
+  }
+  devices += "}";
+  std::map<std::string, uint64_t> link_bytes;
+  for (size_t c = 0; c < tel.channel_bytes.size() && c < plan.channels.size(); ++c)
+    for (const std::string& l : plan.channels[c].links) link_bytes[l] += tel.channel_bytes[c];
+  std::string links = "{";
+  for (const auto& kv : link_bytes)
+    links += std::string(links.size() > 1 ? "," : "") + json_quote(kv.first) + ":{\"bytes\":" + std::to_string(kv.second) + "}";
+  links += "}";
   return "{\"steps\":" + std::to_string(tel.steps.size()) + ",\"decodeSteps\":" + std::to_string(decode_ms.size()) +
          ",\"prefillMs\":" + json_number(prefill_ms) + ",\"decodeStepMs\":" + latency_json(decode_ms) +
          ",\"tokensPerSecond\":" + json_number(decode_total > 0 ? decode_tokens / (decode_total / 1000.0) : 0) +
@@ -417,10 +566,13 @@ std::string Generator::stats_json() const {
          ",\"kvBytesWrittenPerDecodeToken\":" + json_number(decode_tokens ? static_cast<double>(written) / decode_tokens : 0) +
          ",\"kvBytesReadPerDecodeStep\":" + json_number(read / n) + ",\"kvBytesMovedPerDecodeStep\":" + json_number(moved / n) +
          ",\"kvBytesGatheredPerDecodeStep\":" + json_number(gathered / n) + ",\"linkBytesPerDecodeStep\":" + json_number(link / n) +
-         ",\"kvOccupancy\":" + json_number(occ_n ? occ_sum / occ_n : 0) + ",\"preemptions\":" + std::to_string(preemptions_) +
+         ",\"kvOccupancy\":" + json_number(occ_n ? occ_sum / occ_n : 0) + ",\"preemptions\":" + std::to_string(preemptions_) + ",\"prefixLookups\":" +
+         std::to_string(prefix_ ? prefix_->lookups : 0) + ",\"prefixHits\":" + std::to_string(prefix_ ? prefix_->hits : 0) +
+         ",\"prefillTokensSaved\":" + std::to_string(prefix_ ? prefix_->tokens_saved : 0) +
          ",\"completed\":" + std::to_string(completed_) + ",\"running\":" + std::to_string(running_.size()) + ",\"waiting\":" +
          std::to_string(waiting_.size()) + ",\"promptTokens\":" + std::to_string(prompt_tokens_) + ",\"generatedTokens\":" +
-         std::to_string(generated_tokens_) + ",\"pools\":" + pools + "}";
+         std::to_string(generated_tokens_) + ",\"pagesUsed\":" + std::to_string(used) + ",\"pagesFree\":" + std::to_string(free) +
+         ",\"pools\":" + pools + ",\"devices\":" + devices + ",\"links\":" + links + "}";
 }
 
 }  // namespace fleetrt

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/prefix_cache.h"
 #include "engine/sampler.h"
 #include "engine/state_pool.h"
 
@@ -24,6 +25,9 @@ struct GenerationRequest {
   int max_new_tokens = 16;
   SamplingParams sampling;
   std::vector<int64_t> stop;
+  // Tokens already generated for this request (resumed after a restart): they count toward
+  // max_new_tokens and advance the sampler as if drawn here.
+  std::vector<int64_t> resume;
 };
 
 struct GenerationEvent {
@@ -37,6 +41,7 @@ struct GenerationEvent {
 struct GeneratorOptions {
   int64_t pages = -1;           // pages per device pool (-1: from the plan's capacity)
   int max_step_tokens = 0;      // token budget per step (0: the plan's)
+  bool prefix_cache = true;     // share full pages between sequences with the same prefix
 };
 
 class Generator {
@@ -57,6 +62,9 @@ class Generator {
   // One step: schedule, run, sample. Appends the events of the step.
   Status step(std::vector<GenerationEvent>* events);
 
+  // Tells the processes of the other devices (MPI) that generation is over.
+  void close();
+
   // Generation figures as JSON (for metrics files, `--json` and /metrics).
   std::string stats_json() const;
   int64_t capacity_tokens() const;
@@ -70,6 +78,7 @@ class Generator {
     int64_t computed = 0;         // tokens whose K/V are in the pages
     int generated = 0;
     std::vector<std::vector<int32_t>> tables;  // per device: its page table
+    std::vector<uint64_t> keys;                // prefix keys of its full pages known to the cache
     Rng rng;
     bool cancelled = false;
   };
@@ -82,10 +91,14 @@ class Generator {
   void preempt(Sequence& s);
   Status run_batch(const std::vector<Work>& batch, std::vector<std::vector<float>>* logits);
   Status make_pass(const std::vector<Work>& batch, PassSpec* pass, std::vector<std::unique_ptr<StepState>>* steps);
+  Status send_steps(const std::vector<PassSpec>& passes);
   void finish(Sequence& s, const std::string& reason, std::vector<GenerationEvent>* events);
+  void admit(Sequence& s);
+  void share_full_pages(Sequence& s);
 
   Engine* engine_ = nullptr;
   std::vector<std::unique_ptr<StatePool>> pools_;  // per device (empty pools for stateless devices)
+  std::unique_ptr<PrefixCache> prefix_;            // null when prefix reuse is off
   std::map<std::string, std::unique_ptr<Sequence>> seqs_;
   std::deque<Sequence*> waiting_;
   std::vector<Sequence*> running_;  // in admission order
@@ -95,5 +108,9 @@ class Generator {
   uint64_t kv_bytes_per_token_ = 0;
   int64_t preemptions_ = 0, completed_ = 0, prompt_tokens_ = 0, generated_tokens_ = 0;
 };
+
+// The other ranks of an MPI generation run: each opens its device's pool and runs the passes rank
+// 0's scheduler describes, until it says stop.
+Status run_follower(Engine& engine);
 
 }  // namespace fleetrt

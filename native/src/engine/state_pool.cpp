@@ -16,8 +16,8 @@ StatePool::~StatePool() {
     if (kv.second.storage.data) backend_->release(kv.second.storage.data);
 }
 
-Status StatePool::open(Backend& backend, const std::vector<const PlanState*>& states, int page_size, int64_t pages) {
-  backend_ = &backend;
+Status StatePool::open(Backend* backend, const std::vector<const PlanState*>& states, int page_size, int64_t pages) {
+  backend_ = backend;
   page_size_ = page_size;
   if (pages < 0 || pages > INT32_MAX) return Status::Error("a pool of " + std::to_string(pages) + " pages is out of range");
   for (const PlanState* s : states) {
@@ -32,8 +32,10 @@ Status StatePool::open(Backend& backend, const std::vector<const PlanState*>& st
     st.pages = static_cast<int32_t>(pages);
     slot.page_bytes = dtype_bytes(st.dtype, static_cast<int64_t>(st.page_elems()));
     const size_t total = slot.page_bytes * static_cast<size_t>(pages);
-    FLEETRT_RETURN_IF_ERROR(backend.allocate(std::max<size_t>(total, 64), &st.data));
-    bytes_ += total;
+    if (backend) {
+      FLEETRT_RETURN_IF_ERROR(backend->allocate(std::max<size_t>(total, 64), &st.data));
+      bytes_ += total;
+    }
     bytes_per_token_ += slot.page_bytes / static_cast<size_t>(page_size);
     slots_[s->id] = slot;
   }
@@ -63,17 +65,8 @@ void StatePool::release(std::vector<int32_t>* table) {
 
 Status StatePool::storage(int id, StateStorage* out) const {
   auto it = slots_.find(id);
-  if (it == slots_.end()) return Status::Error("state " + std::to_string(id) + " is not kept on this device");
+  if (it == slots_.end() || !it->second.storage.data) return Status::Error("state " + std::to_string(id) + " is not kept on this device");
   *out = it->second.storage;
-  return Status::Ok();
-}
-
-Status StatePool::copy_page(int32_t from, int32_t to) {
-  for (auto& kv : slots_) {
-    uint8_t* base = static_cast<uint8_t*>(kv.second.storage.data);
-    const size_t n = kv.second.page_bytes;
-    FLEETRT_RETURN_IF_ERROR(backend_->copy_on_device(base + static_cast<size_t>(to) * n, base + static_cast<size_t>(from) * n, n));
-  }
   return Status::Ok();
 }
 

@@ -22,7 +22,9 @@ class StatePool {
   StatePool(const StatePool&) = delete;
   StatePool& operator=(const StatePool&) = delete;
 
-  Status open(Backend& backend, const std::vector<const PlanState*>& states, int page_size, int64_t pages);
+  // Pages of every state object in `states`. Without a backend the pool only hands out page ids
+  // (the device runs in another process, which holds the memory).
+  Status open(Backend* backend, const std::vector<const PlanState*>& states, int page_size, int64_t pages);
 
   bool empty() const { return slots_.empty(); }
   int page_size() const { return page_size_; }
@@ -42,8 +44,6 @@ class StatePool {
 
   // The storage of state object `id` (plan.json id), or an error when this device does not own it.
   Status storage(int id, StateStorage* out) const;
-  // Copies the contents of page `from` to page `to` in every state object (copy on write).
-  Status copy_page(int32_t from, int32_t to);
 
  private:
   struct Slot {

@@ -51,12 +51,21 @@ struct StepRecord {
   uint64_t link_bytes = 0;                        // activations crossing devices in the step
 };
 
+// Appends to a record list that a long-lived engine must not let grow without bound: past `cap`
+// records the oldest half is dropped (aggregates are kept elsewhere).
+template <class T>
+void keep_recent(std::vector<T>& v, T x, size_t cap = size_t{1} << 18) {
+  if (v.size() >= cap) v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(cap / 2));
+  v.push_back(std::move(x));
+}
+
 struct Telemetry {
   double epoch_us = 0;
   std::vector<DeviceTelemetry> devices;
   std::vector<TransferEvent> transfers;
   std::vector<PassRecord> passes;
   std::vector<StepRecord> steps;
+  std::vector<uint64_t> channel_bytes;  // per plan channel, every transfer ever (not bounded like the records)
   int runs = 0;
   std::mutex mu;  // transfers are appended from device threads
 

@@ -2,7 +2,8 @@
 // "The engine protocol"), the client side of fleetc generate and fleetc serve.
 //
 // stdin, one command per line:
-//   {"op":"submit","id":"r1","prompt":[ids],"maxTokens":16,"temperature":0,"topK":0,"topP":1,"seed":0,"stop":[ids]}
+//   {"op":"submit","id":"r1","prompt":[ids],"maxTokens":16,"temperature":0,"topK":0,"topP":1,"seed":0,"stop":[ids],
+//    "resume":[ids already generated, after a restart]}
 //   {"op":"cancel","id":"r1"}      {"op":"stats"}      {"op":"shutdown"}  (or end of input: finish, then exit)
 // stdout, one event per line:
 //   {"event":"ready","vocab":V,"capacityTokens":N,"maxStepTokens":M,"devices":[…]}
@@ -12,6 +13,7 @@
 #include "tool/engine_server.h"
 
 #include <condition_variable>
+#include <cstring>
 #include <cstdio>
 #include <deque>
 #include <iostream>
@@ -82,6 +84,7 @@ Status parse_submit(const Json& c, GenerationRequest* r) {
   r->id = c.get_string("id");
   if (!int_list(c.get("prompt"), &r->prompt)) return Status{kStatusBadInput, "prompt must be a list of integer token ids"};
   if (!int_list(c.get("stop"), &r->stop)) return Status{kStatusBadInput, "stop must be a list of integer token ids"};
+  if (!int_list(c.get("resume"), &r->resume)) return Status{kStatusBadInput, "resume must be a list of integer token ids"};
   r->max_new_tokens = static_cast<int>(c.get_number("maxTokens", 16));
   r->sampling.temperature = c.get_number("temperature", 0);
   r->sampling.top_k = static_cast<int>(c.get_number("topK", 0));
@@ -94,22 +97,30 @@ std::string stats_event(const Generator& gen) { return "{\"event\":\"stats\",\"g
 
 }  // namespace
 
-int run_engine_server(const EngineServerArgs& a) {
+int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> transport) {
   Engine engine;
   EngineOptions opts;
   opts.plan_path = a.plan_path;
   opts.threads = a.threads;
   opts.trace = !a.trace_path.empty();
+  opts.transport = std::move(transport);
   Status st = engine.open(std::move(opts));
-  auto fail = [](const Status& s, int code) {
+  auto fail = [&](const Status& s, int code) -> int {
     std::fprintf(stderr, "fleetrt: error: %s\n", s.message.c_str());
+    if (std::strcmp(engine.transport().kind(), "mpi") == 0) engine.transport().abort(code);
     return code;
   };
   if (!st.ok()) return fail(st, st.code == kStatusBadPlan ? 3 : 1);
+  if (engine.transport().rank() != 0) {
+    st = run_follower(engine);
+    if (!st.ok()) return fail(st, st.code == kStatusDeviceLost ? 5 : 1);
+    return 0;
+  }
   Generator gen;
   GeneratorOptions gopts;
   gopts.pages = a.kv_pages;
   gopts.max_step_tokens = a.max_step_tokens;
+  gopts.prefix_cache = a.prefix_cache;
   st = gen.open(engine, gopts);
   if (!st.ok()) return fail(st, st.code == kStatusBadPlan ? 3 : 1);
   std::string devices = "[";
@@ -173,10 +184,11 @@ int run_engine_server(const EngineServerArgs& a) {
              std::to_string(e.prompt_tokens) + ",\"completionTokens\":" + std::to_string(e.completion_tokens) + "}");
     }
     if (!st.ok()) {
-      rc = fail(st, 1);
+      rc = fail(st, st.code == kStatusDeviceLost ? 5 : 1);
       break;
     }
   }
+  gen.close();
   emit(stats_event(gen));
   std::string err;
   if (!a.metrics_path.empty() || !a.trace_path.empty()) {
@@ -191,6 +203,7 @@ int run_engine_server(const EngineServerArgs& a) {
     if (!a.trace_path.empty() && !write_file(a.trace_path, rep.trace.data(), rep.trace.size(), &err)) return fail(Status::Error(err), 1);
   }
   std::fflush(stdout);
+  engine.close_transport();
   // The reader thread may still block on stdin: leave without waiting for it.
   std::_Exit(rc);
 }

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "engine/transport.h"
 
 namespace fleetrt {
 
@@ -11,8 +14,10 @@ struct EngineServerArgs {
   int threads = 0;
   int64_t kv_pages = -1;    // pages per device pool (-1: the plan's capacity)
   int max_step_tokens = 0;  // token budget per step (0: the plan's)
+  bool prefix_cache = true;
 };
 
-int run_engine_server(const EngineServerArgs& args);
+// `transport`: MPI (rank 0 serves the protocol, the other ranks run their device), or null.
+int run_engine_server(const EngineServerArgs& args, std::unique_ptr<Transport> transport);
 
 }  // namespace fleetrt

@@ -34,7 +34,8 @@ const char* kUsage =
     "                         --output-dir OUT [--trace FILE] [--metrics FILE] [--repeat N] [--threads N]\n"
     "                         [--requests N] [--mpi]   (N requests in flight; --mpi: one device per rank under mpirun)\n"
     "                         [--summary-json]   (one JSON line on stdout: outputs, latency)\n"
-    "       fleetrt PLAN.json --engine [--threads N] [--kv-pages N] [--max-batch-tokens N] [--metrics FILE] [--trace FILE]\n"
+    "       fleetrt PLAN.json --engine [--threads N] [--kv-pages N] [--max-batch-tokens N] [--no-prefix-cache]\n"
+    "                         [--metrics FILE] [--trace FILE]\n"
     "                         (generation: JSON commands on stdin, one JSON event per line on stdout; docs/runtime.md)\n"
     "       fleetrt --batch [JOBS.jsonl|-] [--threads N]   (one JSON job per line; one JSON result per line)\n"
     "       fleetrt --list-backends | --list-devices | --list-kernels [--backend NAME]\n"
@@ -180,6 +181,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> named;
   bool random = false, batch = false, list = false, list_back = false, summary = false, engine = false;
   int repeat = 1, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
+  bool prefix_cache = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -210,6 +212,8 @@ int main(int argc, char** argv) {
     } else if (a == "--max-batch-tokens") {
       if (!value(&v) || !parse_int(v.c_str(), &max_batch_tokens) || max_batch_tokens < 1)
         return fail("--max-batch-tokens needs a positive integer");
+    } else if (a == "--no-prefix-cache") {
+      prefix_cache = false;
     } else if (a == "--list-backends") {
       list_back = true;
     } else if (a == "--list-devices") {
@@ -257,10 +261,9 @@ int main(int argc, char** argv) {
   if (list) return list_kernels(backend);
   if (batch) return run_batch(batch_path, threads);
   if (plan_path.empty()) return fail(std::string("no plan given\n") + kUsage);
-  if (engine) {
-    if (transport) return fail("--engine runs in one process in this version (no --mpi)");
-    return run_engine_server(EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens});
-  }
+  if (engine)
+    return run_engine_server(EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache},
+                             std::move(transport));
   if (output_dir.empty()) return fail("--output-dir is required");
   RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests};
   return run_plan(ra, std::move(transport));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { generate, type GenerateResult } from '../../api/generate.js';
 import { FleetcError } from '../../diagnostics/index.js';
+import type { LauncherKind } from '../../../runtime/launch.js';
 import { formatBytes } from '../../fleet/units.js';
 import { collect, jsonOption, positiveInt, type FleetcCommand } from '../command.js';
 
@@ -17,6 +18,7 @@ interface GenerateFlags {
   stopId: string[];
   maxContext?: string;
   threads?: string;
+  launcher: string;
   output?: string;
   metrics?: string;
   trace?: string;
@@ -77,6 +79,7 @@ const command: FleetcCommand = {
       .option('--stop-id <id>', 'stop a sequence when it generates this id (repeatable)', collect, [])
       .option('--max-context <n>', 'tokens the KV pool holds in all (compiling a model)')
       .option('--threads <n>', 'intra-op threads per device')
+      .option('--launcher <kind>', 'inproc (one process) or mpi (one rank per device under mpirun)', 'inproc')
       .option('-o, --output <dir>', 'keep the compiled build in this folder')
       .option('--metrics <file>', 'write the engine metrics (per device, per op, generation figures)')
       .option('--trace <file>', 'write a Chrome/Perfetto trace');
@@ -98,6 +101,7 @@ const command: FleetcCommand = {
         stopIds: flags.stopId.map((s) => ids('stop-id', s)[0]!),
         maxContext: flags.maxContext === undefined ? undefined : positiveInt('max-context', flags.maxContext),
         threads: flags.threads === undefined ? undefined : positiveInt('threads', flags.threads),
+        launcher: flags.launcher as LauncherKind,
         buildDir: flags.output,
         metrics: flags.metrics,
         trace: flags.trace,
