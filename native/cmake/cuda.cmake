@@ -47,14 +47,30 @@ else()
   endif()
 endif()
 
-# Architectures: FLEETRT_CUDA_ARCHITECTURES when given; the GPUs of this machine when nvidia-smi
-# sees one; else a fixed list (Ampere, and Hopper with its sm_90a instructions).
+# Architectures: FLEETRT_CUDA_ARCHITECTURES when given; else the GPUs of this machine when
+# nvidia-smi sees them (their compute capabilities, Hopper as sm_90a for its own instructions);
+# else a fixed list (Ampere, and Hopper with sm_90a).
 if(DEFINED FLEETRT_CUDA_ARCHITECTURES)
   set(CMAKE_CUDA_ARCHITECTURES ${FLEETRT_CUDA_ARCHITECTURES})
 elseif(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  execute_process(COMMAND nvidia-smi -L RESULT_VARIABLE _smi OUTPUT_QUIET ERROR_QUIET)
+  execute_process(COMMAND nvidia-smi --query-gpu=compute_cap --format=csv,noheader
+                  RESULT_VARIABLE _smi OUTPUT_VARIABLE _caps OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  set(_archs "")
   if(_smi EQUAL 0)
-    set(CMAKE_CUDA_ARCHITECTURES native)
+    string(REPLACE "\n" ";" _caps "${_caps}")
+    foreach(_cap IN LISTS _caps)
+      if(_cap MATCHES "^([0-9]+)\\.([0-9]+)")
+        set(_arch "${CMAKE_MATCH_1}${CMAKE_MATCH_2}")
+        if(_arch STREQUAL "90")
+          set(_arch "90a")
+        endif()
+        list(APPEND _archs ${_arch})
+      endif()
+    endforeach()
+    list(REMOVE_DUPLICATES _archs)
+  endif()
+  if(_archs)
+    set(CMAKE_CUDA_ARCHITECTURES "${_archs}")
   else()
     set(CMAKE_CUDA_ARCHITECTURES "80;90a")
   endif()
