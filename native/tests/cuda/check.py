@@ -52,7 +52,10 @@ def compare(kind):
     for r in failed:
         say(f"  {kind} {r['id']}: {r['status']}: {r.get('message', '')[:300]}")
     worst = max((r.get("worst", {}).get("rel", 0) for r in passed), default=0)
-    detail = f"{len(passed)}/{len(cuda)} pass, worst rel {worst:.2e}, {secs:.0f} s"
+    with open(f"{jobs}-cuda.jsonl") as f:
+        plans = [json.load(open(json.loads(line)["plan"])) for line in f if line.strip()]
+    on_gpu = sum(1 for p in plans if any(d["backend"] == "cuda" for d in p["devices"]))
+    detail = f"{len(passed)}/{len(cuda)} pass ({on_gpu} with ops on the GPU), worst rel {worst:.2e}, {secs:.0f} s"
     if bad_cpu:
         detail += f"; {len(bad_cpu)} cpu reference runs failed"
     rows.append((f"({'a' if kind == 'conformance' else 'b'}) {kind}: cuda vs cpu", "PASS" if not failed and cuda else "FAIL", detail))
@@ -213,24 +216,32 @@ def predicted_vs_measured(fixture_results):
                      f"furthest off: {worst} predicted {pred[worst]:.1f} µs, measured {meas[worst]:.1f} µs"))
 
 
-compare("conformance")
-if not QUICK:
-    fx = compare("fixtures")
-gemm()
-if not QUICK:
-    decoder()
-    predicted_vs_measured(fx)
-
-width = max(len(r[0]) for r in rows)
 try:
-    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+    GPU = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
                          capture_output=True, text=True).stdout.strip()
 except OSError:
-    gpu = "no nvidia-smi"
-lines = ["", "device check: " + gpu]
-for check, result, detail in rows:
-    lines.append(f"{check:<{width}}  {result:<28}  {detail}")
-table = "\n".join(lines)
-say(table)
-with open(os.path.join(OUT, "device-check.txt"), "w") as f:
-    f.write(table + "\n")
+    GPU = "no nvidia-smi"
+
+
+def write_table(final):
+    """The table so far, to OUT after every section (a run cut short still leaves its rows)."""
+    width = max((len(r[0]) for r in rows), default=10)
+    lines = ["", "device check: " + GPU + ("" if final else " (incomplete)")]
+    for check, result, detail in rows:
+        lines.append(f"{check:<{width}}  {result:<28}  {detail}")
+    table = "\n".join(lines)
+    with open(os.path.join(OUT, "device-check.txt"), "w") as f:
+        f.write(table + "\n")
+    return table
+
+
+steps = [lambda: compare("conformance"), gemm] if QUICK else [
+    lambda: compare("conformance"), lambda: FX.append(compare("fixtures")), gemm, decoder, lambda: predicted_vs_measured(FX[0])]
+FX = []
+for step in steps:
+    try:
+        step()
+    except Exception as ex:  # noqa: BLE001 - one failed section must not hide the others
+        rows.append(("check section", "ERROR", f"{type(ex).__name__}: {ex}"[:300]))
+    write_table(False)
+say(write_table(True))
