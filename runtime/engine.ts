@@ -27,12 +27,17 @@ export interface EngineRequest {
   topP?: number;
   seed?: number;
   stop?: number[];
+  /** Tokens this request already generated (resubmitted after a restart): they count toward maxTokens and advance its sampler. */
+  resume?: number[];
 }
 
 export interface ReadyEvent {
   event: 'ready';
   vocab: number;
+  /** Tokens the KV pool holds (every sequence together). */
   capacityTokens: number;
+  /** The most tokens one request may hold (the pool, or the model's positions when fewer). */
+  maxContext: number;
   maxStepTokens: number;
   devices: { name: string; backend: string; stateBytes: number }[];
 }
@@ -75,6 +80,15 @@ export interface GenerationStats {
   promptTokens: number;
   generatedTokens: number;
   pools: Record<string, { pages: number; freePages: number; pageSize: number; bytes: number; bytesPerToken: number }>;
+  /** Prefix reuse: lookups (one per sequence started), pages taken from the cache, prefill tokens saved. */
+  prefixHits?: number;
+  prefixLookups?: number;
+  prefillTokensSaved?: number;
+  pagesUsed?: number;
+  pagesFree?: number;
+  /** Busy time per device and bytes per link since the engine started. */
+  devices?: Record<string, { busyMs: number }>;
+  links?: Record<string, { bytes: number }>;
 }
 export interface StatsEvent {
   event: 'stats';
@@ -91,6 +105,15 @@ export interface EngineOptions {
   metrics?: string;
   trace?: string;
   env?: Record<string, string | undefined>;
+  /** Share full prompt pages between requests with the same prefix (default: the engine's, on). */
+  prefixCache?: boolean;
+}
+
+/** How an engine process ended. */
+export interface EngineExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
 }
 
 /** One running engine process. Events go to `onEvent`; `ready` resolves once it has opened the plan. */
@@ -100,7 +123,8 @@ export class EngineProcess {
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private stderr = '';
   private lastStats: GenerationStats | undefined;
-  private statsWaiters: ((s: GenerationStats) => void)[] = [];
+  private statsWaiters: { resolve: (s: GenerationStats) => void; reject: (e: Error) => void }[] = [];
+  private ended = false;
 
   constructor(
     readonly plan: string,
@@ -114,6 +138,7 @@ export class EngineProcess {
     if (opts.maxBatchTokens) args.push('--max-batch-tokens', String(opts.maxBatchTokens));
     if (opts.metrics) args.push('--metrics', opts.metrics);
     if (opts.trace) args.push('--trace', opts.trace);
+    if (opts.prefixCache === false) args.push('--no-prefix-cache');
     const launch = launchCommand(opts.launcher ?? 'inproc', {
       fleetrt: findFleetrt(env),
       args,
@@ -128,6 +153,11 @@ export class EngineProcess {
       this.child.on('error', (e) => reject(new FleetcError('E0503', `cannot start fleetrt: ${e.message}`)));
       this.child.on('close', (code, signal) => resolve({ code, signal }));
     });
+    // A stats request the engine can no longer answer fails instead of waiting forever.
+    this.exited.then(
+      (r) => this.rejectStats(this.failure(r.code, r.signal)),
+      (e: Error) => this.rejectStats(e),
+    );
     let readyResolve!: (e: ReadyEvent) => void;
     this.ready = new Promise((resolve, reject) => {
       readyResolve = resolve;
@@ -147,7 +177,7 @@ export class EngineProcess {
       if (e.event === 'ready') readyResolve(e);
       if (e.event === 'stats') {
         this.lastStats = e.generation;
-        for (const w of this.statsWaiters.splice(0)) w(e.generation);
+        for (const w of this.statsWaiters.splice(0)) w.resolve(e.generation);
       }
       this.onEvent(e);
     });
@@ -165,10 +195,29 @@ export class EngineProcess {
   }
   /** The engine's figures now. */
   stats(): Promise<GenerationStats> {
-    return new Promise((resolve) => {
-      this.statsWaiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      if (this.ended) return reject(new Error('the engine has exited'));
+      this.statsWaiters.push({ resolve, reject });
       this.send({ op: 'stats' });
     });
+  }
+
+  private rejectStats(e: Error): void {
+    this.ended = true;
+    for (const w of this.statsWaiters.splice(0)) w.reject(e);
+  }
+
+  /** Resolves when the process has ended, however it ended (never rejects). */
+  whenExited(): Promise<EngineExit> {
+    return this.exited.then(
+      (r) => ({ ...r, stderr: this.stderr }),
+      (e: Error) => ({ code: null, signal: null, stderr: `${this.stderr}${e.message}\n` }),
+    );
+  }
+
+  /** The engine's figures from its last stats event. */
+  get latestStats(): GenerationStats | undefined {
+    return this.lastStats;
   }
 
   /** Lets running requests finish, then ends the engine; resolves with its final figures. */

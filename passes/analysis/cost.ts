@@ -80,7 +80,10 @@ function stateBytesRead(graph: IRGraph, v: OpView): Dim {
   for (const name of v.ins) {
     if (!name || graph.value(name).role !== 'state') continue;
     const s = graph.value(name).shape;
-    const b = s && s.length === 3 ? bytesFor(graph.value(name).dtype ?? 'float32', product([sym(KV_CONTEXT), s[1]!, s[2]!])) : null;
+    const b =
+      s && s.length === 3
+        ? bytesFor(graph.value(name).dtype ?? 'float32', product([sym(KV_CONTEXT), s[1]!, s[2]!]))
+        : null;
     if (b !== null) total = add(total, b);
   }
   return total;
@@ -90,7 +93,9 @@ export function opCost(graph: IRGraph, id: string): OpCost {
   const v = new OpView(graph, id);
   const cf = ['If', 'Loop', 'Scan'].includes(v.op.opType);
   // Shape and Size read metadata only; state values are read in part (stateBytesRead).
-  const readNames = ['Shape', 'Size'].includes(v.op.opType) ? [] : v.ins.filter((x) => !x || graph.value(x).role !== 'state');
+  const readNames = ['Shape', 'Size'].includes(v.op.opType)
+    ? []
+    : v.ins.filter((x) => !x || graph.value(x).role !== 'state');
   const read = sumBytes(graph, readNames);
   return {
     op: id,

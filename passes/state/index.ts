@@ -18,7 +18,7 @@ import { deadCodeElimination } from '../simplify/dce.js';
 import { matchContribAttention, matchPlain, type AttentionMatch, type MatchOutcome } from './match.js';
 import { matchGroupQueryAttention, matchMultiHeadAttention, matchOnnxAttention } from './match-ops.js';
 import { isCausal, probeValues } from './probe.js';
-import { findRoles, selectLogitRows, type GenerationRoles } from './roles.js';
+import { findRoles, positionLimit, selectLogitRows, type GenerationRoles } from './roles.js';
 
 export const KV_STATE = 'kv-state';
 /** The symbol a state value's token axis is sized by (the pool's capacity in tokens). */
@@ -53,6 +53,8 @@ export interface KvStateResult {
   batching: 'flatten' | 'sequence';
   batchingReason?: string;
   vocab: number;
+  /** The most positions the model takes (a position table's rows), when something bounds them. */
+  maxPositions?: number;
 }
 
 const num = (d: Dim | undefined): number | undefined => (typeof d === 'number' ? d : undefined);
@@ -379,6 +381,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     ...(roles.attentionMask && graph.hasValue(roles.attentionMask) ? { attentionMask: roles.attentionMask } : {}),
   };
   const logitsIndex = selectLogitRows(graph, roles.logits);
+  const maxPositions = positionLimit(graph, kept.positions);
   const fed = new Set([kept.tokens, kept.positions, kept.attentionMask, logitsIndex]);
   const stray = graph.inputs.find((i) => !fed.has(i));
   if (stray)
@@ -395,6 +398,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     batching: batchingReason ? 'sequence' : 'flatten',
     ...(batchingReason ? { batchingReason } : {}),
     vocab: num(shape[shape.length - 1]) ?? 0,
+    ...(maxPositions !== undefined ? { maxPositions } : {}),
   };
 }
 

@@ -53,6 +53,40 @@ export function findRoles(
 }
 
 /**
+ * The most positions the model can take: rows of the position-embedding table or rotary cache
+ * its positions input indexes (through casts and reshapes); undefined when nothing bounds them
+ * (rotary computed from the positions).
+ */
+export function positionLimit(graph: IRGraph, positions: string | undefined): number | undefined {
+  if (!positions || !graph.hasValue(positions)) return undefined;
+  const rows = (v: string | undefined): number | undefined => {
+    const s = v && graph.hasValue(v) && graph.value(v).role === 'weight' ? graph.value(v).shape : undefined;
+    return typeof s?.[0] === 'number' ? s[0] : undefined;
+  };
+  const limits: number[] = [];
+  const seen = new Set<string>();
+  const visit = (v: string): void => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    for (const u of graph.consumers(v)) {
+      const o = graph.op(u.op);
+      const key = `${o.domain}:${o.opType}`;
+      const ins = graph.opInputs(u.op);
+      let limit: number | undefined;
+      if (key === ':Gather' && u.slot === 1) limit = rows(ins[0]);
+      else if (key === 'com.microsoft:EmbedLayerNormalization' && u.slot === 8) limit = rows(ins[3]);
+      else if (key === 'com.microsoft:RotaryEmbedding' && u.slot === 1) limit = rows(ins[2]);
+      else if (key === ':RotaryEmbedding' && u.slot === 3) limit = rows(ins[1]);
+      else if (['Cast', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten', 'Identity'].includes(o.opType) && u.slot === 0)
+        for (const out of graph.opOutputs(u.op)) if (out) visit(out);
+      if (limit !== undefined) limits.push(limit);
+    }
+  };
+  visit(positions);
+  return limits.length ? Math.min(...limits) : undefined;
+}
+
+/**
  * Computes logits only for the tokens the engine samples from: a Gather of the hidden states by a
  * new input `fleetc.logits_index` before the final projection (MatMul with a weight, optionally
  * + bias). Returns the input's name, or undefined when the head is not that simple.

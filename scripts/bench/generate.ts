@@ -27,7 +27,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 if (!existsSync(model)) {
   console.log('exporting the ≥ 30M-parameter decoder (once) …');
-  const r = spawnSync('/usr/bin/python3', ['fixtures/gen/export_models.py', '--only', 'decoder_large'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync('/usr/bin/python3', ['fixtures/gen/export_models.py', '--only', 'decoder_large'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     console.log('(not available: needs Debian python3-torch and python3-onnx)');
     process.exit(1);
@@ -67,7 +70,10 @@ async function fleetrtRun(plan: string, ctx: number): Promise<GenerationStats> {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fleetc-bench-generate-'));
 const maxCtx = Math.max(...CONTEXTS) + STEPS + 64;
-const build = await compile(model, path.join(dir, 'build'), { generate: { maxContext: Math.ceil(maxCtx / 16) * 16 }, report: false });
+const build = await compile(model, path.join(dir, 'build'), {
+  generate: { maxContext: Math.ceil(maxCtx / 16) * 16 },
+  report: false,
+});
 const plan = JSON.parse(readFileSync(build.planPath, 'utf8')) as PlanJSON;
 const weights = plan.devices.reduce((a, d) => a + d.memory.weights, 0);
 const session = await openDecoder(model, { threads: THREADS });

@@ -106,6 +106,11 @@ function promptIds(o: GenerateOptions, plan: PlanJSON, tok: TextTokenizer | unde
           `prompt ${i}: id ${id} (position ${k}) is outside the vocabulary 0..${gen.vocab - 1}`,
         );
     });
+    if (gen.maxPositions !== undefined && p.length + maxNew > gen.maxPositions)
+      throw new FleetcError(
+        'E0602',
+        `prompt ${i}: ${p.length} tokens + ${maxNew} new exceed the model's ${gen.maxPositions} positions`,
+      );
     if (p.length + maxNew > gen.capacityTokens)
       throw new FleetcError(
         'E0602',

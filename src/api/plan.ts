@@ -98,6 +98,8 @@ export interface PlanGeneration {
   pageSize: number;
   maxStepTokens: number;
   capacityTokens: number;
+  /** The most tokens one sequence may hold: its position table's rows (absent when unbounded). */
+  maxPositions?: number;
   /** Bytes one token's cache takes on each device that keeps state. */
   bytesPerToken: Record<string, number>;
 }

@@ -117,6 +117,7 @@ export function planState(
     pageSize,
     maxStepTokens: opts.maxStepTokens ?? 256,
     capacityTokens,
+    ...(res.maxPositions !== undefined ? { maxPositions: res.maxPositions } : {}),
     bytesPerToken,
   };
   const poolBytes = Object.fromEntries(Object.entries(bytesPerToken).map(([d, b]) => [d, b * capacityTokens]));

@@ -28,6 +28,7 @@ export const CODES = {
   E0503: 'runtime failure',
   E0601: 'the model cannot be driven as a decoder (no KV state, or inputs the engine cannot feed)',
   E0602: 'a generation request is invalid',
+  E0603: 'serving cannot go on (address in use, or the devices left cannot run the model)',
   E0901: 'bad command-line usage',
 } as const;
 

@@ -168,6 +168,10 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
         () => 'ok',
         (e: { code?: string }) => e.code ?? String(e),
       );
+    // its learned position table has 128 rows: no request may go past them, whatever the pool
+    expect(plan(dir).generation!.maxPositions).toBe(128);
+    const wide = await build(fixture('gpt_kv_plain'), undefined, 1024);
+    expect(await code(generate(wide, { promptIds: [[1, 2, 3]], maxNewTokens: 126 }))).toBe('E0602');
     expect(await code(generate(fixture('cnn_small'), { promptIds: [[1]] }))).toBe('E0601');
     expect(await code(generate(dir, { promptIds: [[1, 1000]] }))).toBe('E0602');
     expect(await code(generate(dir, { promptIds: [Array.from({ length: 60 }, () => 1)], maxNewTokens: 8 }))).toBe(

@@ -70,6 +70,7 @@ struct PlanGeneration {
   int page_size = 16;
   int max_step_tokens = 256;
   int64_t capacity_tokens = 0;   // pool size in tokens (per device with state)
+  int64_t max_positions = 0;     // the most tokens one sequence may hold (0: unbounded)
 };
 
 struct Plan {

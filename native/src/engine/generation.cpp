@@ -107,6 +107,11 @@ int64_t Generator::capacity_tokens() const {
   return 0;
 }
 
+int64_t Generator::max_context() const {
+  const int64_t cap = capacity_tokens(), pos = engine_->plan().generation.max_positions;
+  return pos > 0 && (cap == 0 || pos < cap) ? pos : cap;
+}
+
 Status Generator::submit(GenerationRequest r) {
   if (r.id.empty()) return bad_request("a request needs an id");
   if (seqs_.count(r.id)) return bad_request("request id '" + r.id + "' is already in use");
@@ -120,11 +125,11 @@ Status Generator::submit(GenerationRequest r) {
   if (!(p.temperature >= 0) || !std::isfinite(p.temperature)) return bad_request("request '" + r.id + "': temperature must be ≥ 0");
   if (!(p.top_p > 0 && p.top_p <= 1)) return bad_request("request '" + r.id + "': top_p must be in (0, 1]");
   if (p.top_k < 0) return bad_request("request '" + r.id + "': top_k must be ≥ 0");
-  const int64_t cap = capacity_tokens();
+  const int64_t cap = max_context();
   const int64_t need = static_cast<int64_t>(r.prompt.size()) + r.max_new_tokens;
   if (cap > 0 && need > cap)
     return bad_request("request '" + r.id + "': prompt (" + std::to_string(r.prompt.size()) + " tokens) + max new tokens (" +
-                       std::to_string(r.max_new_tokens) + ") exceed the KV capacity of " + std::to_string(cap) + " tokens");
+                       std::to_string(r.max_new_tokens) + ") exceed the context of " + std::to_string(cap) + " tokens");
   if (static_cast<int64_t>(r.resume.size()) >= r.max_new_tokens)
     return bad_request("request '" + r.id + "': it already has " + std::to_string(r.resume.size()) + " of its " +
                        std::to_string(r.max_new_tokens) + " tokens");

@@ -68,6 +68,8 @@ class Generator {
   // Generation figures as JSON (for metrics files, `--json` and /metrics).
   std::string stats_json() const;
   int64_t capacity_tokens() const;
+  // The most tokens one request may hold: the pool, or the model's positions when fewer.
+  int64_t max_context() const;
   int vocab() const { return vocab_; }
   int max_step_tokens() const { return max_step_tokens_; }
 

@@ -6,7 +6,7 @@
 //    "resume":[ids already generated, after a restart]}
 //   {"op":"cancel","id":"r1"}      {"op":"stats"}      {"op":"shutdown"}  (or end of input: finish, then exit)
 // stdout, one event per line:
-//   {"event":"ready","vocab":V,"capacityTokens":N,"maxStepTokens":M,"devices":[…]}
+//   {"event":"ready","vocab":V,"capacityTokens":N,"maxContext":C,"maxStepTokens":M,"devices":[…]}
 //   {"event":"token","id":"r1","token":42}
 //   {"event":"done","id":"r1","reason":"length"|"stop"|"cancelled","promptTokens":P,"completionTokens":C}
 //   {"event":"error","id":"r1"|null,"message":"…"}      {"event":"stats","generation":{…}}
@@ -129,6 +129,7 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
                json_quote(d->desc->backend) + ",\"stateBytes\":" + std::to_string(d->reserved) + "}";
   devices += "]";
   emit("{\"event\":\"ready\",\"vocab\":" + std::to_string(gen.vocab()) + ",\"capacityTokens\":" + std::to_string(gen.capacity_tokens()) +
+       ",\"maxContext\":" + std::to_string(gen.max_context()) +
        ",\"maxStepTokens\":" + std::to_string(gen.max_step_tokens()) + ",\"devices\":" + devices + "}");
 
   Inbox inbox;

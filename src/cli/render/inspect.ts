@@ -62,7 +62,11 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
         `${bytes(es.bytesPerToken)} per token; ${es.batching} batching${es.batchingReason ? ` (${es.batchingReason})` : ''}`,
     );
     for (const s of es.states.filter((x) => x.mode === 'gather'))
-      out.push(c.yellow(`    ${s.input}${s.part ? ` (${s.part})` : ''}: gathered each step, ${bytes(s.bytesPerToken)} per cached token: ${s.reason}`));
+      out.push(
+        c.yellow(
+          `    ${s.input}${s.part ? ` (${s.part})` : ''}: gathered each step, ${bytes(s.bytesPerToken)} per cached token: ${s.reason}`,
+        ),
+      );
   }
   out.push(
     `${head('ops')}       ${Object.entries(r.ops)
