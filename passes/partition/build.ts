@@ -16,6 +16,8 @@ export interface BuildOptions {
   dims: Map<string, number>;
   /** Merge ops into segments (default true); off gives one task per op. */
   coarsen?: boolean;
+  /** Placement decided before partitioning (experts and their layers): op id → device id. */
+  opPins?: ReadonlyMap<string, string>;
 }
 
 /** Per-op facts the partitioner and the report share. */
@@ -96,6 +98,14 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
         pinOrigin = p.origin;
       }
     }
+    const fixed = opts.opPins?.get(id);
+    if (fixed !== undefined && pinned === undefined) {
+      const d = devices.findIndex((x) => x.id === fixed);
+      if (d >= 0 && !refused[d]) {
+        pinned = d;
+        pinOrigin = 'expert placement';
+      }
+    }
     if (pinned !== undefined && refused[pinned])
       throw new FleetcError(
         'E0303',
@@ -164,6 +174,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       outBytes,
       workBytes,
       ...(pin ? { pinned: pin.pinned } : {}),
+      ...(pin?.pinOrigin === 'expert placement' ? { pinOrigin: pin.pinOrigin } : {}),
     };
   });
 

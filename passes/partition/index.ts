@@ -101,8 +101,9 @@ export function partition(
   objective: Objective,
   exact: boolean | 'auto' = 'auto',
   coarsen = true,
+  opPins?: ReadonlyMap<string, string>,
 ): PartitionResult {
-  const { problem: p, facts, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen });
+  const { problem: p, facts, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen, opPins });
   const stuck = unplaceable(p);
   if (stuck.length) {
     const task = p.tasks[stuck[0]!]!;

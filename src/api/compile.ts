@@ -5,6 +5,7 @@ import { resolvePipeline, runPipeline, type PassRecord } from '../../passes/driv
 import { planArena } from '../../passes/memory/arena.js';
 import { newPassContext } from '../../passes/pass.js';
 import type { PartitionResult } from '../../passes/partition/index.js';
+import { placeMoe } from '../../passes/partition/moe-place.js';
 import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/cpu/emit.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
@@ -40,7 +41,7 @@ let version: string | undefined;
 
 /** The passes every compile runs before emitting (printed into plan.json). */
 export const DEFAULT_COMPILE_PIPELINE =
-  'infer-shapes,fold,dce,cse,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';
+  'split-moe,infer-shapes,fold,dce,cse,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';
 
 export interface CompileOptions {
   /** A fleet file, a Fleet, or nothing for this machine as one cpu device. */
@@ -61,6 +62,12 @@ export interface CompileOptions {
   verify?: boolean;
   /** Write report.{json,txt,html} (default true; the conformance runner turns it off). */
   report?: boolean;
+  /** MoE models: expected routing (a routing file or an earlier run's metrics.json), uniform when absent. */
+  routing?: string;
+  /** MoE models: extra expert instances per layer for replicas of hot experts (default 0). */
+  expertSlots?: number;
+  /** MoE models: an expert placement to realise (written by `fleetc tune`). */
+  placement?: string;
   /**
    * Compile a decoder for the engine's generation loop: its KV cache becomes paged state kept on
    * the devices that run its attention (the `generate` pipeline), sized by these options.
@@ -205,6 +212,17 @@ export async function compileGraph(
   if (gen && !genResult)
     throw new FleetcError('E0601', `--generate needs the kv-state pass in the pipeline ('${pipelineText}' has none)`);
   if (genResult) bindGenerationDims(dims, graph, genResult.roles.tokens, gen!);
+  // Experts are placed first (docs/moe.md); the partitioner then places the rest around them.
+  const moe =
+    fleet.devices.length > 1 || opts.report !== false
+      ? placeMoe(
+          graph,
+          fleet,
+          dims,
+          { routing: opts.routing, expertSlots: opts.expertSlots, placement: opts.placement },
+          ctx.diagnostics,
+        )
+      : undefined;
   const topo = graph.topoOps();
   warnUntyped(graph, topo, ctx.diagnostics);
 
@@ -232,7 +250,15 @@ export async function compileGraph(
   for (let attempt = 0; ; attempt++) {
     if (partitioner) {
       try {
-        part = partitioner(graph, withCapacities(fleet, budgets), dims, objective);
+        part = partitioner(
+          graph,
+          withCapacities(fleet, budgets),
+          moe?.costDims ?? dims,
+          objective,
+          'auto',
+          true,
+          moe?.pins,
+        );
       } catch (e) {
         if (maxMemory !== undefined && e instanceof FleetcError && e.code === 'E0302')
           throw new FleetcError(
@@ -426,6 +452,7 @@ export async function compileGraph(
         evidence: k.evidence,
       })),
     ...(statePlan ? { generation: statePlan.generation } : {}),
+    ...(moe ? { experts: moe.experts } : {}),
     schedule: (part && part.schedule.length === topo.length ? part.schedule : topo).map((op) => ({
       op,
       device: placement[op]!,
@@ -456,6 +483,7 @@ export async function compileGraph(
         pipeline: pipelineText,
         dims,
         plannedArena,
+        ...(moe ? { moe: moe.report } : {}),
       }),
     );
   }

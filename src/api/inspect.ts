@@ -1,6 +1,7 @@
 import { costGraph, type CostResult } from '../../passes/analysis/cost.js';
 import { criticalPath } from '../../passes/analysis/critical.js';
 import { detectKvCache } from '../../passes/analysis/kv.js';
+import { detectMoe, summariseMoe, type MoeLayerSummary } from '../../passes/analysis/moe.js';
 import { makeState } from '../../passes/state/index.js';
 import { graphFromJSON, graphToJSON } from '../ir/json.js';
 import {
@@ -132,6 +133,8 @@ export interface InspectReport {
   /** Ops whose cost is unknown (op type not modelled or shapes unknown), by op type. */
   uncosted: Record<string, number>;
   state: KvStateInfo[];
+  /** Mixture-of-Experts layers: experts, top-k, router, expert weight bytes, FLOPs per routed token. */
+  moe: MoeLayerSummary[];
   /** The caches as engine state, or why the model cannot generate (absent when it has no cache). */
   engineState?: EngineStateInfo | { error: string };
   device: {
@@ -317,6 +320,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
       bytes: num(k.bytes),
       inputBytes: num(k.inputBytes),
     })),
+    moe: summariseMoe(detectMoe(graph, dims)),
     device: {
       name: dev.name,
       description: dev.description,

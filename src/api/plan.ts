@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { FleetcError } from '../diagnostics/index.js';
 import schema from '../schemas/plan.schema.json' with { type: 'json' };
+import type { PlanExpert } from '../../passes/partition/moe-place.js';
 
 /** plan.json, schema version 1 (src/schemas/plan.schema.json, docs/plan-format.md). */
 export const PLAN_SCHEMA_VERSION = 2;
@@ -140,6 +141,8 @@ export interface PlanJSON {
   devices: PlanDevice[];
   channels: PlanChannel[];
   state: PlanState[];
+  /** MoE models: where each expert runs (replicas included) and how its tokens split. */
+  experts?: PlanExpert[];
   generation?: PlanGeneration;
   schedule: { op: string; device: string }[];
   predicted: {

@@ -22,6 +22,7 @@ export const CODES = {
   E0301: 'fleet file is invalid',
   E0302: 'placement is impossible',
   E0303: 'a pin names a device that cannot run the op',
+  E0304: 'routing counts or an expert placement (--routing, --placement, run metrics) are invalid',
   E0401: 'plan misses a budget',
   E0501: 'plan or bundle is invalid',
   E0502: 'run input is invalid',

@@ -578,7 +578,14 @@ Status Frame::run_op(int o) {
     if (t >= 0 && !slots[t]->ready)
       return error(where_op(o) + ": the kernel did not produce output " + std::to_string(i) + " '" + D.tensors[t].name + "'");
   }
-  if (pc && pc->stats && mark0 < 0) record_time(*pc, o, start, dur);
+  if (pc && pc->stats) {
+    if (mark0 < 0) record_time(*pc, o, start, dur);  // else from the device's marks when the pass ends
+    ExecStats& stats = *pc->stats;
+    if (!parent && static_cast<size_t>(o) < stats.op_rows.size() && !op.inputs.empty() && op.inputs[0] >= 0) {
+      const Value& in = slots[op.inputs[0]]->v;
+      if (in.kind == Value::Kind::kTensor && !in.tensor.view.shape.empty()) stats.op_rows[o] += in.tensor.view.shape[0];
+    }
+  }
   return Status::Ok();
 }
 
@@ -799,6 +806,7 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, con
     ~Reset() { p = nullptr; }
   } reset{pc_};
   if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
+  if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
   Frame main(*this, 0, nullptr, 0);
   {
     Status st = main.bind_inputs(inputs, true);
@@ -880,6 +888,7 @@ Status Executor::begin(std::vector<Value> inputs, const PassContext& pc, const S
                        const std::map<std::string, int64_t>* known) {
   auto r = std::make_unique<RequestImpl>(*this, pc);
   if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
+  if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
   Frame& f = r->frame;
   if (known)
     for (size_t k = 0; k < program_.symbols.size(); ++k) {

@@ -32,6 +32,7 @@ struct OpEvent {
 
 struct ExecStats {
   std::vector<double> op_us;     // per main-program op, summed over passes
+  std::vector<int64_t> op_rows;  // per main-program op: rows (dim 0) of its first input, summed (MoE routing counts)
   std::vector<OpEvent> events;   // every op executed (when tracing)
   uint64_t arena_bytes = 0;      // largest arena laid out for one pass
   bool replanned = false;        // an arena had to be re-planned for larger actual shapes

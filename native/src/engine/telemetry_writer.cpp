@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+
+#include "engine/moe_telemetry.h"
 
 namespace fleetrt {
 
@@ -82,6 +85,12 @@ std::string device_fragment(const Engine& engine, int device, const std::vector<
   ops += "]";
   double busy = 0;
   for (double us : dt.exec.op_us) busy += us;
+  // MoE plans: time and input rows of the experts' ops on this device (engine/moe_telemetry.h).
+  std::string moe = "{}";
+  std::vector<MoeUnit> units;
+  std::string moe_err;
+  if (read_moe_units(engine.plan().path, &units, &moe_err) && !units.empty())
+    moe = moe_op_totals(units, pd.name, D, dt.exec.op_us, dt.exec.op_rows);
   std::vector<std::string> names;
   std::vector<Value> mine;
   std::string out_order = "[";
@@ -101,7 +110,7 @@ std::string device_fragment(const Engine& engine, int device, const std::vector<
          std::to_string(dt.heap_peak) + ",\"replanned\":" + (dt.exec.replanned ? "true" : "false") + ",\"ops\":" +
          std::to_string(dt.ops) + ",\"busyUs\":" + num(busy) + ",\"passes\":" + passes + ",\"transfers\":" + transfers +
          ",\"events\":" + events + ",\"opUs\":" + ops + ",\"outputs\":" + outputs_json(names, mine, output_dir) +
-         ",\"outputIndex\":" + out_order + "}";
+         ",\"outputIndex\":" + out_order + ",\"moe\":" + moe + "}";
 }
 
 bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::string& launcher, const std::string& generation,
@@ -293,6 +302,20 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
     first = false;
   }
   m += "\n  ]";
+  std::vector<MoeUnit> units;
+  std::string moe_err;
+  if (read_moe_units(plan.path, &units, &moe_err) && !units.empty()) {
+    std::map<std::string, const Json*> moe_ops;
+    for (size_t d = 0; d < dev.size(); ++d)
+      if (dev[d]) moe_ops[plan.devices[d].name] = dev[d]->get("moe");
+    std::set<std::string> routed;
+    for (const MoeUnit& u : units) routed.insert({u.input, u.output});
+    std::map<std::string, double> dispatch;
+    for (auto& kv : chans)
+      if (kv.first < plan.channels.size() && routed.count(plan.channels[kv.first].value))
+        for (const std::string& l : plan.channels[kv.first].links) dispatch[l] += kv.second.bytes;
+    m += ",\n  \"moe\": " + moe_metrics(units, moe_ops, dispatch, total);
+  }
   if (!generation.empty()) m += ",\n  \"generation\": " + generation;
   m += "\n}\n";
 

@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
 import { formatBytes, formatTime } from '../../fleet/units.js';
+import { FleetcError } from '../../diagnostics/index.js';
 import { collect, dimOption, jsonOption, parseDims, positiveInt, type FleetcCommand } from '../command.js';
+
+function nonNegativeInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new FleetcError('E0901', `--${flag} '${v}': expected a non-negative integer`);
+  return n;
+}
 
 interface CompileFlags {
   dim: string[];
@@ -11,6 +19,9 @@ interface CompileFlags {
   maxLatency?: string;
   maxMemory?: string;
   passes?: string;
+  routing?: string;
+  expertSlots?: string;
+  placement?: string;
   output: string;
   force?: boolean;
   verify?: boolean;
@@ -36,6 +47,9 @@ const command: FleetcCommand = {
       .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
       .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
       .option('--passes <pipeline>', `pass pipeline before emission (default: ${DEFAULT_COMPILE_PIPELINE})`)
+      .option('--routing <file>', 'MoE: expected tokens per expert (routing JSON, or metrics.json of an earlier run)')
+      .option('--expert-slots <n>', 'MoE: extra expert instances per layer for replicas of hot experts', '0')
+      .option('--placement <file>', 'MoE: place experts as this file says (written by fleetc tune)')
       .option('--force', 'write into a non-empty folder that is not a previous build')
       .option('--verify', 'verify the IR after every pass')
       .option(
@@ -58,6 +72,9 @@ const command: FleetcCommand = {
         maxLatency: flags.maxLatency,
         maxMemory: flags.maxMemory,
         passes: flags.passes,
+        routing: flags.routing,
+        placement: flags.placement,
+        expertSlots: nonNegativeInt('expert-slots', flags.expertSlots ?? '0'),
         force: !!flags.force,
         verify: !!flags.verify,
         generate: flags.generate
@@ -84,6 +101,13 @@ const command: FleetcCommand = {
           `  ${d.name} [${d.class}${d.emulated ? ', emulated' : ''}]: ${d.ops} ops, weights ${formatBytes(d.memory.weights)}, arena ${formatBytes(d.memory.arena)} (unshared ${formatBytes(d.memory.arenaUnshared)}), ${d.bundle.dir}`,
         );
       if (p.channels.length) lines.push(`  ${p.channels.length} channels`);
+      if (p.experts?.length) {
+        const replicated = p.experts.filter((e) => e.devices.length > 1).length;
+        const used = new Set(p.experts.flatMap((e) => e.devices));
+        lines.push(
+          `  experts: ${p.experts.length} on ${used.size} device(s) (${[...used].join(', ')})${replicated ? `, ${replicated} replicated` : ''}; see report.txt`,
+        );
+      }
       if (p.generation) {
         const g = p.generation;
         const paged = p.state.filter((s) => s.mode === 'paged').length;

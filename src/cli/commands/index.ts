@@ -9,4 +9,5 @@ export const COMMANDS: FleetcCommand[] = [
   (await import('./serve.js')).default,
   (await import('./test.js')).default,
   (await import('./report.js')).default,
+  (await import('./tune.js')).default,
 ];

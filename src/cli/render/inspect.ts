@@ -68,6 +68,18 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
         ),
       );
   }
+  for (const m of r.moe) {
+    out.push(
+      `${head(`MoE layer ${m.layer}`)} ${m.name}: ${m.experts} experts, top-${m.k}, ${m.kind}` +
+        ` (router ${m.router}; dispatch ${m.dispatch.join(' + ')}; combine ${m.combine.join(' + ') || '?'})`,
+    );
+    out.push(
+      `  expert weights ${bytes(m.expertWeightBytes)} (${bytes(m.weightBytesPerExpert)} each), ` +
+        `${si(m.flopsPerToken)} FLOPs per routed token per expert` +
+        (m.tokens !== null ? `; tokens in: ${m.tokens}` : ''),
+    );
+    for (const n of m.notes) out.push(c.yellow(`  note: ${n}`));
+  }
   out.push(
     `${head('ops')}       ${Object.entries(r.ops)
       .map(([k, n]) => `${k} ${n}`)
