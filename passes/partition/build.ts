@@ -81,7 +81,13 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const bytes = num(c.bytesRead) + num(c.bytesWritten);
     const outElems = graph.opOutputs(id).reduce((s, v) => s + (v ? num(numel(graph, v)) : 0), 0);
     const dtypes = computeDTypes(graph, id);
-    const refused = devices.map((d) => refusal(d, op.opType, dtypes));
+    // A cuda device holds tensors only: sequences and optionals stay in host memory.
+    const container = [...graph.opInputs(id), ...graph.opOutputs(id)].some((v) => v && graph.value(v).container);
+    const refused = devices.map((d) =>
+      container && d.backend === 'cuda'
+        ? 'the cuda backend holds tensors only (not sequences or optionals)'
+        : refusal(d, op.opType, dtypes, op.domain),
+    );
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {

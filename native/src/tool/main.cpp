@@ -16,6 +16,15 @@
 #include "tool/batch.h"
 #include "tool/engine_server.h"
 
+#ifdef FLEETRT_HAVE_CUDA
+namespace fleetrt {
+std::string list_cuda_devices();  // backends/cuda/cuda_backend.cpp
+namespace cuda {
+const std::vector<std::string>* kernel_dtypes(const std::string& domain, const std::string& op_type);
+}
+}  // namespace fleetrt
+#endif
+
 using namespace fleetrt;
 
 namespace {
@@ -30,7 +39,7 @@ const char* kUsage =
     "                         [--metrics FILE] [--trace FILE]\n"
     "                         (generation: JSON commands on stdin, one JSON event per line on stdout; docs/runtime.md)\n"
     "       fleetrt --batch [JOBS.jsonl|-] [--threads N]   (one JSON job per line; one JSON result per line)\n"
-    "       fleetrt --list-backends | --list-kernels [--backend NAME]\n"
+    "       fleetrt --list-backends | --list-devices | --list-kernels [--backend NAME]\n"
     "inputs: .npy or ONNX TensorProto .pb; --inputs-dir reads input_0.pb, input_1.pb ... in graph-input order.\n"
     "outputs: OUT/<name>.npy (characters outside [A-Za-z0-9._-] become '_').\n";
 
@@ -129,11 +138,28 @@ int list_backends() {
   return 0;
 }
 
+// One JSON line per accelerator this fleetrt can run (fleetc's `--fleet local` reads them).
+int list_devices() {
+#ifdef FLEETRT_HAVE_CUDA
+  std::fputs(list_cuda_devices().c_str(), stdout);
+#endif
+  return 0;
+}
+
 int list_kernels(const std::string& backend) {
   std::vector<std::string> names;
   for (const KernelEntry& e : all_kernels()) {
     if (!backend.empty() && backend != e.backend) continue;
     std::string name = std::string(*e.domain ? e.domain : "ai.onnx") + "." + e.op_type;
+#ifdef FLEETRT_HAVE_CUDA
+    // cuda kernels name the element types they take.
+    if (std::string(e.backend) == "cuda")
+      if (const std::vector<std::string>* dts = cuda::kernel_dtypes(e.domain, e.op_type)) {
+        std::string list;
+        for (const std::string& d : *dts) list += (list.empty() ? " " : ",") + d;
+        name += list;
+      }
+#endif
     names.push_back(backend.empty() && std::string(e.backend) != "cpu" ? std::string(e.backend) + ":" + name : name);
   }
   std::sort(names.begin(), names.end());
@@ -170,11 +196,14 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "--version") {
+      std::string extras;
 #ifdef FLEETRT_HAVE_MPI
-      std::puts("fleetrt 0.2.0 (plan schema 2, program format 1, mpi)");
-#else
-      std::puts("fleetrt 0.2.0 (plan schema 2, program format 1)");
+      extras += ", mpi";
 #endif
+#ifdef FLEETRT_HAVE_CUDA
+      extras += ", cuda";
+#endif
+      std::printf("fleetrt 0.2.0 (plan schema 2, program format 1%s)\n", extras.c_str());
       return 0;
     } else if (a == "--list-kernels") {
       list = true;
@@ -192,6 +221,8 @@ int main(int argc, char** argv) {
       prefix_cache = false;
     } else if (a == "--list-backends") {
       list_back = true;
+    } else if (a == "--list-devices") {
+      return list_devices();
     } else if (a == "--backend") {
       if (!value(&backend)) return fail("--backend needs a backend name");
     } else if (a == "--input") {
