@@ -9,6 +9,7 @@
 
 #include "kernel_util.h"
 #include "math_gemm_kernels.h"
+#include "math_gemm_skinny.h"
 
 namespace fleetrt {
 namespace ku {
@@ -94,20 +95,6 @@ void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_
     }
 }
 
-// C[M×N] (+)= alpha·A·B for tiny M straight from unpacked row-major B (no packing cost).
-void small_m_generic(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
-                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int64_t j0, int64_t j1) {
-  for (int64_t i = 0; i < M; ++i) {
-    float* c = C + i * ldc;
-    for (int64_t j = j0; j < j1; ++j) c[j] = beta == 0.f ? 0.f : beta * c[j];
-    for (int64_t k = 0; k < K; ++k) {
-      float a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-      const float* b = B + k * ldb;
-      for (int64_t j = j0; j < j1; ++j) c[j] += a * b[j];
-    }
-  }
-}
-
 }  // namespace
 
 void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -138,18 +125,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     else fn(0, n);
   };
 
-  // Row-vector products: stream B directly, split over columns.
-  if (M < 4 && !trans_b) {
-    int64_t cols_per = std::max<int64_t>(256, (N + 4 * threads - 1) / (4 * threads));
-    int64_t chunks = (N + cols_per - 1) / cols_per;
-    bool big = M * N * K > (1 << 16);
-    auto body = [&](int64_t c0, int64_t c1) {
-      int64_t j0 = c0 * cols_per, j1 = std::min(N, c1 * cols_per);
-      if (avx) gemm::small_m_avx2(M, N, K, alpha, A, lda, trans_a, B, ldb, beta, C, ldc, j0, j1);
-      else small_m_generic(M, N, K, alpha, A, lda, trans_a, B, ldb, beta, C, ldc, j0, j1);
-    };
-    if (big) run(chunks, 1, body);
-    else body(0, chunks);
+  // Few rows: bound by reading B, which the skinny loops stream once, split over N.
+  if (skinny_gemm_fits(M, N, K, trans_b)) {
+    skinny_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, WeightType::kF32, ldb, beta, C, ldc, ctx);
     return;
   }
 

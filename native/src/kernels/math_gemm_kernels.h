@@ -13,10 +13,6 @@ constexpr int64_t kNR = 16;
 // C[mr×nr] = alpha·Apanel·Bpanel + beta·C over kc packed steps (beta 0: C not read).
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr);
-// Columns [j0, j1) of C = alpha·op(A)·B + beta·C for small M with row-major B.
-void small_m_avx2(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
-                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int64_t j0, int64_t j1);
-
 }  // namespace gemm
 }  // namespace ku
 }  // namespace fleetrt

@@ -1,10 +1,12 @@
 // MatMul (numpy semantics: 1-D promotion, broadcast batch dims), Gemm, MatMulInteger,
-// QLinearMatMul. float32 goes through ku::sgemm; float16/bfloat16 are converted to float32;
+// QLinearMatMul. float32 goes through ku::sgemm; float16/bfloat16 weights are read in place by the
+// few-row loops (math_gemm_skinny.h) and converted to float32 otherwise;
 // float64 and integer types use straightforward loops.
 #include <algorithm>
 #include <cmath>
 
 #include "kernel_util.h"
+#include "math_gemm_skinny.h"
 
 namespace fleetrt {
 namespace {
@@ -88,27 +90,43 @@ void naive_matmul(KernelContext& ctx, const MatMulPlan& p, const T* A, const T* 
   });
 }
 
-void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const float* B, float* C) {
+// C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16. Few-row products read a
+// half-precision B where it lies (half the bytes); the others convert it to float32 first.
+void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+            int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (b.dtype == DType::kF32) {
+    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, b.as<float>() + b_off, ldb, beta, C, ldc, &ctx);
+  } else if (ku::skinny_gemm_fits(M, N, K, tb)) {
+    const auto bt = b.dtype == DType::kF16 ? ku::WeightType::kF16 : ku::WeightType::kBF16;
+    ku::skinny_gemm(ta, tb, M, N, K, alpha, A, lda, b.as<uint16_t>() + b_off, bt, ldb, beta, C, ldc, &ctx);
+  } else {
+    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, ku::as_float_buffer(ctx, b) + b_off, ldb, beta, C, ldc, &ctx);
+  }
+}
+
+// A and C are float32 buffers; B is the input tensor (float32, float16 or bfloat16).
+void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const Tensor& b, float* C) {
   int64_t nb = static_cast<int64_t>(p.a_off.size());
   if (nb == 0) return;
   // shared B and A batches laid out back to back: one big GEMM
   bool a_contig = true;
-  for (int64_t b = 0; b < nb; ++b)
-    if (p.a_off[b] != b * p.M * p.K) a_contig = false;
+  for (int64_t i = 0; i < nb; ++i)
+    if (p.a_off[i] != i * p.M * p.K) a_contig = false;
   if (p.b_shared && a_contig) {
-    ku::sgemm(false, false, nb * p.M, p.N, p.K, 1.f, A, p.K, B, p.N, 0.f, C, p.N, &ctx);
+    gemm_b(ctx, false, false, nb * p.M, p.N, p.K, 1.f, A, p.K, b, 0, p.N, 0.f, C, p.N);
     return;
   }
+  const float* B = ku::as_float_buffer(ctx, b);
   bool big = p.M * p.N * p.K >= ku::kParallelMinMacs;
   if (big) {
-    for (int64_t b = 0; b < nb; ++b)
-      ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[b], p.K, B + p.b_off[b], p.N, 0.f,
-                C + b * p.M * p.N, p.N, &ctx);
+    for (int64_t i = 0; i < nb; ++i)
+      ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[i], p.K, B + p.b_off[i], p.N, 0.f,
+                C + i * p.M * p.N, p.N, &ctx);
   } else {
     ku::parallel_elems(ctx, nb, p.M * p.N * p.K, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b)
-        ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[b], p.K, B + p.b_off[b], p.N, 0.f,
-                  C + b * p.M * p.N, p.N, nullptr);
+      for (int64_t i = b0; i < b1; ++i)
+        ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[i], p.K, B + p.b_off[i], p.N, 0.f,
+                  C + i * p.M * p.N, p.N, nullptr);
     });
   }
 }
@@ -125,12 +143,11 @@ Status k_MatMul(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
   if (y->numel() == 0) return Status::Ok();
   switch (a->dtype) {
-    case DType::kF32: float_matmul(ctx, p, a->as<float>(), b->as<float>(), y->as<float>()); break;
+    case DType::kF32: float_matmul(ctx, p, a->as<float>(), *b, y->as<float>()); break;
     case DType::kF16: case DType::kBF16: {
       const float* fa = ku::as_float_buffer(ctx, *a);
-      const float* fb = ku::as_float_buffer(ctx, *b);
       float* fy = static_cast<float*>(ctx.scratch(static_cast<size_t>(y->numel()) * sizeof(float)));
-      float_matmul(ctx, p, fa, fb, fy);
+      float_matmul(ctx, p, fa, *b, fy);
       ku::store_float_buffer(fy, *y);
       break;
     }
@@ -173,7 +190,6 @@ Status k_Gemm(KernelContext& ctx) {
   }
   if (fl) {
     const float* fa = ku::as_float_buffer(ctx, *a);
-    const float* fb = ku::as_float_buffer(ctx, *b);
     float* fy = a->dtype == DType::kF32 ? y->as<float>()
                                         : static_cast<float*>(ctx.scratch(static_cast<size_t>(M * N) * sizeof(float)));
     float beta_eff = 0.f;
@@ -184,7 +200,7 @@ Status k_Gemm(KernelContext& ctx) {
         for (int64_t j = 0; j < N; ++j) fy[i * N + j] = fc[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
       beta_eff = beta;
     }
-    ku::sgemm(ta, tb, M, N, K, alpha, fa, a->shape[1], fb, b->shape[1], beta_eff, fy, N, &ctx);
+    gemm_b(ctx, ta, tb, M, N, K, alpha, fa, a->shape[1], *b, 0, b->shape[1], beta_eff, fy, N);
     if (a->dtype != DType::kF32) ku::store_float_buffer(fy, *y);
     return Status::Ok();
   }
