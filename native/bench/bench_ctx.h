@@ -1,6 +1,7 @@
 // A KernelContext for the kernel microbenchmarks: the runtime's own thread pool (so parallel_for
 // costs what it costs in fleetrt), no inputs or outputs.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -52,17 +53,17 @@ inline double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Median of `reps` timings of fn() in seconds.
+// Best of `reps` timings of fn() in seconds: on a machine shared with other work, the fastest run
+// is the one least disturbed by it (compare kernels with references timed the same way).
 template <class F>
-double median_time(int reps, F&& fn) {
-  std::vector<double> t;
+double best_time(int reps, F&& fn) {
+  double best = 1e30;
   for (int r = 0; r < reps; ++r) {
     double t0 = now_s();
     fn();
-    t.push_back(now_s() - t0);
+    best = std::min(best, now_s() - t0);
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return best;
 }
 
 }  // namespace bench

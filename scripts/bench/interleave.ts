@@ -85,6 +85,8 @@ export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Ma
 export interface Timing {
   fleetMs: number;
   ortMs: number;
+  /** median per run of the time in the ops of `traceOps` (when asked for), from the same runs */
+  opsMs?: number;
   /** largest |fleetrt − expected| over the outputs compared, relative to the largest |expected| */
   maxRelErr: number;
   simd: string;
@@ -102,6 +104,8 @@ export async function timeInterleaved(opts: {
   feeds: Record<string, ort.Tensor>;
   expected: Record<string, string>;
   workDir: string;
+  /** op types whose time per run to add up from a trace of the timed runs */
+  traceOps?: ReadonlySet<string>;
 }): Promise<Timing> {
   const session = await ort.InferenceSession.create(opts.onnx, {
     intraOpNumThreads: THREADS,
@@ -112,17 +116,21 @@ export async function timeInterleaved(opts: {
   await session.run(opts.feeds);
   const fleet: number[] = [];
   const ortTimes: number[] = [];
+  const opsTimes: number[] = [];
   let simd = '?';
   let outputs: { name: string; file: string }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const metrics = path.join(opts.workDir, 'metrics.json');
+    const trace = opts.traceOps ? path.join(opts.workDir, 'trace.json') : undefined;
     const res = await run(opts.plan, {
       inputs: opts.inputs,
       outputDir: path.join(opts.workDir, 'out'),
       repeat: REPEAT + 1,
       threads: THREADS,
       metrics,
+      ...(trace ? { trace } : {}),
     });
+    if (trace) opsTimes.push(...opsPerRepeat(trace, opts.traceOps!).slice(1));
     outputs = res.outputs;
     const m = JSON.parse(readFileSync(metrics, 'utf8')) as { latencyMs: number[]; simd: string };
     simd = m.simd;
@@ -147,7 +155,29 @@ export async function timeInterleaved(opts: {
     }
     maxRelErr = Math.max(maxRelErr, worst / (scale || 1));
   }
-  return { fleetMs: median(fleet), ortMs: median(ortTimes), maxRelErr, simd };
+  return {
+    fleetMs: median(fleet),
+    ortMs: median(ortTimes),
+    ...(opsTimes.length ? { opsMs: median(opsTimes) } : {}),
+    maxRelErr,
+    simd,
+  };
+}
+
+/** Per repeat of a fleetrt trace, the milliseconds spent in ops of the given types. */
+function opsPerRepeat(trace: string, ops: ReadonlySet<string>): number[] {
+  const events = (
+    JSON.parse(readFileSync(trace, 'utf8')) as {
+      traceEvents: { ph: string; dur: number; args?: { op?: string; repeat?: number } }[];
+    }
+  ).traceEvents;
+  const per: number[] = [];
+  for (const e of events)
+    if (e.ph === 'X' && e.args?.op && ops.has(e.args.op)) {
+      const r = e.args.repeat ?? 0;
+      per[r] = (per[r] ?? 0) + e.dur / 1e3;
+    }
+  return Array.from(per, (v) => v ?? 0);
 }
 
 export interface References {

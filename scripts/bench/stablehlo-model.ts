@@ -1,10 +1,10 @@
 // A BERT-base encoder as StableHLO with its weights as function arguments (the PyTorch/XLA form:
 // a stablehlo.transpose of every Linear weight before its dot_general), run by fleetrt against the
 // same module exported to ONNX and run by onnxruntime-node, interleaved, same threads. Target:
-// ≤ 1.3× ORT's latency. Also: the GFLOP/s of its matrix products (from a traced run) against the
+// ≤ 1.3× ORT's latency. Also: the GFLOP/s of its matrix products (traced in the timed runs) against the
 // SGEMM microbenchmark, and the Transpose kernel alone against memcpy (target ≥ 50%).
 // Model: fixtures/gen/export_large_models.py (bert_base_shlo), generated into bench/.cache/models.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -20,7 +20,6 @@ import {
   setInputs,
   timeInterleaved,
 } from './interleave.js';
-import { run } from '../../src/api/run.js';
 import { readNpy } from '../../src/util/npy.js';
 
 const MATMUL_OPS = new Set(['MatMul', 'Gemm', 'FusedMatMul', 'Einsum', 'dot_general']);
@@ -49,18 +48,9 @@ if ('skip' in m) {
     feeds,
     expected: setExpected(dir, 'seq7'),
     workDir: work,
+    traceOps: MATMUL_OPS,
   });
-  // One traced run: time in the matrix-product ops (all of the model's FLOPs are theirs).
-  const trace = path.join(work, 'trace.json');
-  await run(plan, { inputs, outputDir: path.join(work, 'out'), repeat: REPEAT, threads: THREADS, trace });
-  const events = (
-    JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { ph: string; dur: number; args?: { op?: string } }[] }
-  ).traceEvents;
-  const byOp = new Map<string, number>();
-  for (const e of events)
-    if (e.ph === 'X' && e.args?.op) byOp.set(e.args.op, (byOp.get(e.args.op) ?? 0) + e.dur / 1e3 / REPEAT);
-  const mmMs = [...byOp].filter(([op]) => MATMUL_OPS.has(op)).reduce((s, [, ms]) => s + ms, 0);
-  const transposeMs = byOp.get('Transpose') ?? 0;
+  const mmMs = t.opsMs ?? NaN;
   const flops = info.sets['seq7']!.flops;
   const mmGflops = flops / (mmMs / 1e3) / 1e9;
   const ratio = t.fleetMs / t.ortMs;
@@ -83,7 +73,7 @@ if ('skip' in m) {
   console.log(
     `matrix products: ${mmMs.toFixed(2)} ms per run, ${mmGflops.toFixed(1)} GFLOP/s = ${((100 * mmGflops) / gemm).toFixed(0)}% of SGEMM 1024³ ` +
       `(${(info.weight_bytes / (mmMs / 1e3) / 1e9).toFixed(1)} GB/s of weights = ${((100 * info.weight_bytes) / (mmMs / 1e3) / 1e9 / memcpy).toFixed(0)}% of memcpy); ` +
-      `Transpose ops: ${transposeMs.toFixed(2)} ms per run; max rel err vs torch ${t.maxRelErr.toExponential(1)}`,
+      `max rel err vs torch ${t.maxRelErr.toExponential(1)}`,
   );
 }
 

@@ -90,11 +90,11 @@ float* a_buffer(int64_t n) {
 }  // namespace
 
 bool skinny_gemm_fits(int64_t M, int64_t N, int64_t K, bool trans_b) {
-  (void)trans_b;
   if (M < 1 || M > 64 || N < 1 || K < 1) return false;
   if (M <= 8) return true;
-  // More rows: the packed GEMM computes faster once B fits the caches; streaming wins while B is big.
-  return N * K * 4 >= kSplitMinBytes;
+  // More rows: streaming wins for an N×K B as long as B is large (the packed GEMM would copy it
+  // transposed); a K×N B computes faster packed.
+  return trans_b && N * K * 4 >= kSplitMinBytes;
 }
 
 void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

@@ -14,8 +14,8 @@ namespace ku {
 
 enum class WeightType { kF32, kF16, kBF16 };
 
-// Whether skinny_gemm is the better choice for this shape: M ≤ 64 rows, and for the wider row
-// counts only when B is large enough that reading it dominates.
+// Whether skinny_gemm is the better choice for this shape: up to 8 rows, and up to 64 for an N×K
+// (trans_b) B of 256 KiB or more.
 bool skinny_gemm_fits(int64_t M, int64_t N, int64_t K, bool trans_b);
 
 // C = alpha·op(A)·op(B) + beta·C. A is M×K (or K×M with trans_a) float32, row stride lda; B is
