@@ -28,7 +28,9 @@ double fleetrt_bench_fma512_peak_gflops(long iterations) {
   __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
                            _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
   s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-  volatile float keep = _mm512_reduce_add_ps(s);
+  float sink[16];
+  _mm512_storeu_ps(sink, s);
+  volatile float keep = sink[0];
   (void)keep;
   return iterations * 12.0 * 16 * 2 / sec / 1e9;
 }

@@ -114,6 +114,25 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   const W = f32('W', [K, N], w);
   const WT = f32('WT', [N, K], wt);
 
+  // one and two rows (a decode step): the threads split K
+  const x1 = values(K, 12);
+  const x2 = values(2 * K, 13);
+  addInput('x1', [1, K], x1);
+  addInput('x2', [2, K], x2);
+  out('mm_nn_m1', g.op('MatMul', ['x1', W]), reference(x1, w, 1, N, K), [1, N]);
+  out(
+    'gemm_nn_m2_bias',
+    g.op('Gemm', ['x2', W, f32('bias2', [N], bias)], { beta: 0.5 }),
+    reference(x2, w, 2, N, K, { bias: bias.map((v) => 0.5 * v) }),
+    [2, N],
+  );
+  out(
+    'mm_nn_m1_f16',
+    cast(g.op('MatMul', [cast('x1', 10), half('Wh1', [K, N], w)]), 1),
+    reference(x1, w, 1, N, K),
+    [1, N],
+    2e-3,
+  );
   out('mm_nn_m5', g.op('MatMul', ['x5', W]), reference(x5, w, 5, N, K), [5, N]);
   out('mm_nn_m48', g.op('MatMul', ['x48', W]), reference(x48, w, 48, N, K), [48, N]);
   out('mm_nn_m128', g.op('MatMul', ['x128', W]), reference(x128, w, 128, N, K), [128, N]);

@@ -1,6 +1,7 @@
-// Few-row matrix products (math_gemm_skinny.h): the driver, its thread split over N and the
-// portable loops. The work is bound by reading B once, so every thread streams its own range of
-// B's columns (NN) or rows (NT) and the rows of A and C it needs stay in cache.
+// Few-row matrix products (math_gemm_skinny.h): the driver, its thread split and the portable
+// loops. The work is bound by reading B once, so every thread streams its own range of B's
+// columns (NN) or rows (NT) and the rows of A and C it needs stay in cache; one or two rows
+// against a K×N B split K instead, so that each thread reads whole rows, in memory order.
 #include "math_gemm_skinny.h"
 
 #include <algorithm>
@@ -119,6 +120,35 @@ void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   const bool split = threads > 1 && (N * K * static_cast<int64_t>(es) >= kSplitMinBytes || M * N * K >= kParallelMinMacs);
   const int64_t tasks = split ? std::min<int64_t>(units, 2 * threads) : 1;
   const int64_t per = (units + tasks - 1) / tasks * unit;
+  if (!trans_b && split && M <= 2 && K >= 64 * threads) {
+    // One or two rows against K×N (a decode step): each thread streams a contiguous block of
+    // whole rows of B, the one order the hardware prefetchers follow at full speed, into its own
+    // partial sums; the partials are added in task order (deterministic for a thread count).
+    const int64_t kt = threads, kper = ((K + kt - 1) / kt + 3) / 4 * 4;
+    std::vector<float> part(static_cast<size_t>((kt - 1) * M * N));
+    for (int64_t i = 0; i < M; ++i) {
+      float* c = C + i * ldc;
+      if (beta == 0.f) std::fill(c, c + N, 0.f);
+      else if (beta != 1.f) for (int64_t j = 0; j < N; ++j) c[j] *= beta;
+    }
+    std::fill(part.begin(), part.end(), 0.f);
+    auto fn = avx ? skinny::nn_avx2 : nn_generic;
+    ctx->parallel_for(kt, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t k0 = std::min(K, t * kper), k1 = std::min(K, k0 + kper);
+        float* out = t == 0 ? C : part.data() + (t - 1) * M * N;
+        const int64_t ldo = t == 0 ? ldc : N;
+        if (k1 > k0) fn(bt, M, k1 - k0, N, a + k0, la, bbytes + static_cast<size_t>(k0 * ldb) * es, ldb, out, ldo);
+      }
+    });
+    for (int64_t t = 1; t < kt; ++t)
+      for (int64_t i = 0; i < M; ++i) {
+        float* c = C + i * ldc;
+        const float* q = part.data() + ((t - 1) * M + i) * N;
+        for (int64_t j = 0; j < N; ++j) c[j] += q[j];
+      }
+    return;
+  }
   auto body = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t j0 = t * per, j1 = std::min(N, j0 + per);
