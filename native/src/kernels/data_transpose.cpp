@@ -12,7 +12,7 @@ namespace ku {
 namespace {
 
 constexpr int64_t kTaskBytes = 64 * 1024;  // bytes moved per parallel task
-constexpr int64_t kTile = 64;              // tile edge in elements: 64×64 floats = 16 KiB each way
+constexpr int64_t kTile = 128;             // tile edge in elements: 128×128 floats = 64 KiB each way
 
 template <class T>
 void tile_generic(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
