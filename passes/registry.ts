@@ -3,6 +3,7 @@ import { SHAPE_PASSES } from './shape/index.js';
 import { ANALYSIS_PASSES } from './analysis/index.js';
 import { partitionPass } from './partition/index.js';
 import { FUSE_PASSES } from './fuse/index.js';
+import { kvStatePass } from './state/index.js';
 
 /**
  * Every pass, by name: the one table that textual pipelines resolve against. Add a pass here
@@ -13,7 +14,13 @@ export const PASSES: Record<string, Pass> = {
   ...ANALYSIS_PASSES,
   partition: partitionPass,
   ...FUSE_PASSES,
+  'kv-state': kvStatePass,
 };
 
-/** Named pipelines. Each is a pipeline string, printed back exactly in every report. */
-export const PIPELINES: Record<string, string> = {};
+/**
+ * Named pipelines. Each is a pipeline string, printed back exactly in every report. `generate`:
+ * a decoder compiled for the engine's generation loop (its KV cache as paged state).
+ */
+export const PIPELINES: Record<string, string> = {
+  generate: 'infer-shapes,fold,dce,cse,kv-state,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise',
+};

@@ -12,6 +12,16 @@ const BENCHES = {
   inspect: ['inspect time and RSS vs onnxruntime-node session creation', tsx, ['scripts/bench/inspect.mjs']],
   stablehlo: ['StableHLO parse + convert speed and linearity', tsx, ['scripts/bench/stablehlo-parse.mjs']],
   runtime: ['fleetrt vs onnxruntime-node latency per model', tsx, ['scripts/bench/runtime.ts']],
+  generate: [
+    'decode step vs onnxruntime-node loop on a 32M decoder; tokens/s vs the memory-bandwidth bound',
+    tsx,
+    ['scripts/bench/generate.ts'],
+  ],
+  serve: [
+    'fleetc serve: 64 concurrent clients on a 2-device fleet vs one at a time, prefix reuse, a small KV pool, faults',
+    tsx,
+    ['scripts/bench/serve.ts'],
+  ],
   gemm: ['SGEMM GFLOP/s against the measured FMA peak', path.join(root, 'native/build/fleetrt_gemm_bench'), []],
   stream: [
     'few-row matrix products and Transpose against memcpy bandwidth',

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm run demo — the main job, as a user would type it: compile the bundled GPT-style decoder
 // (KV-cache inputs, dynamic sequence axes) for the bundled CPU + GPU fleet, print the partition
-// report, run the plan on its test inputs, and check the outputs against the exporter's.
+// report, run the plan on its test inputs, and check the outputs against the exporter's. Then
+// generate text with the shared tiny GPT-2 on the same fleet, its KV cache kept as paged state on
+// the devices that run its attention.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -71,4 +73,38 @@ console.log(
 console.log(
   `report: ${path.relative(root, path.join(build, 'report.html'))}  trace: ${path.relative(root, path.join(build, 'trace.json'))} (open in ui.perfetto.dev)`,
 );
-process.exit(ok ? 0 : 1);
+if (!ok) process.exit(1);
+
+// Generation: text in, text out, through the model's own tokenizer; then a Llama-style decoder
+// (grouped-query attention, rotary) split over the fleet, three prompts of different lengths
+// decoded together, each layer's cache on the device that runs its attention.
+const gpt2 = path.join(root, '../shared/models/onnx/tiny_random_gpt2_fp32_past.onnx');
+const tokenizer = path.join(root, '../shared/models/tokenizers/tiny_random_gpt2/tokenizer.json');
+const genBuild = path.relative(root, path.join(build, 'generate'));
+fleetc('compile', gpt2, '--fleet', fleet, '--generate', '--max-context', '1024', '-o', genBuild);
+fleetc('generate', genBuild, '--tokenizer', tokenizer, '--prompt', 'The fleet', '--max-new-tokens', '16');
+const llamaBuild = path.relative(root, path.join(build, 'generate-llama'));
+fleetc(
+  'compile',
+  'fixtures/models/llama_kv_gqa/model.onnx',
+  '--fleet',
+  fleet,
+  '--generate',
+  '--max-context',
+  '1024',
+  '-o',
+  llamaBuild,
+);
+fleetc(
+  'generate',
+  llamaBuild,
+  '--prompt-ids',
+  '464,329',
+  '--prompt-ids',
+  '40,416,79,206,750,12',
+  '--prompt-ids',
+  '7',
+  '--max-new-tokens',
+  '12',
+);
+process.exit(0);

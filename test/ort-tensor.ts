@@ -6,7 +6,7 @@ import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
 
-/** An ONNX TensorProto file as an onnxruntime tensor (float32, int32, int64, bool). */
+/** An ONNX TensorProto file as an onnxruntime tensor (float32, float16, int32, int64, bool). */
 export function pbTensor(file: string): ort.Tensor {
   const t = onnx.TensorProto.decode(readFileSync(file));
   const dims = t.dims.map(Number);
@@ -24,6 +24,8 @@ export function pbTensor(file: string): ort.Tensor {
       );
     case 9:
       return new ort.Tensor('bool', raw ?? Uint8Array.from(t.int32Data), dims);
+    case 10: // float16: raw bits, or one value per int32Data entry
+      return new ort.Tensor('float16', raw ? new Uint16Array(raw.buffer) : Uint16Array.from(t.int32Data), dims);
     default:
       throw new Error(`${file}: element type ${t.dataType} not handled`);
   }

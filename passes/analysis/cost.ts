@@ -1,10 +1,13 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { DType } from '../../src/ir/dtype.js';
-import { add, max, mul, type Dim } from '../../src/ir/sym.js';
+import { add, max, mul, product, sym, type Dim } from '../../src/ir/sym.js';
 import type { Pass, PassContext } from '../pass.js';
 import { opFlops } from './flops.js';
 import { OpView } from './opview.js';
-import { bytesOf, DimSum } from './tensor.js';
+import { bytesFor, bytesOf, DimSum } from './tensor.js';
+
+/** The symbol a paged attention's context length is priced with (`--dim kv_context=N`). */
+export const KV_CONTEXT = 'kv_context';
 
 /** The cost of one op: FLOPs and bytes read/written, symbolic (null where unknown). */
 export interface OpCost {
@@ -67,16 +70,39 @@ function controlFlowFlops(graph: IRGraph, v: OpView): Dim | null {
   return body; // Loop: trip counts are run-time values; one iteration is counted
 }
 
+/**
+ * Bytes of a KV cache an attention over paged state reads per step: K and V of `kv_context`
+ * tokens (a symbol: the context the plan is priced for). The state values themselves are the
+ * whole pool and are not read whole.
+ */
+function stateBytesRead(graph: IRGraph, v: OpView): Dim {
+  let total: Dim = 0;
+  for (const name of v.ins) {
+    if (!name || graph.value(name).role !== 'state') continue;
+    const s = graph.value(name).shape;
+    const b =
+      s && s.length === 3
+        ? bytesFor(graph.value(name).dtype ?? 'float32', product([sym(KV_CONTEXT), s[1]!, s[2]!]))
+        : null;
+    if (b !== null) total = add(total, b);
+  }
+  return total;
+}
+
 export function opCost(graph: IRGraph, id: string): OpCost {
   const v = new OpView(graph, id);
   const cf = ['If', 'Loop', 'Scan'].includes(v.op.opType);
-  const readNames = ['Shape', 'Size'].includes(v.op.opType) ? [] : v.ins; // these read metadata only
+  // Shape and Size read metadata only; state values are read in part (stateBytesRead).
+  const readNames = ['Shape', 'Size'].includes(v.op.opType)
+    ? []
+    : v.ins.filter((x) => !x || graph.value(x).role !== 'state');
+  const read = sumBytes(graph, readNames);
   return {
     op: id,
     opType: v.op.opType,
     domain: v.op.domain,
     flops: cf ? controlFlowFlops(graph, v) : opFlops(v),
-    bytesRead: sumBytes(graph, readNames),
+    bytesRead: read === null ? null : add(read, stateBytesRead(graph, v)),
     bytesWritten: sumBytes(graph, v.outs),
     dtype: computeDType(graph, v),
   };

@@ -1,4 +1,4 @@
-import { add, ceilDiv, floorDiv, max, mul, product, sub, dimEq, type Dim } from '../../src/ir/sym.js';
+import { add, ceilDiv, floorDiv, max, mul, product, sub, dimEq, sym, type Dim } from '../../src/ir/sym.js';
 import { OpView, broadcastShapes } from './opview.js';
 import { stablehloFlops } from './flops-stablehlo.js';
 
@@ -338,6 +338,16 @@ function msAttention(v: OpView): Dim | null {
   return add(f, sdpa(b, heads, s, l, dkh, dvh, v.has(3)));
 }
 
+/** fleetc.PagedAttention (docs/state-ops.md): T tokens of H heads over a context of `kv_context` tokens. */
+function pagedAttention(v: OpView): Dim | null {
+  const q = v.inShape(0);
+  if (!q) return null;
+  const heads = v.int('num_heads', 1);
+  const d = v.int('head_size', 1);
+  const tokens = v.str('layout', 'bhsd') === 'bhsd' ? q[2] : q[1];
+  return tokens === undefined ? null : sdpa(1, heads, tokens, sym('kv_context'), d, d, false);
+}
+
 /** com.microsoft MultiHeadAttention: query [B,S,D] (or packed), key/value [B,L,D] or BNSH. */
 function multiHeadAttention(v: OpView): Dim | null {
   const q = v.inShape(0);
@@ -529,6 +539,7 @@ export const FORMULAS: Record<string, Formula> = {
   Attention: (v) => (v.op.domain === 'com.microsoft' ? msAttention(v) : onnxAttention(v)),
   MultiHeadAttention: multiHeadAttention,
   GroupQueryAttention: groupQueryAttention,
+  PagedAttention: pagedAttention,
   Einsum: einsum,
   RNN: rnn(1, T),
   GRU: rnn(3, 3 * T + 9), // 2 sigmoid, 1 tanh, gating arithmetic

@@ -1,6 +1,7 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import { readWeightBytes } from '../../src/ir/weights.js';
 import { dimEq } from '../../src/ir/sym.js';
+import { halfToNumber } from '../../src/ir/dtype.js';
 import { outerRefs } from '../simplify/outer.js';
 import type { PassContext } from '../pass.js';
 import type { Fleet } from '../../src/fleet/types.js';
@@ -36,6 +37,30 @@ export function floatWeight(graph: IRGraph, value: string | undefined): Float32A
   const bytes = readWeightBytes(v.weight);
   if (bytes.byteLength % 4 !== 0) return undefined;
   return new Float32Array(bytes.slice().buffer);
+}
+
+/**
+ * A small weight's values as numbers (float16/32/64 and 8–64-bit integers), or undefined when
+ * `value` is not such a weight with known bytes.
+ */
+export function weightNumbers(graph: IRGraph, value: string | undefined): number[] | undefined {
+  if (value === undefined || !graph.hasValue(value) || graph.producer(value)) return undefined;
+  const v = graph.value(value);
+  if (v.role !== 'weight' || !v.dtype || !v.weight || v.weight.kind === 'elided') return undefined;
+  const b = readWeightBytes(v.weight);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const read: Partial<Record<string, [number, (o: number) => number]>> = {
+    float32: [4, (o) => dv.getFloat32(o, true)],
+    float64: [8, (o) => dv.getFloat64(o, true)],
+    float16: [2, (o) => halfToNumber(dv.getUint16(o, true))],
+    int8: [1, (o) => dv.getInt8(o)],
+    uint8: [1, (o) => dv.getUint8(o)],
+    int32: [4, (o) => dv.getInt32(o, true)],
+    int64: [8, (o) => Number(dv.getBigInt64(o, true))],
+  };
+  const r = read[v.dtype];
+  if (!r || b.byteLength % r[0] !== 0) return undefined;
+  return Array.from({ length: b.byteLength / r[0] }, (_, i) => r[1](i * r[0]));
 }
 
 /** The single value of a one-element float32 weight, or undefined. */
@@ -82,11 +107,14 @@ export function sameShape(graph: IRGraph, a: string, b: string): boolean {
 
 /**
  * Whether fused `opType` ops suit the fleet the compile targets (ctx.env 'fleet'; none: this
- * machine's cpu): every device is a cpu and none refuses the op. Fusion before partitioning
- * must not hand a device an op that only its unfused parts were allowed on.
+ * machine's cpu): every device is a cpu or a real cuda GPU, and none refuses the op (a cuda
+ * device refuses what its kernel set lacks). Fusion before partitioning must not hand a device an
+ * op that only its unfused parts were allowed on.
  */
-export function fleetTakes(ctx: PassContext, opType: string): boolean {
+export function fleetTakes(ctx: PassContext, opType: string, domain = ''): boolean {
   const fleet = ctx.env.get('fleet') as Fleet | undefined;
   if (!fleet) return true;
-  return fleet.devices.every((d) => d.class === 'cpu' && refusal(d, opType, ['float32']) === null);
+  return fleet.devices.every(
+    (d) => (d.class === 'cpu' || d.backend === 'cuda') && refusal(d, opType, ['float32'], domain) === null,
+  );
 }

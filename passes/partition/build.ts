@@ -16,6 +16,8 @@ export interface BuildOptions {
   dims: Map<string, number>;
   /** Merge ops into segments (default true); off gives one task per op. */
   coarsen?: boolean;
+  /** Placement decided before partitioning (experts and their layers): op id → device id. */
+  opPins?: ReadonlyMap<string, string>;
 }
 
 /** Per-op facts the partitioner and the report share. */
@@ -79,7 +81,13 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const bytes = num(c.bytesRead) + num(c.bytesWritten);
     const outElems = graph.opOutputs(id).reduce((s, v) => s + (v ? num(numel(graph, v)) : 0), 0);
     const dtypes = computeDTypes(graph, id);
-    const refused = devices.map((d) => refusal(d, op.opType, dtypes));
+    // A cuda device holds tensors only: sequences and optionals stay in host memory.
+    const container = [...graph.opInputs(id), ...graph.opOutputs(id)].some((v) => v && graph.value(v).container);
+    const refused = devices.map((d) =>
+      container && d.backend === 'cuda'
+        ? 'the cuda backend holds tensors only (not sequences or optionals)'
+        : refusal(d, op.opType, dtypes, op.domain),
+    );
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {
@@ -88,6 +96,14 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       else if (pinned === undefined) {
         pinned = p.dev;
         pinOrigin = p.origin;
+      }
+    }
+    const fixed = opts.opPins?.get(id);
+    if (fixed !== undefined && pinned === undefined) {
+      const d = devices.findIndex((x) => x.id === fixed);
+      if (d >= 0 && !refused[d]) {
+        pinned = d;
+        pinOrigin = 'expert placement';
       }
     }
     if (pinned !== undefined && refused[pinned])
@@ -113,9 +129,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   }
 
   const opWeightBytes = (op: string): number =>
-    graph
-      .opInputs(op)
-      .reduce((sum, v) => (v && graph.value(v).role === 'weight' ? sum + num(bytesOf(graph, v)) : sum), 0);
+    graph.opInputs(op).reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
   // A segment may hold at most an eighth of the smallest device's memory in weights, so that
   // memory can still be balanced by moving segments.
   const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;
@@ -138,7 +152,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       for (const v of graph.opInputs(o)) {
         if (!v) continue;
         const b = num(bytesOf(graph, v));
-        if (graph.value(v).role === 'weight') weights.set(v, b);
+        if (residesOnDevice(graph, v)) weights.set(v, b);
         else work += b;
       }
       for (const v of graph.opOutputs(o)) {
@@ -160,6 +174,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       outBytes,
       workBytes,
       ...(pin ? { pinned: pin.pinned } : {}),
+      ...(pin?.pinOrigin === 'expert placement' ? { pinOrigin: pin.pinOrigin } : {}),
     };
   });
 
@@ -181,7 +196,8 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       ),
     );
     if (!prod) {
-      if (graphInputs.has(v) || val.role === 'input' || val.role === 'state')
+      if (val.role === 'state') continue;
+      if (graphInputs.has(v) || val.role === 'input')
         for (const t of users) inputs.set(t, (inputs.get(t) ?? 0) + bytes);
       continue;
     }
@@ -211,6 +227,15 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       a === b || bytes === 0 ? 0 : transferTime(route(fleet, devices[a]!.id, devices[b]!.id)!, bytes),
   };
   return { problem, facts, unboundSymbols: [...unbound].sort() };
+}
+
+/**
+ * Values that live on the device of the ops that read them and never travel: weights, and state
+ * objects (a KV cache's pages, sized for the capacity the compile reserves).
+ */
+export function residesOnDevice(graph: IRGraph, v: string): boolean {
+  const role = graph.value(v).role;
+  return role === 'weight' || role === 'state';
 }
 
 function numel(graph: IRGraph, v: string): Dim | null {

@@ -50,7 +50,7 @@ export function explain(p: Problem, s: Schedule, objective: Objective): Placemen
     const open = alternatives.filter((a) => a.objective !== undefined).sort((a, b) => a.objective! - b.objective!);
     const dev = p.devices[chosen]!.id;
     let reason: string;
-    if (task.pinned !== undefined) reason = `pinned to ${dev}`;
+    if (task.pinned !== undefined) reason = `pinned to ${dev}${task.pinOrigin ? ` by the ${task.pinOrigin}` : ''}`;
     else if (open.length === 0)
       reason = `only ${dev} can run it (${alternatives.map((a) => `${a.device}: ${a.refused}`).join('; ')})`;
     else {

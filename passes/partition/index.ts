@@ -4,7 +4,7 @@ import { localFleet } from '../../src/fleet/load.js';
 import { route } from '../../src/fleet/route.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import type { Pass, PassContext, PassOptions } from '../pass.js';
-import { buildProblem, type OpFacts } from './build.js';
+import { buildProblem, residesOnDevice, type OpFacts } from './build.js';
 import { deviceRoofline } from './devices.js';
 import type { Problem } from './problem.js';
 import { roofline, type Boundness } from '../analysis/roofline.js';
@@ -101,8 +101,9 @@ export function partition(
   objective: Objective,
   exact: boolean | 'auto' = 'auto',
   coarsen = true,
+  opPins?: ReadonlyMap<string, string>,
 ): PartitionResult {
-  const { problem: p, facts, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen });
+  const { problem: p, facts, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen, opPins });
   const stuck = unplaceable(p);
   if (stuck.length) {
     const task = p.tasks[stuck[0]!]!;
@@ -166,8 +167,7 @@ export function partition(
     const from = prod ? placement[prod.op]! : p.devices[p.home]!.id;
     const tos = new Set(graph.consumers(v).map((u) => placement[u.op]!));
     if (graph.outputs.includes(v)) tos.add(p.devices[p.home]!.id);
-    const val = graph.value(v);
-    if (val.role === 'weight') continue;
+    if (residesOnDevice(graph, v)) continue;
     for (const to of [...tos].sort()) {
       if (to === from) continue;
       const r = route(fleet, from, to);

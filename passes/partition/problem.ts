@@ -23,6 +23,8 @@ export interface Task {
   workBytes: number;
   /** A user pin: the only allowed device. */
   pinned?: number;
+  /** Who pinned it when not the user (the expert placement). */
+  pinOrigin?: string;
 }
 
 export interface Flow {

@@ -69,11 +69,18 @@ function opKey(graph: IRGraph, id: string): string | null {
     attrs.push([name, k]);
   }
   const ins = graph.opInputs(id).map((v) => v ?? '');
-  return JSON.stringify([op.domain, op.opType, op.opset, op.numOutputs, attrs, ins]);
+  // Ops whose result type is declared rather than implied (stablehlo.iota, convert, bitcast_convert …)
+  // can read the same inputs and attributes and still differ in the type they make.
+  const outs = graph.opOutputs(id).map((v) => {
+    if (v === undefined) return null;
+    const val = graph.value(v);
+    return [val.dtype, val.shape?.map(String) ?? null];
+  });
+  return JSON.stringify([op.domain, op.opType, op.opset, op.numOutputs, attrs, ins, outs]);
 }
 
 /**
- * Merges ops with the same type, domain, opset, attributes and inputs into the first of them.
+ * Merges ops with the same type, domain, opset, attributes, inputs and output types into the first of them.
  * Keeps a duplicate whose outputs are graph outputs (their names are part of the interface) or
  * read by name from a subgraph. Returns the number of ops merged.
  */

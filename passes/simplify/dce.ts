@@ -2,6 +2,14 @@ import type { IRGraph } from '../../src/ir/graph.js';
 import type { Pass } from '../pass.js';
 import { outerRefs } from './outer.js';
 
+/** Ops that change state outside their outputs (a KV cache's pages): they run though nothing reads them. */
+const EFFECTS = new Set(['fleetc:KvAppend']);
+
+export function hasEffects(graph: IRGraph, id: string): boolean {
+  const o = graph.op(id);
+  return EFFECTS.has(`${o.domain}:${o.opType}`);
+}
+
 /**
  * Removes ops none of whose outputs is used (by an op, a graph output, or a subgraph reading
  * it from an outer scope), repeatedly, and then values nothing uses or produces (unused
@@ -22,7 +30,8 @@ export function deadCodeElimination(graph: IRGraph): { ops: number; values: numb
   }
   const keep = new Set([...graph.inputs, ...graph.outputs]);
   const used = (v: string): boolean => keep.has(v) || graph.consumers(v).length > 0 || (outerUse.get(v) ?? 0) > 0;
-  const isDead = (id: string): boolean => graph.opOutputs(id).every((v) => v === undefined || !used(v));
+  const isDead = (id: string): boolean =>
+    !hasEffects(graph, id) && graph.opOutputs(id).every((v) => v === undefined || !used(v));
 
   const work = graph.ops().reverse();
   const queued = new Set(work);

@@ -5,6 +5,7 @@ import { resolvePipeline, runPipeline, type PassRecord } from '../../passes/driv
 import { planArena } from '../../passes/memory/arena.js';
 import { newPassContext } from '../../passes/pass.js';
 import type { PartitionResult } from '../../passes/partition/index.js';
+import { placeMoe } from '../../passes/partition/moe-place.js';
 import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/cpu/emit.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
@@ -13,13 +14,14 @@ import { route } from '../fleet/route.js';
 import type { Device, Fleet } from '../fleet/types.js';
 import { parseQuantity, UnitError, formatBytes, formatTime } from '../fleet/units.js';
 import type { IRGraph } from '../ir/graph.js';
-import { dimToJSON, evaluate, symbolsOf } from '../ir/sym.js';
+import { dimEq, dimToJSON, evaluate, sym, symbolsOf, type Dim } from '../ir/sym.js';
 import { byteSize } from '../ir/dtype.js';
 import { packageVersion } from '../version.js';
 import { elidedWeightsToInputs } from './elided.js';
 import { loadGraph } from './load.js';
 import {
   checkOutDir,
+  PLAN_SCHEMA_VERSION,
   prepareOutDir,
   sha256Hex,
   writeBundleFile,
@@ -30,12 +32,16 @@ import {
   type PlanJSON,
 } from './plan.js';
 import { predictSingleDevice } from './predict.js';
+import { generationResult, planState, type GenerateOptions, type StatePlan } from './state-plan.js';
+import { STATE_TOKENS } from '../../passes/state/index.js';
+import { KV_CONTEXT } from '../../passes/analysis/cost.js';
+import { PIPELINES } from '../../passes/registry.js';
 
 let version: string | undefined;
 
 /** The passes every compile runs before emitting (printed into plan.json). */
 export const DEFAULT_COMPILE_PIPELINE =
-  'infer-shapes,fold,dce,cse,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';
+  'split-moe,infer-shapes,fold,dce,cse,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';
 
 export interface CompileOptions {
   /** A fleet file, a Fleet, or nothing for this machine as one cpu device. */
@@ -56,6 +62,17 @@ export interface CompileOptions {
   verify?: boolean;
   /** Write report.{json,txt,html} (default true; the conformance runner turns it off). */
   report?: boolean;
+  /** MoE models: expected routing (a routing file or an earlier run's metrics.json), uniform when absent. */
+  routing?: string;
+  /** MoE models: extra expert instances per layer for replicas of hot experts (default 0). */
+  expertSlots?: number;
+  /** MoE models: an expert placement to realise (written by `fleetc tune`). */
+  placement?: string;
+  /**
+   * Compile a decoder for the engine's generation loop: its KV cache becomes paged state kept on
+   * the devices that run its attention (the `generate` pipeline), sized by these options.
+   */
+  generate?: GenerateOptions | boolean;
 }
 
 export interface CompileResult {
@@ -83,7 +100,7 @@ function toMap(dims: CompileOptions['dims']): Map<string, number> {
 }
 
 function resolveFleet(f: CompileOptions['fleet'], pins: string[]): Fleet {
-  const base = f === undefined ? localFleet() : typeof f === 'string' ? loadFleet(f) : f;
+  const base = f === undefined || f === 'local' ? localFleet() : typeof f === 'string' ? loadFleet(f) : f;
   const fleet: Fleet = { ...base, pins: [...base.pins] };
   for (const p of pins) fleet.pins.push(parsePinFlag(p, fleet));
   return fleet;
@@ -168,6 +185,7 @@ export async function compileGraph(
   modelPath?: string,
 ): Promise<CompileResult> {
   const t0 = performance.now();
+  const gen = opts.generate ? (typeof opts.generate === 'object' ? opts.generate : {}) : undefined;
   const dims = toMap(opts.dims);
   const pinsText = opts.pins ?? [];
   const fleet = resolveFleet(opts.fleet, pinsText);
@@ -176,7 +194,8 @@ export async function compileGraph(
     throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(objective)}'`);
   const maxLatency = budget(opts.maxLatency, 'time', '--max-latency');
   const maxMemory = budget(opts.maxMemory, 'bytes', '--max-memory');
-  const pipelineText = opts.passes ?? DEFAULT_COMPILE_PIPELINE;
+  const pipelineText =
+    PIPELINES[opts.passes ?? ''] ?? opts.passes ?? (gen ? PIPELINES.generate! : DEFAULT_COMPILE_PIPELINE);
   const steps = resolvePipeline(pipelineText);
   checkOutDir(outDir, !!opts.force);
 
@@ -189,6 +208,21 @@ export async function compileGraph(
       loc: { file: graph.meta.file || modelPath },
     });
   const records = runPipeline(graph, steps, ctx);
+  const genResult = gen ? generationResult(ctx) : undefined;
+  if (gen && !genResult)
+    throw new FleetcError('E0601', `--generate needs the kv-state pass in the pipeline ('${pipelineText}' has none)`);
+  if (genResult) bindGenerationDims(dims, graph, genResult.roles.tokens, gen!);
+  // Experts are placed first (docs/moe.md); the partitioner then places the rest around them.
+  const moe =
+    fleet.devices.length > 1 || opts.report !== false
+      ? placeMoe(
+          graph,
+          fleet,
+          dims,
+          { routing: opts.routing, expertSlots: opts.expertSlots, placement: opts.placement },
+          ctx.diagnostics,
+        )
+      : undefined;
   const topo = graph.topoOps();
   warnUntyped(graph, topo, ctx.diagnostics);
 
@@ -216,7 +250,15 @@ export async function compileGraph(
   for (let attempt = 0; ; attempt++) {
     if (partitioner) {
       try {
-        part = partitioner(graph, withCapacities(fleet, budgets), dims, objective);
+        part = partitioner(
+          graph,
+          withCapacities(fleet, budgets),
+          moe?.costDims ?? dims,
+          objective,
+          'auto',
+          true,
+          moe?.pins,
+        );
       } catch (e) {
         if (maxMemory !== undefined && e instanceof FleetcError && e.code === 'E0302')
           throw new FleetcError(
@@ -273,6 +315,12 @@ export async function compileGraph(
     }
   }
 
+  // Engine-owned state: owners from the placement, the pool sized by what their memory leaves.
+  const statePlan: StatePlan | undefined = genResult
+    ? planState(genResult, gen!, placement, fleet.devices, memory, graph.meta.file || modelPath)
+    : undefined;
+  for (const [id, b] of Object.entries(statePlan?.poolBytes ?? {})) memory[id] = (memory[id] ?? 0) + b;
+
   // Predictions and budgets, before anything is written.
   const latency = part ? part.predicted.latency : predictSingleDevice(graph, home, dims);
   const throughput = part ? part.predicted.throughput : latency > 0 ? 1 / latency : 0;
@@ -316,12 +364,14 @@ export async function compileGraph(
       writeBundleFile(abs, 'program.bin', e.program),
       writeBundleFileWith(abs, 'weights.bin', e.weights.bytes, (f) => e.weights.writeFile(f)),
     ];
-    devices.push(planDevice(dev, dev.id === home.id, orders.get(dev.id)?.length ?? 0, dir, files, e));
+    devices.push(
+      planDevice(dev, dev.id === home.id, orders.get(dev.id)?.length ?? 0, dir, files, e, statePlan?.poolBytes[dev.id]),
+    );
   }
 
   const defaulted = [...new Set([...emitted.values()].flatMap((e) => e.defaulted))].sort();
   const symbols = symbolTable([...emitted.values()]);
-  for (const name of dims.keys())
+  for (const name of toMap(opts.dims).keys())
     if (!symbols.some((x) => x.name === name))
       ctx.diagnostics.push({
         severity: 'warning',
@@ -332,7 +382,7 @@ export async function compileGraph(
     return p ? placement[p.op]! : home.id;
   };
   const plan: PlanJSON = {
-    schemaVersion: 1,
+    schemaVersion: PLAN_SCHEMA_VERSION,
     generator: { name: 'fleetc', version: (version ??= packageVersion()), programFormat: 1 },
     model: modelFacts(graph, modelPath),
     fleet: {
@@ -343,6 +393,7 @@ export async function compileGraph(
         class: d.class,
         host: d.host,
         backend: d.backend,
+        ...(d.cudaDevice !== undefined ? { ordinal: d.cudaDevice } : {}),
         threads: d.threads,
         memory: d.memory[0]?.capacity ?? 0,
       })),
@@ -387,17 +438,21 @@ export async function compileGraph(
         shape: v.shape ? v.shape.map(dimToJSON) : null,
       };
     }),
-    state: detectKvCache(graph).map((k) => ({
-      kind: 'kv-cache',
-      input: k.input,
-      output: k.output,
-      owner: ownerOf(k.output),
-      dtype: k.dtype,
-      axis: k.axis,
-      growth: k.growth === null ? null : dimToJSON(k.growth),
-      bytes: k.bytes === null ? null : dimToJSON(k.bytes),
-      evidence: k.evidence,
-    })),
+    state:
+      statePlan?.state ??
+      detectKvCache(graph).map((k) => ({
+        kind: 'kv-cache',
+        input: k.input,
+        output: k.output,
+        owner: ownerOf(k.output),
+        dtype: k.dtype,
+        axis: k.axis,
+        growth: k.growth === null ? null : dimToJSON(k.growth),
+        bytes: k.bytes === null ? null : dimToJSON(k.bytes),
+        evidence: k.evidence,
+      })),
+    ...(statePlan ? { generation: statePlan.generation } : {}),
+    ...(moe ? { experts: moe.experts } : {}),
     schedule: (part && part.schedule.length === topo.length ? part.schedule : topo).map((op) => ({
       op,
       device: placement[op]!,
@@ -428,10 +483,32 @@ export async function compileGraph(
         pipeline: pipelineText,
         dims,
         plannedArena,
+        ...(moe ? { moe: moe.report } : {}),
       }),
     );
   }
   return { outDir, planPath, plan, passes: records, diagnostics: ctx.diagnostics, ms: performance.now() - t0 };
+}
+
+/**
+ * Symbol bindings for a generation build, where the user gave none: the token input is one
+ * sequence axis of `maxStepTokens` tokens (the engine flattens a step's sequences into it), logits
+ * for up to 64 of them, and the KV pool reserved at `maxContext` tokens while partitioning.
+ */
+function bindGenerationDims(dims: Map<string, number>, graph: IRGraph, tokens: string, g: GenerateOptions): void {
+  const step = g.maxStepTokens ?? 256;
+  const [batch, seq] = graph.value(tokens).shape ?? [];
+  const defaults: [Dim | undefined, number][] = [
+    [batch, 1],
+    [seq, step],
+    [sym('n_logits'), Math.min(step, 64)],
+    [sym(STATE_TOKENS), g.maxContext ?? 2048],
+    [sym(KV_CONTEXT), Math.min(g.maxContext ?? 2048, 1024)],
+  ];
+  for (const [d, v] of defaults) {
+    const name = d === undefined ? undefined : [...symbolsOf(d)][0];
+    if (name !== undefined && dimEq(d!, sym(name)) && !dims.has(name)) dims.set(name, v);
+  }
 }
 
 /** The fleet with each device's level-0 capacity replaced by its budget. */
@@ -451,12 +528,14 @@ function planDevice(
   dir: string,
   files: PlanDevice['bundle']['files'],
   e: EmitResult,
+  state?: number,
 ): PlanDevice {
   const m = e.memory;
   return {
     name: dev.id,
     class: dev.class,
     backend: dev.backend,
+    ...(dev.cudaDevice !== undefined ? { ordinal: dev.cudaDevice } : {}),
     emulated: dev.backend === 'emulated',
     threads: Math.max(1, dev.threads),
     home,
@@ -469,7 +548,8 @@ function planDevice(
       arenaLowerBound: m.arenaLowerBound,
       arenaTensors: m.arenaTensors,
       dynamicTensors: m.dynamicTensors,
-      total: m.weightBytes + m.arenaBytes,
+      ...(state !== undefined ? { state } : {}),
+      total: m.weightBytes + m.arenaBytes + (state ?? 0),
       capacity: dev.memory[0]?.capacity ?? 0,
     },
   };

@@ -1,6 +1,9 @@
 import { costGraph, type CostResult } from '../../passes/analysis/cost.js';
 import { criticalPath } from '../../passes/analysis/critical.js';
 import { detectKvCache } from '../../passes/analysis/kv.js';
+import { detectMoe, summariseMoe, type MoeLayerSummary } from '../../passes/analysis/moe.js';
+import { makeState } from '../../passes/state/index.js';
+import { graphFromJSON, graphToJSON } from '../ir/json.js';
 import {
   deviceClass,
   DEVICE_CLASSES,
@@ -61,6 +64,22 @@ export interface KvStateInfo {
   inputBytes: number | null;
 }
 
+/** What `fleetc generate` would make of the caches (the kv-state pass on a copy of the graph). */
+export interface EngineStateInfo {
+  states: {
+    input: string;
+    output: string;
+    part?: 'key' | 'value';
+    mode: 'paged' | 'gather';
+    layer: number;
+    bytesPerToken: number;
+    reason?: string;
+  }[];
+  bytesPerToken: number;
+  batching: 'flatten' | 'sequence';
+  batchingReason?: string;
+}
+
 export interface OpRow {
   name: string;
   opType: string;
@@ -114,6 +133,10 @@ export interface InspectReport {
   /** Ops whose cost is unknown (op type not modelled or shapes unknown), by op type. */
   uncosted: Record<string, number>;
   state: KvStateInfo[];
+  /** Mixture-of-Experts layers: experts, top-k, router, expert weight bytes, FLOPs per routed token. */
+  moe: MoeLayerSummary[];
+  /** The caches as engine state, or why the model cannot generate (absent when it has no cache). */
+  engineState?: EngineStateInfo | { error: string };
   device: {
     name: string;
     description: string;
@@ -181,6 +204,33 @@ export async function inspect(model: string | IRGraph, opts: InspectOptions = {}
   const report = inspectGraph(graph, opts);
   report.warnings = [...warnings, ...report.warnings];
   return report;
+}
+
+function engineState(graph: IRGraph): EngineStateInfo | { error: string } {
+  try {
+    // as `fleetc generate` compiles it: the simplifications first, so that constants are folded
+    const copy = graphFromJSON(graphToJSON(graph));
+    const ctx = newPassContext();
+    runPipeline(copy, resolvePipeline('fold,dce,cse'), ctx);
+    const r = makeState(copy, ctx);
+    return {
+      states: r.states.map((s) => ({
+        input: s.input,
+        output: s.output,
+        ...(s.part ? { part: s.part } : {}),
+        mode: s.mode,
+        layer: s.layer,
+        bytesPerToken: s.bytesPerToken,
+        ...(s.reason ? { reason: s.reason } : {}),
+      })),
+      bytesPerToken: r.states.reduce((a, s) => a + s.bytesPerToken, 0),
+      batching: r.batching,
+      ...(r.batchingReason ? { batchingReason: r.batchingReason } : {}),
+    };
+  } catch (e) {
+    if (e instanceof FleetcError) return { error: e.message };
+    throw e;
+  }
 }
 
 /** The report for a graph whose shapes are as inferred as they will be. */
@@ -258,6 +308,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
         ? '0'
         : `${dimToString(cost.bytesRead)} read + ${dimToString(cost.bytesWritten)} written`,
     uncosted: rows.uncosted,
+    ...(kv.some((k) => k.axis >= 0) ? { engineState: engineState(graph) } : {}),
     state: kv.map((k) => ({
       input: k.input,
       output: k.output,
@@ -269,6 +320,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
       bytes: num(k.bytes),
       inputBytes: num(k.inputBytes),
     })),
+    moe: summariseMoe(detectMoe(graph, dims)),
     device: {
       name: dev.name,
       description: dev.description,

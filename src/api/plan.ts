@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { FleetcError } from '../diagnostics/index.js';
 import schema from '../schemas/plan.schema.json' with { type: 'json' };
+import type { PlanExpert } from '../../passes/partition/moe-place.js';
 
 /** plan.json, schema version 1 (src/schemas/plan.schema.json, docs/plan-format.md). */
-export const PLAN_SCHEMA_VERSION = 1;
+export const PLAN_SCHEMA_VERSION = 2;
 
 export type PlanDim = number | string;
 
@@ -27,7 +28,9 @@ export interface PlanFile {
 export interface PlanDevice {
   name: string;
   class: string;
-  backend: 'cpu' | 'emulated';
+  backend: 'cpu' | 'emulated' | 'cuda';
+  /** The backend's device index (cuda: the CUDA device); absent means 0. */
+  ordinal?: number;
   emulated: boolean;
   threads: number;
   home: boolean;
@@ -38,6 +41,8 @@ export interface PlanDevice {
     arena: number;
     arenaUnshared: number;
     arenaLowerBound: number;
+    /** Bytes of the KV pool kept on the device (plans compiled for generation). */
+    state?: number;
     arenaTensors: number;
     dynamicTensors: number;
     total: number;
@@ -66,10 +71,42 @@ export interface PlanState {
   growth: PlanDim | null;
   bytes: PlanDim | null;
   evidence: string;
+  /** Engine-owned state (compiled for generation, docs/state-ops.md); absent on a cache left as inputs/outputs. */
+  id?: number;
+  mode?: 'paged' | 'gather';
+  layer?: number;
+  part?: 'key' | 'value';
+  outer?: number;
+  inner?: number;
+  bytesPerToken?: number;
+  pageSize?: number;
+  capacityTokens?: number;
+  tier?: 'device' | 'host';
+  ops?: string[];
+  reason?: string;
+}
+
+/** How the engine drives generation (plan.json `generation`). */
+export interface PlanGeneration {
+  tokens: string;
+  positions?: string;
+  attentionMask?: string;
+  logitsIndex?: string;
+  logits: string;
+  vocab: number;
+  batching: 'flatten' | 'sequence';
+  batchingReason?: string;
+  pageSize: number;
+  maxStepTokens: number;
+  capacityTokens: number;
+  /** The most tokens one sequence may hold: its position table's rows (absent when unbounded). */
+  maxPositions?: number;
+  /** Bytes one token's cache takes on each device that keeps state. */
+  bytesPerToken: Record<string, number>;
 }
 
 export interface PlanJSON {
-  schemaVersion: 1;
+  schemaVersion: typeof PLAN_SCHEMA_VERSION;
   generator: { name: 'fleetc'; version: string; programFormat: 1 };
   model: { file: string; format: string; name: string; sha256?: string };
   fleet: {
@@ -79,7 +116,8 @@ export interface PlanJSON {
       id: string;
       class: string;
       host: string;
-      backend: 'cpu' | 'emulated';
+      backend: 'cpu' | 'emulated' | 'cuda';
+      ordinal?: number;
       threads: number;
       memory: number;
     }[];
@@ -103,6 +141,9 @@ export interface PlanJSON {
   devices: PlanDevice[];
   channels: PlanChannel[];
   state: PlanState[];
+  /** MoE models: where each expert runs (replicas included) and how its tokens split. */
+  experts?: PlanExpert[];
+  generation?: PlanGeneration;
   schedule: { op: string; device: string }[];
   predicted: {
     method: string;

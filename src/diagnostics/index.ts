@@ -7,6 +7,7 @@ import type { SourceLoc } from '../ir/types.js';
  *   E03xx  fleet files and placement constraints
  *   E04xx  compile budgets and plans
  *   E05xx  running plans and bundles
+ *   E06xx  generation and serving
  *   E09xx  command line
  */
 export const CODES = {
@@ -21,10 +22,14 @@ export const CODES = {
   E0301: 'fleet file is invalid',
   E0302: 'placement is impossible',
   E0303: 'a pin names a device that cannot run the op',
+  E0304: 'routing counts or an expert placement (--routing, --placement, run metrics) are invalid',
   E0401: 'plan misses a budget',
   E0501: 'plan or bundle is invalid',
   E0502: 'run input is invalid',
   E0503: 'runtime failure',
+  E0601: 'the model cannot be driven as a decoder (no KV state, or inputs the engine cannot feed)',
+  E0602: 'a generation request is invalid',
+  E0603: 'serving cannot go on (address in use, or the devices left cannot run the model)',
   E0901: 'bad command-line usage',
 } as const;
 

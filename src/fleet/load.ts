@@ -19,6 +19,7 @@ import {
 } from './types.js';
 import { parseQuantity, UnitError, type Quantity } from './units.js';
 import { unreachablePairs } from './route.js';
+import { detectCudaGpus, type LocalGpu } from './detect.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
@@ -80,7 +81,8 @@ interface RawDevice {
   launchOverhead?: unknown;
   ops?: { allow?: string[]; deny?: string[] };
   dtypes?: string[];
-  backend?: 'cpu' | 'emulated';
+  backend?: 'cpu' | 'emulated' | 'cuda';
+  cudaDevice?: number;
   threads?: number;
   hostLink?: { kind?: string; bandwidth?: unknown; latency?: unknown };
 }
@@ -146,6 +148,10 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
     const backend = d.backend ?? (cls === 'cpu' ? 'cpu' : 'emulated');
     if (backend === 'cpu' && cls !== 'cpu')
       fail([...at, 'backend'], `backend 'cpu' runs only cpu-class devices; a ${cls} runs 'emulated' on this machine`);
+    if (backend === 'cuda' && cls !== 'gpu')
+      fail([...at, 'backend'], `backend 'cuda' runs only gpu-class devices (this one is a ${cls})`);
+    if (d.cudaDevice !== undefined && backend !== 'cuda')
+      fail([...at, 'cudaDevice'], `cudaDevice needs backend: cuda (this device's backend is '${backend}')`);
     const hostLinkPreset = d.hostLink?.kind ? LINK_PRESETS[d.hostLink.kind] : undefined;
     if (d.hostLink?.kind && !hostLinkPreset && (d.hostLink.bandwidth === undefined || d.hostLink.latency === undefined))
       fail(
@@ -184,11 +190,24 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       },
       dtypes,
       backend,
+      ...(backend === 'cuda' ? { cudaDevice: d.cudaDevice ?? 0 } : {}),
       threads: d.threads ?? Math.max(1, cpus().length),
       ...(hostLink ? { hostLink } : {}),
     });
   });
 
+  const gpus = new Map<string, string>();
+  devices.forEach((d, i) => {
+    if (d.backend !== 'cuda') return;
+    const key = `${d.host}#${d.cudaDevice}`;
+    const other = gpus.get(key);
+    if (other)
+      fail(
+        ['devices', i, 'cudaDevice'],
+        `'${d.id}' and '${other}' are both cudaDevice ${d.cudaDevice} of host ${d.host}`,
+      );
+    gpus.set(key, d.id);
+  });
   const hosts = [...new Set([...(raw.hosts ?? []), ...devices.map((d) => d.host)])];
   const endpoints = new Set<string>([...ids, ...hosts]);
   const links: Link[] = (raw.links ?? []).map((l, i) => {
@@ -301,8 +320,43 @@ function locate(
   return { file };
 }
 
-/** The built-in fleet: this machine as one cpu device. */
-export function localFleet(): Fleet {
+/** The preset whose figures fit a GPU by its name (nvidia-smi's), if one does. */
+function gpuPreset(name: string): string | undefined {
+  if (/H200/i.test(name)) return 'nvidia-h200-sxm';
+  if (/H100/i.test(name)) return 'nvidia-h100-sxm';
+  if (/A100/i.test(name)) return 'nvidia-a100-sxm';
+  if (/\bL4\b/i.test(name)) return 'nvidia-l4';
+  return undefined;
+}
+
+/** A `backend: cuda` device for a GPU of this machine: its preset's figures and its own memory size. */
+function localGpuDevice(gpu: LocalGpu, host: string, threads: number): Device {
+  const preset = gpuPreset(gpu.name);
+  const p = preset ? DEVICE_PRESETS[preset]! : undefined;
+  const cls = CLASS_DEFAULTS.gpu;
+  return {
+    id: `cuda${gpu.index}`,
+    class: 'gpu',
+    host,
+    ...(preset ? { preset } : {}),
+    // An unknown GPU gets nominal figures (a mid-range data-centre card) until `fleetc tune` measures it.
+    memory: [{ name: 'hbm', capacity: gpu.memory, bandwidth: p?.memory[0]?.bandwidth ?? 1e12 }],
+    compute: p ? { ...p.compute } : { float32: 20e12, float16: 150e12, bfloat16: 150e12 },
+    launchOverhead: p?.launchOverhead ?? 5e-6,
+    ops: { deny: [...cls.deny] },
+    dtypes: [...cls.dtypes],
+    backend: 'cuda',
+    cudaDevice: gpu.index,
+    threads,
+    hostLink: p?.hostLink ?? { kind: 'pcie4-x16', ...LINK_PRESETS['pcie4-x16']! },
+  };
+}
+
+/**
+ * The built-in fleet (`--fleet local`, and the default): this machine's CPU as one cpu device, and
+ * each CUDA GPU it has (nvidia-smi) as a `backend: cuda` device.
+ */
+export function localFleet(gpus: readonly LocalGpu[] = detectCudaGpus()): Fleet {
   const threads = Math.max(1, cpus().length);
   const cls = CLASS_DEFAULTS.cpu;
   // Nominal per-core figures for an AVX2+FMA core (2 FMA units × 8 fp32 lanes × 2 flops × ~2.5 GHz).
@@ -329,6 +383,7 @@ export function localFleet(): Fleet {
         backend: 'cpu',
         threads,
       },
+      ...gpus.map((g) => localGpuDevice(g, hostname() || 'localhost', threads)),
     ],
     links: [],
     pins: [],

@@ -1,4 +1,5 @@
 import type { DType } from '../ir/dtype.js';
+import { cudaKernel } from './cuda-ops.js';
 import type { Device, DeviceClass } from './types.js';
 
 /** Op families a fleet file can name with '@family' in allow/deny lists. */
@@ -104,13 +105,24 @@ export function expandOpList(list: readonly string[]): Set<string> {
   return out;
 }
 
-/** Why `device` cannot run an op of this type on these element types, or null when it can. */
-export function refusal(device: Device, opType: string, dtypes: readonly (DType | null)[]): string | null {
+/**
+ * Why `device` cannot run an op of this type on these element types, or null when it can. A
+ * `backend: cuda` device runs exactly the ops and element types of fleetrt's cuda kernel set
+ * (cuda-ops.json).
+ */
+export function refusal(device: Device, opType: string, dtypes: readonly (DType | null)[], domain = ''): string | null {
   if (device.ops.allow && !expandOpList(device.ops.allow).has(opType))
     return `${opType} is not in ${device.id}'s allow list`;
   if (expandOpList(device.ops.deny).has(opType)) return `${device.class} device ${device.id} does not run ${opType}`;
   for (const dt of dtypes) {
     if (dt && !device.dtypes.includes(dt)) return `${device.id} does not compute in ${dt}`;
+  }
+  if (device.backend === 'cuda') {
+    const qualified = domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType;
+    const kernel = cudaKernel(domain, opType);
+    if (!kernel) return `the cuda backend has no ${qualified} kernel`;
+    for (const dt of dtypes)
+      if (dt && !kernel.dtypes.includes(dt)) return `the cuda ${qualified} kernel does not take ${dt}`;
   }
   return null;
 }

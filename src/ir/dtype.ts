@@ -101,3 +101,13 @@ export function isInteger(dt: DType): boolean {
 export function isDType(s: string): s is DType {
   return s in TABLE;
 }
+
+/** The value of IEEE binary16 bits. */
+export function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}

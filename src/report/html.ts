@@ -61,7 +61,7 @@ greedy baseline ${seconds(r.baseline.latency)}</p>
 ${deviceRows}</table>
 <h2>Links</h2>
 ${r.links.length ? `<table id="links"><tr><th>link</th><th>bytes</th><th>time</th></tr>${linkRows}</table>` : '<p>Nothing crosses a link.</p>'}
-<h2>Graph</h2>
+${experts(r)}<h2>Graph</h2>
 <p>${legend} <span class="key"><svg width="24" height="8"><line x1="0" y1="4" x2="24" y2="4" class="cut"/></svg> crosses devices</span> · hover a node for why it went there</p>
 <div class="scroll">${graphSvg}</div>
 <h2>Roofline</h2>
@@ -75,6 +75,30 @@ ${timeline(r, colour)}
 }
 
 // The package is CommonJS; under Node's ESM the default import is the constructor itself.
+/** MoE layers: per device its experts, predicted tokens and time; per expert why it went there. */
+function experts(r: Report): string {
+  return (r.moe ?? [])
+    .map((l) => {
+      const rows = l.devices
+        .map(
+          (d) =>
+            `<tr><td>${esc(d.device)}</td><td style="text-align:left">${esc(d.experts.join(', ') || '—')}</td><td>${si(d.tokens)}</td><td>${seconds(d.seconds)}</td><td>${bytes(d.weightBytes)}</td></tr>`,
+        )
+        .join('\n');
+      const why = l.placement
+        .map((p) => `<li>expert ${p.expert} → <b>${esc(p.devices.join(' + '))}</b>: ${esc(p.reason)}</li>`)
+        .join('\n');
+      return `<h2>MoE layer ${l.layer} ${esc(l.name)}</h2>
+<p>${l.experts} experts, top-${l.k}, ${esc(l.kind)}; home ${esc(l.home)}; routing ${l.routing === 'file' ? 'from --routing' : 'uniform'}; ${l.slots} slots;
+slowest device ${seconds(l.makespan)} (fluid ideal ${seconds(l.fluid)}, imbalance ${l.imbalance.toFixed(3)})</p>
+<table class="moe"><tr><th>device</th><th style="text-align:left">experts</th><th>tokens</th><th>time</th><th>weights</th></tr>
+${rows}</table>
+<details><summary>why each expert went where it did</summary><ul>${why}</ul></details>
+`;
+    })
+    .join('\n');
+}
+
 function newElk(): ElkApi {
   const Ctor = ((elkModule as unknown as { default?: unknown }).default ?? elkModule) as new () => ElkApi;
   return new Ctor();

@@ -3,6 +3,7 @@
 import type { IRGraph } from '../ir/graph.js';
 import type { Fleet } from '../fleet/types.js';
 import type { PartitionResult } from '../../passes/partition/index.js';
+import type { MoeReportLayer } from '../../passes/partition/moe-place.js';
 import { deviceRoofline } from '../../passes/partition/devices.js';
 import { bytesOf } from '../../passes/analysis/tensor.js';
 import { evaluate } from '../ir/sym.js';
@@ -71,6 +72,8 @@ export interface Report {
   ops: ReportOp[];
   edges: ReportEdge[];
   timeline: PartitionResult['timeline'];
+  /** MoE models: per layer, per device its experts, predicted routed tokens and time, and why each expert went where. */
+  moe?: MoeReportLayer[];
 }
 
 export interface ReportInput {
@@ -81,6 +84,7 @@ export interface ReportInput {
   pipeline: string;
   dims: Map<string, number>;
   plannedArena?: Record<string, number>;
+  moe?: MoeReportLayer[];
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -150,5 +154,6 @@ export function buildReport(input: ReportInput): Report {
     ops,
     edges,
     timeline: r.timeline,
+    ...(input.moe ? { moe: input.moe } : {}),
   };
 }

@@ -84,6 +84,35 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
       out.push(c.dim(`  … ${r.channels.length - shown.length} more in report.json`));
   }
 
+  for (const l of r.moe ?? []) {
+    out.push(
+      '',
+      c.bold(`MoE layer ${l.layer} ${l.name}`) +
+        `: ${l.experts} experts, top-${l.k}, ${l.kind}; home ${l.home}; routing ${l.routing === 'file' ? 'from --routing' : 'uniform'}` +
+        ` for ${si(l.tokens)} tokens; ${l.slots} slots (${l.extraSlots} extra allowed)`,
+    );
+    out.push(
+      `  predicted slowest device ${seconds(l.makespan)} (fluid ideal ${seconds(l.fluid)}, imbalance ${l.imbalance.toFixed(3)}),` +
+        ` ${bytes(l.bytesPerToken)} moved per routed token`,
+    );
+    out.push(
+      ...table(
+        ['  device', 'experts', 'tokens', 'time', 'weights'],
+        l.devices.map((d) => [
+          `  ${d.device}`,
+          d.experts.join(', ') || '—',
+          si(d.tokens),
+          seconds(d.seconds),
+          bytes(d.weightBytes),
+        ]),
+        ['l', 'l', 'r', 'r', 'r'],
+      ),
+    );
+    for (const p of l.placement.slice(0, 64))
+      out.push(`  expert ${p.expert} → ${c.bold(p.devices.join(' + '))}: ${p.reason}`);
+    if (l.placement.length > 64) out.push(c.dim(`  … ${l.placement.length - 64} more experts in report.json`));
+  }
+
   out.push('', c.bold('critical path'));
   out.push(`  ${r.criticalPath.join(' → ')}`);
 

@@ -1,6 +1,7 @@
 // NumPy .npy files (format 1.0 written; 1.0 and 2.0 read), the tensor format `fleetc run` reads
-// and writes. Little-endian float32/float64/int32/int64/bool/uint8.
+// and writes. Little-endian float16/float32/float64/int32/int64/bool/uint8.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { halfToNumber } from '../ir/dtype.js';
 
 export type NpyDescr = '<f4' | '<f8' | '<i4' | '<i8' | '|b1' | '|u1';
 
@@ -58,6 +59,7 @@ export function decodeNpy(b: Buffer, where = 'npy'): NpyArray {
     else if (descr === '<f8') data[i] = body.readDoubleLE(8 * i);
     else if (descr === '<i4') data[i] = body.readInt32LE(4 * i);
     else if (descr === '<i8') data[i] = Number(body.readBigInt64LE(8 * i));
+    else if (descr === '<f2') data[i] = halfToNumber(body.readUInt16LE(2 * i));
     else if (descr === '|b1' || descr === '|u1') data[i] = body[i]!;
     else throw new Error(`${where}: element type ${descr} not handled`);
   }

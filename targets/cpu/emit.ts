@@ -237,6 +237,9 @@ export function emitProgram(spec: EmitSpec): EmitResult {
           });
         T.storage = 'outer';
         T.a = pt;
+      } else if (v.role === 'state' && !producedHere) {
+        // A state object (passes/state): its pages belong to the engine; ops name it by id.
+        T.storage = 'none';
       } else if (!producedHere) {
         if (!v.weight) {
           if (producer)

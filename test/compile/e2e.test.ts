@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { compile, compileGraph } from '../../src/api/compile.js';
+import { manifestTolerances } from '../../fixtures/gen/check_fixtures.mjs';
 import { REPO } from '../paths.js';
 import { FLEETRT, HAVE_FLEETRT, readNpyF32, smallGraph, smallGraphRef, tmp, writeNpyF32 } from './helpers.js';
 
@@ -14,7 +15,12 @@ function run(args: string[]): { code: number; stderr: string } {
 }
 
 /** Runs fleetrt --batch on one fixture test set and returns the result line. */
-function batchRun(plan: string, set: string, t: TestContext): { status: string; message?: string } {
+function batchRun(
+  plan: string,
+  set: string,
+  t: TestContext,
+  tolerance = { rtol: 1e-3, atol: 1e-4 },
+): { status: string; message?: string } {
   const files = readdirSync(set);
   const pick = (p: string): string[] =>
     files
@@ -26,8 +32,7 @@ function batchRun(plan: string, set: string, t: TestContext): { status: string; 
     plan,
     inputs: pick('input_'),
     expected: pick('output_'),
-    rtol: 1e-3,
-    atol: 1e-4,
+    ...tolerance,
   });
   const jobs = join(tmp(), 'jobs.jsonl');
   writeFileSync(jobs, job + '\n');
@@ -80,6 +85,8 @@ describe.skipIf(!HAVE_FLEETRT)(
       .filter((e) => e.isDirectory() && existsSync(join(REPO, 'fixtures/models', e.name, 'model.onnx')))
       .map((e) => e.name)
       .sort();
+    // Fixtures in reduced precision carry their own tolerance (fixtures/models/manifest.json).
+    const tolerances = manifestTolerances(join(REPO, 'fixtures/models'));
     for (const name of fixtures) {
       it(`runs fixtures/models/${name} and matches its test data`, async (t) => {
         const dir = join(REPO, 'fixtures/models', name);
@@ -88,7 +95,7 @@ describe.skipIf(!HAVE_FLEETRT)(
         for (const set of readdirSync(dir)
           .filter((d) => d.startsWith('test_data_set_'))
           .sort()) {
-          const r = batchRun(join(out, 'plan.json'), join(dir, set), t);
+          const r = batchRun(join(out, 'plan.json'), join(dir, set), t, tolerances[name]);
           expect(r, `${name}/${set}`).toMatchObject({ status: 'pass' });
         }
       });

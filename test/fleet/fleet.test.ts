@@ -91,7 +91,7 @@ describe('fleet files', () => {
 describe('bad fleet files get one clear line each', () => {
   it('unknown preset, with its line', () => {
     expect(errorOf('devices:\n  - id: a\n    preset: nvidia-h1000\n')).toBe(
-      "bad.yaml:3:13: error[E0301]: devices[0].preset: unknown preset 'nvidia-h1000' (known: intel-xeon-8480, nvidia-h100-sxm, nvidia-a100-sxm, nvidia-l4, graphcore-ipu-gc200, intel-gaudi2, sambanova-sn30-like)",
+      "bad.yaml:3:13: error[E0301]: devices[0].preset: unknown preset 'nvidia-h1000' (known: intel-xeon-8480, nvidia-h100-sxm, nvidia-h200-sxm, nvidia-a100-sxm, nvidia-l4, graphcore-ipu-gc200, intel-gaudi2, sambanova-sn30-like)",
     );
   });
   it('a link to a missing device', () => {

@@ -14,9 +14,12 @@ import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { readNpy, type NpyArray } from '../npy.js';
 import { testModels, writeInputs } from './inputs.js';
 import { pbTensor } from '../ort-tensor.js';
+import { halfToNumber, manifestTolerances } from '../../fixtures/gen/check_fixtures.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'fleetc-ort-'));
 const MODELS = testModels();
+// Fixtures in reduced precision carry their own tolerance (fixtures/models/manifest.json).
+const TOLERANCES = manifestTolerances(join(import.meta.dirname, '../../fixtures/models'));
 
 const NPY_TYPES: Record<string, (d: Float64Array) => [ort.Tensor.Type, ort.Tensor.DataType]> = {
   '<f4': (d) => ['float32', Float32Array.from(d)],
@@ -57,10 +60,13 @@ describe.skipIf(!haveFleetrt())('fleetrt against onnxruntime-node', () => {
           const got = readNpy(o.file);
           expect(got.shape).toEqual([...ref!.dims]);
           const data = ref!.data as ArrayLike<number | bigint>;
+          const value =
+            ref!.type === 'float16' ? (i: number) => halfToNumber(Number(data[i])) : (i: number) => Number(data[i]);
+          const { rtol, atol } = TOLERANCES[m.name] ?? { rtol: 1e-4, atol: 1e-5 };
           for (let i = 0; i < got.data.length; i++) {
-            const y = Number(data[i]!);
+            const y = value(i);
             expect(Math.abs(got.data[i]! - y), `${m.name} ${o.name}[${i}]`).toBeLessThanOrEqual(
-              1e-5 + 1e-4 * Math.abs(y),
+              atol + rtol * Math.abs(y),
             );
           }
         }

@@ -160,6 +160,43 @@ class Attributes {
   }
 };
 
+// Engine-owned state (docs/runtime.md, "State"). During a generation step the stateful ops of the
+// fleetc domain (PagedAttention, KvGather, KvAppend) reach the KV cache through a StepState: the
+// pages of each state object on this device and, per sequence of the step, its page table.
+//
+// Storage of one state object on one device: `pages` pages, each [outer][page_size][inner] elements
+// of `dtype` (for attention caches outer = KV heads and inner = head size), so that one head's
+// tokens of a page are contiguous.
+struct StateStorage {
+  void* data = nullptr;
+  DType dtype = DType::kUndefined;
+  int32_t page_size = 0, outer = 0, inner = 0;
+  int32_t pages = 0;
+  size_t page_elems() const { return static_cast<size_t>(page_size) * outer * inner; }
+};
+
+// One sequence of the step: its tokens are contiguous in the step's token order.
+struct StepSequence {
+  const int32_t* pages = nullptr;  // this device's page table for the sequence
+  int32_t num_pages = 0;
+  int32_t past = 0;         // tokens in the cache before this step (= position of its first new token)
+  int32_t tokens = 0;       // new tokens of this sequence in the step
+  int32_t first_token = 0;  // index of its first new token among the step's tokens
+};
+
+class StepState {
+ public:
+  virtual ~StepState() = default;
+  virtual int num_sequences() const = 0;
+  virtual const StepSequence& sequence(int i) const = 0;
+  virtual int num_tokens() const = 0;
+  // The storage of state object `id` (plan.json state[id]) on this device.
+  virtual Status storage(int id, StateStorage* out) = 0;
+  // Telemetry: bytes of state a kernel appended, read in place, and copied out of the pages
+  // (KvGather: a layer that cannot read the pages where they lie).
+  virtual void count(uint64_t written, uint64_t read, uint64_t copied = 0) = 0;
+};
+
 class KernelContext {
  public:
   virtual ~KernelContext() = default;
@@ -199,6 +236,20 @@ class KernelContext {
   // Runs subgraph `graph` (an index from a kGraph/kGraphs attribute) with the given inputs (in
   // the subgraph's input order); outer-scope values it reads are bound by the runtime.
   virtual Status run_subgraph(int graph, const std::vector<const Value*>& inputs, std::vector<Value>* outputs) = 0;
+
+  // The engine state of the current generation step; nullptr outside one (one-shot runs).
+  virtual StepState* step_state() { return nullptr; }
+
+  // Device backends (memory the host cannot read: cuda). Their kernels get the backend's context
+  // (stream, library handles) here; tensors, scratch and allocate() are device memory.
+  virtual void* device_context() { return nullptr; }
+  // A host copy of tensor input i, for the small integer inputs that kernels read on the host
+  // (shapes, axes, pads). Host backends: input(i) itself. Device backends: the copy the executor
+  // kept when it uploaded the value (graph inputs, weights, received values, set_host_copy), else
+  // one copied back now (a synchronisation).
+  virtual const Tensor* host_input(int i) { return input(i); }
+  // Device kernels that compute an output on the host (Shape) give the executor its host copy.
+  virtual void set_host_copy(int /*output*/, const Tensor& /*host*/) {}
 };
 
 using KernelFn = Status (*)(KernelContext& ctx);
@@ -207,12 +258,18 @@ struct KernelEntry {
   const char* domain;  // "" for ai.onnx, "com.microsoft", "stablehlo", "fleetc"
   const char* op_type;
   KernelFn fn;
+  // The kernel set: "cpu" (host kernels: the cpu and emulated backends run them), "cuda", …
+  const char* backend = "cpu";
 };
 
-// Adds an entry to the kernel table; used through FLEETRT_REGISTER_KERNEL at namespace scope.
+// Adds a host kernel to the table; used through FLEETRT_REGISTER_KERNEL at namespace scope.
 bool register_kernel(const char* domain, const char* op_type, KernelFn fn);
-// The kernel for (domain, op_type), or nullptr.
+// Adds a kernel of another kernel set (FLEETRT_REGISTER_BACKEND_KERNEL).
+bool register_backend_kernel(const char* backend, const char* domain, const char* op_type, KernelFn fn);
+// The host kernel for (domain, op_type), or nullptr.
 KernelFn find_kernel(const std::string& domain, const std::string& op_type);
+// The kernel of kernel set `backend` for (domain, op_type), or nullptr.
+KernelFn find_backend_kernel(const std::string& backend, const std::string& domain, const std::string& op_type);
 // Every registered kernel (for `fleetrt --list-kernels` and the compiler's support check).
 const std::vector<KernelEntry>& all_kernels();
 // Which kernel code runs on this machine: "avx2" (AVX2+FMA found, FLEETRT_PORTABLE unset) or
@@ -223,5 +280,8 @@ const char* kernel_simd();
 #define FLEETRT_CONCAT(a, b) FLEETRT_CONCAT_INNER(a, b)
 #define FLEETRT_REGISTER_KERNEL(domain, op_type, fn) \
   static const bool FLEETRT_CONCAT(fleetrt_kernel_reg_, __COUNTER__) = ::fleetrt::register_kernel(domain, op_type, fn)
+#define FLEETRT_REGISTER_BACKEND_KERNEL(backend, domain, op_type, fn) \
+  static const bool FLEETRT_CONCAT(fleetrt_kernel_reg_, __COUNTER__) =   \
+      ::fleetrt::register_backend_kernel(backend, domain, op_type, fn)
 
 }  // namespace fleetrt

@@ -19,21 +19,33 @@ namespace fleetrt {
 // Status code of errors caused by the caller's inputs (name, dtype, shape), as opposed to
 // failures inside the run.
 constexpr int kStatusBadInput = 2;
+// Status code of errors in the plan or a bundle (schema, sha256, bounds, wiring).
+constexpr int kStatusBadPlan = 3;
+// Status code of a device that failed or stopped answering (its message names it).
+constexpr int kStatusDeviceLost = 5;
 
+// Where one pass's op times and events go (the engine's per-device telemetry).
 struct OpEvent {
-  int program = 0;
-  int op = 0;
-  int depth = 0;
-  double start_us = 0, dur_us = 0;
+  int pass = 0, program = 0, op = 0, depth = 0;
+  double start_us = 0, dur_us = 0;  // since the engine's epoch
 };
 
-struct RunStats {
-  std::vector<OpEvent> events;          // every op executed (when tracing), in order
-  std::vector<double> op_us;            // main-program op times of this run
-  double total_us = 0;
-  uint64_t arena_bytes = 0;             // arena used this run (after any re-plan)
-  bool replanned = false;
-  size_t heap_peak = 0;
+struct ExecStats {
+  std::vector<double> op_us;     // per main-program op, summed over passes
+  std::vector<int64_t> op_rows;  // per main-program op: rows (dim 0) of its first input, summed (MoE routing counts)
+  std::vector<OpEvent> events;   // every op executed (when tracing)
+  uint64_t arena_bytes = 0;      // largest arena laid out for one pass
+  bool replanned = false;        // an arena had to be re-planned for larger actual shapes
+};
+
+// What an executor needs to know about the pass it runs.
+struct PassContext {
+  int pass = 0;
+  ExecStats* stats = nullptr;    // null: no telemetry
+  bool trace = false;
+  double t0_us = 0;              // the engine's epoch, for event times
+  StepState* step = nullptr;     // generation state, null for one-shot passes
+  double slowdown = 1;           // test knob: every op takes this many times its time
 };
 
 // A request in flight on one executor (multi-device runs): a main-program frame executed op by
@@ -48,43 +60,58 @@ class Request {
 // Called when a tensor that leaves this device (a send endpoint) is ready.
 using SendFn = std::function<Status(uint32_t endpoint, const Value& v)>;
 
+class Backend;
+
 class Executor {
  public:
-  Executor(const Program& program, ThreadPool& pool);
+  Executor(const Program& program, ThreadPool& pool, Backend& backend);
   ~Executor();
 
-  // Resolves every op's kernel; a missing one is an error naming the op.
+  // Resolves every op's kernel in the backend's kernel set; a missing one is an error naming the op.
   Status prepare();
-  // Runs the main program. `inputs` in program input order; `outputs` in output order.
-  Status run(std::vector<Value> inputs, std::vector<Value>* outputs, RunStats* stats, bool trace);
+  // Runs the main program in schedule order. `inputs` in program input order; `outputs` in output order.
+  Status run(std::vector<Value> inputs, std::vector<Value>* outputs, const PassContext& pc);
 
   const Program& program() const { return program_; }
+  // Whether this device's memory is the host's (false: values are uploaded on entry and copied
+  // back when they leave, weights live on the device from prepare() on).
+  bool host_memory() const { return !device_; }
 
   // Readiness-driven execution. begin() binds this program's inputs (checked as in run()) and
   // sends any input that leaves the device; deliver() hands in a received channel value; step()
   // runs the lowest-numbered ready op, if any (*ran says whether it did); finish() takes the
-  // outputs once done(). `stats` collects op times and events for this request.
+  // outputs once done().
   // `known`: symbol values (by name) already bound elsewhere, e.g. from the graph inputs on the
   // home device, so that a device fed only by channels can still lay out its arena up front.
-  Status begin(int id, std::vector<Value> inputs, RunStats* stats, bool trace, double t0_us, const SendFn& send,
-               std::unique_ptr<Request>* out, const std::map<std::string, int64_t>* known = nullptr);
+  Status begin(std::vector<Value> inputs, const PassContext& pc, const SendFn& send, std::unique_ptr<Request>* out,
+               const std::map<std::string, int64_t>* known = nullptr);
   Status deliver(Request& r, uint32_t endpoint, Value v, const SendFn& send);
   Status step(Request& r, bool* ran, const SendFn& send);
   Status finish(Request& r, std::vector<Value>* outputs);
   // Bytes of the arena of one request (after begin()).
   static uint64_t arena_bytes(const Request& r);
 
+  // Values entering (upload), staying on (own_copy) and leaving (to_host) this device's memory;
+  // on host-memory devices upload is not used and the others copy host memory.
+  Status device_alloc(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* out);
+  Status upload(const Value& host, Value* out);
+  Status to_host(const Value& v, Value* out);
+  Status own_copy(const Value& v, Value* out);
+
  private:
   friend class Frame;
   friend class OpContext;
   const Program& program_;
   ThreadPool& pool_;
+  Backend& backend_;
   std::vector<std::vector<std::vector<int>>> frees_;  // per program, per op: dynamic tensors to release
   std::shared_ptr<void> arena_;
   uint64_t arena_capacity_ = 0;
-  RunStats* stats_ = nullptr;
-  bool trace_ = false;
-  double t0_us_ = 0;
+  const PassContext* pc_ = nullptr;  // the pass whose op is running
+
+  // Device memory (backends whose memory is not host-visible): the weights uploaded once.
+  bool device_ = false;
+  std::shared_ptr<void> device_weights_;
 };
 
 }  // namespace fleetrt

@@ -59,6 +59,7 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
     dev.name = d.get_string("name");
     dev.device_class = d.get_string("class");
     dev.backend = d.get_string("backend", "cpu");
+    dev.ordinal = static_cast<int>(d.get_number("ordinal", 0));
     if (dev.name.empty()) return bad("a device has no name");
     const Json* b = d.get("bundle");
     if (!b || !b->is_object()) return bad("device '" + dev.name + "' has no bundle");
@@ -126,6 +127,47 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
         found->predicted_bytes = l.get_number("bytes", 0);
         found->predicted_seconds = l.get_number("seconds", 0);
       }
+  }
+  if (const Json* st = j.get("state"); st && st->is_array()) {
+    for (const Json& x : st->arr) {
+      PlanState ps;
+      ps.id = static_cast<int>(plan->state.size());
+      ps.kind = x.get_string("kind");
+      ps.mode = x.get_string("mode");
+      ps.input = x.get_string("input");
+      ps.output = x.get_string("output");
+      ps.owner = x.get_string("owner");
+      ps.dtype = x.get_string("dtype");
+      ps.layer = static_cast<int>(x.get_number("layer", -1));
+      ps.outer = static_cast<int>(x.get_number("outer", 0));
+      ps.inner = static_cast<int>(x.get_number("inner", 0));
+      ps.bytes_per_token = static_cast<int64_t>(x.get_number("bytesPerToken", 0));
+      if (ps.mode.empty()) continue;  // a detected cache the compiler left as graph inputs/outputs
+      if (ps.outer <= 0 || ps.inner <= 0 || ps.bytes_per_token <= 0)
+        return bad("state " + std::to_string(ps.id) + " ('" + ps.input + "') has no page geometry (outer, inner, bytesPerToken)");
+      bool owner_known = false;
+      for (const PlanDevice& d : plan->devices) owner_known = owner_known || d.name == ps.owner;
+      if (!owner_known) return bad("state " + std::to_string(ps.id) + " is owned by '" + ps.owner + "', which is not a device of the plan");
+      plan->state.push_back(std::move(ps));
+    }
+  }
+  if (const Json* g = j.get("generation"); g && g->is_object()) {
+    PlanGeneration& gen = plan->generation;
+    gen.present = true;
+    gen.tokens = g->get_string("tokens");
+    gen.positions = g->get_string("positions");
+    gen.attention_mask = g->get_string("attentionMask");
+    gen.logits_index = g->get_string("logitsIndex");
+    gen.logits = g->get_string("logits");
+    gen.flatten = g->get_string("batching", "flatten") == "flatten";
+    gen.vocab = static_cast<int>(g->get_number("vocab", 0));
+    gen.page_size = static_cast<int>(g->get_number("pageSize", 16));
+    gen.max_step_tokens = static_cast<int>(g->get_number("maxStepTokens", 256));
+    gen.capacity_tokens = static_cast<int64_t>(g->get_number("capacityTokens", 0));
+    gen.max_positions = static_cast<int64_t>(g->get_number("maxPositions", 0));
+    if (gen.tokens.empty() || gen.logits.empty()) return bad("generation names no tokens input or logits output");
+    if (gen.page_size < 1 || gen.page_size > 4096) return bad("generation pageSize must be in 1..4096");
+    if (gen.max_step_tokens < 1) return bad("generation maxStepTokens must be positive");
   }
   for (const char* key : {"inputs", "outputs"}) {
     const Json* list = j.get(key);

@@ -9,7 +9,7 @@
 
 namespace fleetrt {
 
-constexpr int kPlanSchemaVersion = 1;
+constexpr int kPlanSchemaVersion = 2;
 
 struct PlanFile {
   std::string path;  // relative to the bundle folder
@@ -19,7 +19,8 @@ struct PlanFile {
 
 struct PlanDevice {
   std::string name, device_class;
-  std::string backend = "cpu";  // "cpu" (runs for real) or "emulated" (host kernels, cost-model time)
+  std::string backend = "cpu";  // a name in engine/backend.h's table: "cpu", "emulated", "cuda" …
+  int ordinal = 0;              // which physical device of that backend (cudaDevice)
   std::string bundle_dir;  // absolute (resolved against the plan's folder)
   std::vector<PlanFile> files;
   int threads = 1;
@@ -46,6 +47,32 @@ struct PlanIO {
   std::string name, dtype, device, kind;
 };
 
+// A state object (plan.json state[]): one KV cache (or other carried state) kept by the engine in
+// pages on its owner device between steps (docs/state-ops.md).
+struct PlanState {
+  int id = 0;
+  std::string kind, mode;        // "kv-cache"; "paged" (attention reads the pages) or "gather"
+  std::string input, output;     // the model's past input and present output it replaces
+  std::string owner;             // device name
+  std::string dtype;             // numpy name
+  int layer = -1;
+  int outer = 0, inner = 0;      // a page holds [outer][page_size][inner] elements
+  int64_t bytes_per_token = 0;
+};
+
+// What the engine needs to drive generation (plan.json generation): which graph inputs it feeds and
+// which output holds the logits.
+struct PlanGeneration {
+  bool present = false;
+  std::string tokens, positions, attention_mask, logits_index, logits;  // graph input/output names
+  bool flatten = true;           // one pass per step for all sequences; false: one pass per sequence
+  int vocab = 0;
+  int page_size = 16;
+  int max_step_tokens = 256;
+  int64_t capacity_tokens = 0;   // pool size in tokens (per device with state)
+  int64_t max_positions = 0;     // the most tokens one sequence may hold (0: unbounded)
+};
+
 struct Plan {
   std::string path, dir;
   int schema_version = 0;
@@ -53,6 +80,8 @@ struct Plan {
   std::vector<PlanIO> inputs, outputs;
   std::vector<PlanChannel> channels;
   std::vector<PlanLink> links;
+  std::vector<PlanState> state;
+  PlanGeneration generation;
   double predicted_latency = -1, predicted_throughput = -1;  // seconds, requests/s
 };
 

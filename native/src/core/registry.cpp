@@ -16,17 +16,23 @@ std::vector<KernelEntry>& table() {
 }  // namespace
 
 bool register_kernel(const char* domain, const char* op_type, KernelFn fn) {
-  table().push_back(KernelEntry{domain, op_type, fn});
+  return register_backend_kernel("cpu", domain, op_type, fn);
+}
+
+bool register_backend_kernel(const char* backend, const char* domain, const char* op_type, KernelFn fn) {
+  table().push_back(KernelEntry{domain, op_type, fn, backend});
   return true;
 }
 
-KernelFn find_kernel(const std::string& domain, const std::string& op_type) {
+KernelFn find_backend_kernel(const std::string& backend, const std::string& domain, const std::string& op_type) {
   // ONNX spells the default domain both '' and 'ai.onnx'.
   const std::string d = domain == "ai.onnx" ? std::string() : domain;
   for (const KernelEntry& e : table())
-    if (d == e.domain && op_type == e.op_type) return e.fn;
+    if (backend == e.backend && d == e.domain && op_type == e.op_type) return e.fn;
   return nullptr;
 }
+
+KernelFn find_kernel(const std::string& domain, const std::string& op_type) { return find_backend_kernel("cpu", domain, op_type); }
 
 const std::vector<KernelEntry>& all_kernels() { return table(); }
 

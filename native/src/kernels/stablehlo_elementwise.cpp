@@ -469,7 +469,9 @@ struct ShiftRightArithmetic {
     U n = static_cast<U>(b);
     if (n >= sizeof(C) * 8) return static_cast<C>(sa < 0 ? S(-1) : S(0));
     // Arithmetic shift written without relying on implementation-defined >> of negatives.
-    S r = sa < 0 ? static_cast<S>(~(~static_cast<U>(sa) >> n)) : static_cast<S>(static_cast<U>(sa) >> n);
+    // The casts back to U keep i8/i16 from promoting to int, whose ~ would set bits above the type.
+    U inv = static_cast<U>(~static_cast<U>(sa));
+    S r = sa < 0 ? static_cast<S>(static_cast<U>(~static_cast<U>(inv >> n))) : static_cast<S>(static_cast<U>(sa) >> n);
     return static_cast<C>(r);
   }
 };
@@ -664,17 +666,26 @@ To convert_scalar(From v) {
   }
 }
 
-// 4-bit packed integers (i4/ui4), low nibble first.
-int64_t load_nibble(const Tensor& t, int64_t i) {
-  uint8_t byte = t.as<uint8_t>()[i / 2];
-  int v = (i & 1) ? byte >> 4 : byte & 0xf;
-  if (t.dtype == DType::kI4 && v >= 8) v -= 16;
+// Packed 2- and 4-bit integers (i2/ui2/i4/ui4), low bits first.
+int packed_bits(DType t) {
+  switch (t) {
+    case DType::kI4: case DType::kU4: return 4;
+    case DType::kI2: case DType::kU2: return 2;
+    default: return 0;
+  }
+}
+int64_t load_packed(const Tensor& t, int64_t i) {
+  const int bits = packed_bits(t.dtype), per = 8 / bits;
+  const uint8_t byte = t.as<uint8_t>()[i / per];
+  int v = (byte >> ((i % per) * bits)) & ((1 << bits) - 1);
+  if ((t.dtype == DType::kI4 || t.dtype == DType::kI2) && v >= (1 << (bits - 1))) v -= 1 << bits;
   return v;
 }
-void store_nibble(Tensor& t, int64_t i, int64_t v) {
-  uint8_t* p = t.as<uint8_t>() + i / 2;
-  uint8_t nib = static_cast<uint8_t>(v) & 0xf;
-  *p = (i & 1) ? static_cast<uint8_t>((*p & 0x0f) | nib << 4) : static_cast<uint8_t>((*p & 0xf0) | nib);
+void store_packed(Tensor& t, int64_t i, int64_t v) {
+  const int bits = packed_bits(t.dtype), per = 8 / bits, shift = static_cast<int>(i % per) * bits;
+  const unsigned mask = (1u << bits) - 1;
+  uint8_t* p = t.as<uint8_t>() + i / per;
+  *p = static_cast<uint8_t>((*p & ~(mask << shift)) | ((static_cast<unsigned>(v) & mask) << shift));
 }
 
 Status convert(KernelContext& ctx) {
@@ -684,27 +695,27 @@ Status convert(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, x->shape, &y));
   if (!y) return Status::Ok();
   int64_t n = x->numel();
-  bool x4 = x->dtype == DType::kI4 || x->dtype == DType::kU4;
-  bool y4 = y->dtype == DType::kI4 || y->dtype == DType::kU4;
-  if (x4 || y4) {
-    // Route through int64 (4-bit types are integers only).
-    if (y4) {
-      std::memset(y->data, 0, y->bytes());  // the unused high nibble of an odd count stays zero
-      if (x4) {
-        for (int64_t i = 0; i < n; ++i) store_nibble(*y, i, load_nibble(*x, i));
+  bool x_packed = packed_bits(x->dtype) != 0;
+  bool y_packed = packed_bits(y->dtype) != 0;
+  if (x_packed || y_packed) {
+    // Route through int64 (the packed types are integers only); storing keeps the low bits.
+    if (y_packed) {
+      std::memset(y->data, 0, y->bytes());  // the unused high bits of the last byte stay zero
+      if (x_packed) {
+        for (int64_t i = 0; i < n; ++i) store_packed(*y, i, load_packed(*x, i));
         return Status::Ok();
       }
       return visit_dtype(ctx, x->dtype, [&](auto tag) -> Status {
         using T = decltype(tag);
         for (int64_t i = 0; i < n; ++i)
-          store_nibble(*y, i, convert_scalar<int64_t>(Elem<T>::load(x->as<T>()[i])));
+          store_packed(*y, i, convert_scalar<int64_t>(Elem<T>::load(x->as<T>()[i])));
         return Status::Ok();
       });
     }
     return visit_dtype(ctx, y->dtype, [&](auto tag) -> Status {
       using T = decltype(tag);
       using C = compute_t<T>;
-      for (int64_t i = 0; i < n; ++i) y->as<T>()[i] = Elem<T>::store(convert_scalar<C>(load_nibble(*x, i)));
+      for (int64_t i = 0; i < n; ++i) y->as<T>()[i] = Elem<T>::store(convert_scalar<C>(load_packed(*x, i)));
       return Status::Ok();
     });
   }

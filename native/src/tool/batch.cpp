@@ -6,10 +6,9 @@
 #include <iostream>
 
 #include "core/compare.h"
-#include "core/deployment.h"
 #include "core/json.h"
-#include "core/session.h"
 #include "core/tensor_io.h"
+#include "engine/engine.h"
 
 namespace fleetrt {
 
@@ -34,36 +33,26 @@ std::string run_job(const Json& job, int threads) {
     return v;
   };
   std::string err;
-  // Multi-device plans, and jobs asking for several requests in flight, run on the deployment
-  // engine (readiness-driven); the others on the single-device session.
   const int requests = static_cast<int>(job.get_number("requests", 1));
-  Plan head;
-  if (!load_plan(job.get_string("plan"), &head, &err)) return finish("error", err, "");
-  const bool fleet = head.devices.size() > 1 || requests > 1;
-  Session s;
-  Deployment dep;
-  std::vector<Value> inputs, outputs;
+  Engine engine;
+  EngineOptions opts;
+  opts.plan_path = job.get_string("plan");
+  opts.threads = threads;
+  Status st = engine.open(std::move(opts));
+  if (!st.ok()) return finish("error", st.message, "");
+  std::vector<Value> inputs;
+  st = engine.load_inputs({}, "", strings("inputs"), &inputs);
+  if (!st.ok()) return finish("error", st.message, "");
+  std::vector<PassSpec> passes(std::max(1, requests));
+  for (PassSpec& p : passes) p.inputs = inputs;
+  std::vector<std::vector<Value>> results;
+  st = engine.run(passes, &results);
+  if (!st.ok()) return finish("error", st.message, "");
+  std::vector<Value>& outputs = results[0];
+  const std::string out_dir = job.get_string("outputDir");
+  if (!out_dir.empty() && !(st = engine.write_outputs(out_dir, outputs)).ok()) return finish("error", st.message, "");
   std::vector<const TensorDesc*> out_desc;
-  if (fleet) {
-    if (!dep.open(job.get_string("plan"), threads, -1, &err)) return finish("error", err, "");
-    std::map<std::string, std::string> named;
-    std::vector<std::string> files = strings("inputs");
-    for (size_t k = 0; k < files.size() && k < dep.plan().inputs.size(); ++k) named[dep.plan().inputs[k].name] = files[k];
-    if (!dep.load_inputs(named, "", &inputs, &err)) return finish("error", err, "");
-    DeploymentStats st;
-    bool bad_input = false;
-    if (!dep.run(requests, inputs, &outputs, &st, false, &err, &bad_input)) return finish("error", err, "");
-    const std::string out_dir = job.get_string("outputDir");
-    if (!out_dir.empty() && !dep.write_outputs(out_dir, outputs, &err)) return finish("error", err, "");
-    for (size_t k = 0; k < outputs.size(); ++k) out_desc.push_back(dep.output_desc(k));
-  } else {
-    if (!s.open(job.get_string("plan"), threads, &err)) return finish("error", err, "");
-    if (!s.load_inputs({}, "", strings("inputs"), &inputs, &err)) return finish("error", err, "");
-    if (!s.run(inputs, &outputs, nullptr, false, &err)) return finish("error", err, "");
-    const std::string out_dir = job.get_string("outputDir");
-    if (!out_dir.empty() && !s.write_outputs(out_dir, outputs, &err)) return finish("error", err, "");
-    for (uint32_t t : s.main().outputs) out_desc.push_back(&s.main().tensors[t]);
-  }
+  for (size_t k = 0; k < outputs.size(); ++k) out_desc.push_back(engine.output_desc(k));
   // "expected": one item per graph output, in order: a file name, or an object
   // {"file"?: path, "output"?: index of another output to equal, "rtol"?, "atol"?, "ulp"?};
   // null skips that output.

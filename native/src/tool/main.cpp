@@ -9,13 +9,21 @@
 #include <string>
 #include <vector>
 
-#include "core/mapped_file.h"
-#include "core/session.h"
-#include "core/deployment.h"
 #include "core/json.h"
+#include "core/mapped_file.h"
+#include "engine/engine.h"
+#include "engine/telemetry_writer.h"
 #include "tool/batch.h"
-#include "tool/fleet_telemetry.h"
-#include "tool/telemetry.h"
+#include "tool/engine_server.h"
+
+#ifdef FLEETRT_HAVE_CUDA
+namespace fleetrt {
+std::string list_cuda_devices();  // backends/cuda/cuda_backend.cpp
+namespace cuda {
+const std::vector<std::string>* kernel_dtypes(const std::string& domain, const std::string& op_type);
+}
+}  // namespace fleetrt
+#endif
 
 using namespace fleetrt;
 
@@ -26,8 +34,12 @@ const char* kUsage =
     "                         --output-dir OUT [--trace FILE] [--metrics FILE] [--repeat N] [--threads N]\n"
     "                         [--requests N] [--mpi]   (N requests in flight; --mpi: one device per rank under mpirun)\n"
     "                         [--summary-json]   (one JSON line on stdout: outputs, latency)\n"
+    "       fleetrt PLAN.json --engine [--threads N] [--kv-pages N] [--max-batch-tokens N] [--no-prefix-cache]\n"
+    "                         [--slowdown DEVICE=FACTOR[@STEP]] (test knob: a device takes FACTOR times its op time)\n"
+    "                         [--metrics FILE] [--trace FILE]\n"
+    "                         (generation: JSON commands on stdin, one JSON event per line on stdout; docs/runtime.md)\n"
     "       fleetrt --batch [JOBS.jsonl|-] [--threads N]   (one JSON job per line; one JSON result per line)\n"
-    "       fleetrt --list-kernels\n"
+    "       fleetrt --list-backends | --list-devices | --list-kernels [--backend NAME]\n"
     "inputs: .npy or ONNX TensorProto .pb; --inputs-dir reads input_0.pb, input_1.pb ... in graph-input order.\n"
     "outputs: OUT/<name>.npy (characters outside [A-Za-z0-9._-] become '_').\n";
 
@@ -48,68 +60,110 @@ bool parse_int(const char* s, int* out) {
   return true;
 }
 
-struct FleetArgs {
+struct RunArgs {
   std::string plan_path, inputs_dir, output_dir, trace_path, metrics_path;
   std::map<std::string, std::string> named;
-  bool random = false, summary = false, mpi = false;
+  bool random = false, summary = false;
   int repeat = 1, threads = 0, requests = 1;
 };
 
-// Multi-device plans, several requests in flight, or one rank of an MPI run.
-int run_fleet(const FleetArgs& a, std::unique_ptr<Transport> tp) {
-  std::string err;
-  Deployment dep;
+int exit_code(const Status& st, int otherwise) {
+  return st.code == kStatusBadInput ? kExitInput : st.code == kStatusBadPlan ? kExitPlan : otherwise;
+}
+
+// One-shot runs: the plan's graph on its inputs, `requests` passes in flight, `repeat` times. Under
+// MPI this process runs one device; rank 0 gathers the figures and writes the telemetry.
+int run_plan(const RunArgs& a, std::unique_ptr<Transport> tp) {
   Transport* t = tp.get();
-  const int only = t ? t->rank() : -1;
-  // Under MPI every rank checks; one rank's failure ends all of them with its message.
-  auto sync = [&](bool ok, const std::string& e, int code) -> int {
-    if (!t) return ok ? 0 : fail(e, code);
-    if (!ok) {
-      fail("rank " + std::to_string(t->rank()) + ": " + e, code);
+  // Every rank checks; one rank's failure ends all of them with its message.
+  auto sync = [&](const Status& st, int code) -> int {
+    if (!t) return st.ok() ? 0 : fail(st.message, code);
+    if (!st.ok()) {
+      fail("rank " + std::to_string(t->rank()) + ": " + st.message, code);
       t->abort(code);
     }
     return t->all_ok(true) ? 0 : code;
   };
-  bool ok = dep.open(a.plan_path, a.threads, only, &err);
-  if (ok && t && t->size() != static_cast<int>(dep.plan().devices.size())) {
-    ok = false;
-    err = a.plan_path + ": the plan has " + std::to_string(dep.plan().devices.size()) + " devices but mpirun started " +
-          std::to_string(t->size()) + " ranks (use -np " + std::to_string(dep.plan().devices.size()) + ")";
+  {
+    // A plan every rank can read the same way fails on every rank alike, without an abort.
+    Plan head;
+    std::string err;
+    if (!load_plan(a.plan_path, &head, &err)) return fail(err, kExitPlan);
   }
-  if (int rc = sync(ok, err, kExitPlan)) return rc;
-  dep.set_transport(std::move(tp));
+  Engine engine;
+  EngineOptions opts;
+  opts.plan_path = a.plan_path;
+  opts.threads = a.threads;
+  opts.transport = std::move(tp);
+  opts.trace = !a.trace_path.empty();
+  Status st = engine.open(std::move(opts));
+  if (int rc = sync(st, exit_code(st, kExitPlan))) return rc;
   std::vector<Value> inputs;
-  ok = a.random ? dep.random_inputs(1, &inputs, &err) : dep.load_inputs(a.named, a.inputs_dir, &inputs, &err);
-  if (int rc = sync(ok, err, kExitInput)) return rc;
-  std::vector<DeploymentStats> runs(a.repeat);
-  std::vector<Value> outputs;
-  const bool trace = !a.trace_path.empty();
+  st = a.random ? engine.random_inputs(1, &inputs) : engine.load_inputs(a.named, a.inputs_dir, {}, &inputs);
+  if (int rc = sync(st, kExitInput)) return rc;
+  std::vector<std::vector<Value>> outputs;
   for (int r = 0; r < a.repeat; ++r) {
     if (t) t->all_ok(true);  // start together: timestamps are compared across ranks
-    bool bad_input = false;
-    ok = dep.run(a.requests, inputs, &outputs, &runs[r], trace, &err, &bad_input);
-    if (int rc = sync(ok, err, bad_input ? kExitInput : kExitRun)) return rc;
+    std::vector<PassSpec> passes(a.requests);
+    for (PassSpec& p : passes) p.inputs = inputs;
+    st = engine.run(passes, &outputs);
+    if (int rc = sync(st, exit_code(st, kExitRun))) return rc;
   }
-  ok = dep.write_outputs(a.output_dir, outputs, &err);
-  if (int rc = sync(ok, err, kExitRun)) return rc;
+  st = engine.write_outputs(a.output_dir, outputs[0]);
+  if (int rc = sync(st, kExitRun)) return rc;
   std::string mine = "[";
-  for (const auto& d : dep.devices())
-    if (d->local) mine += (mine.size() > 1 ? "," : "") + device_fragment(dep, runs, d->index, outputs, a.output_dir, trace);
+  for (const auto& d : engine.devices())
+    if (d->local) mine += (mine.size() > 1 ? "," : "") + device_fragment(engine, d->index, outputs[0], a.output_dir);
   mine += "]";
-  std::vector<std::string> all{mine};
-  if (t && !t->gather(mine, &all, &err)) return fail(err, kExitRun);
-  if (t && t->rank() != 0) return 0;
+  std::string err;
+  std::vector<std::string> all;
+  if (!engine.transport().gather(mine, &all, &err)) return fail(err, kExitRun);
+  if (engine.transport().rank() != 0) return 0;
   std::vector<Json> frags;
   for (const std::string& text : all) {
     Json j;
     if (!Json::parse(text, &j, &err)) return fail("device report: " + err, kExitRun);
     for (Json& f : j.arr) frags.push_back(std::move(f));
   }
-  FleetReport rep;
-  if (!fleet_report(dep.plan(), frags, a.requests, a.repeat, t ? "mpi" : "inproc", &rep, &err)) return fail(err, kExitRun);
-  if (trace && !write_file(a.trace_path, rep.trace.data(), rep.trace.size(), &err)) return fail(err, kExitRun);
+  EngineReport rep;
+  if (!engine_report(engine.plan(), frags, engine.transport().kind(), "", &rep, &err)) return fail(err, kExitRun);
+  if (!a.trace_path.empty() && !write_file(a.trace_path, rep.trace.data(), rep.trace.size(), &err)) return fail(err, kExitRun);
   if (!a.metrics_path.empty() && !write_file(a.metrics_path, rep.metrics.data(), rep.metrics.size(), &err)) return fail(err, kExitRun);
   if (a.summary) std::fwrite(rep.summary.data(), 1, rep.summary.size(), stdout);
+  return 0;
+}
+
+int list_backends() {
+  for (const BackendEntry& e : backend_table()) std::printf("%-9s %s\n", e.name, e.summary);
+  return 0;
+}
+
+// One JSON line per accelerator this fleetrt can run (fleetc's `--fleet local` reads them).
+int list_devices() {
+#ifdef FLEETRT_HAVE_CUDA
+  std::fputs(list_cuda_devices().c_str(), stdout);
+#endif
+  return 0;
+}
+
+int list_kernels(const std::string& backend) {
+  std::vector<std::string> names;
+  for (const KernelEntry& e : all_kernels()) {
+    if (!backend.empty() && backend != e.backend) continue;
+    std::string name = std::string(*e.domain ? e.domain : "ai.onnx") + "." + e.op_type;
+#ifdef FLEETRT_HAVE_CUDA
+    // cuda kernels name the element types they take.
+    if (std::string(e.backend) == "cuda")
+      if (const std::vector<std::string>* dts = cuda::kernel_dtypes(e.domain, e.op_type)) {
+        std::string list;
+        for (const std::string& d : *dts) list += (list.empty() ? " " : ",") + d;
+        name += list;
+      }
+#endif
+    names.push_back(backend.empty() && std::string(e.backend) != "cpu" ? std::string(e.backend) + ":" + name : name);
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) std::puts(n.c_str());
   return 0;
 }
 
@@ -124,10 +178,12 @@ int main(int argc, char** argv) {
       if (!transport) return fail(err, kExitUsage);
       break;
     }
-  std::string plan_path, inputs_dir, output_dir, trace_path, metrics_path, batch_path;
+  std::string plan_path, inputs_dir, output_dir, trace_path, metrics_path, batch_path, backend;
   std::map<std::string, std::string> named;
-  bool random = false, batch = false, list = false, summary = false;
-  int repeat = 1, threads = 0, requests = 1;
+  bool random = false, batch = false, list = false, list_back = false, summary = false, engine = false;
+  int repeat = 1, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
+  bool prefix_cache = true;
+  std::vector<std::string> slowdown;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -140,14 +196,35 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "--version") {
+      std::string extras;
 #ifdef FLEETRT_HAVE_MPI
-      std::puts("fleetrt 0.1.0 (plan schema 1, program format 1, mpi)");
-#else
-      std::puts("fleetrt 0.1.0 (plan schema 1, program format 1)");
+      extras += ", mpi";
 #endif
+#ifdef FLEETRT_HAVE_CUDA
+      extras += ", cuda";
+#endif
+      std::printf("fleetrt 0.2.0 (plan schema 2, program format 1%s)\n", extras.c_str());
       return 0;
     } else if (a == "--list-kernels") {
       list = true;
+    } else if (a == "--engine") {
+      engine = true;
+    } else if (a == "--kv-pages") {
+      if (!value(&v) || !parse_int(v.c_str(), &kv_pages) || kv_pages < 1) return fail("--kv-pages needs a positive integer");
+    } else if (a == "--max-batch-tokens") {
+      if (!value(&v) || !parse_int(v.c_str(), &max_batch_tokens) || max_batch_tokens < 1)
+        return fail("--max-batch-tokens needs a positive integer");
+    } else if (a == "--slowdown") {
+      if (!value(&v)) return fail("--slowdown needs NAME=FACTOR[@STEP]");
+      slowdown.push_back(v);
+    } else if (a == "--no-prefix-cache") {
+      prefix_cache = false;
+    } else if (a == "--list-backends") {
+      list_back = true;
+    } else if (a == "--list-devices") {
+      return list_devices();
+    } else if (a == "--backend") {
+      if (!value(&backend)) return fail("--backend needs a backend name");
     } else if (a == "--input") {
       if (!value(&v)) return fail("--input needs NAME=FILE");
       size_t eq = v.find('=');
@@ -185,52 +262,15 @@ int main(int argc, char** argv) {
       return fail("unexpected argument '" + a + "'");
     }
   }
-  if (list) {
-    std::vector<std::string> names;
-    for (const KernelEntry& e : all_kernels()) names.push_back(std::string(*e.domain ? e.domain : "ai.onnx") + "." + e.op_type);
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) std::puts(n.c_str());
-    return 0;
-  }
+  if (list_back) return list_backends();
+  if (list) return list_kernels(backend);
   if (batch) return run_batch(batch_path, threads);
   if (plan_path.empty()) return fail(std::string("no plan given\n") + kUsage);
+  if (engine)
+    return run_engine_server(
+        EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache, slowdown},
+        std::move(transport));
   if (output_dir.empty()) return fail("--output-dir is required");
-
-  std::string err;
-  Plan head;
-  if (!load_plan(plan_path, &head, &err)) return fail(err, kExitPlan);
-  if (head.devices.size() > 1 || requests > 1 || transport) {
-    FleetArgs fa{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, transport != nullptr,
-                 repeat, threads, requests};
-    return run_fleet(fa, std::move(transport));
-  }
-  Session s;
-  if (!s.open(plan_path, threads, &err)) return fail(err, kExitPlan);
-  std::vector<Value> inputs;
-  if (random) {
-    if (!s.random_inputs(1, &inputs, &err)) return fail(err, kExitInput);
-  } else if (!s.load_inputs(named, inputs_dir, {}, &inputs, &err)) {
-    return fail(err, kExitInput);
-  }
-  std::vector<RunStats> runs(repeat);
-  std::vector<Value> outputs;
-  const bool trace = !trace_path.empty();
-  for (int r = 0; r < repeat; ++r) {
-    bool bad_input = false;
-    if (!s.run(inputs, &outputs, &runs[r], trace, &err, &bad_input)) return fail(err, bad_input ? kExitInput : kExitRun);
-  }
-  if (!s.write_outputs(output_dir, outputs, &err)) return fail(err, kExitRun);
-  if (trace) {
-    std::string t = trace_json(s, runs);
-    if (!write_file(trace_path, t.data(), t.size(), &err)) return fail(err, kExitRun);
-  }
-  if (!metrics_path.empty()) {
-    std::string m = metrics_json(s, runs);
-    if (!write_file(metrics_path, m.data(), m.size(), &err)) return fail(err, kExitRun);
-  }
-  if (summary) {
-    std::string o = summary_json(s, runs, outputs, output_dir);
-    std::fwrite(o.data(), 1, o.size(), stdout);
-  }
-  return 0;
+  RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests};
+  return run_plan(ra, std::move(transport));
 }

@@ -1,12 +1,16 @@
-// MPI transport (part of the tool, so the core needs no MPI): one device per rank; a value is one MPI message (a small header, then the
-// tensor bytes), sent with MPI_Isend and received by polling with MPI_Iprobe. Built only when
-// CMake found MPI (FLEETRT_HAVE_MPI); otherwise make_mpi_transport explains that.
-#include "core/transport.h"
+// MPI transport: one device per rank; a value is one MPI message (a small header, then the tensor
+// bytes), sent with MPI_Isend and received by polling with MPI_Iprobe. Compiled with MPI only into
+// the fleetrt tool (CMake defines FLEETRT_HAVE_MPI when it finds MPI), so the engine library needs
+// none; without it make_mpi_transport explains why.
+#include "engine/transport.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <thread>
 #include <vector>
 
 #include "core/tensor_io.h"
@@ -53,7 +57,7 @@ bool encode(const Message& m, std::string* out, std::string* error) {
     return false;
   }
   const Tensor& t = m.value.tensor.view;
-  put<int32_t>(out, m.request);
+  put<int32_t>(out, m.pass);
   put<uint32_t>(out, m.channel);
   put<int32_t>(out, m.from);
   put<double>(out, m.sent_us);
@@ -75,7 +79,7 @@ bool encode(const Message& m, std::string* out, std::string* error) {
 bool decode(const std::vector<char>& buf, Message* m, std::string* error) {
   In in{buf.data(), buf.size()};
   int32_t dtype = 0, rank = 0;
-  if (!in.get(&m->request) || !in.get(&m->channel) || !in.get(&m->from) || !in.get(&m->sent_us) || !in.get(&dtype) ||
+  if (!in.get(&m->pass) || !in.get(&m->channel) || !in.get(&m->from) || !in.get(&m->sent_us) || !in.get(&dtype) ||
       !in.get(&rank) || rank < 0 || rank > 64 || dtype < 1 || dtype > 24) {
     *error = "malformed MPI message header";
     return false;
@@ -122,10 +126,19 @@ class MpiTransport final : public Transport {
     flush(&e);
     MPI_Finalize();
   }
+  const char* kind() const override { return "mpi"; }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  bool local(int device) const override { return device == rank_; }
+  uint64_t epoch() const override { return 0; }
+  // Nothing can interrupt a wait across processes: poll again shortly.
+  void wait(int, uint64_t, int timeout_us) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(std::min(timeout_us, 50)));
+  }
+  void wake() override {}
+  int in_flight() const override { return -1; }
 
-  bool send(int to, const Message& m, std::string* error) override {
+  bool send(int to, Message m, std::string* error) override {
     pending_.emplace_back();
     Pending& p = pending_.back();
     if (!encode(m, &p.buf, error)) return false;
@@ -141,7 +154,7 @@ class MpiTransport final : public Transport {
     return true;
   }
 
-  bool poll(Message* m, bool* got, std::string* error) override {
+  bool poll(int, Message* m, bool* got, std::string* error) override {
     *got = false;
     int flag = 0;
     MPI_Status st;

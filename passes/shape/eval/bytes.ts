@@ -104,12 +104,18 @@ export function decodeElements(dt: DType, bytes: Uint8Array, count: number): num
       case 'uint32':
         out[i] = dv.getUint32(i * 4, true);
         break;
-      case 'int64':
-        out[i] = Number(dv.getBigInt64(i * 8, true));
+      case 'int64': {
+        const v = dv.getBigInt64(i * 8, true);
+        if (!exactOrSentinel(v)) return undefined;
+        out[i] = Number(v);
         break;
-      case 'uint64':
-        out[i] = Number(dv.getBigUint64(i * 8, true));
+      }
+      case 'uint64': {
+        const v = dv.getBigUint64(i * 8, true);
+        if (v > EXACT) return undefined;
+        out[i] = Number(v);
         break;
+      }
       default:
         return undefined;
     }
@@ -117,16 +123,30 @@ export function decodeElements(dt: DType, bytes: Uint8Array, count: number): num
   return out;
 }
 
+/** Integers up to 2^53 are exact as numbers; beyond, only int64's ±2^63 bounds (a "to the end" sentinel) are read. */
+const EXACT = 2n ** 53n;
+const SENTINEL = 9.2e18;
+const exactOrSentinel = (v: bigint): boolean =>
+  (v < 0n ? -v : v) <= EXACT || v >= 9200000000000000000n || v <= -9200000000000000000n;
+
+/** False for an integer result the evaluator may have rounded (so it is not folded into a constant). */
+function exactInteger(dt: DType, v: number): boolean {
+  const a = Math.abs(v);
+  if (a <= 2 ** 53 || !Number.isFinite(v)) return true;
+  return dt === 'int64' && a >= SENTINEL;
+}
+
 function toBigInt(v: number): bigint {
   if (!Number.isFinite(v)) return 0n;
-  if (v >= 9.2e18) return 9223372036854775807n;
-  if (v <= -9.2e18) return -9223372036854775808n;
+  if (v >= SENTINEL) return 9223372036854775807n;
+  if (v <= -SENTINEL) return -9223372036854775808n;
   return BigInt(Math.trunc(v));
 }
 
 /** Encodes numbers as raw little-endian element bytes. */
 export function encodeElements(dt: DType, data: readonly number[]): Uint8Array | undefined {
   if (!SUPPORTED.has(dt)) return undefined;
+  if (/int/.test(dt) && !data.every((v) => exactInteger(dt, v))) return undefined;
   const bytes = new Uint8Array(byteSize(dt, data.length));
   const dv = new DataView(bytes.buffer);
   data.forEach((v, i) => {

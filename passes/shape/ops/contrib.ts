@@ -103,6 +103,8 @@ export const CONTRIB_OPS: Record<string, ShapeFn> = {
   [`${MS}:SkipLayerNormalization`]: skipLayerNorm,
   [`${MS}:SkipSimplifiedLayerNormalization`]: skipLayerNorm,
   [`${MS}:SimplifiedLayerNormalization`]: simplifiedLayerNorm,
+  // onnxruntime registers it in the default domain too, and its exporters write it there.
+  SimplifiedLayerNormalization: simplifiedLayerNorm,
   [`${MS}:EmbedLayerNormalization`]: embedLayerNorm,
   [`${MS}:FastGelu`]: same,
   [`${MS}:BiasGelu`]: same,

@@ -1,10 +1,11 @@
 import type { ShapeFn } from '../context.js';
 import { CONV_OPS } from './conv.js';
 import { broadcast, t } from './util.js';
+import { UNKNOWN } from '../types.js';
 
 const conv = CONV_OPS.Conv!;
 
-/** Shapes of the ops the fusion passes (passes/fuse) create, in the fleetc domain. */
+/** Shapes of the ops the fusion passes (passes/fuse) and the kv-state pass (passes/state) create, in the fleetc domain. */
 export const FUSED_OPS: Record<string, ShapeFn> = {
   // Conv's shape; the residual Z has the output's shape.
   'fleetc:FusedConv': (c) => conv(c),
@@ -14,4 +15,15 @@ export const FUSED_OPS: Record<string, ShapeFn> = {
     for (let i = 0; i < c.numInputs; i++) shapes.push(c.shape(i));
     return [t(c.dtype(0), broadcast(shapes))];
   },
+  // docs/state-ops.md: bhsd keeps the query's shape; bsd and packed give [batch, tokens, heads · head_size].
+  'fleetc:PagedAttention': (c) => {
+    const q = c.shape(0);
+    if (!q) return [t(c.dtype(0), null)];
+    if (c.attrStr('layout', 'bhsd') === 'bhsd') return [t(c.dtype(0), q)];
+    return [t(c.dtype(0), [q[0]!, q[1]!, c.attrInt('num_heads', 0) * c.attrInt('head_size', 0)])];
+  },
+  // The past tensor: its length is the cache's, known only at run time (the declaration stays).
+  'fleetc:KvGather': () => [UNKNOWN],
+  'fleetc:KvAppend': () => [t('int64', [])],
+  'fleetc:KvShape': (c) => [t('int64', [(c.attrInts('shape') ?? []).length])],
 };

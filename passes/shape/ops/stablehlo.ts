@@ -323,6 +323,9 @@ const DECLARED = [
   'constant',
 ];
 
+/** Element-wise CHLO kernels: the result has the first operand's type (operands agree). */
+const CHLO_SAME = ['lgamma', 'digamma', 'erfc', 'erf_inv', 'bessel_i1e', 'polygamma', 'zeta', 'next_after'];
+
 export const STABLEHLO_OPS: Record<string, ShapeFn> = {
   ...Object.fromEntries(SAME.map((op) => [`stablehlo:${op}`, sameAs(0)])),
   ...Object.fromEntries(DECLARED.map((op) => [`stablehlo:${op}`, declared])),
@@ -351,5 +354,6 @@ export const STABLEHLO_OPS: Record<string, ShapeFn> = {
   'chlo:top_k': declared,
   'chlo:ragged_dot': declared,
   'chlo:scan': declared,
-  'chlo:erf': sameAs(0),
+  // The CHLO ops the frontend keeps (src/frontends/stablehlo/chlo.ts lowers the others).
+  ...Object.fromEntries(CHLO_SAME.map((op) => [`chlo:${op}`, sameAs(0)])),
 };

@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
 import { formatBytes, formatTime } from '../../fleet/units.js';
-import { collect, dimOption, jsonOption, parseDims, type FleetcCommand } from '../command.js';
+import { FleetcError } from '../../diagnostics/index.js';
+import { collect, dimOption, jsonOption, parseDims, positiveInt, type FleetcCommand } from '../command.js';
+
+function nonNegativeInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new FleetcError('E0901', `--${flag} '${v}': expected a non-negative integer`);
+  return n;
+}
 
 interface CompileFlags {
   dim: string[];
@@ -11,9 +19,14 @@ interface CompileFlags {
   maxLatency?: string;
   maxMemory?: string;
   passes?: string;
+  routing?: string;
+  expertSlots?: string;
+  placement?: string;
   output: string;
   force?: boolean;
   verify?: boolean;
+  generate?: boolean;
+  maxContext?: string;
   json?: boolean;
 }
 
@@ -25,14 +38,28 @@ const command: FleetcCommand = {
       .description('compile a model for a fleet: plan.json + one bundle per device, runnable with fleetrt')
       .argument('<model>', 'model file (.onnx, .mlir, or fleetc IR .json)')
       .requiredOption('-o, --output <dir>', 'output folder (plan.json, bundles/<device>/)')
-      .option('--fleet <file>', 'fleet file (YAML or JSON); default: this machine as one cpu device')
+      .option(
+        '--fleet <file>',
+        "fleet file (YAML or JSON), or 'local' (the default): this machine's cpu and its CUDA GPUs (nvidia-smi)",
+      )
       .option('--pin <regex=device>', 'place ops whose name or type matches on a device (repeatable)', collect, [])
       .option('--objective <what>', 'partition for latency or throughput', 'latency')
       .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
       .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
       .option('--passes <pipeline>', `pass pipeline before emission (default: ${DEFAULT_COMPILE_PIPELINE})`)
+      .option('--routing <file>', 'MoE: expected tokens per expert (routing JSON, or metrics.json of an earlier run)')
+      .option('--expert-slots <n>', 'MoE: extra expert instances per layer for replicas of hot experts', '0')
+      .option('--placement <file>', 'MoE: place experts as this file says (written by fleetc tune)')
       .option('--force', 'write into a non-empty folder that is not a previous build')
-      .option('--verify', 'verify the IR after every pass');
+      .option('--verify', 'verify the IR after every pass')
+      .option(
+        '--generate',
+        'compile a decoder for generation: its KV cache as paged state (fleetc generate BUILD runs it)',
+      )
+      .option(
+        '--max-context <n>',
+        'with --generate: tokens the KV pool holds in all (default: what memory allows, at most 32768)',
+      );
     dimOption(cmd);
     jsonOption(cmd);
     cmd.action(async (model: string, flags: CompileFlags, self: Command) => {
@@ -45,8 +72,14 @@ const command: FleetcCommand = {
         maxLatency: flags.maxLatency,
         maxMemory: flags.maxMemory,
         passes: flags.passes,
+        routing: flags.routing,
+        placement: flags.placement,
+        expertSlots: nonNegativeInt('expert-slots', flags.expertSlots ?? '0'),
         force: !!flags.force,
         verify: !!flags.verify,
+        generate: flags.generate
+          ? { ...(flags.maxContext !== undefined ? { maxContext: positiveInt('max-context', flags.maxContext) } : {}) }
+          : undefined,
       }).finally(() => spin.stop());
       for (const d of res.diagnostics) cli.io.err(`${d.severity}${d.code ? `[${d.code}]` : ''}: ${d.message}\n`);
       if (flags.json) {
@@ -68,7 +101,21 @@ const command: FleetcCommand = {
           `  ${d.name} [${d.class}${d.emulated ? ', emulated' : ''}]: ${d.ops} ops, weights ${formatBytes(d.memory.weights)}, arena ${formatBytes(d.memory.arena)} (unshared ${formatBytes(d.memory.arenaUnshared)}), ${d.bundle.dir}`,
         );
       if (p.channels.length) lines.push(`  ${p.channels.length} channels`);
-      if (p.state.length) {
+      if (p.experts?.length) {
+        const replicated = p.experts.filter((e) => e.devices.length > 1).length;
+        const used = new Set(p.experts.flatMap((e) => e.devices));
+        lines.push(
+          `  experts: ${p.experts.length} on ${used.size} device(s) (${[...used].join(', ')})${replicated ? `, ${replicated} replicated` : ''}; see report.txt`,
+        );
+      }
+      if (p.generation) {
+        const g = p.generation;
+        const paged = p.state.filter((s) => s.mode === 'paged').length;
+        lines.push(
+          `  state: ${p.state.length} KV caches (${paged} paged, ${p.state.length - paged} gathered) on ${[...new Set(p.state.map((s) => s.owner))].join(', ')}; ` +
+            `${g.capacityTokens} tokens in pages of ${g.pageSize}; ${g.batching} batching${g.batchingReason ? ` (${g.batchingReason})` : ''}`,
+        );
+      } else if (p.state.length) {
         const shown = p.state.slice(0, 3).map((s) => `${s.input} -> ${s.output} on ${s.owner}`);
         lines.push(`  state: ${p.state.length} KV-cache pairs (${shown.join(', ')}${p.state.length > 3 ? ', …' : ''})`);
       }

@@ -5,6 +5,9 @@ export const COMMANDS: FleetcCommand[] = [
   (await import('./inspect.js')).default,
   (await import('./compile.js')).default,
   (await import('./run.js')).default,
+  (await import('./generate.js')).default,
+  (await import('./serve.js')).default,
   (await import('./test.js')).default,
   (await import('./report.js')).default,
+  (await import('./tune.js')).default,
 ];

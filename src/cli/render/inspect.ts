@@ -53,6 +53,33 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
     const total = r.state.reduce((a, s) => a + (s.bytes ?? 0), 0);
     out.push(`  total ${bytes(total)} for ${r.state.length} tensors`);
   }
+  const es = r.engineState;
+  if (es && 'error' in es) out.push(c.yellow(`  as engine state: cannot generate: ${es.error}`));
+  else if (es) {
+    const paged = es.states.filter((s) => s.mode === 'paged').length;
+    out.push(
+      `  as engine state (fleetc generate): ${es.states.length} state objects, ${paged} paged, ${es.states.length - paged} gathered; ` +
+        `${bytes(es.bytesPerToken)} per token; ${es.batching} batching${es.batchingReason ? ` (${es.batchingReason})` : ''}`,
+    );
+    for (const s of es.states.filter((x) => x.mode === 'gather'))
+      out.push(
+        c.yellow(
+          `    ${s.input}${s.part ? ` (${s.part})` : ''}: gathered each step, ${bytes(s.bytesPerToken)} per cached token: ${s.reason}`,
+        ),
+      );
+  }
+  for (const m of r.moe) {
+    out.push(
+      `${head(`MoE layer ${m.layer}`)} ${m.name}: ${m.experts} experts, top-${m.k}, ${m.kind}` +
+        ` (router ${m.router}; dispatch ${m.dispatch.join(' + ')}; combine ${m.combine.join(' + ') || '?'})`,
+    );
+    out.push(
+      `  expert weights ${bytes(m.expertWeightBytes)} (${bytes(m.weightBytesPerExpert)} each), ` +
+        `${si(m.flopsPerToken)} FLOPs per routed token per expert` +
+        (m.tokens !== null ? `; tokens in: ${m.tokens}` : ''),
+    );
+    for (const n of m.notes) out.push(c.yellow(`  note: ${n}`));
+  }
   out.push(
     `${head('ops')}       ${Object.entries(r.ops)
       .map(([k, n]) => `${k} ${n}`)

@@ -298,7 +298,8 @@ export class Emitter {
         'E0103',
       );
     this.checkOperandTypes(op, inputs);
-    if (op.name === 'stablehlo.constant' || op.name === 'arith.constant') return this.emitConstant(op, scope);
+    if (op.name === 'stablehlo.constant' || op.name === 'chlo.constant' || op.name === 'arith.constant')
+      return this.emitConstant(op, scope);
     if (isNoop(op)) {
       // Identity transposes, same-type converts, … (Reactant prints many): the result is the operand.
       op.results.forEach((k, i) => scope.set(k, inputs[i]!));

@@ -6,6 +6,9 @@ import { typeToString } from './ast.js';
 /** MLIR element types fleetc's IR can hold. */
 const ELEM: Record<string, DType> = {
   i1: 'bool',
+  i2: 'int2',
+  si2: 'int2',
+  ui2: 'uint2',
   i4: 'int4',
   si4: 'int4',
   i8: 'int8',
@@ -39,7 +42,6 @@ export function elemUnsupported(elem: string): string | undefined {
   if (elem in ELEM) return undefined;
   if (elem.startsWith('complex')) return `complex element type '${elem}'`;
   if (elem.startsWith('!quant')) return `quantized element type '${elem}'`;
-  if (/^u?i2$|^si2$/.test(elem)) return `2-bit integer element type '${elem}' (no IR dtype)`;
   if (/^f\d+E/.test(elem)) return `narrow float element type '${elem}'`;
   return `element type '${elem}'`;
 }
@@ -97,9 +99,13 @@ export function encodeDense(attr: Attr & { k: 'dense' }): DenseValue {
 export function denseBytes(d: DenseValue): Uint8Array {
   if (!d.splat) return d.bytes;
   const n = numel(d.shape);
-  if (d.dtype === 'int4' || d.dtype === 'uint4') {
-    const nib = d.bytes[0]! & 15;
-    return new Uint8Array(Math.ceil(n / 2)).fill(nib | (nib << 4));
+  const bits = dtypeBitsOf(d.dtype);
+  if (bits < 8) {
+    // Packed sub-byte integers (low bits first): the element's bits repeated across each byte.
+    const v = d.bytes[0]! & ((1 << bits) - 1);
+    let byte = 0;
+    for (let k = 0; k < 8; k += bits) byte |= v << k;
+    return new Uint8Array(Math.ceil((n * bits) / 8)).fill(byte);
   }
   const out = new Uint8Array(d.bytes.length * n);
   for (let i = 0; i < n; i++) out.set(d.bytes, i * d.bytes.length);
@@ -120,6 +126,7 @@ function fromHex(hex: string, dtype: DType, shape: number[], n: number): DenseVa
     throw new DenseError(
       `hex blob has ${raw.length} bytes; ${shape.join('x') || 'scalar'} of ${dtype} needs ${stored * n}`,
     );
+  if (bits < 8 && !isMinifloat(dtype)) return { dtype, shape, bytes: packBits(count, bits, (i) => raw[i]!), splat };
   if (bits === 4) {
     const out = new Uint8Array(Math.ceil(count / 2));
     for (let i = 0; i < count; i++) out[i >> 1]! |= (raw[i]! & 15) << ((i & 1) * 4);
@@ -128,8 +135,19 @@ function fromHex(hex: string, dtype: DType, shape: number[], n: number): DenseVa
   return { dtype, shape, bytes: raw, splat };
 }
 
+/** `count` elements of `bits` bits each, packed low bits first (ONNX's int4/int2 layout). */
+function packBits(count: number, bits: number, element: (i: number) => number): Uint8Array {
+  const out = new Uint8Array(Math.ceil((count * bits) / 8));
+  const per = 8 / bits;
+  for (let i = 0; i < count; i++) out[Math.floor(i / per)]! |= (element(i) & ((1 << bits) - 1)) << ((i % per) * bits);
+  return out;
+}
+
 function dtypeBitsOf(dt: DType): number {
   switch (dt) {
+    case 'int2':
+    case 'uint2':
+      return 2;
     case 'int4':
     case 'uint4':
     case 'float4e2m1':
@@ -194,11 +212,7 @@ function encodeLits(lits: string[], dtype: DType, count: number): Uint8Array {
     }
     return Uint8Array.from(lits.slice(0, count), code);
   }
-  if (bits === 4) {
-    const out = new Uint8Array(Math.ceil(count / 2));
-    for (let i = 0; i < count; i++) out[i >> 1]! |= Number(BigInt.asUintN(4, litBig(lits[i]!))) << ((i & 1) * 4);
-    return out;
-  }
+  if (bits < 8) return packBits(count, bits, (i) => Number(BigInt.asUintN(bits, litBig(lits[i]!))));
   const buf = new ArrayBuffer((bits / 8) * count);
   const dv = new DataView(buf);
   for (let i = 0; i < count; i++) {

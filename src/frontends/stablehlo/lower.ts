@@ -1,7 +1,9 @@
 import { isFloat, type AttrValue, type DType, type Shape } from '../../ir/index.js';
 import type { Attr, MOp, MType } from './ast.js';
 import { intOf, intsOf } from './attrs-ir.js';
-import { opName, type Emitter, type Scope } from './convert.js';
+import { lowerChlo } from './chlo.js';
+import { hasSubByte, lowerSubByte } from './subbyte.js';
+import type { Emitter, Scope } from './convert.js';
 import { elemDType } from './dense.js';
 import { dot, dotGeneral } from './lower-dot.js';
 
@@ -16,75 +18,14 @@ export function lowerOp(cx: Emitter, op: MOp, ins: string[], outs: string[], sco
     cx.onnx('Identity', ins, outs, op);
     return;
   }
-  const rule = short
-    ? (RULES[short] ?? STATIC_FORMS[short])
-    : op.name.startsWith('chlo.')
-      ? CHLO[op.name.slice(5)]
-      : undefined;
-  if (nibbles(op)) {
-    if (WIDEN.has(short)) return widened(cx, op, ins, outs, scope);
-  } else if (rule && rule(cx, op, ins, outs, scope)) return;
+  if (op.name.startsWith('chlo.')) return lowerChlo(cx, op, ins, outs, scope);
+  const rule = short ? (RULES[short] ?? STATIC_FORMS[short]) : undefined;
+  if (hasSubByte(op)) return lowerSubByte(cx, op, ins, outs, scope);
+  if (rule && rule(cx, op, ins, outs, scope)) return;
   cx.emitKept(op, ins, outs, scope);
 }
 
-/** Element-wise ops whose 4-bit result is the 8-bit result truncated (two's complement wrap). */
-const WIDEN = new Set([
-  'add',
-  'subtract',
-  'multiply',
-  'negate',
-  'and',
-  'or',
-  'xor',
-  'not',
-  'maximum',
-  'minimum',
-  'abs',
-  'iota',
-  'compare',
-  'select',
-  'clamp',
-  'sign',
-]);
-
-/** A 4-bit op computed in 8 bits between stablehlo.convert ops (the kernels work on bytes). */
-function widened(cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope): void {
-  const wide = (elem: string): DType => (elem.startsWith('u') ? 'uint8' : 'int8');
-  const conv = (from: string, to: string): void => {
-    cx.graph.addOp(
-      {
-        opType: 'convert',
-        domain: 'stablehlo',
-        opset: 1,
-        loc: cx.loc(op.pos, op.userLoc),
-        name: opName('convert', [to]),
-      },
-      [from],
-      [to],
-    );
-  };
-  const ins2 = ins.map((v, i) => {
-    const t = op.operandTypes[i];
-    if (t?.kind !== 'tensor' || !/^(s|u)?i4$/.test(t.elem)) return v;
-    const w = cx.tmp(`${v}_i8`, wide(t.elem), cx.graph.value(v).shape);
-    conv(v, w);
-    return w;
-  });
-  const outs2 = outs.map((v, i) => {
-    const t = op.resultTypes[i];
-    if (t?.kind !== 'tensor' || !/^(s|u)?i4$/.test(t.elem)) return v;
-    return cx.tmp(`${v}_i8`, wide(t.elem), cx.graph.value(v).shape);
-  });
-  cx.emitKept(op, ins2, outs2, scope);
-  outs2.forEach((w, i) => w !== outs[i] && conv(w, outs[i]!));
-}
-
 type Rule = (cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope) => boolean;
-
-/** 4-bit integer operands or results: no ONNX op takes them, so the op stays a stablehlo op. */
-function nibbles(op: MOp): boolean {
-  return [...op.operandTypes, ...op.resultTypes].some((t) => t.kind === 'tensor' && /^(s|u)?i4$/.test(t.elem));
-}
 
 const isUnsigned = (t: MType | undefined): boolean => t?.kind === 'tensor' && /^ui/.test(t.elem);
 const signedOrFloat = (op: MOp): boolean => !isBool(op.operandTypes[0]) && !isUnsigned(op.operandTypes[0]);
@@ -319,10 +260,6 @@ const STATIC_FORMS: Record<string, Rule> = {
     const attrs = { ...op.attrs, padding: ints(pad) };
     return lowerStatic(cx, op, 'stablehlo.convolution', attrs, ins, outs, scope);
   },
-};
-
-const CHLO: Record<string, Rule> = {
-  erf: direct('Erf', floatOnly),
 };
 
 const ONNX_CODES: Partial<Record<DType, number>> = {

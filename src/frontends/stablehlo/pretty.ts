@@ -64,7 +64,7 @@ interface Sig {
   flat?: MType[];
 }
 
-/** After ':' — `(A, B) -> R`, `A -> R`, or a flat list `A[, B…]`. */
+/** After ':' — `(A, B) -> R`, `A -> R`, `A, B -> R`, or a flat list `A[, B…]`. */
 function typeSig(p: Parser): Sig {
   const c = p.c;
   c.expect(':', 'before the types');
@@ -79,6 +79,8 @@ function typeSig(p: Parser): Sig {
     c.take();
     flat.push(parseType(p));
   }
+  // `A, B -> R`: operand types without parentheses (chlo.next_after, chlo.zeta, chlo.mulhi …).
+  if (c.eat('->')) return { ins: flat, outs: parseResultTypes(p) };
   return { flat };
 }
 
@@ -615,7 +617,7 @@ const reducePrecisionForm: Form = (p, op) => {
   applySig(p, op, typeSig(p));
 };
 
-/** chlo.top_k(%x, k = 5) : T -> (T, U) */
+/** chlo.top_k(%x, k = 5[, is_stable = true]) : T -> (T, U) */
 const topKForm: Form = (p, op) => {
   const c = p.c;
   c.expect('(');
@@ -624,6 +626,14 @@ const topKForm: Form = (p, op) => {
   c.expect('k');
   c.expect('=');
   op.attrs['k'] = i64(parseInt64(p));
+  if (c.eat(',')) {
+    c.expect('is_stable');
+    c.expect('=');
+    const b = c.take();
+    if (b.text !== 'true' && b.text !== 'false')
+      throw c.errorAt(c.pos(b), `is_stable is true or false, not '${b.text}'`);
+    op.attrs['is_stable'] = { k: 'bool', v: b.text === 'true' };
+  }
   c.expect(')');
   attrDict(p, op);
   applySig(p, op, typeSig(p));

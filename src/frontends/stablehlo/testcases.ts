@@ -264,6 +264,12 @@ function elements(t: TensorData): (number | bigint)[] {
         out.push(BigInt(t.dtype === 'int4' && nib >= 8 ? nib - 16 : nib));
         break;
       }
+      case 'int2':
+      case 'uint2': {
+        const v = (t.data[i >> 2]! >> ((i & 3) * 2)) & 3;
+        out.push(BigInt(t.dtype === 'int2' && v >= 2 ? v - 4 : v));
+        break;
+      }
       default:
         if (!isMinifloat(t.dtype)) throw new Error(`cannot compare ${t.dtype} tensors`);
         out.push(

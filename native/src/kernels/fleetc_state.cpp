@@ -1,0 +1,335 @@
+// The stateful ops of the fleetc domain on host kernels (docs/state-ops.md): PagedAttention reads
+// and appends a decoder's KV cache in the engine's pages; KvGather and KvAppend run a layer whose
+// attention the compiler could not match from the same pages.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "fleetc_attention.h"
+#include "kernel_util.h"
+
+namespace fleetrt {
+
+namespace {
+
+using namespace ku;
+
+Status need_step(KernelContext& ctx, StepState** out) {
+  *out = ctx.step_state();
+  if (!*out)
+    return op_error(ctx, "needs the engine's generation state: run this plan with fleetc generate or fleetc serve (or fleetrt --engine)");
+  return Status::Ok();
+}
+
+// Element j (position) of row o of one sequence of a state object.
+inline size_t page_offset(const StateStorage& s, const StepSequence& q, int64_t o, int64_t j) {
+  const int64_t page = q.pages[j / s.page_size];
+  return static_cast<size_t>(page) * s.page_elems() + static_cast<size_t>((o * s.page_size + j % s.page_size) * s.inner);
+}
+
+Status check_pages(KernelContext& ctx, const StateStorage& s, const StepSequence& q) {
+  const int64_t need = (static_cast<int64_t>(q.past) + q.tokens + s.page_size - 1) / s.page_size;
+  if (q.num_pages < need)
+    return op_error(ctx, "a sequence of " + std::to_string(q.past + q.tokens) + " tokens holds " + std::to_string(q.num_pages) +
+                             " pages of " + std::to_string(s.page_size));
+  for (int32_t i = 0; i < q.num_pages; ++i)
+    if (q.pages[i] < 0 || q.pages[i] >= s.pages) return op_error(ctx, "page " + std::to_string(q.pages[i]) + " is out of the pool");
+  return Status::Ok();
+}
+
+// Converts n elements of a float type to float32 / back.
+void load_floats(DType t, const void* src, size_t at, float* dst, int64_t n) {
+  switch (t) {
+    case DType::kF32:
+      std::memcpy(dst, static_cast<const float*>(src) + at, static_cast<size_t>(n) * 4);
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = half_to_float(static_cast<const uint16_t*>(src)[at + i]);
+      return;
+    default:  // bf16
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_float(static_cast<const uint16_t*>(src)[at + i]);
+  }
+}
+
+void store_floats(DType t, const float* src, void* dst, size_t at, int64_t n) {
+  switch (t) {
+    case DType::kF32:
+      std::memcpy(static_cast<float*>(dst) + at, src, static_cast<size_t>(n) * 4);
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[at + i] = float_to_half(src[i]);
+      return;
+    default:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[at + i] = float_to_bf16(src[i]);
+  }
+}
+
+bool attention_dtype(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+
+// Where head h of token t sits in the query / key / value / output tensors of each layout.
+struct Layout {
+  enum Kind { kBHSD, kBSD, kPacked } kind = kBHSD;
+  int64_t T = 0, H = 0, KVH = 0, D = 0;
+  size_t q(int64_t t, int64_t h) const {
+    if (kind == kBHSD) return static_cast<size_t>((h * T + t) * D);
+    if (kind == kBSD) return static_cast<size_t>((t * H + h) * D);
+    return static_cast<size_t>((t * (H + 2 * KVH) + h) * D);
+  }
+  size_t k(int64_t t, int64_t g) const {
+    if (kind == kBHSD) return static_cast<size_t>((g * T + t) * D);
+    if (kind == kBSD) return static_cast<size_t>((t * KVH + g) * D);
+    return static_cast<size_t>((t * (H + 2 * KVH) + H + g) * D);
+  }
+  size_t v(int64_t t, int64_t g) const { return kind == kPacked ? k(t, g) + static_cast<size_t>(KVH * D) : k(t, g); }
+  size_t out(int64_t t, int64_t h) const {
+    return kind == kBHSD ? static_cast<size_t>((h * T + t) * D) : static_cast<size_t>((t * H + h) * D);
+  }
+};
+
+Status PagedAttention(KernelContext& ctx) {
+  StepState* step = nullptr;
+  FLEETRT_RETURN_IF_ERROR(need_step(ctx, &step));
+  const Attributes& a = ctx.attrs();
+  Layout L;
+  const std::string layout = a.get_string("layout", "bhsd");
+  L.kind = layout == "bhsd" ? Layout::kBHSD : layout == "bsd" ? Layout::kBSD : Layout::kPacked;
+  if (layout != "bhsd" && layout != "bsd" && layout != "packed") return op_error(ctx, "unknown layout '" + layout + "'");
+  L.H = a.get_int("num_heads", 0);
+  L.KVH = a.get_int("kv_num_heads", L.H);
+  L.D = a.get_int("head_size", 0);
+  if (L.H <= 0 || L.KVH <= 0 || L.D <= 0 || L.H % L.KVH != 0)
+    return op_error(ctx, "num_heads, kv_num_heads and head_size must be positive with num_heads a multiple of kv_num_heads");
+  const float scale = a.get_float("scale", 0) != 0 ? static_cast<float>(a.get_float("scale", 0)) : 1.0f / std::sqrt(static_cast<float>(L.D));
+  const Tensor* q = nullptr;
+  FLEETRT_RETURN_IF_ERROR(require_input(ctx, 0, &q));
+  const Tensor* kn = q;
+  const Tensor* vn = q;
+  if (L.kind != Layout::kPacked) {
+    FLEETRT_RETURN_IF_ERROR(require_input(ctx, 1, &kn));
+    FLEETRT_RETURN_IF_ERROR(require_input(ctx, 2, &vn));
+  }
+  L.T = step->num_tokens();
+  const DType dt = q->dtype;
+  if (!attention_dtype(dt) || kn->dtype != dt || vn->dtype != dt) return op_error(ctx, "query, key and value must share one float type");
+  auto expect = [&](const Tensor& t, std::vector<int64_t> shape, const char* what) -> Status {
+    if (t.shape != shape) return op_error(ctx, std::string(what) + " has shape " + shape_str(t.shape) + ", expected " + shape_str(shape));
+    return Status::Ok();
+  };
+  std::vector<int64_t> out_shape;
+  if (L.kind == Layout::kBHSD) {
+    FLEETRT_RETURN_IF_ERROR(expect(*q, {1, L.H, L.T, L.D}, "query"));
+    FLEETRT_RETURN_IF_ERROR(expect(*kn, {1, L.KVH, L.T, L.D}, "key"));
+    FLEETRT_RETURN_IF_ERROR(expect(*vn, {1, L.KVH, L.T, L.D}, "value"));
+    out_shape = {1, L.H, L.T, L.D};
+  } else if (L.kind == Layout::kBSD) {
+    FLEETRT_RETURN_IF_ERROR(expect(*q, {1, L.T, L.H * L.D}, "query"));
+    FLEETRT_RETURN_IF_ERROR(expect(*kn, {1, L.T, L.KVH * L.D}, "key"));
+    FLEETRT_RETURN_IF_ERROR(expect(*vn, {1, L.T, L.KVH * L.D}, "value"));
+    out_shape = {1, L.T, L.H * L.D};
+  } else {
+    FLEETRT_RETURN_IF_ERROR(expect(*q, {1, L.T, (L.H + 2 * L.KVH) * L.D}, "packed query/key/value"));
+    out_shape = {1, L.T, L.H * L.D};
+  }
+  StateStorage ks, vs;
+  FLEETRT_RETURN_IF_ERROR(step->storage(static_cast<int>(a.get_int("k_state", -1)), &ks));
+  FLEETRT_RETURN_IF_ERROR(step->storage(static_cast<int>(a.get_int("v_state", -1)), &vs));
+  if (ks.dtype != dt || vs.dtype != dt || ks.outer != L.KVH || ks.inner != L.D || vs.outer != L.KVH || vs.inner != L.D)
+    return op_error(ctx, "the state's pages do not hold [kv_num_heads, head_size] of the query's type");
+  Tensor* out = nullptr;
+  FLEETRT_RETURN_IF_ERROR(alloc_output(ctx, 0, out_shape, dt, &out));
+
+  // 1. Append every new token's K and V at its position.
+  const int nseq = step->num_sequences();
+  std::vector<int> seq_of(static_cast<size_t>(L.T), -1);
+  std::vector<float> row(static_cast<size_t>(L.D));
+  for (int s = 0; s < nseq; ++s) {
+    const StepSequence& sq = step->sequence(s);
+    FLEETRT_RETURN_IF_ERROR(check_pages(ctx, ks, sq));
+    if (sq.first_token < 0 || sq.first_token + sq.tokens > L.T) return op_error(ctx, "a sequence's tokens lie outside the step");
+    for (int32_t i = 0; i < sq.tokens; ++i) {
+      const int64_t t = sq.first_token + i, pos = sq.past + i;
+      seq_of[t] = s;
+      for (int64_t g = 0; g < L.KVH; ++g) {
+        load_floats(dt, kn->data, L.k(t, g), row.data(), L.D);
+        store_floats(dt, row.data(), ks.data, page_offset(ks, sq, g, pos), L.D);
+        load_floats(dt, vn->data, L.v(t, g), row.data(), L.D);
+        store_floats(dt, row.data(), vs.data, page_offset(vs, sq, g, pos), L.D);
+      }
+    }
+  }
+  const uint64_t elem = dtype_bytes(dt, 1);
+  uint64_t written = 2 * elem * static_cast<uint64_t>(L.T * L.KVH * L.D), read = 0;
+  for (int64_t t = 0; t < L.T; ++t) {
+    if (seq_of[t] < 0) return op_error(ctx, "token " + std::to_string(t) + " of the step belongs to no sequence");
+    const StepSequence& sq = step->sequence(seq_of[t]);
+    read += 2 * elem * static_cast<uint64_t>((sq.past + (t - sq.first_token) + 1) * L.KVH * L.D);
+  }
+
+  // 2. Attention, one task per (token, KV head): the group's query heads read that head's K/V
+  // once, a page's block of contiguous rows at a time.
+  const int64_t group = L.H / L.KVH;
+  const int64_t D = L.D;
+  const int64_t ps = ks.page_size;
+  int64_t max_ctx = 1;
+  for (int s = 0; s < nseq; ++s) max_ctx = std::max<int64_t>(max_ctx, step->sequence(s).past + step->sequence(s).tokens);
+  const bool avx2 = use_avx2();
+  const auto qk = avx2 ? paged::qk_block_avx2 : paged::qk_block;
+  const auto pv = avx2 ? paged::pv_block_avx2 : paged::pv_block;
+  ctx.parallel_for(L.T * L.KVH, std::max<int64_t>(1, (1 << 16) / (max_ctx * D * group + 1)), [&](int64_t begin, int64_t end) {
+    std::vector<float> qv(static_cast<size_t>(group * D)), acc(static_cast<size_t>(group * D)),
+        scores(static_cast<size_t>(group * max_ctx)), block(dt == DType::kF32 ? 0 : static_cast<size_t>(ps * D));
+    // The rows of positions [j0, j0 + rows) of head g, as floats (converted into `block` unless f32).
+    auto rows_of = [&](const StateStorage& st, const StepSequence& sq, int64_t g, int64_t j0, int64_t rows) -> const float* {
+      const size_t at = page_offset(st, sq, g, j0);
+      if (dt == DType::kF32) return static_cast<const float*>(st.data) + at;
+      load_floats(dt, st.data, at, block.data(), rows * D);
+      return block.data();
+    };
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / L.KVH, g = item % L.KVH;
+      const StepSequence& sq = step->sequence(seq_of[t]);
+      const int64_t n = sq.past + (t - sq.first_token) + 1;  // keys 0 … position
+      for (int64_t r = 0; r < group; ++r) load_floats(dt, q->data, L.q(t, g * group + r), &qv[r * D], D);
+      for (int64_t j0 = 0; j0 < n; j0 += ps) {
+        const int64_t rows = std::min<int64_t>(n - j0, ps);
+        qk(qv.data(), group, D, rows_of(ks, sq, g, j0, rows), rows, scale, &scores[j0], n);
+      }
+      for (int64_t r = 0; r < group; ++r) {
+        float* sc = &scores[r * n];
+        float mx = sc[0];
+        for (int64_t j = 1; j < n; ++j) mx = std::max(mx, sc[j]);
+        const float inv = 1.0f / static_cast<float>(vexp_shift_sum(sc, 1.0f, mx, sc, n));
+        for (int64_t j = 0; j < n; ++j) sc[j] *= inv;
+      }
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t j0 = 0; j0 < n; j0 += ps) {
+        const int64_t rows = std::min<int64_t>(n - j0, ps);
+        pv(&scores[j0], group, n, D, rows_of(vs, sq, g, j0, rows), rows, acc.data());
+      }
+      for (int64_t r = 0; r < group; ++r) store_floats(dt, &acc[r * D], out->data, L.out(t, g * group + r), D);
+    }
+  });
+  step->count(written, read);
+  return Status::Ok();
+}
+
+// The model's past/present tensor read as [outer, tokens, inner] around the growth axis.
+Status flat_geometry(KernelContext& ctx, const std::vector<int64_t>& shape, int64_t axis, int64_t* outer, int64_t* inner) {
+  if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) return op_error(ctx, "axis out of range");
+  *outer = prod(shape, 0, static_cast<size_t>(axis));
+  *inner = prod(shape, static_cast<size_t>(axis) + 1, shape.size());
+  return Status::Ok();
+}
+
+Status single_sequence(KernelContext& ctx, StepState* step, const StepSequence** out) {
+  if (step->num_sequences() != 1) return op_error(ctx, "runs one sequence per pass, the step has " + std::to_string(step->num_sequences()));
+  *out = &step->sequence(0);
+  return Status::Ok();
+}
+
+Status KvGather(KernelContext& ctx) {
+  StepState* step = nullptr;
+  FLEETRT_RETURN_IF_ERROR(need_step(ctx, &step));
+  const StepSequence* sq = nullptr;
+  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, step, &sq));
+  StateStorage st;
+  FLEETRT_RETURN_IF_ERROR(step->storage(static_cast<int>(ctx.attrs().get_int("state", -1)), &st));
+  FLEETRT_RETURN_IF_ERROR(check_pages(ctx, st, *sq));
+  std::vector<int64_t> shape = ctx.attrs().get_ints("shape");
+  const int64_t axis = ctx.attrs().get_int("axis", 0);
+  if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) return op_error(ctx, "axis out of range");
+  shape[axis] = sq->past;
+  int64_t outer = 0, inner = 0;
+  FLEETRT_RETURN_IF_ERROR(flat_geometry(ctx, shape, axis, &outer, &inner));
+  if (outer != st.outer || inner != st.inner) return op_error(ctx, "the state's pages do not match the past tensor's shape " + shape_str(shape));
+  Tensor* out = nullptr;
+  FLEETRT_RETURN_IF_ERROR(ctx.output(0, shape, &out));
+  const size_t elem = dtype_bytes(st.dtype, 1);
+  if (!out || out->dtype != st.dtype) return op_error(ctx, "the past tensor's type differs from the state's");
+  uint8_t* dst = static_cast<uint8_t*>(out->data);
+  const uint8_t* src = static_cast<const uint8_t*>(st.data);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < sq->past; ++j)
+      std::memcpy(dst + ((o * sq->past + j) * inner) * elem, src + page_offset(st, *sq, o, j) * elem, static_cast<size_t>(inner) * elem);
+  step->count(0, 0, static_cast<uint64_t>(outer * sq->past * inner) * elem);
+  return Status::Ok();
+}
+
+Status KvAppend(KernelContext& ctx) {
+  StepState* step = nullptr;
+  FLEETRT_RETURN_IF_ERROR(need_step(ctx, &step));
+  const StepSequence* sq = nullptr;
+  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, step, &sq));
+  StateStorage st;
+  FLEETRT_RETURN_IF_ERROR(step->storage(static_cast<int>(ctx.attrs().get_int("state", -1)), &st));
+  FLEETRT_RETURN_IF_ERROR(check_pages(ctx, st, *sq));
+  const Tensor* present = nullptr;
+  FLEETRT_RETURN_IF_ERROR(require_input(ctx, 0, &present));
+  const int64_t axis = ctx.attrs().get_int("axis", 0);
+  int64_t outer = 0, inner = 0;
+  FLEETRT_RETURN_IF_ERROR(flat_geometry(ctx, present->shape, axis, &outer, &inner));
+  const int64_t total = present->shape[axis];
+  if (present->dtype != st.dtype || outer != st.outer || inner != st.inner || total != sq->past + sq->tokens)
+    return op_error(ctx, "present " + shape_str(present->shape) + " does not extend the cache of " + std::to_string(sq->past) + " tokens by " +
+                             std::to_string(sq->tokens));
+  const size_t elem = dtype_bytes(st.dtype, 1);
+  const uint8_t* src = static_cast<const uint8_t*>(present->data);
+  uint8_t* dst = static_cast<uint8_t*>(st.data);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = sq->past; j < total; ++j)
+      std::memcpy(dst + page_offset(st, *sq, o, j) * elem, src + ((o * total + j) * inner) * elem, static_cast<size_t>(inner) * elem);
+  Tensor* done = nullptr;
+  FLEETRT_RETURN_IF_ERROR(alloc_output(ctx, 0, {}, DType::kI64, &done));
+  if (done) *done->as<int64_t>() = sq->tokens;
+  step->count(static_cast<uint64_t>(outer * sq->tokens * inner) * elem, 0);
+  return Status::Ok();
+}
+
+// The shape of one sequence's past (total = 0) or present (total = 1) cache tensor.
+Status KvShape(KernelContext& ctx) {
+  StepState* step = nullptr;
+  FLEETRT_RETURN_IF_ERROR(need_step(ctx, &step));
+  const StepSequence* sq = nullptr;
+  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, step, &sq));
+  std::vector<int64_t> shape = ctx.attrs().get_ints("shape");
+  const int64_t axis = ctx.attrs().get_int("axis", 0);
+  if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) return op_error(ctx, "axis out of range");
+  shape[axis] = sq->past + (ctx.attrs().get_int("total", 0) ? sq->tokens : 0);
+  Tensor* out = nullptr;
+  FLEETRT_RETURN_IF_ERROR(alloc_output(ctx, 0, {static_cast<int64_t>(shape.size())}, DType::kI64, &out));
+  if (out) std::memcpy(out->data, shape.data(), shape.size() * sizeof(int64_t));
+  return Status::Ok();
+}
+
+}  // namespace
+
+namespace ku {
+namespace paged {
+
+void qk_block(const float* q, int64_t group, int64_t D, const float* k, int64_t rows, float scale, float* scores, int64_t stride) {
+  for (int64_t j = 0; j < rows; ++j)
+    for (int64_t r = 0; r < group; ++r) {
+      float dot = 0;
+      for (int64_t d = 0; d < D; ++d) dot += q[r * D + d] * k[j * D + d];
+      scores[r * stride + j] = dot * scale;
+    }
+}
+
+void pv_block(const float* p, int64_t group, int64_t stride, int64_t D, const float* v, int64_t rows, float* acc) {
+  for (int64_t r = 0; r < group; ++r)
+    for (int64_t j = 0; j < rows; ++j) {
+      const float w = p[r * stride + j];
+      for (int64_t d = 0; d < D; ++d) acc[r * D + d] += w * v[j * D + d];
+    }
+}
+
+}  // namespace paged
+}  // namespace ku
+
+FLEETRT_REGISTER_KERNEL("fleetc", "KvShape", KvShape);
+FLEETRT_REGISTER_KERNEL("fleetc", "PagedAttention", PagedAttention);
+FLEETRT_REGISTER_KERNEL("fleetc", "KvGather", KvGather);
+FLEETRT_REGISTER_KERNEL("fleetc", "KvAppend", KvAppend);
+
+}  // namespace fleetrt
