@@ -168,13 +168,13 @@ export async function timeInterleaved(opts: {
 function opsPerRepeat(trace: string, ops: ReadonlySet<string>): number[] {
   const events = (
     JSON.parse(readFileSync(trace, 'utf8')) as {
-      traceEvents: { ph: string; dur: number; args?: { op?: string; repeat?: number } }[];
+      traceEvents: { ph: string; dur: number; args?: { op?: string; pass?: number; repeat?: number } }[];
     }
   ).traceEvents;
   const per: number[] = [];
   for (const e of events)
     if (e.ph === 'X' && e.args?.op && ops.has(e.args.op)) {
-      const r = e.args.repeat ?? 0;
+      const r = e.args.pass ?? e.args.repeat ?? 0; // 'pass': the run's index (older fleetrt: 'repeat')
       per[r] = (per[r] ?? 0) + e.dur / 1e3;
     }
   return Array.from(per, (v) => v ?? 0);
