@@ -9,6 +9,13 @@ export {
 } from './api/compile.js';
 export { validatePlan, PLAN_SCHEMA_VERSION, type PlanJSON } from './api/plan.js';
 export { run, type RunOptions, type RunSummary } from './api/run.js';
+export {
+  exportOnnx,
+  type ExportOptions,
+  type ExportResult,
+  type ExportedModel,
+  type ExportedIO,
+} from './api/export.js';
 export { generate, type GenerateOptions, type GenerateResult } from './api/generate.js';
 export { serve, type ServeOptions, type ServeHandle } from './serve/index.js';
 export { runTests, type TestOptions, type TestReport, type CaseResult } from './api/test-runner.js';

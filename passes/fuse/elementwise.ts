@@ -5,8 +5,8 @@ import { dimEq } from '../../src/ir/sym.js';
 import { fleetTakes, outerReferenced, dropIfUnused, floatWeight, soleConsumer } from './util.js';
 
 /** Opcodes of the FusedElementwise program (native/src/kernels/fused_elementwise.cpp). */
-const BINARY: Record<string, number> = { Add: 0, Sub: 1, Mul: 2, Div: 3, Pow: 4, Max: 5, Min: 6 };
-const UNARY: Record<string, number> = {
+export const BINARY: Record<string, number> = { Add: 0, Sub: 1, Mul: 2, Div: 3, Pow: 4, Max: 5, Min: 6 };
+export const UNARY: Record<string, number> = {
   Relu: 20,
   Sigmoid: 21,
   Tanh: 22,
@@ -18,7 +18,7 @@ const UNARY: Record<string, number> = {
   Log: 28,
   Reciprocal: 29,
 };
-const SQUARE = 30;
+export const SQUARE = 30;
 
 /** Whether `op` is an elementwise op over float32 values of static shape that the kernel evaluates. */
 function fusible(graph: IRGraph, op: string): boolean {

@@ -27,6 +27,7 @@ export const CODES = {
   E0501: 'plan or bundle is invalid',
   E0502: 'run input is invalid',
   E0503: 'runtime failure',
+  E0504: 'a build cannot be exported as ONNX (an op without an ONNX form)',
   E0601: 'the model cannot be driven as a decoder (no KV state, or inputs the engine cannot feed)',
   E0602: 'a generation request is invalid',
   E0603: 'serving cannot go on (address in use, or the devices left cannot run the model)',

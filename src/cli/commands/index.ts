@@ -10,4 +10,5 @@ export const COMMANDS: FleetcCommand[] = [
   (await import('./test.js')).default,
   (await import('./report.js')).default,
   (await import('./tune.js')).default,
+  (await import('./export.js')).default,
 ];

@@ -1,0 +1,177 @@
+import type { IRGraph } from '../../src/ir/graph.js';
+import type { AttrValue } from '../../src/ir/types.js';
+import { FLEETC_DOMAIN } from './conv.js';
+import { BINARY, SQUARE, UNARY } from './elementwise.js';
+import { addFloatWeight } from './util.js';
+
+/**
+ * The inverse of the fusion passes, for writing a compiled graph back as plain ONNX (`fleetc
+ * export`): FusedElementwise and FusedConv become the standard ops they stand for, and a
+ * LayerNormalization that fuse-layernorm made in a model older than opset 17 becomes the
+ * decomposed form again. The results are the same up to float rounding order (none for the
+ * element-wise ops, which run one after the other as before).
+ */
+
+const BY_CODE = new Map<number, string>([...Object.entries(BINARY), ...Object.entries(UNARY)].map(([k, v]) => [v, k]));
+
+const int = (value: number): AttrValue => ({ type: 'int', value });
+const ints = (value: number[]): AttrValue => ({ type: 'ints', value });
+
+/** Adds an op whose output is `out` or a fresh float32 value named from `base`; returns the output. */
+function emit(
+  graph: IRGraph,
+  base: string,
+  opType: string,
+  opset: number,
+  inputs: string[],
+  out?: string,
+  attrs: Record<string, AttrValue> = {},
+  loc?: ReturnType<IRGraph['op']>['loc'],
+  placement?: string,
+  created?: string[],
+): string {
+  const name = out ?? graph.freshValueName(`${base}/${opType}_output`);
+  if (!graph.hasValue(name)) graph.addValue({ name, dtype: 'float32', shape: null, role: 'intermediate' });
+  const id = graph.addOp({ opType, opset, attrs, loc, name: `${base}/${opType}` }, inputs, [name]);
+  if (placement !== undefined) graph.updateOp(id, { placement });
+  created?.push(id);
+  return name;
+}
+
+/** FusedElementwise → its chain of element-wise ops, in program order. */
+export function unfuseElementwise(graph: IRGraph, id: string, opset: number, created: string[] = []): void {
+  const op = graph.op(id);
+  const prog = op.attrs.program;
+  if (!prog || prog.type !== 'ints' || prog.value.length % 3 !== 0 || prog.value.length === 0)
+    throw new Error(`FusedElementwise '${op.name}' has no valid program`);
+  const inputs = graph.opInputs(id) as string[];
+  const [out] = graph.opOutputs(id);
+  graph.removeOp(id);
+  const regs = [...inputs];
+  const n = prog.value.length / 3;
+  for (let k = 0; k < n; k++) {
+    const [code, a, b] = prog.value.slice(3 * k, 3 * k + 3) as [number, number, number];
+    const x = regs[a];
+    const y = code < 20 ? regs[b] : undefined;
+    const opType = code === SQUARE ? 'Mul' : BY_CODE.get(code);
+    if (x === undefined || (code < 20 && y === undefined) || opType === undefined)
+      throw new Error(`FusedElementwise '${op.name}': step ${k} is not valid`);
+    const args = code === SQUARE ? [x, x] : y === undefined ? [x] : [x, y];
+    regs.push(
+      emit(graph, op.name, opType, opset, args, k === n - 1 ? out : undefined, {}, op.loc, op.placement, created),
+    );
+  }
+}
+
+/** FusedConv(X, W, B, Z) → Conv, then Add of the residual Z, then the activation. */
+export function unfuseConv(graph: IRGraph, id: string, opset: number, created: string[] = []): void {
+  const op = graph.op(id);
+  const [x, w, b, z] = graph.opInputs(id);
+  const [out] = graph.opOutputs(id);
+  const { activation, activation_params: params, ...convAttrs } = op.attrs;
+  const act = activation && activation.type === 'string' ? activation.value : undefined;
+  const p = params && params.type === 'floats' ? params.value : [];
+  graph.removeOp(id);
+  const last = (step: 'conv' | 'add'): boolean => (step === 'conv' ? !z && !act : !act);
+  const convId = graph.addOp(
+    { opType: 'Conv', opset, attrs: convAttrs, loc: op.loc, name: op.name },
+    [x ?? '', w ?? '', b ?? ''],
+    [last('conv') ? out! : graph.freshValueName(`${op.name}/Conv_output`)],
+  );
+  if (op.placement !== undefined) graph.updateOp(convId, { placement: op.placement });
+  created.push(convId);
+  let cur = graph.opOutputs(convId)[0]!;
+  if (!graph.value(cur).dtype) graph.updateValue(cur, { dtype: 'float32' });
+  if (z)
+    cur = emit(
+      graph,
+      op.name,
+      'Add',
+      opset,
+      [cur, z],
+      last('add') ? out : undefined,
+      {},
+      op.loc,
+      op.placement,
+      created,
+    );
+  if (!act) return;
+  const f = (v: number): AttrValue => ({ type: 'float', value: v });
+  let inputs = [cur];
+  let attrs: Record<string, AttrValue> = {};
+  if (act === 'LeakyRelu') attrs = { alpha: f(p[0] ?? 0.01) };
+  else if (act === 'HardSigmoid') attrs = { alpha: f(p[0] ?? 0.2), beta: f(p[1] ?? 0.5) };
+  else if (act === 'Clip') {
+    if (opset < 11) attrs = { min: f(p[0]!), max: f(p[1]!) };
+    else {
+      const lo = addFloatWeight(graph, `${op.name}/clip_min`, Float32Array.of(p[0]!), []);
+      const hi = addFloatWeight(graph, `${op.name}/clip_max`, Float32Array.of(p[1]!), []);
+      inputs = [cur, lo, hi];
+    }
+  } else if (!['Relu', 'Sigmoid', 'Tanh', 'HardSwish'].includes(act))
+    throw new Error(`FusedConv '${op.name}' has an unknown activation '${act}'`);
+  emit(graph, op.name, act, opset, inputs, out, attrs, op.loc, op.placement, created);
+}
+
+/**
+ * LayerNormalization over the last axis (what fuse-layernorm makes) → the decomposed form of
+ * pre-opset-17 exports: ReduceMean, Sub, Mul, ReduceMean, Add ε, Sqrt, Div, Mul γ, Add β.
+ */
+export function decomposeLayerNorm(graph: IRGraph, id: string, opset: number, created: string[] = []): void {
+  const op = graph.op(id);
+  const axis = op.attrs.axis;
+  const [x, gamma, beta] = graph.opInputs(id);
+  const [out, ...stats] = graph.opOutputs(id);
+  const rank = x === undefined ? undefined : graph.value(x).shape?.length;
+  const a = axis && axis.type === 'int' ? axis.value : -1;
+  if (
+    x === undefined ||
+    gamma === undefined ||
+    stats.some((s) => s !== undefined) ||
+    (a !== -1 && a !== (rank ?? 0) - 1)
+  )
+    throw new Error(`LayerNormalization '${op.name}' is not over the last axis alone`);
+  const epsAttr = op.attrs.epsilon;
+  const eps = epsAttr && epsAttr.type === 'float' ? epsAttr.value : 1e-5;
+  graph.removeOp(id);
+  const e = (type: string, ins: string[], o?: string, attrs: Record<string, AttrValue> = {}): string =>
+    emit(graph, op.name, type, opset, ins, o, attrs, op.loc, op.placement, created);
+  const mean = (v: string): string =>
+    opset >= 18
+      ? e('ReduceMean', [v, axesWeight(graph, `${op.name}/axes`)], undefined, { keepdims: int(1) })
+      : e('ReduceMean', [v], undefined, { axes: ints([-1]), keepdims: int(1) });
+  const d = e('Sub', [x, mean(x)]);
+  const variance = mean(e('Mul', [d, d]));
+  const epsW = addFloatWeight(graph, `${op.name}/epsilon`, Float32Array.of(eps), []);
+  const n = e('Div', [d, e('Sqrt', [e('Add', [variance, epsW])])]);
+  const scaled = e('Mul', [n, gamma], beta === undefined ? out : undefined);
+  if (beta !== undefined) e('Add', [scaled, beta], out);
+}
+
+function axesWeight(graph: IRGraph, base: string): string {
+  const name = graph.freshValueName(base);
+  const data = new Uint8Array(8);
+  new DataView(data.buffer).setBigInt64(0, -1n, true);
+  graph.addValue({ name, dtype: 'int64', shape: [1], role: 'weight', weight: { kind: 'inline', data } });
+  return name;
+}
+
+/** Whether an op is one of fleetc's fusions that unfuse() turns back into standard ops. */
+export function isUnfusable(domain: string, opType: string): boolean {
+  return domain === FLEETC_DOMAIN && (opType === 'FusedElementwise' || opType === 'FusedConv');
+}
+
+/** Replaces every FusedElementwise and FusedConv of `graph` (not inside subgraphs: fusion skips those) with standard ops. */
+export function unfuse(graph: IRGraph, opset: number, created?: (fused: string, ops: string[]) => void): number {
+  let n = 0;
+  for (const id of graph.ops()) {
+    const op = graph.op(id);
+    if (!isUnfusable(op.domain, op.opType)) continue;
+    const ops: string[] = [];
+    if (op.opType === 'FusedElementwise') unfuseElementwise(graph, id, opset, ops);
+    else unfuseConv(graph, id, opset, ops);
+    created?.(id, ops);
+    n++;
+  }
+  return n;
+}
