@@ -58,6 +58,8 @@ class Generator {
   bool idle() const { return running_.empty() && waiting_.empty(); }
   size_t running() const { return running_.size(); }
   size_t waiting() const { return waiting_.size(); }
+  int64_t pages_used() const { return pages_.pages() - pages_.free_pages(); }
+  int64_t pages_free() const { return pages_.free_pages(); }
 
   // One step: schedule, run, sample. Appends the events of the step.
   Status step(std::vector<GenerationEvent>* events);
