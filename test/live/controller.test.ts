@@ -1,0 +1,103 @@
+// Issue 13, live re-placement: a controller beside a running engine reads its per-step signals.
+// Under a steady request stream on two real cpu devices, a device slowed 3× mid-run is re-placed
+// within 50 steps, between steps, with the tokens every request would have had anyway; with no
+// slowdown nothing moves. The contingency plans are compiled by the first run and taken from the
+// work folder by the second.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/api/compile.js';
+import { haveFleetrt } from '../../runtime/fleetrt.js';
+import { openDecoder, ortGenerate } from '../helpers/ort-generate.js';
+import { runStream, type StreamResult } from '../helpers/live-stream.js';
+import { REPO } from '../paths.js';
+
+const MODEL = join(REPO, 'fixtures/models/llama_kv_gqa/model.onnx');
+const FLEET = join(REPO, 'fixtures/fleets/cpu-threads.yaml');
+const PROMPTS = [
+  [17, 300, 5],
+  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+  [999, 4, 77, 8, 123, 61],
+  [42],
+  [5, 300, 12, 9, 77, 31, 400, 2, 18, 650, 7, 3, 90, 11, 254, 800, 6, 1, 2, 35],
+  [88, 88, 88, 88],
+];
+const MAX_TOKENS = 24;
+const work = mkdtempSync(join(tmpdir(), 'fleetc-live-test-'));
+
+async function reference(): Promise<number[][]> {
+  const session = await openDecoder(MODEL, { threads: 1 });
+  const out: number[][] = [];
+  for (const p of PROMPTS) out.push((await ortGenerate(session, p, { maxNewTokens: MAX_TOKENS })).ids);
+  return out;
+}
+
+/** Every request that finished has its prompt's reference tokens; one still running has a prefix of them. */
+function expectReferenceTokens(r: StreamResult, want: number[][]): void {
+  expect(r.errors).toEqual([]);
+  expect(r.finished.size).toBeGreaterThan(20);
+  for (const [id, got] of r.tokens) {
+    const ref = want[r.promptOf.get(id)!]!;
+    if (r.finished.has(id)) expect(got, id).toEqual(ref);
+    else expect(got, id).toEqual(ref.slice(0, got.length));
+  }
+}
+
+describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream', () => {
+  let planPath = '';
+  let want: number[][] = [];
+  const controller = { model: MODEL, fleet: FLEET, workDir: join(work, 'candidates') };
+
+  it('with no slowdown the controller moves nothing, its contingency plans ready', async () => {
+    planPath = (
+      await compile(MODEL, join(work, 'base'), { fleet: FLEET, generate: { maxContext: 1024 }, report: false })
+    ).planPath;
+    want = await reference();
+    const r = await runStream({
+      plan: planPath,
+      prompts: PROMPTS,
+      maxTokens: MAX_TOKENS,
+      concurrency: 8,
+      steps: 400,
+      threads: 1,
+      controller,
+    });
+    expectReferenceTokens(r, want);
+    expect(r.controller!.candidates.length).toBeGreaterThanOrEqual(5); // the plan + cpu0/cpu1 × 2, × 4
+    expect(r.controller!.replacements).toEqual([]);
+    expect(r.replanned).toEqual([]);
+  }, 120_000);
+
+  it('cpu1 slowed 3× mid-run: re-placed within 50 steps, same tokens', async () => {
+    const S = 150;
+    const lines: string[] = [];
+    const r = await runStream({
+      plan: planPath,
+      prompts: PROMPTS,
+      maxTokens: MAX_TOKENS,
+      concurrency: 8,
+      steps: S + 150,
+      threads: 1,
+      controller,
+      slowdown: { device: 'cpu1', factor: 3, step: S },
+      log: (l) => lines.push(l),
+    });
+    expectReferenceTokens(r, want);
+    const first = r.steps[0]!.step;
+    const moves = r.controller!.replacements;
+    expect(moves.length, lines.join('\n')).toBeGreaterThanOrEqual(1);
+    const m = moves[0]!;
+    expect(m.step - first).toBeGreaterThan(S); // not before the device slowed
+    expect(m.appliedStep! - first, lines.join('\n')).toBeLessThanOrEqual(S + 50);
+    expect(m.speeds.cpu1).toBeGreaterThan(2);
+    expect(m.gain).toBeGreaterThan(0.05);
+    expect(m.paybackSteps).toBeLessThan(1000);
+    expect(r.replanned.length).toBe(moves.length);
+    expect(r.replanned[0]!.weightBytesLoaded).toBeGreaterThan(0);
+    // the plan the engine went on with gives cpu1 less to do than before
+    const busy = (from: number, to: number): number =>
+      r.steps.slice(from, to).reduce((a, s) => a + (s.devices.cpu1?.busyUs ?? 0), 0) / (to - from);
+    expect(busy(S + 60, S + 150)).toBeLessThan(busy(S - 60, S) * 3);
+  }, 120_000);
+});
