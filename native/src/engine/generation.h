@@ -124,6 +124,9 @@ class Generator {
   bool flatten_ = true;
   uint64_t kv_bytes_per_token_ = 0;
   int64_t preemptions_ = 0, completed_ = 0, prompt_tokens_ = 0, generated_tokens_ = 0;
+  // Busy µs per device and bytes per link counted by the engines of earlier plans (a replan).
+  std::map<std::string, double> busy_before_;
+  std::map<std::string, uint64_t> link_bytes_before_;
 };
 
 // The other ranks of an MPI generation run: each opens its device's pool and runs the passes rank
