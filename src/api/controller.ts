@@ -83,6 +83,8 @@ export interface ControllerOptions {
   objective?: 'latency' | 'throughput';
   /** One line per decision. */
   log?: (line: string) => void;
+  /** Called when the engine has gone on with a new plan. */
+  onReplace?: (r: Replacement) => void;
   /**
    * How candidates are compiled: 'process' (default: a child process at low priority), 'inline'
    * (in this process; blocks its event loop while compiling), or a function (tests).
@@ -234,8 +236,8 @@ function bucketOf(e: StepEvent): string {
 const MIN_BUSY_US = 10;
 
 export class Controller {
-  private readonly o: Required<Omit<ControllerOptions, 'log' | 'objective' | 'compiler'>> &
-    Pick<ControllerOptions, 'log' | 'compiler'>;
+  private readonly o: Required<Omit<ControllerOptions, 'log' | 'objective' | 'compiler' | 'onReplace'>> &
+    Pick<ControllerOptions, 'log' | 'compiler' | 'onReplace'>;
   private readonly fleet: Fleet;
   private readonly generate: GenerateOptions;
   private readonly objective: 'latency' | 'throughput';
@@ -287,6 +289,7 @@ export class Controller {
       contingency: opts.contingency ?? [2, 4],
       log: opts.log,
       compiler: opts.compiler,
+      onReplace: opts.onReplace,
     };
     if (!(this.o.threshold > 1))
       throw new FleetcError('E0901', `the controller's threshold must be > 1, not ${this.o.threshold}`);
@@ -549,6 +552,7 @@ export class Controller {
     this.ratios = new Map();
     this.stepMs = [];
     this.drift = 0;
+    this.o.onReplace?.(r);
   }
 
   private note(action: Decision['action'], reason: string, step = this.lastStep): void {

@@ -11,6 +11,8 @@ import { compile } from '../../src/api/compile.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { openDecoder, ortGenerate } from '../helpers/ort-generate.js';
 import { runStream, type StreamResult } from '../helpers/live-stream.js';
+import { serve } from '../../src/serve/index.js';
+import { complete, metric, metricsText, waitFor } from '../serve/helpers.js';
 import { REPO } from '../paths.js';
 
 const MODEL = join(REPO, 'fixtures/models/llama_kv_gqa/model.onnx');
@@ -99,5 +101,48 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     const busy = (from: number, to: number): number =>
       r.steps.slice(from, to).reduce((a, s) => a + (s.devices.cpu1?.busyUs ?? 0), 0) / (to - from);
     expect(busy(S + 60, S + 150)).toBeLessThan(busy(S - 60, S) * 3);
+  }, 120_000);
+
+  it('fleetc serve --adapt: re-placed under client traffic, counted in /metrics, every completion the reference', async () => {
+    const h = await serve(MODEL, {
+      fleet: FLEET,
+      maxContext: 1024,
+      port: 0,
+      threads: 1,
+      adapt: { workDir: controller.workDir },
+      slowdown: ['cpu1=3@500'],
+      workDir: join(work, 'serve'),
+    });
+    try {
+      await waitFor('the contingency plans', () => (h.supervisor.liveStats?.candidates.length ?? 0) >= 5, 60_000);
+      let stop = false;
+      const bad: string[] = [];
+      let done = 0;
+      const client = async (c: number): Promise<void> => {
+        for (let i = c; !stop; i += 8) {
+          const p = i % PROMPTS.length;
+          const r = await complete(h.url, { prompt: PROMPTS[p], max_tokens: MAX_TOKENS, temperature: 0 });
+          const got = r.body.choices?.[0]?.token_ids;
+          if (r.status !== 200 || JSON.stringify(got) !== JSON.stringify(want[p]))
+            bad.push(`${r.status} ${JSON.stringify(r.body)}`);
+          done++;
+        }
+      };
+      const clients = Array.from({ length: 8 }, (_, c) => client(c));
+      await waitFor(
+        'a re-placement',
+        async () => (metric(await metricsText(h.url), 'fleetc_replacements_total') ?? 0) >= 1,
+        60_000,
+      ).finally(() => (stop = true));
+      await Promise.all(clients);
+      expect(bad).toEqual([]);
+      expect(done).toBeGreaterThan(8);
+      const text = await metricsText(h.url);
+      expect(metric(text, 'fleetc_device_slowdown', { device: 'cpu1' })).toBeGreaterThan(2);
+      expect(metric(text, 'fleetc_replacement_stall_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(h.supervisor.liveStats!.replacements[0]!.speeds.cpu1).toBeGreaterThan(2);
+    } finally {
+      await h.close(0);
+    }
   }, 120_000);
 });
