@@ -15,6 +15,8 @@
  *   steps is its estimate (interference from other processes only adds time), taken relative to the fastest
  *   device seen, so that load on the whole host (other processes) moves nothing: only relative
  *   speeds decide a placement. Cost-model error never enters: a plan is measured against itself.
+ *   Steps that run while the controller's own compiler is busy are left out (it takes cores from
+ *   the engine's device threads unevenly).
  * - **Trigger.** A device's estimate outside [1/threshold, threshold] × what the controller
  *   believed, for `sustain` steps in a row, changes the belief to the estimate (hysteresis: the
  *   next trigger needs another such change).
@@ -379,6 +381,12 @@ export class Controller {
       return;
     }
     if (this.stepsOnPlan <= this.o.warmup) return;
+    // The compiler takes cores from the engine, not evenly across devices: its steps say nothing
+    // about the devices, and become no part of a reference or an estimate.
+    if (this.pumping) {
+      this.drift = 0;
+      return;
+    }
     this.stepMs.push(e.ms);
     if (this.stepMs.length > 4 * this.o.window) this.stepMs.shift();
     const bucket = bucketOf(e);
