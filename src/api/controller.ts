@@ -353,16 +353,16 @@ export class Controller {
     };
   }
 
-  /** Stops the compiler; the engine keeps the plan it has. */
+  /** Stops the compiler (a compile under way is dropped); the engine keeps the plan it has. */
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
     this.resolvePrepared();
     const w = this.worker;
     this.worker = undefined;
-    if (!w) return;
+    if (!w || w.exitCode !== null || w.signalCode !== null) return;
     const exited = new Promise<void>((r) => w.once('close', () => r()));
-    w.stdin?.end();
+    w.kill('SIGTERM');
     const timer = setTimeout(() => w.kill('SIGKILL'), 2000);
     await exited;
     clearTimeout(timer);
@@ -577,6 +577,8 @@ export class Controller {
   // ---- the compiler
 
   private enqueue(key: string, factors: Record<string, number>, urgent: boolean): void {
+    // One device: nowhere to move to.
+    if (this.fleet.devices.length < 2) return;
     if (this.candidates.has(key) || this.queue.some((q) => q.key === key)) return;
     if (urgent) this.queue.unshift({ key, factors, urgent });
     else this.queue.push({ key, factors, urgent });
