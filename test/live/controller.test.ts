@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
+import { generate } from '../../src/api/generate.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { openDecoder, ortGenerate } from '../helpers/ort-generate.js';
 import { runStream, type StreamResult } from '../helpers/live-stream.js';
@@ -144,5 +145,24 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     } finally {
       await h.close(0);
     }
+  }, 120_000);
+
+  it('fleetc generate --adapt: a batch of prompts re-placed mid-generation, the reference tokens', async () => {
+    const prompts = PROMPTS.slice(0, 4);
+    const session = await openDecoder(MODEL, { threads: 1 });
+    const long: number[][] = [];
+    for (const p of prompts) long.push((await ortGenerate(session, p, { maxNewTokens: 200 })).ids);
+    const r = await generate(MODEL, {
+      fleet: FLEET,
+      maxContext: 1024,
+      threads: 1,
+      promptIds: prompts,
+      maxNewTokens: 200,
+      adapt: { workDir: controller.workDir },
+      slowdown: ['cpu1=3@70'],
+    });
+    expect(r.sequences).toEqual(long);
+    expect(r.live!.replacements.length).toBeGreaterThanOrEqual(1);
+    expect(r.live!.replacements[0]!.step).toBeGreaterThan(70);
   }, 120_000);
 });
