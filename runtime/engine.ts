@@ -86,6 +86,11 @@ export interface GenerationStats {
   prefillTokensSaved?: number;
   pagesUsed?: number;
   pagesFree?: number;
+  /** Replans adopted between steps (a new placement), the time steps stood still for them and the bytes they moved. */
+  replans?: number;
+  replanStallMs?: number;
+  replanStateBytes?: number;
+  replanWeightBytes?: number;
   /** Busy time per device and bytes per link since the engine started. */
   devices?: Record<string, { busyMs: number }>;
   links?: Record<string, { bytes: number }>;

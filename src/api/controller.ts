@@ -64,9 +64,9 @@ export interface ControllerOptions {
   workDir: string;
   /** Steps of the sliding window a device's speed is the median of (default 16). */
   window?: number;
-  /** A device's speed must change by more than this factor to count (default 1.75). */
+  /** A device's speed must change by more than this factor to count (default 2). */
   threshold?: number;
-  /** …for this many steps in a row (default 3). */
+  /** …for this many steps in a row (default 4). */
   sustain?: number;
   /** Steps skipped after the engine starts or re-plans (default 16). */
   warmup?: number;
@@ -133,7 +133,10 @@ export interface ControllerStats {
   /** Believed speeds and the latest estimates (window medians, relative to the fastest device). */
   speeds: Record<string, number>;
   estimates: Record<string, number>;
+  /** Moves the engine confirmed (its `replanned` event). */
   replacements: Replacement[];
+  /** A move sent to the engine and not confirmed yet. */
+  pending?: Replacement;
   decisions: Decision[];
   compiles: { key: string; ms: number; ok: boolean }[];
   candidates: string[];
@@ -282,8 +285,8 @@ export class Controller {
       fleet: opts.fleet,
       workDir: opts.workDir,
       window: opts.window ?? 16,
-      threshold: opts.threshold ?? 1.75,
-      sustain: opts.sustain ?? 3,
+      threshold: opts.threshold ?? 2,
+      sustain: opts.sustain ?? 4,
       warmup: opts.warmup ?? 16,
       baseline: opts.baseline ?? 16,
       minGain: opts.minGain ?? 0.05,
@@ -347,6 +350,7 @@ export class Controller {
       speeds: { ...this.speeds },
       estimates: { ...this.estimates },
       replacements: this.replacements.map((r) => ({ ...r })),
+      ...(this.pending ? { pending: { ...this.pending } } : {}),
       decisions: [...this.decisions],
       compiles: [...this.compileLog],
       candidates: [...this.candidates.keys()],
@@ -507,7 +511,6 @@ export class Controller {
     r.reason = `with ${label} the plan for ${best.key} is predicted ${(gain * 100).toFixed(0)}% faster: ${fmtS(gainPerStep)} per step pays for moving ${fmtBytes(move.stateBytes)} of state and ${fmtBytes(move.weightBytes)} of weights (${fmtS(move.seconds)}) in ${paybackSteps.toFixed(1)} steps`;
     this.note('move', `step ${step}: ${r.reason}`, step);
     this.pending = r;
-    this.replacements.push(r);
     this.engine.replan(best.planPath);
   }
 
@@ -549,6 +552,7 @@ export class Controller {
     r.stateBytesMoved = stateBytesMoved;
     r.weightBytesLoaded = weightBytesLoaded;
     r.appliedStep = this.lastStep + 1;
+    this.replacements.push(r);
     this.stallSeconds = stallMs / 1e3;
     this.o.log?.(
       `live: on the plan for ${next.key} (stall ${stallMs.toFixed(1)} ms, ${fmtBytes(stateBytesMoved)} of state moved, ${fmtBytes(weightBytesLoaded)} of weights loaded)`,

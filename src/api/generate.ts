@@ -186,14 +186,22 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
     const reasons: string[] = prompts.map(() => '');
     let failure: Error | undefined;
     let controller: Controller | undefined;
+    let finished = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((r) => (allDone = r));
     const onEvent = (e: EngineEvent): void => {
       controller?.onEvent(e);
       if (e.event === 'token') {
         const i = Number(e.id);
         sequences[i]!.push(e.token);
         o.onToken?.(i, e.token);
-      } else if (e.event === 'done') reasons[Number(e.id)] = e.reason;
-      else if (e.event === 'error') failure ??= new FleetcError('E0602', e.message);
+      } else if (e.event === 'done') {
+        reasons[Number(e.id)] = e.reason;
+        if (++finished === prompts.length) allDone();
+      } else if (e.event === 'error') {
+        failure ??= new FleetcError('E0602', e.message);
+        if (e.id !== null) allDone();
+      }
     };
     const engine = new EngineProcess(planPath, onEvent, {
       threads: o.threads,
@@ -224,6 +232,9 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
         stop: o.stopIds ?? [],
       }),
     );
+    // A controller may still move the model between steps: the engine's input stays open until
+    // every request has ended (or one failed, or the engine did).
+    if (controller) await Promise.race([done, engine.whenExited()]);
     const stats = await engine.close().finally(() => controller?.close());
     if (failure) throw failure;
     if (!stats) throw new Error('the engine reported no figures');

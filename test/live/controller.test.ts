@@ -164,5 +164,8 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     expect(r.sequences).toEqual(long);
     expect(r.live!.replacements.length).toBeGreaterThanOrEqual(1);
     expect(r.live!.replacements[0]!.step).toBeGreaterThan(70);
+    // the engine counts them too (stats, metrics files)
+    expect(r.telemetry.replans).toBe(r.live!.replacements.length);
+    expect(r.telemetry.replanWeightBytes).toBeGreaterThan(0);
   }, 120_000);
 });

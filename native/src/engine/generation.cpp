@@ -638,6 +638,8 @@ std::string Generator::stats_json() const {
          ",\"completed\":" + std::to_string(completed_) + ",\"running\":" + std::to_string(running_.size()) + ",\"waiting\":" +
          std::to_string(waiting_.size()) + ",\"promptTokens\":" + std::to_string(prompt_tokens_) + ",\"generatedTokens\":" +
          std::to_string(generated_tokens_) + ",\"pageSize\":" + std::to_string(page_size_) + ",\"pagesUsed\":" + std::to_string(used) + ",\"pagesFree\":" + std::to_string(free) +
+         ",\"replans\":" + std::to_string(replans_) + ",\"replanStallMs\":" + json_number(replan_stall_ms_) +
+         ",\"replanStateBytes\":" + std::to_string(replan_state_bytes_) + ",\"replanWeightBytes\":" + std::to_string(replan_weight_bytes_) +
          ",\"pools\":" + pools + ",\"devices\":" + devices + ",\"links\":" + links + "}";
 }
 

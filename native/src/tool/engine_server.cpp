@@ -240,8 +240,10 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
           slowdowns.apply(*next);   // the devices stay as slow as they were
           engine = std::move(next);  // the old engine's weights and threads go now
           if (a.signals) signals.attach(*engine);
+          const double stall_ms = (now_us() - t0) / 1000.0;
+          gen.count_replan(r, stall_ms);
           emit("{\"event\":\"replanned\",\"plan\":" + json_quote(engine->plan().path) + ",\"stallMs\":" +
-               json_number((now_us() - t0) / 1000.0) + ",\"stateBytesMoved\":" + std::to_string(r.state_bytes_moved) +
+               json_number(stall_ms) + ",\"stateBytesMoved\":" + std::to_string(r.state_bytes_moved) +
                ",\"weightBytesLoaded\":" + std::to_string(r.weight_bytes_loaded) + "}");
         }
       } else if (op == "shutdown") {
