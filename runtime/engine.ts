@@ -86,6 +86,11 @@ export interface GenerationStats {
   prefillTokensSaved?: number;
   pagesUsed?: number;
   pagesFree?: number;
+  /** Replans adopted between steps (a new placement), the time steps stood still for them and the bytes they moved. */
+  replans?: number;
+  replanStallMs?: number;
+  replanStateBytes?: number;
+  replanWeightBytes?: number;
   /** Busy time per device and bytes per link since the engine started. */
   devices?: Record<string, { busyMs: number }>;
   links?: Record<string, { bytes: number }>;
@@ -102,7 +107,28 @@ export interface ReplannedEvent {
   stateBytesMoved: number;
   weightBytesLoaded: number;
 }
-export type EngineEvent = ReadyEvent | TokenEvent | DoneEvent | ErrorEvent | StatsEvent | ReplannedEvent;
+/**
+ * What one step did (`signals` on; docs/runtime.md, "Live re-placement"): its duration, kind and
+ * tokens, the queue after it, per local device the op time it spent in the step and its share of
+ * the step, the bytes that crossed devices and, for MoE plans, the tokens routed to each expert.
+ */
+export interface StepEvent {
+  event: 'step';
+  /** Steps since the engine process started (a replan does not restart it). */
+  step: number;
+  kind: 'prefill' | 'decode' | 'mixed' | 'other';
+  tokens: number;
+  sequences: number;
+  ms: number;
+  running: number;
+  waiting: number;
+  pagesUsed: number;
+  pagesFree: number;
+  linkBytes: number;
+  devices: Record<string, { busyUs: number; util: number }>;
+  experts?: { layer: number; tokens: number[] }[];
+}
+export type EngineEvent = ReadyEvent | TokenEvent | DoneEvent | ErrorEvent | StatsEvent | ReplannedEvent | StepEvent;
 
 export interface EngineOptions {
   /** inproc (default): one process; mpi: one rank per device under mpirun (rank 0 schedules). */
@@ -115,6 +141,10 @@ export interface EngineOptions {
   env?: Record<string, string | undefined>;
   /** Share full prompt pages between requests with the same prefix (default: the engine's, on). */
   prefixCache?: boolean;
+  /** A `step` event after every step (for a live controller, src/api/controller.ts). */
+  signals?: boolean;
+  /** Test knob: `DEVICE=FACTOR[@STEP]` slows a device (from step STEP on). */
+  slowdown?: string[];
 }
 
 /** How an engine process ended. */
@@ -147,6 +177,8 @@ export class EngineProcess {
     if (opts.metrics) args.push('--metrics', opts.metrics);
     if (opts.trace) args.push('--trace', opts.trace);
     if (opts.prefixCache === false) args.push('--no-prefix-cache');
+    if (opts.signals) args.push('--signals');
+    for (const s of opts.slowdown ?? []) args.push('--slowdown', s);
     const launch = launchCommand(opts.launcher ?? 'inproc', {
       fleetrt: findFleetrt(env),
       args,

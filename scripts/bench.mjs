@@ -39,6 +39,11 @@ const BENCHES = {
     ['scripts/bench/large.ts'],
   ],
   partition: ['partition quality vs greedy baseline and MILP', tsx, ['scripts/bench/partition.ts']],
+  live: [
+    'live re-placement: a cpu device slowed 3× mid-run; steps to re-place, throughput vs the best static plan',
+    tsx,
+    ['scripts/bench/live.ts'],
+  ],
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);

@@ -10,8 +10,10 @@ import { dirname, join, resolve } from 'node:path';
 import { EngineProcess, type EngineEvent, type GenerationStats } from '../../runtime/engine.js';
 import type { LauncherKind } from '../../runtime/launch.js';
 import { FleetcError } from '../diagnostics/index.js';
+import { localFleet } from '../fleet/load.js';
 import type { Fleet } from '../fleet/types.js';
 import { compile } from './compile.js';
+import { Controller, type ControllerOptions, type ControllerStats } from './controller.js';
 import type { PlanJSON } from './plan.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 
@@ -41,6 +43,16 @@ export interface GenerateOptions {
   trace?: string;
   /** Each token as it is generated (prompt index, token id). */
   onToken?: (prompt: number, token: number) => void;
+  /**
+   * Live re-placement (docs/runtime.md): a controller watches the engine's steps and moves the
+   * model to a plan for the fleet as it runs when a device slows down. Needs a model (it compiles
+   * new plans of it), not a build. `true`, or the controller's options.
+   */
+  adapt?: boolean | Partial<Omit<ControllerOptions, 'model' | 'fleet'>>;
+  /** Test knob: `DEVICE=FACTOR[@STEP]` makes a device FACTOR times slower (from step STEP on). */
+  slowdown?: string[];
+  /** One line per live decision. */
+  log?: (line: string) => void;
   env?: Record<string, string | undefined>;
 }
 
@@ -57,6 +69,8 @@ export interface GenerateResult {
   reasons: string[];
   texts?: string[];
   telemetry: GenerateTelemetry;
+  /** With `adapt`: what the live controller measured and did. */
+  live?: ControllerStats;
 }
 
 function isBuild(path: string): boolean {
@@ -135,6 +149,14 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
   checkSampling(o);
   let planPath: string;
   let temp: string | undefined;
+  if (o.adapt && isBuild(model))
+    throw new FleetcError(
+      'E0601',
+      'live re-placement (--adapt) needs the model, not a build: it compiles new plans of it',
+      {
+        file: model,
+      },
+    );
   if (isBuild(model)) {
     planPath = resolve(model, 'plan.json');
   } else {
@@ -163,21 +185,41 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
     const sequences: number[][] = prompts.map(() => []);
     const reasons: string[] = prompts.map(() => '');
     let failure: Error | undefined;
+    let controller: Controller | undefined;
+    let finished = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((r) => (allDone = r));
     const onEvent = (e: EngineEvent): void => {
+      controller?.onEvent(e);
       if (e.event === 'token') {
         const i = Number(e.id);
         sequences[i]!.push(e.token);
         o.onToken?.(i, e.token);
-      } else if (e.event === 'done') reasons[Number(e.id)] = e.reason;
-      else if (e.event === 'error') failure ??= new FleetcError('E0602', e.message);
+      } else if (e.event === 'done') {
+        reasons[Number(e.id)] = e.reason;
+        if (++finished === prompts.length) allDone();
+      } else if (e.event === 'error') {
+        failure ??= new FleetcError('E0602', e.message);
+        if (e.id !== null) allDone();
+      }
     };
     const engine = new EngineProcess(planPath, onEvent, {
       threads: o.threads,
       metrics: o.metrics,
       trace: o.trace,
       env: o.env,
+      signals: !!o.adapt,
+      slowdown: o.slowdown,
     });
     await engine.ready;
+    if (o.adapt)
+      controller = new Controller(engine, planPath, {
+        ...(typeof o.adapt === 'object' ? o.adapt : {}),
+        model,
+        fleet: o.fleet ?? localFleet(),
+        workDir: (typeof o.adapt === 'object' ? o.adapt.workDir : undefined) ?? join(dirname(planPath), 'live'),
+        log: o.log,
+      });
     prompts.forEach((p, i) =>
       engine.submit({
         id: String(i),
@@ -190,7 +232,10 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
         stop: o.stopIds ?? [],
       }),
     );
-    const stats = await engine.close();
+    // A controller may still move the model between steps: the engine's input stays open until
+    // every request has ended (or one failed, or the engine did).
+    if (controller) await Promise.race([done, engine.whenExited()]);
+    const stats = await engine.close().finally(() => controller?.close());
     if (failure) throw failure;
     if (!stats) throw new Error('the engine reported no figures');
     return {
@@ -199,6 +244,7 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
       reasons,
       ...(tok ? { texts: sequences.map((s) => tok.decode(s)) } : {}),
       telemetry: { ...stats, decodeStepP50Ms: stats.decodeStepMs.p50 },
+      ...(controller ? { live: controller.stats() } : {}),
     };
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });

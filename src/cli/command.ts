@@ -65,3 +65,10 @@ export function positiveInt(flag: string, v: string): number {
   if (!Number.isInteger(n) || n < 1) throw new FleetcError('E0901', `--${flag} '${v}': expected a positive integer`);
   return n;
 }
+
+/** `--slowdown DEVICE=FACTOR[@STEP]`, checked here so that a typo is a usage error, not an engine failure. */
+export function slowdownFlag(v: string): string {
+  if (!/^[^=\s]+=\d+(\.\d+)?(@\d+)?$/.test(v) || !(Number(v.split('=')[1]!.split('@')[0]) >= 1))
+    throw new FleetcError('E0901', `--slowdown '${v}': expected DEVICE=FACTOR[@STEP] with FACTOR ≥ 1`);
+  return v;
+}

@@ -15,6 +15,10 @@ export interface EngineSettings {
   threads?: number;
   prefixCache?: boolean;
   env?: Record<string, string | undefined>;
+  /** Per-step signals (for the live controller). */
+  signals?: boolean;
+  /** Test knob: `DEVICE=FACTOR[@STEP]`, given to every engine started. */
+  slowdown?: string[];
 }
 
 /** The device names of a plan in rank order (under MPI, rank r runs device r). */
@@ -31,6 +35,8 @@ export function startEngine(planPath: string, s: EngineSettings, onEvent: (e: En
     threads: s.threads,
     prefixCache: s.prefixCache,
     env: s.env,
+    signals: s.signals,
+    slowdown: s.slowdown,
   };
   return new EngineProcess(planPath, onEvent, opts);
 }

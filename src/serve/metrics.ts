@@ -32,6 +32,9 @@ export class ServeMetrics {
   private readonly restarts: Counter<'cause'>;
   private readonly replan: Histogram;
   private readonly deviceUp: Gauge<'device'>;
+  private readonly replacements: Counter;
+  private readonly replacementStall: Histogram;
+  private readonly deviceSlowdown: Gauge<'device'>;
 
   constructor(modelName: string) {
     const registers = [this.registry];
@@ -128,6 +131,23 @@ export class ServeMetrics {
       labelNames: ['device'],
       registers,
     });
+    this.replacements = new Counter({
+      name: 'fleetc_replacements_total',
+      help: 'Live re-placements: the model moved to a plan for the fleet as it runs (--adapt)',
+      registers,
+    });
+    this.replacementStall = new Histogram({
+      name: 'fleetc_replacement_stall_seconds',
+      help: 'Time the engine stopped stepping to move state and load weights for a live re-placement',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.deviceSlowdown = new Gauge({
+      name: 'fleetc_device_slowdown',
+      help: 'How much slower than the fleet file says the live controller believes each device is (1: as said)',
+      labelNames: ['device'],
+      registers,
+    });
     this.zeroes();
   }
 
@@ -155,6 +175,10 @@ export class ServeMetrics {
       replanned: (s, devices) => {
         this.replan.observe(s);
         for (const d of devices) this.deviceUp.set({ device: d }, 1);
+      },
+      replaced: (r) => {
+        this.replacements.inc();
+        if (r.stallMs !== undefined) this.replacementStall.observe(r.stallMs / 1e3);
       },
     };
   }
@@ -187,6 +211,7 @@ export class ServeMetrics {
     for (const [d, ms] of Object.entries(f.deviceBusyMs)) this.deviceBusy.inc({ device: d }, ms / 1e3);
     this.linkBytes.reset();
     for (const [l, b] of Object.entries(f.linkBytes)) this.linkBytes.inc({ link: l }, b);
+    for (const [d, x] of Object.entries(f.deviceSlowdown)) this.deviceSlowdown.set({ device: d }, x);
     return this.registry.metrics();
   }
 

@@ -121,6 +121,17 @@ export class Planner {
     return made;
   }
 
+  /** What a live controller re-plans from: the model and the fleet left (undefined when the server cannot re-plan). */
+  liveSource(lost: ReadonlySet<string>): { model: string; fleet: Fleet } | undefined {
+    if (this.cannotReplan || !this.model || !this.fleet) return undefined;
+    return { model: this.model, fleet: lost.size ? fleetWithout(this.fleet, lost) : this.fleet };
+  }
+
+  /** The folder plans are made in. */
+  get workDir(): string {
+    return this.o.workDir;
+  }
+
   /** The model compiled again for the fleet without `lost`. Throws (with the compiler's reason) when it cannot be placed. */
   async without(lost: ReadonlySet<string>): Promise<MadePlan> {
     if (this.cannotReplan) throw new FleetcError('E0603', `cannot re-plan: ${this.cannotReplan}`);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import type { LauncherKind } from '../../runtime/launch.js';
 import { LAUNCHERS } from '../../runtime/launch.js';
+import type { ControllerOptions } from '../api/controller.js';
 import type { GenerateOptions } from '../api/state-plan.js';
 import { loadTokenizer } from '../api/tokenizer.js';
 import { FleetcError } from '../diagnostics/index.js';
@@ -43,6 +44,14 @@ export interface ServeOptions {
   env?: Record<string, string | undefined>;
   /** One line per supervisor event (engine failure, re-plan, resume). */
   log?: (line: string) => void;
+  /**
+   * Live re-placement (docs/runtime.md, docs/serve.md): a controller beside the engine moves the
+   * model to a plan for the fleet as it runs when a device slows down. Off by default; `true` or
+   * the controller's options. Needs the inproc launcher and a model the server can compile.
+   */
+  adapt?: boolean | Partial<Omit<ControllerOptions, 'model' | 'fleet' | 'log' | 'onReplace'>>;
+  /** Test knob: `DEVICE=FACTOR[@STEP]` makes a device FACTOR times slower (every engine started). */
+  slowdown?: string[];
 }
 
 export interface CloseResult {
@@ -91,6 +100,8 @@ function checkOptions(o: ServeOptions): void {
     ['threads', o.threads],
   ] as const)
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) bad(`--${flag} ${v}: expected a positive integer`);
+  if (o.adapt && (o.launcher ?? 'inproc') !== 'inproc')
+    bad('--adapt needs the inproc launcher: a replan moves state within one process');
 }
 
 /** Starts serving; resolves once the engine is ready and the server listens. */
@@ -121,8 +132,10 @@ export async function serve(model: string, o: ServeOptions = {}): Promise<ServeH
         threads: o.threads,
         prefixCache: o.prefixCache,
         env: o.env,
+        slowdown: o.slowdown,
       },
       hooks,
+      o.adapt ? (typeof o.adapt === 'object' ? o.adapt : {}) : undefined,
     );
     await supervisor.start();
   } catch (e) {

@@ -9,6 +9,8 @@
  * and the reason.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Controller, type ControllerOptions, type ControllerStats, type Replacement } from '../api/controller.js';
 import type { EngineEvent, EngineProcess, GenerationStats, ReadyEvent } from '../../runtime/engine.js';
 import type { EngineExit } from '../../runtime/engine.js';
 import { isFleetcError } from '../diagnostics/index.js';
@@ -47,6 +49,8 @@ export interface SupervisorHooks {
   finished?(outcome: FinishReason | 'cancelled' | 'error'): void;
   restarted?(cause: ExitCause): void;
   replanned?(seconds: number, devices: string[]): void;
+  /** The live controller moved the model to another plan (the engine confirmed it). */
+  replaced?(r: Replacement): void;
   log?(line: string): void;
 }
 
@@ -63,6 +67,9 @@ export interface Cumulative {
 }
 
 export interface ServeFigures extends Cumulative {
+  /** Live re-placement: the moves so far (every engine) and the believed slowdown of each device. */
+  replacements: number;
+  deviceSlowdown: Record<string, number>;
   decodeTokensPerSecond: number;
   running: number;
   waiting: number;
@@ -153,12 +160,20 @@ export class Supervisor {
   private lastStats: GenerationStats | undefined;
   private idleWaiters: (() => void)[] = [];
   private restartCount = 0;
+  private controller: Controller | undefined;
+  private controllerNo = 0;
+  private replacementCount = 0;
+  private lastSpeeds: Record<string, number> = {};
 
+  /** `live`: run a live re-placement controller beside every engine (docs/runtime.md), with these options. */
   constructor(
     private readonly planner: Planner,
     private settings: EngineSettings,
     private readonly hooks: SupervisorHooks = {},
-  ) {}
+    private readonly live?: Partial<Omit<ControllerOptions, 'model' | 'fleet' | 'log' | 'onReplace'>>,
+  ) {
+    if (live) this.settings = { ...settings, signals: true };
+  }
 
   /** Makes the first plan and starts the engine on it; throws the compiler's or the engine's error. */
   async start(): Promise<void> {
@@ -196,6 +211,11 @@ export class Supervisor {
 
   get inFlight(): number {
     return this.flights.size;
+  }
+
+  /** What the live controller of the running engine measured and did (undefined without `live`). */
+  get liveStats(): ControllerStats | undefined {
+    return this.controller?.stats();
   }
 
   /** The engine process now (for tests and fault drills); undefined while it is restarting. */
@@ -268,11 +288,18 @@ export class Supervisor {
 
   private onEvent(no: number, e: EngineEvent): void {
     if (no !== this.engineNo) return; // a late line from an engine already replaced
+    if (this.controllerNo === no) this.controller?.onEvent(e);
+    if (e.event === 'replanned') {
+      // the live controller moved the model: a restart goes on from the plan running now
+      this.planPath = e.plan;
+      this.devices = planDevices(e.plan);
+      return;
+    }
     if (e.event === 'stats') {
       this.lastStats = e.generation;
       return;
     }
-    if (e.event === 'ready' || e.event === 'replanned') return;
+    if (e.event === 'ready' || e.event === 'step') return;
     if (e.event === 'error' && e.id === null) {
       this.hooks.log?.(`engine: ${e.message}`);
       return;
@@ -318,12 +345,47 @@ export class Supervisor {
     this.readyEvent = ready;
     this.devices = devices;
     this.planPath = planPath;
+    this.startController(no, engine, planPath);
     void engine.whenExited().then((exit) => this.onExit(no, exit));
+  }
+
+  /** A live controller beside the engine, when asked for and the server can compile the model again. */
+  private startController(no: number, engine: EngineProcess, planPath: string): void {
+    if (!this.live) return;
+    const source = this.planner.liveSource(this.lost);
+    if (!source) {
+      if (no === 1) this.hooks.log?.('live re-placement is off: the server cannot compile the model again');
+      return;
+    }
+    try {
+      this.controller = new Controller(engine, planPath, {
+        workDir: join(this.planner.workDir, 'live'),
+        ...this.live,
+        ...source,
+        log: this.hooks.log,
+        onReplace: (r) => {
+          this.replacementCount++;
+          this.hooks.replaced?.(r);
+        },
+      });
+      this.controllerNo = no;
+    } catch (e) {
+      this.hooks.log?.(`live re-placement is off: ${(e as Error).message}`);
+    }
+  }
+
+  private stopController(): void {
+    const c = this.controller;
+    if (!c) return;
+    this.lastSpeeds = c.stats().speeds;
+    this.controller = undefined;
+    void c.close();
   }
 
   private onExit(no: number, exit: EngineExit): void {
     if (this.closing || no !== this.engineNo) return;
     this.engine = undefined;
+    this.stopController();
     this.carried = addCumulative(this.carried, cumulativeOf(this.lastStats));
     this.lastStats = undefined;
     this.recovering = this.recover(exitCause(exit, this.devices))
@@ -437,6 +499,8 @@ export class Supervisor {
     }
     return {
       ...addCumulative(this.carried, cumulativeOf(s)),
+      replacements: this.replacementCount,
+      deviceSlowdown: this.controller?.stats().speeds ?? this.lastSpeeds,
       decodeTokensPerSecond: s?.tokensPerSecond ?? 0,
       running: s?.running ?? 0,
       waiting: (s?.waiting ?? 0) + queued,
@@ -467,6 +531,7 @@ export class Supervisor {
   async close(): Promise<void> {
     this.draining = true;
     this.closing = true;
+    this.stopController();
     const engine = this.engine;
     this.engine = undefined;
     for (const f of [...this.flights.values()]) {

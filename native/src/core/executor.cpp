@@ -569,12 +569,13 @@ Status Frame::run_op(int o) {
   }
   double dur = now_us() - start;
   if (pc && pc->slowdown > 1) {
-    // A slower device (fleetrt --slowdown): wait out the extra time, then count it as the op's.
+    // A slower device (fleetrt --slowdown): wait out the extra time (asleep while more than 1.5 ms
+    // is left, then spinning), and count FACTOR × the op's time: the device it stands for takes
+    // that long, whatever the host's timer adds to the wait on a loaded machine.
     const double until = start + dur * pc->slowdown;
-    while (now_us() < until) {
-      if (until - now_us() > 200) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-    dur = now_us() - start;
+    for (double left = until - now_us(); left > 0; left = until - now_us())
+      if (left > 1500) std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(left - 1000)));
+    dur *= pc->slowdown;
   }
   if (mark0 >= 0) {
     const int mark1 = ex.backend_.mark();

@@ -184,6 +184,11 @@ Status Generator::adopt(Engine& next, Replan* out) {
   FLEETRT_RETURN_IF_ERROR(bind_io(plan));
   // The figures so far carry over; the new engine's telemetry continues them.
   next.telemetry().steps = engine_->telemetry().steps;
+  const Telemetry& was = engine_->telemetry();
+  for (size_t d = 0; d < was.devices.size() && d < now.devices.size(); ++d)
+    for (double us : was.devices[d].exec.op_us) busy_before_[now.devices[d].name] += us;
+  for (size_t c = 0; c < was.channel_bytes.size() && c < now.channels.size(); ++c)
+    for (const std::string& l : now.channels[c].links) link_bytes_before_[l] += was.channel_bytes[c];
   states_ = std::move(fresh);
   engine_ = &next;
   *out = r;
@@ -605,14 +610,15 @@ std::string Generator::stats_json() const {
   }
   pools += "}";
   const int64_t used = pages_.pages() - pages_.free_pages(), free = pages_.free_pages();
+  // Every device any plan ran on, with what earlier plans' engines counted.
+  std::map<std::string, double> busy_us = busy_before_;
+  for (size_t d = 0; d < tel.devices.size(); ++d)
+    for (double us : tel.devices[d].exec.op_us) busy_us[plan.devices[d].name] += us;
   std::string devices = "{";
-  for (size_t d = 0; d < tel.devices.size(); ++d) {
-    double busy = 0;
-    for (double us : tel.devices[d].exec.op_us) busy += us;
-    devices += std::string(devices.size() > 1 ? "," : "") + json_quote(plan.devices[d].name) + ":{\"busyMs\":" + json_number(busy / 1000.0) + "}";
-  }
+  for (const auto& [name, us] : busy_us)
+    devices += std::string(devices.size() > 1 ? "," : "") + json_quote(name) + ":{\"busyMs\":" + json_number(us / 1000.0) + "}";
   devices += "}";
-  std::map<std::string, uint64_t> link_bytes;
+  std::map<std::string, uint64_t> link_bytes = link_bytes_before_;
   for (size_t c = 0; c < tel.channel_bytes.size() && c < plan.channels.size(); ++c)
     for (const std::string& l : plan.channels[c].links) link_bytes[l] += tel.channel_bytes[c];
   std::string links = "{";
@@ -632,6 +638,8 @@ std::string Generator::stats_json() const {
          ",\"completed\":" + std::to_string(completed_) + ",\"running\":" + std::to_string(running_.size()) + ",\"waiting\":" +
          std::to_string(waiting_.size()) + ",\"promptTokens\":" + std::to_string(prompt_tokens_) + ",\"generatedTokens\":" +
          std::to_string(generated_tokens_) + ",\"pageSize\":" + std::to_string(page_size_) + ",\"pagesUsed\":" + std::to_string(used) + ",\"pagesFree\":" + std::to_string(free) +
+         ",\"replans\":" + std::to_string(replans_) + ",\"replanStallMs\":" + json_number(replan_stall_ms_) +
+         ",\"replanStateBytes\":" + std::to_string(replan_state_bytes_) + ",\"replanWeightBytes\":" + std::to_string(replan_weight_bytes_) +
          ",\"pools\":" + pools + ",\"devices\":" + devices + ",\"links\":" + links + "}";
 }
 

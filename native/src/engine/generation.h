@@ -58,6 +58,8 @@ class Generator {
   bool idle() const { return running_.empty() && waiting_.empty(); }
   size_t running() const { return running_.size(); }
   size_t waiting() const { return waiting_.size(); }
+  int64_t pages_used() const { return pages_.pages() - pages_.free_pages(); }
+  int64_t pages_free() const { return pages_.free_pages(); }
 
   // One step: schedule, run, sample. Appends the events of the step.
   Status step(std::vector<GenerationEvent>* events);
@@ -73,6 +75,13 @@ class Generator {
     uint64_t state_bytes_moved = 0, weight_bytes_loaded = 0;
   };
   Status adopt(Engine& next, Replan* out);
+  // Counts a replan that was adopted, with the time steps stood still for it (in the stats).
+  void count_replan(const Replan& r, double stall_ms) {
+    ++replans_;
+    replan_stall_ms_ += stall_ms;
+    replan_state_bytes_ += r.state_bytes_moved;
+    replan_weight_bytes_ += r.weight_bytes_loaded;
+  }
 
   // Generation figures as JSON (for metrics files, `--json` and /metrics).
   std::string stats_json() const;
@@ -122,6 +131,12 @@ class Generator {
   bool flatten_ = true;
   uint64_t kv_bytes_per_token_ = 0;
   int64_t preemptions_ = 0, completed_ = 0, prompt_tokens_ = 0, generated_tokens_ = 0;
+  // Busy µs per device and bytes per link counted by the engines of earlier plans (a replan).
+  std::map<std::string, double> busy_before_;
+  std::map<std::string, uint64_t> link_bytes_before_;
+  int64_t replans_ = 0;
+  double replan_stall_ms_ = 0;
+  uint64_t replan_state_bytes_ = 0, replan_weight_bytes_ = 0;
 };
 
 // The other ranks of an MPI generation run: each opens its device's pool and runs the passes rank

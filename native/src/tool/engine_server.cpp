@@ -5,11 +5,13 @@
 //   {"op":"submit","id":"r1","prompt":[ids],"maxTokens":16,"temperature":0,"topK":0,"topP":1,"seed":0,"stop":[ids],
 //    "resume":[ids already generated, after a restart]}
 //   {"op":"cancel","id":"r1"}      {"op":"stats"}      {"op":"shutdown"}  (or end of input: finish, then exit)
+//   {"op":"replan","plan":"/abs/plan.json"}      {"op":"slowdown","device":"cpu1","factor":3}  (test knob)
 // stdout, one event per line:
 //   {"event":"ready","vocab":V,"capacityTokens":N,"maxContext":C,"maxStepTokens":M,"devices":[…]}
 //   {"event":"token","id":"r1","token":42}
 //   {"event":"done","id":"r1","reason":"length"|"stop"|"cancelled","promptTokens":P,"completionTokens":C}
 //   {"event":"error","id":"r1"|null,"message":"…"}      {"event":"stats","generation":{…}}
+//   {"event":"replanned",…}      with --signals, after every step: {"event":"step",…} (engine/signals.h)
 #include "tool/engine_server.h"
 
 #include <condition_variable>
@@ -17,12 +19,15 @@
 #include <cstdio>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/json.h"
 #include "core/mapped_file.h"
 #include "engine/generation.h"
+#include "engine/signals.h"
 #include "engine/telemetry_writer.h"
 
 namespace fleetrt {
@@ -95,6 +100,41 @@ Status parse_submit(const Json& c, GenerationRequest* r) {
 
 std::string stats_event(const Generator& gen) { return "{\"event\":\"stats\",\"generation\":" + gen.stats_json() + "}"; }
 
+// The slowdown test knob outlives a replan: it stands for a device that got slower, whichever plan
+// runs on it. Per device name: the factor and the engine run (counted over every plan) it starts at.
+class Slowdowns {
+ public:
+  Status set(Engine& engine, const std::string& name, double factor, int64_t from_run) {
+    bool here = false;
+    for (const auto& d : engine.devices()) here = here || d->desc->name == name;
+    if (!here && !known_.count(name)) return Status::Error("the plan has no device '" + name + "' to slow down");
+    if (!(factor >= 1)) return Status::Error("a slowdown factor must be at least 1, not " + std::to_string(factor));
+    by_name_[name] = {factor, from_run};
+    return here ? apply(engine) : Status::Ok();
+  }
+  // Applies every knob to `engine`, whose own run count starts at run `base_` of the process.
+  Status apply(Engine& engine) {
+    for (const auto& d : engine.devices()) known_.insert(d->desc->name);
+    for (const auto& [name, s] : by_name_) {
+      bool here = false;
+      for (const auto& d : engine.devices()) here = here || d->desc->name == name;
+      if (!here) continue;
+      const int64_t from = std::max<int64_t>(0, s.second - base_ - engine.telemetry().runs);
+      FLEETRT_RETURN_IF_ERROR(engine.set_slowdown(name, s.first, static_cast<int>(from)));
+    }
+    return Status::Ok();
+  }
+  // Runs of the process so far (`engine`: the one running now).
+  int64_t runs(const Engine& engine) const { return base_ + engine.telemetry().runs; }
+  // A new engine takes over from `old`.
+  void hand_over(const Engine& old) { base_ += old.telemetry().runs; }
+
+ private:
+  std::map<std::string, std::pair<double, int64_t>> by_name_;
+  std::set<std::string> known_;  // devices of every plan so far
+  int64_t base_ = 0;
+};
+
 }  // namespace
 
 int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> transport) {
@@ -125,14 +165,19 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
   st = gen.open(*engine, gopts);
   if (!st.ok()) return fail(st, st.code == kStatusBadPlan ? 3 : 1);
   std::string devices = "[";
+  Slowdowns slowdowns;
+  slowdowns.apply(*engine);  // knows the plan's devices
   for (const std::string& sd : a.slowdown) {
     // NAME=F[@STEP]: from step STEP on
     const size_t eq = sd.find('='), at = sd.find('@');
     st = eq == std::string::npos ? Status::Error("--slowdown needs NAME=FACTOR[@STEP], got '" + sd + "'")
-                                 : engine->set_slowdown(sd.substr(0, eq), std::atof(sd.substr(eq + 1, at - eq - 1).c_str()),
-                                                       at == std::string::npos ? 0 : std::atoi(sd.c_str() + at + 1));
+                                 : slowdowns.set(*engine, sd.substr(0, eq), std::atof(sd.substr(eq + 1, at - eq - 1).c_str()),
+                                                 at == std::string::npos ? 0 : std::atoi(sd.c_str() + at + 1));
     if (!st.ok()) return fail(st, 2);
   }
+  StepSignals signals;
+  if (a.signals) signals.attach(*engine);
+  int64_t steps = 0;
   for (const auto& d : engine->devices())
     devices += std::string(devices.size() > 1 ? "," : "") + "{\"name\":" + json_quote(d->desc->name) + ",\"backend\":" +
                json_quote(d->desc->backend) + ",\"stateBytes\":" + std::to_string(d->reserved) + "}";
@@ -175,7 +220,7 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
       } else if (op == "stats") {
         emit(stats_event(gen));
       } else if (op == "slowdown") {
-        Status s = engine->set_slowdown(c.get_string("device"), c.get_number("factor", 1));
+        Status s = slowdowns.set(*engine, c.get_string("device"), c.get_number("factor", 1), slowdowns.runs(*engine));
         if (!s.ok()) emit_error("", s.message);
       } else if (op == "replan") {
         // A new placement of the same model, between steps; the old plan stays on any failure.
@@ -191,15 +236,20 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
         if (!s.ok()) {
           emit_error("", "replan: " + s.message);
         } else {
+          slowdowns.hand_over(*engine);
+          slowdowns.apply(*next);   // the devices stay as slow as they were
           engine = std::move(next);  // the old engine's weights and threads go now
+          if (a.signals) signals.attach(*engine);
+          const double stall_ms = (now_us() - t0) / 1000.0;
+          gen.count_replan(r, stall_ms);
           emit("{\"event\":\"replanned\",\"plan\":" + json_quote(engine->plan().path) + ",\"stallMs\":" +
-               json_number((now_us() - t0) / 1000.0) + ",\"stateBytesMoved\":" + std::to_string(r.state_bytes_moved) +
+               json_number(stall_ms) + ",\"stateBytesMoved\":" + std::to_string(r.state_bytes_moved) +
                ",\"weightBytesLoaded\":" + std::to_string(r.weight_bytes_loaded) + "}");
         }
       } else if (op == "shutdown") {
         shutdown = true;
       } else {
-        emit_error(c.get_string("id"), "unknown op '" + op + "' (submit, cancel, stats, shutdown)");
+        emit_error(c.get_string("id"), "unknown op '" + op + "' (submit, cancel, stats, replan, slowdown, shutdown)");
       }
     }
     if (gen.idle()) {
@@ -218,6 +268,13 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
     if (!st.ok()) {
       rc = fail(st, st.code == kStatusDeviceLost ? 5 : 1);
       break;
+    }
+    if (a.signals) {  // after the step's tokens
+      const std::string step = signals.event(*engine, gen, steps);
+      if (!step.empty()) {
+        emit(step);
+        ++steps;
+      }
     }
   }
   gen.close();

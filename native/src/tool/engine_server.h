@@ -17,6 +17,7 @@ struct EngineServerArgs {
   int max_step_tokens = 0;  // token budget per step (0: the plan's)
   bool prefix_cache = true;
   std::vector<std::string> slowdown;  // NAME=FACTOR[@STEP] (test knob)
+  bool signals = false;               // a `step` event after every step (engine/signals.h)
 };
 
 // `transport`: MPI (rank 0 serves the protocol, the other ranks run their device), or null.

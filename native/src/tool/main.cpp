@@ -36,6 +36,7 @@ const char* kUsage =
     "                         [--summary-json]   (one JSON line on stdout: outputs, latency)\n"
     "       fleetrt PLAN.json --engine [--threads N] [--kv-pages N] [--max-batch-tokens N] [--no-prefix-cache]\n"
     "                         [--slowdown DEVICE=FACTOR[@STEP]] (test knob: a device takes FACTOR times its op time)\n"
+    "                         [--signals] (a step event per step: busy per device, queue, routing)\n"
     "                         [--metrics FILE] [--trace FILE]\n"
     "                         (generation: JSON commands on stdin, one JSON event per line on stdout; docs/runtime.md)\n"
     "       fleetrt --batch [JOBS.jsonl|-] [--threads N]   (one JSON job per line; one JSON result per line)\n"
@@ -182,7 +183,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> named;
   bool random = false, batch = false, list = false, list_back = false, summary = false, engine = false;
   int repeat = 1, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
-  bool prefix_cache = true;
+  bool prefix_cache = true, signals = false;
   std::vector<std::string> slowdown;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -217,6 +218,8 @@ int main(int argc, char** argv) {
     } else if (a == "--slowdown") {
       if (!value(&v)) return fail("--slowdown needs NAME=FACTOR[@STEP]");
       slowdown.push_back(v);
+    } else if (a == "--signals") {
+      signals = true;
     } else if (a == "--no-prefix-cache") {
       prefix_cache = false;
     } else if (a == "--list-backends") {
@@ -268,7 +271,7 @@ int main(int argc, char** argv) {
   if (plan_path.empty()) return fail(std::string("no plan given\n") + kUsage);
   if (engine)
     return run_engine_server(
-        EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache, slowdown},
+        EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache, slowdown, signals},
         std::move(transport));
   if (output_dir.empty()) return fail("--output-dir is required");
   RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests};

@@ -3,7 +3,7 @@ import { generate, type GenerateResult } from '../../api/generate.js';
 import { FleetcError } from '../../diagnostics/index.js';
 import type { LauncherKind } from '../../../runtime/launch.js';
 import { formatBytes } from '../../fleet/units.js';
-import { collect, jsonOption, positiveInt, type FleetcCommand } from '../command.js';
+import { collect, jsonOption, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
 
 interface GenerateFlags {
   fleet?: string;
@@ -22,6 +22,8 @@ interface GenerateFlags {
   output?: string;
   metrics?: string;
   trace?: string;
+  adapt?: boolean;
+  slowdown: string[];
   json?: boolean;
 }
 
@@ -37,6 +39,17 @@ function number(flag: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new FleetcError('E0901', `--${flag} '${v}': expected a number`);
   return n;
+}
+
+function liveSummary(r: GenerateResult): string {
+  const l = r.live;
+  if (!l) return '';
+  const moves = l.replacements
+    .map(
+      (m) => `  step ${m.step}: ${m.reason}${m.stallMs !== undefined ? `; stalled ${m.stallMs.toFixed(1)} ms` : ''}\n`,
+    )
+    .join('');
+  return `live: ${l.replacements.length} re-placement${l.replacements.length === 1 ? '' : 's'} in ${l.steps} steps\n${moves}`;
 }
 
 function summary(r: GenerateResult): string {
@@ -82,7 +95,17 @@ const command: FleetcCommand = {
       .option('--launcher <kind>', 'inproc (one process) or mpi (one rank per device under mpirun)', 'inproc')
       .option('-o, --output <dir>', 'keep the compiled build in this folder')
       .option('--metrics <file>', 'write the engine metrics (per device, per op, generation figures)')
-      .option('--trace <file>', 'write a Chrome/Perfetto trace');
+      .option('--trace <file>', 'write a Chrome/Perfetto trace')
+      .option(
+        '--adapt',
+        'live re-placement: move the model to a plan for the fleet as it runs when a device slows down (docs/runtime.md)',
+      )
+      .option(
+        '--slowdown <device=factor[@step]>',
+        'test knob: make a device FACTOR times slower (from step STEP on; repeatable)',
+        collect,
+        [],
+      );
     jsonOption(cmd);
     cmd.action(async (model: string, flags: GenerateFlags, self: Command) => {
       const stream = !flags.json && flags.promptIds.length + flags.prompt.length === 1;
@@ -105,6 +128,8 @@ const command: FleetcCommand = {
         buildDir: flags.output,
         metrics: flags.metrics,
         trace: flags.trace,
+        adapt: flags.adapt,
+        slowdown: flags.slowdown.map(slowdownFlag),
         env: cli.io.env,
         onToken: stream
           ? (_i, token) => {
@@ -120,6 +145,7 @@ const command: FleetcCommand = {
           ...(res.texts ? { texts: res.texts } : {}),
           reasons: res.reasons,
           telemetry: res.telemetry,
+          ...(res.live ? { live: res.live } : {}),
         });
         return;
       }
@@ -128,7 +154,7 @@ const command: FleetcCommand = {
         res.sequences.forEach((s, i) =>
           cli.io.out(`${res.sequences.length > 1 ? `[${i}] ` : ''}${res.texts ? res.texts[i] : s.join(' ')}\n`),
         );
-      cli.io.err(summary(res));
+      cli.io.err(summary(res) + liveSummary(res));
     });
   },
 };

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { LauncherKind } from '../../../runtime/launch.js';
 import { FleetcError } from '../../diagnostics/index.js';
 import { serve } from '../../serve/index.js';
-import { positiveInt, type FleetcCommand } from '../command.js';
+import { collect, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
 
 interface ServeFlags {
   fleet?: string;
@@ -19,6 +19,8 @@ interface ServeFlags {
   prefixCache: boolean;
   drainTimeout: string;
   output?: string;
+  adapt?: boolean;
+  slowdown: string[];
 }
 
 const optionalInt = (flag: string, v: string | undefined): number | undefined =>
@@ -88,6 +90,16 @@ const command: FleetcCommand = {
       .option('--no-prefix-cache', 'do not share prompt pages between requests with the same prefix')
       .option('--drain-timeout <s>', 'on Ctrl-C, seconds to let running requests finish', '10')
       .option('-o, --output <dir>', 'keep the compiled plans in this folder')
+      .option(
+        '--adapt',
+        'live re-placement: move the model to a plan for the fleet as it runs when a device slows down (docs/runtime.md)',
+      )
+      .option(
+        '--slowdown <device=factor[@step]>',
+        'test knob: make a device FACTOR times slower (from step STEP on; repeatable)',
+        collect,
+        [],
+      )
       .action(async (model: string, flags: ServeFlags, self: Command) => {
         const drainMs = seconds('drain-timeout', flags.drainTimeout) * 1000;
         const spin = cli.spinner(self, `compiling ${model} and starting the engine`);
@@ -107,6 +119,8 @@ const command: FleetcCommand = {
           prefixCache: flags.prefixCache,
           workDir: flags.output,
           env: cli.io.env,
+          adapt: flags.adapt,
+          slowdown: flags.slowdown.map(slowdownFlag),
           log,
         }).finally(() => spin.stop());
         const s = handle.supervisor;
