@@ -16,6 +16,8 @@ import { unplaceable, type Objective } from './heft.js';
 import { adj, simulate, type Schedule } from './simulate.js';
 import { solve } from './solve.js';
 
+export type { MoeReportLayer } from './moe-place.js';
+
 export interface DeviceSummary {
   id: string;
   class: string;
@@ -29,6 +31,8 @@ export interface DeviceSummary {
   capacity: number;
   busy: number;
   utilisation: number;
+  /** The device's roofline: peak FLOP/s of its default element type and memory bandwidth. */
+  roofline: { peakFlops: number; bandwidth: number };
 }
 
 export interface Channel {
@@ -139,6 +143,7 @@ export function partition(
     graph.updateValue(v, { placement: prod ? placement[prod.op]! : p.devices[p.home]!.id });
   }
 
+  const rooflines = p.devices.map(deviceRoofline);
   const devices: DeviceSummary[] = p.devices.map((d, i) => {
     const ops = Object.values(placement).filter((x) => x === d.id).length;
     const flops = p.tasks.reduce(
@@ -158,6 +163,7 @@ export function partition(
       capacity: p.capacity[i]!,
       busy: s.busy[i]!,
       utilisation: s.latency > 0 ? s.busy[i]! / s.latency : 0,
+      roofline: { peakFlops: rooflines[i]!.peakFlops.default, bandwidth: rooflines[i]!.memBandwidth },
     };
   });
 

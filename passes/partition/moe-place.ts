@@ -12,7 +12,7 @@ import { evaluate, isSym, symbolsOf, type Dim } from '../../src/ir/sym.js';
 import { opCost } from '../analysis/cost.js';
 import { detectMoe, type MoeExpert, type MoeLayer } from '../analysis/moe.js';
 import { bytesOf } from '../analysis/tensor.js';
-import { resolvePipeline, runPipeline } from '../driver.js';
+import { inferShapesPass } from '../shape/index.js';
 import { newPassContext } from '../pass.js';
 import { buildProblem } from './build.js';
 import { heft } from './heft.js';
@@ -320,7 +320,7 @@ export function placeMoe(
 
   // New values of the replicas get their types; their row symbols get the expected rows.
   if (units.some((u) => u.units.length > 1)) {
-    runPipeline(graph, resolvePipeline('infer-shapes'), newPassContext({ dims: new Map(dims) }));
+    inferShapesPass.run(graph, newPassContext({ dims: new Map(dims) }), inferShapesPass.options);
     for (const u of units) {
       if (u.units.length < 2) continue;
       const li = layers.findIndex((l) => l.layer === u.layer);

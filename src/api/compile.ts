@@ -12,7 +12,7 @@ import { loadFleet, localFleet } from '../fleet/load.js';
 import { parsePinFlag } from '../fleet/pins.js';
 import { route } from '../fleet/route.js';
 import type { Device, Fleet } from '../fleet/types.js';
-import { parseQuantity, UnitError, formatBytes, formatTime } from '../fleet/units.js';
+import { parseQuantity, UnitError, formatBytes, formatTime } from '../util/units.js';
 import type { IRGraph } from '../ir/graph.js';
 import { dimEq, dimToJSON, evaluate, sym, symbolsOf, type Dim } from '../ir/sym.js';
 import { byteSize } from '../ir/dtype.js';

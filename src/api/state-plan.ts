@@ -7,7 +7,7 @@ import { KV_STATE, type KvStateResult } from '../../passes/state/index.js';
 import type { PassContext } from '../../passes/pass.js';
 import { FleetcError } from '../diagnostics/index.js';
 import type { Device } from '../fleet/types.js';
-import { formatBytes } from '../fleet/units.js';
+import { formatBytes } from '../util/units.js';
 import type { PlanGeneration, PlanState } from './plan.js';
 
 /** Pool capacity when neither memory nor `--max-context` bounds it lower (tokens). */

@@ -4,4 +4,3 @@ export { DEVICE_PRESETS, LINK_PRESETS, type DevicePreset } from './presets.js';
 export { CLASS_DEFAULTS, OP_FAMILIES, refusal, expandOpList } from './support.js';
 export { route, transferTime, type Route } from './route.js';
 export { parsePinFlag } from './pins.js';
-export { parseQuantity, formatBytes, formatRate, formatTime } from './units.js';

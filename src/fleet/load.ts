@@ -17,7 +17,7 @@ import {
   type MemoryLevel,
   type Pin,
 } from './types.js';
-import { parseQuantity, UnitError, type Quantity } from './units.js';
+import { parseQuantity, UnitError, type Quantity } from '../util/units.js';
 import { unreachablePairs } from './route.js';
 
 const Ajv = AjvModule.default ?? AjvModule;

@@ -1,8 +1,8 @@
 import { FleetcError } from '../../src/diagnostics/index.js';
 import { byteSize, dtypeCode } from '../../src/ir/dtype.js';
-import type { IRGraph } from '../../src/ir/graph.js';
+import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
 import { evaluate, symbolsOf, type Dim } from '../../src/ir/sym.js';
-import type { AttrValue, TensorConst, ValueAttrs } from '../../src/ir/types.js';
+import type { TensorConst, ValueAttrs } from '../../src/ir/types.js';
 import { compileDim, OP } from './expr.js';
 import {
   encodeProgram,

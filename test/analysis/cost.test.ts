@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { costGraph, opCost } from '../../passes/analysis/cost.js';
-import { TRANSCENDENTAL as T } from '../../passes/analysis/flops.js';
+import { TRANSCENDENTAL as T } from '../../passes/analysis/flops-units.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { newPassContext } from '../../passes/pass.js';
 import { dimToString, evaluate, sym, type Dim } from '../../src/ir/sym.js';

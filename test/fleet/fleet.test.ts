@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FleetcError } from '../../src/diagnostics/index.js';
 import { loadFleet, parseFleet, parsePinFlag, refusal, route, transferTime } from '../../src/fleet/index.js';
-import { parseQuantity } from '../../src/fleet/units.js';
+import { parseQuantity } from '../../src/util/units.js';
 import { REPO } from '../paths.js';
 
 const FLEETS = join(REPO, 'fixtures/fleets');

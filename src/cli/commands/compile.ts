@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
-import { formatBytes, formatTime } from '../../fleet/units.js';
+import { formatBytes, formatTime } from '../../util/units.js';
 import { FleetcError } from '../../diagnostics/index.js';
 import { collect, dimOption, jsonOption, parseDims, positiveInt, type FleetcCommand } from '../command.js';
 
