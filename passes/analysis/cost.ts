@@ -1,6 +1,7 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { DType } from '../../src/ir/dtype.js';
-import { add, max, mul, product, sym, type Dim } from '../../src/ir/sym.js';
+import { add, evaluate, max, mul, product, sym, symbolsOf, type Dim } from '../../src/ir/sym.js';
+import type { OpWork } from '../../targets/index.js';
 import type { Pass, PassContext } from '../pass.js';
 import { opFlops } from './flops.js';
 import { OpView } from './opview.js';
@@ -136,3 +137,50 @@ export const costPass: Pass = {
     return { summary: `${res.ops.length} ops costed, ${res.unknown.length} unknown` };
   },
 };
+
+/**
+ * Evaluates cost expressions for the bindings: symbols without a binding count as 1 (and are
+ * added to `unbound`), sizes that come out negative (`T - 3` at T = 1) as 0, unknown ones as null.
+ */
+export function evaluator(dims: ReadonlyMap<string, number>, unbound?: Set<string>): (d: Dim | null) => number | null {
+  return (d) => {
+    if (d === null) return null;
+    const v = evaluate(d, dims);
+    if (v !== undefined) return Math.max(0, v);
+    const withOnes = new Map(dims);
+    for (const name of symbolsOf(d))
+      if (!withOnes.has(name)) {
+        withOnes.set(name, 1);
+        unbound?.add(name);
+      }
+    const w = evaluate(d, withOnes);
+    return w === undefined ? null : Math.max(0, w);
+  };
+}
+
+/** What an op asks of a device (unknown parts count 0), and whether all of it is known. */
+export function opWork(
+  graph: IRGraph,
+  c: OpCost,
+  value: (d: Dim | null) => number | null,
+): { work: OpWork; known: boolean } {
+  const flops = value(c.flops);
+  const read = value(c.bytesRead);
+  const written = value(c.bytesWritten);
+  let outElems = 0;
+  for (const v of graph.opOutputs(c.op)) {
+    const s = v === undefined ? null : graph.value(v).shape;
+    outElems += s ? (value(product(s)) ?? 0) : 0;
+  }
+  return {
+    work: {
+      opType: c.opType,
+      domain: c.domain,
+      flops: flops ?? 0,
+      bytes: (read ?? 0) + (written ?? 0),
+      dtype: c.dtype,
+      outElems,
+    },
+    known: flops !== null && read !== null && written !== null,
+  };
+}

@@ -5,7 +5,7 @@ import { halfToNumber } from '../../src/ir/dtype.js';
 import { outerRefs } from '../simplify/outer.js';
 import type { PassContext } from '../pass.js';
 import type { Fleet } from '../../src/fleet/types.js';
-import { refusal } from '../../src/fleet/support.js';
+import { refusal } from '../../targets/index.js';
 
 /** Values that subgraphs of `graph`'s ops read from the enclosing scope (invisible as consumers). */
 export function outerReferenced(graph: IRGraph): Set<string> {

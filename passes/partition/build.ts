@@ -1,13 +1,11 @@
 import type { IRGraph } from '../../src/ir/graph.js';
-import { evaluate, product, symbolsOf, type Dim } from '../../src/ir/sym.js';
+import type { Dim } from '../../src/ir/sym.js';
 import type { DType } from '../../src/ir/dtype.js';
-import { route, transferTime } from '../../src/fleet/route.js';
-import { refusal } from '../../src/fleet/support.js';
+import { FleetCost } from '../../src/fleet/cost.js';
 import type { Fleet } from '../../src/fleet/types.js';
-import { opCost } from '../analysis/cost.js';
-import { roofline } from '../analysis/roofline.js';
+import { refusal, type OpWork } from '../../targets/index.js';
+import { evaluator, opCost, opWork } from '../analysis/cost.js';
 import { bytesOf } from '../analysis/tensor.js';
-import { deviceRoofline } from './devices.js';
 import type { Problem, Task } from './problem.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
 
@@ -18,16 +16,18 @@ export interface BuildOptions {
   coarsen?: boolean;
   /** Placement decided before partitioning (experts and their layers): op id → device id. */
   opPins?: ReadonlyMap<string, string>;
+  /** The fleet's cost model (default: the fleet's datasheet figures). */
+  cost?: FleetCost;
 }
 
 /** Per-op facts the partitioner and the report share. */
 export interface OpFacts {
   op: string;
   opType: string;
+  /** What the op asks of a device (FLOPs, bytes, element type, output elements). */
+  work: OpWork;
   flops: number;
   bytes: number;
-  /** Output elements (how much parallel work the op offers). */
-  outElems: number;
   dtype: DType | null;
   /** Seconds per device (Infinity where refused). */
   time: number[];
@@ -39,6 +39,7 @@ export interface OpFacts {
 export interface BuiltProblem {
   problem: Problem;
   facts: Map<string, OpFacts>;
+  cost: FleetCost;
   /** Symbols that had no binding and were taken as 1. */
   unboundSymbols: string[];
 }
@@ -52,20 +53,9 @@ export interface BuiltProblem {
 export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): BuiltProblem {
   const devices = fleet.devices;
   const unbound = new Set<string>();
-  const num = (d: Dim | null): number => {
-    if (d === null) return 0;
-    const v = evaluate(d, opts.dims);
-    if (v !== undefined) return Math.max(0, v);
-    const withOnes = new Map(opts.dims);
-    for (const name of symbolsOf(d))
-      if (!withOnes.has(name)) {
-        withOnes.set(name, 1);
-        unbound.add(name);
-      }
-    // Unbound symbols at 1 can make sizes like `T - 3` negative: count them as empty.
-    return Math.max(0, evaluate(d, withOnes) ?? 0);
-  };
-  const rooflines = devices.map(deviceRoofline);
+  const value = evaluator(opts.dims, unbound);
+  const num = (d: Dim | null): number => value(d) ?? 0;
+  const cost = opts.cost ?? new FleetCost(fleet);
   const pins = fleet.pins.map((p) => ({
     ...p,
     re: new RegExp(p.match),
@@ -77,9 +67,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   for (const id of order) {
     const op = graph.op(id);
     const c = opCost(graph, id);
-    const flops = num(c.flops);
-    const bytes = num(c.bytesRead) + num(c.bytesWritten);
-    const outElems = graph.opOutputs(id).reduce((s, v) => s + (v ? num(numel(graph, v)) : 0), 0);
+    const { work } = opWork(graph, c, value);
     const dtypes = computeDTypes(graph, id);
     const refused = devices.map((d) => refusal(d, op.opType, dtypes));
     let pinned: number | undefined;
@@ -106,15 +94,13 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
         `${pinOrigin} pins ${op.opType} '${op.name}' to ${devices[pinned]!.id}, which cannot run it: ${refused[pinned]}`,
         op.loc,
       );
-    const time = devices.map((_d, i) =>
-      refused[i] ? Infinity : roofline(rooflines[i]!, flops, bytes, c.dtype, outElems).time,
-    );
+    const time = devices.map((_d, i) => (refused[i] ? Infinity : cost.op(i, work).time));
     facts.set(id, {
       op: id,
       opType: op.opType,
-      flops,
-      bytes,
-      outElems,
+      work,
+      flops: work.flops,
+      bytes: work.bytes,
       dtype: c.dtype,
       time,
       refused,
@@ -217,10 +203,9 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     outputs: [...outputs.entries()].map(([from, bytes]) => ({ from, bytes })),
     home: cpu >= 0 ? cpu : 0,
     capacity: devices.map((d) => d.memory[0]!.capacity),
-    comm: (a, b, bytes) =>
-      a === b || bytes === 0 ? 0 : transferTime(route(fleet, devices[a]!.id, devices[b]!.id)!, bytes),
+    comm: (a, b, bytes) => cost.transfer(a, b, bytes),
   };
-  return { problem, facts, unboundSymbols: [...unbound].sort() };
+  return { problem, facts, cost, unboundSymbols: [...unbound].sort() };
 }
 
 /**
@@ -230,11 +215,6 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
 export function residesOnDevice(graph: IRGraph, v: string): boolean {
   const role = graph.value(v).role;
   return role === 'weight' || role === 'state';
-}
-
-function numel(graph: IRGraph, v: string): Dim | null {
-  const s = graph.value(v).shape;
-  return s ? product(s) : null;
 }
 
 /**

@@ -5,9 +5,9 @@ import { route } from '../../src/fleet/route.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import type { Pass, PassContext, PassOptions } from '../pass.js';
 import { buildProblem, residesOnDevice, type OpFacts } from './build.js';
-import { deviceRoofline } from './devices.js';
 import type { Problem } from './problem.js';
-import { roofline, type Boundness } from '../analysis/roofline.js';
+import type { Boundness } from '../../targets/index.js';
+import type { FleetCost } from '../../src/fleet/cost.js';
 import { bytesOf } from '../analysis/tensor.js';
 import { evaluate } from '../../src/ir/sym.js';
 import { criticalPath, explain, type Placement } from './explain.js';
@@ -107,7 +107,7 @@ export function partition(
   coarsen = true,
   opPins?: ReadonlyMap<string, string>,
 ): PartitionResult {
-  const { problem: p, facts, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen, opPins });
+  const { problem: p, facts, cost, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen, opPins });
   const stuck = unplaceable(p);
   if (stuck.length) {
     const task = p.tasks[stuck[0]!]!;
@@ -143,7 +143,7 @@ export function partition(
     graph.updateValue(v, { placement: prod ? placement[prod.op]! : p.devices[p.home]!.id });
   }
 
-  const rooflines = p.devices.map(deviceRoofline);
+  const rooflines = cost.rooflines;
   const devices: DeviceSummary[] = p.devices.map((d, i) => {
     const ops = Object.values(placement).filter((x) => x === d.id).length;
     const flops = p.tasks.reduce(
@@ -217,7 +217,7 @@ export function partition(
     candidates: sol.candidates,
     unboundSymbols,
     schedule,
-    ops: opRows(p, s, facts),
+    ops: opRows(p, s, facts, cost),
     timeline: {
       segments: p.tasks.map((t, i) => ({
         name: t.name,
@@ -237,14 +237,13 @@ export function partition(
   };
 }
 
-function opRows(p: Problem, s: Schedule, facts: Map<string, OpFacts>): PartitionResult['ops'] {
-  const rooflines = p.devices.map(deviceRoofline);
+function opRows(p: Problem, s: Schedule, facts: Map<string, OpFacts>, cost: FleetCost): PartitionResult['ops'] {
   const rows: PartitionResult['ops'] = {};
   p.tasks.forEach((t, i) => {
     const d = s.placement[i]!;
     for (const op of t.ops) {
       const f = facts.get(op)!;
-      const r = roofline(rooflines[d]!, f.flops, f.bytes, f.dtype, f.outElems);
+      const r = cost.op(d, f.work);
       rows[op] = {
         segment: i,
         flops: f.flops,

@@ -6,6 +6,7 @@
 // everything else around them; the token counts it prices each expert with are the expected ones.
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { Diagnostic } from '../../src/diagnostics/index.js';
+import { FleetCost } from '../../src/fleet/cost.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import { byteSize, type DType } from '../../src/ir/dtype.js';
 import { evaluate, isSym, symbolsOf, type Dim } from '../../src/ir/sym.js';
@@ -31,6 +32,8 @@ export interface MoeCompileOptions {
   expertSlots?: number;
   /** A placement file (written by `fleetc tune`): its layers are placed as it says. */
   placement?: string;
+  /** The fleet's cost model (default: its datasheet figures). */
+  cost?: FleetCost;
 }
 
 /** plan.json `experts[]`: where each expert runs and how its tokens split. */
@@ -206,9 +209,10 @@ export function placeMoe(
         fleet.devices.map((d) => d.id),
       )
     : undefined;
+  const cost = opts.cost ?? new FleetCost(fleet);
   const migration = {
-    perByte: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).perByte)),
-    latency: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).latency)),
+    perByte: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(cost, a.id, b.id).perByte)),
+    latency: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(cost, a.id, b.id).latency)),
   };
 
   // Expected rows per expert and request: the layer's tokens × k × the expert's routing share.
@@ -228,7 +232,7 @@ export function placeMoe(
 
   // Homes: where a first placement of the whole graph puts each router.
   const D = fleet.devices.length;
-  const built = buildProblem(graph, fleet, { dims: costDims });
+  const built = buildProblem(graph, fleet, { dims: costDims, cost });
   const first = D > 1 ? heft(built.problem) : built.problem.tasks.map(() => 0);
   const taskOf = new Map<string, number>();
   built.problem.tasks.forEach((t, i) => t.ops.forEach((o) => taskOf.set(o, i)));
@@ -254,7 +258,7 @@ export function placeMoe(
         activationBytesPerToken: works[j]!.workingSetPerToken,
       })),
       cost: l.experts.map((e, j) => {
-        const costs = expertCosts(fleet, homeId, works[j]!);
+        const costs = expertCosts(cost, homeId, works[j]!);
         // A device that cannot run one of the expert's ops is never chosen.
         return costs.map((c, d) =>
           e.ops.some((o) => built.facts.get(o)?.refused[d]) ? { ...c, compute: Infinity, fixed: Infinity } : c,

@@ -6,11 +6,12 @@ import { planArena } from '../../passes/memory/arena.js';
 import { newPassContext } from '../../passes/pass.js';
 import type { PartitionResult } from '../../passes/partition/index.js';
 import { placeMoe } from '../../passes/partition/moe-place.js';
-import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/cpu/emit.js';
+import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/fleetrt/emit.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
 import { parsePinFlag } from '../fleet/pins.js';
 import { route } from '../fleet/route.js';
+import { FleetCost } from '../fleet/cost.js';
 import type { Device, Fleet } from '../fleet/types.js';
 import { parseQuantity, UnitError, formatBytes, formatTime } from '../util/units.js';
 import type { IRGraph } from '../ir/graph.js';
@@ -322,7 +323,7 @@ export async function compileGraph(
   for (const [id, b] of Object.entries(statePlan?.poolBytes ?? {})) memory[id] = (memory[id] ?? 0) + b;
 
   // Predictions and budgets, before anything is written.
-  const latency = part ? part.predicted.latency : predictSingleDevice(graph, home, dims);
+  const latency = part ? part.predicted.latency : predictSingleDevice(graph, new FleetCost(fleet), homeIndex, dims);
   const throughput = part ? part.predicted.throughput : latency > 0 ? 1 / latency : 0;
   for (const dev of used) {
     const cap = dev.memory[0]?.capacity ?? Infinity;

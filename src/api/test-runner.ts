@@ -4,15 +4,7 @@
  * (.mlir, cases split on `// -----`). Every case is loaded, compiled with the library's compile
  * API, and all of them run in ONE `fleetrt --batch` process that compares the outputs.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { BatchProcess, type BatchJob, type BatchResult } from '../../runtime/batch.js';

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem, hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { basename } from 'node:path';
 import AjvModule from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { FleetcError } from '../diagnostics/index.js';
 import { isDType, type DType } from '../ir/dtype.js';
 import schema from './fleet.schema.json' with { type: 'json' };
-import { DEVICE_PRESETS, LINK_PRESETS } from './presets.js';
-import { CLASS_DEFAULTS, OP_FAMILIES } from './support.js';
+import { DEVICE_PRESETS, OP_FAMILIES, TARGETS } from '../../targets/index.js';
+import { LINK_PRESETS } from './links.js';
 import {
   DEVICE_CLASSES,
   type Device,
@@ -78,6 +78,7 @@ interface RawDevice {
   memory?: RawMemory | RawMemory[];
   compute?: Record<string, unknown>;
   launchOverhead?: unknown;
+  messageOverhead?: unknown;
   ops?: { allow?: string[]; deny?: string[] };
   dtypes?: string[];
   backend?: 'cpu' | 'emulated';
@@ -128,7 +129,8 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
     }
     if (Object.keys(compute).length === 0)
       fail(at, `device '${d.id}' declares no peak compute (compute: { float32: … })`);
-    const defaults = CLASS_DEFAULTS[cls!];
+    const target = TARGETS[cls!];
+    const defaults = target.defaults;
     const dtypes = (d.dtypes ?? defaults.dtypes) as DType[];
     dtypes.forEach((dt, j) => {
       if (!isDType(dt)) fail([...at, 'dtypes', j], `unknown element type '${dt}'`);
@@ -143,30 +145,32 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
               .join(', ')})`,
           );
       });
-    const backend = d.backend ?? (cls === 'cpu' ? 'cpu' : 'emulated');
-    if (backend === 'cpu' && cls !== 'cpu')
-      fail([...at, 'backend'], `backend 'cpu' runs only cpu-class devices; a ${cls} runs 'emulated' on this machine`);
+    const backend = d.backend ?? target.backends[0]!;
+    if (!target.backends.includes(backend))
+      fail(
+        [...at, 'backend'],
+        `backend '${backend}' does not run ${cls}-class devices (on this machine a ${cls} runs ${target.backends.map((b) => `'${b}'`).join(' or ')})`,
+      );
     const hostLinkPreset = d.hostLink?.kind ? LINK_PRESETS[d.hostLink.kind] : undefined;
     if (d.hostLink?.kind && !hostLinkPreset && (d.hostLink.bandwidth === undefined || d.hostLink.latency === undefined))
       fail(
         [...at, 'hostLink', 'kind'],
         `unknown link kind '${d.hostLink.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency`,
       );
-    const baseLink = preset?.hostLink;
-    const hostLink =
-      cls === 'cpu'
-        ? undefined
-        : {
-            kind: d.hostLink?.kind ?? baseLink?.kind ?? 'pcie4-x16',
-            bandwidth:
-              d.hostLink?.bandwidth !== undefined
-                ? qty(d.hostLink.bandwidth, 'bandwidth', [...at, 'hostLink', 'bandwidth'])
-                : (hostLinkPreset?.bandwidth ?? baseLink?.bandwidth ?? LINK_PRESETS['pcie4-x16']!.bandwidth),
-            latency:
-              d.hostLink?.latency !== undefined
-                ? qty(d.hostLink.latency, 'time', [...at, 'hostLink', 'latency'])
-                : (hostLinkPreset?.latency ?? baseLink?.latency ?? LINK_PRESETS['pcie4-x16']!.latency),
-          };
+    const baseLink = preset?.hostLink ?? defaults.hostLink;
+    const hostLink = !baseLink
+      ? undefined
+      : {
+          kind: d.hostLink?.kind ?? baseLink.kind,
+          bandwidth:
+            d.hostLink?.bandwidth !== undefined
+              ? qty(d.hostLink.bandwidth, 'bandwidth', [...at, 'hostLink', 'bandwidth'])
+              : (hostLinkPreset?.bandwidth ?? baseLink.bandwidth),
+          latency:
+            d.hostLink?.latency !== undefined
+              ? qty(d.hostLink.latency, 'time', [...at, 'hostLink', 'latency'])
+              : (hostLinkPreset?.latency ?? baseLink.latency),
+        };
     devices.push({
       id: d.id,
       class: cls!,
@@ -177,7 +181,11 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       launchOverhead:
         d.launchOverhead !== undefined
           ? qty(d.launchOverhead, 'time', [...at, 'launchOverhead'])
-          : (preset?.launchOverhead ?? 5e-6),
+          : (preset?.launchOverhead ?? defaults.launchOverhead),
+      messageOverhead:
+        d.messageOverhead !== undefined
+          ? qty(d.messageOverhead, 'time', [...at, 'messageOverhead'])
+          : defaults.messageOverhead,
       ops: {
         ...((d.ops?.allow ?? defaults.allow) ? { allow: d.ops?.allow ?? defaults.allow } : {}),
         deny: [...defaults.deny, ...(d.ops?.deny ?? [])],
@@ -303,36 +311,9 @@ function locate(
 
 /** The built-in fleet: this machine as one cpu device. */
 export function localFleet(): Fleet {
-  const threads = Math.max(1, cpus().length);
-  const cls = CLASS_DEFAULTS.cpu;
-  // Nominal per-core figures for an AVX2+FMA core (2 FMA units × 8 fp32 lanes × 2 flops × ~2.5 GHz).
-  const perCore = 80e9;
-  return {
-    name: 'local',
-    file: '',
-    hosts: [hostname() || 'localhost'],
-    devices: [
-      {
-        id: 'cpu0',
-        class: 'cpu',
-        host: hostname() || 'localhost',
-        memory: [{ name: 'dram', capacity: totalmem(), bandwidth: 20e9 }],
-        compute: {
-          float32: perCore * threads,
-          float64: (perCore / 2) * threads,
-          float16: perCore * threads,
-          int8: perCore * 2 * threads,
-        },
-        launchOverhead: 1e-6,
-        ops: { deny: [...cls.deny] },
-        dtypes: [...cls.dtypes],
-        backend: 'cpu',
-        threads,
-      },
-    ],
-    links: [],
-    pins: [],
-  };
+  const host = hostname() || 'localhost';
+  const cpu = TARGETS.cpu.reference();
+  return { name: 'local', file: '', hosts: [host], devices: [{ ...cpu, id: 'cpu0', host }], links: [], pins: [] };
 }
 
 export { DEVICE_CLASSES };
