@@ -17,6 +17,8 @@ export const LAYERS = {
   targets: {
     paths: ['targets/'],
     may: ['ir', 'diagnostics', 'util'],
+    // The cuda kernel table (data) stays where scripts/gen-cuda-ops.ts writes it.
+    faces: { fleet: ['src/fleet/cuda-ops.json'] },
     why: 'a device class knows nothing of fleets, passes or the API',
   },
   fleet: {

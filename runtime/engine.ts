@@ -94,7 +94,15 @@ export interface StatsEvent {
   event: 'stats';
   generation: GenerationStats;
 }
-export type EngineEvent = ReadyEvent | TokenEvent | DoneEvent | ErrorEvent | StatsEvent;
+/** The engine went on with a new plan of the same model between steps. */
+export interface ReplannedEvent {
+  event: 'replanned';
+  plan: string;
+  stallMs: number;
+  stateBytesMoved: number;
+  weightBytesLoaded: number;
+}
+export type EngineEvent = ReadyEvent | TokenEvent | DoneEvent | ErrorEvent | StatsEvent | ReplannedEvent;
 
 export interface EngineOptions {
   /** inproc (default): one process; mpi: one rank per device under mpirun (rank 0 schedules). */
@@ -181,6 +189,15 @@ export class EngineProcess {
       }
       this.onEvent(e);
     });
+  }
+
+  /** Between steps, continue on a new plan of the same model (a new placement); answered by `replanned` or `error`. */
+  replan(plan: string): void {
+    this.send({ op: 'replan', plan });
+  }
+  /** Test knob: `device` takes `factor` times its op time from now on. */
+  slowdown(device: string, factor: number): void {
+    this.send({ op: 'slowdown', device, factor });
   }
 
   private send(command: object): void {

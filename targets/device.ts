@@ -7,8 +7,11 @@ import type { DType } from '../src/ir/dtype.js';
 export const DEVICE_CLASSES = ['cpu', 'gpu', 'ipu', 'hpu', 'npu', 'dataflow'] as const;
 export type DeviceClass = (typeof DEVICE_CLASSES)[number];
 
-/** How a device executes on this machine: for real on host kernels, or emulated (host kernels, predicted time). */
-export type Backend = 'cpu' | 'emulated';
+/**
+ * How a device executes: for real on host kernels (cpu) or on an NVIDIA GPU (cuda), or emulated
+ * (host kernels standing in for it, predicted time).
+ */
+export type Backend = 'cpu' | 'emulated' | 'cuda';
 
 export interface MemoryLevel {
   name: string;
@@ -40,6 +43,8 @@ export interface DeviceSpec {
   /** Element types the device computes in. */
   dtypes: DType[];
   backend: Backend;
+  /** Which GPU of its host a cuda device is (the CUDA device index, plan.json `ordinal`). */
+  cudaDevice?: number;
   /** Intra-op threads for real backends. */
   threads: number;
 }

@@ -4,6 +4,12 @@ import type { DType } from '../src/ir/dtype.js';
 import type { Backend, DeviceClass, DevicePreset, DeviceSpec } from './device.js';
 import type { EmitResult, EmitSpec } from './fleetrt/emit.js';
 
+/** A device this machine has, as `--fleet local` lists it. */
+export type LocalDevice = DeviceSpec & {
+  preset?: string;
+  hostLink?: { bandwidth: number; latency: number; kind: string };
+};
+
 /** What a fleet file left open for a device (so that the class may fill it in). */
 export interface Unstated {
   compute: boolean;

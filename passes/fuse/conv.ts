@@ -106,7 +106,7 @@ export const fuseConvPass: Pass = {
   kind: 'transform',
   options: {},
   run(graph, ctx) {
-    if (!fleetTakes(ctx, 'FusedConv'))
+    if (!fleetTakes(ctx, 'FusedConv', FLEETC_DOMAIN))
       return { changed: false, summary: 'skipped: the fleet has non-cpu devices or refuses FusedConv' };
     const n = fuseConv(graph);
     return { changed: n > 0, summary: `${n} Conv fused with their epilogue` };

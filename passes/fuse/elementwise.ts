@@ -155,7 +155,7 @@ export const fuseElementwisePass: Pass = {
   kind: 'transform',
   options: { 'min-ops': 2 },
   run(graph, ctx, options) {
-    if (!fleetTakes(ctx, 'FusedElementwise'))
+    if (!fleetTakes(ctx, 'FusedElementwise', FLEETC_DOMAIN))
       return { changed: false, summary: 'skipped: the fleet has non-cpu devices or refuses FusedElementwise' };
     const n = fuseElementwise(graph, Number(options['min-ops'] ?? 2));
     return { changed: n > 0, summary: `${n} elementwise chains fused` };

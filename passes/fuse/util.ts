@@ -107,11 +107,14 @@ export function sameShape(graph: IRGraph, a: string, b: string): boolean {
 
 /**
  * Whether fused `opType` ops suit the fleet the compile targets (ctx.env 'fleet'; none: this
- * machine's cpu): every device is a cpu and none refuses the op. Fusion before partitioning
- * must not hand a device an op that only its unfused parts were allowed on.
+ * machine's cpu): every device is a cpu or a real cuda GPU, and none refuses the op (a cuda
+ * device refuses what its kernel set lacks). Fusion before partitioning must not hand a device an
+ * op that only its unfused parts were allowed on.
  */
-export function fleetTakes(ctx: PassContext, opType: string): boolean {
+export function fleetTakes(ctx: PassContext, opType: string, domain = ''): boolean {
   const fleet = ctx.env.get('fleet') as Fleet | undefined;
   if (!fleet) return true;
-  return fleet.devices.every((d) => d.class === 'cpu' && refusal(d, opType, ['float32']) === null);
+  return fleet.devices.every(
+    (d) => (d.class === 'cpu' || d.backend === 'cuda') && refusal(d, opType, ['float32'], domain) === null,
+  );
 }

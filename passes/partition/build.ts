@@ -69,7 +69,8 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const c = opCost(graph, id);
     const { work } = opWork(graph, c, value);
     const dtypes = computeDTypes(graph, id);
-    const refused = devices.map((d) => refusal(d, op.opType, dtypes));
+    const container = [...graph.opInputs(id), ...graph.opOutputs(id)].some((v) => v && graph.value(v).container);
+    const refused = devices.map((d) => refusal(d, op.opType, dtypes, op.domain, container));
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {

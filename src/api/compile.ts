@@ -101,7 +101,7 @@ function toMap(dims: CompileOptions['dims']): Map<string, number> {
 }
 
 function resolveFleet(f: CompileOptions['fleet'], pins: string[]): Fleet {
-  const base = f === undefined ? localFleet() : typeof f === 'string' ? loadFleet(f) : f;
+  const base = f === undefined || f === 'local' ? localFleet() : typeof f === 'string' ? loadFleet(f) : f;
   const fleet: Fleet = { ...base, pins: [...base.pins] };
   for (const p of pins) fleet.pins.push(parsePinFlag(p, fleet));
   return fleet;
@@ -394,6 +394,7 @@ export async function compileGraph(
         class: d.class,
         host: d.host,
         backend: d.backend,
+        ...(d.cudaDevice !== undefined ? { ordinal: d.cudaDevice } : {}),
         threads: d.threads,
         memory: d.memory[0]?.capacity ?? 0,
       })),
@@ -535,6 +536,7 @@ function planDevice(
     name: dev.id,
     class: dev.class,
     backend: dev.backend,
+    ...(dev.cudaDevice !== undefined ? { ordinal: dev.cudaDevice } : {}),
     emulated: dev.backend === 'emulated',
     threads: Math.max(1, dev.threads),
     home,

@@ -28,7 +28,9 @@ export interface PlanFile {
 export interface PlanDevice {
   name: string;
   class: string;
-  backend: 'cpu' | 'emulated';
+  backend: 'cpu' | 'emulated' | 'cuda';
+  /** The backend's device index (cuda: the CUDA device); absent means 0. */
+  ordinal?: number;
   emulated: boolean;
   threads: number;
   home: boolean;
@@ -114,7 +116,8 @@ export interface PlanJSON {
       id: string;
       class: string;
       host: string;
-      backend: 'cpu' | 'emulated';
+      backend: 'cpu' | 'emulated' | 'cuda';
+      ordinal?: number;
       threads: number;
       memory: number;
     }[];

@@ -19,6 +19,8 @@ import {
 } from './types.js';
 import { parseQuantity, UnitError, type Quantity } from '../util/units.js';
 import { unreachablePairs } from './route.js';
+import { detectCudaGpus, type LocalGpu } from '../../targets/gpu/detect.js';
+import { localGpus } from '../../targets/gpu/local.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
@@ -81,7 +83,8 @@ interface RawDevice {
   messageOverhead?: unknown;
   ops?: { allow?: string[]; deny?: string[] };
   dtypes?: string[];
-  backend?: 'cpu' | 'emulated';
+  backend?: 'cpu' | 'emulated' | 'cuda';
+  cudaDevice?: number;
   threads?: number;
   hostLink?: { kind?: string; bandwidth?: unknown; latency?: unknown };
 }
@@ -149,8 +152,10 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
     if (!target.backends.includes(backend))
       fail(
         [...at, 'backend'],
-        `backend '${backend}' does not run ${cls}-class devices (on this machine a ${cls} runs ${target.backends.map((b) => `'${b}'`).join(' or ')})`,
+        `backend '${backend}' does not run ${cls}-class devices (a ${cls} runs ${target.backends.map((b) => `'${b}'`).join(' or ')})`,
       );
+    if (d.cudaDevice !== undefined && backend !== 'cuda')
+      fail([...at, 'cudaDevice'], `cudaDevice needs backend: cuda (this device's backend is '${backend}')`);
     const hostLinkPreset = d.hostLink?.kind ? LINK_PRESETS[d.hostLink.kind] : undefined;
     if (d.hostLink?.kind && !hostLinkPreset && (d.hostLink.bandwidth === undefined || d.hostLink.latency === undefined))
       fail(
@@ -192,11 +197,24 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       },
       dtypes,
       backend,
+      ...(backend === 'cuda' ? { cudaDevice: d.cudaDevice ?? 0 } : {}),
       threads: d.threads ?? Math.max(1, cpus().length),
       ...(hostLink ? { hostLink } : {}),
     });
   });
 
+  const gpus = new Map<string, string>();
+  devices.forEach((d, i) => {
+    if (d.backend !== 'cuda') return;
+    const key = `${d.host}#${d.cudaDevice}`;
+    const other = gpus.get(key);
+    if (other)
+      fail(
+        ['devices', i, 'cudaDevice'],
+        `'${d.id}' and '${other}' are both cudaDevice ${d.cudaDevice} of host ${d.host}`,
+      );
+    gpus.set(key, d.id);
+  });
   const hosts = [...new Set([...(raw.hosts ?? []), ...devices.map((d) => d.host)])];
   const endpoints = new Set<string>([...ids, ...hosts]);
   const links: Link[] = (raw.links ?? []).map((l, i) => {
@@ -309,11 +327,25 @@ function locate(
   return { file };
 }
 
-/** The built-in fleet: this machine as one cpu device. */
-export function localFleet(): Fleet {
+/**
+ * The built-in fleet (`--fleet local`, and the default): this machine's CPU as one cpu device (its
+ * measured host profile, targets/cpu/host.ts), and each CUDA GPU it has (nvidia-smi) as a
+ * `backend: cuda` device.
+ */
+export function localFleet(gpus: readonly LocalGpu[] = detectCudaGpus()): Fleet {
   const host = hostname() || 'localhost';
   const cpu = TARGETS.cpu.reference();
-  return { name: 'local', file: '', hosts: [host], devices: [{ ...cpu, id: 'cpu0', host }], links: [], pins: [] };
+  return {
+    name: 'local',
+    file: '',
+    hosts: [host],
+    devices: [
+      { ...cpu, id: 'cpu0', host },
+      ...localGpus(TARGETS.gpu.defaults, gpus, cpu.threads).map((g) => ({ ...g, host })),
+    ],
+    links: [],
+    pins: [],
+  };
 }
 
 export { DEVICE_CLASSES };

@@ -272,7 +272,7 @@ export class Supervisor {
       this.lastStats = e.generation;
       return;
     }
-    if (e.event === 'ready') return;
+    if (e.event === 'ready' || e.event === 'replanned') return;
     if (e.event === 'error' && e.id === null) {
       this.hooks.log?.(`engine: ${e.message}`);
       return;

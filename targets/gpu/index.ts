@@ -1,6 +1,7 @@
-// The gpu class: discrete GPUs attached to a host over PCIe (or NVLink). Emulated on this
-// machine: host kernels run its ops, its memory and op support are enforced, its time is the
-// cost model's.
+// The gpu class: discrete GPUs attached to a host over PCIe (or NVLink). `backend: cuda` runs
+// them for real on this machine's NVIDIA GPUs (op support from the cuda kernel table,
+// cuda-ops.ts); `emulated` stands in for them on host kernels, with their memory and op support
+// enforced and the cost model's time.
 import type { DeviceSpec } from '../device.js';
 import { emitProgram } from '../fleetrt/emit.js';
 import { HOST_ONLY } from '../support.js';
@@ -36,7 +37,7 @@ export const gpuTarget: Target = {
   // An H100's 132 SMs × 128 float32 lanes.
   lanes: () => 132 * 128,
   presets: GPU_PRESETS,
-  backends: ['emulated'],
+  backends: ['emulated', 'cuda'],
   reference: () => presetDevice(gpuTarget, 'nvidia-h100-sxm'),
   emit: emitProgram,
 };

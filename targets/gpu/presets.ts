@@ -17,6 +17,22 @@ export const GPU_PRESETS: Record<string, DevicePreset> = {
     hostLink: { bandwidth: 64 * G, latency: 2e-6, kind: 'pcie5-x16' },
     source: 'NVIDIA H100 datasheet (SXM5, dense tensor-core figures)',
   },
+  'nvidia-h200-sxm': {
+    class: 'gpu',
+    title: 'NVIDIA H200 SXM 141 GB',
+    memory: [{ name: 'hbm3e', capacity: 141e9, bandwidth: 4.8 * T }],
+    compute: {
+      float32: 67 * T,
+      float64: 34 * T,
+      float16: 989 * T,
+      bfloat16: 989 * T,
+      float8e4m3fn: 1979 * T,
+      int8: 1979 * T,
+    },
+    launchOverhead: 5e-6,
+    hostLink: { bandwidth: 64 * G, latency: 2e-6, kind: 'pcie5-x16' },
+    source: 'NVIDIA H200 datasheet (SXM, dense tensor-core figures; compute as the H100 SXM)',
+  },
   'nvidia-a100-sxm': {
     class: 'gpu',
     title: 'NVIDIA A100 SXM4 80 GB',

@@ -92,7 +92,7 @@ describe('fleet files', () => {
 describe('bad fleet files get one clear line each', () => {
   it('unknown preset, with its line', () => {
     expect(errorOf('devices:\n  - id: a\n    preset: nvidia-h1000\n')).toBe(
-      "bad.yaml:3:13: error[E0301]: devices[0].preset: unknown preset 'nvidia-h1000' (known: intel-xeon-8480, nvidia-h100-sxm, nvidia-a100-sxm, nvidia-l4, graphcore-ipu-gc200, intel-gaudi2, sambanova-sn30-like)",
+      "bad.yaml:3:13: error[E0301]: devices[0].preset: unknown preset 'nvidia-h1000' (known: intel-xeon-8480, nvidia-h100-sxm, nvidia-h200-sxm, nvidia-a100-sxm, nvidia-l4, graphcore-ipu-gc200, intel-gaudi2, sambanova-sn30-like)",
     );
   });
   it('a link to a missing device', () => {
@@ -133,7 +133,7 @@ describe('bad fleet files get one clear line each', () => {
       errorOf('devices:\n  - { id: a, preset: nvidia-l4, host: h1 }\n  - { id: b, preset: nvidia-l4, host: h2 }\n'),
     ).toMatch(/no route between 'a' \(host h1\) and 'b' \(host h2\)/);
     expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, backend: cpu }\n')).toMatch(
-      /backend 'cpu' does not run gpu-class devices \(on this machine a gpu runs 'emulated'\)/,
+      /backend 'cpu' does not run gpu-class devices \(a gpu runs 'emulated' or 'cuda'\)/,
     );
   });
   it('a missing file', () => {

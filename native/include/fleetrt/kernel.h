@@ -239,6 +239,17 @@ class KernelContext {
 
   // The engine state of the current generation step; nullptr outside one (one-shot runs).
   virtual StepState* step_state() { return nullptr; }
+
+  // Device backends (memory the host cannot read: cuda). Their kernels get the backend's context
+  // (stream, library handles) here; tensors, scratch and allocate() are device memory.
+  virtual void* device_context() { return nullptr; }
+  // A host copy of tensor input i, for the small integer inputs that kernels read on the host
+  // (shapes, axes, pads). Host backends: input(i) itself. Device backends: the copy the executor
+  // kept when it uploaded the value (graph inputs, weights, received values, set_host_copy), else
+  // one copied back now (a synchronisation).
+  virtual const Tensor* host_input(int i) { return input(i); }
+  // Device kernels that compute an output on the host (Shape) give the executor its host copy.
+  virtual void set_host_copy(int /*output*/, const Tensor& /*host*/) {}
 };
 
 using KernelFn = Status (*)(KernelContext& ctx);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <deque>
 #include <set>
@@ -48,7 +49,15 @@ uint64_t align64(uint64_t n) { return (n + 63) / 64 * 64; }
 struct Slot {
   Value v;
   bool ready = false;
+  // Device executors: a host copy of the tensor, for kernels that read it on the host.
+  OwnedTensor host;
+  bool has_host = false;
 };
+
+bool is_integer(DType t) {
+  return t == DType::kI64 || t == DType::kI32 || t == DType::kI16 || t == DType::kI8 || t == DType::kU8 ||
+         t == DType::kU16 || t == DType::kU32 || t == DType::kU64 || t == DType::kBool;
+}
 
 // Empty tensors get a valid, aligned, never-written pointer.
 alignas(64) uint8_t g_empty[64];
@@ -145,6 +154,7 @@ class Frame {
     }
     if (T.dtype == DType::kUndefined) return error("tensor '" + T.name + "' has no known element type");
     s->v = Value();
+    s->has_host = false;
     s->v.kind = Value::Kind::kTensor;
     Tensor& view = s->v.tensor.view;
     if (T.storage == Storage::kArena && !parent && !force_heap && T.dtype != DType::kString) {
@@ -160,8 +170,13 @@ class Frame {
         return Status::Ok();
       }
     }
-    std::string err;
-    if (!alloc_owned(T.dtype, shape, &s->v.tensor, &err)) return error("allocating '" + T.name + "': " + err);
+    if (ex.device_) {
+      Status st = ex.device_alloc(T.dtype, shape, &s->v.tensor);
+      if (!st.ok()) return error("allocating '" + T.name + "': " + st.message);
+    } else {
+      std::string err;
+      if (!alloc_owned(T.dtype, shape, &s->v.tensor, &err)) return error("allocating '" + T.name + "': " + err);
+    }
     s->ready = true;
     *out = &view;
     return Status::Ok();
@@ -183,6 +198,13 @@ class Frame {
     } else {
       if (view.bytes() != T.b) return error("weight '" + T.name + "' has " + std::to_string(T.b) + " bytes but its shape needs " + std::to_string(view.bytes()));
       view.data = view.bytes() ? const_cast<uint8_t*>(P.weights.data() + T.a) : g_empty;
+      if (ex.device_) {
+        if (is_integer(T.dtype)) {
+          s->host.view = view;  // the mapped weights stay: the host copy is free
+          s->has_host = true;
+        }
+        if (view.bytes()) view.data = static_cast<uint8_t*>(ex.device_weights_.get()) + T.a;
+      }
     }
     s->ready = true;
     return Status::Ok();
@@ -293,7 +315,13 @@ class Frame {
           }
         }
       }
-      slots[t]->v = std::move(v);
+      if (ex.device_ && strict) {
+        FLEETRT_RETURN_IF_ERROR(ex.upload(v, &slots[t]->v));
+        slots[t]->has_host = v.kind == Value::Kind::kTensor && is_integer(v.tensor.view.dtype);
+        if (slots[t]->has_host) slots[t]->host = std::move(v.tensor);
+      } else {
+        slots[t]->v = std::move(v);
+      }
       slots[t]->ready = true;
     }
     return Status::Ok();
@@ -332,7 +360,16 @@ class Frame {
   std::set<int> ready;
   int frontier = 0, executed_count = 0;
 
+  // Ops whose time the device measures (marks resolved after synchronize()).
+  struct TimedOp {
+    int op, mark0, mark1;
+    double host_start;
+  };
+  std::vector<TimedOp> timed;
+
   Status run_op(int o);
+  void record_time(const PassContext& pc, int o, double start, double dur);
+  void collect_device_times(const PassContext& pc);
   void init_readiness();
   void became_ready(int t);
   void release_after(int o);
@@ -412,7 +449,7 @@ class OpContext final : public KernelContext {
       if (!v.tensor.storage && v.tensor.view.data) {
         // A view of memory the kernel does not own (an input, a weight): copy it.
         Value owned;
-        FLEETRT_RETURN_IF_ERROR(detach(v, &owned));
+        FLEETRT_RETURN_IF_ERROR(f_.ex.own_copy(v, &owned));
         v = std::move(owned);
       }
     }
@@ -424,12 +461,20 @@ class OpContext final : public KernelContext {
 
   void* scratch(size_t bytes) override {
     size_t rounded = align64(bytes ? bytes : 1);
+    if (f_.ex.device_) {
+      Backend* b = &f_.ex.backend_;
+      void* p = nullptr;
+      if (!b->allocate(rounded, &p).ok()) return nullptr;
+      scratch_.emplace_back(p, [b](void* q) { b->release(q); });
+      return p;
+    }
     void* p = std::aligned_alloc(64, rounded);
     if (p) scratch_.emplace_back(p, [](void* q) { std::free(q); });
     return p;
   }
 
   Status allocate(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* out) override {
+    if (f_.ex.device_) return f_.ex.device_alloc(dtype, shape, out);
     std::string err;
     if (!alloc_owned(dtype, shape, out, &err)) return Status::Error(err);
     return Status::Ok();
@@ -460,13 +505,37 @@ class OpContext final : public KernelContext {
       Slot* s = sub.slots[t];
       if (!s->ready) return Status::Error("subgraph '" + sub.D.name + "' did not produce output '" + sub.D.tensors[t].name + "'");
       Value v;
-      FLEETRT_RETURN_IF_ERROR(detach(s->v, &v));
+      FLEETRT_RETURN_IF_ERROR(f_.ex.own_copy(s->v, &v));
       outputs->push_back(std::move(v));
     }
     return Status::Ok();
   }
 
   StepState* step_state() override { return f_.ex.pc_ ? f_.ex.pc_->step : nullptr; }
+
+  void* device_context() override { return f_.ex.backend_.kernel_context(); }
+
+  const Tensor* host_input(int i) override {
+    const Tensor* x = input(i);
+    if (!x || !f_.ex.device_) return x;
+    Slot* s = f_.slots[d_.inputs[i]];
+    if (!s->has_host) {
+      std::string err;
+      if (!alloc_owned(x->dtype, x->shape, &s->host, &err)) return nullptr;
+      if (x->bytes() && !f_.ex.backend_.copy_to_host(s->host.view.data, x->data, x->bytes()).ok()) return nullptr;
+      s->has_host = true;
+    }
+    return &s->host.view;
+  }
+
+  void set_host_copy(int i, const Tensor& host) override {
+    if (!f_.ex.device_ || i < 0 || i >= num_outputs() || d_.outputs[i] < 0) return;
+    Slot* s = f_.slots[d_.outputs[i]];
+    std::string err;
+    if (!alloc_owned(host.dtype, host.shape, &s->host, &err)) return;
+    if (host.bytes()) std::memcpy(s->host.view.data, host.data, host.bytes());
+    s->has_host = true;
+  }
 
   Status deferred() const { return deferred_; }
 
@@ -483,6 +552,8 @@ Status Frame::run_op(int o) {
   const OpDesc& op = D.ops[o];
   const PassContext* pc = ex.pc_;
   double start = now_us();
+  // Device-timed backends: the op's time is read from the device's marks when the pass ends.
+  const int mark0 = pc && pc->stats ? ex.backend_.mark() : -1;
   Status st;
   {
     OpContext ctx(*this, o);
@@ -497,6 +568,19 @@ Status Frame::run_op(int o) {
     if (st.ok()) st = ctx.deferred();
   }
   double dur = now_us() - start;
+  if (pc && pc->slowdown > 1) {
+    // A slower device (fleetrt --slowdown): wait out the extra time, then count it as the op's.
+    const double until = start + dur * pc->slowdown;
+    while (now_us() < until) {
+      if (until - now_us() > 200) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    dur = now_us() - start;
+  }
+  if (mark0 >= 0) {
+    const int mark1 = ex.backend_.mark();
+    if (mark1 >= 0) timed.push_back(TimedOp{o, mark0, mark1, start});
+    else ex.backend_.release_mark(mark0);
+  }
   if (!st.ok()) return error(where_op(o) + ": " + st.message);
   for (size_t i = 0; i < op.outputs.size(); ++i) {
     int t = op.outputs[i];
@@ -504,15 +588,31 @@ Status Frame::run_op(int o) {
       return error(where_op(o) + ": the kernel did not produce output " + std::to_string(i) + " '" + D.tensors[t].name + "'");
   }
   if (pc && pc->stats) {
+    if (mark0 < 0) record_time(*pc, o, start, dur);  // else from the device's marks when the pass ends
     ExecStats& stats = *pc->stats;
-    if (pc->trace && stats.events.size() < 2000000) stats.events.push_back(OpEvent{pc->pass, index, o, depth, start - pc->t0_us, dur});
-    if (!parent && static_cast<size_t>(o) < stats.op_us.size()) stats.op_us[o] += dur;
     if (!parent && static_cast<size_t>(o) < stats.op_rows.size() && !op.inputs.empty() && op.inputs[0] >= 0) {
       const Value& in = slots[op.inputs[0]]->v;
       if (in.kind == Value::Kind::kTensor && !in.tensor.view.shape.empty()) stats.op_rows[o] += in.tensor.view.shape[0];
     }
   }
   return Status::Ok();
+}
+
+void Frame::record_time(const PassContext& pc, int o, double start, double dur) {
+  ExecStats& stats = *pc.stats;
+  if (pc.trace && stats.events.size() < 2000000) stats.events.push_back(OpEvent{pc.pass, index, o, depth, start - pc.t0_us, dur});
+  if (!parent && static_cast<size_t>(o) < stats.op_us.size()) stats.op_us[o] += dur;
+}
+
+// After the device has finished the pass's work: op times from the device's marks (the event's
+// start is when the host queued the op).
+void Frame::collect_device_times(const PassContext& pc) {
+  for (const TimedOp& t : timed) {
+    if (pc.stats) record_time(pc, t.op, t.host_start, ex.backend_.elapsed_us(t.mark0, t.mark1));
+    ex.backend_.release_mark(t.mark0);
+    ex.backend_.release_mark(t.mark1);
+  }
+  timed.clear();
 }
 
 Status Frame::execute() {
@@ -531,6 +631,8 @@ Status Frame::execute() {
       Slot* s = slots[t];
       s->v = Value();
       s->ready = false;
+      s->has_host = false;
+      s->host = OwnedTensor();
     }
   }
   return Status::Ok();
@@ -610,6 +712,8 @@ void Frame::release_after(int o) {
     if (st == Storage::kDynamic || st == Storage::kArena || st == Storage::kChannel) {
       slots[t]->v = Value();
       slots[t]->ready = false;
+      slots[t]->has_host = false;
+      slots[t]->host = OwnedTensor();
     }
   }
 }
@@ -619,6 +723,14 @@ Executor::Executor(const Program& program, ThreadPool& pool, Backend& backend)
 Executor::~Executor() = default;
 
 Status Executor::prepare() {
+  device_ = !backend_.host_visible();
+  if (device_ && program_.weights.size() && !device_weights_) {
+    void* p = nullptr;
+    Backend* b = &backend_;
+    FLEETRT_RETURN_IF_ERROR(b->allocate(program_.weights.size(), &p));
+    device_weights_ = std::shared_ptr<void>(p, [b](void* q) { b->release(q); });
+    FLEETRT_RETURN_IF_ERROR(b->copy_to_device(p, program_.weights.data(), program_.weights.size()));
+  }
   frees_.assign(program_.programs.size(), {});
   for (size_t p = 0; p < program_.programs.size(); ++p) {
     ProgramDesc& D = const_cast<ProgramDesc&>(program_.programs[p]);
@@ -642,6 +754,60 @@ Status Executor::prepare() {
   return Status::Ok();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Device memory (backends whose memory the host cannot read)
+
+Status Executor::device_alloc(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* out) {
+  if (dtype == DType::kString) return Status::Error("string tensors cannot live in " + std::string(backend_.name()) + " memory");
+  out->view.dtype = dtype;
+  out->view.shape = shape;
+  const size_t bytes = out->view.bytes();
+  if (!bytes) {
+    out->view.data = g_empty;
+    out->storage.reset();
+    return Status::Ok();
+  }
+  void* p = nullptr;
+  Backend* b = &backend_;
+  FLEETRT_RETURN_IF_ERROR(b->allocate(bytes, &p));
+  out->storage = std::shared_ptr<void>(p, [b](void* q) { b->release(q); });
+  out->view.data = p;
+  return Status::Ok();
+}
+
+Status Executor::upload(const Value& host, Value* out) {
+  if (host.kind == Value::Kind::kOptionalNone) {
+    *out = host;
+    return Status::Ok();
+  }
+  if (host.kind != Value::Kind::kTensor)
+    return Status::Error("sequences cannot be moved into " + std::string(backend_.name()) + " memory");
+  *out = Value();
+  out->kind = Value::Kind::kTensor;
+  FLEETRT_RETURN_IF_ERROR(device_alloc(host.tensor.view.dtype, host.tensor.view.shape, &out->tensor));
+  const size_t n = host.tensor.view.bytes();
+  return n ? backend_.copy_to_device(out->tensor.view.data, host.tensor.view.data, n) : Status::Ok();
+}
+
+Status Executor::to_host(const Value& v, Value* out) {
+  if (!device_ || v.kind != Value::Kind::kTensor) return detach(v, out);
+  *out = Value();
+  out->kind = Value::Kind::kTensor;
+  std::string err;
+  if (!alloc_owned(v.tensor.view.dtype, v.tensor.view.shape, &out->tensor, &err)) return Status::Error(err);
+  const size_t n = v.tensor.view.bytes();
+  return n ? backend_.copy_to_host(out->tensor.view.data, v.tensor.view.data, n) : Status::Ok();
+}
+
+Status Executor::own_copy(const Value& v, Value* out) {
+  if (!device_ || v.kind != Value::Kind::kTensor) return detach(v, out);
+  *out = Value();
+  out->kind = Value::Kind::kTensor;
+  FLEETRT_RETURN_IF_ERROR(device_alloc(v.tensor.view.dtype, v.tensor.view.shape, &out->tensor));
+  const size_t n = v.tensor.view.bytes();
+  return n ? backend_.copy_on_device(out->tensor.view.data, v.tensor.view.data, n) : Status::Ok();
+}
+
 Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, const PassContext& pc) {
   pc_ = &pc;
   struct Reset {
@@ -657,11 +823,21 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, con
   }
   FLEETRT_RETURN_IF_ERROR(main.layout_arena());
   FLEETRT_RETURN_IF_ERROR(main.execute());
+  if (device_) {
+    FLEETRT_RETURN_IF_ERROR(backend_.synchronize());
+    main.collect_device_times(pc);
+  }
   outputs->clear();
   for (uint32_t t : main.D.outputs) {
     Slot* s = main.slots[t];
     if (!s->ready) return Status::Error("output '" + main.D.tensors[t].name + "' was not produced");
-    outputs->push_back(s->v);
+    if (device_) {
+      Value v;
+      FLEETRT_RETURN_IF_ERROR(to_host(s->v, &v));
+      outputs->push_back(std::move(v));
+    } else {
+      outputs->push_back(s->v);
+    }
   }
   if (pc.stats) {
     pc.stats->arena_bytes = std::max(pc.stats->arena_bytes, main.arena_used);
@@ -701,7 +877,14 @@ Status send_if_needed(Frame& f, int t, const SendFn& send) {
     const ChannelEndpoint& c = f.D.channels[k];
     if (c.direction != 0 || static_cast<int>(c.tensor) != t) continue;
     Value v;
-    FLEETRT_RETURN_IF_ERROR(detach(f.slots[t]->v, &v));
+    // A device value with a host copy (shapes, token ids) leaves without a copy back.
+    const Slot* s = f.slots[t];
+    if (s->has_host && !f.ex.host_memory()) {
+      v.kind = Value::Kind::kTensor;
+      FLEETRT_RETURN_IF_ERROR(detach(Value{Value::Kind::kTensor, s->host, {}, DType::kUndefined}, &v));
+    } else {
+      FLEETRT_RETURN_IF_ERROR(f.ex.to_host(s->v, &v));
+    }
     FLEETRT_RETURN_IF_ERROR(send(static_cast<uint32_t>(k), v));
   }
   return Status::Ok();
@@ -749,7 +932,13 @@ Status Executor::deliver(Request& req, uint32_t endpoint, Value v, const SendFn&
       return Status::Error("received '" + T.name + "' as " + dtype_name(v.tensor.view.dtype) + ", the program expects " + dtype_name(T.dtype));
     FLEETRT_RETURN_IF_ERROR(f.check_shape(t, v.tensor.view.shape, "received tensor"));
   }
-  f.slots[t]->v = std::move(v);
+  if (device_) {
+    FLEETRT_RETURN_IF_ERROR(upload(v, &f.slots[t]->v));
+    f.slots[t]->has_host = v.kind == Value::Kind::kTensor && is_integer(v.tensor.view.dtype);
+    if (f.slots[t]->has_host) f.slots[t]->host = std::move(v.tensor);
+  } else {
+    f.slots[t]->v = std::move(v);
+  }
   f.slots[t]->ready = true;
   f.became_ready(t);
   return send_if_needed(f, t, send);
@@ -784,12 +973,16 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
 Status Executor::finish(Request& req, std::vector<Value>* outputs) {
   RequestImpl& r = static_cast<RequestImpl&>(req);
   Frame& f = r.frame;
+  if (device_) {
+    FLEETRT_RETURN_IF_ERROR(backend_.synchronize());
+    f.collect_device_times(r.pc);
+  }
   outputs->clear();
   for (uint32_t t : f.D.outputs) {
     Slot* s = f.slots[t];
     if (!s->ready) return Status::Error("output '" + f.D.tensors[t].name + "' was not produced");
     Value v;
-    FLEETRT_RETURN_IF_ERROR(detach(s->v, &v));  // the request's arena goes away with it
+    FLEETRT_RETURN_IF_ERROR(to_host(s->v, &v));  // the request's arena goes away with it
     outputs->push_back(std::move(v));
   }
   if (r.pc.stats) {

@@ -45,6 +45,7 @@ struct PassContext {
   bool trace = false;
   double t0_us = 0;              // the engine's epoch, for event times
   StepState* step = nullptr;     // generation state, null for one-shot passes
+  double slowdown = 1;           // test knob: every op takes this many times its time
 };
 
 // A request in flight on one executor (multi-device runs): a main-program frame executed op by
@@ -72,6 +73,9 @@ class Executor {
   Status run(std::vector<Value> inputs, std::vector<Value>* outputs, const PassContext& pc);
 
   const Program& program() const { return program_; }
+  // Whether this device's memory is the host's (false: values are uploaded on entry and copied
+  // back when they leave, weights live on the device from prepare() on).
+  bool host_memory() const { return !device_; }
 
   // Readiness-driven execution. begin() binds this program's inputs (checked as in run()) and
   // sends any input that leaves the device; deliver() hands in a received channel value; step()
@@ -87,6 +91,13 @@ class Executor {
   // Bytes of the arena of one request (after begin()).
   static uint64_t arena_bytes(const Request& r);
 
+  // Values entering (upload), staying on (own_copy) and leaving (to_host) this device's memory;
+  // on host-memory devices upload is not used and the others copy host memory.
+  Status device_alloc(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* out);
+  Status upload(const Value& host, Value* out);
+  Status to_host(const Value& v, Value* out);
+  Status own_copy(const Value& v, Value* out);
+
  private:
   friend class Frame;
   friend class OpContext;
@@ -97,6 +108,10 @@ class Executor {
   std::shared_ptr<void> arena_;
   uint64_t arena_capacity_ = 0;
   const PassContext* pc_ = nullptr;  // the pass whose op is running
+
+  // Device memory (backends whose memory is not host-visible): the weights uploaded once.
+  bool device_ = false;
+  std::shared_ptr<void> device_weights_;
 };
 
 }  // namespace fleetrt

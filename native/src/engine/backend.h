@@ -43,6 +43,16 @@ class Backend {
   // Waits until every operation queued on this device has finished.
   virtual Status synchronize() = 0;
 
+  // What this backend's kernels receive through KernelContext::device_context() (e.g. the cuda
+  // backend's stream and library handles); null for host backends.
+  virtual void* kernel_context() { return nullptr; }
+  // Device-timed backends (work queued asynchronously): mark() queues a timestamp and returns its
+  // id (-1: no device timing; the executor then times ops on the host); elapsed_us() reads the
+  // time between two marks once synchronize() has returned; release_mark() recycles an id.
+  virtual int mark() { return -1; }
+  virtual double elapsed_us(int /*from*/, int /*to*/) { return 0; }
+  virtual void release_mark(int /*id*/) {}
+
   KernelFn find_kernel(const std::string& domain, const std::string& op_type) const {
     return find_backend_kernel(kernel_set(), domain, op_type);
   }

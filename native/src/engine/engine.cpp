@@ -141,7 +141,18 @@ Status Engine::open(EngineOptions o) {
   telemetry_.channel_bytes.assign(plan_.channels.size(), 0);
   if (const char* ms = std::getenv("FLEETRT_WATCHDOG_MS")) watchdog_us_ = std::max(1.0, std::atof(ms)) * 1000;
   if (const char* f = std::getenv("FLEETRT_FAULT")) FLEETRT_RETURN_IF_ERROR(parse_fault(f));
+  slowdown_.assign(devices_.size(), {1.0, 0});
   return Status::Ok();
+}
+
+Status Engine::set_slowdown(const std::string& name, double factor, int from) {
+  for (const auto& d : devices_)
+    if (d->desc->name == name) {
+      if (!(factor >= 1)) return Status::Error("a slowdown factor must be at least 1, not " + std::to_string(factor));
+      slowdown_[static_cast<size_t>(d->index)] = {factor, telemetry_.runs + from};
+      return Status::Ok();
+    }
+  return Status::Error("the plan has no device '" + name + "' to slow down");
 }
 
 Status Engine::parse_fault(const char* spec) {
@@ -252,7 +263,7 @@ Status Engine::run_inline(PassSpec& pass, std::vector<Value>* outputs) {
   set_thread_heap_account(&dev.heap);
   dev.heap.peak.store(dev.heap.now.load());
   const double start = now_us();
-  PassContext pc{id, &dt.exec, trace_, telemetry_.epoch_us, pass.step.empty() ? nullptr : pass.step[dev.index]};
+  PassContext pc{id, &dt.exec, trace_, telemetry_.epoch_us, pass.step.empty() ? nullptr : pass.step[dev.index], slowdown_of(dev)};
   std::vector<Value> outs;
   Status st = dev.exec->run(std::move(in), &outs, pc);
   const double end = now_us();
@@ -429,7 +440,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
     std::vector<Value> in;
     for (int k : dev.input_of) in.push_back(spec.inputs[k]);
     current = run.ids[i];
-    PassContext pc{current, &dt.exec, trace_, tel.epoch_us, spec.step.empty() ? nullptr : spec.step[dev.index]};
+    PassContext pc{current, &dt.exec, trace_, tel.epoch_us, spec.step.empty() ? nullptr : spec.step[dev.index], slowdown_of(dev)};
     contexts[current] = pc;
     std::unique_ptr<Request> req;
     Status st = dev.exec->begin(std::move(in), contexts[current], send, &req, &run.known[i]);

@@ -70,6 +70,9 @@ class Engine {
 
   const Plan& plan() const { return plan_; }
   Transport& transport() const { return *transport_; }
+  // Test knob: from run `from` on, device `name` takes `factor` times its op time (1: off).
+  Status set_slowdown(const std::string& name, double factor, int from = 0);
+
   // Ends the transport (under MPI: flush and finalize) before the process exits.
   void close_transport() { transport_.reset(); }
   const std::vector<std::unique_ptr<DeviceRuntime>>& devices() const { return devices_; }
@@ -122,6 +125,11 @@ class Engine {
   Telemetry telemetry_;
   // Fault injection for tests (FLEETRT_FAULT=device=NAME,step=N,mode=crash|hang; off by default):
   // from run N on, that device crashes or stops answering.
+  std::vector<std::pair<double, int>> slowdown_;  // per device: (factor, from run)
+  double slowdown_of(const DeviceRuntime& d) const {
+    const auto& s = slowdown_[static_cast<size_t>(d.index)];
+    return telemetry_.runs >= s.second ? s.first : 1;
+  }
   int fault_device_ = -1, fault_run_ = 0;
   bool fault_hangs_ = false;
   double watchdog_us_ = 2e6;  // a device silent this long with work to do is lost (FLEETRT_WATCHDOG_MS)

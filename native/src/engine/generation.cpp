@@ -16,11 +16,14 @@ namespace {
 // The generation state one device's kernels see during one pass.
 class DeviceStep final : public StepState {
  public:
-  explicit DeviceStep(StatePool* pool) : pool_(pool) {}
+  explicit DeviceStep(DeviceState* state) : state_(state) {}
   int num_sequences() const override { return static_cast<int>(seqs.size()); }
   const StepSequence& sequence(int i) const override { return seqs[static_cast<size_t>(i)]; }
   int num_tokens() const override { return tokens; }
-  Status storage(int id, StateStorage* out) override { return pool_->storage(id, out); }
+  Status storage(int id, StateStorage* out) override {
+    if (!state_) return Status::Error("state " + std::to_string(id) + " is not kept on this device");
+    return state_->storage(id, out);
+  }
   void count(uint64_t w, uint64_t r, uint64_t c) override {
     written += w;
     read += r;
@@ -32,7 +35,7 @@ class DeviceStep final : public StepState {
   std::atomic<uint64_t> written{0}, read{0}, copied{0};
 
  private:
-  StatePool* pool_;
+  DeviceState* state_;
 };
 
 Status bad_request(const std::string& m) { return Status{kStatusBadInput, m}; }
@@ -61,6 +64,50 @@ Status Generator::open(Engine& engine, const GeneratorOptions& options) {
   // Under MPI this process (rank 0) schedules for every rank; it must hold the graph's inputs.
   if (!engine.devices()[static_cast<size_t>(engine.home())]->local)
     return Status::Error("generation under MPI needs the home device '" + plan.devices[engine.home()].name + "' on rank 0");
+  FLEETRT_RETURN_IF_ERROR(bind_io(plan));
+  flatten_ = gen.flatten;
+  vocab_ = gen.vocab;
+  page_size_ = gen.page_size;
+  max_step_tokens_ = options.max_step_tokens > 0 ? options.max_step_tokens : gen.max_step_tokens;
+  if (vocab_ <= 0) return Status{kStatusBadPlan, plan.path + ": the generation section has no vocabulary size"};
+  const int64_t pages = options.pages > 0 ? options.pages : (gen.capacity_tokens + page_size_ - 1) / page_size_;
+  if (pages < 1 && !plan.state.empty())
+    return Status{kStatusBadPlan, plan.path + ": the KV pool has no pages (capacityTokens " + std::to_string(gen.capacity_tokens) + ")"};
+  pages_.reset(page_size_, pages);
+  for (const PlanState& s : plan.state) kv_bytes_per_token_ += static_cast<uint64_t>(s.bytes_per_token);
+  FLEETRT_RETURN_IF_ERROR(open_states(engine, &states_));
+  if (options.prefix_cache) prefix_ = std::make_unique<PrefixCache>(&pages_);
+  return Status::Ok();
+}
+
+// The memory of the state objects each local device owns (a device in another process keeps its
+// own), within each device's budget.
+Status Generator::open_states(Engine& engine, std::vector<std::unique_ptr<DeviceState>>* out) const {
+  const Plan& plan = engine.plan();
+  out->clear();
+  for (const auto& d : engine.devices()) {
+    out->push_back(nullptr);
+    std::vector<const PlanState*> mine;
+    for (const PlanState& s : plan.state)
+      if (s.owner == d->desc->name) mine.push_back(&s);
+    if (mine.empty() || !d->local) continue;
+    auto st = std::make_unique<DeviceState>();
+    FLEETRT_RETURN_IF_ERROR(st->open(*d->backend, mine, page_size_, pages_.pages()));
+    d->reserved = st->bytes();
+    const uint64_t need = d->program.weights.size() + d->program.programs[0].arena_bytes + d->reserved;
+    if (d->desc->capacity && need > d->desc->capacity)
+      return Status::Error("device '" + d->desc->name + "': weights, arena and a KV pool of " + std::to_string(pages_.pages()) +
+                           " pages (" + std::to_string(d->reserved) + " bytes) need " + std::to_string(need) +
+                           " bytes, over its budget of " + std::to_string(d->desc->capacity));
+    out->back() = std::move(st);
+  }
+  return Status::Ok();
+}
+
+// Which graph inputs and output the engine feeds and reads.
+Status Generator::bind_io(const Plan& plan) {
+  const PlanGeneration& gen = plan.generation;
+  tokens_in_ = positions_in_ = mask_in_ = index_in_ = logits_out_ = -1;
   for (size_t k = 0; k < plan.inputs.size(); ++k) {
     const std::string& n = plan.inputs[k].name;
     int* slot = n == gen.tokens ? &tokens_in_ : n == gen.positions ? &positions_in_ : n == gen.attention_mask ? &mask_in_
@@ -72,40 +119,78 @@ Status Generator::open(Engine& engine, const GeneratorOptions& options) {
   for (size_t k = 0; k < plan.outputs.size(); ++k)
     if (plan.outputs[k].name == gen.logits) logits_out_ = static_cast<int>(k);
   if (tokens_in_ < 0 || logits_out_ < 0) return Status{kStatusBadPlan, plan.path + ": the generation section names no tokens input or logits output"};
-  flatten_ = gen.flatten;
-  vocab_ = gen.vocab;
-  page_size_ = gen.page_size;
-  max_step_tokens_ = options.max_step_tokens > 0 ? options.max_step_tokens : gen.max_step_tokens;
-  if (vocab_ <= 0) return Status{kStatusBadPlan, plan.path + ": the generation section has no vocabulary size"};
-  const int64_t pages = options.pages > 0 ? options.pages : (gen.capacity_tokens + page_size_ - 1) / page_size_;
-  pools_.clear();
-  for (const auto& d : engine.devices()) {
-    pools_.push_back(std::make_unique<StatePool>());
-    std::vector<const PlanState*> mine;
-    for (const PlanState& s : plan.state)
-      if (s.owner == d->desc->name) mine.push_back(&s);
-    if (mine.empty()) continue;
-    if (pages < 1) return Status{kStatusBadPlan, plan.path + ": the KV pool has no pages (capacityTokens " + std::to_string(gen.capacity_tokens) + ")"};
-    // A device in another process keeps the memory; here its pages are only handed out.
-    FLEETRT_RETURN_IF_ERROR(pools_.back()->open(d->local ? d->backend.get() : nullptr, mine, page_size_, pages));
-    if (!d->local) continue;
-    d->reserved = pools_.back()->bytes();
-    const uint64_t need = d->program.weights.size() + d->program.programs[0].arena_bytes + d->reserved;
-    if (d->desc->capacity && need > d->desc->capacity)
-      return Status::Error("device '" + d->desc->name + "': weights, arena and a KV pool of " + std::to_string(pages) + " pages (" +
-                           std::to_string(d->reserved) + " bytes) need " + std::to_string(need) + " bytes, over its budget of " +
-                           std::to_string(d->desc->capacity));
-    kv_bytes_per_token_ += pools_.back()->bytes_per_token();
-  }
-  if (options.prefix_cache) prefix_ = std::make_unique<PrefixCache>(&pools_);
   return Status::Ok();
 }
 
-int64_t Generator::capacity_tokens() const {
-  for (const auto& p : pools_)
-    if (!p->empty()) return p->pages() * p->page_size();
-  return 0;
+Status Generator::adopt(Engine& next, Replan* out) {
+  const Plan& now = engine_->plan();
+  const Plan& plan = next.plan();
+  const PlanGeneration& a = now.generation;
+  const PlanGeneration& b = plan.generation;
+  auto bad = [&](const std::string& why) { return Status{kStatusBadPlan, plan.path + ": not a new placement of the running model: " + why}; };
+  if (!b.present || b.vocab != a.vocab || b.page_size != a.page_size || b.flatten != a.flatten) return bad("its generation section differs");
+  if (plan.state.size() != now.state.size()) return bad("it has " + std::to_string(plan.state.size()) + " state objects, not " + std::to_string(now.state.size()));
+  for (size_t i = 0; i < plan.state.size(); ++i) {
+    const PlanState &x = now.state[i], &y = plan.state[i];
+    if (x.dtype != y.dtype || x.outer != y.outer || x.inner != y.inner || x.input != y.input) return bad("state " + std::to_string(i) + " differs");
+  }
+  for (const auto& d : next.devices())
+    if (!d->local) return bad("a replan runs in one process");
+  // Open the new owners' memory, then move each state object into it.
+  std::vector<std::unique_ptr<DeviceState>> fresh;
+  Engine* old = engine_;
+  engine_ = &next;
+  Status st = open_states(next, &fresh);
+  engine_ = old;
+  FLEETRT_RETURN_IF_ERROR(st);
+  std::vector<int32_t> used;
+  for (int32_t p = 0; p < pages_.pages(); ++p)
+    if (pages_.refs(p) > 0) used.push_back(p);
+  auto index_of = [](const Engine& e, const std::string& name) {
+    for (const auto& d : e.devices())
+      if (d->desc->name == name) return d->index;
+    return -1;
+  };
+  Replan r;
+  for (const PlanState& s : plan.state) {
+    const int from = index_of(*engine_, now.state[static_cast<size_t>(s.id)].owner), to = index_of(next, s.owner);
+    DeviceState* src = from >= 0 ? states_[static_cast<size_t>(from)].get() : nullptr;
+    DeviceState* dst = to >= 0 ? fresh[static_cast<size_t>(to)].get() : nullptr;
+    if (!src || !dst) return Status::Error("state " + std::to_string(s.id) + " has no memory to move");
+    const bool same = now.state[static_cast<size_t>(s.id)].owner == s.owner;
+    const bool host = engine_->devices()[static_cast<size_t>(from)]->backend->host_visible() &&
+                      next.devices()[static_cast<size_t>(to)]->backend->host_visible();
+    if (same && host) {
+      FLEETRT_RETURN_IF_ERROR(dst->take(s.id, *src));
+    } else {
+      uint64_t bytes = 0;
+      FLEETRT_RETURN_IF_ERROR(dst->copy(s.id, *src, used, &bytes));
+      if (!same) r.state_bytes_moved += bytes;
+    }
+  }
+  // Weights a device loads anew: its bundle differs from what it ran before.
+  for (const PlanDevice& d : plan.devices) {
+    const PlanDevice* before = nullptr;
+    for (const PlanDevice& o : now.devices)
+      if (o.name == d.name) before = &o;
+    for (const PlanFile& f : d.files)
+      if (f.path == "weights.bin") {
+        bool same_file = false;
+        if (before)
+          for (const PlanFile& g : before->files) same_file = same_file || (g.path == f.path && g.sha256 == f.sha256);
+        if (!same_file) r.weight_bytes_loaded += f.bytes;
+      }
+  }
+  FLEETRT_RETURN_IF_ERROR(bind_io(plan));
+  // The figures so far carry over; the new engine's telemetry continues them.
+  next.telemetry().steps = engine_->telemetry().steps;
+  states_ = std::move(fresh);
+  engine_ = &next;
+  *out = r;
+  return Status::Ok();
 }
+
+int64_t Generator::capacity_tokens() const { return engine_->plan().state.empty() ? 0 : pages_.pages() * page_size_; }
 
 int64_t Generator::max_context() const {
   const int64_t cap = capacity_tokens(), pos = engine_->plan().generation.max_positions;
@@ -142,7 +227,6 @@ Status Generator::submit(GenerationRequest r) {
   s->rng = Rng(p.seed);
   if (p.temperature > 0)
     for (size_t i = 0; i < r.resume.size(); ++i) s->rng.uniform();  // one draw per sampled token
-  s->tables.resize(pools_.size());
   s->req = std::move(r);
   waiting_.push_back(s.get());
   seqs_[s->req.id] = std::move(s);
@@ -155,32 +239,13 @@ void Generator::cancel(const std::string& id) {
 }
 
 bool Generator::reserve(Sequence& s, int64_t upto) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::vector<std::vector<int32_t>> taken(pools_.size());
-    int64_t short_by = 0;
-    for (size_t d = 0; d < pools_.size(); ++d) {
-      StatePool& pool = *pools_[d];
-      if (pool.empty()) continue;
-      const int64_t need = (upto + pool.page_size() - 1) / pool.page_size() - static_cast<int64_t>(s.tables[d].size());
-      if (need > 0 && !pool.allocate(need, &taken[d])) {
-        short_by = need - pool.free_pages();
-        for (size_t e = 0; e <= d; ++e) pools_[e]->release(&taken[e]);
-        break;
-      }
-    }
-    if (short_by == 0) {
-      for (size_t d = 0; d < pools_.size(); ++d) s.tables[d].insert(s.tables[d].end(), taken[d].begin(), taken[d].end());
-      return true;
-    }
-    // Pages only the prefix cache holds go back first.
-    if (!prefix_ || prefix_->evict(short_by) < short_by) return false;
-  }
-  return false;
+  const int64_t need = (upto + page_size_ - 1) / page_size_ - static_cast<int64_t>(s.table.size());
+  if (need <= 0 || pages_.allocate(need, &s.table)) return true;
+  // Pages only the prefix cache holds go back first.
+  return prefix_ && prefix_->evict(need - pages_.free_pages()) > 0 && pages_.allocate(need, &s.table);
 }
 
-void Generator::release(Sequence& s) {
-  for (size_t d = 0; d < pools_.size(); ++d) pools_[d]->release(&s.tables[d]);
-}
+void Generator::release(Sequence& s) { pages_.release(&s.table); }
 
 // Frees a running sequence's pages and queues it again at the front: it re-computes its tokens
 // (prompt and those generated so far) when it is admitted again.
@@ -198,7 +263,7 @@ void Generator::preempt(Sequence& s) {
 void Generator::admit(Sequence& s) {
   if (!prefix_ || s.computed != 0) return;
   const int64_t n = static_cast<int64_t>(s.tokens.size());
-  const int64_t matched = prefix_->match(s.tokens, page_size_, (n - 1) / page_size_, &s.tables);
+  const int64_t matched = prefix_->match(s.tokens, (n - 1) / page_size_, &s.table);
   uint64_t key = 0;
   for (int64_t k = 0; k < matched; ++k) s.keys.push_back(key = PrefixCache::page_key(key, s.tokens.data() + k * page_size_, page_size_));
   s.computed = matched * page_size_;
@@ -209,7 +274,7 @@ void Generator::share_full_pages(Sequence& s) {
   if (!prefix_) return;
   for (int64_t k = static_cast<int64_t>(s.keys.size()); (k + 1) * page_size_ <= s.computed; ++k) {
     const uint64_t key = PrefixCache::page_key(s.keys.empty() ? 0 : s.keys.back(), s.tokens.data() + k * page_size_, page_size_);
-    prefix_->insert(key, k, s.tables);
+    prefix_->insert(key, s.table[static_cast<size_t>(k)]);
     s.keys.push_back(key);
   }
 }
@@ -257,16 +322,16 @@ Status Generator::make_pass(const std::vector<Work>& batch, PassSpec* pass, std:
     FLEETRT_RETURN_IF_ERROR(make_int_tensor(plan.inputs[index_in_].dtype, {static_cast<int64_t>(index.size())}, index, &pass->inputs[index_in_]));
   pass->kind = prefill && decode ? kPassMixed : prefill ? kPassPrefill : kPassDecode;
   pass->tokens = static_cast<int>(T);
-  pass->step.assign(pools_.size(), nullptr);
-  for (size_t d = 0; d < pools_.size(); ++d) {
-    // Every device sees the step's sequences (KvShape may run anywhere); pages only where they are.
-    // Devices in other processes get them in the step descriptor (send_steps).
-    auto st = std::make_unique<DeviceStep>(pools_[d].get());
+  pass->step.assign(engine_->devices().size(), nullptr);
+  // Every device sees the step's sequences (KvShape may run anywhere); pages where they are.
+  // Devices in other processes get them in the step descriptor (send_steps).
+  for (size_t d = 0; d < pass->step.size(); ++d) {
+    auto st = std::make_unique<DeviceStep>(states_[d].get());
     int32_t first = 0;
     for (const Work& w : batch) {
       StepSequence q;
-      q.pages = w.seq->tables[d].data();
-      q.num_pages = static_cast<int32_t>(w.seq->tables[d].size());
+      q.pages = w.seq->table.data();
+      q.num_pages = static_cast<int32_t>(w.seq->table.size());
       q.past = static_cast<int32_t>(w.seq->computed);
       q.tokens = static_cast<int32_t>(w.tokens);
       q.first_token = first;
@@ -346,15 +411,13 @@ Status Generator::run_batch(const std::vector<Work>& batch, std::vector<std::vec
       ++w;
     }
   }
-  // Occupancy after the step (every pool holds the same pages per sequence: read the first).
-  for (size_t d = 0; d < pools_.size(); ++d) {
-    if (pools_[d]->empty()) continue;
+  // Occupancy after the step: the tokens held ÷ the tokens of the pages held.
+  if (!engine_->plan().state.empty()) {
     for (const Sequence* s : running_) {
       rec.live_tokens += static_cast<uint64_t>(s->computed);
-      rec.capacity_tokens += static_cast<uint64_t>(s->tables[d].size()) * pools_[d]->page_size();
+      rec.capacity_tokens += static_cast<uint64_t>(s->table.size()) * page_size_;
     }
     for (const Work& item : batch) rec.live_tokens += static_cast<uint64_t>(item.tokens);
-    break;
   }
   keep_recent(tel.steps, rec);
   return Status::Ok();
@@ -457,14 +520,14 @@ Status run_follower(Engine& engine) {
   for (const auto& d : engine.devices())
     if (d->local) mine = d.get();
   if (!mine) return Status::Error("this process runs no device");
-  StatePool pool;
+  DeviceState state;
   std::vector<const PlanState*> states;
   for (const PlanState& s : plan.state)
     if (s.owner == mine->desc->name) states.push_back(&s);
   if (!states.empty()) {
     const int64_t pages = (plan.generation.capacity_tokens + plan.generation.page_size - 1) / plan.generation.page_size;
-    FLEETRT_RETURN_IF_ERROR(pool.open(mine->backend.get(), states, plan.generation.page_size, pages));
-    mine->reserved = pool.bytes();
+    FLEETRT_RETURN_IF_ERROR(state.open(*mine->backend, states, plan.generation.page_size, pages));
+    mine->reserved = state.bytes();
   }
   std::vector<int64_t> desc;
   for (;;) {
@@ -481,7 +544,7 @@ Status run_follower(Engine& engine) {
       p.kind = static_cast<int>(next());
       p.tokens = static_cast<int>(next());
       p.inputs.assign(plan.inputs.size(), Value());
-      auto st = std::make_unique<DeviceStep>(&pool);
+      auto st = std::make_unique<DeviceStep>(states.empty() ? nullptr : &state);
       st->tokens = p.tokens;
       const int64_t nseq = next();
       for (int64_t i = 0; i < nseq; ++i) {
@@ -533,23 +596,15 @@ std::string Generator::stats_json() const {
   const double n = decode_ms.empty() ? 1 : static_cast<double>(decode_ms.size());
   double decode_total = 0;
   for (double v : decode_ms) decode_total += v;
+  const Plan& plan = engine_->plan();
   std::string pools = "{";
-  for (size_t d = 0; d < pools_.size(); ++d) {
-    if (pools_[d]->empty()) continue;
-    pools += std::string(pools.size() > 1 ? "," : "") + json_quote(engine_->plan().devices[d].name) + ":{\"pages\":" +
-             std::to_string(pools_[d]->pages()) + ",\"freePages\":" + std::to_string(pools_[d]->free_pages()) + ",\"pageSize\":" +
-             std::to_string(pools_[d]->page_size()) + ",\"bytes\":" + std::to_string(pools_[d]->bytes()) + ",\"bytesPerToken\":" +
-             std::to_string(pools_[d]->bytes_per_token()) + "}";
+  for (size_t d = 0; d < states_.size(); ++d) {
+    if (!states_[d]) continue;
+    pools += std::string(pools.size() > 1 ? "," : "") + json_quote(plan.devices[d].name) + ":{\"bytes\":" +
+             std::to_string(states_[d]->bytes()) + ",\"bytesPerToken\":" + std::to_string(states_[d]->bytes_per_token()) + "}";
   }
   pools += "}";
-  int64_t used = 0, free = 0;
-  for (const auto& p : pools_)
-    if (!p->empty()) {
-      used = p->pages() - p->free_pages();
-      free = p->free_pages();
-      break;
-    }
-  const Plan& plan = engine_->plan();
+  const int64_t used = pages_.pages() - pages_.free_pages(), free = pages_.free_pages();
   std::string devices = "{";
   for (size_t d = 0; d < tel.devices.size(); ++d) {
     double busy = 0;
@@ -576,7 +631,7 @@ std::string Generator::stats_json() const {
          ",\"prefillTokensSaved\":" + std::to_string(prefix_ ? prefix_->tokens_saved : 0) +
          ",\"completed\":" + std::to_string(completed_) + ",\"running\":" + std::to_string(running_.size()) + ",\"waiting\":" +
          std::to_string(waiting_.size()) + ",\"promptTokens\":" + std::to_string(prompt_tokens_) + ",\"generatedTokens\":" +
-         std::to_string(generated_tokens_) + ",\"pagesUsed\":" + std::to_string(used) + ",\"pagesFree\":" + std::to_string(free) +
+         std::to_string(generated_tokens_) + ",\"pageSize\":" + std::to_string(page_size_) + ",\"pagesUsed\":" + std::to_string(used) + ",\"pagesFree\":" + std::to_string(free) +
          ",\"pools\":" + pools + ",\"devices\":" + devices + ",\"links\":" + links + "}";
 }
 

@@ -65,6 +65,15 @@ class Generator {
   // Tells the processes of the other devices (MPI) that generation is over.
   void close();
 
+  // Between steps, goes on with `next`, an engine opened on a new plan of the same model (a new
+  // placement): the state each device kept moves to its new owner — on the same device the memory
+  // changes hands, between devices the pages in use are copied and counted. On failure nothing
+  // changes. The caller then drops the old engine.
+  struct Replan {
+    uint64_t state_bytes_moved = 0, weight_bytes_loaded = 0;
+  };
+  Status adopt(Engine& next, Replan* out);
+
   // Generation figures as JSON (for metrics files, `--json` and /metrics).
   std::string stats_json() const;
   int64_t capacity_tokens() const;
@@ -79,7 +88,7 @@ class Generator {
     std::vector<int64_t> tokens;  // prompt, then generated
     int64_t computed = 0;         // tokens whose K/V are in the pages
     int generated = 0;
-    std::vector<std::vector<int32_t>> tables;  // per device: its page table
+    std::vector<int32_t> table;                // its pages: every layer on every device
     std::vector<uint64_t> keys;                // prefix keys of its full pages known to the cache
     Rng rng;
     bool cancelled = false;
@@ -98,9 +107,13 @@ class Generator {
   void admit(Sequence& s);
   void share_full_pages(Sequence& s);
 
+  Status open_states(Engine& engine, std::vector<std::unique_ptr<DeviceState>>* out) const;
+  Status bind_io(const Plan& plan);
+
   Engine* engine_ = nullptr;
-  std::vector<std::unique_ptr<StatePool>> pools_;  // per device (empty pools for stateless devices)
-  std::unique_ptr<PrefixCache> prefix_;            // null when prefix reuse is off
+  PageAllocator pages_;
+  std::vector<std::unique_ptr<DeviceState>> states_;  // per device: the memory of its state (null: none here)
+  std::unique_ptr<PrefixCache> prefix_;               // null when prefix reuse is off
   std::map<std::string, std::unique_ptr<Sequence>> seqs_;
   std::deque<Sequence*> waiting_;
   std::vector<Sequence*> running_;  // in admission order

@@ -24,37 +24,29 @@ void PrefixCache::touch(Entry& e, uint64_t key) {
   e.lru = lru_.begin();
 }
 
-int64_t PrefixCache::match(const std::vector<int64_t>& tokens, int64_t page_size, int64_t max_pages,
-                           std::vector<std::vector<int32_t>>* tables) {
+int64_t PrefixCache::match(const std::vector<int64_t>& tokens, int64_t max_pages, std::vector<int32_t>* table) {
   ++lookups;
+  const int64_t ps = pages_->page_size();
   uint64_t key = 0;
   int64_t n = 0;
   for (; n < max_pages; ++n) {
-    key = page_key(key, tokens.data() + n * page_size, page_size);
+    key = page_key(key, tokens.data() + n * ps, ps);
     auto it = entries_.find(key);
     if (it == entries_.end()) break;
     touch(it->second, key);
-    for (size_t d = 0; d < pools_->size(); ++d) {
-      const int32_t page = it->second.pages[d];
-      if (page < 0) continue;
-      (*pools_)[d]->retain(page);
-      (*tables)[d].push_back(page);
-    }
+    pages_->retain(it->second.page);
+    table->push_back(it->second.page);
   }
   hits += n;
-  tokens_saved += n * page_size;
+  tokens_saved += n * ps;
   return n;
 }
 
-void PrefixCache::insert(uint64_t key, int64_t index, const std::vector<std::vector<int32_t>>& tables) {
+void PrefixCache::insert(uint64_t key, int32_t page) {
   if (entries_.count(key)) return;
   Entry e;
-  e.pages.assign(pools_->size(), -1);
-  for (size_t d = 0; d < pools_->size(); ++d) {
-    if ((*pools_)[d]->empty() || index >= static_cast<int64_t>(tables[d].size())) continue;
-    e.pages[d] = tables[d][static_cast<size_t>(index)];
-    (*pools_)[d]->retain(e.pages[d]);
-  }
+  e.page = page;
+  pages_->retain(page);
   lru_.push_front(key);
   e.lru = lru_.begin();
   entries_.emplace(key, std::move(e));
@@ -65,15 +57,9 @@ int64_t PrefixCache::evict(int64_t pages) {
   for (auto it = lru_.end(); it != lru_.begin() && freed < pages;) {
     --it;
     Entry& e = entries_.at(*it);
-    bool only_cache = true;
-    for (size_t d = 0; d < pools_->size(); ++d)
-      if (e.pages[d] >= 0 && (*pools_)[d]->refs(e.pages[d]) != 1) only_cache = false;
-    if (!only_cache) continue;
-    for (size_t d = 0; d < pools_->size(); ++d)
-      if (e.pages[d] >= 0) {
-        std::vector<int32_t> one{e.pages[d]};
-        (*pools_)[d]->release(&one);
-      }
+    if (pages_->refs(e.page) != 1) continue;  // a sequence still reads it
+    std::vector<int32_t> one{e.page};
+    pages_->release(&one);
     entries_.erase(*it);
     it = lru_.erase(it);
     ++freed;

@@ -98,21 +98,22 @@ std::string stats_event(const Generator& gen) { return "{\"event\":\"stats\",\"g
 }  // namespace
 
 int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> transport) {
-  Engine engine;
+  // The engine of the plan in use (a replan swaps in another between steps).
+  auto engine = std::make_unique<Engine>();
   EngineOptions opts;
   opts.plan_path = a.plan_path;
   opts.threads = a.threads;
   opts.trace = !a.trace_path.empty();
   opts.transport = std::move(transport);
-  Status st = engine.open(std::move(opts));
+  Status st = engine->open(std::move(opts));
   auto fail = [&](const Status& s, int code) -> int {
     std::fprintf(stderr, "fleetrt: error: %s\n", s.message.c_str());
-    if (std::strcmp(engine.transport().kind(), "mpi") == 0) engine.transport().abort(code);
+    if (std::strcmp(engine->transport().kind(), "mpi") == 0) engine->transport().abort(code);
     return code;
   };
   if (!st.ok()) return fail(st, st.code == kStatusBadPlan ? 3 : 1);
-  if (engine.transport().rank() != 0) {
-    st = run_follower(engine);
+  if (engine->transport().rank() != 0) {
+    st = run_follower(*engine);
     if (!st.ok()) return fail(st, st.code == kStatusDeviceLost ? 5 : 1);
     return 0;
   }
@@ -121,10 +122,18 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
   gopts.pages = a.kv_pages;
   gopts.max_step_tokens = a.max_step_tokens;
   gopts.prefix_cache = a.prefix_cache;
-  st = gen.open(engine, gopts);
+  st = gen.open(*engine, gopts);
   if (!st.ok()) return fail(st, st.code == kStatusBadPlan ? 3 : 1);
   std::string devices = "[";
-  for (const auto& d : engine.devices())
+  for (const std::string& sd : a.slowdown) {
+    // NAME=F[@STEP]: from step STEP on
+    const size_t eq = sd.find('='), at = sd.find('@');
+    st = eq == std::string::npos ? Status::Error("--slowdown needs NAME=FACTOR[@STEP], got '" + sd + "'")
+                                 : engine->set_slowdown(sd.substr(0, eq), std::atof(sd.substr(eq + 1, at - eq - 1).c_str()),
+                                                       at == std::string::npos ? 0 : std::atoi(sd.c_str() + at + 1));
+    if (!st.ok()) return fail(st, 2);
+  }
+  for (const auto& d : engine->devices())
     devices += std::string(devices.size() > 1 ? "," : "") + "{\"name\":" + json_quote(d->desc->name) + ",\"backend\":" +
                json_quote(d->desc->backend) + ",\"stateBytes\":" + std::to_string(d->reserved) + "}";
   devices += "]";
@@ -165,6 +174,28 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
         gen.cancel(c.get_string("id"));
       } else if (op == "stats") {
         emit(stats_event(gen));
+      } else if (op == "slowdown") {
+        Status s = engine->set_slowdown(c.get_string("device"), c.get_number("factor", 1));
+        if (!s.ok()) emit_error("", s.message);
+      } else if (op == "replan") {
+        // A new placement of the same model, between steps; the old plan stays on any failure.
+        const double t0 = now_us();
+        auto next = std::make_unique<Engine>();
+        EngineOptions o;
+        o.plan_path = c.get_string("plan");
+        o.threads = a.threads;
+        o.trace = !a.trace_path.empty();
+        Status s = next->open(std::move(o));
+        Generator::Replan r;
+        if (s.ok()) s = gen.adopt(*next, &r);
+        if (!s.ok()) {
+          emit_error("", "replan: " + s.message);
+        } else {
+          engine = std::move(next);  // the old engine's weights and threads go now
+          emit("{\"event\":\"replanned\",\"plan\":" + json_quote(engine->plan().path) + ",\"stallMs\":" +
+               json_number((now_us() - t0) / 1000.0) + ",\"stateBytesMoved\":" + std::to_string(r.state_bytes_moved) +
+               ",\"weightBytesLoaded\":" + std::to_string(r.weight_bytes_loaded) + "}");
+        }
       } else if (op == "shutdown") {
         shutdown = true;
       } else {
@@ -194,17 +225,17 @@ int run_engine_server(const EngineServerArgs& a, std::unique_ptr<Transport> tran
   std::string err;
   if (!a.metrics_path.empty() || !a.trace_path.empty()) {
     std::vector<Json> frags;
-    for (const auto& d : engine.devices()) {
+    for (const auto& d : engine->devices()) {
       Json j;
-      if (d->local && Json::parse(device_fragment(engine, d->index, {}, ""), &j, &err)) frags.push_back(std::move(j));
+      if (d->local && Json::parse(device_fragment(*engine, d->index, {}, ""), &j, &err)) frags.push_back(std::move(j));
     }
     EngineReport rep;
-    if (!engine_report(engine.plan(), frags, engine.transport().kind(), gen.stats_json(), &rep, &err)) return fail(Status::Error(err), 1);
+    if (!engine_report(engine->plan(), frags, engine->transport().kind(), gen.stats_json(), &rep, &err)) return fail(Status::Error(err), 1);
     if (!a.metrics_path.empty() && !write_file(a.metrics_path, rep.metrics.data(), rep.metrics.size(), &err)) return fail(Status::Error(err), 1);
     if (!a.trace_path.empty() && !write_file(a.trace_path, rep.trace.data(), rep.trace.size(), &err)) return fail(Status::Error(err), 1);
   }
   std::fflush(stdout);
-  engine.close_transport();
+  engine->close_transport();
   // The reader thread may still block on stdin: leave without waiting for it.
   std::_Exit(rc);
 }

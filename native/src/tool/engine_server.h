@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/transport.h"
 
@@ -15,6 +16,7 @@ struct EngineServerArgs {
   int64_t kv_pages = -1;    // pages per device pool (-1: the plan's capacity)
   int max_step_tokens = 0;  // token budget per step (0: the plan's)
   bool prefix_cache = true;
+  std::vector<std::string> slowdown;  // NAME=FACTOR[@STEP] (test knob)
 };
 
 // `transport`: MPI (rank 0 serves the protocol, the other ranks run their device), or null.

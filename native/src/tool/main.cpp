@@ -16,6 +16,15 @@
 #include "tool/batch.h"
 #include "tool/engine_server.h"
 
+#ifdef FLEETRT_HAVE_CUDA
+namespace fleetrt {
+std::string list_cuda_devices();  // backends/cuda/cuda_backend.cpp
+namespace cuda {
+const std::vector<std::string>* kernel_dtypes(const std::string& domain, const std::string& op_type);
+}
+}  // namespace fleetrt
+#endif
+
 using namespace fleetrt;
 
 namespace {
@@ -26,10 +35,11 @@ const char* kUsage =
     "                         [--requests N] [--mpi]   (N requests in flight; --mpi: one device per rank under mpirun)\n"
     "                         [--summary-json]   (one JSON line on stdout: outputs, latency)\n"
     "       fleetrt PLAN.json --engine [--threads N] [--kv-pages N] [--max-batch-tokens N] [--no-prefix-cache]\n"
+    "                         [--slowdown DEVICE=FACTOR[@STEP]] (test knob: a device takes FACTOR times its op time)\n"
     "                         [--metrics FILE] [--trace FILE]\n"
     "                         (generation: JSON commands on stdin, one JSON event per line on stdout; docs/runtime.md)\n"
     "       fleetrt --batch [JOBS.jsonl|-] [--threads N]   (one JSON job per line; one JSON result per line)\n"
-    "       fleetrt --list-backends | --list-kernels [--backend NAME]\n"
+    "       fleetrt --list-backends | --list-devices | --list-kernels [--backend NAME]\n"
     "inputs: .npy or ONNX TensorProto .pb; --inputs-dir reads input_0.pb, input_1.pb ... in graph-input order.\n"
     "outputs: OUT/<name>.npy (characters outside [A-Za-z0-9._-] become '_').\n";
 
@@ -128,11 +138,28 @@ int list_backends() {
   return 0;
 }
 
+// One JSON line per accelerator this fleetrt can run (fleetc's `--fleet local` reads them).
+int list_devices() {
+#ifdef FLEETRT_HAVE_CUDA
+  std::fputs(list_cuda_devices().c_str(), stdout);
+#endif
+  return 0;
+}
+
 int list_kernels(const std::string& backend) {
   std::vector<std::string> names;
   for (const KernelEntry& e : all_kernels()) {
     if (!backend.empty() && backend != e.backend) continue;
     std::string name = std::string(*e.domain ? e.domain : "ai.onnx") + "." + e.op_type;
+#ifdef FLEETRT_HAVE_CUDA
+    // cuda kernels name the element types they take.
+    if (std::string(e.backend) == "cuda")
+      if (const std::vector<std::string>* dts = cuda::kernel_dtypes(e.domain, e.op_type)) {
+        std::string list;
+        for (const std::string& d : *dts) list += (list.empty() ? " " : ",") + d;
+        name += list;
+      }
+#endif
     names.push_back(backend.empty() && std::string(e.backend) != "cpu" ? std::string(e.backend) + ":" + name : name);
   }
   std::sort(names.begin(), names.end());
@@ -156,6 +183,7 @@ int main(int argc, char** argv) {
   bool random = false, batch = false, list = false, list_back = false, summary = false, engine = false;
   int repeat = 1, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
   bool prefix_cache = true;
+  std::vector<std::string> slowdown;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -168,11 +196,14 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "--version") {
+      std::string extras;
 #ifdef FLEETRT_HAVE_MPI
-      std::puts("fleetrt 0.2.0 (plan schema 2, program format 1, mpi)");
-#else
-      std::puts("fleetrt 0.2.0 (plan schema 2, program format 1)");
+      extras += ", mpi";
 #endif
+#ifdef FLEETRT_HAVE_CUDA
+      extras += ", cuda";
+#endif
+      std::printf("fleetrt 0.2.0 (plan schema 2, program format 1%s)\n", extras.c_str());
       return 0;
     } else if (a == "--list-kernels") {
       list = true;
@@ -183,10 +214,15 @@ int main(int argc, char** argv) {
     } else if (a == "--max-batch-tokens") {
       if (!value(&v) || !parse_int(v.c_str(), &max_batch_tokens) || max_batch_tokens < 1)
         return fail("--max-batch-tokens needs a positive integer");
+    } else if (a == "--slowdown") {
+      if (!value(&v)) return fail("--slowdown needs NAME=FACTOR[@STEP]");
+      slowdown.push_back(v);
     } else if (a == "--no-prefix-cache") {
       prefix_cache = false;
     } else if (a == "--list-backends") {
       list_back = true;
+    } else if (a == "--list-devices") {
+      return list_devices();
     } else if (a == "--backend") {
       if (!value(&backend)) return fail("--backend needs a backend name");
     } else if (a == "--input") {
@@ -231,8 +267,9 @@ int main(int argc, char** argv) {
   if (batch) return run_batch(batch_path, threads);
   if (plan_path.empty()) return fail(std::string("no plan given\n") + kUsage);
   if (engine)
-    return run_engine_server(EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache},
-                             std::move(transport));
+    return run_engine_server(
+        EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache, slowdown},
+        std::move(transport));
   if (output_dir.empty()) return fail("--output-dir is required");
   RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests};
   return run_plan(ra, std::move(transport));

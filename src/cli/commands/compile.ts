@@ -38,7 +38,10 @@ const command: FleetcCommand = {
       .description('compile a model for a fleet: plan.json + one bundle per device, runnable with fleetrt')
       .argument('<model>', 'model file (.onnx, .mlir, or fleetc IR .json)')
       .requiredOption('-o, --output <dir>', 'output folder (plan.json, bundles/<device>/)')
-      .option('--fleet <file>', 'fleet file (YAML or JSON); default: this machine as one cpu device')
+      .option(
+        '--fleet <file>',
+        "fleet file (YAML or JSON), or 'local' (the default): this machine's cpu and its CUDA GPUs (nvidia-smi)",
+      )
       .option('--pin <regex=device>', 'place ops whose name or type matches on a device (repeatable)', collect, [])
       .option('--objective <what>', 'partition for latency or throughput', 'latency')
       .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
