@@ -7,6 +7,13 @@ import { opFlops } from './flops.js';
 import { OpView } from './opview.js';
 import { bytesFor, bytesOf, DimSum } from './tensor.js';
 
+declare module '../pass.js' {
+  interface PassResults {
+    /** cost: FLOPs and bytes per op. */
+    cost?: CostResult;
+  }
+}
+
 /** The symbol a paged attention's context length is priced with (`--dim kv_context=N`). */
 export const KV_CONTEXT = 'kv_context';
 
@@ -130,10 +137,11 @@ export const costPass: Pass = {
   name: 'cost',
   summary: 'FLOPs and bytes read/written per op, as expressions over the shape symbols',
   kind: 'analysis',
+  provides: 'cost',
   options: {},
   run(graph: IRGraph, ctx: PassContext) {
     const res = costGraph(graph);
-    ctx.results.set('cost', res);
+    ctx.results.cost = res;
     return { summary: `${res.ops.length} ops costed, ${res.unknown.length} unknown` };
   },
 };

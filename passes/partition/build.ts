@@ -5,6 +5,7 @@ import { FleetCost } from '../../src/fleet/cost.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import { refusal, type OpWork } from '../../targets/index.js';
 import { evaluator, opCost, opWork } from '../analysis/cost.js';
+import { ArenaModel, opWeights } from '../memory/index.js';
 import { bytesOf } from '../analysis/tensor.js';
 import type { Problem, Task } from './problem.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
@@ -18,6 +19,10 @@ export interface BuildOptions {
   opPins?: ReadonlyMap<string, string>;
   /** The fleet's cost model (default: the fleet's datasheet figures). */
   cost?: FleetCost;
+  /** Bindings memory is planned with, when costs are priced at others (MoE expected rows); default `dims`. */
+  memoryDims?: ReadonlyMap<string, number>;
+  /** Bytes no device may use, below its capacity (`--max-memory`). */
+  maxMemory?: number;
 }
 
 /** Per-op facts the partitioner and the report share. */
@@ -109,8 +114,15 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     });
   }
 
-  const opWeightBytes = (op: string): number =>
-    graph.opInputs(op).reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
+  // What stays on the device of an op: its weights as weights.bin holds them, and state it uses.
+  const memoryDims = opts.memoryDims ?? opts.dims;
+  const residents = new Map<string, [string, number][]>();
+  for (const id of order) {
+    const own = opWeights(graph, id, memoryDims);
+    for (const v of graph.opInputs(id)) if (v && graph.value(v).role === 'state') own.push([v, num(bytesOf(graph, v))]);
+    residents.set(id, own);
+  }
+  const opWeightBytes = (op: string): number => residents.get(op)!.reduce((sum, [, b]) => sum + b, 0);
   // A segment may hold at most an eighth of the smallest device's memory in weights, so that
   // memory can still be balanced by moving segments.
   const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;
@@ -130,11 +142,10 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const inSeg = new Set(ops);
     for (const o of ops) {
       let work = 0;
+      for (const [w, b] of residents.get(o)!) weights.set(w, b);
       for (const v of graph.opInputs(o)) {
-        if (!v) continue;
-        const b = num(bytesOf(graph, v));
-        if (residesOnDevice(graph, v)) weights.set(v, b);
-        else work += b;
+        if (!v || residesOnDevice(graph, v)) continue;
+        work += num(bytesOf(graph, v));
       }
       for (const v of graph.opOutputs(o)) {
         if (!v) continue;
@@ -203,8 +214,9 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     inputs: [...inputs.entries()].map(([to, bytes]) => ({ to, bytes })),
     outputs: [...outputs.entries()].map(([from, bytes]) => ({ from, bytes })),
     home: cpu >= 0 ? cpu : 0,
-    capacity: devices.map((d) => d.memory[0]!.capacity),
+    capacity: devices.map((d) => Math.min(d.memory[0]!.capacity, opts.maxMemory ?? Infinity)),
     comm: (a, b, bytes) => cost.transfer(a, b, bytes),
+    ...deviceMemory(graph, tasks, devices.length, cpu >= 0 ? cpu : 0, capturedBy, memoryDims),
   };
   return { problem, facts, cost, unboundSymbols: [...unbound].sort() };
 }
@@ -279,4 +291,58 @@ function segment(
     }
   }
   return seg;
+}
+
+/**
+ * The memory planner as the partitioner sees it: a device's arena for its tasks in the order it
+ * runs them, the values it sends (read on another device, or graph outputs away from home)
+ * left out as the emitter leaves them out. Layouts are kept by device, order and sends.
+ */
+function deviceMemory(
+  graph: IRGraph,
+  tasks: Task[],
+  devices: number,
+  home: number,
+  capturedBy: Map<string, string[]>,
+  dims: ReadonlyMap<string, number>,
+): Pick<Problem, 'arena' | 'arenaBound'> {
+  const model = new ArenaModel(graph, dims);
+  const taskOf = new Map<string, number>();
+  tasks.forEach((t, i) => t.ops.forEach((o) => taskOf.set(o, i)));
+  const outputs = new Set(graph.outputs);
+  const none = new Set<string>();
+  // What each task makes: the tasks that read it, and whether the graph returns it.
+  const made = tasks.map((t) =>
+    t.ops.flatMap((op) =>
+      graph
+        .opOutputs(op)
+        .filter((v) => v !== undefined)
+        .map((v) => ({
+          value: v,
+          readers: [...new Set([...graph.consumers(v).map((u) => u.op), ...(capturedBy.get(v) ?? [])])].map((r) =>
+            taskOf.get(r)!,
+          ),
+          output: outputs.has(v),
+        })),
+    ),
+  );
+  const produced = tasks.map((t) => model.upperBound({ ops: t.ops, sends: none, outputs: none }));
+  const planned = Array.from({ length: devices }, () => new Map<string, number>());
+  return {
+    arenaBound: (ts) => ts.reduce((sum, t) => sum + produced[t]!, 0),
+    arena(d, ts, placement) {
+      const sends: string[] = [];
+      for (const t of ts)
+        for (const m of made[t]!)
+          if ((d !== home && m.output) || m.readers.some((r) => placement[r] !== d)) sends.push(m.value);
+      const key = `${ts.join(',')}|${sends.join(',')}`;
+      let bytes = planned[d]!.get(key);
+      if (bytes === undefined) {
+        const ops = ts.flatMap((t) => tasks[t]!.ops);
+        bytes = model.layout({ ops, sends: new Set(sends), outputs: d === home ? outputs : none }).bytes;
+        planned[d]!.set(key, bytes);
+      }
+      return bytes;
+    },
+  };
 }

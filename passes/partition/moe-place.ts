@@ -14,7 +14,7 @@ import { opCost } from '../analysis/cost.js';
 import { detectMoe, type MoeExpert, type MoeLayer } from '../analysis/moe.js';
 import { bytesOf } from '../analysis/tensor.js';
 import { inferShapesPass } from '../shape/index.js';
-import { newPassContext } from '../pass.js';
+import { newPassContext, targetOf, type Pass } from '../pass.js';
 import { buildProblem } from './build.js';
 import { heft } from './heft.js';
 import { balanceExperts, type BalanceProblem, type BalanceResult, type Placement } from './moe-balance.js';
@@ -90,6 +90,13 @@ export interface MoeReportLayer {
   placement: { expert: number; devices: string[]; share: number[]; reason: string }[];
   /** What was solved, for `fleetc tune`: devices, experts, their costs, migration between devices. */
   problem: SerializedProblem;
+}
+
+declare module '../pass.js' {
+  interface PassResults {
+    /** place-experts: where each MoE expert runs, pins for the partitioner and the rows it prices. */
+    experts?: MoeCompileResult;
+  }
 }
 
 export interface MoeCompileResult {
@@ -413,3 +420,23 @@ function layerReport(
     })),
   };
 }
+
+export const placeExpertsPass: Pass = {
+  name: 'place-experts',
+  summary:
+    'place the experts of MoE layers first (priced per device, balanced with replicas); the partitioner places the rest around them',
+  kind: 'transform',
+  options: {},
+  provides: 'experts',
+  needsTarget: true,
+  run(graph, ctx) {
+    const { fleet, cost } = targetOf(ctx, 'place-experts');
+    const r = placeMoe(graph, fleet, ctx.dims, { ...ctx.settings.moe, cost }, ctx.diagnostics);
+    if (!r) return { changed: false, summary: 'no MoE layers' };
+    ctx.results.experts = r;
+    return {
+      changed: r.experts.some((e) => e.devices.length > 1),
+      summary: `${r.layers.length} MoE layers, ${r.experts.length} experts on ${new Set(r.experts.flatMap((e) => e.devices)).size} devices`,
+    };
+  },
+};

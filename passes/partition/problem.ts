@@ -50,6 +50,14 @@ export interface Problem {
   capacity: number[];
   /** Seconds to move bytes from device a to device b (0 on one device). */
   comm(a: number, b: number, bytes: number): number;
+  /**
+   * Bytes of the arena device `d` needs when it runs these tasks in this order under this
+   * placement: the memory planner's figure (passes/memory). Problems without a graph (synthetic
+   * ones) leave it out and count live task outputs along the predicted timeline instead.
+   */
+  arena?(d: number, tasks: readonly number[], placement: readonly number[]): number;
+  /** Bytes a device's arena can need at most when it runs these tasks (sizes of everything they produce). */
+  arenaBound?(tasks: readonly number[]): number;
 }
 
 /** For every task, its predecessors and successors with the flow between them. */

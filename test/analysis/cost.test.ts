@@ -312,7 +312,7 @@ describe('cost: reductions, elementwise, data movement', () => {
     );
     const ctx = newPassContext({ verify: true });
     runPipeline(g, resolvePipeline('cost'), ctx);
-    const res = ctx.results.get('cost') as ReturnType<typeof costGraph>;
+    const res = ctx.results.cost!;
     expect(res.flops).toBe(240);
     expect(res.bytesRead).toBe((20 + 30) * 4);
   });
