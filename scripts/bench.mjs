@@ -23,6 +23,21 @@ const BENCHES = {
     ['scripts/bench/serve.ts'],
   ],
   gemm: ['SGEMM GFLOP/s against the measured FMA peak', path.join(root, 'native/build/fleetrt_gemm_bench'), []],
+  stream: [
+    'few-row matrix products and Transpose against memcpy bandwidth',
+    path.join(root, 'native/build/fleetrt_stream_bench'),
+    [],
+  ],
+  'stablehlo-model': [
+    'BERT-base StableHLO with weights as arguments vs its ONNX twin on onnxruntime-node',
+    tsx,
+    ['scripts/bench/stablehlo-model.ts'],
+  ],
+  large: [
+    'real-size models vs onnxruntime-node (BERT-base, GPT decode step, CNNs at 224²)',
+    tsx,
+    ['scripts/bench/large.ts'],
+  ],
   partition: ['partition quality vs greedy baseline and MILP', tsx, ['scripts/bench/partition.ts']],
 };
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+/* global fetch -- Node ≥ 20 has it */
 // npm run demo — the main job, as a user would type it: compile the bundled GPT-style decoder
 // (KV-cache inputs, dynamic sequence axes) for the bundled CPU + GPU fleet, print the partition
 // report, run the plan on its test inputs, and check the outputs against the exporter's. Then
 // generate text with the shared tiny GPT-2 on the same fleet, its KV cache kept as paged state on
-// the devices that run its attention.
-import { spawnSync } from 'node:child_process';
+// the devices that run its attention; and serve the Llama-style decoder to several clients at once
+// over the OpenAI-style HTTP API.
+import { spawn, spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,4 +110,49 @@ fleetc(
   '--max-new-tokens',
   '12',
 );
+
+// Serving: the same build behind `fleetc serve` on a free loopback port; four clients at once (one
+// streaming, as `curl -N` would read it), sharing a prefix, then the server's own metrics.
+console.log(`\n$ fleetc serve ${llamaBuild} --port 0`);
+const server = spawn(process.execPath, [path.join(root, 'bin/fleetc.js'), 'serve', llamaBuild, '--port', '0'], {
+  cwd: root,
+  stdio: ['ignore', 'inherit', 'pipe'],
+});
+const url = await new Promise((resolve, reject) => {
+  let seen = '';
+  server.stderr.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    seen += chunk;
+    const m = /at (http:\/\/[^\s]+) on/.exec(seen);
+    if (m) resolve(m[1]);
+  });
+  server.on('exit', (code) => reject(new Error(`fleetc serve exited (code ${code}) before it was ready`)));
+});
+const shared = [464, 329, 40, 416, 79, 206, 750, 12, 7, 99, 310, 58, 71, 23, 204, 5];
+const prompts = [[3, 8], [11], [42, 17, 6], [90]].map((tail) => [...shared, ...tail]);
+const t0 = performance.now();
+const answers = await Promise.all(
+  prompts.map(async (prompt, i) => {
+    const stream = i === 0;
+    const res = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt, max_tokens: 12, stream }),
+    });
+    if (!stream) return (await res.json()).choices[0].token_ids;
+    const ids = [];
+    for (const line of (await res.text()).split('\n'))
+      if (line.startsWith('data: {')) ids.push(...JSON.parse(line.slice(6)).choices[0].token_ids);
+    return ids;
+  }),
+);
+const wall = performance.now() - t0;
+answers.forEach((ids, i) => console.log(`client ${i}${i === 0 ? ' (streamed)' : ''}: ${ids.join(',')}`));
+console.log(`4 requests, ${answers.flat().length} tokens in ${wall.toFixed(0)} ms`);
+const metrics = await (await fetch(`${url}/metrics`)).text();
+for (const line of metrics.split('\n'))
+  if (/^fleetc_(prefix_cache_hit_rate|kv_pages_(used|free)|preemptions_total|prefill_tokens_saved_total)\b/.test(line))
+    console.log(`  ${line}`);
+server.kill('SIGINT');
+await new Promise((resolve) => server.on('exit', resolve));
 process.exit(0);

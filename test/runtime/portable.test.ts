@@ -2,7 +2,8 @@
  * The portable kernels: FLEETRT_PORTABLE=1 makes fleetrt skip its AVX2 code (GEMM microkernel,
  * direct convolutions, vectorised exp/tanh/erf, fused epilogues), as on a CPU without AVX2. The
  * node-suite tests of the ops that have AVX2 paths, and the CNN fixtures, must pass the same way
- * on that code.
+ * on that code. On a CPU with AVX-512 (where fleetrt runs its AVX-512 GEMM and convolutions),
+ * FLEETRT_SIMD=avx2 runs the same tests on the AVX2 code.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,31 +19,39 @@ const NODE = join(SHARED, 'conformance', 'onnx-node');
 const OPS = /conv|pool|gemm|matmul|softmax|erf|tanh|gelu|hardswish|hardsigmoid|sigmoid|layer_normalization|attention/;
 const ready = haveFleetrt() && existsSync(NODE);
 
-describe.skipIf(!ready)('portable kernels (FLEETRT_PORTABLE=1)', () => {
-  it('pass the node-suite tests of the ops with AVX2 paths, and the CNN fixtures', { timeout: 300_000 }, async () => {
-    const listed = new Set(
-      readFileSync(join(REPO, 'test', 'conformance', 'passing.txt'), 'utf8')
-        .split('\n')
-        .filter((l) => l.startsWith('onnx-node/'))
-        .map((l) => l.slice('onnx-node/'.length).trim()),
-    );
-    const dir = mkdtempSync(join(tmpdir(), 'fleetc-portable-'));
-    const names = readdirSync(NODE).filter((t) => OPS.test(t) && listed.has(t));
-    for (const t of names) symlinkSync(join(NODE, t), join(dir, t));
-    for (const m of ['cnn_small', 'mobilenet_block', 'unet_tiny', 'audio_conv1d'])
-      symlinkSync(join(REPO, 'fixtures', 'models', m), join(dir, m));
-    const report = await runTests([dir], {
-      skips: readSkips(join(REPO, 'test', 'conformance', 'skips.json')),
-      threads: 1,
-      env: { FLEETRT_PORTABLE: '1' },
-    });
-    const bad = report.results
-      .filter((r) => r.status !== 'pass')
-      .map((r) => `${r.name}: ${r.status} ${r.message ?? ''}`);
-    expect(names.length).toBeGreaterThan(100);
-    expect(bad).toEqual([]);
-    expect(report.counts.pass).toBeGreaterThanOrEqual(names.length + 4);
+const avx512 = existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+
+async function nodeSuiteAndFixtures(env: Record<string, string>): Promise<void> {
+  const listed = new Set(
+    readFileSync(join(REPO, 'test', 'conformance', 'passing.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('onnx-node/'))
+      .map((l) => l.slice('onnx-node/'.length).trim()),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'fleetc-portable-'));
+  const names = readdirSync(NODE).filter((t) => OPS.test(t) && listed.has(t));
+  for (const t of names) symlinkSync(join(NODE, t), join(dir, t));
+  for (const m of ['cnn_small', 'mobilenet_block', 'unet_tiny', 'audio_conv1d'])
+    symlinkSync(join(REPO, 'fixtures', 'models', m), join(dir, m));
+  const report = await runTests([dir], {
+    skips: readSkips(join(REPO, 'test', 'conformance', 'skips.json')),
+    threads: 1,
+    env,
   });
+  const bad = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.status} ${r.message ?? ''}`);
+  expect(names.length).toBeGreaterThan(100);
+  expect(bad).toEqual([]);
+  expect(report.counts.pass).toBeGreaterThanOrEqual(names.length + 4);
+}
+
+describe.skipIf(!ready)('portable kernels (FLEETRT_PORTABLE=1)', () => {
+  it('pass the node-suite tests of the ops with AVX2 paths, and the CNN fixtures', { timeout: 300_000 }, () =>
+    nodeSuiteAndFixtures({ FLEETRT_PORTABLE: '1' }),
+  );
+
+  it.skipIf(!avx512)('the AVX2 code on an AVX-512 CPU (FLEETRT_SIMD=avx2) passes them too', { timeout: 300_000 }, () =>
+    nodeSuiteAndFixtures({ FLEETRT_SIMD: 'avx2' }),
+  );
 
   it('reports the portable code in the metrics', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetc-portable-'));

@@ -2,6 +2,7 @@
 // DepthToSpace, SpaceToDepth.
 #include <algorithm>
 
+#include "data_transpose.h"
 #include "data_util.h"
 
 namespace fleetrt {
@@ -39,7 +40,8 @@ Status Transpose(KernelContext& ctx) {
   Tensor* out;
   FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, shape, &out));
   if (!out) return Status::Ok();
-  permute_into(ctx, *in, in->shape, perm, out);
+  if (in->dtype == DType::kString) permute_into(ctx, *in, in->shape, perm, out);
+  else ku::permute(&ctx, elem_size(in->dtype), in->data, in->shape, perm, out->data);
   return Status::Ok();
 }
 

@@ -567,9 +567,23 @@ bool use_avx2() {
 #endif
 }
 
+bool use_avx512() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool ok = [] {
+    const char* cap = std::getenv("FLEETRT_SIMD");
+    return use_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+           !(cap && std::string(cap) == "avx2");
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
 }  // namespace ku
 
-const char* kernel_simd() { return ku::use_avx2() ? "avx2" : "portable"; }
+const char* kernel_simd() { return ku::use_avx512() ? "avx512" : ku::use_avx2() ? "avx2" : "portable"; }
 
 namespace ku {
 

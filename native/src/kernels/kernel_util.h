@@ -228,6 +228,10 @@ void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
 // Whether the AVX2/FMA kernels run: the CPU has both, and FLEETRT_PORTABLE is not set (which
 // forces the portable code, so that tests cover it on any machine).
 bool use_avx2();
+// Whether the AVX-512 kernels run (SGEMM microkernel, direct convolutions): use_avx2(), the CPU has
+// AVX-512 F/VL/DQ/BW, and FLEETRT_SIMD=avx2 is not set (which caps the code at AVX2, so that tests
+// cover the AVX2 kernels on an AVX-512 machine).
+bool use_avx512();
 
 }  // namespace ku
 }  // namespace fleetrt

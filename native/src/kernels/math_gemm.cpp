@@ -1,6 +1,7 @@
 // SGEMM driver: cache blocking (NC columns of B × KC depth in L3/L2, MC rows of A in L2), packing
-// of A into MR-row panels and B into NR-column panels, and a 6×16 register-blocked microkernel
-// (AVX2+FMA in math_gemm_avx2.cpp when the CPU has it, a portable one here otherwise).
+// of A into MR-row panels and B into NR-column panels, and a register-blocked microkernel: 12×32
+// with AVX-512 (math_gemm_avx512.cpp), 6×16 with AVX2+FMA (math_gemm_avx2.cpp), a portable 6×16
+// here otherwise.
 // Work is split over (MC row block × column block) tiles with ctx.parallel_for.
 #include <algorithm>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "kernel_util.h"
 #include "math_gemm_kernels.h"
+#include "math_gemm_skinny.h"
 
 namespace fleetrt {
 namespace ku {
@@ -40,28 +42,30 @@ float* pack_buffer(PackSlot slot, int64_t n) {
 }
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each k, MR values.
-void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += kMR) {
-    int64_t mr = std::min(kMR, mc - ir);
+void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t MR,
+            float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    int64_t mr = std::min(MR, mc - ir);
     for (int64_t k = 0; k < kc; ++k) {
       for (int64_t r = 0; r < mr; ++r) {
         int64_t i = i0 + ir + r, kk = p0 + k;
         dst[r] = trans ? A[kk * lda + i] : A[i * lda + kk];
       }
-      for (int64_t r = mr; r < kMR; ++r) dst[r] = 0.f;
-      dst += kMR;
+      for (int64_t r = mr; r < MR; ++r) dst[r] = 0.f;
+      dst += MR;
     }
   }
 }
 
 // Packs op(B)[p0:p0+kc, j0+jp*NR : …] — one NR-column panel.
+template <int64_t NR>
 void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nr,
                   float* dst) {
-  if (!trans && nr == kNR) {
+  if (!trans && nr == NR) {
     for (int64_t k = 0; k < kc; ++k) {
       // fixed-size memcpy: inlined as vector moves (the -O2 build does not vectorize the loop form)
-      std::memcpy(dst, B + (p0 + k) * ldb + j0, kNR * sizeof(float));
-      dst += kNR;
+      std::memcpy(dst, B + (p0 + k) * ldb + j0, NR * sizeof(float));
+      dst += NR;
     }
     return;
   }
@@ -70,10 +74,17 @@ void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t k
       int64_t kk = p0 + k, j = j0 + c;
       dst[c] = trans ? B[j * ldb + kk] : B[kk * ldb + j];
     }
-    for (int64_t c = nr; c < kNR; ++c) dst[c] = 0.f;
-    dst += kNR;
+    for (int64_t c = nr; c < NR; ++c) dst[c] = 0.f;
+    dst += NR;
   }
 }
+
+// The microkernel this CPU runs and its register block.
+struct Micro {
+  int64_t mr, nr;
+  void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+  void (*pack_b)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
+};
 
 // Portable 6×16 microkernel over packed panels.
 void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
@@ -92,20 +103,6 @@ void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_
       float v = alpha * acc[r][c];
       C[r * ldc + c] = beta == 0.f ? v : v + beta * C[r * ldc + c];
     }
-}
-
-// C[M×N] (+)= alpha·A·B for tiny M straight from unpacked row-major B (no packing cost).
-void small_m_generic(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
-                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int64_t j0, int64_t j1) {
-  for (int64_t i = 0; i < M; ++i) {
-    float* c = C + i * ldc;
-    for (int64_t j = j0; j < j1; ++j) c[j] = beta == 0.f ? 0.f : beta * c[j];
-    for (int64_t k = 0; k < K; ++k) {
-      float a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-      const float* b = B + k * ldb;
-      for (int64_t j = j0; j < j1; ++j) c[j] += a * b[j];
-    }
-  }
 }
 
 }  // namespace
@@ -138,22 +135,16 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     else fn(0, n);
   };
 
-  // Row-vector products: stream B directly, split over columns.
-  if (M < 4 && !trans_b) {
-    int64_t cols_per = std::max<int64_t>(256, (N + 4 * threads - 1) / (4 * threads));
-    int64_t chunks = (N + cols_per - 1) / cols_per;
-    bool big = M * N * K > (1 << 16);
-    auto body = [&](int64_t c0, int64_t c1) {
-      int64_t j0 = c0 * cols_per, j1 = std::min(N, c1 * cols_per);
-      if (avx) gemm::small_m_avx2(M, N, K, alpha, A, lda, trans_a, B, ldb, beta, C, ldc, j0, j1);
-      else small_m_generic(M, N, K, alpha, A, lda, trans_a, B, ldb, beta, C, ldc, j0, j1);
-    };
-    if (big) run(chunks, 1, body);
-    else body(0, chunks);
+  // Few rows: bound by reading B, which the skinny loops stream once, split over N.
+  if (skinny_gemm_fits(M, N, K, trans_b)) {
+    skinny_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, WeightType::kF32, ldb, beta, C, ldc, ctx);
     return;
   }
 
-  auto kernel = avx ? gemm::kernel_6x16_avx2 : kernel_generic;
+  const Micro mk = use_avx512() ? Micro{gemm::kMR512, gemm::kNR512, gemm::kernel_12x32_avx512, pack_b_panel<gemm::kNR512>}
+                   : Micro{kMR, kNR, avx ? gemm::kernel_6x16_avx2 : kernel_generic, pack_b_panel<kNR>};
+  const int64_t kMR = mk.mr, kNR = mk.nr;
+  const auto kernel = mk.kernel;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
   float* const bpack = pack_buffer(kPackB, nc_max * kc_max);
@@ -170,7 +161,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
       auto pack_b = [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
           int64_t j = p * kNR;
-          pack_b_panel(trans_b, B, ldb, pc, kc, jc + j, std::min(kNR, nc - j), bp + p * kNR * kc);
+          mk.pack_b(trans_b, B, ldb, pc, kc, jc + j, std::min(kNR, nc - j), bp + p * kNR * kc);
         }
       };
       if (parallel) run(npanels, 8, pack_b);
@@ -195,7 +186,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
           int64_t mb = t / nsplit, ns = t % nsplit;
           int64_t i0 = mb * mc, mcur = std::min(mc, M - i0);
           if (packed_mb != mb) {
-            pack_a(trans_a, A, lda, i0, mcur, pc, kc, apack);
+            pack_a(trans_a, A, lda, i0, mcur, pc, kc, kMR, apack);
             packed_mb = mb;
           }
           int64_t p_begin = ns * panels_per, p_end = std::min(npanels, p_begin + panels_per);

@@ -85,39 +85,6 @@ void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int6
     }
 }
 
-void small_m_avx2(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
-                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int64_t j0, int64_t j1) {
-  for (int64_t i = 0; i < M; ++i) {
-    float* c = C + i * ldc;
-    for (int64_t j = j0; j < j1; ++j) c[j] = beta == 0.f ? 0.f : beta * c[j];
-    // 4 k-steps per pass over the row to cut C traffic
-    int64_t k = 0;
-    for (; k + 4 <= K; k += 4) {
-      float a0 = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-      float a1 = alpha * (trans_a ? A[(k + 1) * lda + i] : A[i * lda + k + 1]);
-      float a2 = alpha * (trans_a ? A[(k + 2) * lda + i] : A[i * lda + k + 2]);
-      float a3 = alpha * (trans_a ? A[(k + 3) * lda + i] : A[i * lda + k + 3]);
-      const float *b0 = B + k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-      __m256 v0 = _mm256_set1_ps(a0), v1 = _mm256_set1_ps(a1), v2 = _mm256_set1_ps(a2), v3 = _mm256_set1_ps(a3);
-      int64_t j = j0;
-      for (; j + 8 <= j1; j += 8) {
-        __m256 acc = _mm256_loadu_ps(c + j);
-        acc = _mm256_fmadd_ps(v0, _mm256_loadu_ps(b0 + j), acc);
-        acc = _mm256_fmadd_ps(v1, _mm256_loadu_ps(b1 + j), acc);
-        acc = _mm256_fmadd_ps(v2, _mm256_loadu_ps(b2 + j), acc);
-        acc = _mm256_fmadd_ps(v3, _mm256_loadu_ps(b3 + j), acc);
-        _mm256_storeu_ps(c + j, acc);
-      }
-      for (; j < j1; ++j) c[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
-    }
-    for (; k < K; ++k) {
-      float a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-      const float* b = B + k * ldb;
-      for (int64_t j = j0; j < j1; ++j) c[j] += a * b[j];
-    }
-  }
-}
-
 }  // namespace gemm
 }  // namespace ku
 }  // namespace fleetrt

@@ -1,5 +1,6 @@
 // Internal: SGEMM microkernels (math_gemm.cpp drives them). The *_avx2 ones live in
-// math_gemm_avx2.cpp, compiled with -mavx2 -mfma, and are called only after a CPU check.
+// math_gemm_avx2.cpp, compiled with -mavx2 -mfma, the *_avx512 one in math_gemm_avx512.cpp; each is
+// called only after a CPU check.
 #pragma once
 #include <cstdint>
 
@@ -9,14 +10,15 @@ namespace gemm {
 
 constexpr int64_t kMR = 6;
 constexpr int64_t kNR = 16;
+constexpr int64_t kMR512 = 12;
+constexpr int64_t kNR512 = 32;
 
 // C[mr×nr] = alpha·Apanel·Bpanel + beta·C over kc packed steps (beta 0: C not read).
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr);
-// Columns [j0, j1) of C = alpha·op(A)·B + beta·C for small M with row-major B.
-void small_m_avx2(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
-                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int64_t j0, int64_t j1);
-
+// The same with 12×32 blocks on AVX-512 (math_gemm_avx512.cpp).
+void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
+                         int mr, int nr);
 }  // namespace gemm
 }  // namespace ku
 }  // namespace fleetrt

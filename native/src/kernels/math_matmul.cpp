@@ -1,10 +1,12 @@
 // MatMul (numpy semantics: 1-D promotion, broadcast batch dims), Gemm, MatMulInteger,
-// QLinearMatMul. float32 goes through ku::sgemm; float16/bfloat16 are converted to float32;
+// QLinearMatMul. float32 goes through ku::sgemm; float16/bfloat16 weights are read in place by the
+// few-row loops (math_gemm_skinny.h) and converted to float32 otherwise;
 // float64 and integer types use straightforward loops.
 #include <algorithm>
 #include <cmath>
 
 #include "kernel_util.h"
+#include "math_gemm_skinny.h"
 
 namespace fleetrt {
 namespace {
@@ -12,18 +14,23 @@ namespace {
 // Shapes of a numpy matmul: batch broadcast and per-batch offsets into A and B.
 struct MatMulPlan {
   int64_t M = 1, N = 1, K = 1;
+  bool ta = false, tb = false;  // FusedMatMul: the last two dims of A / B are transposed
   std::vector<int64_t> out_shape;
   std::vector<int64_t> a_off, b_off;  // element offsets of each batch's matrix
   bool b_shared = false;              // every batch uses the same B (B is 2-D)
 };
 
 Status plan_matmul(const KernelContext& ctx, const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
-                   MatMulPlan* p) {
+                   MatMulPlan* p, bool ta = false, bool tb = false) {
   if (as.empty() || bs.empty()) return ku::op_error(ctx, "inputs must have rank >= 1");
   std::vector<int64_t> a = as, b = bs;
   bool a1 = a.size() == 1, b1 = b.size() == 1;
+  p->ta = ta && !a1;
+  p->tb = tb && !b1;
   if (a1) a.insert(a.begin(), 1);
   if (b1) b.push_back(1);
+  if (p->ta) std::swap(a[a.size() - 2], a[a.size() - 1]);
+  if (p->tb) std::swap(b[b.size() - 2], b[b.size() - 1]);
   p->M = a[a.size() - 2];
   p->K = a[a.size() - 1];
   p->N = b[b.size() - 1];
@@ -68,47 +75,67 @@ Status plan_matmul(const KernelContext& ctx, const std::vector<int64_t>& as, con
 }
 
 template <class T, class Acc>
-void naive_matmul(KernelContext& ctx, const MatMulPlan& p, const T* A, const T* B, T* C) {
+void naive_matmul(KernelContext& ctx, const MatMulPlan& p, const T* A, const T* B, T* C, Acc alpha = Acc(1)) {
   int64_t nb = static_cast<int64_t>(p.a_off.size());
   ku::parallel_elems(ctx, nb * p.M, p.N * p.K, [&](int64_t r0, int64_t r1) {
     std::vector<Acc> row(static_cast<size_t>(p.N));
     for (int64_t r = r0; r < r1; ++r) {
       int64_t b = r / p.M, i = r % p.M;
-      const T* a = A + p.a_off[b] + i * p.K;
+      const T* am = A + p.a_off[b];
       const T* bm = B + p.b_off[b];
       std::fill(row.begin(), row.end(), Acc(0));
       for (int64_t k = 0; k < p.K; ++k) {
-        Acc av = static_cast<Acc>(a[k]);
-        const T* brow = bm + k * p.N;
-        for (int64_t j = 0; j < p.N; ++j) row[j] += av * static_cast<Acc>(brow[j]);
+        Acc av = static_cast<Acc>(p.ta ? am[k * p.M + i] : am[i * p.K + k]);
+        if (p.tb)
+          for (int64_t j = 0; j < p.N; ++j) row[j] += av * static_cast<Acc>(bm[j * p.K + k]);
+        else
+          for (int64_t j = 0; j < p.N; ++j) row[j] += av * static_cast<Acc>(bm[k * p.N + j]);
       }
       T* c = C + (b * p.M + i) * p.N;
-      for (int64_t j = 0; j < p.N; ++j) c[j] = static_cast<T>(row[j]);
+      for (int64_t j = 0; j < p.N; ++j) c[j] = static_cast<T>(alpha * row[j]);
     }
   });
 }
 
-void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const float* B, float* C) {
+// C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16. Few-row products read a
+// half-precision B where it lies (half the bytes); the others convert it to float32 first.
+void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+            int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (b.dtype == DType::kF32) {
+    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, b.as<float>() + b_off, ldb, beta, C, ldc, &ctx);
+  } else if (ku::skinny_gemm_fits(M, N, K, tb)) {
+    const auto bt = b.dtype == DType::kF16 ? ku::WeightType::kF16 : ku::WeightType::kBF16;
+    ku::skinny_gemm(ta, tb, M, N, K, alpha, A, lda, b.as<uint16_t>() + b_off, bt, ldb, beta, C, ldc, &ctx);
+  } else {
+    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, ku::as_float_buffer(ctx, b) + b_off, ldb, beta, C, ldc, &ctx);
+  }
+}
+
+// A and C are float32 buffers; B is the input tensor (float32, float16 or bfloat16).
+void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const Tensor& b, float* C,
+                  float alpha = 1.f) {
   int64_t nb = static_cast<int64_t>(p.a_off.size());
   if (nb == 0) return;
+  const int64_t lda = p.ta ? p.M : p.K, ldb = p.tb ? p.K : p.N;
   // shared B and A batches laid out back to back: one big GEMM
-  bool a_contig = true;
-  for (int64_t b = 0; b < nb; ++b)
-    if (p.a_off[b] != b * p.M * p.K) a_contig = false;
+  bool a_contig = !p.ta;
+  for (int64_t i = 0; i < nb; ++i)
+    if (p.a_off[i] != i * p.M * p.K) a_contig = false;
   if (p.b_shared && a_contig) {
-    ku::sgemm(false, false, nb * p.M, p.N, p.K, 1.f, A, p.K, B, p.N, 0.f, C, p.N, &ctx);
+    gemm_b(ctx, false, p.tb, nb * p.M, p.N, p.K, alpha, A, lda, b, 0, ldb, 0.f, C, p.N);
     return;
   }
+  const float* B = ku::as_float_buffer(ctx, b);
   bool big = p.M * p.N * p.K >= ku::kParallelMinMacs;
   if (big) {
-    for (int64_t b = 0; b < nb; ++b)
-      ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[b], p.K, B + p.b_off[b], p.N, 0.f,
-                C + b * p.M * p.N, p.N, &ctx);
+    for (int64_t i = 0; i < nb; ++i)
+      ku::sgemm(p.ta, p.tb, p.M, p.N, p.K, alpha, A + p.a_off[i], lda, B + p.b_off[i], ldb, 0.f, C + i * p.M * p.N,
+                p.N, &ctx);
   } else {
     ku::parallel_elems(ctx, nb, p.M * p.N * p.K, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b)
-        ku::sgemm(false, false, p.M, p.N, p.K, 1.f, A + p.a_off[b], p.K, B + p.b_off[b], p.N, 0.f,
-                  C + b * p.M * p.N, p.N, nullptr);
+      for (int64_t i = b0; i < b1; ++i)
+        ku::sgemm(p.ta, p.tb, p.M, p.N, p.K, alpha, A + p.a_off[i], lda, B + p.b_off[i], ldb, 0.f,
+                  C + i * p.M * p.N, p.N, nullptr);
     });
   }
 }
@@ -125,12 +152,11 @@ Status k_MatMul(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
   if (y->numel() == 0) return Status::Ok();
   switch (a->dtype) {
-    case DType::kF32: float_matmul(ctx, p, a->as<float>(), b->as<float>(), y->as<float>()); break;
+    case DType::kF32: float_matmul(ctx, p, a->as<float>(), *b, y->as<float>()); break;
     case DType::kF16: case DType::kBF16: {
       const float* fa = ku::as_float_buffer(ctx, *a);
-      const float* fb = ku::as_float_buffer(ctx, *b);
       float* fy = static_cast<float*>(ctx.scratch(static_cast<size_t>(y->numel()) * sizeof(float)));
-      float_matmul(ctx, p, fa, fb, fy);
+      float_matmul(ctx, p, fa, *b, fy);
       ku::store_float_buffer(fy, *y);
       break;
     }
@@ -173,7 +199,6 @@ Status k_Gemm(KernelContext& ctx) {
   }
   if (fl) {
     const float* fa = ku::as_float_buffer(ctx, *a);
-    const float* fb = ku::as_float_buffer(ctx, *b);
     float* fy = a->dtype == DType::kF32 ? y->as<float>()
                                         : static_cast<float*>(ctx.scratch(static_cast<size_t>(M * N) * sizeof(float)));
     float beta_eff = 0.f;
@@ -184,7 +209,7 @@ Status k_Gemm(KernelContext& ctx) {
         for (int64_t j = 0; j < N; ++j) fy[i * N + j] = fc[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
       beta_eff = beta;
     }
-    ku::sgemm(ta, tb, M, N, K, alpha, fa, a->shape[1], fb, b->shape[1], beta_eff, fy, N, &ctx);
+    gemm_b(ctx, ta, tb, M, N, K, alpha, fa, a->shape[1], *b, 0, b->shape[1], beta_eff, fy, N);
     if (a->dtype != DType::kF32) ku::store_float_buffer(fy, *y);
     return Status::Ok();
   }
@@ -201,6 +226,40 @@ Status k_Gemm(KernelContext& ctx) {
       }
       ku::store_from_double(*y, i * N + j, v);
     }
+  return Status::Ok();
+}
+
+// com.microsoft FusedMatMul: alpha · MatMul(A, B) with the last two dims of A (transA) and/or B
+// (transB) transposed where they lie. The StableHLO frontend lowers dot_generals whose operands
+// are stored transposed to it.
+Status k_FusedMatMul(KernelContext& ctx) {
+  const Tensor *a, *b;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &a));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
+  if (a->dtype != b->dtype)
+    return ku::op_error(ctx, std::string("input types differ: ") + dtype_name(a->dtype) + ", " + dtype_name(b->dtype));
+  const Attributes& at = ctx.attrs();
+  if (at.get_int("transBatchA", 0) != 0 || at.get_int("transBatchB", 0) != 0)
+    return ku::op_error(ctx, "transBatchA / transBatchB are not supported (only transA, transB, alpha)");
+  const bool ta = at.get_int("transA", 0) != 0, tb = at.get_int("transB", 0) != 0;
+  const double alpha = at.get_float("alpha", 1.0);
+  MatMulPlan p;
+  FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p, ta, tb));
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
+  if (y->numel() == 0) return Status::Ok();
+  switch (a->dtype) {
+    case DType::kF32: float_matmul(ctx, p, a->as<float>(), *b, y->as<float>(), static_cast<float>(alpha)); break;
+    case DType::kF16: case DType::kBF16: {
+      const float* fa = ku::as_float_buffer(ctx, *a);
+      float* fy = static_cast<float*>(ctx.scratch(static_cast<size_t>(y->numel()) * sizeof(float)));
+      float_matmul(ctx, p, fa, *b, fy, static_cast<float>(alpha));
+      ku::store_float_buffer(fy, *y);
+      break;
+    }
+    case DType::kF64: naive_matmul<double, double>(ctx, p, a->as<double>(), b->as<double>(), y->as<double>(), alpha); break;
+    default: return ku::op_error(ctx, std::string("unsupported input type ") + dtype_name(a->dtype));
+  }
   return Status::Ok();
 }
 
@@ -300,6 +359,7 @@ Status k_QLinearMatMul(KernelContext& ctx) {
 
 FLEETRT_REGISTER_KERNEL("", "MatMul", k_MatMul);
 FLEETRT_REGISTER_KERNEL("", "Gemm", k_Gemm);
+FLEETRT_REGISTER_KERNEL("com.microsoft", "FusedMatMul", k_FusedMatMul);
 FLEETRT_REGISTER_KERNEL("", "MatMulInteger", k_MatMulInteger);
 FLEETRT_REGISTER_KERNEL("", "QLinearMatMul", k_QLinearMatMul);
 

@@ -1,5 +1,5 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
-// and auto_pad. Conv, per call: a direct convolution (AVX2, nn_conv_direct.h) for 2-D convs in
+// and auto_pad. Conv, per call: a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for 2-D convs in
 // L2-sized bands of output rows and for 1×1 convs whose group's input fits in L2; else
 // depthwise over phase planes, or im2col tiles and the packed SGEMM (1×1 stride-1 unpadded convs
 // skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
@@ -16,6 +16,7 @@
 
 #include "fused_epilogue.h"
 #include "kernel_util.h"
+#include "nn_conv_depthwise.h"
 #include "nn_conv_direct.h"
 
 namespace fleetrt {
@@ -125,9 +126,8 @@ void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
     }
 }
 
-// The direct kernels read every input channel of a group for each block of outputs, once per
-// block of output channels: a task's input (and its output block) must stay in L2.
-constexpr int64_t kMaxDirectGroupBytes = 256 * 1024;  // 1×1: a group's whole input
+// The 2-D direct kernel reads every input channel of a band for each block of outputs, once per
+// block of output channels: a band's inputs (and its output block) must stay in L2.
 constexpr int64_t kMaxDirectBandInBytes = 512 * 1024;  // 2-D: one band's phase planes
 constexpr int64_t kMaxDirectBandOutBytes = 256 * 1024;  // 2-D: one band's outputs
 
@@ -201,17 +201,21 @@ void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, in
 }
 
 // Depthwise 2-D conv (one input channel per group), planes in parallel, over phase planes
-// (PhaseLayout): each tap is one long loop acc[o] += w · phase[o + offset] over the plane.
+// (PhaseLayout): AVX2/AVX-512 loops along each output row (nn_conv_depthwise.h) written straight
+// into the output; the portable code runs each tap as one long loop over the plane.
 void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
                  int64_t M, const WindowGeom& g, const ConvEpilogue* ep) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
   const PhaseLayout L(g, OH);
   const int64_t Wq = L.Wq;
   const int64_t mult = M / C;  // output channels per input channel
+  const bool avx512 = ku::use_avx512(), vec = ku::use_avx2();
+  std::vector<int64_t> taps(static_cast<size_t>(KH * KW));
+  for (int64_t t = 0; t < KH * KW; ++t) taps[t] = L.tap_offset(g, t);
   ku::parallel_elems(ctx, N * M, OH * OW * KH * KW, [&](int64_t p0, int64_t p1) {
     thread_local std::vector<float> ph, acc;  // kept between calls (no page faults per call)
     if (ph.size() < static_cast<size_t>(L.plane)) ph.resize(static_cast<size_t>(L.plane));
-    if (acc.size() < static_cast<size_t>(OH * Wq)) acc.resize(static_cast<size_t>(OH * Wq));
+    if (!vec && acc.size() < static_cast<size_t>(OH * Wq)) acc.resize(static_cast<size_t>(OH * Wq));
     int64_t filled = -1;  // input plane now in ph
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n = p / M, m = p % M, c = m / mult, plane = n * C + c;
@@ -220,28 +224,34 @@ void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float
         filled = plane;
       }
       const float* wp = w + m * KH * KW;
-      float* __restrict a = acc.data();
-      const int64_t len = OH * Wq;
-      // the last row may read up to Wq − OW values into the spare row: always inside ph
-      auto tap = [&](int64_t t) { return ph.data() + L.tap_offset(g, t); };
-      if (KH * KW == 9) {  // 3×3: all taps per output in registers, one pass
-        const float *s0 = tap(0), *s1 = tap(1), *s2 = tap(2), *s3 = tap(3), *s4 = tap(4), *s5 = tap(5),
-                    *s6 = tap(6), *s7 = tap(7), *s8 = tap(8);
-        const float w0 = wp[0], w1 = wp[1], w2 = wp[2], w3 = wp[3], w4 = wp[4], w5 = wp[5], w6 = wp[6],
-                    w7 = wp[7], w8 = wp[8];
-        for (int64_t o = 0; o < len; ++o)
-          a[o] = w0 * s0[o] + w1 * s1[o] + w2 * s2[o] + w3 * s3[o] + w4 * s4[o] + w5 * s5[o] + w6 * s6[o] +
-                 w7 * s7[o] + w8 * s8[o];
-      } else {
-        std::fill(a, a + len, 0.f);
-        for (int64_t t = 0; t < KH * KW; ++t) {
-          const float* __restrict src = tap(t);
-          const float wv = wp[t];
-          for (int64_t o = 0; o < len; ++o) a[o] += wv * src[o];
-        }
-      }
       float* yp = y + p * OH * OW;
-      for (int64_t oh = 0; oh < OH; ++oh) std::memcpy(yp + oh * OW, a + oh * Wq, static_cast<size_t>(OW) * sizeof(float));
+      if (vec) {
+        const depthwise::Plane pl{ph.data(), taps.data(), KH * KW, wp, Wq, OH, OW, yp};
+        if (avx512) depthwise::plane_avx512(pl);
+        else depthwise::plane_avx2(pl);
+      } else {
+        float* __restrict a = acc.data();
+        const int64_t len = OH * Wq;
+        // the last row may read up to Wq − OW values into the spare row: always inside ph
+        auto tap = [&](int64_t t) { return ph.data() + taps[t]; };
+        if (KH * KW == 9) {  // 3×3: all taps per output in registers, one pass
+          const float *s0 = tap(0), *s1 = tap(1), *s2 = tap(2), *s3 = tap(3), *s4 = tap(4), *s5 = tap(5),
+                      *s6 = tap(6), *s7 = tap(7), *s8 = tap(8);
+          const float w0 = wp[0], w1 = wp[1], w2 = wp[2], w3 = wp[3], w4 = wp[4], w5 = wp[5], w6 = wp[6],
+                      w7 = wp[7], w8 = wp[8];
+          for (int64_t o = 0; o < len; ++o)
+            a[o] = w0 * s0[o] + w1 * s1[o] + w2 * s2[o] + w3 * s3[o] + w4 * s4[o] + w5 * s5[o] + w6 * s6[o] +
+                   w7 * s7[o] + w8 * s8[o];
+        } else {
+          std::fill(a, a + len, 0.f);
+          for (int64_t t = 0; t < KH * KW; ++t) {
+            const float* __restrict src = tap(t);
+            const float wv = wp[t];
+            for (int64_t o = 0; o < len; ++o) a[o] += wv * src[o];
+          }
+        }
+        for (int64_t oh = 0; oh < OH; ++oh) std::memcpy(yp + oh * OW, a + oh * Wq, static_cast<size_t>(OW) * sizeof(float));
+      }
       const float b = bias ? bias[m] : 0.f;
       if (ep) ep->apply(yp, OH * OW, b, ep->residual ? ep->residual + p * OH * OW : nullptr);
       else if (b != 0.f)
@@ -286,20 +296,6 @@ void im2col_tile2d(const float* img, int64_t C, const WindowGeom& g, int64_t p0,
       }
 }
 
-// Weights [group][Mg][K] in the direct kernels' layout: per group, blocks of kChannelBlock
-// output channels, each [K][kChannelBlock], zero-padded.
-const float* pack_direct_weights(const float* w, int64_t group, int64_t Mg, int64_t K, std::vector<float>* buf) {
-  using convdirect::kChannelBlock;
-  const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
-  buf->assign(static_cast<size_t>(group * mblocks * K * kChannelBlock), 0.f);
-  float* wp = buf->data();
-  for (int64_t gi = 0; gi < group; ++gi)
-    for (int64_t m = 0; m < Mg; ++m)
-      for (int64_t k = 0; k < K; ++k)
-        wp[((gi * mblocks + m / kChannelBlock) * K + k) * kChannelBlock + m % kChannelBlock] = w[(gi * Mg + m) * K + k];
-  return wp;
-}
-
 // Bands of output per (image, group) task of a direct conv: 1, or when the conv is large enough
 // to split, enough for two tasks per thread (at most max_bands).
 int64_t direct_bands(KernelContext& ctx, int64_t macs, int64_t pairs, int64_t max_bands) {
@@ -327,51 +323,68 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
   }
 }
 
-// 1×1, stride-1, unpadded conv with the direct kernel reading the input in place (each channel
-// plane is already its "phase"): no packing of the input. Whole 24-position blocks write
-// straight into the output; the last partial block goes through a zero-padded copy so that no
-// read leaves the input. Returns false where it does not apply (no AVX2, a group too large).
+// 1×1 unpadded conv (any stride) with the direct kernel, no packing of the weights. A task is a
+// run of output positions of one (image, group); it goes through them one register block of
+// positions at a time, copying that block's inputs (all channels, strided where the conv is) next
+// to each other — Cg × block floats, L1-sized for the usual widths — so that every block of output
+// channels reads them from there. The last partial block is zero-padded and its outputs go
+// through a small buffer. Returns false where it does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
-                    int64_t C, int64_t M, int64_t group, int64_t osz, const ConvEpilogue* ep) {
-  using convdirect::kChannelBlock;
-  using convdirect::kPositionBlock;
-  const int64_t Cg = C / group, Mg = M / group;
-  if (!ku::use_avx2() || Cg * osz * static_cast<int64_t>(sizeof(float)) > kMaxDirectGroupBytes || Cg > 1024)
-    return false;
-  thread_local std::vector<float> wpack_buf;
-  const float* const wpack = pack_direct_weights(w, group, Mg, Cg, &wpack_buf);
-  const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
+                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
+  if (!ku::use_avx2()) return false;
+  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
+  const int64_t PB = kern.positions;
+  const int64_t Cg = C / group, Mg = M / group, isz = g.in_size(), osz = g.out_size();
+  const size_t nsp = g.in.size();
+  bool unit = true;  // stride 1: output position o reads input position o
+  for (size_t d = 0; d < nsp; ++d) unit = unit && g.stride[d] == 1 && g.in[d] == g.out[d];
   const int64_t tap0 = 0;
-  const int64_t whole = osz / kPositionBlock * kPositionBlock;
-  const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, osz / kPositionBlock);
-  const int64_t per = (osz / kPositionBlock + bands - 1) / bands * kPositionBlock;  // positions per band
+  const int64_t blocks = (osz + PB - 1) / PB;
+  const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks);
+  const int64_t per = (blocks + bands - 1) / bands * PB;  // positions per band
   auto body = [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<float> tail_in, tail_out;
+    thread_local std::vector<float> xblock, tail_out;
+    thread_local std::vector<int64_t> src;
+    if (xblock.size() < static_cast<size_t>(Cg * PB)) xblock.resize(static_cast<size_t>(Cg * PB));
+    if (tail_out.size() < static_cast<size_t>(Mg * PB)) tail_out.resize(static_cast<size_t>(Mg * PB));
+    src.resize(static_cast<size_t>(PB));
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t ng = t / bands, n = ng / group, gi = ng % group;
-      const int64_t o0 = std::min(whole, (t % bands) * per);
-      const int64_t o1 = t % bands == bands - 1 ? whole : std::min(whole, o0 + per);
-      const float* xg = x + (n * C + gi * Cg) * osz;
+      const int64_t o0 = std::min(osz, (t % bands) * per), o1 = std::min(osz, o0 + per);
+      const float* xg = x + (n * C + gi * Cg) * isz;
       float* yg = y + (n * M + gi * Mg) * osz;
-      const float* wg = wpack + gi * mblocks * Cg * kChannelBlock;
-      if (o1 > o0) {
-        convdirect::Problem pr{xg, osz, Cg, &tap0, 1, wg, Mg, osz};
-        convdirect::run_avx2(pr, o0, o1, yg + o0);
-      }
-      int64_t end = o1;
-      if (t % bands == bands - 1 && whole < osz) {
-        const int64_t rest = osz - whole;
-        tail_in.assign(static_cast<size_t>(Cg * kPositionBlock), 0.f);
-        if (tail_out.size() < static_cast<size_t>(Mg * kPositionBlock))
-          tail_out.resize(static_cast<size_t>(Mg * kPositionBlock));
-        for (int64_t c = 0; c < Cg; ++c) copy_run(tail_in.data() + c * kPositionBlock, xg + c * osz + whole, rest);
-        convdirect::Problem pr{tail_in.data(), kPositionBlock, Cg, &tap0, 1, wg, Mg, kPositionBlock};
-        convdirect::run_avx2(pr, 0, kPositionBlock, tail_out.data());
-        for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + whole, tail_out.data() + m * kPositionBlock, rest);
-        end = osz;
+      const float* wg = w + gi * Mg * Cg;
+      for (int64_t o = o0; o < o1; o += PB) {
+        const int64_t cnt = std::min(PB, o1 - o);
+        if (unit) {
+          for (int64_t c = 0; c < Cg; ++c) copy_run(xblock.data() + c * PB, xg + c * isz + o, cnt);
+        } else {
+          // input offset of each output position of the block (row-major over the spatial dims)
+          for (int64_t i = 0; i < cnt; ++i) {
+            int64_t rem = o + i, off = 0, scale = 1;
+            for (size_t d = nsp; d-- > 0;) {
+              off += (rem % g.out[d]) * g.stride[d] * scale;
+              rem /= g.out[d];
+              scale *= g.in[d];
+            }
+            src[i] = off;
+          }
+          for (int64_t c = 0; c < Cg; ++c) {
+            const float* xc = xg + c * isz;
+            float* d = xblock.data() + c * PB;
+            for (int64_t i = 0; i < cnt; ++i) d[i] = xc[src[i]];
+          }
+        }
+        if (cnt < PB)
+          for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
+        const bool whole = cnt == PB;
+        convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, Mg, whole ? osz : PB};
+        kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
+        if (!whole)
+          for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
       }
       direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
-                      bias ? bias + gi * Mg : nullptr, Mg, osz, o0, end, ep);
+                      bias ? bias + gi * Mg : nullptr, Mg, osz, o0, o1, ep);
     }
   };
   run_tasks(ctx, N * group * bands, body);
@@ -387,8 +400,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  using convdirect::kChannelBlock;
-  using convdirect::kPositionBlock;
+  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
+  const int64_t kPositionBlock = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
   auto in_bytes = [&](int64_t rows) { return Cg * PhaseLayout(g, rows).plane * int64_t{sizeof(float)}; };
@@ -411,11 +424,6 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   // Blocks of output positions round up to kPositionBlock: the last one reads past the last
   // plane by at most that much plus the largest tap, into zeroed slack.
   const int64_t slack = kPositionBlock + max_tap;
-  // The calling thread's packed weights; tasks on other threads use them through this pointer (a
-  // thread_local named inside a task would be that thread's own).
-  thread_local std::vector<float> wpack_buf;
-  const float* const wpack = pack_direct_weights(w, group, Mg, K, &wpack_buf);
-  const int64_t mblocks = (Mg + kChannelBlock - 1) / kChannelBlock;
 
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> phases, out;  // grow only: resize() zero-fills what it adds
@@ -428,9 +436,8 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
       if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
-      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps,
-                             wpack + gi * mblocks * K * kChannelBlock, Mg, span};
-      convdirect::run_avx2(pr, 0, span, out.data());
+      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, Mg, span};
+      kern.run(pr, 0, span, out.data());
       float* yg = y + (n * M + gi * Mg) * osz;
       for (int64_t m = 0; m < Mg; ++m)
         for (int64_t oh = oh0; oh < oh1; ++oh)
@@ -451,10 +458,12 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const size_t nsp = g.in.size();
   if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
-  bool direct = ksz == 1;
-  for (size_t d = 0; d < nsp; ++d)
+  bool pointwise = ksz == 1, direct = ksz == 1;
+  for (size_t d = 0; d < nsp; ++d) {
+    if (g.pad_begin[d] != 0 || g.pad_end[d] != 0) pointwise = false;
     if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
-  if (direct && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, osz, ep)) return;
+  }
+  if (pointwise && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   // Other 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
   // (im2col + single-thread SGEMM + epilogue), instead of one huge column matrix.
   // Small convs run on one thread: a pool wake-up costs more than they do.

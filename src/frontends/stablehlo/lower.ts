@@ -5,6 +5,7 @@ import { lowerChlo } from './chlo.js';
 import { hasSubByte, lowerSubByte } from './subbyte.js';
 import type { Lowering, Scope } from './lowering.js';
 import { elemDType } from './dense.js';
+import { dot, dotGeneral } from './lower-dot.js';
 
 /**
  * StableHLO → ONNX where the semantics match exactly; everything else stays a `stablehlo.*` op
@@ -188,6 +189,7 @@ const RULES: Record<string, Rule> = {
   },
   broadcast_in_dim: (cx, op, ins, outs) => broadcastInDim(cx, op, ins[0]!, outs[0]!),
   dot_general: (cx, op, ins, outs) => dotGeneral(cx, op, ins, outs[0]!),
+  dot: (cx, op, ins, outs) => dot(cx, op, ins, outs[0]!),
   reduce: (cx, op, ins, outs) => reduce(cx, op, ins, outs),
   convolution: (cx, op, ins, outs) => convolution(cx, op, ins, outs[0]!),
   pad: (cx, op, ins, outs) => {
@@ -315,133 +317,6 @@ function broadcastInDim(cx: Lowering, op: MOp, x: string, out: string): boolean 
   }
   if (needExpand) cx.onnx('Expand', [cur, cx.i64(`${out}_eshape`, outDims)], [out], op);
   else if (cur !== out) cx.onnx('Identity', [cur], [out], op);
-  return true;
-}
-
-/** dot_general → MatMul for the plain (batched) matrix product, Einsum for everything else. */
-function dotGeneral(cx: Lowering, op: MOp, ins: string[], out: string): boolean {
-  const dn = op.attrs['dot_dimension_numbers'];
-  if (dn?.k !== 'struct') return false;
-  const f = (n: string): number[] => intsOf(dn.fields[n]) ?? [];
-  const lb = f('lhs_batching_dimensions');
-  const rb = f('rhs_batching_dimensions');
-  const lc = f('lhs_contracting_dimensions');
-  const rc = f('rhs_contracting_dimensions');
-  const lT = op.operandTypes[0];
-  const rT = op.operandTypes[1];
-  const oT = op.resultTypes[0];
-  const outDt = dtypeOf(oT);
-  if (!outDt || !lT || !rT || !MATMUL_TYPES.has(outDt)) return false;
-  const lr = dimsOf(lT).length;
-  const rr = dimsOf(rT).length;
-  let [a, b] = ins as [string, string];
-  // Mixed or widened precision (preferred_element_type): compute in the result type.
-  for (const [i, t] of [lT, rT].entries()) {
-    const dt = dtypeOf(t);
-    if (dt === outDt) continue;
-    const src = i === 0 ? a : b;
-    const c = cx.tmp(`${out}_in${i}`, outDt, irShape(cx, src));
-    cx.onnx('Cast', [src], [c], op, { to: { type: 'int', value: onnxCode(outDt) } });
-    if (i === 0) a = c;
-    else b = c;
-  }
-  const nb = lb.length;
-  const leading = (xs: number[]): boolean => xs.every((x, i) => x === i);
-  const matmul =
-    lc.length === 1 &&
-    rc.length === 1 &&
-    leading(lb) &&
-    leading(rb) &&
-    lc[0] === lr - 1 &&
-    ((nb === 0 && rr === 2 && rc[0] === 0 && lr >= 1) || (nb > 0 && rr === nb + 2 && lr === nb + 2 && rc[0] === nb));
-  if (matmul && lr >= 2) {
-    cx.onnx('MatMul', [a, b], [out], op);
-    return true;
-  }
-  if (staticShape(lT) && staticShape(rT)) return canonicalMatMul(cx, op, a, b, out, { lb, rb, lc, rc }, outDt);
-  // Einsum (dynamic shapes): letters for lhs dims, rhs reuses letters for batch and contracting dims.
-  const L = 'abcdefghijklmnopqrstuvwxyz';
-  let next = 0;
-  const lhs: string[] = [];
-  for (let i = 0; i < lr; i++) lhs.push(L[next++]!);
-  const rhs: string[] = new Array(rr).fill('');
-  lb.forEach((d, i) => (rhs[rb[i]!] = lhs[d]!));
-  lc.forEach((d, i) => (rhs[rc[i]!] = lhs[d]!));
-  for (let i = 0; i < rr; i++) if (!rhs[i]) rhs[i] = L[next++]!;
-  if (next > 26) return false;
-  const outL = [
-    ...lb.map((d) => lhs[d]!),
-    ...lhs.filter((_, i) => !lb.includes(i) && !lc.includes(i)),
-    ...rhs.filter((_, i) => !rb.includes(i) && !rc.includes(i)),
-  ];
-  cx.onnx('Einsum', [a, b], [out], op, {
-    equation: { type: 'string', value: `${lhs.join('')},${rhs.join('')}->${outL.join('')}` },
-  });
-  return true;
-}
-
-/** Element types the MatMul kernels take; other dot_generals stay stablehlo ops. */
-const MATMUL_TYPES = new Set<DType>([
-  'float32',
-  'float16',
-  'bfloat16',
-  'float64',
-  'int32',
-  'int64',
-  'uint32',
-  'uint64',
-]);
-
-/**
- * Any static dot_general as one batched MatMul: lhs → [batch…, free…, contract…] → [B, M, K],
- * rhs → [batch…, contract…, free…] → [B, K, N], MatMul, then reshape to the result's dims.
- */
-function canonicalMatMul(
-  cx: Lowering,
-  op: MOp,
-  a: string,
-  b: string,
-  out: string,
-  d: { lb: number[]; rb: number[]; lc: number[]; rc: number[] },
-  dt: DType,
-): boolean {
-  const ld = dimsOf(op.operandTypes[0]);
-  const rd = dimsOf(op.operandTypes[1]);
-  const lfree = ld.map((_, i) => i).filter((i) => !d.lb.includes(i) && !d.lc.includes(i));
-  const rfree = rd.map((_, i) => i).filter((i) => !d.rb.includes(i) && !d.rc.includes(i));
-  const prod = (dims: number[], idx: number[]): number => idx.reduce((p, i) => p * dims[i]!, 1);
-  const B = prod(ld, d.lb);
-  const M = prod(ld, lfree);
-  const K = prod(ld, d.lc);
-  const N = prod(rd, rfree);
-  const batched = d.lb.length > 0;
-  const arrange = (x: string, dims: number[], perm: number[], target: number[], tag: string): string => {
-    let cur = x;
-    if (perm.some((p, i) => p !== i)) {
-      const t = cx.tmp(
-        `${out}_${tag}t`,
-        dt,
-        perm.map((p) => dims[p]!),
-      );
-      cx.onnx('Transpose', [cur], [t], op, { perm: { type: 'ints', value: perm } });
-      cur = t;
-    }
-    const now = perm.map((p) => dims[p]!);
-    if (now.length !== target.length || now.some((v, i) => v !== target[i])) {
-      const t = cx.tmp(`${out}_${tag}r`, dt, target);
-      cx.onnx('Reshape', [cur, cx.i64(`${t}_shape`, target)], [t], op);
-      cur = t;
-    }
-    return cur;
-  };
-  const a2 = arrange(a, ld, [...d.lb, ...lfree, ...d.lc], batched ? [B, M, K] : [M, K], 'l');
-  const b2 = arrange(b, rd, [...d.rb, ...d.rc, ...rfree], batched ? [B, K, N] : [K, N], 'r');
-  const od = dimsOf(op.resultTypes[0]);
-  const mm = batched ? [B, M, N] : [M, N];
-  const direct = mm.length === od.length && mm.every((v, i) => v === od[i]);
-  const y = direct ? out : cx.tmp(`${out}_mm`, dt, mm);
-  cx.onnx('MatMul', [a2, b2], [y], op);
-  if (!direct) cx.onnx('Reshape', [y, cx.i64(`${out}_oshape`, od)], [out], op);
   return true;
 }
 

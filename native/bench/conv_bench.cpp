@@ -1,0 +1,146 @@
+// Conv kernel microbenchmark: the layer shapes of torchvision ResNet-18, ResNet-50 and MobileNetV2
+// at 224×224 (batch 1), each run through fleetrt's Conv kernel; GFLOP/s per layer (best of the
+// repetitions, so that other load on the machine shows less) and per network (layers × count).
+// usage: fleetrt_conv_bench [threads] [filter]     (filter: only layers whose name contains it)
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_ctx.h"
+
+using namespace fleetrt;
+
+namespace {
+
+// The Conv kernel's view of one call: X, W, B in, Y out, attributes.
+class ConvContext : public bench::PoolContext {
+ public:
+  ConvContext(int threads) : PoolContext(threads) {}
+  std::vector<Tensor> in;
+  Tensor out;
+  Attributes at;
+  const Attributes& attrs() const override { return at; }
+  int num_inputs() const override { return static_cast<int>(in.size()); }
+  const Tensor* input(int i) const override { return i < num_inputs() ? &in[i] : nullptr; }
+  int num_outputs() const override { return 1; }
+  Tensor* output(int i) override { return i == 0 ? &out : nullptr; }
+  int opset() const override { return 17; }
+};
+
+struct Layer {
+  const char* net;
+  int count;  // how many times the network has this shape
+  int64_t C, H, M, k, stride, group;
+};
+
+// torchvision at 224×224: (input channels, input size, output channels, kernel, stride, groups)
+const std::vector<Layer> kLayers = {
+    {"resnet18", 1, 3, 224, 64, 7, 2, 1},     {"resnet18", 4, 64, 56, 64, 3, 1, 1},
+    {"resnet18", 1, 64, 56, 128, 3, 2, 1},    {"resnet18", 3, 128, 28, 128, 3, 1, 1},
+    {"resnet18", 1, 64, 56, 128, 1, 2, 1},    {"resnet18", 1, 128, 28, 256, 3, 2, 1},
+    {"resnet18", 3, 256, 14, 256, 3, 1, 1},   {"resnet18", 1, 128, 28, 256, 1, 2, 1},
+    {"resnet18", 1, 256, 14, 512, 3, 2, 1},   {"resnet18", 3, 512, 7, 512, 3, 1, 1},
+    {"resnet18", 1, 256, 14, 512, 1, 2, 1},
+    {"resnet50", 1, 3, 224, 64, 7, 2, 1},     {"resnet50", 1, 64, 56, 64, 1, 1, 1},
+    {"resnet50", 3, 64, 56, 64, 3, 1, 1},     {"resnet50", 4, 64, 56, 256, 1, 1, 1},
+    {"resnet50", 2, 256, 56, 64, 1, 1, 1},    {"resnet50", 1, 256, 56, 128, 1, 1, 1},
+    {"resnet50", 1, 128, 56, 128, 3, 2, 1},   {"resnet50", 4, 128, 28, 512, 1, 1, 1},
+    {"resnet50", 1, 256, 56, 512, 1, 2, 1},   {"resnet50", 3, 512, 28, 128, 1, 1, 1},
+    {"resnet50", 3, 128, 28, 128, 3, 1, 1},   {"resnet50", 1, 512, 28, 256, 1, 1, 1},
+    {"resnet50", 1, 256, 28, 256, 3, 2, 1},   {"resnet50", 6, 256, 14, 1024, 1, 1, 1},
+    {"resnet50", 1, 512, 28, 1024, 1, 2, 1},  {"resnet50", 5, 1024, 14, 256, 1, 1, 1},
+    {"resnet50", 5, 256, 14, 256, 3, 1, 1},   {"resnet50", 1, 1024, 14, 512, 1, 1, 1},
+    {"resnet50", 1, 512, 14, 512, 3, 2, 1},   {"resnet50", 3, 512, 7, 2048, 1, 1, 1},
+    {"resnet50", 1, 1024, 14, 2048, 1, 2, 1}, {"resnet50", 2, 2048, 7, 512, 1, 1, 1},
+    {"resnet50", 2, 512, 7, 512, 3, 1, 1},
+    {"mobilenet_v2", 1, 3, 224, 32, 3, 2, 1},     {"mobilenet_v2", 1, 32, 112, 32, 3, 1, 32},
+    {"mobilenet_v2", 1, 32, 112, 16, 1, 1, 1},    {"mobilenet_v2", 1, 16, 112, 96, 1, 1, 1},
+    {"mobilenet_v2", 1, 96, 112, 96, 3, 2, 96},   {"mobilenet_v2", 1, 96, 56, 24, 1, 1, 1},
+    {"mobilenet_v2", 2, 24, 56, 144, 1, 1, 1},    {"mobilenet_v2", 1, 144, 56, 144, 3, 1, 144},
+    {"mobilenet_v2", 1, 144, 56, 24, 1, 1, 1},    {"mobilenet_v2", 1, 144, 56, 144, 3, 2, 144},
+    {"mobilenet_v2", 1, 144, 28, 32, 1, 1, 1},    {"mobilenet_v2", 3, 32, 28, 192, 1, 1, 1},
+    {"mobilenet_v2", 2, 192, 28, 192, 3, 1, 192}, {"mobilenet_v2", 2, 192, 28, 32, 1, 1, 1},
+    {"mobilenet_v2", 1, 192, 28, 192, 3, 2, 192}, {"mobilenet_v2", 1, 192, 14, 64, 1, 1, 1},
+    {"mobilenet_v2", 4, 64, 14, 384, 1, 1, 1},    {"mobilenet_v2", 4, 384, 14, 384, 3, 1, 384},
+    {"mobilenet_v2", 3, 384, 14, 64, 1, 1, 1},    {"mobilenet_v2", 1, 384, 14, 96, 1, 1, 1},
+    {"mobilenet_v2", 3, 96, 14, 576, 1, 1, 1},    {"mobilenet_v2", 2, 576, 14, 576, 3, 1, 576},
+    {"mobilenet_v2", 2, 576, 14, 96, 1, 1, 1},    {"mobilenet_v2", 1, 576, 14, 576, 3, 2, 576},
+    {"mobilenet_v2", 1, 576, 7, 160, 1, 1, 1},    {"mobilenet_v2", 3, 160, 7, 960, 1, 1, 1},
+    {"mobilenet_v2", 3, 960, 7, 960, 3, 1, 960},  {"mobilenet_v2", 2, 960, 7, 160, 1, 1, 1},
+    {"mobilenet_v2", 1, 960, 7, 320, 1, 1, 1},    {"mobilenet_v2", 1, 320, 7, 1280, 1, 1, 1},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::max(1, atoi(argv[1])) : 1;
+  const std::string filter = argc > 2 ? argv[2] : "";
+  KernelFn conv = find_kernel("", "Conv");
+  if (!conv) {
+    fprintf(stderr, "no Conv kernel\n");
+    return 1;
+  }
+  ConvContext ctx(threads);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  printf("%d threads, kernels: %s; GFLOP/s = best of the repetitions\n", threads, kernel_simd());
+  std::string net;
+  double net_flops = 0, net_sec = 0;
+  auto close_net = [&] {
+    if (!net.empty() && net_sec > 0)
+      printf("%-14s all conv layers: %.2f ms, %.1f GFLOP/s\n", net.c_str(), net_sec * 1e3, net_flops / net_sec / 1e9);
+  };
+  for (const Layer& L : kLayers) {
+    char name[96];
+    snprintf(name, sizeof name, "%s %lldx%lld c%lld->%lld k%lld s%lld g%lld", L.net, (long long)L.H, (long long)L.H,
+             (long long)L.C, (long long)L.M, (long long)L.k, (long long)L.stride, (long long)L.group);
+    if (!filter.empty() && std::string(name).find(filter) == std::string::npos) continue;
+    if (net != L.net) {
+      close_net();
+      net = L.net;
+      net_flops = net_sec = 0;
+    }
+    const int64_t pad = L.k / 2, OH = (L.H + 2 * pad - L.k) / L.stride + 1;
+    std::vector<float> x(L.C * L.H * L.H), w(L.M * (L.C / L.group) * L.k * L.k), b(L.M), y(L.M * OH * OH);
+    for (auto& v : x) v = d(rng);
+    for (auto& v : w) v = d(rng) * 0.1f;
+    for (auto& v : b) v = d(rng);
+    ctx.in = {Tensor{DType::kF32, {1, L.C, L.H, L.H}, x.data()},
+              Tensor{DType::kF32, {L.M, L.C / L.group, L.k, L.k}, w.data()}, Tensor{DType::kF32, {L.M}, b.data()}};
+    ctx.out = Tensor{DType::kF32, {1, L.M, OH, OH}, y.data()};
+    ctx.at.items.clear();
+    Attribute a;
+    a.kind = Attribute::Kind::kInts;
+    a.ints = {L.stride, L.stride};
+    ctx.at.items.push_back({"strides", a});
+    a.ints = {pad, pad, pad, pad};
+    ctx.at.items.push_back({"pads", a});
+    a.ints = {L.k, L.k};
+    ctx.at.items.push_back({"kernel_shape", a});
+    Attribute gr;
+    gr.i = L.group;
+    ctx.at.items.push_back({"group", gr});
+    const double flops = 2.0 * L.M * OH * OH * (L.C / L.group) * L.k * L.k;
+    Status st = conv(ctx);
+    if (!st.ok()) {
+      fprintf(stderr, "%s: %s\n", name, st.message.c_str());
+      return 1;
+    }
+    const int reps = std::max(3, std::min(50, static_cast<int>(2e8 / flops)));
+    double best = 1e9;
+    for (int r = 0; r < reps; ++r) {
+      double t0 = bench::now_s();
+      (void)conv(ctx);
+      best = std::min(best, bench::now_s() - t0);
+      ctx.clear_scratch();
+    }
+    printf("%-44s x%d  %8.3f ms  %6.1f GFLOP/s\n", name, L.count, best * 1e3, flops / best / 1e9);
+    net_flops += L.count * flops;
+    net_sec += L.count * best;
+  }
+  close_net();
+  return 0;
+}

@@ -1,0 +1,48 @@
+// AVX-512 SGEMM microkernel (math_gemm.cpp drives it): 12 rows × 32 columns of C in 24 zmm
+// registers over packed panels. Compiled for AVX-512F by the pragma below (no special flags); the
+// driver calls it only after ku::use_avx512(). No implicit contraction: FMAs only where written.
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#include <immintrin.h>
+
+#include "math_gemm_kernels.h"
+
+namespace fleetrt {
+namespace ku {
+namespace gemm {
+
+void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
+                         int mr, int nr) {
+  constexpr int R = 12;
+  __m512 c0[R], c1[R];
+#pragma GCC unroll 12
+  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
+    const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      const __m512 a = _mm512_set1_ps(A[r]);
+      c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+    }
+    A += R;
+    B += 32;
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  const __mmask16 m0 = static_cast<__mmask16>(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
+  const __mmask16 m1 = static_cast<__mmask16>(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+  for (int r = 0; r < mr; ++r) {
+    float* row = C + r * ldc;
+    __m512 v0 = _mm512_mul_ps(va, c0[r]), v1 = _mm512_mul_ps(va, c1[r]);
+    if (beta != 0.f) {
+      v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
+      v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
+    }
+    _mm512_mask_storeu_ps(row, m0, v0);
+    _mm512_mask_storeu_ps(row + 16, m1, v1);
+  }
+}
+
+}  // namespace gemm
+}  // namespace ku
+}  // namespace fleetrt

@@ -1,0 +1,40 @@
+// Internal: matrix products with few rows (decode steps, short sequences), C[M×N] = alpha·op(A)·op(B)
+// + beta·C with M small and B large (usually the weights). They are bound by reading B, so B is read
+// exactly once, straight from where it lies (no packing), by all threads, each taking a range of
+// N. B may be float32, float16 or bfloat16: half-precision weights are widened in registers and
+// move half the bytes. math_gemm_skinny.cpp drives; the AVX2+FMA(+F16C) loops are in
+// math_gemm_skinny_avx2.cpp, the portable ones in the driver.
+#pragma once
+#include <cstdint>
+
+#include "fleetrt/kernel.h"
+
+namespace fleetrt {
+namespace ku {
+
+enum class WeightType { kF32, kF16, kBF16 };
+
+// Whether skinny_gemm is the better choice for this shape: up to 8 rows, and up to 64 for an N×K
+// (trans_b) B of 256 KiB or more.
+bool skinny_gemm_fits(int64_t M, int64_t N, int64_t K, bool trans_b);
+
+// C = alpha·op(A)·op(B) + beta·C. A is M×K (or K×M with trans_a) float32, row stride lda; B is
+// K×N (or N×K with trans_b) of `bt`, row stride ldb; C is M×N, row stride ldc. beta == 0 ignores C.
+// ctx may be nullptr (one thread).
+void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const void* B, WeightType bt, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx);
+
+namespace skinny {
+
+// Microkernels over one range of N. A is M×K float32, row-major with row stride lda (already
+// alpha-scaled and untransposed by the driver). C is accumulated into (the driver initialises it).
+//   nn: B is K×N at b (pointing at the range's first column), C[M × w] += A · B[:, 0:w]
+//   nt: B is N×K at b (pointing at the range's first row),    C[M × w] += A · B[0:w, :]ᵀ
+void nn_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
+             int64_t ldb, float* C, int64_t ldc);
+void nt_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
+             int64_t ldb, float* C, int64_t ldc);
+
+}  // namespace skinny
+}  // namespace ku
+}  // namespace fleetrt

@@ -1,0 +1,75 @@
+// AVX-512 direct 2-D convolution over phase planes (nn_conv_direct.h): 8 output channels × 32
+// positions in 16 zmm registers. Compiled for AVX-512F by the pragma below; nn_conv.cpp calls it
+// only after ku::use_avx512().
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#include <immintrin.h>
+
+#include "nn_conv_direct.h"
+
+namespace fleetrt {
+namespace convdirect {
+namespace {
+
+constexpr int kMB = 8;  // output channels per block
+constexpr int kOV = 2;  // 16-float vectors of output positions per block
+
+template <int MB, int OV>
+void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
+  const float* w0 = p.weights + m0 * p.weight_stride;
+  const int64_t ws = p.weight_stride;
+  for (int64_t o = o0; o < o1; o += OV * 16) {
+    __m512 acc[MB][OV];
+    for (int j = 0; j < MB; ++j)
+      for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_setzero_ps();
+    int64_t k = 0;
+    if (p.ntaps == 1) {
+      // 1×1: one tap, channels one after another
+      const float* s = p.phases + o + p.tap_offsets[0];
+      const int64_t cs = p.channel_stride;
+      for (int64_t c = 0; c < p.channels; ++c, s += cs) {
+        __m512 x[OV];
+        for (int v = 0; v < OV; ++v) x[v] = _mm512_loadu_ps(s + 16 * v);
+        for (int j = 0; j < MB; ++j) {
+          const __m512 wj = _mm512_set1_ps(w0[j * ws + c]);
+          for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_fmadd_ps(wj, x[v], acc[j][v]);
+        }
+      }
+    } else
+    for (int64_t c = 0; c < p.channels; ++c) {
+      const float* base = p.phases + c * p.channel_stride + o;
+      for (int64_t t = 0; t < p.ntaps; ++t, ++k) {
+        const float* s = base + p.tap_offsets[t];
+        __m512 x[OV];
+        for (int v = 0; v < OV; ++v) x[v] = _mm512_loadu_ps(s + 16 * v);
+        for (int j = 0; j < MB; ++j) {
+          const __m512 wj = _mm512_set1_ps(w0[j * ws + k]);
+          for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_fmadd_ps(wj, x[v], acc[j][v]);
+        }
+      }
+    }
+    for (int j = 0; j < MB; ++j) {
+      float* row = out + (m0 + j) * p.out_stride + (o - o0);
+      for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, acc[j][v]);
+    }
+  }
+}
+
+}  // namespace
+
+void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out) {
+  for (int64_t m0 = 0; m0 < p.out_channels; m0 += kMB) {
+    switch (std::min<int64_t>(kMB, p.out_channels - m0)) {
+      case 8: block<8, kOV>(p, o0, o1, out, m0); break;
+      case 7: block<7, kOV>(p, o0, o1, out, m0); break;
+      case 6: block<6, kOV>(p, o0, o1, out, m0); break;
+      case 5: block<5, kOV>(p, o0, o1, out, m0); break;
+      case 4: block<4, kOV>(p, o0, o1, out, m0); break;
+      case 3: block<3, kOV>(p, o0, o1, out, m0); break;
+      case 2: block<2, kOV>(p, o0, o1, out, m0); break;
+      default: block<1, kOV>(p, o0, o1, out, m0); break;
+    }
+  }
+}
+
+}  // namespace convdirect
+}  // namespace fleetrt

@@ -1,0 +1,135 @@
+/**
+ * The Conv paths of real-size CNNs that the fixtures touch lightly: 1×1 convs through the direct
+ * kernel with and without stride (the inputs of each block of positions gathered next to each
+ * other), 3×3 convs over phase planes, depthwise 3×3 (stride 1 and 2) and 5×5 row loops, with
+ * channel counts and spatial sizes that leave partial register blocks everywhere. Checked against
+ * a float64 reference computed here, with the best code the CPU has (AVX-512 / AVX2), with
+ * FLEETRT_SIMD=avx2 and with FLEETRT_PORTABLE=1.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../fixtures/gen/onnx_builder.mjs';
+import { compile } from '../../src/api/compile.js';
+import { run } from '../../src/api/run.js';
+import { writeNpy } from '../../src/util/npy.js';
+import { haveFleetrt } from '../../runtime/fleetrt.js';
+import { readNpy } from '../npy.js';
+
+function values(n: number, seed: number): Float64Array {
+  let s = seed >>> 0;
+  return Float64Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return ((s >>> 8) % 2001) / 1000 - 1;
+  });
+}
+
+interface Conv {
+  name: string;
+  C: number;
+  H: number;
+  W: number;
+  M: number;
+  k: number;
+  stride: number;
+  pad: number;
+  group: number;
+}
+
+/** NCHW conv of one image, float64. */
+function reference(x: Float64Array, w: Float64Array, b: Float64Array, c: Conv): Float64Array {
+  const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
+  const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
+  const Cg = c.C / c.group;
+  const Mg = c.M / c.group;
+  const y = new Float64Array(c.M * OH * OW);
+  for (let m = 0; m < c.M; m++) {
+    const gi = Math.floor(m / Mg);
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        let s = b[m]!;
+        for (let ci = 0; ci < Cg; ci++)
+          for (let kh = 0; kh < c.k; kh++)
+            for (let kw = 0; kw < c.k; kw++) {
+              const ih = oh * c.stride - c.pad + kh;
+              const iw = ow * c.stride - c.pad + kw;
+              if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+              s += x[((gi * Cg + ci) * c.H + ih) * c.W + iw]! * w[((m * Cg + ci) * c.k + kh) * c.k + kw]!;
+            }
+        y[(m * OH + oh) * OW + ow] = s;
+      }
+  }
+  return y;
+}
+
+const CONVS: Conv[] = [
+  { name: 'pointwise', C: 70, H: 13, W: 11, M: 37, k: 1, stride: 1, pad: 0, group: 1 },
+  { name: 'pointwise_s2', C: 45, H: 15, W: 13, M: 29, k: 1, stride: 2, pad: 0, group: 1 },
+  { name: 'pointwise_grouped', C: 24, H: 9, W: 10, M: 18, k: 1, stride: 1, pad: 0, group: 3 },
+  { name: 'conv3x3', C: 19, H: 17, W: 15, M: 21, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'conv3x3_s2', C: 11, H: 16, W: 19, M: 13, k: 3, stride: 2, pad: 1, group: 1 },
+  { name: 'depthwise3x3', C: 17, H: 23, W: 21, M: 17, k: 3, stride: 1, pad: 1, group: 17 },
+  { name: 'depthwise3x3_s2', C: 9, H: 22, W: 37, M: 9, k: 3, stride: 2, pad: 1, group: 9 },
+  { name: 'depthwise5x5', C: 6, H: 12, W: 19, M: 6, k: 5, stride: 1, pad: 2, group: 6 },
+];
+
+describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetc-conv-paths-'));
+  const g = new GraphBuilder('conv_paths');
+  const inputs: Record<string, string> = {};
+  const want: Record<string, { data: Float64Array; shape: number[] }> = {};
+  CONVS.forEach((c, i) => {
+    const x = values(c.C * c.H * c.W, 10 + i);
+    const w = values((c.M * c.C * c.k * c.k) / c.group, 30 + i);
+    const b = values(c.M, 50 + i);
+    const xin = `x_${c.name}`;
+    g.input(xin, 'float32', [1, c.C, c.H, c.W]);
+    inputs[xin] = join(dir, `${xin}.npy`);
+    writeNpy(inputs[xin]!, '<f4', [1, c.C, c.H, c.W], x);
+    const wn = g.initializer(`w_${c.name}`, [c.M, c.C / c.group, c.k, c.k], 'float32', Float32Array.from(w));
+    const bn = g.initializer(`b_${c.name}`, [c.M], 'float32', Float32Array.from(b));
+    const y = g.op('Conv', [xin, wn, bn], {
+      kernel_shape: [c.k, c.k],
+      strides: [c.stride, c.stride],
+      pads: [c.pad, c.pad, c.pad, c.pad],
+      group: c.group,
+    });
+    // ReLU after the conv: the cpu fusion folds it into the conv's epilogue
+    g.op('Relu', [y], {}, [c.name]);
+    const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
+    const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
+    g.output(c.name, 'float32', [1, c.M, OH, OW]);
+    const ref = reference(
+      Float64Array.from(new Float32Array(x)),
+      Float64Array.from(new Float32Array(w)),
+      Float64Array.from(new Float32Array(b)),
+      c,
+    );
+    want[c.name] = { data: ref.map((v) => Math.max(0, v)), shape: [1, c.M, OH, OW] };
+  });
+  const file = join(dir, 'model.onnx');
+  writeFileSync(file, g.encode({ opset: 17 }));
+
+  const variants: [string, Record<string, string>][] = [
+    ['the best code this CPU has', {}],
+    ['AVX2 code (FLEETRT_SIMD=avx2)', { FLEETRT_SIMD: 'avx2' }],
+    ['portable code (FLEETRT_PORTABLE=1)', { FLEETRT_PORTABLE: '1' }],
+  ];
+  variants.forEach(([name, env], v) =>
+    it(name, { timeout: 120_000 }, async () => {
+      const c = await compile(file, join(dir, `build${v}`), { report: false, force: true });
+      const r = await run(c.planPath, { inputs, outputDir: join(dir, `out${v}`), threads: 2, env });
+      for (const conv of CONVS) {
+        const o = r.outputs.find((x) => x.name === conv.name);
+        expect(o, conv.name).toBeDefined();
+        const got = readNpy(o!.file);
+        const ref = want[conv.name]!;
+        expect(got.shape, conv.name).toEqual(ref.shape);
+        let worst = 0;
+        for (let i = 0; i < ref.data.length; i++) worst = Math.max(worst, Math.abs(got.data[i]! - ref.data[i]!));
+        expect(worst, conv.name).toBeLessThan(1e-4);
+      }
+    }),
+  );
+});

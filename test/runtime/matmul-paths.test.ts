@@ -1,0 +1,234 @@
+/**
+ * The matrix-product and Transpose paths that real-size models take and the small fixtures do not:
+ * few-row products that stream B (K×N MatMul, N×K Gemm transB, float16/bfloat16 weights read in
+ * place, split over two threads, row counts on both sides of the switch to the packed GEMM),
+ * com.microsoft FusedMatMul with transposed operands, and blocked Transposes of odd sizes. Each
+ * output is checked against a float64 reference computed here, with the best code the CPU has
+ * (AVX-512 / AVX2), with FLEETRT_SIMD=avx2 and with FLEETRT_PORTABLE=1. Sizes are odd (K = 301, N = 999) so every vector loop has a tail.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../fixtures/gen/onnx_builder.mjs';
+import { compile } from '../../src/api/compile.js';
+import { run } from '../../src/api/run.js';
+import { writeNpy } from '../../src/util/npy.js';
+import { haveFleetrt } from '../../runtime/fleetrt.js';
+import { readNpy } from '../npy.js';
+
+const K = 301;
+const N = 999;
+
+/** Values k/1024 with |k| ≤ 512: exact in float16 and float32 (bfloat16: k/256, |k| ≤ 128). */
+function values(n: number, seed: number, step = 1024, span = 512): Float64Array {
+  let s = seed >>> 0;
+  return Float64Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (((s >>> 8) % (2 * span + 1)) - span) / step;
+  });
+}
+
+/** float16 code of a value that float16 holds exactly (normal or zero). */
+function halfCode(v: number): number {
+  if (v === 0) return 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  const e = Math.floor(Math.log2(a));
+  return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+}
+const bf16Code = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0]! >>> 16;
+
+/** C[m×n] = alpha · op(A) · op(B) (+ bias per column), in float64. */
+function reference(
+  a: Float64Array,
+  b: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+  o: { ta?: boolean; tb?: boolean; alpha?: number; bias?: Float64Array } = {},
+): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (o.ta ? a[p * m + i]! : a[i * k + p]!) * (o.tb ? b[j * k + p]! : b[p * n + j]!);
+      c[i * n + j] = (o.alpha ?? 1) * s + (o.bias?.[j] ?? 0);
+    }
+  return c;
+}
+
+function permute(x: Float64Array, shape: number[], perm: number[]): Float64Array {
+  const st = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
+  const os = perm.map((p) => shape[p]!);
+  const out = new Float64Array(x.length);
+  const idx = os.map(() => 0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    perm.forEach((p, i) => (src += idx[i]! * st[p]!));
+    out[o] = x[src]!;
+    for (let d = os.length - 1; d >= 0 && ++idx[d]! === os[d]; d--) idx[d] = 0;
+  }
+  return out;
+}
+
+interface Case {
+  name: string;
+  want: Float64Array;
+  shape: number[];
+  /** tolerance relative to the largest |want| */
+  tol: number;
+}
+
+function buildModel(dir: string): { file: string; inputs: Record<string, string>; cases: Case[] } {
+  const g = new GraphBuilder('matmul_paths');
+  const inputs: Record<string, string> = {};
+  const addInput = (name: string, shape: number[], data: Float64Array): string => {
+    g.input(name, 'float32', shape);
+    inputs[name] = join(dir, `${name}.npy`);
+    writeNpy(inputs[name]!, '<f4', shape, data);
+    return name;
+  };
+  const cases: Case[] = [];
+  const out = (name: string, value: string, want: Float64Array, shape: number[], tol = 1e-5): void => {
+    g.op('Identity', [value], {}, [name]);
+    g.output(name, 'float32', shape);
+    cases.push({ name, want, shape, tol });
+  };
+  const f32 = (name: string, dims: number[], v: Float64Array): string =>
+    g.initializer(name, dims, 'float32', Float32Array.from(v));
+  const half = (name: string, dims: number[], v: Float64Array, bf = false): string =>
+    g.initializer(name, dims, bf ? 'bfloat16' : 'float16', Uint16Array.from(v, bf ? bf16Code : halfCode));
+  const cast = (x: string, to: number): string => g.op('Cast', [x], { to });
+
+  const x5 = values(5 * K, 1);
+  const x48 = values(48 * K, 2);
+  const x128 = values(128 * K, 3);
+  const w = values(K * N, 4); // K×N
+  const wt = values(N * K, 5); // N×K
+  const bias = values(N, 6);
+  const wbf = values(K * N, 7, 256, 128);
+  addInput('x5', [5, K], x5);
+  addInput('x48', [48, K], x48);
+  addInput('x128', [128, K], x128);
+  const W = f32('W', [K, N], w);
+  const WT = f32('WT', [N, K], wt);
+
+  // one and two rows (a decode step): the threads split K
+  const x1 = values(K, 12);
+  const x2 = values(2 * K, 13);
+  addInput('x1', [1, K], x1);
+  addInput('x2', [2, K], x2);
+  out('mm_nn_m1', g.op('MatMul', ['x1', W]), reference(x1, w, 1, N, K), [1, N]);
+  out(
+    'gemm_nn_m2_bias',
+    g.op('Gemm', ['x2', W, f32('bias2', [N], bias)], { beta: 0.5 }),
+    reference(x2, w, 2, N, K, { bias: bias.map((v) => 0.5 * v) }),
+    [2, N],
+  );
+  out(
+    'mm_nn_m1_f16',
+    cast(g.op('MatMul', [cast('x1', 10), half('Wh1', [K, N], w)]), 1),
+    reference(x1, w, 1, N, K),
+    [1, N],
+    2e-3,
+  );
+  out('mm_nn_m5', g.op('MatMul', ['x5', W]), reference(x5, w, 5, N, K), [5, N]);
+  out('mm_nn_m48', g.op('MatMul', ['x48', W]), reference(x48, w, 48, N, K), [48, N]);
+  out('mm_nn_m128', g.op('MatMul', ['x128', W]), reference(x128, w, 128, N, K), [128, N]);
+  out(
+    'gemm_nt_m5',
+    g.op('Gemm', ['x5', WT, f32('bias', [N], bias)], { transB: 1 }),
+    reference(x5, wt, 5, N, K, { tb: true, bias }),
+    [5, N],
+  );
+  out('gemm_nt_m48', g.op('Gemm', ['x48', WT], { transB: 1 }), reference(x48, wt, 48, N, K, { tb: true }), [48, N]);
+  // float16 / bfloat16 weights (the result is rounded to 16 bits, hence the tolerance)
+  const x5h = cast('x5', 10);
+  out('mm_nn_f16', cast(g.op('MatMul', [x5h, half('Wh', [K, N], w)]), 1), reference(x5, w, 5, N, K), [5, N], 2e-3);
+  out(
+    'gemm_nt_f16',
+    cast(g.op('Gemm', [x5h, half('WTh', [N, K], wt)], { transB: 1 }), 1),
+    reference(x5, wt, 5, N, K, { tb: true }),
+    [5, N],
+    2e-3,
+  );
+  const x5b = values(5 * K, 11, 256, 128);
+  addInput('x5b', [5, K], x5b);
+  out(
+    'mm_nn_bf16',
+    cast(g.op('MatMul', [cast('x5b', 16), half('Wbf', [K, N], wbf, true)]), 1),
+    reference(x5b, wbf, 5, N, K),
+    [5, N],
+    1e-2,
+  );
+  // FusedMatMul: A stored [2, K, 5] (transA), B stored [2, 33, K] (transB), alpha
+  const a3 = values(2 * K * 5, 8);
+  const b3 = values(2 * 33 * K, 9);
+  addInput('a3', [2, K, 5], a3);
+  const fused = g.op(
+    'FusedMatMul',
+    ['a3', f32('b3', [2, 33, K], b3)],
+    { transA: 1, transB: 1, alpha: 0.5 },
+    1,
+    'com.microsoft',
+  );
+  const wantFused = new Float64Array(2 * 5 * 33);
+  for (let b = 0; b < 2; b++)
+    wantFused.set(
+      reference(a3.subarray(b * K * 5, (b + 1) * K * 5), b3.subarray(b * 33 * K, (b + 1) * 33 * K), 5, 33, K, {
+        ta: true,
+        tb: true,
+        alpha: 0.5,
+      }),
+      b * 5 * 33,
+    );
+  out('fused_ta_tb', fused, wantFused, [2, 5, 33]);
+  // Transposes: 2-D and 4-D, float32 and float16, sizes that are not multiples of the tiles
+  const t4 = values(3 * 33 * 17 * 70, 10);
+  addInput('t4', [3, 33, 17, 70], t4);
+  out('transpose_2d', g.op('Transpose', ['x128'], { perm: [1, 0] }), permute(x128, [128, K], [1, 0]), [K, 128], 0);
+  out(
+    'transpose_0231',
+    g.op('Transpose', ['t4'], { perm: [0, 2, 3, 1] }),
+    permute(t4, [3, 33, 17, 70], [0, 2, 3, 1]),
+    [3, 17, 70, 33],
+    0,
+  );
+  out(
+    'transpose_f16_3102',
+    cast(g.op('Transpose', [cast('t4', 10)], { perm: [3, 1, 0, 2] }), 1),
+    permute(t4, [3, 33, 17, 70], [3, 1, 0, 2]),
+    [70, 33, 3, 17],
+    0,
+  );
+  const file = join(dir, 'model.onnx');
+  writeFileSync(file, g.encode({ opset: 17, domains: { 'com.microsoft': 1 } }));
+  return { file, inputs, cases };
+}
+
+describe.skipIf(!haveFleetrt())('few-row products, FusedMatMul and Transpose on real-size shapes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetc-matmul-paths-'));
+  const model = buildModel(dir);
+  const variants: [string, Record<string, string>][] = [
+    ['the best code this CPU has', {}],
+    ['AVX2 code (FLEETRT_SIMD=avx2)', { FLEETRT_SIMD: 'avx2' }],
+    ['portable code (FLEETRT_PORTABLE=1)', { FLEETRT_PORTABLE: '1' }],
+  ];
+  variants.forEach(([name, env], v) =>
+    it(name, { timeout: 120_000 }, async () => {
+      const c = await compile(model.file, join(dir, `build${v}`), { report: false, force: true });
+      const r = await run(c.planPath, { inputs: model.inputs, outputDir: join(dir, `out${v}`), threads: 2, env });
+      for (const want of model.cases) {
+        const o = r.outputs.find((x) => x.name === want.name);
+        expect(o, want.name).toBeDefined();
+        const got = readNpy(o!.file);
+        expect(got.shape, want.name).toEqual(want.shape);
+        const scale = want.want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        let worst = 0;
+        for (let i = 0; i < got.data.length; i++) worst = Math.max(worst, Math.abs(got.data[i]! - want.want[i]!));
+        expect(worst / scale, want.name).toBeLessThanOrEqual(want.tol);
+      }
+    }),
+  );
+});
