@@ -75,7 +75,10 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const { work } = opWork(graph, c, value);
     const dtypes = computeDTypes(graph, id);
     const container = [...graph.opInputs(id), ...graph.opOutputs(id)].some((v) => v && graph.value(v).container);
-    const refused = devices.map((d) => refusal(d, op.opType, dtypes, op.domain, container));
+    // On one device there is no choice: the element types a class computes in (a cost-model
+    // list) do not refuse an op there; fleetrt's kernels judge what they take when it loads.
+    const types = devices.length > 1 ? dtypes : [];
+    const refused = devices.map((d) => refusal(d, op.opType, types, op.domain, container));
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {
