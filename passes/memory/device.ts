@@ -9,7 +9,7 @@ import { evaluate, symbolsOf, type Dim } from '../../src/ir/sym.js';
 import type { ValueAttrs, WeightRef } from '../../src/ir/types.js';
 import { freeNames } from '../../targets/fleetrt/emit.js';
 import { WEIGHT_ALIGN } from '../../targets/fleetrt/weights.js';
-import { alignUp, planArena, type ArenaRequest } from './arena.js';
+import { alignUp, livePeak, planArena, type ArenaRequest } from './arena.js';
 
 /** Where each arena tensor of a device's program lies, and what the arena takes. */
 export interface ArenaLayout {
@@ -94,16 +94,53 @@ export class ArenaModel {
     };
   }
 
-  /** The arena's size without planning it: the sum of every tensor it could hold (an upper bound). */
-  upperBound(p: ArenaProgram): number {
+  /** The most arena bytes live at one op: no layout of the program's arena is smaller. */
+  arenaFloor(p: ArenaProgram): number {
+    return livePeak(this.requests(p).reqs);
+  }
+
+  /**
+   * What a program's activations can take at most, without planning: every tensor its ops make
+   * and every tensor it receives, each at its full size and all live at once.
+   */
+  upperBound(ops: readonly string[], receives: Iterable<string>): number {
     let total = 0;
-    for (const id of p.ops)
-      for (const v of this.io(id).writes) {
-        if (p.sends.has(v) || p.outputs.has(v)) continue;
-        const b = this.size(v).bytes;
-        if (b !== undefined) total += alignUp(b);
-      }
+    const add = (v: string): void => {
+      const b = this.size(v).bytes;
+      if (b !== undefined) total += alignUp(b);
+    };
+    for (const id of ops) for (const v of this.io(id).writes) add(v);
+    for (const v of receives) add(v);
     return total;
+  }
+
+  /**
+   * Bytes at peak of the tensors a program holds outside its arena, which fleetrt allocates when
+   * they are made or arrive: values it sends, from their producer to their last local reader;
+   * graph outputs it returns, from their producer to its end; values it receives, from their first
+   * reader to their last.
+   */
+  outsideArena(p: ArenaProgram, receives: ReadonlySet<string>): number {
+    const first = new Map<string, number>();
+    const last = new Map<string, number>();
+    p.ops.forEach((id, k) => {
+      const { reads, writes } = this.io(id);
+      for (const v of reads) {
+        if (!first.has(v)) first.set(v, k);
+        last.set(v, k);
+      }
+      for (const v of writes) if (p.sends.has(v) || p.outputs.has(v)) first.set(v, k);
+    });
+    const reqs: ArenaRequest[] = [];
+    for (const [v, at] of first) {
+      const made = p.sends.has(v) || p.outputs.has(v);
+      if (!made && !receives.has(v)) continue;
+      const bytes = this.size(v).bytes;
+      if (bytes === undefined) continue;
+      const end = p.outputs.has(v) ? p.ops.length - 1 : Math.max(at, last.get(v) ?? at);
+      reqs.push({ bytes, first: at, last: end });
+    }
+    return livePeak(reqs);
   }
 
   private requests(p: ArenaProgram): { names: string[]; reqs: ArenaRequest[]; defaulted: string[] } {

@@ -5,7 +5,8 @@ import { FleetCost } from '../../src/fleet/cost.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import { refusal, type OpWork } from '../../targets/index.js';
 import { evaluator, opCost, opWork } from '../analysis/cost.js';
-import { ArenaModel, opWeights } from '../memory/index.js';
+import { opWeights } from '../memory/index.js';
+import { deviceMemory, residesOnDevice } from './memory.js';
 import { bytesOf } from '../analysis/tensor.js';
 import type { Problem, Task } from './problem.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
@@ -219,18 +220,9 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     home: cpu >= 0 ? cpu : 0,
     capacity: devices.map((d) => Math.min(d.memory[0]!.capacity, opts.maxMemory ?? Infinity)),
     comm: (a, b, bytes) => cost.transfer(a, b, bytes),
-    ...deviceMemory(graph, tasks, devices.length, cpu >= 0 ? cpu : 0, capturedBy, memoryDims),
+    ...deviceMemory(graph, tasks, { home: cpu >= 0 ? cpu : 0, capturedBy, dims: memoryDims }),
   };
   return { problem, facts, cost, unboundSymbols: [...unbound].sort() };
-}
-
-/**
- * Values that live on the device of the ops that read them and never travel: weights, and state
- * objects (a KV cache's pages, sized for the capacity the compile reserves).
- */
-export function residesOnDevice(graph: IRGraph, v: string): boolean {
-  const role = graph.value(v).role;
-  return role === 'weight' || role === 'state';
 }
 
 /**
@@ -294,58 +286,4 @@ function segment(
     }
   }
   return seg;
-}
-
-/**
- * The memory planner as the partitioner sees it: a device's arena for its tasks in the order it
- * runs them, the values it sends (read on another device, or graph outputs away from home)
- * left out as the emitter leaves them out. Layouts are kept by device, order and sends.
- */
-function deviceMemory(
-  graph: IRGraph,
-  tasks: Task[],
-  devices: number,
-  home: number,
-  capturedBy: Map<string, string[]>,
-  dims: ReadonlyMap<string, number>,
-): Pick<Problem, 'arena' | 'arenaBound'> {
-  const model = new ArenaModel(graph, dims);
-  const taskOf = new Map<string, number>();
-  tasks.forEach((t, i) => t.ops.forEach((o) => taskOf.set(o, i)));
-  const outputs = new Set(graph.outputs);
-  const none = new Set<string>();
-  // What each task makes: the tasks that read it, and whether the graph returns it.
-  const made = tasks.map((t) =>
-    t.ops.flatMap((op) =>
-      graph
-        .opOutputs(op)
-        .filter((v) => v !== undefined)
-        .map((v) => ({
-          value: v,
-          readers: [...new Set([...graph.consumers(v).map((u) => u.op), ...(capturedBy.get(v) ?? [])])].map((r) =>
-            taskOf.get(r)!,
-          ),
-          output: outputs.has(v),
-        })),
-    ),
-  );
-  const produced = tasks.map((t) => model.upperBound({ ops: t.ops, sends: none, outputs: none }));
-  const planned = Array.from({ length: devices }, () => new Map<string, number>());
-  return {
-    arenaBound: (ts) => ts.reduce((sum, t) => sum + produced[t]!, 0),
-    arena(d, ts, placement) {
-      const sends: string[] = [];
-      for (const t of ts)
-        for (const m of made[t]!)
-          if ((d !== home && m.output) || m.readers.some((r) => placement[r] !== d)) sends.push(m.value);
-      const key = `${ts.join(',')}|${sends.join(',')}`;
-      let bytes = planned[d]!.get(key);
-      if (bytes === undefined) {
-        const ops = ts.flatMap((t) => tasks[t]!.ops);
-        bytes = model.layout({ ops, sends: new Set(sends), outputs: d === home ? outputs : none }).bytes;
-        planned[d]!.set(key, bytes);
-      }
-      return bytes;
-    },
-  };
 }

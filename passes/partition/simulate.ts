@@ -33,7 +33,7 @@ export interface Schedule {
   bottleneck: number;
 }
 
-/** Memory per device of a schedule: weights, the activations' arena, and their sum. */
+/** Memory per device of a schedule: weights, activations at peak, and their sum. */
 export interface MemoryUse {
   weightBytes: number[];
   activationPeak: number[];
@@ -174,16 +174,16 @@ export function deviceTasks(p: Problem, s: Schedule): number[][] {
 const memoryCache = new WeakMap<Schedule, MemoryUse>();
 
 /**
- * Memory per device: weights plus the arena the memory planner lays out for the device's tasks
- * in the order it runs them (Problem.arena), or live outputs along the timeline for problems
- * without a graph.
+ * Memory per device: weights plus the activations of the device's tasks in the order it runs
+ * them (Problem.activations: the memory planner's arena and the tensors in transit), or live
+ * outputs along the timeline for problems without a graph.
  */
 export function memoryOf(p: Problem, s: Schedule): MemoryUse {
   let m = memoryCache.get(s);
   if (m) return m;
   const tasks = deviceTasks(p, s);
-  const activationPeak = p.arena
-    ? tasks.map((ts, d) => (ts.length ? p.arena!(d, ts, s.placement) : 0))
+  const activationPeak = p.activations
+    ? tasks.map((ts, d) => (ts.length ? p.activations!(d, ts, s.placement) : 0))
     : timelinePeak(p, s.placement, s.start, s.finish, s.transfers);
   m = { weightBytes: s.weightBytes, activationPeak, memory: s.weightBytes.map((w, d) => w + activationPeak[d]!) };
   memoryCache.set(s, m);
@@ -230,17 +230,25 @@ function timelinePeak(
 const fitsCache = new WeakMap<Schedule, boolean>();
 
 /**
- * Whether every device holds its weights and arena. A device whose weights plus everything its
- * tasks produce fit needs no planning; the others are planned (memoryOf).
+ * Whether every device holds its weights and activations. A device whose weights plus everything
+ * its tasks make and receive fit needs no planning, nor does one whose weights plus the least its
+ * activations can take do not; the others are planned.
  */
 export function fits(p: Problem, s: Schedule): boolean {
   let ok = fitsCache.get(s);
   if (ok !== undefined) return ok;
-  const tasks = p.arenaBound ? deviceTasks(p, s) : undefined;
-  ok = p.devices.every((_d, d) => {
-    if (tasks && s.weightBytes[d]! + p.arenaBound!(tasks[d]!) <= p.capacity[d]!) return true;
-    return memoryOf(p, s).memory[d]! <= p.capacity[d]!;
-  });
+  if (!p.activations) ok = memoryOf(p, s).memory.every((m, d) => m <= p.capacity[d]!);
+  else {
+    const tasks = deviceTasks(p, s);
+    ok = p.devices.every((_d, d) => {
+      const room = p.capacity[d]! - s.weightBytes[d]!;
+      const ts = tasks[d]!;
+      if (!ts.length) return room >= 0;
+      if (p.activationBound && p.activationBound(ts) <= room) return true;
+      if (p.activationFloor && p.activationFloor(d, ts, s.placement) > room) return false;
+      return p.activations!(d, ts, s.placement) <= room;
+    });
+  }
   fitsCache.set(s, ok);
   return ok;
 }

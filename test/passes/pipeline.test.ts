@@ -79,6 +79,13 @@ describe('pass pipelines', () => {
     // relu's input goes to gpu0; y comes back for cat and as a graph output.
     expect(transfers!.map((c) => `${c.value}:${c.from}>${c.to}`).sort()).toEqual(['pre:cpu0>gpu0', 'y:gpu0>cpu0']);
     expect(transfers!.map((c) => c.id)).toEqual(transfers!.map((_c, i) => i));
+    // The partitioner counted the memory plan's arenas, plus what travels: on gpu0, relu's input
+    // (received) and output (sent), [2, 4] float32 each, live together, 64-byte aligned.
+    const gpu = partition!.devices.find((d) => d.id === 'gpu0')!;
+    expect(memory!.get('gpu0')!.bytes).toBe(0);
+    expect(gpu.activationPeak).toBe(2 * 64);
+    const cpu = partition!.devices.find((d) => d.id === 'cpu0')!;
+    expect(cpu.activationPeak).toBeGreaterThanOrEqual(memory!.get('cpu0')!.bytes);
     // The emitted arenas are the memory plan's.
     expect([...bundles!.keys()]).toEqual(schedule!.used);
     for (const [dev, e] of bundles!) {
