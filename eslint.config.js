@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './lint/layers.js';
 
 export default tseslint.config(
   {
@@ -23,6 +24,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
+  },
+  {
+    // Imports point one way between the parts of the compiler, and no file imports itself back.
+    files: ['src/**/*.ts', 'passes/**/*.ts', 'targets/**/*.ts', 'runtime/**/*.ts'],
+    plugins: { fleetc: layers },
+    rules: { 'fleetc/layers': 'error', 'fleetc/no-cycles': 'error' },
   },
   {
     files: ['**/*.mjs', '**/*.js'],

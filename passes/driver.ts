@@ -1,7 +1,7 @@
 import type { IRGraph } from '../src/ir/graph.js';
 import { assertVerified } from '../src/ir/verify.js';
 import { FleetcError } from '../src/diagnostics/index.js';
-import type { PassContext, PassResult } from './pass.js';
+import type { PassContext, PassResult, PassResults } from './pass.js';
 import { parsePipeline, type PipelineStep } from './pipeline.js';
 import { PASSES, PIPELINES } from './registry.js';
 
@@ -12,15 +12,28 @@ export interface PassRecord {
   summary?: string;
 }
 
-/** Resolves a pipeline name (`default`, `O0` …) or text into its steps, checking every pass and option. */
+/**
+ * Resolves a pipeline name (`default`, `generate`, `O0` …) or text into its steps, checking every
+ * pass, every option, and that each pass comes after the passes whose results it reads.
+ */
 export function resolvePipeline(text: string): PipelineStep[] {
   const steps = parsePipeline(PIPELINES[text] ?? text);
+  const provided = new Set<keyof PassResults>();
   for (const step of steps) {
     const pass = PASSES[step.name];
     if (!pass)
       throw new FleetcError('E0901', `unknown pass '${step.name}' (known: ${Object.keys(PASSES).sort().join(', ')})`);
     for (const key of Object.keys(step.options))
       if (!(key in pass.options)) throw new FleetcError('E0901', `pass '${step.name}' has no option '${key}'`);
+    for (const slot of pass.needs ?? [])
+      if (!provided.has(slot)) {
+        const by = Object.values(PASSES)
+          .filter((p) => p.provides === slot)
+          .map((p) => `'${p.name}'`)
+          .join(' or ');
+        throw new FleetcError('E0901', `pass '${step.name}' needs ${by} earlier in the pipeline`);
+      }
+    if (pass.provides) provided.add(pass.provides);
   }
   return steps;
 }
@@ -30,6 +43,8 @@ export function runPipeline(graph: IRGraph, steps: PipelineStep[], ctx: PassCont
   const records: PassRecord[] = [];
   for (const step of steps) {
     const pass = PASSES[step.name]!;
+    if (pass.needsTarget && !ctx.target)
+      throw new FleetcError('E0901', `pass '${step.name}' places ops on a fleet: run it with fleetc compile`);
     const t0 = performance.now();
     const res: PassResult = pass.run(graph, ctx, { ...pass.options, ...step.options }) ?? {};
     records.push({ pass: step.name, ms: performance.now() - t0, changed: !!res.changed, summary: res.summary });

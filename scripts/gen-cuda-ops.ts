@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { cudaOpsTable } from '../src/fleet/cuda-ops.js';
+import { cudaOpsTable } from '../targets/gpu/cuda-ops.js';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dir = path.join(root, 'native/src/backends/cuda');

@@ -1,10 +1,18 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { DType } from '../../src/ir/dtype.js';
-import { add, max, mul, product, sym, type Dim } from '../../src/ir/sym.js';
+import { add, evaluate, max, mul, product, sym, symbolsOf, type Dim } from '../../src/ir/sym.js';
+import type { OpWork } from '../../targets/index.js';
 import type { Pass, PassContext } from '../pass.js';
 import { opFlops } from './flops.js';
 import { OpView } from './opview.js';
 import { bytesFor, bytesOf, DimSum } from './tensor.js';
+
+declare module '../pass.js' {
+  interface PassResults {
+    /** cost: FLOPs and bytes per op. */
+    cost?: CostResult;
+  }
+}
 
 /** The symbol a paged attention's context length is priced with (`--dim kv_context=N`). */
 export const KV_CONTEXT = 'kv_context';
@@ -129,10 +137,58 @@ export const costPass: Pass = {
   name: 'cost',
   summary: 'FLOPs and bytes read/written per op, as expressions over the shape symbols',
   kind: 'analysis',
+  provides: 'cost',
   options: {},
   run(graph: IRGraph, ctx: PassContext) {
     const res = costGraph(graph);
-    ctx.results.set('cost', res);
+    ctx.results.cost = res;
     return { summary: `${res.ops.length} ops costed, ${res.unknown.length} unknown` };
   },
 };
+
+/**
+ * Evaluates cost expressions for the bindings: symbols without a binding count as 1 (and are
+ * added to `unbound`), sizes that come out negative (`T - 3` at T = 1) as 0, unknown ones as null.
+ */
+export function evaluator(dims: ReadonlyMap<string, number>, unbound?: Set<string>): (d: Dim | null) => number | null {
+  return (d) => {
+    if (d === null) return null;
+    const v = evaluate(d, dims);
+    if (v !== undefined) return Math.max(0, v);
+    const withOnes = new Map(dims);
+    for (const name of symbolsOf(d))
+      if (!withOnes.has(name)) {
+        withOnes.set(name, 1);
+        unbound?.add(name);
+      }
+    const w = evaluate(d, withOnes);
+    return w === undefined ? null : Math.max(0, w);
+  };
+}
+
+/** What an op asks of a device (unknown parts count 0), and whether all of it is known. */
+export function opWork(
+  graph: IRGraph,
+  c: OpCost,
+  value: (d: Dim | null) => number | null,
+): { work: OpWork; known: boolean } {
+  const flops = value(c.flops);
+  const read = value(c.bytesRead);
+  const written = value(c.bytesWritten);
+  let outElems = 0;
+  for (const v of graph.opOutputs(c.op)) {
+    const s = v === undefined ? null : graph.value(v).shape;
+    outElems += s ? (value(product(s)) ?? 0) : 0;
+  }
+  return {
+    work: {
+      opType: c.opType,
+      domain: c.domain,
+      flops: flops ?? 0,
+      bytes: (read ?? 0) + (written ?? 0),
+      dtype: c.dtype,
+      outElems,
+    },
+    known: flops !== null && read !== null && written !== null,
+  };
+}

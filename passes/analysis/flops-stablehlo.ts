@@ -1,5 +1,5 @@
 import { mul, type Dim } from '../../src/ir/sym.js';
-import { TRANSCENDENTAL as T } from './flops.js';
+import { TRANSCENDENTAL as T } from './flops-units.js';
 import type { OpView } from './opview.js';
 
 /**

@@ -2,13 +2,12 @@ import { add, ceilDiv, floorDiv, max, mul, product, sub, dimEq, sym, type Dim } 
 import { OpView, broadcastShapes } from './opview.js';
 import { stablehloFlops } from './flops-stablehlo.js';
 
+import { TRANSCENDENTAL } from './flops-units.js';
+
 /**
- * FLOP formulas, one per op type. Conventions (docs/cost-model.md): a multiply-add is 2 FLOPs;
- * one arithmetic operation on one element is 1 FLOP; a transcendental function (exp, log,
- * tanh, erf, sqrt, pow, trig) is TRANSCENDENTAL FLOPs; data movement is 0 FLOPs. A formula
- * returns null when the shapes it needs are unknown.
+ * FLOP formulas, one per op type, by the conventions of flops-units.ts. A formula returns null
+ * when the shapes it needs are unknown.
  */
-export const TRANSCENDENTAL = 4;
 const T = TRANSCENDENTAL;
 
 type Formula = (v: OpView) => Dim | null;

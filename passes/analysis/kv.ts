@@ -3,6 +3,13 @@ import { dimEq, product, sub, type Dim } from '../../src/ir/sym.js';
 import type { Pass, PassContext } from '../pass.js';
 import { bytesFor } from './tensor.js';
 
+declare module '../pass.js' {
+  interface PassResults {
+    /** detect-kv: graph input/output pairs that look like a KV cache. */
+    kv?: KvCandidate[];
+  }
+}
+
 /** A graph input/output pair that looks like a KV cache (or other carried state). */
 export interface KvCandidate {
   input: string;
@@ -129,10 +136,11 @@ export const kvPass: Pass = {
   name: 'detect-kv',
   summary: 'find graph input/output pairs that look like a KV cache',
   kind: 'analysis',
+  provides: 'kv',
   options: {},
   run(graph: IRGraph, ctx: PassContext) {
     const res = detectKvCache(graph);
-    ctx.results.set('detect-kv', res);
+    ctx.results.kv = res;
     return { summary: `${res.length} KV-cache candidates` };
   },
 };

@@ -4,8 +4,7 @@
 // (Equal → NonZero → Gather), its MLP with its slice of the stacked weights, the gate, and a
 // ScatterND-add back into the output. Semantics follow onnxruntime 1.30's CPU kernel: fc1 and
 // fc3 are [E, inter, hidden], fc2 is [E, hidden, inter] (x · Wᵀ), fc3 gates fc1 Mixtral-style.
-import type { IRGraph } from '../../src/ir/graph.js';
-import type { AttrValue } from '../../src/ir/types.js';
+import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
 import { readWeightBytes } from '../../src/ir/weights.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
 import type { Pass } from '../pass.js';

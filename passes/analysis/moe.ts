@@ -18,6 +18,13 @@ import {
 } from './moe-graph.js';
 import { bytesOf } from './tensor.js';
 
+declare module '../pass.js' {
+  interface PassResults {
+    /** detect-moe: the Mixture-of-Experts layers. */
+    moeLayers?: MoeLayer[];
+  }
+}
+
 export interface MoeRouter {
   /** The gate matrix op (token features × router weight → one logit per expert). */
   gate: string;
@@ -727,10 +734,11 @@ export const moePass: Pass = {
   name: 'detect-moe',
   summary: 'find Mixture-of-Experts layers: router, experts, dispatch and combine',
   kind: 'analysis',
+  provides: 'moeLayers',
   options: {},
   run(graph: IRGraph, ctx: PassContext) {
     const layers = detectMoe(graph, ctx.dims);
-    ctx.results.set('detect-moe', layers);
+    ctx.results.moeLayers = layers;
     return { summary: `${layers.length} MoE layers (${layers.reduce((s, l) => s + l.experts.length, 0)} experts)` };
   },
 };

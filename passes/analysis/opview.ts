@@ -1,5 +1,4 @@
-import type { IRGraph } from '../../src/ir/graph.js';
-import type { OpAttrs } from '../../src/ir/types.js';
+import type { IRGraph, OpAttrs } from '../../src/ir/graph.js';
 import { product, type Dim } from '../../src/ir/sym.js';
 import { shapeOf } from './tensor.js';
 

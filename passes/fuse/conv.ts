@@ -1,5 +1,4 @@
-import type { IRGraph } from '../../src/ir/graph.js';
-import type { AttrValue } from '../../src/ir/types.js';
+import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
 import type { Pass } from '../pass.js';
 import { fleetTakes, outerReferenced, dropIfUnused, sameShape, scalarWeight, soleConsumer } from './util.js';
 

@@ -1,5 +1,5 @@
 import type { IRGraph } from '../../src/ir/graph.js';
-import type { AttrValue } from '../../src/ir/types.js';
+import type { AttrValue } from '../../src/ir/graph.js';
 import { FLEETC_DOMAIN } from './conv.js';
 import { BINARY, SQUARE, UNARY } from './elementwise.js';
 import { addFloatWeight } from './util.js';

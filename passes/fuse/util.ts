@@ -4,8 +4,7 @@ import { dimEq } from '../../src/ir/sym.js';
 import { halfToNumber } from '../../src/ir/dtype.js';
 import { outerRefs } from '../simplify/outer.js';
 import type { PassContext } from '../pass.js';
-import type { Fleet } from '../../src/fleet/types.js';
-import { refusal } from '../../src/fleet/support.js';
+import { refusal } from '../../targets/index.js';
 
 /** Values that subgraphs of `graph`'s ops read from the enclosing scope (invisible as consumers). */
 export function outerReferenced(graph: IRGraph): Set<string> {
@@ -106,13 +105,13 @@ export function sameShape(graph: IRGraph, a: string, b: string): boolean {
 }
 
 /**
- * Whether fused `opType` ops suit the fleet the compile targets (ctx.env 'fleet'; none: this
+ * Whether fused `opType` ops suit the fleet the compile targets (ctx.target; none: this
  * machine's cpu): every device is a cpu or a real cuda GPU, and none refuses the op (a cuda
  * device refuses what its kernel set lacks). Fusion before partitioning must not hand a device an
  * op that only its unfused parts were allowed on.
  */
 export function fleetTakes(ctx: PassContext, opType: string, domain = ''): boolean {
-  const fleet = ctx.env.get('fleet') as Fleet | undefined;
+  const fleet = ctx.target?.fleet;
   if (!fleet) return true;
   return fleet.devices.every(
     (d) => (d.class === 'cpu' || d.backend === 'cuda') && refusal(d, opType, ['float32'], domain) === null,

@@ -64,17 +64,18 @@ function place(
   const offsets = new Array<number>(reqs.length).fill(0);
   const order = reqs.map((_, i) => i).filter((i) => sizes[i]! > 0);
   order.sort(cmp);
-  const placed: number[] = [];
+  // Placed tensors by offset (then index), so that the ones live with each new tensor are met in
+  // that order without sorting them each time.
+  const byOffset: number[] = [];
   let peak = 0;
   for (const t of order) {
     const r = reqs[t]!;
-    const conflicts = placed
-      .filter((q) => !(reqs[q]!.last < r.first || r.last < reqs[q]!.first))
-      .sort((x, y) => offsets[x]! - offsets[y]! || x - y);
     let prevEnd = 0;
     let bestAt = -1;
     let bestGap = Infinity;
-    for (const q of conflicts) {
+    for (const q of byOffset) {
+      const rq = reqs[q]!;
+      if (rq.last < r.first || r.last < rq.first) continue;
       const gap = offsets[q]! - prevEnd;
       if (gap >= sizes[t]! && gap < bestGap) {
         bestAt = prevEnd;
@@ -82,11 +83,28 @@ function place(
       }
       prevEnd = Math.max(prevEnd, offsets[q]! + sizes[q]!);
     }
-    offsets[t] = bestAt >= 0 ? bestAt : prevEnd;
-    peak = Math.max(peak, offsets[t]! + sizes[t]!);
-    placed.push(t);
+    const at = bestAt >= 0 ? bestAt : prevEnd;
+    offsets[t] = at;
+    peak = Math.max(peak, at + sizes[t]!);
+    let lo = 0;
+    let hi = byOffset.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = byOffset[mid]!;
+      if (offsets[m]! < at || (offsets[m]! === at && m < t)) lo = mid + 1;
+      else hi = mid;
+    }
+    byOffset.splice(lo, 0, t);
   }
   return { offsets, peak };
+}
+
+/** The most bytes live at one op (sizes aligned as the planner aligns them), without laying them out. */
+export function livePeak(reqs: readonly ArenaRequest[]): number {
+  return liveLowerBound(
+    reqs,
+    reqs.map((r) => alignUp(Math.max(0, r.bytes))),
+  );
 }
 
 function liveLowerBound(reqs: readonly ArenaRequest[], sizes: number[]): number {

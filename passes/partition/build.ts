@@ -1,13 +1,13 @@
 import type { IRGraph } from '../../src/ir/graph.js';
-import { evaluate, product, symbolsOf, type Dim } from '../../src/ir/sym.js';
+import type { Dim } from '../../src/ir/sym.js';
 import type { DType } from '../../src/ir/dtype.js';
-import { route, transferTime } from '../../src/fleet/route.js';
-import { refusal } from '../../src/fleet/support.js';
+import { FleetCost } from '../../src/fleet/cost.js';
 import type { Fleet } from '../../src/fleet/types.js';
-import { opCost } from '../analysis/cost.js';
-import { roofline } from '../analysis/roofline.js';
+import { refusal, type OpWork } from '../../targets/index.js';
+import { evaluator, opCost, opWork } from '../analysis/cost.js';
+import { opWeights } from '../memory/index.js';
+import { deviceMemory, residesOnDevice } from './memory.js';
 import { bytesOf } from '../analysis/tensor.js';
-import { deviceRoofline } from './devices.js';
 import type { Problem, Task } from './problem.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
 
@@ -18,16 +18,22 @@ export interface BuildOptions {
   coarsen?: boolean;
   /** Placement decided before partitioning (experts and their layers): op id → device id. */
   opPins?: ReadonlyMap<string, string>;
+  /** The fleet's cost model (default: the fleet's datasheet figures). */
+  cost?: FleetCost;
+  /** Bindings memory is planned with, when costs are priced at others (MoE expected rows); default `dims`. */
+  memoryDims?: ReadonlyMap<string, number>;
+  /** Bytes no device may use, below its capacity (`--max-memory`). */
+  maxMemory?: number;
 }
 
 /** Per-op facts the partitioner and the report share. */
 export interface OpFacts {
   op: string;
   opType: string;
+  /** What the op asks of a device (FLOPs, bytes, element type, output elements). */
+  work: OpWork;
   flops: number;
   bytes: number;
-  /** Output elements (how much parallel work the op offers). */
-  outElems: number;
   dtype: DType | null;
   /** Seconds per device (Infinity where refused). */
   time: number[];
@@ -39,6 +45,7 @@ export interface OpFacts {
 export interface BuiltProblem {
   problem: Problem;
   facts: Map<string, OpFacts>;
+  cost: FleetCost;
   /** Symbols that had no binding and were taken as 1. */
   unboundSymbols: string[];
 }
@@ -52,20 +59,9 @@ export interface BuiltProblem {
 export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): BuiltProblem {
   const devices = fleet.devices;
   const unbound = new Set<string>();
-  const num = (d: Dim | null): number => {
-    if (d === null) return 0;
-    const v = evaluate(d, opts.dims);
-    if (v !== undefined) return Math.max(0, v);
-    const withOnes = new Map(opts.dims);
-    for (const name of symbolsOf(d))
-      if (!withOnes.has(name)) {
-        withOnes.set(name, 1);
-        unbound.add(name);
-      }
-    // Unbound symbols at 1 can make sizes like `T - 3` negative: count them as empty.
-    return Math.max(0, evaluate(d, withOnes) ?? 0);
-  };
-  const rooflines = devices.map(deviceRoofline);
+  const value = evaluator(opts.dims, unbound);
+  const num = (d: Dim | null): number => value(d) ?? 0;
+  const cost = opts.cost ?? new FleetCost(fleet);
   const pins = fleet.pins.map((p) => ({
     ...p,
     re: new RegExp(p.match),
@@ -77,17 +73,13 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
   for (const id of order) {
     const op = graph.op(id);
     const c = opCost(graph, id);
-    const flops = num(c.flops);
-    const bytes = num(c.bytesRead) + num(c.bytesWritten);
-    const outElems = graph.opOutputs(id).reduce((s, v) => s + (v ? num(numel(graph, v)) : 0), 0);
+    const { work } = opWork(graph, c, value);
     const dtypes = computeDTypes(graph, id);
-    // A cuda device holds tensors only: sequences and optionals stay in host memory.
     const container = [...graph.opInputs(id), ...graph.opOutputs(id)].some((v) => v && graph.value(v).container);
-    const refused = devices.map((d) =>
-      container && d.backend === 'cuda'
-        ? 'the cuda backend holds tensors only (not sequences or optionals)'
-        : refusal(d, op.opType, dtypes, op.domain),
-    );
+    // On one device there is no choice: the element types a class computes in (a cost-model
+    // list) do not refuse an op there; fleetrt's kernels judge what they take when it loads.
+    const types = devices.length > 1 ? dtypes : [];
+    const refused = devices.map((d) => refusal(d, op.opType, types, op.domain, container));
     let pinned: number | undefined;
     let pinOrigin: string | undefined;
     for (const p of pins) {
@@ -112,15 +104,13 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
         `${pinOrigin} pins ${op.opType} '${op.name}' to ${devices[pinned]!.id}, which cannot run it: ${refused[pinned]}`,
         op.loc,
       );
-    const time = devices.map((_d, i) =>
-      refused[i] ? Infinity : roofline(rooflines[i]!, flops, bytes, c.dtype, outElems).time,
-    );
+    const time = devices.map((_d, i) => (refused[i] ? Infinity : cost.op(i, work).time));
     facts.set(id, {
       op: id,
       opType: op.opType,
-      flops,
-      bytes,
-      outElems,
+      work,
+      flops: work.flops,
+      bytes: work.bytes,
       dtype: c.dtype,
       time,
       refused,
@@ -128,8 +118,15 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     });
   }
 
-  const opWeightBytes = (op: string): number =>
-    graph.opInputs(op).reduce((sum, v) => (v && residesOnDevice(graph, v) ? sum + num(bytesOf(graph, v)) : sum), 0);
+  // What stays on the device of an op: its weights as weights.bin holds them, and state it uses.
+  const memoryDims = opts.memoryDims ?? opts.dims;
+  const residents = new Map<string, [string, number][]>();
+  for (const id of order) {
+    const own = opWeights(graph, id, memoryDims);
+    for (const v of graph.opInputs(id)) if (v && graph.value(v).role === 'state') own.push([v, num(bytesOf(graph, v))]);
+    residents.set(id, own);
+  }
+  const opWeightBytes = (op: string): number => residents.get(op)!.reduce((sum, [, b]) => sum + b, 0);
   // A segment may hold at most an eighth of the smallest device's memory in weights, so that
   // memory can still be balanced by moving segments.
   const weightCap = Math.min(...devices.map((d) => d.memory[0]?.capacity ?? Infinity)) / 8;
@@ -149,11 +146,10 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     const inSeg = new Set(ops);
     for (const o of ops) {
       let work = 0;
+      for (const [w, b] of residents.get(o)!) weights.set(w, b);
       for (const v of graph.opInputs(o)) {
-        if (!v) continue;
-        const b = num(bytesOf(graph, v));
-        if (residesOnDevice(graph, v)) weights.set(v, b);
-        else work += b;
+        if (!v || residesOnDevice(graph, v)) continue;
+        work += num(bytesOf(graph, v));
       }
       for (const v of graph.opOutputs(o)) {
         if (!v) continue;
@@ -222,25 +218,11 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     inputs: [...inputs.entries()].map(([to, bytes]) => ({ to, bytes })),
     outputs: [...outputs.entries()].map(([from, bytes]) => ({ from, bytes })),
     home: cpu >= 0 ? cpu : 0,
-    capacity: devices.map((d) => d.memory[0]!.capacity),
-    comm: (a, b, bytes) =>
-      a === b || bytes === 0 ? 0 : transferTime(route(fleet, devices[a]!.id, devices[b]!.id)!, bytes),
+    capacity: devices.map((d) => Math.min(d.memory[0]!.capacity, opts.maxMemory ?? Infinity)),
+    comm: (a, b, bytes) => cost.transfer(a, b, bytes),
+    ...deviceMemory(graph, tasks, { home: cpu >= 0 ? cpu : 0, capturedBy, dims: memoryDims }),
   };
-  return { problem, facts, unboundSymbols: [...unbound].sort() };
-}
-
-/**
- * Values that live on the device of the ops that read them and never travel: weights, and state
- * objects (a KV cache's pages, sized for the capacity the compile reserves).
- */
-export function residesOnDevice(graph: IRGraph, v: string): boolean {
-  const role = graph.value(v).role;
-  return role === 'weight' || role === 'state';
-}
-
-function numel(graph: IRGraph, v: string): Dim | null {
-  const s = graph.value(v).shape;
-  return s ? product(s) : null;
+  return { problem, facts, cost, unboundSymbols: [...unbound].sort() };
 }
 
 /**

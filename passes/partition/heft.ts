@@ -1,5 +1,5 @@
 import { allowed, type Problem } from './problem.js';
-import { adj, fits, simulate, type Schedule } from './simulate.js';
+import { adj, fits, memoryOf, simulate, type Schedule } from './simulate.js';
 
 export type Objective = 'latency' | 'throughput';
 
@@ -153,7 +153,7 @@ export function refine(
 
 /** Bytes over capacity, summed over devices. */
 export function overflow(p: Problem, s: Schedule): number {
-  return s.memory.reduce((sum, m, d) => sum + Math.max(0, m - p.capacity[d]!), 0);
+  return memoryOf(p, s).memory.reduce((sum, m, d) => sum + Math.max(0, m - p.capacity[d]!), 0);
 }
 
 /**

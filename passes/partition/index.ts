@@ -1,20 +1,23 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
-import { localFleet } from '../../src/fleet/load.js';
 import { route } from '../../src/fleet/route.js';
 import type { Fleet } from '../../src/fleet/types.js';
-import type { Pass, PassContext, PassOptions } from '../pass.js';
-import { buildProblem, residesOnDevice, type OpFacts } from './build.js';
-import { deviceRoofline } from './devices.js';
+import { targetOf, type Pass, type PassContext, type PassOptions } from '../pass.js';
+import { formatBytes } from '../../src/util/units.js';
+import { buildProblem, type OpFacts } from './build.js';
+import { residesOnDevice } from './memory.js';
 import type { Problem } from './problem.js';
-import { roofline, type Boundness } from '../analysis/roofline.js';
+import type { Boundness } from '../../targets/index.js';
+import type { FleetCost } from '../../src/fleet/cost.js';
 import { bytesOf } from '../analysis/tensor.js';
 import { evaluate } from '../../src/ir/sym.js';
 import { criticalPath, explain, type Placement } from './explain.js';
 import { greedyPriority } from './greedy.js';
 import { unplaceable, type Objective } from './heft.js';
-import { adj, simulate, type Schedule } from './simulate.js';
+import { adj, fits, memoryOf, simulate, type Schedule } from './simulate.js';
 import { solve } from './solve.js';
+
+export type { MoeReportLayer } from './moe-place.js';
 
 export interface DeviceSummary {
   id: string;
@@ -29,6 +32,8 @@ export interface DeviceSummary {
   capacity: number;
   busy: number;
   utilisation: number;
+  /** The device's roofline: peak FLOP/s of its default element type and memory bandwidth. */
+  roofline: { peakFlops: number; bandwidth: number };
 }
 
 export interface Channel {
@@ -68,31 +73,65 @@ export interface PartitionResult {
   };
 }
 
+declare module '../pass.js' {
+  interface PassResults {
+    /** partition: where every op runs, and the predicted figures. */
+    partition?: PartitionResult;
+  }
+}
+
 export const partitionPass: Pass = {
   name: 'partition',
   summary: 'place every op on a fleet device (HEFT + refinement, pipeline cuts, exact MILP for small graphs)',
   kind: 'transform',
   options: { objective: 'latency', exact: 'auto', coarsen: true },
+  provides: 'partition',
+  needsTarget: true,
   run(graph: IRGraph, ctx: PassContext, options: PassOptions) {
-    const fleet = (ctx.env.get('fleet') as Fleet | undefined) ?? localFleet();
+    const { fleet, cost } = targetOf(ctx, 'partition');
     const objective = options.objective as Objective;
     if (objective !== 'latency' && objective !== 'throughput')
       throw new FleetcError('E0901', `partition objective must be latency or throughput, not '${String(objective)}'`);
-    const result = partition(
-      graph,
-      fleet,
-      ctx.dims,
-      objective,
-      options.exact as boolean | 'auto',
-      options.coarsen !== false,
-    );
-    ctx.results.set('partition', result);
+    const experts = ctx.results.experts;
+    const maxMemory = ctx.settings.maxMemory;
+    let result: PartitionResult;
+    try {
+      result = partition(
+        graph,
+        fleet,
+        experts?.costDims ?? ctx.dims,
+        objective,
+        options.exact as boolean | 'auto',
+        options.coarsen !== false,
+        { opPins: experts?.pins, cost, memoryDims: ctx.dims, maxMemory },
+      );
+    } catch (e) {
+      if (maxMemory !== undefined && e instanceof FleetcError && e.code === 'E0302')
+        throw new FleetcError(
+          'E0401',
+          `no placement keeps every device under --max-memory ${formatBytes(maxMemory)}: ${e.message}`,
+        );
+      throw e;
+    }
+    ctx.results.partition = result;
     return {
       changed: true,
       summary: `${result.segments.length} segments on ${result.devices.filter((d) => d.ops > 0).length} devices by ${result.method}`,
     };
   },
 };
+
+/** What a partition can be told beside the graph and fleet. */
+export interface PartitionOptions {
+  /** Placement decided before partitioning (experts and their layers): op id → device id. */
+  opPins?: ReadonlyMap<string, string>;
+  /** The fleet's cost model (default: its datasheet figures). */
+  cost?: FleetCost;
+  /** Bindings memory is planned with when costs are priced at others (default `dims`). */
+  memoryDims?: ReadonlyMap<string, number>;
+  /** Bytes no device may use, below its capacity (`--max-memory`). */
+  maxMemory?: number;
+}
 
 export function partition(
   graph: IRGraph,
@@ -101,9 +140,21 @@ export function partition(
   objective: Objective,
   exact: boolean | 'auto' = 'auto',
   coarsen = true,
-  opPins?: ReadonlyMap<string, string>,
+  o: PartitionOptions = {},
 ): PartitionResult {
-  const { problem: p, facts, unboundSymbols } = buildProblem(graph, fleet, { dims, coarsen, opPins });
+  const {
+    problem: p,
+    facts,
+    cost,
+    unboundSymbols,
+  } = buildProblem(graph, fleet, {
+    dims,
+    coarsen,
+    opPins: o.opPins,
+    cost: o.cost,
+    memoryDims: o.memoryDims,
+    maxMemory: o.maxMemory,
+  });
   const stuck = unplaceable(p);
   if (stuck.length) {
     const task = p.tasks[stuck[0]!]!;
@@ -117,12 +168,13 @@ export function partition(
   }
   const sol = solve(p, objective, exact);
   const s = sol.schedule;
-  const over = s.memory.findIndex((m, d) => m > p.capacity[d]!);
+  const mem = memoryOf(p, s);
+  const over = mem.memory.findIndex((m, d) => m > p.capacity[d]!);
   if (over >= 0) {
     const dev = p.devices[over]!;
     throw new FleetcError(
       'E0302',
-      `the model does not fit the fleet: ${dev.id} needs ${mb(s.memory[over]!)} (weights ${mb(s.weightBytes[over]!)} + activations ${mb(s.activationPeak[over]!)}) but holds ${mb(p.capacity[over]!)}`,
+      `the model does not fit the fleet: ${dev.id} needs ${mb(mem.memory[over]!)} (weights ${mb(mem.weightBytes[over]!)} + activations ${mb(mem.activationPeak[over]!)}) but holds ${mb(p.capacity[over]!)}`,
       { file: fleet.file || 'fleet' },
     );
   }
@@ -139,6 +191,7 @@ export function partition(
     graph.updateValue(v, { placement: prod ? placement[prod.op]! : p.devices[p.home]!.id });
   }
 
+  const rooflines = cost.rooflines;
   const devices: DeviceSummary[] = p.devices.map((d, i) => {
     const ops = Object.values(placement).filter((x) => x === d.id).length;
     const flops = p.tasks.reduce(
@@ -152,12 +205,13 @@ export function partition(
       emulated: d.backend === 'emulated',
       ops,
       flops,
-      weightBytes: s.weightBytes[i]!,
-      activationPeak: s.activationPeak[i]!,
-      memory: s.memory[i]!,
+      weightBytes: mem.weightBytes[i]!,
+      activationPeak: mem.activationPeak[i]!,
+      memory: mem.memory[i]!,
       capacity: p.capacity[i]!,
       busy: s.busy[i]!,
       utilisation: s.latency > 0 ? s.busy[i]! / s.latency : 0,
+      roofline: { peakFlops: rooflines[i]!.peakFlops.default, bandwidth: rooflines[i]!.memBandwidth },
     };
   });
 
@@ -206,12 +260,12 @@ export function partition(
       method: 'greedy priority',
       latency: gs.latency,
       throughput: gs.bottleneck > 0 ? 1 / gs.bottleneck : 0,
-      fits: gs.memory.every((m, d) => m <= p.capacity[d]!),
+      fits: fits(p, gs),
     },
     candidates: sol.candidates,
     unboundSymbols,
     schedule,
-    ops: opRows(p, s, facts),
+    ops: opRows(p, s, facts, cost),
     timeline: {
       segments: p.tasks.map((t, i) => ({
         name: t.name,
@@ -231,14 +285,13 @@ export function partition(
   };
 }
 
-function opRows(p: Problem, s: Schedule, facts: Map<string, OpFacts>): PartitionResult['ops'] {
-  const rooflines = p.devices.map(deviceRoofline);
+function opRows(p: Problem, s: Schedule, facts: Map<string, OpFacts>, cost: FleetCost): PartitionResult['ops'] {
   const rows: PartitionResult['ops'] = {};
   p.tasks.forEach((t, i) => {
     const d = s.placement[i]!;
     for (const op of t.ops) {
       const f = facts.get(op)!;
-      const r = roofline(rooflines[d]!, f.flops, f.bytes, f.dtype, f.outElems);
+      const r = cost.op(d, f.work);
       rows[op] = {
         segment: i,
         flops: f.flops,

@@ -3,10 +3,8 @@
 // once per step (the floor when few tokens come), the kernel launches, and the dispatch and
 // combine transfer over the route from the layer's home device.
 import type { DType } from '../../src/ir/dtype.js';
-import { route } from '../../src/fleet/route.js';
-import type { Fleet } from '../../src/fleet/types.js';
-import { peakFor } from '../analysis/roofline.js';
-import { deviceRoofline } from './devices.js';
+import type { FleetCost } from '../../src/fleet/cost.js';
+import { peakFor } from '../../targets/index.js';
 import type { ExpertCost } from './moe-balance.js';
 
 /** An expert's work, independent of the device. */
@@ -27,14 +25,8 @@ export interface ExpertWork {
 }
 
 /** Seconds per byte and fixed latency of the route between two devices (0 when equal). */
-export function linkCost(fleet: Fleet, from: string, to: string): { perByte: number; latency: number } {
-  if (from === to) return { perByte: 0, latency: 0 };
-  const r = route(fleet, from, to);
-  if (!r) return { perByte: Infinity, latency: Infinity };
-  return {
-    perByte: r.hops.reduce((s, h) => s + 1 / h.bandwidth, 0),
-    latency: r.hops.reduce((s, h) => s + h.latency, 0),
-  };
+export function linkCost(cost: FleetCost, from: string, to: string): { perByte: number; latency: number } {
+  return cost.message(from, to);
 }
 
 /**
@@ -43,12 +35,12 @@ export function linkCost(fleet: Fleet, from: string, to: string): { perByte: num
  * production MoE runtimes do), so launches and latency are per device (`deviceFixed`), not per
  * expert.
  */
-export function expertCosts(fleet: Fleet, home: string, work: ExpertWork, grouped = false): ExpertCost[] {
-  return fleet.devices.map((d) => {
-    const r = deviceRoofline(d);
+export function expertCosts(cost: FleetCost, home: string, work: ExpertWork, grouped = false): ExpertCost[] {
+  return cost.fleet.devices.map((d, i) => {
+    const r = cost.rooflines[i]!;
     const peak = peakFor(r, work.dtype);
-    const there = linkCost(fleet, home, d.id);
-    const back = linkCost(fleet, d.id, home);
+    const there = linkCost(cost, home, d.id);
+    const back = linkCost(cost, d.id, home);
     const remote = d.id !== home;
     return {
       compute: Math.max(work.flopsPerToken / peak, work.activationBytesPerToken / r.memBandwidth),
@@ -61,19 +53,19 @@ export function expertCosts(fleet: Fleet, home: string, work: ExpertWork, groupe
 }
 
 /** Seconds to copy `bytes` of expert weights from device `from` to `to`. */
-export function migrationTime(fleet: Fleet, from: string, to: string, bytes: number): number {
-  const l = linkCost(fleet, from, to);
+export function migrationTime(cost: FleetCost, from: string, to: string, bytes: number): number {
+  const l = linkCost(cost, from, to);
   return from === to ? 0 : l.latency + bytes * l.perByte;
 }
 
 /** Per device, what a grouped step costs once: launches and the message latency to and from home. */
-export function groupedFixed(fleet: Fleet, home: string, launches: number): number[] {
-  return fleet.devices.map((d) => {
-    const r = deviceRoofline(d);
+export function groupedFixed(cost: FleetCost, home: string, launches: number): number[] {
+  return cost.fleet.devices.map((d, i) => {
+    const r = cost.rooflines[i]!;
     const remote = d.id !== home;
     return (
       launches * r.launchOverhead +
-      (remote ? linkCost(fleet, home, d.id).latency + linkCost(fleet, d.id, home).latency : 0)
+      (remote ? linkCost(cost, home, d.id).latency + linkCost(cost, d.id, home).latency : 0)
     );
   });
 }

@@ -6,14 +6,15 @@
 // everything else around them; the token counts it prices each expert with are the expected ones.
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { Diagnostic } from '../../src/diagnostics/index.js';
+import { FleetCost } from '../../src/fleet/cost.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import { byteSize, type DType } from '../../src/ir/dtype.js';
 import { evaluate, isSym, symbolsOf, type Dim } from '../../src/ir/sym.js';
 import { opCost } from '../analysis/cost.js';
 import { detectMoe, type MoeExpert, type MoeLayer } from '../analysis/moe.js';
 import { bytesOf } from '../analysis/tensor.js';
-import { resolvePipeline, runPipeline } from '../driver.js';
-import { newPassContext } from '../pass.js';
+import { inferShapesPass } from '../shape/index.js';
+import { newPassContext, targetOf, type Pass } from '../pass.js';
 import { buildProblem } from './build.js';
 import { heft } from './heft.js';
 import { balanceExperts, type BalanceProblem, type BalanceResult, type Placement } from './moe-balance.js';
@@ -31,6 +32,8 @@ export interface MoeCompileOptions {
   expertSlots?: number;
   /** A placement file (written by `fleetc tune`): its layers are placed as it says. */
   placement?: string;
+  /** The fleet's cost model (default: its datasheet figures). */
+  cost?: FleetCost;
 }
 
 /** plan.json `experts[]`: where each expert runs and how its tokens split. */
@@ -87,6 +90,13 @@ export interface MoeReportLayer {
   placement: { expert: number; devices: string[]; share: number[]; reason: string }[];
   /** What was solved, for `fleetc tune`: devices, experts, their costs, migration between devices. */
   problem: SerializedProblem;
+}
+
+declare module '../pass.js' {
+  interface PassResults {
+    /** place-experts: where each MoE expert runs, pins for the partitioner and the rows it prices. */
+    experts?: MoeCompileResult;
+  }
 }
 
 export interface MoeCompileResult {
@@ -206,9 +216,10 @@ export function placeMoe(
         fleet.devices.map((d) => d.id),
       )
     : undefined;
+  const cost = opts.cost ?? new FleetCost(fleet);
   const migration = {
-    perByte: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).perByte)),
-    latency: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).latency)),
+    perByte: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(cost, a.id, b.id).perByte)),
+    latency: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(cost, a.id, b.id).latency)),
   };
 
   // Expected rows per expert and request: the layer's tokens × k × the expert's routing share.
@@ -228,7 +239,7 @@ export function placeMoe(
 
   // Homes: where a first placement of the whole graph puts each router.
   const D = fleet.devices.length;
-  const built = buildProblem(graph, fleet, { dims: costDims });
+  const built = buildProblem(graph, fleet, { dims: costDims, cost });
   const first = D > 1 ? heft(built.problem) : built.problem.tasks.map(() => 0);
   const taskOf = new Map<string, number>();
   built.problem.tasks.forEach((t, i) => t.ops.forEach((o) => taskOf.set(o, i)));
@@ -254,7 +265,7 @@ export function placeMoe(
         activationBytesPerToken: works[j]!.workingSetPerToken,
       })),
       cost: l.experts.map((e, j) => {
-        const costs = expertCosts(fleet, homeId, works[j]!);
+        const costs = expertCosts(cost, homeId, works[j]!);
         // A device that cannot run one of the expert's ops is never chosen.
         return costs.map((c, d) =>
           e.ops.some((o) => built.facts.get(o)?.refused[d]) ? { ...c, compute: Infinity, fixed: Infinity } : c,
@@ -320,7 +331,7 @@ export function placeMoe(
 
   // New values of the replicas get their types; their row symbols get the expected rows.
   if (units.some((u) => u.units.length > 1)) {
-    runPipeline(graph, resolvePipeline('infer-shapes'), newPassContext({ dims: new Map(dims) }));
+    inferShapesPass.run(graph, newPassContext({ dims: new Map(dims) }), inferShapesPass.options);
     for (const u of units) {
       if (u.units.length < 2) continue;
       const li = layers.findIndex((l) => l.layer === u.layer);
@@ -409,3 +420,23 @@ function layerReport(
     })),
   };
 }
+
+export const placeExpertsPass: Pass = {
+  name: 'place-experts',
+  summary:
+    'place the experts of MoE layers first (priced per device, balanced with replicas); the partitioner places the rest around them',
+  kind: 'transform',
+  options: {},
+  provides: 'experts',
+  needsTarget: true,
+  run(graph, ctx) {
+    const { fleet, cost } = targetOf(ctx, 'place-experts');
+    const r = placeMoe(graph, fleet, ctx.dims, { ...ctx.settings.moe, cost }, ctx.diagnostics);
+    if (!r) return { changed: false, summary: 'no MoE layers' };
+    ctx.results.experts = r;
+    return {
+      changed: r.experts.some((e) => e.devices.length > 1),
+      summary: `${r.layers.length} MoE layers, ${r.experts.length} experts on ${new Set(r.experts.flatMap((e) => e.devices)).size} devices`,
+    };
+  },
+};

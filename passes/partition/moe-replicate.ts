@@ -3,8 +3,7 @@
 // its own copy of the expert's ops, and the results are concatenated back in row order, so the
 // layer computes exactly what it computed before. The split and the concat belong to the
 // layer's home device; each copy is placed on its replica's device.
-import type { IRGraph } from '../../src/ir/graph.js';
-import type { AttrValue } from '../../src/ir/types.js';
+import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
 
 /** One placed instance of an expert: its device, share of the rows, ops and boundary values. */
 export interface ExpertUnit {

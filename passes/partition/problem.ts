@@ -50,6 +50,17 @@ export interface Problem {
   capacity: number[];
   /** Seconds to move bytes from device a to device b (0 on one device). */
   comm(a: number, b: number, bytes: number): number;
+  /**
+   * Bytes of activations device `d` holds at peak when it runs these tasks in this order under
+   * this placement: the arena the memory planner lays out (passes/memory) and the tensors it
+   * sends, returns or receives outside it. Problems without a graph (synthetic ones) leave it out
+   * and count live task outputs along the predicted timeline instead.
+   */
+  activations?(d: number, tasks: readonly number[], placement: readonly number[]): number;
+  /** Bytes of activations a device holds at least under this placement (cheaper than `activations`). */
+  activationFloor?(d: number, tasks: readonly number[], placement: readonly number[]): number;
+  /** Bytes of activations a device can hold at most when it runs these tasks (everything they make and read, at once). */
+  activationBound?(tasks: readonly number[]): number;
 }
 
 /** For every task, its predecessors and successors with the flow between them. */

@@ -27,12 +27,17 @@ export interface Schedule {
   /** Busy seconds per link id for one request. */
   linkBusy: Map<string, number>;
   transfers: Transfer[];
+  /** Bytes of the weights each device's tasks read (each weight once per device). */
   weightBytes: number[];
-  activationPeak: number[];
-  /** weights + activation peak, per device. */
-  memory: number[];
   /** The slowest device or link per request: with requests pipelined, throughput is 1 / bottleneck. */
   bottleneck: number;
+}
+
+/** Memory per device of a schedule: weights, activations at peak, and their sum. */
+export interface MemoryUse {
+  weightBytes: number[];
+  activationPeak: number[];
+  memory: number[];
 }
 
 const adjCache = new WeakMap<Problem, Adjacency>();
@@ -126,8 +131,7 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   for (const f of p.inputs) charge(p.home, placement[f.to]!, f.bytes);
   for (const f of p.outputs) charge(placement[f.from]!, p.home, f.bytes);
 
-  const { weightBytes, activationPeak } = memoryUse(p, placement, start, finish, transfers);
-  const memory = weightBytes.map((w, d) => w + activationPeak[d]!);
+  const weightBytes = weightsOn(p, placement);
   const bottleneck = Math.max(...busy, ...linkBusy.values());
   return {
     placement: [...placement],
@@ -140,28 +144,13 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
     linkBusy,
     transfers,
     weightBytes,
-    activationPeak,
-    memory,
     bottleneck,
   };
 }
 
-/**
- * Memory per device: each distinct weight once, plus the peak of live activations. An output
- * lives on its producer's device from the task's start until its last local consumer finishes
- * (or its last transfer leaves); a received tensor lives on the receiver from its arrival until
- * its consumer finishes. A task's internal working set counts while it runs.
- */
-export function memoryUse(
-  p: Problem,
-  placement: readonly number[],
-  start: readonly number[],
-  finish: readonly number[],
-  transfers: readonly Transfer[],
-): { weightBytes: number[]; activationPeak: number[] } {
-  const D = p.devices.length;
-  const weightBytes = new Array<number>(D).fill(0);
-  const seen = Array.from({ length: D }, () => new Set<string>());
+function weightsOn(p: Problem, placement: readonly number[]): number[] {
+  const weightBytes = new Array<number>(p.devices.length).fill(0);
+  const seen = Array.from({ length: p.devices.length }, () => new Set<string>());
   p.tasks.forEach((task, t) => {
     const d = placement[t]!;
     for (const [name, bytes] of task.weights) {
@@ -170,6 +159,51 @@ export function memoryUse(
       weightBytes[d]! += bytes;
     }
   });
+  return weightBytes;
+}
+
+/** The tasks of each device in the order it runs them: by predicted start, then dispatch priority. */
+export function deviceTasks(p: Problem, s: Schedule): number[][] {
+  const rank = new Map(s.priority.map((t, i) => [t, i]));
+  const byStart = [...s.priority].sort((a, b) => s.start[a]! - s.start[b]! || rank.get(a)! - rank.get(b)!);
+  const out: number[][] = p.devices.map(() => []);
+  for (const t of byStart) out[s.placement[t]!]!.push(t);
+  return out;
+}
+
+const memoryCache = new WeakMap<Schedule, MemoryUse>();
+
+/**
+ * Memory per device: weights plus the activations of the device's tasks in the order it runs
+ * them (Problem.activations: the memory planner's arena and the tensors in transit), or live
+ * outputs along the timeline for problems without a graph.
+ */
+export function memoryOf(p: Problem, s: Schedule): MemoryUse {
+  let m = memoryCache.get(s);
+  if (m) return m;
+  const tasks = deviceTasks(p, s);
+  const activationPeak = p.activations
+    ? tasks.map((ts, d) => (ts.length ? p.activations!(d, ts, s.placement) : 0))
+    : timelinePeak(p, s.placement, s.start, s.finish, s.transfers);
+  m = { weightBytes: s.weightBytes, activationPeak, memory: s.weightBytes.map((w, d) => w + activationPeak[d]!) };
+  memoryCache.set(s, m);
+  return m;
+}
+
+/**
+ * Live activations along the predicted timeline (problems without a graph): an output lives on
+ * its producer's device from the task's start until its last local consumer finishes (or its
+ * last transfer leaves); a received tensor lives on the receiver from its arrival until its
+ * consumer finishes. A task's internal working set counts while it runs.
+ */
+function timelinePeak(
+  p: Problem,
+  placement: readonly number[],
+  start: readonly number[],
+  finish: readonly number[],
+  transfers: readonly Transfer[],
+): number[] {
+  const D = p.devices.length;
   const { succs } = adj(p);
   const events: [number, number, number][][] = Array.from({ length: D }, () => []); // [time, +/- bytes, order]
   p.tasks.forEach((task, t) => {
@@ -181,7 +215,7 @@ export function memoryUse(
     if (extra) events[d]!.push([start[t]!, extra, 1], [finish[t]!, -extra, 0]);
   });
   for (const tr of transfers) events[tr.toDevice]!.push([tr.end, tr.bytes, 1], [finish[tr.to]!, -tr.bytes, 0]);
-  const activationPeak = events.map((ev) => {
+  return events.map((ev) => {
     ev.sort((a, b) => a[0] - b[0] || a[2] - b[2]);
     let live = 0;
     let peak = 0;
@@ -191,9 +225,30 @@ export function memoryUse(
     }
     return peak;
   });
-  return { weightBytes, activationPeak };
 }
 
+const fitsCache = new WeakMap<Schedule, boolean>();
+
+/**
+ * Whether every device holds its weights and activations. A device whose weights plus everything
+ * its tasks make and receive fit needs no planning, nor does one whose weights plus the least its
+ * activations can take do not; the others are planned.
+ */
 export function fits(p: Problem, s: Schedule): boolean {
-  return s.memory.every((m, d) => m <= p.capacity[d]!);
+  let ok = fitsCache.get(s);
+  if (ok !== undefined) return ok;
+  if (!p.activations) ok = memoryOf(p, s).memory.every((m, d) => m <= p.capacity[d]!);
+  else {
+    const tasks = deviceTasks(p, s);
+    ok = p.devices.every((_d, d) => {
+      const room = p.capacity[d]! - s.weightBytes[d]!;
+      const ts = tasks[d]!;
+      if (!ts.length) return room >= 0;
+      if (p.activationBound && p.activationBound(ts) <= room) return true;
+      if (p.activationFloor && p.activationFloor(d, ts, s.placement) > room) return false;
+      return p.activations!(d, ts, s.placement) <= room;
+    });
+  }
+  fitsCache.set(s, ok);
+  return ok;
 }

@@ -64,6 +64,16 @@ function alternate(p: Problem, s: Schedule, budget: SearchBudget): Schedule {
  * the solver is loaded); the better plan wins.
  */
 export function solve(p: Problem, objective: Objective, exact: boolean | 'auto' = 'auto'): Solution {
+  // One device: nothing to search.
+  if (p.devices.length === 1)
+    return {
+      schedule: simulate(
+        p,
+        p.tasks.map(() => 0),
+      ),
+      method: 'one device',
+      candidates: [],
+    };
   const h = solveHeuristic(p, objective);
   const useExact = exact === true || (exact === 'auto' && p.tasks.length <= 12 && p.devices.length <= 4);
   if (!useExact) return h;

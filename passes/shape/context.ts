@@ -1,8 +1,8 @@
 import type { DType } from '../../src/ir/dtype.js';
 import { dtypeFromCode } from '../../src/ir/dtype.js';
-import type { IRGraph } from '../../src/ir/graph.js';
+import type { IRGraph, AttrValue, OpAttrs } from '../../src/ir/graph.js';
 import type { Dim, Shape } from '../../src/ir/sym.js';
-import type { AttrValue, OpAttrs, TensorConst } from '../../src/ir/types.js';
+import type { TensorConst } from '../../src/ir/types.js';
 import { ShapeError, UNKNOWN, type Known, type VType } from './types.js';
 
 /** What a subgraph inference gives back: its outputs' types and known contents. */

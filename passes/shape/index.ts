@@ -7,18 +7,23 @@ export { supportedOps, SHAPE_FNS } from './table.js';
 export { evaluatedOps } from './eval/index.js';
 export type { Known, VType } from './types.js';
 
-/** Results key in ctx.results. */
-export const SHAPE_RESULTS = 'infer-shapes';
+declare module '../pass.js' {
+  interface PassResults {
+    /** infer-shapes, fold: what shape inference knows of every value. */
+    shapes?: ShapeResults;
+  }
+}
 
 export const inferShapesPass: Pass = {
   name: 'infer-shapes',
   summary: 'assign element types and symbolic shapes to every value; fold shape arithmetic symbolically',
   kind: 'transform',
+  provides: 'shapes',
   options: { limit: 65536 },
   run(graph, ctx, options) {
     const inf = new ShapeInference(graph, ctx.diagnostics, { limit: Number(options.limit) });
     inf.run();
-    ctx.results.set(SHAPE_RESULTS, inf.results);
+    ctx.results.shapes = inf.results;
     let typed = 0;
     let total = 0;
     graph.g.forEachNode((_k, a) => {
@@ -38,6 +43,7 @@ export const foldPass: Pass = {
   name: 'fold',
   summary: 'replace ops with constant results (constant inputs, static shape arithmetic) by weights',
   kind: 'transform',
+  provides: 'shapes',
   options: { 'max-elements': 65536 },
   run(graph, ctx, options) {
     const max = Number(options['max-elements']);
@@ -47,7 +53,7 @@ export const foldPass: Pass = {
     // Later passes see the knowns of the folded graph.
     const after = new ShapeInference(graph, [], { limit: max, floatLimit: max });
     after.run();
-    ctx.results.set(SHAPE_RESULTS, after.results as ShapeResults);
+    ctx.results.shapes = after.results as ShapeResults;
     return { changed: stats.folded > 0, summary: `folded ${stats.folded} ops, removed ${stats.removed} dead ops` };
   },
 };

@@ -1,8 +1,8 @@
 import type { Diagnostic } from '../../src/diagnostics/index.js';
 import { dtypeBits, isFloat } from '../../src/ir/dtype.js';
-import type { IRGraph } from '../../src/ir/graph.js';
+import type { IRGraph, OpAttrs } from '../../src/ir/graph.js';
 import { product, sanitizeSymbol, Sym, sym, symbolsOf, type Dim } from '../../src/ir/sym.js';
-import type { OpAttrs, TensorConst, ValueAttrs } from '../../src/ir/types.js';
+import type { TensorConst, ValueAttrs } from '../../src/ir/types.js';
 import { readWeightBytes } from '../../src/ir/weights.js';
 import { OpCtx, type OpServices, type SubgraphResult } from './context.js';
 import { decodeElements } from './eval/bytes.js';

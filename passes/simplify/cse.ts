@@ -1,5 +1,5 @@
-import type { IRGraph } from '../../src/ir/graph.js';
-import type { AttrValue, OpAttrs, WeightRef } from '../../src/ir/types.js';
+import type { IRGraph, AttrValue, OpAttrs } from '../../src/ir/graph.js';
+import type { WeightRef } from '../../src/ir/types.js';
 import type { Pass } from '../pass.js';
 import { outerRefs } from './outer.js';
 

@@ -8,10 +8,10 @@
  * token, position and mask inputs and the logits stay for the engine to feed and read.
  */
 import { FleetcError } from '../../src/diagnostics/index.js';
-import type { Fleet } from '../../src/fleet/types.js';
 import { byteSize } from '../../src/ir/dtype.js';
 import type { IRGraph } from '../../src/ir/graph.js';
-import { symbolsOf, sym, type Dim } from '../../src/ir/sym.js';
+import { dimEq, symbolsOf, sym, type Dim } from '../../src/ir/sym.js';
+import { KV_CONTEXT } from '../analysis/cost.js';
 import { detectKvCache, type KvCandidate } from '../analysis/kv.js';
 import type { Pass, PassContext } from '../pass.js';
 import { deadCodeElimination } from '../simplify/dce.js';
@@ -19,6 +19,13 @@ import { matchContribAttention, matchPlain, type AttentionMatch, type MatchOutco
 import { matchGroupQueryAttention, matchMultiHeadAttention, matchOnnxAttention } from './match-ops.js';
 import { isCausal, probeValues } from './probe.js';
 import { findRoles, positionLimit, selectLogitRows, type GenerationRoles } from './roles.js';
+
+declare module '../pass.js' {
+  interface PassResults {
+    /** kv-state: the state objects a generation build keeps, and the graph's generation roles. */
+    generation?: KvStateResult;
+  }
+}
 
 export const KV_STATE = 'kv-state';
 /** The symbol a state value's token axis is sized by (the pool's capacity in tokens). */
@@ -268,8 +275,8 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
 
   // Gathered layers: past made by KvGather from the pages, present consumed by KvAppend.
   const inPaged = new Set(states.map((s) => s.input));
-  const fleet = ctx.env.get('fleet') as Fleet | undefined;
-  const home = fleet?.devices.find((d) => d.class === 'cpu') ?? fleet?.devices[0];
+  const fleet = ctx.target?.fleet;
+  const home = ctx.target ? fleet!.devices[ctx.target.home] : undefined;
   for (const pair of pairs) {
     if (inPaged.has(pair.input)) continue;
     const reason =
@@ -476,10 +483,38 @@ export const kvStatePass: Pass = {
   summary:
     'turn KV caches into engine-owned paged state (fleetc.PagedAttention; KvGather/KvAppend where attention does not match)',
   kind: 'transform',
+  provides: 'generation',
   options: { paged: true },
   run(graph: IRGraph, ctx: PassContext, options) {
     const res = makeState(graph, ctx, options.paged !== false && options.paged !== 0);
-    ctx.results.set(KV_STATE, res);
+    ctx.results.generation = res;
+    if (ctx.settings.generate) bindGenerationDims(ctx.dims, graph, res.roles.tokens, ctx.settings.generate);
     return { changed: true, summary: stateSummary(res) };
   },
 };
+
+/**
+ * Symbol bindings for a generation build, where the user gave none: the token input is one
+ * sequence axis of `maxStepTokens` tokens (the engine flattens a step's sequences into it), logits
+ * for up to 64 of them, and the KV pool reserved at `maxContext` tokens while partitioning.
+ */
+function bindGenerationDims(
+  dims: Map<string, number>,
+  graph: IRGraph,
+  tokens: string,
+  g: { maxStepTokens?: number; maxContext?: number },
+): void {
+  const step = g.maxStepTokens ?? 256;
+  const [batch, seq] = graph.value(tokens).shape ?? [];
+  const defaults: [Dim | undefined, number][] = [
+    [batch, 1],
+    [seq, step],
+    [sym('n_logits'), Math.min(step, 64)],
+    [sym(STATE_TOKENS), g.maxContext ?? 2048],
+    [sym(KV_CONTEXT), Math.min(g.maxContext ?? 2048, 1024)],
+  ];
+  for (const [d, v] of defaults) {
+    const name = d === undefined ? undefined : [...symbolsOf(d)][0];
+    if (name !== undefined && dimEq(d!, sym(name)) && !dims.has(name)) dims.set(name, v);
+  }
+}

@@ -1,6 +1,7 @@
 // The set-up of bench:moe: layer shapes of public MoE models, the unequal fleets, Zipf routing
 // traces and the placement problem they make (shared with test/moe for a short smoke run).
 import { parseFleet } from '../../src/fleet/load.js';
+import { FleetCost } from '../../src/fleet/cost.js';
 import type { Fleet } from '../../src/fleet/types.js';
 import type { BalanceProblem } from '../../passes/partition/moe-balance.js';
 import { expertCosts, groupedFixed, type ExpertWork } from '../../passes/partition/moe-cost.js';
@@ -109,13 +110,13 @@ export function work(l: LayerSpec): ExpertWork {
 export function problem(fleet: Fleet, l: LayerSpec, loads: number[]): BalanceProblem {
   const home = fleet.devices[0]!.id; // the rest of the model runs on the first (fastest) device
   const w = work(l);
-  const costs = expertCosts(fleet, home, w, true);
+  const costs = expertCosts(new FleetCost(fleet), home, w, true);
   return {
     devices: fleet.devices.map((d) => ({ id: d.id, capacity: d.memory[0]!.capacity / MOE_LAYERS })),
     experts: loads.map((load, e) => ({ expert: e, load, weightBytes: w.weightBytes })),
     cost: loads.map(() => costs),
     extraSlots: Math.floor(l.experts / 8),
-    deviceFixed: groupedFixed(fleet, home, w.launches),
+    deviceFixed: groupedFixed(new FleetCost(fleet), home, w.launches),
   };
 }
 

@@ -11,6 +11,7 @@ import { loadFleet } from '../../src/fleet/index.js';
 import { resolvePipeline, runPipeline } from '../../passes/driver.js';
 import { buildProblem } from '../../passes/partition/build.js';
 import { partition } from '../../passes/partition/index.js';
+import { newPassContext } from '../../passes/pass.js';
 import { exactPlacement } from '../../passes/partition/milp.js';
 import { fits, simulate } from '../../passes/partition/simulate.js';
 // @ts-expect-error: a plain ES module generator without typings
@@ -51,13 +52,7 @@ for (const model of models) {
   const name =
     path.basename(model) === 'model.onnx' ? path.basename(path.dirname(model)) : path.basename(model, '.onnx');
   const graph = loadOnnx(model);
-  runPipeline(graph, resolvePipeline('infer-shapes,fold,dce,cse'), {
-    dims: DIMS,
-    results: new Map(),
-    diagnostics: [],
-    verify: false,
-    env: new Map(),
-  });
+  runPipeline(graph, resolvePipeline('infer-shapes,fold,dce,cse'), newPassContext({ dims: DIMS }));
   for (const fleetPath of fleets) {
     const fleet = loadFleet(fleetPath);
     const t1 = performance.now();

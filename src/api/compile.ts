@@ -2,20 +2,18 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { detectKvCache } from '../../passes/analysis/kv.js';
 import { resolvePipeline, runPipeline, type PassRecord } from '../../passes/driver.js';
-import { planArena } from '../../passes/memory/arena.js';
-import { newPassContext } from '../../passes/pass.js';
-import type { PartitionResult } from '../../passes/partition/index.js';
-import { placeMoe } from '../../passes/partition/moe-place.js';
-import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/cpu/emit.js';
+import { need, newPassContext } from '../../passes/pass.js';
+import { parsePipeline, printPipeline, type PipelineStep } from '../../passes/pipeline.js';
+import { BACKEND_PIPELINE, PIPELINES } from '../../passes/registry.js';
+import type { EmitResult } from '../../targets/fleetrt/emit.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
+import { FleetCost } from '../fleet/cost.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
 import { parsePinFlag } from '../fleet/pins.js';
-import { route } from '../fleet/route.js';
 import type { Device, Fleet } from '../fleet/types.js';
-import { parseQuantity, UnitError, formatBytes, formatTime } from '../fleet/units.js';
 import type { IRGraph } from '../ir/graph.js';
-import { dimEq, dimToJSON, evaluate, sym, symbolsOf, type Dim } from '../ir/sym.js';
-import { byteSize } from '../ir/dtype.js';
+import { dimToJSON } from '../ir/sym.js';
+import { formatBytes, formatTime, parseQuantity, UnitError } from '../util/units.js';
 import { packageVersion } from '../version.js';
 import { elidedWeightsToInputs } from './elided.js';
 import { loadGraph } from './load.js';
@@ -31,17 +29,14 @@ import {
   type PlanIO,
   type PlanJSON,
 } from './plan.js';
-import { predictSingleDevice } from './predict.js';
-import { generationResult, planState, type GenerateOptions, type StatePlan } from './state-plan.js';
-import { STATE_TOKENS } from '../../passes/state/index.js';
-import { KV_CONTEXT } from '../../passes/analysis/cost.js';
-import { PIPELINES } from '../../passes/registry.js';
+import { planState, type GenerateOptions, type StatePlan } from './state-plan.js';
 
 let version: string | undefined;
 
-/** The passes every compile runs before emitting (printed into plan.json). */
-export const DEFAULT_COMPILE_PIPELINE =
-  'split-moe,infer-shapes,fold,dce,cse,fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';
+/** The passes a compile runs by default (pipeline `default`; printed into plan.json). */
+export const DEFAULT_COMPILE_PIPELINE = PIPELINES.default!;
+/** What every compile pipeline ends with: from placing the graph to the bundles. */
+export { BACKEND_PIPELINE };
 
 export interface CompileOptions {
   /** A fleet file, a Fleet, or nothing for this machine as one cpu device. */
@@ -54,7 +49,10 @@ export interface CompileOptions {
   /** Budgets: seconds / bytes, or strings with units (`5ms`, `2GiB`). A missed budget is error E0401. */
   maxLatency?: number | string;
   maxMemory?: number | string;
-  /** Pipeline text or name; default DEFAULT_COMPILE_PIPELINE. */
+  /**
+   * Pipeline text or name (`default`, `generate`, `O0`; passes/registry.ts). A pipeline without
+   * the back end (partition … emit) gets it appended.
+   */
   passes?: string;
   /** Write into a non-empty folder that is not a previous build. */
   force?: boolean;
@@ -125,34 +123,6 @@ function bundleDirName(id: string, taken: Set<string>): string {
   return name;
 }
 
-/** Per device, the ops placed there in an order that respects local data dependences. */
-function deviceOrders(
-  graph: IRGraph,
-  topo: string[],
-  placement: Record<string, string>,
-  schedule: string[],
-): Map<string, string[]> {
-  const useSchedule = schedule.length === topo.length && new Set(schedule).size === topo.length;
-  const order = useSchedule ? schedule : topo;
-  const out = new Map<string, string[]>();
-  for (const id of order) {
-    const d = placement[id]!;
-    if (!out.has(d)) out.set(d, []);
-    out.get(d)!.push(id);
-  }
-  if (!useSchedule) return out;
-  // The partitioner's dispatch order is by start time; fall back to topological order on any doubt.
-  for (const ops of out.values()) {
-    const pos = new Map(ops.map((id, k) => [id, k]));
-    for (const id of ops)
-      for (const v of [...graph.opInputs(id), ...graph.capturedValues(id)]) {
-        const p = v === undefined ? undefined : graph.producer(v);
-        if (p && pos.has(p.op) && pos.get(p.op)! >= pos.get(id)!) return deviceOrders(graph, topo, placement, []);
-      }
-  }
-  return out;
-}
-
 function ioOf(graph: IRGraph, name: string, device: string): PlanIO {
   const v = graph.value(name);
   return {
@@ -189,17 +159,28 @@ export async function compileGraph(
   const dims = toMap(opts.dims);
   const pinsText = opts.pins ?? [];
   const fleet = resolveFleet(opts.fleet, pinsText);
-  const objective = opts.objective ?? 'latency';
-  if (objective !== 'latency' && objective !== 'throughput')
-    throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(objective)}'`);
+  if (opts.objective !== undefined && opts.objective !== 'latency' && opts.objective !== 'throughput')
+    throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(opts.objective)}'`);
   const maxLatency = budget(opts.maxLatency, 'time', '--max-latency');
   const maxMemory = budget(opts.maxMemory, 'bytes', '--max-memory');
-  const pipelineText =
-    PIPELINES[opts.passes ?? ''] ?? opts.passes ?? (gen ? PIPELINES.generate! : DEFAULT_COMPILE_PIPELINE);
-  const steps = resolvePipeline(pipelineText);
+  const steps = compileSteps(opts.passes ?? (gen ? 'generate' : 'default'), opts.objective);
+  const pipelineText = printPipeline(steps);
   checkOutDir(outDir, !!opts.force);
 
-  const ctx = newPassContext({ dims, verify: !!opts.verify, env: new Map<string, unknown>([['fleet', fleet]]) });
+  const homeIndex = Math.max(
+    0,
+    fleet.devices.findIndex((d) => d.class === 'cpu'),
+  );
+  const ctx = newPassContext({
+    dims,
+    verify: !!opts.verify,
+    target: { fleet, cost: new FleetCost(fleet), home: homeIndex },
+    settings: {
+      ...(maxMemory !== undefined ? { maxMemory } : {}),
+      moe: { routing: opts.routing, expertSlots: opts.expertSlots, placement: opts.placement },
+      ...(gen ? { generate: gen } : {}),
+    },
+  });
   // Weights without values become run-time inputs (docs/frontend-stablehlo.md).
   for (const n of elidedWeightsToInputs(graph))
     ctx.diagnostics.push({
@@ -208,112 +189,20 @@ export async function compileGraph(
       loc: { file: graph.meta.file || modelPath },
     });
   const records = runPipeline(graph, steps, ctx);
-  const genResult = gen ? generationResult(ctx) : undefined;
+  const genResult = ctx.results.generation;
   if (gen && !genResult)
     throw new FleetcError('E0601', `--generate needs the kv-state pass in the pipeline ('${pipelineText}' has none)`);
-  if (genResult) bindGenerationDims(dims, graph, genResult.roles.tokens, gen!);
-  // Experts are placed first (docs/moe.md); the partitioner then places the rest around them.
-  const moe =
-    fleet.devices.length > 1 || opts.report !== false
-      ? placeMoe(
-          graph,
-          fleet,
-          dims,
-          { routing: opts.routing, expertSlots: opts.expertSlots, placement: opts.placement },
-          ctx.diagnostics,
-        )
-      : undefined;
-  const topo = graph.topoOps();
-  warnUntyped(graph, topo, ctx.diagnostics);
+  warnUntyped(graph, graph.topoOps(), ctx.diagnostics);
 
-  const homeIndex = Math.max(
-    0,
-    fleet.devices.findIndex((d) => d.class === 'cpu'),
-  );
-  const home = fleet.devices[homeIndex]!;
-  const wantReport = opts.report !== false;
-  // Loaded only when placing: the partitioner pulls in the MILP solver. On one device it only
-  // prices and explains (the report's figures); the placement is trivially the home device.
-  const partitioner =
-    fleet.devices.length > 1 || wantReport ? (await import('../../passes/partition/index.js')).partition : undefined;
-  const limitOf = (d: Device): number => Math.min(d.memory[0]?.capacity ?? Infinity, maxMemory ?? Infinity);
-  // What the partitioner may use per device; lowered where the memory planner's arena turns out
-  // larger than the partitioner's activation estimate, so that capacity is judged by the plan.
-  const budgets = new Map(fleet.devices.map((d) => [d.id, limitOf(d)]));
-  let part: PartitionResult | undefined;
-  let placement: Record<string, string>;
-  let orders: Map<string, string[]>;
-  let channels: (PartitionResult['channels'][number] & { id: number })[];
-  let emitted: Map<string, EmitResult>;
-  let used: Device[];
+  const part = need(ctx, 'partition', 'compile');
+  const sched = need(ctx, 'schedule', 'compile');
+  const channels = need(ctx, 'transfers', 'compile');
+  const emitted = need(ctx, 'bundles', 'compile');
+  const moe = ctx.results.experts;
+  const placement = part.placement;
+  const used = fleet.devices.filter((d) => sched.used.includes(d.id));
   const memory: Record<string, number> = {};
-  for (let attempt = 0; ; attempt++) {
-    if (partitioner) {
-      try {
-        part = partitioner(
-          graph,
-          withCapacities(fleet, budgets),
-          moe?.costDims ?? dims,
-          objective,
-          'auto',
-          true,
-          moe?.pins,
-        );
-      } catch (e) {
-        if (maxMemory !== undefined && e instanceof FleetcError && e.code === 'E0302')
-          throw new FleetcError(
-            'E0401',
-            `no placement keeps every device under --max-memory ${formatBytes(maxMemory)}: ${e.message}`,
-          );
-        throw e;
-      }
-      placement = part.placement;
-      orders = deviceOrders(graph, topo, placement, part.schedule);
-    } else {
-      placement = Object.fromEntries(topo.map((id) => [id, home.id]));
-      orders = new Map([[home.id, topo]]);
-    }
-
-    // Channel sizes for the bindings, unbound symbols at 1 (as the memory plan counts them).
-    channels = (
-      part ? [...part.channels, ...outerChannels(graph, fleet, topo, placement, part.channels, home.id)] : []
-    ).map((c, id) => ({
-      ...c,
-      id,
-      bytes: valueBytes(graph, c.value, dims) ?? c.bytes,
-    }));
-    emitted = new Map<string, EmitResult>();
-    used = fleet.devices.filter((d) => d.id === home.id || (orders.get(d.id)?.length ?? 0) > 0);
-    for (const dev of used) {
-      const isHome = dev.id === home.id;
-      const uses: ChannelUse[] = [];
-      for (const c of channels) {
-        if (c.from === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'send' });
-        if (c.to === dev.id) uses.push({ value: c.value, channel: c.id, direction: 'recv' });
-      }
-      emitted.set(
-        dev.id,
-        emitProgram({
-          name: dev.id,
-          graph,
-          ops: orders.get(dev.id) ?? [],
-          inputs: isHome ? graph.inputs : [],
-          outputs: isHome ? graph.outputs : [],
-          channels: uses,
-          dims,
-          planArena,
-        }),
-      );
-    }
-    for (const key of Object.keys(memory)) delete memory[key];
-    for (const [id, e] of emitted) memory[id] = e.memory.weightBytes + e.memory.arenaBytes;
-    const over = used.filter((d) => memory[d.id]! > limitOf(d));
-    if (!over.length || !part || fleet.devices.length === 1 || attempt >= 3) break;
-    for (const d of over) {
-      const estimated = part.devices.find((x) => x.id === d.id)?.memory ?? 0;
-      budgets.set(d.id, Math.max(0, budgets.get(d.id)! - Math.max(1, memory[d.id]! - estimated)));
-    }
-  }
+  for (const [id, e] of emitted) memory[id] = e.memory.weightBytes + e.memory.arenaBytes;
 
   // Engine-owned state: owners from the placement, the pool sized by what their memory leaves.
   const statePlan: StatePlan | undefined = genResult
@@ -321,18 +210,19 @@ export async function compileGraph(
     : undefined;
   for (const [id, b] of Object.entries(statePlan?.poolBytes ?? {})) memory[id] = (memory[id] ?? 0) + b;
 
-  // Predictions and budgets, before anything is written.
-  const latency = part ? part.predicted.latency : predictSingleDevice(graph, home, dims);
-  const throughput = part ? part.predicted.throughput : latency > 0 ? 1 / latency : 0;
+  // Predictions and budgets, before anything is written. The partitioner placed with the memory
+  // planner's arenas, so a device over its capacity here is a fault of this compiler.
+  const latency = part.predicted.latency;
+  const throughput = part.predicted.throughput;
   for (const dev of used) {
-    const cap = dev.memory[0]?.capacity ?? Infinity;
+    const cap = Math.min(dev.memory[0]?.capacity ?? Infinity, maxMemory ?? Infinity);
     if (memory[dev.id]! > cap)
       throw new FleetcError(
-        'E0302',
-        `the model does not fit ${dev.id}: it needs ${formatBytes(memory[dev.id]!)} but the device holds ${formatBytes(cap)}`,
-        {
-          file: fleet.file || 'fleet',
-        },
+        maxMemory !== undefined && memory[dev.id]! <= (dev.memory[0]?.capacity ?? Infinity) ? 'E0401' : 'E0302',
+        maxMemory !== undefined && memory[dev.id]! <= (dev.memory[0]?.capacity ?? Infinity)
+          ? `${dev.id} needs ${formatBytes(memory[dev.id]!)} (weights + planned activations), over --max-memory ${formatBytes(maxMemory)}`
+          : `the model does not fit ${dev.id}: it needs ${formatBytes(memory[dev.id]!)} but the device holds ${formatBytes(cap)}`,
+        { file: fleet.file || 'fleet' },
       );
   }
   if (maxLatency !== undefined && latency > maxLatency)
@@ -340,13 +230,6 @@ export async function compileGraph(
       'E0401',
       `predicted latency ${formatTime(latency)} exceeds --max-latency ${formatTime(maxLatency)}`,
     );
-  if (maxMemory !== undefined)
-    for (const dev of used)
-      if (memory[dev.id]! > maxMemory)
-        throw new FleetcError(
-          'E0401',
-          `${dev.id} needs ${formatBytes(memory[dev.id]!)} (weights + planned activations), over --max-memory ${formatBytes(maxMemory)}`,
-        );
 
   // Bundles.
   checkOutDir(outDir, !!opts.force);
@@ -365,7 +248,15 @@ export async function compileGraph(
       writeBundleFileWith(abs, 'weights.bin', e.weights.bytes, (f) => e.weights.writeFile(f)),
     ];
     devices.push(
-      planDevice(dev, dev.id === home.id, orders.get(dev.id)?.length ?? 0, dir, files, e, statePlan?.poolBytes[dev.id]),
+      planDevice(
+        dev,
+        dev.id === sched.home,
+        sched.orders.get(dev.id)?.length ?? 0,
+        dir,
+        files,
+        e,
+        statePlan?.poolBytes[dev.id],
+      ),
     );
   }
 
@@ -379,8 +270,9 @@ export async function compileGraph(
       });
   const ownerOf = (value: string): string => {
     const p = graph.hasValue(value) ? graph.producer(value) : undefined;
-    return p ? placement[p.op]! : home.id;
+    return p ? placement[p.op]! : sched.home;
   };
+  const objective = part.objective;
   const plan: PlanJSON = {
     schemaVersion: PLAN_SCHEMA_VERSION,
     generator: { name: 'fleetc', version: (version ??= packageVersion()), programFormat: 1 },
@@ -418,12 +310,12 @@ export async function compileGraph(
         pins: pinsText,
         ...(maxLatency !== undefined ? { maxLatency } : {}),
         ...(maxMemory !== undefined ? { maxMemory } : {}),
-        ...(part ? { partition: part.method } : {}),
+        partition: part.method,
       },
     },
     symbols,
-    inputs: graph.inputs.map((n) => ioOf(graph, n, home.id)),
-    outputs: graph.outputs.map((n) => ioOf(graph, n, home.id)),
+    inputs: graph.inputs.map((n) => ioOf(graph, n, sched.home)),
+    outputs: graph.outputs.map((n) => ioOf(graph, n, sched.home)),
     devices,
     channels: channels.map((c) => {
       const v = graph.value(c.value);
@@ -453,24 +345,19 @@ export async function compileGraph(
       })),
     ...(statePlan ? { generation: statePlan.generation } : {}),
     ...(moe ? { experts: moe.experts } : {}),
-    schedule: (part && part.schedule.length === topo.length ? part.schedule : topo).map((op) => ({
-      op,
-      device: placement[op]!,
-    })),
+    schedule: sched.order.map((op) => ({ op, device: placement[op]! })),
     predicted: {
-      method: part ? `partition (${part.method})` : 'roofline, ops in sequence',
+      method: `partition (${part.method})`,
       latency,
       throughput,
       memory,
-      busy: part
-        ? Object.fromEntries(part.devices.filter((d) => memory[d.id] !== undefined).map((d) => [d.id, d.busy]))
-        : { [home.id]: latency },
-      links: part?.links ?? [],
+      busy: Object.fromEntries(part.devices.filter((d) => memory[d.id] !== undefined).map((d) => [d.id, d.busy])),
+      links: part.links,
       ...(defaulted.length ? { defaultedSymbols: defaulted } : {}),
     },
   };
   const planPath = writePlan(outDir, plan);
-  if (part && wantReport) {
+  if (opts.report !== false) {
     const { buildReport, writeReport } = await import('../report/index.js');
     const plannedArena = Object.fromEntries([...emitted].map(([id, e]) => [id, e.memory.arenaBytes]));
     await writeReport(
@@ -491,34 +378,24 @@ export async function compileGraph(
 }
 
 /**
- * Symbol bindings for a generation build, where the user gave none: the token input is one
- * sequence axis of `maxStepTokens` tokens (the engine flattens a step's sequences into it), logits
- * for up to 64 of them, and the KV pool reserved at `maxContext` tokens while partitioning.
+ * The steps a compile runs: a named pipeline or pipeline text, with the back end appended when
+ * the text names none of its passes (`infer-shapes,fold` places and emits like the default), and
+ * `--objective` set on the partition step. A text that names some of the back end must name what
+ * those passes need (the driver says which is missing).
  */
-function bindGenerationDims(dims: Map<string, number>, graph: IRGraph, tokens: string, g: GenerateOptions): void {
-  const step = g.maxStepTokens ?? 256;
-  const [batch, seq] = graph.value(tokens).shape ?? [];
-  const defaults: [Dim | undefined, number][] = [
-    [batch, 1],
-    [seq, step],
-    [sym('n_logits'), Math.min(step, 64)],
-    [sym(STATE_TOKENS), g.maxContext ?? 2048],
-    [sym(KV_CONTEXT), Math.min(g.maxContext ?? 2048, 1024)],
-  ];
-  for (const [d, v] of defaults) {
-    const name = d === undefined ? undefined : [...symbolsOf(d)][0];
-    if (name !== undefined && dimEq(d!, sym(name)) && !dims.has(name)) dims.set(name, v);
-  }
-}
-
-/** The fleet with each device's level-0 capacity replaced by its budget. */
-function withCapacities(fleet: Fleet, budgets: ReadonlyMap<string, number>): Fleet {
-  return {
-    ...fleet,
-    devices: fleet.devices.map((d) =>
-      d.memory[0] ? { ...d, memory: [{ ...d.memory[0], capacity: budgets.get(d.id)! }, ...d.memory.slice(1)] } : d,
-    ),
-  };
+function compileSteps(text: string, objective: CompileOptions['objective']): PipelineStep[] {
+  const steps = parsePipeline(PIPELINES[text] ?? text);
+  const backEnd = parsePipeline(BACKEND_PIPELINE);
+  if (!steps.some((s) => backEnd.some((b) => b.name === s.name))) steps.push(...backEnd);
+  else if (!steps.some((s) => s.name === 'emit'))
+    throw new FleetcError(
+      'E0901',
+      `pipeline '${printPipeline(steps)}' stops before 'emit': end it with the back end (${BACKEND_PIPELINE}) or leave the back end out`,
+    );
+  if (objective !== undefined)
+    for (const s of steps) if (s.name === 'partition') s.options = { ...s.options, objective };
+  resolvePipeline(printPipeline(steps));
+  return steps;
 }
 
 function planDevice(
@@ -567,20 +444,6 @@ function symbolTable(all: EmitResult[]): PlanJSON['symbols'] {
   return [...out.values()];
 }
 
-function valueBytes(graph: IRGraph, name: string, dims: ReadonlyMap<string, number>): number | undefined {
-  const v = graph.value(name);
-  if (!v.dtype || !v.shape || v.container || v.dtype === 'string') return undefined;
-  const bind = new Map(dims);
-  let n = 1;
-  for (const d of v.shape) {
-    for (const s of symbolsOf(d)) if (!bind.has(s)) bind.set(s, 1);
-    const x = evaluate(d, bind);
-    if (x === undefined || x < 0) return undefined;
-    n *= x;
-  }
-  return byteSize(v.dtype, n);
-}
-
 /** A value an op produces without a known element type may fail at run time; say which, once. */
 function warnUntyped(graph: IRGraph, topo: string[], out: Diagnostic[]): void {
   const untyped: string[] = [];
@@ -596,32 +459,4 @@ function warnUntyped(graph: IRGraph, topo: string[], out: Diagnostic[]): void {
     message: `${untyped.length} value(s) have no inferred element type (${some}${untyped.length > 3 ? ', …' : ''}); kernels that need it will fail at run time`,
     loc: { file: graph.meta.file },
   });
-}
-
-/**
- * Channels for values that subgraphs read from an enclosing scope (If/Loop bodies): the
- * partitioner sees only direct readers, so a body on another device than the value needs one.
- */
-function outerChannels(
-  graph: IRGraph,
-  fleet: Fleet,
-  topo: string[],
-  placement: Record<string, string>,
-  have: PartitionResult['channels'],
-  home: string,
-): PartitionResult['channels'] {
-  const key = (v: string, to: string): string => `${v}\u0000${to}`;
-  const seen = new Set(have.map((c) => key(c.value, c.to)));
-  const out: PartitionResult['channels'] = [];
-  for (const id of topo)
-    for (const v of [...freeNames(graph, id)].sort()) {
-      if (!graph.hasValue(v) || graph.value(v).role === 'weight') continue;
-      const p = graph.producer(v);
-      const from = p ? placement[p.op]! : home;
-      const to = placement[id]!;
-      if (from === to || seen.has(key(v, to))) continue;
-      seen.add(key(v, to));
-      out.push({ value: v, from, to, bytes: 0, links: route(fleet, from, to)?.hops.map((h) => h.link) ?? [] });
-    }
-  return out;
 }

@@ -44,6 +44,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { migrationTime } from '../../passes/partition/moe-cost.js';
 import type { EngineEvent, StepEvent } from '../../runtime/engine.js';
 import { FleetcError } from '../diagnostics/index.js';
+import { FleetCost } from '../fleet/cost.js';
 import { loadFleet } from '../fleet/load.js';
 import type { Device, Fleet } from '../fleet/types.js';
 import type { PlanJSON } from './plan.js';
@@ -244,6 +245,7 @@ export class Controller {
   private readonly o: Required<Omit<ControllerOptions, 'log' | 'objective' | 'compiler' | 'onReplace'>> &
     Pick<ControllerOptions, 'log' | 'compiler' | 'onReplace'>;
   private readonly fleet: Fleet;
+  private readonly cost: FleetCost;
   private readonly generate: GenerateOptions;
   private readonly objective: 'latency' | 'throughput';
   private current: Candidate;
@@ -299,6 +301,7 @@ export class Controller {
     if (!(this.o.threshold > 1))
       throw new FleetcError('E0901', `the controller's threshold must be > 1, not ${this.o.threshold}`);
     this.fleet = typeof opts.fleet === 'string' ? loadFleet(opts.fleet) : opts.fleet;
+    this.cost = new FleetCost(this.fleet);
     const plan = readPlanFile(planPath);
     if (!plan.generation)
       throw new FleetcError('E0601', 'live re-placement needs a plan compiled for generation', { file: planPath });
@@ -528,7 +531,7 @@ export class Controller {
       if (!to || to === s.owner) return;
       const bytes = tokens * (s.bytesPerToken ?? 0);
       stateBytes += bytes;
-      seconds += migrationTime(this.fleet, s.owner, to, bytes) + bytes / bandwidth(to);
+      seconds += migrationTime(this.cost, s.owner, to, bytes) + bytes / bandwidth(to);
     });
     for (const d of next.devices) {
       const w = weightsOf(next, d.name);
@@ -536,7 +539,7 @@ export class Controller {
       if (!w || (before && before.sha256 === w.sha256)) continue;
       weightBytes += w.bytes;
       // The engine reads the bundle on the home device's host and hands it to the device.
-      const hop = migrationTime(this.fleet, home, d.name, w.bytes);
+      const hop = migrationTime(this.cost, home, d.name, w.bytes);
       seconds += (Number.isFinite(hop) ? hop : 0) + w.bytes / bandwidth(d.name);
     }
     return { stateBytes, weightBytes, seconds };

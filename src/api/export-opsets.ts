@@ -1,7 +1,7 @@
 import { decomposeLayerNorm } from '../../passes/fuse/unfuse.js';
 import { FleetcError } from '../diagnostics/index.js';
 import type { IRGraph } from '../ir/graph.js';
-import type { AttrValue } from '../ir/types.js';
+import type { AttrValue } from '../ir/graph.js';
 import { readWeightBytes } from '../ir/weights.js';
 
 /**

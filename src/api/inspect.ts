@@ -1,23 +1,23 @@
-import { costGraph, type CostResult } from '../../passes/analysis/cost.js';
+import { costGraph, evaluator, opWork, type CostResult } from '../../passes/analysis/cost.js';
 import { criticalPath } from '../../passes/analysis/critical.js';
 import { detectKvCache } from '../../passes/analysis/kv.js';
 import { detectMoe, summariseMoe, type MoeLayerSummary } from '../../passes/analysis/moe.js';
 import { makeState } from '../../passes/state/index.js';
 import { graphFromJSON, graphToJSON } from '../ir/json.js';
 import {
-  deviceClass,
   DEVICE_CLASSES,
-  fleetDeviceRoofline,
-  roofline,
+  opCost,
+  rooflineOf,
+  TARGETS,
   type Boundness,
-  type DeviceClassRoofline,
-} from '../../passes/analysis/roofline.js';
+  type DeviceClass,
+  type DeviceRoofline,
+} from '../../targets/index.js';
 import { newPassContext } from '../../passes/pass.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { PASSES } from '../../passes/registry.js';
 import { FleetcError, formatLoc } from '../diagnostics/index.js';
 import { loadFleet } from '../fleet/load.js';
-import type { DType } from '../ir/dtype.js';
 import type { IRGraph } from '../ir/graph.js';
 import { printGraph } from '../ir/print.js';
 import { dimToJSON, dimToString, evaluate, product, symbolsOf, type Dim } from '../ir/sym.js';
@@ -28,7 +28,7 @@ export interface InspectOptions {
   /** Symbol bindings (`--dim batch=4`). Unbound symbols are evaluated as 1. */
   dims?: Record<string, number> | ReadonlyMap<string, number>;
   /** Roofline for per-op classification and predicted times: a class name or a full roofline. */
-  device?: string | DeviceClassRoofline;
+  device?: string | DeviceRoofline;
   /**
    * A fleet file: ops are classified against each of its devices (`OpRow.boundOn`); the
    * primary roofline (`bound`, times, critical path) is `fleetDevice` or the fleet's first device.
@@ -164,10 +164,10 @@ function toMap(dims: InspectOptions['dims']): Map<string, number> {
 }
 
 /** The devices of a fleet file as rooflines, the chosen (or first) one first. */
-function fleetRooflines(opts: InspectOptions): DeviceClassRoofline[] {
+function fleetRooflines(opts: InspectOptions): DeviceRoofline[] {
   if (!opts.fleet) return [];
   const fleet = loadFleet(opts.fleet);
-  const all = fleet.devices.map(fleetDeviceRoofline);
+  const all = fleet.devices.map((d) => rooflineOf(d));
   if (!all.length) throw new FleetcError('E0301', 'the fleet has no devices', { file: opts.fleet });
   if (opts.fleetDevice === undefined) return all;
   const i = all.findIndex((d) => d.name === opts.fleetDevice);
@@ -179,13 +179,15 @@ function fleetRooflines(opts: InspectOptions): DeviceClassRoofline[] {
   return [all[i]!, ...all.filter((_, k) => k !== i)];
 }
 
-function resolveDevice(opts: InspectOptions, fleet: DeviceClassRoofline[]): DeviceClassRoofline {
+function resolveDevice(opts: InspectOptions, fleet: DeviceRoofline[]): DeviceRoofline {
   if (fleet.length) return fleet[0]!;
   if (typeof opts.device === 'object') return opts.device;
   const name = opts.device ?? 'cpu';
-  const dev = deviceClass(name, { cores: opts.cores });
-  if (!dev) throw new FleetcError('E0901', `unknown device class '${name}' (known: ${DEVICE_CLASSES.join(', ')})`);
-  return dev;
+  if (!(DEVICE_CLASSES as readonly string[]).includes(name))
+    throw new FleetcError('E0901', `unknown device class '${name}' (known: ${DEVICE_CLASSES.join(', ')})`);
+  const target = TARGETS[name as DeviceClass];
+  const spec = target.reference(opts.cores);
+  return rooflineOf(spec, `${target.title}: ${describe(spec)}`);
 }
 
 /** Runs shape inference; returns its warnings as one-line strings (`file (node …): warning[E0201]: …`). */
@@ -257,7 +259,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
       defaulted.push(s);
     }
   }
-  const num = (d: Dim | null): number | null => (d === null ? null : (evaluate(d, dims) ?? null));
+  const num = evaluator(dims);
 
   const opsHist: Record<string, number> = {};
   for (const id of graph.ops()) {
@@ -345,10 +347,10 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
 function opRowsFor(
   graph: IRGraph,
   cost: CostResult,
-  dev: DeviceClassRoofline,
+  dev: DeviceRoofline,
   num: (d: Dim | null) => number | null,
   withExpr: boolean,
-  fleet: DeviceClassRoofline[],
+  fleet: DeviceRoofline[],
 ): { rows: OpRow[]; order: string[]; time: Map<string, number>; uncosted: Record<string, number> } {
   const rows: OpRow[] = [];
   const time = new Map<string, number>();
@@ -357,9 +359,8 @@ function opRowsFor(
     const flops = num(c.flops);
     const br = num(c.bytesRead);
     const bw = num(c.bytesWritten);
-    const outElems = firstOutElems(graph, c.op, num);
-    const known = flops !== null && br !== null && bw !== null;
-    const r = known ? roofline(dev, flops, br + bw, c.dtype as DType | null, outElems) : null;
+    const { work, known } = opWork(graph, c, num);
+    const r = known ? opCost(dev, work) : null;
     const t = r ? r.time : dev.launchOverhead;
     time.set(c.op, t);
     if (!known) {
@@ -380,22 +381,10 @@ function opRowsFor(
     };
     if (withExpr && c.flops !== null && typeof c.flops !== 'number') row.flopsExpr = dimToString(c.flops);
     if (fleet.length)
-      row.boundOn = Object.fromEntries(
-        fleet.map((d) => [d.name, known ? roofline(d, flops, br + bw, c.dtype as DType | null, outElems).bound : null]),
-      );
+      row.boundOn = Object.fromEntries(fleet.map((d) => [d.name, known ? opCost(d, work).bound : null]));
     rows.push(row);
   }
   return { rows, order: cost.ops.map((c) => c.op), time, uncosted: sortedRecord(uncosted) };
-}
-
-function firstOutElems(graph: IRGraph, op: string, num: (d: Dim | null) => number | null): number {
-  let total = 0;
-  for (const v of graph.opOutputs(op)) {
-    if (v === undefined) continue;
-    const s = graph.value(v).shape;
-    total += s ? (num(product(s)) ?? 0) : 0;
-  }
-  return total;
 }
 
 function totalsByType(rows: OpRow[]): OpTypeTotals[] {
@@ -430,4 +419,20 @@ function countNested(graph: IRGraph): number {
 
 function sortedRecord(r: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(r).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)));
+}
+
+/** `Intel Xeon …: 2 threads, 160 GFLOP/s float32, 20 GB/s` */
+function describe(d: {
+  compute: { float32?: number };
+  memory: { bandwidth: number }[];
+  threads: number;
+  class: string;
+}): string {
+  const f = d.compute.float32;
+  const parts = [
+    ...(d.class === 'cpu' ? [`${d.threads} thread${d.threads === 1 ? '' : 's'}`] : []),
+    ...(f ? [`${(f / 1e9).toFixed(f >= 1e12 ? 0 : 1)} GFLOP/s float32`] : []),
+    `${((d.memory[0]?.bandwidth ?? 0) / 1e9).toFixed(0)} GB/s`,
+  ];
+  return parts.join(', ');
 }

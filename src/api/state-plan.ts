@@ -3,11 +3,10 @@
  * each cache's owner is the device that runs the ops reading it, and the pool capacity is what the
  * owners' memory holds after weights and arenas (or `--max-context`, checked against it).
  */
-import { KV_STATE, type KvStateResult } from '../../passes/state/index.js';
-import type { PassContext } from '../../passes/pass.js';
+import type { KvStateResult } from '../../passes/state/index.js';
 import { FleetcError } from '../diagnostics/index.js';
 import type { Device } from '../fleet/types.js';
-import { formatBytes } from '../fleet/units.js';
+import { formatBytes } from '../util/units.js';
 import type { PlanGeneration, PlanState } from './plan.js';
 
 /** Pool capacity when neither memory nor `--max-context` bounds it lower (tokens). */
@@ -29,10 +28,6 @@ export interface StatePlan {
   generation: PlanGeneration;
   /** Pool bytes per device, to add to its memory figures. */
   poolBytes: Record<string, number>;
-}
-
-export function generationResult(ctx: PassContext): KvStateResult | undefined {
-  return ctx.results.get(KV_STATE) as KvStateResult | undefined;
 }
 
 export function planState(

@@ -8,7 +8,7 @@ import { loadStablehloCases, type StablehloCase, type StablehloCheck } from '../
 import { dtypeCode } from '../ir/dtype.js';
 import { FleetcError } from '../diagnostics/index.js';
 import type { BatchJob } from '../../runtime/batch.js';
-import { CaseError, writeTensorProto, type CaseSource, type PreparedCase } from './test-runner.js';
+import { CaseError, writeTensorProto, type CaseSource, type PreparedCase } from './test-case.js';
 
 /** StableHLO's default ULP budget for expect_close (mirrors the frontend's checker). */
 const DEFAULT_MAX_ULP = 4;

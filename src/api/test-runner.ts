@@ -4,16 +4,7 @@
  * (.mlir, cases split on `// -----`). Every case is loaded, compiled with the library's compile
  * API, and all of them run in ONE `fleetrt --batch` process that compares the outputs.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { BatchProcess, type BatchJob, type BatchResult } from '../../runtime/batch.js';
@@ -21,9 +12,9 @@ import { findFleetrt } from '../../runtime/fleetrt.js';
 import { FleetcError, isFleetcError } from '../diagnostics/index.js';
 import { onnx } from '../frontends/onnx/proto.js';
 import { loadModel } from '../frontends/index.js';
-import type { IRGraph } from '../ir/graph.js';
 import { compileGraph } from './compile.js';
 import { mlirCases } from './test-mlir.js';
+import { CaseError, type CaseSource, type PreparedCase } from './test-case.js';
 
 export const DEFAULT_RTOL = 1e-3;
 export const DEFAULT_ATOL = 1e-5;
@@ -72,24 +63,6 @@ export interface TestOptions {
   timeoutMs?: number;
   /** Extra environment, on top of this process's, for locating fleetrt (FLEETRT) and for running it (e.g. FLEETRT_PORTABLE). */
   env?: Record<string, string | undefined>;
-}
-
-/** One runnable case: how to get its graph and its data sets. */
-export interface PreparedCase {
-  graph: IRGraph;
-  dataSets: { id: string; inputs: string[]; expected: BatchJob['expected'] }[];
-  rtol?: number;
-  atol?: number;
-}
-
-export interface CaseSource {
-  name: string;
-  suite: string;
-  domain: string;
-  /** Loads the model and lists its data sets; `dir` is a scratch folder for files it must write. */
-  prepare(dir: string): PreparedCase | Promise<PreparedCase>;
-  /** Set when the source already knows the case cannot run (e.g. an out-of-scope StableHLO case). */
-  skip?: string;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -184,9 +157,6 @@ export function collectCases(paths: string[]): CaseSource[] {
 // Running
 
 const yieldToEvents = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** A case that cannot run, with a message already formatted as a diagnostic line. */
-export class CaseError extends Error {}
 
 function errorMessage(e: unknown): string {
   if (isFleetcError(e)) return e.format();
@@ -314,28 +284,4 @@ export function summarise(results: CaseResult[], ms: number): TestReport {
     if (r.status === 'skip') d.skipped++;
   }
   return { results: sorted, counts, domains, ms };
-}
-
-/** Writes expected tensors (raw bytes) as ONNX TensorProto files, which fleetrt reads for any dtype. */
-export function writeTensorProto(path: string, dtypeCode: number, shape: number[], raw: Uint8Array): void {
-  const parts: number[] = [];
-  const varint = (v: number): void => {
-    let x = BigInt(v);
-    if (x < 0n) x += 1n << 64n;
-    do {
-      let b = Number(x & 0x7fn);
-      x >>= 7n;
-      if (x > 0n) b |= 0x80;
-      parts.push(b);
-    } while (x > 0n);
-  };
-  for (const d of shape) {
-    parts.push(0x08);
-    varint(d);
-  }
-  parts.push(0x10);
-  varint(dtypeCode);
-  parts.push(0x4a);
-  varint(raw.length);
-  writeFileSync(path, Buffer.concat([Buffer.from(parts), Buffer.from(raw)]));
 }

@@ -1,7 +1,6 @@
 export * from './types.js';
 export { loadFleet, parseFleet, localFleet } from './load.js';
-export { DEVICE_PRESETS, LINK_PRESETS, type DevicePreset } from './presets.js';
-export { CLASS_DEFAULTS, OP_FAMILIES, refusal, expandOpList } from './support.js';
+export { LINK_PRESETS } from './links.js';
 export { route, transferTime, type Route } from './route.js';
 export { parsePinFlag } from './pins.js';
-export { parseQuantity, formatBytes, formatRate, formatTime } from './units.js';
+export { FleetCost } from './cost.js';

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem, hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { basename } from 'node:path';
 import AjvModule from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { FleetcError } from '../diagnostics/index.js';
 import { isDType, type DType } from '../ir/dtype.js';
 import schema from './fleet.schema.json' with { type: 'json' };
-import { DEVICE_PRESETS, LINK_PRESETS } from './presets.js';
-import { CLASS_DEFAULTS, OP_FAMILIES } from './support.js';
+import { DEVICE_PRESETS, OP_FAMILIES, TARGETS } from '../../targets/index.js';
+import { LINK_PRESETS } from './links.js';
 import {
   DEVICE_CLASSES,
   type Device,
@@ -17,9 +17,10 @@ import {
   type MemoryLevel,
   type Pin,
 } from './types.js';
-import { parseQuantity, UnitError, type Quantity } from './units.js';
+import { parseQuantity, UnitError, type Quantity } from '../util/units.js';
 import { unreachablePairs } from './route.js';
-import { detectCudaGpus, type LocalGpu } from './detect.js';
+import { detectCudaGpus, type LocalGpu } from '../../targets/gpu/detect.js';
+import { localGpus } from '../../targets/gpu/local.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
@@ -79,6 +80,7 @@ interface RawDevice {
   memory?: RawMemory | RawMemory[];
   compute?: Record<string, unknown>;
   launchOverhead?: unknown;
+  messageOverhead?: unknown;
   ops?: { allow?: string[]; deny?: string[] };
   dtypes?: string[];
   backend?: 'cpu' | 'emulated' | 'cuda';
@@ -130,7 +132,8 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
     }
     if (Object.keys(compute).length === 0)
       fail(at, `device '${d.id}' declares no peak compute (compute: { float32: … })`);
-    const defaults = CLASS_DEFAULTS[cls!];
+    const target = TARGETS[cls!];
+    const defaults = target.defaults;
     const dtypes = (d.dtypes ?? defaults.dtypes) as DType[];
     dtypes.forEach((dt, j) => {
       if (!isDType(dt)) fail([...at, 'dtypes', j], `unknown element type '${dt}'`);
@@ -145,11 +148,12 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
               .join(', ')})`,
           );
       });
-    const backend = d.backend ?? (cls === 'cpu' ? 'cpu' : 'emulated');
-    if (backend === 'cpu' && cls !== 'cpu')
-      fail([...at, 'backend'], `backend 'cpu' runs only cpu-class devices; a ${cls} runs 'emulated' on this machine`);
-    if (backend === 'cuda' && cls !== 'gpu')
-      fail([...at, 'backend'], `backend 'cuda' runs only gpu-class devices (this one is a ${cls})`);
+    const backend = d.backend ?? target.backends[0]!;
+    if (!target.backends.includes(backend))
+      fail(
+        [...at, 'backend'],
+        `backend '${backend}' does not run ${cls}-class devices (a ${cls} runs ${target.backends.map((b) => `'${b}'`).join(' or ')})`,
+      );
     if (d.cudaDevice !== undefined && backend !== 'cuda')
       fail([...at, 'cudaDevice'], `cudaDevice needs backend: cuda (this device's backend is '${backend}')`);
     const hostLinkPreset = d.hostLink?.kind ? LINK_PRESETS[d.hostLink.kind] : undefined;
@@ -158,21 +162,20 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
         [...at, 'hostLink', 'kind'],
         `unknown link kind '${d.hostLink.kind}' (known: ${Object.keys(LINK_PRESETS).join(', ')}); or give bandwidth and latency`,
       );
-    const baseLink = preset?.hostLink;
-    const hostLink =
-      cls === 'cpu'
-        ? undefined
-        : {
-            kind: d.hostLink?.kind ?? baseLink?.kind ?? 'pcie4-x16',
-            bandwidth:
-              d.hostLink?.bandwidth !== undefined
-                ? qty(d.hostLink.bandwidth, 'bandwidth', [...at, 'hostLink', 'bandwidth'])
-                : (hostLinkPreset?.bandwidth ?? baseLink?.bandwidth ?? LINK_PRESETS['pcie4-x16']!.bandwidth),
-            latency:
-              d.hostLink?.latency !== undefined
-                ? qty(d.hostLink.latency, 'time', [...at, 'hostLink', 'latency'])
-                : (hostLinkPreset?.latency ?? baseLink?.latency ?? LINK_PRESETS['pcie4-x16']!.latency),
-          };
+    const baseLink = preset?.hostLink ?? defaults.hostLink;
+    const hostLink = !baseLink
+      ? undefined
+      : {
+          kind: d.hostLink?.kind ?? baseLink.kind,
+          bandwidth:
+            d.hostLink?.bandwidth !== undefined
+              ? qty(d.hostLink.bandwidth, 'bandwidth', [...at, 'hostLink', 'bandwidth'])
+              : (hostLinkPreset?.bandwidth ?? baseLink.bandwidth),
+          latency:
+            d.hostLink?.latency !== undefined
+              ? qty(d.hostLink.latency, 'time', [...at, 'hostLink', 'latency'])
+              : (hostLinkPreset?.latency ?? baseLink.latency),
+        };
     devices.push({
       id: d.id,
       class: cls!,
@@ -183,7 +186,11 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       launchOverhead:
         d.launchOverhead !== undefined
           ? qty(d.launchOverhead, 'time', [...at, 'launchOverhead'])
-          : (preset?.launchOverhead ?? 5e-6),
+          : (preset?.launchOverhead ?? defaults.launchOverhead),
+      messageOverhead:
+        d.messageOverhead !== undefined
+          ? qty(d.messageOverhead, 'time', [...at, 'messageOverhead'])
+          : defaults.messageOverhead,
       ops: {
         ...((d.ops?.allow ?? defaults.allow) ? { allow: d.ops?.allow ?? defaults.allow } : {}),
         deny: [...defaults.deny, ...(d.ops?.deny ?? [])],
@@ -320,70 +327,21 @@ function locate(
   return { file };
 }
 
-/** The preset whose figures fit a GPU by its name (nvidia-smi's), if one does. */
-function gpuPreset(name: string): string | undefined {
-  if (/H200/i.test(name)) return 'nvidia-h200-sxm';
-  if (/H100/i.test(name)) return 'nvidia-h100-sxm';
-  if (/A100/i.test(name)) return 'nvidia-a100-sxm';
-  if (/\bL4\b/i.test(name)) return 'nvidia-l4';
-  return undefined;
-}
-
-/** A `backend: cuda` device for a GPU of this machine: its preset's figures and its own memory size. */
-function localGpuDevice(gpu: LocalGpu, host: string, threads: number): Device {
-  const preset = gpuPreset(gpu.name);
-  const p = preset ? DEVICE_PRESETS[preset]! : undefined;
-  const cls = CLASS_DEFAULTS.gpu;
-  return {
-    id: `cuda${gpu.index}`,
-    class: 'gpu',
-    host,
-    ...(preset ? { preset } : {}),
-    // An unknown GPU gets nominal figures (a mid-range data-centre card) until `fleetc tune` measures it.
-    memory: [{ name: 'hbm', capacity: gpu.memory, bandwidth: p?.memory[0]?.bandwidth ?? 1e12 }],
-    compute: p ? { ...p.compute } : { float32: 20e12, float16: 150e12, bfloat16: 150e12 },
-    launchOverhead: p?.launchOverhead ?? 5e-6,
-    ops: { deny: [...cls.deny] },
-    dtypes: [...cls.dtypes],
-    backend: 'cuda',
-    cudaDevice: gpu.index,
-    threads,
-    hostLink: p?.hostLink ?? { kind: 'pcie4-x16', ...LINK_PRESETS['pcie4-x16']! },
-  };
-}
-
 /**
- * The built-in fleet (`--fleet local`, and the default): this machine's CPU as one cpu device, and
- * each CUDA GPU it has (nvidia-smi) as a `backend: cuda` device.
+ * The built-in fleet (`--fleet local`, and the default): this machine's CPU as one cpu device (its
+ * measured host profile, targets/cpu/host.ts), and each CUDA GPU it has (nvidia-smi) as a
+ * `backend: cuda` device.
  */
 export function localFleet(gpus: readonly LocalGpu[] = detectCudaGpus()): Fleet {
-  const threads = Math.max(1, cpus().length);
-  const cls = CLASS_DEFAULTS.cpu;
-  // Nominal per-core figures for an AVX2+FMA core (2 FMA units × 8 fp32 lanes × 2 flops × ~2.5 GHz).
-  const perCore = 80e9;
+  const host = hostname() || 'localhost';
+  const cpu = TARGETS.cpu.reference();
   return {
     name: 'local',
     file: '',
-    hosts: [hostname() || 'localhost'],
+    hosts: [host],
     devices: [
-      {
-        id: 'cpu0',
-        class: 'cpu',
-        host: hostname() || 'localhost',
-        memory: [{ name: 'dram', capacity: totalmem(), bandwidth: 20e9 }],
-        compute: {
-          float32: perCore * threads,
-          float64: (perCore / 2) * threads,
-          float16: perCore * threads,
-          int8: perCore * 2 * threads,
-        },
-        launchOverhead: 1e-6,
-        ops: { deny: [...cls.deny] },
-        dtypes: [...cls.dtypes],
-        backend: 'cpu',
-        threads,
-      },
-      ...gpus.map((g) => localGpuDevice(g, hostname() || 'localhost', threads)),
+      { ...cpu, id: 'cpu0', host },
+      ...localGpus(TARGETS.gpu.defaults, gpus, cpu.threads).map((g) => ({ ...g, host })),
     ],
     links: [],
     pins: [],

@@ -1,48 +1,19 @@
-import type { DType } from '../ir/dtype.js';
+// A fleet: devices of the target classes (targets/), where they sit (hosts), the links between
+// them, and the user's pins.
+import type { DeviceSpec } from '../../targets/device.js';
 
-export const DEVICE_CLASSES = ['cpu', 'gpu', 'ipu', 'hpu', 'npu', 'dataflow'] as const;
-export type DeviceClass = (typeof DEVICE_CLASSES)[number];
+export {
+  DEVICE_CLASSES,
+  type Backend,
+  type DeviceClass,
+  type DeviceSpec,
+  type MemoryLevel,
+  type OpSupport,
+} from '../../targets/device.js';
 
-/**
- * How a device executes: for real on host kernels (cpu) or on an NVIDIA GPU (cuda), or emulated
- * (host kernels standing in for it, predicted time).
- */
-export type Backend = 'cpu' | 'emulated' | 'cuda';
-
-export interface MemoryLevel {
-  name: string;
-  /** Bytes. */
-  capacity: number;
-  /** Bytes per second. */
-  bandwidth: number;
-}
-
-export interface OpSupport {
-  /** When set, only these op types (or @families) run here. */
-  allow?: string[];
-  /** Op types (or @families) that never run here. */
-  deny: string[];
-}
-
-export interface Device {
-  id: string;
-  class: DeviceClass;
+export interface Device extends DeviceSpec {
   host: string;
   preset?: string;
-  /** Fastest first; level 0 is where the device computes from and what placement must fit in. */
-  memory: MemoryLevel[];
-  /** Peak FLOP/s per element type (dense math). */
-  compute: Partial<Record<DType, number>>;
-  /** Fixed cost of launching one op (seconds). */
-  launchOverhead: number;
-  ops: OpSupport;
-  /** Element types the device computes in. */
-  dtypes: DType[];
-  backend: Backend;
-  /** Which GPU of its host a cuda device is (the CUDA device index, plan.json `ordinal`). */
-  cudaDevice?: number;
-  /** Intra-op threads for real backends. */
-  threads: number;
   /** The device's attachment to its host (PCIe …); absent for a host CPU, whose memory is the host's. */
   hostLink?: { bandwidth: number; latency: number; kind: string };
 }

@@ -1,15 +1,40 @@
 import graphology from 'graphology';
-import type {
-  AttrValue,
-  EdgeAttrs,
-  GraphAttrs,
-  ModelMeta,
-  NodeAttrs,
-  OpAttrs,
-  SourceLoc,
-  ValueAttrs,
-} from './types.js';
-import { orderNodes } from '../util/topo-order.js';
+import type { DType } from './dtype.js';
+import type { Shape } from './sym.js';
+import type { EdgeAttrs, GraphAttrs, ModelMeta, SourceLoc, TensorConst, ValueAttrs } from './types.js';
+import { orderNodes } from './topo-order.js';
+
+/** An attribute's value. Attributes hold subgraphs, so their types live with the graph. */
+export type AttrValue =
+  | { type: 'int'; value: number }
+  | { type: 'float'; value: number }
+  | { type: 'string'; value: string }
+  | { type: 'ints'; value: number[] }
+  | { type: 'floats'; value: number[] }
+  | { type: 'strings'; value: string[] }
+  | { type: 'tensor'; value: TensorConst }
+  | { type: 'tensors'; value: TensorConst[] }
+  | { type: 'graph'; value: IRGraph }
+  | { type: 'graphs'; value: IRGraph[] }
+  | { type: 'type'; value: { dtype: DType | null; shape: Shape | null } };
+
+export interface OpAttrs {
+  kind: 'op';
+  name: string;
+  opType: string;
+  /** '' is ai.onnx; 'com.microsoft', 'stablehlo', … */
+  domain: string;
+  /** Opset version in force for this op's domain. */
+  opset: number;
+  attrs: Record<string, AttrValue>;
+  loc: SourceLoc;
+  /** Number of input slots, present or not (ONNX optional inputs leave gaps). */
+  numInputs: number;
+  numOutputs: number;
+  placement?: string;
+}
+
+export type NodeAttrs = ValueAttrs | OpAttrs;
 
 const { MultiDirectedGraph } = graphology;
 type Store = graphology.MultiDirectedGraph<NodeAttrs, EdgeAttrs, GraphAttrs>;

@@ -1,6 +1,6 @@
-import { IRGraph } from './graph.js';
+import { IRGraph, type AttrValue, type OpAttrs } from './graph.js';
 import { dimFromJSON, dimToJSON, type Shape } from './sym.js';
-import type { AttrValue, ModelMeta, OpAttrs, TensorConst, ValueAttrs, WeightRef } from './types.js';
+import type { ModelMeta, TensorConst, ValueAttrs, WeightRef } from './types.js';
 
 /** JSON form of the IR. Shapes print dimensions as numbers or expression strings. */
 export interface GraphJSON {

@@ -1,6 +1,6 @@
-import { IRGraph } from './graph.js';
+import { IRGraph, type AttrValue } from './graph.js';
 import { shapeToString } from './sym.js';
-import type { AttrValue, ValueAttrs } from './types.js';
+import type { ValueAttrs } from './types.js';
 
 function typeStr(v: ValueAttrs): string {
   const base = `${v.dtype ?? '?'}${shapeToString(v.shape)}`;

@@ -1,6 +1,5 @@
 import type { DType } from './dtype.js';
 import type { Shape } from './sym.js';
-import type { IRGraph } from './graph.js';
 
 export type ValueRole = 'input' | 'output' | 'weight' | 'state' | 'intermediate' | 'outer';
 
@@ -38,43 +37,12 @@ export interface ValueAttrs {
   doc?: string;
 }
 
-export type AttrValue =
-  | { type: 'int'; value: number }
-  | { type: 'float'; value: number }
-  | { type: 'string'; value: string }
-  | { type: 'ints'; value: number[] }
-  | { type: 'floats'; value: number[] }
-  | { type: 'strings'; value: string[] }
-  | { type: 'tensor'; value: TensorConst }
-  | { type: 'tensors'; value: TensorConst[] }
-  | { type: 'graph'; value: IRGraph }
-  | { type: 'graphs'; value: IRGraph[] }
-  | { type: 'type'; value: { dtype: DType | null; shape: Shape | null } };
-
 /** A constant tensor held in an attribute (ONNX Constant value, ConstantOfShape value, …). */
 export interface TensorConst {
   dtype: DType;
   shape: number[];
   ref: WeightRef;
 }
-
-export interface OpAttrs {
-  kind: 'op';
-  name: string;
-  opType: string;
-  /** '' is ai.onnx; 'com.microsoft', 'stablehlo', … */
-  domain: string;
-  /** Opset version in force for this op's domain. */
-  opset: number;
-  attrs: Record<string, AttrValue>;
-  loc: SourceLoc;
-  /** Number of input slots, present or not (ONNX optional inputs leave gaps). */
-  numInputs: number;
-  numOutputs: number;
-  placement?: string;
-}
-
-export type NodeAttrs = ValueAttrs | OpAttrs;
 
 /** Edge value→op: input slot; edge op→value: output slot. */
 export interface EdgeAttrs {

@@ -9,7 +9,7 @@ interface MetricsDevice {
   measured: { busyMsPerRequest: number; peakBytes: number };
   predicted: { busyMs: number | null; memoryBytes: number | null };
 }
-interface Metrics {
+export interface Metrics {
   latency: { p50: number };
   predicted: { latencyMs: number | null };
   devices: MetricsDevice[];

@@ -2,11 +2,9 @@
 // forms are rendered, so the three always agree.
 import type { IRGraph } from '../ir/graph.js';
 import type { Fleet } from '../fleet/types.js';
-import type { PartitionResult } from '../../passes/partition/index.js';
-import type { MoeReportLayer } from '../../passes/partition/moe-place.js';
-import { deviceRoofline } from '../../passes/partition/devices.js';
-import { bytesOf } from '../../passes/analysis/tensor.js';
-import { evaluate } from '../ir/sym.js';
+import type { MoeReportLayer, PartitionResult } from '../../passes/partition/index.js';
+import { byteSize } from '../ir/dtype.js';
+import { evaluate, product } from '../ir/sym.js';
 
 export const REPORT_VERSION = 1;
 
@@ -118,22 +116,16 @@ export function buildReport(input: ReportInput): Report {
   for (const v of graph.values()) {
     const prod = graph.producer(v);
     if (!prod) continue;
-    const size = bytesOf(graph, v);
-    const bytes = size === null ? 0 : Math.max(0, evaluate(size, ones) ?? 0);
+    const bytes = valueBytes(graph, v, ones);
     const name = graph.value(v).name;
     for (const to of new Set(graph.consumers(v).map((u) => u.op)))
       edges.push({ from: prod.op, to, value: name, bytes, cut: r.placement[prod.op] !== r.placement[to] });
   }
 
-  const byId = new Map(fleet.devices.map((d) => [d.id, d]));
-  const devices: ReportDevice[] = r.devices.map((d) => {
-    const rf = deviceRoofline(byId.get(d.id)!);
-    return {
-      ...d,
-      ...(input.plannedArena?.[d.id] !== undefined ? { plannedArena: input.plannedArena[d.id] } : {}),
-      roofline: { peakFlops: rf.peakFlops.default, bandwidth: rf.memBandwidth },
-    };
-  });
+  const devices: ReportDevice[] = r.devices.map((d) => ({
+    ...d,
+    ...(input.plannedArena?.[d.id] !== undefined ? { plannedArena: input.plannedArena[d.id] } : {}),
+  }));
 
   return {
     version: REPORT_VERSION,
@@ -156,4 +148,12 @@ export function buildReport(input: ReportInput): Report {
     timeline: r.timeline,
     ...(input.moe ? { moe: input.moe } : {}),
   };
+}
+
+/** A value's size in bytes for the bindings (0 when its type or shape is unknown). */
+function valueBytes(graph: IRGraph, name: string, dims: ReadonlyMap<string, number>): number {
+  const v = graph.value(name);
+  if (!v.dtype || !v.shape || v.container) return 0;
+  const n = evaluate(product(v.shape), dims);
+  return n === undefined ? 0 : byteSize(v.dtype, Math.max(0, n));
 }

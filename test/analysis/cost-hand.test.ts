@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { opCost } from '../../passes/analysis/cost.js';
-import { TRANSCENDENTAL as T } from '../../passes/analysis/flops.js';
+import { TRANSCENDENTAL as T } from '../../passes/analysis/flops-units.js';
 import type { IRGraph } from '../../src/ir/graph.js';
 import { dimToString, evaluate, sym } from '../../src/ir/sym.js';
 import { int, ints, single } from './graphs.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { costGraph, opCost } from '../../passes/analysis/cost.js';
-import { TRANSCENDENTAL as T } from '../../passes/analysis/flops.js';
+import { TRANSCENDENTAL as T } from '../../passes/analysis/flops-units.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { newPassContext } from '../../passes/pass.js';
 import { dimToString, evaluate, sym, type Dim } from '../../src/ir/sym.js';
@@ -312,7 +312,7 @@ describe('cost: reductions, elementwise, data movement', () => {
     );
     const ctx = newPassContext({ verify: true });
     runPipeline(g, resolvePipeline('cost'), ctx);
-    const res = ctx.results.get('cost') as ReturnType<typeof costGraph>;
+    const res = ctx.results.cost!;
     expect(res.flops).toBe(240);
     expect(res.bytesRead).toBe((20 + 30) * 4);
   });

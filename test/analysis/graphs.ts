@@ -1,7 +1,6 @@
-import { IRGraph } from '../../src/ir/graph.js';
+import { IRGraph, type AttrValue } from '../../src/ir/graph.js';
 import type { DType } from '../../src/ir/dtype.js';
 import { add, sym, type Dim } from '../../src/ir/sym.js';
-import type { AttrValue } from '../../src/ir/types.js';
 
 /** Small hand-made graphs for analysis and CLI tests. */
 export function tensor(

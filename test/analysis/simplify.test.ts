@@ -3,9 +3,8 @@ import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { newPassContext } from '../../passes/pass.js';
 import { commonSubexpressionElimination } from '../../passes/simplify/cse.js';
 import { deadCodeElimination } from '../../passes/simplify/dce.js';
-import { IRGraph } from '../../src/ir/graph.js';
+import { IRGraph, type AttrValue } from '../../src/ir/graph.js';
 import { verifyGraph } from '../../src/ir/verify.js';
-import type { AttrValue } from '../../src/ir/types.js';
 import { tensor } from './graphs.js';
 
 function base(): IRGraph {

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { compileGraph, DEFAULT_COMPILE_PIPELINE } from '../../src/api/compile.js';
 import { validatePlan } from '../../src/api/plan.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
+import { BACKEND_PIPELINE, PIPELINES } from '../../passes/registry.js';
+import { REPO } from '../paths.js';
 import { cli } from '../cli/helpers.js';
 import { writeGraph } from '../cli/helpers.js';
 import { smallGraph, tmp } from './helpers.js';
@@ -37,7 +39,8 @@ describe('compileGraph', () => {
     const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8'));
     expect(validatePlan(plan)).toEqual([]);
     expect(plan.schemaVersion).toBe(2);
-    expect(plan.pipeline.text).toBe(passes);
+    // The back end (partition … emit) is appended to a pipeline that stops before it.
+    expect(plan.pipeline.text).toBe(`${passes},${BACKEND_PIPELINE}`);
     // split-moe (first: it turns com.microsoft MoE into ops shape inference knows) is a no-op here.
     expect(DEFAULT_COMPILE_PIPELINE.startsWith(`split-moe,${passes}`)).toBe(true);
     expect(plan.pipeline.options.dims).toEqual({ batch: 3 });
@@ -74,6 +77,37 @@ describe('compileGraph', () => {
     const c = tmp();
     await compileGraph(smallGraph(), c, { dims: { batch: 5 } });
     expect(filesOf(c).get('plan.json')!.equals(fa.get('plan.json')!)).toBe(false);
+  });
+
+  it('compiles as one pipeline of passes: the text printed into plan.json runs again to the same build', async () => {
+    const model = join(REPO, 'fixtures/models/gpt_decoder_kv/model.onnx');
+    const fleet = join(REPO, 'fixtures/fleets/cpu-gpu-pcie.yaml');
+    const dims = { batch: 2, seq: 3, past_seq: 4 };
+    const { compile } = await import('../../src/api/compile.js');
+    const a = tmp();
+    const first = await compile(model, a, { fleet, dims, objective: 'throughput', report: false });
+    const text = first.plan.pipeline.text;
+    expect(text).toBe(PIPELINES.default!.replace('partition', 'partition{objective=throughput}'));
+    expect(first.plan.pipeline.passes.map((p) => p.pass)).toEqual(text.split(',').map((p) => p.replace(/\{.*/, '')));
+    const b = tmp();
+    await compile(model, b, { fleet, dims, passes: text, report: false });
+    const fa = filesOf(a);
+    const fb = filesOf(b);
+    expect([...fb.keys()].sort()).toEqual([...fa.keys()].sort());
+    for (const [k, v] of fa) expect(v.equals(fb.get(k)!), k).toBe(true);
+  });
+
+  it('named pipelines; a pass before the results it reads is refused', async () => {
+    const o0 = await compileGraph(smallGraph(), tmp(), { passes: 'O0', dims: { batch: 2 } });
+    expect(o0.plan.pipeline.text).toBe(PIPELINES.O0);
+    // Nothing folded: the constant add is still an op.
+    expect(o0.plan.schedule.map((s) => s.op)).toContain('fold_me');
+    const err = await compileGraph(smallGraph(), tmp(), { passes: 'infer-shapes,emit' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(FleetcError);
+    expect((err as FleetcError).message).toMatch(/pass 'emit' needs 'schedule' earlier in the pipeline/);
+    const short = await compileGraph(smallGraph(), tmp(), { passes: 'infer-shapes,partition' }).catch((e: Error) => e);
+    expect(short).toBeInstanceOf(FleetcError);
+    expect((short as FleetcError).message).toMatch(/^pipeline 'infer-shapes,partition' stops before 'emit'/);
   });
 
   it('refuses a non-empty folder that is not a build, unless forced; rebuilds over a previous build', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeProgram, ProgramTables, type ProgramEntry } from '../../targets/cpu/program.js';
-import { compileDim } from '../../targets/cpu/expr.js';
+import { encodeProgram, ProgramTables, type ProgramEntry } from '../../targets/fleetrt/program.js';
+import { compileDim } from '../../targets/fleetrt/expr.js';
 import { add, sym } from '../../src/ir/sym.js';
 
 function sections(bin: Uint8Array): Map<string, { off: number; len: number }> {

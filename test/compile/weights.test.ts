@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WeightsBuilder } from '../../targets/cpu/weights.js';
+import { WeightsBuilder } from '../../targets/fleetrt/weights.js';
 import { tmp } from './helpers.js';
 
 describe('weights.bin builder', () => {

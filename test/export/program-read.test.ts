@@ -1,8 +1,8 @@
-// program.bin read back (targets/cpu/read.ts): the inverse of the encoder, bounds-checked.
+// program.bin read back (targets/fleetrt/read.ts): the inverse of the encoder, bounds-checked.
 import { describe, expect, it } from 'vitest';
 import { compileDim } from '../../targets/cpu/expr.js';
 import { encodeProgram, ProgramTables, type ProgramEntry } from '../../targets/cpu/program.js';
-import { decodeProgram, ProgramFormatError } from '../../targets/cpu/read.js';
+import { decodeProgram, ProgramFormatError } from '../../targets/fleetrt/read.js';
 import { add, floorDiv, sym } from '../../src/ir/sym.js';
 
 function sample(): { bin: Uint8Array; tables: ProgramTables; programs: ProgramEntry[] } {

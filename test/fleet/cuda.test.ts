@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import { FleetcError } from '../../src/diagnostics/index.js';
-import { CUDA_KERNELS, cudaOpsTable } from '../../src/fleet/cuda-ops.js';
-import { parseNvidiaSmi } from '../../src/fleet/detect.js';
+import { CUDA_KERNELS, cudaOpsTable } from '../../targets/gpu/cuda-ops.js';
+import { parseNvidiaSmi } from '../../targets/gpu/detect.js';
 import { localFleet, parseFleet } from '../../src/fleet/load.js';
-import { refusal } from '../../src/fleet/support.js';
+import { refusal } from '../../targets/index.js';
 import { findFleetrt, haveFleetrt } from '../../runtime/fleetrt.js';
 import { REPO, SHARED } from '../paths.js';
 
@@ -82,7 +82,7 @@ describe('cuda fleets', () => {
           '  - { id: g, class: cpu, memory: { capacity: 1GiB, bandwidth: 1GB/s }, compute: { float32: 1 }, backend: cuda }',
         ),
       ),
-    ).toMatch(/backend 'cuda' runs only gpu-class devices/);
+    ).toMatch(/backend 'cuda' does not run cpu-class devices/);
     expect(fleetError(fleet('  - { id: g, preset: nvidia-h100-sxm, cudaDevice: 0 }'))).toMatch(
       /cudaDevice needs backend: cuda/,
     );

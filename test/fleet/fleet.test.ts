@@ -2,8 +2,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FleetcError } from '../../src/diagnostics/index.js';
-import { loadFleet, parseFleet, parsePinFlag, refusal, route, transferTime } from '../../src/fleet/index.js';
-import { parseQuantity } from '../../src/fleet/units.js';
+import { loadFleet, parseFleet, parsePinFlag, route, transferTime } from '../../src/fleet/index.js';
+import { refusal } from '../../targets/index.js';
+import { parseQuantity } from '../../src/util/units.js';
 import { REPO } from '../paths.js';
 
 const FLEETS = join(REPO, 'fixtures/fleets');
@@ -132,7 +133,7 @@ describe('bad fleet files get one clear line each', () => {
       errorOf('devices:\n  - { id: a, preset: nvidia-l4, host: h1 }\n  - { id: b, preset: nvidia-l4, host: h2 }\n'),
     ).toMatch(/no route between 'a' \(host h1\) and 'b' \(host h2\)/);
     expect(errorOf('devices:\n  - { id: a, preset: nvidia-l4, backend: cpu }\n')).toMatch(
-      /backend 'cpu' runs only cpu-class devices/,
+      /backend 'cpu' does not run gpu-class devices \(a gpu runs 'emulated' or 'cuda'\)/,
     );
   });
   it('a missing file', () => {

@@ -10,7 +10,9 @@ import { fuseLayerNorm } from '../../passes/fuse/layernorm.js';
 import { floatWeight } from '../../passes/fuse/util.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { newPassContext } from '../../passes/pass.js';
-import type { Fleet } from '../../src/fleet/types.js';
+import { FleetCost } from '../../src/fleet/cost.js';
+import { loadFleet } from '../../src/fleet/load.js';
+import { REPO } from '../paths.js';
 import { FLEETRT, HAVE_FLEETRT, readNpyF32, tmp, writeNpyF32 } from '../compile/helpers.js';
 import { Builder, float, ints, values } from './graphs.js';
 
@@ -225,9 +227,8 @@ describe('fusion passes', () => {
 describe('fleet gate', () => {
   it('leaves Convs and chains unfused when the fleet has a non-cpu device, folds BatchNormalization anyway', () => {
     const g = inferShapes(convBlock());
-    const device = (id: string, cls: string): unknown => ({ id, class: cls, ops: { deny: [] }, dtypes: ['float32'] });
-    const fleet = { devices: [device('cpu0', 'cpu'), device('gpu0', 'gpu')] } as unknown as Fleet;
-    const ctx = newPassContext({ env: new Map<string, unknown>([['fleet', fleet]]) });
+    const fleet = loadFleet(join(REPO, 'fixtures/fleets/cpu-gpu-pcie.yaml'));
+    const ctx = newPassContext({ target: { fleet, cost: new FleetCost(fleet), home: 0 } });
     const recs = runPipeline(g, resolvePipeline('fold-batchnorm,fuse-conv,fuse-elementwise'), ctx);
     expect(recs.map((r) => r.changed)).toEqual([true, false, false]);
     expect(Builder.opTypes(g)).toEqual(['Conv', 'Add', 'Relu']);

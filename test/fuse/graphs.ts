@@ -1,5 +1,4 @@
-import { IRGraph } from '../../src/ir/graph.js';
-import type { AttrValue } from '../../src/ir/types.js';
+import { IRGraph, type AttrValue } from '../../src/ir/graph.js';
 
 /** Deterministic values in [lo, hi). */
 export function values(n: number, seed: number, lo = -1, hi = 1): number[] {

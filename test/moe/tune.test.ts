@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { balanceExperts } from '../../passes/partition/moe-balance.js';
 import { linkCost } from '../../passes/partition/moe-cost.js';
+import { FleetCost } from '../../src/fleet/cost.js';
 import { serializeProblem, tuneLayer } from '../../passes/partition/moe-tune.js';
 import { compile } from '../../src/api/compile.js';
 import { readReport } from '../../src/report/index.js';
@@ -24,8 +25,8 @@ describe('re-placing from a shifted routing window', () => {
   const traceB = zipfTrace(l.experts, l.k, 1.2, 202); // the same skew, other experts hot
   const pA = problem(fleet, l, traceA);
   const s = serializeProblem(pA, {
-    perByte: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).perByte)),
-    latency: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(fleet, a.id, b.id).latency)),
+    perByte: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(new FleetCost(fleet), a.id, b.id).perByte)),
+    latency: fleet.devices.map((a) => fleet.devices.map((b) => linkCost(new FleetCost(fleet), a.id, b.id).latency)),
   });
   const placed = balanceExperts(pA).placement;
 

@@ -11,6 +11,7 @@ import { isFleetcError } from '../../src/diagnostics/index.js';
 import type { IRGraph } from '../../src/ir/graph.js';
 import { resolvePipeline, runPipeline } from '../../passes/driver.js';
 import { partition, type PartitionResult } from '../../passes/partition/index.js';
+import { newPassContext } from '../../passes/pass.js';
 // @ts-expect-error: a plain ES module generator without typings
 import { writeExternalWeightsModel } from '../../fixtures/gen/external_weights.mjs';
 import { REPO, SHARED } from '../paths.js';
@@ -27,13 +28,7 @@ const MODELS = [
 
 function prepared(path: string): IRGraph {
   const g = loadOnnx(path);
-  runPipeline(g, resolvePipeline('infer-shapes,fold,dce,cse'), {
-    dims: new Map(),
-    results: new Map(),
-    diagnostics: [],
-    verify: false,
-    env: new Map(),
-  });
+  runPipeline(g, resolvePipeline('infer-shapes,fold,dce,cse'), newPassContext());
   return g;
 }
 const fleet = (name: string): Fleet => loadFleet(join(REPO, 'fixtures/fleets', `${name}.yaml`));

@@ -8,6 +8,7 @@ import { loadOnnx } from '../../src/frontends/onnx/index.js';
 import { loadFleet } from '../../src/fleet/index.js';
 import { resolvePipeline, runPipeline } from '../../passes/driver.js';
 import { partition } from '../../passes/partition/index.js';
+import { newPassContext } from '../../passes/pass.js';
 import { buildReport, readReport, renderReportText, writeReport, type Report } from '../../src/report/index.js';
 import { REPO } from '../paths.js';
 
@@ -16,7 +17,7 @@ const PIPELINE = 'infer-shapes,fold,dce,cse,partition{objective=latency}';
 
 function reportFor(model: string, fleetName: string): Report {
   const graph = loadOnnx(join(REPO, 'fixtures/models', model, 'model.onnx'));
-  const ctx = { dims: new Map(), results: new Map(), diagnostics: [], verify: false, env: new Map() };
+  const ctx = newPassContext();
   runPipeline(graph, resolvePipeline('infer-shapes,fold,dce,cse'), ctx);
   const fleet = loadFleet(join(REPO, 'fixtures/fleets', `${fleetName}.yaml`));
   const r = partition(graph, fleet, ctx.dims, 'latency');

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ByteWriter, tag } from '../../targets/cpu/binary.js';
+import { ByteWriter, tag } from '../../targets/fleetrt/binary.js';
 import { decodeNpy, writeNpy as writeNpyFile } from '../../src/util/npy.js';
 
 export type Storage = 'arena' | 'weight' | 'input' | 'output' | 'dynamic' | 'channel';

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IRGraph } from '../../src/ir/graph.js';
-import type { AttrValue } from '../../src/ir/types.js';
+import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
 import { readWeightBytes } from '../../src/ir/weights.js';
 import { dimToString } from '../../src/ir/sym.js';
 

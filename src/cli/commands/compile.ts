@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
-import { formatBytes, formatTime } from '../../fleet/units.js';
+import { BACKEND_PIPELINE, compile, DEFAULT_COMPILE_PIPELINE } from '../../api/compile.js';
+import { formatBytes, formatTime } from '../../util/units.js';
 import { FleetcError } from '../../diagnostics/index.js';
 import { collect, dimOption, jsonOption, parseDims, positiveInt, type FleetcCommand } from '../command.js';
 
@@ -15,7 +15,7 @@ interface CompileFlags {
   dim: string[];
   pin: string[];
   fleet?: string;
-  objective: string;
+  objective?: string;
   maxLatency?: string;
   maxMemory?: string;
   passes?: string;
@@ -43,10 +43,13 @@ const command: FleetcCommand = {
         "fleet file (YAML or JSON), or 'local' (the default): this machine's cpu and its CUDA GPUs (nvidia-smi)",
       )
       .option('--pin <regex=device>', 'place ops whose name or type matches on a device (repeatable)', collect, [])
-      .option('--objective <what>', 'partition for latency or throughput', 'latency')
+      .option('--objective <what>', 'partition for latency or throughput (default latency)')
       .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
       .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
-      .option('--passes <pipeline>', `pass pipeline before emission (default: ${DEFAULT_COMPILE_PIPELINE})`)
+      .option(
+        '--passes <pipeline>',
+        `a named pipeline (default, generate, O0) or pipeline text; text without the back end gets ${BACKEND_PIPELINE} appended (default: ${DEFAULT_COMPILE_PIPELINE})`,
+      )
       .option('--routing <file>', 'MoE: expected tokens per expert (routing JSON, or metrics.json of an earlier run)')
       .option('--expert-slots <n>', 'MoE: extra expert instances per layer for replicas of hot experts', '0')
       .option('--placement <file>', 'MoE: place experts as this file says (written by fleetc tune)')
@@ -68,7 +71,7 @@ const command: FleetcCommand = {
         fleet: flags.fleet,
         dims: parseDims(flags.dim),
         pins: flags.pin,
-        objective: flags.objective as 'latency' | 'throughput',
+        objective: flags.objective as 'latency' | 'throughput' | undefined,
         maxLatency: flags.maxLatency,
         maxMemory: flags.maxMemory,
         passes: flags.passes,

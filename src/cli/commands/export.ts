@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { exportOnnx } from '../../api/export.js';
-import { formatBytes } from '../../fleet/units.js';
+import { formatBytes } from '../../util/units.js';
 import { jsonOption, type FleetcCommand } from '../command.js';
 
 interface ExportFlags {

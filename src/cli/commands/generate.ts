@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { generate, type GenerateResult } from '../../api/generate.js';
+import { generate, type GenerateOptions, type GenerateResult } from '../../api/generate.js';
 import { FleetcError } from '../../diagnostics/index.js';
-import type { LauncherKind } from '../../../runtime/launch.js';
-import { formatBytes } from '../../fleet/units.js';
+import { formatBytes } from '../../util/units.js';
 import { collect, jsonOption, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
 
 interface GenerateFlags {
@@ -124,7 +123,7 @@ const command: FleetcCommand = {
         stopIds: flags.stopId.map((s) => ids('stop-id', s)[0]!),
         maxContext: flags.maxContext === undefined ? undefined : positiveInt('max-context', flags.maxContext),
         threads: flags.threads === undefined ? undefined : positiveInt('threads', flags.threads),
-        launcher: flags.launcher as LauncherKind,
+        launcher: flags.launcher as GenerateOptions['launcher'],
         buildDir: flags.output,
         metrics: flags.metrics,
         trace: flags.trace,

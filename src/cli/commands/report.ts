@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { readReport, renderReportHtml, renderReportText } from '../../report/index.js';
-import { writeFileSync } from 'node:fs';
-import { readMetrics, renderMeasured } from '../../report/measured.js';
+import { report } from '../../api/report.js';
 import { jsonOption, type FleetcCommand } from '../command.js';
 
 interface ReportFlags {
@@ -26,14 +24,9 @@ const command: FleetcCommand = {
       );
     jsonOption(cmd);
     cmd.action(async (dir: string, flags: ReportFlags, self: Command) => {
-      const report = readReport(dir);
-      if (flags.html) writeFileSync(flags.html, await renderReportHtml(report));
-      const metrics = flags.metrics ? readMetrics(flags.metrics) : undefined;
-      if (flags.json) cli.json(metrics ? { ...report, measured: metrics } : report);
-      else {
-        cli.io.out(renderReportText(report, cli.colors(self)));
-        if (metrics) cli.io.out('\n' + renderMeasured(metrics));
-      }
+      const view = await report(dir, { html: flags.html, metrics: flags.metrics });
+      if (flags.json) cli.json(view.measured ? { ...view.report, measured: view.measured } : view.report);
+      else cli.io.out(view.text(cli.colors(self)));
     });
   },
 };

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { run, type RunSummary } from '../../api/run.js';
+import { run, type RunOptions, type RunSummary } from '../../api/run.js';
 import { FleetcError } from '../../diagnostics/index.js';
 import { collect, jsonOption, type FleetcCommand } from '../command.js';
-import type { LauncherKind } from '../../../runtime/launch.js';
 
 interface RunFlags {
   input: string[];
@@ -110,7 +109,7 @@ const command: FleetcCommand = {
         repeat: int('repeat', flags.repeat),
         requests: int('requests', flags.requests),
         threads: int('threads', flags.threads),
-        launcher: flags.launcher as LauncherKind,
+        launcher: flags.launcher as RunOptions['launcher'],
         env: cli.io.env,
       }).finally(() => spin.stop());
       if (flags.json) cli.json(summary);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { LauncherKind } from '../../../runtime/launch.js';
 import { FleetcError } from '../../diagnostics/index.js';
-import { serve } from '../../serve/index.js';
+import { serve, type ServeOptions } from '../../serve/index.js';
 import { collect, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
 
 interface ServeFlags {
@@ -106,7 +105,7 @@ const command: FleetcCommand = {
         const log = (line: string): void => cli.io.err(`fleetc serve: ${line}\n`);
         const handle = await serve(model, {
           fleet: flags.fleet,
-          launcher: flags.launcher as LauncherKind,
+          launcher: flags.launcher as ServeOptions['launcher'],
           host: flags.host,
           port: port(flags.port),
           maxBatchTokens: optionalInt('max-batch-tokens', flags.maxBatchTokens),

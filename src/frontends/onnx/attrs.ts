@@ -1,5 +1,4 @@
-import type { IRGraph } from '../../ir/graph.js';
-import type { AttrValue } from '../../ir/types.js';
+import type { IRGraph, AttrValue } from '../../ir/graph.js';
 import { clean, fail, type LoadContext, type Where } from './context.js';
 import { int64, type AttributeProto, type GraphProto } from './proto.js';
 import { densifySparse } from './sparse.js';

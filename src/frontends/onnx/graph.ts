@@ -8,7 +8,7 @@ import type { GraphProto, TypeProto } from './proto.js';
 import { densifySparse } from './sparse.js';
 import { convertTensor } from './tensor.js';
 import { convertType } from './types.js';
-import { orderNodes } from '../../util/topo-order.js';
+import { orderNodes } from '../../ir/topo-order.js';
 
 const MAX_DEPTH = 64;
 

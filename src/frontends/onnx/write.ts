@@ -1,7 +1,8 @@
 import { dtypeCode } from '../../ir/dtype.js';
 import type { IRGraph } from '../../ir/graph.js';
 import { dimToJSON } from '../../ir/sym.js';
-import type { AttrValue, TensorConst, ValueAttrs, WeightRef } from '../../ir/types.js';
+import type { AttrValue } from '../../ir/graph.js';
+import type { TensorConst, ValueAttrs, WeightRef } from '../../ir/types.js';
 import { readWeightBytes } from '../../ir/weights.js';
 import {
   onnx,

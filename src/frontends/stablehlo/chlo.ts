@@ -2,9 +2,8 @@ import { isFloat, type AttrValue, type DType } from '../../ir/index.js';
 import type { Attr, MOp, MType } from './ast.js';
 import { typeToString } from './ast.js';
 import { intsOf } from './attrs-ir.js';
-import type { Emitter, Scope } from './convert.js';
+import type { Lowering, Scope } from './lowering.js';
 import { DenseError, denseBytes, elemDType, encodeDense } from './dense.js';
-import { lowerOp } from './lower.js';
 import { hasSubByte } from './subbyte.js';
 
 /**
@@ -28,7 +27,7 @@ export interface ChloOp {
   rule?: Rule;
 }
 
-type Rule = (cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope) => boolean;
+type Rule = (cx: Lowering, op: MOp, ins: string[], outs: string[], scope: Scope) => boolean;
 
 const FLOATS = 'f16, bf16, f32, f64';
 /** Integers of every width (2- and 4-bit ones run at 8 bits, src/frontends/stablehlo/subbyte.ts). */
@@ -50,7 +49,7 @@ function onnx(opType: string, attrs: Record<string, AttrValue> = {}): Rule {
   };
 }
 
-const notFloat = (cx: Emitter, op: MOp): Error => {
+const notFloat = (cx: Lowering, op: MOp): Error => {
   const bad = op.operandTypes.find((t) => !isFloatT(t)) ?? op.operandTypes[0];
   return cx.err(op.pos, `'${op.name}' takes float operands, got ${bad ? typeToString(bad) : 'none'}`);
 };
@@ -59,7 +58,7 @@ const int = (value: number): AttrValue => ({ type: 'int', value });
 
 /** The same op name as a StableHLO (or CHLO) op on operands already broadcast to the result shape. */
 function elementwise(
-  cx: Emitter,
+  cx: Lowering,
   op: MOp,
   name: string,
   attrs: Record<string, Attr>,
@@ -70,7 +69,7 @@ function elementwise(
   const rt = op.resultTypes[0];
   const dims = rt?.kind === 'tensor' ? rt.dims : [];
   const operandTypes: MType[] = op.operandTypes.map((t) => (t.kind === 'tensor' ? { ...t, dims } : t));
-  lowerOp(cx, { ...op, name, attrs, operandTypes }, ins, outs, scope);
+  cx.lower({ ...op, name, attrs, operandTypes }, ins, outs, scope);
 }
 
 /**
@@ -90,7 +89,7 @@ function broadcasting(target: string, attrsOf: (op: MOp) => Record<string, Attr>
   };
 }
 
-function broadcastOperand(cx: Emitter, op: MOp, v: string, i: number, scope: Scope): string {
+function broadcastOperand(cx: Lowering, op: MOp, v: string, i: number, scope: Scope): string {
   const t = op.operandTypes[i];
   const rt = op.resultTypes[0];
   if (t?.kind !== 'tensor' || rt?.kind !== 'tensor') throw cx.err(op.pos, `'${op.name}' needs ranked tensor types`);
@@ -135,7 +134,7 @@ function broadcastOperand(cx: Emitter, op: MOp, v: string, i: number, scope: Sco
     operandTypes: [t],
     resultTypes: [rty],
   };
-  lowerOp(cx, bop, [v], [out], scope);
+  cx.lower(bop, [v], [out], scope);
   return out;
 }
 
@@ -272,7 +271,7 @@ export const CHLO_OPS: Record<string, ChloOp> = {
 };
 
 /** Lowers a `chlo.*` op by the table; an op the table does not know is E0103 at compile time. */
-export function lowerChlo(cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope): void {
+export function lowerChlo(cx: Lowering, op: MOp, ins: string[], outs: string[], scope: Scope): void {
   const info = CHLO_OPS[op.name.slice('chlo.'.length)];
   if (!info || info.how === 'refused')
     throw cx.err(op.pos, `unsupported op '${op.name}'${info ? ` (${info.into})` : ''}`, 'E0103');

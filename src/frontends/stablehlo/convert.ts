@@ -16,6 +16,7 @@ import { refName, typeToString } from './ast.js';
 import { attrsToIR } from './attrs-ir.js';
 import { DenseError, denseBytes, elemDType, elemUnsupported, encodeDense, type DenseValue } from './dense.js';
 import { lowerOp } from './lower.js';
+import { opName, Scope, type Lowering } from './lowering.js';
 
 /** Opset of the ONNX ops the frontend emits (Reduce*, Slice, Pad take axes/pads as inputs). */
 export const ONNX_OPSET = 18;
@@ -118,29 +119,11 @@ export function functionToIR(mod: MModule, fn: MFunc, opts: ConvertOptions = {})
   return graph;
 }
 
-/** Value keys → IR value names, chained to the enclosing region's scope. */
-export class Scope {
-  private readonly map = new Map<string, string>();
-  constructor(readonly parent: Scope | null) {}
-  set(k: string, v: string): void {
-    this.map.set(k, v);
-  }
-  getLocal(k: string): string | undefined {
-    return this.map.get(k);
-  }
-  lookup(k: string): { name: string; depth: number } | undefined {
-    const v = this.getLocal(k);
-    if (v !== undefined) return { name: v, depth: 0 };
-    const r = this.parent?.lookup(k);
-    return r && { name: r.name, depth: r.depth + 1 };
-  }
-}
-
 /**
  * Emits ops of one graph (the top graph or a region's subgraph). Lowering functions use its
  * helpers to create values, constants and ops.
  */
-export class Emitter {
+export class Emitter implements Lowering {
   /** IR names wanted for some value keys of the entry function (its results' jax.result_info). */
   readonly preferred = new Map<string, string>();
   /** Calls being inlined, to detect recursion. */
@@ -317,8 +300,12 @@ export class Emitter {
       });
       return name;
     });
-    lowerOp(this, op, inputs, outputs, scope);
+    this.lower(op, inputs, outputs, scope);
     op.results.forEach((k, i) => scope.set(k, outputs[i]!));
+  }
+
+  lower(op: MOp, ins: string[], outs: string[], scope: Scope): void {
+    lowerOp(this, op, ins, outs, scope);
   }
 
   /** A kept op in the stablehlo (or chlo) domain, regions converted to subgraphs. */
@@ -562,15 +549,6 @@ function resultAttrs(op: MOp): Record<string, AttrValue> {
 
 const TUPLE_REF = '\u0001tuple@';
 const isTupleRef = (name: string): boolean => name.startsWith(TUPLE_REF);
-
-/**
- * An op's name from its type and first output (`Add_x`): unique without a search, because
- * IRGraph.freshOpName scans `Add_1, Add_2, …` and would make conversion quadratic.
- */
-export function opName(opType: string, outputs: readonly (string | undefined)[]): string {
-  const o = outputs.find((x) => x);
-  return o ? `${opType}_${o}` : opType;
-}
 
 /** Ops whose results are their operands: identity transpose/reshape/convert/broadcast, optimization_barrier. */
 function isNoop(op: MOp): boolean {

@@ -2,7 +2,7 @@ import type { AttrValue, DType } from '../../ir/index.js';
 import { dtypeCode } from '../../ir/dtype.js';
 import type { MOp, MType } from './ast.js';
 import { intsOf } from './attrs-ir.js';
-import { opName, type Emitter } from './convert.js';
+import { opName, type Lowering } from './lowering.js';
 import { elemDType } from './dense.js';
 
 /**
@@ -48,7 +48,7 @@ const range = (from: number, n: number): number[] => Array.from({ length: n }, (
 const prod = (dims: number[], idx: number[]): number => idx.reduce((p, i) => p * dims[i]!, 1);
 const same = (x: number[], y: number[]): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
 
-export function dotGeneral(cx: Emitter, op: MOp, ins: string[], out: string): boolean {
+export function dotGeneral(cx: Lowering, op: MOp, ins: string[], out: string): boolean {
   const dn = op.attrs['dot_dimension_numbers'];
   if (dn?.k !== 'struct') return false;
   const f = (n: string): number[] => intsOf(dn.fields[n]) ?? [];
@@ -70,14 +70,14 @@ export function dotGeneral(cx: Emitter, op: MOp, ins: string[], out: string): bo
 }
 
 /** stablehlo.dot: vector/matrix products, lhs's last dim against rhs's first. */
-export function dot(cx: Emitter, op: MOp, ins: string[], out: string): boolean {
+export function dot(cx: Lowering, op: MOp, ins: string[], out: string): boolean {
   const ld = dimsOf(op.operandTypes[0]);
   const rd = dimsOf(op.operandTypes[1]);
   if (ld.length < 1 || ld.length > 2 || rd.length < 1 || rd.length > 2) return false;
   return lowerDot(cx, op, { a: ins[0]!, b: ins[1]!, ld, rd, lb: [], rb: [], lc: [ld.length - 1], rc: [0] }, out);
 }
 
-function lowerDot(cx: Emitter, op: MOp, d0: Dot, out: string): boolean {
+function lowerDot(cx: Lowering, op: MOp, d0: Dot, out: string): boolean {
   const outDt = dtypeOf(op.resultTypes[0]);
   const [lT, rT] = op.operandTypes;
   if (!outDt || !lT || !rT || !MATMUL_TYPES.has(outDt)) return false;
@@ -100,7 +100,7 @@ function lowerDot(cx: Emitter, op: MOp, d0: Dot, out: string): boolean {
  * dot_general(transpose(x, perm), …) ≡ dot_general(x, …) with dim k of the transposed operand
  * read as dim perm[k] of x, as long as the free dims keep their order (they set the result's).
  */
-function lookThrough(cx: Emitter, d: Dot, side: 'lhs' | 'rhs'): Dot {
+function lookThrough(cx: Lowering, d: Dot, side: 'lhs' | 'rhs'): Dot {
   const v = side === 'lhs' ? d.a : d.b;
   const p = cx.graph.producer(v);
   if (!p) return d;
@@ -139,7 +139,7 @@ function layout(rank: number, batch: number[], contract: number[]): 'fc' | 'cf' 
 }
 
 /** MatMul, Gemm or FusedMatMul on the operands as they lie (Reshape only merges adjacent dims). */
-function asGemm(cx: Emitter, op: MOp, d: Dot, out: string, dt: DType, stat: boolean): boolean {
+function asGemm(cx: Lowering, op: MOp, d: Dot, out: string, dt: DType, stat: boolean): boolean {
   const lr = d.ld.length;
   const rr = d.rd.length;
   const nb = d.lb.length;
@@ -188,7 +188,7 @@ function asGemm(cx: Emitter, op: MOp, d: Dot, out: string, dt: DType, stat: bool
   return true;
 }
 
-function reshape(cx: Emitter, op: MOp, x: string, target: number[], base: string, dt: DType): string {
+function reshape(cx: Lowering, op: MOp, x: string, target: number[], base: string, dt: DType): string {
   const cur = cx.graph.value(x).shape;
   if (cur && same(cur as number[], target)) return x;
   const t = cx.tmp(base, dt, target);
@@ -197,7 +197,7 @@ function reshape(cx: Emitter, op: MOp, x: string, target: number[], base: string
 }
 
 /** com.microsoft FusedMatMul: MatMul with the last two dims of A and/or B transposed in place. */
-function fusedMatMul(cx: Emitter, op: MOp, ins: string[], out: string, attrs: Record<string, AttrValue>): void {
+function fusedMatMul(cx: Lowering, op: MOp, ins: string[], out: string, attrs: Record<string, AttrValue>): void {
   cx.graph.addOp(
     {
       opType: 'FusedMatMul',
@@ -216,7 +216,7 @@ function fusedMatMul(cx: Emitter, op: MOp, ins: string[], out: string, attrs: Re
  * Any static dot_general as one batched MatMul: lhs → [batch…, free…, contract…] → [B, M, K],
  * rhs → [batch…, contract…, free…] → [B, K, N], MatMul, then reshape to the result's dims.
  */
-function canonicalMatMul(cx: Emitter, op: MOp, d: Dot, out: string, dt: DType): boolean {
+function canonicalMatMul(cx: Lowering, op: MOp, d: Dot, out: string, dt: DType): boolean {
   const { ld, rd } = d;
   const lfree = ld.map((_, i) => i).filter((i) => !d.lb.includes(i) && !d.lc.includes(i));
   const rfree = rd.map((_, i) => i).filter((i) => !d.rb.includes(i) && !d.rc.includes(i));
@@ -250,7 +250,7 @@ function canonicalMatMul(cx: Emitter, op: MOp, d: Dot, out: string, dt: DType): 
 }
 
 /** Einsum (dynamic shapes): letters for lhs dims, rhs reuses letters for batch and contracting dims. */
-function einsum(cx: Emitter, op: MOp, d: Dot, out: string): boolean {
+function einsum(cx: Lowering, op: MOp, d: Dot, out: string): boolean {
   const L = 'abcdefghijklmnopqrstuvwxyz';
   const lr = d.ld.length;
   const rr = d.rd.length;

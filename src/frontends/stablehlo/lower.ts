@@ -3,7 +3,7 @@ import type { Attr, MOp, MType } from './ast.js';
 import { intOf, intsOf } from './attrs-ir.js';
 import { lowerChlo } from './chlo.js';
 import { hasSubByte, lowerSubByte } from './subbyte.js';
-import type { Emitter, Scope } from './convert.js';
+import type { Lowering, Scope } from './lowering.js';
 import { elemDType } from './dense.js';
 import { dot, dotGeneral } from './lower-dot.js';
 
@@ -11,7 +11,7 @@ import { dot, dotGeneral } from './lower-dot.js';
  * StableHLO → ONNX where the semantics match exactly; everything else stays a `stablehlo.*` op
  * (see docs/frontend-stablehlo.md for the table and the reasons).
  */
-export function lowerOp(cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope): void {
+export function lowerOp(cx: Lowering, op: MOp, ins: string[], outs: string[], scope: Scope): void {
   const short = op.name.startsWith('stablehlo.') ? op.name.slice(10) : '';
   if (op.name === 'tensor.cast') {
     // Only the static-ness of dims changes; the data and its layout do not.
@@ -25,7 +25,7 @@ export function lowerOp(cx: Emitter, op: MOp, ins: string[], outs: string[], sco
   cx.emitKept(op, ins, outs, scope);
 }
 
-type Rule = (cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope) => boolean;
+type Rule = (cx: Lowering, op: MOp, ins: string[], outs: string[], scope: Scope) => boolean;
 
 const isUnsigned = (t: MType | undefined): boolean => t?.kind === 'tensor' && /^ui/.test(t.elem);
 const signedOrFloat = (op: MOp): boolean => !isBool(op.operandTypes[0]) && !isUnsigned(op.operandTypes[0]);
@@ -38,7 +38,7 @@ const isFloatT = (t: MType | undefined): boolean => {
   const d = dtypeOf(t);
   return d !== undefined && isFloat(d);
 };
-const irShape = (cx: Emitter, name: string): Shape | null => cx.graph.value(name).shape;
+const irShape = (cx: Lowering, name: string): Shape | null => cx.graph.value(name).shape;
 
 /** One ONNX op with the same inputs and outputs. */
 function direct(opType: string, when: (op: MOp) => boolean = () => true, attrs: Record<string, AttrValue> = {}): Rule {
@@ -205,7 +205,7 @@ const RULES: Record<string, Rule> = {
 };
 
 /** An int64 list held by a constant operand, else undefined. */
-function constInts(cx: Emitter, name: string): number[] | undefined {
+function constInts(cx: Lowering, name: string): number[] | undefined {
   const c = cx.constBytes(name);
   if (!c || !/^u?int(8|16|32|64)$/.test(c.dtype)) return undefined;
   const dv = new DataView(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
@@ -229,7 +229,7 @@ const ints = (v: number[]): Attr => ({ k: 'ints', v, elem: 'i64' });
 
 /** Lowers `op` as the static op `name` with `attrs`, on its first two operands. */
 function lowerStatic(
-  cx: Emitter,
+  cx: Lowering,
   op: MOp,
   name: string,
   attrs: Record<string, Attr>,
@@ -285,7 +285,7 @@ function onnxCode(dt: DType): number {
 }
 
 /** broadcast_in_dim → [Transpose] → [Reshape] → [Expand]. */
-function broadcastInDim(cx: Emitter, op: MOp, x: string, out: string): boolean {
+function broadcastInDim(cx: Lowering, op: MOp, x: string, out: string): boolean {
   const inT = op.operandTypes[0];
   const outT = op.resultTypes[0];
   if (!staticShape(inT) || !staticShape(outT)) return false;
@@ -328,7 +328,7 @@ const REDUCE_OPS: Record<string, { onnx: string; combine: string }> = {
 };
 
 /** A single-input reduce whose body is one add/max/min/mul of its two arguments → Reduce*. */
-function reduce(cx: Emitter, op: MOp, ins: string[], outs: string[]): boolean {
+function reduce(cx: Lowering, op: MOp, ins: string[], outs: string[]): boolean {
   if (ins.length !== 2 || op.regions.length !== 1) return false;
   const block = op.regions[0]![0];
   if (!block || block.args.length !== 2 || block.ops.length !== 2) return false;
@@ -353,7 +353,7 @@ function reduce(cx: Emitter, op: MOp, ins: string[], outs: string[]): boolean {
 }
 
 /** True when the init value is a constant equal to the reduction's identity. */
-function isIdentity(cx: Emitter, init: string, onnx: string): boolean {
+function isIdentity(cx: Lowering, init: string, onnx: string): boolean {
   const c = cx.constBytes(init);
   if (!c) return false;
   const dv = new DataView(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
@@ -392,7 +392,7 @@ function isIdentity(cx: Emitter, init: string, onnx: string): boolean {
 }
 
 /** convolution → Transpose(lhs, rhs) to NCHW/OIHW, Conv, Transpose back. */
-function convolution(cx: Emitter, op: MOp, ins: string[], out: string): boolean {
+function convolution(cx: Lowering, op: MOp, ins: string[], out: string): boolean {
   const dn = op.attrs['dimension_numbers'];
   const lT = op.operandTypes[0];
   const rT = op.operandTypes[1];

@@ -1,15 +1,21 @@
-import type { Attr, MBlockArg, MOp, MType, Pos } from './ast.js';
+import type { Attr, MBlock, MBlockArg, MOp, MType, Pos } from './ast.js';
 import { key } from './ast.js';
 import { convDims, parseAttr, parseAttrDict, parseInt64, parseIntList, parseNumberText } from './attrs-parse.js';
-import type { Parser } from './parser.js';
-import { parseFunctionType, parseResultTypes, parseType } from './types-parse.js';
+import { parseFunctionType, parseResultTypes, parseType, type PCtx } from './types-parse.js';
+
+/** What the pretty forms use of the generic parser (parser.ts's Parser). */
+export interface OpParser extends PCtx {
+  parseRegion(entryArgs?: MBlockArg[]): MBlock[];
+  parseGenericOp(results: string[], given?: { name: string; pos: Pos }): MOp;
+  operand(op: MOp): void;
+}
 
 /**
  * The custom ("pretty") assembly forms of func, stablehlo, chlo and check ops. Each form parses
  * into the same MOp as the generic form: canonical attribute names (`broadcast_dimensions`,
  * `dot_dimension_numbers`, …) and explicit operand and result types.
  */
-export function parsePrettyOp(p: Parser, results: string[]): MOp {
+export function parsePrettyOp(p: OpParser, results: string[]): MOp {
   const c = p.c;
   const nameTok = c.take();
   let name = nameTok.text;
@@ -54,7 +60,7 @@ const PAREN_FORMS = new Set([
   'func.call',
 ]);
 
-type Form = (p: Parser, op: MOp) => void;
+type Form = (p: OpParser, op: MOp) => void;
 
 // -- shared pieces ------------------------------------------------------------------------------
 
@@ -65,7 +71,7 @@ interface Sig {
 }
 
 /** After ':' — `(A, B) -> R`, `A -> R`, `A, B -> R`, or a flat list `A[, B…]`. */
-function typeSig(p: Parser): Sig {
+function typeSig(p: OpParser): Sig {
   const c = p.c;
   c.expect(':', 'before the types');
   if (c.is('(')) {
@@ -85,7 +91,7 @@ function typeSig(p: Parser): Sig {
 }
 
 /** Operand and result types from a signature; a flat single type means "all the same". */
-function applySig(p: Parser, op: MOp, sig: Sig): void {
+function applySig(p: OpParser, op: MOp, sig: Sig): void {
   if (sig.ins) {
     op.operandTypes = sig.ins;
     op.resultTypes = sig.outs!;
@@ -112,7 +118,7 @@ type KwVal = { kind: 'ints'; v: number[] } | { kind: 'attr'; v: Attr } | { kind:
  * Comma-separated operands and `keyword = value` items; also bare upper-case words (compare
  * types). Stops before anything else (attr-dict, ':').
  */
-function items(p: Parser, op: MOp, allowLeadingComma = false): { kw: Map<string, KwVal>; bare: string[] } {
+function items(p: OpParser, op: MOp, allowLeadingComma = false): { kw: Map<string, KwVal>; bare: string[] } {
   const c = p.c;
   const kw = new Map<string, KwVal>();
   const bare: string[] = [];
@@ -143,7 +149,7 @@ function items(p: Parser, op: MOp, allowLeadingComma = false): { kw: Map<string,
   return { kw, bare };
 }
 
-function kwValue(p: Parser, name: string): KwVal {
+function kwValue(p: OpParser, name: string): KwVal {
   const c = p.c;
   if (name === 'contracting_dims' || name === 'batching_dims') {
     const l = parseIntList(p);
@@ -199,7 +205,7 @@ const i64s = (v: number[]): Attr => ({ k: 'ints', v, elem: 'i64' });
 const i64 = (v: number): Attr => ({ k: 'int', v, type: 'i64' });
 
 /** Stores keyword items on the op under canonical names; an unknown keyword is an error. */
-function setKw(p: Parser, op: MOp, kw: Map<string, KwVal>, names: Record<string, string>): void {
+function setKw(p: OpParser, op: MOp, kw: Map<string, KwVal>, names: Record<string, string>): void {
   for (const [k, v] of kw) {
     const canon = names[k];
     if (!canon) throw p.c.errorAt(op.pos, `'${op.name}' does not take '${k} = …'`);
@@ -210,7 +216,7 @@ function setKw(p: Parser, op: MOp, kw: Map<string, KwVal>, names: Record<string,
 
 const INT_SCALAR = new Set(['iota_dimension', 'dimension']);
 
-function attrDict(p: Parser, op: MOp): void {
+function attrDict(p: OpParser, op: MOp): void {
   if (p.c.is('{')) Object.assign(op.attrs, parseAttrDict(p));
 }
 
@@ -236,7 +242,7 @@ function kwForm(names: Record<string, string>, sigKind: 'same' | 'select' = 'sam
 
 const defaultForm: Form = kwForm({});
 
-function returnForm(p: Parser, op: MOp): void {
+function returnForm(p: OpParser, op: MOp): void {
   const c = p.c;
   if (!c.isKind('value')) {
     if (c.is('{')) attrDict(p, op);
@@ -255,7 +261,7 @@ function returnForm(p: Parser, op: MOp): void {
   }
 }
 
-function callForm(p: Parser, op: MOp): void {
+function callForm(p: OpParser, op: MOp): void {
   const c = p.c;
   op.attrs['callee'] = { k: 'symbol', v: c.expectKind('symbol', 'the callee').text };
   c.expect('(', 'to open the call arguments');
@@ -268,7 +274,7 @@ function callForm(p: Parser, op: MOp): void {
   applySig(p, op, typeSig(p));
 }
 
-function checkForm(p: Parser, op: MOp): void {
+function checkForm(p: OpParser, op: MOp): void {
   const c = p.c;
   p.operand(op);
   if (op.name.endsWith('_const')) {

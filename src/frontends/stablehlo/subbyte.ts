@@ -1,8 +1,7 @@
 import type { DType } from '../../ir/index.js';
 import type { Attr, MBlock, MOp, MType, Pos } from './ast.js';
 import { key } from './ast.js';
-import { opName, type Emitter, type Scope } from './convert.js';
-import { lowerOp } from './lower.js';
+import { opName, type Lowering, type Scope } from './lowering.js';
 
 /**
  * 2- and 4-bit integers (i2, ui2, i4, ui4). The kernels work on bytes, so an op on them runs on
@@ -32,7 +31,7 @@ export function hasSubByte(op: MOp): boolean {
 /** Ops that take sub-byte operands as they are. */
 const AS_IS = new Set(['stablehlo.convert', 'stablehlo.bitcast_convert']);
 
-export function lowerSubByte(cx: Emitter, op: MOp, ins: string[], outs: string[], scope: Scope): void {
+export function lowerSubByte(cx: Lowering, op: MOp, ins: string[], outs: string[], scope: Scope): void {
   if (AS_IS.has(op.name)) {
     cx.emitKept(op, ins, outs, scope);
     return;
@@ -70,13 +69,13 @@ export function lowerSubByte(cx: Emitter, op: MOp, ins: string[], outs: string[]
         ? wideIns[0]!
         : w.binary('stablehlo.and', wideIns[0]!, w.splat(ty8, (1 << bits) - 1), ty8);
       const clz = w.tmp(outs[0]!, op.resultTypes[0]!);
-      lowerOp(cx, { ...widened, name: op.name }, [masked], [clz], scope);
-      lowerOp(cx, w.mop('stablehlo.subtract', [ty8, ty8], ty8), [clz, w.splat(ty8, 8 - bits)], [wideOuts[0]!], scope);
+      cx.lower({ ...widened, name: op.name }, [masked], [clz], scope);
+      cx.lower(w.mop('stablehlo.subtract', [ty8, ty8], ty8), [clz, w.splat(ty8, 8 - bits)], [wideOuts[0]!], scope);
       w.narrow(wideOuts, outs, op.resultTypes);
       return;
     }
   }
-  lowerOp(cx, widened, wideIns, wideOuts, scope);
+  cx.lower(widened, wideIns, wideOuts, scope);
   w.narrow(wideOuts, outs, op.resultTypes);
 }
 
@@ -132,7 +131,7 @@ function convertOp(from: string, fromType: MType, to: string, toType: MType, pos
 /** Makes the converts, constants and element-wise helper ops around a widened op. */
 class Widener {
   constructor(
-    readonly cx: Emitter,
+    readonly cx: Lowering,
     readonly op: MOp,
     readonly scope: Scope,
   ) {}
@@ -182,7 +181,7 @@ class Widener {
   /** `a op scalar` at 8 bits. */
   binary(name: string, a: string, scalar: string, t: MType): string {
     const out = this.cx.tmp(`${a}_${name.slice(name.indexOf('.') + 1)}`, wideDType(t), this.cx.graph.value(a).shape);
-    lowerOp(this.cx, this.mop(name, [t, scalarOf(t)], t), [a, scalar], [out], this.scope);
+    this.cx.lower(this.mop(name, [t, scalarOf(t)], t), [a, scalar], [out], this.scope);
     return out;
   }
 }

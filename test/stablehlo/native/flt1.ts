@@ -1,6 +1,6 @@
 import { byteSize, dtypeCode, type DType } from '../../../src/ir/dtype.js';
-import type { IRGraph } from '../../../src/ir/graph.js';
-import type { AttrValue, TensorConst } from '../../../src/ir/types.js';
+import type { IRGraph, AttrValue } from '../../../src/ir/graph.js';
+import type { TensorConst } from '../../../src/ir/types.js';
 import { readWeightBytes } from '../../../src/ir/weights.js';
 
 /**

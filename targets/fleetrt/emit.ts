@@ -1,8 +1,8 @@
 import { FleetcError } from '../../src/diagnostics/index.js';
 import { byteSize, dtypeCode } from '../../src/ir/dtype.js';
-import type { IRGraph } from '../../src/ir/graph.js';
-import { evaluate, symbolsOf, type Dim } from '../../src/ir/sym.js';
-import type { AttrValue, TensorConst, ValueAttrs } from '../../src/ir/types.js';
+import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
+import type { Dim } from '../../src/ir/sym.js';
+import type { TensorConst, ValueAttrs } from '../../src/ir/types.js';
 import { compileDim, OP } from './expr.js';
 import {
   encodeProgram,
@@ -17,19 +17,19 @@ import {
 } from './program.js';
 import { WeightsBuilder } from './weights.js';
 
-/** One arena request and the planner's answer (the planner lives in passes/memory; it is handed in). */
-export interface ArenaRequest {
+/**
+ * The memory planner's layout of the main program's arena (passes/memory, `plan-memory`): where
+ * each planned tensor lies. Every other intermediate is allocated when produced.
+ */
+export interface ArenaAssignment {
+  tensors: ReadonlyMap<string, { offset: number; size: number }>;
+  /** The arena's size, what its tensors take without reuse, and the live-set lower bound. */
   bytes: number;
-  first: number;
-  last: number;
-}
-export type ArenaPlanner = (reqs: ArenaRequest[]) => {
-  offsets: number[];
-  sizes: number[];
-  peak: number;
-  total: number;
+  unshared: number;
   lowerBound: number;
-};
+  /** Symbols the layout planned at 1 because nobody bound them. */
+  defaulted: readonly string[];
+}
 
 export interface ChannelUse {
   value: string;
@@ -48,9 +48,9 @@ export interface EmitSpec {
   inputs: string[];
   outputs: string[];
   channels: ChannelUse[];
-  /** Symbol values to plan memory with (`--dim`); unbound symbols are planned as 1. */
+  /** Symbol values the program's symbols are planned at (`--dim`). */
   dims: ReadonlyMap<string, number>;
-  planArena: ArenaPlanner;
+  arena: ArenaAssignment;
 }
 
 export interface EmitMemory {
@@ -114,7 +114,6 @@ export function emitProgram(spec: EmitSpec): EmitResult {
   const tables = new ProgramTables();
   const weights = new WeightsBuilder();
   const programs: ProgramEntry[] = [];
-  const defaulted = new Set<string>();
   const memory: EmitMemory = {
     arenaBytes: 0,
     arenaUnshared: 0,
@@ -191,6 +190,7 @@ export function emitProgram(spec: EmitSpec): EmitResult {
       for (const v of reads) if (v !== undefined) last.set(v, k);
     });
 
+    let arenaTensors = 0;
     const symbolOf = (s: string): number => {
       const id = tables.symbol(s);
       scope.symbols.add(id);
@@ -198,7 +198,6 @@ export function emitProgram(spec: EmitSpec): EmitResult {
     };
     const shapeExprs = (shape: Dim[]): number[] => shape.map((d) => tables.expr(compileDim(d, symbolOf)));
 
-    const arenaReqs: { t: number; req: ArenaRequest }[] = [];
     names.forEach((n, t) => scope.ids.set(n, t));
     for (const n of names) {
       const local = graph.hasValue(n) ? graph.value(n) : undefined;
@@ -277,13 +276,14 @@ export function emitProgram(spec: EmitSpec): EmitResult {
         T.a = outputs.indexOf(n);
         T.last = ops.length;
       } else {
-        const planned =
-          isMain && !sendSet.has(n) && tensorKind && v.dtype && v.dtype !== 'string' && v.shape
-            ? plannedBytes(v.dtype, v.shape, spec.dims, defaulted)
-            : undefined;
-        if (planned !== undefined) {
+        const placed = isMain ? spec.arena.tensors.get(n) : undefined;
+        if (placed) {
+          if (sendSet.has(n) || !tensorKind)
+            throw new Error(`the memory plan puts '${n}' in the arena of ${name}, which sends or does not hold it`);
           T.storage = 'arena';
-          arenaReqs.push({ t: P.tensors.length, req: { bytes: planned, first: T.first, last: T.last } });
+          T.a = placed.offset;
+          T.b = placed.size;
+          arenaTensors++;
         } else {
           T.storage = 'dynamic';
           memory.dynamicTensors++;
@@ -297,18 +297,16 @@ export function emitProgram(spec: EmitSpec): EmitResult {
     P.inputs = inputs.map((n) => scope.ids.get(n)!);
     P.outputs = outputs.map((n) => scope.ids.get(n)!);
 
-    if (isMain && arenaReqs.length) {
-      const plan = spec.planArena(arenaReqs.map((r) => r.req));
-      arenaReqs.forEach((r, i) => {
-        const T = P.tensors[r.t]!;
-        T.a = plan.offsets[i]!;
-        T.b = plan.sizes[i]!;
-      });
-      P.arenaBytes = plan.peak;
-      memory.arenaBytes = plan.peak;
-      memory.arenaUnshared = plan.total;
-      memory.arenaLowerBound = plan.lowerBound;
-      memory.arenaTensors = arenaReqs.length;
+    if (isMain) {
+      if (arenaTensors !== spec.arena.tensors.size)
+        throw new Error(
+          `the memory plan of ${name} places ${spec.arena.tensors.size} tensors, the program has ${arenaTensors}`,
+        );
+      P.arenaBytes = spec.arena.bytes;
+      memory.arenaBytes = spec.arena.bytes;
+      memory.arenaUnshared = spec.arena.unshared;
+      memory.arenaLowerBound = spec.arena.lowerBound;
+      memory.arenaTensors = arenaTensors;
     }
 
     for (const id of ops) {
@@ -405,30 +403,7 @@ export function emitProgram(spec: EmitSpec): EmitResult {
     memory,
     weights: manifestWeights,
   };
-  return { program, weights, manifest, memory, defaulted: [...defaulted].sort() };
-}
-
-function plannedBytes(
-  dtype: NonNullable<ValueAttrs['dtype']>,
-  shape: Dim[],
-  dims: ReadonlyMap<string, number>,
-  defaulted: Set<string>,
-): number | undefined {
-  const bind = new Map(dims);
-  for (const d of shape)
-    for (const s of symbolsOf(d))
-      if (!bind.has(s)) {
-        bind.set(s, 1);
-        defaulted.add(s);
-      }
-  let n = 1;
-  for (const d of shape) {
-    const v = evaluate(d, bind);
-    if (v === undefined || v < 0 || !Number.isFinite(v)) return undefined;
-    n *= v;
-  }
-  const bytes = byteSize(dtype, n);
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
+  return { program, weights, manifest, memory, defaulted: [...spec.arena.defaulted] };
 }
 
 /** Element types the runtime knows: ONNX codes 1..26 (through int2). */

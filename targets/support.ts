@@ -1,6 +1,7 @@
-import type { DType } from '../ir/dtype.js';
-import { cudaKernel } from './cuda-ops.js';
-import type { Device, DeviceClass } from './types.js';
+// What a device runs: op families a fleet file can name, and the one check every placement uses.
+import type { DType } from '../src/ir/dtype.js';
+import type { DeviceSpec } from './device.js';
+import { cudaKernel } from './gpu/cuda-ops.js';
 
 /** Op families a fleet file can name with '@family' in allow/deny lists. */
 export const OP_FAMILIES: Record<string, string[]> = {
@@ -37,64 +38,8 @@ export const OP_FAMILIES: Record<string, string[]> = {
   ],
 };
 
-const HOST_ONLY = ['@strings', '@sequences'];
-
-/** What each class runs unless the fleet file says otherwise. */
-export const CLASS_DEFAULTS: Record<DeviceClass, { deny: string[]; allow?: string[]; dtypes: DType[] }> = {
-  cpu: {
-    deny: [],
-    dtypes: [
-      'float32',
-      'float64',
-      'float16',
-      'bfloat16',
-      'int8',
-      'uint8',
-      'int16',
-      'uint16',
-      'int32',
-      'uint32',
-      'int64',
-      'uint64',
-      'bool',
-      'string',
-    ],
-  },
-  gpu: {
-    deny: [...HOST_ONLY],
-    dtypes: [
-      'float32',
-      'float64',
-      'float16',
-      'bfloat16',
-      'int8',
-      'uint8',
-      'int16',
-      'int32',
-      'int64',
-      'bool',
-      'float8e4m3fn',
-      'float8e5m2',
-    ],
-  },
-  hpu: {
-    deny: [...HOST_ONLY, '@data-dependent'],
-    dtypes: ['float32', 'bfloat16', 'float16', 'int8', 'int32', 'int64', 'bool', 'float8e4m3fn'],
-  },
-  npu: {
-    deny: [...HOST_ONLY, '@data-dependent', '@control-flow'],
-    dtypes: ['float16', 'int8', 'int32', 'bool', 'float32'],
-  },
-  // IPUs compile static graphs: no data-dependent shapes, no 64-bit types.
-  ipu: {
-    deny: [...HOST_ONLY, '@data-dependent', '@random'],
-    dtypes: ['float32', 'float16', 'int32', 'uint32', 'int16', 'uint16', 'int8', 'uint8', 'bool'],
-  },
-  dataflow: {
-    deny: [...HOST_ONLY, '@data-dependent', '@control-flow', '@random'],
-    dtypes: ['float32', 'bfloat16', 'float16', 'int32', 'bool'],
-  },
-};
+/** Families no accelerator runs: strings and sequences live in host memory. */
+export const HOST_ONLY = ['@strings', '@sequences'];
 
 export function expandOpList(list: readonly string[]): Set<string> {
   const out = new Set<string>();
@@ -108,9 +53,16 @@ export function expandOpList(list: readonly string[]): Set<string> {
 /**
  * Why `device` cannot run an op of this type on these element types, or null when it can. A
  * `backend: cuda` device runs exactly the ops and element types of fleetrt's cuda kernel set
- * (cuda-ops.json).
+ * (gpu/cuda-ops.ts), and holds tensors only (`container`: the op reads or makes a sequence or
+ * optional, which stay in host memory).
  */
-export function refusal(device: Device, opType: string, dtypes: readonly (DType | null)[], domain = ''): string | null {
+export function refusal(
+  device: DeviceSpec,
+  opType: string,
+  dtypes: readonly (DType | null)[],
+  domain = '',
+  container = false,
+): string | null {
   if (device.ops.allow && !expandOpList(device.ops.allow).has(opType))
     return `${opType} is not in ${device.id}'s allow list`;
   if (expandOpList(device.ops.deny).has(opType)) return `${device.class} device ${device.id} does not run ${opType}`;
@@ -118,6 +70,7 @@ export function refusal(device: Device, opType: string, dtypes: readonly (DType 
     if (dt && !device.dtypes.includes(dt)) return `${device.id} does not compute in ${dt}`;
   }
   if (device.backend === 'cuda') {
+    if (container) return 'the cuda backend holds tensors only (not sequences or optionals)';
     const qualified = domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType;
     const kernel = cudaKernel(domain, opType);
     if (!kernel) return `the cuda backend has no ${qualified} kernel`;

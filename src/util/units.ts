@@ -1,5 +1,5 @@
 /**
- * Quantities in fleet files: a plain number (bytes, bytes/s, seconds, FLOP/s) or a string with a
+ * Quantities in fleet files and flags: a plain number (bytes, bytes/s, seconds, FLOP/s) or a string with a
  * unit: `80GiB`, `900MB`, `3.35TB/s`, `64GB/s`, `25Gbit/s`, `5us`, `2ms`, `989TFLOPS`, `1.2e12`.
  */
 const PREFIX: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };

@@ -1,0 +1,105 @@
+// Kinds of work a device prices differently: dense math reaches a fraction of peak that
+// element-wise loops and data movement do not, and shape arithmetic costs only its dispatch.
+// `fleetc tune` fits one line per device and kind (roofline.ts, DeviceFit).
+
+export const WORK_KINDS = ['matmul', 'conv', 'attention', 'elementwise', 'reduce', 'data', 'shape', 'other'] as const;
+export type WorkKind = (typeof WORK_KINDS)[number];
+
+const KIND: Record<string, WorkKind> = {};
+const put = (kind: WorkKind, ops: string[]): void => ops.forEach((o) => (KIND[o] = kind));
+
+put('matmul', ['MatMul', 'Gemm', 'FusedMatMul', 'MatMulInteger', 'QLinearMatMul', 'Einsum', 'dot_general', 'dot']);
+put('conv', ['Conv', 'ConvTranspose', 'FusedConv', 'QLinearConv', 'ConvInteger', 'convolution']);
+put('attention', [
+  'Attention',
+  'MultiHeadAttention',
+  'GroupQueryAttention',
+  'PagedAttention',
+  'KvGather',
+  'KvAppend',
+  'SkipLayerNormalization',
+]);
+put('reduce', [
+  'ReduceSum',
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSumExp',
+  'ReduceSumSquare',
+  'Softmax',
+  'LogSoftmax',
+  'LayerNormalization',
+  'SimplifiedLayerNormalization',
+  'RMSNormalization',
+  'SkipSimplifiedLayerNormalization',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'GroupNormalization',
+  'ArgMax',
+  'ArgMin',
+  'TopK',
+  'CumSum',
+  'reduce',
+]);
+put('data', [
+  'Gather',
+  'GatherElements',
+  'GatherND',
+  'Scatter',
+  'ScatterElements',
+  'ScatterND',
+  'Concat',
+  'Split',
+  'Slice',
+  'Transpose',
+  'Expand',
+  'Tile',
+  'Pad',
+  'Resize',
+  'DepthToSpace',
+  'SpaceToDepth',
+  'OneHot',
+  'NonZero',
+  'Compress',
+  'Trilu',
+  'TensorScatter',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'transpose',
+  'concatenate',
+  'slice',
+  'dynamic_slice',
+  'dynamic_update_slice',
+  'gather',
+  'scatter',
+  'pad',
+  'broadcast_in_dim',
+]);
+put('shape', [
+  'Shape',
+  'Size',
+  'Reshape',
+  'Squeeze',
+  'Unsqueeze',
+  'Flatten',
+  'Identity',
+  'Constant',
+  'ConstantOfShape',
+  'Range',
+  'KvShape',
+  'reshape',
+  'constant',
+  'iota',
+  'get_dimension_size',
+]);
+put('other', ['If', 'Loop', 'Scan', 'LSTM', 'GRU', 'RNN', 'while', 'case', 'if']);
+
+/** The kind of work of an op type; element-wise for everything not listed (arithmetic, activations, casts, compares, Where). */
+export function workKind(opType: string, _domain = ''): WorkKind {
+  return KIND[opType] ?? 'elementwise';
+}
