@@ -1,0 +1,121 @@
+// The roofline's parameters fitted to measured op times (`fleetc tune`): per device a line
+// seconds = dispatch + FLOPs·perFlop + bytes·perByte (roofline.ts, WorkFit) over all its ops,
+// and one per kind of work it ran enough of. A coefficient the measurements do not determine
+// falls back one level: a kind's line to the device's line, the device's line to the datasheet
+// (the roofline's dispatch overhead, 1 / peak FLOP/s, 1 / memory bandwidth).
+import { fitLinear } from '../src/util/lsq.js';
+import type { DeviceFit, DeviceRoofline, WorkFit } from './roofline.js';
+import { WORK_KINDS, workKind, type WorkKind } from './work.js';
+
+/** One op's measured time on a device, with the work the compiler priced it at. */
+export interface OpSample {
+  opType: string;
+  flops: number;
+  bytes: number;
+  /** Measured seconds per pass. */
+  seconds: number;
+  /** How many passes the figure covers (more passes, a steadier figure). */
+  passes?: number;
+  /** Messages to other devices the op sends, and received messages its time includes. */
+  sends?: number;
+  recvs?: number;
+}
+
+/** Where a coefficient comes from: the measurements, the device's line over all kinds, or the datasheet. */
+export type CoefSource = 'measured' | 'device' | 'datasheet';
+
+/** A fitted line with what stands behind each coefficient. */
+export interface FittedLine extends WorkFit {
+  samples: number;
+  source: { dispatch: CoefSource; perFlop: CoefSource; perByte: CoefSource };
+}
+
+export interface FittedDevice {
+  /** Seconds of the device's own time per message it sends and receives (inside its ops' measured times). */
+  messages: { send: number; recv: number; source: { send: 'measured' | 'datasheet'; recv: 'measured' | 'datasheet' } };
+  all: FittedLine;
+  kinds: Partial<Record<WorkKind, FittedLine>>;
+}
+
+/** Fewest samples of one kind for a line of its own (below it, the kind uses the device's line). */
+export const MIN_KIND_SAMPLES = 4;
+
+/** The datasheet line of a device: its dispatch overhead, 1 / peak FLOP/s (default type), 1 / memory bandwidth. */
+export function datasheetLine(dev: DeviceRoofline): WorkFit {
+  return { dispatch: dev.launchOverhead, perFlop: 1 / dev.peakFlops.default, perByte: 1 / dev.memBandwidth };
+}
+
+/**
+ * Fits a device's lines to its measured ops: first one line over all of them with the cost of
+ * the messages they send and receive (`messageOverhead`: the datasheet's per-message cost at the
+ * device's end), then, with the messages' share taken off, one line per kind of work it ran
+ * enough of. Samples are weighted by the inverse of their measured time (timing noise grows with
+ * the time measured), and Huber weights keep a few disturbed ops from pulling a line.
+ */
+export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverhead: number): FittedDevice {
+  const prior = datasheetLine(dev);
+  const usable = samples.filter((s) => s.seconds > 0 && Number.isFinite(s.seconds));
+  const X = usable.map((s) => [1, s.flops, s.bytes, s.sends ?? 0, s.recvs ?? 0]);
+  const r = fitLinear(
+    X,
+    usable.map((s) => s.seconds),
+    [prior.dispatch, prior.perFlop, prior.perByte, messageOverhead, messageOverhead],
+    { weights: weightsOf(usable, prior) },
+  );
+  const src = (j: number): 'measured' | 'datasheet' => (r.fitted[j] ? 'measured' : 'datasheet');
+  const messages = { send: r.coef[3]!, recv: r.coef[4]!, source: { send: src(3), recv: src(4) } };
+  const all: FittedLine = {
+    dispatch: r.coef[0]!,
+    perFlop: r.coef[1]!,
+    perByte: r.coef[2]!,
+    samples: usable.length,
+    source: { dispatch: src(0), perFlop: src(1), perByte: src(2) },
+  };
+  // The kinds' lines see only their work: each op's messages are taken off its time.
+  const work = usable.map((s) => ({
+    ...s,
+    seconds: s.seconds - (s.sends ?? 0) * messages.send - (s.recvs ?? 0) * messages.recv,
+  }));
+  const kinds: FittedDevice['kinds'] = {};
+  for (const kind of WORK_KINDS) {
+    const mine = work.filter((s) => workKind(s.opType) === kind);
+    if (mine.length >= MIN_KIND_SAMPLES) kinds[kind] = fitLine(mine, all);
+  }
+  return { messages, all, kinds };
+}
+
+function weightsOf(samples: OpSample[], prior: WorkFit): number[] {
+  const floor = Math.max(1e-9, prior.dispatch / 10);
+  return samples.map((s) => (s.passes ?? 1) / Math.max(s.seconds, floor));
+}
+
+function fitLine(samples: OpSample[], fallback: FittedLine): FittedLine {
+  const X = samples.map((s) => [1, s.flops, s.bytes]);
+  const y = samples.map((s) => s.seconds);
+  const prior = [fallback.dispatch, fallback.perFlop, fallback.perByte];
+  const r = samples.length ? fitLinear(X, y, prior, { weights: weightsOf(samples, fallback) }) : undefined;
+  const coef = r?.coef ?? prior;
+  const src = (j: number): CoefSource => (r?.fitted[j] ? 'measured' : sourceOf(fallback, j));
+  return {
+    dispatch: coef[0]!,
+    perFlop: coef[1]!,
+    perByte: coef[2]!,
+    samples: samples.length,
+    source: { dispatch: src(0), perFlop: src(1), perByte: src(2) },
+  };
+}
+
+/** A kind's fallback is the device's line: a coefficient measured there counts as the device's. */
+function sourceOf(line: FittedLine, j: number): CoefSource {
+  const own = [line.source.dispatch, line.source.perFlop, line.source.perByte][j]!;
+  return own === 'measured' ? 'device' : own;
+}
+
+/** A device's lines as the roofline takes them. */
+export function deviceFit(f: Pick<FittedDevice, 'all' | 'kinds'>): DeviceFit {
+  const line = (l: WorkFit): WorkFit => ({ dispatch: l.dispatch, perFlop: l.perFlop, perByte: l.perByte });
+  return {
+    all: line(f.all),
+    kinds: Object.fromEntries(Object.entries(f.kinds).map(([k, l]) => [k, line(l)])) as DeviceFit['kinds'],
+  };
+}
