@@ -205,6 +205,8 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     home: cpu >= 0 ? cpu : 0,
     capacity: devices.map((d) => d.memory[0]!.capacity),
     comm: (a, b, bytes) => cost.transfer(a, b, bytes),
+    messageTime: cost.messageTime(),
+    ...(cost.requestTime() ? { requestTime: cost.requestTime() } : {}),
   };
   return { problem, facts, cost, unboundSymbols: [...unbound].sort() };
 }

@@ -50,6 +50,17 @@ export interface Problem {
   capacity: number[];
   /** Seconds to move bytes from device a to device b (0 on one device). */
   comm(a: number, b: number, bytes: number): number;
+  /**
+   * Seconds of a device's own time per message it sends and per message it receives (staging,
+   * synchronisation, waking the other end), per device: a task pays them for the values it
+   * exchanges with tasks on other devices. Absent: messages cost only `comm`.
+   */
+  messageTime?: { send: number[]; recv: number[] };
+  /**
+   * Seconds a request costs outside any task (binding inputs, laying out arenas, starting the
+   * devices): `base` with one device, `perDevice` for each further device the placement uses.
+   */
+  requestTime?: { base: number; perDevice: number };
 }
 
 /** For every task, its predecessors and successors with the flow between them. */

@@ -1,5 +1,5 @@
 import { route } from '../../src/fleet/route.js';
-import { adjacency, type Adjacency, type Problem } from './problem.js';
+import { adjacency, type Adjacency, type Flow, type Problem } from './problem.js';
 
 export interface Transfer {
   from: number;
@@ -52,7 +52,9 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   const { preds, succs, order } = adj(p);
   const n = p.tasks.length;
   const D = p.devices.length;
-  const time = (t: number): number => p.tasks[t]!.time[placement[t]!]!;
+  const time = p.messageTime
+    ? (t: number): number => p.tasks[t]!.time[placement[t]!]! + messagesTime(p, t, placement)
+    : (t: number): number => p.tasks[t]!.time[placement[t]!]!;
 
   const rank = new Array<number>(n).fill(0);
   for (let i = order.length - 1; i >= 0; i--) {
@@ -111,6 +113,10 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   let latency = 0;
   for (const t of order) latency = Math.max(latency, finish[t]!);
   for (const f of p.outputs) latency = Math.max(latency, finish[f.from]! + p.comm(placement[f.from]!, p.home, f.bytes));
+  if (p.requestTime) {
+    const used = new Set([p.home, ...placement]).size;
+    latency += p.requestTime.base + p.requestTime.perDevice * (used - 1);
+  }
 
   const linkBytes = new Map<string, number>();
   const linkBusy = new Map<string, number>();
@@ -144,6 +150,43 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
     memory,
     bottleneck,
   };
+}
+
+const flowsCache = new WeakMap<Problem, { out: Flow[][]; in: Flow[][]; input: boolean[]; output: boolean[] }>();
+
+/**
+ * A task's device time for its messages under a placement (Problem.messageTime): one message per
+ * value and receiving device it sends, one per value it receives from another device, and one
+ * for graph inputs arriving from (outputs leaving for) the home device.
+ */
+function messagesTime(p: Problem, t: number, placement: readonly number[]): number {
+  let f = flowsCache.get(p);
+  if (!f) {
+    f = {
+      out: p.tasks.map(() => []),
+      in: p.tasks.map(() => []),
+      input: p.tasks.map(() => false),
+      output: p.tasks.map(() => false),
+    };
+    for (const fl of p.flows) {
+      f.out[fl.from]!.push(fl);
+      f.in[fl.to]!.push(fl);
+    }
+    for (const x of p.inputs) f.input[x.to] = true;
+    for (const x of p.outputs) f.output[x.from] = true;
+    flowsCache.set(p, f);
+  }
+  const d = placement[t]!;
+  const sent: string[] = [];
+  for (const fl of f.out[t]!) {
+    const e = placement[fl.to]!;
+    if (e !== d) for (const v of fl.values) if (!sent.includes(`${e}:${v}`)) sent.push(`${e}:${v}`);
+  }
+  const got: string[] = [];
+  for (const fl of f.in[t]!) if (placement[fl.from] !== d) for (const v of fl.values) if (!got.includes(v)) got.push(v);
+  const away = d !== p.home ? 1 : 0;
+  const m = p.messageTime!;
+  return (sent.length + (f.output[t] ? away : 0)) * m.send[d]! + (got.length + (f.input[t] ? away : 0)) * m.recv[d]!;
 }
 
 /**

@@ -9,6 +9,7 @@ import { placeMoe } from '../../passes/partition/moe-place.js';
 import { emitProgram, freeNames, type ChannelUse, type EmitResult } from '../../targets/fleetrt/emit.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
+import { withCalibration } from '../fleet/calibration.js';
 import { parsePinFlag } from '../fleet/pins.js';
 import { route } from '../fleet/route.js';
 import { FleetCost } from '../fleet/cost.js';
@@ -69,6 +70,8 @@ export interface CompileOptions {
   expertSlots?: number;
   /** MoE models: an expert placement to realise (written by `fleetc tune`). */
   placement?: string;
+  /** A calibration of this fleet (written by `fleetc tune`): devices and links priced as measured. */
+  calibration?: string;
   /**
    * Compile a decoder for the engine's generation loop: its KV cache becomes paged state kept on
    * the devices that run its attention (the `generate` pipeline), sized by these options.
@@ -189,7 +192,7 @@ export async function compileGraph(
   const gen = opts.generate ? (typeof opts.generate === 'object' ? opts.generate : {}) : undefined;
   const dims = toMap(opts.dims);
   const pinsText = opts.pins ?? [];
-  const fleet = resolveFleet(opts.fleet, pinsText);
+  const fleet = withCalibration(resolveFleet(opts.fleet, pinsText), opts.calibration);
   const objective = opts.objective ?? 'latency';
   if (objective !== 'latency' && objective !== 'throughput')
     throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(objective)}'`);
