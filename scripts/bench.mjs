@@ -24,6 +24,11 @@ const BENCHES = {
   ],
   gemm: ['SGEMM GFLOP/s against the measured FMA peak', path.join(root, 'native/build/fleetrt_gemm_bench'), []],
   partition: ['partition quality vs greedy baseline and MILP', tsx, ['scripts/bench/partition.ts']],
+  calibration: [
+    'fleetc tune: predicted vs measured busy and latency before and after calibration, two fleets',
+    tsx,
+    ['scripts/bench/calibration.ts'],
+  ],
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
