@@ -1,9 +1,10 @@
 // The roofline's parameters fitted to measured op times (`fleetc tune`): per device a line
 // seconds = dispatch + FLOPs·perFlop + bytes·perByte (roofline.ts, WorkFit) over all its ops,
-// and one per kind of work it ran enough of. A coefficient the measurements do not determine
-// falls back one level: a kind's line to the device's line, the device's line to the datasheet
-// (the roofline's dispatch overhead, 1 / peak FLOP/s, 1 / memory bandwidth).
-import { fitLinear } from '../src/util/lsq.js';
+// one per kind of work it ran enough of, and for op types whose kernels run measurably off their
+// kind's line, that line scaled. A coefficient the measurements do not determine falls back one
+// level: a kind's line to the device's line, the device's line to the datasheet (the roofline's
+// dispatch overhead, 1 / peak FLOP/s, 1 / memory bandwidth).
+import { fitLinear, median } from '../src/util/lsq.js';
 import type { DeviceFit, DeviceRoofline, WorkFit } from './roofline.js';
 import { WORK_KINDS, workKind, type WorkKind } from './work.js';
 
@@ -30,11 +31,17 @@ export interface FittedLine extends WorkFit {
   source: { dispatch: CoefSource; perFlop: CoefSource; perByte: CoefSource };
 }
 
+/** An op type's line: its kind's line scaled by how much slower (> 1) or faster its kernel measured. */
+export interface FittedOpLine extends FittedLine {
+  scale: number;
+}
+
 export interface FittedDevice {
   /** Seconds of the device's own time per message it sends and receives (inside its ops' measured times). */
   messages: { send: number; recv: number; source: { send: 'measured' | 'datasheet'; recv: 'measured' | 'datasheet' } };
   all: FittedLine;
   kinds: Partial<Record<WorkKind, FittedLine>>;
+  ops: Record<string, FittedOpLine>;
 }
 
 /** Fewest samples of one kind for a line of its own (below it, the kind uses the device's line). */
@@ -81,7 +88,27 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
     const mine = work.filter((s) => workKind(s.opType) === kind);
     if (mine.length >= MIN_KIND_SAMPLES) kinds[kind] = fitLine(mine, all);
   }
-  return { messages, all, kinds };
+  // Op types whose kernels run off their kind's line (a Resize is no Reshape): the median ratio of
+  // measured to predicted, kept when it differs from 1 by more than 10% and two standard errors.
+  const ops: FittedDevice['ops'] = {};
+  for (const opType of [...new Set(work.map((s) => s.opType))].sort()) {
+    const mine = work.filter((s) => s.opType === opType);
+    if (mine.length < 2) continue;
+    const line = kinds[workKind(opType)] ?? all;
+    const ratios = mine.map((s) => s.seconds / (line.dispatch + s.flops * line.perFlop + s.bytes * line.perByte));
+    const scale = median(ratios);
+    const se = (1.253 * 1.4826 * median(ratios.map((r) => Math.abs(r - scale)))) / Math.sqrt(ratios.length);
+    if (!(scale > 0) || Math.abs(scale - 1) < Math.max(0.1, 2 * se)) continue;
+    ops[opType] = {
+      dispatch: line.dispatch * scale,
+      perFlop: line.perFlop * scale,
+      perByte: line.perByte * scale,
+      samples: mine.length,
+      source: line.source,
+      scale,
+    };
+  }
+  return { messages, all, kinds, ops };
 }
 
 function weightsOf(samples: OpSample[], prior: WorkFit): number[] {
@@ -112,10 +139,11 @@ function sourceOf(line: FittedLine, j: number): CoefSource {
 }
 
 /** A device's lines as the roofline takes them. */
-export function deviceFit(f: Pick<FittedDevice, 'all' | 'kinds'>): DeviceFit {
+export function deviceFit(f: Pick<FittedDevice, 'all' | 'kinds'> & { ops?: Record<string, WorkFit> }): DeviceFit {
   const line = (l: WorkFit): WorkFit => ({ dispatch: l.dispatch, perFlop: l.perFlop, perByte: l.perByte });
   return {
     all: line(f.all),
     kinds: Object.fromEntries(Object.entries(f.kinds).map(([k, l]) => [k, line(l)])) as DeviceFit['kinds'],
+    ...(f.ops ? { ops: Object.fromEntries(Object.entries(f.ops).map(([k, l]) => [k, line(l)])) } : {}),
   };
 }

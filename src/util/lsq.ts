@@ -41,31 +41,30 @@ export function fitLinear(X: number[][], y: number[], fallback: number[], opts: 
   const base = opts.weights ?? new Array<number>(n).fill(1);
   const free = new Array<boolean>(k).fill(true);
   let robust = new Array<number>(n).fill(1);
-  let sol = solve(X, y, base, robust, free, fallback);
-  for (let round = 0; round < (opts.rounds ?? 8); round++) {
-    // Drop the weakest undetermined column until every free one is significant and positive (on a
-    // tie, the last: the constant goes last).
-    for (;;) {
-      let worst = -1;
-      let worstT = Infinity;
-      for (let j = 0; j < k; j++) {
-        if (!free[j]) continue;
-        const t = sol.se[j]! > 0 ? sol.coef[j]! / sol.se[j]! : sol.coef[j]! > 0 && n > freeCount(free) ? Infinity : 0;
-        if (!(t >= minT) && t <= worstT) {
-          worst = j;
-          worstT = Number.isNaN(t) ? -Infinity : t;
-        }
-      }
-      if (worst < 0) break;
-      free[worst] = false;
-      sol = solve(X, y, base, robust, free, fallback);
+  let sol = solve(X, y, base, robust, free, fallback, Number.isFinite(c));
+  for (let round = 0; round <= k; round++) {
+    // Robust weights for these columns (iteratively reweighted), then drop the weakest column
+    // that is not significant and positive (on a tie the last: the constant goes last), and again.
+    for (let i = 0; Number.isFinite(c) && i < (opts.rounds ?? 8); i++) {
+      const next = huberWeights(X, y, base, sol.coef, c);
+      const moved = next.some((w, j) => Math.abs(w - robust[j]!) > 1e-3);
+      robust = next;
+      sol = solve(X, y, base, robust, free, fallback, Number.isFinite(c));
+      if (!moved) break;
     }
-    if (!Number.isFinite(c)) break;
-    const next = huberWeights(X, y, base, sol.coef, c);
-    const moved = next.some((w, i) => Math.abs(w - robust[i]!) > 1e-3);
-    robust = next;
-    sol = solve(X, y, base, robust, free, fallback);
-    if (!moved) break;
+    let worst = -1;
+    let worstT = Infinity;
+    for (let j = 0; j < k; j++) {
+      if (!free[j]) continue;
+      const t = sol.se[j]! > 0 ? sol.coef[j]! / sol.se[j]! : sol.coef[j]! > 0 && n > freeCount(free) ? Infinity : 0;
+      if (!(t >= minT) && (Number.isNaN(t) ? -Infinity : t) <= worstT) {
+        worst = j;
+        worstT = Number.isNaN(t) ? -Infinity : t;
+      }
+    }
+    if (worst < 0) break;
+    free[worst] = false;
+    sol = solve(X, y, base, robust, free, fallback, Number.isFinite(c));
   }
   return { coef: sol.coef, fitted: free, se: sol.se.map((s, j) => (free[j] ? s : NaN)), n, robustWeights: robust };
 }
@@ -82,6 +81,7 @@ function solve(
   robust: number[],
   free: boolean[],
   fallback: number[],
+  robustScale = false,
 ): { coef: number[]; se: number[] } {
   const k = fallback.length;
   const coef = fallback.map((v, j) => (free[j] ? 0 : v));
@@ -139,7 +139,19 @@ function solve(
     used++;
   }
   const dof = used - m;
-  const sigma2 = dof > 0 ? rss / dof : Infinity;
+  // Under robust weights the weighted residual sum still grows with each outlier's size; the
+  // residuals' scale is then their median absolute deviation (the scale the weights were made with).
+  let sigma2 = dof > 0 ? rss / dof : Infinity;
+  if (robustScale && dof > 0) {
+    const z: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!(base[i]! > 0)) continue;
+      let fit = 0;
+      cols.forEach((j, a) => (fit += scale[a]! > 0 ? (X[i]![j]! / scale[a]!) * beta[a]! : 0));
+      z.push(Math.abs(r[i]! - fit) * Math.sqrt(base[i]!));
+    }
+    sigma2 = Math.min(sigma2, (1.4826 * median(z)) ** 2 * (used / dof));
+  }
   cols.forEach((j, a) => {
     coef[j] = scale[a]! > 0 ? beta[a]! / scale[a]! : 0;
     const v = inv[a]![a]! * sigma2;
