@@ -58,9 +58,10 @@ export interface Problem {
   messageTime?: { send: number[]; recv: number[] };
   /**
    * Seconds a request costs outside any task (binding inputs, laying out arenas, starting the
-   * devices): `base` with one device, `perDevice` for each further device the placement uses.
+   * devices): `perOp` for each op of the device with the most (devices set up their requests side
+   * by side), `perDevice` for each device the placement uses beyond the first.
    */
-  requestTime?: { base: number; perDevice: number };
+  requestTime?: { perDevice: number; perOp: number };
 }
 
 /** For every task, its predecessors and successors with the flow between them. */

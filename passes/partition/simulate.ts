@@ -114,8 +114,10 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   for (const t of order) latency = Math.max(latency, finish[t]!);
   for (const f of p.outputs) latency = Math.max(latency, finish[f.from]! + p.comm(placement[f.from]!, p.home, f.bytes));
   if (p.requestTime) {
+    const ops = new Array<number>(D).fill(0);
+    p.tasks.forEach((task, t) => (ops[placement[t]!]! += task.ops.length));
     const used = new Set([p.home, ...placement]).size;
-    latency += p.requestTime.base + p.requestTime.perDevice * (used - 1);
+    latency += p.requestTime.perDevice * (used - 1) + p.requestTime.perOp * Math.max(...ops);
   }
 
   const linkBytes = new Map<string, number>();

@@ -1,6 +1,6 @@
 // The calibration file's content (calibration.schema.json): what `fleetc tune` measured of a
 // fleet, read by calibration.ts and carried on a Fleet for its cost model.
-import type { FittedLine } from '../../targets/fit.js';
+import type { FittedLine, FittedOpLine } from '../../targets/fit.js';
 import type { WorkKind } from '../../targets/work.js';
 
 export const CALIBRATION_FORMAT = 'fleetc-calibration';
@@ -25,6 +25,8 @@ export interface CalibratedDevice {
   };
   all: FittedLine;
   kinds: Partial<Record<WorkKind, FittedLine>>;
+  /** Op types whose kernels run off their kind's line: that line scaled by `scale`. */
+  ops?: Record<string, FittedOpLine>;
 }
 
 /** Seconds a message takes between two devices (either direction), sender's hands to receiver's: latency + bytes × perByte. */
@@ -49,9 +51,10 @@ export interface Calibration {
   pairs: CalibratedPair[];
   /**
    * Seconds a request costs outside any op (binding inputs, laying out arenas, starting device
-   * threads): `base` on one device, `perDevice` for each further device a plan uses.
+   * threads): `perOp` for each op of the device with the most, `perDevice` for each device a plan
+   * uses beyond the first.
    */
-  request?: { base: number; perDevice: number; runs: number; source: { base: CalSource; perDevice: CalSource } };
+  request?: { perDevice: number; perOp: number; runs: number; source: { perDevice: CalSource; perOp: CalSource } };
 }
 
 export type CalSource = 'measured' | 'datasheet';

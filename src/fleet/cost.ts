@@ -76,10 +76,10 @@ export class FleetCost {
     return m;
   }
 
-  /** Seconds a request costs outside any op, with one device and per further device (measured only: none without a calibration). */
-  requestTime(): { base: number; perDevice: number } | undefined {
+  /** Seconds a request costs outside any op: per op of the busiest device, per further device (measured only: none without a calibration). */
+  requestTime(): { perDevice: number; perOp: number } | undefined {
     const r = this.fleet.calibration?.request;
-    return r ? { base: r.base, perDevice: r.perDevice } : undefined;
+    return r ? { perDevice: r.perDevice, perOp: r.perOp } : undefined;
   }
 
   /**

@@ -97,7 +97,7 @@ function renderCalibration(r: CalibrationTuneResult, c: ChalkInstance): string[]
   const lines: string[] = [c.bold(`calibration of fleet '${r.calibration.fleet.name}'`)];
   for (const run of r.runs) {
     lines.push(
-      `${run.model} (${run.build}, ${run.passes} passes): predicted before tune (as compiled) and after (the same plan priced by the calibration)`,
+      `${run.model} (${run.build}, ${run.passes} passes${run.runs.length > 1 ? `, the least disturbed of ${run.runs.length} runs` : ''}): predicted before tune (as compiled) and after (the same plan priced by the calibration)`,
       `  ${''.padEnd(22)} ${'measured'.padStart(10)}   ${'before'.padStart(17)}   ${'after'.padStart(17)}`,
     );
     for (const d of run.devices) lines.push(row(`${d.device} busy`, d, c));
@@ -126,11 +126,17 @@ function renderCalibration(r: CalibrationTuneResult, c: ChalkInstance): string[]
     );
     lines.push(line('all kinds', d.all));
     for (const [k, l] of Object.entries(d.kinds)) lines.push(line(k, l));
+    const ops = Object.entries(d.ops ?? {});
+    if (ops.length)
+      lines.push(
+        `    op types off their kind's line: ${ops.map(([t, l]) => `${t} ×${l.scale.toFixed(2)} [${l.samples}]`).join(', ')}`,
+      );
   }
   const q = r.calibration.request;
   if (q)
     lines.push(
-      `  per request outside ops: ${seconds(q.base)}${mark(q.source.base)}, and ${seconds(q.perDevice)}${mark(q.source.perDevice)} per further device  [${q.runs} runs]`,
+      `  per request outside ops: ${seconds(q.perOp)}${mark(q.source.perOp)} per op of the busiest device, ` +
+        `${seconds(q.perDevice)}${mark(q.source.perDevice)} per further device  [${q.runs} runs]`,
     );
   for (const p of r.calibration.pairs)
     lines.push(
