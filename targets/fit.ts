@@ -20,6 +20,8 @@ export interface OpSample {
   /** Messages to other devices the op sends, and received messages its time includes. */
   sends?: number;
   recvs?: number;
+  /** The op ran in a plan spanning devices (the runtime's readiness-driven loop, not the single-device fast path). */
+  spanning?: boolean;
 }
 
 /** Where a coefficient comes from: the measurements, the device's line over all kinds, or the datasheet. */
@@ -39,6 +41,8 @@ export interface FittedOpLine extends FittedLine {
 export interface FittedDevice {
   /** Seconds of the device's own time per message it sends and receives (inside its ops' measured times). */
   messages: { send: number; recv: number; source: { send: 'measured' | 'datasheet'; recv: 'measured' | 'datasheet' } };
+  /** Seconds per op beyond its time when the device runs in a plan spanning devices. */
+  readiness: { perOp: number; source: 'measured' | 'datasheet' };
   all: FittedLine;
   kinds: Partial<Record<WorkKind, FittedLine>>;
   ops: Record<string, FittedOpLine>;
@@ -62,15 +66,16 @@ export function datasheetLine(dev: DeviceRoofline): WorkFit {
 export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverhead: number): FittedDevice {
   const prior = datasheetLine(dev);
   const usable = samples.filter((s) => s.seconds > 0 && Number.isFinite(s.seconds));
-  const X = usable.map((s) => [1, s.flops, s.bytes, s.sends ?? 0, s.recvs ?? 0]);
+  const X = usable.map((s) => [1, s.flops, s.bytes, s.sends ?? 0, s.recvs ?? 0, s.spanning ? 1 : 0]);
   const r = fitLinear(
     X,
     usable.map((s) => s.seconds),
-    [prior.dispatch, prior.perFlop, prior.perByte, messageOverhead, messageOverhead],
+    [prior.dispatch, prior.perFlop, prior.perByte, messageOverhead, messageOverhead, 0],
     { weights: weightsOf(usable, prior) },
   );
   const src = (j: number): 'measured' | 'datasheet' => (r.fitted[j] ? 'measured' : 'datasheet');
   const messages = { send: r.coef[3]!, recv: r.coef[4]!, source: { send: src(3), recv: src(4) } };
+  const readiness = { perOp: r.coef[5]!, source: src(5) };
   const all: FittedLine = {
     dispatch: r.coef[0]!,
     perFlop: r.coef[1]!,
@@ -81,7 +86,8 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
   // The kinds' lines see only their work: each op's messages are taken off its time.
   const work = usable.map((s) => ({
     ...s,
-    seconds: s.seconds - (s.sends ?? 0) * messages.send - (s.recvs ?? 0) * messages.recv,
+    seconds:
+      s.seconds - (s.sends ?? 0) * messages.send - (s.recvs ?? 0) * messages.recv - (s.spanning ? readiness.perOp : 0),
   }));
   const kinds: FittedDevice['kinds'] = {};
   for (const kind of WORK_KINDS) {
@@ -108,7 +114,7 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
       scale,
     };
   }
-  return { messages, all, kinds, ops };
+  return { messages, readiness, all, kinds, ops };
 }
 
 function weightsOf(samples: OpSample[], prior: WorkFit): number[] {

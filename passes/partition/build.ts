@@ -206,6 +206,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     capacity: devices.map((d) => d.memory[0]!.capacity),
     comm: (a, b, bytes) => cost.transfer(a, b, bytes),
     messageTime: cost.messageTime(),
+    readinessTime: cost.readinessTime(),
     ...(cost.requestTime() ? { requestTime: cost.requestTime() } : {}),
   };
   return { problem, facts, cost, unboundSymbols: [...unbound].sort() };

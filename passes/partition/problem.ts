@@ -57,6 +57,11 @@ export interface Problem {
    */
   messageTime?: { send: number[]; recv: number[] };
   /**
+   * Seconds per op a device pays beyond its ops' own time when the placement spans devices (the
+   * runtime then runs each device readiness-driven instead of straight through), per device.
+   */
+  readinessTime?: number[];
+  /**
    * Seconds a request costs outside any task (binding inputs, laying out arenas, starting the
    * devices): `perOp` for each op of the device with the most (devices set up their requests side
    * by side), `perDevice` for each device the placement uses beyond the first.

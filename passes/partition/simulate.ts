@@ -52,9 +52,11 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   const { preds, succs, order } = adj(p);
   const n = p.tasks.length;
   const D = p.devices.length;
-  const time = p.messageTime
-    ? (t: number): number => p.tasks[t]!.time[placement[t]!]! + messagesTime(p, t, placement)
-    : (t: number): number => p.tasks[t]!.time[placement[t]!]!;
+  const spans = p.readinessTime !== undefined && new Set([p.home, ...placement]).size > 1;
+  const time = (t: number): number =>
+    p.tasks[t]!.time[placement[t]!]! +
+    (p.messageTime ? messagesTime(p, t, placement) : 0) +
+    (spans ? p.tasks[t]!.ops.length * p.readinessTime![placement[t]!]! : 0);
 
   const rank = new Array<number>(n).fill(0);
   for (let i = order.length - 1; i >= 0; i--) {

@@ -141,6 +141,7 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
           passes: r.passes,
           sends: msg?.sends ?? 0,
           recvs: msg?.recvs ?? 0,
+          spanning: r.build.plan.devices.length > 1 || r.build.plan.channels.length > 0 || r.metrics.requests > 1,
         });
       }
       samples.set(d.name, list);
@@ -183,7 +184,7 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
       })),
     pairs,
   };
-  calibration.request = fitRequest(runs, calibration);
+  calibration.request = fitRequest(all, calibration);
   const result: CalibrationTuneResult = {
     file: null,
     calibration,
@@ -379,7 +380,7 @@ function fitPair(
  * What a request costs outside the ops and messages (binding inputs and laying out arenas, which
  * grow with the ops a device runs; starting each further device): each run's median latency less
  * its plan priced by the calibration, fitted as perOp × (ops of the device with the most) +
- * perDevice × (devices used − 1) over the runs.
+ * perDevice × (devices used − 1) over every run given (robustly: disturbed runs weigh less).
  */
 function fitRequest(runs: Run[], cal: Calibration): Calibration['request'] {
   const rows = runs
@@ -548,6 +549,7 @@ export function reprice(b: Build, cal: Calibration): { latency: number; busy: Ma
       const m = pairCost.get(`${ids[a]}\u0000${ids[c]}`);
       return m ? m.latency + bytes * m.perByte : 0;
     },
+    readinessTime: ids.map((id) => fits.get(id)?.readiness?.perOp ?? 0),
     messageTime: {
       send: ids.map((id) => fits.get(id)?.messages?.send ?? cm.devices.find((x) => x.id === id)!.messageOverhead),
       recv: ids.map((id) => fits.get(id)?.messages?.recv ?? cm.devices.find((x) => x.id === id)!.messageOverhead),

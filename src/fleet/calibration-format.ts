@@ -23,6 +23,8 @@ export interface CalibratedDevice {
     recv: number;
     source: { send: 'measured' | 'datasheet'; recv: 'measured' | 'datasheet' };
   };
+  /** Seconds per op beyond the op's time when the device runs readiness-driven (a plan spanning devices). */
+  readiness?: { perOp: number; source: 'measured' | 'datasheet' };
   all: FittedLine;
   kinds: Partial<Record<WorkKind, FittedLine>>;
   /** Op types whose kernels run off their kind's line: that line scaled by `scale`. */

@@ -76,6 +76,13 @@ export class FleetCost {
     return m;
   }
 
+  /** Per device, the seconds per op it pays beyond its ops' time when a plan spans devices (measured only: 0 without a calibration). */
+  readinessTime(): number[] {
+    return this.fleet.devices.map(
+      (d) => this.fleet.calibration?.devices.find((x) => x.id === d.id)?.readiness?.perOp ?? 0,
+    );
+  }
+
   /** Seconds a request costs outside any op: per op of the busiest device, per further device (measured only: none without a calibration). */
   requestTime(): { perDevice: number; perOp: number } | undefined {
     const r = this.fleet.calibration?.request;

@@ -42,7 +42,7 @@ async function measure(
  * Plans run in ROUNDS interleaved rounds (the machine's load falls on all alike); per plan its
  * least disturbed run (the lowest median latency), as tune takes it.
  */
-const ROUNDS = 3;
+const ROUNDS = 4;
 async function rounds(
   plans: Record<string, string>,
 ): Promise<Record<string, { metrics: string[]; latency: number; busy: Record<string, number> }>> {

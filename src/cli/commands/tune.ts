@@ -118,9 +118,13 @@ function renderCalibration(r: CalibrationTuneResult, c: ChalkInstance): string[]
     const line = (name: string, l: (typeof d)['all']): string =>
       `    ${name.padEnd(12)} dispatch ${seconds(l.dispatch)}${mark(l.source.dispatch)}, ${perSecond(l.perFlop, 'FLOP')}${mark(l.source.perFlop)}, ` +
       `${perSecond(l.perByte, 'B')}${mark(l.source.perByte)}  [${l.samples} ops]`;
-    const msg = d.messages
-      ? `; per message sent ${seconds(d.messages.send)}${mark(d.messages.source.send)}, received ${seconds(d.messages.recv)}${mark(d.messages.source.recv)}`
-      : '';
+    const msg =
+      (d.messages
+        ? `; per message sent ${seconds(d.messages.send)}${mark(d.messages.source.send)}, received ${seconds(d.messages.recv)}${mark(d.messages.source.recv)}`
+        : '') +
+      (d.readiness
+        ? `; per op in a plan spanning devices +${seconds(d.readiness.perOp)}${mark(d.readiness.source)}`
+        : '');
     lines.push(
       `  ${d.id}${d.measuredThreads !== undefined ? ` (${d.measuredThreads} thread${d.measuredThreads === 1 ? '' : 's'})` : ''}${msg}:`,
     );
