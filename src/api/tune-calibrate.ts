@@ -152,7 +152,7 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
   for (const [id, list] of samples)
     fitted.set(id, fitDevice(rooflineOf(cm, id), list, cm.devices.find((x) => x.id === id)!.messageOverhead));
 
-  // Pairs of devices: every channel's mean transfer, by bytes per message.
+  // Pairs of devices: every channel's median transfer, by bytes per message.
   const messages = new Map<string, { bytes: number; seconds: number; count: number }[]>();
   for (const r of runs)
     for (const c of r.metrics.channels ?? []) {

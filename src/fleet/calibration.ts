@@ -1,7 +1,8 @@
 // A calibration: the cost model's parameters fitted to measured runs of one fleet (`fleetc tune
 // -o calibration.json`), read back by `fleetc compile --calibration`. Per device a fitted line per
-// kind of work (targets/fit.ts), per pair of devices the measured cost of a message. It describes
-// the devices it was measured on, so a fleet with other devices refuses it (E0306).
+// kind of work (targets/fit.ts) and the time its messages cost it, per pair of devices the time
+// of a message, per request what it costs outside any op. It describes the devices it was
+// measured on, so a fleet with other devices refuses it (E0306).
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
 import { FleetcError } from '../diagnostics/index.js';

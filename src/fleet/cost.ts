@@ -33,11 +33,6 @@ export class FleetCost {
     return i;
   }
 
-  /** Whether device `d` is priced by measured lines. */
-  calibrated(d: number): boolean {
-    return this.fits[d] !== undefined;
-  }
-
   /** One op on device `d` (an index into the fleet's devices). */
   op(d: number, w: OpWork): OpCost {
     return opCost(this.rooflines[d]!, w, this.fits[d]);
