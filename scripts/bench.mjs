@@ -44,6 +44,11 @@ const BENCHES = {
     tsx,
     ['scripts/bench/live.ts'],
   ],
+  calibration: [
+    'fleetc tune: predicted vs measured busy and latency before and after calibration, two fleets',
+    tsx,
+    ['scripts/bench/calibration.ts'],
+  ],
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);

@@ -39,10 +39,14 @@ export interface WorkFit {
   perByte: number;
 }
 
-/** The calibration of one device: a line per kind of work, and one for kinds it saw too little of. */
+/**
+ * The calibration of one device: a line per kind of work, one for kinds it saw too little of, and
+ * for op types whose kernels run measurably off their kind's line, their own.
+ */
 export interface DeviceFit {
   all: WorkFit;
   kinds: Partial<Record<WorkKind, WorkFit>>;
+  ops?: Record<string, WorkFit>;
 }
 
 export type Boundness = 'compute' | 'memory' | 'latency';
@@ -99,7 +103,7 @@ export function opCost(dev: DeviceRoofline, w: OpWork, fit?: DeviceFit): OpCost 
   if (work < dev.launchOverhead || w.outElems < dev.parallelism) bound = 'latency';
   else bound = intensity >= peak / dev.memBandwidth ? 'compute' : 'memory';
   if (fit) {
-    const line = fit.kinds[workKind(w.opType, w.domain)] ?? fit.all;
+    const line = fit.ops?.[w.opType] ?? fit.kinds[workKind(w.opType, w.domain)] ?? fit.all;
     return {
       computeTime,
       memoryTime,

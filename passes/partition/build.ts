@@ -221,6 +221,9 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     capacity: devices.map((d) => Math.min(d.memory[0]!.capacity, opts.maxMemory ?? Infinity)),
     comm: (a, b, bytes) => cost.transfer(a, b, bytes),
     ...deviceMemory(graph, tasks, { home: cpu >= 0 ? cpu : 0, capturedBy, dims: memoryDims }),
+    messageTime: cost.messageTime(),
+    readinessTime: cost.readinessTime(),
+    ...(cost.requestTime() ? { requestTime: cost.requestTime() } : {}),
   };
   return { problem, facts, cost, unboundSymbols: [...unbound].sort() };
 }

@@ -61,6 +61,23 @@ export interface Problem {
   activationFloor?(d: number, tasks: readonly number[], placement: readonly number[]): number;
   /** Bytes of activations a device can hold at most when it runs these tasks (everything they make and read, at once). */
   activationBound?(tasks: readonly number[]): number;
+  /**
+   * Seconds of a device's own time per message it sends and per message it receives (staging,
+   * synchronisation, waking the other end), per device: a task pays them for the values it
+   * exchanges with tasks on other devices. Absent: messages cost only `comm`.
+   */
+  messageTime?: { send: number[]; recv: number[] };
+  /**
+   * Seconds per op a device pays beyond its ops' own time when the placement spans devices (the
+   * runtime then runs each device readiness-driven instead of straight through), per device.
+   */
+  readinessTime?: number[];
+  /**
+   * Seconds a request costs outside any task (binding inputs, laying out arenas, starting the
+   * devices): `perOp` for each op of the device with the most (devices set up their requests side
+   * by side), `perDevice` for each device the placement uses beyond the first.
+   */
+  requestTime?: { perDevice: number; perOp: number };
 }
 
 /** For every task, its predecessors and successors with the flow between them. */

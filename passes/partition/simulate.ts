@@ -1,5 +1,5 @@
 import { route } from '../../src/fleet/route.js';
-import { adjacency, type Adjacency, type Problem } from './problem.js';
+import { adjacency, type Adjacency, type Flow, type Problem } from './problem.js';
 
 export interface Transfer {
   from: number;
@@ -57,7 +57,11 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   const { preds, succs, order } = adj(p);
   const n = p.tasks.length;
   const D = p.devices.length;
-  const time = (t: number): number => p.tasks[t]!.time[placement[t]!]!;
+  const spans = p.readinessTime !== undefined && new Set([p.home, ...placement]).size > 1;
+  const time = (t: number): number =>
+    p.tasks[t]!.time[placement[t]!]! +
+    (p.messageTime ? messagesTime(p, t, placement) : 0) +
+    (spans ? p.tasks[t]!.ops.length * p.readinessTime![placement[t]!]! : 0);
 
   const rank = new Array<number>(n).fill(0);
   for (let i = order.length - 1; i >= 0; i--) {
@@ -116,6 +120,12 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
   let latency = 0;
   for (const t of order) latency = Math.max(latency, finish[t]!);
   for (const f of p.outputs) latency = Math.max(latency, finish[f.from]! + p.comm(placement[f.from]!, p.home, f.bytes));
+  if (p.requestTime) {
+    const ops = new Array<number>(D).fill(0);
+    p.tasks.forEach((task, t) => (ops[placement[t]!]! += task.ops.length));
+    const used = new Set([p.home, ...placement]).size;
+    latency += p.requestTime.perDevice * (used - 1) + p.requestTime.perOp * Math.max(...ops);
+  }
 
   const linkBytes = new Map<string, number>();
   const linkBusy = new Map<string, number>();
@@ -146,6 +156,43 @@ export function simulate(p: Problem, placement: readonly number[], priority?: re
     weightBytes,
     bottleneck,
   };
+}
+
+const flowsCache = new WeakMap<Problem, { out: Flow[][]; in: Flow[][]; input: boolean[]; output: boolean[] }>();
+
+/**
+ * A task's device time for its messages under a placement (Problem.messageTime): one message per
+ * value and receiving device it sends, one per value it receives from another device, and one
+ * for graph inputs arriving from (outputs leaving for) the home device.
+ */
+function messagesTime(p: Problem, t: number, placement: readonly number[]): number {
+  let f = flowsCache.get(p);
+  if (!f) {
+    f = {
+      out: p.tasks.map(() => []),
+      in: p.tasks.map(() => []),
+      input: p.tasks.map(() => false),
+      output: p.tasks.map(() => false),
+    };
+    for (const fl of p.flows) {
+      f.out[fl.from]!.push(fl);
+      f.in[fl.to]!.push(fl);
+    }
+    for (const x of p.inputs) f.input[x.to] = true;
+    for (const x of p.outputs) f.output[x.from] = true;
+    flowsCache.set(p, f);
+  }
+  const d = placement[t]!;
+  const sent: string[] = [];
+  for (const fl of f.out[t]!) {
+    const e = placement[fl.to]!;
+    if (e !== d) for (const v of fl.values) if (!sent.includes(`${e}:${v}`)) sent.push(`${e}:${v}`);
+  }
+  const got: string[] = [];
+  for (const fl of f.in[t]!) if (placement[fl.from] !== d) for (const v of fl.values) if (!got.includes(v)) got.push(v);
+  const away = d !== p.home ? 1 : 0;
+  const m = p.messageTime!;
+  return (sent.length + (f.output[t] ? away : 0)) * m.send[d]! + (got.length + (f.input[t] ? away : 0)) * m.recv[d]!;
 }
 
 function weightsOn(p: Problem, placement: readonly number[]): number[] {

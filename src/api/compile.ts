@@ -9,6 +9,7 @@ import type { EmitResult } from '../../targets/fleetrt/emit.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { FleetCost } from '../fleet/cost.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
+import { withCalibration } from '../fleet/calibration.js';
 import { parsePinFlag } from '../fleet/pins.js';
 import type { Device, Fleet } from '../fleet/types.js';
 import type { IRGraph } from '../ir/graph.js';
@@ -66,6 +67,8 @@ export interface CompileOptions {
   expertSlots?: number;
   /** MoE models: an expert placement to realise (written by `fleetc tune`). */
   placement?: string;
+  /** A calibration of this fleet (written by `fleetc tune`): devices and links priced as measured. */
+  calibration?: string;
   /**
    * Compile a decoder for the engine's generation loop: its KV cache becomes paged state kept on
    * the devices that run its attention (the `generate` pipeline), sized by these options.
@@ -158,7 +161,7 @@ export async function compileGraph(
   const gen = opts.generate ? (typeof opts.generate === 'object' ? opts.generate : {}) : undefined;
   const dims = toMap(opts.dims);
   const pinsText = opts.pins ?? [];
-  const fleet = resolveFleet(opts.fleet, pinsText);
+  const fleet = withCalibration(resolveFleet(opts.fleet, pinsText), opts.calibration);
   if (opts.objective !== undefined && opts.objective !== 'latency' && opts.objective !== 'throughput')
     throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(opts.objective)}'`);
   const maxLatency = budget(opts.maxLatency, 'time', '--max-latency');

@@ -19,6 +19,8 @@ export interface RunOptions {
   trace?: string;
   metrics?: string;
   repeat?: number;
+  /** runs before the measured ones, left out of the trace and metrics (cold caches, first-touch pages) */
+  warmup?: number;
   /** requests kept in flight (multi-device pipelines) */
   requests?: number;
   threads?: number;
@@ -94,6 +96,8 @@ export async function run(planPath: string, o: RunOptions): Promise<RunSummary> 
   const plan = resolve(planPath);
   const head = readPlanHead(plan);
   positive('repeat', o.repeat);
+  if (o.warmup !== undefined && !(Number.isInteger(o.warmup) && o.warmup >= 0))
+    throw new FleetcError('E0901', `--warmup '${o.warmup}': expected a non-negative integer`);
   positive('requests', o.requests);
   positive('threads', o.threads);
   const launcher = o.launcher ?? 'inproc';
@@ -114,6 +118,7 @@ export async function run(planPath: string, o: RunOptions): Promise<RunSummary> 
   if (o.trace) args.push('--trace', resolve(o.trace));
   if (o.metrics) args.push('--metrics', resolve(o.metrics));
   if (o.repeat) args.push('--repeat', String(o.repeat));
+  if (o.warmup) args.push('--warmup', String(o.warmup));
   if (o.requests) args.push('--requests', String(o.requests));
   if (o.threads) args.push('--threads', String(o.threads));
 

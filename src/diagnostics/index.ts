@@ -23,6 +23,8 @@ export const CODES = {
   E0302: 'placement is impossible',
   E0303: 'a pin names a device that cannot run the op',
   E0304: 'routing counts or an expert placement (--routing, --placement, run metrics) are invalid',
+  E0305: 'a calibration, or the run metrics and build it is fitted from, are invalid',
+  E0306: 'a calibration was measured on another fleet or other devices',
   E0401: 'plan misses a budget',
   E0501: 'plan or bundle is invalid',
   E0502: 'run input is invalid',

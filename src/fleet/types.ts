@@ -1,6 +1,7 @@
 // A fleet: devices of the target classes (targets/), where they sit (hosts), the links between
 // them, and the user's pins.
 import type { DeviceSpec } from '../../targets/device.js';
+import type { Calibration } from './calibration-format.js';
 
 export {
   DEVICE_CLASSES,
@@ -47,4 +48,6 @@ export interface Fleet {
   devices: Device[];
   links: Link[];
   pins: Pin[];
+  /** Measured costs of these devices and links (`fleetc compile --calibration`); the datasheet's figures without. */
+  calibration?: Calibration;
 }

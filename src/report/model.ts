@@ -2,6 +2,7 @@
 // forms are rendered, so the three always agree.
 import type { IRGraph } from '../ir/graph.js';
 import type { Fleet } from '../fleet/types.js';
+import { FleetCost } from '../fleet/cost.js';
 import type { MoeReportLayer, PartitionResult } from '../../passes/partition/index.js';
 import { byteSize } from '../ir/dtype.js';
 import { evaluate, product } from '../ir/sym.js';
@@ -72,6 +73,41 @@ export interface Report {
   timeline: PartitionResult['timeline'];
   /** MoE models: per layer, per device its experts, predicted routed tokens and time, and why each expert went where. */
   moe?: MoeReportLayer[];
+  /** The fleet's datasheet cost model, and the calibration the plan was priced with if any (`fleetc tune` prices the plan again). */
+  costModel?: ReportCostModel;
+  /** Graph inputs with the ops that read them, graph outputs with the ops that make them (bytes as in `edges`). */
+  io?: { inputs: ReportIO[]; outputs: ReportIO[] };
+}
+
+export interface ReportIO {
+  value: string;
+  op: string;
+  bytes: number;
+}
+
+export interface ReportCostModel {
+  /** Made with a calibration (fleetc compile --calibration): its date, and the devices and pairs it measured. */
+  calibration?: { createdAt: string; devices: string[]; pairs: [string, string][] };
+  /** Per device its datasheet roofline: peak FLOP/s of its default element type, memory bandwidth, per-op and per-message overheads. */
+  devices: {
+    id: string;
+    peakFlops: number;
+    bandwidth: number;
+    launchOverhead: number;
+    messageOverhead: number;
+    parallelism: number;
+  }[];
+  /**
+   * Per ordered pair of devices, as the plan was priced: seconds per message = latency + bytes ×
+   * perByte (and the datasheet's figures where a calibration replaced them).
+   */
+  pairs: {
+    from: string;
+    to: string;
+    latency: number;
+    perByte: number;
+    datasheet?: { latency: number; perByte: number };
+  }[];
 }
 
 export interface ReportInput {
@@ -122,6 +158,15 @@ export function buildReport(input: ReportInput): Report {
       edges.push({ from: prod.op, to, value: name, bytes, cut: r.placement[prod.op] !== r.placement[to] });
   }
 
+  const io: Report['io'] = { inputs: [], outputs: [] };
+  for (const v of graph.inputs)
+    for (const to of new Set(graph.consumers(v).map((u) => u.op)))
+      io.inputs.push({ value: graph.value(v).name, op: to, bytes: valueBytes(graph, v, ones) });
+  for (const v of graph.outputs) {
+    const prod = graph.producer(v);
+    if (prod) io.outputs.push({ value: graph.value(v).name, op: prod.op, bytes: valueBytes(graph, v, ones) });
+  }
+
   const devices: ReportDevice[] = r.devices.map((d) => ({
     ...d,
     ...(input.plannedArena?.[d.id] !== undefined ? { plannedArena: input.plannedArena[d.id] } : {}),
@@ -147,6 +192,47 @@ export function buildReport(input: ReportInput): Report {
     edges,
     timeline: r.timeline,
     ...(input.moe ? { moe: input.moe } : {}),
+    costModel: costModelOf(fleet),
+    io,
+  };
+}
+
+/** The fleet's datasheet cost model (what `fleetc tune` falls back to where runs measured nothing) and the calibration used. */
+function costModelOf(fleet: Fleet): ReportCostModel {
+  const cal = fleet.calibration;
+  const sheet = new FleetCost({ ...fleet, calibration: undefined });
+  const priced = cal ? new FleetCost(fleet) : sheet;
+  return {
+    ...(cal
+      ? {
+          calibration: {
+            createdAt: cal.createdAt ?? '',
+            devices: cal.devices.map((d) => d.id),
+            pairs: cal.pairs.map((p) => p.between),
+          },
+        }
+      : {}),
+    devices: fleet.devices.map((d, i) => {
+      const r = sheet.rooflines[i]!;
+      return {
+        id: d.id,
+        peakFlops: r.peakFlops.default,
+        bandwidth: r.memBandwidth,
+        launchOverhead: r.launchOverhead,
+        messageOverhead: d.messageOverhead,
+        parallelism: r.parallelism,
+      };
+    }),
+    pairs: fleet.devices.flatMap((a) =>
+      fleet.devices
+        .filter((b) => b.id !== a.id)
+        .map((b) => {
+          const used = priced.message(a.id, b.id);
+          const ds = sheet.message(a.id, b.id);
+          const same = used.latency === ds.latency && used.perByte === ds.perByte;
+          return { from: a.id, to: b.id, ...used, ...(same ? {} : { datasheet: ds }) };
+        }),
+    ),
   };
 }
 

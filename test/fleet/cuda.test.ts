@@ -113,8 +113,11 @@ describe('cuda fleets', () => {
 
   it('compiles for a cpu + cuda fleet anywhere: cuda ops on the GPU, the rest on the cpu with the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetc-cuda-'));
+    // The matrix products pinned to the GPU: on its own the cost model keeps a decoder this small
+    // on the cpu (a message costs more than the GPU would save).
     const r = await compile(join(REPO, 'fixtures/models/gpt_decoder_kv/model.onnx'), dir, {
       fleet: join(REPO, 'fixtures/fleets/cpu-cuda.yaml'),
+      pins: ['MatMul=cuda0'],
     });
     const cuda = r.plan.devices.find((d) => d.name === 'cuda0')!;
     expect(cuda).toMatchObject({ backend: 'cuda', ordinal: 0, emulated: false });

@@ -33,7 +33,9 @@ describe.skipIf(!haveFleetrt())('fleetc serve: the HTTP API', () => {
 
   beforeAll(async () => {
     build = join(work, 'build');
-    await compile(MODEL, build, { fleet: FLEET, generate: { maxContext: 1024 }, report: false });
+    // The decoder's matrix products pinned to the gpu: on its own the cost model keeps a model this
+    // small on the cpu (a message costs more than the gpu would save), and these tests need two devices.
+    await compile(MODEL, build, { fleet: FLEET, generate: { maxContext: 1024 }, report: false, pins: ['MatMul=gpu0'] });
     server = await serve(build, { port: 0, fleet: FLEET, source: MODEL });
     url = server.url;
   });

@@ -90,7 +90,9 @@ describe.skipIf(!haveFleetrt())('fleetc serve: requests survive a lost device', 
 
   beforeAll(async () => {
     build = join(work, 'build');
-    await compile(MODEL, build, { fleet: FLEET, generate: { maxContext: 1024 }, report: false });
+    // The decoder's matrix products pinned to the gpu: on its own the cost model keeps a model this
+    // small on the cpu (a message costs more than the gpu would save), and these tests need two devices.
+    await compile(MODEL, build, { fleet: FLEET, generate: { maxContext: 1024 }, report: false, pins: ['MatMul=gpu0'] });
     want = await loneGenerate(build, PROMPTS, NEW, SAMPLING);
     // the sampled ones differ from greedy (so the check above means something)
     const greedy = await loneGenerate(build, [PROMPTS[2]!, PROMPTS[5]!], NEW);

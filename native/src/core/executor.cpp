@@ -367,8 +367,10 @@ class Frame {
   };
   std::vector<TimedOp> timed;
 
+  bool host_timed = false;  // the last op run was timed on the host (its time is accounted by the caller)
+
   Status run_op(int o);
-  void record_time(const PassContext& pc, int o, double start, double dur);
+  void record_time(const PassContext& pc, int o, double start, double dur, bool account);
   void collect_device_times(const PassContext& pc);
   void init_readiness();
   void became_ready(int t);
@@ -554,6 +556,7 @@ Status Frame::run_op(int o) {
   double start = now_us();
   // Device-timed backends: the op's time is read from the device's marks when the pass ends.
   const int mark0 = pc && pc->stats ? ex.backend_.mark() : -1;
+  host_timed = mark0 < 0;
   Status st;
   {
     OpContext ctx(*this, o);
@@ -589,7 +592,9 @@ Status Frame::run_op(int o) {
       return error(where_op(o) + ": the kernel did not produce output " + std::to_string(i) + " '" + D.tensors[t].name + "'");
   }
   if (pc && pc->stats) {
-    if (mark0 < 0) record_time(*pc, o, start, dur);  // else from the device's marks when the pass ends
+    // Host-timed: the caller accounts the op with the executor's work around it; else the op's
+    // time comes from the device's marks when the pass ends.
+    if (mark0 < 0) record_time(*pc, o, start, dur, false);
     ExecStats& stats = *pc->stats;
     if (!parent && static_cast<size_t>(o) < stats.op_rows.size() && !op.inputs.empty() && op.inputs[0] >= 0) {
       const Value& in = slots[op.inputs[0]]->v;
@@ -599,17 +604,17 @@ Status Frame::run_op(int o) {
   return Status::Ok();
 }
 
-void Frame::record_time(const PassContext& pc, int o, double start, double dur) {
+void Frame::record_time(const PassContext& pc, int o, double start, double dur, bool account) {
   ExecStats& stats = *pc.stats;
   if (pc.trace && stats.events.size() < 2000000) stats.events.push_back(OpEvent{pc.pass, index, o, depth, start - pc.t0_us, dur});
-  if (!parent && static_cast<size_t>(o) < stats.op_us.size()) stats.op_us[o] += dur;
+  if (account && !parent) stats.account(o, pc.pass, dur);
 }
 
 // After the device has finished the pass's work: op times from the device's marks (the event's
 // start is when the host queued the op).
 void Frame::collect_device_times(const PassContext& pc) {
   for (const TimedOp& t : timed) {
-    if (pc.stats) record_time(pc, t.op, t.host_start, ex.backend_.elapsed_us(t.mark0, t.mark1));
+    if (pc.stats) record_time(pc, t.op, t.host_start, ex.backend_.elapsed_us(t.mark0, t.mark1), true);
     ex.backend_.release_mark(t.mark0);
     ex.backend_.release_mark(t.mark1);
   }
@@ -619,6 +624,8 @@ void Frame::collect_device_times(const PassContext& pc) {
 Status Frame::execute() {
   for (size_t t = 0; t < D.tensors.size(); ++t)
     if (D.tensors[t].storage == Storage::kWeight) FLEETRT_RETURN_IF_ERROR(set_weight(static_cast<int>(t)));
+  const PassContext* pc = ex.pc_;
+  double prev = now_us();
   for (size_t o = 0; o < D.ops.size(); ++o) {
     const OpDesc& op = D.ops[o];
     for (size_t i = 0; i < op.inputs.size(); ++i) {
@@ -634,6 +641,11 @@ Status Frame::execute() {
       s->ready = false;
       s->has_host = false;
       s->host = OwnedTensor();
+    }
+    if (!parent && pc && pc->stats && host_timed) {
+      const double end = now_us();
+      pc->stats->account(static_cast<int>(o), pc->pass, end - prev);
+      prev = end;
     }
   }
   return Status::Ok();
@@ -817,6 +829,7 @@ Status Executor::run(std::vector<Value> inputs, std::vector<Value>* outputs, con
   } reset{pc_};
   if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
   if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
+  if (pc.stats) pc.stats->op_samples.resize(program_.programs[0].ops.size());
   Frame main(*this, 0, nullptr, 0);
   {
     Status st = main.bind_inputs(inputs, true);
@@ -899,6 +912,7 @@ Status Executor::begin(std::vector<Value> inputs, const PassContext& pc, const S
   auto r = std::make_unique<RequestImpl>(*this, pc);
   if (pc.stats) pc.stats->op_us.resize(program_.programs[0].ops.size(), 0.0);
   if (pc.stats) pc.stats->op_rows.resize(program_.programs[0].ops.size(), 0);
+  if (pc.stats) pc.stats->op_samples.resize(program_.programs[0].ops.size());
   Frame& f = r->frame;
   if (known)
     for (size_t k = 0; k < program_.symbols.size(); ++k) {
@@ -945,11 +959,14 @@ Status Executor::deliver(Request& req, uint32_t endpoint, Value v, const SendFn&
   return send_if_needed(f, t, send);
 }
 
+void Executor::resume() { since_us_ = now_us(); }
+
 Status Executor::step(Request& req, bool* ran, const SendFn& send) {
   RequestImpl& r = static_cast<RequestImpl&>(req);
   Frame& f = r.frame;
   *ran = false;
   if (f.ready.empty()) return Status::Ok();
+  const double t0 = since_us_ >= 0 ? since_us_ : now_us();
   const int o = *f.ready.begin();
   f.ready.erase(f.ready.begin());
   pc_ = &r.pc;
@@ -968,6 +985,10 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
     FLEETRT_RETURN_IF_ERROR(send_if_needed(f, t, send));
   }
   f.release_after(o);
+  if (r.pc.stats && f.host_timed) {
+    since_us_ = now_us();
+    r.pc.stats->account(o, r.pc.pass, since_us_ - t0);
+  }
   return Status::Ok();
 }
 

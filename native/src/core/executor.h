@@ -30,8 +30,25 @@ struct OpEvent {
   double start_us = 0, dur_us = 0;  // since the engine's epoch
 };
 
+// An op's time is its kernel and the executor's work for it on the device's thread (readiness,
+// sends, releases, values received since the previous op), never time spent waiting for a value;
+// on device-timed backends (cuda) it is the kernel's device time.
 struct ExecStats {
   std::vector<double> op_us;     // per main-program op, summed over passes
+  // Robust figures (the metrics' medians): each op's time in its first kMaxSamples passes, and the
+  // device's op time per pass for as many passes.
+  static constexpr size_t kMaxSamples = 1024;
+  std::vector<std::vector<float>> op_samples;
+  std::map<int, double> pass_us;
+  void account(int op, int pass, double us) {
+    const size_t o = static_cast<size_t>(op);
+    if (o < op_us.size()) op_us[o] += us;
+    if (op_samples.size() < op_us.size()) op_samples.resize(op_us.size());
+    if (o < op_samples.size() && op_samples[o].size() < kMaxSamples) op_samples[o].push_back(static_cast<float>(us));
+    auto it = pass_us.find(pass);
+    if (it != pass_us.end()) it->second += us;
+    else if (pass_us.size() < kMaxSamples) pass_us[pass] = us;
+  }
   std::vector<int64_t> op_rows;  // per main-program op: rows (dim 0) of its first input, summed (MoE routing counts)
   std::vector<OpEvent> events;   // every op executed (when tracing)
   uint64_t arena_bytes = 0;      // largest arena laid out for one pass
@@ -87,6 +104,10 @@ class Executor {
                const std::map<std::string, int64_t>* known = nullptr);
   Status deliver(Request& r, uint32_t endpoint, Value v, const SendFn& send);
   Status step(Request& r, bool* ran, const SendFn& send);
+  // The device is about to wait for a value (idle): the wait is nobody's op time; it woke up
+  // (resume): what it does from now until its next op (taking in values) is that op's.
+  void idle() { since_us_ = -1; }
+  void resume();
   Status finish(Request& r, std::vector<Value>* outputs);
   // Bytes of the arena of one request (after begin()).
   static uint64_t arena_bytes(const Request& r);
@@ -108,6 +129,7 @@ class Executor {
   std::shared_ptr<void> arena_;
   uint64_t arena_capacity_ = 0;
   const PassContext* pc_ = nullptr;  // the pass whose op is running
+  double since_us_ = -1;              // when the previous step's work ended (-1: the device waited since)
 
   // Device memory (backends whose memory is not host-visible): the weights uploaded once.
   bool device_ = false;

@@ -145,6 +145,12 @@ Status Engine::open(EngineOptions o) {
   return Status::Ok();
 }
 
+void Engine::reset_telemetry() {
+  telemetry_.reset(devices_.size(), now_us());
+  std::lock_guard<std::mutex> g(telemetry_.mu);
+  telemetry_.channel_bytes.assign(plan_.channels.size(), 0);
+}
+
 Status Engine::set_slowdown(const std::string& name, double factor, int from) {
   for (const auto& d : devices_)
     if (d->desc->name == name) {
@@ -435,6 +441,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
       }
   };
   heard(true);
+  dev.exec->idle();
   for (int i = 0; i < n && !run.has_failed(); ++i) {
     PassSpec& spec = (*run.passes)[i];
     std::vector<Value> in;
@@ -544,7 +551,9 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
         run.error = Status::Error(who + "deadlock: every device waits and no value is in flight (passes " + what + " unfinished)");
       }
     }
+    dev.exec->idle();
     if (!run.has_failed()) tp.wait(dev.index, epoch, static_cast<int>(std::min(200000.0, watchdog_us_ / 4)));
+    dev.exec->resume();
     std::lock_guard<std::mutex> g(run.mu);
     --run.waiting;
   }

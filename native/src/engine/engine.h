@@ -103,6 +103,9 @@ class Engine {
 
   Telemetry& telemetry() { return telemetry_; }
   const Telemetry& telemetry() const { return telemetry_; }
+  // Forgets what was measured so far (after warm-up passes): op times, transfers, passes, bytes per
+  // channel. Weights, state and the runs' outputs are untouched.
+  void reset_telemetry();
 
   // Channel wiring: endpoint index of `channel` on device d (direction 0 send, 1 receive), or -1;
   // the device receiving a channel, or -1.

@@ -43,6 +43,13 @@ std::string latency_json(std::vector<double> ms) {
          ",\"p50\":" + json_number(n ? ms[n / 2] : 0) + ",\"max\":" + json_number(n ? ms[n - 1] : 0) + "}";
 }
 
+static double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
 std::string device_fragment(const Engine& engine, int device, const std::vector<Value>& outputs, const std::string& output_dir) {
   const DeviceRuntime& dev = *engine.devices()[device];
   const ProgramDesc& D = dev.program.programs[0];
@@ -80,9 +87,14 @@ std::string device_fragment(const Engine& engine, int device, const std::vector<
   std::string ops = "[";
   for (size_t i = 0; i < D.ops.size(); ++i) {
     const double us = i < dt.exec.op_us.size() ? dt.exec.op_us[i] : 0;
-    ops += std::string(i ? "," : "") + "[" + json_quote(D.ops[i].name) + "," + json_quote(D.ops[i].op_type) + "," + num(us) + "]";
+    std::vector<double> samples;
+    if (i < dt.exec.op_samples.size()) samples.assign(dt.exec.op_samples[i].begin(), dt.exec.op_samples[i].end());
+    ops += std::string(i ? "," : "") + "[" + json_quote(D.ops[i].name) + "," + json_quote(D.ops[i].op_type) + "," + num(us) +
+           "," + num(median_of(samples)) + "]";
   }
   ops += "]";
+  std::vector<double> per_pass;
+  for (const auto& kv : dt.exec.pass_us) per_pass.push_back(kv.second);
   double busy = 0;
   for (double us : dt.exec.op_us) busy += us;
   // MoE plans: time and input rows of the experts' ops on this device (engine/moe_telemetry.h).
@@ -108,7 +120,7 @@ std::string device_fragment(const Engine& engine, int device, const std::vector<
          ",\"stateBytes\":" + std::to_string(dev.reserved) + ",\"plannedArenaBytes\":" + std::to_string(D.arena_bytes) +
          ",\"arenaBytes\":" + std::to_string(std::max(dt.arena_peak, dt.exec.arena_bytes)) + ",\"heapPeakBytes\":" +
          std::to_string(dt.heap_peak) + ",\"replanned\":" + (dt.exec.replanned ? "true" : "false") + ",\"ops\":" +
-         std::to_string(dt.ops) + ",\"busyUs\":" + num(busy) + ",\"passes\":" + passes + ",\"transfers\":" + transfers +
+         std::to_string(dt.ops) + ",\"busyUs\":" + num(busy) + ",\"busyMedianUs\":" + num(median_of(per_pass)) + ",\"passes\":" + passes + ",\"transfers\":" + transfers +
          ",\"events\":" + events + ",\"opUs\":" + ops + ",\"outputs\":" + outputs_json(names, mine, output_dir) +
          ",\"outputIndex\":" + out_order + ",\"moe\":" + moe + "}";
 }
@@ -165,6 +177,7 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
   struct ChanStat {
     double bytes = 0, ms = 0;
     int count = 0, from = -1, to = -1;
+    std::vector<double> each;  // every transfer's ms (the median in the metrics)
   };
   std::map<uint32_t, ChanStat> chans;
   for (const Json* f : dev) {
@@ -173,7 +186,10 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
       if (t.arr.size() < 7) continue;
       ChanStat& c = chans[static_cast<uint32_t>(t.arr[1].num)];
       c.bytes += t.arr[4].num;
-      if (t.arr[6].num >= t.arr[5].num) c.ms += (t.arr[6].num - t.arr[5].num) / 1000.0;
+      if (t.arr[6].num >= t.arr[5].num) {
+        c.ms += (t.arr[6].num - t.arr[5].num) / 1000.0;
+        c.each.push_back((t.arr[6].num - t.arr[5].num) / 1000.0);
+      }
       c.count++;
       c.from = static_cast<int>(t.arr[2].num);
       c.to = static_cast<int>(t.arr[3].num);
@@ -249,7 +265,8 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
       const double busy_ms = total > 0 ? busy / 1000.0 / total : 0;
       const Json* rep = f.get("replanned");
       m += ", \"threads\": " + num(f.get_number("threads", 1));
-      m += ", \"measured\": {\"busyMsPerRequest\": " + num(busy_ms) + ", \"opsExecuted\": " + num(f.get_number("ops", 0)) +
+      m += ", \"measured\": {\"busyMsPerRequest\": " + num(busy_ms) +
+           ", \"busyMsMedian\": " + num(f.get_number("busyMedianUs", 0) / 1000.0) + ", \"opsExecuted\": " + num(f.get_number("ops", 0)) +
            ", \"weightsBytes\": " + num(weights) + ", \"stateBytes\": " + num(state) + ", \"arenaBytes\": " + num(arena) +
            ", \"plannedArenaBytes\": " + num(f.get_number("plannedArenaBytes", 0)) + ", \"heapPeakBytes\": " + num(heap) +
            ", \"peakBytes\": " + num(weights + state + arena + heap) + ", \"replanned\": " + (rep && rep->b ? "true" : "false") + "}";
@@ -266,7 +283,8 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
         const double us = o.arr[2].num;
         m += std::string(i ? "," : "") + "\n      {\"index\": " + std::to_string(i) + ", \"name\": " + json_quote(o.arr[0].str) +
              ", \"opType\": " + json_quote(o.arr[1].str) + ", \"totalMs\": " + num(us / 1000.0) +
-             ", \"meanMs\": " + num(total ? us / 1000.0 / total : 0) + ", \"share\": " + num(busy > 0 ? us / busy : 0) + "}";
+             ", \"meanMs\": " + num(total ? us / 1000.0 / total : 0) +
+             ", \"medianMs\": " + num(o.arr.size() > 3 ? o.arr[3].num / 1000.0 : 0) + ", \"share\": " + num(busy > 0 ? us / busy : 0) + "}";
       }
       m += "]";
     }
@@ -298,7 +316,8 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
          json_quote(pc ? pc->value : "") + ", \"from\": " + json_quote(c.from >= 0 ? plan.devices[c.from].name : "") +
          ", \"to\": " + json_quote(c.to >= 0 ? plan.devices[c.to].name : "") + ", \"transfers\": " + std::to_string(c.count) +
          ", \"bytesPerRequest\": " + num(total > 0 ? c.bytes / total : 0) +
-         ", \"predictedBytes\": " + (pc ? num(pc->bytes) : "null") + ", \"meanTransferMs\": " + num(c.count ? c.ms / c.count : 0) + "}";
+         ", \"predictedBytes\": " + (pc ? num(pc->bytes) : "null") + ", \"meanTransferMs\": " + num(c.count ? c.ms / c.count : 0) +
+         ", \"medianTransferMs\": " + num(median_of(c.each)) + "}";
     first = false;
   }
   m += "\n  ]";

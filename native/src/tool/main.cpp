@@ -31,7 +31,7 @@ namespace {
 
 const char* kUsage =
     "usage: fleetrt PLAN.json [--input NAME=FILE ...] [--inputs-dir DIR] [--random-inputs]\n"
-    "                         --output-dir OUT [--trace FILE] [--metrics FILE] [--repeat N] [--threads N]\n"
+    "                         --output-dir OUT [--trace FILE] [--metrics FILE] [--repeat N] [--warmup N] [--threads N]\n"
     "                         [--requests N] [--mpi]   (N requests in flight; --mpi: one device per rank under mpirun)\n"
     "                         [--summary-json]   (one JSON line on stdout: outputs, latency)\n"
     "       fleetrt PLAN.json --engine [--threads N] [--kv-pages N] [--max-batch-tokens N] [--no-prefix-cache]\n"
@@ -66,6 +66,7 @@ struct RunArgs {
   std::map<std::string, std::string> named;
   bool random = false, summary = false;
   int repeat = 1, threads = 0, requests = 1;
+  int warmup = 0;  // runs before the measured ones, left out of the telemetry
 };
 
 int exit_code(const Status& st, int otherwise) {
@@ -103,6 +104,15 @@ int run_plan(const RunArgs& a, std::unique_ptr<Transport> tp) {
   st = a.random ? engine.random_inputs(1, &inputs) : engine.load_inputs(a.named, a.inputs_dir, {}, &inputs);
   if (int rc = sync(st, kExitInput)) return rc;
   std::vector<std::vector<Value>> outputs;
+  // Warm-up runs (first-touch page faults, cold caches, pools waking) are run and then forgotten.
+  for (int r = 0; r < a.warmup; ++r) {
+    if (t) t->all_ok(true);
+    std::vector<PassSpec> passes(a.requests);
+    for (PassSpec& p : passes) p.inputs = inputs;
+    st = engine.run(passes, &outputs);
+    if (int rc = sync(st, exit_code(st, kExitRun))) return rc;
+  }
+  if (a.warmup > 0) engine.reset_telemetry();
   for (int r = 0; r < a.repeat; ++r) {
     if (t) t->all_ok(true);  // start together: timestamps are compared across ranks
     std::vector<PassSpec> passes(a.requests);
@@ -182,7 +192,7 @@ int main(int argc, char** argv) {
   std::string plan_path, inputs_dir, output_dir, trace_path, metrics_path, batch_path, backend;
   std::map<std::string, std::string> named;
   bool random = false, batch = false, list = false, list_back = false, summary = false, engine = false;
-  int repeat = 1, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
+  int repeat = 1, warmup = 0, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
   bool prefix_cache = true, signals = false;
   std::vector<std::string> slowdown;
   for (int i = 1; i < argc; ++i) {
@@ -251,6 +261,8 @@ int main(int argc, char** argv) {
       if (!value(&metrics_path)) return fail("--metrics needs a file");
     } else if (a == "--repeat") {
       if (!value(&v) || !parse_int(v.c_str(), &repeat) || repeat < 1) return fail("--repeat needs a positive integer");
+    } else if (a == "--warmup") {
+      if (!value(&v) || !parse_int(v.c_str(), &warmup) || warmup < 0) return fail("--warmup needs a non-negative integer");
     } else if (a == "--threads") {
       if (!value(&v) || !parse_int(v.c_str(), &threads) || threads < 1 || threads > 1024) return fail("--threads needs a positive integer");
     } else if (a == "--batch") {
@@ -274,6 +286,6 @@ int main(int argc, char** argv) {
         EngineServerArgs{plan_path, trace_path, metrics_path, threads, kv_pages, max_batch_tokens, prefix_cache, slowdown, signals},
         std::move(transport));
   if (output_dir.empty()) return fail("--output-dir is required");
-  RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests};
+  RunArgs ra{plan_path, inputs_dir, output_dir, trace_path, metrics_path, named, random, summary, repeat, threads, requests, warmup};
   return run_plan(ra, std::move(transport));
 }

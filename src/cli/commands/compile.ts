@@ -22,6 +22,7 @@ interface CompileFlags {
   routing?: string;
   expertSlots?: string;
   placement?: string;
+  calibration?: string;
   output: string;
   force?: boolean;
   verify?: boolean;
@@ -53,6 +54,7 @@ const command: FleetcCommand = {
       .option('--routing <file>', 'MoE: expected tokens per expert (routing JSON, or metrics.json of an earlier run)')
       .option('--expert-slots <n>', 'MoE: extra expert instances per layer for replicas of hot experts', '0')
       .option('--placement <file>', 'MoE: place experts as this file says (written by fleetc tune)')
+      .option('--calibration <file>', 'price devices and links by what fleetc tune measured on this fleet')
       .option('--force', 'write into a non-empty folder that is not a previous build')
       .option('--verify', 'verify the IR after every pass')
       .option(
@@ -77,6 +79,7 @@ const command: FleetcCommand = {
         passes: flags.passes,
         routing: flags.routing,
         placement: flags.placement,
+        calibration: flags.calibration,
         expertSlots: nonNegativeInt('expert-slots', flags.expertSlots ?? '0'),
         force: !!flags.force,
         verify: !!flags.verify,

@@ -11,6 +11,7 @@ interface RunFlags {
   trace?: string;
   metrics?: string;
   repeat?: string;
+  warmup?: string;
   requests?: string;
   threads?: string;
   launcher: string;
@@ -21,6 +22,12 @@ function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < 1)
     throw new FleetcError('E0901', `--${flag} '${v}': expected a positive integer`);
+  return Number(v);
+}
+
+function count(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new FleetcError('E0901', `--${flag} '${v}': expected a non-negative integer`);
   return Number(v);
 }
 
@@ -93,6 +100,7 @@ const command: FleetcCommand = {
       .option('--trace <file>', 'write a Chrome/Perfetto trace')
       .option('--metrics <file>', 'write measured per-op/per-device times and memory next to the predictions')
       .option('--repeat <n>', 'run the same inputs n times (latency per run in the metrics)')
+      .option('--warmup <n>', 'run n times first and leave those runs out of the trace and metrics', '0')
       .option('--requests <n>', 'requests kept in flight through the devices; reports throughput')
       .option('--threads <n>', 'intra-op threads per device (default: from the plan)')
       .option('--launcher <kind>', 'inproc (one process) or mpi (one rank per device under mpirun)', 'inproc');
@@ -107,6 +115,7 @@ const command: FleetcCommand = {
         trace: flags.trace,
         metrics: flags.metrics,
         repeat: int('repeat', flags.repeat),
+        warmup: count('warmup', flags.warmup),
         requests: int('requests', flags.requests),
         threads: int('threads', flags.threads),
         launcher: flags.launcher as RunOptions['launcher'],

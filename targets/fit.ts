@@ -1,0 +1,155 @@
+// The roofline's parameters fitted to measured op times (`fleetc tune`): per device a line
+// seconds = dispatch + FLOPs·perFlop + bytes·perByte (roofline.ts, WorkFit) over all its ops,
+// one per kind of work it ran enough of, and for op types whose kernels run measurably off their
+// kind's line, that line scaled. A coefficient the measurements do not determine falls back one
+// level: a kind's line to the device's line, the device's line to the datasheet (the roofline's
+// dispatch overhead, 1 / peak FLOP/s, 1 / memory bandwidth).
+import { fitLinear, median } from '../src/util/lsq.js';
+import type { DeviceFit, DeviceRoofline, WorkFit } from './roofline.js';
+import { WORK_KINDS, workKind, type WorkKind } from './work.js';
+
+/** One op's measured time on a device, with the work the compiler priced it at. */
+export interface OpSample {
+  opType: string;
+  flops: number;
+  bytes: number;
+  /** Measured seconds per pass. */
+  seconds: number;
+  /** How many passes the figure covers (more passes, a steadier figure). */
+  passes?: number;
+  /** Messages to other devices the op sends, and received messages its time includes. */
+  sends?: number;
+  recvs?: number;
+  /** The op ran in a plan spanning devices (the runtime's readiness-driven loop, not the single-device fast path). */
+  spanning?: boolean;
+}
+
+/** Where a coefficient comes from: the measurements, the device's line over all kinds, or the datasheet. */
+export type CoefSource = 'measured' | 'device' | 'datasheet';
+
+/** A fitted line with what stands behind each coefficient. */
+export interface FittedLine extends WorkFit {
+  samples: number;
+  source: { dispatch: CoefSource; perFlop: CoefSource; perByte: CoefSource };
+}
+
+/** An op type's line: its kind's line scaled by how much slower (> 1) or faster its kernel measured. */
+export interface FittedOpLine extends FittedLine {
+  scale: number;
+}
+
+export interface FittedDevice {
+  /** Seconds of the device's own time per message it sends and receives (inside its ops' measured times). */
+  messages: { send: number; recv: number; source: { send: 'measured' | 'datasheet'; recv: 'measured' | 'datasheet' } };
+  /** Seconds per op beyond its time when the device runs in a plan spanning devices. */
+  readiness: { perOp: number; source: 'measured' | 'datasheet' };
+  all: FittedLine;
+  kinds: Partial<Record<WorkKind, FittedLine>>;
+  ops: Record<string, FittedOpLine>;
+}
+
+/** Fewest samples of one kind for a line of its own (below it, the kind uses the device's line). */
+export const MIN_KIND_SAMPLES = 4;
+
+/** The datasheet line of a device: its dispatch overhead, 1 / peak FLOP/s (default type), 1 / memory bandwidth. */
+export function datasheetLine(dev: DeviceRoofline): WorkFit {
+  return { dispatch: dev.launchOverhead, perFlop: 1 / dev.peakFlops.default, perByte: 1 / dev.memBandwidth };
+}
+
+/**
+ * Fits a device's lines to its measured ops: first one line over all of them with the cost of
+ * the messages they send and receive (`messageOverhead`: the datasheet's per-message cost at the
+ * device's end), then, with the messages' share taken off, one line per kind of work it ran
+ * enough of. Samples are weighted by the inverse of their measured time (timing noise grows with
+ * the time measured), and Huber weights keep a few disturbed ops from pulling a line.
+ */
+export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverhead: number): FittedDevice {
+  const prior = datasheetLine(dev);
+  const usable = samples.filter((s) => s.seconds > 0 && Number.isFinite(s.seconds));
+  const X = usable.map((s) => [1, s.flops, s.bytes, s.sends ?? 0, s.recvs ?? 0, s.spanning ? 1 : 0]);
+  const r = fitLinear(
+    X,
+    usable.map((s) => s.seconds),
+    [prior.dispatch, prior.perFlop, prior.perByte, messageOverhead, messageOverhead, 0],
+    { weights: weightsOf(usable, prior) },
+  );
+  const src = (j: number): 'measured' | 'datasheet' => (r.fitted[j] ? 'measured' : 'datasheet');
+  const messages = { send: r.coef[3]!, recv: r.coef[4]!, source: { send: src(3), recv: src(4) } };
+  const readiness = { perOp: r.coef[5]!, source: src(5) };
+  const all: FittedLine = {
+    dispatch: r.coef[0]!,
+    perFlop: r.coef[1]!,
+    perByte: r.coef[2]!,
+    samples: usable.length,
+    source: { dispatch: src(0), perFlop: src(1), perByte: src(2) },
+  };
+  // The kinds' lines see only their work: each op's messages are taken off its time.
+  const work = usable.map((s) => ({
+    ...s,
+    seconds:
+      s.seconds - (s.sends ?? 0) * messages.send - (s.recvs ?? 0) * messages.recv - (s.spanning ? readiness.perOp : 0),
+  }));
+  const kinds: FittedDevice['kinds'] = {};
+  for (const kind of WORK_KINDS) {
+    const mine = work.filter((s) => workKind(s.opType) === kind);
+    if (mine.length >= MIN_KIND_SAMPLES) kinds[kind] = fitLine(mine, all);
+  }
+  // Op types whose kernels run off their kind's line (a Resize is no Reshape): the median ratio of
+  // measured to predicted, kept when it differs from 1 by more than 10% and two standard errors.
+  const ops: FittedDevice['ops'] = {};
+  for (const opType of [...new Set(work.map((s) => s.opType))].sort()) {
+    const mine = work.filter((s) => s.opType === opType);
+    if (mine.length < 2) continue;
+    const line = kinds[workKind(opType)] ?? all;
+    const ratios = mine.map((s) => s.seconds / (line.dispatch + s.flops * line.perFlop + s.bytes * line.perByte));
+    const scale = median(ratios);
+    const se = (1.253 * 1.4826 * median(ratios.map((r) => Math.abs(r - scale)))) / Math.sqrt(ratios.length);
+    if (!(scale > 0) || Math.abs(scale - 1) < Math.max(0.1, 2 * se)) continue;
+    ops[opType] = {
+      dispatch: line.dispatch * scale,
+      perFlop: line.perFlop * scale,
+      perByte: line.perByte * scale,
+      samples: mine.length,
+      source: line.source,
+      scale,
+    };
+  }
+  return { messages, readiness, all, kinds, ops };
+}
+
+function weightsOf(samples: OpSample[], prior: WorkFit): number[] {
+  const floor = Math.max(1e-9, prior.dispatch / 10);
+  return samples.map((s) => (s.passes ?? 1) / Math.max(s.seconds, floor));
+}
+
+function fitLine(samples: OpSample[], fallback: FittedLine): FittedLine {
+  const X = samples.map((s) => [1, s.flops, s.bytes]);
+  const y = samples.map((s) => s.seconds);
+  const prior = [fallback.dispatch, fallback.perFlop, fallback.perByte];
+  const r = samples.length ? fitLinear(X, y, prior, { weights: weightsOf(samples, fallback) }) : undefined;
+  const coef = r?.coef ?? prior;
+  const src = (j: number): CoefSource => (r?.fitted[j] ? 'measured' : sourceOf(fallback, j));
+  return {
+    dispatch: coef[0]!,
+    perFlop: coef[1]!,
+    perByte: coef[2]!,
+    samples: samples.length,
+    source: { dispatch: src(0), perFlop: src(1), perByte: src(2) },
+  };
+}
+
+/** A kind's fallback is the device's line: a coefficient measured there counts as the device's. */
+function sourceOf(line: FittedLine, j: number): CoefSource {
+  const own = [line.source.dispatch, line.source.perFlop, line.source.perByte][j]!;
+  return own === 'measured' ? 'device' : own;
+}
+
+/** A device's lines as the roofline takes them. */
+export function deviceFit(f: Pick<FittedDevice, 'all' | 'kinds'> & { ops?: Record<string, WorkFit> }): DeviceFit {
+  const line = (l: WorkFit): WorkFit => ({ dispatch: l.dispatch, perFlop: l.perFlop, perByte: l.perByte });
+  return {
+    all: line(f.all),
+    kinds: Object.fromEntries(Object.entries(f.kinds).map(([k, l]) => [k, line(l)])) as DeviceFit['kinds'],
+    ...(f.ops ? { ops: Object.fromEntries(Object.entries(f.ops).map(([k, l]) => [k, line(l)])) } : {}),
+  };
+}
