@@ -1,7 +1,7 @@
 // program.bin read back (targets/fleetrt/read.ts): the inverse of the encoder, bounds-checked.
 import { describe, expect, it } from 'vitest';
-import { compileDim } from '../../targets/cpu/expr.js';
-import { encodeProgram, ProgramTables, type ProgramEntry } from '../../targets/cpu/program.js';
+import { compileDim } from '../../targets/fleetrt/expr.js';
+import { encodeProgram, ProgramTables, type ProgramEntry } from '../../targets/fleetrt/program.js';
 import { decodeProgram, ProgramFormatError } from '../../targets/fleetrt/read.js';
 import { add, floorDiv, sym } from '../../src/ir/sym.js';
 
