@@ -1,10 +1,10 @@
 // This machine as a cpu device: the host profile (float32 GEMM FLOP/s and memory bandwidth by
-// thread count, fleetrt's per-op dispatch and per-message costs) measured once by fleetrt and
-// cached under the user's cache folder (`fleetc compile --measure-host` measures it again,
-// src/api/host.ts). Until it is measured, nominal per-core figures stand in and say so.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// thread count, fleetrt's per-op dispatch and per-message costs), read from FLEETC_HOST_PROFILE or
+// the user's cache folder. Nothing writes that cache yet: until a profile is there, nominal
+// per-core figures stand in and say so, and `fleetc tune` calibrates a fleet's devices from runs.
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, homedir, hostname, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 export const HOST_PROFILE_FORMAT = 'fleetc-host-profile';
 export const HOST_PROFILE_VERSION = 1;
@@ -107,14 +107,6 @@ function readProfile(path: string, mustMatchHost: boolean): HostProfile | undefi
   if (mustMatchHost && (p.host.name !== here.name || p.host.cpuModel !== here.cpuModel || p.host.cores !== here.cores))
     return undefined; // a home folder shared with another machine
   return p;
-}
-
-/** Stores a measured profile in the cache (and uses it from now on). */
-export function saveHostProfile(profile: HostProfile, path = hostProfilePath()): string {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(profile, null, 2) + '\n');
-  cached = { path, profile };
-  return path;
 }
 
 /** Whether the profile in use was measured on this machine. */
