@@ -202,6 +202,11 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
     [70, 33, 3, 17],
     0,
   );
+  // 4.4 MB out: large enough for the non-temporal stores (rows a multiple of 16 floats), with
+  // partial tiles and 16×16 blocks on the other side
+  const tl = values(1008 * 1100, 12);
+  addInput('tl', [1008, 1100], tl);
+  out('transpose_2d_stream', g.op('Transpose', ['tl'], { perm: [1, 0] }), permute(tl, [1008, 1100], [1, 0]), [1100, 1008], 0);
   const file = join(dir, 'model.onnx');
   writeFileSync(file, g.encode({ opset: 17, domains: { 'com.microsoft': 1 } }));
   return { file, inputs, cases };
