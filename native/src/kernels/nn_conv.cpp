@@ -350,18 +350,52 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
   }
 }
 
-// 1×1 unpadded conv (any stride) with the direct kernel, no packing of the weights. A task is a
-// run of output positions of one (image, group); it goes through them one register block of
-// positions at a time, copying that block's inputs (all channels, strided where the conv is) next
-// to each other — Cg × block floats, L1-sized for the usual widths — so that every block of output
-// channels reads them from there. The last partial block is zero-padded and its outputs go
-// through a small buffer. Returns false where it does not apply (no AVX2).
+// W (input 1) reordered for the direct kernel (convdirect::pack_weights), made once per op and
+// kept in its state while W is constant.
+struct DirectWeights {
+  const void* data;
+  DType dtype;
+  int64_t M, Mg, K, mb;
+  std::vector<float> packed;
+};
+
+// The weights the direct kernel reads, and whether they are packed: W reordered when it is
+// constant (*keep holds them for the call), else wf as it lies.
+const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int64_t Mg, int64_t K, int64_t mb,
+                            bool* packed, std::shared_ptr<const DirectWeights>* keep) {
+  *packed = false;
+  const Tensor* wt = ctx.input(1);
+  if (!wt || !ctx.input_is_constant(1)) return wf;
+  auto fits = [&](const DirectWeights& d) {
+    return d.data == wt->data && d.dtype == wt->dtype && d.M == M && d.Mg == Mg && d.K == K && d.mb == mb;
+  };
+  *keep = ku::prepared<DirectWeights>(ctx, fits, [&] {
+    auto d = std::make_shared<DirectWeights>(DirectWeights{wt->data, wt->dtype, M, Mg, K, mb, {}});
+    d->packed.resize(static_cast<size_t>(M * K));
+    convdirect::pack_weights(wf, M, Mg, K, mb, d->packed.data());
+    return std::shared_ptr<const DirectWeights>(std::move(d));
+  });
+  if (!*keep) return wf;
+  *packed = true;
+  return (*keep)->packed.data();
+}
+
+// 1×1 unpadded conv (any stride) with the direct kernel (W reordered once per op where it is
+// constant: direct_weights). A task is a run of output positions of one (image, group); it goes
+// through them one register block of positions at a time, copying that block's inputs (all
+// channels, strided where the conv is) next to each other — Cg × block floats, L1-sized for the
+// usual widths — so that every block of output channels reads them from there. The last partial
+// block is zero-padded and its outputs go through a small buffer. The epilogue follows every
+// ~128 KiB of outputs, while they are still in L2. Returns false where it does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
   const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
   const int64_t PB = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, isz = g.in_size(), osz = g.out_size();
+  bool packed;
+  std::shared_ptr<const DirectWeights> keep;
+  w = direct_weights(ctx, w, M, Mg, Cg, kern.channels, &packed, &keep);
   const size_t nsp = g.in.size();
   bool unit = true;  // stride 1: output position o reads input position o
   for (size_t d = 0; d < nsp; ++d) unit = unit && g.stride[d] == 1 && g.in[d] == g.out[d];
@@ -369,6 +403,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const int64_t blocks = (osz + PB - 1) / PB;
   const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks);
   const int64_t per = (blocks + bands - 1) / bands * PB;  // positions per band
+  // positions per epilogue pass: about 128 KiB of outputs
+  const int64_t epi_span = std::max<int64_t>(1, (128 * 1024 / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> xblock, tail_out;
     thread_local std::vector<int64_t> src;
@@ -381,6 +417,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
       const float* xg = x + (n * C + gi * Cg) * isz;
       float* yg = y + (n * M + gi * Mg) * osz;
       const float* wg = w + gi * Mg * Cg;
+      int64_t e0 = o0;  // outputs from e0 on await the epilogue
       for (int64_t o = o0; o < o1; o += PB) {
         const int64_t cnt = std::min(PB, o1 - o);
         if (unit) {
@@ -405,13 +442,17 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
         if (cnt < PB)
           for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
         const bool whole = cnt == PB;
-        convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, Mg, whole ? osz : PB};
+        convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
         kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
         if (!whole)
           for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
+        // the epilogue over the outputs written since the last one, while they are in L2
+        if (o + cnt - e0 >= epi_span || o + cnt == o1) {
+          direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
+                          bias ? bias + gi * Mg : nullptr, Mg, osz, e0, o + cnt, ep);
+          e0 = o + cnt;
+        }
       }
-      direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
-                      bias ? bias + gi * Mg : nullptr, Mg, osz, o0, o1, ep);
     }
   };
   run_tasks(ctx, N * group * bands, body);
@@ -440,6 +481,9 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   int64_t rows_per = 1;
   while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1) <= kMaxDirectBandOutBytes)
     ++rows_per;
+  bool packed;
+  std::shared_ptr<const DirectWeights> keep;
+  w = direct_weights(ctx, w, M, Mg, K, kern.channels, &packed, &keep);
   const int64_t split = direct_bands(ctx, N * M * osz * K, N * group, OH);
   rows_per = std::min(rows_per, (OH + split - 1) / split);
   const int64_t bands = (OH + rows_per - 1) / rows_per;
@@ -463,14 +507,18 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
       if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
-      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, Mg, span};
+      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, packed, Mg, span};
       kern.run(pr, 0, span, out.data());
+      // each output row: the epilogue where the kernel left it (in L1), then into place
       float* yg = y + (n * M + gi * Mg) * osz;
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
       for (int64_t m = 0; m < Mg; ++m)
-        for (int64_t oh = oh0; oh < oh1; ++oh)
-          copy_run(yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW);
-      direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
-                      bias ? bias + gi * Mg : nullptr, Mg, osz, oh0 * OW, oh1 * OW, ep);
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          float* row = out.data() + m * span + (oh - oh0) * L.Wq;
+          direct_epilogue(row, zg ? zg + m * osz + oh * OW : nullptr, bias ? bias + gi * Mg + m : nullptr, 1, 0, 0, OW,
+                          ep);
+          copy_run(yg + m * osz + oh * OW, row, OW);
+        }
     }
   };
   run_tasks(ctx, N * group * bands, body);
