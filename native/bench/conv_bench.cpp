@@ -4,6 +4,7 @@
 // usage: fleetrt_conv_bench [threads] [filter]     (filter: only layers whose name contains it)
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -28,6 +29,11 @@ class ConvContext : public bench::PoolContext {
   int num_outputs() const override { return 1; }
   Tensor* output(int i) override { return i == 0 ? &out : nullptr; }
   int opset() const override { return 17; }
+  // W is the same on every repetition, as a model's weights are: the kernel may prepare it once
+  // (FLEETRT_BENCH_NO_PREPARE=1: not, to compare).
+  bool input_is_constant(int i) const override { return i == 1 && !std::getenv("FLEETRT_BENCH_NO_PREPARE"); }
+  std::shared_ptr<void>* op_state() override { return &state; }
+  std::shared_ptr<void> state;
 };
 
 struct Layer {
@@ -111,6 +117,7 @@ int main(int argc, char** argv) {
     ctx.in = {Tensor{DType::kF32, {1, L.C, L.H, L.H}, x.data()},
               Tensor{DType::kF32, {L.M, L.C / L.group, L.k, L.k}, w.data()}, Tensor{DType::kF32, {L.M}, b.data()}};
     ctx.out = Tensor{DType::kF32, {1, L.M, OH, OH}, y.data()};
+    ctx.state.reset();  // a new layer: what the last one prepared does not apply
     ctx.at.items.clear();
     Attribute a;
     a.kind = Attribute::Kind::kInts;

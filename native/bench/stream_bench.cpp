@@ -7,7 +7,8 @@
 //   - Transpose of large 2-D and 4-D tensors: bytes read + written per second.
 // Every figure is the best of several runs, alternated run by run with its memcpy reference, so
 // that other work on the machine weighs on both alike.
-// usage: fleetrt_stream_bench [threads] [--json]   (--json: one JSON object per line)
+// usage: fleetrt_stream_bench [threads] [--json] [few-rows|transpose]   (--json: one JSON object per
+// line; a section name runs that section alone)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -208,8 +209,11 @@ void transposes(bench::PoolContext& ctx, std::mt19937& rng) {
 
 int main(int argc, char** argv) {
   int threads = 2;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--json") g_json = true;
+    const std::string a = argv[i];
+    if (a == "--json") g_json = true;
+    else if (a == "few-rows" || a == "transpose") only = a;
     else threads = std::max(1, atoi(argv[i]));
   }
   bench::PoolContext ctx(threads);
@@ -222,7 +226,7 @@ int main(int argc, char** argv) {
     printf("%d threads, kernels: %s; memcpy of 256 MiB: %.2f GB/s moved (read + written); each figure below is\n"
            "against a memcpy timed alternately with it (256 MiB for the products, the same bytes for Transpose)\n",
            threads, kernel_simd(), ref);
-  few_rows(ctx, rng);
-  transposes(ctx, rng);
+  if (only.empty() || only == "few-rows") few_rows(ctx, rng);
+  if (only.empty() || only == "transpose") transposes(ctx, rng);
   return 0;
 }

@@ -240,6 +240,15 @@ class KernelContext {
   // The engine state of the current generation step; nullptr outside one (one-shot runs).
   virtual StepState* step_state() { return nullptr; }
 
+  // Whether input i is a weight of the bundle: the same bytes at the same address on every run,
+  // so that a kernel may prepare it once (pack a GEMM operand, reorder conv filters).
+  virtual bool input_is_constant(int /*i*/) const { return false; }
+  // A slot that lives as long as the op's program and that the op's kernel alone uses (what it
+  // prepared from its constant inputs); nullptr where the context keeps none. Runs that share a
+  // program may call the op at the same time, so the slot is read and written with
+  // std::atomic_load / std::atomic_store (ku::prepared in kernel_util.h does it).
+  virtual std::shared_ptr<void>* op_state() { return nullptr; }
+
   // Device backends (memory the host cannot read: cuda). Their kernels get the backend's context
   // (stream, library handles) here; tensors, scratch and allocate() are device memory.
   virtual void* device_context() { return nullptr; }

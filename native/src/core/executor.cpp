@@ -515,6 +515,11 @@ class OpContext final : public KernelContext {
 
   StepState* step_state() override { return f_.ex.pc_ ? f_.ex.pc_->step : nullptr; }
 
+  bool input_is_constant(int i) const override {
+    return i >= 0 && i < num_inputs() && d_.inputs[i] >= 0 && f_.D.tensors[d_.inputs[i]].storage == Storage::kWeight;
+  }
+  std::shared_ptr<void>* op_state() override { return &const_cast<OpDesc&>(d_).state; }
+
   void* device_context() override { return f_.ex.backend_.kernel_context(); }
 
   const Tensor* host_input(int i) override {

@@ -66,6 +66,8 @@ struct OpDesc {
   std::vector<int32_t> inputs, outputs;
   Attributes attrs;
   KernelFn fn = nullptr;
+  // What the op's kernel prepared from its constant inputs (KernelContext::op_state).
+  std::shared_ptr<void> state;
 };
 
 struct ChannelEndpoint {

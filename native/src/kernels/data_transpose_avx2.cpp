@@ -8,7 +8,9 @@ namespace ku {
 namespace transpose_detail {
 namespace {
 
-// 8×8: rows r[j] = s[j·ss + 0:8] → d[i·ds + 0:8] = column i.
+// 8×8: rows r[j] = s[j·ss + 0:8] → d[i·ds + 0:8] = column i. kStream: non-temporal stores (d and
+// ds·4 are multiples of 32 bytes).
+template <bool kStream>
 inline void t8x8(const float* s, int64_t ss, float* d, int64_t ds) {
   __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ss), r2 = _mm256_loadu_ps(s + 2 * ss),
          r3 = _mm256_loadu_ps(s + 3 * ss), r4 = _mm256_loadu_ps(s + 4 * ss), r5 = _mm256_loadu_ps(s + 5 * ss),
@@ -20,27 +22,64 @@ inline void t8x8(const float* s, int64_t ss, float* d, int64_t ds) {
          u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
          u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
          u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+  auto st = [](float* p, __m256 v) {
+    if (kStream) _mm256_stream_ps(p, v);
+    else _mm256_storeu_ps(p, v);
+  };
+  st(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+  st(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+  st(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+  st(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+  st(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+  st(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+  st(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+  st(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// 16×16 as four 8×8, ordered so that each 64-byte line of d is written by two stores in a row
+// and each line of s is read by two loads in a row: whole lines, while they are in L1.
+template <bool kStream>
+inline void t16x16(const float* s, int64_t ss, float* d, int64_t ds) {
+  t8x8<kStream>(s, ss, d, ds);
+  t8x8<kStream>(s + 8 * ss, ss, d + 8, ds);
+  t8x8<kStream>(s + 8, ss, d + 8 * ds, ds);
+  t8x8<kStream>(s + 8 * ss + 8, ss, d + 8 * ds + 8, ds);
+}
+
+template <bool kStream>
+void tile(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, int64_t cols) {
+  const int64_t r16 = rows / 16 * 16, c16 = cols / 16 * 16;
+  // Along the rows of d (its lines written in order), down the columns of s: the 16 source
+  // lines of the block two ahead are prefetched into L2 (the hardware does not follow this
+  // stride; L1 would be too small where ss is a large power of two, all in one set).
+  for (int64_t i = 0; i < r16; i += 16)
+    for (int64_t j = 0; j < c16; j += 16) {
+      if (j + 32 < c16)
+        for (int r = 0; r < 16; ++r) _mm_prefetch(reinterpret_cast<const char*>(s + (j + 32 + r) * ss + i), _MM_HINT_T1);
+      t16x16<kStream>(s + j * ss + i, ss, d + i * ds + j, ds);
+    }
+  edges_f32(s, ss, d, ds, rows, cols, r16, c16);
+  if (kStream) _mm_sfence();  // the stores are weakly ordered: visible before the task ends
 }
 
 }  // namespace
 
-void tile_f32_avx2(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, int64_t cols) {
-  const int64_t r8 = rows / 8 * 8, c8 = cols / 8 * 8;
-  for (int64_t i = 0; i < r8; i += 8) {
-    for (int64_t j = 0; j < c8; j += 8) t8x8(s + j * ss + i, ss, d + i * ds + j, ds);
-    for (int64_t ii = i; ii < i + 8; ++ii)
-      for (int64_t j = c8; j < cols; ++j) d[ii * ds + j] = s[j * ss + ii];
-  }
-  for (int64_t i = r8; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) d[i * ds + j] = s[j * ss + i];
+// The parts of a tile outside its [0, r0) × [0, c0) block: 8×8 blocks, then single elements.
+void edges_f32(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, int64_t cols, int64_t r0, int64_t c0) {
+  auto rest = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    const int64_t i8 = i0 + (i1 - i0) / 8 * 8, j8 = j0 + (j1 - j0) / 8 * 8;
+    for (int64_t i = i0; i < i8; i += 8)
+      for (int64_t j = j0; j < j8; j += 8) t8x8<false>(s + j * ss + i, ss, d + i * ds + j, ds);
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = i < i8 ? j8 : j0; j < j1; ++j) d[i * ds + j] = s[j * ss + i];
+  };
+  rest(r0, rows, 0, cols);  // rows of d below the block, all columns
+  rest(0, r0, c0, cols);    // columns of d right of the block
+}
+
+void tile_f32_avx2(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, int64_t cols, bool stream) {
+  if (stream) tile<true>(s, ss, d, ds, rows, cols);
+  else tile<false>(s, ss, d, ds, rows, cols);
 }
 
 }  // namespace transpose_detail

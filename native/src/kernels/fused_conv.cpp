@@ -19,7 +19,7 @@ namespace {
 // optional): bias, residual and activation in one pass. SSE min/max: the compiler does not
 // vectorize float clamps without -ffast-math. They return their second operand when one is
 // NaN, so NaN propagates as in the scalar tail's compare-selects.
-void affine_clamp(float* y, const float* z, int64_t n, float bias, float a, float b, float lo, float hi, bool times_x) {
+void clamp_pass(float* y, const float* z, int64_t n, float bias, float a, float b, float lo, float hi, bool times_x) {
   int64_t i = ku::use_avx2() ? affine_clamp_avx2(y, z, n, bias, a, b, lo, hi, times_x) : 0;
 #if defined(__SSE2__)
   const __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi),
@@ -62,19 +62,21 @@ bool ConvEpilogue::parse(const Attributes& attrs, std::string* err) {
   return true;
 }
 
-void ConvEpilogue::apply(float* y, int64_t n, float bias, const float* z) const {
+bool ConvEpilogue::affine_clamp(float* a, float* b, float* lo, float* hi, bool* times_x) const {
+  *times_x = false;
   switch (act) {
-    case Act::kRelu:
-      return affine_clamp(y, z, n, bias, 1.f, 0.f, 0.f, INFINITY, false);
-    case Act::kClip:
-      return affine_clamp(y, z, n, bias, 1.f, 0.f, alpha, beta, false);
-    case Act::kHardSigmoid:
-      return affine_clamp(y, z, n, bias, alpha, beta, 0.f, 1.f, false);
-    case Act::kHardSwish:
-      return affine_clamp(y, z, n, bias, 1.f / 6.f, 0.5f, 0.f, 1.f, true);
-    default:
-      break;
+    case Act::kRelu: *a = 1.f, *b = 0.f, *lo = 0.f, *hi = INFINITY; return true;
+    case Act::kClip: *a = 1.f, *b = 0.f, *lo = alpha, *hi = beta; return true;
+    case Act::kHardSigmoid: *a = alpha, *b = beta, *lo = 0.f, *hi = 1.f; return true;
+    case Act::kHardSwish: *a = 1.f / 6.f, *b = 0.5f, *lo = 0.f, *hi = 1.f, *times_x = true; return true;
+    default: return false;
   }
+}
+
+void ConvEpilogue::apply(float* y, int64_t n, float bias, const float* z) const {
+  float a, b, lo, hi;
+  bool times_x;
+  if (affine_clamp(&a, &b, &lo, &hi, &times_x)) return clamp_pass(y, z, n, bias, a, b, lo, hi, times_x);
   if (z)
     for (int64_t i = 0; i < n; ++i) y[i] += bias + z[i];
   else if (bias != 0.f)

@@ -22,6 +22,9 @@ struct ConvEpilogue {
   bool parse(const Attributes& attrs, std::string* err);
   // y[0..n) = act(y + bias + z[0..n)) (z may be nullptr).
   void apply(float* y, int64_t n, float bias, const float* z) const;
+  // The activations that are an affine clamp, act(x) = min(hi, max(lo, a·x + b)) (times x when
+  // *times_x): their parameters, as apply() uses them; false for the others.
+  bool affine_clamp(float* a, float* b, float* lo, float* hi, bool* times_x) const;
 };
 
 // AVX2 loop of the clamp activations over y[0, i) for the largest multiple-of-8 i, which it

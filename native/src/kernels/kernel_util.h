@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -157,6 +158,39 @@ constexpr int64_t kParallelMinElems = int64_t{1} << 17;  // parallel_elems cost 
 void parallel_elems(KernelContext& ctx, int64_t n, int64_t cost_per_item,
                     const std::function<void(int64_t, int64_t)>& fn);
 
+// ---------------------------------------------------------------- prepared constant inputs
+// What an op's kernel prepared from its constant inputs (packed GEMM panels, reordered conv
+// filters), kept in the op's state slot (KernelContext::op_state) for the life of its program.
+// The first call that needs it makes it (make() returns a shared_ptr<const T>, nullptr when it
+// cannot) and publishes it atomically; a kept one is used while fits(const T&) holds for this
+// call, else remade. Concurrent first calls at worst both make one and the last publication wins.
+// Returns nullptr where the context keeps no state or make() failed: the caller then does the work
+// per call. One kernel may keep one T per op (a kept value of another type is replaced).
+struct OpStateBox {
+  const void* type;
+  std::shared_ptr<const void> value;
+};
+template <class T>
+const void* op_state_type() {
+  static const char tag = 0;
+  return &tag;
+}
+template <class T, class Fits, class Make>
+std::shared_ptr<const T> prepared(KernelContext& ctx, Fits&& fits, Make&& make) {
+  std::shared_ptr<void>* slot = ctx.op_state();
+  if (!slot) return nullptr;
+  if (auto box = std::static_pointer_cast<const OpStateBox>(std::atomic_load(slot)))
+    if (box->type == op_state_type<T>()) {
+      auto kept = std::static_pointer_cast<const T>(box->value);
+      if (fits(*kept)) return kept;
+    }
+  std::shared_ptr<const T> fresh = make();
+  if (!fresh) return nullptr;
+  auto box = std::make_shared<OpStateBox>(OpStateBox{op_state_type<T>(), fresh});
+  std::atomic_store(slot, std::shared_ptr<void>(std::move(box)));
+  return fresh;
+}
+
 // ---------------------------------------------------------------- sliding windows
 // Geometry of Conv / pooling windows over the spatial dims: reads kernel_shape (when `kernel` is
 // empty), strides, dilations, pads, auto_pad and (pooling) ceil_mode from ctx's attributes.
@@ -222,6 +256,16 @@ void verf(const float* x, float* y, int64_t n);
 // ctx may be nullptr (single thread).
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx);
+// op(B) (K×N) packed once into the column panels the SGEMM reads (math_gemm.cpp), for a B that
+// does not change between runs (constant weights: MatMul and Gemm keep it in their op state, so
+// that no run packs it again). nullptr when the memory cannot be had. ctx may be nullptr.
+struct PackedB;
+std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb,
+                                            KernelContext* ctx);
+// sgemm with B from sgemm_pack_b (its K and N): the same results, bit for bit, as sgemm of that B
+// where sgemm packs (not skinny_gemm_fits).
+void sgemm_packed(bool trans_a, int64_t M, float alpha, const float* A, int64_t lda, const PackedB& b, float beta,
+                  float* C, int64_t ldc, KernelContext* ctx);
 // Plain reference implementation (tests).
 void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc);

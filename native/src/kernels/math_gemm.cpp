@@ -2,7 +2,8 @@
 // of A into MR-row panels and B into NR-column panels, and a register-blocked microkernel: 12×32
 // with AVX-512 (math_gemm_avx512.cpp), 6×16 with AVX2+FMA (math_gemm_avx2.cpp), a portable 6×16
 // here otherwise.
-// Work is split over (MC row block × column block) tiles with ctx.parallel_for.
+// Work is split over (MC row block × column block) tiles with ctx.parallel_for. B may come packed
+// already (sgemm_pack_b: constant weights, packed once by MatMul/Gemm).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -105,7 +106,74 @@ void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_
     }
 }
 
+// The microkernel this CPU runs (fixed for the process: the CPU checks are cached).
+Micro micro() {
+  if (use_avx512()) return Micro{gemm::kMR512, gemm::kNR512, gemm::kernel_12x32_avx512, pack_b_panel<gemm::kNR512>};
+  return Micro{kMR, kNR, use_avx2() ? gemm::kernel_6x16_avx2 : kernel_generic, pack_b_panel<kNR>};
+}
+
+// Where the column panels of op(B) come from: packed here per (column block, depth block), or
+// read from a PackedB (sgemm_pack_b: the same panels, laid out one block after another).
+struct BSource {
+  bool trans = false;
+  const float* B = nullptr;
+  int64_t ldb = 0;
+  const float* packed = nullptr;  // PackedB::panels, or nullptr
+};
+
+void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const BSource& src, float beta, float* C, int64_t ldc, KernelContext* ctx);
+
+// Empty C, or nothing to add to beta·C (which it then writes): true when done.
+bool no_product(int64_t M, int64_t N, int64_t K, float alpha, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return true;
+  if (K > 0 && alpha != 0.f) return false;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+  return true;
+}
+
 }  // namespace
+
+struct PackedB {
+  int64_t K = 0, N = 0, nr = 0;
+  FloatBuf panels;  // column block jc (every kNC columns), depth block pc: at jc·K + npanels(jc)·nr·pc
+};
+
+std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb,
+                                            KernelContext* ctx) {
+  const Micro mk = micro();
+  auto p = std::make_shared<PackedB>();
+  p->K = K, p->N = N, p->nr = mk.nr;
+  const int64_t npanels_all = (N + mk.nr - 1) / mk.nr;
+  const size_t bytes = (static_cast<size_t>(npanels_all * mk.nr * std::max<int64_t>(K, 1)) * sizeof(float) + 63) / 64 * 64;
+  p->panels.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+  if (!p->panels) return nullptr;
+  float* const base = p->panels.get();
+  // one task per (column block, panel): every depth block of that panel
+  auto pack = [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t jp = q * mk.nr, jc = jp / kNC * kNC, nc = std::min(kNC, N - jc);
+      const int64_t npanels = (nc + mk.nr - 1) / mk.nr, j = jp - jc;
+      for (int64_t pc = 0; pc < K; pc += kKC) {
+        const int64_t kc = std::min(kKC, K - pc);
+        float* dst = base + jc * K + npanels * mk.nr * pc + (j / mk.nr) * mk.nr * kc;
+        mk.pack_b(trans_b, B, ldb, pc, kc, jp, std::min(mk.nr, N - jp), dst);
+      }
+    }
+  };
+  if (ctx && ctx->num_threads() > 1 && npanels_all > 1) ctx->parallel_for(npanels_all, 8, pack);
+  else pack(0, npanels_all);
+  return p;
+}
+
+void sgemm_packed(bool trans_a, int64_t M, float alpha, const float* A, int64_t lda, const PackedB& b, float beta,
+                  float* C, int64_t ldc, KernelContext* ctx) {
+  if (no_product(M, b.N, b.K, alpha, beta, C, ldc)) return;
+  BSource src;
+  src.packed = b.panels.get();
+  gemm_driver(trans_a, M, b.N, b.K, alpha, A, lda, src, beta, C, ldc, ctx);
+}
 
 void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -122,32 +190,33 @@ void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx) {
-  if (M <= 0 || N <= 0) return;
-  const bool avx = use_avx2();
-  if (K <= 0 || alpha == 0.f) {
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
-    return;
-  }
-  const int threads = ctx ? std::max(1, ctx->num_threads()) : 1;
-  auto run = [&](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-    if (ctx && threads > 1 && n > 1) ctx->parallel_for(n, grain, fn);
-    else fn(0, n);
-  };
-
+  if (no_product(M, N, K, alpha, beta, C, ldc)) return;
   // Few rows: bound by reading B, which the skinny loops stream once, split over N.
   if (skinny_gemm_fits(M, N, K, trans_b)) {
     skinny_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, WeightType::kF32, ldb, beta, C, ldc, ctx);
     return;
   }
 
-  const Micro mk = use_avx512() ? Micro{gemm::kMR512, gemm::kNR512, gemm::kernel_12x32_avx512, pack_b_panel<gemm::kNR512>}
-                   : Micro{kMR, kNR, avx ? gemm::kernel_6x16_avx2 : kernel_generic, pack_b_panel<kNR>};
+  BSource src;
+  src.trans = trans_b, src.B = B, src.ldb = ldb;
+  gemm_driver(trans_a, M, N, K, alpha, A, lda, src, beta, C, ldc, ctx);
+}
+
+namespace {
+
+void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const BSource& src, float beta, float* C, int64_t ldc, KernelContext* ctx) {
+  const int threads = ctx ? std::max(1, ctx->num_threads()) : 1;
+  auto run = [&](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    if (ctx && threads > 1 && n > 1) ctx->parallel_for(n, grain, fn);
+    else fn(0, n);
+  };
+  const Micro mk = micro();
   const int64_t kMR = mk.mr, kNR = mk.nr;
   const auto kernel = mk.kernel;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
-  float* const bpack = pack_buffer(kPackB, nc_max * kc_max);
+  float* const bpack = src.packed ? nullptr : pack_buffer(kPackB, nc_max * kc_max);
   const bool parallel = ctx && threads > 1 && M * N * K >= kParallelMinMacs;
 
   for (int64_t jc = 0; jc < N; jc += kNC) {
@@ -157,15 +226,17 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const float beta_eff = pc == 0 ? beta : 1.f;
-      float* bp = bpack;
+      const float* bp = src.packed ? src.packed + jc * K + npanels * kNR * pc : bpack;
       auto pack_b = [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
           int64_t j = p * kNR;
-          mk.pack_b(trans_b, B, ldb, pc, kc, jc + j, std::min(kNR, nc - j), bp + p * kNR * kc);
+          mk.pack_b(src.trans, src.B, src.ldb, pc, kc, jc + j, std::min(kNR, nc - j), bpack + p * kNR * kc);
         }
       };
-      if (parallel) run(npanels, 8, pack_b);
-      else pack_b(0, npanels);
+      if (!src.packed) {
+        if (parallel) run(npanels, 8, pack_b);
+        else pack_b(0, npanels);
+      }
 
       // MC: at most kMCMax rows, smaller when M is short so every thread has blocks.
       int64_t mc = kMCMax;
@@ -206,6 +277,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     }
   }
 }
+
+}  // namespace
 
 }  // namespace ku
 }  // namespace fleetrt

@@ -1,6 +1,7 @@
 // MatMul (numpy semantics: 1-D promotion, broadcast batch dims), Gemm, MatMulInteger,
 // QLinearMatMul. float32 goes through ku::sgemm; float16/bfloat16 weights are read in place by the
-// few-row loops (math_gemm_skinny.h) and converted to float32 otherwise;
+// few-row loops (math_gemm_skinny.h) and converted to float32 otherwise; constant weights that the
+// SGEMM packs are packed once per op (ku::sgemm_pack_b, kept in the op's state);
 // float64 and integer types use straightforward loops.
 #include <algorithm>
 #include <cmath>
@@ -97,10 +98,34 @@ void naive_matmul(KernelContext& ctx, const MatMulPlan& p, const T* A, const T* 
   });
 }
 
+// op(B) of a constant B input, packed once for the SGEMM (as float32).
+struct PackedWeight {
+  const void* data;
+  DType dtype;
+  int64_t K, N, ldb;
+  bool tb;
+  std::shared_ptr<const ku::PackedB> panels;
+};
+
 // C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16. Few-row products read a
-// half-precision B where it lies (half the bytes); the others convert it to float32 first.
+// half-precision B where it lies (half the bytes); the others convert it to float32 first. A B that
+// is input 1 and constant (b_off 0) is packed for the SGEMM once, by the first call that packs.
 void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
             int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && !ku::skinny_gemm_fits(M, N, K, tb) && K > 0) {
+    auto fits = [&](const PackedWeight& p) {
+      return p.data == b.data && p.dtype == b.dtype && p.K == K && p.N == N && p.ldb == ldb && p.tb == tb;
+    };
+    auto make = [&]() -> std::shared_ptr<const PackedWeight> {
+      auto panels = ku::sgemm_pack_b(tb, K, N, ku::as_float_buffer(ctx, b), ldb, &ctx);
+      if (!panels) return nullptr;
+      return std::make_shared<const PackedWeight>(PackedWeight{b.data, b.dtype, K, N, ldb, tb, std::move(panels)});
+    };
+    if (auto p = ku::prepared<PackedWeight>(ctx, fits, make)) {
+      ku::sgemm_packed(ta, M, alpha, A, lda, *p->panels, beta, C, ldc, &ctx);
+      return;
+    }
+  }
   if (b.dtype == DType::kF32) {
     ku::sgemm(ta, tb, M, N, K, alpha, A, lda, b.as<float>() + b_off, ldb, beta, C, ldc, &ctx);
   } else if (ku::skinny_gemm_fits(M, N, K, tb)) {

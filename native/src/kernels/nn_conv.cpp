@@ -1,8 +1,8 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
-// and auto_pad. Conv, per call: a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for 2-D convs in
-// L2-sized bands of output rows and for 1×1 convs whose group's input fits in L2; else
-// depthwise over phase planes, or im2col tiles and the packed SGEMM (1×1 stride-1 unpadded convs
-// skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
+// and auto_pad. Conv, per call: 2-D depthwise convs by their own loops (nn_conv_depthwise.h);
+// a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in L2-sized bands of
+// output rows and for 1×1 convs whose group's input fits in L2; else im2col tiles and the packed
+// SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
 // through float.
 #include <algorithm>
 #include <cmath>
@@ -200,51 +200,79 @@ void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, in
     }
 }
 
-// Depthwise 2-D conv (one input channel per group), planes in parallel, over phase planes
-// (PhaseLayout): AVX2/AVX-512 loops along each output row (nn_conv_depthwise.h) written straight
-// into the output; the portable code runs each tap as one long loop over the plane.
+// Depthwise 2-D conv (one input channel per group), planes in parallel. With AVX2/AVX-512
+// (nn_conv_depthwise.h), vectorised along the output and written straight into it with the
+// epilogue applied in registers: same-size stride-1 convs over the flat plane with masked taps,
+// 3-wide stride-2 ones from the even and odd columns of the input rows, others over phase planes
+// (PhaseLayout). The portable code runs each tap as one long loop over the phase planes.
 void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
                  int64_t M, const WindowGeom& g, const ConvEpilogue* ep) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
-  const PhaseLayout L(g, OH);
-  const int64_t Wq = L.Wq;
+  const int64_t ntaps = KH * KW;
   const int64_t mult = M / C;  // output channels per input channel
   const bool avx512 = ku::use_avx512(), vec = ku::use_avx2();
-  std::vector<int64_t> taps(static_cast<size_t>(KH * KW));
-  for (int64_t t = 0; t < KH * KW; ++t) taps[t] = L.tap_offset(g, t);
-  ku::parallel_elems(ctx, N * M, OH * OW * KH * KW, [&](int64_t p0, int64_t p1) {
+  const bool flat = vec && g.stride[0] == 1 && g.stride[1] == 1 && OH == H && OW == W && KW <= depthwise::kMaxKernelWidth;
+  const bool s2 = vec && !flat && g.stride[0] == 2 && g.stride[1] == 2 && KW == 3 && g.dil[1] == 1 &&
+                  g.pad_begin[1] == 1;
+  // the epilogue in the kernel's registers where it is an affine clamp (or none), else a pass after
+  depthwise::Planes pl{x, w, bias, ep ? ep->residual : nullptr, y, C, M, mult, ntaps};
+  pl.clamp = ep && ep->affine_clamp(&pl.a, &pl.b, &pl.lo, &pl.hi, &pl.times_x);
+  pl.regs = vec && (!ep || pl.clamp || ep->act == ConvEpilogue::Act::kNone);
+  // same-size stride 1: flat offsets of the taps and the column offset of each kernel column
+  std::vector<int64_t> offsets, col_offset;
+  if (flat) {
+    for (int64_t kw = 0; kw < KW; ++kw) col_offset.push_back(kw * g.dil[1] - g.pad_begin[1]);
+    for (int64_t t = 0; t < ntaps; ++t) offsets.push_back(((t / KW) * g.dil[0] - g.pad_begin[0]) * W + col_offset[t % KW]);
+  }
+  const depthwise::Flat fgeom{H, W, offsets.data(), KW, col_offset.data()};
+  const depthwise::Stride2 s2geom{H, W, KH, g.dil[0], g.pad_begin[0], OH, OW};
+  const PhaseLayout L(g, OH);
+  const int64_t Wq = L.Wq;
+  std::vector<int64_t> taps(static_cast<size_t>(ntaps));
+  for (int64_t t = 0; t < ntaps; ++t) taps[t] = L.tap_offset(g, t);
+  ku::parallel_elems(ctx, N * M, OH * OW * ntaps, [&](int64_t p0, int64_t p1) {
+    if (flat || s2) {
+      if (flat) (avx512 ? depthwise::flat_avx512 : depthwise::flat_avx2)(fgeom, pl, p0, p1);
+      else (avx512 ? depthwise::stride2_avx512 : depthwise::stride2_avx2)(s2geom, pl, p0, p1);
+      if (!pl.regs)
+        for (int64_t p = p0; p < p1; ++p)
+          ep->apply(y + p * OH * OW, OH * OW, bias ? bias[p % M] : 0.f, ep->residual ? ep->residual + p * OH * OW : nullptr);
+      return;
+    }
     thread_local std::vector<float> ph, acc;  // kept between calls (no page faults per call)
     if (ph.size() < static_cast<size_t>(L.plane)) ph.resize(static_cast<size_t>(L.plane));
     if (!vec && acc.size() < static_cast<size_t>(OH * Wq)) acc.resize(static_cast<size_t>(OH * Wq));
     int64_t filled = -1;  // input plane now in ph
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n = p / M, m = p % M, c = m / mult, plane = n * C + c;
+      const float* wp = w + m * ntaps;
+      float* yp = y + p * OH * OW;
+      const float b = bias ? bias[m] : 0.f;
       if (plane != filled) {
         build_phases(x + plane * H * W, g, L, 0, ph.data());
         filled = plane;
       }
-      const float* wp = w + m * KH * KW;
-      float* yp = y + p * OH * OW;
       if (vec) {
-        const depthwise::Plane pl{ph.data(), taps.data(), KH * KW, wp, Wq, OH, OW, yp};
-        if (avx512) depthwise::plane_avx512(pl);
-        else depthwise::plane_avx2(pl);
+        const depthwise::Plane pp{ph.data(), taps.data(), ntaps, wp, Wq, OH, OW, yp, pl.epilogue(p, OH * OW)};
+        if (avx512) depthwise::plane_avx512(pp);
+        else depthwise::plane_avx2(pp);
+        if (pl.regs) continue;
       } else {
         float* __restrict a = acc.data();
         const int64_t len = OH * Wq;
         // the last row may read up to Wq − OW values into the spare row: always inside ph
         auto tap = [&](int64_t t) { return ph.data() + taps[t]; };
-        if (KH * KW == 9) {  // 3×3: all taps per output in registers, one pass
-          const float *s0 = tap(0), *s1 = tap(1), *s2 = tap(2), *s3 = tap(3), *s4 = tap(4), *s5 = tap(5),
+        if (ntaps == 9) {  // 3×3: all taps per output in registers, one pass
+          const float *s0 = tap(0), *s1 = tap(1), *s2p = tap(2), *s3 = tap(3), *s4 = tap(4), *s5 = tap(5),
                       *s6 = tap(6), *s7 = tap(7), *s8 = tap(8);
           const float w0 = wp[0], w1 = wp[1], w2 = wp[2], w3 = wp[3], w4 = wp[4], w5 = wp[5], w6 = wp[6],
                       w7 = wp[7], w8 = wp[8];
           for (int64_t o = 0; o < len; ++o)
-            a[o] = w0 * s0[o] + w1 * s1[o] + w2 * s2[o] + w3 * s3[o] + w4 * s4[o] + w5 * s5[o] + w6 * s6[o] +
+            a[o] = w0 * s0[o] + w1 * s1[o] + w2 * s2p[o] + w3 * s3[o] + w4 * s4[o] + w5 * s5[o] + w6 * s6[o] +
                    w7 * s7[o] + w8 * s8[o];
         } else {
           std::fill(a, a + len, 0.f);
-          for (int64_t t = 0; t < KH * KW; ++t) {
+          for (int64_t t = 0; t < ntaps; ++t) {
             const float* __restrict src = tap(t);
             const float wv = wp[t];
             for (int64_t o = 0; o < len; ++o) a[o] += wv * src[o];
@@ -252,7 +280,6 @@ void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float
         }
         for (int64_t oh = 0; oh < OH; ++oh) std::memcpy(yp + oh * OW, a + oh * Wq, static_cast<size_t>(OW) * sizeof(float));
       }
-      const float b = bias ? bias[m] : 0.f;
       if (ep) ep->apply(yp, OH * OW, b, ep->residual ? ep->residual + p * OH * OW : nullptr);
       else if (b != 0.f)
         for (int64_t i = 0; i < OH * OW; ++i) yp[i] += b;
@@ -323,18 +350,52 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
   }
 }
 
-// 1×1 unpadded conv (any stride) with the direct kernel, no packing of the weights. A task is a
-// run of output positions of one (image, group); it goes through them one register block of
-// positions at a time, copying that block's inputs (all channels, strided where the conv is) next
-// to each other — Cg × block floats, L1-sized for the usual widths — so that every block of output
-// channels reads them from there. The last partial block is zero-padded and its outputs go
-// through a small buffer. Returns false where it does not apply (no AVX2).
+// W (input 1) reordered for the direct kernel (convdirect::pack_weights), made once per op and
+// kept in its state while W is constant.
+struct DirectWeights {
+  const void* data;
+  DType dtype;
+  int64_t M, Mg, K, mb;
+  std::vector<float> packed;
+};
+
+// The weights the direct kernel reads, and whether they are packed: W reordered when it is
+// constant (*keep holds them for the call), else wf as it lies.
+const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int64_t Mg, int64_t K, int64_t mb,
+                            bool* packed, std::shared_ptr<const DirectWeights>* keep) {
+  *packed = false;
+  const Tensor* wt = ctx.input(1);
+  if (!wt || !ctx.input_is_constant(1)) return wf;
+  auto fits = [&](const DirectWeights& d) {
+    return d.data == wt->data && d.dtype == wt->dtype && d.M == M && d.Mg == Mg && d.K == K && d.mb == mb;
+  };
+  *keep = ku::prepared<DirectWeights>(ctx, fits, [&] {
+    auto d = std::make_shared<DirectWeights>(DirectWeights{wt->data, wt->dtype, M, Mg, K, mb, {}});
+    d->packed.resize(static_cast<size_t>(M * K));
+    convdirect::pack_weights(wf, M, Mg, K, mb, d->packed.data());
+    return std::shared_ptr<const DirectWeights>(std::move(d));
+  });
+  if (!*keep) return wf;
+  *packed = true;
+  return (*keep)->packed.data();
+}
+
+// 1×1 unpadded conv (any stride) with the direct kernel (W reordered once per op where it is
+// constant: direct_weights). A task is a run of output positions of one (image, group); it goes
+// through them one register block of positions at a time, copying that block's inputs (all
+// channels, strided where the conv is) next to each other — Cg × block floats, L1-sized for the
+// usual widths — so that every block of output channels reads them from there. The last partial
+// block is zero-padded and its outputs go through a small buffer. The epilogue follows every
+// ~128 KiB of outputs, while they are still in L2. Returns false where it does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
   const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
   const int64_t PB = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, isz = g.in_size(), osz = g.out_size();
+  bool packed;
+  std::shared_ptr<const DirectWeights> keep;
+  w = direct_weights(ctx, w, M, Mg, Cg, kern.channels, &packed, &keep);
   const size_t nsp = g.in.size();
   bool unit = true;  // stride 1: output position o reads input position o
   for (size_t d = 0; d < nsp; ++d) unit = unit && g.stride[d] == 1 && g.in[d] == g.out[d];
@@ -342,6 +403,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const int64_t blocks = (osz + PB - 1) / PB;
   const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks);
   const int64_t per = (blocks + bands - 1) / bands * PB;  // positions per band
+  // positions per epilogue pass: about 128 KiB of outputs
+  const int64_t epi_span = std::max<int64_t>(1, (128 * 1024 / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> xblock, tail_out;
     thread_local std::vector<int64_t> src;
@@ -354,6 +417,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
       const float* xg = x + (n * C + gi * Cg) * isz;
       float* yg = y + (n * M + gi * Mg) * osz;
       const float* wg = w + gi * Mg * Cg;
+      int64_t e0 = o0;  // outputs from e0 on await the epilogue
       for (int64_t o = o0; o < o1; o += PB) {
         const int64_t cnt = std::min(PB, o1 - o);
         if (unit) {
@@ -378,13 +442,17 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
         if (cnt < PB)
           for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
         const bool whole = cnt == PB;
-        convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, Mg, whole ? osz : PB};
+        convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
         kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
         if (!whole)
           for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
+        // the epilogue over the outputs written since the last one, while they are in L2
+        if (o + cnt - e0 >= epi_span || o + cnt == o1) {
+          direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
+                          bias ? bias + gi * Mg : nullptr, Mg, osz, e0, o + cnt, ep);
+          e0 = o + cnt;
+        }
       }
-      direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
-                      bias ? bias + gi * Mg : nullptr, Mg, osz, o0, o1, ep);
     }
   };
   run_tasks(ctx, N * group * bands, body);
@@ -413,6 +481,9 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   int64_t rows_per = 1;
   while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1) <= kMaxDirectBandOutBytes)
     ++rows_per;
+  bool packed;
+  std::shared_ptr<const DirectWeights> keep;
+  w = direct_weights(ctx, w, M, Mg, K, kern.channels, &packed, &keep);
   const int64_t split = direct_bands(ctx, N * M * osz * K, N * group, OH);
   rows_per = std::min(rows_per, (OH + split - 1) / split);
   const int64_t bands = (OH + rows_per - 1) / rows_per;
@@ -436,14 +507,18 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
       if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
-      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, Mg, span};
+      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, packed, Mg, span};
       kern.run(pr, 0, span, out.data());
+      // each output row: the epilogue where the kernel left it (in L1), then into place
       float* yg = y + (n * M + gi * Mg) * osz;
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
       for (int64_t m = 0; m < Mg; ++m)
-        for (int64_t oh = oh0; oh < oh1; ++oh)
-          copy_run(yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW);
-      direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
-                      bias ? bias + gi * Mg : nullptr, Mg, osz, oh0 * OW, oh1 * OW, ep);
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          float* row = out.data() + m * span + (oh - oh0) * L.Wq;
+          direct_epilogue(row, zg ? zg + m * osz + oh * OW : nullptr, bias ? bias + gi * Mg + m : nullptr, 1, 0, 0, OW,
+                          ep);
+          copy_run(yg + m * osz + oh * OW, row, OW);
+        }
     }
   };
   run_tasks(ctx, N * group * bands, body);
@@ -456,8 +531,8 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
   const int64_t isz = g.in_size(), osz = g.out_size();
   const size_t nsp = g.in.size();
-  if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
+  if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {
     if (g.pad_begin[d] != 0 || g.pad_end[d] != 0) pointwise = false;

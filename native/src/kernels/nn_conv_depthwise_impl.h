@@ -1,48 +1,186 @@
-// The depthwise plane loop (nn_conv_depthwise.h) over a vector type V: V::kLanes floats, load,
-// masked load/store of the first n lanes, broadcast, fmadd. Included by the *_avx2 / *_avx512
-// files, each with its own V.
+// The depthwise loops (nn_conv_depthwise.h) over a vector type V: V::kLanes floats, masks M of
+// lanes (from the low bits of an integer), plain and masked (zero-filling, never faulting) loads,
+// stores, broadcast, arithmetic, and the even/odd split of two vectors. Included by the *_avx2 /
+// *_avx512 files, each with its own V.
 #pragma once
 #include <algorithm>
+#include <vector>
 
 #include "nn_conv_depthwise.h"
 
 namespace fleetrt {
 namespace depthwise {
 
-// 3×3 (9 taps): one FMA chain per vector of outputs, the nine weights in registers.
+// The first n of kLanes values at p (zero past them).
 template <class V>
-void plane9(const Plane& p) {
-  typename V::T w[9];
-  for (int t = 0; t < 9; ++t) w[t] = V::set1(p.w[t]);
-  for (int64_t oh = 0; oh < p.OH; ++oh) {
-    const float* s = p.ph + oh * p.Wq;
-    float* y = p.y + oh * p.OW;
-    int64_t ow = 0;
-    for (; ow + V::kLanes <= p.OW; ow += V::kLanes) {
-      typename V::T a = V::mul(w[0], V::load(s + p.taps[0] + ow));
-      for (int t = 1; t < 9; ++t) a = V::fmadd(w[t], V::load(s + p.taps[t] + ow), a);
-      V::store(y + ow, a);
-    }
-    if (ow < p.OW) {
-      const int n = static_cast<int>(p.OW - ow);
-      typename V::T a = V::mul(w[0], V::load_n(s + p.taps[0] + ow, n));
-      for (int t = 1; t < 9; ++t) a = V::fmadd(w[t], V::load_n(s + p.taps[t] + ow, n), a);
-      V::store_n(y + ow, a, n);
-    }
-  }
+inline typename V::T get(const float* p, int n) {
+  return n == V::kLanes ? V::load(p) : V::load_n(p, n);
+}
+
+// The sums of lanes [0, n) with the epilogue (Epilogue) applied; o is the output index of lane 0.
+template <class V>
+inline typename V::T finish(typename V::T acc, const Epilogue& e, int64_t o, int n) {
+  using T = typename V::T;
+  T x = acc;
+  if (e.add == 1) x = V::add(acc, V::set1(e.bias));
+  else if (e.add == 2)
+    x = V::add(acc, V::add(V::set1(e.bias), get<V>(e.z + o, n)));
+  if (!e.clamp) return x;
+  const T v = V::min(V::set1(e.hi), V::max(V::set1(e.lo), V::add(V::mul(x, V::set1(e.a)), V::set1(e.b))));
+  return e.times_x ? V::mul(v, x) : v;
 }
 
 template <class V>
+inline void put(float* y, typename V::T v, int n) {
+  if (n == V::kLanes) V::store(y, v);
+  else V::store_n(y, v, n);
+}
+
+// Nine taps: the weights in registers, one multiply and eight FMAs per vector of outputs. Other
+// tap counts: zero, then one FMA per tap (as the phase-plane loops sum).
+template <class V>
 void plane_any(const Plane& p) {
-  if (p.ntaps == 9) return plane9<V>(p);
+  using T = typename V::T;
+  const bool nine = p.ntaps == 9;
+  T w9[9];
+  if (nine)
+    for (int t = 0; t < 9; ++t) w9[t] = V::set1(p.w[t]);
   for (int64_t oh = 0; oh < p.OH; ++oh) {
     const float* s = p.ph + oh * p.Wq;
     float* y = p.y + oh * p.OW;
     for (int64_t ow = 0; ow < p.OW; ow += V::kLanes) {
       const int n = static_cast<int>(std::min<int64_t>(V::kLanes, p.OW - ow));
-      typename V::T a = V::zero();
-      for (int64_t t = 0; t < p.ntaps; ++t) a = V::fmadd(V::set1(p.w[t]), V::load_n(s + p.taps[t] + ow, n), a);
-      V::store_n(y + ow, a, n);
+      T a;
+      if (nine) {
+        a = V::mul(w9[0], get<V>(s + p.taps[0] + ow, n));
+        for (int t = 1; t < 9; ++t) a = V::fmadd(w9[t], get<V>(s + p.taps[t] + ow, n), a);
+      } else {
+        a = V::zero();
+        for (int64_t t = 0; t < p.ntaps; ++t) a = V::fmadd(V::set1(p.w[t]), get<V>(s + p.taps[t] + ow, n), a);
+      }
+      put<V>(y + ow, finish<V>(a, p.ep, oh * p.OW + ow, n), n);
+    }
+  }
+}
+
+// Bits of the lanes l with 0 <= s + l < n.
+template <class V>
+inline uint32_t range_bits(int64_t s, int64_t n) {
+  constexpr uint32_t kAll = (1u << V::kLanes) - 1;
+  uint32_t in = kAll;
+  if (s < 0) in = s <= -V::kLanes ? 0u : (kAll << (-s)) & kAll;
+  if (s + V::kLanes > n) in &= s >= n ? 0u : kAll >> (s + V::kLanes - n);
+  return in;
+}
+
+// kTaps: the kernel's taps when known at compile time (3×3: 9), else 0 (read from pl).
+template <class V, int kTaps>
+void flat_impl(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
+  using T = typename V::T;
+  using I = typename V::I;
+  const int64_t n = f.H * f.W, W = f.W, KW = f.kw;
+  const int64_t nt = kTaps ? kTaps : pl.ntaps;
+  const int64_t blocks = (n + V::kLanes - 1) / V::kLanes;
+  // Per block of lanes and tap, the lanes whose input is inside the plane (its column and its
+  // row): the same for every plane. The input column of each lane is kept as the block advances.
+  thread_local std::vector<uint32_t> masks;
+  if (masks.size() < static_cast<size_t>(blocks * nt)) masks.resize(static_cast<size_t>(blocks * nt));
+  {
+    I col = V::iota_mod(W);
+    const int step = static_cast<int>(V::kLanes % W);
+    uint32_t cols[kMaxKernelWidth];
+    for (int64_t b = 0; b < blocks; ++b) {
+      for (int64_t k = 0; k < KW; ++k)
+        cols[k] = V::in_range(col, static_cast<int>(-f.col_offset[k]), static_cast<int>(W - f.col_offset[k]));
+      col = V::step_mod(col, step, static_cast<int>(W));
+      for (int64_t t = 0, k = 0; t < nt; ++t, k = k + 1 == KW ? 0 : k + 1)
+        masks[b * nt + t] = cols[k] & range_bits<V>(b * V::kLanes + f.offsets[t], n);
+    }
+  }
+  int64_t off[kTaps ? kTaps : 1];
+  if (kTaps)
+    for (int t = 0; t < kTaps; ++t) off[t] = f.offsets[t];
+  const bool nine = nt == 9;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t m = p % pl.M;
+    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * n;
+    const float* w = pl.w + m * nt;
+    float* y = pl.y + p * n;
+    const Epilogue ep = pl.epilogue(p, n);
+    T wv[kTaps ? kTaps : 1];
+    if (kTaps)
+      for (int t = 0; t < kTaps; ++t) wv[t] = V::set1(w[t]);
+    const uint32_t* mb = masks.data();
+    for (int64_t o = 0; o < n; o += V::kLanes, mb += nt) {
+      const int cnt = static_cast<int>(std::min<int64_t>(V::kLanes, n - o));
+      const float* xo = x + o;
+      T a;
+      if (kTaps) {
+        a = V::mul(wv[0], V::load_mask(xo + off[0], mb[0]));
+        for (int t = 1; t < kTaps; ++t) a = V::fmadd(wv[t], V::load_mask(xo + off[t], mb[t]), a);
+      } else {
+        a = V::zero();
+        for (int64_t t = 0; t < nt; ++t) {
+          const T v = V::load_mask(xo + f.offsets[t], mb[t]);
+          a = t == 0 && nine ? V::mul(V::set1(w[0]), v) : V::fmadd(V::set1(w[t]), v, a);
+        }
+      }
+      put<V>(y + o, finish<V>(a, ep, o, cnt), cnt);
+    }
+  }
+}
+
+template <class V>
+void flat_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
+  if (pl.ntaps == 9) return flat_impl<V, 9>(f, pl, p0, p1);
+  flat_impl<V, 0>(f, pl, p0, p1);
+}
+
+// Output columns [ow, ow + kLanes) of one input row r (W wide): the values at input columns
+// 2·ow' − 1, 2·ow', 2·ow' + 1 (zero outside the row).
+template <class V>
+inline void stride2_row(const float* r, int64_t W, int64_t ow, typename V::T* left, typename V::T* mid,
+                        typename V::T* right) {
+  const int64_t c = 2 * ow;  // first input column of the block
+  auto part = [&](int64_t c0) {
+    const int64_t avail = W - c0;
+    if (avail >= V::kLanes) return V::load(r + c0);
+    if (avail <= 0) return V::zero();
+    return V::load_n(r + c0, static_cast<int>(avail));
+  };
+  typename V::T even, odd;
+  V::split(part(c), part(c + V::kLanes), &even, &odd);
+  *mid = even;
+  *right = odd;
+  *left = V::shift_in(odd, c > 0 ? r[c - 1] : 0.f);
+}
+
+template <class V>
+void stride2_any(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
+  using T = typename V::T;
+  const int64_t KH = f.KH, isz = f.H * f.W, osz = f.OH * f.OW;
+  const bool nine = KH == 3;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t m = p % pl.M;
+    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * isz;
+    const float* w = pl.w + m * KH * 3;
+    const Epilogue ep = pl.epilogue(p, osz);
+    for (int64_t oh = 0; oh < f.OH; ++oh) {
+      float* y = pl.y + p * osz + oh * f.OW;
+      for (int64_t ow = 0; ow < f.OW; ow += V::kLanes) {
+        const int n = static_cast<int>(std::min<int64_t>(V::kLanes, f.OW - ow));
+        T a = V::zero();
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = 2 * oh + kh * f.dh - f.pad_top;
+          T l = V::zero(), c = V::zero(), r = V::zero();
+          if (ih >= 0 && ih < f.H) stride2_row<V>(x + ih * f.W, f.W, ow, &l, &c, &r);
+          const float* wr = w + kh * 3;
+          a = kh == 0 && nine ? V::mul(V::set1(wr[0]), l) : V::fmadd(V::set1(wr[0]), l, a);
+          a = V::fmadd(V::set1(wr[1]), c, a);
+          a = V::fmadd(V::set1(wr[2]), r, a);
+        }
+        put<V>(y + ow, finish<V>(a, ep, oh * f.OW + ow, n), n);
+      }
     }
   }
 }

@@ -21,8 +21,14 @@ struct Problem {
   int64_t channels;             // input channels of the group
   const int64_t* tap_offsets;   // ntaps offsets, relative to a channel's base
   int64_t ntaps;
-  const float* weights;         // output channel m's weights at weights + m·weight_stride, [channels][ntaps]
+  // Output channel m's weights at weights + m·weight_stride, [channels][ntaps] (weight_stride is
+  // channels·ntaps, or more). packed_weights: instead, each block of Kernel::channels output
+  // channels (the last one may be smaller: mb channels) lies at weights + m0·weight_stride as
+  // [channels·ntaps][mb], so that a block's weights for one tap are next to each other
+  // (pack_weights).
+  const float* weights;
   int64_t weight_stride;
+  bool packed_weights;
   int64_t out_channels;
   int64_t out_stride;           // distance between output channel rows in `out`
 };
@@ -41,6 +47,18 @@ struct Kernel {
 // The microkernel this CPU runs: AVX-512 where ku::use_avx512(), else AVX2 (callers check
 // ku::use_avx2() first).
 inline Kernel kernel(bool avx512) { return avx512 ? Kernel{32, 8, run_avx512} : Kernel{24, 4, run_avx2}; }
+
+// W [M][K] (K = channels·ntaps per output channel, groups one after another) into the
+// packed_weights layout for blocks of mb_max output channels within each group of Mg: dst[M·K].
+inline void pack_weights(const float* w, int64_t M, int64_t Mg, int64_t K, int64_t mb_max, float* dst) {
+  for (int64_t g0 = 0; g0 < M; g0 += Mg)
+    for (int64_t m0 = g0; m0 < g0 + Mg; m0 += mb_max) {
+      const int64_t mb = std::min(mb_max, g0 + Mg - m0);
+      float* d = dst + m0 * K;
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < mb; ++j) d[k * mb + j] = w[(m0 + j) * K + k];
+    }
+}
 
 }  // namespace convdirect
 }  // namespace fleetrt

@@ -12,10 +12,11 @@ constexpr int kMB = 4;   // output channels per block
 constexpr int kOV = 3;   // 8-float vectors of output positions per block
 
 // out rows [m0, m0 + MB) over positions [o0, o1) (o1 − o0 a multiple of 24).
-template <int MB>
+// kPacked: the block's weights as [k][MB] (Problem::packed_weights), else row m at m·weight_stride.
+template <int MB, bool kPacked>
 void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
   const float* w0 = p.weights + m0 * p.weight_stride;
-  const int64_t ws = p.weight_stride;
+  const int64_t js = kPacked ? 1 : p.weight_stride, ks = kPacked ? MB : 1;  // weight (j, k) at w0[j·js + k·ks]
   for (int64_t o = o0; o < o1; o += kOV * 8) {
     __m256 acc[MB][kOV];
     for (int j = 0; j < MB; ++j)
@@ -27,7 +28,7 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
       for (int64_t c = 0; c < p.channels; ++c, s += p.channel_stride) {
         const __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8), x2 = _mm256_loadu_ps(s + 16);
         for (int j = 0; j < MB; ++j) {
-          const __m256 wj = _mm256_broadcast_ss(w0 + j * ws + c);
+          const __m256 wj = _mm256_broadcast_ss(w0 + j * js + c * ks);
           acc[j][0] = _mm256_fmadd_ps(wj, x0, acc[j][0]);
           acc[j][1] = _mm256_fmadd_ps(wj, x1, acc[j][1]);
           acc[j][2] = _mm256_fmadd_ps(wj, x2, acc[j][2]);
@@ -40,7 +41,7 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
         const float* s = base + p.tap_offsets[t];
         const __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8), x2 = _mm256_loadu_ps(s + 16);
         for (int j = 0; j < MB; ++j) {
-          const __m256 wj = _mm256_broadcast_ss(w0 + j * ws + k);
+          const __m256 wj = _mm256_broadcast_ss(w0 + j * js + k * ks);
           acc[j][0] = _mm256_fmadd_ps(wj, x0, acc[j][0]);
           acc[j][1] = _mm256_fmadd_ps(wj, x1, acc[j][1]);
           acc[j][2] = _mm256_fmadd_ps(wj, x2, acc[j][2]);
@@ -54,17 +55,23 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
   }
 }
 
+template <bool kPacked>
+void run_blocks(const Problem& p, int64_t o0, int64_t o1, float* out) {
+  for (int64_t m0 = 0; m0 < p.out_channels; m0 += kMB) {
+    switch (std::min<int64_t>(kMB, p.out_channels - m0)) {
+      case 4: block<4, kPacked>(p, o0, o1, out, m0); break;
+      case 3: block<3, kPacked>(p, o0, o1, out, m0); break;
+      case 2: block<2, kPacked>(p, o0, o1, out, m0); break;
+      default: block<1, kPacked>(p, o0, o1, out, m0); break;
+    }
+  }
+}
+
 }  // namespace
 
 void run_avx2(const Problem& p, int64_t o0, int64_t o1, float* out) {
-  for (int64_t m0 = 0; m0 < p.out_channels; m0 += kMB) {
-    switch (std::min<int64_t>(kMB, p.out_channels - m0)) {
-      case 4: block<4>(p, o0, o1, out, m0); break;
-      case 3: block<3>(p, o0, o1, out, m0); break;
-      case 2: block<2>(p, o0, o1, out, m0); break;
-      default: block<1>(p, o0, o1, out, m0); break;
-    }
-  }
+  if (p.packed_weights) run_blocks<true>(p, o0, o1, out);
+  else run_blocks<false>(p, o0, o1, out);
 }
 
 }  // namespace convdirect

@@ -13,10 +13,11 @@ namespace {
 constexpr int kMB = 8;  // output channels per block
 constexpr int kOV = 2;  // 16-float vectors of output positions per block
 
-template <int MB, int OV>
+// kPacked: the block's weights as [k][MB] (Problem::packed_weights), else row m at m·weight_stride.
+template <int MB, int OV, bool kPacked>
 void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
   const float* w0 = p.weights + m0 * p.weight_stride;
-  const int64_t ws = p.weight_stride;
+  const int64_t js = kPacked ? 1 : p.weight_stride, ks = kPacked ? MB : 1;  // weight (j, k) at w0[j·js + k·ks]
   for (int64_t o = o0; o < o1; o += OV * 16) {
     __m512 acc[MB][OV];
     for (int j = 0; j < MB; ++j)
@@ -30,7 +31,7 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
         __m512 x[OV];
         for (int v = 0; v < OV; ++v) x[v] = _mm512_loadu_ps(s + 16 * v);
         for (int j = 0; j < MB; ++j) {
-          const __m512 wj = _mm512_set1_ps(w0[j * ws + c]);
+          const __m512 wj = _mm512_set1_ps(w0[j * js + c * ks]);
           for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_fmadd_ps(wj, x[v], acc[j][v]);
         }
       }
@@ -42,7 +43,7 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
         __m512 x[OV];
         for (int v = 0; v < OV; ++v) x[v] = _mm512_loadu_ps(s + 16 * v);
         for (int j = 0; j < MB; ++j) {
-          const __m512 wj = _mm512_set1_ps(w0[j * ws + k]);
+          const __m512 wj = _mm512_set1_ps(w0[j * js + k * ks]);
           for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_fmadd_ps(wj, x[v], acc[j][v]);
         }
       }
@@ -54,21 +55,27 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
   }
 }
 
+template <bool kP>
+void run_blocks(const Problem& p, int64_t o0, int64_t o1, float* out) {
+  for (int64_t m0 = 0; m0 < p.out_channels; m0 += kMB) {
+    switch (std::min<int64_t>(kMB, p.out_channels - m0)) {
+      case 8: block<8, kOV, kP>(p, o0, o1, out, m0); break;
+      case 7: block<7, kOV, kP>(p, o0, o1, out, m0); break;
+      case 6: block<6, kOV, kP>(p, o0, o1, out, m0); break;
+      case 5: block<5, kOV, kP>(p, o0, o1, out, m0); break;
+      case 4: block<4, kOV, kP>(p, o0, o1, out, m0); break;
+      case 3: block<3, kOV, kP>(p, o0, o1, out, m0); break;
+      case 2: block<2, kOV, kP>(p, o0, o1, out, m0); break;
+      default: block<1, kOV, kP>(p, o0, o1, out, m0); break;
+    }
+  }
+}
+
 }  // namespace
 
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out) {
-  for (int64_t m0 = 0; m0 < p.out_channels; m0 += kMB) {
-    switch (std::min<int64_t>(kMB, p.out_channels - m0)) {
-      case 8: block<8, kOV>(p, o0, o1, out, m0); break;
-      case 7: block<7, kOV>(p, o0, o1, out, m0); break;
-      case 6: block<6, kOV>(p, o0, o1, out, m0); break;
-      case 5: block<5, kOV>(p, o0, o1, out, m0); break;
-      case 4: block<4, kOV>(p, o0, o1, out, m0); break;
-      case 3: block<3, kOV>(p, o0, o1, out, m0); break;
-      case 2: block<2, kOV>(p, o0, o1, out, m0); break;
-      default: block<1, kOV>(p, o0, o1, out, m0); break;
-    }
-  }
+  if (p.packed_weights) run_blocks<true>(p, o0, o1, out);
+  else run_blocks<false>(p, o0, o1, out);
 }
 
 }  // namespace convdirect
