@@ -206,7 +206,13 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   // partial tiles and 16×16 blocks on the other side
   const tl = values(1008 * 1100, 12);
   addInput('tl', [1008, 1100], tl);
-  out('transpose_2d_stream', g.op('Transpose', ['tl'], { perm: [1, 0] }), permute(tl, [1008, 1100], [1, 0]), [1100, 1008], 0);
+  out(
+    'transpose_2d_stream',
+    g.op('Transpose', ['tl'], { perm: [1, 0] }),
+    permute(tl, [1008, 1100], [1, 0]),
+    [1100, 1008],
+    0,
+  );
   const file = join(dir, 'model.onnx');
   writeFileSync(file, g.encode({ opset: 17, domains: { 'com.microsoft': 1 } }));
   return { file, inputs, cases };
@@ -224,7 +230,13 @@ describe.skipIf(!haveFleetrt())('few-row products, FusedMatMul and Transpose on 
     it(name, { timeout: 120_000 }, async () => {
       const c = await compile(model.file, join(dir, `build${v}`), { report: false, force: true });
       // two runs: the second reads the weights MatMul/Gemm packed in the first (the outputs are the last run's)
-      const r = await run(c.planPath, { inputs: model.inputs, outputDir: join(dir, `out${v}`), threads: 2, repeat: 2, env });
+      const r = await run(c.planPath, {
+        inputs: model.inputs,
+        outputDir: join(dir, `out${v}`),
+        threads: 2,
+        repeat: 2,
+        env,
+      });
       for (const want of model.cases) {
         const o = r.outputs.find((x) => x.name === want.name);
         expect(o, want.name).toBeDefined();
