@@ -1,10 +1,11 @@
 // Axis permutation (data_transpose.h): coalesce, then either copy runs (the innermost axis stays
 // innermost) or transpose 2-D tiles between the output's innermost axis and the source's.
-// Measured with fleetrt_stream_bench (2 threads, against memcpy of the same bytes, medians of 4
-// runs alternating with the previous code on the shared 2-vCPU Zen 5 guest): 768×3072 and 3072×768
-// went from 36% / 50% to 54% / 66% of memcpy, the 4-D permutations that move the innermost axis
-// from 58–71% to 53–80%; 4096×4096 (power-of-two strides: the 16 source lines of a block share
-// one L1 set and few L2 sets) stayed at about 30%.
+// Measured with fleetrt_stream_bench (2 threads, against memcpy of the same bytes; medians of 4
+// and of 5 runs alternating with the previous code on the shared, loaded 2-vCPU Zen 5 guest):
+// 3072×768 went from 50–58% to 66–67% of memcpy, 768×3072 from 36–40% to 44–54%, the 4-D
+// permutations that move the innermost axis from 54–78% to 52–80%; 4096×4096 from 30% to 27–36%
+// (source rows 16 KiB apart: the 16 source lines of a block share one L1 set; 768×3072's 12 KiB
+// apart too).
 #include "data_transpose.h"
 
 #include <algorithm>
