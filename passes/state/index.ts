@@ -97,6 +97,13 @@ function strayReaders(graph: IRGraph, pair: KvCandidate): string[] {
 export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvStateResult {
   const file = graph.meta.file;
   const pairs = detectKvCache(graph).filter((c) => c.axis >= 0 && c.dtype);
+  const scatter = graph.ops().find((op) => graph.op(op).opType === 'TensorScatter');
+  if (pairs.length === 0 && scatter !== undefined)
+    throw new FleetcError(
+      'E0601',
+      `op '${scatter}' (TensorScatter) writes a static KV cache of fixed capacity; --generate does not drive static caches yet (export the model with a growing past/present cache)`,
+      { file },
+    );
   if (pairs.length === 0)
     throw new FleetcError(
       'E0601',
