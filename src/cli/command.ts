@@ -67,6 +67,21 @@ export function positiveInt(flag: string, v: string): number {
 }
 
 /** `--slowdown DEVICE=FACTOR[@STEP]`, checked here so that a typo is a usage error, not an engine failure. */
+/** `--adapt` and `--slowdown`, the live re-placement options that generate and serve share. */
+export function adaptOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--adapt',
+      'live re-placement: move the model to a plan for the fleet as it runs when a device slows down (docs/runtime.md)',
+    )
+    .option(
+      '--slowdown <device=factor[@step]>',
+      'test knob: make a device FACTOR times slower (from step STEP on; repeatable)',
+      collect,
+      [],
+    );
+}
+
 export function slowdownFlag(v: string): string {
   if (!/^[^=\s]+=\d+(\.\d+)?(@\d+)?$/.test(v) || !(Number(v.split('=')[1]!.split('@')[0]) >= 1))
     throw new FleetcError('E0901', `--slowdown '${v}': expected DEVICE=FACTOR[@STEP] with FACTOR ≥ 1`);

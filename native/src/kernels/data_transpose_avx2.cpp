@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "data_transpose.h"
+#include "data_transpose_tile.h"
 
 namespace fleetrt {
 namespace ku {
@@ -48,18 +49,8 @@ inline void t16x16(const float* s, int64_t ss, float* d, int64_t ds) {
 
 template <bool kStream>
 void tile(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, int64_t cols) {
-  const int64_t r16 = rows / 16 * 16, c16 = cols / 16 * 16;
-  // Along the rows of d (its lines written in order), down the columns of s: the 16 source
-  // lines of the block two ahead are prefetched into L2 (the hardware does not follow this
-  // stride; L1 would be too small where ss is a large power of two, all in one set).
-  for (int64_t i = 0; i < r16; i += 16)
-    for (int64_t j = 0; j < c16; j += 16) {
-      if (j + 32 < c16)
-        for (int r = 0; r < 16; ++r) _mm_prefetch(reinterpret_cast<const char*>(s + (j + 32 + r) * ss + i), _MM_HINT_T1);
-      t16x16<kStream>(s + j * ss + i, ss, d + i * ds + j, ds);
-    }
-  edges_f32(s, ss, d, ds, rows, cols, r16, c16);
-  if (kStream) _mm_sfence();  // the stores are weakly ordered: visible before the task ends
+  walk_tile<kStream>(s, ss, d, ds, rows, cols,
+                     [](const float* a, int64_t sa, float* b, int64_t sb) { t16x16<kStream>(a, sa, b, sb); });
 }
 
 }  // namespace

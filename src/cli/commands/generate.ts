@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { generate, type GenerateOptions, type GenerateResult } from '../../api/generate.js';
 import { FleetcError } from '../../diagnostics/index.js';
 import { formatBytes } from '../../util/units.js';
-import { collect, jsonOption, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
+import { adaptOptions, collect, jsonOption, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
 
 interface GenerateFlags {
   fleet?: string;
@@ -94,17 +94,8 @@ const command: FleetcCommand = {
       .option('--launcher <kind>', 'inproc (one process) or mpi (one rank per device under mpirun)', 'inproc')
       .option('-o, --output <dir>', 'keep the compiled build in this folder')
       .option('--metrics <file>', 'write the engine metrics (per device, per op, generation figures)')
-      .option('--trace <file>', 'write a Chrome/Perfetto trace')
-      .option(
-        '--adapt',
-        'live re-placement: move the model to a plan for the fleet as it runs when a device slows down (docs/runtime.md)',
-      )
-      .option(
-        '--slowdown <device=factor[@step]>',
-        'test knob: make a device FACTOR times slower (from step STEP on; repeatable)',
-        collect,
-        [],
-      );
+      .option('--trace <file>', 'write a Chrome/Perfetto trace');
+    adaptOptions(cmd);
     jsonOption(cmd);
     cmd.action(async (model: string, flags: GenerateFlags, self: Command) => {
       const stream = !flags.json && flags.promptIds.length + flags.prompt.length === 1;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { FleetcError } from '../../diagnostics/index.js';
 import { serve, type ServeOptions } from '../../serve/index.js';
-import { collect, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
+import { adaptOptions, positiveInt, slowdownFlag, type FleetcCommand } from '../command.js';
 
 interface ServeFlags {
   fleet?: string;
@@ -63,79 +63,70 @@ function untilSignal(again: () => void): { signal: Promise<NodeJS.Signals>; done
 const command: FleetcCommand = {
   name: 'serve',
   register(program, cli) {
-    program
-      .command('serve')
-      .description(
-        'serve a decoder over HTTP (OpenAI-style /v1/completions, /health, /metrics) with continuous batching on the fleet; a lost device is re-planned around',
-      )
-      .argument(
-        '<model>',
-        'a decoder model (.onnx) compiled here for the fleet, or a build folder compiled with --generate',
-      )
-      .option(
-        '--fleet <file>',
-        'fleet file (compiling a model; for a build, the fleet it was compiled for, to re-plan)',
-      )
-      .option('--launcher <kind>', 'inproc (one process) or mpi (one rank per device under mpirun)', 'inproc')
-      .option('--host <addr>', 'address to listen on', '127.0.0.1')
-      .option('--port <n>', 'port to listen on (0: any free port)', '8000')
-      .option('--max-batch-tokens <n>', 'tokens one engine step computes at most (prefill chunks and decodes)')
-      .option('--kv-pages <n>', 'KV pages per device (default: the plan’s pool)')
-      .option('--max-context <n>', 'tokens the KV pool holds in all (compiling a model)')
-      .option('--tokenizer <file>', 'tokenizer.json for text prompts (default: one beside the model)')
-      .option('--model <file>', 'the model a build was compiled from (lets the server re-plan after a device loss)')
-      .option('--name <name>', 'the model name clients use (default: the model’s file or folder name)')
-      .option('--threads <n>', 'intra-op threads per device')
-      .option('--no-prefix-cache', 'do not share prompt pages between requests with the same prefix')
-      .option('--drain-timeout <s>', 'on Ctrl-C, seconds to let running requests finish', '10')
-      .option('-o, --output <dir>', 'keep the compiled plans in this folder')
-      .option(
-        '--adapt',
-        'live re-placement: move the model to a plan for the fleet as it runs when a device slows down (docs/runtime.md)',
-      )
-      .option(
-        '--slowdown <device=factor[@step]>',
-        'test knob: make a device FACTOR times slower (from step STEP on; repeatable)',
-        collect,
-        [],
-      )
-      .action(async (model: string, flags: ServeFlags, self: Command) => {
-        const drainMs = seconds('drain-timeout', flags.drainTimeout) * 1000;
-        const spin = cli.spinner(self, `compiling ${model} and starting the engine`);
-        const log = (line: string): void => cli.io.err(`fleetc serve: ${line}\n`);
-        const handle = await serve(model, {
-          fleet: flags.fleet,
-          launcher: flags.launcher as ServeOptions['launcher'],
-          host: flags.host,
-          port: port(flags.port),
-          maxBatchTokens: optionalInt('max-batch-tokens', flags.maxBatchTokens),
-          kvPages: optionalInt('kv-pages', flags.kvPages),
-          maxContext: optionalInt('max-context', flags.maxContext),
-          tokenizer: flags.tokenizer,
-          source: flags.model,
-          modelName: flags.name,
-          threads: optionalInt('threads', flags.threads),
-          prefixCache: flags.prefixCache,
-          workDir: flags.output,
-          env: cli.io.env,
-          adapt: flags.adapt,
-          slowdown: flags.slowdown.map(slowdownFlag),
-          log,
-        }).finally(() => spin.stop());
-        const s = handle.supervisor;
-        log(
-          `serving '${handle.modelName}' at ${handle.url} on ${s.deviceNames.join(', ')} (${flags.launcher}); ` +
-            `POST /v1/completions, GET /health, GET /metrics; Ctrl-C to stop`,
-        );
-        const signals = untilSignal(() => {
-          log('stopping now');
-          void handle.close(0);
-        });
-        const sig = await signals.signal;
-        log(`${sig}: ${s.inFlight ? `draining ${s.inFlight} request(s) (up to ${drainMs / 1000} s)` : 'stopping'}`);
-        const r = await handle.close(drainMs).finally(signals.done);
-        log(r.unfinished ? `stopped; ${r.unfinished} request(s) did not finish in time` : 'stopped');
+    adaptOptions(
+      program
+        .command('serve')
+        .description(
+          'serve a decoder over HTTP (OpenAI-style /v1/completions, /health, /metrics) with continuous batching on the fleet; a lost device is re-planned around',
+        )
+        .argument(
+          '<model>',
+          'a decoder model (.onnx) compiled here for the fleet, or a build folder compiled with --generate',
+        )
+        .option(
+          '--fleet <file>',
+          'fleet file (compiling a model; for a build, the fleet it was compiled for, to re-plan)',
+        )
+        .option('--launcher <kind>', 'inproc (one process) or mpi (one rank per device under mpirun)', 'inproc')
+        .option('--host <addr>', 'address to listen on', '127.0.0.1')
+        .option('--port <n>', 'port to listen on (0: any free port)', '8000')
+        .option('--max-batch-tokens <n>', 'tokens one engine step computes at most (prefill chunks and decodes)')
+        .option('--kv-pages <n>', 'KV pages per device (default: the plan’s pool)')
+        .option('--max-context <n>', 'tokens the KV pool holds in all (compiling a model)')
+        .option('--tokenizer <file>', 'tokenizer.json for text prompts (default: one beside the model)')
+        .option('--model <file>', 'the model a build was compiled from (lets the server re-plan after a device loss)')
+        .option('--name <name>', 'the model name clients use (default: the model’s file or folder name)')
+        .option('--threads <n>', 'intra-op threads per device')
+        .option('--no-prefix-cache', 'do not share prompt pages between requests with the same prefix')
+        .option('--drain-timeout <s>', 'on Ctrl-C, seconds to let running requests finish', '10')
+        .option('-o, --output <dir>', 'keep the compiled plans in this folder'),
+    ).action(async (model: string, flags: ServeFlags, self: Command) => {
+      const drainMs = seconds('drain-timeout', flags.drainTimeout) * 1000;
+      const spin = cli.spinner(self, `compiling ${model} and starting the engine`);
+      const log = (line: string): void => cli.io.err(`fleetc serve: ${line}\n`);
+      const handle = await serve(model, {
+        fleet: flags.fleet,
+        launcher: flags.launcher as ServeOptions['launcher'],
+        host: flags.host,
+        port: port(flags.port),
+        maxBatchTokens: optionalInt('max-batch-tokens', flags.maxBatchTokens),
+        kvPages: optionalInt('kv-pages', flags.kvPages),
+        maxContext: optionalInt('max-context', flags.maxContext),
+        tokenizer: flags.tokenizer,
+        source: flags.model,
+        modelName: flags.name,
+        threads: optionalInt('threads', flags.threads),
+        prefixCache: flags.prefixCache,
+        workDir: flags.output,
+        env: cli.io.env,
+        adapt: flags.adapt,
+        slowdown: flags.slowdown.map(slowdownFlag),
+        log,
+      }).finally(() => spin.stop());
+      const s = handle.supervisor;
+      log(
+        `serving '${handle.modelName}' at ${handle.url} on ${s.deviceNames.join(', ')} (${flags.launcher}); ` +
+          `POST /v1/completions, GET /health, GET /metrics; Ctrl-C to stop`,
+      );
+      const signals = untilSignal(() => {
+        log('stopping now');
+        void handle.close(0);
       });
+      const sig = await signals.signal;
+      log(`${sig}: ${s.inFlight ? `draining ${s.inFlight} request(s) (up to ${drainMs / 1000} s)` : 'stopping'}`);
+      const r = await handle.close(drainMs).finally(signals.done);
+      log(r.unfinished ? `stopped; ${r.unfinished} request(s) did not finish in time` : 'stopped');
+    });
   },
 };
 
