@@ -116,7 +116,9 @@ const dir = mkdtempSync(path.join(tmpdir(), 'fleetc-bench-serve-'));
 try {
   const build = path.join(dir, 'build');
   const maxContext = Math.ceil((CLIENTS * (300 + NEW)) / 16) * 16;
-  await compile(MODEL, build, { fleet: FLEET, generate: { maxContext }, report: false });
+  // The matrix products pinned to the gpu, as in test/serve: on its own the cost model keeps a
+  // decoder this small on the cpu, and the runs below need two devices (one to lose).
+  await compile(MODEL, build, { fleet: FLEET, generate: { maxContext }, report: false, pins: ['MatMul=gpu0'] });
   const prompts = makePrompts(CLIENTS);
   console.log(
     `llama_kv_gqa on cpu-gpu-pcie (cpu0 + emulated gpu0), ${CLIENTS} clients, ${NEW} tokens each, greedy; ` +
