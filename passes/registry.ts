@@ -9,6 +9,7 @@ import { schedulePass } from './schedule/index.js';
 import { insertTransfersPass } from './transfers/index.js';
 import { planMemoryPass } from './memory/index.js';
 import { emitPass } from './emit/index.js';
+import { floatPass } from './float/index.js';
 
 /**
  * Every pass, by name: the one table that textual pipelines resolve against. Add a pass here
@@ -19,6 +20,7 @@ export const PASSES: Record<string, Pass> = {
   ...ANALYSIS_PASSES,
   'place-experts': placeExpertsPass,
   partition: partitionPass,
+  float: floatPass,
   schedule: schedulePass,
   'insert-transfers': insertTransfersPass,
   'plan-memory': planMemoryPass,
@@ -28,7 +30,7 @@ export const PASSES: Record<string, Pass> = {
 };
 
 /** From a graph that is ready to place to the bundles: what every compile pipeline ends with. */
-export const BACKEND_PIPELINE = 'place-experts,partition,schedule,insert-transfers,plan-memory,emit';
+export const BACKEND_PIPELINE = 'place-experts,partition,float,schedule,insert-transfers,plan-memory,emit';
 
 const SIMPLIFY = 'fold,dce,cse';
 const FUSE = 'fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';

@@ -4,6 +4,7 @@
 import { TARGETS } from '../../targets/index.js';
 import type { EmitResult } from '../../targets/fleetrt/emit.js';
 import { need, targetOf, type Pass } from '../pass.js';
+import { sharedEndpoints } from '../float/endpoints.js';
 
 declare module '../pass.js' {
   interface PassResults {
@@ -26,6 +27,7 @@ export const emitPass: Pass = {
     const channels = need(ctx, 'transfers', 'emit');
     const memory = need(ctx, 'memory', 'emit');
     const bundles = new Map<string, EmitResult>();
+    const floating = ctx.results.floating;
     for (const id of sched.used) {
       const dev = fleet.devices.find((d) => d.id === id)!;
       const home = id === sched.home;
@@ -37,10 +39,13 @@ export const emitPass: Pass = {
           ops: sched.orders.get(id) ?? [],
           inputs: home ? graph.inputs : [],
           outputs: home ? graph.outputs : [],
-          channels: channels.flatMap((c) => [
-            ...(c.from === id ? [{ value: c.value, channel: c.id, direction: 'send' as const }] : []),
-            ...(c.to === id ? [{ value: c.value, channel: c.id, direction: 'recv' as const }] : []),
-          ]),
+          channels: [
+            ...channels.flatMap((c) => [
+              ...(c.from === id ? [{ value: c.value, channel: c.id, direction: 'send' as const }] : []),
+              ...(c.to === id ? [{ value: c.value, channel: c.id, direction: 'recv' as const }] : []),
+            ]),
+            ...(floating ? sharedEndpoints(graph, floating, id, channels.length) : []),
+          ],
           dims: ctx.dims,
           arena: memory.get(id)!,
         }),

@@ -233,7 +233,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
  * (constant int64 shape operands of Reshape, Slice … are folded into the bundle and never
  * computed on the device).
  */
-function computeDTypes(graph: IRGraph, id: string): (DType | null)[] {
+export function computeDTypes(graph: IRGraph, id: string): (DType | null)[] {
   const out: (DType | null)[] = [];
   for (const v of graph.opOutputs(id)) if (v) out.push(graph.value(v).dtype);
   for (const v of graph.opInputs(id)) {

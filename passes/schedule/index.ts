@@ -36,7 +36,9 @@ export const schedulePass: Pass = {
     const part = need(ctx, 'partition', 'schedule');
     const topo = graph.topoOps();
     const dispatch = fleet.devices.length > 1 ? part.schedule : [];
-    const { orders, order } = deviceOrders(graph, topo, part.placement, dispatch);
+    const floating = ctx.results.floating?.ops;
+    const where = (id: string): string[] => floating?.get(id)?.devices ?? [part.placement[id]!];
+    const { orders, order } = deviceOrders(graph, topo, where, dispatch);
     const homeId = fleet.devices[home]!.id;
     const used = fleet.devices.filter((d) => d.id === homeId || (orders.get(d.id)?.length ?? 0) > 0).map((d) => d.id);
     if (!orders.has(homeId)) orders.set(homeId, []);
@@ -49,17 +51,18 @@ export const schedulePass: Pass = {
 function deviceOrders(
   graph: IRGraph,
   topo: string[],
-  placement: Record<string, string>,
+  where: (op: string) => string[],
   schedule: string[],
 ): { orders: Map<string, string[]>; order: string[] } {
   const useSchedule = schedule.length === topo.length && new Set(schedule).size === topo.length;
   const order = useSchedule ? schedule : topo;
   const orders = new Map<string, string[]>();
-  for (const id of order) {
-    const d = placement[id]!;
-    if (!orders.has(d)) orders.set(d, []);
-    orders.get(d)!.push(id);
-  }
+  // A floating op (passes/float) is in the program of every device that may run it.
+  for (const id of order)
+    for (const d of where(id)) {
+      if (!orders.has(d)) orders.set(d, []);
+      orders.get(d)!.push(id);
+    }
   if (!useSchedule) return { orders, order };
   // The partitioner's dispatch order is by start time; fall back to topological order on any doubt.
   for (const ops of orders.values()) {
@@ -67,7 +70,7 @@ function deviceOrders(
     for (const id of ops)
       for (const v of [...graph.opInputs(id), ...graph.capturedValues(id)]) {
         const p = v === undefined ? undefined : graph.producer(v);
-        if (p && pos.has(p.op) && pos.get(p.op)! >= pos.get(id)!) return deviceOrders(graph, topo, placement, []);
+        if (p && pos.has(p.op) && pos.get(p.op)! >= pos.get(id)!) return deviceOrders(graph, topo, where, []);
       }
   }
   return { orders, order };

@@ -8,6 +8,7 @@ import type { IRGraph } from '../../src/ir/graph.js';
 import { evaluate, symbolsOf } from '../../src/ir/sym.js';
 import { freeNames } from '../../targets/fleetrt/emit.js';
 import type { Channel } from '../partition/index.js';
+import { floatingDeliveries } from '../float/deliveries.js';
 import { need, targetOf, type Pass } from '../pass.js';
 
 declare module '../pass.js' {
@@ -35,25 +36,35 @@ export const insertTransfersPass: Pass = {
     const part = need(ctx, 'partition', 'insert-transfers');
     const sched = need(ctx, 'schedule', 'insert-transfers');
     const key = (v: string, to: string): string => `${v}\u0000${to}`;
-    const seen = new Set(part.channels.map((c) => key(c.value, c.to)));
+    // Floating ops (passes/float): their values are shared inside their group, not sent.
+    const floating = ctx.results.floating;
+    const floatingOps = floating?.ops ?? new Map();
+    const shared = floatingOps.size
+      ? floatingDeliveries(graph, part.placement, floatingOps, sched.home, part.channels)
+      : { channels: part.channels, shared: [] };
+    const seen = new Set(shared.channels.map((c) => key(c.value, c.to)));
     const outer: Channel[] = [];
     for (const id of sched.order)
       for (const v of [...freeNames(graph, id)].sort()) {
         if (!graph.hasValue(v) || graph.value(v).role === 'weight') continue;
         const p = graph.producer(v);
+        if (p && floatingOps.has(p.op)) continue;
         const from = p ? part.placement[p.op]! : sched.home;
         const to = part.placement[id]!;
         if (from === to || seen.has(key(v, to))) continue;
         seen.add(key(v, to));
         outer.push({ value: v, from, to, bytes: 0, links: route(fleet, from, to)?.hops.map((h) => h.link) ?? [] });
       }
-    const channels = [...part.channels, ...outer].map((c, id) => ({
+    const channels = [...shared.channels, ...outer].map((c, id) => ({
       ...c,
       id,
       bytes: valueBytes(graph, c.value, ctx.dims) ?? c.bytes,
     }));
     ctx.results.transfers = channels;
-    return { summary: `${channels.length} channels` };
+    if (floating)
+      floating.values = shared.shared.map((d, id) => ({ id, ...d, bytes: valueBytes(graph, d.value, ctx.dims) ?? 0 }));
+    const sharedNote = floating?.values.length ? `, ${floating.values.length} values shared by floating ops` : '';
+    return { summary: `${channels.length} channels${sharedNote}` };
   },
 };
 

@@ -21,6 +21,8 @@ import { loadGraph } from './load.js';
 import {
   checkOutDir,
   PLAN_SCHEMA_VERSION,
+  PLAN_SCHEMA_VERSION_NO_FLOAT,
+  planFloating,
   prepareOutDir,
   sha256Hex,
   writeBundleFile,
@@ -47,6 +49,8 @@ export interface CompileOptions {
   /** `regex=device` pins (`--pin`). */
   pins?: string[];
   objective?: 'latency' | 'throughput';
+  /** false: no op floats (the `float` pass leaves the pipeline); every op runs where it was placed. */
+  float?: boolean;
   /** Budgets: seconds / bytes, or strings with units (`5ms`, `2GiB`). A missed budget is error E0401. */
   maxLatency?: number | string;
   maxMemory?: number | string;
@@ -166,7 +170,7 @@ export async function compileGraph(
     throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(opts.objective)}'`);
   const maxLatency = budget(opts.maxLatency, 'time', '--max-latency');
   const maxMemory = budget(opts.maxMemory, 'bytes', '--max-memory');
-  const steps = compileSteps(opts.passes ?? (gen ? 'generate' : 'default'), opts.objective);
+  const steps = compileSteps(opts.passes ?? (gen ? 'generate' : 'default'), opts.objective, opts.float);
   const pipelineText = printPipeline(steps);
   checkOutDir(outDir, !!opts.force);
 
@@ -276,8 +280,9 @@ export async function compileGraph(
     return p ? placement[p.op]! : sched.home;
   };
   const objective = part.objective;
+  const floatingPlan = planFloating(ctx.results.floating, channels.length);
   const plan: PlanJSON = {
-    schemaVersion: PLAN_SCHEMA_VERSION,
+    schemaVersion: floatingPlan ? PLAN_SCHEMA_VERSION : PLAN_SCHEMA_VERSION_NO_FLOAT,
     generator: { name: 'fleetc', version: (version ??= packageVersion()), programFormat: 1 },
     model: modelFacts(graph, modelPath),
     fleet: {
@@ -348,6 +353,7 @@ export async function compileGraph(
       })),
     ...(statePlan ? { generation: statePlan.generation } : {}),
     ...(moe ? { experts: moe.experts } : {}),
+    ...(floatingPlan ? { floating: floatingPlan } : {}),
     schedule: sched.order.map((op) => ({ op, device: placement[op]! })),
     predicted: {
       method: `partition (${part.method})`,
@@ -386,10 +392,11 @@ export async function compileGraph(
  * `--objective` set on the partition step. A text that names some of the back end must name what
  * those passes need (the driver says which is missing).
  */
-function compileSteps(text: string, objective: CompileOptions['objective']): PipelineStep[] {
-  const steps = parsePipeline(PIPELINES[text] ?? text);
+function compileSteps(text: string, objective: CompileOptions['objective'], float = true): PipelineStep[] {
+  const steps = parsePipeline(PIPELINES[text] ?? text).filter((s) => float || s.name !== 'float');
   const backEnd = parsePipeline(BACKEND_PIPELINE);
-  if (!steps.some((s) => backEnd.some((b) => b.name === s.name))) steps.push(...backEnd);
+  if (!steps.some((s) => backEnd.some((b) => b.name === s.name)))
+    steps.push(...backEnd.filter((s) => float || s.name !== 'float'));
   else if (!steps.some((s) => s.name === 'emit'))
     throw new FleetcError(
       'E0901',

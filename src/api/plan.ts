@@ -5,9 +5,12 @@ import AjvModule from 'ajv';
 import { FleetcError } from '../diagnostics/index.js';
 import schema from '../schemas/plan.schema.json' with { type: 'json' };
 import type { PlanExpert } from '../../passes/partition/moe-place.js';
+import type { FloatingResult } from '../../passes/float/index.js';
 
-/** plan.json, schema version 1 (src/schemas/plan.schema.json, docs/plan-format.md). */
-export const PLAN_SCHEMA_VERSION = 2;
+/** plan.json, schema version 3 (src/schemas/plan.schema.json, docs/plan-format.md). */
+export const PLAN_SCHEMA_VERSION = 3;
+/** Plans without floating ops keep version 2, which fleetrt 2 runs (docs/floating.md). */
+export const PLAN_SCHEMA_VERSION_NO_FLOAT = 2;
 
 export type PlanDim = number | string;
 
@@ -106,7 +109,7 @@ export interface PlanGeneration {
 }
 
 export interface PlanJSON {
-  schemaVersion: typeof PLAN_SCHEMA_VERSION;
+  schemaVersion: typeof PLAN_SCHEMA_VERSION | typeof PLAN_SCHEMA_VERSION_NO_FLOAT;
   generator: { name: 'fleetc'; version: string; programFormat: 1 };
   model: { file: string; format: string; name: string; sha256?: string };
   fleet: {
@@ -144,6 +147,8 @@ export interface PlanJSON {
   /** MoE models: where each expert runs (replicas included) and how its tokens split. */
   experts?: PlanExpert[];
   generation?: PlanGeneration;
+  /** Ops any device of their group may run, and the values they share (schema version 3). */
+  floating?: PlanFloating;
   schedule: { op: string; device: string }[];
   predicted: {
     method: string;
@@ -154,6 +159,38 @@ export interface PlanJSON {
     busy: Record<string, number>;
     links: { id: string; bytes: number; seconds: number }[];
     defaultedSymbols?: string[];
+  };
+}
+
+/** plan.json `floating` (docs/floating.md). */
+export interface PlanFloating {
+  ops: {
+    op: string;
+    name: string;
+    type: string;
+    kind: string;
+    devices: string[];
+    placed: string;
+    workUs: number;
+  }[];
+  /** `endpoint`: the channel number program.bin endpoints use (channels.length + id). */
+  values: { id: number; endpoint: number; value: string; from: string | null; to: string; bytes: number }[];
+}
+
+/** The plan's `floating` section from the float pass's result; undefined when nothing floats. */
+export function planFloating(f: FloatingResult | undefined, channels: number): PlanFloating | undefined {
+  if (!f || !f.ops.size) return undefined;
+  return {
+    ops: [...f.ops.values()].map((o) => ({
+      op: o.op,
+      name: o.name,
+      type: o.opType,
+      kind: o.kind,
+      devices: o.devices,
+      placed: o.placed,
+      workUs: Math.round(o.work * 1e9) / 1e3,
+    })),
+    values: f.values.map((v) => ({ ...v, endpoint: channels + v.id })),
   };
 }
 

@@ -974,6 +974,15 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
   const double t0 = since_us_ >= 0 ? since_us_ : now_us();
   const int o = *f.ready.begin();
   f.ready.erase(f.ready.begin());
+  if (static_cast<size_t>(o) < floating_.size() && floating_[o] >= 0 && !claim_(r.id, o, false)) {
+    // Another device runs this floating op; its outputs arrive like received values.
+    *ran = true;
+    f.executed[o] = 1;
+    ++f.executed_count;
+    while (f.frontier < static_cast<int>(f.D.ops.size()) && f.executed[f.frontier]) ++f.frontier;
+    f.release_after(o);
+    return Status::Ok();
+  }
   pc_ = &r.pc;
   f.force_heap = o != f.frontier;
   Status st = f.run_op(o);
@@ -987,6 +996,11 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
   for (int t : f.D.ops[o].outputs) {
     if (t < 0) continue;
     f.became_ready(t);
+    // A floating op whose last input this device just made is this device's (claimed before
+    // the input leaves, so that it does not travel to another device and back).
+    if (!floating_.empty())
+      for (int q : f.readers[t])
+        if (floating_[q] >= 0 && f.missing[q] == 0 && !f.executed[q]) claim_(r.id, q, true);
     FLEETRT_RETURN_IF_ERROR(send_if_needed(f, t, send));
   }
   f.release_after(o);

@@ -109,6 +109,15 @@ class Executor {
   void idle() { since_us_ = -1; }
   void resume();
   Status finish(Request& r, std::vector<Value>* outputs);
+  // Floating ops (engine/floating.h): before a main-program op marked here runs readiness-driven,
+  // claim(pass, op, false) says whether this device runs it; if not, step() skips it and its
+  // outputs arrive from the device that did. claim(pass, op, true): it became ready here by this
+  // device's own op (the engine may give it to this device now).
+  using ClaimFn = std::function<bool(int pass, int op, bool early)>;
+  void set_floating(std::vector<int> marks, ClaimFn claim) {
+    floating_ = std::move(marks);
+    claim_ = std::move(claim);
+  }
   // Bytes of the arena of one request (after begin()).
   static uint64_t arena_bytes(const Request& r);
 
@@ -130,6 +139,8 @@ class Executor {
   uint64_t arena_capacity_ = 0;
   const PassContext* pc_ = nullptr;  // the pass whose op is running
   double since_us_ = -1;              // when the previous step's work ended (-1: the device waited since)
+  std::vector<int> floating_;         // per main-program op: >= 0 when it floats
+  ClaimFn claim_;
 
   // Device memory (backends whose memory is not host-visible): the weights uploaded once.
   bool device_ = false;

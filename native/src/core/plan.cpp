@@ -151,6 +151,32 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
       plan->state.push_back(std::move(ps));
     }
   }
+  if (const Json* fl = j.get("floating"); fl && fl->is_object()) {
+    auto known = [&](const std::string& name) {
+      for (const PlanDevice& d : plan->devices)
+        if (d.name == name) return true;
+      return false;
+    };
+    if (const Json* ops = fl->get("ops"); ops && ops->is_array())
+      for (const Json& o : ops->arr) {
+        PlanFloatingOp f{o.get_string("name"), {}, o.get_string("placed")};
+        if (const Json* ds = o.get("devices"); ds && ds->is_array())
+          for (const Json& x : ds->arr)
+            if (x.is_string()) f.devices.push_back(x.str);
+        if (f.name.empty() || f.devices.size() < 2) return bad("floating op '" + f.name + "' needs a name and two devices or more");
+        for (const std::string& d : f.devices)
+          if (!known(d)) return bad("floating op '" + f.name + "' names device '" + d + "', which the plan does not list");
+        if (!known(f.placed)) return bad("floating op '" + f.name + "' is placed on '" + f.placed + "', which the plan does not list");
+        plan->floating.push_back(std::move(f));
+      }
+    if (const Json* vals = fl->get("values"); vals && vals->is_array())
+      for (const Json& v : vals->arr) {
+        PlanFloatingValue f{v.get_string("value"), v.get_string("from"), v.get_string("to"),
+                            static_cast<uint32_t>(v.get_number("endpoint", 0))};
+        if (f.endpoint < plan->channels.size()) return bad("floating value '" + f.value + "' has endpoint " + std::to_string(f.endpoint) + ", a channel's number");
+        plan->floating_values.push_back(std::move(f));
+      }
+  }
   if (const Json* g = j.get("generation"); g && g->is_object()) {
     PlanGeneration& gen = plan->generation;
     gen.present = true;

@@ -9,7 +9,7 @@
 
 namespace fleetrt {
 
-constexpr int kPlanSchemaVersion = 2;
+constexpr int kPlanSchemaVersion = 3;
 
 struct PlanFile {
   std::string path;  // relative to the bundle folder
@@ -73,6 +73,18 @@ struct PlanGeneration {
   int64_t max_positions = 0;     // the most tokens one sequence may hold (0: unbounded)
 };
 
+// Floating ops (plan.json "floating", schema version 3, docs/floating.md): ops that any device of
+// a group sharing host memory may run, and the values they share instead of sending on channels.
+struct PlanFloatingOp {
+  std::string name;                  // the op's name in each candidate's program
+  std::vector<std::string> devices;  // the group
+  std::string placed;                // where it runs when the group is not in one process
+};
+struct PlanFloatingValue {
+  std::string value, from, to;       // from: empty when a floating op makes it
+  uint32_t endpoint = 0;             // the channel number programs use
+};
+
 struct Plan {
   std::string path, dir;
   int schema_version = 0;
@@ -82,6 +94,8 @@ struct Plan {
   std::vector<PlanLink> links;
   std::vector<PlanState> state;
   PlanGeneration generation;
+  std::vector<PlanFloatingOp> floating;
+  std::vector<PlanFloatingValue> floating_values;
   double predicted_latency = -1, predicted_throughput = -1;  // seconds, requests/s
 };
 

@@ -137,6 +137,15 @@ Status Engine::open(EngineOptions o) {
   if (local_count == ndev)
     for (size_t k = 0; k < plan_.inputs.size(); ++k)
       if (input_desc_[k].first < 0) return bad("graph input '" + plan_.inputs[k].name + "' is read by no device");
+  {
+    std::vector<const Program*> programs;
+    for (const auto& d : devices_) programs.push_back(d->local ? &d->program : nullptr);
+    Status st = floating_.init(plan_, programs, local_count == ndev);
+    if (!st.ok()) return bad(st.message);
+    for (const auto& d : devices_)
+      if (d->local && floating_.any())
+        d->exec->set_floating(floating_.marks(d->index), [this, i = d->index](int pass, int op, bool early) { return floating_.claim(pass, i, op, early); });
+  }
   telemetry_.reset(devices_.size(), now_us());
   telemetry_.channel_bytes.assign(plan_.channels.size(), 0);
   if (const char* ms = std::getenv("FLEETRT_WATCHDOG_MS")) watchdog_us_ = std::max(1.0, std::atof(ms)) * 1000;
@@ -146,6 +155,7 @@ Status Engine::open(EngineOptions o) {
 }
 
 void Engine::reset_telemetry() {
+  floating_.reset_runs();
   telemetry_.reset(devices_.size(), now_us());
   std::lock_guard<std::mutex> g(telemetry_.mu);
   telemetry_.channel_bytes.assign(plan_.channels.size(), 0);
@@ -390,11 +400,22 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
   auto fail = [&](const Status& s) {
     run.fail(s.code == kStatusBadInput ? s : Status::Error(who + s.message), tp);
   };
+  bool relaying = false;  // sends made while taking in a received value
   SendFn send = [&](uint32_t ep, const Value& v) -> Status {
     const uint32_t ch = D.channels[ep].channel;
     const int to = receiver(ch);
     if (to < 0) return Status::Error("no device receives channel " + std::to_string(ch));
     Message m{current, ch, dev.index, v, value_bytes(v), now_us() - tel.epoch_us};
+    if (floating_.shared_endpoint(ch)) {
+      // A floating op's value for another device of its group: shared, not a channel transfer.
+      // Its maker hands it to every device that reads it, so a device that received it does not pass it on.
+      if (relaying) return Status::Ok();
+      m.shared = true;
+      floating_.count_shared(dev.index, m.bytes);
+      std::string err;
+      if (!tp.send(to, std::move(m), &err)) return Status::Error(err);
+      return Status::Ok();
+    }
     {
       std::lock_guard<std::mutex> g(tel.mu);
       keep_recent(tel.transfers, TransferEvent{current, ch, dev.index, to, m.bytes, m.sent_us, -1});
@@ -487,13 +508,14 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
         stash_control(m);
         continue;
       }
-      record_recv(m);
+      if (!floating_.shared_endpoint(m.channel)) record_recv(m);
       auto it = active.find(m.pass);
       if (it == active.end()) continue;  // pass already finished here
       int ep = endpoint(dev.index, m.channel, 1);
       current = m.pass;
       Status st = ep < 0 ? Status::Error("received channel " + std::to_string(m.channel) + ", which this device does not read")
-                         : dev.exec->deliver(*it->second, static_cast<uint32_t>(ep), std::move(m.value), send);
+                         : (relaying = true, dev.exec->deliver(*it->second, static_cast<uint32_t>(ep), std::move(m.value), send));
+      relaying = false;
       if (!st.ok()) {
         fail(st);
         break;
@@ -616,6 +638,7 @@ Status Engine::run(std::vector<PassSpec>& passes, std::vector<std::vector<Value>
     for (std::thread& t : threads) t.join();
   }
   telemetry_.runs++;
+  for (int id : run.ids) floating_.forget(id);
   if (!run.failed) {
     std::string err;
     if (!transport_->flush(&err)) return Status::Error(err);

@@ -22,6 +22,7 @@
 #include "core/tensor_io.h"
 #include "core/thread_pool.h"
 #include "engine/backend.h"
+#include "engine/floating.h"
 #include "engine/telemetry.h"
 #include "engine/transport.h"
 
@@ -101,6 +102,9 @@ class Engine {
   Status send_control(int device, const std::vector<int64_t>& data);
   Status wait_control(std::vector<int64_t>* data);
 
+  // Floating ops and how often each device ran them (docs/floating.md).
+  const FloatingOps& floating() const { return floating_; }
+
   Telemetry& telemetry() { return telemetry_; }
   const Telemetry& telemetry() const { return telemetry_; }
   // Forgets what was measured so far (after warm-up passes): op times, transfers, passes, bytes per
@@ -126,6 +130,7 @@ class Engine {
   std::map<uint32_t, int> receiver_;
   std::unique_ptr<Transport> transport_;
   Telemetry telemetry_;
+  FloatingOps floating_;
   // Fault injection for tests (FLEETRT_FAULT=device=NAME,step=N,mode=crash|hang; off by default):
   // from run N on, that device crashes or stops answering.
   std::vector<std::pair<double, int>> slowdown_;  // per device: (factor, from run)

@@ -32,6 +32,40 @@ std::string outputs_json(const std::vector<std::string>& names, const std::vecto
   return o + "]";
 }
 
+// Floating ops (engine/floating.h): where each ran, per device, and the values the devices shared.
+std::string floating_metrics(const Plan& plan, const std::vector<const Json*>& dev, double requests) {
+  std::vector<std::vector<double>> runs(plan.floating.size(), std::vector<double>(plan.devices.size(), 0));
+  double messages = 0, bytes = 0;
+  for (size_t d = 0; d < dev.size(); ++d) {
+    const Json* f = dev[d] ? dev[d]->get("floating") : nullptr;
+    if (!f) continue;
+    messages += f->get_number("sharedMessages", 0);
+    bytes += f->get_number("sharedBytes", 0);
+    if (const Json* r = f->get("runs"); r && r->is_array())
+      for (const Json& x : r->arr)
+        if (x.arr.size() == 2 && x.arr[0].num >= 0 && x.arr[0].num < runs.size()) runs[static_cast<size_t>(x.arr[0].num)][d] += x.arr[1].num;
+  }
+  std::vector<double> per_device(plan.devices.size(), 0);
+  std::string ops = "[";
+  for (size_t k = 0; k < plan.floating.size(); ++k) {
+    const PlanFloatingOp& op = plan.floating[k];
+    std::string where = "{", devices = "[";
+    for (size_t i = 0; i < op.devices.size(); ++i) devices += std::string(i ? "," : "") + json_quote(op.devices[i]);
+    for (size_t d = 0; d < plan.devices.size(); ++d) {
+      if (!runs[k][d]) continue;
+      per_device[d] += runs[k][d];
+      where += std::string(where.size() > 1 ? ", " : "") + json_quote(plan.devices[d].name) + ": " + num(runs[k][d]);
+    }
+    ops += std::string(k ? "," : "") + "\n      {\"op\": " + json_quote(op.name) + ", \"devices\": " + devices +
+           "], \"placed\": " + json_quote(op.placed) + ", \"runs\": " + where + "}}";
+  }
+  std::string totals = "{";
+  for (size_t d = 0; d < plan.devices.size(); ++d)
+    if (per_device[d]) totals += std::string(totals.size() > 1 ? ", " : "") + json_quote(plan.devices[d].name) + ": " + num(per_device[d]);
+  return "{\"runsPerDevice\": " + totals + "}, \"sharedValuesPerRequest\": " + num(requests > 0 ? messages / requests : 0) +
+         ", \"sharedBytesPerRequest\": " + num(requests > 0 ? bytes / requests : 0) + ",\n    \"ops\": " + ops + "]}";
+}
+
 }  // namespace
 
 std::string latency_json(std::vector<double> ms) {
@@ -122,7 +156,8 @@ std::string device_fragment(const Engine& engine, int device, const std::vector<
          std::to_string(dt.heap_peak) + ",\"replanned\":" + (dt.exec.replanned ? "true" : "false") + ",\"ops\":" +
          std::to_string(dt.ops) + ",\"busyUs\":" + num(busy) + ",\"busyMedianUs\":" + num(median_of(per_pass)) + ",\"passes\":" + passes + ",\"transfers\":" + transfers +
          ",\"events\":" + events + ",\"opUs\":" + ops + ",\"outputs\":" + outputs_json(names, mine, output_dir) +
-         ",\"outputIndex\":" + out_order + ",\"moe\":" + moe + "}";
+         ",\"outputIndex\":" + out_order + ",\"moe\":" + moe +
+         (engine.floating().any() ? ",\"floating\":" + engine.floating().fragment(device) : std::string()) + "}";
 }
 
 bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::string& launcher, const std::string& generation,
@@ -335,6 +370,7 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
         for (const std::string& l : plan.channels[kv.first].links) dispatch[l] += kv.second.bytes;
     m += ",\n  \"moe\": " + moe_metrics(units, moe_ops, dispatch, total);
   }
+  if (!plan.floating.empty()) m += ",\n  \"floating\": " + floating_metrics(plan, dev, total);
   if (!generation.empty()) m += ",\n  \"generation\": " + generation;
   m += "\n}\n";
 

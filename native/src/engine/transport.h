@@ -19,6 +19,9 @@ struct Message {
   Value value;
   uint64_t bytes = 0;
   double sent_us = 0;
+  // The value is shared, not copied, in one process (a floating op's value: engine/floating.h);
+  // the sender keeps no way to write it.
+  bool shared = false;
 };
 
 class Transport {

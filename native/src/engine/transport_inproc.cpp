@@ -58,6 +58,7 @@ class InprocTransport final : public Transport {
       q.pop_front();
       --in_flight_;
     }
+    if (m->shared) return true;
     Value own;
     if (!copy_value(m->value, &own, error)) {
       *error = "out of memory receiving channel " + std::to_string(m->channel) + ": " + *error;

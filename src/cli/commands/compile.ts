@@ -16,6 +16,7 @@ interface CompileFlags {
   pin: string[];
   fleet?: string;
   objective?: string;
+  float?: boolean;
   maxLatency?: string;
   maxMemory?: string;
   passes?: string;
@@ -45,6 +46,7 @@ const command: FleetcCommand = {
       )
       .option('--pin <regex=device>', 'place ops whose name or type matches on a device (repeatable)', collect, [])
       .option('--objective <what>', 'partition for latency or throughput (default latency)')
+      .option('--no-float', 'pin every op where it is placed (no op runs on whichever cpu of its host is ready)')
       .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
       .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
       .option(
@@ -74,6 +76,7 @@ const command: FleetcCommand = {
         dims: parseDims(flags.dim),
         pins: flags.pin,
         objective: flags.objective as 'latency' | 'throughput' | undefined,
+        float: flags.float !== false,
         maxLatency: flags.maxLatency,
         maxMemory: flags.maxMemory,
         passes: flags.passes,
