@@ -31,6 +31,8 @@ export interface FloatOptions {
   maxWork: number;
   /** …and each of its outputs holds at most this many bytes (values are shared, not copied). */
   maxBytes: number;
+  /** Also float groups that lie inside one device's work (they would run there anyway). */
+  interior?: boolean;
 }
 
 /** Kinds of work that may float: no dense math, no reductions (their sums' order could change). */
@@ -146,6 +148,49 @@ export function selectFloating(input: FloatInput, opts: FloatOptions): Map<strin
       }
     }
   }
-  return out;
+  return opts.interior ? out : boundaryComponents(graph, out, deviceOf, readers, input.home);
 }
 
+/**
+ * Keeps the connected groups of floating ops that touch more than one device (through what they
+ * read, what reads them, or where their ops were placed). A group inside one device's work would
+ * always run there — the device that makes an op's last input takes it — so floating it would
+ * only add the run-time bookkeeping.
+ */
+function boundaryComponents(
+  graph: IRGraph,
+  floating: Map<string, FloatingOp>,
+  deviceOf: (op: string) => string,
+  readers: (v: string) => string[],
+  home: string,
+): Map<string, FloatingOp> {
+  const parent = new Map<string, string>([...floating.keys()].map((k) => [k, k]));
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  for (const id of floating.keys())
+    for (const v of graph.opInputs(id)) {
+      if (v === undefined || graph.value(v).role === 'weight') continue;
+      const p = graph.producer(v);
+      if (p && floating.has(p.op)) parent.set(find(p.op), find(id));
+    }
+  const touched = new Map<string, Set<string>>();
+  const touch = (op: string, device: string): void => {
+    const r = find(op);
+    if (!touched.has(r)) touched.set(r, new Set());
+    touched.get(r)!.add(device);
+  };
+  for (const id of floating.keys()) {
+    touch(id, deviceOf(id));
+    for (const v of graph.opInputs(id)) {
+      if (v === undefined || graph.value(v).role === 'weight') continue;
+      const p = graph.producer(v);
+      if (!p) touch(id, home);
+      else if (!floating.has(p.op)) touch(id, deviceOf(p.op));
+    }
+    for (const v of graph.opOutputs(id))
+      if (v !== undefined) for (const r of readers(v)) if (!floating.has(r)) touch(id, deviceOf(r));
+  }
+  return new Map([...floating].filter(([id]) => (touched.get(find(id))?.size ?? 0) > 1));
+}

@@ -875,9 +875,16 @@ class RequestImpl final : public Request {
     frame.arena_cap = &arena_cap;
   }
   bool done() const override {
-    if (frame.executed_count < static_cast<int>(frame.D.ops.size())) return false;
+    const int n = static_cast<int>(frame.D.ops.size());
     for (uint32_t t : frame.D.outputs)
       if (!frame.slots[t]->ready) return false;
+    if (frame.executed_count < n) {
+      const Executor& ex = frame.ex;
+      if (frame.executed_count + ex.floating_count_ < n) return false;
+      // Floating ops not run here: another device's, or nobody's yet (a device that needs their values takes them).
+      for (int q = 0; q < n; ++q)
+        if (!frame.executed[q] && (ex.floating_[q] < 0 || ex.claim_(id, q, Executor::kClaimPeek))) return false;
+    }
     return true;
   }
   int request_id() const override { return id; }
@@ -972,16 +979,18 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
   *ran = false;
   if (f.ready.empty()) return Status::Ok();
   const double t0 = since_us_ >= 0 ? since_us_ : now_us();
-  const int o = *f.ready.begin();
+  int o = *f.ready.begin();
   f.ready.erase(f.ready.begin());
-  if (static_cast<size_t>(o) < floating_.size() && floating_[o] >= 0 && !claim_(r.id, o, false)) {
+  while (static_cast<size_t>(o) < floating_.size() && floating_[o] >= 0 && !claim_(r.id, o, kClaimRun)) {
     // Another device runs this floating op; its outputs arrive like received values.
     *ran = true;
     f.executed[o] = 1;
     ++f.executed_count;
     while (f.frontier < static_cast<int>(f.D.ops.size()) && f.executed[f.frontier]) ++f.frontier;
     f.release_after(o);
-    return Status::Ok();
+    if (f.ready.empty()) return Status::Ok();
+    o = *f.ready.begin();
+    f.ready.erase(f.ready.begin());
   }
   pc_ = &r.pc;
   f.force_heap = o != f.frontier;
@@ -1000,7 +1009,7 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
     // the input leaves, so that it does not travel to another device and back).
     if (!floating_.empty())
       for (int q : f.readers[t])
-        if (floating_[q] >= 0 && f.missing[q] == 0 && !f.executed[q]) claim_(r.id, q, true);
+        if (floating_[q] >= 0 && f.missing[q] == 0 && !f.executed[q]) claim_(r.id, q, kClaimEarly);
     FLEETRT_RETURN_IF_ERROR(send_if_needed(f, t, send));
   }
   f.release_after(o);

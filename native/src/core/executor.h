@@ -109,13 +109,17 @@ class Executor {
   void idle() { since_us_ = -1; }
   void resume();
   Status finish(Request& r, std::vector<Value>* outputs);
-  // Floating ops (engine/floating.h): before a main-program op marked here runs readiness-driven,
-  // claim(pass, op, false) says whether this device runs it; if not, step() skips it and its
-  // outputs arrive from the device that did. claim(pass, op, true): it became ready here by this
-  // device's own op (the engine may give it to this device now).
-  using ClaimFn = std::function<bool(int pass, int op, bool early)>;
+  // Floating ops (engine/floating.h): marks[o] >= 0 says main-program op o floats. claim(pass,
+  // op, kClaimRun) before one runs readiness-driven: whether this device runs it (if not, step()
+  // skips it and its outputs arrive from the device that did); kClaimEarly when this device just
+  // made its last input; kClaimPeek: whether this device has taken it. A request is done here when
+  // the floating ops it did not run are not this device's.
+  enum ClaimMode { kClaimRun = 0, kClaimEarly = 1, kClaimPeek = 2 };
+  using ClaimFn = std::function<bool(int pass, int op, int mode)>;
   void set_floating(std::vector<int> marks, ClaimFn claim) {
     floating_ = std::move(marks);
+    floating_count_ = 0;
+    for (int k : floating_) floating_count_ += k >= 0 ? 1 : 0;
     claim_ = std::move(claim);
   }
   // Bytes of the arena of one request (after begin()).
@@ -131,6 +135,7 @@ class Executor {
  private:
   friend class Frame;
   friend class OpContext;
+  friend class RequestImpl;
   const Program& program_;
   ThreadPool& pool_;
   Backend& backend_;
@@ -140,6 +145,7 @@ class Executor {
   const PassContext* pc_ = nullptr;  // the pass whose op is running
   double since_us_ = -1;              // when the previous step's work ended (-1: the device waited since)
   std::vector<int> floating_;         // per main-program op: >= 0 when it floats
+  int floating_count_ = 0;
   ClaimFn claim_;
 
   // Device memory (backends whose memory is not host-visible): the weights uploaded once.

@@ -144,7 +144,7 @@ Status Engine::open(EngineOptions o) {
     if (!st.ok()) return bad(st.message);
     for (const auto& d : devices_)
       if (d->local && floating_.any())
-        d->exec->set_floating(floating_.marks(d->index), [this, i = d->index](int pass, int op, bool early) { return floating_.claim(pass, i, op, early); });
+        d->exec->set_floating(floating_.marks(d->index), [this, i = d->index](int pass, int op, int mode) { return floating_.claim(pass, i, op, mode); });
   }
   telemetry_.reset(devices_.size(), now_us());
   telemetry_.channel_bytes.assign(plan_.channels.size(), 0);
@@ -401,16 +401,43 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
     run.fail(s.code == kStatusBadInput ? s : Status::Error(who + s.message), tp);
   };
   bool relaying = false;  // sends made while taking in a received value
+  std::vector<std::pair<int, Message>> deferred;  // shared values held back (kMaybe), with their device
+  // Hands over the held-back values still wanted; whether it sent any.
+  auto flush_deferred = [&]() -> bool {
+    bool sent = false;
+    for (auto& d : deferred) {
+      if (floating_.needed(d.second.pass, d.second.channel) == FloatingOps::kNotNeeded) continue;
+      floating_.count_shared(dev.index, d.second.bytes);
+      std::string err;
+      if (!tp.send(d.first, std::move(d.second), &err)) {
+        fail(Status::Error(err));
+        break;
+      }
+      sent = true;
+    }
+    deferred.clear();
+    return sent;
+  };
   SendFn send = [&](uint32_t ep, const Value& v) -> Status {
     const uint32_t ch = D.channels[ep].channel;
+    FloatingOps::Need need = FloatingOps::kNeeded;
+    if (floating_.shared_endpoint(ch)) {
+      // A floating op's value for another device of its group: shared, not a channel transfer.
+      // Its maker hands it to every device that reads it, so a device that received it does not pass it on.
+      need = relaying ? FloatingOps::kNotNeeded : floating_.needed(current, ch);
+      if (need == FloatingOps::kNotNeeded) return Status::Ok();
+    }
     const int to = receiver(ch);
     if (to < 0) return Status::Error("no device receives channel " + std::to_string(ch));
     Message m{current, ch, dev.index, v, value_bytes(v), now_us() - tel.epoch_us};
     if (floating_.shared_endpoint(ch)) {
-      // A floating op's value for another device of its group: shared, not a channel transfer.
-      // Its maker hands it to every device that reads it, so a device that received it does not pass it on.
-      if (relaying) return Status::Ok();
       m.shared = true;
+      if (need == FloatingOps::kMaybe) {
+        // Only a floating op nobody took yet reads it there: this device will likely take that op
+        // itself; hand the value over when it pauses, if still wanted.
+        deferred.push_back({to, std::move(m)});
+        return Status::Ok();
+      }
       floating_.count_shared(dev.index, m.bytes);
       std::string err;
       if (!tp.send(to, std::move(m), &err)) return Status::Error(err);
@@ -551,6 +578,8 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
       for (size_t k = 0; k < outs.size(); ++k)
         if (dev.output_of[k] >= 0) (*run.outputs)[i][dev.output_of[k]] = std::move(outs[k]);
       keep_recent(dt.finished, {it->first, now_us() - tel.epoch_us});
+      // A device that waits for a floating op's value handed over lazily (no wake-up) looks again.
+      if (floating_.any()) tp.wake();
       dt.ops += static_cast<int64_t>(D.ops.size());
       dt.passes++;
       arena_now -= arenas[it->first];
@@ -559,6 +588,7 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
       progress = true;
     }
     heard(true);  // making progress, or alive and waiting for another device
+    if (!deferred.empty() && (!progress || finished >= n) && flush_deferred()) progress = true;
     if (progress || finished >= n) continue;
     watchdog();
     // Nothing to do: wait for a message. In one process, if every device waits and nothing is in
@@ -626,6 +656,7 @@ Status Engine::run(std::vector<PassSpec>& passes, std::vector<std::vector<Value>
       }
     }
   }
+  floating_.begin(run.ids);
   run.running = static_cast<int>(local.size());
   run.heard.assign(devices_.size(), now_us());
   run.busy.assign(devices_.size(), 0);
@@ -638,7 +669,7 @@ Status Engine::run(std::vector<PassSpec>& passes, std::vector<std::vector<Value>
     for (std::thread& t : threads) t.join();
   }
   telemetry_.runs++;
-  for (int id : run.ids) floating_.forget(id);
+  floating_.forget(run.ids);
   if (!run.failed) {
     std::string err;
     if (!transport_->flush(&err)) return Status::Error(err);

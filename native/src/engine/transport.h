@@ -22,6 +22,8 @@ struct Message {
   // The value is shared, not copied, in one process (a floating op's value: engine/floating.h);
   // the sender keeps no way to write it.
   bool shared = false;
+  // No device waits for it: the receiver takes it when it next looks (a transport may skip the wake-up).
+  bool lazy = false;
 };
 
 class Transport {

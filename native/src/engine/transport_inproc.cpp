@@ -41,10 +41,11 @@ class InprocTransport final : public Transport {
       return false;
     }
     std::lock_guard<std::mutex> g(mu_);
+    const bool lazy = m.lazy;
     inbox_[to].push_back(std::move(m));
     ++in_flight_;
     ++epoch_;
-    cv_.notify_all();
+    if (!lazy) cv_.notify_all();
     return true;
   }
 
