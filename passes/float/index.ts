@@ -7,7 +7,9 @@ import { need, targetOf, type Pass } from '../pass.js';
 import { selectFloating, type FloatingOp } from './select.js';
 
 export type { FloatingOp } from './select.js';
-export { floatingGroups } from './select.js';
+export { floatCandidates, floatingGroups } from './select.js';
+/** The pass's defaults, for tools that ask before compiling (inspect). */
+export const FLOAT_DEFAULTS = { maxWork: 2e-6, maxBytes: 4096 };
 
 /**
  * A value shared inside a group instead of copied on a channel (plan.json `floating.values`):

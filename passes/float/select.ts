@@ -91,6 +91,7 @@ export function selectFloating(input: FloatInput, opts: FloatOptions): Map<strin
     if (names.get(op.name) !== 1 || graph.subgraphs(id).length) return undefined;
     if (input.fixed.has(id) || pins.some((re) => re.test(op.name) || re.test(id) || re.test(op.opType))) return undefined;
     const ins = graph.opInputs(id).filter((v): v is string => v !== undefined);
+    if (!ins.length) return undefined; // Constant: folded by the compile, nothing to decide at run time
     const outs = graph.opOutputs(id).filter((v): v is string => v !== undefined);
     for (const v of [...ins, ...outs]) {
       const val = graph.value(v);
@@ -193,4 +194,26 @@ function boundaryComponents(
       if (v !== undefined) for (const r of readers(v)) if (!floating.has(r)) touch(id, deviceOf(r));
   }
   return new Map([...floating].filter(([id]) => (touched.get(find(id))?.size ?? 0) > 1));
+}
+
+/**
+ * Before placement (`fleetc inspect --fleet`): per group of devices sharing a host's memory, the
+ * ops cheap and supported enough to float there wherever the partitioner puts them; whether one
+ * floats in a compile also depends on where its neighbours go (only groups at device boundaries do).
+ */
+export function floatCandidates(
+  graph: IRGraph,
+  fleet: Fleet,
+  cost: FleetCost,
+  dims: ReadonlyMap<string, number>,
+  opts: FloatOptions,
+): { devices: string[]; ops: FloatingOp[] }[] {
+  return floatingGroups(fleet).map((group) => {
+    const placement = Object.fromEntries(graph.ops().map((id) => [id, group[0]!]));
+    const ops = selectFloating(
+      { graph, fleet, cost, home: group[0]!, placement, dims, fixed: new Set() },
+      { ...opts, interior: true },
+    );
+    return { devices: group, ops: [...ops.values()] };
+  });
 }

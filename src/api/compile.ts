@@ -380,6 +380,24 @@ export async function compileGraph(
         dims,
         plannedArena,
         ...(moe ? { moe: moe.report } : {}),
+        ...(floatingPlan
+          ? {
+              floating: {
+                ops: floatingPlan.ops.map((o) => ({
+                  op: o.op,
+                  name: o.name,
+                  opType: o.type,
+                  devices: o.devices,
+                  placed: o.placed,
+                  workUs: o.workUs,
+                })),
+                sharedValues: floatingPlan.values.length,
+                sharedBytes: floatingPlan.values.reduce((s, v) => s + v.bytes, 0),
+                channels: channels.length,
+                pinnedChannels: part.channels.length,
+              },
+            }
+          : {}),
       }),
     );
   }

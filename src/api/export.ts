@@ -198,6 +198,8 @@ class BundleReader {
     private readonly programPath: string,
     private readonly device: string,
     private readonly modelFile: string,
+    /** Ops of the main program left out: floating ops whose placed copy is another device's. */
+    private readonly skip: ReadonlySet<string> = new Set(),
   ) {}
 
   private dtype(code: number, what: string): DType | null {
@@ -280,6 +282,7 @@ class BundleReader {
     const name = (i: number): string => (i < 0 ? '' : prog.tensors[i]!.name);
     const ids: string[] = [];
     for (const o of prog.ops) {
+      if (main && this.skip.has(o.name)) continue;
       if (g.hasOp(o.name))
         bad(
           `op '${o.name}' is in ${main ? 'two bundles' : 'a subgraph twice'} (device ${this.device})`,
@@ -454,7 +457,9 @@ export async function exportOnnx(build: string, outDir: string, opts: ExportOpti
       if (e instanceof ProgramFormatError) bad(e.message, programPath);
       throw e;
     }
-    new BundleReader(decoded, resolve(weightsPath), programPath, dev.name, modelFile).fill(
+    // A floating op (docs/floating.md) is in every program of its group: it is exported where it was placed.
+    const elsewhere = new Set((plan.floating?.ops ?? []).filter((f) => f.placed !== dev.name).map((f) => f.name));
+    new BundleReader(decoded, resolve(weightsPath), programPath, dev.name, modelFile, elsewhere).fill(
       whole,
       decoded.programs[0]!,
       0,

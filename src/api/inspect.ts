@@ -18,6 +18,8 @@ import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { PASSES } from '../../passes/registry.js';
 import { FleetcError, formatLoc } from '../diagnostics/index.js';
 import { loadFleet } from '../fleet/load.js';
+import { FleetCost } from '../fleet/cost.js';
+import { FLOAT_DEFAULTS, floatCandidates } from '../../passes/float/index.js';
 import type { IRGraph } from '../ir/graph.js';
 import { printGraph } from '../ir/print.js';
 import { dimToJSON, dimToString, evaluate, product, symbolsOf, type Dim } from '../ir/sym.js';
@@ -152,6 +154,8 @@ export interface InspectReport {
   warnings: string[];
   opRows?: OpRow[];
   ir?: string;
+  /** With a fleet: per group of devices sharing a host's memory, the ops that may float there (docs/floating.md). */
+  floating?: { devices: string[]; ops: { name: string; opType: string; workUs: number }[] }[];
 }
 
 function qualified(opType: string, domain: string): string {
@@ -161,6 +165,15 @@ function qualified(opType: string, domain: string): string {
 function toMap(dims: InspectOptions['dims']): Map<string, number> {
   if (!dims) return new Map();
   return dims instanceof Map ? new Map(dims) : new Map(Object.entries(dims));
+}
+
+/** Ops that may float among each group of a fleet's devices that share a host's memory. */
+function floatingOf(graph: IRGraph, file: string, dims: ReadonlyMap<string, number>): NonNullable<InspectReport['floating']> {
+  const fleet = loadFleet(file);
+  return floatCandidates(graph, fleet, new FleetCost(fleet), dims, FLOAT_DEFAULTS).map((g) => ({
+    devices: g.devices,
+    ops: g.ops.map((o) => ({ name: o.name, opType: o.opType, workUs: Math.round(o.work * 1e9) / 1e3 })),
+  }));
 }
 
 /** The devices of a fleet file as rooflines, the chosen (or first) one first. */
@@ -279,6 +292,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
   }
 
   const rows = opRowsFor(graph, cost, dev, num, opts.ops === true, fleet);
+  const floating = opts.fleet ? floatingOf(graph, opts.fleet, dims) : [];
   const critical = criticalPath(graph, rows.order, (id) => rows.time.get(id) ?? 0);
   const onPath = new Set(critical.ops);
   for (const r of rows.rows) r.critical = onPath.has(r.name);
@@ -323,6 +337,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
       inputBytes: num(k.inputBytes),
     })),
     moe: summariseMoe(detectMoe(graph, dims)),
+    ...(floating.length ? { floating } : {}),
     device: {
       name: dev.name,
       description: dev.description,

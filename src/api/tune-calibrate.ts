@@ -123,9 +123,16 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
     for (const d of r.metrics.devices) {
       if (!d.ops?.length) continue;
       const priced = new Map(r.build.report.ops.filter((o) => o.device === d.name).map((o) => [o.name, o]));
+      // Floating ops (docs/floating.md) are in every device program of their group; each device
+      // times the runs it took (none: nothing to fit here).
+      const floating = new Set(
+        (r.build.report.floating?.ops ?? []).filter((f) => f.devices.includes(d.name)).map((f) => f.name),
+      );
+      const anywhere = new Map(r.build.report.ops.map((o) => [o.name, o]));
       const list = samples.get(d.name) ?? [];
       for (const m of d.ops) {
-        const o = priced.get(m.name);
+        if (floating.has(m.name) && !(opMs(m) > 0)) continue;
+        const o = priced.get(m.name) ?? (floating.has(m.name) ? anywhere.get(m.name) : undefined);
         if (!o || o.opType !== m.opType)
           throw new FleetcError(
             'E0305',

@@ -6,6 +6,7 @@ import elkModule from 'elkjs/lib/elk.bundled.js';
 import type { ELK as ElkApi, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import { bytes, seconds, si } from '../util/format.js';
 import type { Report, ReportOp } from './model.js';
+import { floatingHtml } from './floating.js';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
 /** Above this many ops the graph is drawn per segment, to keep layout time and page size sane. */
@@ -61,7 +62,7 @@ greedy baseline ${seconds(r.baseline.latency)}</p>
 ${deviceRows}</table>
 <h2>Links</h2>
 ${r.links.length ? `<table id="links"><tr><th>link</th><th>bytes</th><th>time</th></tr>${linkRows}</table>` : '<p>Nothing crosses a link.</p>'}
-${experts(r)}<h2>Graph</h2>
+${floatingHtml(r.floating, esc)}${experts(r)}<h2>Graph</h2>
 <p>${legend} <span class="key"><svg width="24" height="8"><line x1="0" y1="4" x2="24" y2="4" class="cut"/></svg> crosses devices</span> · hover a node for why it went there</p>
 <div class="scroll">${graphSvg}</div>
 <h2>Roofline</h2>

@@ -6,6 +6,7 @@ import { FleetCost } from '../fleet/cost.js';
 import type { MoeReportLayer, PartitionResult } from '../../passes/partition/index.js';
 import { byteSize } from '../ir/dtype.js';
 import { evaluate, product } from '../ir/sym.js';
+import type { ReportFloating } from './floating.js';
 
 export const REPORT_VERSION = 1;
 
@@ -73,6 +74,8 @@ export interface Report {
   timeline: PartitionResult['timeline'];
   /** MoE models: per layer, per device its experts, predicted routed tokens and time, and why each expert went where. */
   moe?: MoeReportLayer[];
+  /** Ops any device of their group may run (docs/floating.md), and what sharing their values saves. */
+  floating?: ReportFloating;
   /** The fleet's datasheet cost model, and the calibration the plan was priced with if any (`fleetc tune` prices the plan again). */
   costModel?: ReportCostModel;
   /** Graph inputs with the ops that read them, graph outputs with the ops that make them (bytes as in `edges`). */
@@ -119,6 +122,7 @@ export interface ReportInput {
   dims: Map<string, number>;
   plannedArena?: Record<string, number>;
   moe?: MoeReportLayer[];
+  floating?: ReportFloating;
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -192,6 +196,7 @@ export function buildReport(input: ReportInput): Report {
     edges,
     timeline: r.timeline,
     ...(input.moe ? { moe: input.moe } : {}),
+    ...(input.floating?.ops.length ? { floating: input.floating } : {}),
     costModel: costModelOf(fleet),
     io,
   };

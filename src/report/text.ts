@@ -1,6 +1,7 @@
 // The terminal form of the partition report.
 import { bytes, seconds, si, table } from '../util/format.js';
 import type { Report } from './model.js';
+import { floatingText } from './floating.js';
 
 /** Styling hooks (chalk in the CLI; identity for report.txt). */
 export interface Style {
@@ -83,6 +84,8 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
     if (r.channels.length > shown.length)
       out.push(c.dim(`  … ${r.channels.length - shown.length} more in report.json`));
   }
+
+  out.push(...floatingText(r.floating, c));
 
   for (const l of r.moe ?? []) {
     out.push(

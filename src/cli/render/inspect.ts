@@ -80,6 +80,14 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
     );
     for (const n of m.notes) out.push(c.yellow(`  note: ${n}`));
   }
+  for (const g of r.floating ?? []) {
+    const types = new Map<string, number>();
+    for (const o of g.ops) types.set(o.opType, (types.get(o.opType) ?? 0) + 1);
+    out.push(
+      `${head('floating')}  ${g.ops.length} ops may run on whichever of ${g.devices.join(' + ')} has them ready` +
+        (types.size ? ` (${[...types].map(([t, n]) => `${t} ${n}`).join(', ')})` : ''),
+    );
+  }
   out.push(
     `${head('ops')}       ${Object.entries(r.ops)
       .map(([k, n]) => `${k} ${n}`)
