@@ -9,7 +9,8 @@ import { selectFloating, type FloatingOp } from './select.js';
 export type { FloatingOp } from './select.js';
 export { floatCandidates, floatingGroups } from './select.js';
 /** The pass's defaults, for tools that ask before compiling (inspect). */
-export const FLOAT_DEFAULTS = { maxWork: 2e-6, maxBytes: 4096 };
+const MAX_WORK_US = 2;
+export const FLOAT_DEFAULTS = { maxWork: MAX_WORK_US * 1e-6, maxBytes: 4096 } as const;
 
 /**
  * A value shared inside a group instead of copied on a channel (plan.json `floating.values`):
@@ -42,7 +43,7 @@ export const floatPass: Pass = {
   name: 'float',
   summary: 'let cheap ops (shape arithmetic, small element-wise) run on whichever cpu of their host is ready',
   kind: 'analysis',
-  options: { maxWorkUs: 2, maxBytes: 4096 },
+  options: { maxWorkUs: MAX_WORK_US, maxBytes: FLOAT_DEFAULTS.maxBytes, interior: false },
   needs: ['partition'],
   provides: 'floating',
   needsTarget: true,
@@ -59,7 +60,11 @@ export const floatPass: Pass = {
         dims: ctx.dims,
         fixed: new Set(ctx.results.experts?.pins.keys() ?? []),
       },
-      { maxWork: Number(options.maxWorkUs) * 1e-6, maxBytes: Number(options.maxBytes) },
+      {
+        maxWork: Number(options.maxWorkUs) * 1e-6,
+        maxBytes: Number(options.maxBytes),
+        interior: options.interior === true || options.interior === 'true',
+      },
     );
     ctx.results.floating = { ops, values: [] };
     const groups = new Set([...ops.values()].map((f) => f.devices.join('+')));

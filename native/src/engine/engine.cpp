@@ -90,6 +90,10 @@ Status Engine::open(EngineOptions o) {
     int to = device_index(plan_.channels[c].to);
     if (to >= 0) receiver_[static_cast<uint32_t>(c)] = to;
   }
+  for (const PlanFloatingValue& v : plan_.floating_values) {
+    int to = device_index(v.to);
+    if (to >= 0) receiver_[v.endpoint] = to;
+  }
   home_ = 0;
   for (int i = 0; i < ndev; ++i)
     if (plan_.devices[i].home) home_ = i;

@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
 #ifdef FLEETRT_HAVE_CUDA
       extras += ", cuda";
 #endif
-      std::printf("fleetrt 0.2.0 (plan schema 2, program format 1%s)\n", extras.c_str());
+      std::printf("fleetrt 0.2.0 (plan schema %d, program format 1%s)\n", kPlanSchemaVersion, extras.c_str());
       return 0;
     } else if (a == "--list-kernels") {
       list = true;
