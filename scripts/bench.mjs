@@ -44,6 +44,11 @@ const BENCHES = {
     tsx,
     ['scripts/bench/live.ts'],
   ],
+  float: [
+    'floating ops vs the same placement pinned (--no-float) on two cpus of this host; fewer channels, latency',
+    tsx,
+    ['scripts/bench/float.ts'],
+  ],
   calibration: [
     'fleetc tune: predicted vs measured busy and latency before and after calibration, two fleets',
     tsx,

@@ -89,7 +89,8 @@ export function selectFloating(input: FloatInput, opts: FloatOptions): Map<strin
     const kind = workKind(op.opType, op.domain);
     if (!FLOATING_KINDS.has(kind) || op.domain === 'fleetc' || NONDETERMINISTIC.test(op.opType)) return undefined;
     if (names.get(op.name) !== 1 || graph.subgraphs(id).length) return undefined;
-    if (input.fixed.has(id) || pins.some((re) => re.test(op.name) || re.test(id) || re.test(op.opType))) return undefined;
+    if (input.fixed.has(id) || pins.some((re) => re.test(op.name) || re.test(id) || re.test(op.opType)))
+      return undefined;
     const ins = graph.opInputs(id).filter((v): v is string => v !== undefined);
     if (!ins.length) return undefined; // Constant: folded by the compile, nothing to decide at run time
     const outs = graph.opOutputs(id).filter((v): v is string => v !== undefined);
@@ -130,14 +131,12 @@ export function selectFloating(input: FloatInput, opts: FloatOptions): Map<strin
   // Readers outside the group (another class of device, another host) would need the value sent
   // from whichever device ran the op: such ops stay where they were placed. Dropping one can
   // strand a floating producer of its inputs, so repeat until nothing changes.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [id, f] of out) {
-      const readersOutside = graph.opOutputs(id).some(
-        (v) =>
-          v !== undefined &&
-          readers(v).some((r) => !out.has(r) && !f.devices.includes(deviceOf(r))),
-      );
+      const readersOutside = graph
+        .opOutputs(id)
+        .some((v) => v !== undefined && readers(v).some((r) => !out.has(r) && !f.devices.includes(deviceOf(r))));
       const producerOutside = graph.opInputs(id).some((v) => {
         if (v === undefined) return false;
         const p = graph.producer(v);

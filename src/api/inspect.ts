@@ -168,7 +168,11 @@ function toMap(dims: InspectOptions['dims']): Map<string, number> {
 }
 
 /** Ops that may float among each group of a fleet's devices that share a host's memory. */
-function floatingOf(graph: IRGraph, file: string, dims: ReadonlyMap<string, number>): NonNullable<InspectReport['floating']> {
+function floatingOf(
+  graph: IRGraph,
+  file: string,
+  dims: ReadonlyMap<string, number>,
+): NonNullable<InspectReport['floating']> {
   const fleet = loadFleet(file);
   return floatCandidates(graph, fleet, new FleetCost(fleet), dims, FLOAT_DEFAULTS).map((g) => ({
     devices: g.devices,

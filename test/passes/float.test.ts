@@ -44,7 +44,17 @@ describe('float pass', () => {
     const fleet = join(FLEETS, 'cpu-threads.yaml');
     const on = await cli(['compile', GPT, '--fleet', fleet, '--pin', 'MatMul=cpu1', '-o', join(dir, 'on')]);
     expect(on.code, on.stderr).toBe(0);
-    const off = await cli(['compile', GPT, '--fleet', fleet, '--pin', 'MatMul=cpu1', '--no-float', '-o', join(dir, 'off')]);
+    const off = await cli([
+      'compile',
+      GPT,
+      '--fleet',
+      fleet,
+      '--pin',
+      'MatMul=cpu1',
+      '--no-float',
+      '-o',
+      join(dir, 'off'),
+    ]);
     expect(off.code, off.stderr).toBe(0);
     const planOn = JSON.parse(readFileSync(join(dir, 'on', 'plan.json'), 'utf8')) as PlanJSON;
     const planOff = JSON.parse(readFileSync(join(dir, 'off', 'plan.json'), 'utf8')) as PlanJSON;

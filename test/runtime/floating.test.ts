@@ -37,7 +37,13 @@ async function build(model: string, pins: string[], dir: string) {
   const file = join(REPO, 'fixtures/models', model, 'model.onnx');
   const floating = await compile(file, join(dir, 'float'), { fleet: FLEET, pins, report: false });
   const pinned = await compile(file, join(dir, 'pinned'), { fleet: FLEET, pins, report: false, float: false });
-  return { file, floating: floating.plan, floatingPlan: floating.planPath, pinned: pinned.plan, pinnedPlan: pinned.planPath };
+  return {
+    file,
+    floating: floating.plan,
+    floatingPlan: floating.planPath,
+    pinned: pinned.plan,
+    pinnedPlan: pinned.planPath,
+  };
 }
 
 function outputsEqual(plan: PlanJSON, a: string, b: string): void {
@@ -76,7 +82,14 @@ describe.skipIf(!NATIVE)(`floating ops${NATIVE ? '' : ' (skipped: native/build/f
     // Runs: two requests in flight, warm-up left out; every floating op ran once per pass.
     const inputs = join(REPO, 'fixtures/models/gpt_decoder_kv/test_data_set_0');
     const out = { float: join(dir, 'o-float'), pinned: join(dir, 'o-pinned') };
-    await run(b.floatingPlan, { inputsDir: inputs, outputDir: out.float, metrics: join(dir, 'm.json'), repeat: 5, requests: 2, warmup: 1 });
+    await run(b.floatingPlan, {
+      inputsDir: inputs,
+      outputDir: out.float,
+      metrics: join(dir, 'm.json'),
+      repeat: 5,
+      requests: 2,
+      warmup: 1,
+    });
     await run(b.pinnedPlan, { inputsDir: inputs, outputDir: out.pinned });
     outputsEqual(b.floating, out.float, out.pinned);
     const m = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as {
@@ -88,7 +101,10 @@ describe.skipIf(!NATIVE)(`floating ops${NATIVE ? '' : ' (skipped: native/build/f
     expect(passes).toBe(10);
     expect(m.floating.ops.map((o) => o.op)).toEqual(f.ops.map((o) => o.name));
     for (const o of m.floating.ops) {
-      expect(Object.values(o.runs).reduce((s, n) => s + n, 0), o.op).toBe(passes);
+      expect(
+        Object.values(o.runs).reduce((s, n) => s + n, 0),
+        o.op,
+      ).toBe(passes);
       for (const d of Object.keys(o.runs)) expect(o.devices).toContain(d);
     }
     expect(Object.keys(m.floating.runsPerDevice).sort()).toEqual(['cpu0', 'cpu1']);
@@ -105,7 +121,9 @@ describe.skipIf(!NATIVE)(`floating ops${NATIVE ? '' : ' (skipped: native/build/f
       const got = readNpy(join(out.float, `${o.name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`));
       const ref = want[o.name]!.data as Float32Array;
       expect(got.data.length).toBe(ref.length);
-      got.data.forEach((x, k) => expect(Math.abs(x - ref[k]!), `${o.name}[${k}]`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(ref[k]!)));
+      got.data.forEach((x, k) =>
+        expect(Math.abs(x - ref[k]!), `${o.name}[${k}]`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(ref[k]!)),
+      );
     }
   });
 
@@ -123,7 +141,12 @@ describe.skipIf(!NATIVE)(`floating ops${NATIVE ? '' : ' (skipped: native/build/f
     const dir = mkdtempSync(join(tmpdir(), 'fleetc-float-mpi-'));
     const b = await build('gpt_decoder_kv', ['MatMul=cpu1'], dir);
     const inputs = join(REPO, 'fixtures/models/gpt_decoder_kv/test_data_set_0');
-    await run(b.floatingPlan, { inputsDir: inputs, outputDir: join(dir, 'a'), launcher: 'mpi', metrics: join(dir, 'm.json') });
+    await run(b.floatingPlan, {
+      inputsDir: inputs,
+      outputDir: join(dir, 'a'),
+      launcher: 'mpi',
+      metrics: join(dir, 'm.json'),
+    });
     await run(b.pinnedPlan, { inputsDir: inputs, outputDir: join(dir, 'b') });
     outputsEqual(b.floating, join(dir, 'a'), join(dir, 'b'));
     const m = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as { floating: FloatingMetrics };

@@ -122,7 +122,7 @@ describe.skipIf(!NATIVE)(`fleetc run${NATIVE ? '' : ` (skipped: ${why})`}`, () =
     json.schemaVersion = 7;
     writeFileSync(plan, JSON.stringify(json));
     const r = await cli(['run', plan, '--input', `x=${x}`, '--output-dir', join(dir, 'o')]);
-    expectOneLine(r, 'E0501', /plan schemaVersion 7 is newer than this fleetrt supports \(2\)/);
+    expectOneLine(r, 'E0501', /plan schemaVersion 7 is newer than this fleetrt supports \(3\)/);
   });
 
   it('rejects a missing plan, a missing input file and a bad --repeat before starting fleetrt', async () => {
