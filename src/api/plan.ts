@@ -38,6 +38,8 @@ export interface PlanDevice {
   bundle: { dir: string; files: PlanFile[] };
   memory: {
     weights: number;
+    /** Copies of constant weights the kernels may prepare once and keep (packed panels, reordered filters). */
+    prepared?: number;
     arena: number;
     arenaUnshared: number;
     arenaLowerBound: number;
