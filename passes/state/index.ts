@@ -92,13 +92,13 @@ function geometry(graph: IRGraph, pair: KvCandidate, batch: Set<string>): { oute
   return { outer, inner };
 }
 
-/** Readers of the cache other than its own Concat and Shape ops (which the rewrite handles). */
-function strayReaders(graph: IRGraph, pair: KvCandidate): string[] {
+/** Readers of the cache other than its own Concat (or scatter) and Shape ops (which the rewrite handles for a growing cache). */
+function strayReaders(graph: IRGraph, pair: KvCandidate, fixedSize: boolean): string[] {
   const p = graph.producer(pair.output);
   return graph
     .consumers(pair.input)
     .map((u) => u.op)
-    .filter((op) => op !== p?.op && graph.op(op).opType !== 'Shape');
+    .filter((op) => op !== p?.op && (fixedSize || graph.op(op).opType !== 'Shape'));
 }
 
 /** `paged: false` keeps every layer's attention as it is, fed from gathered pages (for comparisons). */
@@ -194,7 +194,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
   }
   // A pair read by anything but its attention keeps the gathered path.
   for (let i = matches.length - 1; i >= 0; i--) {
-    const stray = matches[i]!.pairs.flatMap((p) => strayReaders(graph, p));
+    const stray = matches[i]!.pairs.flatMap((p) => strayReaders(graph, p, statics.has(p)));
     if (stray.length) {
       for (const p of matches[i]!.pairs) reasons.set(p, `the cache is also read by '${stray[0]}'`);
       matches.splice(i, 1);
@@ -314,13 +314,6 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
 
   // Gathered layers: past made by KvGather from the pages, present consumed by KvAppend.
   const inPaged = new Set(states.map((s) => s.input));
-  const unpaged = [...statics.keys()].find((p) => !inPaged.has(p.input));
-  if (unpaged)
-    throw new FleetcError(
-      'E0601',
-      `the static KV cache '${unpaged.input}' cannot be paged (${reasons.get(unpaged) ?? 'paged attention is off'}), and a static cache has no gathered fallback`,
-      { file },
-    );
   const fleet = ctx.target?.fleet;
   const home = ctx.target ? fleet!.devices[ctx.target.home] : undefined;
   for (const pair of pairs) {
@@ -328,11 +321,14 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     const reason =
       reasons.get(pair) ?? (paged ? 'no attention reads it' : 'paged attention is off (kv-state{paged=false})');
     const s = newState(pair, 'gather', layer++, undefined, reason);
-    const shape = graph.value(pair.input).shape!.map((d, i) => (i === pair.axis ? -1 : (num(d) ?? 1)));
+    // a static cache keeps its fixed size: the pages' tokens first, zeros after, the new ones written at the past length
+    const capacity = statics.get(pair)?.capacity;
+    const shape = graph.value(pair.input).shape!.map((d, i) => (i === pair.axis ? (capacity ?? -1) : (num(d) ?? 1)));
     const attrs = {
       state: { type: 'int' as const, value: s.id },
       shape: { type: 'ints' as const, value: shape },
       axis: { type: 'int' as const, value: pair.axis },
+      ...(capacity !== undefined ? { capacity: { type: 'int' as const, value: capacity } } : {}),
     };
     const gather = graph.addOp(
       { opType: 'KvGather', domain: 'fleetc', opset: 1, name: `${pair.input}.gather`, attrs },
@@ -347,7 +343,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
         domain: 'fleetc',
         opset: 1,
         name: `${pair.output}.append`,
-        attrs: { state: attrs.state, axis: attrs.axis },
+        attrs: { state: attrs.state, axis: attrs.axis, ...(attrs.capacity ? { capacity: attrs.capacity } : {}) },
       },
       [pair.output, s.value],
       [done],
@@ -407,7 +403,8 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
   for (const s of states) s.ops = s.ops.filter((op) => graph.hasOp(op));
 
   // Inputs nothing reads any more (the mask of a rewritten attention) leave the graph.
-  for (const r of [roles.attentionMask, positions, staticInfo?.writeIndices])
+  const pastLengths = staticInfo?.writeIndices;
+  for (const r of [roles.attentionMask, positions, pastLengths])
     if (r && graph.hasValue(r) && graph.consumers(r).length === 0) {
       graph.inputs = graph.inputs.filter((i) => i !== r);
       graph.removeValue(r);
@@ -419,6 +416,8 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     .ops()
     .find((op) => ['KvGather', 'KvShape'].includes(graph.op(op).opType) && graph.op(op).domain === 'fleetc');
   if (perSequence) batchingReason = `'${perSequence}' needs one sequence's cache`;
+  else if (pastLengths && graph.hasValue(pastLengths))
+    batchingReason = `the write indices '${pastLengths}' are still read by '${graph.consumers(pastLengths)[0]!.op}'`;
   else if (roles.attentionMask && graph.hasValue(roles.attentionMask) && graph.consumers(roles.attentionMask).length)
     batchingReason = `the attention mask '${roles.attentionMask}' is still read by '${graph.consumers(roles.attentionMask)[0]!.op}'`;
   else {
@@ -432,6 +431,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     logits: roles.logits,
     ...(positions && graph.hasValue(positions) ? { positions } : {}),
     ...(roles.attentionMask && graph.hasValue(roles.attentionMask) ? { attentionMask: roles.attentionMask } : {}),
+    ...(pastLengths && graph.hasValue(pastLengths) ? { pastLengths } : {}),
   };
   const logitsIndex = selectLogitRows(graph, roles.logits);
   const tablePositions = positionLimit(graph, kept.positions);
@@ -439,12 +439,12 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     staticInfo && tablePositions !== undefined
       ? Math.min(staticInfo.capacity, tablePositions)
       : (staticInfo?.capacity ?? tablePositions);
-  const fed = new Set([kept.tokens, kept.positions, kept.attentionMask, logitsIndex]);
+  const fed = new Set([kept.tokens, kept.positions, kept.attentionMask, kept.pastLengths, logitsIndex]);
   const stray = graph.inputs.find((i) => !fed.has(i));
   if (stray)
     throw new FleetcError(
       'E0601',
-      `graph input '${stray}' is not one the engine can feed (tokens, positions, attention mask)`,
+      `graph input '${stray}' is not one the engine can feed (tokens, positions, attention mask, static-cache write indices)`,
       { file },
     );
   const shape = graph.value(roles.logits).shape!;

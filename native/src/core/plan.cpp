@@ -158,6 +158,7 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
     gen.positions = g->get_string("positions");
     gen.attention_mask = g->get_string("attentionMask");
     gen.logits_index = g->get_string("logitsIndex");
+    gen.past_lengths = g->get_string("pastLengths");
     gen.logits = g->get_string("logits");
     gen.flatten = g->get_string("batching", "flatten") == "flatten";
     gen.vocab = static_cast<int>(g->get_number("vocab", 0));

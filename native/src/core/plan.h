@@ -65,6 +65,7 @@ struct PlanState {
 struct PlanGeneration {
   bool present = false;
   std::string tokens, positions, attention_mask, logits_index, logits;  // graph input/output names
+  std::string past_lengths;      // [batch] tokens already cached (a static cache's write indices)
   bool flatten = true;           // one pass per step for all sequences; false: one pass per sequence
   int vocab = 0;
   int page_size = 16;
