@@ -167,8 +167,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     graph,
     pairs.filter((p) => !taken.has(p) && !statics.has(p)),
   );
-  for (const p of statics.keys())
-    if (!taken.has(p)) reasons.set(p, 'no Attention op reads it with nonpad_kv_seqlen');
+  for (const p of statics.keys()) if (!taken.has(p)) reasons.set(p, 'no Attention op reads it with nonpad_kv_seqlen');
   for (const [p, r] of plain.unmatched) if (!taken.has(p)) reasons.set(p, r);
   candidates.push(...plain.matches);
   // Every match's masks, checked on the probe.

@@ -197,10 +197,13 @@ export function matchStaticAttention(
   const kvHeads = num(cache[1]);
   const headSize = num(cache[3]);
   if (!heads || !kvHeads || !headSize) return { reason: 'the head counts or head size are not static' };
-  const causal = (attr(graph, op, 'is_causal') ?? 0) === 1;
+  // is_causal aligns its triangle to the cache's first slot, not to where the new tokens are written
+  if ((attr(graph, op, 'is_causal') ?? 0) === 1)
+    return { reason: 'is_causal over a static cache masks from its first slot, not from the write position' };
   const mask = ins[3];
+  if (!mask) return { reason: 'the attention over a static cache has no mask (not causal)' };
   const masks: AttentionMatch['masks'] = [{ kind: 'lengths', lengths: ins[6] }];
-  if (mask) masks.push(graph.value(mask).dtype === 'bool' ? { kind: 'keep', mask } : { kind: 'add', mask });
+  masks.push(graph.value(mask).dtype === 'bool' ? { kind: 'keep', mask } : { kind: 'add', mask });
   return {
     match: base(op, [k, v], {
       remove: [op, sk.scatter, sv.scatter],
@@ -214,7 +217,7 @@ export function matchStaticAttention(
       headSize,
       scale: attr(graph, op, 'scale') || 1 / Math.sqrt(headSize),
       masks,
-      causal,
+      causal: false,
       capacity: sk.capacity,
     }),
   };

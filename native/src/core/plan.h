@@ -72,6 +72,7 @@ struct PlanGeneration {
   int max_step_tokens = 256;
   int64_t capacity_tokens = 0;   // pool size in tokens (per device with state)
   int64_t max_positions = 0;     // the most tokens one sequence may hold (0: unbounded)
+  int64_t static_capacity = 0;   // a static cache's fixed capacity in tokens (0: the cache grows)
 };
 
 struct Plan {

@@ -218,6 +218,11 @@ Status Generator::submit(GenerationRequest r) {
   if (p.top_k < 0) return bad_request("request '" + r.id + "': top_k must be ≥ 0");
   const int64_t cap = max_context();
   const int64_t need = static_cast<int64_t>(r.prompt.size()) + r.max_new_tokens;
+  const int64_t fixed = engine_->plan().generation.static_capacity;
+  if (fixed > 0 && need > fixed)
+    return bad_request("request '" + r.id + "': prompt (" + std::to_string(r.prompt.size()) + " tokens) + max new tokens (" +
+                       std::to_string(r.max_new_tokens) + ") = " + std::to_string(need) + " tokens do not fit the static cache of " +
+                       std::to_string(fixed));
   if (cap > 0 && need > cap)
     return bad_request("request '" + r.id + "': prompt (" + std::to_string(r.prompt.size()) + " tokens) + max new tokens (" +
                        std::to_string(r.max_new_tokens) + ") exceed the context of " + std::to_string(cap) + " tokens");
