@@ -1,7 +1,7 @@
 // npm run bench -- float: floating ops (docs/floating.md) against the same placement pinned
 // (`--no-float`) on two real cpu devices of this host (fixtures/fleets/cpu-threads.yaml), with
-// the split forced by pinning the matrix products to cpu1. Reference in the same run: the whole
-// model on cpu1 alone. Plans are timed in interleaved rounds (fleetrt --repeat, warm-up left out);
+// the split forced by pinning the matrix products to cpu1. Reference in the same run: every op on
+// cpu1 (graph inputs and outputs still travel from and to the home device cpu0). Plans are timed in interleaved rounds (fleetrt --repeat, warm-up left out);
 // the figure is the median over rounds of each run's median latency.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -62,7 +62,7 @@ for (const model of MODELS) {
   for (const [name, opts] of [
     ['floating', { pins: ['MatMul=cpu1'] }],
     ['pinned', { pins: ['MatMul=cpu1'], float: false }],
-    ['cpu1 alone', { pins: ['.*=cpu1'] }],
+    ['all on cpu1', { pins: ['.*=cpu1'] }],
   ] as const) {
     const c = await compile(file, path.join(dir, name.replace(' ', '-')), { fleet: FLEET, report: false, ...opts });
     variants.push({
@@ -87,7 +87,7 @@ for (const model of MODELS) {
       : '—';
     const lat = median(v.p50);
     console.log(
-      `  ${v.name.padEnd(12)} ${String(v.floating).padStart(12)}  ${String(v.channels).padStart(8)}  ${(v.shared ?? 0).toFixed(1).padStart(10)}  ${runs.padEnd(24)}  ${(lat * 1000).toFixed(1).padStart(6)} µs (${(lat / ref).toFixed(2)}× cpu1 alone)`,
+      `  ${v.name.padEnd(12)} ${String(v.floating).padStart(12)}  ${String(v.channels).padStart(8)}  ${(v.shared ?? 0).toFixed(1).padStart(10)}  ${runs.padEnd(24)}  ${(lat * 1000).toFixed(1).padStart(6)} µs (${(lat / ref).toFixed(2)}× all on cpu1)`,
     );
   }
   const [f, p] = [median(variants[0]!.p50), median(variants[1]!.p50)];
