@@ -69,7 +69,10 @@ export async function measureHost(opts: MeasureHostOptions = {}): Promise<HostIn
  */
 export async function prepareHostProfile(when: 'always' | 'if-missing' | 'never'): Promise<HostInfo | undefined> {
   if (when === 'never') return undefined;
-  if (when === 'if-missing' && (process.env.FLEETC_HOST_PROFILE || hostProfileInfo().source !== 'nominal' || !haveFleetrt()))
+  if (
+    when === 'if-missing' &&
+    (process.env.FLEETC_HOST_PROFILE || hostProfileInfo().source !== 'nominal' || !haveFleetrt())
+  )
     return undefined;
   return measureHost();
 }

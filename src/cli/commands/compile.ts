@@ -58,7 +58,7 @@ const command: FleetcCommand = {
       .option('--calibration <file>', 'price devices and links by what fleetc tune measured on this fleet')
       .option(
         '--measure-host',
-        "measure this machine for the cpu class before compiling (fleetrt --measure-host; cached, see fleetc host)",
+        'measure this machine for the cpu class before compiling (fleetrt --measure-host; cached, see fleetc host)',
       )
       .option('--no-measure-host', 'never measure this machine (nominal cpu figures when none are cached)')
       .option('--force', 'write into a non-empty folder that is not a previous build')

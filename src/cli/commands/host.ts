@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { hostInfo, measureHost, type HostInfo } from '../../api/host.js';
+import { FleetcError } from '../../diagnostics/index.js';
 import { bytes, seconds, si } from '../../util/format.js';
 import { jsonOption, positiveInt, type FleetcCommand } from '../command.js';
 
@@ -24,11 +25,11 @@ const command: FleetcCommand = {
       .option('--threads-max <n>', 'with --measure: measure 1..N threads (default: every core)');
     jsonOption(cmd);
     cmd.action(async (flags: HostFlags, self: Command) => {
+      const threadsMax = flags.threadsMax === undefined ? undefined : positiveInt('threads-max', flags.threadsMax);
+      if (!flags.measure && (flags.quick || threadsMax !== undefined))
+        throw new FleetcError('E0901', '--quick and --threads-max go with --measure');
       const info = flags.measure
-        ? await measureHost({
-            quick: !!flags.quick,
-            ...(flags.threadsMax !== undefined ? { threadsMax: positiveInt('threads-max', flags.threadsMax) } : {}),
-          })
+        ? await measureHost({ quick: !!flags.quick, ...(threadsMax !== undefined ? { threadsMax } : {}) })
         : hostInfo();
       if (flags.json) {
         cli.json({
