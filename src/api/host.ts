@@ -1,5 +1,5 @@
 // This machine as the cpu class sees it: the host profile in use (where it came from) and its
-// measurement by fleetrt (`fleetrt --measure-host`), cached for later compiles. docs/targets.md.
+// measurement by fleetrt (`fleetrt --measure-host`), cached for later compiles. docs/host-profile.md.
 import { FleetcError } from '../diagnostics/index.js';
 import { findFleetrt, fleetrtFailure, haveFleetrt, spawnCollect } from '../../runtime/fleetrt.js';
 import {

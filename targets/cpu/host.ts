@@ -2,7 +2,7 @@
 // thread count, fleetrt's per-op dispatch and per-message costs), read from FLEETC_HOST_PROFILE or
 // the user's cache folder. `fleetrt --measure-host` measures it and `fleetc host --measure` (or the
 // first compile on a machine without one, src/api/host.ts) writes it; until a profile is there,
-// nominal per-core figures stand in and say so. docs/targets.md.
+// nominal per-core figures stand in and say so. docs/host-profile.md.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';

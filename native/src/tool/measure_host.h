@@ -1,6 +1,6 @@
 // fleetrt --measure-host: what this machine does with fleetrt's own kernels, executor and
 // transport, as one JSON object on stdout (fleetc caches it as the host profile of the cpu class,
-// targets/cpu/host.ts; docs/targets.md).
+// targets/cpu/host.ts; docs/host-profile.md).
 #pragma once
 
 namespace fleetrt {
