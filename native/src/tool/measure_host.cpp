@@ -10,6 +10,7 @@
 #include "tool/measure_host.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -182,9 +183,10 @@ Status measure_dispatch(int ops, int cores, int runs, double* seconds) {
   return Status::Ok();
 }
 
-// Waits for a message to `device` as the engine's device loop does (epoch read, poll, wait).
-Status receive(Transport& tp, int device, Message* m) {
-  for (;;) {
+// Waits for a message to `device` as the engine's device loop does (epoch read, poll, wait), until
+// `stop` is set.
+Status receive(Transport& tp, int device, const std::atomic<bool>& stop, Message* m) {
+  while (!stop.load()) {
     const uint64_t epoch = tp.epoch();
     bool got = false;
     std::string err;
@@ -192,6 +194,7 @@ Status receive(Transport& tp, int device, Message* m) {
     if (got) return Status::Ok();
     tp.wait(device, epoch, 200000);
   }
+  return Status::Error("stopped");
 }
 
 Status measure_message(int round_trips, int batches, double* seconds) {
@@ -200,18 +203,16 @@ Status measure_message(int round_trips, int batches, double* seconds) {
   FLEETRT_RETURN_IF_ERROR(make_input({16}, 1, &v));
   const int total = round_trips * batches + round_trips;  // the first batch warms up
   Status echo_status;
+  std::atomic<bool> stop{false};
   std::thread echo([&] {
-    for (int i = 0; i < total; ++i) {
+    for (int i = 0; i < total && echo_status.ok(); ++i) {
       Message m;
-      echo_status = receive(*tp, 1, &m);
+      echo_status = receive(*tp, 1, stop, &m);
       std::string err;
-      if (!echo_status.ok()) return;
       m.from = 1;
-      if (!tp->send(0, std::move(m), &err)) {
-        echo_status = Status::Error(err);
-        return;
-      }
+      if (echo_status.ok() && !tp->send(0, std::move(m), &err)) echo_status = Status::Error(err);
     }
+    if (!echo_status.ok() && !stop.exchange(true)) tp->wake();  // the other side stops waiting too
   });
   Status st;
   std::vector<double> per_message;
@@ -223,14 +224,14 @@ Status measure_message(int round_trips, int batches, double* seconds) {
       m.bytes = value_bytes(v);
       std::string err;
       if (!tp->send(1, std::move(m), &err)) st = Status::Error(err);
-      else st = receive(*tp, 0, &m);
+      else st = receive(*tp, 0, stop, &m);
     }
     if (b > 0) per_message.push_back((now_s() - t0) / (2.0 * round_trips));
   }
-  if (!st.ok()) tp->wake();
+  if (!st.ok() && !stop.exchange(true)) tp->wake();
   echo.join();
-  FLEETRT_RETURN_IF_ERROR(st);
   FLEETRT_RETURN_IF_ERROR(echo_status);
+  FLEETRT_RETURN_IF_ERROR(st);
   *seconds = median(per_message);
   return Status::Ok();
 }
