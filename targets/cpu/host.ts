@@ -160,8 +160,9 @@ export interface HostMeasurement {
   simd: string;
   cores: number;
   quick: boolean;
-  gemm: { threads: number; flops: number; n: number }[];
-  bandwidth: { threads: number; bytesPerSecond: number; bytes: number }[];
+  /** `flops`: the least disturbed run; `flopsMedian`: the median run (for a look at the load). */
+  gemm: { threads: number; flops: number; flopsMedian: number; n: number }[];
+  bandwidth: { threads: number; bytesPerSecond: number; bytesPerSecondMedian: number; bytes: number }[];
   dispatch: number;
   message: number;
   seconds: number;
