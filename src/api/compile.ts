@@ -10,6 +10,7 @@ import { keepsPreparedWeights } from '../../targets/fleetrt/prepared.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { FleetCost } from '../fleet/cost.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
+import { prepareHostProfile } from './host.js';
 import { withCalibration } from '../fleet/calibration.js';
 import { parsePinFlag } from '../fleet/pins.js';
 import type { Device, Fleet } from '../fleet/types.js';
@@ -79,6 +80,12 @@ export interface CompileOptions {
    * the devices that run its attention (the `generate` pipeline), sized by these options.
    */
   generate?: GenerateOptions | boolean;
+  /**
+   * Measure this machine for the cpu class first (src/api/host.ts): `always` (--measure-host),
+   * `if-missing` (the default: once per machine, when no profile is cached and FLEETC_HOST_PROFILE
+   * is unset) or `never`.
+   */
+  measureHost?: 'always' | 'if-missing' | 'never';
 }
 
 export interface CompileResult {
@@ -166,6 +173,8 @@ export async function compileGraph(
   const gen = opts.generate ? (typeof opts.generate === 'object' ? opts.generate : {}) : undefined;
   const dims = toMap(opts.dims);
   const pinsText = opts.pins ?? [];
+  // before the fleet is read: the cpu class describes this machine from the profile
+  const measured = await prepareHostProfile(opts.measureHost ?? 'if-missing');
   const fleet = withCalibration(resolveFleet(opts.fleet, pinsText), opts.calibration);
   if (opts.objective !== undefined && opts.objective !== 'latency' && opts.objective !== 'throughput')
     throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(opts.objective)}'`);
@@ -189,6 +198,11 @@ export async function compileGraph(
       ...(gen ? { generate: gen } : {}),
     },
   });
+  if (measured)
+    ctx.diagnostics.push({
+      severity: 'note',
+      message: `this host's cpu figures were ${measured.provenance} (fleetrt --measure-host), cached in ${measured.written}; fleetc host shows them`,
+    });
   // Weights without values become run-time inputs (docs/frontend-stablehlo.md).
   for (const n of elidedWeightsToInputs(graph))
     ctx.diagnostics.push({

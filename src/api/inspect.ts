@@ -112,6 +112,13 @@ export interface OpTypeTotals {
   unknown: number;
 }
 
+export interface HostNote {
+  device: string;
+  figures: string[];
+  measured: boolean;
+  provenance: string;
+}
+
 export interface InspectReport {
   file: string;
   format: string;
@@ -148,6 +155,8 @@ export interface InspectReport {
     memBandwidth: number;
     launchOverhead: number;
   };
+  /** Devices priced with this machine's figures (the cpu class): which figures, measured or nominal. */
+  host?: HostNote[];
   /** Predicted time: every op in sequence, and the critical path (longest path by predicted time). */
   predictedSerialTime: number;
   criticalPath: { time: number; length: number; ops: string[] };
@@ -183,9 +192,10 @@ function floatingOf(
 }
 
 /** The devices of a fleet file as rooflines, the chosen (or first) one first. */
-function fleetRooflines(opts: InspectOptions): DeviceRoofline[] {
+function fleetRooflines(opts: InspectOptions, described: HostNote[] = []): DeviceRoofline[] {
   if (!opts.fleet) return [];
   const fleet = loadFleet(opts.fleet);
+  for (const d of fleet.devices) if (d.described) described.push({ device: d.id, ...d.described });
   const all = fleet.devices.map((d) => rooflineOf(d));
   if (!all.length) throw new FleetcError('E0301', 'the fleet has no devices', { file: opts.fleet });
   if (opts.fleetDevice === undefined) return all;
@@ -198,7 +208,7 @@ function fleetRooflines(opts: InspectOptions): DeviceRoofline[] {
   return [all[i]!, ...all.filter((_, k) => k !== i)];
 }
 
-function resolveDevice(opts: InspectOptions, fleet: DeviceRoofline[]): DeviceRoofline {
+function resolveDevice(opts: InspectOptions, fleet: DeviceRoofline[], described: HostNote[] = []): DeviceRoofline {
   if (fleet.length) return fleet[0]!;
   if (typeof opts.device === 'object') return opts.device;
   const name = opts.device ?? 'cpu';
@@ -206,6 +216,7 @@ function resolveDevice(opts: InspectOptions, fleet: DeviceRoofline[]): DeviceRoo
     throw new FleetcError('E0901', `unknown device class '${name}' (known: ${DEVICE_CLASSES.join(', ')})`);
   const target = TARGETS[name as DeviceClass];
   const spec = target.reference(opts.cores);
+  if (spec.described) described.push({ device: spec.id, ...spec.described });
   return rooflineOf(spec, `${target.title}: ${describe(spec)}`);
 }
 
@@ -264,8 +275,9 @@ function engineState(graph: IRGraph): EngineStateInfo | { error: string } {
 /** The report for a graph whose shapes are as inferred as they will be. */
 export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): InspectReport {
   const bound = toMap(opts.dims);
-  const fleet = fleetRooflines(opts);
-  const dev = resolveDevice(opts, fleet);
+  const described: HostNote[] = [];
+  const fleet = fleetRooflines(opts, described);
+  const dev = resolveDevice(opts, fleet, described);
   const cost = costGraph(graph);
   const kv = detectKvCache(graph);
 
@@ -358,6 +370,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
       memBandwidth: dev.memBandwidth,
       launchOverhead: dev.launchOverhead,
     },
+    ...(described.length ? { host: described } : {}),
     predictedSerialTime: [...rows.time.values()].reduce((a, b) => a + b, 0),
     criticalPath: { time: critical.time, length: critical.ops.length, ops: critical.ops },
     opTypes: totalsByType(rows.rows),

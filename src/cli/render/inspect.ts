@@ -37,6 +37,10 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
     `${head('predicted')} ${seconds(r.criticalPath.time)} on the critical path (${r.criticalPath.length} ops), ` +
       `${seconds(r.predictedSerialTime)} serial — ${r.device.description}`,
   );
+  for (const h of r.host ?? []) {
+    const text = `host      ${h.device}: ${h.figures.join(', ')} from this host's profile: ${h.provenance}`;
+    out.push(h.measured ? c.dim(text) : c.yellow(text));
+  }
   const unc = Object.entries(r.uncosted);
   if (unc.length)
     out.push(c.yellow(`uncosted  ${unc.map(([k, n]) => `${k} ×${n}`).join(', ')} (op not modelled or shapes unknown)`));
