@@ -10,11 +10,11 @@ export function sharedEndpoints(graph: IRGraph, floating: FloatingResult, device
   const out: ChannelUse[] = [];
   for (const f of floating.values) {
     const channel = base + f.id;
-    if (f.to === device) out.push({ value: f.value, channel, direction: 'recv' });
+    if (f.to === device) out.push({ value: f.value, channel, direction: 'recv', shared: true });
     const p = graph.producer(f.value);
     const maker = p ? floating.ops.get(p.op) : undefined;
     const sends = maker ? maker.devices.includes(device) && f.to !== device : f.from === device;
-    if (sends) out.push({ value: f.value, channel, direction: 'send' });
+    if (sends) out.push({ value: f.value, channel, direction: 'send', shared: true });
   }
   return out;
 }

@@ -27,11 +27,10 @@ export const planMemoryPass: Pass = {
     const model = new ArenaModel(graph, ctx.dims);
     for (const id of sched.used) {
       const sends = new Set(channels.filter((c) => c.from === id).map((c) => c.value));
-      // Values shared by floating ops (passes/float) leave the arena: other devices hold them too.
-      const floating = ctx.results.floating;
-      for (const f of floating?.values ?? []) if (f.from === id) sends.add(f.value);
-      for (const op of sched.orders.get(id) ?? [])
-        if (floating?.ops.has(op)) for (const v of graph.opOutputs(op)) if (v !== undefined) sends.add(v);
+      // Values a placed op makes for floating ops elsewhere (passes/float) leave the arena like
+      // channel values. A floating op's outputs keep an arena slot where the device makes them:
+      // fleetrt copies one out only when it really hands it to another device.
+      for (const f of ctx.results.floating?.values ?? []) if (f.from === id) sends.add(f.value);
       plan.set(
         id,
         model.layout({ ops: sched.orders.get(id) ?? [], sends, outputs: id === sched.home ? outputs : new Set() }),

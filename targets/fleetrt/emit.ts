@@ -34,9 +34,14 @@ export interface ArenaAssignment {
 
 export interface ChannelUse {
   value: string;
-  /** Index in plan.json's `channels`. */
+  /** Index in plan.json's `channels` (or, shared, channels.length + its index in `floating.values`). */
   channel: number;
   direction: 'send' | 'recv';
+  /**
+   * A floating op's value (plan.json `floating.values`): fleetrt copies it out when it hands it
+   * over, so the value may keep an arena slot where this program makes it.
+   */
+  shared?: boolean;
 }
 
 export interface EmitSpec {
@@ -160,7 +165,7 @@ export function emitProgram(spec: EmitSpec): EmitResult {
     const scope: Scope = { index, ids: new Map(), symbols: new Set(), parent };
     const isMain = parent === null;
     const opIndex = new Map(ops.map((id, k) => [id, k]));
-    const sendSet = new Set(channels.filter((c) => c.direction === 'send').map((c) => c.value));
+    const sendSet = new Set(channels.filter((c) => c.direction === 'send' && !c.shared).map((c) => c.value));
     const recv = new Map(channels.filter((c) => c.direction === 'recv').map((c) => [c.value, c]));
     const outSet = new Set(outputs);
     const inputSet = new Set(inputs);
@@ -225,10 +230,18 @@ export function emitProgram(spec: EmitSpec): EmitResult {
       };
       const tensorKind = T.valueKind === VALUE_KIND.tensor;
       if (v.shape && tensorKind) T.shape = shapeExprs(v.shape);
-      if (recv.has(n)) {
+      // A floating op's output that another device may make instead: received there, an arena
+      // slot here when this device makes it (the memory plan placed it).
+      const sharedSlot = isMain && producedHere && recv.get(n)?.shared ? spec.arena.tensors.get(n) : undefined;
+      if (recv.has(n)) P.channels.push({ tensor: P.tensors.length, channel: recv.get(n)!.channel, direction: 1 });
+      if (sharedSlot) {
+        T.storage = 'arena';
+        T.a = sharedSlot.offset;
+        T.b = sharedSlot.size;
+        arenaTensors++;
+      } else if (recv.has(n)) {
         T.storage = 'channel';
-        T.a = P.channels.length;
-        P.channels.push({ tensor: P.tensors.length, channel: recv.get(n)!.channel, direction: 1 });
+        T.a = P.channels.length - 1;
       } else if (inputSet.has(n)) {
         T.storage = 'input';
         T.a = inputs.indexOf(n);

@@ -905,7 +905,13 @@ Status send_if_needed(Frame& f, int t, const SendFn& send) {
     Value v;
     // A device value with a host copy (shapes, token ids) leaves without a copy back.
     const Slot* s = f.slots[t];
-    if (s->has_host && !f.ex.host_memory()) {
+    if (f.ex.host_memory()) {
+      // Host memory: the sender copies what it sends (Executor::to_host), so that a value it
+      // decides not to send (a floating op's, engine/floating.h) costs nothing.
+      FLEETRT_RETURN_IF_ERROR(send(static_cast<uint32_t>(k), s->v));
+      continue;
+    }
+    if (s->has_host) {
       v.kind = Value::Kind::kTensor;
       FLEETRT_RETURN_IF_ERROR(detach(Value{Value::Kind::kTensor, s->host, {}, DType::kUndefined}, &v));
     } else {

@@ -74,7 +74,9 @@ class Request {
   virtual int request_id() const = 0;
 };
 
-// Called when a tensor that leaves this device (a send endpoint) is ready.
+// Called when a tensor that leaves this device (a send endpoint) is ready. On a host-memory
+// executor `v` may view memory the frame reuses (its arena): copy it with Executor::to_host
+// before keeping it; otherwise it is already the sender's own host copy.
 using SendFn = std::function<Status(uint32_t endpoint, const Value& v)>;
 
 class Backend;

@@ -433,7 +433,11 @@ void Engine::drive(Run& run, DeviceRuntime& dev) {
     }
     const int to = receiver(ch);
     if (to < 0) return Status::Error("no device receives channel " + std::to_string(ch));
-    Message m{current, ch, dev.index, v, value_bytes(v), now_us() - tel.epoch_us};
+    Value own;
+    if (dev.exec->host_memory()) FLEETRT_RETURN_IF_ERROR(dev.exec->to_host(v, &own));
+    else own = v;
+    Message m{current, ch, dev.index, std::move(own), 0, now_us() - tel.epoch_us};
+    m.bytes = value_bytes(m.value);
     if (floating_.shared_endpoint(ch)) {
       m.shared = true;
       if (need == FloatingOps::kMaybe) {
