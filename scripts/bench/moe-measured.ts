@@ -23,7 +23,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const cache = path.join(root, 'bench/.cache/moe-measured');
 const HIDDEN = 256;
 const TOKENS = Number(process.env.MOE_MEASURED_TOKENS ?? 2048);
-const REPEAT = Number(process.env.MOE_MEASURED_REPEAT ?? 5);
+const REPEAT = Number(process.env.MOE_MEASURED_REPEAT ?? 9);
 
 const ROUNDS = Number(process.env.MOE_MEASURED_ROUNDS ?? 3);
 
