@@ -88,8 +88,9 @@ std::string moe_op_totals(const std::vector<MoeUnit>& units, const std::string& 
     std::vector<float> v = i < op_samples.size() ? op_samples[i] : std::vector<float>{};
     std::sort(v.begin(), v.end());
     const double median = v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2.0;
+    const double fastest = v.empty() ? 0 : v.front();
     o += std::string(first ? "" : ",") + json_quote(main.ops[i].name) + ":[" + num(us) + "," + std::to_string(rows) + "," +
-         num(median) + "]";
+         num(median) + "," + num(fastest) + "]";
     first = false;
   }
   return o + "}";
@@ -113,22 +114,24 @@ std::string moe_metrics(const std::vector<MoeUnit>& units, const std::map<std::s
     for (const MoeUnit* u : us) experts = std::max(experts, u->expert + 1);
     std::vector<double> counts(experts, 0);
     struct Dev {
-      double tokens = 0, us = 0, median_us = 0, predicted_tokens = 0, predicted_seconds = 0, model_seconds = 0;
+      double tokens = 0, us = 0, median_us = 0, fastest_us = 0, predicted_tokens = 0, predicted_seconds = 0, model_seconds = 0;
     };
     std::map<std::string, Dev> devs;
     std::string per_expert;
     for (const MoeUnit* u : us) {
       const double rows = op_stat(u->device, u->entry, 1);
-      double t = 0, median = 0;
+      double t = 0, median = 0, fastest = 0;
       for (const std::string& op : u->ops) {
         t += op_stat(u->device, op, 0);
         median += op_stat(u->device, op, 2);
+        fastest += op_stat(u->device, op, 3);
       }
       counts[u->expert] += rows;
       Dev& d = devs[u->device];
       d.tokens += rows;
       d.us += t;
       d.median_us += median;
+      d.fastest_us += fastest;
       d.predicted_tokens += u->predicted_tokens;
       d.predicted_seconds += u->predicted_seconds;
       // The cost model for the tokens that came (the plan's prediction assumed the expected
@@ -148,6 +151,7 @@ std::string moe_metrics(const std::vector<MoeUnit>& units, const std::map<std::s
       const double ms = d.us / 1000.0 * per;
       o += std::string(first ? "" : ", ") + "{\"device\": " + json_quote(name) + ", \"tokensPerRequest\": " + num(d.tokens * per) +
            ", \"msPerRequest\": " + num(ms) + ", \"msMedian\": " + num(d.median_us / 1000.0) +
+           ", \"msFastest\": " + num(d.fastest_us / 1000.0) +
            ", \"predictedTokens\": " + num(d.predicted_tokens) +
            ", \"predictedMs\": " + num(d.predicted_seconds * 1000) + ", \"modelMs\": " + num(d.model_seconds * 1000) +
            (d.model_seconds > 0 ? ", \"timeError\": " + num(ms / (d.model_seconds * 1000) - 1) +

@@ -31,8 +31,8 @@ struct MoeUnit {  // one expert instance on one device
 // Reads plan.json "experts" (empty when the plan has none).
 bool read_moe_units(const std::string& plan_path, std::vector<MoeUnit>* units, std::string* error);
 
-// {"op name": [microseconds, rows, median microseconds per pass], …} for the ops of `device`'s
-// units, from per-op totals and samples of the main program.
+// {"op name": [microseconds, rows, median and fastest microseconds per pass], …} for the ops of
+// `device`'s units, from per-op totals and samples of the main program.
 std::string moe_op_totals(const std::vector<MoeUnit>& units, const std::string& device, const ProgramDesc& main,
                           const std::vector<double>& op_us, const std::vector<int64_t>& op_rows,
                           const std::vector<std::vector<float>>& op_samples);
