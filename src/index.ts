@@ -9,6 +9,7 @@ export {
 } from './api/compile.js';
 export { validatePlan, PLAN_SCHEMA_VERSION, type PlanJSON } from './api/plan.js';
 export { run, type RunOptions, type RunSummary } from './api/run.js';
+export { hostInfo, measureHost, type HostInfo, type MeasureHostOptions } from './api/host.js';
 export {
   exportOnnx,
   type ExportOptions,

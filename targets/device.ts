@@ -47,6 +47,17 @@ export interface DeviceSpec {
   cudaDevice?: number;
   /** Intra-op threads for real backends. */
   threads: number;
+  /** Figures a device that runs for real took from the machine it runs on (the cpu class: the host profile). */
+  described?: DescribedByHost;
+}
+
+/** Which of a device's figures the machine gave, and whether they were measured there or are nominal. */
+export interface DescribedByHost {
+  /** compute, bandwidth, capacity, launchOverhead, messageOverhead: those the fleet file left open. */
+  figures: string[];
+  measured: boolean;
+  /** One line: `measured 2026-12-05 on build-7 (avx2)`, or nominal and how to measure. */
+  provenance: string;
 }
 
 /** A datasheet device: what a fleet file's `preset:` fills in. */

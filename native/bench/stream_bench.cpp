@@ -118,18 +118,31 @@ void few_rows(bench::PoolContext& ctx, std::mt19937& rng) {
   Copier copy(ctx, size_t{256} << 20);
   Weights w = bert_weights(rng);
   std::uniform_real_distribution<float> d(-1.f, 1.f);
-  for (bool half : {false, true})
+  for (int pass = 0; pass < 3; ++pass)
     for (bool trans_b : {false, true})
       for (int64_t M : {1, 7, 32, 64}) {
+        const bool half = pass == 1, prepacked = pass == 2;
         // what MatMul / Gemm do: float32 through ku::sgemm (few rows stream B, more rows pack),
         // float16 weights read in place where the few-row loops take them
         if (half && !ku::skinny_gemm_fits(M, 768, 768, trans_b)) continue;
         std::vector<float> A(M * 3072), C(M * 3072);
         for (auto& v : A) v = d(rng);
         const ku::WeightType bt = half ? ku::WeightType::kF16 : ku::WeightType::kF32;
+        // K and N of product i: B^T reads the K×N bytes as an N×K matrix
+        auto dims = [&](size_t i) {
+          return trans_b ? std::pair<int64_t, int64_t>{w.N[i], w.K[i]} : std::pair<int64_t, int64_t>{w.K[i], w.N[i]};
+        };
+        // constant weights as MatMul/Gemm hold them: packed once into the SGEMM's panels
+        std::vector<std::shared_ptr<const ku::PackedB>> packs;
+        if (prepacked)
+          for (size_t i = 0; i < w.K.size(); ++i)
+            packs.push_back(ku::sgemm_pack_b(trans_b, dims(i).first, dims(i).second, w.f32[i].data(),
+                                             trans_b ? dims(i).first : dims(i).second, &ctx));
         auto product = [&](int64_t K, int64_t N, size_t i) {
           // trans_b reads the same bytes as an N×K matrix
-          if (half)
+          if (prepacked)
+            ku::sgemm_packed(false, M, 1.f, A.data(), K, *packs[i], 0.f, C.data(), N, &ctx);
+          else if (half)
             ku::skinny_gemm(false, trans_b, M, N, K, 1.f, A.data(), K, w.f16[i].data(), bt, trans_b ? K : N, 0.f,
                             C.data(), N, &ctx);
           else
@@ -137,18 +150,19 @@ void few_rows(bench::PoolContext& ctx, std::mt19937& rng) {
                       &ctx);
         };
         auto run_all = [&] {
-          for (size_t i = 0; i < w.K.size(); ++i) product(w.K[i], w.N[i], i);
+          for (size_t i = 0; i < w.K.size(); ++i) product(dims(i).first, dims(i).second, i);
         };
         const auto [sec, csec] = best_interleaved(9, run_all, copy);
         const double ref = 2.0 * copy.src.size() / csec / 1e9;
         const size_t bytes = w.bytes(half);
         // correctness on the last matrix (3072×768 as K×N, or 768×3072 as N×K)
-        const int64_t K = trans_b ? w.N.back() : w.K.back(), N = trans_b ? w.K.back() : w.N.back();
+        const auto [K, N] = dims(w.K.size() - 1);
         product(K, N, w.K.size() - 1);
         const double err = check(M, N, K, trans_b, A.data(), w.f32.back().data(), C.data());
         char name[96], extra[160];
         snprintf(name, sizeof name, "M=%lld %s %s%s", static_cast<long long>(M), trans_b ? "B^T(NxK)" : "B(KxN)",
-                 half ? "fp16" : "fp32", ku::skinny_gemm_fits(M, 768, 768, trans_b) ? "" : " packed");
+                 half ? "fp16" : "fp32",
+                 prepacked ? " prepacked" : ku::skinny_gemm_fits(M, 768, 768, trans_b) ? "" : " packed");
         const double gflops = 2.0 * M * (bytes / (half ? 2 : 4)) / sec / 1e9;
         if (g_json)
           snprintf(extra, sizeof extra, ",\"m\":%lld,\"trans_b\":%s,\"dtype\":\"%s\",\"gflops\":%.2f,\"ms\":%.3f,\"max_rel_err\":%.2e",

@@ -6,9 +6,11 @@ import { need, newPassContext } from '../../passes/pass.js';
 import { parsePipeline, printPipeline, type PipelineStep } from '../../passes/pipeline.js';
 import { BACKEND_PIPELINE, PIPELINES } from '../../passes/registry.js';
 import type { EmitResult } from '../../targets/fleetrt/emit.js';
+import { keepsPreparedWeights } from '../../targets/fleetrt/prepared.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { FleetCost } from '../fleet/cost.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
+import { prepareHostProfile } from './host.js';
 import { withCalibration } from '../fleet/calibration.js';
 import { parsePinFlag } from '../fleet/pins.js';
 import type { Device, Fleet } from '../fleet/types.js';
@@ -74,6 +76,12 @@ export interface CompileOptions {
    * the devices that run its attention (the `generate` pipeline), sized by these options.
    */
   generate?: GenerateOptions | boolean;
+  /**
+   * Measure this machine for the cpu class first (src/api/host.ts): `always` (--measure-host),
+   * `if-missing` (the default: once per machine, when no profile is cached and FLEETC_HOST_PROFILE
+   * is unset) or `never`.
+   */
+  measureHost?: 'always' | 'if-missing' | 'never';
 }
 
 export interface CompileResult {
@@ -161,6 +169,8 @@ export async function compileGraph(
   const gen = opts.generate ? (typeof opts.generate === 'object' ? opts.generate : {}) : undefined;
   const dims = toMap(opts.dims);
   const pinsText = opts.pins ?? [];
+  // before the fleet is read: the cpu class describes this machine from the profile
+  const measured = await prepareHostProfile(opts.measureHost ?? 'if-missing');
   const fleet = withCalibration(resolveFleet(opts.fleet, pinsText), opts.calibration);
   if (opts.objective !== undefined && opts.objective !== 'latency' && opts.objective !== 'throughput')
     throw new FleetcError('E0901', `--objective must be latency or throughput, not '${String(opts.objective)}'`);
@@ -184,6 +194,11 @@ export async function compileGraph(
       ...(gen ? { generate: gen } : {}),
     },
   });
+  if (measured)
+    ctx.diagnostics.push({
+      severity: 'note',
+      message: `this host's cpu figures were ${measured.provenance} (fleetrt --measure-host), cached in ${measured.written}; fleetc host shows them`,
+    });
   // Weights without values become run-time inputs (docs/frontend-stablehlo.md).
   for (const n of elidedWeightsToInputs(graph))
     ctx.diagnostics.push({
@@ -205,7 +220,10 @@ export async function compileGraph(
   const placement = part.placement;
   const used = fleet.devices.filter((d) => sched.used.includes(d.id));
   const memory: Record<string, number> = {};
-  for (const [id, e] of emitted) memory[id] = e.memory.weightBytes + e.memory.arenaBytes;
+  for (const [id, e] of emitted) {
+    const dev = fleet.devices.find((d) => d.id === id)!;
+    memory[id] = e.memory.weightBytes + preparedOn(dev, e) + e.memory.arenaBytes;
+  }
 
   // Engine-owned state: owners from the placement, the pool sized by what their memory leaves.
   const statePlan: StatePlan | undefined = genResult
@@ -401,6 +419,11 @@ function compileSteps(text: string, objective: CompileOptions['objective']): Pip
   return steps;
 }
 
+/** The copies of its weights a device's kernels may keep (none where the device does not keep them). */
+function preparedOn(dev: Device, e: EmitResult): number {
+  return keepsPreparedWeights(dev) ? e.memory.preparedBytes : 0;
+}
+
 function planDevice(
   dev: Device,
   home: boolean,
@@ -423,13 +446,14 @@ function planDevice(
     bundle: { dir, files },
     memory: {
       weights: m.weightBytes,
+      prepared: preparedOn(dev, e),
       arena: m.arenaBytes,
       arenaUnshared: m.arenaUnshared,
       arenaLowerBound: m.arenaLowerBound,
       arenaTensors: m.arenaTensors,
       dynamicTensors: m.dynamicTensors,
       ...(state !== undefined ? { state } : {}),
-      total: m.weightBytes + m.arenaBytes + (state ?? 0),
+      total: m.weightBytes + preparedOn(dev, e) + m.arenaBytes + (state ?? 0),
       capacity: dev.memory[0]?.capacity ?? 0,
     },
   };

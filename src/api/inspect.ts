@@ -78,6 +78,8 @@ export interface EngineStateInfo {
   bytesPerToken: number;
   batching: 'flatten' | 'sequence';
   batchingReason?: string;
+  /** A static cache's fixed capacity in tokens: no sequence may hold more. */
+  staticCapacity?: number;
 }
 
 export interface OpRow {
@@ -106,6 +108,13 @@ export interface OpTypeTotals {
   time: number;
   bound: Partial<Record<Boundness, number>>;
   unknown: number;
+}
+
+export interface HostNote {
+  device: string;
+  figures: string[];
+  measured: boolean;
+  provenance: string;
 }
 
 export interface InspectReport {
@@ -144,6 +153,8 @@ export interface InspectReport {
     memBandwidth: number;
     launchOverhead: number;
   };
+  /** Devices priced with this machine's figures (the cpu class): which figures, measured or nominal. */
+  host?: HostNote[];
   /** Predicted time: every op in sequence, and the critical path (longest path by predicted time). */
   predictedSerialTime: number;
   criticalPath: { time: number; length: number; ops: string[] };
@@ -164,9 +175,10 @@ function toMap(dims: InspectOptions['dims']): Map<string, number> {
 }
 
 /** The devices of a fleet file as rooflines, the chosen (or first) one first. */
-function fleetRooflines(opts: InspectOptions): DeviceRoofline[] {
+function fleetRooflines(opts: InspectOptions, described: HostNote[] = []): DeviceRoofline[] {
   if (!opts.fleet) return [];
   const fleet = loadFleet(opts.fleet);
+  for (const d of fleet.devices) if (d.described) described.push({ device: d.id, ...d.described });
   const all = fleet.devices.map((d) => rooflineOf(d));
   if (!all.length) throw new FleetcError('E0301', 'the fleet has no devices', { file: opts.fleet });
   if (opts.fleetDevice === undefined) return all;
@@ -179,7 +191,7 @@ function fleetRooflines(opts: InspectOptions): DeviceRoofline[] {
   return [all[i]!, ...all.filter((_, k) => k !== i)];
 }
 
-function resolveDevice(opts: InspectOptions, fleet: DeviceRoofline[]): DeviceRoofline {
+function resolveDevice(opts: InspectOptions, fleet: DeviceRoofline[], described: HostNote[] = []): DeviceRoofline {
   if (fleet.length) return fleet[0]!;
   if (typeof opts.device === 'object') return opts.device;
   const name = opts.device ?? 'cpu';
@@ -187,6 +199,7 @@ function resolveDevice(opts: InspectOptions, fleet: DeviceRoofline[]): DeviceRoo
     throw new FleetcError('E0901', `unknown device class '${name}' (known: ${DEVICE_CLASSES.join(', ')})`);
   const target = TARGETS[name as DeviceClass];
   const spec = target.reference(opts.cores);
+  if (spec.described) described.push({ device: spec.id, ...spec.described });
   return rooflineOf(spec, `${target.title}: ${describe(spec)}`);
 }
 
@@ -206,6 +219,12 @@ export async function inspect(model: string | IRGraph, opts: InspectOptions = {}
   const report = inspectGraph(graph, opts);
   report.warnings = [...warnings, ...report.warnings];
   return report;
+}
+
+/** A fixed-size cache written by TensorScatter (a static cache the engine can page). */
+function writtenInPlace(graph: IRGraph, output: string): boolean {
+  const p = graph.hasValue(output) ? graph.producer(output) : undefined;
+  return p !== undefined && graph.op(p.op).opType === 'TensorScatter';
 }
 
 function engineState(graph: IRGraph): EngineStateInfo | { error: string } {
@@ -228,6 +247,7 @@ function engineState(graph: IRGraph): EngineStateInfo | { error: string } {
       bytesPerToken: r.states.reduce((a, s) => a + s.bytesPerToken, 0),
       batching: r.batching,
       ...(r.batchingReason ? { batchingReason: r.batchingReason } : {}),
+      ...(r.staticCapacity !== undefined ? { staticCapacity: r.staticCapacity } : {}),
     };
   } catch (e) {
     if (e instanceof FleetcError) return { error: e.message };
@@ -238,8 +258,9 @@ function engineState(graph: IRGraph): EngineStateInfo | { error: string } {
 /** The report for a graph whose shapes are as inferred as they will be. */
 export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): InspectReport {
   const bound = toMap(opts.dims);
-  const fleet = fleetRooflines(opts);
-  const dev = resolveDevice(opts, fleet);
+  const described: HostNote[] = [];
+  const fleet = fleetRooflines(opts, described);
+  const dev = resolveDevice(opts, fleet, described);
   const cost = costGraph(graph);
   const kv = detectKvCache(graph);
 
@@ -310,7 +331,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
         ? '0'
         : `${dimToString(cost.bytesRead)} read + ${dimToString(cost.bytesWritten)} written`,
     uncosted: rows.uncosted,
-    ...(kv.some((k) => k.axis >= 0) ? { engineState: engineState(graph) } : {}),
+    ...(kv.some((k) => k.axis >= 0 || writtenInPlace(graph, k.output)) ? { engineState: engineState(graph) } : {}),
     state: kv.map((k) => ({
       input: k.input,
       output: k.output,
@@ -330,6 +351,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
       memBandwidth: dev.memBandwidth,
       launchOverhead: dev.launchOverhead,
     },
+    ...(described.length ? { host: described } : {}),
     predictedSerialTime: [...rows.time.values()].reduce((a, b) => a + b, 0),
     criticalPath: { time: critical.time, length: critical.ops.length, ops: critical.ops },
     opTypes: totalsByType(rows.rows),

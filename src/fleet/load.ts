@@ -124,16 +124,25 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
     if (!cls) fail(at, `device '${d.id}' needs a class or a preset`);
     if (preset && d.class && d.class !== preset.class)
       fail([...at, 'class'], `class '${d.class}' contradicts preset '${d.preset}' (a ${preset.class})`);
-    const memory = resolveMemory(d, preset?.memory, at, qty, fail);
+    const target = TARGETS[cls!];
+    const defaults = target.defaults;
+    const backend = d.backend ?? target.backends[0]!;
+    if (!target.backends.includes(backend))
+      fail(
+        [...at, 'backend'],
+        `backend '${backend}' does not run ${cls}-class devices (a ${cls} runs ${target.backends.map((b) => `'${b}'`).join(' or ')})`,
+      );
+    // A device that runs for real here (a cpu with backend cpu) is described by this machine where
+    // its fleet file says nothing: it may leave out compute and memory.
+    const local = !!target.describeLocal && backend !== 'emulated';
+    const memory = resolveMemory(d, preset?.memory, at, qty, fail, local);
     const compute: Partial<Record<DType, number>> = { ...(preset?.compute ?? {}) };
     for (const [dt, v] of Object.entries(d.compute ?? {})) {
       if (!isDType(dt)) fail([...at, 'compute', dt], `unknown element type '${dt}'`);
       compute[dt as DType] = qty(v, 'flops', [...at, 'compute', dt]);
     }
-    if (Object.keys(compute).length === 0)
+    if (Object.keys(compute).length === 0 && !local)
       fail(at, `device '${d.id}' declares no peak compute (compute: { float32: … })`);
-    const target = TARGETS[cls!];
-    const defaults = target.defaults;
     const dtypes = (d.dtypes ?? defaults.dtypes) as DType[];
     dtypes.forEach((dt, j) => {
       if (!isDType(dt)) fail([...at, 'dtypes', j], `unknown element type '${dt}'`);
@@ -148,12 +157,6 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
               .join(', ')})`,
           );
       });
-    const backend = d.backend ?? target.backends[0]!;
-    if (!target.backends.includes(backend))
-      fail(
-        [...at, 'backend'],
-        `backend '${backend}' does not run ${cls}-class devices (a ${cls} runs ${target.backends.map((b) => `'${b}'`).join(' or ')})`,
-      );
     if (d.cudaDevice !== undefined && backend !== 'cuda')
       fail([...at, 'cudaDevice'], `cudaDevice needs backend: cuda (this device's backend is '${backend}')`);
     const hostLinkPreset = d.hostLink?.kind ? LINK_PRESETS[d.hostLink.kind] : undefined;
@@ -176,7 +179,7 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
               ? qty(d.hostLink.latency, 'time', [...at, 'hostLink', 'latency'])
               : (hostLinkPreset?.latency ?? baseLink.latency),
         };
-    devices.push({
+    const device: Device = {
       id: d.id,
       class: cls!,
       host: d.host ?? 'host0',
@@ -200,7 +203,22 @@ function resolveFleet(raw: RawFleet, file: string, fail: (path: Path, message: s
       ...(backend === 'cuda' ? { cudaDevice: d.cudaDevice ?? 0 } : {}),
       threads: d.threads ?? Math.max(1, cpus().length),
       ...(hostLink ? { hostLink } : {}),
+    };
+    if (!local) {
+      devices.push(device);
+      return;
+    }
+    // A preset names the device the fleet means to model: its datasheet figures are priced. But
+    // a device that runs here holds no more than this machine's memory, whatever a preset says.
+    const level0 = d.memory === undefined ? undefined : Array.isArray(d.memory) ? d.memory[0] : d.memory;
+    const described = target.describeLocal!(device, {
+      compute: Object.keys(d.compute ?? {}).length === 0 && !preset,
+      bandwidth: level0?.bandwidth === undefined && !preset?.memory[0]?.bandwidth,
+      capacity: level0 === undefined,
+      launchOverhead: d.launchOverhead === undefined && preset?.launchOverhead === undefined,
+      messageOverhead: d.messageOverhead === undefined,
     });
+    devices.push({ ...device, ...described });
   });
 
   const gpus = new Map<string, string>();
@@ -285,6 +303,7 @@ function resolveMemory(
   at: Path,
   qty: (v: unknown, kind: Quantity, path: Path) => number,
   fail: (path: Path, message: string) => never,
+  described: boolean,
 ): MemoryLevel[] {
   const base = presetMemory?.map((m) => ({ ...m })) ?? [];
   const given = d.memory === undefined ? [] : Array.isArray(d.memory) ? d.memory : [d.memory];
@@ -294,10 +313,12 @@ function resolveMemory(
     level.name = m.name ?? level.name;
     level.capacity = qty(m.capacity, 'bytes', [...path, 'capacity']);
     if (m.bandwidth !== undefined) level.bandwidth = qty(m.bandwidth, 'bandwidth', [...path, 'bandwidth']);
-    if (level.bandwidth <= 0)
+    if (level.bandwidth <= 0 && !(described && i === 0))
       fail([...path, 'bandwidth'], `memory level '${level.name}' of '${d.id}' needs a bandwidth`);
     base[i] = level;
   });
+  // this machine fills in the level a device that runs here leaves open (its capacity and bandwidth)
+  if (base.length === 0 && described) return [{ name: 'dram', capacity: 0, bandwidth: 0 }];
   if (base.length === 0) fail(at, `device '${d.id}' has no memory (give memory: { capacity, bandwidth } or a preset)`);
   base.forEach((m, i) => {
     if (m.capacity <= 0)

@@ -59,6 +59,13 @@ greedy baseline ${seconds(r.baseline.latency)}</p>
 <h2>Devices</h2>
 <table id="devices"><tr><th>device</th><th>class</th><th>ops</th><th>FLOPs</th><th>weights</th><th>act. peak</th><th>memory / capacity</th><th>arena</th><th>busy</th><th>util</th></tr>
 ${deviceRows}</table>
+${(r.costModel?.devices ?? [])
+  .filter((d) => d.described)
+  .map(
+    (d) =>
+      `<p class="host">${esc(d.id)}: ${esc(d.described!.figures.join(', '))} from this host's profile: ${esc(d.described!.provenance)}</p>`,
+  )
+  .join('\n')}
 <h2>Links</h2>
 ${r.links.length ? `<table id="links"><tr><th>link</th><th>bytes</th><th>time</th></tr>${linkRows}</table>` : '<p>Nothing crosses a link.</p>'}
 ${experts(r)}<h2>Graph</h2>

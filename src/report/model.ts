@@ -96,6 +96,8 @@ export interface ReportCostModel {
     launchOverhead: number;
     messageOverhead: number;
     parallelism: number;
+    /** A device that runs here and took figures from this machine: which, and whether measured or nominal. */
+    described?: { figures: string[]; measured: boolean; provenance: string };
   }[];
   /**
    * Per ordered pair of devices, as the plan was priced: seconds per message = latency + bytes ×
@@ -221,6 +223,7 @@ function costModelOf(fleet: Fleet): ReportCostModel {
         launchOverhead: r.launchOverhead,
         messageOverhead: d.messageOverhead,
         parallelism: r.parallelism,
+        ...(d.described ? { described: d.described } : {}),
       };
     }),
     pairs: fleet.devices.flatMap((a) =>

@@ -60,6 +60,12 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
     ),
   );
 
+  for (const d of r.costModel?.devices ?? [])
+    if (d.described) {
+      const text = `  ${d.id}: ${d.described.figures.join(', ')} from this host's profile: ${d.described.provenance}`;
+      out.push(d.described.measured ? c.dim(text) : c.yellow(text));
+    }
+
   out.push('', c.bold('links'));
   if (r.links.length === 0) out.push(c.dim('  nothing crosses a link: one device runs everything'));
   else

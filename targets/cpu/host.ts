@@ -1,10 +1,12 @@
 // This machine as a cpu device: the host profile (float32 GEMM FLOP/s and memory bandwidth by
 // thread count, fleetrt's per-op dispatch and per-message costs), read from FLEETC_HOST_PROFILE or
-// the user's cache folder. Nothing writes that cache yet: until a profile is there, nominal
-// per-core figures stand in and say so, and `fleetc tune` calibrates a fleet's devices from runs.
-import { existsSync, readFileSync } from 'node:fs';
+// the user's cache folder. `fleetrt --measure-host` measures it and `fleetc host --measure` (or the
+// first compile on a machine without one, src/api/host.ts) writes it; until a profile is there,
+// nominal per-core figures stand in and say so. docs/host-profile.md.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, hostname, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { FleetcError } from '../../src/diagnostics/index.js';
 
 export const HOST_PROFILE_FORMAT = 'fleetc-host-profile';
 export const HOST_PROFILE_VERSION = 1;
@@ -74,44 +76,146 @@ export function hostProfilePath(): string {
   return join(base, 'fleetc', 'host-profile.json');
 }
 
-let cached: { path: string; profile: HostProfile } | undefined;
+/** Where the profile in use came from. */
+export type HostProfileSource = 'env' | 'cache' | 'nominal';
+
+export interface HostProfileInfo {
+  profile: HostProfile;
+  source: HostProfileSource;
+  /** The file read (env, cache) or that was looked for (nominal). */
+  path: string;
+  /** Why a file that is there was not used (broken, another host's). */
+  refused?: string;
+}
+
+let cached: HostProfileInfo | undefined;
 
 /**
  * The host profile: the cached measurement when there is one for this machine (a file named by
  * FLEETC_HOST_PROFILE is taken as it is, wherever it was measured), else the nominal figures.
  */
 export function hostProfile(): HostProfile {
-  const path = hostProfilePath();
-  if (cached?.path === path) return cached.profile;
-  const profile = readProfile(path, !process.env.FLEETC_HOST_PROFILE) ?? nominalProfile();
-  cached = { path, profile };
-  return profile;
+  return hostProfileInfo().profile;
 }
 
-function readProfile(path: string, mustMatchHost: boolean): HostProfile | undefined {
-  if (!existsSync(path)) return undefined;
+/** The host profile in use, where it came from, and why a file that is there was refused. */
+export function hostProfileInfo(): HostProfileInfo {
+  const path = hostProfilePath();
+  if (cached?.path === path) return cached;
+  const fromEnv = !!process.env.FLEETC_HOST_PROFILE;
+  const read = readProfile(path, !fromEnv);
+  cached =
+    'profile' in read
+      ? { profile: read.profile, source: fromEnv ? 'env' : 'cache', path }
+      : { profile: nominalProfile(), source: 'nominal', path, ...(read.refused ? { refused: read.refused } : {}) };
+  return cached;
+}
+
+/** Reads the profile again on next use (after the file or FLEETC_HOST_PROFILE changed). */
+export function forgetHostProfile(): void {
+  cached = undefined;
+}
+
+function readProfile(path: string, mustMatchHost: boolean): { profile: HostProfile } | { refused?: string } {
+  if (!existsSync(path)) return {};
   let p: HostProfile;
   try {
     p = JSON.parse(readFileSync(path, 'utf8')) as HostProfile;
-  } catch {
-    return undefined; // a broken cache is measured again, not an error
+  } catch (e) {
+    return { refused: `not JSON (${(e as Error).message})` }; // measured again, not an error
   }
-  if (
-    p?.format !== HOST_PROFILE_FORMAT ||
-    p.version !== HOST_PROFILE_VERSION ||
-    !p.gemm?.length ||
-    !p.bandwidth?.length
-  )
-    return undefined;
+  const problem = profileProblem(p);
+  if (problem) return { refused: problem };
   const here = thisHost();
   if (mustMatchHost && (p.host.name !== here.name || p.host.cpuModel !== here.cpuModel || p.host.cores !== here.cores))
-    return undefined; // a home folder shared with another machine
-  return p;
+    // a home folder shared with another machine
+    return {
+      refused: `measured on another host (${p.host.name}, ${p.host.cpuModel}, ${p.host.cores} cores; this is ${here.name}, ${here.cpuModel}, ${here.cores} cores)`,
+    };
+  return { profile: p };
+}
+
+const positive = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x > 0;
+
+/** What is wrong with a profile read from a file, or undefined. */
+function profileProblem(p: HostProfile): string | undefined {
+  if (p?.format !== HOST_PROFILE_FORMAT || p.version !== HOST_PROFILE_VERSION)
+    return `not a ${HOST_PROFILE_FORMAT} v${HOST_PROFILE_VERSION} file`;
+  if (!p.host || typeof p.host.name !== 'string' || !positive(p.host.cores) || !positive(p.host.memory))
+    return 'no host (name, cores, memory)';
+  const pts = (list: unknown, key: string): boolean =>
+    Array.isArray(list) &&
+    list.length > 0 &&
+    list.every((x: Record<string, unknown>) => Number.isInteger(x?.threads) && positive(x?.[key]));
+  if (!pts(p.gemm, 'flops')) return 'gemm needs {threads, flops} points';
+  if (!pts(p.bandwidth, 'bytesPerSecond')) return 'bandwidth needs {threads, bytesPerSecond} points';
+  if (!positive(p.dispatch) || !positive(p.message)) return 'dispatch and message need positive seconds';
+  return undefined;
+}
+
+/** What `fleetrt --measure-host` prints (native/src/tool/measure_host.cpp). */
+export interface HostMeasurement {
+  format: 'fleetrt-host-measurement';
+  version: number;
+  simd: string;
+  cores: number;
+  quick: boolean;
+  /** `flops`: the least disturbed run; `flopsMedian`: the median run (for a look at the load). */
+  gemm: { threads: number; flops: number; flopsMedian: number; n: number }[];
+  bandwidth: { threads: number; bytesPerSecond: number; bytesPerSecondMedian: number; bytes: number }[];
+  dispatch: number;
+  message: number;
+  seconds: number;
+}
+
+/** The host profile of a fleetrt measurement of this machine; a malformed one is an error. */
+export function profileFromMeasurement(m: HostMeasurement, host = thisHost(), at = new Date()): HostProfile {
+  const profile: HostProfile = {
+    format: HOST_PROFILE_FORMAT,
+    version: HOST_PROFILE_VERSION,
+    host,
+    measured: true,
+    measuredAt: at.toISOString(),
+    simd: m?.simd,
+    gemm: (m?.gemm ?? []).map((g) => ({ threads: g.threads, flops: g.flops })),
+    bandwidth: (m?.bandwidth ?? []).map((b) => ({ threads: b.threads, bytesPerSecond: b.bytesPerSecond })),
+    dispatch: m?.dispatch,
+    message: m?.message,
+  };
+  const problem = m?.format !== 'fleetrt-host-measurement' ? 'not a fleetrt host measurement' : profileProblem(profile);
+  if (problem) throw new FleetcError('E0503', `fleetrt --measure-host gave an unusable measurement: ${problem}`);
+  return profile;
+}
+
+/**
+ * Stores a profile (atomically: a temporary file renamed over the old one, so that a compile
+ * reading it never sees half a file) and uses it from now on. Returns the path.
+ */
+export function saveHostProfile(profile: HostProfile, path = hostProfilePath()): string {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(profile, null, 2) + '\n');
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new FleetcError('E0503', `cannot write the host profile ${path}: ${(e as Error).message}`);
+  }
+  cached = { profile, source: process.env.FLEETC_HOST_PROFILE ? 'env' : 'cache', path };
+  return path;
 }
 
 /** Whether the profile in use was measured on this machine. */
 export function hostMeasured(): boolean {
   return hostProfile().measured;
+}
+
+/** One line on where the cpu figures come from: `measured 2026-12-05 on host (avx2)` or `nominal …`. */
+export function hostProvenance(info = hostProfileInfo()): string {
+  const p = info.profile;
+  if (p.measured)
+    return `measured${p.measuredAt ? ` ${p.measuredAt.slice(0, 10)}` : ''} on ${p.host.name}${p.simd ? ` (${p.simd})` : ''}`;
+  return `nominal per-core figures (${info.source === 'nominal' ? 'not measured' : `from ${info.path}`}; fleetc host --measure measures them)`;
 }
 
 /** A figure measured at some thread counts, at `threads` (linear between points, flat outside them). */

@@ -1,10 +1,11 @@
 // The cpu class: host processors. A cpu device with `backend: cpu` runs for real here, so what
-// its fleet file leaves open is this machine's measured figures (host.ts).
+// its fleet file and preset leave open is this machine's measured figures (host.ts): compute,
+// bandwidth, overheads; and its capacity is the host's memory unless the fleet file states one.
 import { cpus } from 'node:os';
 import type { DeviceSpec } from '../device.js';
 import { emitProgram } from '../fleetrt/emit.js';
 import type { Target, Unstated } from '../target.js';
-import { atThreads, hostProfile } from './host.js';
+import { atThreads, hostProfile, hostProvenance } from './host.js';
 import { CPU_PRESETS } from './presets.js';
 
 const DTYPES: DeviceSpec['dtypes'] = [
@@ -73,23 +74,30 @@ export const cpuTarget: Target = {
       dtypes: [...DTYPES],
       backend: 'cpu',
       threads,
+      described: {
+        figures: ['compute', 'bandwidth', 'capacity', 'launchOverhead', 'messageOverhead'],
+        measured: p.measured,
+        provenance: hostProvenance(),
+      },
     };
   },
   describeLocal(d: DeviceSpec, unstated: Unstated): DeviceSpec {
     const p = hostProfile();
-    const mem = d.memory[0]!;
+    const mem = d.memory[0] ?? { name: 'dram', capacity: 0, bandwidth: 0 };
     const level0 = {
       ...mem,
       bandwidth: unstated.bandwidth ? hostBandwidth(d.threads) : mem.bandwidth,
-      // The host's memory is all a real cpu device can have, whatever a preset says.
-      capacity: Math.min(mem.capacity, p.host.memory),
+      // What the fleet file does not say is the host's memory (not a preset's datasheet figure).
+      capacity: unstated.capacity ? p.host.memory : mem.capacity,
     };
+    const figures = (Object.keys(unstated) as (keyof Unstated)[]).filter((k) => unstated[k]);
     return {
       ...d,
       memory: [level0, ...d.memory.slice(1)],
       compute: unstated.compute ? hostCompute(d.threads) : d.compute,
       launchOverhead: unstated.launchOverhead ? p.dispatch : d.launchOverhead,
       messageOverhead: unstated.messageOverhead ? p.message : d.messageOverhead,
+      ...(figures.length ? { described: { figures, measured: p.measured, provenance: hostProvenance() } } : {}),
     };
   },
   emit: emitProgram,

@@ -2,9 +2,11 @@
  * The matrix-product and Transpose paths that real-size models take and the small fixtures do not:
  * few-row products that stream B (K×N MatMul, N×K Gemm transB, float16/bfloat16 weights read in
  * place, split over two threads, row counts on both sides of the switch to the packed GEMM),
- * com.microsoft FusedMatMul with transposed operands, and blocked Transposes of odd sizes. Each
- * output is checked against a float64 reference computed here, with the best code the CPU has
- * (AVX-512 / AVX2), with FLEETRT_SIMD=avx2 and with FLEETRT_PORTABLE=1. Sizes are odd (K = 301, N = 999) so every vector loop has a tail.
+ * com.microsoft FusedMatMul with transposed operands, blocked Transposes of odd sizes, and a
+ * same-shape binary op split within its one row. Each output is checked against a float64
+ * reference computed here, with the best code the CPU has (AVX-512 / AVX2), with
+ * FLEETRT_SIMD=avx2 and with FLEETRT_PORTABLE=1. Sizes are odd (K = 301, N = 999) so every
+ * vector loop has a tail.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -213,6 +215,8 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
     [1100, 1008],
     0,
   );
+  // a same-shape binary op is one broadcast row: 1.1M elements cut into pieces over the threads
+  out('add_one_row', g.op('Sub', [g.op('Add', ['tl', 'tl']), 'tl']), tl, [1008, 1100], 0);
   const file = join(dir, 'model.onnx');
   writeFileSync(file, g.encode({ opset: 17, domains: { 'com.microsoft': 1 } }));
   return { file, inputs, cases };

@@ -99,26 +99,31 @@ T nan_max(T a, T b) {
 // Walks the broadcast rows, specialising the inner loop on which inputs advance.
 template <class A, class B, class O, class F>
 void bin_loop(KernelContext& ctx, const Broadcast& bc, const A* a, const B* b, O* o, F f) {
-  ku::parallel_rows(ctx, bc, [&](int64_t r0, int64_t r1) {
+  // A long inner run is cut into pieces, so that few rows (a same-shape op is one row) still
+  // spread over the threads.
+  const int64_t n = bc.inner;
+  const int64_t piece = n > ku::kParallelMinElems ? ku::kParallelMinElems / 2 : std::max<int64_t>(n, 1);
+  const int64_t pieces = (n + piece - 1) / piece;
+  ku::parallel_elems(ctx, bc.rows * pieces, piece, [&](int64_t t0, int64_t t1) {
     int64_t offs[2];
-    const int64_t n = bc.inner;
     const bool sa = bc.inner_step[0] != 0, sb = bc.inner_step[1] != 0;
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t r = t / pieces, i0 = t % pieces * piece, i1 = std::min(n, i0 + piece);
       bc.row_offsets(r, offs);
       const A* pa = a + offs[0];
       const B* pb = b + offs[1];
       O* po = o + r * n;
       if (sa && sb) {
-        for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+        for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], pb[i]);
       } else if (sa) {
         const B vb = pb[0];
-        for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], vb);
+        for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], vb);
       } else if (sb) {
         const A va = pa[0];
-        for (int64_t i = 0; i < n; ++i) po[i] = f(va, pb[i]);
+        for (int64_t i = i0; i < i1; ++i) po[i] = f(va, pb[i]);
       } else {
         O v = f(pa[0], pb[0]);
-        for (int64_t i = 0; i < n; ++i) po[i] = v;
+        for (int64_t i = i0; i < i1; ++i) po[i] = v;
       }
     }
   });

@@ -25,6 +25,10 @@ constexpr int64_t kMCMax = 120;
 // Largest packed A that the column split shares between threads: every task reads all of it for
 // each depth block, so it must stay in L2.
 constexpr int64_t kMaxSharedA = int64_t{512} << 10;
+// Up to this many rows, a product with B packed already splits over columns only (gemm_driver).
+constexpr int64_t kFewRowsPacked = 64;
+// Bytes of packed B from which those products split over the threads whatever their rows.
+constexpr int64_t kStreamSplitBytes = int64_t{256} << 10;
 
 // Packing buffers live per thread and only grow: a fresh allocation per call returns pages to
 // the OS on free and page-faults them back on every run. sgemm never nests on one thread (the
@@ -219,15 +223,21 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   const auto kernel = mk.kernel;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
-  const bool parallel = ctx && threads > 1 && M * N * K >= kParallelMinMacs;
+  // A few rows against a packed B are bound by reading it: worth splitting once B is large.
+  const bool parallel = ctx && threads > 1 &&
+                        (M * N * K >= kParallelMinMacs ||
+                         (src.packed && M <= kFewRowsPacked && N * K * int64_t{sizeof(float)} >= kStreamSplitBytes));
   const int64_t Mp = (M + kMR - 1) / kMR * kMR;
-  if (parallel && !src.packed && Mp * K * int64_t{sizeof(float)} <= kMaxSharedA) {
-    // B to pack, A small: split over the columns only. A is packed once (every depth block, every
-    // row panel) and shared by the tasks; each task takes a range of column panels through all
-    // depth blocks, packing each B panel it uses right before using it. Two parallel_for per
-    // product instead of two per depth block. (Measured, 2 threads: 128×768 · 768×768 and
-    // ·768×3072 went from 230–256 / 272–276 to 305–315 / 293–301 GFLOP/s; with B packed once
-    // already the per-depth-block split was as fast or a little faster, so it keeps that.)
+  // With B packed once already, the per-depth-block split below was as fast or a little faster
+  // for 128 rows; with few rows each depth block is too little work per wake-up, and one column
+  // split through all depth blocks streams each thread's panels in memory order.
+  const bool split_columns = src.packed ? M <= kFewRowsPacked : true;
+  if (parallel && split_columns && Mp * K * int64_t{sizeof(float)} <= kMaxSharedA) {
+    // A small: split over the columns only. A is packed once (every depth block, every row panel)
+    // and shared by the tasks; each task takes a range of column panels through all depth blocks,
+    // packing each B panel it uses right before using it (unless B came packed). Two parallel_for
+    // per product instead of two per depth block. (Measured, 2 threads: 128×768 · 768×768 and
+    // ·768×3072 went from 230–256 / 272–276 to 305–315 / 293–301 GFLOP/s.)
     float* const aall = pack_buffer(kPackAllA, Mp * K);
     const int64_t nq = (K + kKC - 1) / kKC;
     run(nq, 1, [&](int64_t q0, int64_t q1) {
@@ -239,7 +249,7 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
     const int64_t panels = (N + kNR - 1) / kNR;
     const int64_t tasks = std::min<int64_t>(panels, 4 * threads);
     run(tasks, 1, [&](int64_t t0, int64_t t1) {
-      float* const bown = pack_buffer(kPackB, kNR * std::min(kKC, K));
+      float* const bown = src.packed ? nullptr : pack_buffer(kPackB, kNR * std::min(kKC, K));
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t p0 = panels * t / tasks, p1 = panels * (t + 1) / tasks;
         for (int64_t pc = 0; pc < K; pc += kKC) {
@@ -248,10 +258,16 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
           for (int64_t p = p0; p < p1; ++p) {
             const int64_t j = p * kNR;
             const int nr = static_cast<int>(std::min(kNR, N - j));
-            mk.pack_b(src.trans, src.B, src.ldb, pc, kc, j, nr, bown);
+            const float* bpanel = bown;
+            if (src.packed) {
+              const int64_t jc = j / kNC * kNC, npanels = (std::min(kNC, N - jc) + kNR - 1) / kNR;
+              bpanel = src.packed + jc * K + npanels * kNR * pc + (j - jc) * kc;
+            } else {
+              mk.pack_b(src.trans, src.B, src.ldb, pc, kc, j, nr, bown);
+            }
             for (int64_t ir = 0; ir < M; ir += kMR) {
               const int mr = static_cast<int>(std::min(kMR, M - ir));
-              kernel(kc, aall + Mp * pc + ir * kc, bown, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr);
+              kernel(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr);
             }
           }
         }

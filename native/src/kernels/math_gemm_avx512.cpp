@@ -1,6 +1,7 @@
 // AVX-512 SGEMM microkernel (math_gemm.cpp drives it): 12 rows × 32 columns of C in 24 zmm
-// registers over packed panels. Compiled for AVX-512F by the pragma below (no special flags); the
-// driver calls it only after ku::use_avx512(). No implicit contraction: FMAs only where written.
+// registers over packed panels (2, 4 or 8 rows when the block has no more). Compiled for AVX-512F
+// by the pragma below (no special flags); the driver calls it only after ku::use_avx512(). No
+// implicit contraction: FMAs only where written.
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
 
@@ -10,9 +11,13 @@ namespace fleetrt {
 namespace ku {
 namespace gemm {
 
-void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
-                         int mr, int nr) {
-  constexpr int R = 12;
+namespace {
+
+// R rows (of the panel's 12) × 32 columns: a short last row block (few-row products: 7 rows of a
+// short-sequence encoder) does R/12 of the full block's multiply-adds.
+template <int R>
+void rows_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
+              int nr) {
   __m512 c0[R], c1[R];
 #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
@@ -25,7 +30,7 @@ void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, i
       c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
       c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
     }
-    A += R;
+    A += kMR512;
     B += 32;
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
@@ -41,6 +46,16 @@ void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, i
     _mm512_mask_storeu_ps(row, m0, v0);
     _mm512_mask_storeu_ps(row + 16, m1, v1);
   }
+}
+
+}  // namespace
+
+void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
+                         int mr, int nr) {
+  if (mr <= 2) return rows_x32<2>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 4) return rows_x32<4>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 8) return rows_x32<8>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+  rows_x32<12>(kc, A, B, C, ldc, alpha, beta, mr, nr);
 }
 
 }  // namespace gemm

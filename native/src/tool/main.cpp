@@ -15,6 +15,7 @@
 #include "engine/telemetry_writer.h"
 #include "tool/batch.h"
 #include "tool/engine_server.h"
+#include "tool/measure_host.h"
 
 #ifdef FLEETRT_HAVE_CUDA
 namespace fleetrt {
@@ -41,6 +42,8 @@ const char* kUsage =
     "                         (generation: JSON commands on stdin, one JSON event per line on stdout; docs/runtime.md)\n"
     "       fleetrt --batch [JOBS.jsonl|-] [--threads N]   (one JSON job per line; one JSON result per line)\n"
     "       fleetrt --list-backends | --list-devices | --list-kernels [--backend NAME]\n"
+    "       fleetrt --measure-host [--threads-max N] [--quick]   (this machine's GEMM FLOP/s and bandwidth by threads,\n"
+    "                         per-op dispatch and per-message seconds, through fleetrt's own kernels: one JSON line)\n"
     "inputs: .npy or ONNX TensorProto .pb; --inputs-dir reads input_0.pb, input_1.pb ... in graph-input order.\n"
     "outputs: OUT/<name>.npy (characters outside [A-Za-z0-9._-] become '_').\n";
 
@@ -194,6 +197,8 @@ int main(int argc, char** argv) {
   bool random = false, batch = false, list = false, list_back = false, summary = false, engine = false;
   int repeat = 1, warmup = 0, threads = 0, requests = 1, kv_pages = -1, max_batch_tokens = 0;
   bool prefix_cache = true, signals = false;
+  bool measure = false;
+  MeasureHostArgs measure_args;
   std::vector<std::string> slowdown;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -232,6 +237,14 @@ int main(int argc, char** argv) {
       signals = true;
     } else if (a == "--no-prefix-cache") {
       prefix_cache = false;
+    } else if (a == "--measure-host") {
+      measure = true;
+    } else if (a == "--threads-max") {
+      if (!value(&v) || !parse_int(v.c_str(), &measure_args.threads_max) || measure_args.threads_max < 1 ||
+          measure_args.threads_max > 1024)
+        return fail("--threads-max needs a positive integer");
+    } else if (a == "--quick") {
+      measure_args.quick = true;
     } else if (a == "--list-backends") {
       list_back = true;
     } else if (a == "--list-devices") {
@@ -277,6 +290,7 @@ int main(int argc, char** argv) {
       return fail("unexpected argument '" + a + "'");
     }
   }
+  if (measure) return run_measure_host(measure_args);
   if (list_back) return list_backends();
   if (list) return list_kernels(backend);
   if (batch) return run_batch(batch_path, threads);

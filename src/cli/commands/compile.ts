@@ -29,6 +29,7 @@ interface CompileFlags {
   generate?: boolean;
   maxContext?: string;
   json?: boolean;
+  measureHost?: boolean;
 }
 
 const command: FleetcCommand = {
@@ -55,6 +56,11 @@ const command: FleetcCommand = {
       .option('--expert-slots <n>', 'MoE: extra expert instances per layer for replicas of hot experts', '0')
       .option('--placement <file>', 'MoE: place experts as this file says (written by fleetc tune)')
       .option('--calibration <file>', 'price devices and links by what fleetc tune measured on this fleet')
+      .option(
+        '--measure-host',
+        'measure this machine for the cpu class before compiling (fleetrt --measure-host; cached, see fleetc host)',
+      )
+      .option('--no-measure-host', 'never measure this machine (nominal cpu figures when none are cached)')
       .option('--force', 'write into a non-empty folder that is not a previous build')
       .option('--verify', 'verify the IR after every pass')
       .option(
@@ -80,6 +86,7 @@ const command: FleetcCommand = {
         routing: flags.routing,
         placement: flags.placement,
         calibration: flags.calibration,
+        measureHost: flags.measureHost === undefined ? 'if-missing' : flags.measureHost ? 'always' : 'never',
         expertSlots: nonNegativeInt('expert-slots', flags.expertSlots ?? '0'),
         force: !!flags.force,
         verify: !!flags.verify,

@@ -11,4 +11,5 @@ export const COMMANDS: FleetcCommand[] = [
   (await import('./report.js')).default,
   (await import('./tune.js')).default,
   (await import('./export.js')).default,
+  (await import('./host.js')).default,
 ];

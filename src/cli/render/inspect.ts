@@ -37,6 +37,10 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
     `${head('predicted')} ${seconds(r.criticalPath.time)} on the critical path (${r.criticalPath.length} ops), ` +
       `${seconds(r.predictedSerialTime)} serial — ${r.device.description}`,
   );
+  for (const h of r.host ?? []) {
+    const text = `host      ${h.device}: ${h.figures.join(', ')} from this host's profile: ${h.provenance}`;
+    out.push(h.measured ? c.dim(text) : c.yellow(text));
+  }
   const unc = Object.entries(r.uncosted);
   if (unc.length)
     out.push(c.yellow(`uncosted  ${unc.map(([k, n]) => `${k} ×${n}`).join(', ')} (op not modelled or shapes unknown)`));
@@ -59,7 +63,10 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
     const paged = es.states.filter((s) => s.mode === 'paged').length;
     out.push(
       `  as engine state (fleetc generate): ${es.states.length} state objects, ${paged} paged, ${es.states.length - paged} gathered; ` +
-        `${bytes(es.bytesPerToken)} per token; ${es.batching} batching${es.batchingReason ? ` (${es.batchingReason})` : ''}`,
+        `${bytes(es.bytesPerToken)} per token; ${es.batching} batching${es.batchingReason ? ` (${es.batchingReason})` : ''}` +
+        (es.staticCapacity !== undefined
+          ? `; static cache: at most ${es.staticCapacity} tokens per sequence (written in place)`
+          : ''),
     );
     for (const s of es.states.filter((x) => x.mode === 'gather'))
       out.push(
