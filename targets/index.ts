@@ -38,6 +38,7 @@ export function rooflineOf(d: DeviceSpec, description?: string): DeviceRoofline 
 export { DEVICE_CLASSES, type DeviceClass, type DeviceSpec, type DevicePreset } from './device.js';
 export type { Backend, MemoryLevel, OpSupport } from './device.js';
 export {
+  lineFor,
   opCost,
   peakFor,
   type Boundness,

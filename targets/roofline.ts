@@ -49,6 +49,11 @@ export interface DeviceFit {
   ops?: Record<string, WorkFit>;
 }
 
+/** The fitted line a calibrated device prices an op by: its op type's own, else its kind's, else the device's. */
+export function lineFor(fit: DeviceFit, opType: string, domain: string): WorkFit {
+  return fit.ops?.[opType] ?? fit.kinds[workKind(opType, domain)] ?? fit.all;
+}
+
 export type Boundness = 'compute' | 'memory' | 'latency';
 
 export interface OpCost {
@@ -103,7 +108,7 @@ export function opCost(dev: DeviceRoofline, w: OpWork, fit?: DeviceFit): OpCost 
   if (work < dev.launchOverhead || w.outElems < dev.parallelism) bound = 'latency';
   else bound = intensity >= peak / dev.memBandwidth ? 'compute' : 'memory';
   if (fit) {
-    const line = fit.ops?.[w.opType] ?? fit.kinds[workKind(w.opType, w.domain)] ?? fit.all;
+    const line = lineFor(fit, w.opType, w.domain);
     return {
       computeTime,
       memoryTime,

@@ -31,6 +31,8 @@ export interface ExpertCost {
   transfer: number;
   /** Seconds per step independent of tokens (kernel launches, message latency). */
   fixed: number;
+  /** Of `fixed`, the messages' latency to and from home (the rest is the expert's own ops). */
+  latency?: number;
   /** Dispatch + combine bytes per token (0 on the home device). */
   bytesPerToken: number;
 }

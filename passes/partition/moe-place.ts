@@ -18,7 +18,7 @@ import { newPassContext, targetOf, type Pass } from '../pass.js';
 import { buildProblem } from './build.js';
 import { heft } from './heft.js';
 import { balanceExperts, type BalanceProblem, type BalanceResult, type Placement } from './moe-balance.js';
-import { expertCosts, type ExpertWork } from './moe-cost.js';
+import { expertCosts, type ExpertOpWork, type ExpertWork } from './moe-cost.js';
 import { replicateExpert, type ExpertUnit } from './moe-replicate.js';
 import { readPlacement, readRouting, shares, type RoutingCounts } from './moe-routing.js';
 import { evaluate as evaluatePlacement } from './moe-balance.js';
@@ -60,7 +60,7 @@ export interface PlanExpert {
    * Per device, the cost model's terms for this expert there, so that telemetry can predict its
    * time for the tokens that came: seconds = max(n·compute, stream) + n·transfer + fixed.
    */
-  cost: { compute: number; stream: number; transfer: number; fixed: number }[];
+  cost: { compute: number; stream: number; transfer: number; fixed: number; latency: number }[];
 }
 
 export interface MoeReportDevice {
@@ -134,17 +134,40 @@ function expertWork(graph: IRGraph, e: MoeExpert, rows: number, dims: ReadonlyMa
   let working = 0;
   let dtype: DType | null = null;
   const weights = new Set(e.weights);
+  const isWeight = (v: string): boolean => weights.has(v) || graph.value(v).role === 'weight';
+  const ops: ExpertOpWork[] = [];
   for (const o of e.ops) {
     const c = opCost(graph, o);
-    flops += c.flops === null ? 0 : evalDims(c.flops, bind);
-    bytes +=
+    const f = c.flops === null ? 0 : evalDims(c.flops, bind);
+    const b =
       (c.bytesRead === null ? 0 : evalDims(c.bytesRead, bind)) +
       (c.bytesWritten === null ? 0 : evalDims(c.bytesWritten, bind));
+    flops += f;
+    bytes += b;
     dtype ??= c.dtype;
     let set = 0;
     for (const v of [...graph.opInputs(o), ...graph.opOutputs(o)])
-      if (v && !weights.has(v) && graph.value(v).role !== 'weight') set += evalDims(bytesOf(graph, v), bind);
+      if (v && !isWeight(v)) set += evalDims(bytesOf(graph, v), bind);
+    // What the op reads once per step whatever the rows (its weights, also weights sliced outside
+    // the expert): with a row symbol, the part of its bytes that does not grow with the rows.
+    let w = 0;
+    if (sym) {
+      const twice = new Map(bind).set(sym, 2 * n);
+      const b2 =
+        (c.bytesRead === null ? 0 : evalDims(c.bytesRead, twice)) +
+        (c.bytesWritten === null ? 0 : evalDims(c.bytesWritten, twice));
+      w = Math.max(0, 2 * b - b2);
+    } else for (const v of new Set(graph.opInputs(o))) if (v && isWeight(v)) w += evalDims(bytesOf(graph, v), bind);
     working = Math.max(working, set);
+    const op = graph.op(o);
+    ops.push({
+      opType: op.opType,
+      domain: op.domain,
+      dtype: c.dtype,
+      flopsPerToken: f / n,
+      activationBytesPerToken: Math.max(0, b - w) / n,
+      weightBytes: w,
+    });
   }
   const rowBytes = (v: string): number => {
     const val = graph.value(v);
@@ -162,6 +185,7 @@ function expertWork(graph: IRGraph, e: MoeExpert, rows: number, dims: ReadonlyMa
     launches: e.ops.length,
     dispatchBytes: rowBytes(e.input),
     combineBytes: rowBytes(e.output),
+    ops,
   };
 }
 
@@ -322,7 +346,13 @@ export function placeMoe(
         output: r.units.map((u) => u.output),
         cost: dIdx.map((d) => {
           const c = bp.cost[j]![d]!;
-          return { compute: c.compute, stream: c.stream, transfer: c.transfer, fixed: c.fixed };
+          return {
+            compute: c.compute,
+            stream: c.stream,
+            transfer: c.transfer,
+            fixed: c.fixed,
+            latency: c.latency ?? 0,
+          };
         }),
       });
     }

@@ -5,7 +5,7 @@
 // device's time ÷ the fluid ideal − 1), slowest device time, bytes moved per routed token,
 // slots used. Targets: fleetc's imbalance ≤ 0.05 with ≤ 12.5% extra slots, and its slowest
 // device ≥ 1.5× faster than EPLB's (geomean) on each fleet. Then measured vs predicted on real cpu
-// devices (moe-measured.ts).
+// devices (moe-measured.ts; `--measured-only` runs just that, `--no-measured` skips it).
 import {
   balanceExperts,
   evaluate,
@@ -42,6 +42,11 @@ function table(rows: string[][]): string {
 }
 
 async function main(): Promise<void> {
+  // --measured-only: only the measured-vs-predicted section (needs fleetrt).
+  if (process.argv.includes('--measured-only')) {
+    process.exitCode = (await measuredVsPredicted()) ? 0 : 1;
+    return;
+  }
   let ok = true;
   const summary: string[][] = [
     [

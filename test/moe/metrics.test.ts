@@ -19,8 +19,15 @@ interface MoeMetrics {
   layers: {
     layer: number;
     counts: number[];
-    devices: { device: string; tokensPerRequest: number; msPerRequest: number; modelMs: number }[];
-    experts: { expert: number; device: string; tokens: number }[];
+    devices: {
+      device: string;
+      tokensPerRequest: number;
+      msPerRequest: number;
+      msMedian: number;
+      modelMs: number;
+      timeError: number;
+    }[];
+    experts: { expert: number; device: string; tokens: number; tokensPerRequest: number; modelMs: number }[];
   }[];
   dispatch: { link: string; bytesPerRequest: number }[];
 }
@@ -92,6 +99,23 @@ describe.skipIf(!NATIVE)('routing counts in the metrics', () => {
       });
     const total = m.dispatch.reduce((s, l) => s + l.bytesPerRequest, 0);
     expect(total).toBeCloseTo((remote / 3) * 16 * 4 * 2, 6);
+
+    // The model is priced for what is measured, the expert's ops: no transfer, no message latency.
+    let away = 0;
+    for (const e of c.plan.experts!)
+      e.devices.forEach((d, k) => {
+        const c = e.cost[k]!;
+        const got = layer!.experts.find((x) => x.expert === e.expert && x.device === d)!;
+        const n = got.tokensPerRequest;
+        const ops = n > 0 ? Math.max(n * c.compute, c.stream) + c.fixed - c.latency : 0;
+        expect(got.modelMs).toBeCloseTo(ops * 1000, 9);
+        if (d !== e.home && n > 0) away += c.latency > 0 && c.transfer > 0 ? 1 : 0;
+      });
+    expect(away).toBeGreaterThan(0);
+    for (const d of layer!.devices) {
+      expect(d.msMedian).toBeGreaterThan(0);
+      expect(d.timeError).toBeCloseTo(d.msPerRequest / d.modelMs - 1, 9);
+    }
 
     // The metrics are a routing file for the next compile: expected tokens follow the counts.
     const next = await compile(fixture('moe_top4_32'), join(work, 'fleet-again'), {

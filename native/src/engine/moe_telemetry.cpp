@@ -21,8 +21,8 @@ double number_at(const Json* arr, size_t k) {
 
 }  // namespace
 
-double MoeUnit::seconds_for(double n) const {
-  return n > 0 ? std::max(n * compute, stream) + n * transfer + fixed : 0;
+double MoeUnit::ops_seconds_for(double n) const {
+  return n > 0 ? std::max(n * compute, stream) + std::max(0.0, fixed - latency) : 0;
 }
 
 bool read_moe_units(const std::string& plan_path, std::vector<MoeUnit>* units, std::string* error) {
@@ -65,6 +65,7 @@ bool read_moe_units(const std::string& plan_path, std::vector<MoeUnit>* units, s
         u.stream = c.get_number("stream", 0);
         u.transfer = c.get_number("transfer", 0);
         u.fixed = c.get_number("fixed", 0);
+        u.latency = c.get_number("latency", 0);
       }
       units->push_back(std::move(u));
     }
@@ -73,7 +74,8 @@ bool read_moe_units(const std::string& plan_path, std::vector<MoeUnit>* units, s
 }
 
 std::string moe_op_totals(const std::vector<MoeUnit>& units, const std::string& device, const ProgramDesc& main,
-                          const std::vector<double>& op_us, const std::vector<int64_t>& op_rows) {
+                          const std::vector<double>& op_us, const std::vector<int64_t>& op_rows,
+                          const std::vector<std::vector<float>>& op_samples) {
   std::set<std::string> wanted;
   for (const MoeUnit& u : units)
     if (u.device == device) wanted.insert(u.ops.begin(), u.ops.end());
@@ -83,7 +85,12 @@ std::string moe_op_totals(const std::vector<MoeUnit>& units, const std::string& 
     if (!wanted.count(main.ops[i].name)) continue;
     const double us = i < op_us.size() ? op_us[i] : 0;
     const int64_t rows = i < op_rows.size() ? op_rows[i] : 0;
-    o += std::string(first ? "" : ",") + json_quote(main.ops[i].name) + ":[" + num(us) + "," + std::to_string(rows) + "]";
+    std::vector<float> v = i < op_samples.size() ? op_samples[i] : std::vector<float>{};
+    std::sort(v.begin(), v.end());
+    const double median = v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2.0;
+    const double fastest = v.empty() ? 0 : v.front();
+    o += std::string(first ? "" : ",") + json_quote(main.ops[i].name) + ":[" + num(us) + "," + std::to_string(rows) + "," +
+         num(median) + "," + num(fastest) + "]";
     first = false;
   }
   return o + "}";
@@ -107,22 +114,29 @@ std::string moe_metrics(const std::vector<MoeUnit>& units, const std::map<std::s
     for (const MoeUnit* u : us) experts = std::max(experts, u->expert + 1);
     std::vector<double> counts(experts, 0);
     struct Dev {
-      double tokens = 0, us = 0, predicted_tokens = 0, predicted_seconds = 0, model_seconds = 0;
+      double tokens = 0, us = 0, median_us = 0, fastest_us = 0, predicted_tokens = 0, predicted_seconds = 0, model_seconds = 0;
     };
     std::map<std::string, Dev> devs;
     std::string per_expert;
     for (const MoeUnit* u : us) {
       const double rows = op_stat(u->device, u->entry, 1);
-      double t = 0;
-      for (const std::string& op : u->ops) t += op_stat(u->device, op, 0);
+      double t = 0, median = 0, fastest = 0;
+      for (const std::string& op : u->ops) {
+        t += op_stat(u->device, op, 0);
+        median += op_stat(u->device, op, 2);
+        fastest += op_stat(u->device, op, 3);
+      }
       counts[u->expert] += rows;
       Dev& d = devs[u->device];
       d.tokens += rows;
       d.us += t;
+      d.median_us += median;
+      d.fastest_us += fastest;
       d.predicted_tokens += u->predicted_tokens;
       d.predicted_seconds += u->predicted_seconds;
-      // The cost model for the tokens that came (the plan's prediction assumed the expected routing).
-      const double model = u->seconds_for(rows * per);
+      // The cost model for the tokens that came (the plan's prediction assumed the expected
+      // routing), for what was measured: the expert's ops, without its messages.
+      const double model = u->ops_seconds_for(rows * per);
       d.model_seconds += model;
       per_expert += std::string(per_expert.empty() ? "" : ", ") + "{\"expert\": " + std::to_string(u->expert) + ", \"device\": " +
                     json_quote(u->device) + ", \"tokens\": " + num(rows) + ", \"tokensPerRequest\": " + num(rows * per) +
@@ -136,9 +150,14 @@ std::string moe_metrics(const std::vector<MoeUnit>& units, const std::map<std::s
     for (auto& [name, d] : devs) {
       const double ms = d.us / 1000.0 * per;
       o += std::string(first ? "" : ", ") + "{\"device\": " + json_quote(name) + ", \"tokensPerRequest\": " + num(d.tokens * per) +
-           ", \"msPerRequest\": " + num(ms) + ", \"predictedTokens\": " + num(d.predicted_tokens) +
+           ", \"msPerRequest\": " + num(ms) + ", \"msMedian\": " + num(d.median_us / 1000.0) +
+           ", \"msFastest\": " + num(d.fastest_us / 1000.0) +
+           ", \"predictedTokens\": " + num(d.predicted_tokens) +
            ", \"predictedMs\": " + num(d.predicted_seconds * 1000) + ", \"modelMs\": " + num(d.model_seconds * 1000) +
-           (d.model_seconds > 0 ? ", \"timeError\": " + num(ms / (d.model_seconds * 1000) - 1) : "") + "}";
+           (d.model_seconds > 0 ? ", \"timeError\": " + num(ms / (d.model_seconds * 1000) - 1) +
+                                      ", \"timeErrorMedian\": " + num(d.median_us / 1000.0 / (d.model_seconds * 1000) - 1)
+                                : "") +
+           "}";
       first = false;
     }
     o += "],\n     \"experts\": [" + per_expert + "]}";

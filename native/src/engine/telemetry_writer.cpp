@@ -136,7 +136,7 @@ std::string device_fragment(const Engine& engine, int device, const std::vector<
   std::vector<MoeUnit> units;
   std::string moe_err;
   if (read_moe_units(engine.plan().path, &units, &moe_err) && !units.empty())
-    moe = moe_op_totals(units, pd.name, D, dt.exec.op_us, dt.exec.op_rows);
+    moe = moe_op_totals(units, pd.name, D, dt.exec.op_us, dt.exec.op_rows, dt.exec.op_samples);
   std::vector<std::string> names;
   std::vector<Value> mine;
   std::string out_order = "[";
