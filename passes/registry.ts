@@ -29,8 +29,12 @@ export const PASSES: Record<string, Pass> = {
   'kv-state': kvStatePass,
 };
 
-/** From a graph that is ready to place to the bundles: what every compile pipeline ends with. */
-export const BACKEND_PIPELINE = 'place-experts,partition,float,schedule,insert-transfers,plan-memory,emit';
+/**
+ * From a graph that is ready to place to the bundles: what every compile pipeline ends with.
+ * `float` (cheap ops run by whichever cpu of their host is ready) goes after `partition` only
+ * when asked for (`fleetc compile --float`, docs/floating.md).
+ */
+export const BACKEND_PIPELINE = 'place-experts,partition,schedule,insert-transfers,plan-memory,emit';
 
 const SIMPLIFY = 'fold,dce,cse';
 const FUSE = 'fold-batchnorm,fuse-layernorm,fuse-conv,fuse-elementwise';

@@ -45,7 +45,7 @@ const BENCHES = {
     ['scripts/bench/live.ts'],
   ],
   float: [
-    'floating ops vs the same placement pinned (--no-float) on two cpus of this host; fewer channels, latency',
+    'floating ops (--float) vs the same placement pinned on two cpus of this host; fewer channels, latency',
     tsx,
     ['scripts/bench/float.ts'],
   ],

@@ -1,5 +1,5 @@
 // npm run bench -- float: floating ops (docs/floating.md) against the same placement pinned
-// (`--no-float`) on two real cpu devices of this host (fixtures/fleets/cpu-threads.yaml), with
+// (the default; `--float` floats) on two real cpu devices of this host (fixtures/fleets/cpu-threads.yaml), with
 // the split forced by pinning the matrix products to cpu1. Reference in the same run: every op on
 // cpu1 (graph inputs and outputs still travel from and to the home device cpu0). Plans are timed in interleaved rounds (fleetrt --repeat, warm-up left out);
 // the figure is the median over rounds of each run's median latency.
@@ -60,8 +60,8 @@ for (const model of MODELS) {
   const inputs = path.join(root, 'fixtures/models', model, 'test_data_set_0');
   const variants: Variant[] = [];
   for (const [name, opts] of [
-    ['floating', { pins: ['MatMul=cpu1'] }],
-    ['pinned', { pins: ['MatMul=cpu1'], float: false }],
+    ['floating', { pins: ['MatMul=cpu1'], float: true }],
+    ['pinned', { pins: ['MatMul=cpu1'] }],
     ['all on cpu1', { pins: ['.*=cpu1'] }],
   ] as const) {
     const c = await compile(file, path.join(dir, name.replace(' ', '-')), { fleet: FLEET, report: false, ...opts });

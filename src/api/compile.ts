@@ -51,7 +51,11 @@ export interface CompileOptions {
   /** `regex=device` pins (`--pin`). */
   pins?: string[];
   objective?: 'latency' | 'throughput';
-  /** false: no op floats (the `float` pass leaves the pipeline); every op runs where it was placed. */
+  /**
+   * true: a `float` pass after `partition`, so cheap ops run on whichever cpu of their host is
+   * ready (docs/floating.md). Off by default: on the hosts measured so far it costs more than the
+   * channels it saves. Pipeline text that names `float` runs it anyway.
+   */
   float?: boolean;
   /** Budgets: seconds / bytes, or strings with units (`5ms`, `2GiB`). A missed budget is error E0401. */
   maxLatency?: number | string;
@@ -428,11 +432,10 @@ export async function compileGraph(
  * `--objective` set on the partition step. A text that names some of the back end must name what
  * those passes need (the driver says which is missing).
  */
-function compileSteps(text: string, objective: CompileOptions['objective'], float = true): PipelineStep[] {
-  const steps = parsePipeline(PIPELINES[text] ?? text).filter((s) => float || s.name !== 'float');
+function compileSteps(text: string, objective: CompileOptions['objective'], float = false): PipelineStep[] {
+  const steps = parsePipeline(PIPELINES[text] ?? text);
   const backEnd = parsePipeline(BACKEND_PIPELINE);
-  if (!steps.some((s) => backEnd.some((b) => b.name === s.name)))
-    steps.push(...backEnd.filter((s) => float || s.name !== 'float'));
+  if (!steps.some((s) => backEnd.some((b) => b.name === s.name))) steps.push(...backEnd);
   else if (!steps.some((s) => s.name === 'emit'))
     throw new FleetcError(
       'E0901',
@@ -440,6 +443,9 @@ function compileSteps(text: string, objective: CompileOptions['objective'], floa
     );
   if (objective !== undefined)
     for (const s of steps) if (s.name === 'partition') s.options = { ...s.options, objective };
+  const partition = steps.findIndex((s) => s.name === 'partition');
+  if (float && partition >= 0 && !steps.some((s) => s.name === 'float'))
+    steps.splice(partition + 1, 0, { name: 'float', options: {} });
   resolvePipeline(printPipeline(steps));
   return steps;
 }

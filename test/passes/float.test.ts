@@ -23,7 +23,7 @@ describe('float pass', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetc-floatpass-'));
     const fleet = join(FLEETS, 'cpu-threads.yaml');
     const pins = ['MatMul=cpu1', '^/Shape$=cpu1'];
-    const a = await compile(GPT, join(dir, 'a'), { fleet, pins, report: false });
+    const a = await compile(GPT, join(dir, 'a'), { fleet, pins, report: false, float: true });
     const names = a.plan.floating!.ops.map((o) => o.name);
     expect(names).not.toContain('/Shape');
     expect(names.length).toBeGreaterThan(0);
@@ -34,27 +34,18 @@ describe('float pass', () => {
       fleet: join(FLEETS, 'cpu-gpu-pcie.yaml'),
       pins: ['MatMul=gpu0'],
       report: false,
+      float: true,
     });
     expect(c.plan.floating).toBeUndefined();
     expect(c.plan.schemaVersion).toBe(2);
   });
 
-  it('fleetc compile --no-float pins every op where it was placed; the report lists floating ops', async () => {
+  it('fleetc compile --float lets cheap ops float, by default every op stays where it was placed; the report lists floating ops', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetc-floatcli-'));
     const fleet = join(FLEETS, 'cpu-threads.yaml');
-    const on = await cli(['compile', GPT, '--fleet', fleet, '--pin', 'MatMul=cpu1', '-o', join(dir, 'on')]);
+    const on = await cli(['compile', GPT, '--fleet', fleet, '--pin', 'MatMul=cpu1', '--float', '-o', join(dir, 'on')]);
     expect(on.code, on.stderr).toBe(0);
-    const off = await cli([
-      'compile',
-      GPT,
-      '--fleet',
-      fleet,
-      '--pin',
-      'MatMul=cpu1',
-      '--no-float',
-      '-o',
-      join(dir, 'off'),
-    ]);
+    const off = await cli(['compile', GPT, '--fleet', fleet, '--pin', 'MatMul=cpu1', '-o', join(dir, 'off')]);
     expect(off.code, off.stderr).toBe(0);
     const planOn = JSON.parse(readFileSync(join(dir, 'on', 'plan.json'), 'utf8')) as PlanJSON;
     const planOff = JSON.parse(readFileSync(join(dir, 'off', 'plan.json'), 'utf8')) as PlanJSON;

@@ -35,8 +35,8 @@ interface FloatingMetrics {
 
 async function build(model: string, pins: string[], dir: string) {
   const file = join(REPO, 'fixtures/models', model, 'model.onnx');
-  const floating = await compile(file, join(dir, 'float'), { fleet: FLEET, pins, report: false });
-  const pinned = await compile(file, join(dir, 'pinned'), { fleet: FLEET, pins, report: false, float: false });
+  const floating = await compile(file, join(dir, 'float'), { fleet: FLEET, pins, report: false, float: true });
+  const pinned = await compile(file, join(dir, 'pinned'), { fleet: FLEET, pins, report: false });
   return {
     file,
     floating: floating.plan,

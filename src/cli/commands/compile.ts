@@ -47,7 +47,7 @@ const command: FleetcCommand = {
       )
       .option('--pin <regex=device>', 'place ops whose name or type matches on a device (repeatable)', collect, [])
       .option('--objective <what>', 'partition for latency or throughput (default latency)')
-      .option('--no-float', 'pin every op where it is placed (no op runs on whichever cpu of its host is ready)')
+      .option('--float', 'let cheap ops run on whichever cpu of their host is ready (docs/floating.md)')
       .option('--max-latency <time>', 'fail (exit 1) if the predicted latency is larger, e.g. 5ms')
       .option('--max-memory <bytes>', 'fail (exit 1) if a device needs more memory, e.g. 2GiB')
       .option(
@@ -82,7 +82,7 @@ const command: FleetcCommand = {
         dims: parseDims(flags.dim),
         pins: flags.pin,
         objective: flags.objective as 'latency' | 'throughput' | undefined,
-        float: flags.float !== false,
+        float: flags.float === true,
         maxLatency: flags.maxLatency,
         maxMemory: flags.maxMemory,
         passes: flags.passes,
