@@ -1,11 +1,13 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
 // and auto_pad. Conv, per call: 2-D depthwise convs by their own loops (nn_conv_depthwise.h);
-// a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in L2-sized bands of
+// convs with few output positions and many filters by the packed GEMM (nn_conv_gemm.h, see
+// use_packed_gemm); a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in L2-sized bands of
 // output rows and for 1×1 convs whose group's input fits in L2; else im2col tiles and the packed
 // SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
 // through float.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "kernel_util.h"
 #include "nn_conv_depthwise.h"
 #include "nn_conv_direct.h"
+#include "nn_conv_gemm.h"
 
 namespace fleetrt {
 namespace {
@@ -525,6 +528,22 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   return true;
 }
 
+// Whether a conv goes to the packed GEMM (nn_conv_gemm.h) rather than the direct kernels: few
+// output positions (14×14 and less) with enough filters and depth. There the direct kernels
+// stream every filter once per block of 32 positions (or per band of rows, split over threads),
+// while the GEMM reads them once per call and splits the filters over the threads. Measured per
+// layer with fleetrt_conv_bench (FLEETRT_BENCH_CMP=1 runs both); FLEETRT_CONV_PATH=direct|gemm
+// overrides the choice (benchmarks, tests).
+bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg) {
+  if (const char* force = std::getenv("FLEETRT_CONV_PATH")) {
+    if (std::strcmp(force, "gemm") == 0) return true;
+    if (std::strcmp(force, "direct") == 0) return false;
+  }
+  if (Mg < 16 || K < 128) return false;
+  if (ksz > 1) return osz <= 196;
+  return osz <= 64 || (osz <= 196 && K >= 512);
+}
+
 // The float32 conv into yf, by the first path that applies (see the file comment).
 void conv_float(KernelContext& ctx, const float* xf, const float* wf, const float* bf, float* yf, int64_t N, int64_t C,
                 int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
@@ -532,6 +551,7 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const int64_t isz = g.in_size(), osz = g.out_size();
   const size_t nsp = g.in.size();
   if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
+  if (use_packed_gemm(osz, ksz, K, Mg) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {
