@@ -23,7 +23,7 @@ using ku::WindowGeom;
 
 constexpr int64_t kKC = 256;           // depth block
 constexpr int64_t kTaskFilters = 512;  // filters per task at most: kKC × this many floats in L2
-constexpr int64_t kTaskPanels = 16;    // position panels per task at most
+constexpr int64_t kTaskPanels = 24;    // position panels per task at most (14×14 in one)
 
 struct Micro {
   int64_t mr, nr;
@@ -66,8 +66,15 @@ void pack_filters(const float* w, int64_t group, int64_t Mg, int64_t K, int64_t 
       const int64_t kc = std::min(kKC, K - pc);
       for (int64_t j = 0; j < Mq; j += nr) {
         float* d = dg + Mq * pc + j * kc;
-        for (int64_t k = 0; k < kc; ++k)
-          for (int64_t c = 0; c < nr; ++c) d[k * nr + c] = j + c < Mg ? wg[(j + c) * K + pc + k] : 0.f;
+        // 16 depth steps at a time: 16 rows of the panel (in L1) from a line of each filter
+        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+          const int64_t k1 = std::min(kc, k0 + 16);
+          for (int64_t c = 0; c < nr; ++c) {
+            const float* src = wg + (j + c) * K + pc;
+            const bool in = j + c < Mg;
+            for (int64_t k = k0; k < k1; ++k) d[k * nr + c] = in ? src[k] : 0.f;
+          }
+        }
       }
     }
   }
@@ -82,9 +89,9 @@ struct PackedFilters {
 };
 
 // Filter panels for this call: prepared once per op where W is constant (*keep holds them), else
-// packed into *own.
+// packed into a buffer of this thread's.
 const float* filters(KernelContext& ctx, const float* w, int64_t M, int64_t group, int64_t K, int64_t nr,
-                     std::shared_ptr<const PackedFilters>* keep, FloatBuf* own) {
+                     std::shared_ptr<const PackedFilters>* keep) {
   const int64_t Mg = M / group, Mq = (Mg + nr - 1) / nr * nr;
   const Tensor* wt = ctx.input(1);
   if (wt && ctx.input_is_constant(1)) {
@@ -101,10 +108,12 @@ const float* filters(KernelContext& ctx, const float* w, int64_t M, int64_t grou
     });
     if (*keep) return (*keep)->panels.get();
   }
-  *own = aligned_floats(group * Mq * K);
-  if (!*own) return nullptr;
-  pack_filters(w, group, Mg, K, nr, own->get());
-  return own->get();
+  // per call: a buffer kept by the thread (a fresh one would page-fault in every call)
+  thread_local FloatBuf buf;
+  thread_local int64_t cap = 0;
+  float* dst = grow(buf, cap, group * Mq * K);
+  if (dst) pack_filters(w, group, Mg, K, nr, dst);
+  return dst;
 }
 
 // Where a window value lies: im2col row k = (c, t), column p at
@@ -155,8 +164,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   const int64_t MR = mk.mr, NR = mk.nr;
   const int64_t Mq = (Mg + NR - 1) / NR * NR, Pp = (osz + MR - 1) / MR, Pf = Mq / NR;
   std::shared_ptr<const PackedFilters> keep;
-  FloatBuf own;
-  const float* Wp = filters(ctx, w, M, group, K, NR, &keep, &own);
+  const float* Wp = filters(ctx, w, M, group, K, NR, &keep);
   if (!Wp) return false;
 
   // the window geometry over the padded input
@@ -185,10 +193,18 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
 
   const int threads = std::max(1, ctx.num_threads());
   const bool parallel = threads > 1 && Mg * osz * K >= ku::kParallelMinMacs;
-  const int64_t want = parallel ? 3 * threads : 1;
-  int64_t tf = (Pf * NR + kTaskFilters - 1) / kTaskFilters;
-  int64_t tp = std::min(Pp, std::max((Pp + kTaskPanels - 1) / kTaskPanels, (want + tf - 1) / tf));
-  if (tf * tp < want) tf = std::min(Pf, (want + tp - 1) / tp);
+  // Tasks: tp position chunks × tf filter chunks, at least `want` of them. Each task reads its
+  // position panels and its filters once (in a model, the filters come from memory), so the
+  // split reads tf times all position panels plus tp times all filters: the least of that.
+  const int64_t want = parallel ? 4 * threads : 1;
+  const int64_t tp_min = (Pp + kTaskPanels - 1) / kTaskPanels, tf_min = (Mq + kTaskFilters - 1) / kTaskFilters;
+  int64_t tp = tp_min, tf = Pf, best = -1;
+  for (int64_t p = tp_min; p <= Pp; ++p) {
+    const int64_t f = std::min(Pf, std::max(tf_min, (want + p - 1) / p));
+    const int64_t cost = f * Pp * MR + p * Mq;
+    if (best < 0 || cost < best) best = cost, tp = p, tf = f;
+    if (p * f >= want && f == tf_min) break;  // more position chunks only add reads
+  }
 
   for (int64_t n = 0; n < N; ++n)
     for (int64_t gi = 0; gi < group; ++gi) {
@@ -230,6 +246,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
           for (int64_t pc = 0; pc < K; pc += kKC) {
             const int64_t kc = std::min(kKC, K - pc);
             const float beta = pc == 0 ? 0.f : 1.f;
+            // a position panel (in L1) against each filter panel (in L2: the kernel prefetches it)
             for (int64_t i = i0; i < i1; ++i) {
               const int mr = static_cast<int>(std::min(MR, osz - i * MR));
               const float* apanel = apanels + (i * K + pc) * MR;
