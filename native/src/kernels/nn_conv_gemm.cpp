@@ -1,7 +1,7 @@
 // Conv as a packed GEMM with the output positions as the row side (see nn_conv_gemm.h). Per
-// (image, group), three passes split over the threads: the input zero-padded (unpadded convs read
-// it as it lies); the window values of every panel of positions gathered into the microkernel's
-// row panels; tasks of (position panels × filter panels) that run every depth block against the
+// (image, group), two passes split over the threads: by input channels, the input zero-padded
+// (unpadded convs read it as it lies) and the window values of every panel of positions gathered
+// into the microkernel's row panels; then tasks of (position panels × filter panels) that run every depth block against the
 // filter panels prepared once per op, then transpose their [position][filter] tile into the
 // output with the epilogue applied.
 #include "nn_conv_gemm.h"
@@ -131,6 +131,20 @@ struct Windows {
 void pack_positions(const Windows& win, int64_t k0, int64_t kc, int64_t p0, int64_t mr, int64_t MR, float* dst) {
   int64_t off[16];
   for (int64_t r = 0; r < MR; ++r) off[r] = win.offset(r < mr ? p0 + r : p0);
+  if (MR <= 16 && ku::use_avx512()) {
+    // runs of positions that read the input contiguously (rows past mr stay zero)
+    PanelRuns pr;
+    pr.rows = static_cast<int>(MR);
+    bool fits = true;
+    for (int64_t r = 0; r < mr && fits; ++r) {
+      if (r == 0 || off[r] != off[r - 1] + 1) {
+        if (pr.count == 4) fits = false;
+        else pr.shift[pr.count] = off[r] - r, pr.mask[pr.count++] = 0;
+      }
+      if (fits) pr.mask[pr.count - 1] |= 1u << r;
+    }
+    if (fits) return pack_runs_avx512(pr, win.img, win.plane, win.taps.data(), win.ntaps, k0, kc, dst);
+  }
   int64_t c = k0 / win.ntaps, t = k0 % win.ntaps;
   for (int64_t k = 0; k < kc; ++k, dst += MR) {
     const float* base = win.img + c * win.plane + win.taps[t];
@@ -189,7 +203,6 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   thread_local int64_t pos_cap = 0;
   float* const apanels = grow(pos_buf, pos_cap, Pp * K * MR);
   if ((padded && !padimg) || !tile || !apanels) return false;
-  const int64_t nk = (K + kKC - 1) / kKC;
 
   const int threads = std::max(1, ctx.num_threads());
   const bool parallel = threads > 1 && Mg * osz * K >= ku::kParallelMinMacs;
@@ -209,9 +222,12 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   for (int64_t n = 0; n < N; ++n)
     for (int64_t gi = 0; gi < group; ++gi) {
       const float* xg = x + (n * C + gi * Cg) * isz;
-      if (padded) {
-        const int64_t H = g.in[0], W = g.in[1], pt = g.pad_begin[0], pl = g.pad_begin[1];
-        run_on(ctx, parallel, Cg, [&](int64_t c0, int64_t c1) {
+      win.img = padded ? padimg : xg;
+      // per range of input channels: their planes zero-padded, then their rows of every
+      // position panel
+      run_on(ctx, parallel, Cg, [&](int64_t c0, int64_t c1) {
+        if (padded) {
+          const int64_t H = g.in[0], W = g.in[1], pt = g.pad_begin[0], pl = g.pad_begin[1];
           for (int64_t c = c0; c < c1; ++c) {
             float* d = padimg + c * win.plane;
             std::memset(d, 0, static_cast<size_t>(pt * Wd) * sizeof(float));
@@ -223,22 +239,15 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             }
             std::memset(d + (pt + H) * Wd, 0, static_cast<size_t>((Hp - pt - H) * Wd) * sizeof(float));
           }
-        });
-        win.img = padimg;
-      } else {
-        win.img = xg;
-      }
+        }
+        for (int64_t i = 0; i < Pp; ++i)
+          pack_positions(win, c0 * ksz, (c1 - c0) * ksz, i * MR, std::min(MR, osz - i * MR), MR,
+                         apanels + (i * K + c0 * ksz) * MR);
+      });
       const float* Wg = Wp + gi * Mq * K;
       float* yg = y + (n * M + gi * Mg) * osz;
       const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
       const float* bg = bias ? bias + gi * Mg : nullptr;
-      run_on(ctx, parallel, Pp * nk, [&](int64_t q0, int64_t q1) {
-        for (int64_t q = q0; q < q1; ++q) {
-          const int64_t i = q / nk, pc = (q % nk) * kKC;
-          pack_positions(win, pc, std::min(kKC, K - pc), i * MR, std::min(MR, osz - i * MR), MR,
-                         apanels + (i * K + pc) * MR);
-        }
-      });
       run_on(ctx, parallel, tp * tf, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t ip = t / tf, jf = t % tf;

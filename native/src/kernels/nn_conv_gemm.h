@@ -25,5 +25,17 @@ bool available();
 bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
          int64_t M, int64_t group, const ku::WindowGeom& g, const ConvEpilogue* ep);
 
+// Internal (nn_conv_gemm_avx512.cpp): one position panel as runs of lanes that read the input
+// contiguously, lane r of run q at base + shift[q] + r for the lanes in mask[q] (the others zero);
+// rows <= 16 lanes per im2col row.
+struct PanelRuns {
+  int count = 0, rows = 0;
+  int64_t shift[4];
+  uint32_t mask[4];
+};
+// dst[k][rows] for im2col rows k0 .. k0 + kc − 1, row k = (c, t) reading img + c·plane + taps[t].
+void pack_runs_avx512(const PanelRuns& pr, const float* img, int64_t plane, const int64_t* taps, int64_t ntaps,
+                      int64_t k0, int64_t kc, float* dst);
+
 }  // namespace convgemm
 }  // namespace fleetrt
