@@ -71,6 +71,9 @@ const CONVS: Conv[] = [
   { name: 'pointwise_grouped', C: 24, H: 9, W: 10, M: 18, k: 1, stride: 1, pad: 0, group: 3 },
   { name: 'conv3x3', C: 19, H: 17, W: 15, M: 21, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'conv3x3_s2', C: 11, H: 16, W: 19, M: 13, k: 3, stride: 2, pad: 1, group: 1 },
+  // 28×28 outputs and more: the AVX-512 direct kernel's 48-position blocks
+  { name: 'conv3x3_wide', C: 10, H: 29, W: 31, M: 13, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'pointwise_wide', C: 20, H: 30, W: 28, M: 11, k: 1, stride: 1, pad: 0, group: 1 },
   // few output positions, many filters: the packed GEMM (positions as rows, partial row and
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 9, W: 11, M: 45, k: 3, stride: 1, pad: 1, group: 1 },

@@ -393,7 +393,7 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
+  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
   const int64_t PB = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, isz = g.in_size(), osz = g.out_size();
   bool packed;
@@ -471,7 +471,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
+  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
   const int64_t kPositionBlock = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
