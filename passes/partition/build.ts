@@ -6,6 +6,7 @@ import type { Fleet } from '../../src/fleet/types.js';
 import { refusal, type OpWork } from '../../targets/index.js';
 import { evaluator, opCost, opWork } from '../analysis/cost.js';
 import { opWeights } from '../memory/index.js';
+import { keepsPreparedWeights, programPreparedBytes } from '../../targets/fleetrt/prepared.js';
 import { deviceMemory, residesOnDevice } from './memory.js';
 import { bytesOf } from '../analysis/tensor.js';
 import type { Problem, Task } from './problem.js';
@@ -160,6 +161,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       workBytes = Math.max(workBytes, work);
     }
     const pin = fs.find((f) => f.pinned !== undefined);
+    const prepared = programPreparedBytes(graph, ops);
     return {
       id: i,
       name: ops.length > 1 ? `${ops[0]} (+${ops.length - 1})` : ops[0]!,
@@ -167,6 +169,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
       time,
       refused,
       weights: [...weights.entries()],
+      ...(prepared ? { prepared } : {}),
       outBytes,
       workBytes,
       ...(pin ? { pinned: pin.pinned } : {}),
@@ -219,6 +222,7 @@ export function buildProblem(graph: IRGraph, fleet: Fleet, opts: BuildOptions): 
     outputs: [...outputs.entries()].map(([from, bytes]) => ({ from, bytes })),
     home: cpu >= 0 ? cpu : 0,
     capacity: devices.map((d) => Math.min(d.memory[0]!.capacity, opts.maxMemory ?? Infinity)),
+    prepares: devices.map(keepsPreparedWeights),
     comm: (a, b, bytes) => cost.transfer(a, b, bytes),
     ...deviceMemory(graph, tasks, { home: cpu >= 0 ? cpu : 0, capturedBy, dims: memoryDims }),
     messageTime: cost.messageTime(),

@@ -1,4 +1,4 @@
-import { allowed, type Problem } from './problem.js';
+import { allowed, residents, type Problem } from './problem.js';
 import { adj, fits, memoryOf, simulate, type Schedule } from './simulate.js';
 
 export type Objective = 'latency' | 'throughput';
@@ -70,7 +70,7 @@ export function heft(p: Problem): number[] {
       for (const q of preds[t]!) ready = Math.max(ready, finish[q.task]! + p.comm(placement[q.task]!, d, q.bytes));
       const eft = Math.max(ready, free[d]!) + task.time[d]!;
       let extra = task.workBytes;
-      for (const [w, b] of task.weights) if (!weightsOn[d]!.has(w)) extra += b;
+      for (const [w, b] of residents(p, t, d)) if (!weightsOn[d]!.has(w)) extra += b;
       if (eft < fallbackEft) [fallbackD, fallbackEft] = [d, eft];
       if (used[d]! + extra > p.capacity[d]!) continue;
       if (eft < bestEft) [bestD, bestEft] = [d, eft];
@@ -80,7 +80,7 @@ export function heft(p: Problem): number[] {
     placement[t] = d;
     finish[t] = bestD >= 0 ? bestEft : fallbackEft;
     free[d] = finish[t]!;
-    for (const [w, b] of task.weights)
+    for (const [w, b] of residents(p, t, d))
       if (!weightsOn[d]!.has(w)) {
         weightsOn[d]!.set(w, b);
         used[d]! += b;

@@ -174,7 +174,7 @@ export function partition(
     const dev = p.devices[over]!;
     throw new FleetcError(
       'E0302',
-      `the model does not fit the fleet: ${dev.id} needs ${mb(mem.memory[over]!)} (weights ${mb(mem.weightBytes[over]!)} + activations ${mb(mem.activationPeak[over]!)}) but holds ${mb(p.capacity[over]!)}`,
+      `the model does not fit the fleet: ${dev.id} needs ${mb(mem.memory[over]!)} (weights ${mb(mem.weightBytes[over]!)}${p.prepares?.[over] ? ' with the copies its kernels keep' : ''} + activations ${mb(mem.activationPeak[over]!)}) but holds ${mb(p.capacity[over]!)}`,
       { file: fleet.file || 'fleet' },
     );
   }

@@ -88,6 +88,8 @@ function common(p: Problem, rows: string[], bins: string[]): void {
       bins.push(`w_${k}_${d}`);
       parts.push(term(r.bytes / 1e6, `w_${k}_${d}`));
     });
+    if (p.prepares?.[d])
+      for (const t of p.tasks) if (t.prepared && allowed(t, d)) parts.push(term(t.prepared / 1e6, `x_${t.id}_${d}`));
     if (parts.length) rows.push(`mem_${d}: ${parts.join(' ')} <= ${num(p.capacity[d]! / 1e6)}`);
   });
 }

@@ -1,4 +1,4 @@
-import { allowed, type Problem } from './problem.js';
+import { allowed, residents, type Problem } from './problem.js';
 import { adj } from './simulate.js';
 
 /**
@@ -40,7 +40,7 @@ export function pipelineCuts(p: Problem): number[] | null {
         for (let j = i + 1; j <= n; j++) {
           const t = order[j - 1]!;
           for (const q of preds[t]!) if (pos[q.task]! < i) crossing += q.bytes;
-          for (const [w, bytes] of p.tasks[t]!.weights)
+          for (const [w, bytes] of residents(p, t, d))
             if (!seen.has(w)) {
               seen.add(w);
               weightBytes += bytes;

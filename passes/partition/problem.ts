@@ -17,6 +17,8 @@ export interface Task {
   refused: (string | null)[];
   /** Weights the segment reads: name → bytes. A weight lives once on each device that reads it. */
   weights: [string, number][];
+  /** Bytes of the copies of its weights the segment's kernels may prepare and keep, on a device that prepares them. */
+  prepared?: number;
   /** Bytes of the segment's outputs (activations). */
   outBytes: number;
   /** Largest activation working set of one op of the segment (inputs + outputs, bytes). */
@@ -48,6 +50,8 @@ export interface Problem {
   home: number;
   /** Bytes a device can hold (its level-0 memory). */
   capacity: number[];
+  /** Per device, whether its kernels keep prepared copies of weights (Task.prepared): fleetrt's cpu backend. */
+  prepares?: boolean[];
   /** Seconds to move bytes from device a to device b (0 on one device). */
   comm(a: number, b: number, bytes: number): number;
   /**
@@ -111,4 +115,10 @@ export function adjacency(p: Problem): Adjacency {
 
 export function allowed(task: Task, device: number): boolean {
   return task.pinned === undefined ? task.refused[device] === null : task.pinned === device;
+}
+
+/** What a task keeps on device `d`: its weights (each once per device) and, where the device prepares them, its kernels' copies. */
+export function residents(p: Problem, t: number, d: number): [string, number][] {
+  const task = p.tasks[t]!;
+  return task.prepared && p.prepares?.[d] ? [...task.weights, [`#prepared:${t}`, task.prepared]] : task.weights;
 }

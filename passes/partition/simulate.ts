@@ -1,5 +1,5 @@
 import { route } from '../../src/fleet/route.js';
-import { adjacency, type Adjacency, type Flow, type Problem } from './problem.js';
+import { adjacency, residents, type Adjacency, type Flow, type Problem } from './problem.js';
 
 export interface Transfer {
   from: number;
@@ -198,9 +198,9 @@ function messagesTime(p: Problem, t: number, placement: readonly number[]): numb
 function weightsOn(p: Problem, placement: readonly number[]): number[] {
   const weightBytes = new Array<number>(p.devices.length).fill(0);
   const seen = Array.from({ length: p.devices.length }, () => new Set<string>());
-  p.tasks.forEach((task, t) => {
+  p.tasks.forEach((_task, t) => {
     const d = placement[t]!;
-    for (const [name, bytes] of task.weights) {
+    for (const [name, bytes] of residents(p, t, d)) {
       if (seen[d]!.has(name)) continue;
       seen[d]!.add(name);
       weightBytes[d]! += bytes;

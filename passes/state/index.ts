@@ -16,9 +16,15 @@ import { detectKvCache, type KvCandidate } from '../analysis/kv.js';
 import type { Pass, PassContext } from '../pass.js';
 import { deadCodeElimination } from '../simplify/dce.js';
 import { matchContribAttention, matchPlain, type AttentionMatch, type MatchOutcome } from './match.js';
-import { matchGroupQueryAttention, matchMultiHeadAttention, matchOnnxAttention } from './match-ops.js';
+import {
+  matchGroupQueryAttention,
+  matchMultiHeadAttention,
+  matchOnnxAttention,
+  matchStaticAttention,
+} from './match-ops.js';
 import { isCausal, probeValues } from './probe.js';
 import { findRoles, positionLimit, selectLogitRows, type GenerationRoles } from './roles.js';
+import { replaceDerivedPositions, staticPairs } from './static.js';
 
 declare module '../pass.js' {
   interface PassResults {
@@ -62,6 +68,8 @@ export interface KvStateResult {
   vocab: number;
   /** The most positions the model takes (a position table's rows), when something bounds them. */
   maxPositions?: number;
+  /** A static cache's fixed capacity in tokens (it bounds maxPositions too). */
+  staticCapacity?: number;
 }
 
 const num = (d: Dim | undefined): number | undefined => (typeof d === 'number' ? d : undefined);
@@ -84,24 +92,30 @@ function geometry(graph: IRGraph, pair: KvCandidate, batch: Set<string>): { oute
   return { outer, inner };
 }
 
-/** Readers of the cache other than its own Concat and Shape ops (which the rewrite handles). */
-function strayReaders(graph: IRGraph, pair: KvCandidate): string[] {
+/** Readers of the cache other than its own Concat (or scatter) and Shape ops (which the rewrite handles for a growing cache). */
+function strayReaders(graph: IRGraph, pair: KvCandidate, fixedSize: boolean): string[] {
   const p = graph.producer(pair.output);
   return graph
     .consumers(pair.input)
     .map((u) => u.op)
-    .filter((op) => op !== p?.op && graph.op(op).opType !== 'Shape');
+    .filter((op) => op !== p?.op && (fixedSize || graph.op(op).opType !== 'Shape'));
 }
 
 /** `paged: false` keeps every layer's attention as it is, fed from gathered pages (for comparisons). */
 export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvStateResult {
   const file = graph.meta.file;
-  const pairs = detectKvCache(graph).filter((c) => c.axis >= 0 && c.dtype);
+  const found = detectKvCache(graph).filter((c) => c.dtype);
+  const statics = staticPairs(
+    graph,
+    found.filter((c) => c.axis < 0),
+  );
+  if (typeof statics === 'string') throw new FleetcError('E0601', `${statics}; it cannot generate`, { file });
+  const pairs = [...found.filter((c) => c.axis >= 0), ...statics.keys()];
   const scatter = graph.ops().find((op) => graph.op(op).opType === 'TensorScatter');
   if (pairs.length === 0 && scatter !== undefined)
     throw new FleetcError(
       'E0601',
-      `op '${scatter}' (TensorScatter) writes a static KV cache of fixed capacity; --generate does not drive static caches yet (export the model with a growing past/present cache)`,
+      `op '${scatter}' (TensorScatter) writes a fixed-size tensor that is not a past input/present output cache pair; it cannot generate`,
       { file },
     );
   if (pairs.length === 0)
@@ -121,6 +135,8 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
   const matches: AttentionMatch[] = [];
   const reasons = new Map<KvCandidate, string>();
   const byInput = new Map(pairs.map((p) => [p.input, p]));
+  const byStaticOutput = new Map([...statics.keys()].map((p) => [p.output, p]));
+  const staticInfo = [...statics.values()][0];
   const taken = new Set<KvCandidate>();
   // Attention ops that take the cache as past/present.
   const opMatchers: Record<string, (op: string) => MatchOutcome | undefined> = {
@@ -130,7 +146,8 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     },
     'com.microsoft:MultiHeadAttention': (op) => matchMultiHeadAttention(graph, op, byInput),
     'com.microsoft:GroupQueryAttention': (op) => matchGroupQueryAttention(graph, op, byInput),
-    ':Attention': (op) => matchOnnxAttention(graph, op, byInput),
+    ':Attention': (op) =>
+      matchStaticAttention(graph, op, byStaticOutput, statics) ?? matchOnnxAttention(graph, op, byInput),
   };
   const candidates: AttentionMatch[] = [];
   for (const op of graph.ops()) {
@@ -138,38 +155,45 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     const matcher = opMatchers[`${o.domain}:${o.opType}`];
     const m = matcher?.(op);
     if (!m) continue;
-    const mine = graph.opInputs(op).flatMap((v) => (v && byInput.has(v) ? [byInput.get(v)!] : []));
+    const mine = graph.opInputs(op).flatMap((v) => {
+      const p = v ? (byInput.get(v) ?? byStaticOutput.get(v)) : undefined;
+      return p ? [p] : [];
+    });
     for (const p of mine) taken.add(p);
     if ('match' in m) candidates.push(m.match);
     else for (const p of mine) reasons.set(p, m.reason);
   }
   const plain = matchPlain(
     graph,
-    pairs.filter((p) => !taken.has(p)),
+    pairs.filter((p) => !taken.has(p) && !statics.has(p)),
   );
+  for (const p of statics.keys()) if (!taken.has(p)) reasons.set(p, 'no Attention op reads it with nonpad_kv_seqlen');
   for (const [p, r] of plain.unmatched) if (!taken.has(p)) reasons.set(p, r);
   candidates.push(...plain.matches);
   // Every match's masks, checked on the probe.
-  const wanted = candidates.flatMap((m) => m.masks.flatMap((s) => (s.kind === 'where' ? [s.cond, s.fill] : [s.mask])));
+  const wanted = candidates.flatMap((m) =>
+    m.masks.flatMap((s) => (s.kind === 'where' ? [s.cond, s.fill] : s.kind === 'lengths' ? [s.lengths] : [s.mask])),
+  );
   const pastSymbols = new Set<string>();
   for (const p of pairs) {
     const d = graph.value(p.input).shape?.[p.axis];
     if (d !== undefined && typeof d !== 'number') symbolsOf(d, pastSymbols);
   }
-  const probed = wanted.length ? probeValues(graph, { ...roles, pastSymbols }, wanted) : new Map();
+  const probeRoles = { ...roles, pastSymbols, ...(staticInfo ? { pastLengths: staticInfo.writeIndices } : {}) };
+  const probed = wanted.length ? probeValues(graph, probeRoles, wanted) : new Map();
   for (const m of paged ? candidates : []) {
     const check =
       m.layout === 'packed'
         ? { ok: true }
         : probed
-          ? isCausal(m.masks, probed, m.causal)
+          ? isCausal(m.masks, probed, m.causal, m.capacity)
           : { ok: false, why: 'the masks could not be evaluated' };
     if (!check.ok) for (const p of m.pairs) reasons.set(p, check.why!);
     else matches.push(m);
   }
   // A pair read by anything but its attention keeps the gathered path.
   for (let i = matches.length - 1; i >= 0; i--) {
-    const stray = matches[i]!.pairs.flatMap((p) => strayReaders(graph, p));
+    const stray = matches[i]!.pairs.flatMap((p) => strayReaders(graph, p, statics.has(p)));
     if (stray.length) {
       for (const p of matches[i]!.pairs) reasons.set(p, `the cache is also read by '${stray[0]}'`);
       matches.splice(i, 1);
@@ -280,6 +304,13 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     layer++;
   }
 
+  // A static cache's positions (write index + offset) come from the engine, per token.
+  if (staticInfo)
+    replaceDerivedPositions(graph, { ...probeRoles, pastLengths: staticInfo.writeIndices }, () => {
+      positions ??= positionsInput(graph, roles);
+      return positions;
+    });
+
   // Gathered layers: past made by KvGather from the pages, present consumed by KvAppend.
   const inPaged = new Set(states.map((s) => s.input));
   const fleet = ctx.target?.fleet;
@@ -289,11 +320,14 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     const reason =
       reasons.get(pair) ?? (paged ? 'no attention reads it' : 'paged attention is off (kv-state{paged=false})');
     const s = newState(pair, 'gather', layer++, undefined, reason);
-    const shape = graph.value(pair.input).shape!.map((d, i) => (i === pair.axis ? -1 : (num(d) ?? 1)));
+    // a static cache keeps its fixed size: the pages' tokens first, zeros after, the new ones written at the past length
+    const capacity = statics.get(pair)?.capacity;
+    const shape = graph.value(pair.input).shape!.map((d, i) => (i === pair.axis ? (capacity ?? -1) : (num(d) ?? 1)));
     const attrs = {
       state: { type: 'int' as const, value: s.id },
       shape: { type: 'ints' as const, value: shape },
       axis: { type: 'int' as const, value: pair.axis },
+      ...(capacity !== undefined ? { capacity: { type: 'int' as const, value: capacity } } : {}),
     };
     const gather = graph.addOp(
       { opType: 'KvGather', domain: 'fleetc', opset: 1, name: `${pair.input}.gather`, attrs },
@@ -308,7 +342,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
         domain: 'fleetc',
         opset: 1,
         name: `${pair.output}.append`,
-        attrs: { state: attrs.state, axis: attrs.axis },
+        attrs: { state: attrs.state, axis: attrs.axis, ...(attrs.capacity ? { capacity: attrs.capacity } : {}) },
       },
       [pair.output, s.value],
       [done],
@@ -368,7 +402,8 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
   for (const s of states) s.ops = s.ops.filter((op) => graph.hasOp(op));
 
   // Inputs nothing reads any more (the mask of a rewritten attention) leave the graph.
-  for (const r of [roles.attentionMask, positions])
+  const pastLengths = staticInfo?.writeIndices;
+  for (const r of [roles.attentionMask, positions, pastLengths])
     if (r && graph.hasValue(r) && graph.consumers(r).length === 0) {
       graph.inputs = graph.inputs.filter((i) => i !== r);
       graph.removeValue(r);
@@ -380,6 +415,8 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     .ops()
     .find((op) => ['KvGather', 'KvShape'].includes(graph.op(op).opType) && graph.op(op).domain === 'fleetc');
   if (perSequence) batchingReason = `'${perSequence}' needs one sequence's cache`;
+  else if (pastLengths && graph.hasValue(pastLengths))
+    batchingReason = `the write indices '${pastLengths}' are still read by '${graph.consumers(pastLengths)[0]!.op}'`;
   else if (roles.attentionMask && graph.hasValue(roles.attentionMask) && graph.consumers(roles.attentionMask).length)
     batchingReason = `the attention mask '${roles.attentionMask}' is still read by '${graph.consumers(roles.attentionMask)[0]!.op}'`;
   else {
@@ -393,15 +430,20 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     logits: roles.logits,
     ...(positions && graph.hasValue(positions) ? { positions } : {}),
     ...(roles.attentionMask && graph.hasValue(roles.attentionMask) ? { attentionMask: roles.attentionMask } : {}),
+    ...(pastLengths && graph.hasValue(pastLengths) ? { pastLengths } : {}),
   };
   const logitsIndex = selectLogitRows(graph, roles.logits);
-  const maxPositions = positionLimit(graph, kept.positions);
-  const fed = new Set([kept.tokens, kept.positions, kept.attentionMask, logitsIndex]);
+  const tablePositions = positionLimit(graph, kept.positions);
+  const maxPositions =
+    staticInfo && tablePositions !== undefined
+      ? Math.min(staticInfo.capacity, tablePositions)
+      : (staticInfo?.capacity ?? tablePositions);
+  const fed = new Set([kept.tokens, kept.positions, kept.attentionMask, kept.pastLengths, logitsIndex]);
   const stray = graph.inputs.find((i) => !fed.has(i));
   if (stray)
     throw new FleetcError(
       'E0601',
-      `graph input '${stray}' is not one the engine can feed (tokens, positions, attention mask)`,
+      `graph input '${stray}' is not one the engine can feed (tokens, positions, attention mask, static-cache write indices)`,
       { file },
     );
   const shape = graph.value(roles.logits).shape!;
@@ -413,6 +455,7 @@ export function makeState(graph: IRGraph, ctx: PassContext, paged = true): KvSta
     ...(batchingReason ? { batchingReason } : {}),
     vocab: num(shape[shape.length - 1]) ?? 0,
     ...(maxPositions !== undefined ? { maxPositions } : {}),
+    ...(staticInfo ? { staticCapacity: staticInfo.capacity } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { KvCandidate } from '../analysis/kv.js';
 import type { AttentionMatch, MatchOutcome } from './match.js';
+import type { StaticCache } from './static.js';
 
 const num = (d: unknown): number | undefined => (typeof d === 'number' ? d : undefined);
 
@@ -35,7 +36,10 @@ function pairsOf(
 function base(
   op: string,
   pairs: KvCandidate[],
-  m: Omit<AttentionMatch, 'layer' | 'remove' | 'pairs' | 'masks'> & { masks?: AttentionMatch['masks'] },
+  m: Omit<AttentionMatch, 'layer' | 'remove' | 'pairs' | 'masks'> & {
+    masks?: AttentionMatch['masks'];
+    remove?: string[];
+  },
 ): AttentionMatch {
   return { layer: op, remove: [op], pairs, masks: [], ...m };
 }
@@ -152,6 +156,69 @@ export function matchOnnxAttention(graph: IRGraph, op: string, byInput: Map<stri
       scale: attr(graph, op, 'scale') || 1 / Math.sqrt(headSize),
       masks: maskStep ? [maskStep] : [],
       causal,
+    }),
+  };
+}
+
+/**
+ * ai.onnx Attention (opset 23+) over a static cache: key and value are the caches as written by
+ * TensorScatter, `nonpad_kv_seqlen` bounds the keys read. The scatters go with the attention: the
+ * paged op appends the new tokens (the scatters' updates) at each sequence's length itself.
+ */
+export function matchStaticAttention(
+  graph: IRGraph,
+  op: string,
+  byOutput: Map<string, KvCandidate>,
+  statics: Map<KvCandidate, StaticCache>,
+): MatchOutcome | undefined {
+  const ins = graph.opInputs(op);
+  const outs = graph.opOutputs(op);
+  const k = byOutput.get(ins[1] ?? '');
+  const v = byOutput.get(ins[2] ?? '');
+  if (!k && !v) return undefined;
+  if (!k || !v) return { reason: 'only one of its key and value is a static cache' };
+  if (ins[4] || ins[5]) return { reason: 'it takes a past cache besides the static one' };
+  if (!ins[6]) return { reason: 'it reads the whole static cache without nonpad_kv_seqlen' };
+  if (outs.slice(1).some((o) => o && graph.consumers(o).length > 0))
+    return { reason: 'its present caches or scores are read' };
+  for (const p of [k, v]) {
+    const other = graph.consumers(p.output).find((u) => u.op !== op);
+    if (other) return { reason: `the cache '${p.output}' is also read by '${other.op}'` };
+  }
+  if (attr(graph, op, 'softcap')) return { reason: 'the attention caps its scores' };
+  const q = graph.value(ins[0]!).shape;
+  const cache = graph.value(k.input).shape;
+  const sk = statics.get(k)!;
+  const sv = statics.get(v)!;
+  const update = graph.value(sk.update).shape;
+  if (!q || q.length !== 4 || !cache || cache.length !== 4 || k.axis !== 2 || update?.length !== 4)
+    return { reason: 'query and cache are not [batch, heads, tokens, head_dim]' };
+  const heads = num(q[1]);
+  const kvHeads = num(cache[1]);
+  const headSize = num(cache[3]);
+  if (!heads || !kvHeads || !headSize) return { reason: 'the head counts or head size are not static' };
+  // is_causal aligns its triangle to the cache's first slot, not to where the new tokens are written
+  if ((attr(graph, op, 'is_causal') ?? 0) === 1)
+    return { reason: 'is_causal over a static cache masks from its first slot, not from the write position' };
+  const mask = ins[3];
+  if (!mask) return { reason: 'the attention over a static cache has no mask (not causal)' };
+  const masks: AttentionMatch['masks'] = [{ kind: 'lengths', lengths: ins[6] }];
+  masks.push(graph.value(mask).dtype === 'bool' ? { kind: 'keep', mask } : { kind: 'add', mask });
+  return {
+    match: base(op, [k, v], {
+      remove: [op, sk.scatter, sv.scatter],
+      layout: 'bhsd',
+      query: ins[0]!,
+      key: sk.update,
+      value: sv.update,
+      output: outs[0]!,
+      heads,
+      kvHeads,
+      headSize,
+      scale: attr(graph, op, 'scale') || 1 / Math.sqrt(headSize),
+      masks,
+      causal: false,
+      capacity: sk.capacity,
     }),
   };
 }

@@ -36,6 +36,8 @@ export interface AttentionMatch {
   headSize: number;
   scale: number;
   masks: MaskStep[];
+  /** A static cache's capacity: the masks are checked over that many keys. */
+  capacity?: number;
   /** The cache pairs it consumes, key first. One pair for a stacked cache. */
   pairs: KvCandidate[];
 }

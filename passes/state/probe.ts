@@ -19,7 +19,9 @@ export type MaskStep =
   /** A boolean mask: true keeps the position. */
   | { kind: 'keep'; mask: string }
   /** Where(cond, scores, fill) when `keepIfTrue`, Where(cond, fill, scores) otherwise. */
-  | { kind: 'where'; cond: string; fill: string; keepIfTrue: boolean };
+  | { kind: 'where'; cond: string; fill: string; keepIfTrue: boolean }
+  /** [batch] key counts (nonpad_kv_seqlen): keys at or past the count are masked. */
+  | { kind: 'lengths'; lengths: string };
 
 export interface ProbeRoles {
   tokens: string;
@@ -27,10 +29,17 @@ export interface ProbeRoles {
   attentionMask?: string;
   /** The past inputs and the symbol of their growing dim. */
   pastSymbols: Set<string>;
+  /** [batch] integers: the tokens already cached per row (a static cache's write indices). */
+  pastLengths?: string;
 }
 
 /** Concrete knowns of the values, evaluated on the probe, or undefined when the probe cannot bind the inputs. */
-export function probeValues(graph: IRGraph, roles: ProbeRoles, wanted: string[]): Map<string, Known> | undefined {
+export function probeValues(
+  graph: IRGraph,
+  roles: ProbeRoles,
+  wanted: string[],
+  probe: { past: number } = PROBE,
+): Map<string, Known> | undefined {
   const bind = new Map<string, number>();
   const tokens = graph.value(roles.tokens).shape;
   if (!tokens || tokens.length !== 2) return undefined;
@@ -39,8 +48,8 @@ export function probeValues(graph: IRGraph, roles: ProbeRoles, wanted: string[])
     [tokens[1]!, PROBE.seq],
   ] as const)
     if (typeof d !== 'number') for (const s of symbolsOf(d)) bind.set(s, v);
-  for (const s of roles.pastSymbols) bind.set(s, PROBE.past);
-  const total = PROBE.past + PROBE.seq;
+  for (const s of roles.pastSymbols) bind.set(s, probe.past);
+  const total = probe.past + PROBE.seq;
   if (roles.attentionMask) {
     const m = graph.value(roles.attentionMask).shape;
     const last = m?.[m.length - 1];
@@ -85,8 +94,14 @@ export function probeValues(graph: IRGraph, roles: ProbeRoles, wanted: string[])
       ints(
         pos.dtype,
         pos.shape,
-        Array.from({ length: pos.shape.reduce((a, b) => a * b, 1) }, (_, i) => PROBE.past + (i % PROBE.seq)),
+        Array.from({ length: pos.shape.reduce((a, b) => a * b, 1) }, (_, i) => probe.past + (i % PROBE.seq)),
       ),
+    );
+  const lengths = inputOf(roles.pastLengths);
+  if (lengths)
+    known.set(
+      roles.pastLengths!,
+      ints(lengths.dtype, lengths.shape, new Array(lengths.shape.reduce((a, b) => a * b, 1)).fill(probe.past)),
     );
   const si = new ShapeInference(copy, [], { knownValues: known, limit: 1 << 14, floatLimit: 1 << 14 });
   si.run();
@@ -103,11 +118,15 @@ export function probeValues(graph: IRGraph, roles: ProbeRoles, wanted: string[])
  * Whether the mask steps, evaluated on the probe, mask exactly the future positions (`causal`:
  * the op masks them itself, and the steps may only mask nothing more).
  */
-export function isCausal(steps: MaskStep[], known: Map<string, Known>, causal = false): { ok: boolean; why?: string } {
-  if (steps.length === 0 && !causal)
+export function isCausal(
+  steps: MaskStep[],
+  known: Map<string, Known>,
+  causal = false,
+  cols = PROBE.past + PROBE.seq,
+): { ok: boolean; why?: string } {
+  if (steps.filter((s) => s.kind !== 'lengths').length === 0 && !causal)
     return { ok: false, why: 'no mask is applied to the scores (attention is not causal)' };
   const rows = PROBE.seq;
-  const cols = PROBE.past + PROBE.seq;
   const masked: boolean[][] = Array.from({ length: rows }, (_, i) =>
     Array.from({ length: cols }, (_, j) => causal && j > PROBE.past + i),
   );
@@ -146,6 +165,12 @@ export function isCausal(steps: MaskStep[], known: Map<string, Known>, causal = 
           if (v === undefined) return { ok: false, why: `the mask '${step.mask}' has an unexpected shape` };
           if (!v) masked[i]![j] = true;
         }
+    } else if (step.kind === 'lengths') {
+      const m = known.get(step.lengths);
+      const n = m?.data.length === 1 ? m.data[0] : undefined;
+      if (typeof n !== 'number')
+        return { ok: false, why: `the key lengths '${step.lengths}' do not depend on the cached tokens alone` };
+      for (let i = 0; i < rows; i++) for (let j = Math.max(0, n); j < cols; j++) masked[i]![j] = true;
     } else {
       const c = known.get(step.cond);
       const f = known.get(step.fill);

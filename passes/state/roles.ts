@@ -11,6 +11,8 @@ export interface GenerationRoles {
   tokens: string;
   positions?: string;
   attentionMask?: string;
+  /** [batch] integers: the tokens each row already holds (a static cache's write indices). */
+  pastLengths?: string;
   logits: string;
 }
 

@@ -6,6 +6,7 @@ import { need, newPassContext } from '../../passes/pass.js';
 import { parsePipeline, printPipeline, type PipelineStep } from '../../passes/pipeline.js';
 import { BACKEND_PIPELINE, PIPELINES } from '../../passes/registry.js';
 import type { EmitResult } from '../../targets/fleetrt/emit.js';
+import { keepsPreparedWeights } from '../../targets/fleetrt/prepared.js';
 import { FleetcError, type Diagnostic } from '../diagnostics/index.js';
 import { FleetCost } from '../fleet/cost.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
@@ -205,7 +206,10 @@ export async function compileGraph(
   const placement = part.placement;
   const used = fleet.devices.filter((d) => sched.used.includes(d.id));
   const memory: Record<string, number> = {};
-  for (const [id, e] of emitted) memory[id] = e.memory.weightBytes + e.memory.arenaBytes;
+  for (const [id, e] of emitted) {
+    const dev = fleet.devices.find((d) => d.id === id)!;
+    memory[id] = e.memory.weightBytes + preparedOn(dev, e) + e.memory.arenaBytes;
+  }
 
   // Engine-owned state: owners from the placement, the pool sized by what their memory leaves.
   const statePlan: StatePlan | undefined = genResult
@@ -401,6 +405,11 @@ function compileSteps(text: string, objective: CompileOptions['objective']): Pip
   return steps;
 }
 
+/** The copies of its weights a device's kernels may keep (none where the device does not keep them). */
+function preparedOn(dev: Device, e: EmitResult): number {
+  return keepsPreparedWeights(dev) ? e.memory.preparedBytes : 0;
+}
+
 function planDevice(
   dev: Device,
   home: boolean,
@@ -423,13 +432,14 @@ function planDevice(
     bundle: { dir, files },
     memory: {
       weights: m.weightBytes,
+      prepared: preparedOn(dev, e),
       arena: m.arenaBytes,
       arenaUnshared: m.arenaUnshared,
       arenaLowerBound: m.arenaLowerBound,
       arenaTensors: m.arenaTensors,
       dynamicTensors: m.dynamicTensors,
       ...(state !== undefined ? { state } : {}),
-      total: m.weightBytes + m.arenaBytes + (state ?? 0),
+      total: m.weightBytes + preparedOn(dev, e) + m.arenaBytes + (state ?? 0),
       capacity: dev.memory[0]?.capacity ?? 0,
     },
   };

@@ -120,6 +120,11 @@ function promptIds(o: GenerateOptions, plan: PlanJSON, tok: TextTokenizer | unde
           `prompt ${i}: id ${id} (position ${k}) is outside the vocabulary 0..${gen.vocab - 1}`,
         );
     });
+    if (gen.staticCapacity !== undefined && p.length + maxNew > gen.staticCapacity)
+      throw new FleetcError(
+        'E0602',
+        `prompt ${i}: ${p.length} tokens + ${maxNew} new = ${p.length + maxNew} tokens do not fit the static cache of ${gen.staticCapacity} (the model's masks address no later position)`,
+      );
     if (gen.maxPositions !== undefined && p.length + maxNew > gen.maxPositions)
       throw new FleetcError(
         'E0602',

@@ -78,6 +78,8 @@ export interface EngineStateInfo {
   bytesPerToken: number;
   batching: 'flatten' | 'sequence';
   batchingReason?: string;
+  /** A static cache's fixed capacity in tokens: no sequence may hold more. */
+  staticCapacity?: number;
 }
 
 export interface OpRow {
@@ -208,6 +210,12 @@ export async function inspect(model: string | IRGraph, opts: InspectOptions = {}
   return report;
 }
 
+/** A fixed-size cache written by TensorScatter (a static cache the engine can page). */
+function writtenInPlace(graph: IRGraph, output: string): boolean {
+  const p = graph.hasValue(output) ? graph.producer(output) : undefined;
+  return p !== undefined && graph.op(p.op).opType === 'TensorScatter';
+}
+
 function engineState(graph: IRGraph): EngineStateInfo | { error: string } {
   try {
     // as `fleetc generate` compiles it: the simplifications first, so that constants are folded
@@ -228,6 +236,7 @@ function engineState(graph: IRGraph): EngineStateInfo | { error: string } {
       bytesPerToken: r.states.reduce((a, s) => a + s.bytesPerToken, 0),
       batching: r.batching,
       ...(r.batchingReason ? { batchingReason: r.batchingReason } : {}),
+      ...(r.staticCapacity !== undefined ? { staticCapacity: r.staticCapacity } : {}),
     };
   } catch (e) {
     if (e instanceof FleetcError) return { error: e.message };
@@ -310,7 +319,7 @@ export function inspectGraph(graph: IRGraph, opts: InspectOptions = {}): Inspect
         ? '0'
         : `${dimToString(cost.bytesRead)} read + ${dimToString(cost.bytesWritten)} written`,
     uncosted: rows.uncosted,
-    ...(kv.some((k) => k.axis >= 0) ? { engineState: engineState(graph) } : {}),
+    ...(kv.some((k) => k.axis >= 0 || writtenInPlace(graph, k.output)) ? { engineState: engineState(graph) } : {}),
     state: kv.map((k) => ({
       input: k.input,
       output: k.output,

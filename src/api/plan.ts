@@ -38,6 +38,8 @@ export interface PlanDevice {
   bundle: { dir: string; files: PlanFile[] };
   memory: {
     weights: number;
+    /** Copies of constant weights the kernels may prepare once and keep (packed panels, reordered filters). */
+    prepared?: number;
     arena: number;
     arenaUnshared: number;
     arenaLowerBound: number;
@@ -91,6 +93,8 @@ export interface PlanGeneration {
   tokens: string;
   positions?: string;
   attentionMask?: string;
+  /** [batch] integers the engine feeds with each sequence's cached token count (a static cache's write indices). */
+  pastLengths?: string;
   logitsIndex?: string;
   logits: string;
   vocab: number;
@@ -101,6 +105,8 @@ export interface PlanGeneration {
   capacityTokens: number;
   /** The most tokens one sequence may hold: its position table's rows (absent when unbounded). */
   maxPositions?: number;
+  /** A static cache's fixed capacity (opset-24 TensorScatter exports): no sequence holds more tokens. */
+  staticCapacity?: number;
   /** Bytes one token's cache takes on each device that keeps state. */
   bytesPerToken: Record<string, number>;
 }

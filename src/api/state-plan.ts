@@ -104,6 +104,7 @@ export function planState(
     tokens: res.roles.tokens,
     ...(res.roles.positions ? { positions: res.roles.positions } : {}),
     ...(res.roles.attentionMask ? { attentionMask: res.roles.attentionMask } : {}),
+    ...(res.roles.pastLengths ? { pastLengths: res.roles.pastLengths } : {}),
     ...(res.logitsIndex ? { logitsIndex: res.logitsIndex } : {}),
     logits: res.roles.logits,
     vocab: res.vocab,
@@ -113,6 +114,7 @@ export function planState(
     maxStepTokens: opts.maxStepTokens ?? 256,
     capacityTokens,
     ...(res.maxPositions !== undefined ? { maxPositions: res.maxPositions } : {}),
+    ...(res.staticCapacity !== undefined ? { staticCapacity: res.staticCapacity } : {}),
     bytesPerToken,
   };
   const poolBytes = Object.fromEntries(Object.entries(bytesPerToken).map(([d, b]) => [d, b * capacityTokens]));

@@ -15,6 +15,7 @@ import {
   type ProgramEntry,
   type TensorEntry,
 } from './program.js';
+import { programPreparedBytes } from './prepared.js';
 import { WeightsBuilder } from './weights.js';
 
 /**
@@ -65,6 +66,8 @@ export interface EmitMemory {
   dynamicTensors: number;
   /** Bytes of weights.bin. */
   weightBytes: number;
+  /** Copies of constant weights the kernels may prepare and keep (prepared.ts). */
+  preparedBytes: number;
 }
 
 export interface EmitResult {
@@ -121,6 +124,7 @@ export function emitProgram(spec: EmitSpec): EmitResult {
     arenaTensors: 0,
     dynamicTensors: 0,
     weightBytes: 0,
+    preparedBytes: programPreparedBytes(spec.graph, spec.ops),
   };
   const file = spec.graph.meta.file || spec.graph.name;
   const manifestWeights: { name: string; dtype: string; shape: number[]; offset: number; bytes: number }[] = [];

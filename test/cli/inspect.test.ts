@@ -79,6 +79,16 @@ describe('fleetc inspect --json on an ONNX decoder with a KV cache', () => {
     }
   });
 
+  it('a static cache (fixed size, written by TensorScatter) shows as paged engine state bounded by its capacity', async () => {
+    const j = await json(['inspect', join(REPO, 'fixtures/models/attention24_static_kv/model.onnx'), '--json']);
+    expect(j.state.map((s) => s.axis)).toEqual([-1, -1, -1, -1]);
+    expect(j.engineState).toMatchObject({ bytesPerToken: 4 * 64, batching: 'flatten', staticCapacity: 32 });
+    const es = j.engineState as { states: { mode: string }[] };
+    expect(es.states.map((s) => s.mode)).toEqual(['paged', 'paged', 'paged', 'paged']);
+    const text = await cli(['inspect', join(REPO, 'fixtures/models/attention24_static_kv/model.onnx')]);
+    expect(text.stdout).toMatch(/4 state objects, 4 paged, 0 gathered; .*static cache: at most 32 tokens per sequence/);
+  });
+
   it('--dim binds symbols: FLOPs follow the bindings', async () => {
     const a = await json(['inspect', GPT, '--json', '--dim', 'batch=1', '--dim', 'seq=1', '--dim', 'past_seq=100']);
     const b = await json(['inspect', GPT, '--json', '--dim', 'batch=1', '--dim', 'seq=1', '--dim', 'past_seq=200']);

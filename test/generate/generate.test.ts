@@ -2,14 +2,16 @@
 // equal onnxruntime's reference loop (present fed back as past), on one device and across
 // fleets; the cache never moves; bad input gets one clear error.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pkg from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import { generate } from '../../src/api/generate.js';
 import type { PlanJSON } from '../../src/api/plan.js';
 import { run } from '../../src/api/run.js';
+import { EngineProcess } from '../../runtime/engine.js';
 import { findFleetrt, haveFleetrt } from '../../runtime/fleetrt.js';
 import { openDecoder, ortGenerate } from '../helpers/ort-generate.js';
 import { REPO, SHARED } from '../paths.js';
@@ -93,6 +95,84 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
     }
   }, 60_000);
 
+  it('opset-24 Attention over a static cache written by TensorScatter: paged in place, a batch of different lengths gives the reference tokens; the gathered fallback too', async () => {
+    const model = fixture('attention24_static_kv');
+    // 13 + 12 tokens fit the model's capacity of 32
+    const prompts = PROMPTS.map((q) => q.map((id) => id % 256));
+    const want = await reference(model, prompts);
+    const dirs: string[] = [];
+    for (const paged of [true, false]) {
+      const dir = join(work, `build-${built++}`);
+      dirs.push(dir);
+      const passes = `infer-shapes,fold,dce,cse,kv-state{paged=${paged}}`;
+      await compile(model, dir, { generate: { maxContext: 256 }, passes, report: false });
+      const p = plan(dir);
+      expect(p.state.map((s) => [s.input, s.mode, s.bytesPerToken])).toEqual(
+        [0, 1].flatMap((i) =>
+          ['key', 'value'].map((kind) => [`past_key_values.${i}.${kind}`, paged ? 'paged' : 'gather', 2 * 8 * 4]),
+        ),
+      );
+      expect(p.generation!.staticCapacity).toBe(32);
+      expect(p.generation!.maxPositions).toBe(32);
+      const inputs = p.inputs.map((i) => i.name);
+      expect(inputs.some((n) => /past/.test(n))).toBe(false);
+      if (paged) {
+        // positions (write index + offset) come from the engine per token, so sequences share one pass
+        expect(p.generation!.batching).toBe('flatten');
+        expect(inputs).not.toContain('write_indices');
+        expect(p.schedule.some((s) => /TensorScatter/.test(s.op))).toBe(false);
+      } else {
+        // the scatter runs on a gathered copy; the engine feeds write_indices with the cached count
+        expect(p.generation!.batching).toBe('sequence');
+        expect(p.generation!.pastLengths).toBe('write_indices');
+      }
+      const got = await generate(dir, { promptIds: prompts, maxNewTokens: NEW });
+      expect(got.sequences, `paged=${paged}`).toEqual(want);
+      expect(got.telemetry.kvBytesWrittenPerDecodeToken).toBe(got.telemetry.kvBytesPerToken);
+      expect(got.telemetry.kvBytesGatheredPerDecodeStep > 0).toBe(!paged);
+      // the capacity bounds the context: 30 + 3 tokens are refused before anything runs
+      const long = [Array.from({ length: 30 }, (_, i) => (i * 7) % 256)];
+      await expect(generate(dir, { promptIds: long, maxNewTokens: 3 })).rejects.toThrow(
+        /prompt 0: 30 tokens \+ 3 new = 33 tokens do not fit the static cache of 32/,
+      );
+      // filling it exactly is fine, and still the reference
+      const full = await generate(dir, { promptIds: long, maxNewTokens: 2 });
+      expect(full.sequences).toEqual(await reference(model, long, 2));
+    }
+    // the engine itself refuses such a request (fleetc serve's clients reach it directly) and goes on
+    const events: string[] = [];
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const engine = new EngineProcess(join(dirs[0]!, 'plan.json'), (e) => {
+      if (e.event === 'error') events.push(e.message);
+      if (e.event === 'done') done();
+    });
+    await engine.ready;
+    const prompt = Array.from({ length: 30 }, (_, i) => i + 1);
+    engine.submit({ id: 'over', prompt, maxTokens: 3 });
+    engine.submit({ id: 'fits', prompt, maxTokens: 2 });
+    await finished;
+    await engine.close();
+    expect(events).toEqual([
+      "request 'over': prompt (30 tokens) + max new tokens (3) = 33 tokens do not fit the static cache of 32",
+    ]);
+  }, 60_000);
+
+  it('a static-cache attention the engine cannot page (is_causal aligned to the cache start) runs from gathered pages, still as onnxruntime does', async () => {
+    const { onnx } = pkg;
+    const m = onnx.ModelProto.decode(readFileSync(fixture('attention24_static_kv')));
+    for (const n of m.graph!.node!)
+      if (n.opType === 'Attention') n.attribute = [...(n.attribute ?? []), { name: 'is_causal', type: 2, i: 1 }];
+    const model = join(work, 'static_is_causal.onnx');
+    writeFileSync(model, onnx.ModelProto.encode(m).finish());
+    const dir = await build(model, undefined, 256);
+    const p = plan(dir);
+    expect(p.state.every((s) => s.mode === 'gather' && /is_causal over a static cache/.test(s.reason!))).toBe(true);
+    const prompts = PROMPTS.slice(0, 2).map((q) => q.map((id) => id % 256));
+    const got = await generate(dir, { promptIds: prompts, maxNewTokens: 6 });
+    expect(got.sequences).toEqual(await reference(model, prompts, 6));
+  }, 60_000);
+
   it('on 2- and 3-device fleets: the same tokens, each layer K and V on the device of its attention, no KV byte moved', async () => {
     const model = fixture('llama_kv_gqa');
     const want = await reference(model, PROMPTS);
@@ -173,10 +253,6 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
     const wide = await build(fixture('gpt_kv_plain'), undefined, 1024);
     expect(await code(generate(wide, { promptIds: [[1, 2, 3]], maxNewTokens: 126 }))).toBe('E0602');
     expect(await code(generate(fixture('cnn_small'), { promptIds: [[1]] }))).toBe('E0601');
-    // a static cache (opset-24 TensorScatter) is named as what is not driven yet
-    await expect(generate(fixture('attention24_static_kv'), { promptIds: [[1]] })).rejects.toThrow(
-      /TensorScatter\) writes a static KV cache/,
-    );
     expect(await code(generate(dir, { promptIds: [[1, 1000]] }))).toBe('E0602');
     expect(await code(generate(dir, { promptIds: [Array.from({ length: 60 }, () => 1)], maxNewTokens: 8 }))).toBe(
       'E0602',

@@ -158,6 +158,7 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
     gen.positions = g->get_string("positions");
     gen.attention_mask = g->get_string("attentionMask");
     gen.logits_index = g->get_string("logitsIndex");
+    gen.past_lengths = g->get_string("pastLengths");
     gen.logits = g->get_string("logits");
     gen.flatten = g->get_string("batching", "flatten") == "flatten";
     gen.vocab = static_cast<int>(g->get_number("vocab", 0));
@@ -165,6 +166,7 @@ bool load_plan(const std::string& path, Plan* plan, std::string* error) {
     gen.max_step_tokens = static_cast<int>(g->get_number("maxStepTokens", 256));
     gen.capacity_tokens = static_cast<int64_t>(g->get_number("capacityTokens", 0));
     gen.max_positions = static_cast<int64_t>(g->get_number("maxPositions", 0));
+    gen.static_capacity = static_cast<int64_t>(g->get_number("staticCapacity", 0));
     if (gen.tokens.empty() || gen.logits.empty()) return bad("generation names no tokens input or logits output");
     if (gen.page_size < 1 || gen.page_size > 4096) return bad("generation pageSize must be in 1..4096");
     if (gen.max_step_tokens < 1) return bad("generation maxStepTokens must be positive");

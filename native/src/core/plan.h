@@ -65,12 +65,14 @@ struct PlanState {
 struct PlanGeneration {
   bool present = false;
   std::string tokens, positions, attention_mask, logits_index, logits;  // graph input/output names
+  std::string past_lengths;      // [batch] tokens already cached (a static cache's write indices)
   bool flatten = true;           // one pass per step for all sequences; false: one pass per sequence
   int vocab = 0;
   int page_size = 16;
   int max_step_tokens = 256;
   int64_t capacity_tokens = 0;   // pool size in tokens (per device with state)
   int64_t max_positions = 0;     // the most tokens one sequence may hold (0: unbounded)
+  int64_t static_capacity = 0;   // a static cache's fixed capacity in tokens (0: the cache grows)
 };
 
 struct Plan {

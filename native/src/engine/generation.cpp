@@ -107,13 +107,14 @@ Status Generator::open_states(Engine& engine, std::vector<std::unique_ptr<Device
 // Which graph inputs and output the engine feeds and reads.
 Status Generator::bind_io(const Plan& plan) {
   const PlanGeneration& gen = plan.generation;
-  tokens_in_ = positions_in_ = mask_in_ = index_in_ = logits_out_ = -1;
+  tokens_in_ = positions_in_ = mask_in_ = past_in_ = index_in_ = logits_out_ = -1;
   for (size_t k = 0; k < plan.inputs.size(); ++k) {
     const std::string& n = plan.inputs[k].name;
     int* slot = n == gen.tokens ? &tokens_in_ : n == gen.positions ? &positions_in_ : n == gen.attention_mask ? &mask_in_
-                : n == gen.logits_index ? &index_in_ : nullptr;
+                : n == gen.past_lengths ? &past_in_ : n == gen.logits_index ? &index_in_ : nullptr;
     if (!slot)
-      return Status{kStatusBadPlan, plan.path + ": graph input '" + n + "' is not one the engine feeds (tokens, positions, attention mask, logits index)"};
+      return Status{kStatusBadPlan, plan.path + ": graph input '" + n +
+                                        "' is not one the engine feeds (tokens, positions, attention mask, past lengths, logits index)"};
     *slot = static_cast<int>(k);
   }
   for (size_t k = 0; k < plan.outputs.size(); ++k)
@@ -217,6 +218,11 @@ Status Generator::submit(GenerationRequest r) {
   if (p.top_k < 0) return bad_request("request '" + r.id + "': top_k must be ≥ 0");
   const int64_t cap = max_context();
   const int64_t need = static_cast<int64_t>(r.prompt.size()) + r.max_new_tokens;
+  const int64_t fixed = engine_->plan().generation.static_capacity;
+  if (fixed > 0 && need > fixed)
+    return bad_request("request '" + r.id + "': prompt (" + std::to_string(r.prompt.size()) + " tokens) + max new tokens (" +
+                       std::to_string(r.max_new_tokens) + ") = " + std::to_string(need) + " tokens do not fit the static cache of " +
+                       std::to_string(fixed));
   if (cap > 0 && need > cap)
     return bad_request("request '" + r.id + "': prompt (" + std::to_string(r.prompt.size()) + " tokens) + max new tokens (" +
                        std::to_string(r.max_new_tokens) + ") exceed the context of " + std::to_string(cap) + " tokens");
@@ -322,6 +328,10 @@ Status Generator::make_pass(const std::vector<Work>& batch, PassSpec* pass, std:
     if (batch.size() != 1) return Status::Error("a model with an attention-mask input runs one sequence per pass");
     const int64_t total = batch[0].seq->computed + batch[0].tokens;
     FLEETRT_RETURN_IF_ERROR(make_int_tensor(plan.inputs[mask_in_].dtype, {1, total}, std::vector<int64_t>(total, 1), &pass->inputs[mask_in_]));
+  }
+  if (past_in_ >= 0) {
+    if (batch.size() != 1) return Status::Error("a model with a past-lengths input (static cache write indices) runs one sequence per pass");
+    FLEETRT_RETURN_IF_ERROR(make_int_tensor(plan.inputs[past_in_].dtype, {1}, {batch[0].seq->computed}, &pass->inputs[past_in_]));
   }
   if (index_in_ >= 0)
     FLEETRT_RETURN_IF_ERROR(make_int_tensor(plan.inputs[index_in_].dtype, {static_cast<int64_t>(index.size())}, index, &pass->inputs[index_in_]));

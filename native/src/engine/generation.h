@@ -126,7 +126,7 @@ class Generator {
   std::map<std::string, std::unique_ptr<Sequence>> seqs_;
   std::deque<Sequence*> waiting_;
   std::vector<Sequence*> running_;  // in admission order
-  int tokens_in_ = -1, positions_in_ = -1, mask_in_ = -1, index_in_ = -1, logits_out_ = -1;
+  int tokens_in_ = -1, positions_in_ = -1, mask_in_ = -1, past_in_ = -1, index_in_ = -1, logits_out_ = -1;
   int vocab_ = 0, page_size_ = 16, max_step_tokens_ = 256;
   bool flatten_ = true;
   uint64_t kv_bytes_per_token_ = 0;

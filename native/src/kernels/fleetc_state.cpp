@@ -239,7 +239,11 @@ Status KvGather(KernelContext& ctx) {
   std::vector<int64_t> shape = ctx.attrs().get_ints("shape");
   const int64_t axis = ctx.attrs().get_int("axis", 0);
   if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) return op_error(ctx, "axis out of range");
-  shape[axis] = sq->past;
+  // capacity > 0: a static cache, the model's fixed-size tensor with the past tokens first, zeros after
+  const int64_t capacity = ctx.attrs().get_int("capacity", 0);
+  if (capacity > 0 && sq->past > capacity)
+    return op_error(ctx, std::to_string(sq->past) + " cached tokens do not fit the static cache of " + std::to_string(capacity));
+  shape[axis] = capacity > 0 ? capacity : sq->past;
   int64_t outer = 0, inner = 0;
   FLEETRT_RETURN_IF_ERROR(flat_geometry(ctx, shape, axis, &outer, &inner));
   if (outer != st.outer || inner != st.inner) return op_error(ctx, "the state's pages do not match the past tensor's shape " + shape_str(shape));
@@ -249,9 +253,13 @@ Status KvGather(KernelContext& ctx) {
   if (!out || out->dtype != st.dtype) return op_error(ctx, "the past tensor's type differs from the state's");
   uint8_t* dst = static_cast<uint8_t*>(out->data);
   const uint8_t* src = static_cast<const uint8_t*>(st.data);
-  for (int64_t o = 0; o < outer; ++o)
+  const int64_t rows = shape[axis];
+  for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < sq->past; ++j)
-      std::memcpy(dst + ((o * sq->past + j) * inner) * elem, src + page_offset(st, *sq, o, j) * elem, static_cast<size_t>(inner) * elem);
+      std::memcpy(dst + ((o * rows + j) * inner) * elem, src + page_offset(st, *sq, o, j) * elem, static_cast<size_t>(inner) * elem);
+    if (rows > sq->past)
+      std::memset(dst + ((o * rows + sq->past) * inner) * elem, 0, static_cast<size_t>((rows - sq->past) * inner) * elem);
+  }
   step->count(0, 0, static_cast<uint64_t>(outer * sq->past * inner) * elem);
   return Status::Ok();
 }
@@ -270,14 +278,17 @@ Status KvAppend(KernelContext& ctx) {
   int64_t outer = 0, inner = 0;
   FLEETRT_RETURN_IF_ERROR(flat_geometry(ctx, present->shape, axis, &outer, &inner));
   const int64_t total = present->shape[axis];
-  if (present->dtype != st.dtype || outer != st.outer || inner != st.inner || total != sq->past + sq->tokens)
+  // capacity > 0: a static cache, the new tokens written at the past length of a fixed-size tensor
+  const int64_t capacity = ctx.attrs().get_int("capacity", 0);
+  const int64_t end = sq->past + sq->tokens;
+  if (present->dtype != st.dtype || outer != st.outer || inner != st.inner || (capacity > 0 ? total != capacity || end > capacity : total != end))
     return op_error(ctx, "present " + shape_str(present->shape) + " does not extend the cache of " + std::to_string(sq->past) + " tokens by " +
-                             std::to_string(sq->tokens));
+                             std::to_string(sq->tokens) + (capacity > 0 ? " within the static capacity of " + std::to_string(capacity) : ""));
   const size_t elem = dtype_bytes(st.dtype, 1);
   const uint8_t* src = static_cast<const uint8_t*>(present->data);
   uint8_t* dst = static_cast<uint8_t*>(st.data);
   for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = sq->past; j < total; ++j)
+    for (int64_t j = sq->past; j < end; ++j)
       std::memcpy(dst + page_offset(st, *sq, o, j) * elem, src + ((o * total + j) * inner) * elem, static_cast<size_t>(inner) * elem);
   Tensor* done = nullptr;
   FLEETRT_RETURN_IF_ERROR(alloc_output(ctx, 0, {}, DType::kI64, &done));

@@ -27,6 +27,8 @@ constexpr int64_t kMCMax = 120;
 constexpr int64_t kMaxSharedA = int64_t{512} << 10;
 // Up to this many rows, a product with B packed already splits over columns only (gemm_driver).
 constexpr int64_t kFewRowsPacked = 64;
+// Bytes of packed B from which those products split over the threads whatever their rows.
+constexpr int64_t kStreamSplitBytes = int64_t{256} << 10;
 
 // Packing buffers live per thread and only grow: a fresh allocation per call returns pages to
 // the OS on free and page-faults them back on every run. sgemm never nests on one thread (the
@@ -221,7 +223,10 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   const auto kernel = mk.kernel;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
-  const bool parallel = ctx && threads > 1 && M * N * K >= kParallelMinMacs;
+  // A few rows against a packed B are bound by reading it: worth splitting once B is large.
+  const bool parallel = ctx && threads > 1 &&
+                        (M * N * K >= kParallelMinMacs ||
+                         (src.packed && M <= kFewRowsPacked && N * K * int64_t{sizeof(float)} >= kStreamSplitBytes));
   const int64_t Mp = (M + kMR - 1) / kMR * kMR;
   // With B packed once already, the per-depth-block split below was as fast or a little faster
   // for 128 rows; with few rows each depth block is too little work per wake-up, and one column

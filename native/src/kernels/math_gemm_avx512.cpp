@@ -1,5 +1,5 @@
 // AVX-512 SGEMM microkernel (math_gemm.cpp drives it): 12 rows × 32 columns of C in 24 zmm
-// registers over packed panels (4 or 8 rows when the block has no more). Compiled for AVX-512F
+// registers over packed panels (2, 4 or 8 rows when the block has no more). Compiled for AVX-512F
 // by the pragma below (no special flags); the driver calls it only after ku::use_avx512(). No
 // implicit contraction: FMAs only where written.
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
@@ -52,6 +52,7 @@ void rows_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc,
 
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr) {
+  if (mr <= 2) return rows_x32<2>(kc, A, B, C, ldc, alpha, beta, mr, nr);
   if (mr <= 4) return rows_x32<4>(kc, A, B, C, ldc, alpha, beta, mr, nr);
   if (mr <= 8) return rows_x32<8>(kc, A, B, C, ldc, alpha, beta, mr, nr);
   rows_x32<12>(kc, A, B, C, ldc, alpha, beta, mr, nr);

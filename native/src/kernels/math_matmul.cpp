@@ -98,10 +98,13 @@ void naive_matmul(KernelContext& ctx, const MatMulPlan& p, const T* A, const T* 
   });
 }
 
-// Up to this many rows a constant B is read where it lies (the few-row loops split its depth over
-// the threads and stream it at memory speed); more rows read it faster from the SGEMM's panels,
-// packed once (fleetrt_stream_bench few-rows, 2 threads: 7 rows 2.7× the bytes per second).
-constexpr int64_t kStreamRowsMax = 2;
+// A constant float32 B is packed once into the SGEMM's panels and every product reads it from
+// there, whatever its rows: few rows stream the panels at memory speed (fleetrt_stream_bench
+// few-rows, 2 threads: 7 rows 2.7× the bytes per second of reading B where it lies), and a row of
+// C gets the same bits whether it is computed alone or with others (an expert's outputs do not
+// depend on how its replicas split its tokens). A half-precision B is read in place by products
+// of this many rows or fewer: half the bytes.
+constexpr int64_t kHalfInPlaceRowsMax = 2;
 
 // op(B) of a constant B input, packed once for the SGEMM (as float32).
 struct PackedWeight {
@@ -114,12 +117,11 @@ struct PackedWeight {
 
 // C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16. Few-row products read a
 // half-precision B where it lies (half the bytes); the others convert it to float32 first. A B that
-// is input 1 and constant (b_off 0) is packed for the SGEMM once, by the first call of more than
-// kStreamRowsMax rows.
+// is input 1 and constant (b_off 0) is packed for the SGEMM once, by the first call that packs.
 void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
             int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && K > 0 &&
-      (M > kStreamRowsMax || !ku::skinny_gemm_fits(M, N, K, tb))) {
+      (b.dtype == DType::kF32 || M > kHalfInPlaceRowsMax || !ku::skinny_gemm_fits(M, N, K, tb))) {
     auto fits = [&](const PackedWeight& p) {
       return p.data == b.data && p.dtype == b.dtype && p.K == K && p.N == N && p.ldb == ldb && p.tb == tb;
     };

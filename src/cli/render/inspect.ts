@@ -59,7 +59,10 @@ export function renderInspect(r: InspectReport, c: ChalkInstance): string[] {
     const paged = es.states.filter((s) => s.mode === 'paged').length;
     out.push(
       `  as engine state (fleetc generate): ${es.states.length} state objects, ${paged} paged, ${es.states.length - paged} gathered; ` +
-        `${bytes(es.bytesPerToken)} per token; ${es.batching} batching${es.batchingReason ? ` (${es.batchingReason})` : ''}`,
+        `${bytes(es.bytesPerToken)} per token; ${es.batching} batching${es.batchingReason ? ` (${es.batchingReason})` : ''}` +
+        (es.staticCapacity !== undefined
+          ? `; static cache: at most ${es.staticCapacity} tokens per sequence (written in place)`
+          : ''),
     );
     for (const s of es.states.filter((x) => x.mode === 'gather'))
       out.push(

@@ -1,0 +1,68 @@
+// Copies of constant weights that fleetrt's kernels make once per op and keep for the life of the
+// program (ku::prepared in native/src/kernels/kernel_util.h), beside weights.bin:
+// - MatMul, Gemm and com.microsoft FusedMatMul with a constant 2-D B: B packed into the SGEMM's
+//   float32 column panels, N rounded up to the widest panel (32 columns);
+// - Conv and fleetc FusedConv with constant filters, depthwise convs excepted: the filters
+//   reordered for the direct kernels, as float32.
+// Whether a kernel packs depends on the rows of the call (one or two rows stream B in place), so
+// this counts what it may keep: the memory plan must hold even when it does.
+import type { IRGraph } from '../../src/ir/graph.js';
+
+const PANEL_COLUMNS = 32;
+const FLOAT_WEIGHTS = new Set(['float32', 'float16', 'bfloat16']);
+
+/**
+ * Whether a device keeps them: one that fleetrt's cpu backend runs for real. An emulated
+ * accelerator stands for hardware whose libraries read the weights in place; the copies its
+ * emulation makes on the host are not the device's memory.
+ */
+export function keepsPreparedWeights(device: { backend?: string }): boolean {
+  return device.backend === 'cpu';
+}
+
+/** Bytes fleetrt's kernels may keep for `op` beside its weights (0 for most ops). */
+export function preparedBytes(graph: IRGraph, op: string): number {
+  const node = graph.op(op);
+  const domain = node.domain ?? '';
+  const isMatMul = node.opType === 'MatMul' && domain === '';
+  const isGemm = node.opType === 'Gemm' && domain === '';
+  const isFusedMatMul = node.opType === 'FusedMatMul' && domain === 'com.microsoft';
+  const isConv = (node.opType === 'Conv' && domain === '') || (node.opType === 'FusedConv' && domain === 'fleetc');
+  if (!isMatMul && !isGemm && !isFusedMatMul && !isConv) return 0;
+  const w = constantFloat(graph, graph.opInputs(op)[1]);
+  if (!w) return 0;
+  if (isConv) {
+    const group = intAttr(graph, op, 'group', 1);
+    const x = graph.value(graph.opInputs(op)[0]!).shape;
+    const channels = typeof x?.[1] === 'number' ? x[1] : undefined;
+    if (group > 1 && group === channels && w[1] === 1) return 0; // depthwise: read in place
+    return 4 * w.reduce((a, b) => a * b, 1);
+  }
+  if (w.length !== 2) return 0;
+  const transB = intAttr(graph, op, 'transB', 0) === 1;
+  const [k, n] = transB ? [w[1]!, w[0]!] : [w[0]!, w[1]!];
+  return 4 * k * Math.ceil(n / PANEL_COLUMNS) * PANEL_COLUMNS;
+}
+
+/** Bytes fleetrt's kernels may keep beside the weights for the ops of a program. */
+export function programPreparedBytes(graph: IRGraph, ops: readonly string[]): number {
+  let total = 0;
+  for (const op of ops) {
+    total += preparedBytes(graph, op);
+    for (const [, sub] of graph.subgraphs(op)) total += programPreparedBytes(sub, sub.ops());
+  }
+  return total;
+}
+
+/** The static shape of a float weight (a constant input), else undefined. */
+function constantFloat(graph: IRGraph, value: string | undefined): number[] | undefined {
+  if (!value) return undefined;
+  const v = graph.value(value);
+  if (v.role !== 'weight' || !v.dtype || !FLOAT_WEIGHTS.has(v.dtype) || !v.shape) return undefined;
+  return v.shape.every((d) => typeof d === 'number') ? (v.shape as number[]) : undefined;
+}
+
+function intAttr(graph: IRGraph, op: string, name: string, fallback: number): number {
+  const a = graph.op(op).attrs[name];
+  return a?.type === 'int' ? a.value : fallback;
+}
