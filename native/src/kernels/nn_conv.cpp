@@ -529,19 +529,20 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
 }
 
 // Whether a conv goes to the packed GEMM (nn_conv_gemm.h) rather than the direct kernels: few
-// output positions (14×14 and less) with enough filters and depth. There the direct kernels
+// output positions (7×7, and some 14×14) with enough filters and depth. There the direct kernels
 // stream every filter once per block of 32 positions (or per band of rows, split over threads),
 // while the GEMM reads them once per call and splits the filters over the threads. Measured per
 // layer with fleetrt_conv_bench (FLEETRT_BENCH_CMP=1 runs both); FLEETRT_CONV_PATH=direct|gemm
 // overrides the choice (benchmarks, tests).
-bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg) {
+bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, int64_t stride) {
   if (const char* force = std::getenv("FLEETRT_CONV_PATH")) {
     if (std::strcmp(force, "gemm") == 0) return true;
     if (std::strcmp(force, "direct") == 0) return false;
   }
   if (Mg < 16 || K < 128) return false;
-  if (ksz > 1) return osz <= 196;
-  return osz <= 64 || (osz <= 196 && K >= 512);
+  if (osz <= 64) return true;
+  // 14×14: strided windows (which waste half the direct kernel's phase rows) and deep 1×1s
+  return osz <= 196 && (ksz > 1 ? stride > 1 : K >= 512);
 }
 
 // The float32 conv into yf, by the first path that applies (see the file comment).
@@ -551,7 +552,8 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const int64_t isz = g.in_size(), osz = g.out_size();
   const size_t nsp = g.in.size();
   if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
-  if (use_packed_gemm(osz, ksz, K, Mg) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  const int64_t stride = *std::max_element(g.stride.begin(), g.stride.end());
+  if (use_packed_gemm(osz, ksz, K, Mg, stride) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {

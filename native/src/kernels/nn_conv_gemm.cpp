@@ -192,40 +192,42 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
     for (int64_t t = 0; t < ksz; ++t)
       win.taps.push_back((t / g.kernel[1]) * g.dil[0] * Wd + (t % g.kernel[1]) * g.dil[1]);
   }
-  // per call (this thread's, used by every task): the padded input and the [position][filter] tile
-  thread_local FloatBuf pad_buf, tile_buf;
-  thread_local int64_t pad_cap = 0, tile_cap = 0;
-  float* const padimg = padded ? grow(pad_buf, pad_cap, Cg * win.plane) : nullptr;
-  // tile block (position panel i, filter panel j): [MR][NR] at (i·Pf + j)·MR·NR
-  float* const tile = grow(tile_buf, tile_cap, Pp * Pf * MR * NR);
-  // position panel i: [K][MR] at i·K·MR, gathered once for every filter panel
-  thread_local FloatBuf pos_buf;
-  thread_local int64_t pos_cap = 0;
-  float* const apanels = grow(pos_buf, pos_cap, Pp * K * MR);
-  if ((padded && !padimg) || !tile || !apanels) return false;
-
   const int threads = std::max(1, ctx.num_threads());
   const bool parallel = threads > 1 && Mg * osz * K >= ku::kParallelMinMacs;
-  // Tasks: tp position chunks × tf filter chunks, at least `want` of them. Each task reads its
-  // position panels and its filters once (in a model, the filters come from memory), so the
-  // split reads tf times all position panels plus tp times all filters: the least of that.
-  const int64_t want = parallel ? 4 * threads : 1;
+  // Tasks: tp position chunks × tf filter chunks, at least `want` of them. A task reads its
+  // filters once (in a model, from memory) and its position panels once. With one filter chunk
+  // each task gathers its own position panels (no sharing); with more, the panels are gathered
+  // once in a pass of their own and every filter chunk reads them (from the other core's cache
+  // for half of them: counted twice). The split that reads the least.
+  const int64_t want = parallel ? 3 * threads : 1;
+  const int64_t A = Pp * MR * K, Wsz = Mq * K;
   const int64_t tp_min = (Pp + kTaskPanels - 1) / kTaskPanels, tf_min = (Mq + kTaskFilters - 1) / kTaskFilters;
   int64_t tp = tp_min, tf = Pf, best = -1;
   for (int64_t p = tp_min; p <= Pp; ++p) {
     const int64_t f = std::min(Pf, std::max(tf_min, (want + p - 1) / p));
-    const int64_t cost = f * Pp * MR + p * Mq;
+    const int64_t cost = (f > 1 ? 2 * f * A : 0) + p * Wsz;
     if (best < 0 || cost < best) best = cost, tp = p, tf = f;
     if (p * f >= want && f == tf_min) break;  // more position chunks only add reads
   }
+  const bool shared = tf > 1;
+
+  // per call (this thread's, used by every task): the padded input, the [position][filter] tile
+  // and (shared) the position panels
+  thread_local FloatBuf pad_buf, tile_buf, pos_buf;
+  thread_local int64_t pad_cap = 0, tile_cap = 0, pos_cap = 0;
+  float* const padimg = padded ? grow(pad_buf, pad_cap, Cg * win.plane) : nullptr;
+  // tile block (position panel i, filter panel j): [MR][NR] at (i·Pf + j)·MR·NR
+  float* const tile = grow(tile_buf, tile_cap, Pp * Pf * MR * NR);
+  // position panel i: [K][MR] at i·K·MR
+  float* const apanels = shared ? grow(pos_buf, pos_cap, A) : nullptr;
+  if ((padded && !padimg) || !tile || (shared && !apanels)) return false;
 
   for (int64_t n = 0; n < N; ++n)
     for (int64_t gi = 0; gi < group; ++gi) {
       const float* xg = x + (n * C + gi * Cg) * isz;
       win.img = padded ? padimg : xg;
-      // per range of input channels: their planes zero-padded, then their rows of every
-      // position panel
-      run_on(ctx, parallel, Cg, [&](int64_t c0, int64_t c1) {
+      // input channels [c0, c1): their planes zero-padded; (shared) their rows of every panel
+      auto prepare = [&](int64_t c0, int64_t c1) {
         if (padded) {
           const int64_t H = g.in[0], W = g.in[1], pt = g.pad_begin[0], pl = g.pad_begin[1];
           for (int64_t c = c0; c < c1; ++c) {
@@ -240,10 +242,12 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             std::memset(d + (pt + H) * Wd, 0, static_cast<size_t>((Hp - pt - H) * Wd) * sizeof(float));
           }
         }
-        for (int64_t i = 0; i < Pp; ++i)
-          pack_positions(win, c0 * ksz, (c1 - c0) * ksz, i * MR, std::min(MR, osz - i * MR), MR,
-                         apanels + (i * K + c0 * ksz) * MR);
-      });
+        if (shared)
+          for (int64_t i = 0; i < Pp; ++i)
+            pack_positions(win, c0 * ksz, (c1 - c0) * ksz, i * MR, std::min(MR, osz - i * MR), MR,
+                           apanels + (i * K + c0 * ksz) * MR);
+      };
+      if (padded || shared) run_on(ctx, parallel, Cg, prepare);
       const float* Wg = Wp + gi * Mq * K;
       float* yg = y + (n * M + gi * Mg) * osz;
       const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
@@ -252,6 +256,8 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t ip = t / tf, jf = t % tf;
           const int64_t i0 = Pp * ip / tp, i1 = Pp * (ip + 1) / tp, j0 = Pf * jf / tf, j1 = Pf * (jf + 1) / tf;
+          // unshared: each position panel's depth block gathered right before its use, into L1
+          alignas(64) thread_local float block[16 * kKC];
           for (int64_t pc = 0; pc < K; pc += kKC) {
             const int64_t kc = std::min(kKC, K - pc);
             const float beta = pc == 0 ? 0.f : 1.f;
@@ -259,6 +265,10 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             for (int64_t i = i0; i < i1; ++i) {
               const int mr = static_cast<int>(std::min(MR, osz - i * MR));
               const float* apanel = apanels + (i * K + pc) * MR;
+              if (!shared) {
+                pack_positions(win, pc, kc, i * MR, mr, MR, block);
+                apanel = block;
+              }
               for (int64_t j = j0; j < j1; ++j) {
                 const int nr = static_cast<int>(std::min(NR, Mg - j * NR));
                 mk.kernel(kc, apanel, Wg + Mq * pc + j * NR * kc, tile + (i * Pf + j) * MR * NR, NR, 1.f, beta, mr, nr);
