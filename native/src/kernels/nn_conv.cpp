@@ -346,10 +346,7 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
                      const ConvEpilogue* ep) {
   for (int64_t m = 0; m < Mg; ++m) {
     float* row = yg + m * osz + o0;
-    const float b = bias ? bias[m] : 0.f;
-    if (ep) ep->apply(row, o1 - o0, b, zg ? zg + m * osz + o0 : nullptr);
-    else if (b != 0.f)
-      for (int64_t i = 0; i < o1 - o0; ++i) row[i] += b;
+    finish_conv_run(ep, row, row, o1 - o0, bias ? bias[m] : 0.f, zg ? zg + m * osz + o0 : nullptr);
   }
 }
 
@@ -512,16 +509,15 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, packed, Mg, span};
       kern.run(pr, 0, span, out.data());
-      // each output row: the epilogue where the kernel left it (in L1), then into place
+      // each output row into place from where the kernel left it (in L1), the epilogue on the way
       float* yg = y + (n * M + gi * Mg) * osz;
       const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
-      for (int64_t m = 0; m < Mg; ++m)
-        for (int64_t oh = oh0; oh < oh1; ++oh) {
-          float* row = out.data() + m * span + (oh - oh0) * L.Wq;
-          direct_epilogue(row, zg ? zg + m * osz + oh * OW : nullptr, bias ? bias + gi * Mg + m : nullptr, 1, 0, 0, OW,
-                          ep);
-          copy_run(yg + m * osz + oh * OW, row, OW);
-        }
+      for (int64_t m = 0; m < Mg; ++m) {
+        const float b = bias ? bias[gi * Mg + m] : 0.f;
+        for (int64_t oh = oh0; oh < oh1; ++oh)
+          finish_conv_run(ep, yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW, b,
+                          zg ? zg + m * osz + oh * OW : nullptr);
+      }
     }
   };
   run_tasks(ctx, N * group * bands, body);

@@ -288,10 +288,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             }
           for (int64_t m = j0 * NR; m < std::min(Mg, j1 * NR); ++m) {
             float* row = yg + m * osz;
-            const float b = bg ? bg[m] : 0.f;
-            if (ep) ep->apply(row + p0, p1 - p0, b, zg ? zg + m * osz + p0 : nullptr);
-            else if (b != 0.f)
-              for (int64_t p = p0; p < p1; ++p) row[p] += b;
+            finish_conv_run(ep, row + p0, row + p0, p1 - p0, bg ? bg[m] : 0.f, zg ? zg + m * osz + p0 : nullptr);
           }
         }
       });
