@@ -382,11 +382,12 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 
 // 1×1 unpadded conv (any stride) with the direct kernel (W reordered once per op where it is
 // constant: direct_weights). A task is a run of output positions of one (image, group); it goes
-// through them one register block of positions at a time, copying that block's inputs (all
-// channels, strided where the conv is) next to each other — Cg × block floats, L1-sized for the
-// usual widths — so that every block of output channels reads them from there. The last partial
-// block is zero-padded and its outputs go through a small buffer. The epilogue follows every
-// ~128 KiB of outputs, while they are still in L2. Returns false where it does not apply (no AVX2).
+// through them one register block of positions at a time. With stride 1 the kernel reads each
+// channel's run of the block where it lies (copying the runs next to each other first cost as much
+// as the multiply-adds of MobileNet's 1×1s: 1.4–1.9× slower); strided convs gather the block's
+// inputs of all channels next to each other first, as does the last partial block (zero-padded;
+// its outputs go through a small buffer). The epilogue follows every ~128 KiB of outputs, while
+// they are still in L2. Returns false where it does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
@@ -411,6 +412,30 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
     if (xblock.size() < static_cast<size_t>(Cg * PB)) xblock.resize(static_cast<size_t>(Cg * PB));
     if (tail_out.size() < static_cast<size_t>(Mg * PB)) tail_out.resize(static_cast<size_t>(Mg * PB));
     src.resize(static_cast<size_t>(PB));
+    // positions [o, o + cnt) of every channel into xblock (strided where the conv is), zero to PB
+    auto gather_block = [&](const float* xg, int64_t o, int64_t cnt) {
+      if (unit) {
+        for (int64_t c = 0; c < Cg; ++c) copy_run(xblock.data() + c * PB, xg + c * isz + o, cnt);
+      } else {
+        // input offset of each output position of the block (row-major over the spatial dims)
+        for (int64_t i = 0; i < cnt; ++i) {
+          int64_t rem = o + i, off = 0, scale = 1;
+          for (size_t d = nsp; d-- > 0;) {
+            off += (rem % g.out[d]) * g.stride[d] * scale;
+            rem /= g.out[d];
+            scale *= g.in[d];
+          }
+          src[i] = off;
+        }
+        for (int64_t c = 0; c < Cg; ++c) {
+          const float* xc = xg + c * isz;
+          float* d = xblock.data() + c * PB;
+          for (int64_t i = 0; i < cnt; ++i) d[i] = xc[src[i]];
+        }
+      }
+      if (cnt < PB)
+        for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
+    };
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t ng = t / bands, n = ng / group, gi = ng % group;
       const int64_t o0 = std::min(osz, (t % bands) * per), o1 = std::min(osz, o0 + per);
@@ -420,32 +445,18 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
       int64_t e0 = o0;  // outputs from e0 on await the epilogue
       for (int64_t o = o0; o < o1; o += PB) {
         const int64_t cnt = std::min(PB, o1 - o);
-        if (unit) {
-          for (int64_t c = 0; c < Cg; ++c) copy_run(xblock.data() + c * PB, xg + c * isz + o, cnt);
+        if (unit && cnt == PB) {
+          // stride 1, a whole block: the kernel reads the channels' runs where they lie
+          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mg, osz};
+          kern.run(pr, 0, PB, yg + o);
         } else {
-          // input offset of each output position of the block (row-major over the spatial dims)
-          for (int64_t i = 0; i < cnt; ++i) {
-            int64_t rem = o + i, off = 0, scale = 1;
-            for (size_t d = nsp; d-- > 0;) {
-              off += (rem % g.out[d]) * g.stride[d] * scale;
-              rem /= g.out[d];
-              scale *= g.in[d];
-            }
-            src[i] = off;
-          }
-          for (int64_t c = 0; c < Cg; ++c) {
-            const float* xc = xg + c * isz;
-            float* d = xblock.data() + c * PB;
-            for (int64_t i = 0; i < cnt; ++i) d[i] = xc[src[i]];
-          }
+          gather_block(xg, o, cnt);
+          const bool whole = cnt == PB;
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
+          kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
+          if (!whole)
+            for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
         }
-        if (cnt < PB)
-          for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
-        const bool whole = cnt == PB;
-        convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
-        kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
-        if (!whole)
-          for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
         // the epilogue over the outputs written since the last one, while they are in L2
         if (o + cnt - e0 >= epi_span || o + cnt == o1) {
           direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
