@@ -536,7 +536,7 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
 }
 
 // Whether a conv goes to the packed GEMM (nn_conv_gemm.h) rather than the direct kernels: few
-// output positions (7×7, and some 14×14) with enough filters and depth. There the direct kernels
+// output positions (7×7 and 14×14) with enough filters and depth. There the direct kernels
 // stream every filter once per block of 32 positions (or per band of rows, split over threads),
 // while the GEMM reads them once per call and splits the filters over the threads. Measured per
 // layer with fleetrt_conv_bench (FLEETRT_BENCH_CMP=1 runs both); FLEETRT_CONV_PATH=direct|gemm
@@ -547,9 +547,10 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, int64_t st
     if (std::strcmp(force, "direct") == 0) return false;
   }
   if (Mg < 16 || K < 128) return false;
-  if (osz <= 64) return true;
-  // 14×14: strided windows (which waste half the direct kernel's phase rows) and deep 1×1s
-  return osz <= 196 && (ksz > 1 ? stride > 1 : K >= 512);
+  // 3×3 and larger: 7×7 outputs, or 14×14 strided ones (which waste half the phase rows)
+  if (ksz > 1) return osz <= 64 || (osz <= 196 && stride > 1);
+  // 1×1: filters past L2 (1 MiB), which the direct kernel would stream once per block or band
+  return osz <= 196 && Mg * K >= (int64_t{1} << 18);
 }
 
 // The float32 conv into yf, by the first path that applies (see the file comment).
