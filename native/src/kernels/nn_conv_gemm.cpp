@@ -1,9 +1,9 @@
 // Conv as a packed GEMM with the output positions as the row side (see nn_conv_gemm.h). Per
 // (image, group), two passes split over the threads: by input channels, the input zero-padded
-// (unpadded convs read it as it lies) and the window values of every panel of positions gathered
-// into the microkernel's row panels; then tasks of (position panels × filter panels) that run every depth block against the
-// filter panels prepared once per op, then transpose their [position][filter] tile into the
-// output with the epilogue applied.
+// (unpadded convs read it as it lies) and, where tasks share them, the window values of every
+// panel of positions gathered into the microkernel's row panels; then tasks of (position panels ×
+// filter panels) that run every depth block against the filter panels prepared once per op, then
+// transpose their [position][filter] tile into the output with the epilogue applied.
 #include "nn_conv_gemm.h"
 
 #include <algorithm>
@@ -264,11 +264,9 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             // a position panel (in L1) against each filter panel (in L2: the kernel prefetches it)
             for (int64_t i = i0; i < i1; ++i) {
               const int mr = static_cast<int>(std::min(MR, osz - i * MR));
-              const float* apanel = apanels + (i * K + pc) * MR;
-              if (!shared) {
-                pack_positions(win, pc, kc, i * MR, mr, MR, block);
-                apanel = block;
-              }
+              const float* apanel = block;
+              if (shared) apanel = apanels + (i * K + pc) * MR;
+              else pack_positions(win, pc, kc, i * MR, mr, MR, block);
               for (int64_t j = j0; j < j1; ++j) {
                 const int nr = static_cast<int>(std::min(NR, Mg - j * NR));
                 mk.kernel(kc, apanel, Wg + Mq * pc + j * NR * kc, tile + (i * Pf + j) * MR * NR, NR, 1.f, beta, mr, nr);
