@@ -1,10 +1,10 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
 // and auto_pad. Conv, per call: 2-D depthwise convs by their own loops (nn_conv_depthwise.h);
 // convs with few output positions and many filters by the packed GEMM (nn_conv_gemm.h, see
-// use_packed_gemm); a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in L2-sized bands of
-// output rows and for 1×1 convs whose group's input fits in L2; else im2col tiles and the packed
-// SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
-// through float.
+// use_packed_gemm); a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in
+// L2-sized bands of output rows and for 1×1 convs whose group's input fits in L2; else im2col
+// tiles and the packed SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into
+// columns then col2im (scatter-add). f16/bf16/f64 go through float.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -539,7 +539,7 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
 }
 
 // Whether a conv goes to the packed GEMM (nn_conv_gemm.h) rather than the direct kernels: few
-// output positions (7×7 and 14×14) with enough filters and depth. There the direct kernels
+// output positions (7×7, and 14×14 for 1×1s) with enough filters and depth. There the direct kernels
 // stream every filter once per block of 32 positions (or per band of rows, split over threads),
 // while the GEMM reads them once per call and splits the filters over the threads. Measured per
 // layer with fleetrt_conv_bench (FLEETRT_BENCH_CMP=1 runs both); FLEETRT_CONV_PATH=direct|gemm
