@@ -385,8 +385,9 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 // through them one register block of positions at a time. On large planes of stride 1 the kernel
 // reads each channel's run of the block where it lies (in_place below); otherwise the block's
 // inputs of all channels (strided where the conv is) are gathered next to each other first, as
-// are those of the last partial block (zero-padded; its outputs go through a small buffer). The epilogue follows every ~128 KiB of outputs, while
-// they are still in L2. Returns false where it does not apply (no AVX2).
+// are those of the last partial block (zero-padded; its outputs go through a small buffer). The
+// epilogue follows every ~128 KiB of outputs, while they are still in L2. Returns false where it
+// does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
