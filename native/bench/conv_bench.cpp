@@ -32,8 +32,9 @@ class ConvContext : public bench::PoolContext {
   // W is the same on every repetition, as a model's weights are: the kernel may prepare it once
   // (FLEETRT_BENCH_NO_PREPARE=1: not, to compare).
   bool input_is_constant(int i) const override { return i == 1 && !std::getenv("FLEETRT_BENCH_NO_PREPARE"); }
-  std::shared_ptr<void>* op_state() override { return &state; }
-  std::shared_ptr<void> state;
+  std::shared_ptr<void>* op_state() override { return &states[slot]; }
+  std::shared_ptr<void> states[2];  // FLEETRT_BENCH_CMP: one per path
+  int slot = 0;
 };
 
 struct Layer {
@@ -117,7 +118,9 @@ int main(int argc, char** argv) {
     ctx.in = {Tensor{DType::kF32, {1, L.C, L.H, L.H}, x.data()},
               Tensor{DType::kF32, {L.M, L.C / L.group, L.k, L.k}, w.data()}, Tensor{DType::kF32, {L.M}, b.data()}};
     ctx.out = Tensor{DType::kF32, {1, L.M, OH, OH}, y.data()};
-    ctx.state.reset();  // a new layer: what the last one prepared does not apply
+    ctx.states[0].reset();
+    ctx.states[1].reset();
+    ctx.slot = 0;  // a new layer: what the last one prepared does not apply
     ctx.at.items.clear();
     Attribute a;
     a.kind = Attribute::Kind::kInts;
@@ -136,9 +139,30 @@ int main(int argc, char** argv) {
       fprintf(stderr, "%s: %s\n", name, st.message.c_str());
       return 1;
     }
-    const int reps = std::max(3, std::min(50, static_cast<int>(2e8 / flops)));
+    const char* reps_env = std::getenv("FLEETRT_BENCH_REPS");
+    const int reps = reps_env ? std::max(1, atoi(reps_env)) : std::max(3, std::min(50, static_cast<int>(2e8 / flops)));
     double best = 1e9;
+    if (const char* cmp = std::getenv("FLEETRT_BENCH_CMP")) {
+      (void)cmp;
+      double bd = 1e9, bg = 1e9;
+      for (int r = 0; r < 3 * reps; ++r) {
+        setenv("FLEETRT_CONV_PATH", r % 2 ? "gemm" : "direct", 1);
+        ctx.slot = r % 2;
+        if (r < 2) (void)conv(ctx);
+        double t0 = bench::now_s();
+        (void)conv(ctx);
+        double dt = bench::now_s() - t0;
+        if (r % 2) bg = std::min(bg, dt); else bd = std::min(bd, dt);
+        ctx.clear_scratch();
+      }
+      printf("CMP %-44s direct %6.1f gemm %6.1f %s\n", name, flops / bd / 1e9, flops / bg / 1e9, bg < bd * 0.97 ? "GEMM" : "");
+      continue;
+    }
+    // FLEETRT_BENCH_COLD=1: caches flushed before each repetition (the filters come from
+    // memory, as in a model whose weights exceed the last-level cache)
+    static std::vector<char> flush(std::getenv("FLEETRT_BENCH_COLD") ? size_t{64} << 20 : 0);
     for (int r = 0; r < reps; ++r) {
+      for (size_t i = 0; i < flush.size(); i += 64) flush[i] = static_cast<char>(flush[i] + 1);
       double t0 = bench::now_s();
       (void)conv(ctx);
       best = std::min(best, bench::now_s() - t0);

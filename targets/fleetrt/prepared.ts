@@ -3,7 +3,8 @@
 // - MatMul, Gemm and com.microsoft FusedMatMul with a constant 2-D B: B packed into the SGEMM's
 //   float32 column panels, N rounded up to the widest panel (32 columns);
 // - Conv and fleetc FusedConv with constant filters, depthwise convs excepted: the filters
-//   reordered for the direct kernels, as float32.
+//   reordered for the direct kernels, or (few output positions) packed into the SGEMM's column
+//   panels per group, the filters of a group rounded up to 32, as float32 (the larger).
 // Whether a kernel packs depends on the rows of the call (one or two rows stream B in place), so
 // this counts what it may keep: the memory plan must hold even when it does.
 import type { IRGraph } from '../../src/ir/graph.js';
@@ -36,7 +37,9 @@ export function preparedBytes(graph: IRGraph, op: string): number {
     const x = graph.value(graph.opInputs(op)[0]!).shape;
     const channels = typeof x?.[1] === 'number' ? x[1] : undefined;
     if (group > 1 && group === channels && w[1] === 1) return 0; // depthwise: read in place
-    return 4 * w.reduce((a, b) => a * b, 1);
+    const depth = w.slice(1).reduce((a, b) => a * b, 1);
+    const perGroup = Math.ceil(w[0]! / group);
+    return 4 * group * Math.ceil(perGroup / PANEL_COLUMNS) * PANEL_COLUMNS * depth;
   }
   if (w.length !== 2) return 0;
   const transB = intAttr(graph, op, 'transB', 0) === 1;

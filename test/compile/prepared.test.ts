@@ -31,6 +31,18 @@ function model(dir: string): string {
 const MATMUL = 4 * 64 * 128;
 const GEMM = 4 * 100 * 64;
 
+/** A 3×3 conv of 8 channels into 45 filters. */
+function convModel(dir: string): string {
+  const g = new GraphBuilder('prepared_conv');
+  g.input('x', 'float32', [1, 8, 7, 7]);
+  const w = g.initializer('W', [45, 8, 3, 3], 'float32', new Float32Array(45 * 8 * 9).fill(0.01));
+  g.op('Conv', ['x', w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, ['y']);
+  g.output('y', 'float32', [1, 45, 7, 7]);
+  const file = join(dir, 'conv.onnx');
+  writeFileSync(file, g.encode({ opset: 17 }));
+  return file;
+}
+
 describe('prepared weight copies', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleetc-prepared-'));
   const file = model(dir);
@@ -42,6 +54,13 @@ describe('prepared weight copies', () => {
     const cpu0 = plan(out).devices.find((d) => d.name === 'cpu0')!;
     expect(cpu0.memory.prepared).toBe(MATMUL + GEMM);
     expect(cpu0.memory.total).toBe(cpu0.memory.weights + MATMUL + GEMM + cpu0.memory.arena);
+  });
+
+  it("count a conv's filters as the GEMM path packs them: 45 filters in panels of 32", async () => {
+    const out = join(dir, 'conv');
+    await compile(convModel(dir), out, { fleet: join(FLEETS, 'cpu-threads.yaml'), pins: ['.=cpu0'], report: false });
+    const cpu0 = plan(out).devices.find((d) => d.name === 'cpu0')!;
+    expect(cpu0.memory.prepared).toBe(4 * 64 * 8 * 9);
   });
 
   it('are not counted on an emulated accelerator, whose libraries read weights in place', async () => {

@@ -1,7 +1,7 @@
 /**
  * The Conv paths of real-size CNNs that the fixtures touch lightly: 1×1 convs through the direct
  * kernel with and without stride (the inputs of each block of positions gathered next to each
- * other), 3×3 convs over phase planes, depthwise convs (same-size stride 1 over the flat plane,
+ * other), 3×3 convs over phase planes, convs with few output positions through the packed GEMM, depthwise convs (same-size stride 1 over the flat plane,
  * 3×3 stride 2 from even/odd columns, 5×5 stride 2 over phase planes, planes narrower than a
  * vector, a depth multiplier of 2), with
  * channel counts and spatial sizes that leave partial register blocks everywhere. Checked against
@@ -71,6 +71,16 @@ const CONVS: Conv[] = [
   { name: 'pointwise_grouped', C: 24, H: 9, W: 10, M: 18, k: 1, stride: 1, pad: 0, group: 3 },
   { name: 'conv3x3', C: 19, H: 17, W: 15, M: 21, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'conv3x3_s2', C: 11, H: 16, W: 19, M: 13, k: 3, stride: 2, pad: 1, group: 1 },
+  // 28×28 outputs and more: the AVX-512 direct kernel's 48-position blocks
+  { name: 'conv3x3_wide', C: 10, H: 29, W: 31, M: 13, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'pointwise_wide', C: 20, H: 30, W: 28, M: 11, k: 1, stride: 1, pad: 0, group: 1 },
+  // few output positions, many filters: the packed GEMM (positions as rows, partial row and
+  // filter panels, depth blocks of 256 with a partial last one)
+  { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'gemm3x3_s2', C: 31, H: 13, W: 11, M: 50, k: 3, stride: 2, pad: 1, group: 1 },
+  { name: 'gemm3x3_grouped', C: 64, H: 8, W: 7, M: 40, k: 3, stride: 1, pad: 1, group: 2 },
+  { name: 'gemm_pointwise', C: 600, H: 7, W: 5, M: 450, k: 1, stride: 1, pad: 0, group: 1 },
+  { name: 'gemm_pointwise_s2', C: 520, H: 9, W: 9, M: 510, k: 1, stride: 2, pad: 0, group: 1 },
   { name: 'depthwise3x3', C: 17, H: 23, W: 21, M: 17, k: 3, stride: 1, pad: 1, group: 17 },
   { name: 'depthwise3x3_s2', C: 9, H: 22, W: 37, M: 9, k: 3, stride: 2, pad: 1, group: 9 },
   { name: 'depthwise5x5', C: 6, H: 12, W: 19, M: 6, k: 5, stride: 1, pad: 2, group: 6 },

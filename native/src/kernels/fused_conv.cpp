@@ -15,25 +15,26 @@ namespace fleetrt {
 
 namespace {
 
-// y = clamp(a·x + b, lo, hi), times x when `times_x` (HardSwish), where x = y + (bias + z) (z
-// optional): bias, residual and activation in one pass. SSE min/max: the compiler does not
+// y = clamp(a·x + b, lo, hi), times x when `times_x` (HardSwish), where x = src + (bias + z) (z
+// optional; src may be y): bias, residual and activation in one pass. SSE min/max: the compiler does not
 // vectorize float clamps without -ffast-math. They return their second operand when one is
 // NaN, so NaN propagates as in the scalar tail's compare-selects.
-void clamp_pass(float* y, const float* z, int64_t n, float bias, float a, float b, float lo, float hi, bool times_x) {
-  int64_t i = ku::use_avx2() ? affine_clamp_avx2(y, z, n, bias, a, b, lo, hi, times_x) : 0;
+void clamp_pass(float* y, const float* src, const float* z, int64_t n, float bias, float a, float b, float lo, float hi,
+                bool times_x) {
+  int64_t i = ku::use_avx2() ? affine_clamp_avx2(y, src, z, n, bias, a, b, lo, hi, times_x) : 0;
 #if defined(__SSE2__)
   const __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi),
                vbias = _mm_set1_ps(bias);
   for (; i + 4 <= n; i += 4) {
     const __m128 add = z ? _mm_add_ps(vbias, _mm_loadu_ps(z + i)) : vbias;
-    const __m128 x = _mm_add_ps(_mm_loadu_ps(y + i), add);
+    const __m128 x = _mm_add_ps(_mm_loadu_ps(src + i), add);
     __m128 v = _mm_min_ps(vhi, _mm_max_ps(vlo, _mm_add_ps(_mm_mul_ps(x, va), vb)));
     if (times_x) v = _mm_mul_ps(v, x);
     _mm_storeu_ps(y + i, v);
   }
 #endif
   for (; i < n; ++i) {
-    const float x = y[i] + (z ? bias + z[i] : bias);
+    const float x = src[i] + (z ? bias + z[i] : bias);
     float v = a * x + b;
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
@@ -73,14 +74,19 @@ bool ConvEpilogue::affine_clamp(float* a, float* b, float* lo, float* hi, bool* 
   }
 }
 
-void ConvEpilogue::apply(float* y, int64_t n, float bias, const float* z) const {
+void ConvEpilogue::apply_to(float* y, const float* src, int64_t n, float bias, const float* z) const {
   float a, b, lo, hi;
   bool times_x;
-  if (affine_clamp(&a, &b, &lo, &hi, &times_x)) return clamp_pass(y, z, n, bias, a, b, lo, hi, times_x);
-  if (z)
-    for (int64_t i = 0; i < n; ++i) y[i] += bias + z[i];
-  else if (bias != 0.f)
-    for (int64_t i = 0; i < n; ++i) y[i] += bias;
+  if (affine_clamp(&a, &b, &lo, &hi, &times_x)) return clamp_pass(y, src, z, n, bias, a, b, lo, hi, times_x);
+  if (z || bias != 0.f) {
+    int64_t i = ku::use_avx2() ? bias_add_avx2(y, src, z, n, bias) : 0;
+    if (z)
+      for (; i < n; ++i) y[i] = src[i] + (bias + z[i]);
+    else
+      for (; i < n; ++i) y[i] = src[i] + bias;
+  } else if (y != src) {
+    std::copy(src, src + n, y);
+  }
   switch (act) {
     case Act::kLeakyRelu:
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? y[i] * alpha : y[i];

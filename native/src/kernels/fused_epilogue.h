@@ -21,16 +21,33 @@ struct ConvEpilogue {
   // Parses `activation` and `activation_params` attributes; false (with *err) on unknown names.
   bool parse(const Attributes& attrs, std::string* err);
   // y[0..n) = act(y + bias + z[0..n)) (z may be nullptr).
-  void apply(float* y, int64_t n, float bias, const float* z) const;
+  void apply(float* y, int64_t n, float bias, const float* z) const { apply_to(y, y, n, bias, z); }
+  // The same from src (which may be y): y[0..n) = act(src + bias + z), in one pass where the
+  // activation is an affine clamp or none.
+  void apply_to(float* y, const float* src, int64_t n, float bias, const float* z) const;
   // The activations that are an affine clamp, act(x) = min(hi, max(lo, a·x + b)) (times x when
   // *times_x): their parameters, as apply() uses them; false for the others.
   bool affine_clamp(float* a, float* b, float* lo, float* hi, bool* times_x) const;
 };
 
-// AVX2 loop of the clamp activations over y[0, i) for the largest multiple-of-8 i, which it
-// returns; the caller finishes the rest. Only called after the CPU check (fused_epilogue_avx2.cpp).
-int64_t affine_clamp_avx2(float* y, const float* z, int64_t n, float bias, float a, float b, float lo, float hi,
-                          bool times_x);
+// AVX2 loops of the epilogue over [0, i) for the largest multiple-of-8 i, which they return; the
+// caller finishes the rest. Only called after the CPU check (fused_epilogue_avx2.cpp). src may be
+// y. The clamp activations: y = clamp(a·x + b, lo, hi) (times x), x = src + (bias + z);
+int64_t affine_clamp_avx2(float* y, const float* src, const float* z, int64_t n, float bias, float a, float b, float lo,
+                          float hi, bool times_x);
+// no activation: y = src + (bias + z), or src + bias without z.
+int64_t bias_add_avx2(float* y, const float* src, const float* z, int64_t n, float bias);
+
+// A conv's output run y[0..n) from its sums src (which may be y): the epilogue when there is one,
+// else + bias.
+inline void finish_conv_run(const ConvEpilogue* ep, float* y, const float* src, int64_t n, float bias, const float* z) {
+  if (ep) {
+    ep->apply_to(y, src, n, bias, z);
+    return;
+  }
+  ConvEpilogue none;
+  none.apply_to(y, src, n, bias, nullptr);
+}
 
 // Conv with an epilogue (nullptr: plain ONNX Conv). Defined in nn_conv.cpp. The residual input
 // of the epilogue, when present, must already be set by the caller.

@@ -1,11 +1,13 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
 // and auto_pad. Conv, per call: 2-D depthwise convs by their own loops (nn_conv_depthwise.h);
-// a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in L2-sized bands of
-// output rows and for 1×1 convs whose group's input fits in L2; else im2col tiles and the packed
-// SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
-// through float.
+// convs with few output positions and many filters by the packed GEMM (nn_conv_gemm.h, see
+// use_packed_gemm); a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in
+// L2-sized bands of output rows and for 1×1 convs whose group's input fits in L2; else im2col
+// tiles and the packed SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into
+// columns then col2im (scatter-add). f16/bf16/f64 go through float.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "kernel_util.h"
 #include "nn_conv_depthwise.h"
 #include "nn_conv_direct.h"
+#include "nn_conv_gemm.h"
 
 namespace fleetrt {
 namespace {
@@ -343,10 +346,7 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
                      const ConvEpilogue* ep) {
   for (int64_t m = 0; m < Mg; ++m) {
     float* row = yg + m * osz + o0;
-    const float b = bias ? bias[m] : 0.f;
-    if (ep) ep->apply(row, o1 - o0, b, zg ? zg + m * osz + o0 : nullptr);
-    else if (b != 0.f)
-      for (int64_t i = 0; i < o1 - o0; ++i) row[i] += b;
+    finish_conv_run(ep, row, row, o1 - o0, bias ? bias[m] : 0.f, zg ? zg + m * osz + o0 : nullptr);
   }
 }
 
@@ -382,15 +382,16 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 
 // 1×1 unpadded conv (any stride) with the direct kernel (W reordered once per op where it is
 // constant: direct_weights). A task is a run of output positions of one (image, group); it goes
-// through them one register block of positions at a time, copying that block's inputs (all
-// channels, strided where the conv is) next to each other — Cg × block floats, L1-sized for the
-// usual widths — so that every block of output channels reads them from there. The last partial
-// block is zero-padded and its outputs go through a small buffer. The epilogue follows every
-// ~128 KiB of outputs, while they are still in L2. Returns false where it does not apply (no AVX2).
+// through them one register block of positions at a time. On large planes of stride 1 the kernel
+// reads each channel's run of the block where it lies (in_place below); otherwise the block's
+// inputs of all channels (strided where the conv is) are gathered next to each other first, as
+// are those of the last partial block (zero-padded; its outputs go through a small buffer). The
+// epilogue follows every ~128 KiB of outputs, while they are still in L2. Returns false where it
+// does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
+  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
   const int64_t PB = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, isz = g.in_size(), osz = g.out_size();
   bool packed;
@@ -399,6 +400,10 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const size_t nsp = g.in.size();
   bool unit = true;  // stride 1: output position o reads input position o
   for (size_t d = 0; d < nsp; ++d) unit = unit && g.stride[d] == 1 && g.in[d] == g.out[d];
+  // Large planes (28×28 and more) are read where they lie: copying a block's runs there waits on
+  // memory (MobileNetV2's 112×112 c32→16: 1.9× slower). Small ones, already in cache, are
+  // copied: the blocks of filters then reread aligned runs next to each other.
+  const bool in_place = unit && osz >= convdirect::kWidePositions;
   const int64_t tap0 = 0;
   const int64_t blocks = (osz + PB - 1) / PB;
   const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks);
@@ -411,6 +416,30 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
     if (xblock.size() < static_cast<size_t>(Cg * PB)) xblock.resize(static_cast<size_t>(Cg * PB));
     if (tail_out.size() < static_cast<size_t>(Mg * PB)) tail_out.resize(static_cast<size_t>(Mg * PB));
     src.resize(static_cast<size_t>(PB));
+    // positions [o, o + cnt) of every channel into xblock (strided where the conv is), zero to PB
+    auto gather_block = [&](const float* xg, int64_t o, int64_t cnt) {
+      if (unit) {
+        for (int64_t c = 0; c < Cg; ++c) copy_run(xblock.data() + c * PB, xg + c * isz + o, cnt);
+      } else {
+        // input offset of each output position of the block (row-major over the spatial dims)
+        for (int64_t i = 0; i < cnt; ++i) {
+          int64_t rem = o + i, off = 0, scale = 1;
+          for (size_t d = nsp; d-- > 0;) {
+            off += (rem % g.out[d]) * g.stride[d] * scale;
+            rem /= g.out[d];
+            scale *= g.in[d];
+          }
+          src[i] = off;
+        }
+        for (int64_t c = 0; c < Cg; ++c) {
+          const float* xc = xg + c * isz;
+          float* d = xblock.data() + c * PB;
+          for (int64_t i = 0; i < cnt; ++i) d[i] = xc[src[i]];
+        }
+      }
+      if (cnt < PB)
+        for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
+    };
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t ng = t / bands, n = ng / group, gi = ng % group;
       const int64_t o0 = std::min(osz, (t % bands) * per), o1 = std::min(osz, o0 + per);
@@ -420,32 +449,18 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
       int64_t e0 = o0;  // outputs from e0 on await the epilogue
       for (int64_t o = o0; o < o1; o += PB) {
         const int64_t cnt = std::min(PB, o1 - o);
-        if (unit) {
-          for (int64_t c = 0; c < Cg; ++c) copy_run(xblock.data() + c * PB, xg + c * isz + o, cnt);
+        if (in_place && cnt == PB) {
+          // stride 1, a whole block: the kernel reads the channels' runs where they lie
+          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mg, osz};
+          kern.run(pr, 0, PB, yg + o);
         } else {
-          // input offset of each output position of the block (row-major over the spatial dims)
-          for (int64_t i = 0; i < cnt; ++i) {
-            int64_t rem = o + i, off = 0, scale = 1;
-            for (size_t d = nsp; d-- > 0;) {
-              off += (rem % g.out[d]) * g.stride[d] * scale;
-              rem /= g.out[d];
-              scale *= g.in[d];
-            }
-            src[i] = off;
-          }
-          for (int64_t c = 0; c < Cg; ++c) {
-            const float* xc = xg + c * isz;
-            float* d = xblock.data() + c * PB;
-            for (int64_t i = 0; i < cnt; ++i) d[i] = xc[src[i]];
-          }
+          gather_block(xg, o, cnt);
+          const bool whole = cnt == PB;
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
+          kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
+          if (!whole)
+            for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
         }
-        if (cnt < PB)
-          for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
-        const bool whole = cnt == PB;
-        convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
-        kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
-        if (!whole)
-          for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
         // the epilogue over the outputs written since the last one, while they are in L2
         if (o + cnt - e0 >= epi_span || o + cnt == o1) {
           direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
@@ -468,7 +483,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512());
+  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
   const int64_t kPositionBlock = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
@@ -509,20 +524,38 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, packed, Mg, span};
       kern.run(pr, 0, span, out.data());
-      // each output row: the epilogue where the kernel left it (in L1), then into place
+      // each output row into place from where the kernel left it (in L1), the epilogue on the way
       float* yg = y + (n * M + gi * Mg) * osz;
       const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
-      for (int64_t m = 0; m < Mg; ++m)
-        for (int64_t oh = oh0; oh < oh1; ++oh) {
-          float* row = out.data() + m * span + (oh - oh0) * L.Wq;
-          direct_epilogue(row, zg ? zg + m * osz + oh * OW : nullptr, bias ? bias + gi * Mg + m : nullptr, 1, 0, 0, OW,
-                          ep);
-          copy_run(yg + m * osz + oh * OW, row, OW);
-        }
+      for (int64_t m = 0; m < Mg; ++m) {
+        const float b = bias ? bias[gi * Mg + m] : 0.f;
+        for (int64_t oh = oh0; oh < oh1; ++oh)
+          finish_conv_run(ep, yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW, b,
+                          zg ? zg + m * osz + oh * OW : nullptr);
+      }
     }
   };
   run_tasks(ctx, N * group * bands, body);
   return true;
+}
+
+// Whether a conv goes to the packed GEMM (nn_conv_gemm.h) rather than the direct kernels: few
+// output positions (7×7, and 14×14 for 1×1s) with enough filters and depth. There the direct kernels
+// stream every filter once per block of 32 positions (or per band of rows, split over threads),
+// while the GEMM reads them once per call and splits the filters over the threads. Measured per
+// layer with fleetrt_conv_bench (FLEETRT_BENCH_CMP=1 runs both); FLEETRT_CONV_PATH=direct|gemm
+// overrides the choice (benchmarks, tests).
+bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg) {
+  if (const char* force = std::getenv("FLEETRT_CONV_PATH")) {
+    if (std::strcmp(force, "gemm") == 0) return true;
+    if (std::strcmp(force, "direct") == 0) return false;
+  }
+  if (Mg < 16 || K < 128) return false;
+  // 3×3 and larger: 7×7 outputs (14×14 ones, strided or not, ran as fast or faster direct on
+  // 2 threads, within 3% on one)
+  if (ksz > 1) return osz <= 64;
+  // 1×1: filters past L2 (1 MiB), which the direct kernel would stream once per block or band
+  return osz <= 196 && Mg * K >= (int64_t{1} << 18);
 }
 
 // The float32 conv into yf, by the first path that applies (see the file comment).
@@ -532,6 +565,7 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const int64_t isz = g.in_size(), osz = g.out_size();
   const size_t nsp = g.in.size();
   if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
+  if (use_packed_gemm(osz, ksz, K, Mg) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {

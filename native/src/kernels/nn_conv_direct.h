@@ -38,6 +38,7 @@ struct Problem {
 // keeps that inside the phase buffer.
 void run_avx2(const Problem& p, int64_t o0, int64_t o1, float* out);
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out);
+void run_avx512_wide(const Problem& p, int64_t o0, int64_t o1, float* out);  // 48 positions a block
 
 struct Kernel {
   int64_t positions;  // output positions per register block
@@ -45,8 +46,14 @@ struct Kernel {
   void (*run)(const Problem& p, int64_t o0, int64_t o1, float* out);
 };
 // The microkernel this CPU runs: AVX-512 where ku::use_avx512(), else AVX2 (callers check
-// ku::use_avx2() first).
-inline Kernel kernel(bool avx512) { return avx512 ? Kernel{32, 8, run_avx512} : Kernel{24, 4, run_avx2}; }
+// ku::use_avx2() first). wide: a conv with many output positions (28×28 and more), where the
+// AVX-512 kernel's 48-position blocks read fewer values per multiply-add and waste few positions.
+inline Kernel kernel(bool avx512, bool wide = false) {
+  if (avx512) return wide ? Kernel{48, 8, run_avx512_wide} : Kernel{32, 8, run_avx512};
+  return Kernel{24, 4, run_avx2};
+}
+// Output positions from which a conv counts as wide.
+constexpr int64_t kWidePositions = 28 * 28;
 
 // W [M][K] (K = channels·ntaps per output channel, groups one after another) into the
 // packed_weights layout for blocks of mb_max output channels within each group of Mg: dst[M·K].

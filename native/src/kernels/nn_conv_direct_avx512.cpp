@@ -1,5 +1,5 @@
 // AVX-512 direct 2-D convolution over phase planes (nn_conv_direct.h): 8 output channels × 32
-// positions in 16 zmm registers. Compiled for AVX-512F by the pragma below; nn_conv.cpp calls it
+// positions in 16 zmm registers (× 48 in 24 for wide planes). Compiled for AVX-512F by the pragma below; nn_conv.cpp calls it
 // only after ku::use_avx512().
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
@@ -55,18 +55,18 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
   }
 }
 
-template <bool kP>
+template <int OV, bool kP>
 void run_blocks(const Problem& p, int64_t o0, int64_t o1, float* out) {
   for (int64_t m0 = 0; m0 < p.out_channels; m0 += kMB) {
     switch (std::min<int64_t>(kMB, p.out_channels - m0)) {
-      case 8: block<8, kOV, kP>(p, o0, o1, out, m0); break;
-      case 7: block<7, kOV, kP>(p, o0, o1, out, m0); break;
-      case 6: block<6, kOV, kP>(p, o0, o1, out, m0); break;
-      case 5: block<5, kOV, kP>(p, o0, o1, out, m0); break;
-      case 4: block<4, kOV, kP>(p, o0, o1, out, m0); break;
-      case 3: block<3, kOV, kP>(p, o0, o1, out, m0); break;
-      case 2: block<2, kOV, kP>(p, o0, o1, out, m0); break;
-      default: block<1, kOV, kP>(p, o0, o1, out, m0); break;
+      case 8: block<8, OV, kP>(p, o0, o1, out, m0); break;
+      case 7: block<7, OV, kP>(p, o0, o1, out, m0); break;
+      case 6: block<6, OV, kP>(p, o0, o1, out, m0); break;
+      case 5: block<5, OV, kP>(p, o0, o1, out, m0); break;
+      case 4: block<4, OV, kP>(p, o0, o1, out, m0); break;
+      case 3: block<3, OV, kP>(p, o0, o1, out, m0); break;
+      case 2: block<2, OV, kP>(p, o0, o1, out, m0); break;
+      default: block<1, OV, kP>(p, o0, o1, out, m0); break;
     }
   }
 }
@@ -74,8 +74,15 @@ void run_blocks(const Problem& p, int64_t o0, int64_t o1, float* out) {
 }  // namespace
 
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out) {
-  if (p.packed_weights) run_blocks<true>(p, o0, o1, out);
-  else run_blocks<false>(p, o0, o1, out);
+  if (p.packed_weights) run_blocks<kOV, true>(p, o0, o1, out);
+  else run_blocks<kOV, false>(p, o0, o1, out);
+}
+
+// 48 positions per block: three input vectors per tap for the eight weight broadcasts (24 sums),
+// 11 loads per 24 FMAs instead of 10 per 16.
+void run_avx512_wide(const Problem& p, int64_t o0, int64_t o1, float* out) {
+  if (p.packed_weights) run_blocks<kOV + 1, true>(p, o0, o1, out);
+  else run_blocks<kOV + 1, false>(p, o0, o1, out);
 }
 
 }  // namespace convdirect

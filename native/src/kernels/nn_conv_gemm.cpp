@@ -1,0 +1,298 @@
+// Conv as a packed GEMM with the output positions as the row side (see nn_conv_gemm.h). Per
+// (image, group), two passes split over the threads: by input channels, the input zero-padded
+// (unpadded convs read it as it lies) and, where tasks share them, the window values of every
+// panel of positions gathered into the microkernel's row panels; then tasks of (position panels ×
+// filter panels) that run every depth block against the filter panels prepared once per op, then
+// transpose their [position][filter] tile into the output with the epilogue applied.
+#include "nn_conv_gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "math_gemm_kernels.h"
+
+namespace fleetrt {
+namespace convgemm {
+namespace {
+
+using ku::WindowGeom;
+
+constexpr int64_t kKC = 256;           // depth block
+constexpr int64_t kTaskFilters = 512;  // filters per task at most: kKC × this many floats in L2
+constexpr int64_t kTaskPanels = 24;    // position panels per task at most (14×14 in one)
+
+struct Micro {
+  int64_t mr, nr;
+  void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+};
+
+Micro micro() {
+  if (ku::use_avx512()) return Micro{ku::gemm::kMR512, ku::gemm::kNR512, ku::gemm::kernel_12x32_avx512};
+  return Micro{ku::gemm::kMR, ku::gemm::kNR, ku::gemm::kernel_6x16_avx2};
+}
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+using FloatBuf = std::unique_ptr<float, AlignedFree>;
+
+FloatBuf aligned_floats(int64_t n) {
+  const size_t bytes = (static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
+  return FloatBuf(static_cast<float*>(std::aligned_alloc(64, bytes)));
+}
+
+// A per-thread buffer that only grows (a fresh one per call costs page faults).
+float* grow(FloatBuf& buf, int64_t& cap, int64_t n) {
+  if (cap < n) {
+    buf = aligned_floats(n);
+    cap = buf ? n : 0;
+  }
+  return buf.get();
+}
+
+// Wᵀ of every group in column panels of nr filters: group gi at gi·Mq·K (Mq = Mg rounded up to
+// nr); within it depth block pc at Mq·pc, panel j (filters from j) at j·kc, laid out [kc][nr]
+// with filters past Mg zero.
+void pack_filters(const float* w, int64_t group, int64_t Mg, int64_t K, int64_t nr, float* dst) {
+  const int64_t Mq = (Mg + nr - 1) / nr * nr;
+  for (int64_t gi = 0; gi < group; ++gi) {
+    const float* wg = w + gi * Mg * K;
+    float* dg = dst + gi * Mq * K;
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      const int64_t kc = std::min(kKC, K - pc);
+      for (int64_t j = 0; j < Mq; j += nr) {
+        float* d = dg + Mq * pc + j * kc;
+        // 16 depth steps at a time: 16 rows of the panel (in L1) from a line of each filter
+        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+          const int64_t k1 = std::min(kc, k0 + 16);
+          for (int64_t c = 0; c < nr; ++c) {
+            const float* src = wg + (j + c) * K + pc;
+            const bool in = j + c < Mg;
+            for (int64_t k = k0; k < k1; ++k) d[k * nr + c] = in ? src[k] : 0.f;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The packed filters, kept in the op's state while W is constant.
+struct PackedFilters {
+  const void* data;
+  DType dtype;
+  int64_t M, group, K, nr;
+  FloatBuf panels;
+};
+
+// Filter panels for this call: prepared once per op where W is constant (*keep holds them), else
+// packed into a buffer of this thread's.
+const float* filters(KernelContext& ctx, const float* w, int64_t M, int64_t group, int64_t K, int64_t nr,
+                     std::shared_ptr<const PackedFilters>* keep) {
+  const int64_t Mg = M / group, Mq = (Mg + nr - 1) / nr * nr;
+  const Tensor* wt = ctx.input(1);
+  if (wt && ctx.input_is_constant(1)) {
+    auto fits = [&](const PackedFilters& p) {
+      return p.data == wt->data && p.dtype == wt->dtype && p.M == M && p.group == group && p.K == K && p.nr == nr;
+    };
+    *keep = ku::prepared<PackedFilters>(ctx, fits, [&]() -> std::shared_ptr<const PackedFilters> {
+      auto p = std::make_shared<PackedFilters>();
+      p->data = wt->data, p->dtype = wt->dtype, p->M = M, p->group = group, p->K = K, p->nr = nr;
+      p->panels = aligned_floats(group * Mq * K);
+      if (!p->panels) return nullptr;
+      pack_filters(w, group, Mg, K, nr, p->panels.get());
+      return p;
+    });
+    if (*keep) return (*keep)->panels.get();
+  }
+  // per call: a buffer kept by the thread (a fresh one would page-fault in every call)
+  thread_local FloatBuf buf;
+  thread_local int64_t cap = 0;
+  float* dst = grow(buf, cap, group * Mq * K);
+  if (dst) pack_filters(w, group, Mg, K, nr, dst);
+  return dst;
+}
+
+// Where a window value lies: im2col row k = (c, t), column p at
+// img[c·plane + taps[t] + offset(p)], in the zero-padded input (or the input itself).
+struct Windows {
+  const float* img;
+  int64_t plane, ntaps;
+  std::vector<int64_t> taps;
+  int64_t Wp, sh, sw, OW;  // offset(p) = (p / OW)·sh·Wp + (p % OW)·sw
+  int64_t offset(int64_t p) const { return (p / OW) * sh * Wp + (p % OW) * sw; }
+};
+
+// Row panel of positions [p0, p0 + mr) (mr <= MR; the other rows repeat position p0) over
+// im2col rows [k0, k0 + kc), into dst[kc][MR].
+void pack_positions(const Windows& win, int64_t k0, int64_t kc, int64_t p0, int64_t mr, int64_t MR, float* dst) {
+  int64_t off[16];
+  for (int64_t r = 0; r < MR; ++r) off[r] = win.offset(r < mr ? p0 + r : p0);
+  if (MR <= 16 && ku::use_avx512()) {
+    // runs of positions that read the input contiguously (rows past mr stay zero)
+    PanelRuns pr;
+    pr.rows = static_cast<int>(MR);
+    bool fits = true;
+    for (int64_t r = 0; r < mr && fits; ++r) {
+      if (r == 0 || off[r] != off[r - 1] + 1) {
+        if (pr.count == 4) fits = false;
+        else pr.shift[pr.count] = off[r] - r, pr.mask[pr.count++] = 0;
+      }
+      if (fits) pr.mask[pr.count - 1] |= 1u << r;
+    }
+    if (fits) return pack_runs_avx512(pr, win.img, win.plane, win.taps.data(), win.ntaps, k0, kc, dst);
+  }
+  int64_t c = k0 / win.ntaps, t = k0 % win.ntaps;
+  for (int64_t k = 0; k < kc; ++k, dst += MR) {
+    const float* base = win.img + c * win.plane + win.taps[t];
+    for (int64_t r = 0; r < MR; ++r) dst[r] = base[off[r]];
+    if (++t == win.ntaps) t = 0, ++c;
+  }
+}
+
+void run_on(KernelContext& ctx, bool parallel, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (parallel && n > 1) ctx.parallel_for(n, 1, fn);
+  else fn(0, n);
+}
+
+}  // namespace
+
+bool available() { return ku::use_avx2(); }
+
+bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
+         int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
+  if (!available()) return false;
+  const size_t nsp = g.in.size();
+  const int64_t ksz = g.kernel_size(), Cg = C / group, Mg = M / group, K = Cg * ksz;
+  const int64_t isz = g.in_size(), osz = g.out_size();
+  bool flat = ksz == 1, padded = false;
+  for (size_t d = 0; d < nsp; ++d) {
+    flat = flat && g.stride[d] == 1 && g.pad_begin[d] == 0 && g.pad_end[d] == 0 && g.in[d] == g.out[d];
+    padded = padded || g.pad_begin[d] != 0 || g.pad_end[d] != 0;
+  }
+  if (!flat && nsp != 2) return false;
+  const Micro mk = micro();
+  const int64_t MR = mk.mr, NR = mk.nr;
+  const int64_t Mq = (Mg + NR - 1) / NR * NR, Pp = (osz + MR - 1) / MR, Pf = Mq / NR;
+  std::shared_ptr<const PackedFilters> keep;
+  const float* Wp = filters(ctx, w, M, group, K, NR, &keep);
+  if (!Wp) return false;
+
+  // the window geometry over the padded input
+  Windows win;
+  int64_t Hp = 1, Wd = isz;
+  if (flat) {
+    win.plane = isz, win.ntaps = 1, win.taps = {0}, win.Wp = isz, win.sh = 0, win.sw = 1, win.OW = osz;
+  } else {
+    Hp = g.in[0] + g.pad_begin[0] + g.pad_end[0], Wd = g.in[1] + g.pad_begin[1] + g.pad_end[1];
+    win.plane = Hp * Wd, win.ntaps = ksz, win.Wp = Wd, win.sh = g.stride[0], win.sw = g.stride[1], win.OW = g.out[1];
+    for (int64_t t = 0; t < ksz; ++t)
+      win.taps.push_back((t / g.kernel[1]) * g.dil[0] * Wd + (t % g.kernel[1]) * g.dil[1]);
+  }
+  const int threads = std::max(1, ctx.num_threads());
+  const bool parallel = threads > 1 && Mg * osz * K >= ku::kParallelMinMacs;
+  // Tasks: tp position chunks × tf filter chunks, at least `want` of them. A task reads its
+  // filters once (in a model, from memory) and its position panels once. With one filter chunk
+  // each task gathers its own position panels (no sharing); with more, the panels are gathered
+  // once in a pass of their own and every filter chunk reads them (from the other core's cache
+  // for half of them: counted twice). The split that reads the least.
+  const int64_t want = parallel ? 3 * threads : 1;
+  const int64_t A = Pp * MR * K, Wsz = Mq * K;
+  const int64_t tp_min = (Pp + kTaskPanels - 1) / kTaskPanels, tf_min = (Mq + kTaskFilters - 1) / kTaskFilters;
+  int64_t tp = tp_min, tf = Pf, best = -1;
+  for (int64_t p = tp_min; p <= Pp; ++p) {
+    const int64_t f = std::min(Pf, std::max(tf_min, (want + p - 1) / p));
+    const int64_t cost = (f > 1 ? 2 * f * A : 0) + p * Wsz;
+    if (best < 0 || cost < best) best = cost, tp = p, tf = f;
+    if (p * f >= want && f == tf_min) break;  // more position chunks only add reads
+  }
+  const bool shared = tf > 1;
+
+  // per call (this thread's, used by every task): the padded input, the [position][filter] tile
+  // and (shared) the position panels
+  thread_local FloatBuf pad_buf, tile_buf, pos_buf;
+  thread_local int64_t pad_cap = 0, tile_cap = 0, pos_cap = 0;
+  float* const padimg = padded ? grow(pad_buf, pad_cap, Cg * win.plane) : nullptr;
+  // tile block (position panel i, filter panel j): [MR][NR] at (i·Pf + j)·MR·NR
+  float* const tile = grow(tile_buf, tile_cap, Pp * Pf * MR * NR);
+  // position panel i: [K][MR] at i·K·MR
+  float* const apanels = shared ? grow(pos_buf, pos_cap, A) : nullptr;
+  if ((padded && !padimg) || !tile || (shared && !apanels)) return false;
+
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t gi = 0; gi < group; ++gi) {
+      const float* xg = x + (n * C + gi * Cg) * isz;
+      win.img = padded ? padimg : xg;
+      // input channels [c0, c1): their planes zero-padded; (shared) their rows of every panel
+      auto prepare = [&](int64_t c0, int64_t c1) {
+        if (padded) {
+          const int64_t H = g.in[0], W = g.in[1], pt = g.pad_begin[0], pl = g.pad_begin[1];
+          for (int64_t c = c0; c < c1; ++c) {
+            float* d = padimg + c * win.plane;
+            std::memset(d, 0, static_cast<size_t>(pt * Wd) * sizeof(float));
+            for (int64_t h = 0; h < H; ++h) {
+              float* row = d + (pt + h) * Wd;
+              std::fill(row, row + pl, 0.f);
+              std::memcpy(row + pl, xg + (c * H + h) * W, static_cast<size_t>(W) * sizeof(float));
+              std::fill(row + pl + W, row + Wd, 0.f);
+            }
+            std::memset(d + (pt + H) * Wd, 0, static_cast<size_t>((Hp - pt - H) * Wd) * sizeof(float));
+          }
+        }
+        if (shared)
+          for (int64_t i = 0; i < Pp; ++i)
+            pack_positions(win, c0 * ksz, (c1 - c0) * ksz, i * MR, std::min(MR, osz - i * MR), MR,
+                           apanels + (i * K + c0 * ksz) * MR);
+      };
+      if (padded || shared) run_on(ctx, parallel, Cg, prepare);
+      const float* Wg = Wp + gi * Mq * K;
+      float* yg = y + (n * M + gi * Mg) * osz;
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
+      const float* bg = bias ? bias + gi * Mg : nullptr;
+      run_on(ctx, parallel, tp * tf, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t ip = t / tf, jf = t % tf;
+          const int64_t i0 = Pp * ip / tp, i1 = Pp * (ip + 1) / tp, j0 = Pf * jf / tf, j1 = Pf * (jf + 1) / tf;
+          // unshared: each position panel's depth block gathered right before its use, into L1
+          alignas(64) thread_local float block[16 * kKC];
+          for (int64_t pc = 0; pc < K; pc += kKC) {
+            const int64_t kc = std::min(kKC, K - pc);
+            const float beta = pc == 0 ? 0.f : 1.f;
+            // a position panel (in L1) against each filter panel (in L2: the kernel prefetches it)
+            for (int64_t i = i0; i < i1; ++i) {
+              const int mr = static_cast<int>(std::min(MR, osz - i * MR));
+              const float* apanel = block;
+              if (shared) apanel = apanels + (i * K + pc) * MR;
+              else pack_positions(win, pc, kc, i * MR, mr, MR, block);
+              for (int64_t j = j0; j < j1; ++j) {
+                const int nr = static_cast<int>(std::min(NR, Mg - j * NR));
+                mk.kernel(kc, apanel, Wg + Mq * pc + j * NR * kc, tile + (i * Pf + j) * MR * NR, NR, 1.f, beta, mr, nr);
+              }
+            }
+          }
+          // the task's tile into the output rows, then bias, residual and activation
+          const int64_t p0 = i0 * MR, p1 = std::min(osz, i1 * MR);
+          for (int64_t i = i0; i < i1; ++i)
+            for (int64_t j = j0; j < j1; ++j) {
+              const float* blk = tile + (i * Pf + j) * MR * NR;
+              const int64_t mr = std::min(MR, osz - i * MR), nr = std::min(NR, Mg - j * NR);
+              for (int64_t c = 0; c < nr; ++c) {
+                float* d = yg + (j * NR + c) * osz + i * MR;
+                for (int64_t r = 0; r < mr; ++r) d[r] = blk[r * NR + c];
+              }
+            }
+          for (int64_t m = j0 * NR; m < std::min(Mg, j1 * NR); ++m) {
+            float* row = yg + m * osz;
+            finish_conv_run(ep, row + p0, row + p0, p1 - p0, bg ? bg[m] : 0.f, zg ? zg + m * osz + p0 : nullptr);
+          }
+        }
+      });
+    }
+  return true;
+}
+
+}  // namespace convgemm
+}  // namespace fleetrt
