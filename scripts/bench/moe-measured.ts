@@ -172,7 +172,7 @@ export async function measuredVsPredicted(): Promise<boolean> {
     tuned.push((await measure(again.plan, again.input, `calibrated-${i}`)).rows);
     loads.push(loadavg()[0]!);
   }
-  const where = `${cores} cores here, fleetrt ran ${threads()} (cores ÷ devices, and the cost model knows it); load average ${median(loads).toFixed(1)}; ${gemmReference()}`;
+  const where = `${cores} cores here, fleetrt ran ${threads()} (cores ÷ devices; the cost model prices the threads asked for); load average ${median(loads).toFixed(1)}; ${gemmReference()}`;
   printMeasured(sheet, `datasheet figures, ${ROUNDS} runs; ${where}`);
   const ok = printMeasured(
     tuned,

@@ -3,7 +3,6 @@
 // device at each end. A calibrated fleet (`fleetc compile --calibration`, calibration.ts) prices its
 // measured devices by their fitted lines and its measured pairs by their measured messages.
 // Everything that prices a placement (partition, MoE placement, predict, report) asks this one object.
-import { hostCores, runtimeThreads } from '../../targets/cpu/share.js';
 import {
   opCost,
   rooflineOf,
@@ -23,7 +22,7 @@ export class FleetCost {
   private readonly messages = new Map<string, { latency: number; perByte: number }>();
 
   constructor(readonly fleet: Fleet) {
-    this.rooflines = fleet.devices.map((d) => sharedRoofline(rooflineOf(d), d, fleet.devices.length));
+    this.rooflines = fleet.devices.map((d) => rooflineOf(d));
     this.fits = fleet.devices.map((d) => deviceFitOf(fleet.calibration, d.id));
     this.byId = new Map(fleet.devices.map((d, i) => [d.id, i]));
   }
@@ -101,27 +100,4 @@ export class FleetCost {
       recv: this.fleet.devices.map((d, i) => own[i]?.recv ?? d.messageOverhead),
     };
   }
-}
-
-/**
- * A real cpu device as fleetrt runs it: the fleet's devices run in one process (the in-process
- * launcher), whose engine gives each at most its share of the host's cores (targets/cpu/share.ts).
- * Its figures, stated for the threads it asks for, scale to the threads it gets.
- */
-function sharedRoofline(r: DeviceRoofline, d: Fleet['devices'][number], devices: number): DeviceRoofline {
-  if (d.class !== 'cpu' || d.backend !== 'cpu') return r;
-  const asked = Math.max(1, d.threads);
-  const got = runtimeThreads(asked, devices);
-  if (got >= asked) return r;
-  const f = got / asked;
-  const peakFlops = Object.fromEntries(
-    Object.entries(r.peakFlops).map(([k, v]) => [k, (v as number) * f]),
-  ) as DeviceRoofline['peakFlops'];
-  return {
-    ...r,
-    description: `${r.description}; ${got} of its ${asked} threads beside ${devices - 1} other device${devices === 2 ? '' : 's'} on ${hostCores()} cores`,
-    peakFlops,
-    memBandwidth: r.memBandwidth * f,
-    parallelism: Math.max(1, Math.round(r.parallelism * f)),
-  };
 }

@@ -273,9 +273,9 @@ describe('fleetc export --onnx', () => {
     const single = tmp();
     const one = await compile(join(FIXTURES, 'mobilenet_block/model.onnx'), single, {
       fleet: join(FLEETS, 'cpu-threads.yaml'),
+      pins: ['.*=cpu0'],
       report: false,
     });
-    // One device takes it all (which one depends on the threads the host gives each).
     expect(one.plan.devices).toHaveLength(1);
     const again = await exportOnnx(single, out);
     expect(again.steps).toBe(false);

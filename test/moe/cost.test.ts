@@ -1,17 +1,13 @@
 // What an expert costs on a device (passes/partition/moe-cost.ts): op by op (the matrix products
 // compute-bound, the activation between them memory-bound, the expert their sum), by the device's
-// fitted lines once `fleetc tune` calibrated it, and for a real cpu device at the threads fleetrt
-// will give it beside the fleet's other devices (targets/cpu/share.ts). No timing here: the
-// measured side is `npm run bench:moe`.
-import { join } from 'node:path';
+// fitted lines once `fleetc tune` calibrated it. No timing here: the measured side is
+// `npm run bench:moe`.
 import { describe, expect, it } from 'vitest';
 import { FleetCost } from '../../src/fleet/cost.js';
-import { loadFleet, parseFleet } from '../../src/fleet/load.js';
+import { parseFleet } from '../../src/fleet/load.js';
 import type { Calibration } from '../../src/fleet/calibration-format.js';
 import { expertCosts, type ExpertWork } from '../../passes/partition/moe-cost.js';
-import { runtimeThreads } from '../../targets/cpu/share.js';
 
-const REPO = join(import.meta.dirname, '../..');
 const line = (dispatch: number, perFlop: number, perByte: number) => ({
   dispatch,
   perFlop,
@@ -101,30 +97,5 @@ describe('expert cost', () => {
     expect(a!.stream).toBe(0);
     // Per step: each op's dispatch and its weights at the line's bytes rate.
     expect(a!.fixed).toBeCloseTo(2e-6 + 4 * (H * I + I) * 1e-11 + 5e-6 + 2e-6 + 4 * (I * H + H) * 1e-11, 15);
-  });
-});
-
-describe('devices of one host share its cores', () => {
-  it('fleetrt gives each device at most cores ÷ devices threads, at least one', () => {
-    expect(runtimeThreads(2, 2, 2)).toBe(1);
-    expect(runtimeThreads(1, 2, 2)).toBe(1);
-    expect(runtimeThreads(2, 2, 4)).toBe(2);
-    expect(runtimeThreads(8, 3, 8)).toBe(2);
-    expect(runtimeThreads(4, 4, 2)).toBe(1);
-    expect(runtimeThreads(8, 1, 2)).toBe(8); // alone, a device gets what it asks for
-  });
-
-  it('a real cpu device is priced at the threads it gets (the test host has 2 cores)', () => {
-    const fleet = loadFleet(join(REPO, 'fixtures/fleets/cpu-threads.yaml'));
-    const cost = new FleetCost(fleet);
-    const [cpu0, cpu1] = cost.rooflines;
-    expect(cpu0!.peakFlops.float32).toBe(80e9);
-    // cpu1 asks for 2 threads (160 GFLOP/s, 40 GB/s); beside cpu0 on 2 cores it runs with 1.
-    expect(cpu1!.peakFlops.float32).toBe(80e9);
-    expect(cpu1!.memBandwidth).toBe(20e9);
-    expect(cpu1!.description).toMatch(/1 of its 2 threads beside 1 other device on 2 cores/);
-    // Alone it gets both.
-    const alone = new FleetCost({ ...fleet, devices: [fleet.devices[1]!] });
-    expect(alone.rooflines[0]!.peakFlops.float32).toBe(160e9);
   });
 });
