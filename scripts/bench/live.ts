@@ -8,6 +8,7 @@
 // objective's is printed beside it. A run with no slowdown counts the moves (there must be none).
 //
 //   npm run bench -- live        BENCH_ROUNDS=5 BENCH_STEPS=1500 BENCH_SLOW=<device> BENCH_FACTOR=3
+//                                BENCH_LOG=1 (the controller's decisions, line by line)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,7 @@ try {
       settle: STEPS,
       controller,
       slowdown: { device: SLOW, factor: FACTOR, step: AT },
+      ...(process.env.BENCH_LOG ? { log: (l: string) => console.log(`  [log] ${l}`) } : {}),
     });
     const first = r.steps[0]!.step;
     const moves = r.controller!.replacements;
