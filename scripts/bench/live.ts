@@ -17,7 +17,7 @@ import { compile } from '../../src/api/compile.js';
 import type { PlanJSON } from '../../src/api/plan.js';
 import { scaleFleet } from '../../src/api/controller.js';
 import { loadFleet } from '../../src/fleet/load.js';
-import { runStream, throughput, type StreamResult } from '../../test/helpers/live-stream.js';
+import { LIVE_PROMPTS, runStream, throughput, type StreamResult } from '../../test/helpers/live-stream.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL = path.join(root, 'fixtures/models/llama_kv_gqa/model.onnx');
@@ -26,15 +26,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const STEPS = Number(process.env.BENCH_STEPS ?? 1500);
 const FACTOR = Number(process.env.BENCH_FACTOR ?? 3);
 const AT = 150;
-const PROMPTS = [
-  [17, 300, 5],
-  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
-  [999, 4, 77, 8, 123, 61],
-  [42],
-  [5, 300, 12, 9, 77, 31, 400, 2, 18, 650, 7, 3, 90, 11, 254, 800, 6, 1, 2, 35],
-  [88, 88, 88, 88],
-];
-const stream = { prompts: PROMPTS, maxTokens: 24, concurrency: 16, threads: 1 };
+const stream = { prompts: LIVE_PROMPTS, maxTokens: 24, concurrency: 16, threads: 1 };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f0 = (x: number): string => x.toFixed(0);
 

@@ -6,6 +6,16 @@
 import { Controller, type ControllerOptions, type ControllerStats } from '../../src/api/controller.js';
 import { EngineProcess, type ReplannedEvent, type StepEvent } from '../../runtime/engine.js';
 
+/** The prompts of the live request stream (test/live and `npm run bench -- live`): lengths 1 to 20. */
+export const LIVE_PROMPTS = [
+  [17, 300, 5],
+  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+  [999, 4, 77, 8, 123, 61],
+  [42],
+  [5, 300, 12, 9, 77, 31, 400, 2, 18, 650, 7, 3, 90, 11, 254, 800, 6, 1, 2, 35],
+  [88, 88, 88, 88],
+];
+
 export interface StreamOptions {
   plan: string;
   prompts: number[][];

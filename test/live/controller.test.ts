@@ -11,28 +11,20 @@ import { compile } from '../../src/api/compile.js';
 import { generate } from '../../src/api/generate.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { openDecoder, ortGenerate } from '../helpers/ort-generate.js';
-import { runStream, type StreamResult } from '../helpers/live-stream.js';
+import { LIVE_PROMPTS, runStream, type StreamResult } from '../helpers/live-stream.js';
 import { serve } from '../../src/serve/index.js';
 import { complete, metric, metricsText, waitFor } from '../serve/helpers.js';
 import { REPO } from '../paths.js';
 
 const MODEL = join(REPO, 'fixtures/models/llama_kv_gqa/model.onnx');
 const FLEET = join(REPO, 'fixtures/fleets/cpu-threads.yaml');
-const PROMPTS = [
-  [17, 300, 5],
-  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
-  [999, 4, 77, 8, 123, 61],
-  [42],
-  [5, 300, 12, 9, 77, 31, 400, 2, 18, 650, 7, 3, 90, 11, 254, 800, 6, 1, 2, 35],
-  [88, 88, 88, 88],
-];
 const MAX_TOKENS = 24;
 const work = mkdtempSync(join(tmpdir(), 'fleetc-live-test-'));
 
 async function reference(): Promise<number[][]> {
   const session = await openDecoder(MODEL, { threads: 1 });
   const out: number[][] = [];
-  for (const p of PROMPTS) out.push((await ortGenerate(session, p, { maxNewTokens: MAX_TOKENS })).ids);
+  for (const p of LIVE_PROMPTS) out.push((await ortGenerate(session, p, { maxNewTokens: MAX_TOKENS })).ids);
   return out;
 }
 
@@ -59,7 +51,7 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     want = await reference();
     const r = await runStream({
       plan: planPath,
-      prompts: PROMPTS,
+      prompts: LIVE_PROMPTS,
       maxTokens: MAX_TOKENS,
       concurrency: 8,
       steps: 400,
@@ -77,7 +69,7 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     const lines: string[] = [];
     const r = await runStream({
       plan: planPath,
-      prompts: PROMPTS,
+      prompts: LIVE_PROMPTS,
       maxTokens: MAX_TOKENS,
       concurrency: 8,
       steps: S + 150,
@@ -121,8 +113,8 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
       let done = 0;
       const client = async (c: number): Promise<void> => {
         for (let i = c; !stop; i += 8) {
-          const p = i % PROMPTS.length;
-          const r = await complete(h.url, { prompt: PROMPTS[p], max_tokens: MAX_TOKENS, temperature: 0 });
+          const p = i % LIVE_PROMPTS.length;
+          const r = await complete(h.url, { prompt: LIVE_PROMPTS[p], max_tokens: MAX_TOKENS, temperature: 0 });
           const got = r.body.choices?.[0]?.token_ids;
           if (r.status !== 200 || JSON.stringify(got) !== JSON.stringify(want[p]))
             bad.push(`${r.status} ${JSON.stringify(r.body)}`);
@@ -148,7 +140,7 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
   }, 120_000);
 
   it('fleetc generate --adapt: a batch of prompts re-placed mid-generation, the reference tokens', async () => {
-    const prompts = PROMPTS.slice(0, 4);
+    const prompts = LIVE_PROMPTS.slice(0, 4);
     const session = await openDecoder(MODEL, { threads: 1 });
     const long: number[][] = [];
     for (const p of prompts) long.push((await ortGenerate(session, p, { maxNewTokens: 200 })).ids);
