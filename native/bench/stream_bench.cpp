@@ -7,8 +7,8 @@
 //   - Transpose of large 2-D and 4-D tensors: bytes read + written per second.
 // Every figure is the best of several runs, alternated run by run with its memcpy reference, so
 // that other work on the machine weighs on both alike.
-// usage: fleetrt_stream_bench [threads] [--json] [few-rows|transpose]   (--json: one JSON object per
-// line; a section name runs that section alone)
+// usage: fleetrt_stream_bench [threads] [--json] [few-rows|transpose|memcpy]   (--json: one JSON
+// object per line; a section name runs that section alone, memcpy the reference alone)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") g_json = true;
-    else if (a == "few-rows" || a == "transpose") only = a;
+    else if (a == "few-rows" || a == "transpose" || a == "memcpy") only = a;
     else threads = std::max(1, atoi(argv[i]));
   }
   bench::PoolContext ctx(threads);

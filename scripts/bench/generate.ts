@@ -59,7 +59,7 @@ const weights = plan.devices.reduce((a, d) => a + d.memory.weights, 0);
 const session = await openDecoder(model, { threads: THREADS });
 // fleetrt_stream_bench's memcpy on the same threads: bytes read + written per second, the rate a
 // stream that only reads can come close to.
-const bandwidth = references()?.memcpyGBs ?? NaN;
+const bandwidth = references(false)?.memcpyGBs ?? NaN;
 console.log(
   `decoder_large: ${(weights / 2 ** 20).toFixed(0)} MiB of weights, ${plan.state.length} state objects; ${THREADS} threads each; ` +
     `memcpy ${bandwidth.toFixed(1)} GB/s (read + write, ${THREADS} threads); ${ROUNDS} interleaved rounds, ${STEPS} decode steps each`,

@@ -186,11 +186,15 @@ export interface References {
   stream: { kind: string; name?: string; gbps: number; ratio?: number; gflops?: number; ok?: boolean }[];
 }
 
-/** memcpy bandwidth and kernel figures (fleetrt_stream_bench) and SGEMM GFLOP/s (fleetrt_gemm_bench), same threads. */
-export function references(): References | null {
+/**
+ * memcpy bandwidth and kernel figures (fleetrt_stream_bench) and SGEMM GFLOP/s (fleetrt_gemm_bench),
+ * same threads. `kernels: false`: the memcpy and SGEMM references alone (`stream` holds memcpy only).
+ */
+export function references(kernels = true): References | null {
   const bin = (n: string): string => path.join(root, 'native/build', n);
   if (!existsSync(bin('fleetrt_stream_bench')) || !existsSync(bin('fleetrt_gemm_bench'))) return null;
-  const s = spawnSync(bin('fleetrt_stream_bench'), [String(THREADS), '--json'], { encoding: 'utf8' });
+  const args = [String(THREADS), '--json', ...(kernels ? [] : ['memcpy'])];
+  const s = spawnSync(bin('fleetrt_stream_bench'), args, { encoding: 'utf8' });
   const stream = s.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))

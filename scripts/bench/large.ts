@@ -45,7 +45,7 @@ const CASES: Case[] = [
 ];
 
 const only = process.argv.slice(2);
-const refs = references();
+const refs = references(false);
 const memcpy = refs?.memcpyGBs ?? NaN;
 const gemm = refs?.gemmGflops ?? NaN;
 console.log(
