@@ -18,6 +18,7 @@ import { run } from '../../src/api/run.js';
 import { writeNpy } from '../../src/util/npy.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { readNpy } from '../npy.js';
+import { SIMD_VARIANTS } from '../helpers/simd-variants.js';
 
 function values(n: number, seed: number): Float64Array {
   let s = seed >>> 0;
@@ -128,12 +129,7 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
   const file = join(dir, 'model.onnx');
   writeFileSync(file, g.encode({ opset: 17 }));
 
-  const variants: [string, Record<string, string>][] = [
-    ['the best code this CPU has', {}],
-    ['AVX2 code (FLEETRT_SIMD=avx2)', { FLEETRT_SIMD: 'avx2' }],
-    ['portable code (FLEETRT_PORTABLE=1)', { FLEETRT_PORTABLE: '1' }],
-  ];
-  variants.forEach(([name, env], v) =>
+  SIMD_VARIANTS.forEach(([name, env], v) =>
     it(name, { timeout: 120_000 }, async () => {
       const c = await compile(file, join(dir, `build${v}`), { report: false, force: true });
       // two runs: the second reads the filters the direct convs reordered in the first

@@ -18,6 +18,7 @@ import { run } from '../../src/api/run.js';
 import { writeNpy } from '../../src/util/npy.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { readNpy } from '../npy.js';
+import { SIMD_VARIANTS } from '../helpers/simd-variants.js';
 
 const K = 301;
 const N = 999;
@@ -225,12 +226,7 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
 describe.skipIf(!haveFleetrt())('few-row products, FusedMatMul and Transpose on real-size shapes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleetc-matmul-paths-'));
   const model = buildModel(dir);
-  const variants: [string, Record<string, string>][] = [
-    ['the best code this CPU has', {}],
-    ['AVX2 code (FLEETRT_SIMD=avx2)', { FLEETRT_SIMD: 'avx2' }],
-    ['portable code (FLEETRT_PORTABLE=1)', { FLEETRT_PORTABLE: '1' }],
-  ];
-  variants.forEach(([name, env], v) =>
+  SIMD_VARIANTS.forEach(([name, env], v) =>
     it(name, { timeout: 120_000 }, async () => {
       const c = await compile(model.file, join(dir, `build${v}`), { report: false, force: true });
       // two runs: the second reads the weights MatMul/Gemm packed in the first (the outputs are the last run's)
