@@ -117,8 +117,14 @@ export function allowed(task: Task, device: number): boolean {
   return task.pinned === undefined ? task.refused[device] === null : task.pinned === device;
 }
 
+const withPrepared = new WeakMap<Task, [string, number][]>();
+
 /** What a task keeps on device `d`: its weights (each once per device) and, where the device prepares them, its kernels' copies. */
 export function residents(p: Problem, t: number, d: number): [string, number][] {
   const task = p.tasks[t]!;
-  return task.prepared && p.prepares?.[d] ? [...task.weights, [`#prepared:${t}`, task.prepared]] : task.weights;
+  if (!task.prepared || !p.prepares?.[d]) return task.weights;
+  // made once per task: the search asks for every task on every device it tries
+  let all = withPrepared.get(task);
+  if (!all) withPrepared.set(task, (all = [...task.weights, [`#prepared:${t}`, task.prepared]]));
+  return all;
 }

@@ -38,10 +38,7 @@ void run_instr(int64_t op, const float* a, const float* b, float* o, int64_t n) 
     case kMax: for (int64_t i = 0; i < n; ++i) o[i] = std::isnan(a[i]) || std::isnan(b[i]) ? NAN : std::max(a[i], b[i]); break;
     case kMin: for (int64_t i = 0; i < n; ++i) o[i] = std::isnan(a[i]) || std::isnan(b[i]) ? NAN : std::min(a[i], b[i]); break;
     case kRelu: for (int64_t i = 0; i < n; ++i) o[i] = a[i] < 0.f ? 0.f : a[i]; break;
-    case kSigmoid:  // as the Sigmoid kernel computes it (the vector exp where there is one)
-      ku::vexp_shift_sum(a, -1.f, 0.f, o, n);
-      for (int64_t i = 0; i < n; ++i) o[i] = 1.f / (1.f + o[i]);
-      break;
+    case kSigmoid: ku::vsigmoid(a, o, n); break;
     case kTanh: ku::vtanh(a, o, n); break;  // AVX2 when available
     case kErf: ku::verf(a, o, n); break;
     case kNeg: for (int64_t i = 0; i < n; ++i) o[i] = -a[i]; break;

@@ -592,6 +592,14 @@ void verf(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::erf(x[i]);
 }
 
+void vsigmoid(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 1024) {  // blocks that stay in L1 between the two passes
+    const int64_t m = std::min<int64_t>(1024, n - i);
+    vexp_shift_sum(x + i, -1.f, 0.f, y + i, m);
+    for (int64_t k = 0; k < m; ++k) y[i + k] = 1.f / (1.f + y[i + k]);
+  }
+}
+
 void vtanh(const float* x, float* y, int64_t n) {
   if (use_avx2()) return vexp_detail::tanh_avx2(x, y, n);
   for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);

@@ -248,6 +248,9 @@ double vexp_shift_sum(const float* x, float sign, float shift, float* y, int64_t
 void vtanh(const float* x, float* y, int64_t n);
 // y[i] = erf(x[i]) (y may equal x); AVX2+FMA when available (|error| < 2e-7), std::erf otherwise.
 void verf(const float* x, float* y, int64_t n);
+// y[i] = 1 / (1 + exp(−x[i])) (y may equal x), through vexp_shift_sum: what Sigmoid and the fused
+// chains compute, the same bits in both.
+void vsigmoid(const float* x, float* y, int64_t n);
 
 // ---------------------------------------------------------------- GEMM
 // C[M×N] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans.

@@ -271,7 +271,7 @@ Status k_Gelu(KernelContext& ctx) {
   });
 }
 
-// float32 Sigmoid through the vector exp: y = 1 / (1 + exp(−x)), in blocks.
+// float32 Sigmoid through the vector exp (ku::vsigmoid).
 Status k_Sigmoid(KernelContext& ctx) {
   const Tensor* x;
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
@@ -280,13 +280,7 @@ Status k_Sigmoid(KernelContext& ctx) {
       using T = decltype(v);
       return static_cast<T>(sigmoid(v));
     });
-  return f32_chunks(ctx, *x, 8, [](const float* in, float* out, int64_t n) {
-    for (int64_t i = 0; i < n; i += 1024) {
-      const int64_t m = std::min<int64_t>(1024, n - i);
-      ku::vexp_shift_sum(in + i, -1.f, 0.f, out + i, m);
-      for (int64_t k = 0; k < m; ++k) out[i + k] = 1.f / (1.f + out[i + k]);
-    }
-  });
+  return f32_chunks(ctx, *x, 8, [](const float* in, float* out, int64_t n) { ku::vsigmoid(in, out, n); });
 }
 
 Status k_Tanh(KernelContext& ctx) {
