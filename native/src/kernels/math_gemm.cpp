@@ -27,8 +27,6 @@ constexpr int64_t kMCMax = 120;
 constexpr int64_t kMaxSharedA = int64_t{512} << 10;
 // Up to this many rows, a product with B packed already splits over columns only (gemm_driver).
 constexpr int64_t kFewRowsPacked = 64;
-// Bytes of packed B from which those products split over the threads whatever their rows.
-constexpr int64_t kStreamSplitBytes = int64_t{256} << 10;
 
 // Packing buffers live per thread and only grow: a fresh allocation per call returns pages to
 // the OS on free and page-faults them back on every run. sgemm never nests on one thread (the
@@ -47,6 +45,14 @@ float* pack_buffer(PackSlot slot, int64_t n) {
     caps[slot] = bytes;
   }
   return bufs[slot].get();
+}
+
+// Offset in a PackedB's panels (sgemm_pack_b) of the nr-column panel at column j, depth block pc
+// (kc deep): column blocks of kNC columns one after another, in each the depth blocks, in each
+// the panels.
+int64_t packed_panel_offset(int64_t N, int64_t K, int64_t nr, int64_t j, int64_t pc, int64_t kc) {
+  const int64_t jc = j / kNC * kNC, npanels = (std::min(kNC, N - jc) + nr - 1) / nr;
+  return jc * K + npanels * nr * pc + (j - jc) * kc;
 }
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each k, MR values.
@@ -160,11 +166,10 @@ std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, 
   // one task per (column block, panel): every depth block of that panel
   auto pack = [&](int64_t q0, int64_t q1) {
     for (int64_t q = q0; q < q1; ++q) {
-      const int64_t jp = q * mk.nr, jc = jp / kNC * kNC, nc = std::min(kNC, N - jc);
-      const int64_t npanels = (nc + mk.nr - 1) / mk.nr, j = jp - jc;
+      const int64_t jp = q * mk.nr;
       for (int64_t pc = 0; pc < K; pc += kKC) {
         const int64_t kc = std::min(kKC, K - pc);
-        float* dst = base + jc * K + npanels * mk.nr * pc + (j / mk.nr) * mk.nr * kc;
+        float* dst = base + packed_panel_offset(N, K, mk.nr, jp, pc, kc);
         mk.pack_b(trans_b, B, ldb, pc, kc, jp, std::min(mk.nr, N - jp), dst);
       }
     }
@@ -226,7 +231,7 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   // A few rows against a packed B are bound by reading it: worth splitting once B is large.
   const bool parallel = ctx && threads > 1 &&
                         (M * N * K >= kParallelMinMacs ||
-                         (src.packed && M <= kFewRowsPacked && N * K * int64_t{sizeof(float)} >= kStreamSplitBytes));
+                         (src.packed && M <= kFewRowsPacked && N * K * int64_t{sizeof(float)} >= kStreamSplitMinBytes));
   const int64_t Mp = (M + kMR - 1) / kMR * kMR;
   // With B packed once already, the per-depth-block split below was as fast or a little faster
   // for 128 rows; with few rows each depth block is too little work per wake-up, and one column
@@ -259,12 +264,8 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             const int64_t j = p * kNR;
             const int nr = static_cast<int>(std::min(kNR, N - j));
             const float* bpanel = bown;
-            if (src.packed) {
-              const int64_t jc = j / kNC * kNC, npanels = (std::min(kNC, N - jc) + kNR - 1) / kNR;
-              bpanel = src.packed + jc * K + npanels * kNR * pc + (j - jc) * kc;
-            } else {
-              mk.pack_b(src.trans, src.B, src.ldb, pc, kc, j, nr, bown);
-            }
+            if (src.packed) bpanel = src.packed + packed_panel_offset(N, K, kNR, j, pc, kc);
+            else mk.pack_b(src.trans, src.B, src.ldb, pc, kc, j, nr, bown);
             for (int64_t ir = 0; ir < M; ir += kMR) {
               const int mr = static_cast<int>(std::min(kMR, M - ir));
               kernel(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr);
@@ -284,7 +285,7 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const float beta_eff = pc == 0 ? beta : 1.f;
-      const float* bp = src.packed ? src.packed + jc * K + npanels * kNR * pc : bpack;
+      const float* bp = src.packed ? src.packed + packed_panel_offset(N, K, kNR, jc, pc, kc) : bpack;
       auto pack_b = [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
           int64_t j = p * kNR;

@@ -14,9 +14,6 @@ namespace fleetrt {
 namespace ku {
 namespace {
 
-// Splitting pays once B is larger than the caches of one core or the products are many: below,
-// waking a worker costs more than streaming B alone.
-constexpr int64_t kSplitMinBytes = int64_t{256} << 10;
 
 bool half_ok() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -95,7 +92,7 @@ bool skinny_gemm_fits(int64_t M, int64_t N, int64_t K, bool trans_b) {
   if (M <= 8) return true;
   // More rows: streaming wins for an N×K B as long as B is large (the packed GEMM would copy it
   // transposed); a K×N B computes faster packed.
-  return trans_b && N * K * 4 >= kSplitMinBytes;
+  return trans_b && N * K * 4 >= kStreamSplitMinBytes;
 }
 
 void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -117,7 +114,7 @@ void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   const int64_t unit = trans_b ? 4 : 16;
   const int64_t units = (N + unit - 1) / unit;
   const int threads = ctx ? std::max(1, ctx->num_threads()) : 1;
-  const bool split = threads > 1 && (N * K * static_cast<int64_t>(es) >= kSplitMinBytes || M * N * K >= kParallelMinMacs);
+  const bool split = threads > 1 && (N * K * static_cast<int64_t>(es) >= kStreamSplitMinBytes || M * N * K >= kParallelMinMacs);
   const int64_t tasks = split ? std::min<int64_t>(units, 2 * threads) : 1;
   const int64_t per = (units + tasks - 1) / tasks * unit;
   if (!trans_b && split && M <= 2 && K >= 64 * threads) {

@@ -14,6 +14,11 @@ namespace ku {
 
 enum class WeightType { kF32, kF16, kBF16 };
 
+// Bytes of B from which a product bound by reading B splits it over the threads whatever its rows:
+// below, waking a worker costs more than streaming B alone (the few-row loops here, and the SGEMM
+// with few rows against a B packed once).
+constexpr int64_t kStreamSplitMinBytes = int64_t{256} << 10;
+
 // Whether skinny_gemm is the better choice for this shape: up to 8 rows, and up to 64 for an N×K
 // (trans_b) B of 256 KiB or more.
 bool skinny_gemm_fits(int64_t M, int64_t N, int64_t K, bool trans_b);
