@@ -44,24 +44,16 @@ try {
     process.env.BENCH_SLOW ??
     [...base.plan.devices].sort((a, b) => b.ops - a.ops || a.name.localeCompare(b.name))[0]!.name;
   const slowed = scaleFleet(loadFleet(FLEET), { [SLOW]: FACTOR });
-  const statics = {
-    latency: (
-      await compile(MODEL, path.join(work, 'static-latency'), {
+  const statics: Record<'latency' | 'throughput', string> = { latency: '', throughput: '' };
+  for (const objective of ['latency', 'throughput'] as const)
+    statics[objective] = (
+      await compile(MODEL, path.join(work, `static-${objective}`), {
         fleet: slowed,
-        objective: 'latency',
+        objective,
         generate: { maxContext: 1024 },
         report: false,
       })
-    ).planPath,
-    throughput: (
-      await compile(MODEL, path.join(work, 'static-throughput'), {
-        fleet: slowed,
-        objective: 'throughput',
-        generate: { maxContext: 1024 },
-        report: false,
-      })
-    ).planPath,
-  };
+    ).planPath;
   console.log(
     `model llama_kv_gqa, fleet cpu-threads (${SLOW} slowed ${FACTOR}× at step ${AT}), ${stream.concurrency} requests in flight, ${ROUNDS} rounds of ${STEPS} steps`,
   );
