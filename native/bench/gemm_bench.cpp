@@ -1,12 +1,16 @@
 // SGEMM benchmark: GFLOP/s of ku::sgemm on square sizes, 1 and N threads, checked against a
 // reference on a sample of entries, and against the measured FMA peak of the vector width in use.
 // usage: gemm_bench [threads] [sizes...]
+//        gemm_bench [threads] --layer [rows...]   (the constant-weight products of one BERT-base layer,
+//        B packed once as MatMul holds it, for each row count: GFLOP/s against the measured peak)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,10 +41,60 @@ double measured_peak(int threads) {
   return sum;
 }
 
+// Q, K, V, attention output (768×768), intermediate (768×3072) and output (3072×768) of a
+// BERT-base layer: M rows against B packed once (ku::sgemm_pack_b), as MatMul runs them.
+void layer_products(int threads, const std::vector<int>& rows, double peak) {
+  const int64_t KN[6][2] = {{768, 768}, {768, 768}, {768, 768}, {768, 768}, {768, 3072}, {3072, 768}};
+  bench::PoolContext ctx(threads);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<std::vector<float>> B(6);
+  std::vector<std::shared_ptr<const ku::PackedB>> packed(6);
+  for (int i = 0; i < 6; ++i) {
+    B[i].resize(size_t(KN[i][0] * KN[i][1]));
+    for (auto& v : B[i]) v = dist(rng);
+    packed[i] = ku::sgemm_pack_b(false, KN[i][0], KN[i][1], B[i].data(), KN[i][1], &ctx);
+  }
+  for (int m : rows) {
+    std::vector<float> A(size_t(m) * 3072), C(size_t(m) * 3072);
+    for (auto& v : A) v = dist(rng);
+    double flops = 0;
+    for (auto& kn : KN) flops += 2.0 * m * kn[0] * kn[1];
+    auto layer = [&] {
+      for (int i = 0; i < 6; ++i) ku::sgemm_packed(false, m, 1.f, A.data(), KN[i][0], *packed[i], 0.f, C.data(), KN[i][1], &ctx);
+    };
+    layer();
+    const double sec = bench::best_time(std::max(5, int(3e9 / flops)), layer);
+    // check the last product (3072×768) on a sample of entries
+    double maxerr = 0;
+    for (int s = 0; s < 64; ++s) {
+      const int i = int(rng() % m), j = int(rng() % 768);
+      double ref = 0;
+      for (int k = 0; k < 3072; ++k) ref += double(A[size_t(i) * 3072 + k]) * B[5][size_t(k) * 768 + j];
+      maxerr = std::max(maxerr, std::fabs(ref - C[size_t(i) * 768 + j]));
+    }
+    const double gflops = flops / sec / 1e9;
+    printf("threads=%d layer rows=%d: %.1f GFLOP/s = %.0f%% of measured peak (%.3f ms, max abs err %.2e)\n", threads, m,
+           gflops, peak > 0 ? 100.0 * gflops / peak : 0.0, sec * 1e3, maxerr);
+  }
+}
+
 int main(int argc, char** argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
   std::vector<int> sizes;
-  for (int i = 2; i < argc; ++i) sizes.push_back(atoi(argv[i]));
+  bool layer = false;
+  for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--layer") layer = true;
+    else sizes.push_back(atoi(argv[i]));
+  }
+  if (layer) {
+    if (sizes.empty()) sizes = {7, 32, 64, 128, 384};
+    printf("microkernel: %s\n", kernel_simd());
+    const double peak = measured_peak(threads);
+    printf("measured fp32 FMA peak: %.1f GFLOP/s (%d threads)\n", peak, threads);
+    layer_products(threads, sizes, peak);
+    return 0;
+  }
   if (sizes.empty()) sizes = {256, 512, 1024};
   printf("microkernel: %s\n", kernel_simd());
   double peak1 = measured_peak(1), peakN = threads > 1 ? measured_peak(threads) : peak1;

@@ -22,10 +22,15 @@ constexpr int64_t kNR = gemm::kNR;
 constexpr int64_t kKC = 256;
 constexpr int64_t kNC = 3072;
 constexpr int64_t kMCMax = 120;
-// Largest packed A that the column split shares between threads: every task reads all of it for
-// each depth block, so it must stay in L2.
+// Largest packed A that the column split shares between threads when it packs B itself: every
+// task reads all of it for each depth block, so it must stay in L2.
 constexpr int64_t kMaxSharedA = int64_t{512} << 10;
-// Up to this many rows, a product with B packed already splits over columns only (gemm_driver).
+// Largest depth block (Mp rows × kKC) of A that the column split shares when B came packed: a
+// task goes through the depth blocks one after another, reading the current one for each of its
+// panels, so that block must stay in L2 (512 rows).
+constexpr int64_t kMaxSharedABlock = int64_t{512} << 10;
+// Up to this many rows, a product with B packed already is worth splitting once B is large
+// (bound by reading B), whatever its multiply-adds.
 constexpr int64_t kFewRowsPacked = 64;
 
 // Packing buffers live per thread and only grow: a fresh allocation per call returns pages to
@@ -55,10 +60,27 @@ int64_t packed_panel_offset(int64_t N, int64_t K, int64_t nr, int64_t j, int64_t
   return jc * K + npanels * nr * pc + (j - jc) * kc;
 }
 
+// One full MR-row panel of A (not transposed) from p0, kc deep: the rows read in order.
+template <int64_t MR>
+void pack_a_rows(const float* A, int64_t lda, int64_t kc, float* dst) {
+  const float* rows[MR];
+  for (int64_t r = 0; r < MR; ++r) rows[r] = A + r * lda;
+  for (int64_t k = 0; k < kc; ++k, dst += MR)
+#pragma GCC unroll 12
+    for (int64_t r = 0; r < MR; ++r) dst[r] = rows[r][k];
+}
+
 // Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row panels: panel r holds, for each k, MR values.
 void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t MR,
             float* dst) {
   for (int64_t ir = 0; ir < mc; ir += MR) {
+    if (!trans && mc - ir >= MR && (MR == gemm::kMR512 || MR == kMR)) {
+      const float* a = A + (i0 + ir) * lda + p0;
+      if (MR == gemm::kMR512) pack_a_rows<gemm::kMR512>(a, lda, kc, dst);
+      else pack_a_rows<kMR>(a, lda, kc, dst);
+      dst += MR * kc;
+      continue;
+    }
     int64_t mr = std::min(MR, mc - ir);
     for (int64_t k = 0; k < kc; ++k) {
       for (int64_t r = 0; r < mr; ++r) {
@@ -233,22 +255,25 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
                         (M * N * K >= kParallelMinMacs ||
                          (src.packed && M <= kFewRowsPacked && N * K * int64_t{sizeof(float)} >= kStreamSplitMinBytes));
   const int64_t Mp = (M + kMR - 1) / kMR * kMR;
-  // With B packed once already, the per-depth-block split below was as fast or a little faster
-  // for 128 rows; with few rows each depth block is too little work per wake-up, and one column
-  // split through all depth blocks streams each thread's panels in memory order.
-  const bool split_columns = src.packed ? M <= kFewRowsPacked : true;
-  if (parallel && split_columns && Mp * K * int64_t{sizeof(float)} <= kMaxSharedA) {
+  // With B packed once already, the column split is the better one up to the rows whose depth
+  // block of A stays in L2: no wake-up per depth block, no row block left alone on one thread, A
+  // packed once. (Measured, 2 threads, the 72 constant products of BERT-base at 128 rows with B
+  // cold: 320 GFLOP/s with the per-depth-block split below, 348 with this one.)
+  const bool split_columns = src.packed ? Mp * kKC * int64_t{sizeof(float)} <= kMaxSharedABlock
+                                        : Mp * K * int64_t{sizeof(float)} <= kMaxSharedA;
+  if (parallel && split_columns) {
     // A small: split over the columns only. A is packed once (every depth block, every row panel)
     // and shared by the tasks; each task takes a range of column panels through all depth blocks,
     // packing each B panel it uses right before using it (unless B came packed). Two parallel_for
     // per product instead of two per depth block. (Measured, 2 threads: 128×768 · 768×768 and
     // ·768×3072 went from 230–256 / 272–276 to 305–315 / 293–301 GFLOP/s.)
     float* const aall = pack_buffer(kPackAllA, Mp * K);
-    const int64_t nq = (K + kKC - 1) / kKC;
-    run(nq, 1, [&](int64_t q0, int64_t q1) {
-      for (int64_t q = q0; q < q1; ++q) {
-        const int64_t pc = q * kKC;
-        pack_a(trans_a, A, lda, 0, M, pc, std::min(kKC, K - pc), kMR, aall + Mp * pc);
+    // one unit per (depth block, row panel): the threads share the packing evenly
+    const int64_t nq = (K + kKC - 1) / kKC, row_panels = Mp / kMR;
+    run(nq * row_panels, 4, [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t pc = u / row_panels * kKC, ir = u % row_panels * kMR, kc = std::min(kKC, K - pc);
+        pack_a(trans_a, A, lda, ir, std::min(kMR, M - ir), pc, kc, kMR, aall + Mp * pc + ir * kc);
       }
     });
     const int64_t panels = (N + kNR - 1) / kNR;
