@@ -130,6 +130,10 @@ Status k_FusedElementwise(KernelContext& ctx) {
   ku::parallel_elems(ctx, rows * segs, std::min(L, kChunk) * n_ins, [&](int64_t c0, int64_t c1) {
     std::vector<float> regs(static_cast<size_t>(n_regs * kChunk));
     std::vector<const float*> ptr(static_cast<size_t>(n_regs));
+    // what each broadcast input's register holds (its source element and how many copies): a
+    // scalar or a row's value is filled once, not for every chunk
+    std::vector<const float*> filled_from(static_cast<size_t>(n_in), nullptr);
+    std::vector<int64_t> filled_n(static_cast<size_t>(n_in), 0);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t row = c / segs, j0 = (c % segs) * kChunk, n = std::min(kChunk, L - j0);
       for (int i = 0; i < n_in; ++i) {
@@ -143,7 +147,11 @@ Status k_FusedElementwise(KernelContext& ctx) {
           ptr[static_cast<size_t>(i)] = base + j0;
         } else {
           float* reg = regs.data() + static_cast<size_t>(i) * kChunk;
-          std::fill(reg, reg + n, *base);
+          if (filled_from[static_cast<size_t>(i)] != base || filled_n[static_cast<size_t>(i)] < n) {
+            std::fill(reg, reg + n, *base);
+            filled_from[static_cast<size_t>(i)] = base;
+            filled_n[static_cast<size_t>(i)] = n;
+          }
           ptr[static_cast<size_t>(i)] = reg;
         }
       }
