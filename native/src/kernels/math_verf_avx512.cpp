@@ -1,0 +1,77 @@
+// AVX-512 erf over float arrays (ku::verf dispatches here after ku::use_avx512()): the operations
+// of erf_avx2 (math_vexp_avx2.cpp) on 16 lanes, in the same order, so both give the same bits.
+// Compiled for AVX-512F by the pragma below; FMAs only where written.
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace fleetrt {
+namespace ku {
+namespace vexp_detail {
+
+namespace {
+
+// exp8 of math_vexp_avx2.cpp on 16 lanes.
+inline __m512 exp16(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-103.9f), hi = _mm512_set1_ps(88.72283f);
+  const __mmask16 underflow = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), overflow = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ);
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  const __m512 xin = x;
+  x = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 y = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  // 2^n as two factors 2^(n>>1)·2^(n−(n>>1)) so that n = 128 and subnormal results work
+  const __m512i ni = _mm512_cvtps_epi32(n), n1 = _mm512_srai_epi32(ni, 1), n2 = _mm512_sub_epi32(ni, n1);
+  const __m512i bias = _mm512_set1_epi32(127);
+  y = _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23)));
+  y = _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23)));
+  y = _mm512_mask_blend_ps(overflow, y, _mm512_set1_ps(INFINITY));
+  y = _mm512_maskz_mov_ps(static_cast<__mmask16>(~underflow), y);
+  return _mm512_mask_blend_ps(nan, y, xin);
+}
+
+}  // namespace
+
+void erf_avx512(const float* x, float* y, int64_t n) {
+  const __m512 sign_mask = _mm512_set1_ps(-0.f), one = _mm512_set1_ps(1.f);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    const __m512 sign = _mm512_and_ps(v, sign_mask), a = _mm512_andnot_ps(sign_mask, v);
+    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), a, one));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    p = _mm512_mul_ps(p, t);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+    const __m512 big = _mm512_fnmadd_ps(p, e, one);
+    const __m512 s = _mm512_mul_ps(a, a);
+    __m512 q = _mm512_set1_ps(1.f / 216.f);
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-1.f / 42.f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.f / 10.f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-1.f / 3.f));
+    q = _mm512_fmadd_ps(q, s, one);
+    const __m512 small = _mm512_mul_ps(_mm512_mul_ps(q, a), _mm512_set1_ps(1.1283791670955126f));
+    const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.5f), _CMP_LT_OQ), big, small);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    _mm512_storeu_ps(y + i, _mm512_mask_blend_ps(nan, _mm512_or_ps(r, sign), v));
+  }
+  for (; i < n; ++i) y[i] = std::erf(x[i]);
+}
+
+}  // namespace vexp_detail
+}  // namespace ku
+}  // namespace fleetrt
