@@ -279,6 +279,16 @@ bool register_backend_kernel(const char* backend, const char* domain, const char
 KernelFn find_kernel(const std::string& domain, const std::string& op_type);
 // The kernel of kernel set `backend` for (domain, op_type), or nullptr.
 KernelFn find_backend_kernel(const std::string& backend, const std::string& domain, const std::string& op_type);
+// What a host kernel may do once when the engine opens the plan, before any request: make from
+// the op's constant inputs what it would otherwise make on its first call and keep in op_state()
+// (packed GEMM weights), so that no request pays for it. The context holds the op's attributes,
+// its constant inputs (input(i) is nullptr for the others), op_state(), scratch and the device's
+// threads; it has no outputs. Called only on the cpu backend (whose memory plan counts these
+// copies, plan.json memory.prepared). Registered with FLEETRT_REGISTER_KERNEL_PREPARE.
+using PrepareFn = Status (*)(KernelContext& ctx);
+bool register_kernel_prepare(const char* domain, const char* op_type, PrepareFn fn);
+// The prepare function of host kernel (domain, op_type), or nullptr.
+PrepareFn find_kernel_prepare(const std::string& domain, const std::string& op_type);
 // Every registered kernel (for `fleetrt --list-kernels` and the compiler's support check).
 const std::vector<KernelEntry>& all_kernels();
 // Which kernel code runs on this machine: "avx2" (AVX2+FMA found, FLEETRT_PORTABLE unset) or
@@ -289,6 +299,9 @@ const char* kernel_simd();
 #define FLEETRT_CONCAT(a, b) FLEETRT_CONCAT_INNER(a, b)
 #define FLEETRT_REGISTER_KERNEL(domain, op_type, fn) \
   static const bool FLEETRT_CONCAT(fleetrt_kernel_reg_, __COUNTER__) = ::fleetrt::register_kernel(domain, op_type, fn)
+#define FLEETRT_REGISTER_KERNEL_PREPARE(domain, op_type, fn)                   \
+  static const bool FLEETRT_CONCAT(fleetrt_kernel_prep_, __COUNTER__) = \
+      ::fleetrt::register_kernel_prepare(domain, op_type, fn)
 #define FLEETRT_REGISTER_BACKEND_KERNEL(backend, domain, op_type, fn) \
   static const bool FLEETRT_CONCAT(fleetrt_kernel_reg_, __COUNTER__) =   \
       ::fleetrt::register_backend_kernel(backend, domain, op_type, fn)

@@ -9,6 +9,7 @@
 #include <exception>
 #include <cstring>
 
+#include "core/op_prepare.h"
 #include "core/tensor_io.h"
 #include "engine/backend.h"
 
@@ -759,6 +760,9 @@ Status Executor::prepare() {
                              (op.domain.empty() ? "ai.onnx" : op.domain) + "." + op.op_type + ", opset " +
                              std::to_string(op.opset) + ")");
     }
+    // The cpu backend's kernels make their copies of constant weights (packed GEMM panels) now,
+    // before any request (the memory plan counts them: plan.json memory.prepared).
+    if (std::string(backend_.name()) == "cpu") FLEETRT_RETURN_IF_ERROR(prepare_constant_inputs(program_, D, pool_));
     frees_[p].assign(D.ops.size(), {});
     std::vector<bool> is_output(D.tensors.size(), false);
     for (uint32_t t : D.outputs) is_output[t] = true;

@@ -34,6 +34,30 @@ KernelFn find_backend_kernel(const std::string& backend, const std::string& doma
 
 KernelFn find_kernel(const std::string& domain, const std::string& op_type) { return find_backend_kernel("cpu", domain, op_type); }
 
+namespace {
+struct PrepareEntry {
+  const char* domain;
+  const char* op_type;
+  PrepareFn fn;
+};
+std::vector<PrepareEntry>& prepare_table() {
+  static std::vector<PrepareEntry> t;
+  return t;
+}
+}  // namespace
+
+bool register_kernel_prepare(const char* domain, const char* op_type, PrepareFn fn) {
+  prepare_table().push_back(PrepareEntry{domain, op_type, fn});
+  return true;
+}
+
+PrepareFn find_kernel_prepare(const std::string& domain, const std::string& op_type) {
+  const std::string d = domain == "ai.onnx" ? std::string() : domain;
+  for (const PrepareEntry& e : prepare_table())
+    if (d == e.domain && op_type == e.op_type) return e.fn;
+  return nullptr;
+}
+
 const std::vector<KernelEntry>& all_kernels() { return table(); }
 
 size_t dtype_bits(DType t) {

@@ -113,6 +113,22 @@ struct PackedWeight {
   std::shared_ptr<const ku::PackedB> panels;
 };
 
+// op(B) of constant input b (K×N, leading dimension ldb) packed for the SGEMM, kept in the op's
+// state: made by the first caller (the engine's prepare, else the first product of more than
+// kStreamRowsMax rows), reused while it fits.
+std::shared_ptr<const PackedWeight> packed_weight(KernelContext& ctx, const Tensor& b, bool tb, int64_t K, int64_t N,
+                                                  int64_t ldb) {
+  auto fits = [&](const PackedWeight& p) {
+    return p.data == b.data && p.dtype == b.dtype && p.K == K && p.N == N && p.ldb == ldb && p.tb == tb;
+  };
+  auto make = [&]() -> std::shared_ptr<const PackedWeight> {
+    auto panels = ku::sgemm_pack_b(tb, K, N, ku::as_float_buffer(ctx, b), ldb, &ctx);
+    if (!panels) return nullptr;
+    return std::make_shared<const PackedWeight>(PackedWeight{b.data, b.dtype, K, N, ldb, tb, std::move(panels)});
+  };
+  return ku::prepared<PackedWeight>(ctx, fits, make);
+}
+
 // C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16. Few-row products read a
 // half-precision B where it lies (half the bytes); the others convert it to float32 first. A B that
 // is input 1 and constant (b_off 0) is packed for the SGEMM once, by the first call of more than
@@ -121,15 +137,7 @@ void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t 
             int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && K > 0 &&
       (M > kStreamRowsMax || !ku::skinny_gemm_fits(M, N, K, tb))) {
-    auto fits = [&](const PackedWeight& p) {
-      return p.data == b.data && p.dtype == b.dtype && p.K == K && p.N == N && p.ldb == ldb && p.tb == tb;
-    };
-    auto make = [&]() -> std::shared_ptr<const PackedWeight> {
-      auto panels = ku::sgemm_pack_b(tb, K, N, ku::as_float_buffer(ctx, b), ldb, &ctx);
-      if (!panels) return nullptr;
-      return std::make_shared<const PackedWeight>(PackedWeight{b.data, b.dtype, K, N, ldb, tb, std::move(panels)});
-    };
-    if (auto p = ku::prepared<PackedWeight>(ctx, fits, make)) {
+    if (auto p = packed_weight(ctx, b, tb, K, N, ldb)) {
       ku::sgemm_packed(ta, M, alpha, A, lda, *p->panels, beta, C, ldc, &ctx);
       return;
     }
@@ -296,6 +304,25 @@ Status k_FusedMatMul(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// The engine opens the plan: a constant 2-D float B of MatMul, Gemm or FusedMatMul packed now, as
+// gemm_b packs it on the first product of more than kStreamRowsMax rows (products of fewer rows
+// read B where it lies and leave the copy unused; plan.json memory.prepared counts it anyway).
+Status prepare_packed_b(KernelContext& ctx, bool tb) {
+  const Tensor* b = ctx.input(1);
+  if (!b || b->rank() != 2 || !(b->dtype == DType::kF32 || b->dtype == DType::kF16 || b->dtype == DType::kBF16))
+    return Status::Ok();
+  const int64_t K = tb ? b->shape[1] : b->shape[0], N = tb ? b->shape[0] : b->shape[1];
+  if (K <= 0 || N <= 0) return Status::Ok();
+  packed_weight(ctx, *b, tb, K, N, b->shape[1]);
+  return Status::Ok();
+}
+
+Status prepare_MatMul(KernelContext& ctx) { return prepare_packed_b(ctx, false); }
+Status prepare_Gemm(KernelContext& ctx) { return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0); }
+Status prepare_FusedMatMul(KernelContext& ctx) {
+  return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0);
+}
+
 // Zero point for row/column `idx`: scalar, or per-row (A) / per-column (B) 1-D tensor.
 Status int8_values(const KernelContext& ctx, const Tensor& t, std::vector<int32_t>* out) {
   int64_t n = t.numel();
@@ -393,6 +420,9 @@ Status k_QLinearMatMul(KernelContext& ctx) {
 FLEETRT_REGISTER_KERNEL("", "MatMul", k_MatMul);
 FLEETRT_REGISTER_KERNEL("", "Gemm", k_Gemm);
 FLEETRT_REGISTER_KERNEL("com.microsoft", "FusedMatMul", k_FusedMatMul);
+FLEETRT_REGISTER_KERNEL_PREPARE("", "MatMul", prepare_MatMul);
+FLEETRT_REGISTER_KERNEL_PREPARE("", "Gemm", prepare_Gemm);
+FLEETRT_REGISTER_KERNEL_PREPARE("com.microsoft", "FusedMatMul", prepare_FusedMatMul);
 FLEETRT_REGISTER_KERNEL("", "MatMulInteger", k_MatMulInteger);
 FLEETRT_REGISTER_KERNEL("", "QLinearMatMul", k_QLinearMatMul);
 

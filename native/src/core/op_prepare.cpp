@@ -1,0 +1,99 @@
+#include "core/op_prepare.h"
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fleetrt {
+namespace {
+
+// The context of a prepare function: attributes, the op's weights (other inputs absent), its
+// state slot, scratch and the pool; no outputs.
+class PrepareContext final : public KernelContext {
+ public:
+  PrepareContext(const OpDesc& op, std::vector<Value> inputs, ThreadPool& pool)
+      : op_(op), inputs_(std::move(inputs)), pool_(pool) {}
+
+  const std::string& op_type() const override { return op_.op_type; }
+  const std::string& op_name() const override { return op_.name; }
+  int opset() const override { return op_.opset; }
+  const Attributes& attrs() const override { return op_.attrs; }
+  int num_inputs() const override { return static_cast<int>(inputs_.size()); }
+  const Value* input_value(int i) const override {
+    if (i < 0 || i >= num_inputs() || inputs_[i].kind != Value::Kind::kTensor) return nullptr;
+    return &inputs_[i];
+  }
+  const Tensor* input(int i) const override {
+    const Value* v = input_value(i);
+    return v ? &v->tensor.view : nullptr;
+  }
+  bool input_is_constant(int i) const override { return input_value(i) != nullptr; }
+  int num_outputs() const override { return 0; }
+  Tensor* output(int) override { return nullptr; }
+  Status output(int, const std::vector<int64_t>&, Tensor**) override {
+    return Status::Error("op '" + op_.name + "': no outputs while preparing constant inputs");
+  }
+  Status set_output_value(int, Value) override {
+    return Status::Error("op '" + op_.name + "': no outputs while preparing constant inputs");
+  }
+  void* scratch(size_t bytes) override {
+    scratch_.emplace_back(std::malloc(bytes ? bytes : 1), std::free);
+    return scratch_.back().get();
+  }
+  Status allocate(DType, const std::vector<int64_t>&, OwnedTensor*) override {
+    return Status::Error("op '" + op_.name + "': no allocation while preparing constant inputs");
+  }
+  int num_threads() const override { return pool_.size(); }
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) override {
+    pool_.parallel_for(n, grain, fn);
+  }
+  Status run_subgraph(int, const std::vector<const Value*>&, std::vector<Value>*) override {
+    return Status::Error("op '" + op_.name + "': no subgraphs while preparing constant inputs");
+  }
+  std::shared_ptr<void>* op_state() override { return &const_cast<OpDesc&>(op_).state; }
+
+ private:
+  const OpDesc& op_;
+  std::vector<Value> inputs_;
+  ThreadPool& pool_;
+  std::vector<std::unique_ptr<void, void (*)(void*)>> scratch_;
+};
+
+// Weight tensor t of D as a view into the mapped weights, when its shape is constant.
+bool weight_view(const Program& P, const ProgramDesc& D, int t, Value* out) {
+  const TensorDesc& T = D.tensors[t];
+  if (T.storage != Storage::kWeight || T.dtype == DType::kString || T.rank < 0) return false;
+  std::vector<int64_t> shape(static_cast<size_t>(T.rank));
+  const std::vector<int64_t> values(P.symbols.size(), 0);
+  const std::vector<uint8_t> bound(P.symbols.size(), 0);
+  for (int k = 0; k < T.rank; ++k)
+    if (!P.eval(T.shape[k], values.data(), bound.data(), &shape[k]) || shape[k] < 0) return false;
+  out->kind = Value::Kind::kTensor;
+  Tensor& view = out->tensor.view;
+  view.dtype = T.dtype;
+  view.shape = std::move(shape);
+  if (view.bytes() != T.b || !view.bytes()) return false;
+  view.data = const_cast<uint8_t*>(P.weights.data() + T.a);
+  return true;
+}
+
+}  // namespace
+
+Status prepare_constant_inputs(const Program& P, ProgramDesc& D, ThreadPool& pool) {
+  for (OpDesc& op : D.ops) {
+    const PrepareFn fn = find_kernel_prepare(op.domain, op.op_type);
+    if (!fn) continue;
+    std::vector<Value> inputs(op.inputs.size());
+    bool any = false;
+    for (size_t i = 0; i < op.inputs.size(); ++i)
+      if (op.inputs[i] >= 0 && weight_view(P, D, op.inputs[i], &inputs[i])) any = true;
+    if (!any) continue;
+    PrepareContext ctx(op, std::move(inputs), pool);
+    Status s = fn(ctx);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace fleetrt
