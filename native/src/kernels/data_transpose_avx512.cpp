@@ -6,6 +6,7 @@
 
 #include "data_transpose.h"
 #include "data_transpose_tile.h"
+#include "simd_transpose16_avx512.h"
 
 namespace fleetrt {
 namespace ku {
@@ -16,31 +17,12 @@ namespace {
 // multiples of 64 bytes).
 template <bool kStream>
 inline void t16x16(const float* s, int64_t ss, float* d, int64_t ds) {
-  __m512 r[16], t[16];
+  __m512 r[16], o[16];
   for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(s + j * ss);
-  // t[2i], t[2i+1]: rows 2i and 2i+1 interleaved (in each 128-bit lane L: columns 4L, 4L+1 / 4L+2, 4L+3)
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  // r[4j + c]: in lane L, rows 4j..4j+3 of column 4L + c
-  for (int j = 0; j < 4; ++j) {
-    r[4 * j] = _mm512_shuffle_ps(t[4 * j], t[4 * j + 2], 0x44);
-    r[4 * j + 1] = _mm512_shuffle_ps(t[4 * j], t[4 * j + 2], 0xEE);
-    r[4 * j + 2] = _mm512_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0x44);
-    r[4 * j + 3] = _mm512_shuffle_ps(t[4 * j + 1], t[4 * j + 3], 0xEE);
-  }
-  // column 4L + c = lane L of r[c], r[4 + c], r[8 + c], r[12 + c]
-  for (int c = 0; c < 4; ++c) {
-    const __m512 v0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-    const __m512 w0 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44),
-                 w1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-    const __m512 o[4] = {_mm512_shuffle_f32x4(v0, w0, 0x88), _mm512_shuffle_f32x4(v0, w0, 0xDD),
-                         _mm512_shuffle_f32x4(v1, w1, 0x88), _mm512_shuffle_f32x4(v1, w1, 0xDD)};
-    for (int L = 0; L < 4; ++L) {
-      if (kStream) _mm512_stream_ps(d + (4 * L + c) * ds, o[L]);
-      else _mm512_storeu_ps(d + (4 * L + c) * ds, o[L]);
-    }
+  transpose16x16_ps(r, o);
+  for (int i = 0; i < 16; ++i) {
+    if (kStream) _mm512_stream_ps(d + i * ds, o[i]);
+    else _mm512_storeu_ps(d + i * ds, o[i]);
   }
 }
 

@@ -76,7 +76,7 @@ void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int
   for (int64_t ir = 0; ir < mc; ir += MR) {
     if (!trans && mc - ir >= MR && (MR == gemm::kMR512 || MR == kMR)) {
       const float* a = A + (i0 + ir) * lda + p0;
-      if (MR == gemm::kMR512) pack_a_rows<gemm::kMR512>(a, lda, kc, dst);
+      if (MR == gemm::kMR512) gemm::pack_a12_avx512(a, lda, kc, dst);  // MR 12: the AVX-512 kernel
       else pack_a_rows<kMR>(a, lda, kc, dst);
       dst += MR * kc;
       continue;

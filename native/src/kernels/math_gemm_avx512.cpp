@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include "math_gemm_kernels.h"
+#include "simd_transpose16_avx512.h"
 
 namespace fleetrt {
 namespace ku {
@@ -56,6 +57,19 @@ void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, i
   if (mr <= 4) return rows_x32<4>(kc, A, B, C, ldc, alpha, beta, mr, nr);
   if (mr <= 8) return rows_x32<8>(kc, A, B, C, ldc, alpha, beta, mr, nr);
   rows_x32<12>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+}
+
+void pack_a12_avx512(const float* A, int64_t lda, int64_t kc, float* dst) {
+  int64_t k = 0;
+  for (; k + 16 <= kc; k += 16) {
+    __m512 r[16], o[16];
+    for (int j = 0; j < 12; ++j) r[j] = _mm512_loadu_ps(A + j * lda + k);
+    for (int j = 12; j < 16; ++j) r[j] = _mm512_setzero_ps();
+    transpose16x16_ps(r, o);
+    for (int i = 0; i < 16; ++i) _mm512_mask_storeu_ps(dst + (k + i) * kMR512, 0x0FFF, o[i]);
+  }
+  for (; k < kc; ++k)
+    for (int j = 0; j < 12; ++j) dst[k * kMR512 + j] = A[j * lda + k];
 }
 
 }  // namespace gemm
