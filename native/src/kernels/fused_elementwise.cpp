@@ -12,16 +12,13 @@
 #include <emmintrin.h>
 #endif
 
+#include "fused_elementwise.h"
 #include "kernel_util.h"
 
 namespace fleetrt {
 namespace {
 
-enum Opcode : int64_t {
-  kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kPow = 4, kMax = 5, kMin = 6,
-  kRelu = 20, kSigmoid = 21, kTanh = 22, kErf = 23, kNeg = 24, kAbs = 25, kExp = 26, kSqrt = 27, kLog = 28,
-  kReciprocal = 29, kSquare = 30,
-};
+using namespace fused;  // the opcodes
 
 bool is_binary(int64_t op) { return op >= kAdd && op <= kMin; }
 bool is_unary(int64_t op) { return op >= kRelu && op <= kSquare; }
@@ -29,6 +26,8 @@ bool is_unary(int64_t op) { return op >= kRelu && op <= kSquare; }
 constexpr int64_t kChunk = 512;
 
 void run_instr(int64_t op, const float* a, const float* b, float* o, int64_t n) {
+  static const bool avx512 = ku::use_avx512();
+  if (avx512 && run_instr_avx512(op, a, b, o, n)) return;
   switch (op) {
     case kAdd: for (int64_t i = 0; i < n; ++i) o[i] = a[i] + b[i]; break;
     case kSub: for (int64_t i = 0; i < n; ++i) o[i] = a[i] - b[i]; break;
