@@ -292,6 +292,7 @@ int main(int argc, char** argv) {
   // next to short ones whose later ranges are empty; prefill chunks: many tokens of one sequence
   const std::vector<Sequence> decode = {{2500, 1}, {700, 1}, {4, 1}};
   const std::vector<Sequence> one_long = {{1900, 1}};
+  const std::vector<Sequence> short_ones = {{100, 1}, {30, 1}};  // too short to split: KV heads in groups
   const std::vector<Sequence> chunks = {{300, 37}, {0, 9}};
   const std::vector<Case> cases = {
       {"decode f32 bhsd D=64 group 2", "bhsd", 8, 4, 64, 16, DType::kF32, decode},
@@ -299,6 +300,7 @@ int main(int argc, char** argv) {
       {"decode f32 packed D=20 group 4 pages of 7", "packed", 8, 2, 20, 7, DType::kF32, decode},
       {"decode f16 bhsd D=40 group 2", "bhsd", 4, 2, 40, 16, DType::kF16, decode},
       {"decode bf16 bsd D=64 group 3", "bsd", 6, 2, 64, 16, DType::kBF16, one_long},
+      {"decode short contexts f32 bhsd D=32 group 2", "bhsd", 6, 3, 32, 16, DType::kF32, short_ones},
       {"prefill chunks f32 bsd D=64 group 2", "bsd", 4, 2, 64, 16, DType::kF32, chunks},
       {"prefill chunks f16 packed D=13 group 1", "packed", 3, 3, 13, 5, DType::kF16, chunks},
   };

@@ -3,8 +3,8 @@
  * (native/tests/paged_check.cpp): decode steps whose long contexts are split over the threads and
  * merged (next to short sequences whose later ranges are empty), prefill chunks, shuffled page
  * tables, the three layouts, grouped query heads, head sizes with and without vector tails, and
- * float32/float16/bfloat16 caches; with each kernel-code variant, on 1, 2 and 4 threads (1: no
- * split; 2 and 4: two and three ranges).
+ * float32/float16/bfloat16 caches, short decode contexts cut into groups of KV heads instead; with
+ * each kernel-code variant, on 1, 2 and 4 threads (more threads: more ranges and head groups).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,7 +24,7 @@ describe.skipIf(!check || !existsSync(check))('paged attention kernel against a 
           .trim()
           .split('\n')
           .map((l) => JSON.parse(l) as { case: string; ok: boolean; max_abs_err: number; error?: string });
-        expect(lines.length, r.stderr).toBe(7);
+        expect(lines.length, r.stderr).toBe(8);
         for (const l of lines) expect(l.ok, `${l.case} on ${threads} threads: ${l.error ?? l.max_abs_err}`).toBe(true);
         expect(r.status).toBe(0);
       }

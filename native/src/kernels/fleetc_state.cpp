@@ -146,10 +146,11 @@ Status PagedAttention(KernelContext& ctx) {
     read += 2 * elem * static_cast<uint64_t>((sq.past + (t - sq.first_token) + 1) * L.KVH * L.D);
   }
 
-  // 2. Attention, one task per (token, key range): all the token's query heads, each KV head's
-  // group reading that head's K/V once, page by page (a page's heads lie one after another). When
-  // the step has fewer tokens than a few per thread (a decode step), a long context is split into
-  // ranges of whole pages that run on different threads, and their parts are merged.
+  // 2. Attention, one task per (token, KV heads, key range): each KV head's group of query heads
+  // reads that head's K/V once, page by page (a page's heads lie one after another, so that a task
+  // over all heads reads one run of memory per page). A step with fewer tokens than a few per
+  // thread (a decode step) is cut finer: a long context into ranges of whole pages, whose parts
+  // are merged, and otherwise the KV heads into groups.
   const int64_t group = L.H / L.KVH;
   const int64_t D = L.D;
   const int64_t ps = ks.page_size;
@@ -160,10 +161,12 @@ Status PagedAttention(KernelContext& ctx) {
   const int64_t splits =
       L.T >= want ? 1 : std::max<int64_t>(1, std::min<int64_t>((want + L.T - 1) / L.T, max_ctx / kMinSplitKeys));
   const int64_t span = ((max_ctx + splits - 1) / splits + ps - 1) / ps * ps;  // keys per range, whole pages
-  const int64_t units = L.T * splits;
-  // per unit: each query head's m, then its l, then its unnormalised sums (splits > 1 only)
+  const int64_t head_groups = std::min<int64_t>(L.KVH, std::max<int64_t>(1, (want + L.T * splits - 1) / (L.T * splits)));
+  const int64_t per_group = (L.KVH + head_groups - 1) / head_groups;  // KV heads per task
+  const int64_t units = L.T * head_groups * splits;
+  // per (token, range): each query head's m, then its l, then its unnormalised sums (splits > 1 only)
   const int64_t part_floats = L.H * (D + 2);
-  float* parts = splits > 1 ? static_cast<float*>(ctx.scratch(static_cast<size_t>(units * part_floats) * 4)) : nullptr;
+  float* parts = splits > 1 ? static_cast<float*>(ctx.scratch(static_cast<size_t>(L.T * splits * part_floats) * 4)) : nullptr;
   if (splits > 1 && !parts) return op_error(ctx, "cannot allocate the split ranges' partial sums");
   paged::HeadPages heads;
   heads.dtype = dt;
@@ -172,29 +175,35 @@ Status PagedAttention(KernelContext& ctx) {
   heads.page_size = ps;
   heads.page_elems = static_cast<int64_t>(ks.page_elems());
   heads.D = D;
-  const int64_t work_per_unit = std::min(max_ctx, span) * L.H * D;
+  const int64_t work_per_unit = std::min(max_ctx, span) * per_group * group * D;
   ctx.parallel_for(units, std::max<int64_t>(1, (1 << 16) / (work_per_unit + 1)), [&](int64_t begin, int64_t end) {
     std::vector<float> qv(static_cast<size_t>(L.H * D)), acc(qv.size()), scratch;
     for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t t = unit / splits, part = unit % splits;
+      const int64_t part = unit % splits, t = unit / splits / head_groups;
+      const int64_t g0 = unit / splits % head_groups * per_group, g1 = std::min(L.KVH, g0 + per_group);
+      const int64_t r0 = g0 * group, r1 = g1 * group;  // its query heads
+      if (g0 >= g1) continue;
       const StepSequence& sq = step->sequence(seq_of[t]);
       const int64_t n = sq.past + (t - sq.first_token) + 1;  // keys 0 … position
       const int64_t j0 = part * span, j1 = std::min(n, j0 + span);
-      float* pm = splits > 1 ? parts + unit * part_floats : nullptr;
+      float* pm = splits > 1 ? parts + (t * splits + part) * part_floats : nullptr;
       if (j0 >= j1) {  // a shorter sequence's empty range: no weight in the merge
-        std::fill(pm, pm + L.H, -INFINITY);
-        std::fill(pm + L.H, pm + part_floats, 0.0f);
+        std::fill(pm + r0, pm + r1, -INFINITY);
+        std::fill(pm + L.H + r0, pm + L.H + r1, 0.0f);
+        std::fill(pm + 2 * L.H + r0 * D, pm + 2 * L.H + r1 * D, 0.0f);
         continue;
       }
       paged::HeadPages h = heads;
       h.pages = sq.pages;
-      scratch.resize(std::max(scratch.size(), paged::attend_scratch_floats(h, L.KVH, group, j1 - j0)));
-      for (int64_t hq = 0; hq < L.H; ++hq) paged::to_floats(dt, q->data, L.q(t, hq), &qv[hq * D], D);
+      h.head_offset = g0 * ps * D;
+      scratch.resize(std::max(scratch.size(), paged::attend_scratch_floats(h, g1 - g0, group, j1 - j0)));
+      for (int64_t hq = r0; hq < r1; ++hq) paged::to_floats(dt, q->data, L.q(t, hq), &qv[hq * D], D);
       if (pm) {
-        paged::attend(h, L.KVH, qv.data(), group, j0, j1, scale, scratch.data(), pm + 2 * L.H, pm, pm + L.H);
+        paged::attend(h, g1 - g0, &qv[r0 * D], group, j0, j1, scale, scratch.data(), pm + 2 * L.H + r0 * D, pm + r0,
+                      pm + L.H + r0);
       } else {
-        paged::attend(h, L.KVH, qv.data(), group, j0, j1, scale, scratch.data(), acc.data(), nullptr, nullptr);
-        for (int64_t hq = 0; hq < L.H; ++hq) paged::from_floats(dt, &acc[hq * D], out->data, L.out(t, hq), D);
+        paged::attend(h, g1 - g0, &qv[r0 * D], group, j0, j1, scale, scratch.data(), &acc[r0 * D], nullptr, nullptr);
+        for (int64_t hq = r0; hq < r1; ++hq) paged::from_floats(dt, &acc[hq * D], out->data, L.out(t, hq), D);
       }
     }
   });
