@@ -175,8 +175,12 @@ Status PagedAttention(KernelContext& ctx) {
   heads.page_size = ps;
   heads.page_elems = static_cast<int64_t>(ks.page_elems());
   heads.D = D;
+  // A step cut finer than its tokens (a decode step) runs its tasks on all the threads even when
+  // they are short: they wait on memory (K/V rows the weights streamed out of the caches since the
+  // previous step), not on arithmetic.
   const int64_t work_per_unit = std::min(max_ctx, span) * per_group * group * D;
-  ctx.parallel_for(units, std::max<int64_t>(1, (1 << 16) / (work_per_unit + 1)), [&](int64_t begin, int64_t end) {
+  const int64_t grain = L.T < want ? 1 : std::max<int64_t>(1, (1 << 16) / (work_per_unit + 1));
+  ctx.parallel_for(units, grain, [&](int64_t begin, int64_t end) {
     std::vector<float> qv(static_cast<size_t>(L.H * D)), acc(qv.size()), scratch;
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t part = unit % splits, t = unit / splits / head_groups;
