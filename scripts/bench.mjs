@@ -24,7 +24,7 @@ const BENCHES = {
   ],
   gemm: ['SGEMM GFLOP/s against the measured FMA peak', path.join(root, 'native/build/fleetrt_gemm_bench'), []],
   stream: [
-    'few-row matrix products and Transpose against memcpy bandwidth',
+    'few-row matrix products, Transpose and paged attention against memcpy bandwidth',
     path.join(root, 'native/build/fleetrt_stream_bench'),
     [],
   ],

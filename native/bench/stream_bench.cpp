@@ -4,10 +4,13 @@
 //     reads all of them from memory, as a decode step or a short-sequence encoder does), B as K×N
 //     (MatMul) and N×K (Gemm transB, dot_general), float32 (ku::sgemm, as MatMul/Gemm call it) and
 //     float16 weights (where the few-row loops read them in place): bytes of B per second,
-//   - Transpose of large 2-D and 4-D tensors: bytes read + written per second.
+//   - Transpose of large 2-D and 4-D tensors: bytes read + written per second,
+//   - paged attention of one decode step (fleetc.PagedAttention's per-head code) over the KV
+//     pages of a Llama-style decoder (8 layers, 8 query heads on 4 KV heads of 64, pages of 16
+//     tokens) at 2048 and 8192 tokens of context: K and V bytes read per second.
 // Every figure is the best of several runs, alternated run by run with its memcpy reference, so
 // that other work on the machine weighs on both alike.
-// usage: fleetrt_stream_bench [threads] [--json] [few-rows|transpose|memcpy]   (--json: one JSON
+// usage: fleetrt_stream_bench [threads] [--json] [few-rows|transpose|paged|memcpy]   (--json: one JSON
 // object per line; a section name runs that section alone, memcpy the reference alone)
 #include <algorithm>
 #include <cmath>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "../src/kernels/data_transpose.h"
+#include "../src/kernels/fleetc_attention.h"
 #include "../src/kernels/kernel_util.h"
 #include "../src/kernels/math_gemm_skinny.h"
 #include "bench_ctx.h"
@@ -219,6 +223,90 @@ void transposes(bench::PoolContext& ctx, std::mt19937& rng) {
   }
 }
 
+// One decode step's attention: per layer, the token's query heads over the context's pages (one
+// sequence, its pages in order as a fresh pool hands them out).
+void paged_attention(bench::PoolContext& ctx, std::mt19937& rng) {
+  const int64_t layers = 8, kvh = 4, group = 2, D = 64, ps = 16;
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (const int64_t n : {int64_t{2048}, int64_t{8192}}) {
+    const int64_t pages = n / ps, page_elems = kvh * ps * D;
+    std::vector<std::vector<float>> k(layers), v(layers);
+    for (int64_t l = 0; l < layers; ++l) {
+      k[l].resize(static_cast<size_t>(pages * page_elems));
+      v[l].resize(k[l].size());
+      for (auto& x : k[l]) x = dist(rng);
+      for (auto& x : v[l]) x = dist(rng);
+    }
+    std::vector<int32_t> table(static_cast<size_t>(pages));
+    for (int64_t p = 0; p < pages; ++p) table[p] = static_cast<int32_t>(p);
+    std::vector<float> q(static_cast<size_t>(layers * kvh * group * D)), out(q.size());
+    for (auto& x : q) x = dist(rng);
+    const float scale = 0.125f;
+    // The step's one token per layer, its context split into `threads` × 2 ranges of whole pages,
+    // each over all the heads, as PagedAttention runs a decode step.
+    const int64_t splits = std::min<int64_t>(2 * ctx.num_threads(), n / 512), span = n / splits;
+    const int64_t rows = kvh * group;
+    std::vector<float> parts(static_cast<size_t>(splits * rows * (D + 2)));
+    auto run = [&] {
+      for (int64_t l = 0; l < layers; ++l) {
+        ku::paged::HeadPages h;
+        h.k = k[l].data();
+        h.v = v[l].data();
+        h.pages = table.data();
+        h.page_size = ps;
+        h.page_elems = page_elems;
+        h.D = D;
+        const float* ql = &q[static_cast<size_t>(l * rows * D)];
+        ctx.parallel_for(splits, 1, [&](int64_t b, int64_t e) {
+          std::vector<float> scratch(ku::paged::attend_scratch_floats(h, kvh, group, span));
+          for (int64_t s = b; s < e; ++s) {
+            float* pm = &parts[static_cast<size_t>(s * rows * (D + 2))];
+            ku::paged::attend(h, kvh, ql, group, s * span, (s + 1) * span, scale, scratch.data(), pm + 2 * rows, pm, pm + rows);
+          }
+        });
+        std::vector<float> m(static_cast<size_t>(splits * rows)), lsum(m.size()), acc(static_cast<size_t>(splits * rows * D));
+        for (int64_t s = 0; s < splits; ++s) {
+          const float* pm = &parts[static_cast<size_t>(s * rows * (D + 2))];
+          std::copy(pm, pm + rows, &m[s * rows]);
+          std::copy(pm + rows, pm + 2 * rows, &lsum[s * rows]);
+          std::copy(pm + 2 * rows, pm + rows * (D + 2), &acc[s * rows * D]);
+        }
+        ku::paged::merge(splits, rows, D, m.data(), lsum.data(), acc.data(), &out[static_cast<size_t>(l * rows * D)]);
+      }
+    };
+    const double bytes = 2.0 * layers * pages * page_elems * 4;
+    Copier copy(ctx, static_cast<size_t>(bytes));
+    run();
+    // check the last layer's first query head against a float64 softmax
+    double err = 0;
+    {
+      const int64_t l = layers - 1;
+      std::vector<double> s(static_cast<size_t>(n));
+      const float* q0 = &q[static_cast<size_t>(l * kvh * group * D)];  // query head 0 of KV head 0
+      double mx = -1e300, sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        double d = 0;
+        for (int64_t i = 0; i < D; ++i) d += double(q0[i]) * k[l][static_cast<size_t>(j * D + (j / ps) * (page_elems - ps * D) + i)];
+        s[j] = d * scale;
+        mx = std::max(mx, s[j]);
+      }
+      for (auto& x : s) sum += (x = std::exp(x - mx));
+      for (int64_t i = 0; i < D; ++i) {
+        double o = 0;
+        for (int64_t j = 0; j < n; ++j) o += s[j] / sum * v[l][static_cast<size_t>(j * D + (j / ps) * (page_elems - ps * D) + i)];
+        err = std::max(err, std::abs(o - out[static_cast<size_t>(l * kvh * group * D + i)]));
+      }
+    }
+    const auto [sec, csec] = best_interleaved(15, run, copy);
+    const double ref = 2.0 * bytes / csec / 1e9;
+    char name[64], extra[128];
+    snprintf(name, sizeof name, "decode step, context %lld", static_cast<long long>(n));
+    if (g_json) snprintf(extra, sizeof extra, ",\"context\":%lld,\"ms\":%.3f,\"max_abs_err\":%.2e", static_cast<long long>(n), sec * 1e3, err);
+    else snprintf(extra, sizeof extra, "  (%.1f MB of K and V in %.3f ms, max abs err %.1e)", bytes / 1e6, sec * 1e3, err);
+    report("paged", name, bytes / sec / 1e9, ref, extra);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -227,7 +315,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") g_json = true;
-    else if (a == "few-rows" || a == "transpose" || a == "memcpy") only = a;
+    else if (a == "few-rows" || a == "transpose" || a == "paged" || a == "memcpy") only = a;
     else threads = std::max(1, atoi(argv[i]));
   }
   bench::PoolContext ctx(threads);
@@ -242,5 +330,6 @@ int main(int argc, char** argv) {
            threads, kernel_simd(), ref);
   if (only.empty() || only == "few-rows") few_rows(ctx, rng);
   if (only.empty() || only == "transpose") transposes(ctx, rng);
+  if (only.empty() || only == "paged") paged_attention(ctx, rng);
   return 0;
 }

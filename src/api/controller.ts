@@ -33,6 +33,13 @@
  *   the cost of moving: state pages in use whose owner changes and weights of the bundles that
  *   change, over the route between the devices and into the receiving device's memory, plus the
  *   stall the engine reported for the last replan.
+ * - **Probation.** A prediction can be wrong where a measurement is not: the cost model may misjudge
+ *   a device the plans share out differently, and once a plan leaves one device with work to time,
+ *   nothing tells that device's own slowdown from the host's (an estimate is relative to the
+ *   fastest device seen). So every move is measured: once the new plan has run `window` steps, if
+ *   its median step is slower than the steps just before the move by more than `minGain`, the
+ *   controller moves back, restores the speeds it believed before, and leaves that plan out for
+ *   `horizon` steps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -67,6 +74,12 @@ export interface ControllerOptions {
   window?: number;
   /** A device's speed must change by more than this factor to count (default 2). */
   threshold?: number;
+  /**
+   * The factor for a device timed alone (default 2.5): with nothing to compare it with, load on
+   * the host counts as its own slowdown, and on this 2-core VM a lone device reads up to 2.2×
+   * slower for hundreds of steps with nothing changed on it (docs/runtime.md).
+   */
+  loneThreshold?: number;
   /** …for this many steps in a row (default 4). */
   sustain?: number;
   /** Steps skipped after the engine starts or re-plans (default 16). */
@@ -116,6 +129,10 @@ export interface Replacement {
   moveSeconds: number;
   paybackSteps: number;
   reason: string;
+  /** A move back from a plan that ran slower than the one before it (probation). */
+  undo?: boolean;
+  /** Set on a move that was undone. */
+  undone?: boolean;
   /** From the engine's `replanned` event. */
   stallMs?: number;
   stateBytesMoved?: number;
@@ -124,7 +141,7 @@ export interface Replacement {
 
 export interface Decision {
   step: number;
-  action: 'move' | 'keep';
+  action: 'move' | 'keep' | 'undo';
   reason: string;
 }
 
@@ -141,6 +158,15 @@ export interface ControllerStats {
   decisions: Decision[];
   compiles: { key: string; ms: number; ok: boolean }[];
   candidates: string[];
+}
+
+/** A move being measured: the plan it left, the beliefs before it, the step time before it. */
+interface Probation {
+  move: Replacement;
+  back: Candidate;
+  speeds: Record<string, number>;
+  beforeMs: number;
+  samples: number[];
 }
 
 interface Candidate {
@@ -267,6 +293,12 @@ export class Controller {
   private stepMs: number[] = [];
   private pagesUsed = 0;
   private speeds: Record<string, number> = {};
+  /** The beliefs before the last change of them: what a move made on the new ones falls back to. */
+  private priorSpeeds: Record<string, number> = {};
+  private probation: Probation | undefined;
+  private nextProbation: Omit<Probation, 'move' | 'samples'> | undefined;
+  /** Candidates a move to which was undone: left out until this step. */
+  private readonly refuted = new Map<string, number>();
   private estimates: Record<string, number> = {};
   private drift = 0;
   private pending: Replacement | undefined;
@@ -288,6 +320,7 @@ export class Controller {
       workDir: opts.workDir,
       window: opts.window ?? 16,
       threshold: opts.threshold ?? 2,
+      loneThreshold: Math.max(opts.loneThreshold ?? 2.5, opts.threshold ?? 2),
       sustain: opts.sustain ?? 4,
       warmup: opts.warmup ?? 16,
       baseline: opts.baseline ?? 16,
@@ -312,6 +345,7 @@ export class Controller {
     this.current = { key: 'nominal', factors: {}, planPath: resolve(planPath), plan };
     this.candidates.set(this.current.key, this.current);
     for (const d of this.fleet.devices) this.speeds[d.id] = 1;
+    this.priorSpeeds = { ...this.speeds };
     mkdirSync(this.o.workDir, { recursive: true });
     this.prepared = new Promise((r) => (this.resolvePrepared = r));
     const used = plan.devices.map((d) => d.name);
@@ -333,6 +367,7 @@ export class Controller {
       const bad = this.keyOf(this.pending.to);
       if (bad !== this.current.key) this.candidates.delete(bad);
       this.pending = undefined;
+      this.nextProbation = undefined;
     }
   }
 
@@ -388,6 +423,13 @@ export class Controller {
       return;
     }
     if (this.stepsOnPlan <= this.o.warmup) return;
+    // A move on probation is judged on whole steps, the compiler running or not (at nice 10 it
+    // slows them little; a plan that runs worse than the one it replaced should not wait seconds).
+    if (this.probation) {
+      this.probation.samples.push(e.ms);
+      if (this.probation.samples.length >= this.o.window) this.judge(e.step);
+      if (this.pending) return;
+    }
     // The compiler takes cores from the engine, not evenly across devices: its steps say nothing
     // about the devices, and become no part of a reference or an estimate.
     if (this.pumping) {
@@ -424,14 +466,16 @@ export class Controller {
     // Relative to the fastest device seen: load on the whole host slows every device alike.
     const base = seen.length > 1 ? Math.min(...seen.map((d) => raw[d]!)) : 1;
     for (const d of seen) this.estimates[d] = raw[d]! / base;
+    const threshold = seen.length > 1 ? this.o.threshold : this.o.loneThreshold;
     const off = seen.some((d) => {
       const r = this.estimates[d]! / (this.speeds[d] ?? 1);
-      return r > this.o.threshold || r < 1 / this.o.threshold;
+      return r > threshold || r < 1 / threshold;
     });
     this.drift = off ? this.drift + 1 : 0;
     if (this.drift < this.o.sustain) return;
     this.drift = 0;
     const before = factorsKey(this.rounded(this.speeds));
+    this.priorSpeeds = { ...this.speeds };
     for (const d of seen) this.speeds[d] = this.estimates[d]!;
     this.o.log?.(
       `live: step ${step}: device speeds changed (${seen.map((d) => `${d} ×${this.estimates[d]!.toFixed(2)}`).join(', ')}; was ${before})`,
@@ -455,6 +499,7 @@ export class Controller {
     let best = this.current;
     let bestT = now;
     for (const c of this.candidates.values()) {
+      if ((this.refuted.get(c.key) ?? -1) > step) continue;
       const t = predictStep(c.plan, c.factors, speeds);
       if (t < bestT * (1 - 1e-9)) {
         best = c;
@@ -475,7 +520,9 @@ export class Controller {
       return;
     }
     const gain = 1 - bestT / now;
-    const stepSeconds = this.stepMs.length ? median(this.stepMs) / 1e3 : now;
+    // the steps since the speeds changed: a trigger needs most of the last window off the belief
+    const recent = this.stepMs.slice(-this.o.window);
+    const stepSeconds = recent.length ? median(recent) / 1e3 : now;
     const gainPerStep = gain * stepSeconds;
     const move = this.moveCost(best.plan);
     const paybackSteps = gainPerStep > 0 ? move.seconds / gainPerStep : Infinity;
@@ -514,7 +561,49 @@ export class Controller {
     r.reason = `with ${label} the plan for ${best.key} is predicted ${(gain * 100).toFixed(0)}% faster: ${fmtS(gainPerStep)} per step pays for moving ${fmtBytes(move.stateBytes)} of state and ${fmtBytes(move.weightBytes)} of weights (${fmtS(move.seconds)}) in ${paybackSteps.toFixed(1)} steps`;
     this.note('move', `step ${step}: ${r.reason}`, step);
     this.pending = r;
+    this.nextProbation = { back: this.current, speeds: { ...this.priorSpeeds }, beforeMs: stepSeconds * 1e3 };
     this.engine.replan(best.planPath);
+  }
+
+  /** Ends the probation of the last move: kept when its steps are not slower than before it, else undone. */
+  private judge(step: number): void {
+    const p = this.probation!;
+    this.probation = undefined;
+    const after = median(p.samples);
+    const key = this.current.key;
+    if (after <= p.beforeMs * (1 + this.o.minGain)) {
+      this.note(
+        'keep',
+        `step ${step}: the plan for ${key} runs ${after.toFixed(3)} ms per step, ${p.beforeMs.toFixed(3)} ms before the move: kept`,
+        step,
+      );
+      return;
+    }
+    p.move.undone = true;
+    this.refuted.set(key, step + this.o.horizon);
+    this.speeds = { ...p.speeds };
+    const move = this.moveCost(p.back.plan);
+    const gainPerStep = (after - p.beforeMs) / 1e3;
+    const r: Replacement = {
+      step,
+      from: this.current.planPath,
+      to: p.back.planPath,
+      speeds: { ...this.speeds },
+      predictedBefore: after / 1e3,
+      predictedAfter: p.beforeMs / 1e3,
+      gain: 1 - p.beforeMs / after,
+      stepSeconds: after / 1e3,
+      gainPerStep,
+      stateBytes: move.stateBytes,
+      weightBytes: move.weightBytes,
+      moveSeconds: move.seconds,
+      paybackSteps: move.seconds / gainPerStep,
+      reason: `the plan for ${key} runs ${after.toFixed(3)} ms per step, slower than the ${p.beforeMs.toFixed(3)} ms before the move: back to the plan for ${p.back.key}, the speeds believed before, and no plan for ${key} for ${this.o.horizon} steps`,
+      undo: true,
+    };
+    this.note('undo', `step ${step}: ${r.reason}`, step);
+    this.pending = r;
+    this.engine.replan(p.back.planPath);
   }
 
   /** Bytes a replan to `next` moves and the seconds that takes (plus the last replan's stall). */
@@ -561,6 +650,9 @@ export class Controller {
       `live: on the plan for ${next.key} (stall ${stallMs.toFixed(1)} ms, ${fmtBytes(stateBytesMoved)} of state moved, ${fmtBytes(weightBytesLoaded)} of weights loaded)`,
     );
     this.current = next;
+    const probation = this.nextProbation;
+    this.nextProbation = undefined;
+    if (!r.undo && probation) this.probation = { ...probation, move: r, samples: [] };
     // A new plan: a new reference, taken at the speeds believed now.
     this.stepsOnPlan = 0;
     this.reference = new Map();

@@ -218,6 +218,18 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
     expect(mixed.telemetry.kvBytesMovedPerDecodeStep).toBe(0);
   }, 60_000);
 
+  it('a long prompt beside a short one: decode steps split the long context over the threads, still the reference tokens', async () => {
+    // Two sequences decoding on two threads are fewer tasks than two per thread, so PagedAttention
+    // cuts each context into ranges of whole pages (the short one's second range is empty) and
+    // merges their parts; the 1100-token prompt's prefill runs in unsplit chunks. (The kernel's
+    // numbers are checked against float64 in test/runtime/paged-attention.test.ts.)
+    const model = fixture('llama_kv_gqa');
+    const prompts = [Array.from({ length: 1100 }, (_, i) => (i * 37 + 11) % 1000), [5, 300, 12]];
+    const dir = await build(model, undefined, 1152);
+    const got = await generate(dir, { promptIds: prompts, maxNewTokens: 4, threads: 2 });
+    expect(got.sequences).toEqual(await reference(model, prompts, 4));
+  }, 60_000);
+
   it('sampling is seeded and reproducible; text in and out with the model tokenizer', async () => {
     const model = join(SHARED, 'models/onnx/tiny_random_gpt2_fp32_past.onnx');
     const dir = await build(model);

@@ -57,8 +57,11 @@ function writePlan(dir: string, busy: Record<string, number>, stateOwner: string
   return join(dir, 'plan.json');
 }
 
-/** The compiler of this world: the split, unless one device is 1.5× slower than the other; then all on the other. */
-function fakeCompiler(calls: string[]) {
+/**
+ * The compiler of this world: the split, unless one device is 1.5× slower than the other; then all
+ * on the other, which keeps `aside` ms of work (below 0.01 ms too little to time).
+ */
+function fakeCompiler(calls: string[], aside = 0.05) {
   return (out: string, fleet: Fleet) => {
     const speed = (id: string): number => 80e9 / fleet.devices.find((d) => d.id === id)!.compute.float32!;
     const sa = speed('a');
@@ -66,9 +69,9 @@ function fakeCompiler(calls: string[]) {
     calls.push(fleet.name);
     const busy =
       sb > sa * 1.5
-        ? { a: ALONE * sa, b: 0.05 * sb }
+        ? { a: ALONE * sa, b: aside * sb }
         : sa > sb * 1.5
-          ? { a: 0.05 * sa, b: ALONE * sb }
+          ? { a: aside * sa, b: ALONE * sb }
           : { a: SPLIT.a * sa, b: SPLIT.b * sb };
     const owner = busy.a > busy.b ? 'a' : 'b';
     return Promise.resolve({ id: 0, ok: true as const, planPath: writePlan(out, busy, owner, fleet.name), ms: 1 });
@@ -95,7 +98,18 @@ interface World {
   step: number;
 }
 
-async function world(opts: Partial<ControllerOptions> = {}, seed = 1): Promise<World> {
+/**
+ * What this world hides from the plans: `aside` (fakeCompiler), `trueSpeeds` (a device's speed the
+ * fleet file misstates, in every plan) and `lonely` (a factor on the one device a plan times: an
+ * artefact of the host, like a noisy neighbour on its core, that leaves when work is shared).
+ */
+interface Hidden {
+  aside?: number;
+  trueSpeeds?: Record<string, number>;
+  lonely?: number;
+}
+
+async function world(opts: Partial<ControllerOptions> = {}, seed = 1, hidden: Hidden = {}): Promise<World> {
   const work = mkdtempSync(join(tmpdir(), 'fleetc-live-decide-'));
   const start = writePlan(join(work, 'start'), SPLIT, 'b', 'start');
   let current = JSON.parse(readFileSync(start, 'utf8')) as PlanJSON;
@@ -110,8 +124,11 @@ async function world(opts: Partial<ControllerOptions> = {}, seed = 1): Promise<W
       for (let k = 0; k < steps; k++) {
         const devices: StepEvent['devices'] = {};
         let ms = 0;
-        for (const [d, s] of Object.entries(current.predicted.busy)) {
-          const us = s * 1e6 * (speeds[d] ?? 1) * host * rand();
+        const busy = Object.entries(current.predicted.busy);
+        const timed = busy.filter(([, s]) => s >= 1e-5);
+        for (const [d, s] of busy) {
+          const lonely = timed.length === 1 && timed[0]![0] === d ? (hidden.lonely ?? 1) : 1;
+          const us = s * 1e6 * (speeds[d] ?? 1) * (hidden.trueSpeeds?.[d] ?? 1) * lonely * host * rand();
           devices[d] = { busyUs: us, util: 0 };
           ms += us / 1e3;
         }
@@ -146,7 +163,7 @@ async function world(opts: Partial<ControllerOptions> = {}, seed = 1): Promise<W
     model: 'model.onnx',
     fleet: FLEET,
     workDir: join(work, 'candidates'),
-    compiler: fakeCompiler(w.calls),
+    compiler: fakeCompiler(w.calls, hidden.aside),
     log: (l) => w.logs.push(l),
     ...opts,
   });
@@ -219,6 +236,46 @@ describe('live controller decisions on synthetic signals', () => {
     await w.run(400, {});
     expect(w.replans.length, w.logs.join('\n')).toBeGreaterThan(moved);
     expect(w.controller.planPath).toMatch(/start/);
+  });
+
+  it('a device timed alone must change by more (2.5×) before anything moves', async () => {
+    for (const seed of [1, 2, 3]) {
+      const hidden: Hidden = { aside: 0.001 };
+      const w = await world({}, seed, hidden);
+      await w.run(200, {});
+      await w.run(300, { b: 3 });
+      hidden.lonely = 2.2; // a, alone, reads 2.2× slower for a long while
+      await w.run(900, { b: 3 });
+      expect(w.replans.length, w.logs.join('\n')).toBe(1);
+    }
+  });
+
+  it('a move whose steps run slower than before is undone, and not made again within the horizon', async () => {
+    // b really runs 2.5× slower than the fleet file says; once b is slowed 3× the work goes to a,
+    // which later reads 3× slower while it alone is timed, so the plans predict the split better
+    for (const seed of [1, 2, 3]) {
+      const hidden: Hidden = { aside: 0.001, trueSpeeds: { b: 2.5 } };
+      const w = await world({}, seed, hidden);
+      await w.run(200, {});
+      await w.run(300, { b: 3 });
+      hidden.lonely = 3;
+      await w.run(900, { b: 3 });
+      const r = w.controller.stats().replacements;
+      expect(
+        r.map((m) => !!m.undo),
+        w.logs.join('\n'),
+      ).toEqual([false, false, true]);
+      expect(r[1]!.undone).toBe(true);
+      expect(r[2]!.to).toBe(r[1]!.from);
+      expect(r[2]!.stepSeconds).toBeGreaterThan(r[1]!.stepSeconds);
+      expect(w.controller.stats().decisions.filter((d) => d.action === 'undo')).toHaveLength(1);
+    }
+    // the first move, made on measured speeds, passes its probation
+    const w = await world({}, 1, { aside: 0.001 });
+    await w.run(200, {});
+    await w.run(600, { b: 3 });
+    expect(w.controller.stats().replacements.map((m) => !!m.undo)).toEqual([false]);
+    expect(w.controller.stats().decisions.some((d) => /kept$/.test(d.reason))).toBe(true);
   });
 
   it('keeps the plan when the move would not pay back within the horizon', async () => {

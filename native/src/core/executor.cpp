@@ -38,6 +38,20 @@ double now_us() {
   return duration<double, std::micro>(steady_clock::now().time_since_epoch()).count();
 }
 
+// A slower device (fleetrt --slowdown): it takes FACTOR × the time since its last op was
+// accounted, the op and the dispatch around it, so the extra time is waited out here (asleep while
+// more than 1.5 ms is left, then spinning); returns the end of the slowed op.
+double slow_down(const PassContext* pc, double since_us) {
+  double now = now_us();
+  if (!pc || !(pc->slowdown > 1)) return now;
+  const double until = since_us + (now - since_us) * pc->slowdown;
+  for (double left = until - now; left > 0; left = until - now) {
+    if (left > 1500) std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(left - 1000)));
+    now = now_us();
+  }
+  return now;
+}
+
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string o = "[";
   for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
@@ -577,15 +591,8 @@ Status Frame::run_op(int o) {
     if (st.ok()) st = ctx.deferred();
   }
   double dur = now_us() - start;
-  if (pc && pc->slowdown > 1) {
-    // A slower device (fleetrt --slowdown): wait out the extra time (asleep while more than 1.5 ms
-    // is left, then spinning), and count FACTOR × the op's time: the device it stands for takes
-    // that long, whatever the host's timer adds to the wait on a loaded machine.
-    const double until = start + dur * pc->slowdown;
-    for (double left = until - now_us(); left > 0; left = until - now_us())
-      if (left > 1500) std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(left - 1000)));
-    dur *= pc->slowdown;
-  }
+  // the trace shows the slowed device's time (slow_down waits it out where the op is accounted)
+  if (pc && pc->slowdown > 1) dur *= pc->slowdown;
   if (mark0 >= 0) {
     const int mark1 = ex.backend_.mark();
     if (mark1 >= 0) timed.push_back(TimedOp{o, mark0, mark1, start});
@@ -649,7 +656,7 @@ Status Frame::execute() {
       s->host = OwnedTensor();
     }
     if (!parent && pc && pc->stats && host_timed) {
-      const double end = now_us();
+      const double end = slow_down(pc, prev);
       pc->stats->account(static_cast<int>(o), pc->pass, end - prev);
       prev = end;
     }
@@ -1024,7 +1031,7 @@ Status Executor::step(Request& req, bool* ran, const SendFn& send) {
   }
   f.release_after(o);
   if (r.pc.stats && f.host_timed) {
-    since_us_ = now_us();
+    since_us_ = slow_down(&r.pc, t0);
     r.pc.stats->account(o, r.pc.pass, since_us_ - t0);
   }
   return Status::Ok();

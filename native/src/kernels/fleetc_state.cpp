@@ -15,6 +15,13 @@ namespace {
 
 using namespace ku;
 
+// The fewest keys a split of one head's context gets: shorter ranges cost more in their partial
+// sums and the merge than they save.
+constexpr int64_t kMinSplitKeys = 512;
+// Attention tasks per thread a step is cut into when its tokens are fewer (so that a late thread
+// on a shared machine does not hold the others up).
+constexpr int64_t kUnitsPerThread = 2;
+
 Status need_step(KernelContext& ctx, StepState** out) {
   *out = ctx.step_state();
   if (!*out)
@@ -36,33 +43,6 @@ Status check_pages(KernelContext& ctx, const StateStorage& s, const StepSequence
   for (int32_t i = 0; i < q.num_pages; ++i)
     if (q.pages[i] < 0 || q.pages[i] >= s.pages) return op_error(ctx, "page " + std::to_string(q.pages[i]) + " is out of the pool");
   return Status::Ok();
-}
-
-// Converts n elements of a float type to float32 / back.
-void load_floats(DType t, const void* src, size_t at, float* dst, int64_t n) {
-  switch (t) {
-    case DType::kF32:
-      std::memcpy(dst, static_cast<const float*>(src) + at, static_cast<size_t>(n) * 4);
-      return;
-    case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = half_to_float(static_cast<const uint16_t*>(src)[at + i]);
-      return;
-    default:  // bf16
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_float(static_cast<const uint16_t*>(src)[at + i]);
-  }
-}
-
-void store_floats(DType t, const float* src, void* dst, size_t at, int64_t n) {
-  switch (t) {
-    case DType::kF32:
-      std::memcpy(static_cast<float*>(dst) + at, src, static_cast<size_t>(n) * 4);
-      return;
-    case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[at + i] = float_to_half(src[i]);
-      return;
-    default:
-      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[at + i] = float_to_bf16(src[i]);
-  }
 }
 
 bool attention_dtype(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
@@ -151,10 +131,10 @@ Status PagedAttention(KernelContext& ctx) {
       const int64_t t = sq.first_token + i, pos = sq.past + i;
       seq_of[t] = s;
       for (int64_t g = 0; g < L.KVH; ++g) {
-        load_floats(dt, kn->data, L.k(t, g), row.data(), L.D);
-        store_floats(dt, row.data(), ks.data, page_offset(ks, sq, g, pos), L.D);
-        load_floats(dt, vn->data, L.v(t, g), row.data(), L.D);
-        store_floats(dt, row.data(), vs.data, page_offset(vs, sq, g, pos), L.D);
+        paged::to_floats(dt, kn->data, L.k(t, g), row.data(), L.D);
+        paged::from_floats(dt, row.data(), ks.data, page_offset(ks, sq, g, pos), L.D);
+        paged::to_floats(dt, vn->data, L.v(t, g), row.data(), L.D);
+        paged::from_floats(dt, row.data(), vs.data, page_offset(vs, sq, g, pos), L.D);
       }
     }
   }
@@ -166,50 +146,85 @@ Status PagedAttention(KernelContext& ctx) {
     read += 2 * elem * static_cast<uint64_t>((sq.past + (t - sq.first_token) + 1) * L.KVH * L.D);
   }
 
-  // 2. Attention, one task per (token, KV head): the group's query heads read that head's K/V
-  // once, a page's block of contiguous rows at a time.
+  // 2. Attention, one task per (token, KV heads, key range): each KV head's group of query heads
+  // reads that head's K/V once, page by page (a page's heads lie one after another, so that a task
+  // over all heads reads one run of memory per page). A step with fewer tokens than a few per
+  // thread (a decode step) is cut finer: a long context into ranges of whole pages, whose parts
+  // are merged, and otherwise the KV heads into groups.
   const int64_t group = L.H / L.KVH;
   const int64_t D = L.D;
   const int64_t ps = ks.page_size;
+  if (vs.page_size != ps) return op_error(ctx, "the K and V states' pages differ in size");
   int64_t max_ctx = 1;
   for (int s = 0; s < nseq; ++s) max_ctx = std::max<int64_t>(max_ctx, step->sequence(s).past + step->sequence(s).tokens);
-  const bool avx2 = use_avx2();
-  const auto qk = avx2 ? paged::qk_block_avx2 : paged::qk_block;
-  const auto pv = avx2 ? paged::pv_block_avx2 : paged::pv_block;
-  ctx.parallel_for(L.T * L.KVH, std::max<int64_t>(1, (1 << 16) / (max_ctx * D * group + 1)), [&](int64_t begin, int64_t end) {
-    std::vector<float> qv(static_cast<size_t>(group * D)), acc(static_cast<size_t>(group * D)),
-        scores(static_cast<size_t>(group * max_ctx)), block(dt == DType::kF32 ? 0 : static_cast<size_t>(ps * D));
-    // The rows of positions [j0, j0 + rows) of head g, as floats (converted into `block` unless f32).
-    auto rows_of = [&](const StateStorage& st, const StepSequence& sq, int64_t g, int64_t j0, int64_t rows) -> const float* {
-      const size_t at = page_offset(st, sq, g, j0);
-      if (dt == DType::kF32) return static_cast<const float*>(st.data) + at;
-      load_floats(dt, st.data, at, block.data(), rows * D);
-      return block.data();
-    };
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / L.KVH, g = item % L.KVH;
+  const int64_t want = kUnitsPerThread * static_cast<int64_t>(ctx.num_threads());
+  const int64_t splits =
+      L.T >= want ? 1 : std::max<int64_t>(1, std::min<int64_t>((want + L.T - 1) / L.T, max_ctx / kMinSplitKeys));
+  const int64_t span = ((max_ctx + splits - 1) / splits + ps - 1) / ps * ps;  // keys per range, whole pages
+  const int64_t head_groups = std::min<int64_t>(L.KVH, std::max<int64_t>(1, (want + L.T * splits - 1) / (L.T * splits)));
+  const int64_t per_group = (L.KVH + head_groups - 1) / head_groups;  // KV heads per task
+  const int64_t units = L.T * head_groups * splits;
+  // per (token, range): each query head's m, then its l, then its unnormalised sums (splits > 1 only)
+  const int64_t part_floats = L.H * (D + 2);
+  float* parts = splits > 1 ? static_cast<float*>(ctx.scratch(static_cast<size_t>(L.T * splits * part_floats) * 4)) : nullptr;
+  if (splits > 1 && !parts) return op_error(ctx, "cannot allocate the split ranges' partial sums");
+  paged::HeadPages heads;
+  heads.dtype = dt;
+  heads.k = ks.data;
+  heads.v = vs.data;
+  heads.page_size = ps;
+  heads.page_elems = static_cast<int64_t>(ks.page_elems());
+  heads.D = D;
+  // A step cut finer than its tokens (a decode step) runs its tasks on all the threads even when
+  // they are short: they wait on memory (K/V rows the weights streamed out of the caches since the
+  // previous step), not on arithmetic.
+  const int64_t work_per_unit = std::min(max_ctx, span) * per_group * group * D;
+  const int64_t grain = L.T < want ? 1 : std::max<int64_t>(1, (1 << 16) / (work_per_unit + 1));
+  ctx.parallel_for(units, grain, [&](int64_t begin, int64_t end) {
+    std::vector<float> qv(static_cast<size_t>(L.H * D)), acc(qv.size()), scratch;
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t part = unit % splits, t = unit / splits / head_groups;
+      const int64_t g0 = unit / splits % head_groups * per_group, g1 = std::min(L.KVH, g0 + per_group);
+      const int64_t r0 = g0 * group, r1 = g1 * group;  // its query heads
+      if (g0 >= g1) continue;
       const StepSequence& sq = step->sequence(seq_of[t]);
       const int64_t n = sq.past + (t - sq.first_token) + 1;  // keys 0 … position
-      for (int64_t r = 0; r < group; ++r) load_floats(dt, q->data, L.q(t, g * group + r), &qv[r * D], D);
-      for (int64_t j0 = 0; j0 < n; j0 += ps) {
-        const int64_t rows = std::min<int64_t>(n - j0, ps);
-        qk(qv.data(), group, D, rows_of(ks, sq, g, j0, rows), rows, scale, &scores[j0], n);
+      const int64_t j0 = part * span, j1 = std::min(n, j0 + span);
+      float* pm = splits > 1 ? parts + (t * splits + part) * part_floats : nullptr;
+      if (j0 >= j1) {  // a shorter sequence's empty range: no weight in the merge
+        std::fill(pm + r0, pm + r1, -INFINITY);
+        std::fill(pm + L.H + r0, pm + L.H + r1, 0.0f);
+        std::fill(pm + 2 * L.H + r0 * D, pm + 2 * L.H + r1 * D, 0.0f);
+        continue;
       }
-      for (int64_t r = 0; r < group; ++r) {
-        float* sc = &scores[r * n];
-        float mx = sc[0];
-        for (int64_t j = 1; j < n; ++j) mx = std::max(mx, sc[j]);
-        const float inv = 1.0f / static_cast<float>(vexp_shift_sum(sc, 1.0f, mx, sc, n));
-        for (int64_t j = 0; j < n; ++j) sc[j] *= inv;
+      paged::HeadPages h = heads;
+      h.pages = sq.pages;
+      h.head_offset = g0 * ps * D;
+      scratch.resize(std::max(scratch.size(), paged::attend_scratch_floats(h, g1 - g0, group, j1 - j0)));
+      for (int64_t hq = r0; hq < r1; ++hq) paged::to_floats(dt, q->data, L.q(t, hq), &qv[hq * D], D);
+      if (pm) {
+        paged::attend(h, g1 - g0, &qv[r0 * D], group, j0, j1, scale, scratch.data(), pm + 2 * L.H + r0 * D, pm + r0,
+                      pm + L.H + r0);
+      } else {
+        paged::attend(h, g1 - g0, &qv[r0 * D], group, j0, j1, scale, scratch.data(), &acc[r0 * D], nullptr, nullptr);
+        for (int64_t hq = r0; hq < r1; ++hq) paged::from_floats(dt, &acc[hq * D], out->data, L.out(t, hq), D);
       }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t j0 = 0; j0 < n; j0 += ps) {
-        const int64_t rows = std::min<int64_t>(n - j0, ps);
-        pv(&scores[j0], group, n, D, rows_of(vs, sq, g, j0, rows), rows, acc.data());
-      }
-      for (int64_t r = 0; r < group; ++r) store_floats(dt, &acc[r * D], out->data, L.out(t, g * group + r), D);
     }
   });
+  if (splits > 1) {
+    std::vector<float> m(static_cast<size_t>(splits * L.H)), l(m.size()), sums(static_cast<size_t>(splits * L.H * D)),
+        acc(static_cast<size_t>(L.H * D));
+    for (int64_t t = 0; t < L.T; ++t) {
+      for (int64_t part = 0; part < splits; ++part) {
+        const float* pm = parts + (t * splits + part) * part_floats;
+        std::copy(pm, pm + L.H, &m[part * L.H]);
+        std::copy(pm + L.H, pm + 2 * L.H, &l[part * L.H]);
+        std::copy(pm + 2 * L.H, pm + part_floats, &sums[part * L.H * D]);
+      }
+      paged::merge(splits, L.H, D, m.data(), l.data(), sums.data(), acc.data());
+      for (int64_t hq = 0; hq < L.H; ++hq) paged::from_floats(dt, &acc[hq * D], out->data, L.out(t, hq), D);
+    }
+  }
   step->count(written, read);
   return Status::Ok();
 }
@@ -314,29 +329,6 @@ Status KvShape(KernelContext& ctx) {
 }
 
 }  // namespace
-
-namespace ku {
-namespace paged {
-
-void qk_block(const float* q, int64_t group, int64_t D, const float* k, int64_t rows, float scale, float* scores, int64_t stride) {
-  for (int64_t j = 0; j < rows; ++j)
-    for (int64_t r = 0; r < group; ++r) {
-      float dot = 0;
-      for (int64_t d = 0; d < D; ++d) dot += q[r * D + d] * k[j * D + d];
-      scores[r * stride + j] = dot * scale;
-    }
-}
-
-void pv_block(const float* p, int64_t group, int64_t stride, int64_t D, const float* v, int64_t rows, float* acc) {
-  for (int64_t r = 0; r < group; ++r)
-    for (int64_t j = 0; j < rows; ++j) {
-      const float w = p[r * stride + j];
-      for (int64_t d = 0; d < D; ++d) acc[r * D + d] += w * v[j * D + d];
-    }
-}
-
-}  // namespace paged
-}  // namespace ku
 
 FLEETRT_REGISTER_KERNEL("fleetc", "KvShape", KvShape);
 FLEETRT_REGISTER_KERNEL("fleetc", "PagedAttention", PagedAttention);

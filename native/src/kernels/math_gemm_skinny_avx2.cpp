@@ -90,20 +90,25 @@ inline void nn_rows(const float* a, int64_t lda, const typename L::T* const b[4]
 template <class L>
 void nn(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const typename L::T* B, int64_t ldb, float* C,
         int64_t ldc) {
-  // C chunk ≤ 16 KiB: with four B rows of the same width it stays in L1 across the k loop.
-  const int64_t wc = std::max<int64_t>(64, 4096 / std::max<int64_t>(M, 1) / 8 * 8);
+  // C chunk ≤ 16 KiB: with four B rows of the same width it stays in L1 across the k loop. One
+  // or two rows (a decode step) take 32 KiB, so that a thread reads B's rows of up to 8192 floats
+  // whole, in memory order (a 512 × 8192 lm_head went from 430 to 260 µs on 2 threads).
+  const int64_t wc = std::max<int64_t>(64, (M <= 2 ? 8192 : 4096) / std::max<int64_t>(M, 1) / 8 * 8);
   for (int64_t j0 = 0; j0 < w; j0 += wc) {
     const int64_t n = std::min(wc, w - j0);
-    // B's rows are read in short strided segments, which the hardware prefetchers do not follow:
-    // fetch the segments `ahead` rows down (about 8 KiB ahead of the loads).
+    // B's rows are read in segments that start where the hardware prefetchers have no stream yet:
+    // fetch the segments `ahead` rows down (about 8 KiB ahead of the loads), of a long segment
+    // only its first 2 KiB, from where the prefetchers carry on (fetching all of four 16 KiB
+    // segments ahead overran the L1 cache and its fill buffers).
     const int64_t seg = n * static_cast<int64_t>(sizeof(typename L::T));
     const int64_t ahead = std::max<int64_t>(4, (8192 / std::max<int64_t>(seg, 1) + 3) / 4 * 4);
+    const int64_t fetch = std::min<int64_t>(seg, 2048);
     int64_t k = 0;
     for (; k + 4 <= K; k += 4) {
       if (k + ahead < K)
         for (int64_t q = k + ahead; q < std::min(K, k + ahead + 4); ++q) {
           const char* p = reinterpret_cast<const char*>(B + q * ldb + j0);
-          for (int64_t o = 0; o < seg; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+          for (int64_t o = 0; o < fetch; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
         }
       const typename L::T* b[4] = {B + k * ldb + j0, B + (k + 1) * ldb + j0, B + (k + 2) * ldb + j0,
                                    B + (k + 3) * ldb + j0};
