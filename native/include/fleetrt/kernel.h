@@ -282,8 +282,9 @@ KernelFn find_backend_kernel(const std::string& backend, const std::string& doma
 // What a host kernel may do once when the engine opens the plan, before any request: make from
 // the op's constant inputs what it would otherwise make on its first call and keep in op_state()
 // (packed GEMM weights), so that no request pays for it. The context holds the op's attributes,
-// its constant inputs (input(i) is nullptr for the others), op_state(), scratch and the device's
-// threads; it has no outputs. Called only on the cpu backend (whose memory plan counts these
+// its constant inputs (input_is_constant), the other inputs whose shape the plan fixes as tensors
+// with that shape and data nullptr (input(i) is nullptr for the rest), op_state(), scratch and the
+// device's threads; it has no outputs. Called only on the cpu backend (whose memory plan counts these
 // copies, plan.json memory.prepared). Registered with FLEETRT_REGISTER_KERNEL_PREPARE.
 using PrepareFn = Status (*)(KernelContext& ctx);
 bool register_kernel_prepare(const char* domain, const char* op_type, PrepareFn fn);

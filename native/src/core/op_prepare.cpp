@@ -8,12 +8,13 @@
 namespace fleetrt {
 namespace {
 
-// The context of a prepare function: attributes, the op's weights (other inputs absent), its
+// The context of a prepare function: attributes, the op's weights, the other inputs whose shape
+// the plan fixes as shapes without data (input(i)->data nullptr, input_is_constant false), its
 // state slot, scratch and the pool; no outputs.
 class PrepareContext final : public KernelContext {
  public:
-  PrepareContext(const OpDesc& op, std::vector<Value> inputs, ThreadPool& pool)
-      : op_(op), inputs_(std::move(inputs)), pool_(pool) {}
+  PrepareContext(const OpDesc& op, std::vector<Value> inputs, std::vector<bool> constant, ThreadPool& pool)
+      : op_(op), inputs_(std::move(inputs)), constant_(std::move(constant)), pool_(pool) {}
 
   const std::string& op_type() const override { return op_.op_type; }
   const std::string& op_name() const override { return op_.name; }
@@ -28,7 +29,7 @@ class PrepareContext final : public KernelContext {
     const Value* v = input_value(i);
     return v ? &v->tensor.view : nullptr;
   }
-  bool input_is_constant(int i) const override { return input_value(i) != nullptr; }
+  bool input_is_constant(int i) const override { return input_value(i) && constant_[i]; }
   int num_outputs() const override { return 0; }
   Tensor* output(int) override { return nullptr; }
   Status output(int, const std::vector<int64_t>&, Tensor**) override {
@@ -56,26 +57,38 @@ class PrepareContext final : public KernelContext {
  private:
   const OpDesc& op_;
   std::vector<Value> inputs_;
+  std::vector<bool> constant_;
   ThreadPool& pool_;
   std::vector<std::unique_ptr<void, void (*)(void*)>> scratch_;
 };
 
-// Weight tensor t of D as a view into the mapped weights, when its shape is constant.
-bool weight_view(const Program& P, const ProgramDesc& D, int t, Value* out) {
-  const TensorDesc& T = D.tensors[t];
-  if (T.storage != Storage::kWeight || T.dtype == DType::kString || T.rank < 0) return false;
-  std::vector<int64_t> shape(static_cast<size_t>(T.rank));
+// The shape of tensor t of D when the plan fixes it (no symbol in it).
+bool static_shape(const Program& P, const TensorDesc& T, std::vector<int64_t>* shape) {
+  if (T.rank < 0) return false;
+  shape->assign(static_cast<size_t>(T.rank), 0);
   const std::vector<int64_t> values(P.symbols.size(), 0);
   const std::vector<uint8_t> bound(P.symbols.size(), 0);
   for (int k = 0; k < T.rank; ++k)
-    if (!P.eval(T.shape[k], values.data(), bound.data(), &shape[k]) || shape[k] < 0) return false;
-  out->kind = Value::Kind::kTensor;
-  Tensor& view = out->tensor.view;
+    if (!P.eval(T.shape[k], values.data(), bound.data(), &(*shape)[k]) || (*shape)[k] < 0) return false;
+  return true;
+}
+
+// Input tensor t of D: a weight as a view into the mapped weights (true); another tensor whose
+// shape the plan fixes as a view with that shape and no data (false); else nothing (false).
+bool input_view(const Program& P, const ProgramDesc& D, int t, Value* out) {
+  const TensorDesc& T = D.tensors[t];
+  std::vector<int64_t> shape;
+  if (T.dtype == DType::kString || !static_shape(P, T, &shape)) return false;
+  Tensor view;
   view.dtype = T.dtype;
   view.shape = std::move(shape);
-  if (view.bytes() != T.b || !view.bytes()) return false;
-  view.data = const_cast<uint8_t*>(P.weights.data() + T.a);
-  return true;
+  if (T.storage == Storage::kWeight) {
+    if (view.bytes() != T.b || !view.bytes()) return false;
+    view.data = const_cast<uint8_t*>(P.weights.data() + T.a);
+  }
+  out->kind = Value::Kind::kTensor;
+  out->tensor.view = std::move(view);
+  return T.storage == Storage::kWeight;
 }
 
 }  // namespace
@@ -85,11 +98,12 @@ Status prepare_constant_inputs(const Program& P, ProgramDesc& D, ThreadPool& poo
     const PrepareFn fn = find_kernel_prepare(op.domain, op.op_type);
     if (!fn) continue;
     std::vector<Value> inputs(op.inputs.size());
+    std::vector<bool> constant(op.inputs.size(), false);
     bool any = false;
     for (size_t i = 0; i < op.inputs.size(); ++i)
-      if (op.inputs[i] >= 0 && weight_view(P, D, op.inputs[i], &inputs[i])) any = true;
+      if (op.inputs[i] >= 0 && input_view(P, D, op.inputs[i], &inputs[i])) any = constant[i] = true;
     if (!any) continue;
-    PrepareContext ctx(op, std::move(inputs), pool);
+    PrepareContext ctx(op, std::move(inputs), std::move(constant), pool);
     Status s = fn(ctx);
     if (!s.ok()) return s;
   }

@@ -307,20 +307,38 @@ Status k_FusedMatMul(KernelContext& ctx) {
 // The engine opens the plan: a constant 2-D float B of MatMul, Gemm or FusedMatMul packed now, as
 // gemm_b packs it on the first product of more than kStreamRowsMax rows (products of fewer rows
 // read B where it lies and leave the copy unused; plan.json memory.prepared counts it anyway).
-Status prepare_packed_b(KernelContext& ctx, bool tb) {
+// `rows`: the rows of the products when the plan fixes A's shape (a decode step's one row: then
+// B is read where it lies and nothing is packed), else -1.
+Status prepare_packed_b(KernelContext& ctx, bool tb, int64_t rows) {
   const Tensor* b = ctx.input(1);
-  if (!b || b->rank() != 2 || !(b->dtype == DType::kF32 || b->dtype == DType::kF16 || b->dtype == DType::kBF16))
+  if (!b || !ctx.input_is_constant(1) || b->rank() != 2 ||
+      !(b->dtype == DType::kF32 || b->dtype == DType::kF16 || b->dtype == DType::kBF16))
     return Status::Ok();
   const int64_t K = tb ? b->shape[1] : b->shape[0], N = tb ? b->shape[0] : b->shape[1];
   if (K <= 0 || N <= 0) return Status::Ok();
+  if (rows >= 0 && rows <= kStreamRowsMax && ku::skinny_gemm_fits(rows, N, K, tb)) return Status::Ok();
   packed_weight(ctx, *b, tb, K, N, b->shape[1]);
   return Status::Ok();
 }
 
-Status prepare_MatMul(KernelContext& ctx) { return prepare_packed_b(ctx, false); }
-Status prepare_Gemm(KernelContext& ctx) { return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0); }
+// Rows of A's shape, known to the plan, all dims but the last (MatMul runs batches of a shared B
+// as one product), else -1.
+int64_t fixed_rows(const KernelContext& ctx, bool trans_a) {
+  const Tensor* a = ctx.input(0);
+  if (!a || a->rank() < 1) return -1;
+  if (a->rank() == 1) return 1;
+  if (trans_a) return a->shape[a->rank() - 1] * (a->numel() / std::max<int64_t>(1, a->shape[a->rank() - 1] * a->shape[a->rank() - 2]));
+  return a->numel() / std::max<int64_t>(1, a->shape[a->rank() - 1]);
+}
+
+Status prepare_MatMul(KernelContext& ctx) { return prepare_packed_b(ctx, false, fixed_rows(ctx, false)); }
+Status prepare_Gemm(KernelContext& ctx) {
+  return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0,
+                          fixed_rows(ctx, ctx.attrs().get_int("transA", 0) != 0));
+}
 Status prepare_FusedMatMul(KernelContext& ctx) {
-  return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0);
+  return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0,
+                          fixed_rows(ctx, ctx.attrs().get_int("transA", 0) != 0));
 }
 
 // Zero point for row/column `idx`: scalar, or per-row (A) / per-column (B) 1-D tensor.
