@@ -12,13 +12,16 @@
 #include <emmintrin.h>
 #endif
 
-#include "fused_elementwise.h"
 #include "kernel_util.h"
 
 namespace fleetrt {
 namespace {
 
-using namespace fused;  // the opcodes
+enum Opcode : int64_t {
+  kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kPow = 4, kMax = 5, kMin = 6,
+  kRelu = 20, kSigmoid = 21, kTanh = 22, kErf = 23, kNeg = 24, kAbs = 25, kExp = 26, kSqrt = 27, kLog = 28,
+  kReciprocal = 29, kSquare = 30,
+};
 
 bool is_binary(int64_t op) { return op >= kAdd && op <= kMin; }
 bool is_unary(int64_t op) { return op >= kRelu && op <= kSquare; }
@@ -26,8 +29,6 @@ bool is_unary(int64_t op) { return op >= kRelu && op <= kSquare; }
 constexpr int64_t kChunk = 512;
 
 void run_instr(int64_t op, const float* a, const float* b, float* o, int64_t n) {
-  static const bool avx512 = ku::use_avx512();
-  if (avx512 && run_instr_avx512(op, a, b, o, n)) return;
   switch (op) {
     case kAdd: for (int64_t i = 0; i < n; ++i) o[i] = a[i] + b[i]; break;
     case kSub: for (int64_t i = 0; i < n; ++i) o[i] = a[i] - b[i]; break;
@@ -129,10 +130,6 @@ Status k_FusedElementwise(KernelContext& ctx) {
   ku::parallel_elems(ctx, rows * segs, std::min(L, kChunk) * n_ins, [&](int64_t c0, int64_t c1) {
     std::vector<float> regs(static_cast<size_t>(n_regs * kChunk));
     std::vector<const float*> ptr(static_cast<size_t>(n_regs));
-    // what each broadcast input's register holds (its source element and how many copies): a
-    // scalar or a row's value is filled once, not for every chunk
-    std::vector<const float*> filled_from(static_cast<size_t>(n_in), nullptr);
-    std::vector<int64_t> filled_n(static_cast<size_t>(n_in), 0);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t row = c / segs, j0 = (c % segs) * kChunk, n = std::min(kChunk, L - j0);
       for (int i = 0; i < n_in; ++i) {
@@ -146,11 +143,7 @@ Status k_FusedElementwise(KernelContext& ctx) {
           ptr[static_cast<size_t>(i)] = base + j0;
         } else {
           float* reg = regs.data() + static_cast<size_t>(i) * kChunk;
-          if (filled_from[static_cast<size_t>(i)] != base || filled_n[static_cast<size_t>(i)] < n) {
-            std::fill(reg, reg + n, *base);
-            filled_from[static_cast<size_t>(i)] = base;
-            filled_n[static_cast<size_t>(i)] = n;
-          }
+          std::fill(reg, reg + n, *base);
           ptr[static_cast<size_t>(i)] = reg;
         }
       }
