@@ -9,7 +9,7 @@ namespace fleetrt {
 namespace {
 
 // The context of a prepare function: attributes, the op's weights, the other inputs whose shape
-// the plan fixes as shapes without data (input(i)->data nullptr, input_is_constant false), its
+// the plan fixes (at the planned values of its symbols) as shapes without data (input(i)->data nullptr, input_is_constant false), its
 // state slot, scratch and the pool; no outputs.
 class PrepareContext final : public KernelContext {
  public:
@@ -62,12 +62,15 @@ class PrepareContext final : public KernelContext {
   std::vector<std::unique_ptr<void, void (*)(void*)>> scratch_;
 };
 
-// The shape of tensor t of D when the plan fixes it (no symbol in it).
+// The shape of tensor t of D as the plan fixes it, its symbols at their planned values (a decode
+// step's plan: one row), when it has them.
 bool static_shape(const Program& P, const TensorDesc& T, std::vector<int64_t>* shape) {
   if (T.rank < 0) return false;
   shape->assign(static_cast<size_t>(T.rank), 0);
-  const std::vector<int64_t> values(P.symbols.size(), 0);
-  const std::vector<uint8_t> bound(P.symbols.size(), 0);
+  std::vector<int64_t> values(P.symbols.size(), 0);
+  std::vector<uint8_t> bound(P.symbols.size(), 0);
+  for (size_t i = 0; i < P.symbols.size(); ++i)
+    if (P.symbols[i].planned >= 0) values[i] = P.symbols[i].planned, bound[i] = 1;
   for (int k = 0; k < T.rank; ++k)
     if (!P.eval(T.shape[k], values.data(), bound.data(), &(*shape)[k]) || (*shape)[k] < 0) return false;
   return true;

@@ -316,7 +316,7 @@ Status prepare_packed_b(KernelContext& ctx, bool tb, int64_t rows) {
     return Status::Ok();
   const int64_t K = tb ? b->shape[1] : b->shape[0], N = tb ? b->shape[0] : b->shape[1];
   if (K <= 0 || N <= 0) return Status::Ok();
-  if (rows >= 0 && rows <= kStreamRowsMax && ku::skinny_gemm_fits(rows, N, K, tb)) return Status::Ok();
+  if (rows >= 0 && rows <= kStreamRowsMax) return Status::Ok();  // packed on first use, if at all
   packed_weight(ctx, *b, tb, K, N, b->shape[1]);
   return Status::Ok();
 }
