@@ -769,7 +769,7 @@ Status Executor::prepare() {
     }
     // The cpu backend's kernels make their copies of constant weights (packed GEMM panels) now,
     // before any request (the memory plan counts them: plan.json memory.prepared).
-    if (!getenv("XNOPREP") && std::string(backend_.name()) == "cpu") FLEETRT_RETURN_IF_ERROR(prepare_constant_inputs(program_, D, pool_));
+    if (std::string(backend_.name()) == "cpu") FLEETRT_RETURN_IF_ERROR(prepare_constant_inputs(program_, D, pool_));
     frees_[p].assign(D.ops.size(), {});
     std::vector<bool> is_output(D.tensors.size(), false);
     for (uint32_t t : D.outputs) is_output[t] = true;

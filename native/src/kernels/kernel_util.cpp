@@ -589,7 +589,7 @@ const char* kernel_simd() { return ku::use_avx512() ? "avx512" : ku::use_avx2() 
 namespace ku {
 
 void verf(const float* x, float* y, int64_t n) {
-  if (!getenv("XNOERF") && use_avx512()) return vexp_detail::erf_avx512(x, y, n);  // the same bits as erf_avx2
+  if (use_avx512()) return vexp_detail::erf_avx512(x, y, n);  // the same bits as erf_avx2
   if (use_avx2()) return vexp_detail::erf_avx2(x, y, n);
   for (int64_t i = 0; i < n; ++i) y[i] = std::erf(x[i]);
 }
