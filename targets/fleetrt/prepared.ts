@@ -5,8 +5,9 @@
 // - Conv and fleetc FusedConv with constant filters, depthwise convs excepted: the filters
 //   reordered for the direct kernels, or (few output positions) packed into the SGEMM's column
 //   panels per group, the filters of a group rounded up to 32, as float32 (the larger).
-// Whether a kernel packs depends on the rows of the call (one or two rows stream B in place), so
-// this counts what it may keep: the memory plan must hold even when it does.
+// The products pack B when the engine opens the plan, unless the plan fixes their rows at one or
+// two (a decode-step plan, whose products stream B in place); a call with other rows packs it
+// then. So this counts what they may keep: the memory plan must hold even when they do.
 import type { IRGraph } from '../../src/ir/graph.js';
 
 const PANEL_COLUMNS = 32;
