@@ -7,29 +7,33 @@
 #include <cmath>
 #include <cstdint>
 
+#include "math_vexp_coeffs.h"
+
 namespace fleetrt {
 namespace ku {
 namespace vexp_detail {
+
+namespace c = vexp_coeffs;
 
 namespace {
 
 // exp8 of math_vexp_avx2.cpp on 16 lanes.
 inline __m512 exp16(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(-103.9f), hi = _mm512_set1_ps(88.72283f);
+  const __m512 lo = _mm512_set1_ps(c::kExpLo), hi = _mm512_set1_ps(c::kExpHi);
   const __mmask16 underflow = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), overflow = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ);
   const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
   const __m512 xin = x;
   x = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(c::kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(c::kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(c::kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(c::kExpPoly[0]);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c::kExpPoly[1]));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c::kExpPoly[2]));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c::kExpPoly[3]));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c::kExpPoly[4]));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c::kExpPoly[5]));
   __m512 y = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
   // 2^n as two factors 2^(n>>1)·2^(n−(n>>1)) so that n = 128 and subnormal results work
   const __m512i ni = _mm512_cvtps_epi32(n), n1 = _mm512_srai_epi32(ni, 1), n2 = _mm512_sub_epi32(ni, n1);
@@ -49,23 +53,23 @@ void erf_avx512(const float* x, float* y, int64_t n) {
   for (; i + 16 <= n; i += 16) {
     const __m512 v = _mm512_loadu_ps(x + i);
     const __m512 sign = _mm512_and_ps(v, sign_mask), a = _mm512_andnot_ps(sign_mask, v);
-    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), a, one));
-    __m512 p = _mm512_set1_ps(1.061405429f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(c::kErfT), a, one));
+    __m512 p = _mm512_set1_ps(c::kErfPoly[0]);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[1]));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[2]));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[3]));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[4]));
     p = _mm512_mul_ps(p, t);
     const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
     const __m512 big = _mm512_fnmadd_ps(p, e, one);
     const __m512 s = _mm512_mul_ps(a, a);
-    __m512 q = _mm512_set1_ps(1.f / 216.f);
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-1.f / 42.f));
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.f / 10.f));
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-1.f / 3.f));
+    __m512 q = _mm512_set1_ps(c::kErfTaylor[0]);
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(c::kErfTaylor[1]));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(c::kErfTaylor[2]));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(c::kErfTaylor[3]));
     q = _mm512_fmadd_ps(q, s, one);
-    const __m512 small = _mm512_mul_ps(_mm512_mul_ps(q, a), _mm512_set1_ps(1.1283791670955126f));
-    const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.5f), _CMP_LT_OQ), big, small);
+    const __m512 small = _mm512_mul_ps(_mm512_mul_ps(q, a), _mm512_set1_ps(c::kTwoOverSqrtPi));
+    const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(c::kErfSmallBelow), _CMP_LT_OQ), big, small);
     const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     _mm512_storeu_ps(y + i, _mm512_mask_blend_ps(nan, _mm512_or_ps(r, sign), v));
   }

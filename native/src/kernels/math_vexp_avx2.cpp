@@ -5,25 +5,29 @@
 #include <cmath>
 #include <cstdint>
 
+#include "math_vexp_coeffs.h"
+
 namespace fleetrt {
 namespace ku {
 namespace vexp_detail {
 
+namespace c = vexp_coeffs;
+
 static inline __m256 exp8(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-103.9f), hi = _mm256_set1_ps(88.72283f);
+  const __m256 lo = _mm256_set1_ps(c::kExpLo), hi = _mm256_set1_ps(c::kExpHi);
   const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ), overflow = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
   const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q), xin = x;
   x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(c::kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(c::kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(c::kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(c::kExpPoly[0]);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c::kExpPoly[1]));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c::kExpPoly[2]));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c::kExpPoly[3]));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c::kExpPoly[4]));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c::kExpPoly[5]));
   __m256 y = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.f)));
   // 2^n as two factors 2^(n>>1)·2^(n−(n>>1)) so that n = 128 and subnormal results work
   const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
@@ -96,23 +100,23 @@ void erf_avx2(const float* x, float* y, int64_t n) {
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
     const __m256 sign = _mm256_and_ps(v, sign_mask), a = _mm256_andnot_ps(sign_mask, v);
-    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, one));
-    __m256 p = _mm256_set1_ps(1.061405429f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(c::kErfT), a, one));
+    __m256 p = _mm256_set1_ps(c::kErfPoly[0]);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[1]));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[2]));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[3]));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[4]));
     p = _mm256_mul_ps(p, t);
     const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
     const __m256 big = _mm256_fnmadd_ps(p, e, one);
     const __m256 s = _mm256_mul_ps(a, a);
-    __m256 q = _mm256_set1_ps(1.f / 216.f);
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-1.f / 42.f));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.f / 10.f));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-1.f / 3.f));
+    __m256 q = _mm256_set1_ps(c::kErfTaylor[0]);
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[1]));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[2]));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[3]));
     q = _mm256_fmadd_ps(q, s, one);
-    const __m256 small = _mm256_mul_ps(_mm256_mul_ps(q, a), _mm256_set1_ps(1.1283791670955126f));
-    const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
+    const __m256 small = _mm256_mul_ps(_mm256_mul_ps(q, a), _mm256_set1_ps(c::kTwoOverSqrtPi));
+    const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(c::kErfSmallBelow), _CMP_LT_OQ));
     const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
     _mm256_storeu_ps(y + i, _mm256_blendv_ps(_mm256_or_ps(r, sign), v, nan));
   }
