@@ -62,26 +62,31 @@ class PrepareContext final : public KernelContext {
   std::vector<std::unique_ptr<void, void (*)(void*)>> scratch_;
 };
 
-// The shape of tensor t of D as the plan fixes it, its symbols at their planned values (a decode
-// step's plan: one row), when it has them.
-bool static_shape(const Program& P, const TensorDesc& T, std::vector<int64_t>* shape) {
+// The program's symbols at their planned values (a decode step's plan: one row), where it has them.
+struct PlannedSymbols {
+  std::vector<int64_t> values;
+  std::vector<uint8_t> bound;
+  explicit PlannedSymbols(const Program& P) : values(P.symbols.size(), 0), bound(P.symbols.size(), 0) {
+    for (size_t i = 0; i < P.symbols.size(); ++i)
+      if (P.symbols[i].planned >= 0) values[i] = P.symbols[i].planned, bound[i] = 1;
+  }
+};
+
+// The shape of tensor T as the plan fixes it at the planned symbol values, when it does.
+bool static_shape(const Program& P, const PlannedSymbols& S, const TensorDesc& T, std::vector<int64_t>* shape) {
   if (T.rank < 0) return false;
   shape->assign(static_cast<size_t>(T.rank), 0);
-  std::vector<int64_t> values(P.symbols.size(), 0);
-  std::vector<uint8_t> bound(P.symbols.size(), 0);
-  for (size_t i = 0; i < P.symbols.size(); ++i)
-    if (P.symbols[i].planned >= 0) values[i] = P.symbols[i].planned, bound[i] = 1;
   for (int k = 0; k < T.rank; ++k)
-    if (!P.eval(T.shape[k], values.data(), bound.data(), &(*shape)[k]) || (*shape)[k] < 0) return false;
+    if (!P.eval(T.shape[k], S.values.data(), S.bound.data(), &(*shape)[k]) || (*shape)[k] < 0) return false;
   return true;
 }
 
 // Input tensor t of D: a weight as a view into the mapped weights (true); another tensor whose
 // shape the plan fixes as a view with that shape and no data (false); else nothing (false).
-bool input_view(const Program& P, const ProgramDesc& D, int t, Value* out) {
+bool input_view(const Program& P, const PlannedSymbols& S, const ProgramDesc& D, int t, Value* out) {
   const TensorDesc& T = D.tensors[t];
   std::vector<int64_t> shape;
-  if (T.dtype == DType::kString || !static_shape(P, T, &shape)) return false;
+  if (T.dtype == DType::kString || !static_shape(P, S, T, &shape)) return false;
   Tensor view;
   view.dtype = T.dtype;
   view.shape = std::move(shape);
@@ -97,6 +102,7 @@ bool input_view(const Program& P, const ProgramDesc& D, int t, Value* out) {
 }  // namespace
 
 Status prepare_constant_inputs(const Program& P, ProgramDesc& D, ThreadPool& pool) {
+  const PlannedSymbols planned(P);
   for (OpDesc& op : D.ops) {
     const PrepareFn fn = find_kernel_prepare(op.domain, op.op_type);
     if (!fn) continue;
@@ -104,7 +110,7 @@ Status prepare_constant_inputs(const Program& P, ProgramDesc& D, ThreadPool& poo
     std::vector<bool> constant(op.inputs.size(), false);
     bool any = false;
     for (size_t i = 0; i < op.inputs.size(); ++i)
-      if (op.inputs[i] >= 0 && input_view(P, D, op.inputs[i], &inputs[i])) any = constant[i] = true;
+      if (op.inputs[i] >= 0 && input_view(P, planned, D, op.inputs[i], &inputs[i])) any = constant[i] = true;
     if (!any) continue;
     PrepareContext ctx(op, std::move(inputs), std::move(constant), pool);
     Status s = fn(ctx);
