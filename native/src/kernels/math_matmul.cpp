@@ -332,11 +332,8 @@ int64_t fixed_rows(const KernelContext& ctx, bool trans_a) {
 }
 
 Status prepare_MatMul(KernelContext& ctx) { return prepare_packed_b(ctx, false, fixed_rows(ctx, false)); }
-Status prepare_Gemm(KernelContext& ctx) {
-  return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0,
-                          fixed_rows(ctx, ctx.attrs().get_int("transA", 0) != 0));
-}
-Status prepare_FusedMatMul(KernelContext& ctx) {
+// Gemm and FusedMatMul: both transpose their operands by transA / transB.
+Status prepare_transposing(KernelContext& ctx) {
   return prepare_packed_b(ctx, ctx.attrs().get_int("transB", 0) != 0,
                           fixed_rows(ctx, ctx.attrs().get_int("transA", 0) != 0));
 }
@@ -439,8 +436,8 @@ FLEETRT_REGISTER_KERNEL("", "MatMul", k_MatMul);
 FLEETRT_REGISTER_KERNEL("", "Gemm", k_Gemm);
 FLEETRT_REGISTER_KERNEL("com.microsoft", "FusedMatMul", k_FusedMatMul);
 FLEETRT_REGISTER_KERNEL_PREPARE("", "MatMul", prepare_MatMul);
-FLEETRT_REGISTER_KERNEL_PREPARE("", "Gemm", prepare_Gemm);
-FLEETRT_REGISTER_KERNEL_PREPARE("com.microsoft", "FusedMatMul", prepare_FusedMatMul);
+FLEETRT_REGISTER_KERNEL_PREPARE("", "Gemm", prepare_transposing);
+FLEETRT_REGISTER_KERNEL_PREPARE("com.microsoft", "FusedMatMul", prepare_transposing);
 FLEETRT_REGISTER_KERNEL("", "MatMulInteger", k_MatMulInteger);
 FLEETRT_REGISTER_KERNEL("", "QLinearMatMul", k_QLinearMatMul);
 
