@@ -11,6 +11,8 @@ import { WORK_KINDS, workKind, type WorkKind } from './work.js';
 /** One op's measured time on a device, with the work the compiler priced it at. */
 export interface OpSample {
   opType: string;
+  /** Its op line (work.ts `opLine`) when that is not its op type. */
+  line?: string;
   flops: number;
   bytes: number;
   /** Measured seconds per pass. */
@@ -33,7 +35,10 @@ export interface FittedLine extends WorkFit {
   source: { dispatch: CoefSource; perFlop: CoefSource; perByte: CoefSource };
 }
 
-/** An op type's line: its kind's line scaled by how much slower (> 1) or faster its kernel measured. */
+/**
+ * An op line's own line: its kind's line scaled by `scale`, how much slower (> 1) or faster its
+ * kernel measured (the median ratio), or where one ratio does not fit it, a line fitted to it alone.
+ */
 export interface FittedOpLine extends FittedLine {
   scale: number;
 }
@@ -89,23 +94,62 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
     seconds:
       s.seconds - (s.sends ?? 0) * messages.send - (s.recvs ?? 0) * messages.recv - (s.spanning ? readiness.perOp : 0),
   }));
+  // An op line far off its kind's line pulls that line toward itself (the small 1-D convolutions of
+  // an audio model weigh most, being the shortest): the kinds are fitted again without the lines
+  // found off them, and the lines measured against that.
+  let kinds = fitKinds(work, all, new Set());
+  let ops = offLines(work, kinds, all);
+  if (Object.keys(ops).length) {
+    kinds = fitKinds(work, all, new Set(Object.keys(ops)), kinds);
+    ops = offLines(work, kinds, all);
+  }
+  return { messages, readiness, all, kinds, ops };
+}
+
+const lineOf = (s: OpSample): string => s.line ?? s.opType;
+
+/** A line per kind of work the device ran at least MIN_KIND_SAMPLES ops of, leaving out the op lines `without` (unless too few are left, then `before`'s). */
+function fitKinds(
+  work: OpSample[],
+  all: FittedLine,
+  without: Set<string>,
+  before?: FittedDevice['kinds'],
+): FittedDevice['kinds'] {
   const kinds: FittedDevice['kinds'] = {};
   for (const kind of WORK_KINDS) {
-    const mine = work.filter((s) => workKind(s.opType) === kind);
+    const mine = work.filter((s) => workKind(s.opType) === kind && !without.has(lineOf(s)));
     if (mine.length >= MIN_KIND_SAMPLES) kinds[kind] = fitLine(mine, all);
+    else if (before?.[kind]) kinds[kind] = before[kind];
   }
-  // Op types whose kernels run off their kind's line (a Resize is no Reshape): the median ratio of
-  // measured to predicted, kept when it differs from 1 by more than 10% and two standard errors.
+  return kinds;
+}
+
+/**
+ * Op lines whose kernels run off their kind's line (a Resize is no Reshape, a 1-D convolution no
+ * 2-D one): the median ratio of measured to predicted, kept when it differs from 1 by more than
+ * 10% and two standard errors. An op line with samples enough for a line of its own gets one when
+ * that halves the kind line's median error on them (the FLOPs of a small 1-D convolution are not
+ * a fixed multiple of a 2-D one's, so no one ratio fits them).
+ */
+function offLines(work: OpSample[], kinds: FittedDevice['kinds'], all: FittedLine): FittedDevice['ops'] {
   const ops: FittedDevice['ops'] = {};
-  for (const opType of [...new Set(work.map((s) => s.opType))].sort()) {
-    const mine = work.filter((s) => s.opType === opType);
+  for (const key of [...new Set(work.map(lineOf))].sort()) {
+    const mine = work.filter((s) => lineOf(s) === key);
     if (mine.length < 2) continue;
-    const line = kinds[workKind(opType)] ?? all;
-    const ratios = mine.map((s) => s.seconds / (line.dispatch + s.flops * line.perFlop + s.bytes * line.perByte));
+    const line = kinds[workKind(mine[0]!.opType)] ?? all;
+    const ratios = mine.map((s) => s.seconds / predict(line, s));
     const scale = median(ratios);
+    if (mine.length >= MIN_KIND_SAMPLES) {
+      const own = fitLine(mine, line);
+      const off = medianError(line, mine);
+      if (off > 0.1 && medianError(own, mine) < off / 2) {
+        ops[key] = { ...own, scale };
+        continue;
+      }
+    }
     const se = (1.253 * 1.4826 * median(ratios.map((r) => Math.abs(r - scale)))) / Math.sqrt(ratios.length);
     if (!(scale > 0) || Math.abs(scale - 1) < Math.max(0.1, 2 * se)) continue;
-    ops[opType] = {
+    ops[key] = {
       dispatch: line.dispatch * scale,
       perFlop: line.perFlop * scale,
       perByte: line.perByte * scale,
@@ -114,7 +158,14 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
       scale,
     };
   }
-  return { messages, readiness, all, kinds, ops };
+  return ops;
+}
+
+const predict = (l: WorkFit, s: OpSample): number => l.dispatch + s.flops * l.perFlop + s.bytes * l.perByte;
+
+/** The median of |predicted / measured − 1| over the samples. */
+function medianError(l: WorkFit, samples: OpSample[]): number {
+  return median(samples.map((s) => Math.abs(predict(l, s) / s.seconds - 1)));
 }
 
 function weightsOf(samples: OpSample[], prior: WorkFit): number[] {

@@ -48,6 +48,6 @@ export {
   type OpWork,
   type WorkFit,
 } from './roofline.js';
-export { WORK_KINDS, workKind, type WorkKind } from './work.js';
+export { WORK_KINDS, opLine, workKind, type WorkKind } from './work.js';
 export { OP_FAMILIES, expandOpList, refusal } from './support.js';
 export type { Target, Unstated } from './target.js';

@@ -30,6 +30,8 @@ export interface OpWork {
   dtype: DType | null;
   /** Output elements (how much parallel work the op offers). */
   outElems: number;
+  /** Its op line (work.ts `opLine`) when that is not its op type. */
+  line?: string;
 }
 
 /** A measured device's line for one kind of work (`fleetc tune`): seconds = dispatch + flops·perFlop + bytes·perByte. */
@@ -49,9 +51,9 @@ export interface DeviceFit {
   ops?: Record<string, WorkFit>;
 }
 
-/** The fitted line a calibrated device prices an op by: its op type's own, else its kind's, else the device's. */
-export function lineFor(fit: DeviceFit, opType: string, domain: string): WorkFit {
-  return fit.ops?.[opType] ?? fit.kinds[workKind(opType, domain)] ?? fit.all;
+/** The fitted line a calibrated device prices an op by: its op line's own, else its kind's, else the device's. */
+export function lineFor(fit: DeviceFit, opType: string, domain: string, line = opType): WorkFit {
+  return fit.ops?.[line] ?? fit.kinds[workKind(opType, domain)] ?? fit.all;
 }
 
 export type Boundness = 'compute' | 'memory' | 'latency';
@@ -108,7 +110,7 @@ export function opCost(dev: DeviceRoofline, w: OpWork, fit?: DeviceFit): OpCost 
   if (work < dev.launchOverhead || w.outElems < dev.parallelism) bound = 'latency';
   else bound = intensity >= peak / dev.memBandwidth ? 'compute' : 'memory';
   if (fit) {
-    const line = lineFor(fit, w.opType, w.domain);
+    const line = lineFor(fit, w.opType, w.domain, w.line);
     return {
       computeTime,
       memoryTime,

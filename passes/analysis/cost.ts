@@ -1,7 +1,7 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 import type { DType } from '../../src/ir/dtype.js';
 import { add, evaluate, max, mul, product, sym, symbolsOf, type Dim } from '../../src/ir/sym.js';
-import type { OpWork } from '../../targets/index.js';
+import { opLine, type OpWork } from '../../targets/index.js';
 import type { Pass, PassContext } from '../pass.js';
 import { opFlops } from './flops.js';
 import { OpView } from './opview.js';
@@ -180,6 +180,8 @@ export function opWork(
     const s = v === undefined ? null : graph.value(v).shape;
     outElems += s ? (value(product(s)) ?? 0) : 0;
   }
+  const first = graph.opInputs(c.op)[0];
+  const line = opLine(c.opType, first === undefined ? undefined : graph.value(first).shape?.length);
   return {
     work: {
       opType: c.opType,
@@ -188,6 +190,7 @@ export function opWork(
       bytes: (read ?? 0) + (written ?? 0),
       dtype: c.dtype,
       outElems,
+      ...(line !== c.opType ? { line } : {}),
     },
     known: flops !== null && read !== null && written !== null,
   };

@@ -64,7 +64,16 @@ export interface PartitionResult {
   /** Per op: its segment and where it sits on its device's roofline. */
   ops: Record<
     string,
-    { segment: number; flops: number; bytes: number; intensity: number; time: number; bound: Boundness }
+    {
+      segment: number;
+      flops: number;
+      bytes: number;
+      intensity: number;
+      time: number;
+      bound: Boundness;
+      /** Its op line when that is not its op type (targets/work.ts `opLine`). */
+      line?: string;
+    }
   >;
   /** The predicted execution of one request: segments and transfers in seconds from arrival. */
   timeline: {
@@ -299,6 +308,7 @@ function opRows(p: Problem, s: Schedule, facts: Map<string, OpFacts>, cost: Flee
         intensity: r.intensity,
         time: f.time[d]!,
         bound: r.bound,
+        ...(f.work.line ? { line: f.work.line } : {}),
       };
     }
   });

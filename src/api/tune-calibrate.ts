@@ -142,6 +142,7 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
         const msg = messages.get(o.id);
         list.push({
           opType: o.opType,
+          ...(o.line ? { line: o.line } : {}),
           flops: o.flops,
           bytes: o.bytes,
           seconds: opMs(m) / 1e3,
@@ -191,7 +192,7 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
       })),
     pairs,
   };
-  calibration.request = fitRequest(all, calibration);
+  calibration.request = fitRequest(runs, calibration);
   const result: CalibrationTuneResult = {
     file: null,
     calibration,
@@ -385,9 +386,11 @@ function fitPair(
 
 /**
  * What a request costs outside the ops and messages (binding inputs and laying out arenas, which
- * grow with the ops a device runs; starting each further device): each run's median latency less
- * its plan priced by the calibration, fitted as perOp × (ops of the device with the most) +
- * perDevice × (devices used − 1) over every run given (robustly: disturbed runs weigh less).
+ * grow with the ops a device runs; starting each further device): each build's least disturbed
+ * median latency (as the devices' lines take it) less its plan priced by the calibration. perOp ×
+ * (ops of the device with the most) is fitted to the runs on one device, then perDevice × (devices
+ * used − 1) to what the others leave: fitted together, plans spanning devices that the lines price
+ * above what runs would pull perOp to nothing.
  */
 function fitRequest(runs: Run[], cal: Calibration): Calibration['request'] {
   const rows = runs
@@ -396,14 +399,31 @@ function fitRequest(runs: Run[], cal: Calibration): Calibration['request'] {
       used: r.build.plan.devices.length,
       ops: Math.max(...r.build.plan.devices.map((d) => d.ops)),
       y: r.metrics.latency.p50 / 1e3 - reprice(r.build, cal).latency,
+      // timing noise grows with the time measured
+      weight: 1e-3 / r.metrics.latency.p50,
     }));
-  const f = fitLinear(
-    rows.map((x) => [x.used - 1, x.ops]),
-    rows.map((x) => x.y),
-    [0, 0],
+  const one = rows.filter((x) => x.used === 1);
+  const many = rows.filter((x) => x.used > 1);
+  const perOp = fitLinear(
+    one.map((x) => [x.ops]),
+    one.map((x) => x.y),
+    [0],
+    { weights: one.map((x) => x.weight) },
   );
-  const src = (j: number): 'measured' | 'datasheet' => (f.fitted[j] ? 'measured' : 'datasheet');
-  return { perDevice: f.coef[0]!, perOp: f.coef[1]!, runs: rows.length, source: { perDevice: src(0), perOp: src(1) } };
+  const op = perOp.coef[0]!;
+  const perDevice = fitLinear(
+    many.map((x) => [x.used - 1]),
+    many.map((x) => x.y - op * x.ops),
+    [0],
+    { weights: many.map((x) => x.weight) },
+  );
+  const src = (f: { fitted: boolean[] }): 'measured' | 'datasheet' => (f.fitted[0] ? 'measured' : 'datasheet');
+  return {
+    perDevice: perDevice.coef[0]!,
+    perOp: op,
+    runs: rows.length,
+    source: { perDevice: src(perDevice), perOp: src(perOp) },
+  };
 }
 
 /** The run of a build least disturbed by the rest of the machine: the lowest median latency (or op time, when requests overlapped). */
@@ -481,7 +501,15 @@ export function reprice(b: Build, cal: Calibration): { latency: number; busy: Ma
   const opTime = (o: Report['ops'][number]): number => {
     const f = fits.get(o.device);
     if (!f) return o.time;
-    const w = { opType: o.opType, domain: '', flops: o.flops, bytes: o.bytes, dtype: null, outElems: Infinity };
+    const w = {
+      opType: o.opType,
+      domain: '',
+      flops: o.flops,
+      bytes: o.bytes,
+      dtype: null,
+      outElems: Infinity,
+      ...(o.line ? { line: o.line } : {}),
+    };
     return opCost(rooflineOf(cm, o.device), w, f).time;
   };
   const opsById = new Map(report.ops.map((o) => [o.id, o]));

@@ -27,7 +27,7 @@ export interface CalibratedDevice {
   readiness?: { perOp: number; source: 'measured' | 'datasheet' };
   all: FittedLine;
   kinds: Partial<Record<WorkKind, FittedLine>>;
-  /** Op types whose kernels run off their kind's line: that line scaled by `scale`. */
+  /** Op lines (targets/work.ts `opLine`) whose kernels run off their kind's line: that line scaled by `scale`. */
   ops?: Record<string, FittedOpLine>;
 }
 

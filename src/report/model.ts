@@ -24,6 +24,8 @@ export interface ReportOp {
   bound: 'compute' | 'memory' | 'latency';
   critical: boolean;
   reason: string;
+  /** The op line a calibration prices it by, when that is not its op type (a convolution's: `Conv.2d`). */
+  line?: string;
 }
 
 export interface ReportEdge {
@@ -149,6 +151,7 @@ export function buildReport(input: ReportInput): Report {
       bound: f?.bound ?? 'latency',
       critical: critical.has(id),
       reason: reasonOf.get(id) ?? '',
+      ...(f?.line ? { line: f.line } : {}),
     };
   });
 

@@ -133,7 +133,7 @@ function renderCalibration(r: CalibrationTuneResult, c: ChalkInstance): string[]
     const ops = Object.entries(d.ops ?? {});
     if (ops.length)
       lines.push(
-        `    op types off their kind's line: ${ops.map(([t, l]) => `${t} ×${l.scale.toFixed(2)} [${l.samples}]`).join(', ')}`,
+        `    op lines off their kind's line (× median measured ratio): ${ops.map(([t, l]) => `${t} ×${l.scale.toFixed(2)} [${l.samples}]`).join(', ')}`,
       );
   }
   const q = r.calibration.request;

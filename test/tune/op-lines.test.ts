@@ -1,0 +1,90 @@
+// Issue 13, `fleetc tune`: an op line per op type, and per convolution rank. Small 1-D
+// convolutions run their FLOPs far slower than the 2-D ones their kind's line is mostly fitted to;
+// a calibration keys them apart (`Conv.1d`), and the compiler names every op's line in the report.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/api/compile.js';
+import type { Report } from '../../src/report/model.js';
+import { fitDevice, type OpSample } from '../../targets/fit.js';
+import { lineFor, opCost, type DeviceRoofline } from '../../targets/roofline.js';
+import { opLine } from '../../targets/work.js';
+import { REPO } from '../paths.js';
+
+const DEV: DeviceRoofline = {
+  name: 'cpu0',
+  description: 'cpu0',
+  peakFlops: { default: 100e9 },
+  memBandwidth: 20e9,
+  launchOverhead: 1e-6,
+  parallelism: 8,
+};
+
+/** Seconds on a device whose conv line is 2 µs + 10 ps per FLOP; 1-D convs at `slower` × that. */
+function conv(flops: number, rank: number, slower: number): OpSample {
+  return {
+    opType: 'Conv',
+    line: opLine('Conv', rank + 2),
+    flops,
+    bytes: 4096,
+    seconds: (2e-6 + flops * 1e-11) * (rank === 1 ? slower : 1),
+  };
+}
+
+describe('op lines', () => {
+  it('a convolution is keyed by its spatial rank; other ops by their type', () => {
+    expect(opLine('Conv', 3)).toBe('Conv.1d');
+    expect(opLine('FusedConv', 4)).toBe('FusedConv.2d');
+    expect(opLine('ConvTranspose', 5)).toBe('ConvTranspose.3d');
+    expect(opLine('Conv')).toBe('Conv');
+    expect(opLine('MatMul', 3)).toBe('MatMul');
+  });
+
+  it('tune fits 1-D convolutions a line of their own when they run off the 2-D ones', () => {
+    const samples: OpSample[] = [];
+    for (const f of [1e5, 4e5, 1e6, 3e6, 8e6, 2e7]) samples.push(conv(f, 2, 1));
+    for (const f of [5e3, 2e4, 6e4]) samples.push(conv(f, 1, 2.5));
+    const fit = fitDevice(DEV, samples, 5e-6);
+    expect(Object.keys(fit.ops)).toEqual(['Conv.1d']);
+    expect(fit.ops['Conv.1d']!.scale).toBeGreaterThan(1.8);
+    // Priced by the op's line: a 1-D conv by its own, a 2-D one by the conv kind's.
+    const oneD = { opType: 'Conv', domain: '', flops: 2e4, bytes: 4096, dtype: null, outElems: 1e4, line: 'Conv.1d' };
+    const twoD = { ...oneD, flops: 1e6, line: 'Conv.2d' };
+    const truth = (s: OpSample): number => s.seconds;
+    expect(opCost(DEV, oneD, fit).time / truth(conv(2e4, 1, 2.5))).toBeCloseTo(1, 0);
+    expect(opCost(DEV, twoD, fit).time / truth(conv(1e6, 2, 1))).toBeCloseTo(1, 1);
+    expect(lineFor(fit, 'Conv', '', 'Conv.2d')).toBe(fit.kinds.conv);
+  });
+
+  it('and a line fitted to them alone when no one ratio fits them', () => {
+    // 1-D convs at 1.4 µs + 5.5 GFLOP/s: 0.8× the 2-D line at 5k FLOPs, 1.8× at 24k.
+    const slow = (flops: number): OpSample => ({
+      opType: 'Conv',
+      line: 'Conv.1d',
+      flops,
+      bytes: 4096,
+      seconds: 1.4e-6 + flops / 5.5e9,
+    });
+    const samples = [1e5, 4e5, 1e6, 3e6, 8e6, 2e7].map((f) => conv(f, 2, 1));
+    samples.push(slow(5280), slow(5280), slow(23520), slow(23520));
+    const fit = fitDevice(DEV, samples, 5e-6);
+    const own = fit.ops['Conv.1d']!;
+    expect(lineFor(fit, 'Conv', '', 'Conv.1d')).toBe(own);
+    for (const s of [slow(5280), slow(23520), slow(12000)])
+      expect((own.dispatch + s.flops * own.perFlop + s.bytes * own.perByte) / s.seconds).toBeCloseTo(1, 1);
+  });
+
+  it("the report names each convolution's line", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fleetc-op-lines-'));
+    await compile(join(REPO, 'fixtures/models/audio_conv1d/model.onnx'), out, {
+      fleet: join(REPO, 'fixtures/fleets/cpu-threads.yaml'),
+      dims: { batch: 1, time: 32 },
+    });
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+    const convs = report.ops.filter((o) => o.opType === 'Conv' || o.opType === 'FusedConv');
+    expect(convs.length).toBeGreaterThan(0);
+    for (const o of convs) expect(o.line).toBe(`${o.opType}.1d`);
+    expect(report.ops.filter((o) => o.opType !== 'Conv' && o.opType !== 'FusedConv').every((o) => !o.line)).toBe(true);
+  });
+});
