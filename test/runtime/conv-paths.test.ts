@@ -75,6 +75,10 @@ const CONVS: Conv[] = [
   // 28×28 outputs and more: the AVX-512 direct kernel's 48-position blocks
   { name: 'conv3x3_wide', C: 10, H: 29, W: 31, M: 13, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'pointwise_wide', C: 20, H: 30, W: 28, M: 11, k: 1, stride: 1, pad: 0, group: 1 },
+  // split over 2 threads: a stem-like 7×7 stride 2 in bands of uneven height (7 and 8 rows), and
+  // weights past half of L2 split by output channels (a partial kernel block in the last chunk)
+  { name: 'conv7x7_s2_bands', C: 3, H: 60, W: 58, M: 20, k: 7, stride: 2, pad: 3, group: 1 },
+  { name: 'conv3x3_channel_split', C: 128, H: 10, W: 11, M: 117, k: 3, stride: 1, pad: 1, group: 1 },
   // few output positions, many filters: the packed GEMM (positions as rows, partial row and
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },

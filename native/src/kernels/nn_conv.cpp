@@ -334,6 +334,18 @@ int64_t direct_bands(KernelContext& ctx, int64_t macs, int64_t pairs, int64_t ma
   return std::max<int64_t>(1, std::min(max_bands, (2 * threads + pairs - 1) / pairs));
 }
 
+// The task count to use instead of `tasks` (tasks of about equal size, at most max_tasks): one
+// that the pool hands out evenly (ThreadPool::parallel_for claims chunks of whole tasks, at most
+// 4 per thread, so a count that no number of chunks splits evenly leaves one thread a chunk more
+// than the other: 14 bands go out as 7 chunks of 2, four to one thread and three to the other).
+int64_t even_task_count(KernelContext& ctx, int64_t tasks, int64_t max_tasks) {
+  const int64_t threads = std::max(1, ctx.num_threads()), most = 4 * threads;
+  if (threads == 1 || tasks <= 1) return tasks;
+  for (int64_t n = tasks; n <= max_tasks; ++n)
+    if (n % threads == 0 && (n <= most || n % most == 0)) return n;
+  return tasks;
+}
+
 // Runs the direct conv's tasks, on the pool when there is more than one.
 void run_tasks(KernelContext& ctx, int64_t tasks, const std::function<void(int64_t, int64_t)>& body) {
   if (tasks > 1 && ctx.num_threads() > 1) ctx.parallel_for(tasks, 1, body);
@@ -478,7 +490,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 // (image, group, band of output rows); each builds the phase planes of its band's input rows
 // (with the kernel's halo) and computes every output channel of its group from them. Bands are
 // as tall as L2 allows (kMaxDirectBand*Bytes), and shorter when the conv is worth splitting
-// across threads. Returns false (nothing written) where it does not apply: no AVX2, or not even
+// across threads; where the weights are large and one band holds the whole plane, the threads
+// split the output channels instead. Returns false (nothing written) where it does not apply: no AVX2, or not even
 // one output row's inputs fit.
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
@@ -500,8 +513,22 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   std::shared_ptr<const DirectWeights> keep;
   w = direct_weights(ctx, w, M, Mg, K, kern.channels, &packed, &keep);
   const int64_t split = direct_bands(ctx, N * M * osz * K, N * group, OH);
-  rows_per = std::min(rows_per, (OH + split - 1) / split);
-  const int64_t bands = (OH + rows_per - 1) / rows_per;
+  // as many bands as L2 and the split ask for, made an even count for the pool, with their rows
+  // shared out evenly (band b: rows OH·b/bands up to OH·(b + 1)/bands)
+  int64_t bands = std::max((OH + rows_per - 1) / rows_per, split);
+  if (split > 1) bands = even_task_count(ctx, N * group * bands, N * group * OH) / (N * group);
+  // Weights past half of L2, with the whole plane's inputs in it: the threads share out the
+  // output channels instead (whole kernel blocks each), so that each reads its part of the
+  // weights once rather than every band rereading all of them from L3.
+  int64_t chunks = 1;
+  const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
+  if (split > 1 && N * group < threads && rows_per >= OH && Mg * K * int64_t{sizeof(float)} > kMaxDirectBandInBytes &&
+      mblocks >= 2 * threads) {
+    chunks = threads;
+    bands = 1;
+  }
+  const int64_t cper = (mblocks + chunks - 1) / chunks * kern.channels;  // output channels per chunk
+  rows_per = (OH + bands - 1) / bands;
   const PhaseLayout L(g, rows_per);
 
   std::vector<int64_t> taps(static_cast<size_t>(ntaps));
@@ -517,25 +544,27 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
     if (phases.size() < need) phases.resize(need);
     std::fill(phases.data() + Cg * L.plane, phases.data() + need, 0.f);
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ng = t / bands, n = ng / group, gi = ng % group;
-      const int64_t oh0 = (t % bands) * rows_per, oh1 = std::min(OH, oh0 + rows_per);
+      const int64_t ng = t / (bands * chunks), n = ng / group, gi = ng % group;
+      const int64_t m0 = std::min(Mg, t / bands % chunks * cper), m1 = std::min(Mg, m0 + cper), Mt = m1 - m0;
+      const int64_t band = t % bands, oh0 = OH * band / bands, oh1 = OH * (band + 1) / bands;
+      if (oh0 >= oh1 || Mt <= 0) continue;
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
-      if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
-      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, packed, Mg, span};
+      if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
+      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
       kern.run(pr, 0, span, out.data());
       // each output row into place from where the kernel left it (in L1), the epilogue on the way
-      float* yg = y + (n * M + gi * Mg) * osz;
-      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
-      for (int64_t m = 0; m < Mg; ++m) {
-        const float b = bias ? bias[gi * Mg + m] : 0.f;
+      float* yg = y + (n * M + gi * Mg + m0) * osz;
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr;
+      for (int64_t m = 0; m < Mt; ++m) {
+        const float b = bias ? bias[gi * Mg + m0 + m] : 0.f;
         for (int64_t oh = oh0; oh < oh1; ++oh)
           finish_conv_run(ep, yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW, b,
                           zg ? zg + m * osz + oh * OW : nullptr);
       }
     }
   };
-  run_tasks(ctx, N * group * bands, body);
+  run_tasks(ctx, N * group * bands * chunks, body);
   return true;
 }
 
