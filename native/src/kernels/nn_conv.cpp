@@ -133,6 +133,10 @@ void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
 // block of output channels: a band's inputs (and its output block) must stay in L2.
 constexpr int64_t kMaxDirectBandInBytes = 512 * 1024;  // 2-D: one band's phase planes
 constexpr int64_t kMaxDirectBandOutBytes = 256 * 1024;  // 2-D: one band's outputs
+// 1×1: outputs between two epilogue passes, still in L2 when the pass reads them back; at
+// 128 KiB, a 14×14 conv with 576 filters ran it per block of 32 positions, a call per channel
+// and block, in runs too short to pay for it.
+constexpr int64_t kEpilogueSpanBytes = 512 * 1024;
 
 // Phase layout of a 2-D conv's input planes: each plane is zero-padded and split into stride
 // phases (phase (pr, pc) holds padded rows ≡ pr mod sh and columns ≡ pc mod sw), so that every
@@ -420,8 +424,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const int64_t blocks = (osz + PB - 1) / PB;
   const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks);
   const int64_t per = (blocks + bands - 1) / bands * PB;  // positions per band
-  // positions per epilogue pass: about 128 KiB of outputs
-  const int64_t epi_span = std::max<int64_t>(1, (128 * 1024 / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
+  // positions per epilogue pass: about kEpilogueSpanBytes of outputs
+  const int64_t epi_span = std::max<int64_t>(1, (kEpilogueSpanBytes / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> xblock, tail_out;
     thread_local std::vector<int64_t> src;
@@ -553,14 +557,18 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
       kern.run(pr, 0, span, out.data());
-      // each output row into place from where the kernel left it (in L1), the epilogue on the way
-      float* yg = y + (n * M + gi * Mg + m0) * osz;
-      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr;
+      // each channel's rows closed up where the kernel left them (in L1: the row r moves from r·Wq
+      // to r·OW, forwards, so that no value is overwritten before it is read), then into place
+      // with the epilogue on the way, in one run per channel (rows of 7 or 14 values, one call
+      // each, cost as much as the conv's own work on small planes)
+      float* yg = y + (n * M + gi * Mg + m0) * osz + oh0 * OW;
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz + oh0 * OW : nullptr;
       for (int64_t m = 0; m < Mt; ++m) {
-        const float b = bias ? bias[gi * Mg + m0 + m] : 0.f;
-        for (int64_t oh = oh0; oh < oh1; ++oh)
-          finish_conv_run(ep, yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW, b,
-                          zg ? zg + m * osz + oh * OW : nullptr);
+        float* o = out.data() + m * span;
+        if (L.Wq != OW)
+          for (int64_t r = 1; r < oh1 - oh0; ++r) copy_run(o + r * OW, o + r * L.Wq, OW);
+        finish_conv_run(ep, yg + m * osz, o, (oh1 - oh0) * OW, bias ? bias[gi * Mg + m0 + m] : 0.f,
+                        zg ? zg + m * osz : nullptr);
       }
     }
   };
