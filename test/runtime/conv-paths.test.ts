@@ -79,6 +79,7 @@ const CONVS: Conv[] = [
   // weights past half of L2 split by output channels (a partial kernel block in the last chunk)
   { name: 'conv7x7_s2_bands', C: 3, H: 60, W: 58, M: 20, k: 7, stride: 2, pad: 3, group: 1 },
   { name: 'conv3x3_channel_split', C: 128, H: 10, W: 11, M: 117, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'pointwise_channel_split', C: 150, H: 13, W: 12, M: 144, k: 1, stride: 1, pad: 0, group: 1 },
   // few output positions, many filters: the packed GEMM (positions as rows, partial row and
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },

@@ -422,8 +422,19 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const bool in_place = unit && osz >= convdirect::kWidePositions;
   const int64_t tap0 = 0;
   const int64_t blocks = (osz + PB - 1) / PB;
-  const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks);
+  int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks), chunks = 1;
+  // Split over threads: small stride-1 planes with 128 filters or more (whole kernel blocks, as
+  // many per thread) by output channels, so that each thread reads its part of the weights and
+  // none is left an extra block of positions (14×14: 7 blocks of 32; 14×14 c96→576, 2 threads:
+  // 170 → 277 GFLOP/s); the others by bands of positions. (Strided ones would each gather all
+  // the inputs; with fewer filters the gathering weighs more than the uneven bands.)
+  const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
+  if (bands > 1 && unit && !in_place && N * group < threads && Mg >= 128 && mblocks % threads == 0) {
+    chunks = threads;
+    bands = 1;
+  }
   const int64_t per = (blocks + bands - 1) / bands * PB;  // positions per band
+  const int64_t cper = mblocks / chunks * kern.channels;  // output channels per chunk
   // positions per epilogue pass: about kEpilogueSpanBytes of outputs
   const int64_t epi_span = std::max<int64_t>(1, (kEpilogueSpanBytes / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
   auto body = [&](int64_t t0, int64_t t1) {
@@ -457,36 +468,38 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
         for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
     };
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ng = t / bands, n = ng / group, gi = ng % group;
-      const int64_t o0 = std::min(osz, (t % bands) * per), o1 = std::min(osz, o0 + per);
+      const int64_t ng = t / (bands * chunks), n = ng / group, gi = ng % group, band = t % bands;
+      const int64_t o0 = std::min(osz, band * per), o1 = std::min(osz, o0 + per);
+      const int64_t m0 = t / bands % chunks * cper, Mt = chunks == 1 ? Mg : std::min(Mg, m0 + cper) - m0;
+      if (o0 >= o1 || Mt <= 0) continue;
       const float* xg = x + (n * C + gi * Cg) * isz;
-      float* yg = y + (n * M + gi * Mg) * osz;
-      const float* wg = w + gi * Mg * Cg;
+      float* yg = y + (n * M + gi * Mg + m0) * osz;
+      const float* wg = w + (gi * Mg + m0) * Cg;
       int64_t e0 = o0;  // outputs from e0 on await the epilogue
       for (int64_t o = o0; o < o1; o += PB) {
         const int64_t cnt = std::min(PB, o1 - o);
         if (in_place && cnt == PB) {
           // stride 1, a whole block: the kernel reads the channels' runs where they lie
-          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mg, osz};
+          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz};
           kern.run(pr, 0, PB, yg + o);
         } else {
           gather_block(xg, o, cnt);
           const bool whole = cnt == PB;
-          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, whole ? osz : PB};
           kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
           if (!whole)
-            for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
+            for (int64_t m = 0; m < Mt; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
         }
         // the epilogue over the outputs written since the last one, while they are in L2
         if (o + cnt - e0 >= epi_span || o + cnt == o1) {
-          direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
-                          bias ? bias + gi * Mg : nullptr, Mg, osz, e0, o + cnt, ep);
+          direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr,
+                          bias ? bias + gi * Mg + m0 : nullptr, Mt, osz, e0, o + cnt, ep);
           e0 = o + cnt;
         }
       }
     }
   };
-  run_tasks(ctx, N * group * bands, body);
+  run_tasks(ctx, N * group * bands * chunks, body);
   return true;
 }
 
