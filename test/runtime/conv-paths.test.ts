@@ -80,6 +80,9 @@ const CONVS: Conv[] = [
   { name: 'conv7x7_s2_bands', C: 3, H: 60, W: 58, M: 20, k: 7, stride: 2, pad: 3, group: 1 },
   { name: 'conv3x3_channel_split', C: 128, H: 10, W: 11, M: 117, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'pointwise_channel_split', C: 150, H: 13, W: 12, M: 144, k: 1, stride: 1, pad: 0, group: 1 },
+  // 7×7 and 10×10 planes: 48-position blocks and the 1 or 4 positions left over (AVX-512)
+  { name: 'pointwise_7x7', C: 150, H: 7, W: 7, M: 45, k: 1, stride: 1, pad: 0, group: 1 },
+  { name: 'pointwise_10x10', C: 33, H: 10, W: 10, M: 21, k: 1, stride: 1, pad: 0, group: 1 },
   // few output positions, many filters: the packed GEMM (positions as rows, partial row and
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },

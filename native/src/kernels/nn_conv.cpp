@@ -407,9 +407,16 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
-  const int64_t PB = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, isz = g.in_size(), osz = g.out_size();
+  // AVX-512 on small planes: 48-position blocks, and the few positions past the last whole one
+  // (7×7: 48 + 1, 14×14: 192 + 4) by few_avx512, where that computes fewer positions than
+  // 32-position blocks (7×7: 64, 14×14: 224)
+  const bool avx512 = ku::use_avx512();
+  const int64_t left = osz % 48;
+  const bool few_tail = avx512 && osz >= 48 && left > 0 && left <= convdirect::kFewPositions &&
+                        osz - left < (osz + 31) / 32 * 32;
+  const convdirect::Kernel kern = convdirect::kernel(avx512, osz >= convdirect::kWidePositions || few_tail);
+  const int64_t PB = kern.positions;
   bool packed;
   std::shared_ptr<const DirectWeights> keep;
   w = direct_weights(ctx, w, M, Mg, Cg, kern.channels, &packed, &keep);
@@ -482,6 +489,10 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
           // stride 1, a whole block: the kernel reads the channels' runs where they lie
           convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz};
           kern.run(pr, 0, PB, yg + o);
+        } else if (few_tail && packed && cnt < PB && cnt <= convdirect::kFewPositions) {
+          gather_block(xg, o, cnt);
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, osz};
+          convdirect::few_avx512(pr, cnt, yg + o);
         } else {
           gather_block(xg, o, cnt);
           const bool whole = cnt == PB;

@@ -40,6 +40,13 @@ void run_avx2(const Problem& p, int64_t o0, int64_t o1, float* out);
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out);
 void run_avx512_wide(const Problem& p, int64_t o0, int64_t o1, float* out);  // 48 positions a block
 
+// 1×1 convs with packed weights (ntaps 1), on AVX-512: out[m·out_stride + i] for all m and the
+// first r positions (1 <= r <= kFewPositions), each the same bits as run_avx512* gives it. For
+// the positions left over past the last whole block of a small plane (7×7 = 48 + 1), which a
+// whole block would otherwise compute.
+constexpr int64_t kFewPositions = 8;
+void few_avx512(const Problem& p, int64_t r, float* out);
+
 struct Kernel {
   int64_t positions;  // output positions per register block
   int64_t channels;   // output channels per register block

@@ -71,7 +71,60 @@ void run_blocks(const Problem& p, int64_t o0, int64_t o1, float* out) {
   }
 }
 
+// Few positions (R) of a 1×1 conv, G blocks of 8 output channels at a time (independent sums to
+// hide the multiply-add latency): per input channel c, the blocks' weights [c][8] times
+// x[c][i] broadcast. The sums run over c in the order block() runs them, so that every output
+// gets the same bits as there.
+template <int R, int G>
+void few_group(const Problem& p, int64_t m0, float* out) {
+  const float* s = p.phases + p.tap_offsets[0];
+  __m256 acc[G][R];
+  __mmask8 wm[G];
+  int64_t mbs[G];
+  const float* w[G];
+  for (int g = 0; g < G; ++g) {
+    const int64_t mb = mbs[g] = std::min<int64_t>(kMB, p.out_channels - (m0 + g * kMB));
+    wm[g] = static_cast<__mmask8>(mb > 0 ? (1u << mb) - 1 : 0);
+    w[g] = p.weights + (m0 + g * kMB) * p.weight_stride;
+    for (int i = 0; i < R; ++i) acc[g][i] = _mm256_setzero_ps();
+  }
+  for (int64_t c = 0; c < p.channels; ++c, s += p.channel_stride)
+    for (int g = 0; g < G; ++g) {
+      // packed block of mb channels: weight (j, c) at w[c·mb + j]
+      const __m256 wv = _mm256_maskz_loadu_ps(wm[g], w[g] + c * mbs[g]);
+      for (int i = 0; i < R; ++i) acc[g][i] = _mm256_fmadd_ps(wv, _mm256_set1_ps(s[i]), acc[g][i]);
+    }
+  for (int g = 0; g < G; ++g) {
+    alignas(32) float t[8];
+    for (int i = 0; i < R; ++i) {
+      _mm256_store_ps(t, acc[g][i]);
+      for (int64_t j = 0; j < 8 && m0 + g * kMB + j < p.out_channels; ++j) out[(m0 + g * kMB + j) * p.out_stride + i] = t[j];
+    }
+  }
+}
+
+template <int R>
+void few_r(const Problem& p, float* out) {
+  constexpr int G = R <= 2 ? 4 : R <= 4 ? 2 : 1;
+  int64_t m0 = 0;
+  for (; m0 + G * kMB <= p.out_channels; m0 += G * kMB) few_group<R, G>(p, m0, out);
+  for (; m0 < p.out_channels; m0 += kMB) few_group<R, 1>(p, m0, out);
+}
+
 }  // namespace
+
+void few_avx512(const Problem& p, int64_t r, float* out) {
+  switch (r) {
+    case 1: return few_r<1>(p, out);
+    case 2: return few_r<2>(p, out);
+    case 3: return few_r<3>(p, out);
+    case 4: return few_r<4>(p, out);
+    case 5: return few_r<5>(p, out);
+    case 6: return few_r<6>(p, out);
+    case 7: return few_r<7>(p, out);
+    default: return few_r<8>(p, out);
+  }
+}
 
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out) {
   if (p.packed_weights) run_blocks<kOV, true>(p, o0, o1, out);
