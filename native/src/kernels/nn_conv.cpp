@@ -529,13 +529,13 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
   auto in_bytes = [&](int64_t rows) { return Cg * PhaseLayout(g, rows).plane * int64_t{sizeof(float)}; };
-  auto out_bytes = [&](int64_t rows) {
-    return Mg * ((rows * PhaseLayout(g, rows).Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock) *
+  auto out_bytes = [&](int64_t rows, int64_t channels) {
+    return channels * ((rows * PhaseLayout(g, rows).Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock) *
            int64_t{sizeof(float)};
   };
   if (in_bytes(1) > kMaxDirectBandInBytes) return false;
   int64_t rows_per = 1;
-  while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1) <= kMaxDirectBandOutBytes)
+  while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1, Mg) <= kMaxDirectBandOutBytes)
     ++rows_per;
   bool packed;
   std::shared_ptr<const DirectWeights> keep;
@@ -545,13 +545,15 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   // shared out evenly (band b: rows OH·b/bands up to OH·(b + 1)/bands)
   int64_t bands = std::max((OH + rows_per - 1) / rows_per, split);
   if (split > 1) bands = even_task_count(ctx, N * group * bands, N * group * OH) / (N * group);
-  // Weights past half of L2, with the whole plane's inputs in it: the threads share out the
-  // output channels instead (whole kernel blocks each), so that each reads its part of the
-  // weights once rather than every band rereading all of them from L3.
+  // Where the whole plane's inputs fit L2 (and a thread's share of the outputs): the threads
+  // share out the output channels instead (whole kernel blocks each), so that each reads its
+  // part of the weights once rather than every band rereading all of them, and no band's last
+  // block of positions is mostly past its rows (28×28 in 4 bands: 240 positions for 210).
   int64_t chunks = 1;
   const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
-  if (split > 1 && N * group < threads && rows_per >= OH && Mg * K * int64_t{sizeof(float)} > kMaxDirectBandInBytes &&
-      mblocks >= 2 * threads) {
+  const int64_t chunk_channels = (mblocks + threads - 1) / threads * kern.channels;
+  if (split > 1 && N * group < threads && mblocks >= 2 * threads && in_bytes(OH) <= kMaxDirectBandInBytes &&
+      out_bytes(OH, chunk_channels) <= kMaxDirectBandOutBytes) {
     chunks = threads;
     bands = 1;
   }
