@@ -444,6 +444,16 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const int64_t cper = mblocks / chunks * kern.channels;  // output channels per chunk
   // positions per epilogue pass: about kEpilogueSpanBytes of outputs
   const int64_t epi_span = std::max<int64_t>(1, (kEpilogueSpanBytes / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
+  // The epilogue in the kernel's stores (StoreEpilogue) where it is bias, residual and an affine
+  // clamp or nothing, as for ReLU and Clip: no second pass over the outputs (a bottleneck's last
+  // 1×1 with its residual read the outputs back, the residual beside them, and wrote them again).
+  convdirect::StoreEpilogue store_ep;
+  bool in_kernel = !ep;
+  if (ep) {
+    bool times_x = false;
+    store_ep.clamp = ep->affine_clamp(&store_ep.a, &store_ep.b, &store_ep.lo, &store_ep.hi, &times_x);
+    in_kernel = store_ep.clamp ? !times_x : ep->act == ConvEpilogue::Act::kNone;
+  }
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> xblock, tail_out;
     thread_local std::vector<int64_t> src;
@@ -482,29 +492,44 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
       const float* xg = x + (n * C + gi * Cg) * isz;
       float* yg = y + (n * M + gi * Mg + m0) * osz;
       const float* wg = w + (gi * Mg + m0) * Cg;
-      int64_t e0 = o0;  // outputs from e0 on await the epilogue
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr;
+      const float* bg = bias ? bias + gi * Mg + m0 : nullptr;
+      convdirect::StoreEpilogue se = store_ep;
+      se.bias = bg;
+      int64_t e0 = o0;  // outputs from e0 on await the epilogue (when it is not in the stores)
       for (int64_t o = o0; o < o1; o += PB) {
         const int64_t cnt = std::min(PB, o1 - o);
+        se.z = zg ? zg + o : nullptr;
+        // whole blocks go to y with the epilogue in the kernel's stores where it can be
+        const convdirect::StoreEpilogue* in_stores = in_kernel ? &se : nullptr;
+        bool done = in_kernel;
         if (in_place && cnt == PB) {
           // stride 1, a whole block: the kernel reads the channels' runs where they lie
-          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz};
+          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz, in_stores};
           kern.run(pr, 0, PB, yg + o);
         } else if (few_tail && packed && cnt < PB && cnt <= convdirect::kFewPositions) {
           gather_block(xg, o, cnt);
           convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, osz};
           convdirect::few_avx512(pr, cnt, yg + o);
+          done = false;
         } else {
           gather_block(xg, o, cnt);
           const bool whole = cnt == PB;
-          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, whole ? osz : PB};
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, whole ? osz : PB,
+                                 whole ? in_stores : nullptr};
           kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
-          if (!whole)
+          if (!whole) {
             for (int64_t m = 0; m < Mt; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
+            done = false;
+          }
+        }
+        if (in_kernel) {
+          if (!done) direct_epilogue(yg, zg, bg, Mt, osz, o, o + cnt, ep);  // a partial block
+          continue;
         }
         // the epilogue over the outputs written since the last one, while they are in L2
         if (o + cnt - e0 >= epi_span || o + cnt == o1) {
-          direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr,
-                          bias ? bias + gi * Mg + m0 : nullptr, Mt, osz, e0, o + cnt, ep);
+          direct_epilogue(yg, zg, bg, Mt, osz, e0, o + cnt, ep);
           e0 = o + cnt;
         }
       }

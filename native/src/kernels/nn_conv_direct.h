@@ -15,6 +15,17 @@
 namespace fleetrt {
 namespace convdirect {
 
+// An epilogue the kernels apply to the sums before they store them (the same operations as
+// ConvEpilogue::apply_to, in the same order, so the same bits): x = sum + bias[m], or
+// sum + (bias[m] + z[m·out_stride + o − o0]) with a residual; then, with clamp,
+// min(hi, max(lo, x·a + b)).
+struct StoreEpilogue {
+  const float* bias = nullptr;  // per output channel of the Problem, or nullptr (0)
+  const float* z = nullptr;     // residual laid out as `out`, or nullptr
+  bool clamp = false;
+  float a = 1.f, b = 0.f, lo = 0.f, hi = 0.f;
+};
+
 struct Problem {
   const float* phases;          // input channel c at phases + c·channel_stride
   int64_t channel_stride;
@@ -31,6 +42,7 @@ struct Problem {
   bool packed_weights;
   int64_t out_channels;
   int64_t out_stride;           // distance between output channel rows in `out`
+  const StoreEpilogue* epilogue = nullptr;  // applied before the stores, or nullptr (plain sums)
 };
 
 // out[m·out_stride + (o − o0)] for all m and o in [o0, o1), where o1 − o0 is a multiple of
