@@ -182,12 +182,26 @@ inline void gather_run(float* d, const float* s, int64_t n, int64_t stride) {
 }
 
 // Writes the phases of one [H, W] input plane for the band of output rows starting at oh0 to
-// dst (L.plane floats): all zero, then the rows and columns that fall inside the input copied
-// over. Phase row i of the band holds padded input row (oh0 + i)·sh + pr.
+// dst (L.plane floats): the rows and columns that fall inside the input copied over, the rest
+// (padding) zero. Phase row i of the band holds padded input row (oh0 + i)·sh + pr. Only the
+// padding is zeroed (a memset of the whole plane first took 3-5% of a 3×3 conv), and stride-2
+// rows are split with AVX-512 where it runs (the SSE split took 16% of a stride-2 3×3 conv).
 void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, int64_t oh0, float* dst) {
   const int64_t H = g.in[0], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1], Hq = L.Hq, Wq = L.Wq;
-  std::memset(dst, 0, static_cast<size_t>(L.plane) * sizeof(float));
+  const bool split512 = sw == 2 && ku::use_avx512();
+  auto zero = [](float* d, int64_t n) {
+    if (n >= 64) {
+      std::memset(d, 0, static_cast<size_t>(n) * sizeof(float));
+      return;
+    }
+    // a row's pad columns: a few values, where a libc call costs more than the stores
+    int64_t k = 0;
+#if defined(__SSE2__)
+    for (; k + 4 <= n; k += 4) _mm_storeu_ps(d + k, _mm_setzero_ps());
+#endif
+    for (; k < n; ++k) d[k] = 0.f;
+  };
   for (int64_t pr = 0; pr < sh; ++pr)
     for (int64_t pc = 0; pc < sw; ++pc) {
       float* ph = dst + (pr * sw + pc) * Hq * Wq;
@@ -198,12 +212,21 @@ void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, in
       const int64_t i0 = top <= 0 ? 0 : std::min<int64_t>(Hq, (top + sh - 1) / sh);
       const int64_t i1 = std::max(i0, std::min<int64_t>(Hq, (H + top + sh - 1) / sh));
       const int64_t n = last - first;
-      if (n <= 0) continue;
-      for (int64_t i = i0; i < i1; ++i) {
-        const float* srow = xp + (i * sh - top) * W + first * sw + pc - pl;
-        if (sw == 1) copy_run(ph + i * Wq + first, srow, n);
-        else gather_run(ph + i * Wq + first, srow, n, sw);
+      if (n <= 0) {
+        zero(ph, Hq * Wq);
+        continue;
       }
+      zero(ph, i0 * Wq);
+      for (int64_t i = i0; i < i1; ++i) {
+        float* drow = ph + i * Wq;
+        const float* srow = xp + (i * sh - top) * W + first * sw + pc - pl;
+        zero(drow, first);
+        if (sw == 1) copy_run(drow + first, srow, n);
+        else if (split512) convdirect::gather2_avx512(drow + first, srow, n);
+        else gather_run(drow + first, srow, n, sw);
+        zero(drow + last, Wq - last);
+      }
+      zero(ph + i1 * Wq, (Hq - i1) * Wq);
     }
 }
 

@@ -59,6 +59,10 @@ void run_avx512_wide(const Problem& p, int64_t o0, int64_t o1, float* out);  // 
 constexpr int64_t kFewPositions = 8;
 void few_avx512(const Problem& p, int64_t r, float* out);
 
+// d[j] = s[2·j] for j < n, reading no further than s[2·(n − 1)] (AVX-512; the stride-2 rows of
+// the phase planes).
+void gather2_avx512(float* d, const float* s, int64_t n);
+
 struct Kernel {
   int64_t positions;  // output positions per register block
   int64_t channels;   // output channels per register block

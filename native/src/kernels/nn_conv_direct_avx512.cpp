@@ -139,6 +139,23 @@ void few_avx512(const Problem& p, int64_t r, float* out) {
   }
 }
 
+void gather2_avx512(float* d, const float* s, int64_t n) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  int64_t j = 0;
+  // whole steps read s[2j .. 2j + 31], all at or before s[2(n − 1)] while j + 16 < n
+  for (; j + 16 < n; j += 16)
+    _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(_mm512_loadu_ps(s + 2 * j), even, _mm512_loadu_ps(s + 2 * j + 16)));
+  if (j < n) {
+    // the 1-16 left: the 2·left − 1 values s[2j .. 2(n − 1)] under masks (lanes past them not read)
+    const int64_t vals = 2 * (n - j) - 1;
+    const __mmask16 lo = static_cast<__mmask16>(vals >= 16 ? 0xFFFFu : (1u << vals) - 1);
+    const __mmask16 hi = static_cast<__mmask16>(vals > 16 ? (1u << (vals - 16)) - 1 : 0u);
+    const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, s + 2 * j), even,
+                                            _mm512_maskz_loadu_ps(hi, s + 2 * j + 16));
+    _mm512_mask_storeu_ps(d + j, static_cast<__mmask16>((1u << (n - j)) - 1), v);
+  }
+}
+
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out) {
   if (p.packed_weights) run_blocks<kOV, true>(p, o0, o1, out);
   else run_blocks<kOV, false>(p, o0, o1, out);
