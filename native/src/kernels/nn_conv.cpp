@@ -389,6 +389,15 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
   }
 }
 
+// The activation part of ep for the kernels' stores (StoreEpilogue; bias and residual are set
+// per task): false where the kernels cannot apply it (HardSwish, LeakyReLU, sigmoid, tanh).
+bool store_epilogue(const ConvEpilogue* ep, convdirect::StoreEpilogue* se) {
+  if (!ep) return true;
+  bool times_x = false;
+  se->clamp = ep->affine_clamp(&se->a, &se->b, &se->lo, &se->hi, &times_x);
+  return se->clamp ? !times_x : ep->act == ConvEpilogue::Act::kNone;
+}
+
 // W (input 1) reordered for the direct kernel (convdirect::pack_weights), made once per op and
 // kept in its state while W is constant.
 struct DirectWeights {
@@ -471,12 +480,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   // clamp or nothing, as for ReLU and Clip: no second pass over the outputs (a bottleneck's last
   // 1×1 with its residual read the outputs back, the residual beside them, and wrote them again).
   convdirect::StoreEpilogue store_ep;
-  bool in_kernel = !ep;
-  if (ep) {
-    bool times_x = false;
-    store_ep.clamp = ep->affine_clamp(&store_ep.a, &store_ep.b, &store_ep.lo, &store_ep.hi, &times_x);
-    in_kernel = store_ep.clamp ? !times_x : ep->act == ConvEpilogue::Act::kNone;
-  }
+  const bool in_kernel = store_epilogue(ep, &store_ep);
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> xblock, tail_out;
     thread_local std::vector<int64_t> src;
@@ -631,11 +635,11 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
       kern.run(pr, 0, span, out.data());
+      float* yg = y + (n * M + gi * Mg + m0) * osz + oh0 * OW;
       // each channel's rows closed up where the kernel left them (in L1: the row r moves from r·Wq
       // to r·OW, forwards, so that no value is overwritten before it is read), then into place
       // with the epilogue on the way, in one run per channel (rows of 7 or 14 values, one call
       // each, cost as much as the conv's own work on small planes)
-      float* yg = y + (n * M + gi * Mg + m0) * osz + oh0 * OW;
       const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz + oh0 * OW : nullptr;
       for (int64_t m = 0; m < Mt; ++m) {
         float* o = out.data() + m * span;
