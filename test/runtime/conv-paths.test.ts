@@ -38,6 +38,8 @@ interface Conv {
   stride: number;
   pad: number;
   group: number;
+  /** a residual input added before the ReLU (fused into the conv's epilogue) */
+  residual?: boolean;
 }
 
 /** NCHW conv of one image, float64. */
@@ -75,6 +77,18 @@ const CONVS: Conv[] = [
   // 28×28 outputs and more: the AVX-512 direct kernel's 48-position blocks
   { name: 'conv3x3_wide', C: 10, H: 29, W: 31, M: 13, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'pointwise_wide', C: 20, H: 30, W: 28, M: 11, k: 1, stride: 1, pad: 0, group: 1 },
+  // split over 2 threads: a stem-like 7×7 stride 2 in bands of uneven height (7 and 8 rows), and
+  // weights past half of L2 split by output channels (a partial kernel block in the last chunk)
+  { name: 'conv7x7_s2_bands', C: 3, H: 60, W: 58, M: 20, k: 7, stride: 2, pad: 3, group: 1 },
+  { name: 'conv3x3_channel_split', C: 128, H: 10, W: 11, M: 117, k: 3, stride: 1, pad: 1, group: 1 },
+  { name: 'pointwise_channel_split', C: 150, H: 13, W: 12, M: 144, k: 1, stride: 1, pad: 0, group: 1 },
+  // 7×7 and 10×10 planes: 48-position blocks and the 1 or 4 positions left over (AVX-512)
+  { name: 'pointwise_7x7', C: 150, H: 7, W: 7, M: 45, k: 1, stride: 1, pad: 0, group: 1 },
+  { name: 'pointwise_10x10', C: 33, H: 10, W: 10, M: 21, k: 1, stride: 1, pad: 0, group: 1 },
+  // the epilogue (bias, residual, ReLU) in the 1×1 kernel's stores: a wide plane read in place,
+  // a small one gathered, with a partial last block
+  { name: 'pointwise_wide_residual', C: 24, H: 30, W: 29, M: 19, k: 1, stride: 1, pad: 0, group: 1, residual: true },
+  { name: 'pointwise_residual', C: 40, H: 9, W: 11, M: 26, k: 1, stride: 1, pad: 0, group: 1, residual: true },
   // few output positions, many filters: the packed GEMM (positions as rows, partial row and
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },
@@ -113,10 +127,20 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       pads: [c.pad, c.pad, c.pad, c.pad],
       group: c.group,
     });
-    // ReLU after the conv: the cpu fusion folds it into the conv's epilogue
-    g.op('Relu', [y], {}, [c.name]);
     const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
     const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
+    let r: Float64Array | undefined;
+    let sum = y;
+    if (c.residual) {
+      r = Float64Array.from(new Float32Array(values(c.M * OH * OW, 70 + i)));
+      const rin = `r_${c.name}`;
+      g.input(rin, 'float32', [1, c.M, OH, OW]);
+      inputs[rin] = join(dir, `${rin}.npy`);
+      writeNpy(inputs[rin]!, '<f4', [1, c.M, OH, OW], r);
+      sum = g.op('Add', [y, rin], {});
+    }
+    // ReLU after the conv (and the residual Add): the cpu fusion folds them into the conv's epilogue
+    g.op('Relu', [sum], {}, [c.name]);
     g.output(c.name, 'float32', [1, c.M, OH, OW]);
     const ref = reference(
       Float64Array.from(new Float32Array(x)),
@@ -124,7 +148,7 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       Float64Array.from(new Float32Array(b)),
       c,
     );
-    want[c.name] = { data: ref.map((v) => Math.max(0, v)), shape: [1, c.M, OH, OW] };
+    want[c.name] = { data: ref.map((v, j) => Math.max(0, v + (r ? r[j]! : 0))), shape: [1, c.M, OH, OW] };
   });
   const file = join(dir, 'model.onnx');
   writeFileSync(file, g.encode({ opset: 17 }));

@@ -30,9 +30,8 @@ struct ConvEpilogue {
   bool affine_clamp(float* a, float* b, float* lo, float* hi, bool* times_x) const;
 };
 
-// AVX2 loops of the epilogue over [0, i) for the largest multiple-of-8 i, which they return; the
-// caller finishes the rest. Only called after the CPU check (fused_epilogue_avx2.cpp). src may be
-// y. The clamp activations: y = clamp(a·x + b, lo, hi) (times x), x = src + (bias + z);
+// AVX2 loops of the epilogue over [0, n) (the last values under a mask); they return n. Only
+// called after the CPU check (fused_epilogue_avx2.cpp). src may be y. The clamp activations: y = clamp(a·x + b, lo, hi) (times x), x = src + (bias + z);
 int64_t affine_clamp_avx2(float* y, const float* src, const float* z, int64_t n, float bias, float a, float b, float lo,
                           float hi, bool times_x);
 // no activation: y = src + (bias + z), or src + bias without z.

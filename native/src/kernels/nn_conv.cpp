@@ -133,6 +133,10 @@ void add_bias(const float* bias, float* y, int64_t N, int64_t M, int64_t sz) {
 // block of output channels: a band's inputs (and its output block) must stay in L2.
 constexpr int64_t kMaxDirectBandInBytes = 512 * 1024;  // 2-D: one band's phase planes
 constexpr int64_t kMaxDirectBandOutBytes = 256 * 1024;  // 2-D: one band's outputs
+// 1×1: outputs between two epilogue passes, still in L2 when the pass reads them back; at
+// 128 KiB, a 14×14 conv with 576 filters ran it per block of 32 positions, a call per channel
+// and block, in runs too short to pay for it.
+constexpr int64_t kEpilogueSpanBytes = 512 * 1024;
 
 // Phase layout of a 2-D conv's input planes: each plane is zero-padded and split into stride
 // phases (phase (pr, pc) holds padded rows ≡ pr mod sh and columns ≡ pc mod sw), so that every
@@ -178,12 +182,26 @@ inline void gather_run(float* d, const float* s, int64_t n, int64_t stride) {
 }
 
 // Writes the phases of one [H, W] input plane for the band of output rows starting at oh0 to
-// dst (L.plane floats): all zero, then the rows and columns that fall inside the input copied
-// over. Phase row i of the band holds padded input row (oh0 + i)·sh + pr.
+// dst (L.plane floats): the rows and columns that fall inside the input copied over, the rest
+// (padding) zero. Phase row i of the band holds padded input row (oh0 + i)·sh + pr. Only the
+// padding is zeroed (a memset of the whole plane first took 3-5% of a 3×3 conv), and stride-2
+// rows are split with AVX-512 where it runs (the SSE split took 16% of a stride-2 3×3 conv).
 void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, int64_t oh0, float* dst) {
   const int64_t H = g.in[0], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1], Hq = L.Hq, Wq = L.Wq;
-  std::memset(dst, 0, static_cast<size_t>(L.plane) * sizeof(float));
+  const bool split512 = sw == 2 && ku::use_avx512();
+  auto zero = [](float* d, int64_t n) {
+    if (n >= 64) {
+      std::memset(d, 0, static_cast<size_t>(n) * sizeof(float));
+      return;
+    }
+    // a row's pad columns: a few values, where a libc call costs more than the stores
+    int64_t k = 0;
+#if defined(__SSE2__)
+    for (; k + 4 <= n; k += 4) _mm_storeu_ps(d + k, _mm_setzero_ps());
+#endif
+    for (; k < n; ++k) d[k] = 0.f;
+  };
   for (int64_t pr = 0; pr < sh; ++pr)
     for (int64_t pc = 0; pc < sw; ++pc) {
       float* ph = dst + (pr * sw + pc) * Hq * Wq;
@@ -194,12 +212,21 @@ void build_phases(const float* xp, const WindowGeom& g, const PhaseLayout& L, in
       const int64_t i0 = top <= 0 ? 0 : std::min<int64_t>(Hq, (top + sh - 1) / sh);
       const int64_t i1 = std::max(i0, std::min<int64_t>(Hq, (H + top + sh - 1) / sh));
       const int64_t n = last - first;
-      if (n <= 0) continue;
-      for (int64_t i = i0; i < i1; ++i) {
-        const float* srow = xp + (i * sh - top) * W + first * sw + pc - pl;
-        if (sw == 1) copy_run(ph + i * Wq + first, srow, n);
-        else gather_run(ph + i * Wq + first, srow, n, sw);
+      if (n <= 0) {
+        zero(ph, Hq * Wq);
+        continue;
       }
+      zero(ph, i0 * Wq);
+      for (int64_t i = i0; i < i1; ++i) {
+        float* drow = ph + i * Wq;
+        const float* srow = xp + (i * sh - top) * W + first * sw + pc - pl;
+        zero(drow, first);
+        if (sw == 1) copy_run(drow + first, srow, n);
+        else if (split512) convdirect::gather2_avx512(drow + first, srow, n);
+        else gather_run(drow + first, srow, n, sw);
+        zero(drow + last, Wq - last);
+      }
+      zero(ph + i1 * Wq, (Hq - i1) * Wq);
     }
 }
 
@@ -334,6 +361,18 @@ int64_t direct_bands(KernelContext& ctx, int64_t macs, int64_t pairs, int64_t ma
   return std::max<int64_t>(1, std::min(max_bands, (2 * threads + pairs - 1) / pairs));
 }
 
+// The task count to use instead of `tasks` (tasks of about equal size, at most max_tasks): one
+// that the pool hands out evenly (ThreadPool::parallel_for claims chunks of whole tasks, at most
+// 4 per thread, so a count that no number of chunks splits evenly leaves one thread a chunk more
+// than the other: 14 bands go out as 7 chunks of 2, four to one thread and three to the other).
+int64_t even_task_count(KernelContext& ctx, int64_t tasks, int64_t max_tasks) {
+  const int64_t threads = std::max(1, ctx.num_threads()), most = 4 * threads;
+  if (threads == 1 || tasks <= 1) return tasks;
+  for (int64_t n = tasks; n <= max_tasks; ++n)
+    if (n % threads == 0 && (n <= most || n % most == 0)) return n;
+  return tasks;
+}
+
 // Runs the direct conv's tasks, on the pool when there is more than one.
 void run_tasks(KernelContext& ctx, int64_t tasks, const std::function<void(int64_t, int64_t)>& body) {
   if (tasks > 1 && ctx.num_threads() > 1) ctx.parallel_for(tasks, 1, body);
@@ -348,6 +387,15 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
     float* row = yg + m * osz + o0;
     finish_conv_run(ep, row, row, o1 - o0, bias ? bias[m] : 0.f, zg ? zg + m * osz + o0 : nullptr);
   }
+}
+
+// The activation part of ep for the kernels' stores (StoreEpilogue; bias and residual are set
+// per task): false where the kernels cannot apply it (HardSwish, LeakyReLU, sigmoid, tanh).
+bool store_epilogue(const ConvEpilogue* ep, convdirect::StoreEpilogue* se) {
+  if (!ep) return true;
+  bool times_x = false;
+  se->clamp = ep->affine_clamp(&se->a, &se->b, &se->lo, &se->hi, &times_x);
+  return se->clamp ? !times_x : ep->act == ConvEpilogue::Act::kNone;
 }
 
 // W (input 1) reordered for the direct kernel (convdirect::pack_weights), made once per op and
@@ -391,9 +439,16 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
-  const int64_t PB = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, isz = g.in_size(), osz = g.out_size();
+  // AVX-512 on small planes: 48-position blocks, and the few positions past the last whole one
+  // (7×7: 48 + 1, 14×14: 192 + 4) by few_avx512, where that computes fewer positions than
+  // 32-position blocks (7×7: 64, 14×14: 224)
+  const bool avx512 = ku::use_avx512();
+  const int64_t left = osz % 48;
+  const bool few_tail = avx512 && osz >= 48 && left > 0 && left <= convdirect::kFewPositions &&
+                        osz - left < (osz + 31) / 32 * 32;
+  const convdirect::Kernel kern = convdirect::kernel(avx512, osz >= convdirect::kWidePositions || few_tail);
+  const int64_t PB = kern.positions;
   bool packed;
   std::shared_ptr<const DirectWeights> keep;
   w = direct_weights(ctx, w, M, Mg, Cg, kern.channels, &packed, &keep);
@@ -406,10 +461,26 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const bool in_place = unit && osz >= convdirect::kWidePositions;
   const int64_t tap0 = 0;
   const int64_t blocks = (osz + PB - 1) / PB;
-  const int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks);
+  int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks), chunks = 1;
+  // Split over threads: small stride-1 planes with 128 filters or more (whole kernel blocks, as
+  // many per thread) by output channels, so that each thread reads its part of the weights and
+  // none is left an extra block of positions (14×14: 7 blocks of 32; 14×14 c96→576, 2 threads:
+  // 170 → 277 GFLOP/s); the others by bands of positions. (Strided ones would each gather all
+  // the inputs; with fewer filters the gathering weighs more than the uneven bands.)
+  const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
+  if (bands > 1 && unit && !in_place && N * group < threads && Mg >= 128 && mblocks % threads == 0) {
+    chunks = threads;
+    bands = 1;
+  }
   const int64_t per = (blocks + bands - 1) / bands * PB;  // positions per band
-  // positions per epilogue pass: about 128 KiB of outputs
-  const int64_t epi_span = std::max<int64_t>(1, (128 * 1024 / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
+  const int64_t cper = mblocks / chunks * kern.channels;  // output channels per chunk
+  // positions per epilogue pass: about kEpilogueSpanBytes of outputs
+  const int64_t epi_span = std::max<int64_t>(1, (kEpilogueSpanBytes / int64_t{sizeof(float)}) / (Mg * PB)) * PB;
+  // The epilogue in the kernel's stores (StoreEpilogue) where it is bias, residual and an affine
+  // clamp or nothing, as for ReLU and Clip: no second pass over the outputs (a bottleneck's last
+  // 1×1 with its residual read the outputs back, the residual beside them, and wrote them again).
+  convdirect::StoreEpilogue store_ep;
+  const bool in_kernel = store_epilogue(ep, &store_ep);
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> xblock, tail_out;
     thread_local std::vector<int64_t> src;
@@ -441,36 +512,57 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
         for (int64_t c = 0; c < Cg; ++c) std::fill(xblock.data() + c * PB + cnt, xblock.data() + (c + 1) * PB, 0.f);
     };
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ng = t / bands, n = ng / group, gi = ng % group;
-      const int64_t o0 = std::min(osz, (t % bands) * per), o1 = std::min(osz, o0 + per);
+      const int64_t ng = t / (bands * chunks), n = ng / group, gi = ng % group, band = t % bands;
+      const int64_t o0 = std::min(osz, band * per), o1 = std::min(osz, o0 + per);
+      const int64_t m0 = t / bands % chunks * cper, Mt = chunks == 1 ? Mg : std::min(Mg, m0 + cper) - m0;
+      if (o0 >= o1 || Mt <= 0) continue;
       const float* xg = x + (n * C + gi * Cg) * isz;
-      float* yg = y + (n * M + gi * Mg) * osz;
-      const float* wg = w + gi * Mg * Cg;
-      int64_t e0 = o0;  // outputs from e0 on await the epilogue
+      float* yg = y + (n * M + gi * Mg + m0) * osz;
+      const float* wg = w + (gi * Mg + m0) * Cg;
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr;
+      const float* bg = bias ? bias + gi * Mg + m0 : nullptr;
+      convdirect::StoreEpilogue se = store_ep;
+      se.bias = bg;
+      int64_t e0 = o0;  // outputs from e0 on await the epilogue (when it is not in the stores)
       for (int64_t o = o0; o < o1; o += PB) {
         const int64_t cnt = std::min(PB, o1 - o);
+        se.z = zg ? zg + o : nullptr;
+        // whole blocks go to y with the epilogue in the kernel's stores where it can be
+        const convdirect::StoreEpilogue* in_stores = in_kernel ? &se : nullptr;
+        bool done = in_kernel;
         if (in_place && cnt == PB) {
           // stride 1, a whole block: the kernel reads the channels' runs where they lie
-          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mg, osz};
+          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz, in_stores};
           kern.run(pr, 0, PB, yg + o);
+        } else if (few_tail && packed && cnt < PB && cnt <= convdirect::kFewPositions) {
+          gather_block(xg, o, cnt);
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, osz};
+          convdirect::few_avx512(pr, cnt, yg + o);
+          done = false;
         } else {
           gather_block(xg, o, cnt);
           const bool whole = cnt == PB;
-          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mg, whole ? osz : PB};
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, whole ? osz : PB,
+                                 whole ? in_stores : nullptr};
           kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
-          if (!whole)
-            for (int64_t m = 0; m < Mg; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
+          if (!whole) {
+            for (int64_t m = 0; m < Mt; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
+            done = false;
+          }
+        }
+        if (in_kernel) {
+          if (!done) direct_epilogue(yg, zg, bg, Mt, osz, o, o + cnt, ep);  // a partial block
+          continue;
         }
         // the epilogue over the outputs written since the last one, while they are in L2
         if (o + cnt - e0 >= epi_span || o + cnt == o1) {
-          direct_epilogue(yg, ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr,
-                          bias ? bias + gi * Mg : nullptr, Mg, osz, e0, o + cnt, ep);
+          direct_epilogue(yg, zg, bg, Mt, osz, e0, o + cnt, ep);
           e0 = o + cnt;
         }
       }
     }
   };
-  run_tasks(ctx, N * group * bands, body);
+  run_tasks(ctx, N * group * bands * chunks, body);
   return true;
 }
 
@@ -478,7 +570,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 // (image, group, band of output rows); each builds the phase planes of its band's input rows
 // (with the kernel's halo) and computes every output channel of its group from them. Bands are
 // as tall as L2 allows (kMaxDirectBand*Bytes), and shorter when the conv is worth splitting
-// across threads. Returns false (nothing written) where it does not apply: no AVX2, or not even
+// across threads; where the weights are large and one band holds the whole plane, the threads
+// split the output channels instead. Returns false (nothing written) where it does not apply: no AVX2, or not even
 // one output row's inputs fit.
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
@@ -488,20 +581,36 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
   auto in_bytes = [&](int64_t rows) { return Cg * PhaseLayout(g, rows).plane * int64_t{sizeof(float)}; };
-  auto out_bytes = [&](int64_t rows) {
-    return Mg * ((rows * PhaseLayout(g, rows).Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock) *
+  auto out_bytes = [&](int64_t rows, int64_t channels) {
+    return channels * ((rows * PhaseLayout(g, rows).Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock) *
            int64_t{sizeof(float)};
   };
   if (in_bytes(1) > kMaxDirectBandInBytes) return false;
   int64_t rows_per = 1;
-  while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1) <= kMaxDirectBandOutBytes)
+  while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1, Mg) <= kMaxDirectBandOutBytes)
     ++rows_per;
   bool packed;
   std::shared_ptr<const DirectWeights> keep;
   w = direct_weights(ctx, w, M, Mg, K, kern.channels, &packed, &keep);
   const int64_t split = direct_bands(ctx, N * M * osz * K, N * group, OH);
-  rows_per = std::min(rows_per, (OH + split - 1) / split);
-  const int64_t bands = (OH + rows_per - 1) / rows_per;
+  // as many bands as L2 and the split ask for, made an even count for the pool, with their rows
+  // shared out evenly (band b: rows OH·b/bands up to OH·(b + 1)/bands)
+  int64_t bands = std::max((OH + rows_per - 1) / rows_per, split);
+  if (split > 1) bands = even_task_count(ctx, N * group * bands, N * group * OH) / (N * group);
+  // Where the whole plane's inputs fit L2 (and a thread's share of the outputs): the threads
+  // share out the output channels instead (whole kernel blocks each), so that each reads its
+  // part of the weights once rather than every band rereading all of them, and no band's last
+  // block of positions is mostly past its rows (28×28 in 4 bands: 240 positions for 210).
+  int64_t chunks = 1;
+  const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
+  const int64_t chunk_channels = (mblocks + threads - 1) / threads * kern.channels;
+  if (split > 1 && N * group < threads && mblocks >= 2 * threads && in_bytes(OH) <= kMaxDirectBandInBytes &&
+      out_bytes(OH, chunk_channels) <= kMaxDirectBandOutBytes) {
+    chunks = threads;
+    bands = 1;
+  }
+  const int64_t cper = (mblocks + chunks - 1) / chunks * kern.channels;  // output channels per chunk
+  rows_per = (OH + bands - 1) / bands;
   const PhaseLayout L(g, rows_per);
 
   std::vector<int64_t> taps(static_cast<size_t>(ntaps));
@@ -517,25 +626,31 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
     if (phases.size() < need) phases.resize(need);
     std::fill(phases.data() + Cg * L.plane, phases.data() + need, 0.f);
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ng = t / bands, n = ng / group, gi = ng % group;
-      const int64_t oh0 = (t % bands) * rows_per, oh1 = std::min(OH, oh0 + rows_per);
+      const int64_t ng = t / (bands * chunks), n = ng / group, gi = ng % group;
+      const int64_t m0 = std::min(Mg, t / bands % chunks * cper), m1 = std::min(Mg, m0 + cper), Mt = m1 - m0;
+      const int64_t band = t % bands, oh0 = OH * band / bands, oh1 = OH * (band + 1) / bands;
+      if (oh0 >= oh1 || Mt <= 0) continue;
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
-      if (out.size() < static_cast<size_t>(Mg * span)) out.resize(static_cast<size_t>(Mg * span));
-      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + gi * Mg * K, K, packed, Mg, span};
+      if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
+      convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
       kern.run(pr, 0, span, out.data());
-      // each output row into place from where the kernel left it (in L1), the epilogue on the way
-      float* yg = y + (n * M + gi * Mg) * osz;
-      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg) * osz : nullptr;
-      for (int64_t m = 0; m < Mg; ++m) {
-        const float b = bias ? bias[gi * Mg + m] : 0.f;
-        for (int64_t oh = oh0; oh < oh1; ++oh)
-          finish_conv_run(ep, yg + m * osz + oh * OW, out.data() + m * span + (oh - oh0) * L.Wq, OW, b,
-                          zg ? zg + m * osz + oh * OW : nullptr);
+      float* yg = y + (n * M + gi * Mg + m0) * osz + oh0 * OW;
+      // each channel's rows closed up where the kernel left them (in L1: the row r moves from r·Wq
+      // to r·OW, forwards, so that no value is overwritten before it is read), then into place
+      // with the epilogue on the way, in one run per channel (rows of 7 or 14 values, one call
+      // each, cost as much as the conv's own work on small planes)
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz + oh0 * OW : nullptr;
+      for (int64_t m = 0; m < Mt; ++m) {
+        float* o = out.data() + m * span;
+        if (L.Wq != OW)
+          for (int64_t r = 1; r < oh1 - oh0; ++r) copy_run(o + r * OW, o + r * L.Wq, OW);
+        finish_conv_run(ep, yg + m * osz, o, (oh1 - oh0) * OW, bias ? bias[gi * Mg + m0 + m] : 0.f,
+                        zg ? zg + m * osz : nullptr);
       }
     }
   };
-  run_tasks(ctx, N * group * bands, body);
+  run_tasks(ctx, N * group * bands * chunks, body);
   return true;
 }
 

@@ -15,6 +15,17 @@
 namespace fleetrt {
 namespace convdirect {
 
+// An epilogue the kernels apply to the sums before they store them (the same operations as
+// ConvEpilogue::apply_to, in the same order, so the same bits): x = sum + bias[m], or
+// sum + (bias[m] + z[m·out_stride + o − o0]) with a residual; then, with clamp,
+// min(hi, max(lo, x·a + b)).
+struct StoreEpilogue {
+  const float* bias = nullptr;  // per output channel of the Problem, or nullptr (0)
+  const float* z = nullptr;     // residual laid out as `out`, or nullptr
+  bool clamp = false;
+  float a = 1.f, b = 0.f, lo = 0.f, hi = 0.f;
+};
+
 struct Problem {
   const float* phases;          // input channel c at phases + c·channel_stride
   int64_t channel_stride;
@@ -31,6 +42,7 @@ struct Problem {
   bool packed_weights;
   int64_t out_channels;
   int64_t out_stride;           // distance between output channel rows in `out`
+  const StoreEpilogue* epilogue = nullptr;  // applied before the stores, or nullptr (plain sums)
 };
 
 // out[m·out_stride + (o − o0)] for all m and o in [o0, o1), where o1 − o0 is a multiple of
@@ -39,6 +51,17 @@ struct Problem {
 void run_avx2(const Problem& p, int64_t o0, int64_t o1, float* out);
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out);
 void run_avx512_wide(const Problem& p, int64_t o0, int64_t o1, float* out);  // 48 positions a block
+
+// 1×1 convs with packed weights (ntaps 1), on AVX-512: out[m·out_stride + i] for all m and the
+// first r positions (1 <= r <= kFewPositions), each the same bits as run_avx512* gives it. For
+// the positions left over past the last whole block of a small plane (7×7 = 48 + 1), which a
+// whole block would otherwise compute.
+constexpr int64_t kFewPositions = 8;
+void few_avx512(const Problem& p, int64_t r, float* out);
+
+// d[j] = s[2·j] for j < n, reading no further than s[2·(n − 1)] (AVX-512; the stride-2 rows of
+// the phase planes).
+void gather2_avx512(float* d, const float* s, int64_t n);
 
 struct Kernel {
   int64_t positions;  // output positions per register block

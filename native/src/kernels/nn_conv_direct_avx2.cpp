@@ -48,6 +48,19 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
         }
       }
     }
+    if (const StoreEpilogue* e = p.epilogue) {
+      const __m256 va = _mm256_set1_ps(e->a), vb = _mm256_set1_ps(e->b), vlo = _mm256_set1_ps(e->lo),
+                   vhi = _mm256_set1_ps(e->hi);
+      for (int j = 0; j < MB; ++j) {
+        const __m256 vbias = _mm256_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
+        const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + (o - o0) : nullptr;
+        for (int v = 0; v < kOV; ++v) {
+          __m256 x = _mm256_add_ps(acc[j][v], zr ? _mm256_add_ps(vbias, _mm256_loadu_ps(zr + 8 * v)) : vbias);
+          if (e->clamp) x = _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(_mm256_mul_ps(x, va), vb)));
+          acc[j][v] = x;
+        }
+      }
+    }
     for (int j = 0; j < MB; ++j) {
       float* row = out + (m0 + j) * p.out_stride + (o - o0);
       for (int v = 0; v < kOV; ++v) _mm256_storeu_ps(row + 8 * v, acc[j][v]);

@@ -48,6 +48,19 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
         }
       }
     }
+    if (const StoreEpilogue* e = p.epilogue) {
+      const __m512 va = _mm512_set1_ps(e->a), vb = _mm512_set1_ps(e->b), vlo = _mm512_set1_ps(e->lo),
+                   vhi = _mm512_set1_ps(e->hi);
+      for (int j = 0; j < MB; ++j) {
+        const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
+        const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + (o - o0) : nullptr;
+        for (int v = 0; v < OV; ++v) {
+          __m512 x = _mm512_add_ps(acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias);
+          if (e->clamp) x = _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(_mm512_mul_ps(x, va), vb)));
+          acc[j][v] = x;
+        }
+      }
+    }
     for (int j = 0; j < MB; ++j) {
       float* row = out + (m0 + j) * p.out_stride + (o - o0);
       for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, acc[j][v]);
@@ -71,7 +84,77 @@ void run_blocks(const Problem& p, int64_t o0, int64_t o1, float* out) {
   }
 }
 
+// Few positions (R) of a 1×1 conv, G blocks of 8 output channels at a time (independent sums to
+// hide the multiply-add latency): per input channel c, the blocks' weights [c][8] times
+// x[c][i] broadcast. The sums run over c in the order block() runs them, so that every output
+// gets the same bits as there.
+template <int R, int G>
+void few_group(const Problem& p, int64_t m0, float* out) {
+  const float* s = p.phases + p.tap_offsets[0];
+  __m256 acc[G][R];
+  __mmask8 wm[G];
+  int64_t mbs[G];
+  const float* w[G];
+  for (int g = 0; g < G; ++g) {
+    const int64_t mb = mbs[g] = std::min<int64_t>(kMB, p.out_channels - (m0 + g * kMB));
+    wm[g] = static_cast<__mmask8>(mb > 0 ? (1u << mb) - 1 : 0);
+    w[g] = p.weights + (m0 + g * kMB) * p.weight_stride;
+    for (int i = 0; i < R; ++i) acc[g][i] = _mm256_setzero_ps();
+  }
+  for (int64_t c = 0; c < p.channels; ++c, s += p.channel_stride)
+    for (int g = 0; g < G; ++g) {
+      // packed block of mb channels: weight (j, c) at w[c·mb + j]
+      const __m256 wv = _mm256_maskz_loadu_ps(wm[g], w[g] + c * mbs[g]);
+      for (int i = 0; i < R; ++i) acc[g][i] = _mm256_fmadd_ps(wv, _mm256_set1_ps(s[i]), acc[g][i]);
+    }
+  for (int g = 0; g < G; ++g) {
+    alignas(32) float t[8];
+    for (int i = 0; i < R; ++i) {
+      _mm256_store_ps(t, acc[g][i]);
+      for (int64_t j = 0; j < 8 && m0 + g * kMB + j < p.out_channels; ++j) out[(m0 + g * kMB + j) * p.out_stride + i] = t[j];
+    }
+  }
+}
+
+template <int R>
+void few_r(const Problem& p, float* out) {
+  constexpr int G = R <= 2 ? 4 : R <= 4 ? 2 : 1;
+  int64_t m0 = 0;
+  for (; m0 + G * kMB <= p.out_channels; m0 += G * kMB) few_group<R, G>(p, m0, out);
+  for (; m0 < p.out_channels; m0 += kMB) few_group<R, 1>(p, m0, out);
+}
+
 }  // namespace
+
+void few_avx512(const Problem& p, int64_t r, float* out) {
+  switch (r) {
+    case 1: return few_r<1>(p, out);
+    case 2: return few_r<2>(p, out);
+    case 3: return few_r<3>(p, out);
+    case 4: return few_r<4>(p, out);
+    case 5: return few_r<5>(p, out);
+    case 6: return few_r<6>(p, out);
+    case 7: return few_r<7>(p, out);
+    default: return few_r<8>(p, out);
+  }
+}
+
+void gather2_avx512(float* d, const float* s, int64_t n) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  int64_t j = 0;
+  // whole steps read s[2j .. 2j + 31], all at or before s[2(n − 1)] while j + 16 < n
+  for (; j + 16 < n; j += 16)
+    _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(_mm512_loadu_ps(s + 2 * j), even, _mm512_loadu_ps(s + 2 * j + 16)));
+  if (j < n) {
+    // the 1-16 left: the 2·left − 1 values s[2j .. 2(n − 1)] under masks (lanes past them not read)
+    const int64_t vals = 2 * (n - j) - 1;
+    const __mmask16 lo = static_cast<__mmask16>(vals >= 16 ? 0xFFFFu : (1u << vals) - 1);
+    const __mmask16 hi = static_cast<__mmask16>(vals > 16 ? (1u << (vals - 16)) - 1 : 0u);
+    const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, s + 2 * j), even,
+                                            _mm512_maskz_loadu_ps(hi, s + 2 * j + 16));
+    _mm512_mask_storeu_ps(d + j, static_cast<__mmask16>((1u << (n - j)) - 1), v);
+  }
+}
 
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out) {
   if (p.packed_weights) run_blocks<kOV, true>(p, o0, o1, out);

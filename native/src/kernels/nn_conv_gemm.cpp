@@ -175,6 +175,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   }
   if (!flat && nsp != 2) return false;
   const Micro mk = micro();
+  const bool avx512 = ku::use_avx512();  // mk is the 12×32 kernel
   const int64_t MR = mk.mr, NR = mk.nr;
   const int64_t Mq = (Mg + NR - 1) / NR * NR, Pp = (osz + MR - 1) / MR, Pf = Mq / NR;
   std::shared_ptr<const PackedFilters> keep;
@@ -279,6 +280,11 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             for (int64_t j = j0; j < j1; ++j) {
               const float* blk = tile + (i * Pf + j) * MR * NR;
               const int64_t mr = std::min(MR, osz - i * MR), nr = std::min(NR, Mg - j * NR);
+              // (scalar, a block of K = 256: 15% of the time)
+              if (avx512) {
+                transpose_tile_avx512(blk, NR, mr, nr, yg + j * NR * osz + i * MR, osz);
+                continue;
+              }
               for (int64_t c = 0; c < nr; ++c) {
                 float* d = yg + (j * NR + c) * osz + i * MR;
                 for (int64_t r = 0; r < mr; ++r) d[r] = blk[r * NR + c];

@@ -37,5 +37,9 @@ struct PanelRuns {
 void pack_runs_avx512(const PanelRuns& pr, const float* img, int64_t plane, const int64_t* taps, int64_t ntaps,
                       int64_t k0, int64_t kc, float* dst);
 
+// dst[c·ldd + r] = blk[r·ldb + c] for r < mr (<= 16), c < nr: a [position][filter] block of the
+// tile into nr output rows, by 16×16 register transposes (rows past mr are read, not stored).
+void transpose_tile_avx512(const float* blk, int64_t ldb, int64_t mr, int64_t nr, float* dst, int64_t ldd);
+
 }  // namespace convgemm
 }  // namespace fleetrt
