@@ -74,6 +74,20 @@ function eraseGelu(graph: IRGraph, x: string, outer: ReadonlySet<string>): { ops
   return { ops, out: last.out };
 }
 
+/**
+ * The factor of a Mul by a one-value constant, or of a Div by a power of two (whose reciprocal is
+ * exact), reading the product at `slot`: what the SGEMM's alpha computes with the same rounding.
+ * Undefined for anything else (attention's scores ÷ √d: √64 = 8 qualifies, √96 does not).
+ */
+function scaleOf(graph: IRGraph, op: string, slot: number): number | undefined {
+  const c = scalarWeight(graph, otherInput(graph, op, slot));
+  if (c === undefined || !Number.isFinite(c) || c === 0) return undefined;
+  if (isOp(graph, op, 'Mul')) return c;
+  if (!isOp(graph, op, 'Div') || slot !== 0) return undefined;
+  const e = Math.log2(Math.abs(c));
+  return Number.isInteger(e) && Math.abs(e) < 100 ? 1 / c : undefined;
+}
+
 /** A single-op activation reading `v` as input 0: its name for the epilogue. */
 function activationOp(graph: IRGraph, op: string): string | undefined {
   const a = graph.op(op);
@@ -86,11 +100,12 @@ function activationOp(graph: IRGraph, op: string): string | undefined {
 }
 
 /**
- * Fuses a float32 MatMul with what reads its output alone: an Add of a bias with one value per
- * output column ([N], leading dims of 1 allowed, or one value), an Add of a residual of the
- * output's shape, then an activation (Relu, Tanh, Sigmoid, GELU as the Gelu op or its erf form),
- * each optional but in that order, into one fleetc FusedMatMul(A, B, bias, Z) with `activation`,
- * computing act(A·B + bias + Z) as the product's blocks are finished. Returns the number fused.
+ * Fuses a float32 MatMul with what reads its output alone: a Mul by a constant scalar (or Div by
+ * a power of two), an Add of a bias with one value per output column ([N], leading dims of 1
+ * allowed, or one value: attention's mask too), an Add of a residual of the output's shape, then
+ * an activation (Relu, Tanh, Sigmoid, GELU as the Gelu op or its erf form), each optional but in
+ * that order, into one fleetc FusedMatMul(A, B, bias, Z) with `alpha` and `activation`, computing
+ * act(alpha·A·B + bias + Z) as the product's blocks are finished. Returns the number fused.
  */
 export function fuseMatMul(graph: IRGraph): number {
   let fused = 0;
@@ -109,6 +124,12 @@ export function fuseMatMul(graph: IRGraph): number {
     let bias: string | undefined;
     let residual: string | undefined;
     let use = soleConsumer(graph, cur, outer);
+    const alpha = use ? scaleOf(graph, use.op, use.slot) : undefined;
+    if (use && alpha !== undefined) {
+      removed.push(use.op);
+      cur = graph.opOutputs(use.op)[0]!;
+      use = soleConsumer(graph, cur, outer);
+    }
     const addOf = (u: { op: string; slot: number } | undefined): { other: string; out: string } | undefined => {
       if (!u || !isOp(graph, u.op, 'Add')) return undefined;
       const other = otherInput(graph, u.op, u.slot);
@@ -159,6 +180,7 @@ export function fuseMatMul(graph: IRGraph): number {
     const inner = removed.flatMap((r) => graph.opOutputs(r));
     const attrs: Record<string, AttrValue> = {};
     if (activation) attrs.activation = { type: 'string', value: activation };
+    if (alpha !== undefined) attrs.alpha = { type: 'float', value: alpha };
     for (const r of removed) graph.removeOp(r);
     graph.removeOp(id);
     const inputs = residual ? [a!, b!, bias ?? '', residual] : bias ? [a!, b!, bias] : [a!, b!];

@@ -114,7 +114,7 @@ export function unfuseConv(graph: IRGraph, id: string, opset: number, created: s
 }
 
 /**
- * FusedMatMul(A, B, bias, Z) → MatMul, Add of the bias, Add of the residual Z, then the
+ * FusedMatMul(A, B, bias, Z) → MatMul, Mul by alpha (when not 1), Add of the bias, Add of the residual Z, then the
  * activation (GELU as the erf form: Div √2, Erf, Add 1, Mul x, Mul ½, the order the kernel
  * computes it in).
  */
@@ -126,12 +126,16 @@ export function unfuseMatMul(graph: IRGraph, id: string, opset: number, created:
   const act = activation && activation.type === 'string' ? activation.value : undefined;
   if (act !== undefined && !['Relu', 'Gelu', 'Tanh', 'Sigmoid'].includes(act))
     throw new Error(`FusedMatMul '${op.name}' has an unknown activation '${act}'`);
+  const alphaAttr = op.attrs.alpha;
+  const alpha = alphaAttr && alphaAttr.type === 'float' ? alphaAttr.value : 1;
   graph.removeOp(id);
-  const steps = [bias ? 'bias' : '', z ? 'z' : '', act ?? ''].filter((s) => s !== '');
+  const steps = [alpha !== 1 ? 'alpha' : '', bias ? 'bias' : '', z ? 'z' : '', act ?? ''].filter((s) => s !== '');
   const isLast = (step: string): boolean => steps[steps.length - 1] === step;
   const e = (type: string, ins: string[], last: boolean): string =>
     emit(graph, op.name, type, opset, ins, last ? out : undefined, {}, op.loc, op.placement, created);
   let cur = e('MatMul', [a ?? '', b ?? ''], steps.length === 0);
+  if (alpha !== 1)
+    cur = e('Mul', [cur, addFloatWeight(graph, `${op.name}/alpha`, Float32Array.of(alpha), [])], isLast('alpha'));
   if (bias) cur = e('Add', [cur, bias], isLast('bias'));
   if (z) cur = e('Add', [cur, z], isLast('z'));
   if (act === 'Gelu') {

@@ -156,6 +156,20 @@ function batchedTanh(): IRGraph {
   return b.output('y');
 }
 
+/** Attention scores: Q · Kᵀ ([1, 4, 20, 16] · [1, 4, 16, 20]) ÷ 4, + a mask [1, 1, 1, 20], Softmax. */
+function attentionScores(): IRGraph {
+  const b = new Builder();
+  b.input('q', [1, 4, 20, 16]);
+  b.input('k', [1, 4, 16, 20]);
+  b.input('mask', [1, 1, 1, 20]);
+  b.weight('four', [], [4]);
+  b.op('MatMul', ['q', 'k'], 'qk');
+  b.op('Div', ['qk', 'four'], 'scaled');
+  b.op('Add', ['scaled', 'mask'], 'masked');
+  b.op('Softmax', ['masked'], 'y', { axis: { type: 'int', value: -1 } });
+  return b.output('y');
+}
+
 function inferShapes(g: IRGraph): IRGraph {
   runPipeline(g, resolvePipeline('infer-shapes'), newPassContext());
   return g;
@@ -331,6 +345,24 @@ describe('fuse-matmul', () => {
     expect(fuseMatMul(g2)).toBe(0);
   });
 
+  it('takes a Div by a power of two as alpha and a [1, 1, 1, N] mask as the bias, not a Div by 3', () => {
+    const g = inferShapes(attentionScores());
+    expect(fuseMatMul(g)).toBe(1);
+    expect(Builder.opTypes(g)).toEqual(['FusedMatMul', 'Softmax']);
+    const id = g.ops().find((o) => g.op(o).opType === 'FusedMatMul')!;
+    expect(g.op(id).attrs.alpha).toEqual({ type: 'float', value: 0.25 });
+    expect(g.opInputs(id)).toEqual(['q', 'k', 'mask']);
+    unfuse(g, 17);
+    expect(Builder.opTypes(g)).toEqual(['MatMul', 'Mul', 'Add', 'Softmax']);
+    const three = attentionScores();
+    three.updateValue('four', {
+      weight: { kind: 'inline', data: new Uint8Array(Float32Array.of(3).buffer) },
+    });
+    const g3 = inferShapes(three);
+    fuseMatMul(g3);
+    expect(Builder.opTypes(g3)).toEqual(['MatMul', 'Div', 'Add', 'Softmax']);
+  });
+
   it('is written back as MatMul, the Adds and the GELU chain by unfuse', () => {
     const g = inferShapes(matmulGelu(3, 8, '(x·½)·e')());
     fuseMatMul(g);
@@ -433,6 +465,11 @@ describe.skipIf(!HAVE_FLEETRT)('fused kernels against the unfused graph (fleetrt
   it('MatMul + bias + residual before a LayerNormalization', async () => {
     const worst = await compareFused(() => matmulResidual(30), { x: values(1440, 65), r: values(1200, 66) }, 'y');
     expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('attention scores: batched Q·Kᵀ ÷ 4 + mask, Softmax', async () => {
+    const inputs = { q: values(1280, 74, -2, 2), k: values(1280, 75, -2, 2), mask: values(20, 76, -3, 0) };
+    expect(await compareFused(attentionScores, inputs, 'y')).toBeLessThan(1e-5);
   });
 
   it('batched MatMul of two inputs + scalar bias + Tanh, then MatMul + Relu', async () => {

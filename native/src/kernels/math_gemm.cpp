@@ -9,6 +9,10 @@
 #include <cstring>
 #include <memory>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "kernel_util.h"
 #include "math_gemm_kernels.h"
 #include "math_gemm_skinny.h"
@@ -184,8 +188,16 @@ std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, 
   p->K = K, p->N = N, p->nr = mk.nr;
   const int64_t npanels_all = (N + mk.nr - 1) / mk.nr;
   const size_t bytes = (static_cast<size_t>(npanels_all * mk.nr * std::max<int64_t>(K, 1)) * sizeof(float) + 63) / 64 * 64;
-  p->panels.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+  // Large panels on 2 MiB pages where the kernel gives them on request (transparent huge pages in
+  // `madvise` mode): a few-row product streams every byte of them per run, and with 4 KiB pages
+  // that is a TLB miss every 4 KiB.
+  constexpr size_t kHuge = size_t{2} << 20;
+  const bool huge = bytes >= 2 * kHuge;
+  p->panels.reset(static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, huge ? (bytes + kHuge - 1) / kHuge * kHuge : bytes)));
   if (!p->panels) return nullptr;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (huge) madvise(p->panels.get(), (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);  // advice only
+#endif
   float* const base = p->panels.get();
   // one task per (column block, panel): every depth block of that panel
   auto pack = [&](int64_t q0, int64_t q1) {

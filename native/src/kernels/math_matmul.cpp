@@ -323,7 +323,7 @@ Status k_FusedMatMul(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// fleetc FusedMatMul(A, B, bias, Z): act(MatMul(A, B) + bias + Z), float32, written once. bias
+// fleetc FusedMatMul(A, B, bias, Z): act(alpha·MatMul(A, B) + bias + Z), float32, written once. bias
 // (optional, may be empty) holds one value per column of the output (N values, any leading dims
 // of size 1) or one value; Z (optional) has the output's shape. passes/fuse/matmul.ts makes it.
 Status k_FleetcFusedMatMul(KernelContext& ctx) {
@@ -362,7 +362,8 @@ Status k_FleetcFusedMatMul(KernelContext& ctx) {
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, DType::kF32, &y));
   if (y->numel() == 0) return Status::Ok();
-  float_matmul(ctx, p, a->as<float>(), *b, y->as<float>(), 1.f, &ep);
+  float_matmul(ctx, p, a->as<float>(), *b, y->as<float>(), static_cast<float>(ctx.attrs().get_float("alpha", 1.0)),
+               &ep);
   return Status::Ok();
 }
 

@@ -1,7 +1,8 @@
-// Epilogue of fleetc FusedMatMul: y = act(A·B + bias + Z), applied by the SGEMM to each block of
-// the product once it is final (ku::GemmEpilogue), so that the output is written once. The
-// compiler's fuse-matmul pass (passes/fuse/matmul.ts) builds the op from MatMul, Add of a bias
-// over the last dim, Add of a residual of the output's shape and an activation.
+// Epilogue of fleetc FusedMatMul: y = act(alpha·A·B + bias + Z) (alpha: the SGEMM's), applied by
+// the SGEMM to each block of the product once it is final (ku::GemmEpilogue), so that the output
+// is written once. The compiler's fuse-matmul pass (passes/fuse/matmul.ts) builds the op from
+// MatMul, a scalar Mul, Add of a bias over the last dim, Add of a residual of the output's shape
+// and an activation.
 #pragma once
 
 #include <cstdint>
