@@ -8,6 +8,9 @@ import { fuseConv } from '../../passes/fuse/conv.js';
 import { fuseElementwise } from '../../passes/fuse/elementwise.js';
 import { fuseLayerNorm } from '../../passes/fuse/layernorm.js';
 import { fuseMatMul } from '../../passes/fuse/matmul.js';
+import { opFlops } from '../../passes/analysis/flops.js';
+import { OpView } from '../../passes/analysis/opview.js';
+import { workKind } from '../../targets/work.js';
 import { unfuse } from '../../passes/fuse/unfuse.js';
 import { floatWeight } from '../../passes/fuse/util.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
@@ -322,6 +325,9 @@ describe('fuse-matmul', () => {
       expect(g.opInputs(g.ops()[0]!)).toEqual(['x', 'W', 'bias']);
       expect(g.opOutputs(g.ops()[0]!)).toEqual(['y']);
       expect(g.value('y').shape).toEqual([2, 7, 40]);
+      // the cost model prices it as the product it is
+      expect(opFlops(new OpView(g, g.ops()[0]!))).toBe(2 * 2 * 7 * 64 * 40);
+      expect(workKind(op.opType, op.domain)).toBe('matmul');
     }
   });
 
