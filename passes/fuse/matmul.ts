@@ -100,7 +100,8 @@ function activationOp(graph: IRGraph, op: string): string | undefined {
 }
 
 /**
- * Fuses a float32 MatMul by a weight (constant 2-D B, more than two rows) with what reads its output alone: a Mul by
+ * Fuses a float32 MatMul by a weight (constant 2-D B; more than two rows, known at compile time)
+ * with what reads its output alone: a Mul by
  * a constant scalar (or Div by a power of two), an Add of a bias with one value per output column
  * ([N], leading dims of 1 allowed, or one value), an Add of a residual of the output's shape, then
  * an activation (Relu, Tanh, Sigmoid, GELU as the Gelu op or its erf form), each optional but in
@@ -118,8 +119,9 @@ export function fuseMatMul(graph: IRGraph, dims: ReadonlyMap<string, number> = n
     if (!f32(a) || !f32(b) || !f32(y)) continue;
     const yShape = graph.value(y!).shape;
     if (!yShape || yShape.length < 1) continue;
-    // Only products by a weight (a constant 2-D B) of more than two rows (known from the shapes
-    // or the --dim bindings). Fused, the GPT-style decode step of scripts/bench/large.ts (one row)
+    // Only products by a weight (a constant 2-D B) of more than two rows, known from the shapes
+    // or the --dim bindings (a generation plan runs its decode steps, one row, through the same
+    // ops as its prefill). Fused, the GPT-style decode step of scripts/bench/large.ts (one row)
     // ran 1.5× slower at 2 threads (6.0 → 9.5 ms median over four alternations), and fusing its
     // batched attention scores (Q·Kᵀ ÷ √d + mask) as well made it 1.6×; the kernels alone were
     // not slower (cause not found). Decode steps and attention stay as they were.
@@ -132,7 +134,7 @@ export function fuseMatMul(graph: IRGraph, dims: ReadonlyMap<string, number> = n
         const v = evaluate(d, dims);
         return r !== undefined && v !== undefined ? r * v : undefined;
       }, 1);
-    if (rows !== undefined && rows <= 2) continue;
+    if (rows === undefined || rows <= 2) continue;
     const n = yShape[yShape.length - 1]!;
     let cur = y!;
     const removed: string[] = [];
