@@ -6,7 +6,7 @@ import { addFloatWeight } from './util.js';
 
 /**
  * The inverse of the fusion passes, for writing a compiled graph back as plain ONNX (`fleetc
- * export`): FusedElementwise and FusedConv become the standard ops they stand for, and a
+ * export`): FusedElementwise, FusedConv and FusedMatMul become the standard ops they stand for, and a
  * LayerNormalization that fuse-layernorm made in a model older than opset 17 becomes the
  * decomposed form again. The results are the same up to float rounding order (none for the
  * element-wise ops, which run one after the other as before).
@@ -114,6 +114,39 @@ export function unfuseConv(graph: IRGraph, id: string, opset: number, created: s
 }
 
 /**
+ * FusedMatMul(A, B, bias, Z) → MatMul, Mul by alpha (when not 1), Add of the bias, Add of the residual Z, then the
+ * activation (GELU as the erf form: Div √2, Erf, Add 1, Mul x, Mul ½, the order the kernel
+ * computes it in).
+ */
+export function unfuseMatMul(graph: IRGraph, id: string, opset: number, created: string[] = []): void {
+  const op = graph.op(id);
+  const [a, b, bias, z] = graph.opInputs(id);
+  const [out] = graph.opOutputs(id);
+  const activation = op.attrs.activation;
+  const act = activation && activation.type === 'string' ? activation.value : undefined;
+  if (act !== undefined && !['Relu', 'Gelu', 'Tanh', 'Sigmoid'].includes(act))
+    throw new Error(`FusedMatMul '${op.name}' has an unknown activation '${act}'`);
+  const alphaAttr = op.attrs.alpha;
+  const alpha = alphaAttr && alphaAttr.type === 'float' ? alphaAttr.value : 1;
+  graph.removeOp(id);
+  const steps = [alpha !== 1 ? 'alpha' : '', bias ? 'bias' : '', z ? 'z' : '', act ?? ''].filter((s) => s !== '');
+  const isLast = (step: string): boolean => steps[steps.length - 1] === step;
+  const e = (type: string, ins: string[], last: boolean): string =>
+    emit(graph, op.name, type, opset, ins, last ? out : undefined, {}, op.loc, op.placement, created);
+  let cur = e('MatMul', [a ?? '', b ?? ''], steps.length === 0);
+  if (alpha !== 1)
+    cur = e('Mul', [cur, addFloatWeight(graph, `${op.name}/alpha`, Float32Array.of(alpha), [])], isLast('alpha'));
+  if (bias) cur = e('Add', [cur, bias], isLast('bias'));
+  if (z) cur = e('Add', [cur, z], isLast('z'));
+  if (act === 'Gelu') {
+    const w = (name: string, v: number): string => addFloatWeight(graph, `${op.name}/${name}`, Float32Array.of(v), []);
+    const d = e('Div', [cur, w('sqrt2', Math.SQRT2)], false);
+    const plus1 = e('Add', [e('Erf', [d], false), w('one', 1)], false);
+    e('Mul', [e('Mul', [cur, plus1], false), w('half', 0.5)], true);
+  } else if (act) e(act, [cur], true);
+}
+
+/**
  * LayerNormalization over the last axis (what fuse-layernorm makes) → the decomposed form of
  * pre-opset-17 exports: ReduceMean, Sub, Mul, ReduceMean, Add ε, Sqrt, Div, Mul γ, Add β.
  */
@@ -158,10 +191,12 @@ function axesWeight(graph: IRGraph, base: string): string {
 
 /** Whether an op is one of fleetc's fusions that unfuse() turns back into standard ops. */
 export function isUnfusable(domain: string, opType: string): boolean {
-  return domain === FLEETC_DOMAIN && (opType === 'FusedElementwise' || opType === 'FusedConv');
+  return (
+    domain === FLEETC_DOMAIN && (opType === 'FusedElementwise' || opType === 'FusedConv' || opType === 'FusedMatMul')
+  );
 }
 
-/** Replaces every FusedElementwise and FusedConv of `graph` (not inside subgraphs: fusion skips those) with standard ops. */
+/** Replaces every FusedElementwise, FusedConv and FusedMatMul of `graph` (not inside subgraphs: fusion skips those) with standard ops. */
 export function unfuse(graph: IRGraph, opset: number, created?: (fused: string, ops: string[]) => void): number {
   let n = 0;
   for (const id of graph.ops()) {
@@ -169,6 +204,7 @@ export function unfuse(graph: IRGraph, opset: number, created?: (fused: string, 
     if (!isUnfusable(op.domain, op.opType)) continue;
     const ops: string[] = [];
     if (op.opType === 'FusedElementwise') unfuseElementwise(graph, id, opset, ops);
+    else if (op.opType === 'FusedMatMul') unfuseMatMul(graph, id, opset, ops);
     else unfuseConv(graph, id, opset, ops);
     created?.(id, ops);
     n++;

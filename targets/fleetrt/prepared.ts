@@ -1,6 +1,6 @@
 // Copies of constant weights that fleetrt's kernels make once per op and keep for the life of the
 // program (ku::prepared in native/src/kernels/kernel_util.h), beside weights.bin:
-// - MatMul, Gemm and com.microsoft FusedMatMul with a constant 2-D B: B packed into the SGEMM's
+// - MatMul, fleetc FusedMatMul, Gemm and com.microsoft FusedMatMul with a constant 2-D B: B packed into the SGEMM's
 //   float32 column panels, N rounded up to the widest panel (32 columns);
 // - Conv and fleetc FusedConv with constant filters, depthwise convs excepted: the filters
 //   reordered for the direct kernels, or (few output positions) packed into the SGEMM's column
@@ -28,7 +28,7 @@ export function preparedBytes(graph: IRGraph, op: string): number {
   const domain = node.domain ?? '';
   const isMatMul = node.opType === 'MatMul' && domain === '';
   const isGemm = node.opType === 'Gemm' && domain === '';
-  const isFusedMatMul = node.opType === 'FusedMatMul' && domain === 'com.microsoft';
+  const isFusedMatMul = node.opType === 'FusedMatMul' && (domain === 'com.microsoft' || domain === 'fleetc');
   const isConv = (node.opType === 'Conv' && domain === '') || (node.opType === 'FusedConv' && domain === 'fleetc');
   if (!isMatMul && !isGemm && !isFusedMatMul && !isConv) return 0;
   const w = constantFloat(graph, graph.opInputs(op)[1]);

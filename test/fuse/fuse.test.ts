@@ -7,6 +7,11 @@ import { foldBatchNorm } from '../../passes/fuse/batchnorm.js';
 import { fuseConv } from '../../passes/fuse/conv.js';
 import { fuseElementwise } from '../../passes/fuse/elementwise.js';
 import { fuseLayerNorm } from '../../passes/fuse/layernorm.js';
+import { fuseMatMul } from '../../passes/fuse/matmul.js';
+import { opFlops } from '../../passes/analysis/flops.js';
+import { OpView } from '../../passes/analysis/opview.js';
+import { workKind } from '../../targets/work.js';
+import { unfuse } from '../../passes/fuse/unfuse.js';
 import { floatWeight } from '../../passes/fuse/util.js';
 import { runPipeline, resolvePipeline } from '../../passes/driver.js';
 import { newPassContext } from '../../passes/pass.js';
@@ -80,6 +85,105 @@ function decomposedLayerNorm(square: 'Pow' | 'Mul', affine: boolean): () => IRGr
       b.op('Mul', ['n', 'gamma'], 'g');
       b.op('Add', ['g', 'beta'], 'y');
     }
+    return b.output('y');
+  };
+}
+
+type GeluForm = 'x·e·½' | 'x·(e·½)' | '(x·½)·e' | 'op';
+
+/**
+ * A transformer feed-forward step on x [2, rows, 64]: MatMul by W [64, cols], + bias (as Add
+ * input 0, the way torch exports it), then GELU in one of its forms.
+ */
+function matmulGelu(rows: number, cols: number, form: GeluForm): () => IRGraph {
+  return () => {
+    const b = new Builder();
+    b.input('x', [2, rows, 64]);
+    b.weight('W', [64, cols], values(64 * cols, 51, -0.3, 0.3));
+    b.weight('bias', [cols], values(cols, 52));
+    b.weight('sqrt2', [], [Math.SQRT2]);
+    b.weight('one', [], [1]);
+    b.weight('half', [], [0.5]);
+    b.op('MatMul', ['x', 'W'], 'mm');
+    b.op('Add', ['bias', 'mm'], 'h');
+    if (form === 'op') {
+      b.g.addOp({ opType: 'Gelu', opset: 20, attrs: {}, name: 'y' }, ['h'], ['y']);
+      b.g.meta.opsets[''] = 20;
+      return b.output('y');
+    }
+    b.op('Div', ['h', 'sqrt2'], 'd');
+    b.op('Erf', ['d'], 'e');
+    b.op('Add', ['e', 'one'], 'e1');
+    if (form === 'x·e·½') {
+      b.op('Mul', ['h', 'e1'], 'm');
+      b.op('Mul', ['m', 'half'], 'y');
+    } else if (form === 'x·(e·½)') {
+      b.op('Mul', ['half', 'e1'], 'm');
+      b.op('Mul', ['m', 'h'], 'y');
+    } else {
+      b.op('Mul', ['h', 'half'], 'm');
+      b.op('Mul', ['e1', 'm'], 'y');
+    }
+    return b.output('y');
+  };
+}
+
+/** An attention output step: MatMul, + bias, + the residual r (input 0 of the Add), LayerNormalization. */
+function matmulResidual(rows: number): IRGraph {
+  const b = new Builder();
+  b.input('x', [1, rows, 48]);
+  b.input('r', [1, rows, 40]);
+  b.weight('W', [48, 40], values(48 * 40, 61, -0.3, 0.3));
+  b.weight('bias', [1, 40], values(40, 62));
+  b.weight('gamma', [40], values(40, 63, 0.5, 1.5));
+  b.weight('beta', [40], values(40, 64));
+  b.op('MatMul', ['x', 'W'], 'mm');
+  b.op('Add', ['mm', 'bias'], 'h');
+  b.op('Add', ['r', 'h'], 's');
+  b.op('LayerNormalization', ['s', 'gamma', 'beta'], 'y', { axis: { type: 'int', value: -1 } });
+  return b.output('y');
+}
+
+/** Batched products of two inputs ([3, 20, 16] · [3, 16, 24]) + a scalar bias, then Tanh; and a plain MatMul + Relu. */
+function batchedTanh(): IRGraph {
+  const b = new Builder();
+  b.input('p', [3, 20, 16]);
+  b.input('q', [3, 16, 24]);
+  b.weight('c', [], [0.25]);
+  b.weight('W', [24, 8], values(24 * 8, 71));
+  b.op('MatMul', ['p', 'q'], 'pq');
+  b.op('Add', ['pq', 'c'], 'h');
+  b.op('Tanh', ['h'], 't');
+  b.op('MatMul', ['t', 'W'], 'u');
+  b.op('Relu', ['u'], 'y');
+  return b.output('y');
+}
+
+/** Attention scores: Q · Kᵀ ([1, 4, 20, 16] · [1, 4, 16, 20]) ÷ 4, + a mask [1, 1, 1, 20], Softmax. */
+function attentionScores(): IRGraph {
+  const b = new Builder();
+  b.input('q', [1, 4, 20, 16]);
+  b.input('k', [1, 4, 16, 20]);
+  b.input('mask', [1, 1, 1, 20]);
+  b.weight('four', [], [4]);
+  b.op('MatMul', ['q', 'k'], 'qk');
+  b.op('Div', ['qk', 'four'], 'scaled');
+  b.op('Add', ['scaled', 'mask'], 'masked');
+  b.op('Softmax', ['masked'], 'y', { axis: { type: 'int', value: -1 } });
+  return b.output('y');
+}
+
+/** A linear layer whose output is scaled: x [3, 10, 16] · W [16, 12] · 0.25 (as Div by 4, or Div by 3), + bias. */
+function scaledLinear(divisor: number): () => IRGraph {
+  return () => {
+    const b = new Builder();
+    b.input('x', [3, 10, 16]);
+    b.weight('W', [16, 12], values(192, 91));
+    b.weight('d', [], [divisor]);
+    b.weight('bias', [12], values(12, 92));
+    b.op('MatMul', ['x', 'W'], 'mm');
+    b.op('Div', ['mm', 'd'], 'scaled');
+    b.op('Add', ['scaled', 'bias'], 'y');
     return b.output('y');
   };
 }
@@ -224,6 +328,74 @@ describe('fusion passes', () => {
   });
 });
 
+describe('fuse-matmul', () => {
+  it('fuses the bias Add and every GELU form into one FusedMatMul', () => {
+    for (const form of ['x·e·½', 'x·(e·½)', '(x·½)·e', 'op'] as const) {
+      const g = inferShapes(matmulGelu(7, 40, form)());
+      expect(fuseMatMul(g)).toBe(1);
+      expect(Builder.opTypes(g)).toEqual(['FusedMatMul']);
+      const op = g.op(g.ops()[0]!);
+      expect(op.domain).toBe('fleetc');
+      expect(op.attrs.activation).toEqual({ type: 'string', value: 'Gelu' });
+      expect(g.opInputs(g.ops()[0]!)).toEqual(['x', 'W', 'bias']);
+      expect(g.opOutputs(g.ops()[0]!)).toEqual(['y']);
+      expect(g.value('y').shape).toEqual([2, 7, 40]);
+      // the cost model prices it as the product it is
+      expect(opFlops(new OpView(g, g.ops()[0]!))).toBe(2 * 2 * 7 * 64 * 40);
+      expect(workKind(op.opType, op.domain)).toBe('matmul');
+    }
+  });
+
+  it('fuses bias and residual but not the LayerNormalization; leaves a shared or broadcasting Add alone', () => {
+    const g = inferShapes(matmulResidual(5));
+    expect(fuseMatMul(g)).toBe(1);
+    expect(Builder.opTypes(g)).toEqual(['FusedMatMul', 'LayerNormalization']);
+    expect(g.opInputs(g.ops().find((id) => g.op(id).opType === 'FusedMatMul')!)).toEqual(['x', 'W', 'bias', 'r']);
+    // the product is also a graph output: nothing fuses
+    const shared = inferShapes(matmulGelu(4, 8, 'x·e·½')());
+    shared.outputs = ['y', 'mm'];
+    expect(fuseMatMul(shared)).toBe(0);
+    // a [rows, 1] operand is no per-column bias: Add stays
+    const b = new Builder();
+    b.input('x', [6, 8]);
+    b.input('v', [6, 1]);
+    b.weight('W', [8, 4], values(32, 81));
+    b.op('MatMul', ['x', 'W'], 'mm');
+    b.op('Add', ['mm', 'v'], 'y');
+    const g2 = inferShapes(b.output('y'));
+    expect(fuseMatMul(g2)).toBe(0);
+    // two rows (a decode step): left alone
+    expect(fuseMatMul(inferShapes(matmulGelu(1, 8, 'x·e·½')()))).toBe(0);
+  });
+
+  it('takes a Div by a power of two as alpha, not a Div by 3; leaves products of two activations alone', () => {
+    const g = inferShapes(scaledLinear(4)());
+    expect(fuseMatMul(g)).toBe(1);
+    expect(Builder.opTypes(g)).toEqual(['FusedMatMul']);
+    const id = g.ops()[0]!;
+    expect(g.op(id).attrs.alpha).toEqual({ type: 'float', value: 0.25 });
+    expect(g.opInputs(id)).toEqual(['x', 'W', 'bias']);
+    unfuse(g, 17);
+    expect(Builder.opTypes(g)).toEqual(['MatMul', 'Mul', 'Add']);
+    const g3 = inferShapes(scaledLinear(3)());
+    fuseMatMul(g3);
+    expect(Builder.opTypes(g3)).toEqual(['MatMul', 'Div', 'Add']);
+    const att = inferShapes(attentionScores());
+    expect(fuseMatMul(att)).toBe(0);
+  });
+
+  it('is written back as MatMul, the Adds and the GELU chain by unfuse', () => {
+    const g = inferShapes(matmulGelu(3, 8, '(x·½)·e')());
+    fuseMatMul(g);
+    expect(unfuse(g, 17)).toBe(1);
+    expect(Builder.opTypes(g)).toEqual(['MatMul', 'Add', 'Div', 'Erf', 'Add', 'Mul', 'Mul']);
+    const r = inferShapes(matmulResidual(4));
+    fuseMatMul(r);
+    unfuse(r, 17);
+    expect(Builder.opTypes(r)).toEqual(['MatMul', 'Add', 'Add', 'LayerNormalization']);
+  });
+});
+
 describe('fleet gate', () => {
   it('leaves Convs and chains unfused when the fleet has a non-cpu device, folds BatchNormalization anyway', () => {
     const g = inferShapes(convBlock());
@@ -231,12 +403,23 @@ describe('fleet gate', () => {
     const ctx = newPassContext({ target: { fleet, cost: new FleetCost(fleet), home: 0 } });
     const recs = runPipeline(g, resolvePipeline('fold-batchnorm,fuse-conv,fuse-elementwise'), ctx);
     expect(recs.map((r) => r.changed)).toEqual([true, false, false]);
+    const mm = inferShapes(matmulResidual(3));
+    expect(runPipeline(mm, resolvePipeline('fuse-matmul'), ctx)[0]!.changed).toBe(false);
     expect(Builder.opTypes(g)).toEqual(['Conv', 'Add', 'Relu']);
   });
 });
 
-/** Compiles `make()` with and without the fusion passes, runs both, and compares the outputs. */
-async function compareFused(make: () => IRGraph, inputs: Record<string, number[]>, out: string): Promise<number> {
+/**
+ * Compiles `make()` with and without the fusion passes, runs both, and compares the outputs: the
+ * worst difference relative to the element (`per: 'element'`) or to the largest |element| ('max':
+ * for GELU, whose 1 + erf(x/√2) cancels for negative x and magnifies a last-bit difference).
+ */
+async function compareFused(
+  make: () => IRGraph,
+  inputs: Record<string, number[]>,
+  out: string,
+  per: 'element' | 'max' = 'element',
+): Promise<number> {
   const results: number[][] = [];
   const opCounts: number[] = [];
   for (const passes of ['infer-shapes,fold,dce', undefined]) {
@@ -259,7 +442,8 @@ async function compareFused(make: () => IRGraph, inputs: Record<string, number[]
   const [plain, fused] = results as [number[], number[]];
   expect(fused.length).toBe(plain.length);
   let worst = 0;
-  fused.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - plain[i]!) / (1e-6 + Math.abs(plain[i]!)))));
+  const scale = per === 'max' ? Math.max(...plain.map(Math.abs)) : 0;
+  fused.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - plain[i]!) / (1e-6 + (scale || Math.abs(plain[i]!))))));
   expect(plain.some((v) => v !== 0)).toBe(true);
   return worst;
 }
@@ -289,6 +473,28 @@ describe.skipIf(!HAVE_FLEETRT)('fused kernels against the unfused graph (fleetrt
       const worst = await compareFused(make, { x: values(240, 43, -3, 3) }, 'y');
       expect(worst).toBeLessThan(1e-4);
     }
+  });
+
+  it('MatMul + bias + GELU (each form), the packed SGEMM split by columns (rows 2·96) and by rows (2·40), and a short row block (2·2)', async () => {
+    for (const form of ['x·e·½', 'x·(e·½)', '(x·½)·e'] as const)
+      for (const rows of [96, 40, 2]) {
+        const x = values(128 * rows, 53, -2, 2);
+        expect(await compareFused(matmulGelu(rows, 200, form), { x }, 'y', 'max')).toBeLessThan(1e-6);
+      }
+  });
+
+  it('MatMul + bias + residual before a LayerNormalization', async () => {
+    const worst = await compareFused(() => matmulResidual(30), { x: values(1440, 65), r: values(1200, 66) }, 'y');
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('a linear layer ÷ 4 (as alpha) + bias', async () => {
+    expect(await compareFused(scaledLinear(4), { x: values(480, 93) }, 'y')).toBeLessThan(1e-5);
+  });
+
+  it('batched MatMul of two inputs + scalar bias + Tanh (left unfused), then MatMul + Relu', async () => {
+    const worst = await compareFused(batchedTanh, { p: values(960, 72), q: values(1152, 73) }, 'y');
+    expect(worst).toBeLessThan(1e-4);
   });
 
   it('depthwise Conv + Clip, then a GELU chain with broadcasting', async () => {

@@ -253,12 +253,23 @@ void verf(const float* x, float* y, int64_t n);
 void vsigmoid(const float* x, float* y, int64_t n);
 
 // ---------------------------------------------------------------- GEMM
+// Work on finished values of C (fleetc FusedMatMul: bias, residual, activation): called once per
+// block of C once the product there is complete, while the block is still in cache, with the
+// block's rows i0..i0+m and columns j0..j0+n of the product (c: its first element, ldc apart).
+struct GemmEpilogue {
+  void (*fn)(const void* arg, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n);
+  const void* arg;
+  void operator()(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
+    fn(arg, c, ldc, i0, j0, m, n);
+  }
+};
 // C[M×N] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans.
 // lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents (NaNs
 // included). Packed and register-blocked; AVX2+FMA chosen at run time, portable fallback.
-// ctx may be nullptr (single thread).
+// ctx may be nullptr (single thread). ep, when given, runs over every block of C once it is final.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx);
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx,
+           const GemmEpilogue* ep = nullptr);
 // op(B) (K×N) packed once into the column panels the SGEMM reads (math_gemm.cpp), for a B that
 // does not change between runs (constant weights: MatMul and Gemm keep it in their op state, so
 // that no run packs it again). nullptr when the memory cannot be had. ctx may be nullptr.
@@ -268,7 +279,7 @@ std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, 
 // sgemm with B from sgemm_pack_b (its K and N): the same results, bit for bit, as sgemm of that B
 // where sgemm packs (not skinny_gemm_fits).
 void sgemm_packed(bool trans_a, int64_t M, float alpha, const float* A, int64_t lda, const PackedB& b, float beta,
-                  float* C, int64_t ldc, KernelContext* ctx);
+                  float* C, int64_t ldc, KernelContext* ctx, const GemmEpilogue* ep = nullptr);
 // Plain reference implementation (tests).
 void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc);

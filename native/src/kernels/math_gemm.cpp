@@ -9,6 +9,10 @@
 #include <cstring>
 #include <memory>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "kernel_util.h"
 #include "math_gemm_kernels.h"
 #include "math_gemm_skinny.h"
@@ -157,14 +161,16 @@ struct BSource {
 };
 
 void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                 const BSource& src, float beta, float* C, int64_t ldc, KernelContext* ctx);
+                 const BSource& src, float beta, float* C, int64_t ldc, KernelContext* ctx, const GemmEpilogue* ep);
 
-// Empty C, or nothing to add to beta·C (which it then writes): true when done.
-bool no_product(int64_t M, int64_t N, int64_t K, float alpha, float beta, float* C, int64_t ldc) {
+// Empty C, or nothing to add to beta·C (which it then writes, the epilogue after): true when done.
+bool no_product(int64_t M, int64_t N, int64_t K, float alpha, float beta, float* C, int64_t ldc,
+                const GemmEpilogue* ep) {
   if (M <= 0 || N <= 0) return true;
   if (K > 0 && alpha != 0.f) return false;
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+  if (ep) (*ep)(C, ldc, 0, 0, M, N);
   return true;
 }
 
@@ -182,8 +188,16 @@ std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, 
   p->K = K, p->N = N, p->nr = mk.nr;
   const int64_t npanels_all = (N + mk.nr - 1) / mk.nr;
   const size_t bytes = (static_cast<size_t>(npanels_all * mk.nr * std::max<int64_t>(K, 1)) * sizeof(float) + 63) / 64 * 64;
-  p->panels.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+  // Large panels on 2 MiB pages where the kernel gives them on request (transparent huge pages in
+  // `madvise` mode): a few-row product streams every byte of them per run, and with 4 KiB pages
+  // that is a TLB miss every 4 KiB.
+  constexpr size_t kHuge = size_t{2} << 20;
+  const bool huge = bytes >= 2 * kHuge;
+  p->panels.reset(static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, huge ? (bytes + kHuge - 1) / kHuge * kHuge : bytes)));
   if (!p->panels) return nullptr;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (huge) madvise(p->panels.get(), (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);  // advice only
+#endif
   float* const base = p->panels.get();
   // one task per (column block, panel): every depth block of that panel
   auto pack = [&](int64_t q0, int64_t q1) {
@@ -202,11 +216,11 @@ std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, 
 }
 
 void sgemm_packed(bool trans_a, int64_t M, float alpha, const float* A, int64_t lda, const PackedB& b, float beta,
-                  float* C, int64_t ldc, KernelContext* ctx) {
-  if (no_product(M, b.N, b.K, alpha, beta, C, ldc)) return;
+                  float* C, int64_t ldc, KernelContext* ctx, const GemmEpilogue* ep) {
+  if (no_product(M, b.N, b.K, alpha, beta, C, ldc, ep)) return;
   BSource src;
   src.packed = b.panels.get();
-  gemm_driver(trans_a, M, b.N, b.K, alpha, A, lda, src, beta, C, ldc, ctx);
+  gemm_driver(trans_a, M, b.N, b.K, alpha, A, lda, src, beta, C, ldc, ctx, ep);
 }
 
 void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -223,23 +237,25 @@ void sgemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx) {
-  if (no_product(M, N, K, alpha, beta, C, ldc)) return;
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, KernelContext* ctx,
+           const GemmEpilogue* ep) {
+  if (no_product(M, N, K, alpha, beta, C, ldc, ep)) return;
   // Few rows: bound by reading B, which the skinny loops stream once, split over N.
   if (skinny_gemm_fits(M, N, K, trans_b)) {
     skinny_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, WeightType::kF32, ldb, beta, C, ldc, ctx);
+    if (ep) (*ep)(C, ldc, 0, 0, M, N);  // few rows: one pass over them, while they are in cache
     return;
   }
 
   BSource src;
   src.trans = trans_b, src.B = B, src.ldb = ldb;
-  gemm_driver(trans_a, M, N, K, alpha, A, lda, src, beta, C, ldc, ctx);
+  gemm_driver(trans_a, M, N, K, alpha, A, lda, src, beta, C, ldc, ctx, ep);
 }
 
 namespace {
 
 void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                 const BSource& src, float beta, float* C, int64_t ldc, KernelContext* ctx) {
+                 const BSource& src, float beta, float* C, int64_t ldc, KernelContext* ctx, const GemmEpilogue* ep) {
   const int threads = ctx ? std::max(1, ctx->num_threads()) : 1;
   auto run = [&](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     if (ctx && threads > 1 && n > 1) ctx->parallel_for(n, grain, fn);
@@ -291,9 +307,11 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             const float* bpanel = bown;
             if (src.packed) bpanel = src.packed + packed_panel_offset(N, K, kNR, j, pc, kc);
             else mk.pack_b(src.trans, src.B, src.ldb, pc, kc, j, nr, bown);
+            const bool last = ep && pc + kc >= K;
             for (int64_t ir = 0; ir < M; ir += kMR) {
               const int mr = static_cast<int>(std::min(kMR, M - ir));
               kernel(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr);
+              if (last) (*ep)(C + ir * ldc + j, ldc, ir, j, mr, nr);
             }
           }
         }
@@ -351,7 +369,9 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             const float* bpanel = bp + p * kNR * kc;
             for (int64_t ir = 0; ir < mcur; ir += kMR) {
               int mr = static_cast<int>(std::min(kMR, mcur - ir));
-              kernel(kc, apack + ir * kc, bpanel, C + (i0 + ir) * ldc + jc + j, ldc, alpha, beta_eff, mr, nr);
+              float* const c = C + (i0 + ir) * ldc + jc + j;
+              kernel(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr);
+              if (ep && pc + kc >= K) (*ep)(c, ldc, i0 + ir, jc + j, mr, nr);
             }
           }
         }

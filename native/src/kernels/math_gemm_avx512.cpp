@@ -23,7 +23,13 @@ void rows_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc,
 #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
-    _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
+    if (R <= 8) {
+      // Few rows: bound by streaming B from memory. Both lines of each step, 4 KiB ahead.
+      _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32 + 16), _MM_HINT_T0);
+    } else {
+      _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
+    }
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {

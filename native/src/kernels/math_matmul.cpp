@@ -2,12 +2,14 @@
 // QLinearMatMul. float32 goes through ku::sgemm; float16/bfloat16 weights are read in place by the
 // few-row loops (math_gemm_skinny.h) and converted to float32 otherwise; constant weights that the
 // SGEMM packs are packed once per op (ku::sgemm_pack_b, kept in the op's state);
-// float64 and integer types use straightforward loops.
+// float64 and integer types use straightforward loops. fleetc FusedMatMul adds a bias, a residual
+// and an activation to the float32 product as each block of it is finished (math_matmul_epilogue.h).
 #include <algorithm>
 #include <cmath>
 
 #include "kernel_util.h"
 #include "math_gemm_skinny.h"
+#include "math_matmul_epilogue.h"
 
 namespace fleetrt {
 namespace {
@@ -133,28 +135,44 @@ std::shared_ptr<const PackedWeight> packed_weight(KernelContext& ctx, const Tens
 // half-precision B where it lies (half the bytes); the others convert it to float32 first. A B that
 // is input 1 and constant (b_off 0) is packed for the SGEMM once, by the first call of more than
 // kStreamRowsMax rows.
+// The epilogue over rows [0, M) of C (products that do not run it block by block), split over
+// the threads when there is enough of it.
+void apply_epilogue(KernelContext& ctx, const MatMulEpilogue& ep, float* C, int64_t ldc, int64_t M, int64_t N) {
+  const int64_t cost = ep.act == MatMulEpilogue::Act::kNone || ep.act == MatMulEpilogue::Act::kRelu ? N : 8 * N;
+  ku::parallel_elems(ctx, M, cost, [&](int64_t r0, int64_t r1) { ep.apply(C + r0 * ldc, ldc, r0, 0, r1 - r0, N); });
+}
+
+// C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16, then the epilogue when
+// given. Few-row products read a half-precision B where it lies (half the bytes); the others
+// convert it to float32 first. A B that is input 1 and constant (b_off 0) is packed for the SGEMM
+// once, by the first call of more than kStreamRowsMax rows.
 void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-            int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc) {
+            int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc,
+            const MatMulEpilogue* ep = nullptr) {
+  const ku::GemmEpilogue gep = ep ? ep->gemm() : ku::GemmEpilogue{};
+  const ku::GemmEpilogue* g = ep ? &gep : nullptr;
   if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && K > 0 &&
       (M > kStreamRowsMax || !ku::skinny_gemm_fits(M, N, K, tb))) {
     if (auto p = packed_weight(ctx, b, tb, K, N, ldb)) {
-      ku::sgemm_packed(ta, M, alpha, A, lda, *p->panels, beta, C, ldc, &ctx);
+      ku::sgemm_packed(ta, M, alpha, A, lda, *p->panels, beta, C, ldc, &ctx, g);
       return;
     }
   }
   if (b.dtype == DType::kF32) {
-    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, b.as<float>() + b_off, ldb, beta, C, ldc, &ctx);
+    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, b.as<float>() + b_off, ldb, beta, C, ldc, &ctx, g);
   } else if (ku::skinny_gemm_fits(M, N, K, tb)) {
     const auto bt = b.dtype == DType::kF16 ? ku::WeightType::kF16 : ku::WeightType::kBF16;
     ku::skinny_gemm(ta, tb, M, N, K, alpha, A, lda, b.as<uint16_t>() + b_off, bt, ldb, beta, C, ldc, &ctx);
+    if (ep) apply_epilogue(ctx, *ep, C, ldc, M, N);
   } else {
-    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, ku::as_float_buffer(ctx, b) + b_off, ldb, beta, C, ldc, &ctx);
+    ku::sgemm(ta, tb, M, N, K, alpha, A, lda, ku::as_float_buffer(ctx, b) + b_off, ldb, beta, C, ldc, &ctx, g);
   }
 }
 
 // A and C are float32 buffers; B is the input tensor (float32, float16 or bfloat16).
+// ep: FusedMatMul's epilogue over the output (rows: every batch's, one after another), or nullptr.
 void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const Tensor& b, float* C,
-                  float alpha = 1.f) {
+                  float alpha = 1.f, const MatMulEpilogue* ep = nullptr) {
   int64_t nb = static_cast<int64_t>(p.a_off.size());
   if (nb == 0) return;
   const int64_t lda = p.ta ? p.M : p.K, ldb = p.tb ? p.K : p.N;
@@ -163,7 +181,7 @@ void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const
   for (int64_t i = 0; i < nb; ++i)
     if (p.a_off[i] != i * p.M * p.K) a_contig = false;
   if (p.b_shared && a_contig) {
-    gemm_b(ctx, false, p.tb, nb * p.M, p.N, p.K, alpha, A, lda, b, 0, ldb, 0.f, C, p.N);
+    gemm_b(ctx, false, p.tb, nb * p.M, p.N, p.K, alpha, A, lda, b, 0, ldb, 0.f, C, p.N, ep);
     return;
   }
   const float* B = ku::as_float_buffer(ctx, b);
@@ -179,6 +197,7 @@ void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const
                   C + i * p.M * p.N, p.N, nullptr);
     });
   }
+  if (ep) apply_epilogue(ctx, *ep, C, p.N, nb * p.M, p.N);
 }
 
 Status k_MatMul(KernelContext& ctx) {
@@ -301,6 +320,50 @@ Status k_FusedMatMul(KernelContext& ctx) {
     case DType::kF64: naive_matmul<double, double>(ctx, p, a->as<double>(), b->as<double>(), y->as<double>(), alpha); break;
     default: return ku::op_error(ctx, std::string("unsupported input type ") + dtype_name(a->dtype));
   }
+  return Status::Ok();
+}
+
+// fleetc FusedMatMul(A, B, bias, Z): act(alpha·MatMul(A, B) + bias + Z), float32, written once. bias
+// (optional, may be empty) holds one value per column of the output (N values, any leading dims
+// of size 1) or one value; Z (optional) has the output's shape. passes/fuse/matmul.ts makes it.
+Status k_FleetcFusedMatMul(KernelContext& ctx) {
+  const Tensor *a, *b;
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &a));
+  FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
+  if (a->dtype != DType::kF32 || b->dtype != DType::kF32)
+    return ku::op_error(ctx, std::string("A and B must be float32, got ") + dtype_name(a->dtype) + ", " +
+                                 dtype_name(b->dtype));
+  MatMulEpilogue ep;
+  std::string err;
+  if (!ep.parse(ctx.attrs(), &err)) return ku::op_error(ctx, err);
+  MatMulPlan p;
+  FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p));
+  const int64_t n_out = p.out_shape.empty() ? 1 : p.out_shape.back();
+  const Tensor* bias = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+  if (bias) {
+    if (bias->dtype != DType::kF32) return ku::op_error(ctx, "bias must be float32");
+    bool leading_ones = true;
+    for (size_t i = 0; i + 1 < bias->shape.size(); ++i) leading_ones = leading_ones && bias->shape[i] == 1;
+    if (bias->numel() == 1) ep.bias_scalar = true;
+    else if (!leading_ones || bias->numel() != n_out || bias->shape.size() > std::max<size_t>(1, p.out_shape.size()))
+      return ku::op_error(ctx, "bias " + ku::shape_str(bias->shape) + " must hold one value per column of the output " +
+                                   ku::shape_str(p.out_shape));
+    ep.bias = bias->as<float>();
+  }
+  const Tensor* z = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
+  if (z) {
+    if (z->dtype != DType::kF32) return ku::op_error(ctx, "residual Z must be float32");
+    if (z->shape != p.out_shape)
+      return ku::op_error(ctx, "residual Z " + ku::shape_str(z->shape) + " must have the output's shape " +
+                                   ku::shape_str(p.out_shape));
+    ep.z = z->as<float>();
+    ep.ldz = n_out;
+  }
+  Tensor* y;
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, DType::kF32, &y));
+  if (y->numel() == 0) return Status::Ok();
+  float_matmul(ctx, p, a->as<float>(), *b, y->as<float>(), static_cast<float>(ctx.attrs().get_float("alpha", 1.0)),
+               &ep);
   return Status::Ok();
 }
 
@@ -438,6 +501,8 @@ FLEETRT_REGISTER_KERNEL("com.microsoft", "FusedMatMul", k_FusedMatMul);
 FLEETRT_REGISTER_KERNEL_PREPARE("", "MatMul", prepare_MatMul);
 FLEETRT_REGISTER_KERNEL_PREPARE("", "Gemm", prepare_transposing);
 FLEETRT_REGISTER_KERNEL_PREPARE("com.microsoft", "FusedMatMul", prepare_transposing);
+FLEETRT_REGISTER_KERNEL("fleetc", "FusedMatMul", k_FleetcFusedMatMul);
+FLEETRT_REGISTER_KERNEL_PREPARE("fleetc", "FusedMatMul", prepare_MatMul);
 FLEETRT_REGISTER_KERNEL("", "MatMulInteger", k_MatMulInteger);
 FLEETRT_REGISTER_KERNEL("", "QLinearMatMul", k_QLinearMatMul);
 

@@ -5,6 +5,10 @@
 #include <cmath>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "kernel_util.h"
 
 namespace fleetrt {
@@ -23,7 +27,17 @@ void softmax_row(const float* x, float* y, int64_t n, int64_t stride, Sm kind) {
   }
   // max, then exp(x − max) written once (one exp per element) while summing, then a rescale
   float m = -std::numeric_limits<float>::infinity();
-  for (int64_t k = 0; k < n; ++k) m = std::max(m, x[k * stride]);
+  int64_t k0 = 0;
+#if defined(__SSE2__)
+  if (stride == 1 && n >= 8) {  // maxps(x, m) keeps m where x is NaN, as std::max(m, x) below does
+    __m128 vm = _mm_set1_ps(m);
+    for (; k0 + 4 <= n; k0 += 4) vm = _mm_max_ps(_mm_loadu_ps(x + k0), vm);
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, vm);
+    for (float v : lanes) m = std::max(m, v);
+  }
+#endif
+  for (int64_t k = k0; k < n; ++k) m = std::max(m, x[k * stride]);
   if (m == -std::numeric_limits<float>::infinity() || std::isnan(m)) {  // all −inf (or NaN): let IEEE decide
     for (int64_t k = 0; k < n; ++k) y[k * stride] = kind == Sm::kSoftmax ? std::numeric_limits<float>::quiet_NaN() : x[k * stride] - m;
     return;
@@ -33,7 +47,12 @@ void softmax_row(const float* x, float* y, int64_t n, int64_t stride, Sm kind) {
     if (kind == Sm::kSoftmax) {
       s = ku::vexp_shift_sum(x, 1.f, m, y, n);
       const float inv = static_cast<float>(1.0 / s);
-      for (int64_t k = 0; k < n; ++k) y[k] *= inv;
+      int64_t k = 0;
+#if defined(__SSE2__)
+      const __m128 vinv = _mm_set1_ps(inv);
+      for (; k + 4 <= n; k += 4) _mm_storeu_ps(y + k, _mm_mul_ps(_mm_loadu_ps(y + k), vinv));
+#endif
+      for (; k < n; ++k) y[k] *= inv;
     } else {
       const float ls = static_cast<float>(std::log(ku::vexp_shift_sum(x, 1.f, m, nullptr, n)));
       for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - m) - ls;

@@ -1,14 +1,18 @@
 import type { ShapeFn } from '../context.js';
 import { CONV_OPS } from './conv.js';
+import { LINALG_OPS } from './linalg.js';
 import { broadcast, t } from './util.js';
 import { UNKNOWN } from '../types.js';
 
 const conv = CONV_OPS.Conv!;
+const matmul = LINALG_OPS.MatMul!;
 
 /** Shapes of the ops the fusion passes (passes/fuse) and the kv-state pass (passes/state) create, in the fleetc domain. */
 export const FUSED_OPS: Record<string, ShapeFn> = {
   // Conv's shape; the residual Z has the output's shape.
   'fleetc:FusedConv': (c) => conv(c),
+  // MatMul's shape; the bias is one value per column, the residual Z has the output's shape.
+  'fleetc:FusedMatMul': (c) => matmul(c),
   // Every input broadcast together; the element type of input 0.
   'fleetc:FusedElementwise': (c) => {
     const shapes = [];
