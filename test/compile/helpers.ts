@@ -6,7 +6,8 @@ import { sym } from '../../src/ir/sym.js';
 import { readNpy, writeNpy } from '../../src/util/npy.js';
 import { REPO } from '../paths.js';
 
-export const FLEETRT = join(REPO, 'native/build/fleetrt');
+/** The fleetrt the tests run: $FLEETRT (the sanitized build in .ci/run), else the package's. */
+export const FLEETRT = process.env.FLEETRT || join(REPO, 'native/build/fleetrt');
 export const HAVE_FLEETRT = existsSync(FLEETRT);
 
 export function tmp(prefix = 'fleetc-compile-'): string {
