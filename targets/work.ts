@@ -106,12 +106,12 @@ export function workKind(opType: string, _domain = ''): WorkKind {
 
 /**
  * The op line a calibrated device prices an op by, when its kernels run off their kind's line
- * (`fleetc tune`): the op type, and for a convolution its number of spatial dimensions too, as in
- * `Conv.1d` — a small 1-D convolution runs its FLOPs several times slower than the 2-D ones its
- * kind's line is mostly fitted to. `inputRank` is the rank of the op's first input.
+ * (`fleetc tune`): the op type, after its domain when it has one (fleetc's FusedMatMul is not
+ * com.microsoft's), and for a convolution its number of spatial dimensions too, as in `Conv.1d` —
+ * a small 1-D convolution runs its FLOPs several times slower than the 2-D ones its kind's line is
+ * mostly fitted to. `inputRank` is the rank of the op's first input.
  */
-export function opLine(opType: string, inputRank?: number): string {
-  return workKind(opType) === 'conv' && inputRank !== undefined && inputRank >= 3
-    ? `${opType}.${inputRank - 2}d`
-    : opType;
+export function opLine(opType: string, inputRank?: number, domain = ''): string {
+  const name = domain && domain !== 'ai.onnx' ? `${domain}:${opType}` : opType;
+  return workKind(opType) === 'conv' && inputRank !== undefined && inputRank >= 3 ? `${name}.${inputRank - 2}d` : name;
 }

@@ -181,7 +181,7 @@ export function opWork(
     outElems += s ? (value(product(s)) ?? 0) : 0;
   }
   const first = graph.opInputs(c.op)[0];
-  const line = opLine(c.opType, first === undefined ? undefined : graph.value(first).shape?.length);
+  const line = opLine(c.opType, first === undefined ? undefined : graph.value(first).shape?.length, c.domain);
   return {
     work: {
       opType: c.opType,

@@ -33,9 +33,11 @@ function conv(flops: number, rank: number, slower: number): OpSample {
 }
 
 describe('op lines', () => {
-  it('a convolution is keyed by its spatial rank; other ops by their type', () => {
+  it('a convolution is keyed by its spatial rank too; an op of a domain by the domain too', () => {
     expect(opLine('Conv', 3)).toBe('Conv.1d');
-    expect(opLine('FusedConv', 4)).toBe('FusedConv.2d');
+    expect(opLine('FusedConv', 4, 'fleetc')).toBe('fleetc:FusedConv.2d');
+    expect(opLine('FusedMatMul', 3, 'fleetc')).toBe('fleetc:FusedMatMul');
+    expect(opLine('FusedMatMul', 3, 'com.microsoft')).toBe('com.microsoft:FusedMatMul');
     expect(opLine('ConvTranspose', 5)).toBe('ConvTranspose.3d');
     expect(opLine('Conv')).toBe('Conv');
     expect(opLine('MatMul', 3)).toBe('MatMul');
@@ -84,7 +86,12 @@ describe('op lines', () => {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
     const convs = report.ops.filter((o) => o.opType === 'Conv' || o.opType === 'FusedConv');
     expect(convs.length).toBeGreaterThan(0);
-    for (const o of convs) expect(o.line).toBe(`${o.opType}.1d`);
-    expect(report.ops.filter((o) => o.opType !== 'Conv' && o.opType !== 'FusedConv').every((o) => !o.line)).toBe(true);
+    for (const o of convs) expect(o.line).toMatch(new RegExp(`^(fleetc:)?${o.opType}\\.1d$`));
+    const fused = report.ops.filter((o) => o.opType === 'FusedElementwise');
+    expect(fused.length).toBeGreaterThan(0);
+    for (const o of fused) expect(o.line).toBe('fleetc:FusedElementwise');
+    const plain = report.ops.filter((o) => !['Conv', 'FusedConv', 'FusedElementwise'].includes(o.opType));
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plain.every((o) => !o.line)).toBe(true);
   });
 });
