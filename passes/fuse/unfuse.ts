@@ -2,6 +2,7 @@ import type { IRGraph } from '../../src/ir/graph.js';
 import type { AttrValue } from '../../src/ir/graph.js';
 import { FLEETC_DOMAIN } from './conv.js';
 import { BINARY, SQUARE, UNARY } from './elementwise.js';
+import { MATMUL_ACTIVATIONS } from './matmul.js';
 import { addFloatWeight } from './util.js';
 
 /**
@@ -124,7 +125,7 @@ export function unfuseMatMul(graph: IRGraph, id: string, opset: number, created:
   const [out] = graph.opOutputs(id);
   const activation = op.attrs.activation;
   const act = activation && activation.type === 'string' ? activation.value : undefined;
-  if (act !== undefined && !['Relu', 'Gelu', 'Tanh', 'Sigmoid'].includes(act))
+  if (act !== undefined && !(MATMUL_ACTIVATIONS as readonly string[]).includes(act))
     throw new Error(`FusedMatMul '${op.name}' has an unknown activation '${act}'`);
   const alphaAttr = op.attrs.alpha;
   const alpha = alphaAttr && alphaAttr.type === 'float' ? alphaAttr.value : 1;

@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace fleetrt {
 namespace ku {
 
@@ -600,6 +604,15 @@ void vsigmoid(const float* x, float* y, int64_t n) {
     vexp_shift_sum(x + i, -1.f, 0.f, y + i, m);
     for (int64_t k = 0; k < m; ++k) y[i + k] = 1.f / (1.f + y[i + k]);
   }
+}
+
+void vrelu(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128 zero = _mm_setzero_ps();
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _mm_max_ps(_mm_loadu_ps(x + i), zero));
+#endif
+  for (; i < n; ++i) y[i] = std::max(x[i], 0.f);
 }
 
 void vtanh(const float* x, float* y, int64_t n) {

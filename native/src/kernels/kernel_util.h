@@ -251,6 +251,9 @@ void verf(const float* x, float* y, int64_t n);
 // y[i] = 1 / (1 + exp(−x[i])) (y may equal x), through vexp_shift_sum: what Sigmoid and the fused
 // chains compute, the same bits in both.
 void vsigmoid(const float* x, float* y, int64_t n);
+// y[i] = max(x[i], 0) (y may equal x), with SSE max: the -O2 build neither vectorizes nor avoids a
+// branch per element in a plain loop, and random signs mispredict. What Relu and FusedMatMul use.
+void vrelu(const float* x, float* y, int64_t n);
 
 // ---------------------------------------------------------------- GEMM
 // Work on finished values of C (fleetc FusedMatMul: bias, residual, activation): called once per

@@ -193,10 +193,11 @@ std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, 
   // that is a TLB miss every 4 KiB.
   constexpr size_t kHuge = size_t{2} << 20;
   const bool huge = bytes >= 2 * kHuge;
-  p->panels.reset(static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, huge ? (bytes + kHuge - 1) / kHuge * kHuge : bytes)));
+  const size_t alloc = huge ? (bytes + kHuge - 1) / kHuge * kHuge : bytes;
+  p->panels.reset(static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, alloc)));
   if (!p->panels) return nullptr;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (huge) madvise(p->panels.get(), (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);  // advice only
+  if (huge) madvise(p->panels.get(), alloc, MADV_HUGEPAGE);  // advice only
 #endif
   float* const base = p->panels.get();
   // one task per (column block, panel): every depth block of that panel

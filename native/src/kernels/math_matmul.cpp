@@ -131,10 +131,6 @@ std::shared_ptr<const PackedWeight> packed_weight(KernelContext& ctx, const Tens
   return ku::prepared<PackedWeight>(ctx, fits, make);
 }
 
-// C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16. Few-row products read a
-// half-precision B where it lies (half the bytes); the others convert it to float32 first. A B that
-// is input 1 and constant (b_off 0) is packed for the SGEMM once, by the first call of more than
-// kStreamRowsMax rows.
 // The epilogue over rows [0, M) of C (products that do not run it block by block), split over
 // the threads when there is enough of it.
 void apply_epilogue(KernelContext& ctx, const MatMulEpilogue& ep, float* C, int64_t ldc, int64_t M, int64_t N) {

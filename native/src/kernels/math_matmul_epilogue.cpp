@@ -63,15 +63,6 @@ void gelu_block(float* c, int64_t ldc, int64_t m, int64_t n) {
   }
 }
 
-void relu_row(float* y, int64_t n) {
-  int64_t j = 0;
-#if defined(__SSE2__)
-  const __m128 zero = _mm_setzero_ps();
-  for (; j + 4 <= n; j += 4) _mm_storeu_ps(y + j, _mm_max_ps(_mm_loadu_ps(y + j), zero));
-#endif
-  for (; j < n; ++j) y[j] = std::max(y[j], 0.f);
-}
-
 // y += bias (per column, or one value) then += z (either may be absent).
 void add_row(float* y, const float* bias, bool bias_scalar, const float* z, int64_t n) {
   int64_t j = 0;
@@ -124,7 +115,7 @@ void MatMulEpilogue::apply(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_
     float* y = c + r * ldc;
     if (b || z) add_row(y, b, bias_scalar, z ? z + (i0 + r) * ldz + j0 : nullptr, n);
     switch (act) {
-      case Act::kRelu: relu_row(y, n); break;
+      case Act::kRelu: ku::vrelu(y, y, n); break;
       case Act::kTanh: ku::vtanh(y, y, n); break;
       case Act::kSigmoid: ku::vsigmoid(y, y, n); break;
       case Act::kGelu: case Act::kNone: break;

@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "kernel_util.h"
 
@@ -149,18 +146,8 @@ Status f32_chunks(KernelContext& ctx, const Tensor& x, int64_t cost, V vec) {
   return Status::Ok();
 }
 
-// float32 Relu with SSE max (baseline x86-64): the -O2 build neither vectorizes nor avoids a
-// branch per element in the generic loop, and random signs mispredict.
-Status relu_f32(KernelContext& ctx, const Tensor& x) {
-  return f32_chunks(ctx, x, 1, [](const float* in, float* out, int64_t n) {
-    int64_t i = 0;
-#if defined(__SSE2__)
-    const __m128 zero = _mm_setzero_ps();
-    for (; i + 4 <= n; i += 4) _mm_storeu_ps(out + i, _mm_max_ps(_mm_loadu_ps(in + i), zero));
-#endif
-    for (; i < n; ++i) out[i] = std::max(in[i], 0.f);
-  });
-}
+// float32 Relu (ku::vrelu).
+Status relu_f32(KernelContext& ctx, const Tensor& x) { return f32_chunks(ctx, x, 1, ku::vrelu); }
 
 Status k_Relu(KernelContext& ctx) {
   const Tensor* x;
