@@ -53,9 +53,8 @@ describe('op lines', () => {
     // Priced by the op's line: a 1-D conv by its own, a 2-D one by the conv kind's.
     const oneD = { opType: 'Conv', domain: '', flops: 2e4, bytes: 4096, dtype: null, outElems: 1e4, line: 'Conv.1d' };
     const twoD = { ...oneD, flops: 1e6, line: 'Conv.2d' };
-    const truth = (s: OpSample): number => s.seconds;
-    expect(opCost(DEV, oneD, fit).time / truth(conv(2e4, 1, 2.5))).toBeCloseTo(1, 0);
-    expect(opCost(DEV, twoD, fit).time / truth(conv(1e6, 2, 1))).toBeCloseTo(1, 1);
+    expect(opCost(DEV, oneD, fit).time / conv(2e4, 1, 2.5).seconds).toBeCloseTo(1, 0);
+    expect(opCost(DEV, twoD, fit).time / conv(1e6, 2, 1).seconds).toBeCloseTo(1, 1);
     expect(lineFor(fit, 'Conv', '', 'Conv.2d')).toBe(fit.kinds.conv);
   });
 
