@@ -6,7 +6,7 @@
 // dispatch overhead, 1 / peak FLOP/s, 1 / memory bandwidth).
 import { fitLinear, median } from '../src/util/lsq.js';
 import type { DeviceFit, DeviceRoofline, WorkFit } from './roofline.js';
-import { WORK_KINDS, workKind, type WorkKind } from './work.js';
+import { WORK_KINDS, workKey, workKind, type WorkKind } from './work.js';
 
 /** One op's measured time on a device, with the work the compiler priced it at. */
 export interface OpSample {
@@ -43,6 +43,12 @@ export interface FittedOpLine extends FittedLine {
   scale: number;
 }
 
+/** An op's own measured time on a device (`workKey`): the median over the runs and ops that share the key. */
+export interface MeasuredOp {
+  seconds: number;
+  samples: number;
+}
+
 export interface FittedDevice {
   /** Seconds of the device's own time per message it sends and receives (inside its ops' measured times). */
   messages: { send: number; recv: number; source: { send: 'measured' | 'datasheet'; recv: 'measured' | 'datasheet' } };
@@ -51,6 +57,7 @@ export interface FittedDevice {
   all: FittedLine;
   kinds: Partial<Record<WorkKind, FittedLine>>;
   ops: Record<string, FittedOpLine>;
+  measuredOps: Record<string, MeasuredOp>;
 }
 
 /** Fewest samples of one kind for a line of its own (below it, the kind uses the device's line). */
@@ -103,7 +110,22 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
     kinds = fitKinds(work, all, new Set(Object.keys(ops)), kinds);
     ops = offLines(work, kinds, all);
   }
-  return { messages, readiness, all, kinds, ops };
+  return { messages, readiness, all, kinds, ops, measuredOps: measuredOps(work) };
+}
+
+/** Each op's own time (its messages and readiness taken off), by `workKey`, in key order. */
+function measuredOps(work: OpSample[]): Record<string, MeasuredOp> {
+  const byKey = new Map<string, number[]>();
+  for (const s of work) {
+    const key = workKey(s);
+    byKey.set(key, [...(byKey.get(key) ?? []), s.seconds]);
+  }
+  return Object.fromEntries(
+    [...byKey]
+      .filter(([, times]) => median(times) > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, times]) => [key, { seconds: median(times), samples: times.length }]),
+  );
 }
 
 const lineOf = (s: OpSample): string => s.line ?? s.opType;
@@ -196,11 +218,16 @@ function sourceOf(line: FittedLine, j: number): CoefSource {
 }
 
 /** A device's lines as the roofline takes them. */
-export function deviceFit(f: Pick<FittedDevice, 'all' | 'kinds'> & { ops?: Record<string, WorkFit> }): DeviceFit {
+export function deviceFit(
+  f: Pick<FittedDevice, 'all' | 'kinds'> & { ops?: Record<string, WorkFit>; measuredOps?: Record<string, MeasuredOp> },
+): DeviceFit {
   const line = (l: WorkFit): WorkFit => ({ dispatch: l.dispatch, perFlop: l.perFlop, perByte: l.perByte });
   return {
     all: line(f.all),
     kinds: Object.fromEntries(Object.entries(f.kinds).map(([k, l]) => [k, line(l)])) as DeviceFit['kinds'],
     ...(f.ops ? { ops: Object.fromEntries(Object.entries(f.ops).map(([k, l]) => [k, line(l)])) } : {}),
+    ...(f.measuredOps
+      ? { measured: Object.fromEntries(Object.entries(f.measuredOps).map(([k, m]) => [k, m.seconds])) }
+      : {}),
   };
 }

@@ -1,10 +1,10 @@
 // The one cost model of an op on a device: the roofline (compute time against memory time) plus
 // the device's per-op dispatch overhead, or, once `fleetc tune` has measured the device, the
-// fitted line for the op's kind of work. inspect, partition, predict and report all price and
+// op's own measured time or the fitted line for its kind of work. inspect, partition, predict and report all price and
 // classify ops here.
 import type { DType } from '../src/ir/dtype.js';
 import type { DeviceSpec } from './device.js';
-import { workKind, type WorkKind } from './work.js';
+import { workKey, workKind, type WorkKind } from './work.js';
 
 /** A device reduced to the figures a roofline needs; every figure a plain number in SI units. */
 export interface DeviceRoofline {
@@ -42,13 +42,15 @@ export interface WorkFit {
 }
 
 /**
- * The calibration of one device: a line per kind of work, one for kinds it saw too little of, and
- * for op types whose kernels run measurably off their kind's line, their own.
+ * The calibration of one device: a line per kind of work, one for kinds it saw too little of, for
+ * op types whose kernels run measurably off their kind's line, their own, and the measured time
+ * of each op it ran (by `workKey`), which prices that op at those sizes ahead of any line.
  */
 export interface DeviceFit {
   all: WorkFit;
   kinds: Partial<Record<WorkKind, WorkFit>>;
   ops?: Record<string, WorkFit>;
+  measured?: Record<string, number>;
 }
 
 /** The fitted line a calibrated device prices an op by: its op line's own, else its kind's, else the device's. */
@@ -98,7 +100,8 @@ export function deviceRoofline(d: DeviceSpec, lanes: number, description?: strin
  * Prices one op. The class: latency-bound when its work takes less time than one dispatch or it
  * has fewer output elements than the device has lanes; otherwise compute-bound when its
  * intensity reaches the ridge point (peak / bandwidth), else memory-bound. The time: the
- * roofline's max(compute, memory) + dispatch, or the device's fitted line for this kind of work.
+ * roofline's max(compute, memory) + dispatch, or on a calibrated device the op's measured time
+ * where the calibration ran it at these sizes, else the fitted line for its kind of work.
  */
 export function opCost(dev: DeviceRoofline, w: OpWork, fit?: DeviceFit): OpCost {
   const peak = peakFor(dev, w.dtype);
@@ -114,7 +117,7 @@ export function opCost(dev: DeviceRoofline, w: OpWork, fit?: DeviceFit): OpCost 
     return {
       computeTime,
       memoryTime,
-      time: line.dispatch + w.flops * line.perFlop + w.bytes * line.perByte,
+      time: fit.measured?.[workKey(w)] ?? line.dispatch + w.flops * line.perFlop + w.bytes * line.perByte,
       intensity,
       bound,
       calibrated: true,

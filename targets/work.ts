@@ -115,3 +115,12 @@ export function opLine(opType: string, inputRank?: number, domain = ''): string 
   const name = domain && domain !== 'ai.onnx' ? `${domain}:${opType}` : opType;
   return workKind(opType) === 'conv' && inputRank !== undefined && inputRank >= 3 ? `${name}.${inputRank - 2}d` : name;
 }
+
+/**
+ * What a calibration keys an op's own measured time by (`fleetc tune`): its op line, FLOPs and
+ * bytes. The same op at the same sizes has the same key in every build; at other sizes (other
+ * bindings, another model) it has none, and its line prices it.
+ */
+export function workKey(w: { opType: string; line?: string; flops: number; bytes: number }): string {
+  return `${w.line ?? w.opType}|${w.flops}|${w.bytes}`;
+}

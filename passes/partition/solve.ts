@@ -1,7 +1,7 @@
 import { heft, refine, reorder, score, type Objective, type SearchBudget } from './heft.js';
 import { exactPlacementSync } from './milp.js';
 import { pipelineCuts } from './pipeline.js';
-import type { Problem } from './problem.js';
+import { allowed, type Problem } from './problem.js';
 import { fits, simulate, type Schedule } from './simulate.js';
 import { greedyPriority } from './greedy.js';
 import { consolidate } from './consolidate.js';
@@ -15,24 +15,30 @@ export interface Solution {
 }
 
 /**
- * The heuristic search: HEFT list scheduling and (for throughput) dynamic-programming pipeline
- * cuts and the greedy baseline as seeds, each refined by local moves; the best plan that fits in
- * memory wins (ties keep the earlier seed, so results are deterministic).
+ * The heuristic search: HEFT list scheduling, the greedy baseline, every op on one device (each
+ * device that can run them all) and (for throughput) dynamic-programming pipeline cuts as seeds,
+ * each refined by local moves; the best plan that fits in memory wins (ties keep the earlier seed,
+ * so results are deterministic). The one-device seeds matter where HEFT starts on a device that
+ * prices the first ops lower: moving any one segment off it then costs two transfers, so local
+ * moves never reach the plan that keeps everything on the other device.
  */
 export function solveHeuristic(p: Problem, objective: Objective): Solution {
-  const seeds: [string, number[] | null][] = [
-    ['heft', heft(p)],
-    ['greedy', greedyPriority(p)],
+  const single = oneDeviceSeeds(p);
+  const seeds: [string, number[] | null, number][] = [
+    ['heft', heft(p), 1],
+    ['greedy', greedyPriority(p), 1],
+    // together no more search than one other seed
+    ...single.map(([name, placement]): [string, number[], number] => [name, placement, 1 / single.length]),
   ];
-  if (objective === 'throughput') seeds.push(['pipeline', pipelineCuts(p)]);
+  if (objective === 'throughput') seeds.push(['pipeline', pipelineCuts(p), 1]);
   // Enough for exhaustive local search on graphs of ~100 segments; larger graphs stop early.
   const budget: SearchBudget = { evaluations: Math.max(4000, Math.round(4e6 / Math.max(1, p.tasks.length ** 2))) };
   let best: Solution | undefined;
   const candidates: Solution['candidates'] = [];
-  for (const [method, seed] of seeds) {
+  for (const [method, seed, part] of seeds) {
     if (!seed) continue;
     // Each seed gets its own share of the budget.
-    const share: SearchBudget = { evaluations: budget.evaluations };
+    const share: SearchBudget = { evaluations: Math.ceil(budget.evaluations * part) };
     const s =
       objective === 'latency'
         ? alternate(p, refine(p, seed, objective, 8, undefined, share), share)
@@ -46,6 +52,13 @@ export function solveHeuristic(p: Problem, objective: Objective): Solution {
   }
   best!.schedule = consolidate(p, best!.schedule, objective, { evaluations: budget.evaluations });
   return best!;
+}
+
+/** Every task on device d, for each device that may run every task. */
+function oneDeviceSeeds(p: Problem): [string, number[]][] {
+  return p.devices
+    .map((dev, d): [string, number[]] => [`one device (${dev.id})`, p.tasks.map(() => d)])
+    .filter(([, placement]) => placement.every((d, t) => allowed(p.tasks[t]!, d)));
 }
 
 /** Alternates dispatch-order improvement and placement moves under that order. */

@@ -4,7 +4,9 @@
 // the datasheet cost model and run; one tune over all those runs; every model compiled again
 // with the calibration and run. Printed per model and device: the measured busy time and
 // end-to-end latency, the prediction before tune, the same plan priced by the calibration (what
-// tune prints), and the recompiled plan's prediction against its own run. Then the demo decoder
+// tune prints), and the recompiled plan's prediction against its own run; the worst errors also as
+// the calibration's fitted lines alone would predict (without the ops' own measured times, which
+// price an op at the sizes it was measured at ahead of any line). Then the demo decoder
 // on the cpu + gpu fleet: channels and measured latency before and after, against all-cpu.
 //
 // Measured figures are medians (of passes, of op times, of transfers) after warm-up runs, of each
@@ -18,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { compile, type CompileResult } from '../../src/api/compile.js';
 import { run } from '../../src/api/run.js';
 import { tune, type RunCalibration } from '../../src/api/tune.js';
+import { readBuild, reprice } from '../../src/api/tune-calibrate.js';
+import type { Calibration } from '../../src/fleet/calibration-format.js';
 import { loadFleet } from '../../src/fleet/load.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -113,7 +117,16 @@ const us = (s: number): string => `${(s * 1e6).toFixed(1)} µs`.padStart(11);
 
 const work = mkdtempSync(path.join(tmpdir(), 'fleetc-bench-calibration-'));
 const list = models();
-const worst = { before: 0, tuned: 0, recompiled: 0, e2eBefore: 0, e2eTuned: 0, e2eRecompiled: 0 };
+const worst = {
+  before: 0,
+  tuned: 0,
+  recompiled: 0,
+  e2eBefore: 0,
+  e2eTuned: 0,
+  e2eRecompiled: 0,
+  linesOnly: 0,
+  e2eLinesOnly: 0,
+};
 // Devices busy for under 5 µs a request (a home device that only hands inputs on) are left out.
 const bump = (key: keyof typeof worst, p: number, m: number): void => {
   if (m > 5e-6 && Number.isFinite(p)) worst[key] = Math.max(worst[key], Math.abs(p / m - 1));
@@ -178,6 +191,11 @@ for (const fleetFile of FLEETS) {
     `one tune over ${[...measured.values()].flat().length} runs of ${compiled.length} plans (each model as compiled and on each device): ${(performance.now() - t0).toFixed(0)} ms → ${calFile}`,
   );
   const byBuild = new Map<string, RunCalibration>(t.calibration!.runs.map((r) => [r.build, r]));
+  // The same calibration without the ops' own measured times: what its lines alone predict.
+  const linesOnly: Calibration = {
+    ...t.calibration!.calibration,
+    devices: t.calibration!.calibration.devices.map(({ measuredOps: _, ...d }) => d),
+  };
   for (const r of t.calibration!.runs) {
     for (const d of r.devices)
       if (d.measured > 0) {
@@ -212,11 +230,14 @@ for (const fleetFile of FLEETS) {
     const m1 = best(verify.get(`${name}/before`)!);
     const m2 = best(verify.get(`${name}/after`)!);
     const rows: [string, number, number, number, number, number][] = [];
+    const lines = reprice(readBuild(path.dirname(c2.planPath)), linesOnly);
     for (const d of r.devices) {
       const p2 = c2.plan.predicted.busy[d.device];
       rows.push([d.device, d.measured, d.before, d.after, p2 ?? NaN, m2.busy[d.device] ?? NaN]);
       if (p2 !== undefined && m2.busy[d.device]) bump('recompiled', p2, m2.busy[d.device]!);
+      if (m2.busy[d.device]) bump('linesOnly', lines.busy.get(d.device) ?? NaN, m2.busy[d.device]!);
     }
+    bump('e2eLinesOnly', lines.latency, m2.latency);
     rows.push(['e2e', r.latency!.measured, r.latency!.before, r.latency!.after, c2.plan.predicted.latency, m2.latency]);
     bump('e2eRecompiled', c2.plan.predicted.latency, m2.latency);
     rows.forEach(([dev, meas, bef, aft, p2, meas2], k) =>
@@ -236,7 +257,8 @@ for (const fleetFile of FLEETS) {
 console.log(
   `\nworst |error| over every plan measured (each model as compiled and on each device) — busy: before tune ${(worst.before * 100).toFixed(0)}%, after tune ${(worst.tuned * 100).toFixed(0)}%; ` +
     `end-to-end: before ${(worst.e2eBefore * 100).toFixed(0)}%, after tune ${(worst.e2eTuned * 100).toFixed(0)}%. ` +
-    `Recompiled with the calibration: busy ${(worst.recompiled * 100).toFixed(0)}%, end-to-end ${(worst.e2eRecompiled * 100).toFixed(0)}%`,
+    `Recompiled with the calibration: busy ${(worst.recompiled * 100).toFixed(0)}%, end-to-end ${(worst.e2eRecompiled * 100).toFixed(0)}% ` +
+    `(priced by the fitted lines alone, without the ops' own measured times: busy ${(worst.linesOnly * 100).toFixed(0)}%, end-to-end ${(worst.e2eLinesOnly * 100).toFixed(0)}%)`,
 );
 
 // The demo: the tiny GPT-style decoder on the cpu + gpu fleet at its test inputs' sizes.

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Problem, Task } from '../../passes/partition/problem.js';
 import { simulate } from '../../passes/partition/simulate.js';
-import { fitDevice, type FittedDevice, type OpSample } from '../../targets/fit.js';
+import { deviceFit, fitDevice, type FittedDevice, type OpSample } from '../../targets/fit.js';
 import { opCost, type DeviceRoofline } from '../../targets/index.js';
 import { FleetcError } from '../diagnostics/index.js';
 import {
@@ -498,8 +498,9 @@ export function reprice(b: Build, cal: Calibration): { latency: number; busy: Ma
   const ids = report.devices.map((d) => d.id);
   const index = new Map(ids.map((id, i) => [id, i]));
   const fits = new Map(cal.devices.map((d) => [d.id, d]));
+  const lines = new Map(cal.devices.map((d) => [d.id, deviceFit(d)]));
   const opTime = (o: Report['ops'][number]): number => {
-    const f = fits.get(o.device);
+    const f = lines.get(o.device);
     if (!f) return o.time;
     const w = {
       opType: o.opType,

@@ -1,6 +1,6 @@
 // The calibration file's content (calibration.schema.json): what `fleetc tune` measured of a
 // fleet, read by calibration.ts and carried on a Fleet for its cost model.
-import type { FittedLine, FittedOpLine } from '../../targets/fit.js';
+import type { FittedLine, FittedOpLine, MeasuredOp } from '../../targets/fit.js';
 import type { WorkKind } from '../../targets/work.js';
 
 export const CALIBRATION_FORMAT = 'fleetc-calibration';
@@ -29,6 +29,8 @@ export interface CalibratedDevice {
   kinds: Partial<Record<WorkKind, FittedLine>>;
   /** Op lines (targets/work.ts `opLine`) whose kernels run off their kind's line: that line scaled by `scale`. */
   ops?: Record<string, FittedOpLine>;
+  /** Each op's own measured time, by `workKey` (op line|FLOPs|bytes): it prices that op at those sizes ahead of any line. */
+  measuredOps?: Record<string, MeasuredOp>;
 }
 
 /** Seconds a message takes between two devices (either direction), sender's hands to receiver's: latency + bytes × perByte. */

@@ -44,6 +44,38 @@ describe('placement search', () => {
     expect(refine(p, g, 'throughput').bottleneck).toBeLessThanOrEqual(simulate(p, g).bottleneck + 1e-12);
   });
 
+  it('considers every op on one device: local moves cannot leave a device that looked cheaper for the first ops', () => {
+    // image_classifier32 on cpu-gpu-pcie, priced by a calibration in which gpu0 runs each segment
+    // faster but a message takes 22 µs: HEFT puts the first segment on gpu0 and the rest follow,
+    // and moving any one segment back to cpu0 adds messages. All on cpu0 is 30% faster.
+    const p = syntheticProblem('cpu-gpu-pcie.yaml', 3, 1);
+    const times = [
+      [51.8e-6, 28.2e-6],
+      [1.3e-6, 2.5e-6],
+      [20.2e-6, 7.0e-6],
+    ];
+    p.tasks.forEach((t, i) => {
+      t.time = times[i]!;
+      t.refused = [null, null];
+      t.weights = [];
+    });
+    p.flows = [
+      { from: 0, to: 1, bytes: 9408, values: ['a'] },
+      { from: 0, to: 2, bytes: 9408, values: ['a'] },
+      { from: 1, to: 2, bytes: 32, values: ['b'] },
+    ];
+    p.inputs = [{ to: 0, bytes: 12288 }];
+    p.outputs = [{ from: 2, bytes: 40 }];
+    p.messageTime = { send: [8.3e-6, 13.8e-6], recv: [8.3e-6, 10e-6] };
+    p.comm = (a, b, bytes) => (a === b || bytes === 0 ? 0 : 22.4e-6 + bytes * 1.6e-11);
+    const stuck = refine(p, heft(p), 'latency');
+    const onCpu = simulate(p, [0, 0, 0]);
+    expect(stuck.latency).toBeGreaterThan(onCpu.latency * 1.2);
+    const s = solveHeuristic(p, 'latency');
+    expect(s.schedule.placement).toEqual([0, 0, 0]);
+    expect(s.method).toBe('one device (cpu0)');
+  });
+
   it('is deterministic', () => {
     const a = solveHeuristic(syntheticProblem('cpu-gpu-ipu.yaml', 50, 11), 'latency');
     const b = solveHeuristic(syntheticProblem('cpu-gpu-ipu.yaml', 50, 11), 'latency');

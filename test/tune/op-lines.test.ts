@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import type { Report } from '../../src/report/model.js';
-import { fitDevice, type OpSample } from '../../targets/fit.js';
+import { deviceFit, fitDevice, type OpSample } from '../../targets/fit.js';
 import { lineFor, opCost, type DeviceRoofline } from '../../targets/roofline.js';
-import { opLine } from '../../targets/work.js';
+import { opLine, workKey } from '../../targets/work.js';
 import { REPO } from '../paths.js';
 
 const DEV: DeviceRoofline = {
@@ -92,5 +92,31 @@ describe('op lines', () => {
     const plain = report.ops.filter((o) => !['Conv', 'FusedConv', 'FusedElementwise'].includes(o.opType));
     expect(plain.length).toBeGreaterThan(0);
     expect(plain.every((o) => !o.line)).toBe(true);
+  });
+});
+
+describe('measured ops', () => {
+  it('an op the calibration ran at these sizes is priced by its own measured time, other sizes by the line', () => {
+    const samples = [1e5, 4e5, 1e6, 3e6, 8e6, 2e7].map((f) => conv(f, 2, 1));
+    // One convolution whose kernel runs 2.6× off the line, measured in three runs (one disturbed),
+    // and one that sends a message to another device.
+    const odd = { ...conv(5e5, 2, 1), bytes: 8192 };
+    samples.push(...[2.6, 2.5, 4].map((x) => ({ ...odd, seconds: odd.seconds * x })));
+    const sender = { ...conv(2e6, 2, 1), bytes: 1024, sends: 1, seconds: 60e-6 };
+    samples.push(sender);
+    const fit = fitDevice(DEV, samples, 5e-6);
+    expect(fit.measuredOps[workKey(odd)]).toEqual({ seconds: odd.seconds * 2.6, samples: 3 });
+    expect(fit.measuredOps[workKey(sender)]!.seconds).toBeCloseTo(60e-6 - fit.messages.send, 12);
+
+    const priced = deviceFit(fit);
+    const work = { opType: 'Conv', domain: '', dtype: null, outElems: 1e4, line: 'Conv.2d' };
+    expect(opCost(DEV, { ...work, flops: odd.flops, bytes: odd.bytes }, priced).time).toBe(odd.seconds * 2.6);
+    // The same op at other sizes is not the measured one: its kind's line prices it.
+    const other = { ...work, flops: 6e5, bytes: 8192 };
+    const line = lineFor(priced, 'Conv', '', 'Conv.2d');
+    expect(opCost(DEV, other, priced).time).toBe(
+      line.dispatch + other.flops * line.perFlop + other.bytes * line.perByte,
+    );
+    expect(opCost(DEV, other, priced).time).not.toBe(odd.seconds * 2.6);
   });
 });

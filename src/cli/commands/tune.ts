@@ -135,6 +135,9 @@ function renderCalibration(r: CalibrationTuneResult, c: ChalkInstance): string[]
       lines.push(
         `    op lines off their kind's line (× median measured ratio): ${ops.map(([t, l]) => `${t} ×${l.scale.toFixed(2)} [${l.samples}]`).join(', ')}`,
       );
+    const measured = Object.keys(d.measuredOps ?? {}).length;
+    if (measured)
+      lines.push(`    ${measured} ops priced by their own measured time where a plan runs them at the same sizes`);
   }
   const q = r.calibration.request;
   if (q)
