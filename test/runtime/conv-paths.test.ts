@@ -76,6 +76,10 @@ const CONVS: Conv[] = [
   { name: 'conv3x3_s2', C: 11, H: 16, W: 19, M: 13, k: 3, stride: 2, pad: 1, group: 1 },
   // 28×28 outputs and more: the AVX-512 direct kernel's 48-position blocks
   { name: 'conv3x3_wide', C: 10, H: 29, W: 31, M: 13, k: 3, stride: 1, pad: 1, group: 1 },
+  // the epilogue (bias, residual, ReLU) in the 2-D direct kernel's stores, rows closed up on the
+  // way out (AVX-512): a narrow plane (several rows per vector) and a wide one
+  { name: 'conv3x3_residual', C: 12, H: 9, W: 6, M: 11, k: 3, stride: 1, pad: 1, group: 1, residual: true },
+  { name: 'conv3x3_s2_wide_residual', C: 7, H: 61, W: 59, M: 10, k: 3, stride: 2, pad: 1, group: 1, residual: true },
   { name: 'pointwise_wide', C: 20, H: 30, W: 28, M: 11, k: 1, stride: 1, pad: 0, group: 1 },
   // split over 2 threads: a stem-like 7×7 stride 2 in bands of uneven height (7 and 8 rows), and
   // weights past half of L2 split by output channels (a partial kernel block in the last chunk)

@@ -620,6 +620,12 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   // plane by at most that much plus the largest tap, into zeroed slack.
   const int64_t slack = kPositionBlock + max_tap;
 
+  // With AVX-512, the kernel stores each band's rows straight into y, closed up, with the
+  // epilogue applied in its registers where that can be (Problem::row_width): no pass over a
+  // buffer of wide rows after it (the stem's 3 MiB of outputs went through L2 twice more).
+  convdirect::StoreEpilogue store_ep;
+  const bool row_stores = ku::use_avx512() && store_epilogue(ep, &store_ep);
+
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> phases, out;  // grow only: resize() zero-fills what it adds
     const size_t need = static_cast<size_t>(Cg * L.plane + slack);
@@ -632,6 +638,16 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       if (oh0 >= oh1 || Mt <= 0) continue;
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
+      if (row_stores) {
+        convdirect::StoreEpilogue se = store_ep;
+        se.bias = bias ? bias + gi * Mg + m0 : nullptr;
+        const int64_t at = (n * M + gi * Mg + m0) * osz + oh0 * OW;
+        se.z = ep && ep->residual ? ep->residual + at : nullptr;
+        convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, osz,
+                               &se, L.Wq, OW, (oh1 - oh0) * L.Wq};
+        kern.run(pr, 0, span, y + at);
+        continue;
+      }
       if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
       kern.run(pr, 0, span, out.data());
