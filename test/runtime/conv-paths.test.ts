@@ -40,6 +40,27 @@ interface Conv {
   group: number;
   /** a residual input added before the ReLU (fused into the conv's epilogue) */
   residual?: boolean;
+  /** a 3×3 stride-2 MaxPool (pads 1) after the ReLU, as after ResNet's stem */
+  pool?: boolean;
+}
+
+/** 3×3 stride-2 max pooling with pads 1 of [M, H, W] planes. */
+function maxPool3x3s2(y: Float64Array, M: number, H: number, W: number): { data: Float64Array; OH: number; OW: number } {
+  const OH = Math.floor((H + 2 - 3) / 2) + 1;
+  const OW = Math.floor((W + 2 - 3) / 2) + 1;
+  const out = new Float64Array(M * OH * OW).fill(-Infinity);
+  for (let m = 0; m < M; m++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++)
+        for (let kh = 0; kh < 3; kh++)
+          for (let kw = 0; kw < 3; kw++) {
+            const ih = oh * 2 - 1 + kh;
+            const iw = ow * 2 - 1 + kw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const i = (m * OH + oh) * OW + ow;
+            out[i] = Math.max(out[i]!, y[(m * H + ih) * W + iw]!);
+          }
+  return { data: out, OH, OW };
 }
 
 /** NCHW conv of one image, float64. */
@@ -84,6 +105,8 @@ const CONVS: Conv[] = [
   // split over 2 threads: a stem-like 7×7 stride 2 in bands of uneven height (7 and 8 rows), and
   // weights past half of L2 split by output channels (a partial kernel block in the last chunk)
   { name: 'conv7x7_s2_bands', C: 3, H: 60, W: 58, M: 20, k: 7, stride: 2, pad: 3, group: 1 },
+  // a stem: 7×7 stride 2, then 3×3 stride-2 max pooling (rows of even and odd width)
+  { name: 'stem_maxpool', C: 3, H: 40, W: 37, M: 9, k: 7, stride: 2, pad: 3, group: 1, pool: true },
   { name: 'conv3x3_channel_split', C: 128, H: 10, W: 11, M: 117, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'pointwise_channel_split', C: 150, H: 13, W: 12, M: 144, k: 1, stride: 1, pad: 0, group: 1 },
   // 7×7 and 10×10 planes: 48-position blocks and the 1 or 4 positions left over (AVX-512)
@@ -144,15 +167,25 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       sum = g.op('Add', [y, rin], {});
     }
     // ReLU after the conv (and the residual Add): the cpu fusion folds them into the conv's epilogue
-    g.op('Relu', [sum], {}, [c.name]);
-    g.output(c.name, 'float32', [1, c.M, OH, OW]);
+    if (c.pool) {
+      const relu = g.op('Relu', [sum], {});
+      g.op('MaxPool', [relu], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, [c.name]);
+    } else g.op('Relu', [sum], {}, [c.name]);
     const ref = reference(
       Float64Array.from(new Float32Array(x)),
       Float64Array.from(new Float32Array(w)),
       Float64Array.from(new Float32Array(b)),
       c,
     );
-    want[c.name] = { data: ref.map((v, j) => Math.max(0, v + (r ? r[j]! : 0))), shape: [1, c.M, OH, OW] };
+    const relu = ref.map((v, j) => Math.max(0, v + (r ? r[j]! : 0)));
+    if (c.pool) {
+      const p = maxPool3x3s2(relu, c.M, OH, OW);
+      g.output(c.name, 'float32', [1, c.M, p.OH, p.OW]);
+      want[c.name] = { data: p.data, shape: [1, c.M, p.OH, p.OW] };
+    } else {
+      g.output(c.name, 'float32', [1, c.M, OH, OW]);
+      want[c.name] = { data: relu, shape: [1, c.M, OH, OW] };
+    }
   });
   const file = join(dir, 'model.onnx');
   writeFileSync(file, g.encode({ opset: 17 }));
