@@ -45,7 +45,12 @@ interface Conv {
 }
 
 /** 3×3 stride-2 max pooling with pads 1 of [M, H, W] planes. */
-function maxPool3x3s2(y: Float64Array, M: number, H: number, W: number): { data: Float64Array; OH: number; OW: number } {
+function maxPool3x3s2(
+  y: Float64Array,
+  M: number,
+  H: number,
+  W: number,
+): { data: Float64Array; OH: number; OW: number } {
   const OH = Math.floor((H + 2 - 3) / 2) + 1;
   const OW = Math.floor((W + 2 - 3) / 2) + 1;
   const out = new Float64Array(M * OH * OW).fill(-Infinity);
