@@ -5,12 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <type_traits>
-#include <vector>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "kernel_util.h"
 
@@ -117,63 +111,6 @@ void interior_row(const T* x, int64_t row0, int64_t W, int64_t rows, int64_t KH,
   }
 }
 
-#if defined(__SSE2__)
-// Float max pooling of the interior outputs [lo, hi) of one row (dw = 1), in two vector passes:
-// the maximum down the window's `rows` input rows for every input column the outputs read, then
-// across KW of those per output (stride 2: even and odd columns split by shuffles). Each maximum
-// is `v > r ? v : r` from the lowest value up, as interior_row's, so NaNs are skipped alike.
-void max_interior_row_sse(const float* x, int64_t row0, int64_t W, int64_t rows, int64_t dh, int64_t KW, int64_t sw,
-                          int64_t lo, int64_t hi, float* yr) {
-  thread_local std::vector<float> col;  // column maxima, 8 floats of slack past the last one read
-  const int64_t n = (hi - 1 - lo) * sw + KW, pad = 8;
-  if (col.size() < static_cast<size_t>(n + pad)) col.assign(static_cast<size_t>(n + pad), 0.f);
-  float* m = col.data();
-  const float* base = x + row0 + lo * sw;
-  const __m128 low = _mm_set1_ps(-std::numeric_limits<float>::infinity());
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    __m128 r = low;
-    for (int64_t k = 0; k < rows; ++k) r = _mm_max_ps(_mm_loadu_ps(base + k * dh * W + i), r);
-    _mm_storeu_ps(m + i, r);
-  }
-  for (; i < n; ++i) {
-    float r = -std::numeric_limits<float>::infinity();
-    for (int64_t k = 0; k < rows; ++k) {
-      const float v = base[k * dh * W + i];
-      r = r < v ? v : r;
-    }
-    m[i] = r;
-  }
-  int64_t o = 0;
-  const int64_t outs = hi - lo;
-  if (sw == 2 && KW == 3) {
-    // outputs o .. o + 3 read m[2o .. 2o + 8]; the loads reach m[2o + 9], inside the slack
-    for (; o + 4 <= outs; o += 4) {
-      const float* q = m + 2 * o;
-      const __m128 a = _mm_loadu_ps(q), b = _mm_loadu_ps(q + 4), c = _mm_loadu_ps(q + 2), d = _mm_loadu_ps(q + 6);
-      __m128 r = _mm_max_ps(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), low);
-      r = _mm_max_ps(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)), r);
-      r = _mm_max_ps(_mm_shuffle_ps(c, d, _MM_SHUFFLE(2, 0, 2, 0)), r);
-      _mm_storeu_ps(yr + lo + o, r);
-    }
-  } else if (sw == 1) {
-    for (; o + 4 <= outs; o += 4) {
-      __m128 r = low;
-      for (int64_t k = 0; k < KW; ++k) r = _mm_max_ps(_mm_loadu_ps(m + o + k), r);
-      _mm_storeu_ps(yr + lo + o, r);
-    }
-  }
-  for (; o < outs; ++o) {
-    float r = -std::numeric_limits<float>::infinity();
-    for (int64_t k = 0; k < KW; ++k) {
-      const float v = m[o * sw + k];
-      r = r < v ? v : r;
-    }
-    yr[lo + o] = r;
-  }
-}
-#endif
-
 // 2-D max/average pooling without indices. Columns whose window lies wholly inside the input
 // (the interior) skip all clipping (interior_row); the few edge columns clip their window per
 // position. Averages accumulate in T (float for float32), one sum per output.
@@ -228,13 +165,6 @@ void pool_plane_2d(const WindowGeom& g, Pool kind, bool include_pad, const T* x,
     if (lo >= hi) continue;
     const int64_t row0 = (h0 + kh0 * dh) * W - pl, rows = kh1 - kh0;
     const int64_t cnt = include_pad ? ph * KW : rows * KW;
-#if defined(__SSE2__)
-    if constexpr (std::is_same<T, float>::value)
-      if (kind == Pool::kMax && dw == 1 && hi - lo >= 4) {
-        max_interior_row_sse(x, row0, W, rows, dh, KW, sw, lo, hi, yr);
-        continue;
-      }
-#endif
     if (kind == Pool::kMax) interior_row<T, true>(x, row0, W, rows, KH, KW, dh, dw, sw, lo, hi, lowest, 0, yr);
     else interior_row<T, false>(x, row0, W, rows, KH, KW, dh, dw, sw, lo, hi, lowest, cnt, yr);
   }
