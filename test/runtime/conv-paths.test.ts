@@ -40,6 +40,32 @@ interface Conv {
   group: number;
   /** a residual input added before the ReLU (fused into the conv's epilogue) */
   residual?: boolean;
+  /** a 3×3 stride-2 MaxPool (pads 1) after the ReLU, as after ResNet's stem */
+  pool?: boolean;
+}
+
+/** 3×3 stride-2 max pooling with pads 1 of [M, H, W] planes. */
+function maxPool3x3s2(
+  y: Float64Array,
+  M: number,
+  H: number,
+  W: number,
+): { data: Float64Array; OH: number; OW: number } {
+  const OH = Math.floor((H + 2 - 3) / 2) + 1;
+  const OW = Math.floor((W + 2 - 3) / 2) + 1;
+  const out = new Float64Array(M * OH * OW).fill(-Infinity);
+  for (let m = 0; m < M; m++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++)
+        for (let kh = 0; kh < 3; kh++)
+          for (let kw = 0; kw < 3; kw++) {
+            const ih = oh * 2 - 1 + kh;
+            const iw = ow * 2 - 1 + kw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const i = (m * OH + oh) * OW + ow;
+            out[i] = Math.max(out[i]!, y[(m * H + ih) * W + iw]!);
+          }
+  return { data: out, OH, OW };
 }
 
 /** NCHW conv of one image, float64. */
@@ -76,10 +102,16 @@ const CONVS: Conv[] = [
   { name: 'conv3x3_s2', C: 11, H: 16, W: 19, M: 13, k: 3, stride: 2, pad: 1, group: 1 },
   // 28×28 outputs and more: the AVX-512 direct kernel's 48-position blocks
   { name: 'conv3x3_wide', C: 10, H: 29, W: 31, M: 13, k: 3, stride: 1, pad: 1, group: 1 },
+  // the epilogue (bias, residual, ReLU) in the 2-D direct kernel's stores, rows closed up on the
+  // way out (AVX-512): a narrow plane (several rows per vector) and a wide one
+  { name: 'conv3x3_residual', C: 12, H: 9, W: 6, M: 11, k: 3, stride: 1, pad: 1, group: 1, residual: true },
+  { name: 'conv3x3_s2_wide_residual', C: 7, H: 61, W: 59, M: 10, k: 3, stride: 2, pad: 1, group: 1, residual: true },
   { name: 'pointwise_wide', C: 20, H: 30, W: 28, M: 11, k: 1, stride: 1, pad: 0, group: 1 },
   // split over 2 threads: a stem-like 7×7 stride 2 in bands of uneven height (7 and 8 rows), and
   // weights past half of L2 split by output channels (a partial kernel block in the last chunk)
   { name: 'conv7x7_s2_bands', C: 3, H: 60, W: 58, M: 20, k: 7, stride: 2, pad: 3, group: 1 },
+  // a stem: 7×7 stride 2, then 3×3 stride-2 max pooling (rows of even and odd width)
+  { name: 'stem_maxpool', C: 3, H: 40, W: 37, M: 9, k: 7, stride: 2, pad: 3, group: 1, pool: true },
   { name: 'conv3x3_channel_split', C: 128, H: 10, W: 11, M: 117, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'pointwise_channel_split', C: 150, H: 13, W: 12, M: 144, k: 1, stride: 1, pad: 0, group: 1 },
   // 7×7 and 10×10 planes: 48-position blocks and the 1 or 4 positions left over (AVX-512)
@@ -93,6 +125,7 @@ const CONVS: Conv[] = [
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'gemm3x3_s2', C: 31, H: 13, W: 11, M: 50, k: 3, stride: 2, pad: 1, group: 1 },
+  { name: 'gemm3x3_s2_14x13', C: 40, H: 27, W: 26, M: 70, k: 3, stride: 2, pad: 1, group: 1 },
   { name: 'gemm3x3_grouped', C: 64, H: 8, W: 7, M: 40, k: 3, stride: 1, pad: 1, group: 2 },
   { name: 'gemm_pointwise', C: 600, H: 7, W: 5, M: 450, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'gemm_pointwise_s2', C: 520, H: 9, W: 9, M: 510, k: 1, stride: 2, pad: 0, group: 1 },
@@ -140,15 +173,25 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       sum = g.op('Add', [y, rin], {});
     }
     // ReLU after the conv (and the residual Add): the cpu fusion folds them into the conv's epilogue
-    g.op('Relu', [sum], {}, [c.name]);
-    g.output(c.name, 'float32', [1, c.M, OH, OW]);
+    if (c.pool) {
+      const relu = g.op('Relu', [sum], {});
+      g.op('MaxPool', [relu], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, [c.name]);
+    } else g.op('Relu', [sum], {}, [c.name]);
     const ref = reference(
       Float64Array.from(new Float32Array(x)),
       Float64Array.from(new Float32Array(w)),
       Float64Array.from(new Float32Array(b)),
       c,
     );
-    want[c.name] = { data: ref.map((v, j) => Math.max(0, v + (r ? r[j]! : 0))), shape: [1, c.M, OH, OW] };
+    const relu = ref.map((v, j) => Math.max(0, v + (r ? r[j]! : 0)));
+    if (c.pool) {
+      const p = maxPool3x3s2(relu, c.M, OH, OW);
+      g.output(c.name, 'float32', [1, c.M, p.OH, p.OW]);
+      want[c.name] = { data: p.data, shape: [1, c.M, p.OH, p.OW] };
+    } else {
+      g.output(c.name, 'float32', [1, c.M, OH, OW]);
+      want[c.name] = { data: relu, shape: [1, c.M, OH, OW] };
+    }
   });
   const file = join(dir, 'model.onnx');
   writeFileSync(file, g.encode({ opset: 17 }));

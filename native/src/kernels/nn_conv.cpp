@@ -620,6 +620,12 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   // plane by at most that much plus the largest tap, into zeroed slack.
   const int64_t slack = kPositionBlock + max_tap;
 
+  // With AVX-512, the kernel stores each band's rows straight into y, closed up, with the
+  // epilogue applied in its registers where that can be (Problem::row_width): no pass over a
+  // buffer of wide rows after it (the stem's 3 MiB of outputs went through L2 twice more).
+  convdirect::StoreEpilogue store_ep;
+  const bool row_stores = ku::use_avx512() && store_epilogue(ep, &store_ep);
+
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> phases, out;  // grow only: resize() zero-fills what it adds
     const size_t need = static_cast<size_t>(Cg * L.plane + slack);
@@ -632,6 +638,16 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       if (oh0 >= oh1 || Mt <= 0) continue;
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
       const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
+      if (row_stores) {
+        convdirect::StoreEpilogue se = store_ep;
+        se.bias = bias ? bias + gi * Mg + m0 : nullptr;
+        const int64_t at = (n * M + gi * Mg + m0) * osz + oh0 * OW;
+        se.z = ep && ep->residual ? ep->residual + at : nullptr;
+        convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, osz,
+                               &se, L.Wq, OW, (oh1 - oh0) * L.Wq};
+        kern.run(pr, 0, span, y + at);
+        continue;
+      }
       if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
       kern.run(pr, 0, span, out.data());
@@ -660,15 +676,19 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
 // while the GEMM reads them once per call and splits the filters over the threads. Measured per
 // layer with fleetrt_conv_bench (FLEETRT_BENCH_CMP=1 runs both); FLEETRT_CONV_PATH=direct|gemm
 // overrides the choice (benchmarks, tests).
-bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg) {
+bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strided) {
   if (const char* force = std::getenv("FLEETRT_CONV_PATH")) {
     if (std::strcmp(force, "gemm") == 0) return true;
     if (std::strcmp(force, "direct") == 0) return false;
   }
   if (Mg < 16 || K < 128) return false;
-  // 3×3 and larger: 7×7 outputs (14×14 ones, strided or not, ran as fast or faster direct on
-  // 2 threads, within 3% on one)
-  if (ksz > 1) return osz <= 64;
+  // 3×3 and larger: 7×7 outputs, and 14×14 ones of strided convs. A strided conv's phase
+  // planes of 256 channels pass the band limit, and each band rereads filters that L2 cannot
+  // hold: ResNet-50's 28×28 c256 stride-2 layer ran at 135–145 GFLOP/s direct, 145–171 by the
+  // GEMM (fleetrt_conv_bench, FLEETRT_BENCH_CMP=1 FLEETRT_BENCH_COLD=1, 1 and 2 threads), and
+  // ResNet-18's c128→256 one 137–168 against 153–175. 14×14 stride-1 outputs ran even on one
+  // thread and faster direct on two.
+  if (ksz > 1) return osz <= 64 || (osz <= 196 && strided);
   // 1×1: filters past L2 (1 MiB), which the direct kernel would stream once per block or band
   return osz <= 196 && Mg * K >= (int64_t{1} << 18);
 }
@@ -680,7 +700,9 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const int64_t isz = g.in_size(), osz = g.out_size();
   const size_t nsp = g.in.size();
   if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
-  if (use_packed_gemm(osz, ksz, K, Mg) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  bool strided = false;
+  for (size_t d = 0; d < nsp; ++d) strided = strided || g.stride[d] > 1;
+  if (use_packed_gemm(osz, ksz, K, Mg, strided) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {

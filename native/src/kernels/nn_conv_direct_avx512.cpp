@@ -4,6 +4,8 @@
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "nn_conv_direct.h"
 
 namespace fleetrt {
@@ -12,6 +14,48 @@ namespace {
 
 constexpr int kMB = 8;  // output channels per block
 constexpr int kOV = 2;  // 16-float vectors of output positions per block
+
+// The lanes of the 16 positions from q (Problem::row_width layout) that are stored (columns below
+// out_cols, positions below out_limit), and where the first of them goes: they go to consecutive
+// places, as the skipped columns of one row sit between its last stored one and the next row's first.
+inline __mmask16 row_lanes(const Problem& p, int64_t q, int64_t* dst) {
+  const int64_t Wq = p.row_width, OW = p.out_cols, c0 = q % Wq;
+  uint32_t m = 0;
+  for (int64_t start = -c0; start < 16; start += Wq) {  // lane of each row's column 0
+    const int64_t lo = std::max<int64_t>(start, 0), hi = std::min<int64_t>(start + OW, 16);
+    if (hi > lo) m |= ((1u << hi) - 1) & ~((1u << lo) - 1);
+  }
+  const int64_t left = p.out_limit - q;
+  if (left < 16) m &= left <= 0 ? 0u : (1u << left) - 1;
+  *dst = (q / Wq) * OW + std::min(c0, OW);
+  return static_cast<__mmask16>(m);
+}
+
+// Stores a block's sums with row_lanes (Problem::row_width): each vector's stored lanes packed
+// together, the epilogue applied to them as block() applies it.
+template <int MB, int OV>
+void store_rows(const Problem& p, int64_t q, __m512 (&acc)[MB][OV], float* out, int64_t m0) {
+  const StoreEpilogue* e = p.epilogue;
+  for (int v = 0; v < OV; ++v) {
+    int64_t dst;
+    const __mmask16 lanes = row_lanes(p, q + 16 * v, &dst);
+    if (!lanes) continue;
+    const __mmask16 packed = static_cast<__mmask16>((1u << _mm_popcnt_u32(lanes)) - 1);
+    for (int j = 0; j < MB; ++j) {
+      __m512 x = _mm512_maskz_compress_ps(lanes, acc[j][v]);
+      if (e) {
+        const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
+        const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + dst : nullptr;
+        x = _mm512_add_ps(x, zr ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(packed, zr)) : vbias);
+        if (e->clamp)
+          x = _mm512_min_ps(_mm512_set1_ps(e->hi), _mm512_max_ps(_mm512_set1_ps(e->lo),
+                                                                 _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(e->a)),
+                                                                               _mm512_set1_ps(e->b))));
+      }
+      _mm512_mask_storeu_ps(out + (m0 + j) * p.out_stride + dst, packed, x);
+    }
+  }
+}
 
 // kPacked: the block's weights as [k][MB] (Problem::packed_weights), else row m at m·weight_stride.
 template <int MB, int OV, bool kPacked>
@@ -47,6 +91,10 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
           for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_fmadd_ps(wj, x[v], acc[j][v]);
         }
       }
+    }
+    if (p.row_width > 0) {
+      store_rows<MB, OV>(p, o - o0, acc, out, m0);
+      continue;
     }
     if (const StoreEpilogue* e = p.epilogue) {
       const __m512 va = _mm512_set1_ps(e->a), vb = _mm512_set1_ps(e->b), vlo = _mm512_set1_ps(e->lo),
