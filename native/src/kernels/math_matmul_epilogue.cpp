@@ -113,6 +113,7 @@ void MatMulEpilogue::apply(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_
   const float* b = bias ? (bias_scalar ? bias : bias + j0) : nullptr;
   for (int64_t r = 0; r < m; ++r) {
     float* y = c + r * ldc;
+    if (bias && bias_period > 0) b = bias + (i0 + r) / bias_period * bias_ld + j0;
     if (b || z) add_row(y, b, bias_scalar, z ? z + (i0 + r) * ldz + j0 : nullptr, n);
     switch (act) {
       case Act::kRelu: ku::vrelu(y, y, n); break;
