@@ -127,6 +127,22 @@ export async function timeInterleaved(opts: {
   for (let r = 0; r < ROUNDS; r++) {
     const metrics = path.join(opts.workDir, 'metrics.json');
     const trace = opts.traceOps ? path.join(opts.workDir, 'trace.json') : undefined;
+    // The baseline before fleetrt in odd rounds, after it in even ones: neither always follows
+    // ORT (whose threads spin on for a while after a run).
+    const baseline = async (): Promise<void> => {
+      if (!opts.baseline) return;
+      const bm = path.join(opts.workDir, 'baseline-metrics.json');
+      await run(opts.baseline.plan, {
+        inputs: opts.inputs,
+        outputDir: path.join(opts.workDir, 'baseline-out'),
+        repeat: REPEAT + 1,
+        threads: THREADS,
+        metrics: bm,
+        env: { FLEETRT: opts.baseline.fleetrt },
+      });
+      baseTimes.push(...(JSON.parse(readFileSync(bm, 'utf8')) as { latencyMs: number[] }).latencyMs.slice(1));
+    };
+    if (r % 2 === 1) await baseline();
     const res = await run(opts.plan, {
       inputs: opts.inputs,
       outputDir: path.join(opts.workDir, 'out'),
@@ -140,17 +156,7 @@ export async function timeInterleaved(opts: {
     const m = JSON.parse(readFileSync(metrics, 'utf8')) as { latencyMs: number[]; simd: string };
     simd = m.simd;
     fleet.push(...m.latencyMs.slice(1));
-    if (opts.baseline) {
-      await run(opts.baseline.plan, {
-        inputs: opts.inputs,
-        outputDir: path.join(opts.workDir, 'baseline-out'),
-        repeat: REPEAT + 1,
-        threads: THREADS,
-        metrics,
-        env: { FLEETRT: opts.baseline.fleetrt },
-      });
-      baseTimes.push(...(JSON.parse(readFileSync(metrics, 'utf8')) as { latencyMs: number[] }).latencyMs.slice(1));
-    }
+    if (r % 2 === 0) await baseline();
     for (let i = 0; i < REPEAT; i++) {
       const t0 = performance.now();
       await session.run(opts.feeds);
