@@ -1,5 +1,5 @@
 import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
-import { dimEq, evaluate } from '../../src/ir/sym.js';
+import { dimEq, type Dim } from '../../src/ir/sym.js';
 import type { Pass } from '../pass.js';
 import { FLEETC_DOMAIN } from './conv.js';
 import { fleetTakes, outerReferenced, dropIfUnused, sameShape, scalarWeight, soleConsumer } from './util.js';
@@ -100,15 +100,32 @@ function activationOp(graph: IRGraph, op: string): string | undefined {
 }
 
 /**
- * Fuses a float32 MatMul by a weight (constant 2-D B; more than two rows, known at compile time)
- * with what reads its output alone: a Mul by
- * a constant scalar (or Div by a power of two), an Add of a bias with one value per output column
- * ([N], leading dims of 1 allowed, or one value), an Add of a residual of the output's shape, then
+ * Whether an Add of a value of shape `s` to the product (shape `y`) is a bias for the epilogue:
+ * one value per column ([N], leading dims of 1 allowed), one value, or one such row per index of
+ * the product's leading dims with 1 after them, the rows dim included (an attention mask
+ * [batch, 1, 1, N] over scores [batch, heads, M, N]): what the kernel's bias_rows takes.
+ */
+function biasRows(s: readonly Dim[] | null | undefined, y: readonly Dim[]): boolean {
+  if (!s || s.length > y.length) return false;
+  if (s.length === 0) return true;
+  const last = s[s.length - 1]!;
+  const n = y[y.length - 1]!;
+  if (s.slice(0, -1).every((d) => d === 1)) return dimEq(last, n) || last === 1;
+  if (s.length !== y.length || !dimEq(last, n)) return false;
+  let k = 0;
+  while (k < s.length - 2 && s[k] !== 1 && dimEq(s[k]!, y[k]!)) k++;
+  return k > 0 && s.slice(k, -1).every((d) => d === 1);
+}
+
+/**
+ * Fuses a float32 MatMul with what reads its output alone: a Mul by a constant scalar (or Div by
+ * a power of two), an Add of a bias (biasRows: per output column, or per column and leading index
+ * as an attention mask), an Add of a residual of the output's shape, then
  * an activation (Relu, Tanh, Sigmoid, GELU as the Gelu op or its erf form), each optional but in
  * that order, into one fleetc FusedMatMul(A, B, bias, Z) with `alpha` and `activation`, computing
  * act(alpha·A·B + bias + Z) as the product's blocks are finished. Returns the number fused.
  */
-export function fuseMatMul(graph: IRGraph, dims: ReadonlyMap<string, number> = new Map()): number {
+export function fuseMatMul(graph: IRGraph): number {
   let fused = 0;
   const outer = outerReferenced(graph);
   const f32 = (v: string | undefined): boolean => v !== undefined && graph.value(v).dtype === 'float32';
@@ -119,23 +136,6 @@ export function fuseMatMul(graph: IRGraph, dims: ReadonlyMap<string, number> = n
     if (!f32(a) || !f32(b) || !f32(y)) continue;
     const yShape = graph.value(y!).shape;
     if (!yShape || yShape.length < 1) continue;
-    // Only products by a weight (a constant 2-D B) of more than two rows, known from the shapes
-    // or the --dim bindings (a generation plan runs its decode steps, one row, through the same
-    // ops as its prefill). Fused, the GPT-style decode step of scripts/bench/large.ts (one row)
-    // ran 1.5× slower at 2 threads (6.0 → 9.5 ms median over four alternations), and fusing its
-    // batched attention scores (Q·Kᵀ ÷ √d + mask) as well made it 1.6×; the kernels alone were
-    // not slower (cause not found). Decode steps and attention stay as they were.
-    const bv = graph.value(b!);
-    if (bv.role !== 'weight' || graph.producer(b!) || bv.shape?.length !== 2) continue;
-    const rows = graph
-      .value(a!)
-      .shape?.slice(0, -1)
-      .reduce<number | undefined>((r, d) => {
-        const v = evaluate(d, dims);
-        return r !== undefined && v !== undefined ? r * v : undefined;
-      }, 1);
-    if (rows === undefined || rows <= 2) continue;
-    const n = yShape[yShape.length - 1]!;
     let cur = y!;
     const removed: string[] = [];
     let bias: string | undefined;
@@ -157,13 +157,7 @@ export function fuseMatMul(graph: IRGraph, dims: ReadonlyMap<string, number> = n
     };
     const asBias = addOf(use);
     if (asBias) {
-      const s = graph.value(asBias.other).shape;
-      const perColumn =
-        !!s &&
-        s.length <= yShape.length &&
-        s.slice(0, -1).every((d) => d === 1) &&
-        (s.length === 0 || dimEq(s[s.length - 1]!, n) || s[s.length - 1] === 1);
-      if (perColumn) {
+      if (biasRows(graph.value(asBias.other).shape, yShape)) {
         bias = asBias.other;
         removed.push(use!.op);
         cur = asBias.out;
@@ -218,7 +212,7 @@ export const fuseMatMulPass: Pass = {
   run(graph, ctx) {
     if (!fleetTakes(ctx, 'FusedMatMul', FLEETC_DOMAIN))
       return { changed: false, summary: 'skipped: the fleet has non-cpu devices or refuses FusedMatMul' };
-    const n = fuseMatMul(graph, ctx.dims);
+    const n = fuseMatMul(graph);
     return { changed: n > 0, summary: `${n} MatMul fused with their epilogue` };
   },
 };

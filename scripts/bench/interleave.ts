@@ -85,6 +85,8 @@ export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Ma
 export interface Timing {
   fleetMs: number;
   ortMs: number;
+  /** the baseline's median (another fleetrt and plan, timed in the same rounds), when given */
+  baselineMs?: number;
   /** median per run of the time in the ops of `traceOps` (when asked for), from the same runs */
   opsMs?: number;
   /** largest |fleetrt − expected| over the outputs compared, relative to the largest |expected| */
@@ -106,6 +108,8 @@ export async function timeInterleaved(opts: {
   workDir: string;
   /** op types whose time per run to add up from a trace of the timed runs */
   traceOps?: ReadonlySet<string>;
+  /** another build to time in the same rounds (before/after): its plan and fleetrt binary */
+  baseline?: { plan: string; fleetrt: string };
 }): Promise<Timing> {
   const session = await ort.InferenceSession.create(opts.onnx, {
     intraOpNumThreads: THREADS,
@@ -117,11 +121,28 @@ export async function timeInterleaved(opts: {
   const fleet: number[] = [];
   const ortTimes: number[] = [];
   const opsTimes: number[] = [];
+  const baseTimes: number[] = [];
   let simd = '?';
   let outputs: { name: string; file: string }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const metrics = path.join(opts.workDir, 'metrics.json');
     const trace = opts.traceOps ? path.join(opts.workDir, 'trace.json') : undefined;
+    // The baseline before fleetrt in odd rounds, after it in even ones: neither always follows
+    // ORT (whose threads spin on for a while after a run).
+    const baseline = async (): Promise<void> => {
+      if (!opts.baseline) return;
+      const bm = path.join(opts.workDir, 'baseline-metrics.json');
+      await run(opts.baseline.plan, {
+        inputs: opts.inputs,
+        outputDir: path.join(opts.workDir, 'baseline-out'),
+        repeat: REPEAT + 1,
+        threads: THREADS,
+        metrics: bm,
+        env: { FLEETRT: opts.baseline.fleetrt },
+      });
+      baseTimes.push(...(JSON.parse(readFileSync(bm, 'utf8')) as { latencyMs: number[] }).latencyMs.slice(1));
+    };
+    if (r % 2 === 1) await baseline();
     const res = await run(opts.plan, {
       inputs: opts.inputs,
       outputDir: path.join(opts.workDir, 'out'),
@@ -135,6 +156,7 @@ export async function timeInterleaved(opts: {
     const m = JSON.parse(readFileSync(metrics, 'utf8')) as { latencyMs: number[]; simd: string };
     simd = m.simd;
     fleet.push(...m.latencyMs.slice(1));
+    if (r % 2 === 0) await baseline();
     for (let i = 0; i < REPEAT; i++) {
       const t0 = performance.now();
       await session.run(opts.feeds);
@@ -159,6 +181,7 @@ export async function timeInterleaved(opts: {
     fleetMs: median(fleet),
     ortMs: median(ortTimes),
     ...(opsTimes.length ? { opsMs: median(opsTimes) } : {}),
+    ...(baseTimes.length ? { baselineMs: median(baseTimes) } : {}),
     maxRelErr,
     simd,
   };

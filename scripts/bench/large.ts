@@ -5,7 +5,10 @@
 // latency. Prints the achieved FLOP/s against the SGEMM microbenchmark and the weight bytes read
 // per second against memcpy bandwidth, both measured in this run.
 // Models: fixtures/gen/export_large_models.py, generated into bench/.cache/models on first use.
-import { mkdtempSync } from 'node:fs';
+// Arguments: case filters (a model name or part of a label). BENCH_BASELINE=<another checkout>
+// also times that checkout's fleetrt on the plan its own run of this bench built (its
+// bench/.cache/builds, so run the bench there first) in the same rounds: before/after against ORT.
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -52,6 +55,7 @@ console.log(
   `${THREADS} threads each, ${ROUNDS} interleaved rounds × ${REPEAT} runs; memcpy ${memcpy.toFixed(1)} GB/s ` +
     `(read + written), SGEMM 1024³ ${gemm.toFixed(1)} GFLOP/s (fleetrt_gemm_bench), same run`,
 );
+const baselineRoot = process.env.BENCH_BASELINE;
 const rows: string[][] = [];
 let simd = '?';
 for (const c of CASES) {
@@ -67,6 +71,8 @@ for (const c of CASES) {
     const plan = await build(path.join(dir, 'model.onnx'), `${c.model}-${c.set}`, c.dims);
     const inputs = setInputs(dir, c.set, info.inputs);
     const feeds = Object.fromEntries(Object.entries(inputs).map(([n, f]) => [n, ortTensor(readNpy(f))]));
+    const basePlan = baselineRoot && path.join(baselineRoot, 'bench/.cache/builds', `${c.model}-${c.set}`, 'plan.json');
+    if (basePlan && !existsSync(basePlan)) throw new Error(`no baseline plan ${basePlan}: run the bench there first`);
     const t = await timeInterleaved({
       plan,
       inputs,
@@ -74,6 +80,7 @@ for (const c of CASES) {
       feeds,
       expected: setExpected(dir, c.set),
       workDir: mkdtempSync(path.join(tmpdir(), `fleetc-large-${c.model}-`)),
+      ...(basePlan ? { baseline: { plan: basePlan, fleetrt: path.join(baselineRoot!, 'native/build/fleetrt') } } : {}),
     });
     simd = t.simd;
     const flops = info.sets[c.set]!.flops;
@@ -89,6 +96,9 @@ for (const c of CASES) {
       `${gbs.toFixed(1)} (${((100 * gbs) / memcpy).toFixed(0)}%)`,
       t.maxRelErr.toExponential(1),
       `${(info.params / 1e6).toFixed(1)}M params`,
+      ...(t.baselineMs !== undefined
+        ? [`${t.baselineMs.toFixed(2)} ms = ${(t.baselineMs / t.ortMs).toFixed(2)}× ORT`]
+        : []),
     ]);
   } catch (e) {
     rows.push([c.label, 'error', '', '', '', '', '', (e as Error).message.split('\n')[0]!.slice(0, 100)]);
@@ -105,6 +115,7 @@ printTable(
     'weights GB/s (% of memcpy)',
     'max rel err',
     '',
+    ...(baselineRoot ? ['baseline (BENCH_BASELINE)'] : []),
   ],
   rows,
 );

@@ -159,12 +159,12 @@ function batchedTanh(): IRGraph {
   return b.output('y');
 }
 
-/** Attention scores: Q · Kᵀ ([1, 4, 20, 16] · [1, 4, 16, 20]) ÷ 4, + a mask [1, 1, 1, 20], Softmax. */
-function attentionScores(): IRGraph {
+/** Attention scores: Q · Kᵀ ([batch, 4, 20, 16] · [batch, 4, 16, 20]) ÷ 4, + a mask [batch, 1, 1, 20], Softmax. */
+function attentionScores(batch = 1): IRGraph {
   const b = new Builder();
-  b.input('q', [1, 4, 20, 16]);
-  b.input('k', [1, 4, 16, 20]);
-  b.input('mask', [1, 1, 1, 20]);
+  b.input('q', [batch, 4, 20, 16]);
+  b.input('k', [batch, 4, 16, 20]);
+  b.input('mask', [batch, 1, 1, 20]);
   b.weight('four', [], [4]);
   b.op('MatMul', ['q', 'k'], 'qk');
   b.op('Div', ['qk', 'four'], 'scaled');
@@ -364,11 +364,29 @@ describe('fuse-matmul', () => {
     b.op('Add', ['mm', 'v'], 'y');
     const g2 = inferShapes(b.output('y'));
     expect(fuseMatMul(g2)).toBe(0);
-    // two rows (a decode step): left alone
-    expect(fuseMatMul(inferShapes(matmulGelu(1, 8, 'x·e·½')()))).toBe(0);
+    // one row per batch (a decode step) fuses as well
+    expect(fuseMatMul(inferShapes(matmulGelu(1, 8, 'x·e·½')()))).toBe(1);
+    // a mask over the rows ([.., M, 1]) or with the product's rows dim is not taken as a bias row
+    for (const maskShape of [
+      [2, 4, 20, 1],
+      [2, 4, 20, 20],
+      [2, 1, 20, 20],
+      [4, 1, 20],
+    ]) {
+      const m = new Builder();
+      m.input('q', [2, 4, 20, 16]);
+      m.input('k', [2, 4, 16, 20]);
+      m.input('mask', maskShape);
+      m.op('MatMul', ['q', 'k'], 'qk');
+      m.op('Add', ['qk', 'mask'], 'y');
+      const mg = inferShapes(m.output('y'));
+      fuseMatMul(mg);
+      const fusedBias = mg.ops().some((id) => mg.opInputs(id)[2] === 'mask');
+      expect(fusedBias, maskShape.join('×')).toBe(false);
+    }
   });
 
-  it('takes a Div by a power of two as alpha, not a Div by 3; leaves products of two activations alone', () => {
+  it('takes a Div by a power of two as alpha, not a Div by 3; fuses attention scores with their mask', () => {
     const g = inferShapes(scaledLinear(4)());
     expect(fuseMatMul(g)).toBe(1);
     expect(Builder.opTypes(g)).toEqual(['FusedMatMul']);
@@ -380,8 +398,14 @@ describe('fuse-matmul', () => {
     const g3 = inferShapes(scaledLinear(3)());
     fuseMatMul(g3);
     expect(Builder.opTypes(g3)).toEqual(['MatMul', 'Div', 'Add']);
-    const att = inferShapes(attentionScores());
-    expect(fuseMatMul(att)).toBe(0);
+    for (const batch of [1, 2]) {
+      const att = inferShapes(attentionScores(batch));
+      expect(fuseMatMul(att)).toBe(1);
+      expect(Builder.opTypes(att)).toEqual(['FusedMatMul', 'Softmax']);
+      const mm = att.ops().find((id) => att.op(id).opType === 'FusedMatMul')!;
+      expect(att.opInputs(mm)).toEqual(['q', 'k', 'mask']);
+      expect(att.op(mm).attrs.alpha).toEqual({ type: 'float', value: 0.25 });
+    }
   });
 
   it('is written back as MatMul, the Adds and the GELU chain by unfuse', () => {
@@ -492,9 +516,17 @@ describe.skipIf(!HAVE_FLEETRT)('fused kernels against the unfused graph (fleetrt
     expect(await compareFused(scaledLinear(4), { x: values(480, 93) }, 'y')).toBeLessThan(1e-5);
   });
 
-  it('batched MatMul of two inputs + scalar bias + Tanh (left unfused), then MatMul + Relu', async () => {
+  it('batched MatMul of two inputs + scalar bias + Tanh, then MatMul + Relu', async () => {
     const worst = await compareFused(batchedTanh, { p: values(960, 72), q: values(1152, 73) }, 'y');
     expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('attention scores ÷ 4 (as alpha) + a mask per batch (bias rows), then Softmax', async () => {
+    for (const batch of [1, 2]) {
+      const inputs = { q: values(batch * 1280, 74, -2, 2), k: values(batch * 1280, 75, -2, 2) };
+      const mask = values(batch * 20, 76, -3, 0);
+      expect(await compareFused(() => attentionScores(batch), { ...inputs, mask }, 'y', 'max')).toBeLessThan(1e-6);
+    }
   });
 
   it('depthwise Conv + Clip, then a GELU chain with broadcasting', async () => {

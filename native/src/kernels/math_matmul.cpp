@@ -181,19 +181,32 @@ void float_matmul(KernelContext& ctx, const MatMulPlan& p, const float* A, const
     return;
   }
   const float* B = ku::as_float_buffer(ctx, b);
+  // Each batch's product runs the epilogue on its blocks, its rows offset to the output's.
+  struct BatchRows {
+    const MatMulEpilogue* ep;
+    int64_t row0;
+  };
+  auto batch_ep = [](const BatchRows& r) {
+    return ku::GemmEpilogue{[](const void* self, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) {
+                              const auto* br = static_cast<const BatchRows*>(self);
+                              br->ep->apply(c, ldc, br->row0 + i0, j0, m, n);
+                            },
+                            &r};
+  };
+  auto one = [&](int64_t i, KernelContext* c) {
+    const BatchRows rows{ep, i * p.M};
+    const ku::GemmEpilogue g = batch_ep(rows);
+    ku::sgemm(p.ta, p.tb, p.M, p.N, p.K, alpha, A + p.a_off[i], lda, B + p.b_off[i], ldb, 0.f, C + i * p.M * p.N,
+              p.N, c, ep ? &g : nullptr);
+  };
   bool big = p.M * p.N * p.K >= ku::kParallelMinMacs;
   if (big) {
-    for (int64_t i = 0; i < nb; ++i)
-      ku::sgemm(p.ta, p.tb, p.M, p.N, p.K, alpha, A + p.a_off[i], lda, B + p.b_off[i], ldb, 0.f, C + i * p.M * p.N,
-                p.N, &ctx);
+    for (int64_t i = 0; i < nb; ++i) one(i, &ctx);
   } else {
     ku::parallel_elems(ctx, nb, p.M * p.N * p.K, [&](int64_t b0, int64_t b1) {
-      for (int64_t i = b0; i < b1; ++i)
-        ku::sgemm(p.ta, p.tb, p.M, p.N, p.K, alpha, A + p.a_off[i], lda, B + p.b_off[i], ldb, 0.f,
-                  C + i * p.M * p.N, p.N, nullptr);
+      for (int64_t i = b0; i < b1; ++i) one(i, nullptr);
     });
   }
-  if (ep) apply_epilogue(ctx, *ep, C, p.N, nb * p.M, p.N);
 }
 
 Status k_MatMul(KernelContext& ctx) {
@@ -319,9 +332,32 @@ Status k_FusedMatMul(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Whether a bias of shape `bs` suits an output of shape `out` (rows: all dims but the last, one
+// after another): its last dim the output's, then aligned to the right, its leading dims equal to
+// the output's and those after them (the rows dim included) 1. *period: the output rows that share
+// one bias row, 0 when one row serves all.
+bool bias_rows(const std::vector<int64_t>& bs, const std::vector<int64_t>& out, int64_t* period) {
+  *period = 0;
+  if (bs.empty() || out.empty() || bs.size() > out.size() || bs.back() != out.back()) return false;
+  const size_t off = out.size() - bs.size();
+  size_t k = 0;  // bs[0, k): the output's dims
+  while (k + 1 < bs.size() && bs[k] == out[off + k] && bs[k] != 1) ++k;
+  for (size_t i = k; i + 1 < bs.size(); ++i)
+    if (bs[i] != 1) return false;
+  if (k == 0) return true;
+  if (k + 1 == bs.size()) return false;  // the rows dim would be the output's: a residual, not a bias
+  for (size_t i = 0; i < off; ++i)
+    if (out[i] != 1) return false;  // the bias rows would repeat over the output's first dims
+  *period = 1;
+  for (size_t i = off + k; i + 1 < out.size(); ++i) *period *= out[i];
+  return true;
+}
+
 // fleetc FusedMatMul(A, B, bias, Z): act(alpha·MatMul(A, B) + bias + Z), float32, written once. bias
 // (optional, may be empty) holds one value per column of the output (N values, any leading dims
-// of size 1) or one value; Z (optional) has the output's shape. passes/fuse/matmul.ts makes it.
+// of size 1), one such row per index of the output's leading dims (bias_rows: an attention mask
+// [batch, 1, 1, N] over scores [batch, heads, M, N]) or one value; Z (optional) has the output's
+// shape. passes/fuse/matmul.ts makes it.
 Status k_FleetcFusedMatMul(KernelContext& ctx) {
   const Tensor *a, *b;
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &a));
@@ -338,13 +374,13 @@ Status k_FleetcFusedMatMul(KernelContext& ctx) {
   const Tensor* bias = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
   if (bias) {
     if (bias->dtype != DType::kF32) return ku::op_error(ctx, "bias must be float32");
-    bool leading_ones = true;
-    for (size_t i = 0; i + 1 < bias->shape.size(); ++i) leading_ones = leading_ones && bias->shape[i] == 1;
     if (bias->numel() == 1) ep.bias_scalar = true;
-    else if (!leading_ones || bias->numel() != n_out || bias->shape.size() > std::max<size_t>(1, p.out_shape.size()))
-      return ku::op_error(ctx, "bias " + ku::shape_str(bias->shape) + " must hold one value per column of the output " +
-                                   ku::shape_str(p.out_shape));
+    else if (!bias_rows(bias->shape, p.out_shape, &ep.bias_period))
+      return ku::op_error(ctx, "bias " + ku::shape_str(bias->shape) +
+                                   " must hold one value per column of the output " + ku::shape_str(p.out_shape) +
+                                   ", or one such row per index of its leading dims (the dims after them 1)");
     ep.bias = bias->as<float>();
+    ep.bias_ld = n_out;
   }
   const Tensor* z = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
   if (z) {

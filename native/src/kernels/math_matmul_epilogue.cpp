@@ -11,6 +11,13 @@
 #endif
 
 namespace fleetrt {
+namespace ku {
+namespace vexp_detail {
+// math_verf_avx512.cpp: GELU in place over the first n − n % 16 values, the operations below on
+// 16 lanes (x / √2, ku::verf's erf, (x · (e + 1)) · 0.5) without the passes between; returns them.
+int64_t gelu_erf_avx512(float* x, int64_t n);
+}  // namespace vexp_detail
+}  // namespace ku
 
 namespace {
 
@@ -40,9 +47,21 @@ void combine(float* x, const float* t, int64_t n) {
   for (; j < n; ++j) x[j] = (x[j] * (t[j] + 1.f)) * 0.5f;
 }
 
-// GELU over m rows of n values, ldc apart: rows gathered kChunk values at a time for ku::verf.
+// GELU over m rows of n values, ldc apart: with AVX-512 in registers, row by row (the last
+// n % 16 of a row as below); else rows gathered kChunk values at a time for ku::verf.
 void gelu_block(float* c, int64_t ldc, int64_t m, int64_t n) {
   float t[kChunk];
+  if (ku::use_avx512()) {
+    for (int64_t r = 0; r < m; ++r) {
+      float* x = c + r * ldc;
+      const int64_t done = ku::vexp_detail::gelu_erf_avx512(x, n);
+      if (done == n) continue;
+      scaled(x + done, t, n - done);
+      ku::verf(t, t, n - done);
+      combine(x + done, t, n - done);
+    }
+    return;
+  }
   if (n > kChunk) {
     for (int64_t r = 0; r < m; ++r)
       for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
@@ -113,6 +132,7 @@ void MatMulEpilogue::apply(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_
   const float* b = bias ? (bias_scalar ? bias : bias + j0) : nullptr;
   for (int64_t r = 0; r < m; ++r) {
     float* y = c + r * ldc;
+    if (bias && bias_period > 0) b = bias + (i0 + r) / bias_period * bias_ld + j0;
     if (b || z) add_row(y, b, bias_scalar, z ? z + (i0 + r) * ldz + j0 : nullptr, n);
     switch (act) {
       case Act::kRelu: ku::vrelu(y, y, n); break;

@@ -17,6 +17,10 @@ struct MatMulEpilogue {
   Act act = Act::kNone;
   const float* bias = nullptr;  // N values (one per column), or nullptr
   bool bias_scalar = false;     // bias holds one value for every column
+  // > 0: a row of N bias values for every bias_period rows of the output, one after another (an
+  // attention mask [batch, 1, 1, N] over scores [batch, heads, rows, N]); 0: one row for all.
+  int64_t bias_period = 0;
+  int64_t bias_ld = 0;  // values per bias row (N) when bias_period > 0
   const float* z = nullptr;     // residual, the output's layout (rows ldz apart), or nullptr
   int64_t ldz = 0;
 

@@ -12,16 +12,24 @@
 #include "kernel_util.h"
 
 namespace fleetrt {
+namespace norm_detail {
+// nn_norm_avx2.cpp
+int64_t row_sums_avx2(const float* x, int64_t n, double* sum, double* sum_sq);
+int64_t normalize_row_avx2(const float* x, float mean, float inv, const float* scale, const float* bias, float* y,
+                           int64_t n);
+}  // namespace norm_detail
+
 namespace {
 
 // Mean and 1/sqrt(var + eps) of n floats (rms: mean fixed at 0, var = mean of squares).
-// SSE2: four independent pairs of double sums (a single chain of dependent double adds runs at
-// one add per latency, ~4 cycles per value).
+// SSE2 (AVX2 where the CPU has it): independent partial double sums (a single chain of dependent
+// double adds runs at one add per latency, ~4 cycles per value).
 void row_stats(const float* x, int64_t n, double eps, bool rms, float* mean, float* inv) {
   double s = 0, ss = 0;
   int64_t i = 0;
+  if (n >= 16 && ku::use_avx2()) i = norm_detail::row_sums_avx2(x, n, &s, &ss);
 #if defined(__SSE2__)
-  if (n >= 16) {
+  if (n >= 16 && i == 0) {
     __m128d vs[4] = {_mm_setzero_pd(), _mm_setzero_pd(), _mm_setzero_pd(), _mm_setzero_pd()};
     __m128d vq[4] = {_mm_setzero_pd(), _mm_setzero_pd(), _mm_setzero_pd(), _mm_setzero_pd()};
     for (; i + 8 <= n; i += 8) {
@@ -92,6 +100,7 @@ Status layer_norm(KernelContext& ctx, bool rms) {
   const float* xf = ku::as_float_buffer(ctx, *x);
   float* yf = ku::float_out_buffer(ctx, *y);
   std::vector<float> means(static_cast<size_t>(rows)), invs(static_cast<size_t>(rows));
+  const bool use_avx2 = ku::use_avx2();
   ku::parallel_elems(ctx, rows, n * 3, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = xf + r * n;
@@ -100,7 +109,7 @@ Status layer_norm(KernelContext& ctx, bool rms) {
       row_stats(xr, n, eps, rms, &m, &inv);
       means[r] = m;
       invs[r] = inv;
-      int64_t j = 0;
+      int64_t j = use_avx2 ? norm_detail::normalize_row_avx2(xr, m, inv, sf, bf, yr, n) : 0;
 #if defined(__SSE2__)
       const __m128 vm = _mm_set1_ps(m), vi = _mm_set1_ps(inv);
       for (; j + 4 <= n; j += 4) {

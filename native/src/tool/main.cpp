@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/host_heap.h"
 #include "core/json.h"
 #include "core/mapped_file.h"
 #include "engine/engine.h"
@@ -184,6 +185,7 @@ int list_kernels(const std::string& backend) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_host_memory();
   std::unique_ptr<Transport> transport;
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], "--mpi") == 0) {
