@@ -578,6 +578,7 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   if (!ku::use_avx2()) return false;
   const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
   const int64_t kPositionBlock = kern.positions;
+  const convdirect::Kernel narrow = convdirect::kernel(ku::use_avx512(), false);  // same weight blocks
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
   auto in_bytes = [&](int64_t rows) { return Cg * PhaseLayout(g, rows).plane * int64_t{sizeof(float)}; };
@@ -637,7 +638,17 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       const int64_t band = t % bands, oh0 = OH * band / bands, oh1 = OH * (band + 1) / bands;
       if (oh0 >= oh1 || Mt <= 0) continue;
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
-      const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
+      // Positions [0, used) matter (the last row's columns past OW do not). 48-position blocks
+      // leave up to 47 of the last one unused (ResNet-50's 56→28 stride-2 3×3: bands of 5 and 6
+      // rows 29 wide, 145 and 174 positions, computed as 192 each); where 32 or fewer are left
+      // past the last whole block, a 32-position block computes them (5 rows: 144, 6 rows: 176).
+      const int64_t used = (oh1 - oh0 - 1) * L.Wq + OW, whole = used / kPositionBlock * kPositionBlock;
+      const bool tail = narrow.positions < kPositionBlock && used - whole > 0 && used - whole <= narrow.positions;
+      const int64_t span = tail ? whole + narrow.positions : (used + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
+      auto compute = [&](const convdirect::Problem& pr, float* dst, int64_t tail_at) {
+        if (whole > 0 || !tail) kern.run(pr, 0, tail ? whole : span, dst);
+        if (tail) narrow.run(pr, whole, span, dst + tail_at);
+      };
       if (row_stores) {
         convdirect::StoreEpilogue se = store_ep;
         se.bias = bias ? bias + gi * Mg + m0 : nullptr;
@@ -645,12 +656,12 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
         se.z = ep && ep->residual ? ep->residual + at : nullptr;
         convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, osz,
                                &se, L.Wq, OW, (oh1 - oh0) * L.Wq};
-        kern.run(pr, 0, span, y + at);
+        compute(pr, y + at, 0);  // row stores place the tail themselves
         continue;
       }
       if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
-      kern.run(pr, 0, span, out.data());
+      compute(pr, out.data(), whole);
       float* yg = y + (n * M + gi * Mg + m0) * osz + oh0 * OW;
       // each channel's rows closed up where the kernel left them (in L1: the row r moves from r·Wq
       // to r·OW, forwards, so that no value is overwritten before it is read), then into place
