@@ -2,6 +2,10 @@
 // at 224×224 (batch 1), each run through fleetrt's Conv kernel; GFLOP/s per layer (best of the
 // repetitions, so that other load on the machine shows less) and per network (layers × count).
 // usage: fleetrt_conv_bench [threads] [filter]     (filter: only layers whose name contains it)
+// FLEETRT_BENCH_CMP=1: each layer by the direct kernels and by the packed GEMM in alternate
+// repetitions of one process (both see the same load); with FLEETRT_BENCH_CMP_VAR=NAME instead,
+// with the environment variable NAME unset and set to 1 (an experiment's switch, read per call).
+// Prints the best time of each and its lower quartile and median.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -142,27 +146,40 @@ int main(int argc, char** argv) {
     const char* reps_env = std::getenv("FLEETRT_BENCH_REPS");
     const int reps = reps_env ? std::max(1, atoi(reps_env)) : std::max(3, std::min(50, static_cast<int>(2e8 / flops)));
     double best = 1e9;
-    if (const char* cmp = std::getenv("FLEETRT_BENCH_CMP")) {
-      (void)cmp;
-      double bd = 1e9, bg = 1e9;
-      for (int r = 0; r < 3 * reps; ++r) {
-        setenv("FLEETRT_CONV_PATH", r % 2 ? "gemm" : "direct", 1);
-        ctx.slot = r % 2;
-        if (r < 2) (void)conv(ctx);
-        double t0 = bench::now_s();
-        (void)conv(ctx);
-        double dt = bench::now_s() - t0;
-        if (r % 2) bg = std::min(bg, dt); else bd = std::min(bd, dt);
-        ctx.clear_scratch();
-      }
-      printf("CMP %-44s direct %6.1f gemm %6.1f %s\n", name, flops / bd / 1e9, flops / bg / 1e9, bg < bd * 0.97 ? "GEMM" : "");
-      continue;
-    }
     // FLEETRT_BENCH_COLD=1: caches flushed before each repetition (the filters come from
     // memory, as in a model whose weights exceed the last-level cache)
     static std::vector<char> flush(std::getenv("FLEETRT_BENCH_COLD") ? size_t{64} << 20 : 0);
-    for (int r = 0; r < reps; ++r) {
+    auto flush_caches = [&] {
       for (size_t i = 0; i < flush.size(); i += 64) flush[i] = static_cast<char>(flush[i] + 1);
+    };
+    if (const char* cmp = std::getenv("FLEETRT_BENCH_CMP")) {
+      (void)cmp;
+      const char* var = std::getenv("FLEETRT_BENCH_CMP_VAR");
+      std::vector<double> times[2];
+      for (int r = 0; r < 3 * reps; ++r) {
+        if (!var) setenv("FLEETRT_CONV_PATH", r % 2 ? "gemm" : "direct", 1);
+        else if (r % 2) setenv(var, "1", 1);
+        else unsetenv(var);
+        ctx.slot = r % 2;
+        if (r < 2) (void)conv(ctx);
+        flush_caches();
+        double t0 = bench::now_s();
+        (void)conv(ctx);
+        times[r % 2].push_back(bench::now_s() - t0);
+        ctx.clear_scratch();
+      }
+      if (var) unsetenv(var);
+      for (auto& t : times) std::sort(t.begin(), t.end());
+      const char* label[2] = {var ? "unset" : "direct", var ? "set" : "gemm"};
+      printf("CMP %-44s", name);
+      for (int i = 0; i < 2; ++i)
+        printf(" %s %6.1f GFLOP/s (ms: min %.3f q25 %.3f med %.3f)", label[i], flops / times[i][0] / 1e9,
+               times[i][0] * 1e3, times[i][times[i].size() / 4] * 1e3, times[i][times[i].size() / 2] * 1e3);
+      printf("%s\n", times[1][0] < times[0][0] * 0.97 ? (var ? "  SET" : "  GEMM") : "");
+      continue;
+    }
+    for (int r = 0; r < reps; ++r) {
+      flush_caches();
       double t0 = bench::now_s();
       (void)conv(ctx);
       best = std::min(best, bench::now_s() - t0);

@@ -42,6 +42,8 @@ interface Conv {
   residual?: boolean;
   /** a 3×3 stride-2 MaxPool (pads 1) after the ReLU, as after ResNet's stem */
   pool?: boolean;
+  /** LeakyRelu (alpha 0.1) instead of the ReLU: an epilogue the direct kernels' stores cannot apply */
+  leaky?: boolean;
 }
 
 /** 3×3 stride-2 max pooling with pads 1 of [M, H, W] planes. */
@@ -107,6 +109,10 @@ const CONVS: Conv[] = [
   { name: 'conv3x3_residual', C: 12, H: 9, W: 6, M: 11, k: 3, stride: 1, pad: 1, group: 1, residual: true },
   { name: 'conv3x3_s2_wide_residual', C: 7, H: 61, W: 59, M: 10, k: 3, stride: 2, pad: 1, group: 1, residual: true },
   { name: 'pointwise_wide', C: 20, H: 30, W: 28, M: 11, k: 1, stride: 1, pad: 0, group: 1 },
+  // wide planes whose last 48-position block would be mostly unused: the positions past the last
+  // whole one by a 32-position block (AVX-512), with the epilogue in the row stores and after
+  { name: 'conv3x3_s2_tail', C: 9, H: 56, W: 60, M: 13, k: 3, stride: 2, pad: 1, group: 1, residual: true },
+  { name: 'conv3x3_tail_leaky', C: 10, H: 28, W: 30, M: 11, k: 3, stride: 1, pad: 1, group: 1, leaky: true },
   // split over 2 threads: a stem-like 7×7 stride 2 in bands of uneven height (7 and 8 rows), and
   // weights past half of L2 split by output channels (a partial kernel block in the last chunk)
   { name: 'conv7x7_s2_bands', C: 3, H: 60, W: 58, M: 20, k: 7, stride: 2, pad: 3, group: 1 },
@@ -126,6 +132,8 @@ const CONVS: Conv[] = [
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'gemm3x3_s2', C: 31, H: 13, W: 11, M: 50, k: 3, stride: 2, pad: 1, group: 1 },
   { name: 'gemm3x3_s2_14x13', C: 40, H: 27, W: 26, M: 70, k: 3, stride: 2, pad: 1, group: 1 },
+  // position panels past half of L2 (60 × 2250 floats): each thread's chunk of filters packs its own
+  { name: 'gemm3x3_own_panels', C: 250, H: 8, W: 7, M: 70, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'gemm3x3_grouped', C: 64, H: 8, W: 7, M: 40, k: 3, stride: 1, pad: 1, group: 2 },
   { name: 'gemm_pointwise', C: 600, H: 7, W: 5, M: 450, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'gemm_pointwise_s2', C: 520, H: 9, W: 9, M: 510, k: 1, stride: 2, pad: 0, group: 1 },
@@ -176,14 +184,18 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
     if (c.pool) {
       const relu = g.op('Relu', [sum], {});
       g.op('MaxPool', [relu], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, [c.name]);
-    } else g.op('Relu', [sum], {}, [c.name]);
+    } else if (c.leaky) g.op('LeakyRelu', [sum], { alpha: 0.1 }, [c.name]);
+    else g.op('Relu', [sum], {}, [c.name]);
     const ref = reference(
       Float64Array.from(new Float32Array(x)),
       Float64Array.from(new Float32Array(w)),
       Float64Array.from(new Float32Array(b)),
       c,
     );
-    const relu = ref.map((v, j) => Math.max(0, v + (r ? r[j]! : 0)));
+    const relu = ref.map((v, j) => {
+      const t = v + (r ? r[j]! : 0);
+      return c.leaky ? (t < 0 ? Math.fround(0.1) * t : t) : Math.max(0, t);
+    });
     if (c.pool) {
       const p = maxPool3x3s2(relu, c.M, OH, OW);
       g.output(c.name, 'float32', [1, c.M, p.OH, p.OW]);

@@ -365,11 +365,14 @@ int64_t direct_bands(KernelContext& ctx, int64_t macs, int64_t pairs, int64_t ma
 // that the pool hands out evenly (ThreadPool::parallel_for claims chunks of whole tasks, at most
 // 4 per thread, so a count that no number of chunks splits evenly leaves one thread a chunk more
 // than the other: 14 bands go out as 7 chunks of 2, four to one thread and three to the other).
-int64_t even_task_count(KernelContext& ctx, int64_t tasks, int64_t max_tasks) {
+bool even_for_pool(KernelContext& ctx, int64_t n) {
   const int64_t threads = std::max(1, ctx.num_threads()), most = 4 * threads;
-  if (threads == 1 || tasks <= 1) return tasks;
+  return n % threads == 0 && (n <= most || n % most == 0);
+}
+int64_t even_task_count(KernelContext& ctx, int64_t tasks, int64_t max_tasks) {
+  if (ctx.num_threads() <= 1 || tasks <= 1) return tasks;
   for (int64_t n = tasks; n <= max_tasks; ++n)
-    if (n % threads == 0 && (n <= most || n % most == 0)) return n;
+    if (even_for_pool(ctx, n)) return n;
   return tasks;
 }
 
@@ -576,7 +579,16 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
-  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), g.out_size() >= convdirect::kWidePositions);
+  // 48-position blocks (with a 32-position one for the last few: see `tail` below) on wide planes,
+  // and on smaller ones where they compute no more positions than 32-position blocks would over
+  // the whole plane (14×14, rows 16 wide: 192 + 32 = 224 = 7 × 32). ResNet's 14×14 c256 3×3, cold
+  // caches, the two alternated in one process, 40 runs each: 1 thread 1.47–1.60 → 1.36–1.50 ms
+  // at best (medians 1.63–1.81 → 1.48–1.65), 2 threads 0.79 → 0.74 ms on a quiet round.
+  const convdirect::Kernel narrow = convdirect::kernel(ku::use_avx512(), false);  // same weight blocks
+  const int64_t plane_used = (g.out[0] - 1) * PhaseLayout(g, g.out[0]).Wq + g.out[1];
+  const int64_t by48 = plane_used / 48 * 48 + (plane_used % 48 == 0 ? 0 : plane_used % 48 <= 32 ? 32 : 48);
+  const bool wide = g.out_size() >= convdirect::kWidePositions || by48 <= (plane_used + 31) / 32 * 32;
+  const convdirect::Kernel kern = convdirect::kernel(ku::use_avx512(), wide);
   const int64_t kPositionBlock = kern.positions;
   const int64_t Cg = C / group, Mg = M / group, ntaps = g.kernel_size(), K = Cg * ntaps;
   const int64_t OH = g.out[0], OW = g.out[1], osz = OH * OW, isz = g.in[0] * g.in[1];
@@ -586,6 +598,18 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
            int64_t{sizeof(float)};
   };
   if (in_bytes(1) > kMaxDirectBandInBytes) return false;
+  // Positions [0, used) of a band matter (the last row's columns past OW do not). 48-position
+  // blocks leave up to 47 of the last one unused (ResNet-50's 56→28 stride-2 3×3: bands of 5 and
+  // 6 rows 29 wide, 145 and 174 positions, computed as 192 each); where 32 or fewer are left past
+  // the last whole block, a 32-position block computes them (5 rows: 144, 6 rows: 176). The
+  // positions a band of `rows` computes; *whole of them in kern's blocks, *tail: then one of narrow's.
+  const int64_t Wq = PhaseLayout(g, 1).Wq;
+  auto band_span = [&](int64_t rows, int64_t* whole, bool* tail) {
+    const int64_t used = (rows - 1) * Wq + OW;
+    *whole = used / kPositionBlock * kPositionBlock;
+    *tail = narrow.positions < kPositionBlock && used - *whole > 0 && used - *whole <= narrow.positions;
+    return *tail ? *whole + narrow.positions : (used + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
+  };
   int64_t rows_per = 1;
   while (rows_per < OH && in_bytes(rows_per + 1) <= kMaxDirectBandInBytes && out_bytes(rows_per + 1, Mg) <= kMaxDirectBandOutBytes)
     ++rows_per;
@@ -597,6 +621,23 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
   // shared out evenly (band b: rows OH·b/bands up to OH·(b + 1)/bands)
   int64_t bands = std::max((OH + rows_per - 1) / rows_per, split);
   if (split > 1) bands = even_task_count(ctx, N * group * bands, N * group * OH) / (N * group);
+  // Of the band counts up to twice that (still even for the pool), the one whose bands compute
+  // the fewest positions (by 2% at least): ResNet-18's 56→28 stride-2 c64→128 on 2 threads went as 4 bands of 7
+  // rows (224 positions each for 202), now 6 of 4 and 5 rows (128 and 144: 832 for 784, not 896)
+  {
+    auto computed = [&](int64_t b) {
+      int64_t total = 0, whole;
+      bool tail;
+      for (int64_t i = 0; i < b; ++i) total += band_span(OH * (i + 1) / b - OH * i / b, &whole, &tail);
+      return total;
+    };
+    int64_t least = computed(bands);
+    for (int64_t b = bands + 1, b_end = std::min(OH, 2 * bands); b <= b_end; ++b) {
+      if (split > 1 && !even_for_pool(ctx, N * group * b)) continue;
+      const int64_t c = computed(b);
+      if (c * 50 < least * 49) least = c, bands = b;  // 2% fewer at least: more bands rebuild more halo rows
+    }
+  }
   // Where the whole plane's inputs fit L2 (and a thread's share of the outputs): the threads
   // share out the output channels instead (whole kernel blocks each), so that each reads its
   // part of the weights once rather than every band rereading all of them, and no band's last
@@ -637,7 +678,13 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
       const int64_t band = t % bands, oh0 = OH * band / bands, oh1 = OH * (band + 1) / bands;
       if (oh0 >= oh1 || Mt <= 0) continue;
       for (int64_t c = 0; c < Cg; ++c) build_phases(x + (n * C + gi * Cg + c) * isz, g, L, oh0, phases.data() + c * L.plane);
-      const int64_t span = ((oh1 - oh0) * L.Wq + kPositionBlock - 1) / kPositionBlock * kPositionBlock;
+      int64_t whole;
+      bool tail;
+      const int64_t span = band_span(oh1 - oh0, &whole, &tail);
+      auto compute = [&](const convdirect::Problem& pr, float* dst, int64_t tail_at) {
+        if (whole > 0 || !tail) kern.run(pr, 0, tail ? whole : span, dst);
+        if (tail) narrow.run(pr, whole, span, dst + tail_at);
+      };
       if (row_stores) {
         convdirect::StoreEpilogue se = store_ep;
         se.bias = bias ? bias + gi * Mg + m0 : nullptr;
@@ -645,12 +692,12 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
         se.z = ep && ep->residual ? ep->residual + at : nullptr;
         convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, osz,
                                &se, L.Wq, OW, (oh1 - oh0) * L.Wq};
-        kern.run(pr, 0, span, y + at);
+        compute(pr, y + at, 0);  // row stores place the tail themselves
         continue;
       }
       if (out.size() < static_cast<size_t>(Mt * span)) out.resize(static_cast<size_t>(Mt * span));
       convdirect::Problem pr{phases.data(), L.plane, Cg, taps.data(), ntaps, w + (gi * Mg + m0) * K, K, packed, Mt, span};
-      kern.run(pr, 0, span, out.data());
+      compute(pr, out.data(), whole);
       float* yg = y + (n * M + gi * Mg + m0) * osz + oh0 * OW;
       // each channel's rows closed up where the kernel left them (in L1: the row r moves from r·Wq
       // to r·OW, forwards, so that no value is overwritten before it is read), then into place

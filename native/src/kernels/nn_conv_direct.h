@@ -43,14 +43,15 @@ struct Problem {
   int64_t out_channels;
   int64_t out_stride;           // distance between output channel rows in `out`
   const StoreEpilogue* epilogue = nullptr;  // applied before the stores, or nullptr (plain sums)
-  // Row stores (AVX-512 kernels only), where row_width > 0: position o − o0 is column
-  // (o − o0) % row_width of row (o − o0) / row_width, and only columns < out_cols of positions
-  // < out_limit are stored, rows closed up: out[m·out_stride + row·out_cols + column] (the phase
-  // planes' wide rows straight into the output tensor). The epilogue's residual is read alike.
+  // Row stores (AVX-512 kernels only), where row_width > 0: position o is column
+  // o % row_width of row o / row_width (counted from 0 whatever o0 is, so that a band's last
+  // block can go to another kernel), and only columns < out_cols of positions < out_limit are
+  // stored, rows closed up: out[m·out_stride + row·out_cols + column] (the phase planes' wide
+  // rows straight into the output tensor). The epilogue's residual is read alike.
   int64_t row_width = 0, out_cols = 0, out_limit = 0;
 };
 
-// out[m·out_stride + (o − o0)] for all m and o in [o0, o1), where o1 − o0 is a multiple of
+// out[m·out_stride + (o − o0)] (or the row stores) for all m and o in [o0, o1), where o1 − o0 is a multiple of
 // Kernel::positions. Reads up to o1 − 1 + the largest tap offset in every channel: the caller
 // keeps that inside the phase buffer.
 void run_avx2(const Problem& p, int64_t o0, int64_t o1, float* out);

@@ -93,7 +93,7 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
       }
     }
     if (p.row_width > 0) {
-      store_rows<MB, OV>(p, o - o0, acc, out, m0);
+      store_rows<MB, OV>(p, o, acc, out, m0);  // row stores count positions from 0, not o0
       continue;
     }
     if (const StoreEpilogue* e = p.epilogue) {

@@ -24,6 +24,7 @@ using ku::WindowGeom;
 constexpr int64_t kKC = 256;           // depth block
 constexpr int64_t kTaskFilters = 512;  // filters per task at most: kKC × this many floats in L2
 constexpr int64_t kTaskPanels = 24;    // position panels per task at most (14×14 in one)
+constexpr int64_t kMaxSharedPanelBytes = 512 * 1024;  // position panels shared by the tasks: half of L2
 
 struct Micro {
   int64_t mr, nr;
@@ -210,7 +211,19 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
     if (best < 0 || cost < best) best = cost, tp = p, tf = f;
     if (p * f >= want && f == tf_min) break;  // more position chunks only add reads
   }
-  const bool shared = tf > 1;
+  // Shared panels past half of L2 come from L3 (or the other core's cache) for every filter chunk
+  // that reads them: 1.1 MiB for a 3×3 c512 conv over 7×7 outputs, read whole by each of 6 chunks.
+  // Where a panel packs from runs of contiguous inputs (stride 1 along the width: pack_runs), each
+  // thread's chunk of filters gathers its own panels into L1 from the padded input (9× smaller)
+  // instead, one chunk per thread: 2 threads, ResNet-18's 7×7 c512 3×3, best 4 of 20 runs
+  // 1.03–1.11 → 0.91–0.92 ms (1 thread: 1.33–1.40 either way; fleetrt_conv_bench, cold caches,
+  // old and new binaries alternated on a loaded 2-core machine). Stride-2 panels gather value by
+  // value, and packing them twice cost as much as sharing them (14×14 → 7×7 c512).
+  bool shared = tf > 1;
+  if (shared && A * int64_t{sizeof(float)} > kMaxSharedPanelBytes && (flat || g.stride[1] == 1) && avx512) {
+    tf = std::min(Pf, static_cast<int64_t>(threads));
+    shared = false;
+  }
 
   // per call (this thread's, used by every task): the padded input, the [position][filter] tile
   // and (shared) the position panels
