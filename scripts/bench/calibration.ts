@@ -10,8 +10,10 @@
 // on the cpu + gpu fleet: channels and measured latency before and after, against all-cpu.
 //
 // Measured figures are medians (of passes, of op times, of transfers) after warm-up runs, of each
-// plan's least disturbed run of BENCH_ROUNDS (3) interleaved ones: on a shared machine a few
-// pre-empted passes move means far, and another process on the core slows whole runs.
+// plan's least disturbed run of BENCH_ROUNDS (12) interleaved ones: on a shared machine a few
+// pre-empted passes move means far, and whole runs come out 1.4–1.6× slower, every op alike, in
+// spells that hit about half the runs (with 7 rounds, one plan of 28 had all 7 runs slow in one
+// bench of three; a run is 60 passes of 20–150 µs, so 12 rounds cost under a minute).
 // BENCH_REPEAT (default 60) passes per run.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +30,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const shared = path.resolve(root, '../shared/models/onnx');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 60);
 const WARMUP = 5;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const FLEETS = ['fixtures/fleets/cpu-threads.yaml', 'fixtures/fleets/cpu-gpu-pcie.yaml'];
 
 interface Model {
