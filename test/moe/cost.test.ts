@@ -79,14 +79,15 @@ describe('expert cost', () => {
     expect(remote!.transfer).toBeCloseTo((2 * 4 * H) / 10e9, 15);
   });
 
-  it('a calibrated device prices each op by its fitted line (its op type’s, else its kind’s)', () => {
+  it('a calibrated device prices each op by its fitted line (its op line’s, named as tune names it, else its kind’s)', () => {
     const cal = {
       devices: [
         {
           id: 'a',
           all: line(1e-6, 1e-11, 1e-10),
           kinds: { matmul: line(2e-6, 6e-12, 1e-11) },
-          ops: { FusedElementwise: { ...line(5e-6, 0, 4e-10), scale: 4 } },
+          // tune names an op of a domain by the domain too (targets/work.ts opLine)
+          ops: { 'fleetc:FusedElementwise': { ...line(5e-6, 0, 4e-10), scale: 4 } },
         },
       ],
       pairs: [],
