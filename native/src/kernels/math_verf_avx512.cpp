@@ -1,5 +1,6 @@
-// AVX-512 erf over float arrays (ku::verf dispatches here after ku::use_avx512()): the operations
-// of erf_avx2 (math_vexp_avx2.cpp) on 16 lanes, in the same order, so both give the same bits.
+// AVX-512 erf and exp over float arrays (ku::verf and ku::vexp_shift_sum dispatch here after
+// ku::use_avx512()): the operations of erf_avx2 and exp_shift_sum_avx2 (math_vexp_avx2.cpp) on 16
+// lanes, in the same order, so both give the same bits.
 // Also FusedMatMul's GELU epilogue in registers (gelu_erf_avx512): 128×3072 in the SGEMM's 12×32
 // blocks, one thread, 300 → 248 µs against the Div / verf / combine passes over a buffer.
 // Compiled for AVX-512F by the pragma below; FMAs only where written.
@@ -78,6 +79,41 @@ void erf_avx512(const float* x, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, erf16(_mm512_loadu_ps(x + i)));
   for (; i < n; ++i) y[i] = std::erf(x[i]);
+}
+
+// exp_shift_sum_avx2 on 16 lanes: the same exps, summed into 8 float lanes in the AVX2 order (low
+// half, then high half) and flushed to double at the same points, so both give the same bits.
+double exp_shift_sum_avx512(const float* x, float sign, float shift, float* y, int64_t n) {
+  const __m512 s = _mm512_set1_ps(shift), sg = _mm512_set1_ps(sign);
+  __m256 acc = _mm256_setzero_ps();
+  double total = 0;
+  auto flush = [&]() {
+    alignas(32) float t[8];
+    _mm256_store_ps(t, acc);
+    for (float f : t) total += f;
+    acc = _mm256_setzero_ps();
+  };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(x + i), sg, s));
+    if (y) _mm512_storeu_ps(y + i, v);
+    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(v));
+    acc = _mm256_add_ps(acc, _mm512_extractf32x8_ps(v, 1));
+    if (((i + 16) & 1023) == 0) flush();
+  }
+  if (i + 8 <= n) {
+    const __m512 v = exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(0xff, x + i), sg, s));
+    if (y) _mm512_mask_storeu_ps(y + i, 0xff, v);
+    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(v));
+    i += 8;
+  }
+  flush();
+  for (; i < n; ++i) {
+    float v = std::exp(sign * x[i] - shift);
+    if (y) y[i] = v;
+    total += v;
+  }
+  return total;
 }
 
 int64_t gelu_erf_avx512(float* x, int64_t n) {
