@@ -116,6 +116,35 @@ double exp_shift_sum_avx512(const float* x, float sign, float shift, float* y, i
   return total;
 }
 
+// max(−inf, x[0..n)) with NaNs skipped (maxps keeps its second operand when either is NaN), as
+// Softmax's SSE sweep and std::max(m, x) give: four accumulators, so the sweep is not one
+// max-latency chain.
+float max_avx512(const float* x, int64_t n) {
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+    m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+    m2 = _mm512_max_ps(_mm512_loadu_ps(x + i + 32), m2);
+    m3 = _mm512_max_ps(_mm512_loadu_ps(x + i + 48), m3);
+  }
+  for (; i + 16 <= n; i += 16) m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+  if (i < n) m1 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, static_cast<__mmask16>((1u << (n - i)) - 1), x + i), m1);
+  return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+}
+
+// y[0..n) *= s.
+void scale_avx512(float* y, int64_t n, float s) {
+  const __m512 v = _mm512_set1_ps(s);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), v));
+  if (i < n) {
+    const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), v));
+  }
+}
+
 int64_t gelu_erf_avx512(float* x, int64_t n) {
   const __m512 sqrt2 = _mm512_set1_ps(1.41421356237309504880f), one = _mm512_set1_ps(1.f), half = _mm512_set1_ps(0.5f);
   int64_t i = 0;
