@@ -10,7 +10,13 @@ function graph(returnB: boolean): { g: IRGraph; ops: string[] } {
   };
   val('x', [16, 16], 'input');
   g.inputs = ['x'];
-  g.addValue({ name: 's', dtype: 'int64', shape: [1], role: 'weight', weight: { kind: 'inline', data: new Uint8Array(8) } });
+  g.addValue({
+    name: 's',
+    dtype: 'int64',
+    shape: [1],
+    role: 'weight',
+    weight: { kind: 'inline', data: new Uint8Array(8) },
+  });
   for (const n of ['a', 'd', 'e']) val(n, [16, 16]);
   val('b', [256]);
   val('out', [256]);
