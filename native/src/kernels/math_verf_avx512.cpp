@@ -1,6 +1,7 @@
 // AVX-512 erf and exp over float arrays (ku::verf and ku::vexp_shift_sum dispatch here after
 // ku::use_avx512()): the operations of erf_avx2 and exp_shift_sum_avx2 (math_vexp_avx2.cpp) on 16
-// lanes, in the same order, so both give the same bits.
+// lanes, in the same order, so both give the same bits; Softmax's max and rescale sweeps
+// (max_avx512, scale_avx512: exact).
 // Also FusedMatMul's GELU epilogue in registers (gelu_erf_avx512): 128×3072 in the SGEMM's 12×32
 // blocks, one thread, 300 → 248 µs against the Div / verf / combine passes over a buffer.
 // Compiled for AVX-512F by the pragma below; FMAs only where written.
