@@ -11,6 +11,9 @@ import { freeNames } from '../../targets/fleetrt/emit.js';
 import { WEIGHT_ALIGN } from '../../targets/fleetrt/weights.js';
 import { alignUp, livePeak, planArena, type ArenaRequest } from './arena.js';
 
+/** ONNX ops whose output is their first input's bytes unchanged (fleetrt's kernels skip the copy when both share a slot). */
+const VIEW_OPS = new Set(['Reshape', 'Squeeze', 'Unsqueeze', 'Flatten']);
+
 /** Where each arena tensor of a device's program lies, and what the arena takes. */
 export interface ArenaLayout {
   /** Offset and aligned size of each planned tensor, by value name. */
@@ -82,11 +85,13 @@ export class ArenaModel {
    * included), in the order of first production.
    */
   layout(p: ArenaProgram): ArenaLayout {
-    const { names, reqs, defaulted } = this.requests(p);
+    const { names, reqs, members, defaulted } = this.requests(p);
     if (!reqs.length) return { tensors: new Map(), bytes: 0, unshared: 0, lowerBound: 0, defaulted };
     const plan = planArena(reqs);
     return {
-      tensors: new Map(names.map((n, i) => [n, { offset: plan.offsets[i]!, size: plan.sizes[i]! }])),
+      tensors: new Map(
+        names.map((n, i) => [n, { offset: plan.offsets[members[i]!]!, size: plan.sizes[members[i]!]! }]),
+      ),
       bytes: plan.peak,
       unshared: plan.total,
       lowerBound: plan.lowerBound,
@@ -143,7 +148,13 @@ export class ArenaModel {
     return livePeak(reqs);
   }
 
-  private requests(p: ArenaProgram): { names: string[]; reqs: ArenaRequest[]; defaulted: string[] } {
+  private requests(p: ArenaProgram): {
+    names: string[];
+    reqs: ArenaRequest[];
+    /** The request each name lies in (a view shares its input's). */
+    members: number[];
+    defaulted: string[];
+  } {
     const first = new Map<string, number>();
     const last = new Map<string, number>();
     const order: string[] = [];
@@ -157,17 +168,52 @@ export class ArenaModel {
         }
     });
     const defaulted = new Set<string>();
+    const stays = (n: string): boolean => !p.sends.has(n) && !p.outputs.has(n) && this.size(n).bytes !== undefined;
+    // A view op's output shares its input's slot (fleetrt then skips the copy): one request, live
+    // from the input's producer to the last reader of any of them.
+    const root = new Map<string, string>();
+    for (const id of p.ops) {
+      const src = this.viewSource(id);
+      if (!src || !first.has(src.input) || !stays(src.input) || !stays(src.output)) continue;
+      if (this.size(src.input).bytes !== this.size(src.output).bytes) continue;
+      root.set(src.output, root.get(src.input) ?? src.input);
+    }
     const names: string[] = [];
     const reqs: ArenaRequest[] = [];
+    const slotOf = new Map<string, number>();
+    const members: number[] = [];
     for (const n of order) {
       if (p.sends.has(n) || p.outputs.has(n)) continue;
       const { bytes, defaulted: d } = this.size(n);
       for (const s of d) defaulted.add(s);
       if (bytes === undefined) continue;
       names.push(n);
-      reqs.push({ bytes, first: first.get(n)!, last: last.get(n) ?? first.get(n)! });
+      const r = root.get(n);
+      const at = r === undefined ? undefined : slotOf.get(r);
+      const end = last.get(n) ?? first.get(n)!;
+      if (at !== undefined) {
+        reqs[at]!.last = Math.max(reqs[at]!.last, end);
+        members.push(at);
+        continue;
+      }
+      slotOf.set(n, reqs.length);
+      members.push(reqs.length);
+      reqs.push({ bytes, first: first.get(n)!, last: end });
     }
-    return { names, reqs, defaulted: [...defaulted].sort() };
+    return { names, reqs, members, defaulted: [...defaulted].sort() };
+  }
+
+  /** The data input and output of an op whose output is its input's bytes under another shape. */
+  private viewSource(op: string): { input: string; output: string } | undefined {
+    const o = this.graph.op(op);
+    if (o.domain !== '' || !VIEW_OPS.has(o.opType)) return undefined;
+    const input = this.graph.opInputs(op)[0];
+    const output = this.graph.opOutputs(op)[0];
+    if (input === undefined || output === undefined) return undefined;
+    const a = this.graph.value(input);
+    const b = this.graph.value(output);
+    if (!a.dtype || a.dtype !== b.dtype || a.container || b.container) return undefined;
+    return { input, output };
   }
 
   private io(op: string): { reads: string[]; writes: string[] } {

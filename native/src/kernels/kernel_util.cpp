@@ -555,6 +555,7 @@ Status window_geometry(const KernelContext& ctx, const std::vector<int64_t>& in_
 
 namespace vexp_detail {
 double exp_shift_sum_avx2(const float* x, float sign, float shift, float* y, int64_t n);
+double exp_shift_sum_avx512(const float* x, float sign, float shift, float* y, int64_t n);
 void tanh_avx2(const float* x, float* y, int64_t n);
 void erf_avx2(const float* x, float* y, int64_t n);
 void erf_avx512(const float* x, float* y, int64_t n);
@@ -621,6 +622,7 @@ void vtanh(const float* x, float* y, int64_t n) {
 }
 
 double vexp_shift_sum(const float* x, float sign, float shift, float* y, int64_t n) {
+  if (use_avx512()) return vexp_detail::exp_shift_sum_avx512(x, sign, shift, y, n);  // the same bits as avx2
   if (use_avx2()) return vexp_detail::exp_shift_sum_avx2(x, sign, shift, y, n);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {

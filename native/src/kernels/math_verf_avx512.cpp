@@ -1,5 +1,7 @@
-// AVX-512 erf over float arrays (ku::verf dispatches here after ku::use_avx512()): the operations
-// of erf_avx2 (math_vexp_avx2.cpp) on 16 lanes, in the same order, so both give the same bits.
+// AVX-512 erf and exp over float arrays (ku::verf and ku::vexp_shift_sum dispatch here after
+// ku::use_avx512()): the operations of erf_avx2 and exp_shift_sum_avx2 (math_vexp_avx2.cpp) on 16
+// lanes, in the same order, so both give the same bits; Softmax's max and rescale sweeps
+// (max_avx512, scale_avx512: exact).
 // Also FusedMatMul's GELU epilogue in registers (gelu_erf_avx512): 128×3072 in the SGEMM's 12×32
 // blocks, one thread, 300 → 248 µs against the Div / verf / combine passes over a buffer.
 // Compiled for AVX-512F by the pragma below; FMAs only where written.
@@ -78,6 +80,70 @@ void erf_avx512(const float* x, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, erf16(_mm512_loadu_ps(x + i)));
   for (; i < n; ++i) y[i] = std::erf(x[i]);
+}
+
+// exp_shift_sum_avx2 on 16 lanes: the same exps, summed into 8 float lanes in the AVX2 order (low
+// half, then high half) and flushed to double at the same points, so both give the same bits.
+double exp_shift_sum_avx512(const float* x, float sign, float shift, float* y, int64_t n) {
+  const __m512 s = _mm512_set1_ps(shift), sg = _mm512_set1_ps(sign);
+  __m256 acc = _mm256_setzero_ps();
+  double total = 0;
+  auto flush = [&]() {
+    alignas(32) float t[8];
+    _mm256_store_ps(t, acc);
+    for (float f : t) total += f;
+    acc = _mm256_setzero_ps();
+  };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(x + i), sg, s));
+    if (y) _mm512_storeu_ps(y + i, v);
+    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(v));
+    acc = _mm256_add_ps(acc, _mm512_extractf32x8_ps(v, 1));
+    if (((i + 16) & 1023) == 0) flush();
+  }
+  if (i + 8 <= n) {
+    const __m512 v = exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(0xff, x + i), sg, s));
+    if (y) _mm512_mask_storeu_ps(y + i, 0xff, v);
+    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(v));
+    i += 8;
+  }
+  flush();
+  for (; i < n; ++i) {
+    float v = std::exp(sign * x[i] - shift);
+    if (y) y[i] = v;
+    total += v;
+  }
+  return total;
+}
+
+// max(−inf, x[0..n)) with NaNs skipped (maxps keeps its second operand when either is NaN), as
+// Softmax's SSE sweep and std::max(m, x) give: four accumulators, so the sweep is not one
+// max-latency chain.
+float max_avx512(const float* x, int64_t n) {
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+    m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+    m2 = _mm512_max_ps(_mm512_loadu_ps(x + i + 32), m2);
+    m3 = _mm512_max_ps(_mm512_loadu_ps(x + i + 48), m3);
+  }
+  for (; i + 16 <= n; i += 16) m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+  if (i < n) m1 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, static_cast<__mmask16>((1u << (n - i)) - 1), x + i), m1);
+  return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+}
+
+// y[0..n) *= s.
+void scale_avx512(float* y, int64_t n, float s) {
+  const __m512 v = _mm512_set1_ps(s);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), v));
+  if (i < n) {
+    const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), v));
+  }
 }
 
 int64_t gelu_erf_avx512(float* x, int64_t n) {
