@@ -117,14 +117,15 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
 function measuredOps(work: OpSample[]): Record<string, MeasuredOp> {
   const byKey = new Map<string, number[]>();
   for (const s of work) {
-    const key = workKey(s);
-    byKey.set(key, [...(byKey.get(key) ?? []), s.seconds]);
+    const times = byKey.get(workKey(s));
+    if (times) times.push(s.seconds);
+    else byKey.set(workKey(s), [s.seconds]);
   }
   return Object.fromEntries(
     [...byKey]
-      .filter(([, times]) => median(times) > 0)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, times]) => [key, { seconds: median(times), samples: times.length }]),
+      .map(([key, times]): [string, MeasuredOp] => [key, { seconds: median(times), samples: times.length }])
+      .filter(([, m]) => m.seconds > 0),
   );
 }
 

@@ -1,10 +1,10 @@
 // The one cost model of an op on a device: the roofline (compute time against memory time) plus
 // the device's per-op dispatch overhead, or, once `fleetc tune` has measured the device, the
-// op's own measured time or the fitted line for its kind of work. inspect, partition, predict and report all price and
-// classify ops here.
+// op's own measured time or the fitted line for its kind of work. inspect, partition, predict and
+// report all price and classify ops here.
 import type { DType } from '../src/ir/dtype.js';
 import type { DeviceSpec } from './device.js';
-import { workKey, workKind, type WorkKind } from './work.js';
+import { opLine, workKey, workKind, type WorkKind } from './work.js';
 
 /** A device reduced to the figures a roofline needs; every figure a plain number in SI units. */
 export interface DeviceRoofline {
@@ -53,8 +53,16 @@ export interface DeviceFit {
   measured?: Record<string, number>;
 }
 
-/** The fitted line a calibrated device prices an op by: its op line's own, else its kind's, else the device's. */
-export function lineFor(fit: DeviceFit, opType: string, domain: string, line = opType): WorkFit {
+/**
+ * The fitted line a calibrated device prices an op by: its op line's own (by default the op type
+ * after its domain, as tune names it), else its kind's, else the device's.
+ */
+export function lineFor(
+  fit: DeviceFit,
+  opType: string,
+  domain: string,
+  line = opLine(opType, undefined, domain),
+): WorkFit {
   return fit.ops?.[line] ?? fit.kinds[workKind(opType, domain)] ?? fit.all;
 }
 

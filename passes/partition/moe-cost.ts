@@ -6,7 +6,7 @@
 // A calibrated device (`fleetc tune`) prices each op by its fitted line instead.
 import type { DType } from '../../src/ir/dtype.js';
 import type { FleetCost } from '../../src/fleet/cost.js';
-import { lineFor, opLine, peakFor, type DeviceRoofline } from '../../targets/index.js';
+import { lineFor, peakFor, type DeviceRoofline } from '../../targets/index.js';
 import type { ExpertCost } from './moe-balance.js';
 
 /** One op of an expert: its work per routed token and the weights it reads once per step. */
@@ -64,7 +64,7 @@ function opsCost(
   for (const o of ops) {
     if (fit) {
       // The fitted line, dispatch + flops·perFlop + bytes·perByte, with bytes = weights + n·activations.
-      const line = lineFor(fit, o.opType, o.domain, opLine(o.opType, undefined, o.domain));
+      const line = lineFor(fit, o.opType, o.domain);
       compute += o.flopsPerToken * line.perFlop + o.activationBytesPerToken * line.perByte;
       launches += kernels * line.dispatch + o.weightBytes * line.perByte;
     } else {
