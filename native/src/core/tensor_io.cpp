@@ -8,6 +8,7 @@
 #include <limits>
 #include <new>
 
+#include "core/host_heap.h"
 #include "core/mapped_file.h"
 
 namespace fleetrt {
@@ -79,7 +80,7 @@ bool alloc_owned(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* ou
   size_t bytes = dtype_bytes(dtype, n);
   size_t rounded = (bytes + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;  // empty tensors still get a valid pointer
-  void* p = std::aligned_alloc(64, rounded);
+  void* p = take_host_buffer(rounded);
   if (!p) {
     *error = "out of memory allocating " + std::to_string(bytes) + " bytes";
     return false;
@@ -87,7 +88,7 @@ bool alloc_owned(DType dtype, const std::vector<int64_t>& shape, OwnedTensor* ou
   std::memset(p, 0, rounded);
   HeapAccount* acct = heap_add(rounded);
   out->storage = std::shared_ptr<void>(p, [rounded, acct](void* q) {
-    std::free(q);
+    give_host_buffer(q, rounded);
     heap_sub(rounded, acct);
   });
   out->view.data = p;
