@@ -2,7 +2,8 @@
 // reference on a sample of entries, and against the measured FMA peak of the vector width in use.
 // usage: gemm_bench [threads] [sizes...]
 //        gemm_bench [threads] --layer [rows...]   (the constant-weight products of one BERT-base layer,
-//        B packed once as MatMul holds it, for each row count: GFLOP/s against the measured peak)
+//        B packed once as MatMul holds it, for each row count: GFLOP/s against the measured peak;
+//        FLEETRT_BENCH_PER=1: each product shape alone as well, see per_product_cold)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "../src/kernels/kernel_util.h"
+#include "../src/kernels/math_matmul_epilogue.h"
 #include "bench_ctx.h"
 
 using namespace fleetrt;
@@ -39,6 +41,55 @@ double measured_peak(int threads) {
   double sum = 0;
   for (double p : per) sum += p;
   return sum;
+}
+
+// FLEETRT_BENCH_PER=1 with --layer: each product shape alone, as a model's 12 layers run it: 12
+// different packed Bs one after another (cold, from memory); per pass, the time per product.
+// FLEETRT_BENCH_CMP_VAR=NAME: passes alternate with the environment variable NAME unset and set
+// to 1 (an experiment's switch, read per call), both printed.
+void per_product_cold(bench::PoolContext& ctx, int m, const float* A, float* C) {
+  const int64_t KN[3][2] = {{768, 768}, {768, 3072}, {3072, 768}};
+  const char* var = std::getenv("FLEETRT_BENCH_CMP_VAR");
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (auto& kn : KN) {
+    std::vector<float> B(size_t(kn[0] * kn[1]));
+    std::vector<std::shared_ptr<const ku::PackedB>> layers(12);
+    for (auto& l : layers) {
+      for (auto& v : B) v = dist(rng);
+      l = ku::sgemm_pack_b(false, kn[0], kn[1], B.data(), kn[1], &ctx);
+    }
+    std::vector<double> t[2];
+    // FLEETRT_BENCH_EPI=1: with FusedMatMul's bias epilogue (FLEETRT_BENCH_GELU=1: and GELU)
+    std::vector<float> bias(size_t(kn[1]), 0.25f);
+    MatMulEpilogue mep;
+    mep.bias = bias.data();
+    if (std::getenv("FLEETRT_BENCH_GELU")) mep.act = MatMulEpilogue::Act::kGelu;
+    const ku::GemmEpilogue gep = mep.gemm();
+    const bool epi = std::getenv("FLEETRT_BENCH_EPI") != nullptr;
+    for (int rep = 0; rep < 40; ++rep) {
+      const int arm = var ? rep % 2 : 0;
+      if (var) {
+        if (arm) setenv(var, "1", 1);
+        else unsetenv(var);
+      }
+      double spent = 0;
+      for (auto& l : layers) {
+        const double s0 = bench::now_s();
+        ku::sgemm_packed(false, m, 1.f, A, kn[0], *l, 0.f, C, kn[1], &ctx, epi ? &gep : nullptr);
+        spent += bench::now_s() - s0;
+      }
+      t[arm].push_back(spent / 12);
+    }
+    if (var) unsetenv(var);
+    const double flops = 2.0 * m * kn[0] * kn[1];
+    for (int arm = 0; arm < (var ? 2 : 1); ++arm) {
+      std::sort(t[arm].begin(), t[arm].end());
+      printf("  %d×%lld·%lld×%lld%s: best %.3f ms (%.1f GFLOP/s), median %.3f ms (%.1f)\n", m, (long long)kn[0],
+             (long long)kn[0], (long long)kn[1], var ? (arm ? " [set]  " : " [unset]") : "", t[arm][0] * 1e3,
+             flops / t[arm][0] / 1e9, t[arm][t[arm].size() / 2] * 1e3, flops / t[arm][t[arm].size() / 2] / 1e9);
+    }
+  }
 }
 
 // Q, K, V, attention output (768×768), intermediate (768×3072) and output (3072×768) of a
@@ -73,6 +124,7 @@ void layer_products(int threads, const std::vector<int>& rows, double peak) {
       for (int k = 0; k < 3072; ++k) ref += double(A[size_t(i) * 3072 + k]) * B[5][size_t(k) * 768 + j];
       maxerr = std::max(maxerr, std::fabs(ref - C[size_t(i) * 768 + j]));
     }
+    if (std::getenv("FLEETRT_BENCH_PER")) per_product_cold(ctx, m, A.data(), C.data());
     const double gflops = flops / sec / 1e9;
     printf("threads=%d layer rows=%d: %.1f GFLOP/s = %.0f%% of measured peak (%.3f ms, max abs err %.2e)\n", threads, m,
            gflops, peak > 0 ? 100.0 * gflops / peak : 0.0, sec * 1e3, maxerr);
