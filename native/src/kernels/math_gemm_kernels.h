@@ -19,6 +19,9 @@ void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int6
 // The same with 12×32 blocks on AVX-512 (math_gemm_avx512.cpp).
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr);
+// The same with A not packed: rows of A lda apart, kc values each (row-major, not transposed).
+void kernel_12x32_rowmajor_a_avx512(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc,
+                                    float alpha, float beta, int mr, int nr);
 // Packs one full 12-row panel of A (rows lda apart, kc deep) as the 12×32 kernel reads it: for
 // each k, the 12 rows' values (math_gemm_avx512.cpp, 16×16 register transposes).
 void pack_a12_avx512(const float* A, int64_t lda, int64_t kc, float* dst);
