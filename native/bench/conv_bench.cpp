@@ -5,7 +5,8 @@
 // FLEETRT_BENCH_CMP=1: each layer by the direct kernels and by the packed GEMM in alternate
 // repetitions of one process (both see the same load); with FLEETRT_BENCH_CMP_VAR=NAME instead,
 // with the environment variable NAME unset and set to 1 (an experiment's switch, read per call).
-// Prints the best time of each and its lower quartile and median.
+// Prints the best time of each and its lower quartile and median. FLEETRT_BENCH_COLD=1 flushes the
+// caches before each repetition; =input then reads the input back into them.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -149,8 +150,18 @@ int main(int argc, char** argv) {
     // FLEETRT_BENCH_COLD=1: caches flushed before each repetition (the filters come from
     // memory, as in a model whose weights exceed the last-level cache)
     static std::vector<char> flush(std::getenv("FLEETRT_BENCH_COLD") ? size_t{64} << 20 : 0);
+    // FLEETRT_BENCH_COLD=input: flushed, then the input read back (as in a model, where the layer
+    // before has just written it and the output buffer was last touched a run ago)
+    static const bool warm_input = std::getenv("FLEETRT_BENCH_COLD") && !std::strcmp(std::getenv("FLEETRT_BENCH_COLD"), "input");
     auto flush_caches = [&] {
       for (size_t i = 0; i < flush.size(); i += 64) flush[i] = static_cast<char>(flush[i] + 1);
+      if (warm_input) {
+        volatile float sink = 0.f;
+        float acc = 0.f;
+        for (size_t i = 0; i < x.size(); i += 16) acc += x[i];
+        sink = acc;
+        (void)sink;
+      }
     };
     if (const char* cmp = std::getenv("FLEETRT_BENCH_CMP")) {
       (void)cmp;

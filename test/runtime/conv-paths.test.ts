@@ -145,6 +145,10 @@ const CONVS: Conv[] = [
   { name: 'depthwise3x3_mult2', C: 5, H: 9, W: 12, M: 10, k: 3, stride: 1, pad: 1, group: 5 },
   { name: 'depthwise3x3_s2_small', C: 7, H: 7, W: 7, M: 7, k: 3, stride: 2, pad: 1, group: 7 },
   { name: 'depthwise5x5_s2', C: 4, H: 13, W: 18, M: 4, k: 5, stride: 2, pad: 2, group: 4 },
+  // rows of 64 and more (stride 1: by rows, masked at both ends; stride 2: 75 outputs wide, in
+  // groups of 4 blocks and 1), with a residual
+  { name: 'depthwise3x3_rows', C: 5, H: 9, W: 70, M: 5, k: 3, stride: 1, pad: 1, group: 5, residual: true },
+  { name: 'depthwise3x3_s2_rows', C: 3, H: 11, W: 150, M: 3, k: 3, stride: 2, pad: 1, group: 3 },
 ];
 
 describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {

@@ -6,7 +6,8 @@
 //     run, y[o] = Σ_t w[t] · x[o + offset_t], each tap's load masked to the lanes whose input
 //     column and row are inside;
 //   - 3 taps wide, stride 2, left pad 1 (MobileNet's downsampling 3×3): per output row, two
-//     loads of each input row split into its even and odd columns;
+//     loads of each input row split into its even and odd columns (AVX-512, 3×3: each input
+//     row split once per block of columns and used by both output rows that read it);
 //   - any other geometry over phase planes (see PhaseLayout in nn_conv.cpp), per output row:
 //       y[oh·OW + ow] = Σ_t w[t] · ph[oh·Wq + ow + taps[t]].
 // The first two run over a range of planes per call, so that what every plane shares (weights

@@ -1,6 +1,7 @@
 // AVX-512 depthwise loops (nn_conv_depthwise.h); compiled for AVX-512F by the pragma below.
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
+#include <cstdlib>
 
 #include "nn_conv_depthwise_impl.h"
 
@@ -53,11 +54,149 @@ struct V16 {
   }
 };
 
+// Same-size 3×3 with pads 1 (dilation 1), row by row: each output vector from three loads of each
+// of its three input rows (at columns −1, 0, +1), plain where they lie inside the row and masked
+// only at the row's ends (the flat loop's per-tap masks, 28 KiB of them for a 112×112 plane, and
+// its masked loads, slow where the input comes from memory, ran 112×112 c32 at 30–40 GFLOP/s).
+// The same sums, in the same order, as flat_impl.
+void flat3x3(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
+  const int64_t H = f.H, W = f.W, n = H * W;
+  auto lanes = [](int64_t lo, int64_t hi) {  // bits of the lanes l with lo <= l < hi
+    const uint32_t below = hi >= 16 ? 0xFFFFu : hi <= 0 ? 0u : (1u << hi) - 1;
+    const uint32_t under = lo <= 0 ? 0u : lo >= 16 ? 0xFFFFu : (1u << lo) - 1;
+    return static_cast<__mmask16>(below & ~under);
+  };
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t m = p % pl.M;
+    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * n;
+    const float* w = pl.w + m * 9;
+    float* y = pl.y + p * n;
+    const Epilogue ep = pl.epilogue(p, n);
+    __m512 wv[9];
+    for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(w[t]);
+    for (int64_t oh = 0; oh < H; ++oh)
+      for (int64_t ow = 0; ow < W; ow += 16) {
+        const int cnt = static_cast<int>(std::min<int64_t>(16, W - ow));
+        // lanes of the left, centre and right taps inside the row (all of them inside: plain loads)
+        const bool inside = ow >= 1 && ow + 17 <= W;
+        const __mmask16 ml = lanes(1 - ow, W - ow + 1), mc = lanes(0, W - ow), mr = lanes(0, W - ow - 1);
+        __m512 a = _mm512_setzero_ps();
+        for (int r = 0; r < 3; ++r) {
+          const int64_t ih = oh - 1 + r;
+          __m512 l = _mm512_setzero_ps(), c = l, rt = l;
+          if (ih >= 0 && ih < H) {
+            const float* row = x + ih * W + ow;
+            if (inside) {
+              l = _mm512_loadu_ps(row - 1), c = _mm512_loadu_ps(row), rt = _mm512_loadu_ps(row + 1);
+            } else {
+              l = _mm512_maskz_loadu_ps(ml, row - 1), c = _mm512_maskz_loadu_ps(mc, row);
+              rt = _mm512_maskz_loadu_ps(mr, row + 1);
+            }
+          }
+          a = r == 0 ? _mm512_mul_ps(wv[0], l) : _mm512_fmadd_ps(wv[3 * r], l, a);
+          a = _mm512_fmadd_ps(wv[3 * r + 1], c, a);
+          a = _mm512_fmadd_ps(wv[3 * r + 2], rt, a);
+        }
+        put<V16>(y + oh * W + ow, finish<V16>(a, ep, oh * W + ow, cnt), cnt);
+      }
+  }
+}
+
+// 3×3 stride 2, rows not dilated, for the NB blocks of 16 outputs from column ow0 of every output
+// row: each input row split into its even and odd columns once per block and used by both output
+// rows that read it (row 2·oh + 2 − pad is row kh = 2 of output row oh and kh = 0 of oh + 1,
+// kept in registers for it); the left taps from the odd columns shifted by one lane. The same
+// sums, in the same order, as stride2_any.
+template <int NB>
+void stride2_3x3_blocks(const Stride2& f, const float* x, const __m512 (&wv)[9], const Epilogue& ep, int64_t ow0,
+                        float* y) {
+  const int64_t H = f.H, W = f.W, OH = f.OH, OW = f.OW;
+  const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i io = _mm512_add_epi32(ie, _mm512_set1_epi32(1));
+  auto lanes = [](int64_t n) {
+    return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1);
+  };
+  __mmask16 ma[NB], mb[NB];  // the lanes of each block's two loads inside the row
+  for (int j = 0; j < NB; ++j) {
+    const int64_t c = 2 * (ow0 + 16 * j);
+    ma[j] = lanes(W - c), mb[j] = lanes(W - c - 16);
+  }
+  // input row ih's values at columns 2·o − 1, 2·o and 2·o + 1 of block j's outputs o
+  auto split = [&](int64_t ih, int j, __m512* l, __m512* mid, __m512* r) {
+    if (ih < 0 || ih >= H) {
+      *l = *mid = *r = _mm512_setzero_ps();
+      return;
+    }
+    const int64_t c = 2 * (ow0 + 16 * j);
+    const float* row = x + ih * W + c;
+    // plain loads where the whole vector is inside the row (masked ones waited longer on memory)
+    const __m512 a = ma[j] == 0xFFFF ? _mm512_loadu_ps(row) : _mm512_maskz_loadu_ps(ma[j], row);
+    const __m512 b = mb[j] == 0xFFFF ? _mm512_loadu_ps(row + 16) : _mm512_maskz_loadu_ps(mb[j], row + 16);
+    *mid = _mm512_permutex2var_ps(a, ie, b);
+    *r = _mm512_permutex2var_ps(a, io, b);
+    const __m512 before = c > 0 ? _mm512_set1_ps(row[-1]) : _mm512_setzero_ps();
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(*r), _mm512_castps_si512(before), 15));
+  };
+  __m512 l0[NB], m0[NB], r0[NB];
+  for (int j = 0; j < NB; ++j) split(-f.pad_top, j, &l0[j], &m0[j], &r0[j]);
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int j = 0; j < NB; ++j) {
+      __m512 l1, m1, r1, l2, m2, r2;
+      split(2 * oh + 1 - f.pad_top, j, &l1, &m1, &r1);
+      split(2 * oh + 2 - f.pad_top, j, &l2, &m2, &r2);
+      __m512 a = _mm512_mul_ps(wv[0], l0[j]);
+      a = _mm512_fmadd_ps(wv[1], m0[j], a);
+      a = _mm512_fmadd_ps(wv[2], r0[j], a);
+      a = _mm512_fmadd_ps(wv[3], l1, a);
+      a = _mm512_fmadd_ps(wv[4], m1, a);
+      a = _mm512_fmadd_ps(wv[5], r1, a);
+      a = _mm512_fmadd_ps(wv[6], l2, a);
+      a = _mm512_fmadd_ps(wv[7], m2, a);
+      a = _mm512_fmadd_ps(wv[8], r2, a);
+      const int64_t ow = ow0 + 16 * j;
+      const int n = static_cast<int>(std::min<int64_t>(16, OW - ow));
+      put<V16>(y + oh * OW + ow, finish<V16>(a, ep, oh * OW + ow, n), n);
+      l0[j] = l2, m0[j] = m2, r0[j] = r2;
+    }
+}
+
+// Planes [p0, p1) by stride2_3x3_blocks, output rows in order across up to 4 blocks (64 outputs)
+// at a time (a block's column down all rows, then the next one's, missed the cache on 112×112
+// planes that came from memory).
+void stride2_3x3(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
+  const int64_t isz = f.H * f.W, osz = f.OH * f.OW;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t m = p % pl.M;
+    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * isz;
+    const float* w = pl.w + m * 9;
+    const Epilogue ep = pl.epilogue(p, osz);
+    __m512 wv[9];
+    for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(w[t]);
+    for (int64_t ow0 = 0; ow0 < f.OW; ow0 += 64) {
+      switch (std::min<int64_t>(4, (f.OW - ow0 + 15) / 16)) {
+        case 4: stride2_3x3_blocks<4>(f, x, wv, ep, ow0, pl.y + p * osz); break;
+        case 3: stride2_3x3_blocks<3>(f, x, wv, ep, ow0, pl.y + p * osz); break;
+        case 2: stride2_3x3_blocks<2>(f, x, wv, ep, ow0, pl.y + p * osz); break;
+        default: stride2_3x3_blocks<1>(f, x, wv, ep, ow0, pl.y + p * osz); break;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void plane_avx512(const Plane& p) { plane_any<V16>(p); }
-void flat_avx512(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) { flat_any<V16>(f, pl, p0, p1); }
+void flat_avx512(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
+  const bool three = f.kw == 3 && pl.ntaps == 9 && f.col_offset[0] == -1 && f.col_offset[1] == 0 && f.col_offset[2] == 1;
+  bool pad1 = three;
+  for (int t = 0; t < 9 && pad1; ++t) pad1 = f.offsets[t] == (t / 3 - 1) * f.W + (t % 3 - 1);
+  // rows of 64 and more: 112×112 c32, 2 threads, 0.099 → 0.068 ms (warm), 0.18–0.22 → 0.13–0.15
+  // (input from memory); on 56×56 and smaller planes the flat loop's full vectors won or tied
+  if (pad1 && f.W >= 64) return flat3x3(f, pl, p0, p1);
+  flat_any<V16>(f, pl, p0, p1);
+}
 void stride2_avx512(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
+  if (f.KH == 3 && f.dh == 1) return stride2_3x3(f, pl, p0, p1);
   stride2_any<V16>(f, pl, p0, p1);
 }
 
