@@ -37,7 +37,7 @@ export const PASSES: Record<string, Pass> = {
 export const BACKEND_PIPELINE = 'place-experts,partition,schedule,insert-transfers,plan-memory,emit';
 
 const SIMPLIFY = 'fold,dce,cse';
-const FUSE = 'fold-batchnorm,fuse-layernorm,fuse-conv,fuse-matmul,fuse-elementwise';
+const FUSE = 'fold-batchnorm,fuse-layernorm,fuse-attention,fuse-conv,fuse-matmul,fuse-elementwise';
 
 /**
  * Named pipelines, each a pipeline string printed back exactly into every plan. `default`: what

@@ -1,4 +1,5 @@
 import type { Pass } from '../pass.js';
+import { fuseAttentionPass } from './attention.js';
 import { foldBatchNormPass } from './batchnorm.js';
 import { fuseConvPass } from './conv.js';
 import { fuseElementwisePass } from './elementwise.js';
@@ -9,6 +10,7 @@ import { fuseMatMulPass } from './matmul.js';
 export const FUSE_PASSES: Record<string, Pass> = {
   [foldBatchNormPass.name]: foldBatchNormPass,
   [fuseLayerNormPass.name]: fuseLayerNormPass,
+  [fuseAttentionPass.name]: fuseAttentionPass,
   [fuseConvPass.name]: fuseConvPass,
   [fuseMatMulPass.name]: fuseMatMulPass,
   [fuseElementwisePass.name]: fuseElementwisePass,

@@ -182,6 +182,69 @@ export function decomposeLayerNorm(graph: IRGraph, id: string, opset: number, cr
   if (beta !== undefined) e('Add', [scaled, beta], out);
 }
 
+/**
+ * Attention over 3-D Q, K, V with as many KV heads as query heads, one output, an optional
+ * additive float mask (what fuse-attention makes) → the ops of pre-opset-23 exports: each of Q,
+ * K, V reshaped to [B, S, H, D] (0: copy the dim) and transposed heads first (K to [0, 2, 3, 1]),
+ * MatMul, the scale (a Div where its reciprocal round-trips), Add of the mask, Softmax over the last axis, MatMul by V, the heads
+ * transposed back and merged.
+ */
+export function decomposeAttention(graph: IRGraph, id: string, opset: number, created: string[] = []): void {
+  const op = graph.op(id);
+  const [q, k, v, mask, ...rest] = graph.opInputs(id);
+  const [out, ...more] = graph.opOutputs(id);
+  const attr = (name: string): number | undefined => {
+    const a = op.attrs[name];
+    return a && (a.type === 'int' || a.type === 'float') ? a.value : undefined;
+  };
+  const heads = attr('q_num_heads');
+  const scale = attr('scale');
+  const hidden = (x: string | undefined): number | undefined => {
+    const s = x === undefined ? undefined : graph.value(x).shape;
+    return s && s.length === 3 && typeof s[2] === 'number' ? s[2] : undefined;
+  };
+  const [dq, dv] = [hidden(q), hidden(v)];
+  if (
+    q === undefined ||
+    k === undefined ||
+    v === undefined ||
+    out === undefined ||
+    heads === undefined ||
+    scale === undefined ||
+    attr('kv_num_heads') !== heads ||
+    dq === undefined ||
+    dv === undefined ||
+    dq % heads !== 0 ||
+    dv % heads !== 0 ||
+    rest.some((x) => x !== undefined) ||
+    more.some((x) => x !== undefined) ||
+    ['is_causal', 'softcap', 'qk_matmul_output_mode'].some((a) => (attr(a) ?? 0) !== 0)
+  )
+    throw new Error(`Attention '${op.name}' is not the 3-D, one-output form that fuse-attention makes`);
+  graph.removeOp(id);
+  const e = (type: string, ins: string[], o?: string, attrs: Record<string, AttrValue> = {}): string =>
+    emit(graph, op.name, type, opset, ins, o, attrs, op.loc, op.placement, created);
+  const shape = (dims: number[]): string => {
+    const name = graph.freshValueName(`${op.name}/shape`);
+    const data = new Uint8Array(8 * dims.length);
+    dims.forEach((d, i) => new DataView(data.buffer).setBigInt64(8 * i, BigInt(d), true));
+    graph.addValue({ name, dtype: 'int64', shape: [dims.length], role: 'weight', weight: { kind: 'inline', data } });
+    return name;
+  };
+  const split = (x: string, width: number, perm: number[]): string =>
+    e('Transpose', [e('Reshape', [x, shape([0, 0, heads, width / heads])])], undefined, { perm: ints(perm) });
+  const scores = e('MatMul', [split(q, dq, [0, 2, 1, 3]), split(k, dq, [0, 2, 3, 1])]);
+  // Div by 1/scale where that round-trips in float32 (exporters divide by √D: the same bits back)
+  const divisor = Math.fround(1 / scale);
+  const scaled =
+    Math.fround(1 / divisor) === Math.fround(scale)
+      ? e('Div', [scores, addFloatWeight(graph, `${op.name}/divisor`, Float32Array.of(divisor), [])])
+      : e('Mul', [scores, addFloatWeight(graph, `${op.name}/scale`, Float32Array.of(scale), [])]);
+  const probs = e('Softmax', [mask === undefined ? scaled : e('Add', [scaled, mask])], undefined, { axis: int(-1) });
+  const heads4 = e('MatMul', [probs, split(v, dv, [0, 2, 1, 3])]);
+  e('Reshape', [e('Transpose', [heads4], undefined, { perm: ints([0, 2, 1, 3]) }), shape([0, 0, dv])], out);
+}
+
 function axesWeight(graph: IRGraph, base: string): string {
   const name = graph.freshValueName(base);
   const data = new Uint8Array(8);

@@ -1,4 +1,4 @@
-import { decomposeLayerNorm } from '../../passes/fuse/unfuse.js';
+import { decomposeAttention, decomposeLayerNorm } from '../../passes/fuse/unfuse.js';
 import { FleetcError } from '../diagnostics/index.js';
 import type { IRGraph } from '../ir/graph.js';
 import type { AttrValue } from '../ir/graph.js';
@@ -135,9 +135,15 @@ export function adaptOpsets(
         g.updateOp(id, { opset: target });
         continue;
       }
-      if (op.opType === 'LayerNormalization' && target < 17 && op.domain === '') {
+      const decompose =
+        op.opType === 'LayerNormalization' && target < 17
+          ? decomposeLayerNorm
+          : op.opType === 'Attention' && target < 23
+            ? decomposeAttention
+            : undefined;
+      if (decompose) {
         const ops: string[] = [];
-        decomposeLayerNorm(g, id, target, ops);
+        decompose(g, id, target, ops);
         if (g === graph) created?.(id, ops);
         done.decomposed++;
         continue;

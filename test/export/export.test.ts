@@ -139,6 +139,16 @@ const CASES: Case[] = [
     expect: (res) => expect(res.devices.map((d) => d.device)).toEqual(['cpu0', 'gpu0', 'ipu0']),
   },
   {
+    name: 'BERT-style encoder on two cpus: fused Attention written back as head Reshape/Transpose, MatMul, Softmax',
+    model: join(FIXTURES, 'bert_encoder/model.onnx'),
+    fleet: 'cpu-threads.yaml',
+    sets: [0, 1],
+    expect: (res) => {
+      expect(res.opsets['']).toBe(17);
+      expect(res.rewritten.decomposed).toBeGreaterThanOrEqual(2);
+    },
+  },
+  {
     name: 'MobileNet blocks: FusedConv written back as Conv + Add + activation',
     model: join(FIXTURES, 'mobilenet_block/model.onnx'),
     fleet: 'cpu-threads.yaml',

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/api/compile.js';
-import { IRGraph } from '../../src/ir/graph.js';
+import { IRGraph, type AttrValue } from '../../src/ir/graph.js';
 import { foldBatchNorm } from '../../passes/fuse/batchnorm.js';
+import { fuseAttention } from '../../passes/fuse/attention.js';
 import { fuseConv } from '../../passes/fuse/conv.js';
 import { fuseElementwise } from '../../passes/fuse/elementwise.js';
 import { fuseLayerNorm } from '../../passes/fuse/layernorm.js';
@@ -171,6 +172,40 @@ function attentionScores(batch = 1): IRGraph {
   b.op('Add', ['scaled', 'mask'], 'masked');
   b.op('Softmax', ['masked'], 'y', { axis: { type: 'int', value: -1 } });
   return b.output('y');
+}
+
+/**
+ * A whole attention block as PyTorch exports a BERT layer's: q, k, v [batch, 20, 64] split into 4
+ * heads of 16 by Reshape + Transpose (K to [0, 2, 3, 1], or `kTwice`: [0, 2, 1, 3] then [0, 1, 3, 2]),
+ * MatMul ÷ 4 + mask [batch, 1, 1, 20] (or no mask), Softmax, MatMul by V, heads merged back.
+ * `probsOut`: the probabilities are a graph output too (then nothing may fuse).
+ */
+function attentionBlock(batch = 1, opts: { kTwice?: boolean; mask?: boolean; probsOut?: boolean } = {}): () => IRGraph {
+  return () => {
+    const b = new Builder();
+    for (const x of ['q', 'k', 'v']) b.input(x, [batch, 20, 64]);
+    const withMask = opts.mask ?? true;
+    if (withMask) b.input('mask', [batch, 1, 1, 20]);
+    b.int64s('heads', [batch, 20, 4, 16]);
+    b.int64s('merged', [batch, 20, 64]);
+    b.weight('four', [], [4]);
+    const perm = (p: number[]): Record<string, AttrValue> => ({ perm: { type: 'ints', value: p } });
+    for (const x of ['q', 'k', 'v']) b.op('Reshape', [x, 'heads'], `${x}4`);
+    b.op('Transpose', ['q4'], 'qh', perm([0, 2, 1, 3]));
+    if (opts.kTwice) {
+      b.op('Transpose', ['k4'], 'kh', perm([0, 2, 1, 3]));
+      b.op('Transpose', ['kh'], 'kt', perm([0, 1, 3, 2]));
+    } else b.op('Transpose', ['k4'], 'kt', perm([0, 2, 3, 1]));
+    b.op('Transpose', ['v4'], 'vh', perm([0, 2, 1, 3]));
+    b.op('MatMul', ['qh', 'kt'], 'qk');
+    b.op('Div', ['qk', 'four'], 'scaled');
+    if (withMask) b.op('Add', ['scaled', 'mask'], 'masked');
+    b.op('Softmax', [withMask ? 'masked' : 'scaled'], 'probs', { axis: { type: 'int', value: -1 } });
+    b.op('MatMul', ['probs', 'vh'], 'ctx');
+    b.op('Transpose', ['ctx'], 'ctx_t', perm([0, 2, 1, 3]));
+    b.op('Reshape', ['ctx_t', 'merged'], 'y');
+    return opts.probsOut ? b.output('y', 'probs') : b.output('y');
+  };
 }
 
 /** A linear layer whose output is scaled: x [3, 10, 16] · W [16, 12] · 0.25 (as Div by 4, or Div by 3), + bias. */
@@ -408,6 +443,25 @@ describe('fuse-matmul', () => {
     }
   });
 
+  it('fuses a whole attention block (either K transpose, with or without a mask) into Attention; not when the probabilities are read', () => {
+    for (const opts of [{}, { kTwice: true }, { mask: false }]) {
+      const g = inferShapes(attentionBlock(2, opts)());
+      expect(fuseAttention(g), JSON.stringify(opts)).toBe(1);
+      expect(Builder.opTypes(g)).toEqual(['Attention']);
+      const id = g.ops()[0]!;
+      expect(g.opInputs(id)).toEqual(opts.mask === false ? ['q', 'k', 'v'] : ['q', 'k', 'v', 'mask']);
+      expect(g.op(id).attrs).toMatchObject({
+        q_num_heads: { type: 'int', value: 4 },
+        kv_num_heads: { type: 'int', value: 4 },
+        scale: { type: 'float', value: 0.25 },
+      });
+      expect(g.opOutputs(id)).toEqual(['y']);
+    }
+    const read = inferShapes(attentionBlock(1, { probsOut: true })());
+    expect(fuseAttention(read)).toBe(0);
+    expect(Builder.opTypes(read)).toContain('Softmax');
+  });
+
   it('is written back as MatMul, the Adds and the GELU chain by unfuse', () => {
     const g = inferShapes(matmulGelu(3, 8, '(x·½)·e')());
     fuseMatMul(g);
@@ -526,6 +580,19 @@ describe.skipIf(!HAVE_FLEETRT)('fused kernels against the unfused graph (fleetrt
       const inputs = { q: values(batch * 1280, 74, -2, 2), k: values(batch * 1280, 75, -2, 2) };
       const mask = values(batch * 20, 76, -3, 0);
       expect(await compareFused(() => attentionScores(batch), { ...inputs, mask }, 'y', 'max')).toBeLessThan(1e-6);
+    }
+  });
+
+  it('an attention block as one Attention (heads read and written in place, the mask read with strides 0)', async () => {
+    for (const batch of [1, 2]) {
+      const qkv = {
+        q: values(batch * 1280, 77, -2, 2),
+        k: values(batch * 1280, 78, -2, 2),
+        v: values(batch * 1280, 79),
+      };
+      const mask = values(batch * 20, 80, -3, 0);
+      expect(await compareFused(attentionBlock(batch), { ...qkv, mask }, 'y')).toBeLessThan(1e-5);
+      expect(await compareFused(attentionBlock(batch, { mask: false }), qkv, 'y')).toBeLessThan(1e-5);
     }
   });
 

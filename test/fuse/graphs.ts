@@ -25,6 +25,18 @@ export class Builder {
     return name;
   }
 
+  int64s(name: string, data: number[]): string {
+    const bytes = new Uint8Array(BigInt64Array.from(data.map(BigInt)).buffer);
+    this.g.addValue({
+      name,
+      dtype: 'int64',
+      shape: [data.length],
+      role: 'weight',
+      weight: { kind: 'inline', data: bytes },
+    });
+    return name;
+  }
+
   op(opType: string, inputs: string[], out: string, attrs: Record<string, AttrValue> = {}): string {
     this.g.addOp({ opType, opset: 17, attrs, name: out }, inputs, [out]);
     return out;

@@ -68,7 +68,12 @@ void rows_x32_a(int64_t kc, const float* A, int64_t lda, const float* B, float* 
     a[r] = A + (r < mr ? r : mr - 1) * lda;
   }
   for (int64_t k = 0; k < kc; ++k) {
-    _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
+    if (R <= 8) {  // as rows_x32
+      _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32 + 16), _MM_HINT_T0);
+    } else {
+      _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
+    }
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {

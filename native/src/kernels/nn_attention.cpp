@@ -91,7 +91,8 @@ Status k_Attention(KernelContext& ctx) {
   p.q_sb = lq.sb, p.q_sh = lq.sh, p.q_ss = lq.ss;
   const float* kf = ku::as_float_buffer(ctx, *k);
   const float* vf = ku::as_float_buffer(ctx, *v);
-  if (past_k || pk || lk.ss != D) {
+  // K and V are read where they lie (3-D: heads side by side in each row) unless a cache is made
+  if (past_k || pk) {
     float* kc = static_cast<float*>(ctx.scratch(static_cast<size_t>(B * Hkv * T * D + 1) * sizeof(float)));
     concat_cache(past_k ? ku::as_float_buffer(ctx, *past_k) : nullptr, P, kf, lk, kc);
     p.k = kc, p.k_sb = Hkv * T * D, p.k_sh = T * D, p.k_ss = D;
@@ -99,7 +100,7 @@ Status k_Attention(KernelContext& ctx) {
   } else {
     p.k = kf, p.k_sb = lk.sb, p.k_sh = lk.sh, p.k_ss = lk.ss;
   }
-  if (past_v || pv || lv.ss != Dv) {
+  if (past_v || pv) {
     float* vc = static_cast<float*>(ctx.scratch(static_cast<size_t>(B * Hkv * T * Dv + 1) * sizeof(float)));
     concat_cache(past_v ? ku::as_float_buffer(ctx, *past_v) : nullptr, P, vf, lv, vc);
     p.v = vc, p.v_sb = Hkv * T * Dv, p.v_sh = T * Dv, p.v_ss = Dv;
@@ -139,15 +140,19 @@ Status k_Attention(KernelContext& ctx) {
         }
         mf[r * T + j] = val;
       }
-    Tensor mt;
-    mt.dtype = DType::kF32;
-    mt.shape = mask->shape;
-    mt.shape.back() = T;
-    mt.data = mf;
-    const float* full = ku::broadcast_float(ctx, mt, {B, Hq, S, T});
-    if (!full) return ku::op_error(ctx, "attn_mask " + ku::shape_str(mask->shape) + " does not broadcast to " +
-                                            ku::shape_str({B, Hq, S, T}));
-    p.bias = full, p.bias_sb = Hq * S * T, p.bias_sh = S * T, p.bias_ss = T;
+    // read in place with stride 0 along the broadcast dims ([B, 1, 1, T] for a padding mask)
+    std::vector<int64_t> full = {B, Hq, S}, strides(3, 0);
+    const int64_t lead = mask->rank() - 1;
+    if (lead > 3) return ku::op_error(ctx, "attn_mask " + ku::shape_str(mask->shape) + " has more than 4 dims");
+    for (int64_t d = lead - 1, stride = T; d >= 0; --d) {
+      const int64_t n = mask->shape[d], at = 3 - lead + d;
+      if (n != 1 && n != full[at])
+        return ku::op_error(ctx, "attn_mask " + ku::shape_str(mask->shape) + " does not broadcast to " +
+                                     ku::shape_str({B, Hq, S, T}));
+      strides[at] = n == 1 ? 0 : stride;
+      stride *= n;
+    }
+    p.bias = mf, p.bias_sb = strides[0], p.bias_sh = strides[1], p.bias_ss = strides[2];
   }
   float* qkf = nullptr;
   if (qk) {
