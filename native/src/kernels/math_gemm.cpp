@@ -279,11 +279,12 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   const bool split_columns = src.packed ? Mp * kKC * int64_t{sizeof(float)} <= kMaxSharedABlock
                                         : Mp * K * int64_t{sizeof(float)} <= kMaxSharedA;
   if (parallel && split_columns) {
-    // A small: split over the columns only. A is packed once (every depth block, every row panel)
-    // and shared by the tasks; each task takes a range of column panels through all depth blocks,
-    // packing each B panel it uses right before using it (unless B came packed). Two parallel_for
-    // per product instead of two per depth block. (Measured, 2 threads: 128×768 · 768×768 and
-    // ·768×3072 went from 230–256 / 272–276 to 305–315 / 293–301 GFLOP/s.)
+    // A small: split over the columns only. A is packed once (every depth block, every row panel),
+    // or read where it lies (below), and shared by the tasks; each task takes a range of column
+    // panels through all depth blocks, packing each B panel it uses right before using it (unless
+    // B came packed). Two parallel_for per product instead of two per depth block. (Measured, 2
+    // threads: 128×768 · 768×768 and ·768×3072 went from 230–256 / 272–276 to 305–315 / 293–301
+    // GFLOP/s.)
     const int64_t panels = (N + kNR - 1) / kNR;
     // With AVX-512 and up to 48 panels, the kernel reads A where it lies instead: packing A costs
     // a pass and a wait for both threads, shared by few panels (2 threads, B cold: 128×768·768×768
@@ -298,11 +299,11 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
         pack_a(trans_a, A, lda, ir, std::min(kMR, M - ir), pc, kc, kMR, aall + Mp * pc + ir * kc);
       }
     });
-    // Each task reads all of packed A once per panel range: where A is past L2, one range per
-    // thread, so that A comes from L3 once per thread, not once per task (BERT-base's 3072-deep
-    // output products, 2 threads, in the model: 24.4 → 23.2 ms per 12 layers; where A fits L2,
-    // the four ranges per thread, which even out the threads, stay faster: 24.4 against 25.0 ms).
-    const bool a_past_l2 = Mp * K * int64_t{sizeof(float)} > kMaxSharedABlock;
+    // Each task reads all of A once per panel range: where A is past L2, one range per thread,
+    // so that A comes from L3 once per thread, not once per task (BERT-base's 3072-deep output
+    // products, 2 threads, in the model: 24.4 → 23.2 ms per 12 layers; where A fits L2, the four
+    // ranges per thread, which even out the threads, stay faster: 24.4 against 25.0 ms).
+    const bool a_past_l2 = Mp * K * int64_t{sizeof(float)} > kMaxSharedA;
     const int64_t tasks = std::min<int64_t>(panels, (a_past_l2 ? 1 : 4) * threads);
     run(tasks, 1, [&](int64_t t0, int64_t t1) {
       float* const bown = src.packed ? nullptr : pack_buffer(kPackB, kNR * std::min(kKC, K));
