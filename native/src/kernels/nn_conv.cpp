@@ -735,6 +735,10 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // GEMM (fleetrt_conv_bench, FLEETRT_BENCH_CMP=1 FLEETRT_BENCH_COLD=1, 1 and 2 threads), and
   // ResNet-18's c128→256 one 137–168 against 153–175. 14×14 stride-1 outputs ran even on one
   // thread and faster direct on two.
+  // On several threads, 14×14 strided outputs only where the filters pass L2 per thread, as for
+  // 1×1s below: in the model (2 threads, alternated rounds, medians of 10) ResNet-18's
+  // c128→256 (1.2 MB of filters) ran 0.549 → 0.489 ms direct; ResNet-50's c256→256 (2.4 MB) stays.
+  if (ksz > 1 && osz > 64 && strided && threads > 1 && Mg * K <= threads * (int64_t{1} << 18)) return false;
   if (ksz > 1) return osz <= 64 || (osz <= 196 && strided);
   // 1×1: filters past L2 (1 MiB), which the direct kernel would stream once per block or band.
   // Unstrided ones on several threads: past L2 per thread, since the direct kernel splits the
