@@ -131,11 +131,14 @@ const CONVS: Conv[] = [
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'gemm3x3_s2', C: 31, H: 13, W: 11, M: 50, k: 3, stride: 2, pad: 1, group: 1 },
+  // (on 2 threads the direct kernel, the filters fitting L2 per thread; with more filters the GEMM)
   { name: 'gemm3x3_s2_14x13', C: 40, H: 27, W: 26, M: 70, k: 3, stride: 2, pad: 1, group: 1 },
+  { name: 'gemm3x3_s2_9x8', C: 128, H: 17, W: 15, M: 460, k: 3, stride: 2, pad: 1, group: 1 },
   // position panels past half of L2 (60 × 2250 floats): each thread's chunk of filters packs its own
   { name: 'gemm3x3_own_panels', C: 250, H: 8, W: 7, M: 70, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'gemm3x3_grouped', C: 64, H: 8, W: 7, M: 40, k: 3, stride: 1, pad: 1, group: 2 },
-  { name: 'gemm_pointwise', C: 600, H: 7, W: 5, M: 450, k: 1, stride: 1, pad: 0, group: 1 },
+  // unstrided 1×1: filters past L2 per thread (up to 4 threads), else the direct kernel
+  { name: 'gemm_pointwise', C: 1100, H: 7, W: 5, M: 960, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'gemm_pointwise_s2', C: 520, H: 9, W: 9, M: 510, k: 1, stride: 2, pad: 0, group: 1 },
   { name: 'depthwise3x3', C: 17, H: 23, W: 21, M: 17, k: 3, stride: 1, pad: 1, group: 17 },
   { name: 'depthwise3x3_s2', C: 9, H: 22, W: 37, M: 9, k: 3, stride: 2, pad: 1, group: 9 },

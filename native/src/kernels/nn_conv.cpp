@@ -723,7 +723,7 @@ bool conv2d_direct(KernelContext& ctx, const float* x, const float* w, const flo
 // while the GEMM reads them once per call and splits the filters over the threads. Measured per
 // layer with fleetrt_conv_bench (FLEETRT_BENCH_CMP=1 runs both); FLEETRT_CONV_PATH=direct|gemm
 // overrides the choice (benchmarks, tests).
-bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strided) {
+bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strided, int64_t threads) {
   if (const char* force = std::getenv("FLEETRT_CONV_PATH")) {
     if (std::strcmp(force, "gemm") == 0) return true;
     if (std::strcmp(force, "direct") == 0) return false;
@@ -735,8 +735,19 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // GEMM (fleetrt_conv_bench, FLEETRT_BENCH_CMP=1 FLEETRT_BENCH_COLD=1, 1 and 2 threads), and
   // ResNet-18's c128→256 one 137–168 against 153–175. 14×14 stride-1 outputs ran even on one
   // thread and faster direct on two.
+  // On several threads, 14×14 strided outputs only where the filters pass L2 per thread, as for
+  // 1×1s below: in the model (2 threads, alternated rounds, medians of 10) ResNet-18's
+  // c128→256 (1.2 MB of filters) ran 0.549 → 0.489 ms direct; ResNet-50's c256→256 (2.4 MB) stays.
+  if (ksz > 1 && osz > 64 && strided && threads > 1 && Mg * K <= threads * (int64_t{1} << 18)) return false;
   if (ksz > 1) return osz <= 64 || (osz <= 196 && strided);
-  // 1×1: filters past L2 (1 MiB), which the direct kernel would stream once per block or band
+  // 1×1: filters past L2 (1 MiB), which the direct kernel would stream once per block or band.
+  // Unstrided ones on several threads: past L2 per thread, since the direct kernel splits the
+  // filters between the threads there (conv1x1_direct) and applies the epilogue in its stores.
+  // In the model (2 threads, before/after alternated, medians of 8–10 rounds): ResNet-50's 14×14
+  // c256→1024 with its residual 0.416–0.431 → 0.364–0.394 ms, c1024→512 0.753–0.763 → 0.663–0.672,
+  // c1024→256 unchanged (0.38–0.39); MobileNetV2's 7×7 c960→320 0.186–0.199 → 0.134, c320→1280
+  // 0.209 → 0.178–0.189. (Strided ones gather their inputs per block of positions and keep the GEMM.)
+  if (!strided && threads > 1) return osz <= 196 && Mg * K > threads * (int64_t{1} << 18);
   return osz <= 196 && Mg * K >= (int64_t{1} << 18);
 }
 
@@ -749,7 +760,7 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
   bool strided = false;
   for (size_t d = 0; d < nsp; ++d) strided = strided || g.stride[d] > 1;
-  if (use_packed_gemm(osz, ksz, K, Mg, strided) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  if (use_packed_gemm(osz, ksz, K, Mg, strided, std::max(1, ctx.num_threads())) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {
