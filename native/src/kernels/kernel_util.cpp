@@ -559,6 +559,8 @@ double exp_shift_sum_avx512(const float* x, float sign, float shift, float* y, i
 void tanh_avx2(const float* x, float* y, int64_t n);
 void erf_avx2(const float* x, float* y, int64_t n);
 void erf_avx512(const float* x, float* y, int64_t n);
+float max_avx512(const float* x, int64_t n);
+void scale_avx512(float* y, int64_t n, float s);
 }
 
 bool use_avx2() {
@@ -614,6 +616,41 @@ void vrelu(const float* x, float* y, int64_t n) {
   for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _mm_max_ps(_mm_loadu_ps(x + i), zero));
 #endif
   for (; i < n; ++i) y[i] = std::max(x[i], 0.f);
+}
+
+float vmax(const float* x, int64_t n) {
+  if (use_avx512()) return vexp_detail::max_avx512(x, n);
+  float m = -std::numeric_limits<float>::infinity();
+  int64_t i = 0;
+#if defined(__SSE2__)
+  if (n >= 8) {  // maxps(x, m) keeps m where x is NaN, as std::max(m, x) below does
+    __m128 vm = _mm_set1_ps(m);
+    for (; i + 4 <= n; i += 4) vm = _mm_max_ps(_mm_loadu_ps(x + i), vm);
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, vm);
+    for (float v : lanes) m = std::max(m, v);
+  }
+#endif
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+void vscale(float* y, int64_t n, float s) {
+  if (use_avx512()) return vexp_detail::scale_avx512(y, n, s);
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128 vs = _mm_set1_ps(s);
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _mm_mul_ps(_mm_loadu_ps(y + i), vs));
+#endif
+  for (; i < n; ++i) y[i] *= s;
+}
+
+void vadd(float* y, const float* b, int64_t n) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _mm_add_ps(_mm_loadu_ps(y + i), _mm_loadu_ps(b + i)));
+#endif
+  for (; i < n; ++i) y[i] += b[i];
 }
 
 void vtanh(const float* x, float* y, int64_t n) {

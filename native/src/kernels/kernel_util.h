@@ -254,6 +254,13 @@ void vsigmoid(const float* x, float* y, int64_t n);
 // y[i] = max(x[i], 0) (y may equal x), with SSE max: the -O2 build neither vectorizes nor avoids a
 // branch per element in a plain loop, and random signs mispredict. What Relu and FusedMatMul use.
 void vrelu(const float* x, float* y, int64_t n);
+// max(−inf, x[0..n)) with NaNs skipped (as std::max(m, x) skips them), 16 lanes wide with AVX-512,
+// 4 with SSE: exact, so every width gives the same value. Softmax's and attention's max sweep.
+float vmax(const float* x, int64_t n);
+// y[i] *= s (exact at every width): Softmax's and attention's rescale.
+void vscale(float* y, int64_t n, float s);
+// y[i] += b[i], one add per element, with SSE (the -O2 build does not vectorize the loop).
+void vadd(float* y, const float* b, int64_t n);
 
 // ---------------------------------------------------------------- GEMM
 // Work on finished values of C (fleetc FusedMatMul: bias, residual, activation): called once per

@@ -15,13 +15,19 @@ namespace gemm {
 namespace {
 
 // R rows (of the panel's 12) × 32 columns: a short last row block (few-row products: 7 rows of a
-// short-sequence encoder) does R/12 of the full block's multiply-adds.
-template <int R>
-void rows_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
-              int nr) {
+// short-sequence encoder) does R/12 of the full block's multiply-adds. A is the packed panel
+// (kMR512 values per step) or, with kRowMajorA, read where it lies: rows lda apart, rows past mr
+// reading row mr − 1 again (their sums are never stored).
+template <int R, bool kRowMajorA>
+void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc, float alpha, float beta,
+              int mr, int nr) {
   __m512 c0[R], c1[R];
+  const float* a[R];
 #pragma GCC unroll 12
-  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r) {
+    c0[r] = c1[r] = _mm512_setzero_ps();
+    if (kRowMajorA) a[r] = A + (r < mr ? r : mr - 1) * lda;
+  }
   for (int64_t k = 0; k < kc; ++k) {
     if (R <= 8) {
       // Few rows: bound by streaming B from memory. Both lines of each step, 4 KiB ahead.
@@ -33,54 +39,11 @@ void rows_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc,
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
-      const __m512 a = _mm512_set1_ps(A[r]);
-      c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
-      c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
-    }
-    A += kMR512;
-    B += 32;
-  }
-  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  const __mmask16 m0 = static_cast<__mmask16>(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
-  const __mmask16 m1 = static_cast<__mmask16>(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
-  for (int r = 0; r < mr; ++r) {
-    float* row = C + r * ldc;
-    __m512 v0 = _mm512_mul_ps(va, c0[r]), v1 = _mm512_mul_ps(va, c1[r]);
-    if (beta != 0.f) {
-      v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
-      v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
-    }
-    _mm512_mask_storeu_ps(row, m0, v0);
-    _mm512_mask_storeu_ps(row + 16, m1, v1);
-  }
-}
-
-// The same block with A read where it lies (rows lda apart, row-major), not packed: rows past mr
-// read row mr − 1 again (their sums are never stored).
-template <int R>
-void rows_x32_a(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc, float alpha,
-                float beta, int mr, int nr) {
-  __m512 c0[R], c1[R];
-  const float* a[R];
-#pragma GCC unroll 12
-  for (int r = 0; r < R; ++r) {
-    c0[r] = c1[r] = _mm512_setzero_ps();
-    a[r] = A + (r < mr ? r : mr - 1) * lda;
-  }
-  for (int64_t k = 0; k < kc; ++k) {
-    if (R <= 8) {  // as rows_x32
-      _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32 + 16), _MM_HINT_T0);
-    } else {
-      _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
-    }
-    const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
-#pragma GCC unroll 12
-    for (int r = 0; r < R; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r][k]);
+      const __m512 av = _mm512_set1_ps(kRowMajorA ? a[r][k] : A[r]);
       c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
       c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
     }
+    if (!kRowMajorA) A += kMR512;
     B += 32;
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
@@ -102,17 +65,17 @@ void rows_x32_a(int64_t kc, const float* A, int64_t lda, const float* B, float* 
 
 void kernel_12x32_rowmajor_a_avx512(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc,
                                     float alpha, float beta, int mr, int nr) {
-  if (mr <= 4) return rows_x32_a<4>(kc, A, lda, B, C, ldc, alpha, beta, mr, nr);
-  if (mr <= 8) return rows_x32_a<8>(kc, A, lda, B, C, ldc, alpha, beta, mr, nr);
-  rows_x32_a<12>(kc, A, lda, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 4) return rows_x32<4, true>(kc, A, lda, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 8) return rows_x32<8, true>(kc, A, lda, B, C, ldc, alpha, beta, mr, nr);
+  rows_x32<12, true>(kc, A, lda, B, C, ldc, alpha, beta, mr, nr);
 }
 
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr) {
-  if (mr <= 2) return rows_x32<2>(kc, A, B, C, ldc, alpha, beta, mr, nr);
-  if (mr <= 4) return rows_x32<4>(kc, A, B, C, ldc, alpha, beta, mr, nr);
-  if (mr <= 8) return rows_x32<8>(kc, A, B, C, ldc, alpha, beta, mr, nr);
-  rows_x32<12>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 2) return rows_x32<2, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 4) return rows_x32<4, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 8) return rows_x32<8, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+  rows_x32<12, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
 }
 
 void pack_a12_avx512(const float* A, int64_t lda, int64_t kc, float* dst) {

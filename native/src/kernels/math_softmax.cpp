@@ -1,26 +1,14 @@
 // Softmax, LogSoftmax and Hardmax. Opset < 13 flattens the input to 2-D at `axis` (default 1);
 // opset ≥ 13 works along the single axis (default -1). Per row: a max sweep, one sweep that writes
-// exp(x − max) and sums it (one exp per element), and a rescale sweep; contiguous rows on an
-// AVX-512 CPU take all three sweeps 16 lanes wide (the same bits as the AVX2/SSE sweeps).
+// exp(x − max) and sums it (one exp per element), and a rescale sweep; contiguous rows take the
+// vector sweeps of kernel_util (ku::vmax, vexp_shift_sum, vscale: the same bits at every width).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "kernel_util.h"
 
 namespace fleetrt {
-namespace ku {
-namespace vexp_detail {
-// math_verf_avx512.cpp, after ku::use_avx512(): exact, so the same bits as the sweeps below.
-float max_avx512(const float* x, int64_t n);
-void scale_avx512(float* y, int64_t n, float s);
-}  // namespace vexp_detail
-}  // namespace ku
-
 namespace {
 
 enum class Sm { kSoftmax, kLogSoftmax, kHardmax };
@@ -36,22 +24,9 @@ void softmax_row(const float* x, float* y, int64_t n, int64_t stride, Sm kind) {
   }
   // max, then exp(x − max) written once (one exp per element) while summing, then a rescale
   float m = -std::numeric_limits<float>::infinity();
-  int64_t k0 = 0;
-  const bool avx512 = stride == 1 && ku::use_avx512();
-  if (avx512) {
-    m = ku::vexp_detail::max_avx512(x, n);
-    k0 = n;
-  }
-#if defined(__SSE2__)
-  if (stride == 1 && n >= 8 && !avx512) {  // maxps(x, m) keeps m where x is NaN, as std::max(m, x) below does
-    __m128 vm = _mm_set1_ps(m);
-    for (; k0 + 4 <= n; k0 += 4) vm = _mm_max_ps(_mm_loadu_ps(x + k0), vm);
-    alignas(16) float lanes[4];
-    _mm_store_ps(lanes, vm);
-    for (float v : lanes) m = std::max(m, v);
-  }
-#endif
-  for (int64_t k = k0; k < n; ++k) m = std::max(m, x[k * stride]);
+  if (stride == 1) m = ku::vmax(x, n);
+  else
+    for (int64_t k = 0; k < n; ++k) m = std::max(m, x[k * stride]);
   if (m == -std::numeric_limits<float>::infinity() || std::isnan(m)) {  // all −inf (or NaN): let IEEE decide
     for (int64_t k = 0; k < n; ++k) y[k * stride] = kind == Sm::kSoftmax ? std::numeric_limits<float>::quiet_NaN() : x[k * stride] - m;
     return;
@@ -60,14 +35,7 @@ void softmax_row(const float* x, float* y, int64_t n, int64_t stride, Sm kind) {
   if (stride == 1) {  // contiguous rows: vector exp
     if (kind == Sm::kSoftmax) {
       s = ku::vexp_shift_sum(x, 1.f, m, y, n);
-      const float inv = static_cast<float>(1.0 / s);
-      if (avx512) return ku::vexp_detail::scale_avx512(y, n, inv);
-      int64_t k = 0;
-#if defined(__SSE2__)
-      const __m128 vinv = _mm_set1_ps(inv);
-      for (; k + 4 <= n; k += 4) _mm_storeu_ps(y + k, _mm_mul_ps(_mm_loadu_ps(y + k), vinv));
-#endif
-      for (; k < n; ++k) y[k] *= inv;
+      ku::vscale(y, n, static_cast<float>(1.0 / s));
     } else {
       const float ls = static_cast<float>(std::log(ku::vexp_shift_sum(x, 1.f, m, nullptr, n)));
       for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - m) - ls;

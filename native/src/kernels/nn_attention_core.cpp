@@ -5,47 +5,22 @@
 #include <limits>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "kernel_util.h"
 
 namespace fleetrt {
 namespace ku {
-namespace vexp_detail {
-// math_verf_avx512.cpp, after ku::use_avx512(): exact (the Softmax kernel's sweeps).
-float max_avx512(const float* x, int64_t n);
-void scale_avx512(float* y, int64_t n, float s);
-}  // namespace vexp_detail
 
 namespace {
 
-// y[j] += b[j], j < n: SSE where there is SSE (the -O2 build does not vectorize this loop); one add per element as before.
-void add_row(float* y, const float* b, int64_t n) {
-  int64_t j = 0;
-#if defined(__SSE2__)
-  for (; j + 4 <= n; j += 4) _mm_storeu_ps(y + j, _mm_add_ps(_mm_loadu_ps(y + j), _mm_loadu_ps(b + j)));
-#endif
-  for (; j < n; ++j) y[j] += b[j];
-}
-
-// Softmax of one row in place, as the Softmax kernel computes a contiguous row (the same bits):
-// max, exp(x − max) summed, rescale. A row of −inf only becomes zeros.
+// Softmax of one row in place with the Softmax kernel's sweeps (the same bits); a row of −inf only
+// becomes zeros.
 void softmax_row(float* row, int64_t n) {
-  const float ninf = -std::numeric_limits<float>::infinity();
-  const bool avx512 = use_avx512();
-  float m = ninf;
-  if (avx512) m = vexp_detail::max_avx512(row, n);
-  else
-    for (int64_t j = 0; j < n; ++j) m = std::max(m, row[j]);
-  if (m == ninf) {
+  const float m = vmax(row, n);
+  if (m == -std::numeric_limits<float>::infinity()) {
     std::fill(row, row + n, 0.f);
     return;
   }
-  const float inv = static_cast<float>(1.0 / vexp_shift_sum(row, 1.f, m, row, n));
-  if (avx512) return vexp_detail::scale_avx512(row, n, inv);
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  vscale(row, n, static_cast<float>(1.0 / vexp_shift_sum(row, 1.f, m, row, n)));
 }
 
 }  // namespace
@@ -56,7 +31,8 @@ void attention(KernelContext* ctx, const AttentionProblem& p) {
   auto task = [&](int64_t t0, int64_t t1) {
     // one head's scores, kept by the thread between calls (a fresh buffer page-faults every call)
     thread_local std::vector<float> sc;
-    if (sc.size() < static_cast<size_t>(std::max<int64_t>(S * T, 1))) sc.resize(static_cast<size_t>(std::max<int64_t>(S * T, 1)));
+    const size_t need = static_cast<size_t>(std::max<int64_t>(S * T, 1));
+    if (sc.size() < need) sc.resize(need);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t b = t / p.q_heads, h = t % p.q_heads, kh = h / group;
       const float* q = p.q + b * p.q_sb + h * p.q_sh;
@@ -73,7 +49,7 @@ void attention(KernelContext* ctx, const AttentionProblem& p) {
         if (p.softcap > 0)
           for (int64_t j = 0; j < T; ++j) row[j] = p.softcap * std::tanh(row[j] / p.softcap);
         if (qk && p.qk_mode <= 1) std::copy(row, row + T, qk + i * T);
-        if (p.bias) add_row(row, p.bias + b * p.bias_sb + h * p.bias_sh + i * p.bias_ss, T);
+        if (p.bias) vadd(row, p.bias + b * p.bias_sb + h * p.bias_sh + i * p.bias_ss, T);
         // keys [lo, hi) are seen; the others masked
         const int64_t lo = std::clamp<int64_t>(start, 0, T);
         const int64_t hi = std::clamp<int64_t>(std::min(valid, p.causal ? i + off + 1 : T), lo, T);

@@ -1,7 +1,6 @@
 // AVX-512 depthwise loops (nn_conv_depthwise.h); compiled for AVX-512F by the pragma below.
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
-#include <cstdlib>
 
 #include "nn_conv_depthwise_impl.h"
 
