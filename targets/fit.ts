@@ -117,9 +117,10 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
 function measuredOps(work: OpSample[]): Record<string, MeasuredOp> {
   const byKey = new Map<string, number[]>();
   for (const s of work) {
-    const times = byKey.get(workKey(s));
+    const key = workKey(s);
+    const times = byKey.get(key);
     if (times) times.push(s.seconds);
-    else byKey.set(workKey(s), [s.seconds]);
+    else byKey.set(key, [s.seconds]);
   }
   return Object.fromEntries(
     [...byKey]

@@ -2,31 +2,24 @@ import type { AttrValue, IRGraph } from '../../src/ir/graph.js';
 import { dimEq, type Dim } from '../../src/ir/sym.js';
 import type { Pass } from '../pass.js';
 import { deadCodeElimination } from '../simplify/dce.js';
-import { fleetTakes, outerReferenced, scalarWeight, soleConsumer } from './util.js';
+import { fleetTakes, isOp, outerReferenced, scalarWeight, soleConsumer } from './util.js';
 
 const HEADS_FIRST = [0, 2, 1, 3];
 const HEADS_FIRST_T = [0, 2, 3, 1];
 
-/** The op making `value` when it is the standard `opType`, with its inputs; else undefined. */
+/** The standard op `opType` making `value`, with its inputs; else undefined. */
 function made(
   graph: IRGraph,
   value: string | undefined,
   opType: string,
 ): { op: string; ins: (string | undefined)[] } | undefined {
   const p = value === undefined ? undefined : graph.producer(value);
-  if (!p) return undefined;
-  const op = graph.op(p.op);
-  return op.domain === '' && op.opType === opType ? { op: p.op, ins: graph.opInputs(p.op) } : undefined;
+  return p && isOp(graph, p.op, opType) ? { op: p.op, ins: graph.opInputs(p.op) } : undefined;
 }
 
 function perm(graph: IRGraph, op: string): number[] | undefined {
   const a = graph.op(op).attrs.perm;
   return a && a.type === 'ints' ? a.value : undefined;
-}
-
-function isStd(graph: IRGraph, op: string, opType: string): boolean {
-  const o = graph.op(op);
-  return o.domain === '' && o.opType === opType;
 }
 
 const samePerm = (a: number[] | undefined, b: number[]): boolean =>
@@ -35,6 +28,7 @@ const samePerm = (a: number[] | undefined, b: number[]): boolean =>
 /** What one of Q, K, V is before its heads are split: `x3` [B, S, H·D] reshaped to [B, S, H, D]. */
 interface Split {
   x3: string;
+  shape: readonly Dim[];
   heads: number;
   dim: number;
   ops: string[];
@@ -75,7 +69,7 @@ function splitHeads(
   if (typeof heads !== 'number' || typeof dim !== 'number' || !dimEq(s3[0]!, s4[0]!) || !dimEq(s3[1]!, s4[1]!))
     return undefined;
   if (s3[2] !== heads * dim) return undefined;
-  return { x3, heads, dim, ops };
+  return { x3, shape: s3, heads, dim, ops };
 }
 
 /** A mask added to the scores: any float32 value of rank ≤ 4 whose shape broadcasts to [B, H, S, T]. */
@@ -114,7 +108,7 @@ export function fuseAttention(graph: IRGraph): number {
     return { qk: inner.op, scale: isDiv ? 1 / c : c, ops: [s.op, inner.op] };
   };
   for (const id of graph.topoOps()) {
-    if (!graph.hasOp(id) || !isStd(graph, id, 'Softmax')) continue;
+    if (!graph.hasOp(id) || !isOp(graph, id, 'Softmax')) continue;
     const sm = graph.op(id);
     const x = graph.opInputs(id)[0];
     const p = graph.opOutputs(id)[0];
@@ -127,11 +121,12 @@ export function fuseAttention(graph: IRGraph): number {
     let mask: string | undefined;
     const ops = [id];
     const add = chain ? undefined : made(graph, x, 'Add');
+    for (let slot = 0; add && !chain && slot < 2; slot++) {
+      chain = sole(add.ins[slot]) ? scores(add.ins[slot]) : undefined;
+      mask = add.ins[1 - slot];
+    }
     if (add) {
-      const slot = [0, 1].find((i) => scores(add.ins[i]) && sole(add.ins[i]));
-      chain = slot === undefined ? undefined : scores(add.ins[slot]);
-      mask = slot === undefined ? undefined : add.ins[1 - slot];
-      if (mask === undefined || graph.value(mask).dtype !== 'float32') continue;
+      if (!chain || mask === undefined || graph.value(mask).dtype !== 'float32') continue;
       ops.push(add.op);
     }
     if (!chain) continue;
@@ -141,20 +136,21 @@ export function fuseAttention(graph: IRGraph): number {
     const k = splitHeads(graph, kth, true, outer);
     // P · Vh, then the heads merged back: Reshape(Transpose(·, [0, 2, 1, 3]), [B, S, H·Dv])
     const pv = sole(p);
-    if (!q || !k || !pv || pv.slot !== 0 || !isStd(graph, pv.op, 'MatMul')) continue;
+    if (!q || !k || !pv || pv.slot !== 0 || !isOp(graph, pv.op, 'MatMul')) continue;
     const v = splitHeads(graph, graph.opInputs(pv.op)[1], false, outer);
     const back = sole(graph.opOutputs(pv.op)[0]);
-    if (!v || !back || !isStd(graph, back.op, 'Transpose') || !samePerm(perm(graph, back.op), HEADS_FIRST)) continue;
+    if (!v || !back || !isOp(graph, back.op, 'Transpose') || !samePerm(perm(graph, back.op), HEADS_FIRST)) continue;
     const merge = sole(graph.opOutputs(back.op)[0]);
     const y = merge ? graph.opOutputs(merge.op)[0] : undefined;
-    if (!merge || y === undefined || merge.slot !== 0 || !isStd(graph, merge.op, 'Reshape')) continue;
+    if (!merge || y === undefined || merge.slot !== 0 || !isOp(graph, merge.op, 'Reshape')) continue;
     const heads = q.heads;
     if (k.heads !== heads || v.heads !== heads || k.dim !== q.dim) continue;
-    const [qs, ks, vs, ys] = [q.x3, k.x3, v.x3, y].map((val) => graph.value(val).shape!);
-    if (!ys || ys.length !== 3 || !dimEq(ys[0]!, qs![0]!) || !dimEq(ys[1]!, qs![1]!) || ys[2] !== heads * v.dim)
-      continue;
-    if (!dimEq(vs![1]!, ks![1]!) || !dimEq(ks![0]!, qs![0]!) || !dimEq(vs![0]!, qs![0]!)) continue;
-    if (mask !== undefined && !broadcastsTo(graph.value(mask).shape, [qs![0]!, heads, qs![1]!, ks![1]!])) continue;
+    const [batch, seq] = [q.shape[0]!, q.shape[1]!];
+    const kvSeq = k.shape[1]!;
+    const ys = graph.value(y).shape;
+    if (!ys || ys.length !== 3 || !dimEq(ys[0]!, batch) || !dimEq(ys[1]!, seq) || ys[2] !== heads * v.dim) continue;
+    if (!dimEq(v.shape[1]!, kvSeq) || !dimEq(k.shape[0]!, batch) || !dimEq(v.shape[0]!, batch)) continue;
+    if (mask !== undefined && !broadcastsTo(graph.value(mask).shape, [batch, heads, seq, kvSeq])) continue;
 
     ops.push(...q.ops, ...k.ops, ...v.ops, pv.op, back.op, merge.op);
     const first = graph.op(chain.qk);

@@ -2,19 +2,12 @@ import type { IRGraph, AttrValue } from '../../src/ir/graph.js';
 import { dimEq, type Dim } from '../../src/ir/sym.js';
 import type { Pass } from '../pass.js';
 import { FLEETC_DOMAIN } from './conv.js';
-import { fleetTakes, outerReferenced, dropIfUnused, sameShape, scalarWeight, soleConsumer } from './util.js';
+import { fleetTakes, isOp, outerReferenced, dropIfUnused, sameShape, scalarWeight, soleConsumer } from './util.js';
 
 /** Activations fleetc FusedMatMul applies (native/src/kernels/math_matmul_epilogue.cpp). */
 export const MATMUL_ACTIVATIONS = ['Relu', 'Gelu', 'Tanh', 'Sigmoid'] as const;
 
 const near = (v: number | undefined, want: number): boolean => v !== undefined && Math.abs(v - want) <= 1e-6;
-
-/** The standard op of `id` (default domain) when it is `opType`, else undefined. */
-function isOp(graph: IRGraph, id: string | undefined, opType: string): boolean {
-  if (id === undefined) return false;
-  const op = graph.op(id);
-  return op.domain === '' && op.opType === opType;
-}
 
 /** The other input of a binary op than `slot`, or undefined. */
 function otherInput(graph: IRGraph, op: string, slot: number): string | undefined {

@@ -6,6 +6,13 @@ import { outerRefs } from '../simplify/outer.js';
 import type { PassContext } from '../pass.js';
 import { refusal } from '../../targets/index.js';
 
+/** Whether op `id` is the standard (default-domain) op `opType`. */
+export function isOp(graph: IRGraph, id: string | undefined, opType: string): boolean {
+  if (id === undefined) return false;
+  const op = graph.op(id);
+  return op.domain === '' && op.opType === opType;
+}
+
 /** Values that subgraphs of `graph`'s ops read from the enclosing scope (invisible as consumers). */
 export function outerReferenced(graph: IRGraph): Set<string> {
   const out = new Set<string>();
