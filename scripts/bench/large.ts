@@ -3,7 +3,8 @@
 // 128 (bound by compute), one decode step of a 42M-parameter GPT-style decoder with a KV cache,
 // torchvision ResNet-18, ResNet-50 and MobileNetV2 at 224×224. Target per model: ≤ 1.0× ORT's
 // latency. Prints the achieved FLOP/s against the SGEMM microbenchmark and the weight bytes read
-// per second against memcpy bandwidth, both measured in this run.
+// per second against memcpy bandwidth, both measured in this run. FLOP/s count each conv's direct
+// multiply-adds: the 3×3s that run by Winograd's F(2×2, 3×3) do fewer, so a CNN can pass the SGEMM.
 // Models: fixtures/gen/export_large_models.py, generated into bench/.cache/models on first use.
 // Arguments: case filters (a model name or part of a label). BENCH_BASELINE=<another checkout>
 // also times that checkout's fleetrt on the plan its own run of this bench built (its

@@ -1,7 +1,7 @@
 /**
  * The Conv paths of real-size CNNs that the fixtures touch lightly: 1×1 convs through the direct
  * kernel with and without stride (the inputs of each block of positions gathered next to each
- * other), 3×3 convs over phase planes, convs with few output positions through the packed GEMM, depthwise convs (same-size stride 1 over the flat plane,
+ * other), 3×3 convs over phase planes and by Winograd's F(2×2, 3×3), convs with few output positions through the packed GEMM, depthwise convs (same-size stride 1 over the flat plane,
  * 3×3 stride 2 from even/odd columns, 5×5 stride 2 over phase planes, planes narrower than a
  * vector, a depth multiplier of 2), with
  * channel counts and spatial sizes that leave partial register blocks everywhere. Checked against
@@ -140,6 +140,13 @@ const CONVS: Conv[] = [
   // unstrided 1×1: filters past L2 per thread (up to 4 threads), else the direct kernel
   { name: 'gemm_pointwise', C: 1100, H: 7, W: 5, M: 960, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'gemm_pointwise_s2', C: 520, H: 9, W: 9, M: 510, k: 1, stride: 2, pad: 0, group: 1 },
+  // Winograd F(2×2, 3×3) (AVX-512, 64 channels or more in and out, 48 tiles or more): odd output
+  // sizes (a last tile row and column half outside), filters past the last whole panel of 12,
+  // the residual; no padding with an epilogue applied after the output transform (LeakyRelu);
+  // tiles in several blocks per thread
+  { name: 'winograd3x3_residual', C: 70, H: 17, W: 15, M: 76, k: 3, stride: 1, pad: 1, group: 1, residual: true },
+  { name: 'winograd3x3_pad0_leaky', C: 64, H: 18, W: 20, M: 64, k: 3, stride: 1, pad: 0, group: 1, leaky: true },
+  { name: 'winograd3x3_blocks', C: 64, H: 40, W: 37, M: 65, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'depthwise3x3', C: 17, H: 23, W: 21, M: 17, k: 3, stride: 1, pad: 1, group: 17 },
   { name: 'depthwise3x3_s2', C: 9, H: 22, W: 37, M: 9, k: 3, stride: 2, pad: 1, group: 9 },
   { name: 'depthwise5x5', C: 6, H: 12, W: 19, M: 6, k: 5, stride: 1, pad: 2, group: 6 },
