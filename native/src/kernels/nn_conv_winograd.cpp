@@ -104,19 +104,17 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   int64_t chunks = 1;
   if (N * nblocks < threads) chunks = std::min(panels, (threads + N * nblocks - 1) / (N * nblocks));
   const int64_t chunk_panels = (panels + chunks - 1) / chunks;
-  const int64_t ld = (2 * TW + 2 + 15) / 16 * 16 + 32;  // padded input row (input_rows_avx512)
   // The 16 arrays of a block's inputs and products lie a line more than their size apart: at a
   // multiple of 4 KiB, the 16 stores (and loads) of a tile would all fall in one set of L1.
   const int64_t vstride = C * per_block + 16, mstride_rows = (chunk_panels * kMR * per_block + 16);
 
   auto body = [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<float> vbuf, mat, rows, out;
+    thread_local std::vector<float> vbuf, mat, out;
     // the microkernel reads the column panels with aligned loads: from a 64-byte boundary on
     if (vbuf.size() < static_cast<size_t>(16 * vstride + 16)) vbuf.resize(static_cast<size_t>(16 * vstride + 16));
     float* const vpk = vbuf.data() + (16 - reinterpret_cast<uintptr_t>(vbuf.data()) / sizeof(float) % 16) % 16;
     const size_t msize = static_cast<size_t>(16 * mstride_rows);
     if (mat.size() < msize) mat.resize(msize);
-    if (rows.size() < static_cast<size_t>(4 * ld)) rows.resize(static_cast<size_t>(4 * ld));
     if (out.size() < static_cast<size_t>(4 * TW + 64)) out.resize(static_cast<size_t>(4 * TW + 64));
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t n = task / (nblocks * chunks), blk = task / chunks % nblocks, ch = task % chunks;
@@ -131,16 +129,14 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             std::fill_n(vpk + xi * vstride + (bpanels - 1) * C * kNR + c * kNR + nt % kNR, kNR - nt % kNR, 0.f);
       for (int64_t c = 0; c < C; ++c) {
         const float* xc = x + (n * C + c) * isz;
-        for (int64_t ty = ta / TW; ty * TW < tb; ++ty) {
-          input_rows_avx512(xc, H, W, 2 * ty - pt, pl, rows.data(), ld);
+        for (int64_t ty = ta / TW; ty * TW < tb; ++ty)
           // the row's tiles in runs that stay inside one column panel
           for (int64_t t = std::max(ta, ty * TW), t_end = std::min(tb, (ty + 1) * TW); t < t_end;) {
             const int64_t j = t - ta, run_end = std::min(t_end, ta + (j / kNR + 1) * kNR);
             float* dst = vpk + (j / kNR) * C * kNR + c * kNR + j % kNR;
-            input_tiles_avx512(rows.data(), ld, t - ty * TW, run_end - ty * TW, dst, vstride);
+            input_tiles_avx512(xc, H, W, 2 * ty - pt, pl, t - ty * TW, run_end - ty * TW, dst, vstride);
             t = run_end;
           }
-        }
       }
       // the 16 products: mat[ξ][filter − 12·p0][tile], per_block apart
       const int64_t mrows = (p1 - p0) * kMR;

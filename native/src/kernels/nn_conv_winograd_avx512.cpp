@@ -4,7 +4,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "nn_conv_winograd_kernels.h"
 
@@ -19,45 +18,47 @@ inline __mmask16 first_lanes(int64_t n) {
 
 }  // namespace
 
-void input_rows_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, float* d, int64_t ld) {
-  // the padded rows P_r (column k holds input column k − pl), zero outside the plane
-  const int64_t k0 = std::max<int64_t>(0, pl), k1 = std::min<int64_t>(ld, W + pl);
-  for (int64_t r = 0; r < 4; ++r) {
-    float* row = d + r * ld;
-    const int64_t iy = iy0 + r;
-    if (iy < 0 || iy >= H || k1 <= k0) {
-      std::memset(row, 0, static_cast<size_t>(ld) * sizeof(float));
-      continue;
-    }
-    std::memset(row, 0, static_cast<size_t>(k0) * sizeof(float));
-    std::memcpy(row + k0, xc + iy * W + (k0 - pl), static_cast<size_t>(k1 - k0) * sizeof(float));
-    std::memset(row + k1, 0, static_cast<size_t>(ld - k1) * sizeof(float));
-  }
-  // Bᵀ down the columns, in place: D0 = P0 − P2, D1 = P1 + P2, D2 = P2 − P1, D3 = P1 − P3
-  for (int64_t k = 0; k < ld; k += 16) {
-    const __mmask16 m = first_lanes(ld - k);
-    const __m512 p0 = _mm512_maskz_loadu_ps(m, d + k), p1 = _mm512_maskz_loadu_ps(m, d + ld + k),
-                 p2 = _mm512_maskz_loadu_ps(m, d + 2 * ld + k), p3 = _mm512_maskz_loadu_ps(m, d + 3 * ld + k);
-    _mm512_mask_storeu_ps(d + k, m, _mm512_sub_ps(p0, p2));
-    _mm512_mask_storeu_ps(d + ld + k, m, _mm512_add_ps(p1, p2));
-    _mm512_mask_storeu_ps(d + 2 * ld + k, m, _mm512_sub_ps(p2, p1));
-    _mm512_mask_storeu_ps(d + 3 * ld + k, m, _mm512_sub_ps(p1, p3));
-  }
+// The lanes of 16 values from input column col on that lie inside the row [0, W).
+inline __mmask16 inside(int64_t col, int64_t W) {
+  const int64_t lo = std::max<int64_t>(0, -col), hi = std::min<int64_t>(16, W - col);
+  return hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
 }
 
-void input_tiles_avx512(const float* d, int64_t ld, int64_t tx0, int64_t tx1, float* dst, int64_t xi_stride) {
+void input_tiles_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
+                        float* dst, int64_t xi_stride) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (int64_t tx = tx0; tx < tx1; tx += 16) {
     const __mmask16 m = first_lanes(tx1 - tx);
+    // tile tx reads input columns 2·tx − pl .. 2·tx − pl + 3: of 16 tiles, the 32 columns from
+    // col (a, b) and the 32 from col + 2 (a2, b2), zero outside the plane
+    const int64_t col = 2 * tx - pl;
+    const __mmask16 ma = inside(col, W), mb = inside(col + 16, W), ma2 = inside(col + 2, W), mb2 = inside(col + 18, W);
+    __m512 a[4], b[4], a2[4], b2[4];
+    for (int r = 0; r < 4; ++r) {
+      const int64_t iy = iy0 + r;
+      if (iy < 0 || iy >= H) {
+        a[r] = b[r] = a2[r] = b2[r] = _mm512_setzero_ps();
+        continue;
+      }
+      // masked-off lanes are not read: the row's base may lie before the plane at its left edge
+      const float* s = xc + iy * W + col;
+      a[r] = _mm512_maskz_loadu_ps(ma, s);
+      b[r] = _mm512_maskz_loadu_ps(mb, s + 16);
+      a2[r] = _mm512_maskz_loadu_ps(ma2, s + 2);
+      b2[r] = _mm512_maskz_loadu_ps(mb2, s + 18);
+    }
     float* o = dst + (tx - tx0);
-    for (int64_t i = 0; i < 4; ++i) {
-      // tile tx reads columns 2tx .. 2tx + 3: E[tx], O[tx], E[tx + 1], O[tx + 1]
-      const float* s = d + i * ld + 2 * tx;
-      const __m512 a = _mm512_loadu_ps(s), b = _mm512_loadu_ps(s + 16);
-      const __m512 a2 = _mm512_loadu_ps(s + 2), b2 = _mm512_loadu_ps(s + 18);
-      const __m512 e0 = _mm512_permutex2var_ps(a, even, b), o0 = _mm512_permutex2var_ps(a, odd, b);
-      const __m512 e1 = _mm512_permutex2var_ps(a2, even, b2), o1 = _mm512_permutex2var_ps(a2, odd, b2);
+    for (int i = 0; i < 4; ++i) {
+      // Bᵀ down the columns: D0 = P0 − P2, D1 = P1 + P2, D2 = P2 − P1, D3 = P1 − P3
+      const int p = i == 0 ? 0 : 1, q = i == 0 ? 2 : i == 3 ? 3 : 2;
+      auto comb = [&](const __m512* v) {
+        return i == 1 ? _mm512_add_ps(v[p], v[q]) : i == 2 ? _mm512_sub_ps(v[q], v[p]) : _mm512_sub_ps(v[p], v[q]);
+      };
+      const __m512 da = comb(a), db = comb(b), da2 = comb(a2), db2 = comb(b2);
+      // E[tx], O[tx], E[tx + 1], O[tx + 1] of that row
+      const __m512 e0 = _mm512_permutex2var_ps(da, even, db), o0 = _mm512_permutex2var_ps(da, odd, db);
+      const __m512 e1 = _mm512_permutex2var_ps(da2, even, db2), o1 = _mm512_permutex2var_ps(da2, odd, db2);
       // B along the rows: E0 − E1, O0 + E1, E1 − O0, O0 − O1
       _mm512_mask_storeu_ps(o + (4 * i + 0) * xi_stride, m, _mm512_sub_ps(e0, e1));
       _mm512_mask_storeu_ps(o + (4 * i + 1) * xi_stride, m, _mm512_add_ps(o0, e1));
