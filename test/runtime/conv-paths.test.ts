@@ -120,6 +120,19 @@ const CONVS: Conv[] = [
   { name: 'stem_maxpool', C: 3, H: 40, W: 37, M: 9, k: 7, stride: 2, pad: 3, group: 1, pool: true },
   { name: 'conv3x3_channel_split', C: 128, H: 10, W: 11, M: 117, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'pointwise_channel_split', C: 150, H: 13, W: 12, M: 144, k: 1, stride: 1, pad: 0, group: 1 },
+  // a large plane read in place, the filters split between the threads, the residual in the stores
+  {
+    name: 'pointwise_wide_channel_split',
+    C: 40,
+    H: 30,
+    W: 28,
+    M: 144,
+    k: 1,
+    stride: 1,
+    pad: 0,
+    group: 1,
+    residual: true,
+  },
   // 7×7 and 10×10 planes: 48-position blocks and the 1 or 4 positions left over (AVX-512)
   { name: 'pointwise_7x7', C: 150, H: 7, W: 7, M: 45, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'pointwise_10x10', C: 33, H: 10, W: 10, M: 21, k: 1, stride: 1, pad: 0, group: 1 },
