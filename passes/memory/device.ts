@@ -9,6 +9,7 @@ import { evaluate, symbolsOf, type Dim } from '../../src/ir/sym.js';
 import type { ValueAttrs, WeightRef } from '../../src/ir/types.js';
 import { freeNames } from '../../targets/fleetrt/emit.js';
 import { WEIGHT_ALIGN } from '../../targets/fleetrt/weights.js';
+import { FLEETC_DOMAIN } from '../fuse/conv.js';
 import { alignUp, livePeak, planArena, type ArenaRequest } from './arena.js';
 
 /** ONNX ops whose output is their first input's bytes unchanged (fleetrt's kernels skip the copy when both share a slot). */
@@ -170,14 +171,23 @@ export class ArenaModel {
     const defaulted = new Set<string>();
     const stays = (n: string): boolean => !p.sends.has(n) && !p.outputs.has(n) && this.size(n).bytes !== undefined;
     // A view op's output shares its input's slot (fleetrt then skips the copy): one request, live
-    // from the input's producer to the last reader of any of them.
+    // from the input's producer to the last reader of any of them. So does a fused conv's output
+    // its residual's, where no one reads that slot after the conv (in place).
     const root = new Map<string, string>();
-    for (const id of p.ops) {
-      const src = this.viewSource(id);
-      if (!src || !first.has(src.input) || !stays(src.input) || !stays(src.output)) continue;
-      if (this.size(src.input).bytes !== this.size(src.output).bytes) continue;
-      root.set(src.output, root.get(src.input) ?? src.input);
-    }
+    const lastInSlot = (r: string): number => {
+      let end = last.get(r) ?? -1;
+      for (const [n, to] of root) if (to === r) end = Math.max(end, last.get(n) ?? -1);
+      return end;
+    };
+    p.ops.forEach((id, k) => {
+      const view = this.viewSource(id);
+      const src = view ?? this.inPlaceResidual(id);
+      if (!src || !first.has(src.input) || !stays(src.input) || !stays(src.output)) return;
+      if (this.size(src.input).bytes !== this.size(src.output).bytes) return;
+      const r = root.get(src.input) ?? src.input;
+      if (!view && lastInSlot(r) !== k) return;
+      root.set(src.output, r);
+    });
     const names: string[] = [];
     const reqs: ArenaRequest[] = [];
     const slotOf = new Map<string, number>();
@@ -210,6 +220,24 @@ export class ArenaModel {
     const input = this.graph.opInputs(op)[0];
     const output = this.graph.opOutputs(op)[0];
     if (input === undefined || output === undefined) return undefined;
+    const a = this.graph.value(input);
+    const b = this.graph.value(output);
+    if (!a.dtype || a.dtype !== b.dtype || a.container || b.container) return undefined;
+    return { input, output };
+  }
+
+  /**
+   * The residual Z and output of a fleetc FusedConv that may write its output over Z: Z is no
+   * other input of it, of the output's type (fleetrt's conv kernels read each residual value
+   * before they write the output value in its place).
+   */
+  private inPlaceResidual(op: string): { input: string; output: string } | undefined {
+    const o = this.graph.op(op);
+    if (o.domain !== FLEETC_DOMAIN || o.opType !== 'FusedConv') return undefined;
+    const ins = this.graph.opInputs(op);
+    const input = ins[3];
+    const output = this.graph.opOutputs(op)[0];
+    if (input === undefined || output === undefined || ins.indexOf(input) !== 3) return undefined;
     const a = this.graph.value(input);
     const b = this.graph.value(output);
     if (!a.dtype || a.dtype !== b.dtype || a.container || b.container) return undefined;

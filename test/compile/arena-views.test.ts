@@ -53,3 +53,62 @@ describe('arena views', () => {
     expect(layout.tensors.has('a')).toBe(true);
   });
 });
+
+/**
+ * x → Relu → z; z, and (optionally) z again later; a fleetc FusedConv(x2, w, b, z) → y, y → Relu → out.
+ * `zReadAfter`: another op reads z after the conv; `zAsInput`: z is also the conv's X.
+ */
+function convGraph(opts: { zReadAfter?: boolean; zAsInput?: boolean } = {}): { g: IRGraph; ops: string[] } {
+  const g = new IRGraph('inplace', { format: 'ir', file: 'inplace.ir', opsets: { '': 17, fleetc: 1 } });
+  const val = (name: string, role: 'input' | 'intermediate' = 'intermediate'): void => {
+    g.addValue({ name, dtype: 'float32', shape: [1, 4, 8, 8], role });
+  };
+  val('x', 'input');
+  g.inputs = ['x'];
+  for (const [name, shape] of [
+    ['w', [4, 4, 1, 1]],
+    ['b', [4]],
+  ] as const)
+    g.addValue({
+      name,
+      dtype: 'float32',
+      shape: [...shape],
+      role: 'weight',
+      weight: { kind: 'inline', data: new Uint8Array(4 * shape.reduce((p, q) => p * q, 1)) },
+    });
+  for (const n of ['z', 'x2', 'y', 'late', 'out']) val(n);
+  const ops = [
+    g.addOp({ opType: 'Relu', name: 'r0' }, ['x'], ['z']),
+    g.addOp({ opType: 'Relu', name: 'r1' }, ['x'], ['x2']),
+    g.addOp(
+      { opType: 'FusedConv', domain: 'fleetc', name: 'conv' },
+      [opts.zAsInput ? 'z' : 'x2', 'w', 'b', 'z'],
+      ['y'],
+    ),
+  ];
+  if (opts.zReadAfter) ops.push(g.addOp({ opType: 'Relu', name: 'r2' }, ['z'], ['late']));
+  ops.push(g.addOp({ opType: 'Add', name: 'sum' }, opts.zReadAfter ? ['y', 'late'] : ['y', 'y'], ['out']));
+  g.outputs = ['out'];
+  return { g, ops };
+}
+
+describe('arena: fused conv in place', () => {
+  const layout = (opts: Parameters<typeof convGraph>[0]) => {
+    const { g, ops } = convGraph(opts);
+    return planDeviceArena(g, { ops, sends: new Set(), outputs: new Set(['out']), dims: new Map() });
+  };
+  it("writes a FusedConv's output over its residual when the conv reads it last", () => {
+    const l = layout({});
+    expect(l.tensors.get('y')).toEqual(l.tensors.get('z'));
+  });
+  it('not when the residual is read after the conv', () => {
+    const l = layout({ zReadAfter: true });
+    const y = l.tensors.get('y')!;
+    const z = l.tensors.get('z')!;
+    expect(y.offset + y.size <= z.offset || z.offset + z.size <= y.offset).toBe(true);
+  });
+  it('not when the residual is also the conv input', () => {
+    const l = layout({ zAsInput: true });
+    expect(l.tensors.get('y')!.offset === l.tensors.get('z')!.offset).toBe(false);
+  });
+});

@@ -40,6 +40,8 @@ interface Conv {
   group: number;
   /** a residual input added before the ReLU (fused into the conv's epilogue) */
   residual?: boolean;
+  /** the residual made in the model and read last by the conv, which then writes its output over it */
+  inPlace?: boolean;
   /** a 3×3 stride-2 MaxPool (pads 1) after the ReLU, as after ResNet's stem */
   pool?: boolean;
   /** LeakyRelu (alpha 0.1) instead of the ReLU: an epilogue the direct kernels' stores cannot apply */
@@ -160,6 +162,19 @@ const CONVS: Conv[] = [
   { name: 'winograd3x3_residual', C: 70, H: 17, W: 15, M: 76, k: 3, stride: 1, pad: 1, group: 1, residual: true },
   { name: 'winograd3x3_pad0_leaky', C: 64, H: 18, W: 20, M: 64, k: 3, stride: 1, pad: 0, group: 1, leaky: true },
   { name: 'winograd3x3_blocks', C: 64, H: 40, W: 37, M: 65, k: 3, stride: 1, pad: 1, group: 1 },
+  // the output written over a residual made in the model: the 1×1 kernel's stores and partial
+  // blocks, LeakyRelu (the residual copied first), 3×3 over phase planes, Winograd, the packed
+  // GEMM (3×3 and 1×1), depthwise
+  ...[
+    { name: 'pointwise_wide', C: 24, H: 30, W: 29, M: 19, k: 1 },
+    { name: 'pointwise', C: 40, H: 9, W: 11, M: 26, k: 1 },
+    { name: 'pointwise_leaky', C: 20, H: 30, W: 28, M: 11, k: 1, leaky: true },
+    { name: 'conv3x3', C: 12, H: 9, W: 6, M: 11, k: 3, pad: 1 },
+    { name: 'winograd3x3', C: 70, H: 17, W: 15, M: 76, k: 3, pad: 1 },
+    { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, pad: 1 },
+    { name: 'gemm_pointwise', C: 520, H: 7, W: 7, M: 1030, k: 1 },
+    { name: 'depthwise3x3', C: 5, H: 9, W: 70, M: 5, k: 3, pad: 1, group: 5 },
+  ].map((c) => ({ stride: 1, pad: 0, group: 1, ...c, name: `${c.name}_in_place`, residual: true, inPlace: true })),
   { name: 'depthwise3x3', C: 17, H: 23, W: 21, M: 17, k: 3, stride: 1, pad: 1, group: 17 },
   { name: 'depthwise3x3_s2', C: 9, H: 22, W: 37, M: 9, k: 3, stride: 2, pad: 1, group: 9 },
   { name: 'depthwise5x5', C: 6, H: 12, W: 19, M: 6, k: 5, stride: 1, pad: 2, group: 6 },
@@ -205,12 +220,22 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       g.input(rin, 'float32', [1, c.M, OH, OW]);
       inputs[rin] = join(dir, `${rin}.npy`);
       writeNpy(inputs[rin]!, '<f4', [1, c.M, OH, OW], r);
-      sum = g.op('Add', [y, rin], {});
+      // in place: the residual passed through a 1×1 conv with identity filters (the same values,
+      // made in the model; an elementwise op there would be fused with the Add instead)
+      const eye = new Float32Array(c.M * c.M);
+      for (let m = 0; m < c.M; m++) eye[m * c.M + m] = 1;
+      const z = c.inPlace
+        ? g.op('Conv', [rin, g.initializer(`eye_${c.name}`, [c.M, c.M, 1, 1], 'float32', eye)], {})
+        : rin;
+      sum = g.op('Add', [y, z], {});
     }
     // ReLU after the conv (and the residual Add): the cpu fusion folds them into the conv's epilogue
     if (c.pool) {
       const relu = g.op('Relu', [sum], {});
       g.op('MaxPool', [relu], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, [c.name]);
+    } else if (c.inPlace) {
+      // the conv's output read by one more op, so that it lies in the arena (a model output does not)
+      g.op('Neg', [g.op(c.leaky ? 'LeakyRelu' : 'Relu', [sum], c.leaky ? { alpha: 0.1 } : {})], {}, [c.name]);
     } else if (c.leaky) g.op('LeakyRelu', [sum], { alpha: 0.1 }, [c.name]);
     else g.op('Relu', [sum], {}, [c.name]);
     const ref = reference(
@@ -221,7 +246,8 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
     );
     const relu = ref.map((v, j) => {
       const t = v + (r ? r[j]! : 0);
-      return c.leaky ? (t < 0 ? Math.fround(0.1) * t : t) : Math.max(0, t);
+      const act = c.leaky ? (t < 0 ? Math.fround(0.1) * t : t) : Math.max(0, t);
+      return c.inPlace ? -act : act;
     });
     if (c.pool) {
       const p = maxPool3x3s2(relu, c.M, OH, OW);

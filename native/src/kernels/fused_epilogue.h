@@ -15,7 +15,7 @@ struct ConvEpilogue {
   enum class Act { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kHardSwish, kSigmoid, kTanh };
   Act act = Act::kNone;
   float alpha = 0.f, beta = 0.f;  // Clip: min/max; LeakyRelu: alpha; HardSigmoid: alpha/beta
-  const float* residual = nullptr;  // same layout as the output, or nullptr
+  const float* residual = nullptr;  // same layout as the output (it may be the output itself: in place), or nullptr
   int64_t residual_numel = 0;
 
   // Parses `activation` and `activation_params` attributes; false (with *err) on unknown names.

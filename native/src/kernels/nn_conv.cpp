@@ -550,7 +550,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
         se.z = zg ? zg + o : nullptr;
         // whole blocks go to y with the epilogue in the kernel's stores where it can be
         const convdirect::StoreEpilogue* in_stores = in_kernel ? &se : nullptr;
-        bool done = in_kernel;
+        bool partial = false;  // sums of a partial block in tail_out
         if (in_place && cnt == PB) {
           // stride 1, whole blocks: the kernel reads the channels' runs where they lie
           cnt = std::max<int64_t>(1, std::min(span_blocks, (o1 - o) / PB)) * PB;
@@ -558,24 +558,27 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
           kern.run(pr, 0, cnt, yg + o);
         } else if (few_tail && packed && cnt < PB && cnt <= convdirect::kFewPositions) {
           gather_block(xg, o, cnt);
-          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, osz};
-          convdirect::few_avx512(pr, cnt, yg + o);
-          done = false;
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, PB};
+          convdirect::few_avx512(pr, cnt, tail_out.data());
+          partial = true;
         } else {
           gather_block(xg, o, cnt);
           const bool whole = cnt == PB;
           convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, whole ? osz : PB,
                                  whole ? in_stores : nullptr};
           kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
-          if (!whole) {
-            for (int64_t m = 0; m < Mt; ++m) copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
-            done = false;
+          partial = !whole;
+        }
+        // a partial block into place: with the epilogue where the stores take it (each residual
+        // value read before the output value over it is written: the output may lie over it)
+        if (partial)
+          for (int64_t m = 0; m < Mt; ++m) {
+            if (in_kernel)
+              finish_conv_run(ep, yg + m * osz + o, tail_out.data() + m * PB, cnt, bg ? bg[m] : 0.f,
+                              zg ? zg + m * osz + o : nullptr);
+            else copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
           }
-        }
-        if (in_kernel) {
-          if (!done) direct_epilogue(yg, zg, bg, Mt, osz, o, o + cnt, ep);  // a partial block
-          continue;
-        }
+        if (in_kernel) continue;
         // the epilogue over the outputs written since the last one, while they are in L2
         if (o + cnt - e0 >= epi_span || o + cnt == o1) {
           direct_epilogue(yg, zg, bg, Mt, osz, e0, o + cnt, ep);
@@ -776,7 +779,21 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
   const int64_t isz = g.in_size(), osz = g.out_size();
   const size_t nsp = g.in.size();
-  if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, ep);
+  // The memory planner may place the output over the residual (in place, passes/memory/device.ts).
+  // Winograd, the packed GEMM, the 2-D direct kernel and the 1×1 one where its stores take the
+  // epilogue read each residual value before they write the output value over it; the other
+  // paths write the sums first, so they get the residual copied.
+  ConvEpilogue detached;
+  auto residual_apart = [&]() -> const ConvEpilogue* {
+    if (!ep || !ep->residual || ep->residual != yf) return ep;
+    detached = *ep;
+    const size_t bytes = static_cast<size_t>(ep->residual_numel) * sizeof(float);
+    float* z = static_cast<float*>(ctx.scratch(bytes));
+    std::memcpy(z, ep->residual, bytes);
+    detached.residual = z;
+    return &detached;
+  };
+  if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, residual_apart());
   bool strided = false;
   for (size_t d = 0; d < nsp; ++d) strided = strided || g.stride[d] > 1;
   if (winograd::fits(g, Cg, Mg, group) && winograd::run(ctx, xf, wf, bf, yf, N, C, M, g, ep)) return;
@@ -787,7 +804,11 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
     if (g.pad_begin[d] != 0 || g.pad_end[d] != 0) pointwise = false;
     if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
   }
-  if (pointwise && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  convdirect::StoreEpilogue in_stores;
+  if (pointwise && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, g,
+                                  store_epilogue(ep, &in_stores) ? ep : residual_apart()))
+    return;
+  ep = residual_apart();
   // Other 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
   // (im2col + single-thread SGEMM + epilogue), instead of one huge column matrix.
   // Small convs run on one thread: a pool wake-up costs more than they do.

@@ -175,6 +175,8 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
     padded = padded || g.pad_begin[d] != 0 || g.pad_end[d] != 0;
   }
   if (!flat && nsp != 2) return false;
+  // the memory planner may place the output over the residual (passes/memory/device.ts)
+  const bool over_residual = ep && ep->residual == y;
   const Micro mk = micro();
   const bool avx512 = ku::use_avx512();  // mk is the 12×32 kernel
   const int64_t MR = mk.mr, NR = mk.nr;
@@ -289,6 +291,31 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
           }
           // the task's tile into the output rows, then bias, residual and activation
           const int64_t p0 = i0 * MR, p1 = std::min(osz, i1 * MR);
+          if (over_residual) {
+            // the output lies over the residual (in place): each filter panel's rows go through a
+            // buffer, so that every residual value is read before the output value over it is written
+            thread_local std::vector<float> rows;
+            const int64_t len = p1 - p0;
+            if (rows.size() < static_cast<size_t>(NR * len)) rows.resize(static_cast<size_t>(NR * len));
+            for (int64_t j = j0; j < j1; ++j) {
+              const int64_t nr = std::min(NR, Mg - j * NR);
+              for (int64_t i = i0; i < i1; ++i) {
+                const float* blk = tile + (i * Pf + j) * MR * NR;
+                const int64_t mr = std::min(MR, osz - i * MR);
+                float* dst = rows.data() + (i * MR - p0);
+                if (avx512) transpose_tile_avx512(blk, NR, mr, nr, dst, len);
+                else
+                  for (int64_t c = 0; c < nr; ++c)
+                    for (int64_t r = 0; r < mr; ++r) dst[c * len + r] = blk[r * NR + c];
+              }
+              for (int64_t c = 0; c < nr; ++c) {
+                const int64_t m = j * NR + c;
+                finish_conv_run(ep, yg + m * osz + p0, rows.data() + c * len, len, bg ? bg[m] : 0.f,
+                                zg ? zg + m * osz + p0 : nullptr);
+              }
+            }
+            continue;
+          }
           for (int64_t i = i0; i < i1; ++i)
             for (int64_t j = j0; j < j1; ++j) {
               const float* blk = tile + (i * Pf + j) * MR * NR;
