@@ -1,7 +1,7 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
 // and auto_pad. Conv, per call: 2-D depthwise convs by their own loops (nn_conv_depthwise.h);
-// 3×3 stride-1 convs with enough channels and tiles by Winograd's F(2×2, 3×3) (AVX-512,
-// nn_conv_winograd.h); convs with few output positions and many filters by the packed GEMM (nn_conv_gemm.h, see
+// 3×3 stride-1 convs with enough channels and tiles by Winograd's F(4×4, 3×3) or F(2×2, 3×3)
+// (AVX-512, nn_conv_winograd.h); convs with few output positions and many filters by the packed GEMM (nn_conv_gemm.h, see
 // use_packed_gemm); a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in
 // L2-sized bands of output rows and for 1×1 convs whose group's input fits in L2; else im2col
 // tiles and the packed SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into

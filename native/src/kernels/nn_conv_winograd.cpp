@@ -1,4 +1,5 @@
-// F(2×2, 3×3) convs (nn_conv_winograd.h). A task is one block of tiles of one image (for small
+// Winograd convs (nn_conv_winograd.h), F(4×4, 3×3) where the plane has enough 4×4 tiles, else
+// F(2×2, 3×3). A task is one block of tiles of one image (for small
 // planes, with the filters split between the threads as well): the block's inputs transformed
 // into the 16 products' packed column panels, the 16 products on the 12×32 microkernel, then
 // the output transform with the epilogue, row by row of the output tensor.
@@ -25,36 +26,54 @@ constexpr int64_t kKC = 256;               // channels per microkernel call
 // them: a quarter of L2, beside the block's products. ResNet-50's 3×3s (2 threads, caches
 // flushed, input read back): 56×56 c64 0.86–0.88 ms at 64–256 KiB, 1.02–1.05 at 512, 1.21 at 1 MiB.
 constexpr int64_t kBlockInputBytes = 256 * 1024;
+// Tiles of 4×4 outputs from which F(4×4, 3×3) runs instead of F(2×2, 3×3): fewer leave most of
+// their one or two column panels empty. ResNet-50 (2 threads, caches flushed, input read back),
+// F(2×2) → F(4×4): 56×56 c64 (196 tiles) 0.78–0.79 → 0.57–0.59 ms, 28×28 c128 (49) 0.77 →
+// 0.54–0.55; 14×14 c256 (16) 0.76 → 1.05–1.20. Its sums carry larger constants: errors about
+// 1e-5 of the output range against 1e-6 (fleetrt's ResNet outputs against torch: unchanged).
+constexpr int64_t kF4MinTiles = 48;
 
-// U = G·g·Gᵀ of every filter, as the microkernel's row panels: [ξ][panel][channel][12], the
-// filters past M zero.
+// U = G·g·Gᵀ of every filter for tiles of m, as the microkernel's row panels:
+// [ξ][panel][channel][12], the filters past M zero.
 struct Filters {
   const void* data;
-  int64_t M, C;
+  int64_t M, C, m;
   std::vector<float> packed;
 };
 
-void transform_filters(const float* w, int64_t M, int64_t C, float* dst) {
+// G of F(2×2, 3×3) and of F(4×4, 3×3): rows of 3.
+constexpr float kG2[4][3] = {{1.f, 0.f, 0.f}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0.f, 0.f, 1.f}};
+constexpr float kG4[6][3] = {{0.25f, 0.f, 0.f},
+                             {-1.f / 6, -1.f / 6, -1.f / 6},
+                             {-1.f / 6, 1.f / 6, -1.f / 6},
+                             {1.f / 24, 1.f / 12, 1.f / 6},
+                             {1.f / 24, -1.f / 12, 1.f / 6},
+                             {0.f, 0.f, 1.f}};
+
+// U = G·g·Gᵀ of every filter (a = 4 or 6 rows of G) into the row panels.
+void transform_filters(const float* w, int64_t M, int64_t C, int a, float* dst) {
+  const float(*G)[3] = a == 4 ? kG2 : kG4;
   const int64_t panels = (M + kMR - 1) / kMR;
   for (int64_t m = 0; m < M; ++m)
     for (int64_t c = 0; c < C; ++c) {
       const float* g = w + (m * C + c) * 9;
-      float t[4][3], u[4][4];
-      for (int j = 0; j < 3; ++j) {  // G down the columns
-        t[0][j] = g[j];
-        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-        t[3][j] = g[6 + j];
-      }
-      for (int i = 0; i < 4; ++i) {  // Gᵀ along the rows
-        u[i][0] = t[i][0];
-        u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[i][3] = t[i][2];
-      }
-      for (int xi = 0; xi < 16; ++xi) dst[((xi * panels + m / kMR) * C + c) * kMR + m % kMR] = u[xi / 4][xi % 4];
+      float t[6][3];
+      for (int i = 0; i < a; ++i)  // G down the columns
+        for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+      for (int i = 0; i < a; ++i)  // Gᵀ along the rows
+        for (int j = 0; j < a; ++j) {
+          const float u = G[j][0] * t[i][0] + G[j][1] * t[i][1] + G[j][2] * t[i][2];
+          dst[(((i * a + j) * panels + m / kMR) * C + c) * kMR + m % kMR] = u;
+        }
     }
 }
+
+}  // namespace
+
+namespace {
+
+// Output tiles of F(m×m, 3×3) over the plane.
+int64_t tile_count(const ku::WindowGeom& g, int64_t m) { return (g.out[0] + m - 1) / m * ((g.out[1] + m - 1) / m); }
 
 }  // namespace
 
@@ -63,40 +82,52 @@ bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group) {
   for (int d = 0; d < 2; ++d)
     if (g.kernel[d] != 3 || g.stride[d] != 1 || g.dil[d] != 1) return false;
   if (const char* force = std::getenv("FLEETRT_CONV_PATH")) return std::strcmp(force, "winograd") == 0;
-  // From 64 channels in and out, and 48 tiles (14×14 outputs: 49 tiles, two column panels of 32).
-  // ResNet-50's 3×3s, 2 threads, caches flushed, input read back, against the direct kernel:
-  // 56×56 c64 1.14–1.17 → 0.86–0.88 ms, 28×28 c128 1.15–1.24 → 0.83–0.88, 14×14 c256 1.23–1.34
-  // → 0.84–0.96; 7×7 c512 (16 tiles in a panel of 32, 16.8 MB of transformed filters) 1.37–1.43
-  // → 1.73–1.88, so it stays direct.
-  const int64_t tiles = (g.out[0] + 1) / 2 * ((g.out[1] + 1) / 2);
-  return Cg >= 64 && Mg >= 64 && tiles >= 48;
+  // From 64 channels in and out, and 48 tiles of 2×2 (14×14 outputs: 49 tiles, two column
+  // panels of 32). ResNet-50's 3×3s by F(2×2, 3×3), 2 threads, caches flushed, input read back,
+  // against the direct kernel: 56×56 c64 1.14–1.17 → 0.86–0.88 ms, 28×28 c128 1.15–1.24 →
+  // 0.83–0.88, 14×14 c256 1.23–1.34 → 0.84–0.96; 7×7 c512 (16 tiles in a panel of 32, 16.8 MB of
+  // transformed filters) 1.37–1.43 → 1.73–1.88, so it stays direct.
+  return Cg >= 64 && Mg >= 64 && tile_count(g, 2) >= 48;
 }
+
+namespace {
+
+// 4×4 tiles where there are enough of them to fill the panels (56×56: 196 in 7 panels), else 2×2.
+int64_t tile_size(const ku::WindowGeom& g) {
+  if (const char* force = std::getenv("FLEETRT_WINOGRAD_TILE")) return std::atoi(force) == 4 ? 4 : 2;
+  return tile_count(g, 4) >= kF4MinTiles ? 4 : 2;
+}
+
+}  // namespace
 
 bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
          int64_t M, const ku::WindowGeom& g, const ConvEpilogue* ep) {
   const Tensor* wt = ctx.input(1);
   if (!wt || !ctx.input_is_constant(1)) return false;
+  const int64_t mt = tile_size(g), a = mt + 2, XI = a * a;  // tile, patch, transformed elements
   const int64_t panels = (M + kMR - 1) / kMR;
   auto U = ku::prepared<Filters>(
-      ctx, [&](const Filters& f) { return f.data == wt->data && f.M == M && f.C == C; },
+      ctx, [&](const Filters& f) { return f.data == wt->data && f.M == M && f.C == C && f.m == mt; },
       [&] {
-        auto f = std::make_shared<Filters>(Filters{wt->data, M, C, {}});
-        f->packed.assign(static_cast<size_t>(16 * panels * kMR * C), 0.f);
-        transform_filters(w, M, C, f->packed.data());
+        auto f = std::make_shared<Filters>(Filters{wt->data, M, C, mt, {}});
+        f->packed.assign(static_cast<size_t>(XI * panels * kMR * C), 0.f);
+        transform_filters(w, M, C, static_cast<int>(a), f->packed.data());
         return std::shared_ptr<const Filters>(std::move(f));
       });
   if (!U) return false;
   const float* upk = U->packed.data();
+  const auto input_tiles = mt == 4 ? input_tiles_f4_avx512 : input_tiles_avx512;
+  const auto output_tiles = mt == 4 ? output_tiles_f4_avx512 : output_tiles_avx512;
 
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], isz = H * W, osz = OH * OW;
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1];
-  const int64_t TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
+  const int64_t TH = (OH + mt - 1) / mt, TW = (OW + mt - 1) / mt, T = TH * TW;
   // Blocks of whole column panels of tiles, as many as keep a block's inputs near
   // kBlockInputBytes, in a count the threads share evenly (block b: panels tpanels·b/nblocks up to
   // tpanels·(b + 1)/nblocks).
   const int64_t threads = std::max(1, ctx.num_threads());
   const int64_t tpanels = (T + kNR - 1) / kNR;
-  const int64_t most = std::max<int64_t>(1, kBlockInputBytes / (16 * C * kNR * int64_t{sizeof(float)}));
+  const int64_t most = std::max<int64_t>(1, kBlockInputBytes / (XI * C * kNR * int64_t{sizeof(float)}));
   int64_t nblocks = (tpanels + most - 1) / most;
   if (N * nblocks > 1 && threads > 1) nblocks = std::min(tpanels, (nblocks + threads - 1) / threads * threads);
   const int64_t per_block = (tpanels + nblocks - 1) / nblocks * kNR;  // tiles per block at most
@@ -104,18 +135,19 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   int64_t chunks = 1;
   if (N * nblocks < threads) chunks = std::min(panels, (threads + N * nblocks - 1) / (N * nblocks));
   const int64_t chunk_panels = (panels + chunks - 1) / chunks;
-  // The 16 arrays of a block's inputs and products lie a line more than their size apart: at a
-  // multiple of 4 KiB, the 16 stores (and loads) of a tile would all fall in one set of L1.
+  // The XI arrays of a block's inputs and products lie a line more than their size apart: at a
+  // multiple of 4 KiB, the stores (and loads) of a tile would all fall in one set of L1.
   const int64_t vstride = C * per_block + 16, mstride_rows = (chunk_panels * kMR * per_block + 16);
 
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> vbuf, mat, out;
     // the microkernel reads the column panels with aligned loads: from a 64-byte boundary on
-    if (vbuf.size() < static_cast<size_t>(16 * vstride + 16)) vbuf.resize(static_cast<size_t>(16 * vstride + 16));
+    if (vbuf.size() < static_cast<size_t>(XI * vstride + 16)) vbuf.resize(static_cast<size_t>(XI * vstride + 16));
     float* const vpk = vbuf.data() + (16 - reinterpret_cast<uintptr_t>(vbuf.data()) / sizeof(float) % 16) % 16;
-    const size_t msize = static_cast<size_t>(16 * mstride_rows);
+    const size_t msize = static_cast<size_t>(XI * mstride_rows);
     if (mat.size() < msize) mat.resize(msize);
-    if (out.size() < static_cast<size_t>(4 * TW + 64)) out.resize(static_cast<size_t>(4 * TW + 64));
+    const int64_t row_len = mt * TW + 64;  // an output row of tiles (the stores may pass it by up to 63)
+    if (out.size() < static_cast<size_t>(mt * row_len)) out.resize(static_cast<size_t>(mt * row_len));
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t n = task / (nblocks * chunks), blk = task / chunks % nblocks, ch = task % chunks;
       const int64_t ta = tpanels * blk / nblocks * kNR, tb = std::min(T, tpanels * (blk + 1) / nblocks * kNR), nt = tb - ta;
@@ -124,7 +156,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
       const int64_t bpanels = (nt + kNR - 1) / kNR;
       // input transform into [ξ][column panel][channel][32]; the last panel's spare lanes zero
       if (nt % kNR)
-        for (int64_t xi = 0; xi < 16; ++xi)
+        for (int64_t xi = 0; xi < XI; ++xi)
           for (int64_t c = 0; c < C; ++c)
             std::fill_n(vpk + xi * vstride + (bpanels - 1) * C * kNR + c * kNR + nt % kNR, kNR - nt % kNR, 0.f);
       for (int64_t c = 0; c < C; ++c) {
@@ -134,13 +166,12 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
           for (int64_t t = std::max(ta, ty * TW), t_end = std::min(tb, (ty + 1) * TW); t < t_end;) {
             const int64_t j = t - ta, run_end = std::min(t_end, ta + (j / kNR + 1) * kNR);
             float* dst = vpk + (j / kNR) * C * kNR + c * kNR + j % kNR;
-            input_tiles_avx512(xc, H, W, 2 * ty - pt, pl, t - ty * TW, run_end - ty * TW, dst, vstride);
+            input_tiles(xc, H, W, mt * ty - pt, pl, t - ty * TW, run_end - ty * TW, dst, vstride);
             t = run_end;
           }
       }
-      // the 16 products: mat[ξ][filter − 12·p0][tile], per_block apart
-      const int64_t mrows = (p1 - p0) * kMR;
-      for (int64_t xi = 0; xi < 16; ++xi)
+      // the XI products: mat[ξ][filter − 12·p0][tile], per_block apart
+      for (int64_t xi = 0; xi < XI; ++xi)
         for (int64_t q = 0; q < bpanels; ++q) {
           const float* vq = vpk + xi * vstride + q * C * kNR;
           const int64_t nr = std::min(kNR, nt - q * kNR);
@@ -158,15 +189,15 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
         const float* zm = ep && ep->residual ? ep->residual + (n * M + m) * osz : nullptr;
         float* ym = y + (n * M + m) * osz;
         const float b = bias ? bias[m] : 0.f;
+        float* rows[4];
+        for (int64_t dy = 0; dy < mt; ++dy) rows[dy] = out.data() + dy * row_len;
         for (int64_t ty = ta / TW; ty * TW < tb; ++ty) {
           const int64_t t = std::max(ta, ty * TW), t_end = std::min(tb, (ty + 1) * TW);
-          float* r0 = out.data();
-          float* r1 = out.data() + 2 * TW + 32;
-          output_tiles_avx512(mm + (t - ta), mstride_rows, t_end - t, r0, r1);
-          const int64_t ox0 = 2 * (t - ty * TW), ox1 = std::min(OW, 2 * (t_end - ty * TW));
-          for (int64_t dy = 0; dy < 2 && 2 * ty + dy < OH; ++dy) {
-            const int64_t at = (2 * ty + dy) * OW + ox0;
-            finish_conv_run(ep, ym + at, dy ? r1 : r0, ox1 - ox0, b, zm ? zm + at : nullptr);
+          output_tiles(mm + (t - ta), mstride_rows, t_end - t, rows);
+          const int64_t ox0 = mt * (t - ty * TW), ox1 = std::min(OW, mt * (t_end - ty * TW));
+          for (int64_t dy = 0; dy < mt && mt * ty + dy < OH; ++dy) {
+            const int64_t at = (mt * ty + dy) * OW + ox0;
+            finish_conv_run(ep, ym + at, rows[dy], ox1 - ox0, b, zm ? zm + at : nullptr);
           }
         }
       }

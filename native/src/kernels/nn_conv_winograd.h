@@ -1,11 +1,13 @@
-// Internal: 3×3 stride-1 convs by Winograd's minimal filtering F(2×2, 3×3) (nn_conv.cpp calls it).
+// Internal: 3×3 stride-1 convs by Winograd's minimal filtering F(m×m, 3×3), m = 2 or 4
+// (nn_conv.cpp calls it).
 //
-// Each 2×2 block of outputs (a tile) comes from the 4×4 input patch under it: the patch and the
-// 3×3 filter are transformed into 4×4 arrays (V = Bᵀ·d·B, U = G·g·Gᵀ), multiplied element by
-// element and summed over the input channels, which for each of the 16 elements ξ is one matrix
+// Each m×m block of outputs (a tile) comes from the (m + 2)² input patch under it: the patch and
+// the 3×3 filter are transformed into (m + 2)² arrays (V = Bᵀ·d·B, U = G·g·Gᵀ), multiplied
+// element by element and summed over the input channels, which for each element ξ is one matrix
 // product Mξ[filter][tile] = Uξ[filter][channel] · Vξ[channel][tile]; the output transform
-// Y = Aᵀ·M·A gives the tile. 16 multiply-adds per tile and channel pair instead of 36. The
-// transformed filters are made once per op; the products run on the SGEMM's 12×32 microkernel.
+// Y = Aᵀ·M·A gives the tile. Per output and channel pair, 4 multiply-adds (m = 2) or 2.25 (m = 4)
+// instead of 9. The transformed filters are made once per op; the products run on the SGEMM's
+// 12×32 microkernel.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +18,8 @@
 namespace fleetrt {
 namespace winograd {
 
-// Whether the conv is one F(2×2, 3×3) computes: 2-D, 3×3, stride 1, no dilation, one group,
-// enough channels and tiles for the products to pay for the transforms, on a CPU with AVX-512.
+// Whether the conv is one Winograd computes: 2-D, 3×3, stride 1, no dilation, one group, enough
+// channels and tiles for the products to pay for the transforms, on a CPU with AVX-512.
 bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group);
 
 // The conv into y with bias and epilogue; false (nothing written) where its filters are not a

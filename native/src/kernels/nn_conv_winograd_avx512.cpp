@@ -68,7 +68,7 @@ void input_tiles_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int6
   }
 }
 
-void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* r0, float* r1) {
+void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   for (int64_t t = 0; t < n; t += 16) {
@@ -85,13 +85,130 @@ void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* 
     }
     const int64_t vals = 2 * std::min<int64_t>(16, n - t);
     const __mmask16 mlo = first_lanes(vals), mhi = first_lanes(vals - 16 > 0 ? vals - 16 : 0);
-    float* rows[2] = {r0, r1};
     for (int dy = 0; dy < 2; ++dy) {
       // A along the rows, the two columns of each tile next to each other
       const __m512 y0 = _mm512_add_ps(_mm512_add_ps(u[dy][0], u[dy][1]), u[dy][2]);
       const __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(u[dy][1], u[dy][2]), u[dy][3]);
       _mm512_mask_storeu_ps(rows[dy] + 2 * t, mlo, _mm512_permutex2var_ps(y0, lo, y1));
       if (mhi) _mm512_mask_storeu_ps(rows[dy] + 2 * t + 16, mhi, _mm512_permutex2var_ps(y0, hi, y1));
+    }
+  }
+}
+
+
+// ---------------------------------------------------------------- F(4×4, 3×3)
+// Bᵀ, G and Aᵀ of the interpolation points 0, ±1, ±2 and ∞ (6×6 inputs per 4×4 outputs).
+
+namespace {
+
+// Bᵀ·d of six vectors (d[k]: 16 tiles' values at position k), into t.
+inline void bt6(const __m512* d, __m512* t) {
+  const __m512 four = _mm512_set1_ps(4.f), five = _mm512_set1_ps(5.f), two = _mm512_set1_ps(2.f);
+  // t0 = 4d0 − 5d2 + d4;  t5 = 4d1 − 5d3 + d5
+  t[0] = _mm512_add_ps(_mm512_fmsub_ps(four, d[0], _mm512_mul_ps(five, d[2])), d[4]);
+  t[5] = _mm512_add_ps(_mm512_fmsub_ps(four, d[1], _mm512_mul_ps(five, d[3])), d[5]);
+  // t1 = −4(d1 + d2) + (d3 + d4);  t2 = 4(d1 − d2) + (d4 − d3)
+  const __m512 s12 = _mm512_add_ps(d[1], d[2]), s34 = _mm512_add_ps(d[3], d[4]);
+  const __m512 m12 = _mm512_sub_ps(d[1], d[2]), m43 = _mm512_sub_ps(d[4], d[3]);
+  t[1] = _mm512_fnmadd_ps(four, s12, s34);
+  t[2] = _mm512_fmadd_ps(four, m12, m43);
+  // t3 = 2(d3 − d1) + (d4 − d2);  t4 = 2(d1 − d3) + (d4 − d2)
+  const __m512 m31 = _mm512_sub_ps(d[3], d[1]), m42 = _mm512_sub_ps(d[4], d[2]);
+  t[3] = _mm512_fmadd_ps(two, m31, m42);
+  t[4] = _mm512_fnmadd_ps(two, m31, m42);
+}
+
+// Aᵀ·m of six vectors into four: y0 = m0 + m1 + m2 + m3 + m4, y1 = (m1 − m2) + 2(m3 − m4),
+// y2 = (m1 + m2) + 4(m3 + m4), y3 = (m1 − m2) + 8(m3 − m4) + m5.
+inline void at6(const __m512* m, __m512* y) {
+  const __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+  const __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+  y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+  y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.f), d34, d12);
+  y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.f), s34, s12);
+  y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.f), d34, d12), m[5]);
+}
+
+}  // namespace
+
+void input_tiles_f4_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
+                           float* dst, int64_t xi_stride) {
+  // lanes 0–7: every 4th value of (a, b) from k; lanes 8–15: the same of (c, d)
+  __m512i idx[4];
+  for (int k = 0; k < 4; ++k) {
+    alignas(64) int32_t v[16];
+    for (int i = 0; i < 8; ++i) v[i] = v[8 + i] = k + 4 * i;
+    idx[k] = _mm512_load_si512(v);
+  }
+  alignas(64) float t[6][6][16];  // row r of the patch after B along it: t[r][j]
+  for (int64_t tx = tx0; tx < tx1; tx += 16) {
+    const __mmask16 m = first_lanes(tx1 - tx);
+    const int64_t col = 4 * tx - pl;  // tile tx reads columns 4·tx − pl .. 4·tx − pl + 5
+    __mmask16 in[4];
+    for (int v = 0; v < 4; ++v) in[v] = inside(col + 16 * v, W);
+    const __mmask16 in4[4] = {inside(col + 4, W), inside(col + 20, W), inside(col + 36, W), inside(col + 52, W)};
+    for (int r = 0; r < 6; ++r) {
+      __m512 d[6];
+      const int64_t iy = iy0 + r;
+      if (iy < 0 || iy >= H) {
+        for (int k = 0; k < 6; ++k) d[k] = _mm512_setzero_ps();
+      } else {
+        const float* s = xc + iy * W + col;  // masked-off lanes are not read
+        __m512 v[4], w[4];
+        for (int q = 0; q < 4; ++q) {
+          v[q] = _mm512_maskz_loadu_ps(in[q], s + 16 * q);
+          w[q] = _mm512_maskz_loadu_ps(in4[q], s + 4 + 16 * q);
+        }
+        for (int k = 0; k < 6; ++k) {
+          const __m512* src = k < 4 ? v : w;
+          const __m512i ix = idx[k & 3];
+          d[k] = _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(src[0], ix, src[1]),
+                                      _mm512_permutex2var_ps(src[2], ix, src[3]));
+        }
+      }
+      __m512 o[6];
+      bt6(d, o);  // B along the row
+      for (int j = 0; j < 6; ++j) _mm512_store_ps(t[r][j], o[j]);
+    }
+    float* out = dst + (tx - tx0);
+    for (int j = 0; j < 6; ++j) {
+      __m512 d[6], o[6];
+      for (int r = 0; r < 6; ++r) d[r] = _mm512_load_ps(t[r][j]);
+      bt6(d, o);  // Bᵀ down the column
+      for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (6 * i + j) * xi_stride, m, o[i]);
+    }
+  }
+}
+
+void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
+  alignas(64) float u[4][6][16];  // Aᵀ down each column j: u[i][j]
+  for (int64_t t = 0; t < n; t += 16) {
+    const __mmask16 m = first_lanes(n - t);
+    for (int j = 0; j < 6; ++j) {
+      __m512 v[6], y[4];
+      for (int i = 0; i < 6; ++i) v[i] = _mm512_maskz_loadu_ps(m, mat + (6 * i + j) * xi_stride + t);
+      at6(v, y);
+      for (int i = 0; i < 4; ++i) _mm512_store_ps(u[i][j], y[i]);
+    }
+    const int64_t vals = 4 * std::min<int64_t>(16, n - t);
+    for (int i = 0; i < 4; ++i) {
+      __m512 v[6], y[4];
+      for (int j = 0; j < 6; ++j) v[j] = _mm512_load_ps(u[i][j]);
+      at6(v, y);  // A along the row: y[dx] of 16 tiles
+      // the four columns of each tile next to each other: within each 128-bit lane L, tiles
+      // 4L .. 4L + 3 as e[0..3], then the lanes regrouped
+      const __m512 a = _mm512_unpacklo_ps(y[0], y[2]), b = _mm512_unpackhi_ps(y[0], y[2]);
+      const __m512 c = _mm512_unpacklo_ps(y[1], y[3]), d = _mm512_unpackhi_ps(y[1], y[3]);
+      const __m512 e0 = _mm512_unpacklo_ps(a, c), e1 = _mm512_unpackhi_ps(a, c);
+      const __m512 e2 = _mm512_unpacklo_ps(b, d), e3 = _mm512_unpackhi_ps(b, d);
+      const __m512 g0 = _mm512_shuffle_f32x4(e0, e1, 0x44), g1 = _mm512_shuffle_f32x4(e2, e3, 0x44);
+      const __m512 h0 = _mm512_shuffle_f32x4(e0, e1, 0xEE), h1 = _mm512_shuffle_f32x4(e2, e3, 0xEE);
+      const __m512 o[4] = {_mm512_shuffle_f32x4(g0, g1, 0x88), _mm512_shuffle_f32x4(g0, g1, 0xDD),
+                           _mm512_shuffle_f32x4(h0, h1, 0x88), _mm512_shuffle_f32x4(h0, h1, 0xDD)};
+      for (int q = 0; q < 4; ++q) {
+        const int64_t left = vals - 16 * q;
+        if (left > 0) _mm512_mask_storeu_ps(rows[i] + 4 * t + 16 * q, first_lanes(left), o[q]);
+      }
     }
   }
 }

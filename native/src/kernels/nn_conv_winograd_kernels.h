@@ -14,8 +14,14 @@ namespace winograd {
 void input_tiles_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
                         float* dst, int64_t xi_stride);
 // The output tile rows of n tiles from their products mat[ξ·xi_stride + i] (i < n): tile i's
-// 2×2 outputs at r0[2i], r0[2i + 1] (upper row) and r1[2i], r1[2i + 1].
-void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* r0, float* r1);
+// 2×2 outputs at rows[0][2i], rows[0][2i + 1] (upper row) and rows[1][2i], rows[1][2i + 1].
+void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
+
+// The same for F(4×4, 3×3): 6×6 patches (tile tx reads rows iy0 .. iy0 + 5 and columns
+// 4·tx − pl .. 4·tx − pl + 5; ξ = 6·i + j), and 4×4 outputs at rows[dy][4i + dx].
+void input_tiles_f4_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
+                           float* dst, int64_t xi_stride);
+void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
 
 }  // namespace winograd
 }  // namespace fleetrt
