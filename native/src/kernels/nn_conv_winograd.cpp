@@ -1,8 +1,8 @@
 // Winograd convs (nn_conv_winograd.h), F(4×4, 3×3) where the plane has enough 4×4 tiles, else
-// F(2×2, 3×3). A task is one block of tiles of one image (for small
-// planes, with the filters split between the threads as well): the block's inputs transformed
-// into the 16 products' packed column panels, the 16 products on the 12×32 microkernel, then
-// the output transform with the epilogue, row by row of the output tensor.
+// F(2×2, 3×3). A task is one block of tiles of one image (for small planes, with the filters
+// split between the threads as well): the block's inputs transformed into the products' packed
+// column panels, the 36 (or 16) products on the 12×32 microkernel, then the output transform
+// with the epilogue, row by row of the output tensor.
 #include "nn_conv_winograd.h"
 
 #include <algorithm>
@@ -22,9 +22,10 @@ namespace {
 constexpr int64_t kMR = ku::gemm::kMR512;  // filters per row panel of the microkernel
 constexpr int64_t kNR = ku::gemm::kNR512;  // tiles per column panel
 constexpr int64_t kKC = 256;               // channels per microkernel call
-// A block's transformed inputs (16 × channels × tiles floats) at most, or one column panel of
-// them: a quarter of L2, beside the block's products. ResNet-50's 3×3s (2 threads, caches
-// flushed, input read back): 56×56 c64 0.86–0.88 ms at 64–256 KiB, 1.02–1.05 at 512, 1.21 at 1 MiB.
+// A block's transformed inputs (36 or 16 × channels × tiles floats) at most, or one column panel
+// of them: a quarter of L2, beside the block's products. ResNet-50's 3×3s by F(2×2) (2 threads,
+// caches flushed, input read back): 56×56 c64 0.86–0.88 ms at 64–256 KiB, 1.02–1.05 at 512, 1.21
+// at 1 MiB.
 constexpr int64_t kBlockInputBytes = 256 * 1024;
 // Tiles of 4×4 outputs from which F(4×4, 3×3) runs instead of F(2×2, 3×3): fewer leave most of
 // their one or two column panels empty. ResNet-50 (2 threads, caches flushed, input read back),
@@ -33,7 +34,7 @@ constexpr int64_t kBlockInputBytes = 256 * 1024;
 // 1e-5 of the output range against 1e-6 (fleetrt's ResNet outputs against torch: unchanged).
 constexpr int64_t kF4MinTiles = 48;
 
-// U = G·g·Gᵀ of every filter for tiles of m, as the microkernel's row panels:
+// U = G·g·Gᵀ of every filter for tiles of m × m, as the microkernel's row panels:
 // [ξ][panel][channel][12], the filters past M zero.
 struct Filters {
   const void* data;
