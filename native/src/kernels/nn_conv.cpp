@@ -1,11 +1,12 @@
 // Conv and ConvTranspose over any number of spatial dims, with groups, strides, dilations, pads
 // and auto_pad. Conv, per call: 2-D depthwise convs by their own loops (nn_conv_depthwise.h);
 // 3×3 stride-1 convs with enough channels and tiles by Winograd's F(4×4, 3×3) or F(2×2, 3×3)
-// (AVX-512, nn_conv_winograd.h); convs with few output positions and many filters by the packed GEMM (nn_conv_gemm.h, see
-// use_packed_gemm); a direct convolution (AVX2/AVX-512, nn_conv_direct.h) for other 2-D convs in
-// L2-sized bands of output rows and for 1×1 convs whose group's input fits in L2; else im2col
-// tiles and the packed SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into
-// columns then col2im (scatter-add). f16/bf16/f64 go through float.
+// (AVX-512, nn_conv_winograd.h); convs with few output positions and many filters by the packed
+// GEMM (nn_conv_gemm.h, see use_packed_gemm); a direct convolution (AVX2/AVX-512,
+// nn_conv_direct.h) for other 2-D convs in L2-sized bands of output rows and for 1×1 convs whose
+// group's input fits in L2; else im2col tiles and the packed SGEMM (1×1 stride-1 unpadded convs
+// skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
+// through float.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -449,9 +450,9 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 // through them one register block of positions at a time, or on large planes of stride 1 a few
 // blocks at a time (kInPlaceSpanBytes), whose runs of each channel the kernel reads where they
 // lie (in_place below); otherwise the block's inputs of all channels (strided where the conv is)
-// are gathered next to each other first, as are those of the last partial block (zero-padded; its outputs go through a small buffer). The
-// epilogue follows every ~128 KiB of outputs, while they are still in L2. Returns false where it
-// does not apply (no AVX2).
+// are gathered next to each other first, as are those of the last partial block (zero-padded;
+// its outputs go through a small buffer). The epilogue follows every ~128 KiB of outputs, while
+// they are still in L2. Returns false where it does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
