@@ -140,7 +140,7 @@ constexpr int64_t kMaxDirectBandOutBytes = 256 * 1024;  // 2-D: one band's outpu
 // 128 KiB, a 14×14 conv with 576 filters ran it per block of 32 positions, a call per channel
 // and block, in runs too short to pay for it.
 constexpr int64_t kEpilogueSpanBytes = 512 * 1024;
-// Inputs per call of the 1×1 kernel on large stride-1 planes (conv1x1_direct): the kernel takes
+// Inputs per call of the 1×1 kernel on stride-1 planes (conv1x1_direct): the kernel takes
 // each block of 8 filters across all the positions of the call, so that it writes (and reads the
 // residual) along 8 rows at a time, which the prefetchers follow, rather than 3 lines in each of
 // all M rows per block of positions. In ResNet-50 (2 threads, caches flushed, input read back)
@@ -446,12 +446,11 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 }
 
 // 1×1 unpadded conv (any stride) with the direct kernel (W reordered once per op where it is
-// constant: direct_weights). A task is a run of output positions of one (image, group); it goes
-// through them one register block of positions at a time, or on large planes of stride 1 a few
-// blocks at a time (kInPlaceSpanBytes), whose runs of each channel the kernel reads where they
-// lie (in_place below); otherwise the block's inputs of all channels (strided where the conv is)
-// are gathered next to each other first, as are those of the last partial block (zero-padded;
-// its outputs go through a small buffer). The epilogue follows every ~128 KiB of outputs, while
+// constant: direct_weights). A task is a run of output positions of one (image, group). With
+// stride 1 it goes through them a few register blocks at a time (kInPlaceSpanBytes), whose runs
+// of each channel the kernel reads where they lie; strided convs take one block at a time, its
+// inputs of all channels gathered next to each other first, as are those of the last partial
+// block (zero-padded; its outputs go through a small buffer). The epilogue follows every ~128 KiB of outputs, while
 // they are still in L2. Returns false where it does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
@@ -472,10 +471,11 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   const size_t nsp = g.in.size();
   bool unit = true;  // stride 1: output position o reads input position o
   for (size_t d = 0; d < nsp; ++d) unit = unit && g.stride[d] == 1 && g.in[d] == g.out[d];
-  // Large planes (28×28 and more) are read where they lie: copying a block's runs there waits on
-  // memory (MobileNetV2's 112×112 c32→16: 1.9× slower). Small ones, already in cache, are
-  // copied: the blocks of filters then reread aligned runs next to each other.
-  const bool in_place = unit && osz >= convdirect::kWidePositions;
+  // Stride-1 planes are read where they lie (whole blocks; the last partial one is gathered):
+  // copying a block's runs waits on memory on large planes (MobileNetV2's 112×112 c32→16: 1.9×
+  // slower), and costs a pass on small ones too (2 threads, against copying: MobileNetV2's 14×14
+  // c576→96 0.120 → 0.115 ms, 7×7 c960→160 0.083 → 0.077, ResNet-50's 14×14 c1024→256 0.506 →
+  // 0.471).
   const int64_t tap0 = 0;
   const int64_t blocks = (osz + PB - 1) / PB;
   int64_t bands = direct_bands(ctx, N * M * osz * Cg, N * group, blocks), chunks = 1;
@@ -552,7 +552,7 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
         // whole blocks go to y with the epilogue in the kernel's stores where it can be
         const convdirect::StoreEpilogue* in_stores = in_kernel ? &se : nullptr;
         bool partial = false;  // sums of a partial block in tail_out
-        if (in_place && cnt == PB) {
+        if (unit && cnt == PB) {
           // stride 1, whole blocks: the kernel reads the channels' runs where they lie
           cnt = std::max<int64_t>(1, std::min(span_blocks, (o1 - o) / PB)) * PB;
           convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz, in_stores};
