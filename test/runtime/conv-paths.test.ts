@@ -48,6 +48,8 @@ interface Conv {
   leaky?: boolean;
   /** the largest |error| allowed (default 1e-4) */
   tolerance?: number;
+  /** images in the batch (default 1) */
+  N?: number;
 }
 
 /** 3×3 stride-2 max pooling with pads 1 of [M, H, W] planes. */
@@ -74,14 +76,16 @@ function maxPool3x3s2(
   return { data: out, OH, OW };
 }
 
-/** NCHW conv of one image, float64. */
+/** NCHW conv of the batch, float64. */
 function reference(x: Float64Array, w: Float64Array, b: Float64Array, c: Conv): Float64Array {
   const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
   const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
   const Cg = c.C / c.group;
   const Mg = c.M / c.group;
-  const y = new Float64Array(c.M * OH * OW);
-  for (let m = 0; m < c.M; m++) {
+  const y = new Float64Array((c.N ?? 1) * c.M * OH * OW);
+  for (let nm = 0; nm < (c.N ?? 1) * c.M; nm++) {
+    const n = Math.floor(nm / c.M);
+    const m = nm % c.M;
     const gi = Math.floor(m / Mg);
     for (let oh = 0; oh < OH; oh++)
       for (let ow = 0; ow < OW; ow++) {
@@ -92,9 +96,9 @@ function reference(x: Float64Array, w: Float64Array, b: Float64Array, c: Conv): 
               const ih = oh * c.stride - c.pad + kh;
               const iw = ow * c.stride - c.pad + kw;
               if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
-              s += x[((gi * Cg + ci) * c.H + ih) * c.W + iw]! * w[((m * Cg + ci) * c.k + kh) * c.k + kw]!;
+              s += x[((n * c.C + gi * Cg + ci) * c.H + ih) * c.W + iw]! * w[((m * Cg + ci) * c.k + kh) * c.k + kw]!;
             }
-        y[(m * OH + oh) * OW + ow] = s;
+        y[(nm * OH + oh) * OW + ow] = s;
       }
   }
   return y;
@@ -159,12 +163,13 @@ const CONVS: Conv[] = [
   { name: 'gemm_pointwise_s2', C: 520, H: 9, W: 9, M: 510, k: 1, stride: 2, pad: 0, group: 1 },
   // Winograd F(2×2, 3×3) (AVX-512, 64 channels or more in and out, 48 tiles or more): odd output
   // sizes (a last tile row and column half outside), filters past the last whole panel of 12,
-  // the residual; no padding with an epilogue applied after the output transform (LeakyRelu)
-  { name: 'winograd3x3_residual', C: 70, H: 17, W: 15, M: 76, k: 3, stride: 1, pad: 1, group: 1, residual: true },
+  // the residual, two images; no padding with an epilogue applied after the output transform
+  // (LeakyRelu)
+  { name: 'winograd3x3_residual', C: 70, H: 17, W: 15, M: 76, k: 3, stride: 1, pad: 1, group: 1, residual: true, N: 2 },
   { name: 'winograd3x3_pad0_leaky', C: 64, H: 18, W: 20, M: 64, k: 3, stride: 1, pad: 0, group: 1, leaky: true },
   // F(4×4, 3×3) (48 tiles of 4×4 or more), its sums with larger constants: errors up to ~3e-4 on
   // outputs up to ~30, 1e-5 of their range (a wrong transform is off by whole units); tiles in
-  // several blocks; the last tile row and column partly outside, with the residual
+  // several blocks; the last tile row and column partly outside, with the residual, two images
   { name: 'winograd4x4_blocks', C: 64, H: 40, W: 37, M: 65, k: 3, stride: 1, pad: 1, group: 1, tolerance: 1e-3 },
   {
     name: 'winograd4x4_residual',
@@ -178,6 +183,7 @@ const CONVS: Conv[] = [
     group: 1,
     residual: true,
     tolerance: 1e-3,
+    N: 2,
   },
   // the output written over a residual made in the model: the 1×1 kernel's stores and partial
   // blocks, LeakyRelu (the residual copied first), 3×3 over phase planes, Winograd, the packed
@@ -212,13 +218,14 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
   const inputs: Record<string, string> = {};
   const want: Record<string, { data: Float64Array; shape: number[] }> = {};
   CONVS.forEach((c, i) => {
-    const x = values(c.C * c.H * c.W, 10 + i);
+    const N = c.N ?? 1;
+    const x = values(N * c.C * c.H * c.W, 10 + i);
     const w = values((c.M * c.C * c.k * c.k) / c.group, 30 + i);
     const b = values(c.M, 50 + i);
     const xin = `x_${c.name}`;
-    g.input(xin, 'float32', [1, c.C, c.H, c.W]);
+    g.input(xin, 'float32', [N, c.C, c.H, c.W]);
     inputs[xin] = join(dir, `${xin}.npy`);
-    writeNpy(inputs[xin]!, '<f4', [1, c.C, c.H, c.W], x);
+    writeNpy(inputs[xin]!, '<f4', [N, c.C, c.H, c.W], x);
     const wn = g.initializer(`w_${c.name}`, [c.M, c.C / c.group, c.k, c.k], 'float32', Float32Array.from(w));
     const bn = g.initializer(`b_${c.name}`, [c.M], 'float32', Float32Array.from(b));
     const y = g.op('Conv', [xin, wn, bn], {
@@ -232,11 +239,11 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
     let r: Float64Array | undefined;
     let sum = y;
     if (c.residual) {
-      r = Float64Array.from(new Float32Array(values(c.M * OH * OW, 70 + i)));
+      r = Float64Array.from(new Float32Array(values(N * c.M * OH * OW, 70 + i)));
       const rin = `r_${c.name}`;
-      g.input(rin, 'float32', [1, c.M, OH, OW]);
+      g.input(rin, 'float32', [N, c.M, OH, OW]);
       inputs[rin] = join(dir, `${rin}.npy`);
-      writeNpy(inputs[rin]!, '<f4', [1, c.M, OH, OW], r);
+      writeNpy(inputs[rin]!, '<f4', [N, c.M, OH, OW], r);
       // in place: the residual passed through a 1×1 conv with identity filters (the same values,
       // made in the model; an elementwise op there would be fused with the Add instead)
       const eye = new Float32Array(c.M * c.M);
@@ -271,8 +278,8 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       g.output(c.name, 'float32', [1, c.M, p.OH, p.OW]);
       want[c.name] = { data: p.data, shape: [1, c.M, p.OH, p.OW] };
     } else {
-      g.output(c.name, 'float32', [1, c.M, OH, OW]);
-      want[c.name] = { data: relu, shape: [1, c.M, OH, OW] };
+      g.output(c.name, 'float32', [N, c.M, OH, OW]);
+      want[c.name] = { data: relu, shape: [N, c.M, OH, OW] };
     }
   });
   const file = join(dir, 'model.onnx');
