@@ -174,19 +174,17 @@ export class ArenaModel {
     // from the input's producer to the last reader of any of them. So does a fused conv's output
     // its residual's, where no one reads that slot after the conv (in place).
     const root = new Map<string, string>();
-    const lastInSlot = (r: string): number => {
-      let end = last.get(r) ?? -1;
-      for (const [n, to] of root) if (to === r) end = Math.max(end, last.get(n) ?? -1);
-      return end;
-    };
+    const slotLast = new Map<string, number>(); // by root: the last reader of any value in its slot
     p.ops.forEach((id, k) => {
       const view = this.viewSource(id);
       const src = view ?? this.inPlaceResidual(id);
       if (!src || !first.has(src.input) || !stays(src.input) || !stays(src.output)) return;
       if (this.size(src.input).bytes !== this.size(src.output).bytes) return;
       const r = root.get(src.input) ?? src.input;
-      if (!view && lastInSlot(r) !== k) return;
+      const end = slotLast.get(r) ?? last.get(r) ?? -1;
+      if (!view && end !== k) return;
       root.set(src.output, r);
+      slotLast.set(r, Math.max(end, last.get(src.output) ?? -1));
     });
     const names: string[] = [];
     const reqs: ArenaRequest[] = [];
@@ -217,13 +215,7 @@ export class ArenaModel {
   private viewSource(op: string): { input: string; output: string } | undefined {
     const o = this.graph.op(op);
     if (o.domain !== '' || !VIEW_OPS.has(o.opType)) return undefined;
-    const input = this.graph.opInputs(op)[0];
-    const output = this.graph.opOutputs(op)[0];
-    if (input === undefined || output === undefined) return undefined;
-    const a = this.graph.value(input);
-    const b = this.graph.value(output);
-    if (!a.dtype || a.dtype !== b.dtype || a.container || b.container) return undefined;
-    return { input, output };
+    return this.sharable(this.graph.opInputs(op)[0], this.graph.opOutputs(op)[0]);
   }
 
   /**
@@ -235,9 +227,17 @@ export class ArenaModel {
     const o = this.graph.op(op);
     if (o.domain !== FLEETC_DOMAIN || o.opType !== 'FusedConv') return undefined;
     const ins = this.graph.opInputs(op);
-    const input = ins[3];
-    const output = this.graph.opOutputs(op)[0];
-    if (input === undefined || output === undefined || ins.indexOf(input) !== 3) return undefined;
+    return ins[3] !== undefined && ins.indexOf(ins[3]) === 3
+      ? this.sharable(ins[3], this.graph.opOutputs(op)[0])
+      : undefined;
+  }
+
+  /** input and output when both are plain tensors of one dtype (one may lie in the other's slot). */
+  private sharable(
+    input: string | undefined,
+    output: string | undefined,
+  ): { input: string; output: string } | undefined {
+    if (input === undefined || output === undefined) return undefined;
     const a = this.graph.value(input);
     const b = this.graph.value(output);
     if (!a.dtype || a.dtype !== b.dtype || a.container || b.container) return undefined;

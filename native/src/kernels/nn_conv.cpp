@@ -415,6 +415,21 @@ bool store_epilogue(const ConvEpilogue* ep, convdirect::StoreEpilogue* se) {
   return se->clamp ? !times_x : ep->act == ConvEpilogue::Act::kNone;
 }
 
+// The memory planner may place a conv's output over its residual (in place,
+// passes/memory/device.ts). Winograd, the packed GEMM, the 2-D direct kernel and the 1×1 one where
+// its stores take the epilogue read each residual value before they write the output value over
+// it; the paths that write the sums first take ep from here: with the residual copied into
+// scratch (the copy's epilogue in *copy) where it is y, else ep itself.
+const ConvEpilogue* residual_apart(KernelContext& ctx, const ConvEpilogue* ep, const float* y, ConvEpilogue* copy) {
+  if (!ep || !ep->residual || ep->residual != y) return ep;
+  *copy = *ep;
+  const size_t bytes = static_cast<size_t>(ep->residual_numel) * sizeof(float);
+  float* z = static_cast<float*>(ctx.scratch(bytes));
+  std::memcpy(z, ep->residual, bytes);
+  copy->residual = z;
+  return copy;
+}
+
 // W (input 1) reordered for the direct kernel (convdirect::pack_weights), made once per op and
 // kept in its state while W is constant.
 struct DirectWeights {
@@ -450,8 +465,8 @@ const float* direct_weights(KernelContext& ctx, const float* wf, int64_t M, int6
 // stride 1 it goes through them a few register blocks at a time (kInPlaceSpanBytes), whose runs
 // of each channel the kernel reads where they lie; strided convs take one block at a time, its
 // inputs of all channels gathered next to each other first, as are those of the last partial
-// block (zero-padded; its outputs go through a small buffer). The epilogue follows every ~128 KiB of outputs, while
-// they are still in L2. Returns false where it does not apply (no AVX2).
+// block (zero-padded; its outputs go through a small buffer). The epilogue follows every ~128 KiB
+// of outputs, while they are still in L2. Returns false where it does not apply (no AVX2).
 bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   if (!ku::use_avx2()) return false;
@@ -499,6 +514,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   // 1×1 with its residual read the outputs back, the residual beside them, and wrote them again).
   convdirect::StoreEpilogue store_ep;
   const bool in_kernel = store_epilogue(ep, &store_ep);
+  ConvEpilogue apart;  // an epilogue pass after the sums reads a copy of a residual under y
+  if (!in_kernel) ep = residual_apart(ctx, ep, y, &apart);
   const int64_t span_blocks = std::max<int64_t>(1, (kInPlaceSpanBytes / int64_t{sizeof(float)}) / (Cg * PB));
   auto body = [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> xblock, tail_out;
@@ -780,36 +797,23 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   const int64_t Cg = C / group, Mg = M / group, ksz = g.kernel_size(), K = Cg * ksz;
   const int64_t isz = g.in_size(), osz = g.out_size();
   const size_t nsp = g.in.size();
-  // The memory planner may place the output over the residual (in place, passes/memory/device.ts).
-  // Winograd, the packed GEMM, the 2-D direct kernel and the 1×1 one where its stores take the
-  // epilogue read each residual value before they write the output value over it; the other
-  // paths write the sums first, so they get the residual copied.
-  ConvEpilogue detached;
-  auto residual_apart = [&]() -> const ConvEpilogue* {
-    if (!ep || !ep->residual || ep->residual != yf) return ep;
-    detached = *ep;
-    const size_t bytes = static_cast<size_t>(ep->residual_numel) * sizeof(float);
-    float* z = static_cast<float*>(ctx.scratch(bytes));
-    std::memcpy(z, ep->residual, bytes);
-    detached.residual = z;
-    return &detached;
-  };
-  if (Cg == 1 && group > 1 && nsp == 2) return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, residual_apart());
+  ConvEpilogue apart;  // depthwise and im2col write the sums first: residual_apart
+  if (Cg == 1 && group > 1 && nsp == 2)
+    return depthwise2d(ctx, xf, wf, bf, yf, N, C, M, g, residual_apart(ctx, ep, yf, &apart));
   bool strided = false;
   for (size_t d = 0; d < nsp; ++d) strided = strided || g.stride[d] > 1;
   if (winograd::fits(g, Cg, Mg, group) && winograd::run(ctx, xf, wf, bf, yf, N, C, M, g, ep)) return;
-  if (use_packed_gemm(osz, ksz, K, Mg, strided, std::max(1, ctx.num_threads())) && convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  if (use_packed_gemm(osz, ksz, K, Mg, strided, std::max(1, ctx.num_threads())) &&
+      convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep))
+    return;
   if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {
     if (g.pad_begin[d] != 0 || g.pad_end[d] != 0) pointwise = false;
     if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
   }
-  convdirect::StoreEpilogue in_stores;
-  if (pointwise && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, g,
-                                  store_epilogue(ep, &in_stores) ? ep : residual_apart()))
-    return;
-  ep = residual_apart();
+  if (pointwise && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  ep = residual_apart(ctx, ep, yf, &apart);
   // Other 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
   // (im2col + single-thread SGEMM + epilogue), instead of one huge column matrix.
   // Small convs run on one thread: a pool wake-up costs more than they do.

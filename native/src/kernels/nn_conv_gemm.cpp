@@ -289,50 +289,31 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
               }
             }
           }
-          // the task's tile into the output rows, then bias, residual and activation
-          const int64_t p0 = i0 * MR, p1 = std::min(osz, i1 * MR);
-          if (over_residual) {
-            // the output lies over the residual (in place): each filter panel's rows go through a
-            // buffer, so that every residual value is read before the output value over it is written
-            thread_local std::vector<float> rows;
-            const int64_t len = p1 - p0;
-            if (rows.size() < static_cast<size_t>(NR * len)) rows.resize(static_cast<size_t>(NR * len));
-            for (int64_t j = j0; j < j1; ++j) {
-              const int64_t nr = std::min(NR, Mg - j * NR);
-              for (int64_t i = i0; i < i1; ++i) {
-                const float* blk = tile + (i * Pf + j) * MR * NR;
-                const int64_t mr = std::min(MR, osz - i * MR);
-                float* dst = rows.data() + (i * MR - p0);
-                if (avx512) transpose_tile_avx512(blk, NR, mr, nr, dst, len);
-                else
-                  for (int64_t c = 0; c < nr; ++c)
-                    for (int64_t r = 0; r < mr; ++r) dst[c * len + r] = blk[r * NR + c];
-              }
-              for (int64_t c = 0; c < nr; ++c) {
-                const int64_t m = j * NR + c;
-                finish_conv_run(ep, yg + m * osz + p0, rows.data() + c * len, len, bg ? bg[m] : 0.f,
-                                zg ? zg + m * osz + p0 : nullptr);
-              }
-            }
-            continue;
-          }
-          for (int64_t i = i0; i < i1; ++i)
-            for (int64_t j = j0; j < j1; ++j) {
+          // the task's tile into the output rows (16×16 register transposes with AVX-512; scalar, a
+          // block of K = 256: 15% of the time), then bias, residual and activation on each row.
+          // Where the output lies over the residual (in place), each filter panel's rows go through
+          // a buffer, so that every residual value is read before the output value over it is written.
+          const int64_t p0 = i0 * MR, p1 = std::min(osz, i1 * MR), len = p1 - p0;
+          thread_local std::vector<float> rows;
+          if (over_residual && rows.size() < static_cast<size_t>(NR * len)) rows.resize(static_cast<size_t>(NR * len));
+          for (int64_t j = j0; j < j1; ++j) {
+            const int64_t nr = std::min(NR, Mg - j * NR);
+            float* const dst = over_residual ? rows.data() : yg + j * NR * osz + p0;
+            const int64_t ld = over_residual ? len : osz;
+            for (int64_t i = i0; i < i1; ++i) {
               const float* blk = tile + (i * Pf + j) * MR * NR;
-              const int64_t mr = std::min(MR, osz - i * MR), nr = std::min(NR, Mg - j * NR);
-              // (scalar, a block of K = 256: 15% of the time)
-              if (avx512) {
-                transpose_tile_avx512(blk, NR, mr, nr, yg + j * NR * osz + i * MR, osz);
-                continue;
-              }
-              for (int64_t c = 0; c < nr; ++c) {
-                float* d = yg + (j * NR + c) * osz + i * MR;
-                for (int64_t r = 0; r < mr; ++r) d[r] = blk[r * NR + c];
-              }
+              const int64_t mr = std::min(MR, osz - i * MR);
+              float* d = dst + (i * MR - p0);
+              if (avx512) transpose_tile_avx512(blk, NR, mr, nr, d, ld);
+              else
+                for (int64_t c = 0; c < nr; ++c)
+                  for (int64_t r = 0; r < mr; ++r) d[c * ld + r] = blk[r * NR + c];
             }
-          for (int64_t m = j0 * NR; m < std::min(Mg, j1 * NR); ++m) {
-            float* row = yg + m * osz;
-            finish_conv_run(ep, row + p0, row + p0, p1 - p0, bg ? bg[m] : 0.f, zg ? zg + m * osz + p0 : nullptr);
+            for (int64_t c = 0; c < nr; ++c) {
+              const int64_t m = j * NR + c;
+              finish_conv_run(ep, yg + m * osz + p0, dst + c * ld, len, bg ? bg[m] : 0.f,
+                              zg ? zg + m * osz + p0 : nullptr);
+            }
           }
         }
       });

@@ -69,12 +69,14 @@ void transform_filters(const float* w, int64_t M, int64_t C, int a, float* dst) 
     }
 }
 
-}  // namespace
-
-namespace {
-
 // Output tiles of F(m×m, 3×3) over the plane.
 int64_t tile_count(const ku::WindowGeom& g, int64_t m) { return (g.out[0] + m - 1) / m * ((g.out[1] + m - 1) / m); }
+
+// 4×4 tiles where there are enough of them to fill the panels (56×56: 196 in 7 panels), else 2×2.
+int64_t tile_size(const ku::WindowGeom& g) {
+  if (const char* force = std::getenv("FLEETRT_WINOGRAD_TILE")) return std::atoi(force) == 4 ? 4 : 2;
+  return tile_count(g, 4) >= kF4MinTiles ? 4 : 2;
+}
 
 }  // namespace
 
@@ -90,16 +92,6 @@ bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group) {
   // transformed filters) 1.37–1.43 → 1.73–1.88, so it stays direct.
   return Cg >= 64 && Mg >= 64 && tile_count(g, 2) >= 48;
 }
-
-namespace {
-
-// 4×4 tiles where there are enough of them to fill the panels (56×56: 196 in 7 panels), else 2×2.
-int64_t tile_size(const ku::WindowGeom& g) {
-  if (const char* force = std::getenv("FLEETRT_WINOGRAD_TILE")) return std::atoi(force) == 4 ? 4 : 2;
-  return tile_count(g, 4) >= kF4MinTiles ? 4 : 2;
-}
-
-}  // namespace
 
 bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
          int64_t M, const ku::WindowGeom& g, const ConvEpilogue* ep) {
@@ -122,7 +114,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
 
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], isz = H * W, osz = OH * OW;
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1];
-  const int64_t TH = (OH + mt - 1) / mt, TW = (OW + mt - 1) / mt, T = TH * TW;
+  const int64_t TW = (OW + mt - 1) / mt, T = tile_count(g, mt);
   // Blocks of whole column panels of tiles, as many as keep a block's inputs near
   // kBlockInputBytes, in a count the threads share evenly (block b: panels tpanels·b/nblocks up to
   // tpanels·(b + 1)/nblocks).
@@ -149,17 +141,16 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
     if (mat.size() < msize) mat.resize(msize);
     const int64_t row_len = mt * TW + 64;  // an output row of tiles (the stores may pass it by up to 63)
     if (out.size() < static_cast<size_t>(mt * row_len)) out.resize(static_cast<size_t>(mt * row_len));
+    float* rows[4];
+    for (int64_t dy = 0; dy < mt; ++dy) rows[dy] = out.data() + dy * row_len;
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t n = task / (nblocks * chunks), blk = task / chunks % nblocks, ch = task % chunks;
       const int64_t ta = tpanels * blk / nblocks * kNR, tb = std::min(T, tpanels * (blk + 1) / nblocks * kNR), nt = tb - ta;
       const int64_t p0 = ch * chunk_panels, p1 = std::min(panels, p0 + chunk_panels);
       if (nt <= 0 || p0 >= p1) continue;
       const int64_t bpanels = (nt + kNR - 1) / kNR;
-      // input transform into [ξ][column panel][channel][32]; the last panel's spare lanes zero
-      if (nt % kNR)
-        for (int64_t xi = 0; xi < XI; ++xi)
-          for (int64_t c = 0; c < C; ++c)
-            std::fill_n(vpk + xi * vstride + (bpanels - 1) * C * kNR + c * kNR + nt % kNR, kNR - nt % kNR, 0.f);
+      // input transform into [ξ][column panel][channel][32] (the last panel's spare lanes keep what
+      // they held: the microkernel's columns past nr are never stored, nor read)
       for (int64_t c = 0; c < C; ++c) {
         const float* xc = x + (n * C + c) * isz;
         for (int64_t ty = ta / TW; ty * TW < tb; ++ty)
@@ -190,8 +181,6 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
         const float* zm = ep && ep->residual ? ep->residual + (n * M + m) * osz : nullptr;
         float* ym = y + (n * M + m) * osz;
         const float b = bias ? bias[m] : 0.f;
-        float* rows[4];
-        for (int64_t dy = 0; dy < mt; ++dy) rows[dy] = out.data() + dy * row_len;
         for (int64_t ty = ta / TW; ty * TW < tb; ++ty) {
           const int64_t t = std::max(ta, ty * TW), t_end = std::min(tb, (ty + 1) * TW);
           output_tiles(mm + (t - ta), mstride_rows, t_end - t, rows);
