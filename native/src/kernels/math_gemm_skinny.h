@@ -39,6 +39,9 @@ void nn_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int
              int64_t ldb, float* C, int64_t ldc);
 void nt_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
              int64_t ldb, float* C, int64_t ldc);
+// nt with AVX-512 (math_gemm_skinny_avx512.cpp), for up to 8 rows: one pass over B.
+void nt_avx512(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
+               int64_t ldb, float* C, int64_t ldc);
 
 }  // namespace skinny
 }  // namespace ku
