@@ -147,13 +147,16 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   );
   out('gemm_nt_m48', g.op('Gemm', ['x48', WT], { transB: 1 }), reference(x48, wt, 48, N, K, { tb: true }), [48, N]);
   // B an input, not a constant (weights as arguments: nothing is packed ahead), as the StableHLO
-  // path runs it: eight rows (the most the AVX-512 N×K loop takes in one pass), five and two
+  // path runs it: eight rows (the most the AVX-512 loops take in one pass), five and two
   const x8 = values(8 * K, 14);
   addInput('x8', [8, K], x8);
   addInput('WTin', [N, K], wt);
   out('nt_in_m8', g.op('Gemm', ['x8', 'WTin'], { transB: 1 }), reference(x8, wt, 8, N, K, { tb: true }), [8, N]);
   out('nt_in_m5', g.op('Gemm', ['x5', 'WTin'], { transB: 1 }), reference(x5, wt, 5, N, K, { tb: true }), [5, N]);
   out('nt_in_m2', g.op('Gemm', ['x2', 'WTin'], { transB: 1 }), reference(x2, wt, 2, N, K, { tb: true }), [2, N]);
+  addInput('Win', [K, N], w);
+  out('nn_in_m8', g.op('MatMul', ['x8', 'Win']), reference(x8, w, 8, N, K), [8, N]);
+  out('nn_in_m5', g.op('MatMul', ['x5', 'Win']), reference(x5, w, 5, N, K), [5, N]);
   // float16 / bfloat16 weights (the result is rounded to 16 bits, hence the tolerance)
   const x5h = cast('x5', 10);
   out('mm_nn_f16', cast(g.op('MatMul', [x5h, half('Wh', [K, N], w)]), 1), reference(x5, w, 5, N, K), [5, N], 2e-3);
@@ -181,6 +184,13 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
     reference(x5b, wtbf, 5, N, K, { tb: true }),
     [5, N],
     1e-2,
+  );
+  out(
+    'nn_in_f16',
+    cast(g.op('MatMul', [x5h, cast('Win', 10)]), 1),
+    reference(x5, w, 5, N, K),
+    [5, N],
+    2e-3,
   );
   out(
     'nt_in_f16',

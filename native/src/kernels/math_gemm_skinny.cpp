@@ -146,8 +146,10 @@ void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
       }
     return;
   }
-  // Past 8 rows the AVX-512 loop's several passes and reductions lose to the AVX2 one's.
+  // Past 8 rows the AVX-512 loops' several passes (and the N×K one's reductions) lose to the AVX2
+  // ones; one or two rows against K×N keep the AVX2 loop's wider chunks of C.
   const bool nt512 = avx && use_avx512() && M <= 8;
+  const bool nn512 = nt512 && M > 2;
   auto body = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t j0 = t * per, j1 = std::min(N, j0 + per);
@@ -160,7 +162,7 @@ void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
       if (K <= 0) continue;
       const void* b = bbytes + static_cast<size_t>(trans_b ? j0 * ldb : j0) * es;
       auto fn = trans_b ? (nt512 ? skinny::nt_avx512 : avx ? skinny::nt_avx2 : nt_generic)
-                        : (avx ? skinny::nn_avx2 : nn_generic);
+                        : (nn512 ? skinny::nn_avx512 : avx ? skinny::nn_avx2 : nn_generic);
       fn(bt, M, K, j1 - j0, a, la, b, ldb, C + j0, ldc);
     }
   };

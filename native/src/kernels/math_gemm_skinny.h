@@ -2,8 +2,9 @@
 // + beta·C with M small and B large (usually the weights). They are bound by reading B, so B is read
 // exactly once, straight from where it lies (no packing), by all threads, each taking a range of
 // N. B may be float32, float16 or bfloat16: half-precision weights are widened in registers and
-// move half the bytes. math_gemm_skinny.cpp drives; the AVX2+FMA(+F16C) loops are in
-// math_gemm_skinny_avx2.cpp, the portable ones in the driver.
+// move half the bytes. math_gemm_skinny.cpp drives; the AVX-512 loops (up to 8 rows) are in
+// math_gemm_skinny_avx512.cpp, the AVX2+FMA(+F16C) ones in math_gemm_skinny_avx2.cpp, the portable
+// ones in the driver.
 #pragma once
 #include <cstdint>
 
@@ -39,6 +40,9 @@ void nn_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int
              int64_t ldb, float* C, int64_t ldc);
 void nt_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
              int64_t ldb, float* C, int64_t ldc);
+// nn with AVX-512 (math_gemm_skinny_avx512.cpp), for up to 8 rows: all rows in one pass over B.
+void nn_avx512(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
+               int64_t ldb, float* C, int64_t ldc);
 // nt with AVX-512 (math_gemm_skinny_avx512.cpp), for up to 8 rows: one pass over B.
 void nt_avx512(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
                int64_t ldb, float* C, int64_t ldc);

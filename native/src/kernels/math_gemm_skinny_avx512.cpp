@@ -1,12 +1,13 @@
-// AVX-512 loop of the few-row products with an N×K B (float32, float16 or bfloat16) (math_gemm_skinny.h): up to 8 rows of
-// A against three rows of B at a time, all in one pass over B, so that the loads that miss the
-// caches are spread evenly over the multiply-adds (the AVX2 loop's several passes over each block
-// of B left memory idle during the later ones). Compiled for AVX-512F by the pragma below; the
-// driver calls it only after ku::use_avx512(). No implicit contraction: FMAs only where written.
+// AVX-512 loops of the few-row products (math_gemm_skinny.h), float32, float16 or bfloat16 B: up
+// to 8 rows of A in one pass over B, so that the loads that miss the caches are spread evenly over
+// the multiply-adds (the AVX2 loops' several passes over each block of B leave memory idle during
+// the later ones). Compiled for AVX-512F by the pragma below; the driver calls them only after
+// ku::use_avx512(). No implicit contraction: FMAs only where written.
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "math_gemm_skinny.h"
 
@@ -37,6 +38,24 @@ struct BF16 {
   static __m512 load(const T* p) { return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
   static __m512 load(const T* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
 };
+
+// fn(r, std::integral_constant<int, R>) for the blocks of up to 8 rows starting at r.
+template <class Fn>
+void by_row_blocks(int64_t M, Fn fn) {
+  using std::integral_constant;
+  for (int64_t r = 0; r < M; r += 8) switch (std::min<int64_t>(8, M - r)) {
+      case 1: fn(r, integral_constant<int, 1>{}); break;
+      case 2: fn(r, integral_constant<int, 2>{}); break;
+      case 3: fn(r, integral_constant<int, 3>{}); break;
+      case 4: fn(r, integral_constant<int, 4>{}); break;
+      case 5: fn(r, integral_constant<int, 5>{}); break;
+      case 6: fn(r, integral_constant<int, 6>{}); break;
+      case 7: fn(r, integral_constant<int, 7>{}); break;
+      default: fn(r, integral_constant<int, 8>{}); break;
+    }
+}
+
+// ---- NT: B is N×K. R rows of A against NB rows of B, each a dot product over k.
 
 // Each B row is its own short stream (3 KiB for K = 768) that the hardware prefetchers pick up
 // late; fetching every row this many elements ahead, and the next block's rows at the end of
@@ -86,23 +105,69 @@ void nt_rows(int64_t K, int64_t w, const float* A, int64_t lda, const typename L
 template <class L>
 void nt(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const typename L::T* B, int64_t ldb, float* C,
         int64_t ldc) {
-  for (int64_t r = 0; r < M; r += 8) {
-    const float* a = A + r * lda;
-    float* c = C + r * ldc;
-    switch (std::min<int64_t>(8, M - r)) {
-      case 1: nt_rows<L, 1>(K, w, a, lda, B, ldb, c, ldc); break;
-      case 2: nt_rows<L, 2>(K, w, a, lda, B, ldb, c, ldc); break;
-      case 3: nt_rows<L, 3>(K, w, a, lda, B, ldb, c, ldc); break;
-      case 4: nt_rows<L, 4>(K, w, a, lda, B, ldb, c, ldc); break;
-      case 5: nt_rows<L, 5>(K, w, a, lda, B, ldb, c, ldc); break;
-      case 6: nt_rows<L, 6>(K, w, a, lda, B, ldb, c, ldc); break;
-      case 7: nt_rows<L, 7>(K, w, a, lda, B, ldb, c, ldc); break;
-      default: nt_rows<L, 8>(K, w, a, lda, B, ldb, c, ldc); break;
+  by_row_blocks(M, [&](int64_t r, auto rows) {
+    nt_rows<L, decltype(rows)::value>(K, w, A + r * lda, lda, B, ldb, C + r * ldc, ldc);
+  });
+}
+
+
+// ---- NN: B is K×N. A chunk of C (all rows × wc columns) stays in L1 while B's rows stream
+// through four at a time; every row of C is updated in the same pass (the AVX2 loop takes two rows
+// per pass), and each step prefetches the same columns of the B rows about 8 KiB further on, one
+// line per line read. 7 rows against BERT-base's K×N weights, 2 threads: 8–13 → 19.5–21 GB/s.
+constexpr int64_t kAheadBytes = 8192;
+
+template <class L, int R>
+void nn_rows(int64_t K, int64_t w, const float* A, int64_t lda, const typename L::T* B, int64_t ldb, float* C,
+             int64_t ldc) {
+  const int64_t wc = std::max<int64_t>(64, 4096 / R / 16 * 16);
+  for (int64_t j0 = 0; j0 < w; j0 += wc) {
+    const int64_t n = std::min(wc, w - j0);
+    const int64_t seg = n * static_cast<int64_t>(sizeof(typename L::T));
+    const int64_t ahead = std::max<int64_t>(4, (kAheadBytes / std::max<int64_t>(seg, 1) + 3) / 4 * 4);
+    for (int64_t k = 0; k < K; k += 4) {
+      const int kq = static_cast<int>(std::min<int64_t>(4, K - k));
+      const typename L::T* b[4];
+      for (int q = 0; q < 4; ++q) b[q] = B + (k + std::min(q, kq - 1)) * ldb + j0;
+      float a[R][4];
+      for (int r = 0; r < R; ++r)
+        for (int q = 0; q < 4; ++q) a[r][q] = q < kq ? A[r * lda + k + q] : 0.f;
+      const bool fetch = k + ahead + 4 <= K;
+      for (int64_t j = 0; j < n; j += 16) {
+        const __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - j)) - 1);
+        if (fetch)
+          for (int q = 0; q < 4; ++q) _mm_prefetch(reinterpret_cast<const char*>(b[q] + ahead * ldb + j), _MM_HINT_T0);
+        __m512 v[4];
+        for (int q = 0; q < 4; ++q) v[q] = L::load(b[q] + j, m);
+        for (int r = 0; r < R; ++r) {
+          float* c = C + r * ldc + j0 + j;
+          __m512 s = _mm512_maskz_loadu_ps(m, c);
+          for (int q = 0; q < 4; ++q) s = _mm512_fmadd_ps(_mm512_set1_ps(a[r][q]), v[q], s);
+          _mm512_mask_storeu_ps(c, m, s);
+        }
+      }
     }
   }
 }
 
+template <class L>
+void nn(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const typename L::T* B, int64_t ldb, float* C,
+        int64_t ldc) {
+  by_row_blocks(M, [&](int64_t r, auto rows) {
+    nn_rows<L, decltype(rows)::value>(K, w, A + r * lda, lda, B, ldb, C + r * ldc, ldc);
+  });
+}
+
 }  // namespace
+
+void nn_avx512(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
+               int64_t ldb, float* C, int64_t ldc) {
+  switch (bt) {
+    case WeightType::kF32: return nn<F32>(M, K, w, A, lda, static_cast<const float*>(b), ldb, C, ldc);
+    case WeightType::kF16: return nn<F16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
+    case WeightType::kBF16: return nn<BF16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
+  }
+}
 
 void nt_avx512(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
                int64_t ldb, float* C, int64_t ldc) {
