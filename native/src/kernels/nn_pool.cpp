@@ -1,14 +1,21 @@
 // Pooling: MaxPool (with the optional Indices output), AveragePool, LpPool over any number of
 // spatial dims (strides, pads, auto_pad, dilations, ceil_mode, count_include_pad), and the global
-// variants GlobalAveragePool / GlobalMaxPool / GlobalLpPool. Planes (n, c) run in parallel.
+// variants GlobalAveragePool / GlobalMaxPool / GlobalLpPool. Planes (n, c) run in parallel; the
+// interior rows of 2×2 and 3×3 max pools go 16 outputs at a time with AVX-512 (nn_pool_avx512.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "kernel_util.h"
 
 namespace fleetrt {
+namespace pool_detail {
+// nn_pool_avx512.cpp
+bool max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr);
+}  // namespace pool_detail
+
 namespace {
 
 using ku::WindowGeom;
@@ -94,6 +101,12 @@ template <class T, bool kMax>
 void interior_row(const T* x, int64_t row0, int64_t W, int64_t rows, int64_t KH, int64_t KW, int64_t dh, int64_t dw,
                   int64_t sw, int64_t lo, int64_t hi, T lowest, int64_t cnt, T* yr) {
   if (rows == KH && KH == KW && dw == 1 && (sw == 1 || sw == 2) && (KW == 2 || KW == 3)) {
+    if constexpr (kMax && std::is_same<T, float>::value) {
+      // 16 outputs at a time: ResNet's 3×3 stride-2 max pool over 112×112 c64, in the model, 2
+      // threads, 100–123 → 79–81 µs
+      const float* r[3] = {x + row0, x + row0 + dh * W, KH == 3 ? x + row0 + 2 * dh * W : nullptr};
+      if (ku::use_avx512() && pool_detail::max_row_avx512(r, KW, sw, lo, hi, yr)) return;
+    }
     auto* f = KW == 2 ? (sw == 1 ? interior_row_fixed<T, kMax, 2, 1> : interior_row_fixed<T, kMax, 2, 2>)
                       : (sw == 1 ? interior_row_fixed<T, kMax, 3, 1> : interior_row_fixed<T, kMax, 3, 2>);
     return f(x, row0, W, dh, lo, hi, lowest, cnt, yr);

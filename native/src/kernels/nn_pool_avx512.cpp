@@ -1,0 +1,71 @@
+// AVX-512 max pooling of interior output rows (nn_pool.cpp): full 2×2 and 3×3 windows, stride 1 or
+// 2, undilated columns, 16 outputs per step. The window rows are first reduced column by column,
+// then the columns of each window picked from that (stride 2: the even and odd lanes split by
+// permutes). Max is exact, so the results are the scalar loop's bits. Compiled for AVX-512F by the
+// pragma below; nn_pool.cpp calls it only after ku::use_avx512().
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace fleetrt {
+namespace pool_detail {
+namespace {
+
+// Lanes [0, n) set, n in [0, 16].
+inline __mmask16 first(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
+}
+
+// Max over the K window rows of 16 columns starting at column c; lanes outside m are -inf.
+template <int K>
+inline __m512 rows_max(const float* const* row, int64_t c, __mmask16 m) {
+  const __m512 low = _mm512_set1_ps(-__builtin_inff());
+  __m512 v = _mm512_mask_loadu_ps(low, m, row[0] + c);
+  for (int k = 1; k < K; ++k) v = _mm512_max_ps(v, _mm512_mask_loadu_ps(low, m, row[k] + c));
+  return v;
+}
+
+template <int K, int S>
+void max_row(const float* const* row, int64_t lo, int64_t hi, float* y) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i even2 = _mm512_add_epi32(even, _mm512_set1_epi32(2));  // lane 15 (32) comes from the third vector
+  for (int64_t ow = lo; ow < hi; ow += 16) {
+    const int64_t n = std::min<int64_t>(16, hi - ow);
+    const int64_t c = ow * S, span = (n - 1) * S + K;  // columns [c, c + span) are read
+    __m512 r;
+    if (S == 1) {
+      r = rows_max<K>(row, c, first(span));
+      const __m512 r1 = rows_max<K>(row, c + 1, first(span - 1));
+      r = _mm512_max_ps(r, r1);
+      if (K == 3) r = _mm512_max_ps(r, rows_max<K>(row, c + 2, first(span - 2)));
+    } else {
+      const __m512 a = rows_max<K>(row, c, first(span)), b = rows_max<K>(row, c + 16, first(span - 16));
+      r = _mm512_max_ps(_mm512_permutex2var_ps(a, even, b), _mm512_permutex2var_ps(a, odd, b));
+      if (K == 3) {
+        __m512 e2 = _mm512_permutex2var_ps(a, even2, b);
+        if (span > 32) e2 = _mm512_mask_broadcastss_ps(e2, 0x8000, _mm512_castps512_ps128(rows_max<K>(row, c + 32, 1)));
+        r = _mm512_max_ps(r, e2);
+      }
+    }
+    _mm512_mask_storeu_ps(y + ow, first(n), r);
+  }
+}
+
+}  // namespace
+
+// yr[ow] for ow in [lo, hi) = max of the k×k window whose rows start at row[0..k) + ow·stride;
+// false (nothing written) for shapes it does not take.
+bool max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr) {
+  if (k == 2 && stride == 1) max_row<2, 1>(row, lo, hi, yr);
+  else if (k == 2 && stride == 2) max_row<2, 2>(row, lo, hi, yr);
+  else if (k == 3 && stride == 1) max_row<3, 1>(row, lo, hi, yr);
+  else if (k == 3 && stride == 2) max_row<3, 2>(row, lo, hi, yr);
+  else return false;
+  return true;
+}
+
+}  // namespace pool_detail
+}  // namespace fleetrt
