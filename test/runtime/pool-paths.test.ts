@@ -72,7 +72,11 @@ describe.skipIf(!haveFleetrt())('MaxPool interior rows and edges', () => {
   const g = new GraphBuilder('pool_paths');
   g.input('x', 'float32', [1, C, H, W]);
   for (const p of POOLS) {
-    const attrs: Record<string, unknown> = { kernel_shape: [p.k, p.k], strides: [p.s, p.s], pads: [p.pad, p.pad, p.pad, p.pad] };
+    const attrs: Record<string, unknown> = {
+      kernel_shape: [p.k, p.k],
+      strides: [p.s, p.s],
+      pads: [p.pad, p.pad, p.pad, p.pad],
+    };
     if (p.ceil) attrs.ceil_mode = 1;
     g.op('MaxPool', ['x'], attrs, [p.name]);
     g.output(p.name, 'float32', [1, C, outSize(H, p), outSize(W, p)]);
