@@ -1,8 +1,9 @@
 /**
  * Max pooling by the vectorised interior rows (2×2 and 3×3 windows, stride 1 and 2) and the
  * clipped edges around them: planes wide enough for several 16-output steps and a partial one,
- * odd sizes, pads on both sides, ceil_mode. Outputs are compared exactly (max is exact) with a
- * reference computed here, with the best code the CPU has, the AVX2 code and the portable code.
+ * odd sizes, pads on both sides, ceil_mode, NaNs in the input (passed over). Outputs are compared
+ * exactly (max is exact) with a reference computed here, with the best code the CPU has, the AVX2
+ * code and the portable code.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,8 @@ function maxPool(x: Float32Array, p: Pool): Float32Array {
           for (let kw = 0; kw < p.k; kw++) {
             const h = oh * p.s - p.pad + kh;
             const w = ow * p.s - p.pad + kw;
-            if (h >= 0 && h < H && w >= 0 && w < W) best = Math.max(best, x[(c * H + h) * W + w]!);
+            // NaNs are passed over (a NaN is never greater), as fleetrt's loops do
+            if (h >= 0 && h < H && w >= 0 && w < W && x[(c * H + h) * W + w]! > best) best = x[(c * H + h) * W + w]!;
           }
         y[(c * OH + oh) * OW + ow] = best;
       }
@@ -69,6 +71,7 @@ describe.skipIf(!haveFleetrt())('MaxPool interior rows and edges', () => {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return ((s >>> 8) % 20001) / 1000 - 15;
   });
+  for (const i of [5 * W + 17, 11 * W + 40, H * W + 3 * W + 64]) x[i] = NaN;
   const g = new GraphBuilder('pool_paths');
   g.input('x', 'float32', [1, C, H, W]);
   for (const p of POOLS) {

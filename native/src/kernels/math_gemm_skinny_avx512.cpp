@@ -16,11 +16,6 @@ namespace ku {
 namespace skinny {
 namespace {
 
-static const int64_t g_pf = [] {
-  const char* e = std::getenv("FLEETRT_NT_PF");
-  return e ? std::atoll(e) : 0;
-}();
-
 // Loads of 16 consecutive B elements widened to float; the masked form reads only the lanes in m.
 struct F32 {
   using T = float;
@@ -109,7 +104,6 @@ void nt(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const type
     nt_rows<L, decltype(rows)::value>(K, w, A + r * lda, lda, B, ldb, C + r * ldc, ldc);
   });
 }
-
 
 // ---- NN: B is K×N. A chunk of C (all rows × wc columns) stays in L1 while B's rows stream
 // through four at a time; every row of C is updated in the same pass (the AVX2 loop takes two rows

@@ -1,8 +1,10 @@
 // AVX-512 max pooling of interior output rows (nn_pool.cpp): full 2×2 and 3×3 windows, stride 1 or
 // 2, undilated columns, 16 outputs per step. The window rows are first reduced column by column,
 // then the columns of each window picked from that (stride 2: the even and odd lanes split by
-// permutes). Max is exact, so the results are the scalar loop's bits. Compiled for AVX-512F by the
-// pragma below; nn_pool.cpp calls it only after ku::use_avx512().
+// permutes). Every max keeps the value so far unless the new one is greater, as the scalar loop
+// does (so NaNs are passed over alike): the same values, in a grouping that can differ only in
+// which of a +0 and a −0 it keeps. Compiled for AVX-512F by the pragma below; nn_pool.cpp calls it
+// only after ku::use_avx512().
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
 
@@ -18,12 +20,15 @@ inline __mmask16 first(int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
 }
 
+// x > so_far ? x : so_far, lane by lane (MAXPS returns its second operand on ties and NaNs).
+inline __m512 later_max(__m512 x, __m512 so_far) { return _mm512_max_ps(x, so_far); }
+
 // Max over the K window rows of 16 columns starting at column c; lanes outside m are -inf.
 template <int K>
 inline __m512 rows_max(const float* const* row, int64_t c, __mmask16 m) {
   const __m512 low = _mm512_set1_ps(-__builtin_inff());
-  __m512 v = _mm512_mask_loadu_ps(low, m, row[0] + c);
-  for (int k = 1; k < K; ++k) v = _mm512_max_ps(v, _mm512_mask_loadu_ps(low, m, row[k] + c));
+  __m512 v = low;
+  for (int k = 0; k < K; ++k) v = later_max(_mm512_mask_loadu_ps(low, m, row[k] + c), v);
   return v;
 }
 
@@ -39,15 +44,15 @@ void max_row(const float* const* row, int64_t lo, int64_t hi, float* y) {
     if (S == 1) {
       r = rows_max<K>(row, c, first(span));
       const __m512 r1 = rows_max<K>(row, c + 1, first(span - 1));
-      r = _mm512_max_ps(r, r1);
-      if (K == 3) r = _mm512_max_ps(r, rows_max<K>(row, c + 2, first(span - 2)));
+      r = later_max(r1, r);
+      if (K == 3) r = later_max(rows_max<K>(row, c + 2, first(span - 2)), r);
     } else {
       const __m512 a = rows_max<K>(row, c, first(span)), b = rows_max<K>(row, c + 16, first(span - 16));
-      r = _mm512_max_ps(_mm512_permutex2var_ps(a, even, b), _mm512_permutex2var_ps(a, odd, b));
+      r = later_max(_mm512_permutex2var_ps(a, odd, b), _mm512_permutex2var_ps(a, even, b));
       if (K == 3) {
         __m512 e2 = _mm512_permutex2var_ps(a, even2, b);
         if (span > 32) e2 = _mm512_mask_broadcastss_ps(e2, 0x8000, _mm512_castps512_ps128(rows_max<K>(row, c + 32, 1)));
-        r = _mm512_max_ps(r, e2);
+        r = later_max(e2, r);
       }
     }
     _mm512_mask_storeu_ps(y + ow, first(n), r);
