@@ -32,6 +32,17 @@ void skinny_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
 
 namespace skinny {
 
+// fn(L{}, b as const L::T*) with L the loader of B's type (each instruction-set file's own F32,
+// F16 and BF16): the one switch over the weight type behind every loop's entry point.
+template <class F32, class F16, class BF16, class Fn>
+inline void with_weights(WeightType bt, const void* b, Fn&& fn) {
+  switch (bt) {
+    case WeightType::kF32: return fn(F32{}, static_cast<const typename F32::T*>(b));
+    case WeightType::kF16: return fn(F16{}, static_cast<const typename F16::T*>(b));
+    case WeightType::kBF16: return fn(BF16{}, static_cast<const typename BF16::T*>(b));
+  }
+}
+
 // Microkernels over one range of N. A is M×K float32, row-major with row stride lda (already
 // alpha-scaled and untransposed by the driver). C is accumulated into (the driver initialises it).
 //   nn: B is K×N at b (pointing at the range's first column), C[M × w] += A · B[:, 0:w]

@@ -182,20 +182,12 @@ void nt(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const type
 
 void nn_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b, int64_t ldb,
              float* C, int64_t ldc) {
-  switch (bt) {
-    case WeightType::kF32: return nn<F32>(M, K, w, A, lda, static_cast<const float*>(b), ldb, C, ldc);
-    case WeightType::kF16: return nn<F16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-    case WeightType::kBF16: return nn<BF16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-  }
+  with_weights<F32, F16, BF16>(bt, b, [&](auto l, auto bp) { nn<decltype(l)>(M, K, w, A, lda, bp, ldb, C, ldc); });
 }
 
 void nt_avx2(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b, int64_t ldb,
              float* C, int64_t ldc) {
-  switch (bt) {
-    case WeightType::kF32: return nt<F32>(M, K, w, A, lda, static_cast<const float*>(b), ldb, C, ldc);
-    case WeightType::kF16: return nt<F16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-    case WeightType::kBF16: return nt<BF16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-  }
+  with_weights<F32, F16, BF16>(bt, b, [&](auto l, auto bp) { nt<decltype(l)>(M, K, w, A, lda, bp, ldb, C, ldc); });
 }
 
 }  // namespace skinny

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "math_gemm_skinny.h"
+#include "simd_lanes_avx512.h"
 
 namespace fleetrt {
 namespace ku {
@@ -76,7 +77,7 @@ inline void nt_block(int64_t K, const float* A, int64_t lda, const typename L::T
     }
   }
   if (k16 < K) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (K - k16)) - 1);
+    const __mmask16 m = first_lanes(K - k16);
     __m512 v[NB];
     for (int q = 0; q < NB; ++q) v[q] = L::load(B + q * ldb + k16, m);
     for (int r = 0; r < R; ++r) {
@@ -128,7 +129,7 @@ void nn_rows(int64_t K, int64_t w, const float* A, int64_t lda, const typename L
         for (int q = 0; q < 4; ++q) a[r][q] = q < kq ? A[r * lda + k + q] : 0.f;
       const bool fetch = k + ahead + 4 <= K;
       for (int64_t j = 0; j < n; j += 16) {
-        const __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - j)) - 1);
+        const __mmask16 m = first_lanes(n - j);
         if (fetch)
           for (int q = 0; q < 4; ++q) _mm_prefetch(reinterpret_cast<const char*>(b[q] + ahead * ldb + j), _MM_HINT_T0);
         __m512 v[4];
@@ -156,20 +157,12 @@ void nn(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const type
 
 void nn_avx512(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
                int64_t ldb, float* C, int64_t ldc) {
-  switch (bt) {
-    case WeightType::kF32: return nn<F32>(M, K, w, A, lda, static_cast<const float*>(b), ldb, C, ldc);
-    case WeightType::kF16: return nn<F16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-    case WeightType::kBF16: return nn<BF16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-  }
+  with_weights<F32, F16, BF16>(bt, b, [&](auto l, auto bp) { nn<decltype(l)>(M, K, w, A, lda, bp, ldb, C, ldc); });
 }
 
 void nt_avx512(WeightType bt, int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const void* b,
                int64_t ldb, float* C, int64_t ldc) {
-  switch (bt) {
-    case WeightType::kF32: return nt<F32>(M, K, w, A, lda, static_cast<const float*>(b), ldb, C, ldc);
-    case WeightType::kF16: return nt<F16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-    case WeightType::kBF16: return nt<BF16>(M, K, w, A, lda, static_cast<const uint16_t*>(b), ldb, C, ldc);
-  }
+  with_weights<F32, F16, BF16>(bt, b, [&](auto l, auto bp) { nt<decltype(l)>(M, K, w, A, lda, bp, ldb, C, ldc); });
 }
 
 }  // namespace skinny

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "nn_conv_depthwise_impl.h"
+#include "simd_lanes_avx512.h"
 
 namespace fleetrt {
 namespace depthwise {
@@ -112,13 +113,10 @@ void stride2_3x3_blocks(const Stride2& f, const float* x, const __m512 (&wv)[9],
   const int64_t H = f.H, W = f.W, OH = f.OH, OW = f.OW;
   const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i io = _mm512_add_epi32(ie, _mm512_set1_epi32(1));
-  auto lanes = [](int64_t n) {
-    return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1);
-  };
   __mmask16 ma[NB], mb[NB];  // the lanes of each block's two loads inside the row
   for (int j = 0; j < NB; ++j) {
     const int64_t c = 2 * (ow0 + 16 * j);
-    ma[j] = lanes(W - c), mb[j] = lanes(W - c - 16);
+    ma[j] = ku::first_lanes(W - c), mb[j] = ku::first_lanes(W - c - 16);
   }
   // input row ih's values at columns 2·o − 1, 2·o and 2·o + 1 of block j's outputs o
   auto split = [&](int64_t ih, int j, __m512* l, __m512* mid, __m512* r) {

@@ -6,17 +6,12 @@
 #include <algorithm>
 
 #include "nn_conv_winograd_kernels.h"
+#include "simd_lanes_avx512.h"
 
 namespace fleetrt {
 namespace winograd {
 
-namespace {
-
-inline __mmask16 first_lanes(int64_t n) {
-  return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1);
-}
-
-}  // namespace
+using ku::first_lanes;
 
 // The lanes of 16 values from input column col on that lie inside the row [0, W).
 inline __mmask16 inside(int64_t col, int64_t W) {
@@ -84,7 +79,7 @@ void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* 
       u[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
     }
     const int64_t vals = 2 * std::min<int64_t>(16, n - t);
-    const __mmask16 mlo = first_lanes(vals), mhi = first_lanes(vals - 16 > 0 ? vals - 16 : 0);
+    const __mmask16 mlo = first_lanes(vals), mhi = first_lanes(vals - 16);
     for (int dy = 0; dy < 2; ++dy) {
       // A along the rows, the two columns of each tile next to each other
       const __m512 y0 = _mm512_add_ps(_mm512_add_ps(u[dy][0], u[dy][1]), u[dy][2]);

@@ -11,14 +11,13 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "simd_lanes_avx512.h"
+
 namespace fleetrt {
 namespace pool_detail {
 namespace {
 
-// Lanes [0, n) set, n in [0, 16].
-inline __mmask16 first(int64_t n) {
-  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
-}
+using ku::first_lanes;
 
 // x > so_far ? x : so_far, lane by lane (MAXPS returns its second operand on ties and NaNs).
 inline __m512 later_max(__m512 x, __m512 so_far) { return _mm512_max_ps(x, so_far); }
@@ -42,12 +41,12 @@ void max_row(const float* const* row, int64_t lo, int64_t hi, float* y) {
     const int64_t c = ow * S, span = (n - 1) * S + K;  // columns [c, c + span) are read
     __m512 r;
     if (S == 1) {
-      r = rows_max<K>(row, c, first(span));
-      const __m512 r1 = rows_max<K>(row, c + 1, first(span - 1));
+      r = rows_max<K>(row, c, first_lanes(span));
+      const __m512 r1 = rows_max<K>(row, c + 1, first_lanes(span - 1));
       r = later_max(r1, r);
-      if (K == 3) r = later_max(rows_max<K>(row, c + 2, first(span - 2)), r);
+      if (K == 3) r = later_max(rows_max<K>(row, c + 2, first_lanes(span - 2)), r);
     } else {
-      const __m512 a = rows_max<K>(row, c, first(span)), b = rows_max<K>(row, c + 16, first(span - 16));
+      const __m512 a = rows_max<K>(row, c, first_lanes(span)), b = rows_max<K>(row, c + 16, first_lanes(span - 16));
       r = later_max(_mm512_permutex2var_ps(a, odd, b), _mm512_permutex2var_ps(a, even, b));
       if (K == 3) {
         __m512 e2 = _mm512_permutex2var_ps(a, even2, b);
@@ -55,7 +54,7 @@ void max_row(const float* const* row, int64_t lo, int64_t hi, float* y) {
         r = later_max(e2, r);
       }
     }
-    _mm512_mask_storeu_ps(y + ow, first(n), r);
+    _mm512_mask_storeu_ps(y + ow, first_lanes(n), r);
   }
 }
 
