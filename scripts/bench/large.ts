@@ -1,16 +1,19 @@
 // Real-size models against onnxruntime-node, same machine, same thread count, interleaved rounds:
 // a BERT-base encoder at sequence 7 (every run reads all 440 MB of weights: bound by memory) and
 // 128 (bound by compute), one decode step of a 42M-parameter GPT-style decoder with a KV cache,
-// torchvision ResNet-18, ResNet-50 and MobileNetV2 at 224×224. Target per model: ≤ 1.0× ORT's
-// latency. Prints the achieved FLOP/s against the SGEMM microbenchmark and the weight bytes read
-// per second against memcpy bandwidth, both measured in this run. FLOP/s count each conv's direct
-// multiply-adds: the 3×3s that run by Winograd's F(2×2, 3×3) do fewer, so a CNN can pass the SGEMM.
+// torchvision ResNet-18, ResNet-50 and MobileNetV2 at 224×224, and MobileNetV2 again while another
+// process keeps one CPU busy (as a neighbour on a shared host does; both runtimes face it). Target
+// per model: ≤ 1.0× ORT's latency. Prints the achieved FLOP/s against the SGEMM microbenchmark
+// and the weight bytes read per second against memcpy bandwidth, both measured in this run.
+// FLOP/s count each conv's direct multiply-adds: the 3×3s that run by Winograd's F(2×2, 3×3) do
+// fewer, so a CNN can pass the SGEMM.
 // Models: fixtures/gen/export_large_models.py, generated into bench/.cache/models on first use.
 // Arguments: case filters (a model name or part of a label). BENCH_BASELINE=<another checkout>
 // also times that checkout's fleetrt on the plan its own run of this bench built (its
 // bench/.cache/builds, so run the bench there first) in the same rounds: before/after against ORT.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   REPEAT,
@@ -32,6 +35,8 @@ interface Case {
   model: string;
   set: string;
   dims: Record<string, number>;
+  /** timed while another process spins on one CPU */
+  busyCpu?: boolean;
 }
 
 const CASES: Case[] = [
@@ -46,7 +51,17 @@ const CASES: Case[] = [
   { label: 'ResNet-18 224', model: 'resnet18', set: '224', dims: {} },
   { label: 'ResNet-50 224', model: 'resnet50', set: '224', dims: {} },
   { label: 'MobileNetV2 224', model: 'mobilenet_v2', set: '224', dims: {} },
+  { label: 'MobileNetV2, 1 CPU busy', model: 'mobilenet_v2', set: '224', dims: {}, busyCpu: true },
 ];
+
+/** A process spinning on the last CPU (pinned with taskset where there is one) until killed. */
+function busyCpu(): () => void {
+  const spin = [process.execPath, '-e', 'for (;;) {}'];
+  const pinned = spawnSync('taskset', ['--version']).status === 0;
+  const cmd = pinned ? ['taskset', '-c', String(availableParallelism() - 1), ...spin] : spin;
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
+  return () => child.kill('SIGKILL');
+}
 
 const only = process.argv.slice(2);
 const refs = references(false);
@@ -74,6 +89,7 @@ for (const c of CASES) {
     const feeds = Object.fromEntries(Object.entries(inputs).map(([n, f]) => [n, ortTensor(readNpy(f))]));
     const basePlan = baselineRoot && path.join(baselineRoot, 'bench/.cache/builds', `${c.model}-${c.set}`, 'plan.json');
     if (basePlan && !existsSync(basePlan)) throw new Error(`no baseline plan ${basePlan}: run the bench there first`);
+    const stopBusy = c.busyCpu ? busyCpu() : undefined;
     const t = await timeInterleaved({
       plan,
       inputs,
@@ -82,7 +98,7 @@ for (const c of CASES) {
       expected: setExpected(dir, c.set),
       workDir: mkdtempSync(path.join(tmpdir(), `fleetc-large-${c.model}-`)),
       ...(basePlan ? { baseline: { plan: basePlan, fleetrt: path.join(baselineRoot!, 'native/build/fleetrt') } } : {}),
-    });
+    }).finally(() => stopBusy?.());
     simd = t.simd;
     const flops = info.sets[c.set]!.flops;
     const gflops = flops / (t.fleetMs / 1e3) / 1e9;

@@ -3,7 +3,8 @@
 //
 // Ops are short (often tens of microseconds), so a futex wake-up per op costs as much as the op.
 // With `spin` set, idle workers poll for the next job for a short while before sleeping; use it
-// only when the pool's threads have cores to themselves.
+// only when the pool's threads have cores to themselves (they yield while they poll, so that a
+// thread sharing their core still runs).
 #pragma once
 
 #include <atomic>
