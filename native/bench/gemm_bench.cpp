@@ -178,7 +178,6 @@ int main(int argc, char** argv) {
       double gflops = 2.0 * n * n * n / sec / 1e9, peak = t == 1 ? peak1 : peakN;
       printf("threads=%d n=%d: %.1f GFLOP/s = %.0f%% of measured peak (%.3f ms, max abs err %.2e)\n", t, n, gflops,
              peak > 0 ? 100.0 * gflops / peak : 0.0, sec * 1e3, maxerr);
-      if (t == threads && threads == 1) break;
     }
     if (threads == 1) break;
   }
