@@ -157,7 +157,8 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
       slowdown: ['cpu1=3@70'],
     });
     expect(r.sequences).toEqual(long);
-    expect(r.live!.replacements.length).toBeGreaterThanOrEqual(1);
+    // on failure, what the controller measured, decided and compiled
+    expect(r.live!.replacements.length, JSON.stringify({ ...r.live, plan: undefined })).toBeGreaterThanOrEqual(1);
     expect(r.live!.replacements[0]!.step).toBeGreaterThan(70);
     // the engine counts them too (stats, metrics files)
     expect(r.telemetry.replans).toBe(r.live!.replacements.length);
