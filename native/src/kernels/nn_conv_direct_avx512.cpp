@@ -72,10 +72,11 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
       // a plane apart from the next, too many and too short for the hardware prefetchers: the
       // run four blocks on is fetched into L2 now, so that the first pass over a span of
       // positions does not wait on L3 line by line. MobileNetV2's memory-bound 1×1s with few
-      // filters, in the model, 2 threads, the two builds alternated on a loaded host: 112×112
-      // c32→16 0.235 → 0.192 ms, 56×56 c96→24 0.184 → 0.151, c144→24 0.237 → 0.211; ResNet-50's
-      // 1×1s (fleetrt_conv_bench, FLEETRT_BENCH_CMP) within 1%. Prefetches never fault, so the
-      // last blocks' may point past the plane.
+      // filters, in the model, 2 threads, the two builds alternated (medians of 10 rounds):
+      // 112×112 c32→16 0.190 → 0.161 ms, 56×56 c96→24 0.120 → 0.108, c144→24 0.149 → 0.141
+      // (0.235 → 0.192, 0.184 → 0.151, 0.237 → 0.211 with another process busy on one CPU);
+      // ResNet-50's 1×1s (fleetrt_conv_bench, FLEETRT_BENCH_CMP) within 1%. Prefetches never
+      // fault, so the last blocks' may point past the plane.
       const float* s = p.phases + o + p.tap_offsets[0];
       const int64_t cs = p.channel_stride;
       for (int64_t c = 0; c < p.channels; ++c, s += cs) {
