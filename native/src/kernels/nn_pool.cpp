@@ -13,7 +13,7 @@
 namespace fleetrt {
 namespace pool_detail {
 // nn_pool_avx512.cpp
-bool max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr);
+void max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr);
 }  // namespace pool_detail
 
 namespace {
@@ -105,7 +105,10 @@ void interior_row(const T* x, int64_t row0, int64_t W, int64_t rows, int64_t KH,
       // 16 outputs at a time: ResNet's 3×3 stride-2 max pool over 112×112 c64, in the model, 2
       // threads, 100–123 → 79–81 µs
       const float* r[3] = {x + row0, x + row0 + dh * W, KH == 3 ? x + row0 + 2 * dh * W : nullptr};
-      if (ku::use_avx512() && pool_detail::max_row_avx512(r, KW, sw, lo, hi, yr)) return;
+      if (ku::use_avx512()) {
+        pool_detail::max_row_avx512(r, KW, sw, lo, hi, yr);
+        return;
+      }
     }
     auto* f = KW == 2 ? (sw == 1 ? interior_row_fixed<T, kMax, 2, 1> : interior_row_fixed<T, kMax, 2, 2>)
                       : (sw == 1 ? interior_row_fixed<T, kMax, 3, 1> : interior_row_fixed<T, kMax, 3, 2>);

@@ -60,15 +60,11 @@ void max_row(const float* const* row, int64_t lo, int64_t hi, float* y) {
 
 }  // namespace
 
-// yr[ow] for ow in [lo, hi) = max of the k×k window whose rows start at row[0..k) + ow·stride;
-// false (nothing written) for shapes it does not take.
-bool max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr) {
-  if (k == 2 && stride == 1) max_row<2, 1>(row, lo, hi, yr);
-  else if (k == 2 && stride == 2) max_row<2, 2>(row, lo, hi, yr);
-  else if (k == 3 && stride == 1) max_row<3, 1>(row, lo, hi, yr);
-  else if (k == 3 && stride == 2) max_row<3, 2>(row, lo, hi, yr);
-  else return false;
-  return true;
+// yr[ow] for ow in [lo, hi) = max of the k×k window (k 2 or 3, stride 1 or 2) whose rows start at
+// row[0..k) + ow·stride.
+void max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr) {
+  if (k == 2) (stride == 1 ? max_row<2, 1> : max_row<2, 2>)(row, lo, hi, yr);
+  else (stride == 1 ? max_row<3, 1> : max_row<3, 2>)(row, lo, hi, yr);
 }
 
 }  // namespace pool_detail
