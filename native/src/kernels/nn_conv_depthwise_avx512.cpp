@@ -135,8 +135,10 @@ void stride2_3x3_blocks(const Stride2& f, const float* x, const __m512 (&wv)[9],
     *l = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(*r), _mm512_castps_si512(before), 15));
   };
   __m512 l0[NB], m0[NB], r0[NB];
+#pragma GCC unroll 4
   for (int j = 0; j < NB; ++j) split(-f.pad_top, j, &l0[j], &m0[j], &r0[j]);
   for (int64_t oh = 0; oh < OH; ++oh)
+#pragma GCC unroll 4  // with constant indices the blocks' rows stay in registers, not on the stack
     for (int j = 0; j < NB; ++j) {
       __m512 l1, m1, r1, l2, m2, r2;
       split(2 * oh + 1 - f.pad_top, j, &l1, &m1, &r1);

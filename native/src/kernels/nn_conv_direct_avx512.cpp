@@ -34,13 +34,16 @@ inline __mmask16 row_lanes(const Problem& p, int64_t q, int64_t* dst) {
 // Stores a block's sums with row_lanes (Problem::row_width): each vector's stored lanes packed
 // together, the epilogue applied to them as block() applies it.
 template <int MB, int OV>
-void store_rows(const Problem& p, int64_t q, __m512 (&acc)[MB][OV], float* out, int64_t m0) {
+__attribute__((always_inline)) inline void store_rows(const Problem& p, int64_t q, __m512 (&acc)[MB][OV], float* out,
+                                                      int64_t m0) {
   const StoreEpilogue* e = p.epilogue;
+#pragma GCC unroll 4
   for (int v = 0; v < OV; ++v) {
     int64_t dst;
     const __mmask16 lanes = row_lanes(p, q + 16 * v, &dst);
     if (!lanes) continue;
     const __mmask16 packed = static_cast<__mmask16>((1u << _mm_popcnt_u32(lanes)) - 1);
+#pragma GCC unroll 8
     for (int j = 0; j < MB; ++j) {
       __m512 x = _mm512_maskz_compress_ps(lanes, acc[j][v]);
       if (e) {
@@ -62,6 +65,10 @@ template <int MB, int OV, bool kPacked>
 void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
   const float* w0 = p.weights + m0 * p.weight_stride;
   const int64_t js = kPacked ? 1 : p.weight_stride, ks = kPacked ? MB : 1;  // weight (j, k) at w0[j·js + k·ks]
+  // A copy of the epilogue: the stores to `out` might alias *p.epilogue, which would then be read
+  // again after each of them.
+  const bool epi = p.epilogue != nullptr;
+  const StoreEpilogue ep = epi ? *p.epilogue : StoreEpilogue{};
   for (int64_t o = o0; o < o1; o += OV * 16) {
     __m512 acc[MB][OV];
     for (int j = 0; j < MB; ++j)
@@ -106,22 +113,30 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
       store_rows<MB, OV>(p, o, acc, out, m0);  // row stores count positions from 0, not o0
       continue;
     }
-    if (const StoreEpilogue* e = p.epilogue) {
-      const __m512 va = _mm512_set1_ps(e->a), vb = _mm512_set1_ps(e->b), vlo = _mm512_set1_ps(e->lo),
-                   vhi = _mm512_set1_ps(e->hi);
-      for (int j = 0; j < MB; ++j) {
-        const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
-        const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + (o - o0) : nullptr;
-        for (int v = 0; v < OV; ++v) {
-          __m512 x = _mm512_add_ps(acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias);
-          if (e->clamp) x = _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_add_ps(_mm512_mul_ps(x, va), vb)));
-          acc[j][v] = x;
-        }
-      }
-    }
+    // Each output channel's sums through the epilogue and out. Every loop over the sums is unrolled
+    // (here and in store_rows) so that they stay in registers: loops that indexed them at run time
+    // kept all 24 on the stack, stored after the multiply-adds and loaded again for the epilogue
+    // and the stores, in every block (in the model, 2 threads, alternated: ResNet-50 2.6% and
+    // MobileNetV2 8.5% faster without; its 112×112 c16→96 1×1 0.285 → 0.207 ms).
+#pragma GCC unroll 8
     for (int j = 0; j < MB; ++j) {
       float* row = out + (m0 + j) * p.out_stride + (o - o0);
-      for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, acc[j][v]);
+      if (!epi) {
+#pragma GCC unroll 4
+        for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, acc[j][v]);
+        continue;
+      }
+      const __m512 vbias = _mm512_set1_ps(ep.bias ? ep.bias[m0 + j] : 0.f);
+      const float* zr = ep.z ? ep.z + (m0 + j) * p.out_stride + (o - o0) : nullptr;
+#pragma GCC unroll 4
+      for (int v = 0; v < OV; ++v) {
+        __m512 x = _mm512_add_ps(acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias);
+        if (ep.clamp)
+          x = _mm512_min_ps(_mm512_set1_ps(ep.hi),
+                            _mm512_max_ps(_mm512_set1_ps(ep.lo), _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(ep.a)),
+                                                                                _mm512_set1_ps(ep.b))));
+        _mm512_storeu_ps(row + 16 * v, x);
+      }
     }
   }
 }
