@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -178,6 +179,18 @@ void few_rows(bench::PoolContext& ctx, std::mt19937& rng) {
       }
 }
 
+// A tensor's buffer as the runtime allocates it: 64-byte aligned (a large std::vector's is not, and
+// the Transpose kernel streams its stores only to whole aligned lines).
+struct AlignedFloats {
+  float* p;
+  explicit AlignedFloats(int64_t n) : p(static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64))) {}
+  ~AlignedFloats() { std::free(p); }
+  AlignedFloats(const AlignedFloats&) = delete;
+  AlignedFloats& operator=(const AlignedFloats&) = delete;
+  float* data() { return p; }
+  float& operator[](int64_t i) { return p[i]; }
+};
+
 void transposes(bench::PoolContext& ctx, std::mt19937& rng) {
   struct Case {
     const char* name;
@@ -196,8 +209,8 @@ void transposes(bench::PoolContext& ctx, std::mt19937& rng) {
   for (const auto& c : cases) {
     int64_t n = 1;
     for (int64_t s : c.shape) n *= s;
-    std::vector<float> x(n), y(n);
-    for (auto& v : x) v = d(rng);
+    AlignedFloats x(n), y(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = d(rng);
     auto run = [&] { ku::permute(&ctx, sizeof(float), x.data(), c.shape, c.perm, y.data()); };
     Copier copy(ctx, static_cast<size_t>(n) * sizeof(float));  // memcpy of the same bytes
     run();
