@@ -21,10 +21,10 @@ constexpr int64_t kMaxChunks = int64_t{1} << kIndexBits;
 // How long an idle worker polls before it sleeps: covers the gap between consecutive ops.
 constexpr auto kSpinFor = std::chrono::microseconds(300);
 
-uint64_t next_index(uint64_t t) { return t & kIndexMask; }
-uint64_t chunk_count(uint64_t t) { return (t >> kIndexBits) & kIndexMask; }
+uint64_t front_index(uint64_t t) { return t & kIndexMask; }
+uint64_t back_end(uint64_t t) { return (t >> kIndexBits) & kIndexMask; }
 uint64_t generation(uint64_t t) { return t >> (2 * kIndexBits); }
-bool has_work(uint64_t t) { return next_index(t) < chunk_count(t); }
+bool has_work(uint64_t t) { return front_index(t) < back_end(t); }
 }  // namespace
 
 ThreadPool::ThreadPool(int threads, bool spin) : spin_(spin) {
@@ -40,11 +40,12 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-bool ThreadPool::claim(int64_t* chunk_index) {
+bool ThreadPool::claim(bool from_back, int64_t* chunk_index) {
   uint64_t t = ticket_.load(std::memory_order_acquire);
   while (has_work(t)) {
-    if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      *chunk_index = static_cast<int64_t>(next_index(t));
+    const uint64_t next = from_back ? t - (uint64_t{1} << kIndexBits) : t + 1;
+    if (ticket_.compare_exchange_weak(t, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      *chunk_index = static_cast<int64_t>(from_back ? back_end(t) - 1 : front_index(t));
       return true;
     }
   }
@@ -61,7 +62,7 @@ void ThreadPool::worker() {
   t_in_pool = true;
   while (true) {
     int64_t c;
-    while (claim(&c)) run_chunk(c);
+    while (claim(true, &c)) run_chunk(c);
     if (spin_) {
       const auto until = std::chrono::steady_clock::now() + kSpinFor;
       bool found = false;
@@ -110,7 +111,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   }
   t_in_pool = true;
   int64_t c;
-  while (claim(&c)) run_chunk(c);
+  while (claim(false, &c)) run_chunk(c);
   // the last chunks may still be running on workers: they are short, so poll
   for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
     if (i < 4096) FLEETRT_CPU_RELAX();

@@ -1,6 +1,11 @@
 // A fixed intra-op thread pool: parallel_for splits [0, n) into chunks, runs them on the
 // workers and the calling thread, and returns when all are done. Nested calls run inline.
 //
+// The calling thread takes chunks from the front, the workers from the back: consecutive ops
+// that split the same axis alike leave each thread the part it wrote (still in its core's L2),
+// and the same part of the weights run after run; where one thread falls behind, the others take
+// what it left.
+//
 // Ops are short (often tens of microseconds), so a futex wake-up per op costs as much as the op.
 // With `spin` set, idle workers poll for the next job for a short while before sleeping; use it
 // only when the pool's threads have cores to themselves (they yield while they poll, so that a
@@ -29,8 +34,9 @@ class ThreadPool {
 
  private:
   void worker();
-  // Claims the next chunk of the current job; false when none is left.
-  bool claim(int64_t* chunk_index);
+  // Claims a chunk of the current job, the first one left or (from_back) the last; false when
+  // none is left.
+  bool claim(bool from_back, int64_t* chunk_index);
   void run_chunk(int64_t chunk_index);
 
   std::vector<std::thread> workers_;
@@ -38,8 +44,9 @@ class ThreadPool {
   // The job: written by the caller before `ticket_` publishes it, read-only while it runs.
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0, chunk_ = 0;
-  // generation (24 bits) | chunk count (20 bits) | next chunk (20 bits): claims are one CAS on
-  // this word, so a worker can never claim a chunk of a job other than the one it inspected.
+  // generation (24 bits) | end of the chunks left (20 bits) | first chunk left (20 bits): claims
+  // are one CAS on this word, so a worker can never claim a chunk of a job other than the one it
+  // inspected.
   std::atomic<uint64_t> ticket_{0};
   std::atomic<int64_t> pending_{0};  // chunks of the current job not yet finished
   std::atomic<int> sleepers_{0};
