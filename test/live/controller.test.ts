@@ -41,6 +41,13 @@ function expectReferenceTokens(r: StreamResult, want: number[][]): void {
   }
 }
 
+// The controller judges devices by their step times relative to each other. Under the test
+// runner, other test files share the two cores unevenly, and a spell that slows cpu0 as well can
+// hold the measured ratio under the threshold for tens of steps (seen: the decision 90 steps after
+// the slowdown instead of ~20). The timing-bound tests get two more tries; a controller that does
+// not re-place in time fails all three.
+const TIMED = { timeout: 120_000, retry: 2 };
+
 describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream', () => {
   let planPath = '';
   let want: number[][] = [];
@@ -66,7 +73,7 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     expect(r.replanned).toEqual([]);
   }, 120_000);
 
-  it('cpu1 slowed 4× mid-run: re-placed within 50 steps, same tokens', async () => {
+  it('cpu1 slowed 4× mid-run: re-placed within 50 steps, same tokens', TIMED, async () => {
     const S = 150;
     const F = 4;
     const lines: string[] = [];
@@ -97,7 +104,7 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     const busy = (from: number, to: number): number =>
       r.steps.slice(from, to).reduce((a, s) => a + (s.devices.cpu1?.busyUs ?? 0), 0) / (to - from);
     expect(busy(S + 60, S + 150)).toBeLessThan(busy(S - 60, S) * F);
-  }, 120_000);
+  });
 
   it('fleetc serve --adapt: re-placed under client traffic, counted in /metrics, every completion the reference', async () => {
     const h = await serve(MODEL, {
@@ -142,7 +149,7 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     }
   }, 120_000);
 
-  it('fleetc generate --adapt: a batch of prompts re-placed mid-generation, the reference tokens', async () => {
+  it('fleetc generate --adapt: a batch of prompts re-placed mid-generation, the reference tokens', TIMED, async () => {
     const prompts = LIVE_PROMPTS.slice(0, 4);
     const session = await openDecoder(MODEL, { threads: 1 });
     const long: number[][] = [];
@@ -163,5 +170,5 @@ describe.skipIf(!haveFleetrt())('live re-placement under a steady request stream
     // the engine counts them too (stats, metrics files)
     expect(r.telemetry.replans).toBe(r.live!.replacements.length);
     expect(r.telemetry.replanWeightBytes).toBeGreaterThan(0);
-  }, 120_000);
+  });
 });
