@@ -139,6 +139,18 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   out('mm_nn_m5', g.op('MatMul', ['x5', W]), reference(x5, w, 5, N, K), [5, N]);
   out('mm_nn_m48', g.op('MatMul', ['x48', W]), reference(x48, w, 48, N, K), [48, N]);
   out('mm_nn_m128', g.op('MatMul', ['x128', W]), reference(x128, w, 128, N, K), [128, N]);
+  // A's rows 4 KiB apart (K = 1024): they would share one set of L1, so the threads' column split
+  // packs A rather than reading it where it lies
+  const K4 = 1024;
+  const x128k = values(128 * K4, 14);
+  const w4 = values(K4 * 75, 15);
+  addInput('x128k', [128, K4], x128k);
+  out(
+    'mm_nn_m128_rows4k',
+    g.op('MatMul', ['x128k', f32('W4', [K4, 75], w4)]),
+    reference(x128k, w4, 128, 75, K4),
+    [128, 75],
+  );
   out(
     'gemm_nt_m5',
     g.op('Gemm', ['x5', WT, f32('bias', [N], bias)], { transB: 1 }),

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <numeric>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -255,6 +256,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 
 namespace {
 
+// How many sets of a 32 KiB 8-way L1 (64 sets of 64-byte lines, one every 4 KiB) the rows of a
+// row-major float matrix with leading dimension ld cycle through.
+int64_t l1_sets_apart(int64_t ld) {
+  const int64_t step = (ld * int64_t{sizeof(float)}) % 4096;
+  return step == 0 ? 1 : 4096 / std::gcd(step, int64_t{4096});
+}
+
 void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                  const BSource& src, float beta, float* C, int64_t ldc, KernelContext* ctx, const GemmEpilogue* ep) {
   const int threads = ctx ? std::max(1, ctx->num_threads()) : 1;
@@ -288,8 +296,11 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
     const int64_t panels = (N + kNR - 1) / kNR;
     // With AVX-512 and up to 48 panels, the kernel reads A where it lies instead: packing A costs
     // a pass and a wait for both threads, shared by few panels (2 threads, B cold: 128×768·768×768
-    // 0.508 → 0.469 ms, ·3072×768 3.3% faster; with 96 panels, ·768×3072, 1–2% slower).
-    const bool direct_a = !trans_a && kMR == gemm::kMR512 && panels <= 48;
+    // 0.508 → 0.469 ms, ·3072×768 3.3% faster; with 96 panels, ·768×3072, 1–2% slower). Not
+    // where the 12 rows it reads at once fall into fewer than 4 sets of L1 (rows a multiple of
+    // 2 KiB apart): they evict each other there. BERT-base's 128×3072·3072×768 (rows 12 KiB
+    // apart), 2 threads, fleetrt_gemm_bench --layer 128, alternated: 3.16–3.24 → 2.82–3.06 ms.
+    const bool direct_a = !trans_a && kMR == gemm::kMR512 && panels <= 48 && l1_sets_apart(lda) >= 4;
     float* const aall = direct_a ? nullptr : pack_buffer(kPackAllA, Mp * K);
     // one unit per (depth block, row panel): the threads share the packing evenly
     const int64_t nq = (K + kKC - 1) / kKC, row_panels = Mp / kMR;
