@@ -299,7 +299,7 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
     // 0.508 → 0.469 ms, ·3072×768 3.3% faster; with 96 panels, ·768×3072, 1–2% slower). Not
     // where the 12 rows it reads at once fall into fewer than 4 sets of L1 (rows a multiple of
     // 2 KiB apart): they evict each other there. BERT-base's 128×3072·3072×768 (rows 12 KiB
-    // apart), 2 threads, fleetrt_gemm_bench --layer 128, alternated: 3.16–3.24 → 2.82–3.06 ms.
+    // apart), 2 threads, fleetrt_gemm_bench --layer 128, alternated: 3.16–3.24 → 2.81–3.06 ms.
     const bool direct_a = !trans_a && kMR == gemm::kMR512 && panels <= 48 && l1_sets_apart(lda) >= 4;
     float* const aall = direct_a ? nullptr : pack_buffer(kPackAllA, Mp * K);
     // one unit per (depth block, row panel): the threads share the packing evenly
