@@ -31,12 +31,20 @@ inline __mmask16 row_lanes(const Problem& p, int64_t q, int64_t* dst) {
   return static_cast<__mmask16>(m);
 }
 
+// The epilogue on one vector of sums: x + add (add = bias, or bias + residual), then the clamp.
+inline __m512 finish(const StoreEpilogue& e, __m512 x, __m512 add) {
+  x = _mm512_add_ps(x, add);
+  if (!e.clamp) return x;
+  return _mm512_min_ps(_mm512_set1_ps(e.hi),
+                       _mm512_max_ps(_mm512_set1_ps(e.lo),
+                                     _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(e.a)), _mm512_set1_ps(e.b))));
+}
+
 // Stores a block's sums with row_lanes (Problem::row_width): each vector's stored lanes packed
-// together, the epilogue applied to them as block() applies it.
+// together, the epilogue e (or none) applied to them as block() applies it.
 template <int MB, int OV>
-__attribute__((always_inline)) inline void store_rows(const Problem& p, int64_t q, __m512 (&acc)[MB][OV], float* out,
-                                                      int64_t m0) {
-  const StoreEpilogue* e = p.epilogue;
+__attribute__((always_inline)) inline void store_rows(const Problem& p, const StoreEpilogue* e, int64_t q,
+                                                      __m512 (&acc)[MB][OV], float* out, int64_t m0) {
 #pragma GCC unroll 4
   for (int v = 0; v < OV; ++v) {
     int64_t dst;
@@ -49,11 +57,7 @@ __attribute__((always_inline)) inline void store_rows(const Problem& p, int64_t 
       if (e) {
         const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
         const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + dst : nullptr;
-        x = _mm512_add_ps(x, zr ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(packed, zr)) : vbias);
-        if (e->clamp)
-          x = _mm512_min_ps(_mm512_set1_ps(e->hi), _mm512_max_ps(_mm512_set1_ps(e->lo),
-                                                                 _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(e->a)),
-                                                                               _mm512_set1_ps(e->b))));
+        x = finish(*e, x, zr ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(packed, zr)) : vbias);
       }
       _mm512_mask_storeu_ps(out + (m0 + j) * p.out_stride + dst, packed, x);
     }
@@ -65,10 +69,10 @@ template <int MB, int OV, bool kPacked>
 void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
   const float* w0 = p.weights + m0 * p.weight_stride;
   const int64_t js = kPacked ? 1 : p.weight_stride, ks = kPacked ? MB : 1;  // weight (j, k) at w0[j·js + k·ks]
-  // A copy of the epilogue: the stores to `out` might alias *p.epilogue, which would then be read
-  // again after each of them.
-  const bool epi = p.epilogue != nullptr;
-  const StoreEpilogue ep = epi ? *p.epilogue : StoreEpilogue{};
+  // The epilogue read from a copy: the stores to `out` might alias *p.epilogue, which would then
+  // be read again after each of them.
+  const StoreEpilogue copy = p.epilogue ? *p.epilogue : StoreEpilogue{};
+  const StoreEpilogue* const e = p.epilogue ? &copy : nullptr;
   for (int64_t o = o0; o < o1; o += OV * 16) {
     __m512 acc[MB][OV];
     for (int j = 0; j < MB; ++j)
@@ -110,7 +114,7 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
       }
     }
     if (p.row_width > 0) {
-      store_rows<MB, OV>(p, o, acc, out, m0);  // row stores count positions from 0, not o0
+      store_rows<MB, OV>(p, e, o, acc, out, m0);  // row stores count positions from 0, not o0
       continue;
     }
     // Each output channel's sums through the epilogue and out. Every loop over the sums is unrolled
@@ -121,22 +125,17 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
 #pragma GCC unroll 8
     for (int j = 0; j < MB; ++j) {
       float* row = out + (m0 + j) * p.out_stride + (o - o0);
-      if (!epi) {
+      if (!e) {
 #pragma GCC unroll 4
         for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, acc[j][v]);
         continue;
       }
-      const __m512 vbias = _mm512_set1_ps(ep.bias ? ep.bias[m0 + j] : 0.f);
-      const float* zr = ep.z ? ep.z + (m0 + j) * p.out_stride + (o - o0) : nullptr;
+      const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
+      const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + (o - o0) : nullptr;
 #pragma GCC unroll 4
-      for (int v = 0; v < OV; ++v) {
-        __m512 x = _mm512_add_ps(acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias);
-        if (ep.clamp)
-          x = _mm512_min_ps(_mm512_set1_ps(ep.hi),
-                            _mm512_max_ps(_mm512_set1_ps(ep.lo), _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(ep.a)),
-                                                                                _mm512_set1_ps(ep.b))));
-        _mm512_storeu_ps(row + 16 * v, x);
-      }
+      for (int v = 0; v < OV; ++v)
+        _mm512_storeu_ps(row + 16 * v,
+                         finish(*e, acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias));
     }
   }
 }
