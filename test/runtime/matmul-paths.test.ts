@@ -253,7 +253,7 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
     [70, 33, 3, 17],
     0,
   );
-  // 4.4 MB out: large enough for the non-temporal stores (rows a multiple of 16 floats), with
+  // 4.4 MB out, streamed (FLEETRT_STREAM_BYTES is 4 MiB below; rows a multiple of 16 floats), with
   // partial tiles and 16×16 blocks on the other side
   const tl = values(1008 * 1100, 12);
   addInput('tl', [1008, 1100], tl);
@@ -262,6 +262,16 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
     g.op('Transpose', ['tl'], { perm: [1, 0] }),
     permute(tl, [1008, 1100], [1, 0]),
     [1100, 1008],
+    0,
+  );
+  // 4.4 MB out in runs of 64 floats, streamed, each run from 42 KiB further on in the source
+  const t3 = values(105 * 165 * 64, 13);
+  addInput('t3', [105, 165, 64], t3);
+  out(
+    'transpose_runs_stream',
+    g.op('Transpose', ['t3'], { perm: [1, 0, 2] }),
+    permute(t3, [105, 165, 64], [1, 0, 2]),
+    [165, 105, 64],
     0,
   );
   // a same-shape binary op is one broadcast row: 1.1M elements cut into pieces over the threads
@@ -283,7 +293,7 @@ describe.skipIf(!haveFleetrt())('few-row products, FusedMatMul and Transpose on 
         outputDir: join(dir, `out${v}`),
         threads: 2,
         repeat: 2,
-        env,
+        env: { ...env, FLEETRT_STREAM_BYTES: String(4 << 20) },
       });
       for (const want of model.cases) {
         const o = r.outputs.find((x) => x.name === want.name);

@@ -1,20 +1,25 @@
 // Axis permutation (data_transpose.h): coalesce, then either copy runs (the innermost axis stays
 // innermost) or transpose 2-D tiles between the output's innermost axis and the source's.
-// Measured with fleetrt_stream_bench (2 threads, against memcpy of the same bytes; medians of 4
-// and of 5 runs alternating with the previous code on the shared, loaded 2-vCPU Zen 5 guest):
-// 3072×768 went from 50–58% to 66–67% of memcpy, 768×3072 from 36–40% to 44–54%, the 4-D
-// permutations that move the innermost axis from 54–78% to 52–80%; 4096×4096 from 30% to 27–36%
-// (source rows 16 KiB apart: the 16 source lines of a block share one L1 set; 768×3072's 12 KiB
-// apart too). Those runs had the buffers of std::vectors, not 64-byte aligned, so the stores were
-// never streamed; with aligned ones, as the runtime allocates tensors (2 threads, Zen 4 guest):
-// 4096×4096 35–40 GB/s = 101–116% of memcpy, the 4-D ones 85–118%, 768×3072 and 3072×768 47–61
-// GB/s = 47–53% of a memcpy that keeps their 9.4 MB in L3 (the streamed stores go to memory).
+// Measured with fleetrt_stream_bench (2 threads, against a memcpy of the same bytes between
+// buffers of its own, builds alternated run by run; Zen 4 guest, 32 MiB L3): 4096×4096 (67 MB,
+// streamed) 34–36 GB/s = 101–109% of memcpy; 768×3072 and 3072×768 (9.4 MB) 52–62 GB/s = 80–94%
+// since they stay in cache, streamed before: 48–52 GB/s = 44–55% (70–80 GB/s, still ~50%, while
+// the memory was less busy). Runs of 64 floats [0,2,1,3]: 31 → 45–48 GB/s with the runs ahead
+// prefetched and the stores streamed. Where the 16 source lines of a block share one L1 set
+// (rows a multiple of 4 KiB apart, as 768×3072's), their loads take twice as long as with rows
+// 3088 floats apart; staging rows through a padded buffer, 8-row half blocks and other block
+// orders did not win it back.
 #include "data_transpose.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernel_util.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace fleetrt {
 namespace ku {
@@ -24,9 +29,19 @@ constexpr int64_t kTaskBytes = 64 * 1024;  // bytes moved per parallel task
 // Tiles: kTA rows of the output (columns of the source) × kTB of its columns (rows of the source).
 // Consecutive tiles continue along the same output rows, so that they are written in order.
 constexpr int64_t kTA = 128, kTB = 512;
-// From this size on (bytes of the output) 4-byte transposes write with non-temporal stores: the
-// output does not fit in cache anyway, and they save reading each output line before writing it.
-constexpr int64_t kStreamBytes = int64_t{4} << 20;
+// From this size on (bytes of the output) 4-byte tiles and runs of whole lines are written with
+// non-temporal stores: half the last-level cache, at least 4 MiB. A larger output does not stay in
+// cache anyway, and they save reading each output line before writing it. A smaller one stays
+// cached for the op that reads it next, as memcpy keeps it (glibc streams only from 3/4 of the
+// cache it sees). FLEETRT_STREAM_BYTES sets it (tests cover both paths with it).
+int64_t stream_bytes() {
+  static const int64_t bytes = [] {
+    const char* v = std::getenv("FLEETRT_STREAM_BYTES");
+    if (v && *v) return std::max<int64_t>(0, std::atoll(v));
+    return std::max(int64_t{4} << 20, last_level_cache_bytes() / 2);
+  }();
+  return bytes;
+}
 
 template <class T>
 void tile_generic(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
@@ -56,6 +71,51 @@ void tile(size_t es, const void* s, int64_t ss, void* d, int64_t ds, int64_t row
     case 8: return tile_generic(static_cast<const uint64_t*>(s), ss, static_cast<uint64_t*>(d), ds, rows, cols);
     default: return tile_bytes(es, static_cast<const char*>(s), ss, static_cast<char*>(d), ds, rows, cols);
   }
+}
+
+// Position in the source of row `r` of a copy whose output rows have dims od[0..R-2] (source
+// strides os), kept as an index per dim so that the next row costs a carry, not a division.
+struct Odometer {
+  const std::vector<int64_t>& od;
+  const std::vector<int64_t>& os;
+  std::vector<int64_t> idx;
+  int64_t off = 0;
+  Odometer(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides, int64_t r)
+      : od(dims), os(strides), idx(dims.size(), 0) {
+    for (size_t k = od.size() - 1; k-- > 0;) {
+      idx[k] = r % od[k];
+      r /= od[k];
+      off += idx[k] * os[k];
+    }
+  }
+  void advance() {
+    for (size_t k = od.size() - 1; k-- > 0;) {
+      off += os[k];
+      if (++idx[k] < od[k]) return;
+      off -= os[k] * od[k];
+      idx[k] = 0;
+    }
+  }
+};
+
+// n bytes; streamed: non-temporal stores (d and n whole 64-byte lines), the caller fences.
+void copy_run(char* d, const char* s, int64_t n, bool stream) {
+#if defined(__SSE2__)
+  if (stream) {
+    for (int64_t i = 0; i < n; i += 16)
+      _mm_stream_si128(reinterpret_cast<__m128i*>(d + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+    return;
+  }
+#else
+  (void)stream;
+#endif
+  std::memcpy(d, s, static_cast<size_t>(n));
+}
+
+void store_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
 }
 
 void run(KernelContext* ctx, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -97,24 +157,23 @@ void permute(KernelContext* ctx, size_t es, const void* src, const std::vector<i
 
   if (inner_st == 1) {
     // The innermost axis stays innermost: copy runs of `inner` elements.
-    const int64_t rows = total / inner, grain = std::max<int64_t>(1, kTaskBytes / (inner * esz));
+    const int64_t run_bytes = inner * esz, rows = total / inner, grain = std::max<int64_t>(1, kTaskBytes / run_bytes);
+    // Runs of whole aligned lines are streamed as the tiles below are. Runs of 64 B to 4 KiB lie
+    // apart in the source, where the hardware does not prefetch: the runs ~4 KiB ahead are.
+    const bool stream = R > 1 && total * esz >= stream_bytes() && run_bytes % 64 == 0 &&
+                        reinterpret_cast<uintptr_t>(d) % 64 == 0;
+    const int64_t ahead = run_bytes >= 64 && run_bytes <= 4096 ? std::min<int64_t>(16, 4096 / run_bytes) : 0;
     run(ctx, rows, grain, [&](int64_t r0, int64_t r1) {
-      std::vector<int64_t> idx(static_cast<size_t>(R), 0);
-      int64_t off = 0, rem = r0;
-      for (int64_t k = R - 2; k >= 0; --k) {
-        idx[k] = rem % od[k];
-        rem /= od[k];
-        off += idx[k] * os[k];
-      }
+      Odometer at(od, os, r0), next(od, os, std::min(r1, r0 + ahead));
       for (int64_t r = r0; r < r1; ++r) {
-        std::memcpy(d + r * inner * esz, s + off * esz, static_cast<size_t>(inner * esz));
-        for (int64_t k = R - 2; k >= 0; --k) {
-          off += os[k];
-          if (++idx[k] < od[k]) break;
-          off -= os[k] * od[k];
-          idx[k] = 0;
+        if (ahead && r + ahead < r1) {
+          for (int64_t b = 0; b < run_bytes; b += 64) __builtin_prefetch(s + next.off * esz + b, 0, 3);
+          next.advance();
         }
+        copy_run(d + r * run_bytes, s + at.off * esz, run_bytes, stream);
+        at.advance();
       }
+      if (stream) store_fence();  // the stores are weakly ordered: visible before the task ends
     });
     return;
   }
@@ -137,7 +196,7 @@ void permute(KernelContext* ctx, size_t es, const void* src, const std::vector<i
   int64_t outer = 1;
   for (int64_t n : odims) outer *= n;
   const int64_t items = outer * ti * tj, grain = std::max<int64_t>(1, kTaskBytes / (kTA * kTB * esz));
-  const bool stream = total * esz >= kStreamBytes;
+  const bool stream = total * esz >= stream_bytes();
   run(ctx, items, grain, [&](int64_t i0, int64_t i1) {
     for (int64_t it = i0; it < i1; ++it) {
       int64_t rem = it / (ti * tj), so = 0, dof = 0;

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
+#include <string>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -587,6 +589,27 @@ bool use_avx512() {
 #else
   return false;
 #endif
+}
+
+int64_t last_level_cache_bytes() {
+  static const int64_t bytes = [] {
+    int64_t best = 0;
+    int best_level = 0;
+    for (int i = 0; i < 8; ++i) {
+      const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+      std::ifstream level(dir + "level"), size(dir + "size");
+      int lv = 0;
+      int64_t n = 0;
+      std::string unit;
+      if (!(level >> lv) || !(size >> n)) continue;
+      size >> unit;  // "32768K"; the number stops at the suffix
+      if (unit == "K") n <<= 10;
+      else if (unit == "M") n <<= 20;
+      if (lv > best_level || (lv == best_level && n > best)) best_level = lv, best = n;
+    }
+    return best > 0 ? best : int64_t{8} << 20;
+  }();
+  return bytes;
 }
 
 }  // namespace ku

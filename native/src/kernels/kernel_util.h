@@ -300,6 +300,9 @@ bool use_avx2();
 // AVX-512 F/VL/DQ/BW, and FLEETRT_SIMD=avx2 is not set (which caps the code at AVX2, so that tests
 // cover the AVX2 kernels on an AVX-512 machine).
 bool use_avx512();
+// Bytes of the largest cache level CPU 0 reports (Linux sysfs: one L3 slice, not the package's
+// sum), or 8 MiB where none is reported.
+int64_t last_level_cache_bytes();
 
 }  // namespace ku
 }  // namespace fleetrt
