@@ -179,18 +179,6 @@ void few_rows(bench::PoolContext& ctx, std::mt19937& rng) {
       }
 }
 
-// A tensor's buffer as the runtime allocates it: 64-byte aligned (a large std::vector's is not, and
-// the Transpose kernel streams its stores only to whole aligned lines).
-struct AlignedFloats {
-  float* p;
-  explicit AlignedFloats(int64_t n) : p(static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64))) {}
-  ~AlignedFloats() { std::free(p); }
-  AlignedFloats(const AlignedFloats&) = delete;
-  AlignedFloats& operator=(const AlignedFloats&) = delete;
-  float* data() { return p; }
-  float& operator[](int64_t i) { return p[i]; }
-};
-
 void transposes(bench::PoolContext& ctx, std::mt19937& rng) {
   struct Case {
     const char* name;
@@ -209,9 +197,12 @@ void transposes(bench::PoolContext& ctx, std::mt19937& rng) {
   for (const auto& c : cases) {
     int64_t n = 1;
     for (int64_t s : c.shape) n *= s;
-    AlignedFloats x(n), y(n);
+    // 64-byte aligned as the runtime's tensors (a large std::vector's is not, and the kernel
+    // streams its stores only to whole aligned lines)
+    const ku::FloatBuf xb = ku::aligned_floats(n), yb = ku::aligned_floats(n);
+    float *x = xb.get(), *y = yb.get();
     for (int64_t i = 0; i < n; ++i) x[i] = d(rng);
-    auto run = [&] { ku::permute(&ctx, sizeof(float), x.data(), c.shape, c.perm, y.data()); };
+    auto run = [&] { ku::permute(&ctx, sizeof(float), x, c.shape, c.perm, y); };
     Copier copy(ctx, static_cast<size_t>(n) * sizeof(float));  // memcpy of the same bytes
     run();
     // spot check: y is x with its axes permuted

@@ -264,7 +264,7 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
     [1100, 1008],
     0,
   );
-  // 4.4 MB out in runs of 64 floats, streamed, each run from 42 KiB further on in the source
+  // 4.4 MB out in runs of 64 floats, streamed, each run from 41 KiB further on in the source
   const t3 = values(105 * 165 * 64, 13);
   addInput('t3', [105, 165, 64], t3);
   out(

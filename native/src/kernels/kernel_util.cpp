@@ -601,7 +601,7 @@ int64_t last_level_cache_bytes() {
       int lv = 0;
       int64_t n = 0;
       std::string unit;
-      if (!(level >> lv) || !(size >> n)) continue;
+      if (!(level >> lv) || !(size >> n)) break;  // the indexes run from 0 without gaps
       size >> unit;  // "32768K"; the number stops at the suffix
       if (unit == "K") n <<= 10;
       else if (unit == "M") n <<= 20;

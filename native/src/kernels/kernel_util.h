@@ -3,8 +3,10 @@
 // Kernels A and B both include this header; keep its declarations stable.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -300,6 +302,25 @@ bool use_avx2();
 // AVX-512 F/VL/DQ/BW, and FLEETRT_SIMD=avx2 is not set (which caps the code at AVX2, so that tests
 // cover the AVX2 kernels on an AVX-512 machine).
 bool use_avx512();
+// A float buffer aligned as tensors are (64 bytes), freed with std::free.
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+using FloatBuf = std::unique_ptr<float, AlignedFree>;
+// n floats (at least one), in whole 64-byte lines; null when out of memory.
+inline FloatBuf aligned_floats(int64_t n) {
+  const size_t bytes = (static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
+  return FloatBuf(static_cast<float*>(std::aligned_alloc(64, bytes)));
+}
+// A buffer of at least n floats that only grows, for one kept per thread (a fresh one per call
+// costs page faults); cap holds its size.
+inline float* grow(FloatBuf& buf, int64_t& cap, int64_t n) {
+  if (cap < n) {
+    buf = aligned_floats(n);
+    cap = buf ? n : 0;
+  }
+  return buf.get();
+}
 // Bytes of the largest cache level CPU 0 reports (Linux sysfs: one L3 slice, not the package's
 // sum), or 8 MiB where none is reported.
 int64_t last_level_cache_bytes();

@@ -41,20 +41,11 @@ constexpr int64_t kFewRowsPacked = 64;
 // Packing buffers live per thread and only grow: a fresh allocation per call returns pages to
 // the OS on free and page-faults them back on every run. sgemm never nests on one thread (the
 // pool runs nested parallel_for inline), so one A and one B buffer per thread suffice.
-struct AlignedFree {
-  void operator()(float* p) const { std::free(p); }
-};
-using FloatBuf = std::unique_ptr<float, AlignedFree>;
 enum PackSlot { kPackA, kPackB, kPackAllA };
 float* pack_buffer(PackSlot slot, int64_t n) {
   thread_local FloatBuf bufs[3];
-  thread_local size_t caps[3] = {0, 0, 0};
-  const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
-  if (bytes > caps[slot]) {
-    bufs[slot].reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
-    caps[slot] = bytes;
-  }
-  return bufs[slot].get();
+  thread_local int64_t caps[3] = {0, 0, 0};
+  return grow(bufs[slot], caps[slot], n);
 }
 
 // Offset in a PackedB's panels (sgemm_pack_b) of the nr-column panel at column j, depth block pc

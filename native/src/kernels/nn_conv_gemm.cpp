@@ -36,24 +36,9 @@ Micro micro() {
   return Micro{ku::gemm::kMR, ku::gemm::kNR, ku::gemm::kernel_6x16_avx2};
 }
 
-struct AlignedFree {
-  void operator()(float* p) const { std::free(p); }
-};
-using FloatBuf = std::unique_ptr<float, AlignedFree>;
-
-FloatBuf aligned_floats(int64_t n) {
-  const size_t bytes = (static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
-  return FloatBuf(static_cast<float*>(std::aligned_alloc(64, bytes)));
-}
-
-// A per-thread buffer that only grows (a fresh one per call costs page faults).
-float* grow(FloatBuf& buf, int64_t& cap, int64_t n) {
-  if (cap < n) {
-    buf = aligned_floats(n);
-    cap = buf ? n : 0;
-  }
-  return buf.get();
-}
+using ku::aligned_floats;
+using ku::FloatBuf;
+using ku::grow;
 
 // Wᵀ of every group in column panels of nr filters: group gi at gi·Mq·K (Mq = Mg rounded up to
 // nr); within it depth block pc at Mq·pc, panel j (filters from j) at j·kc, laid out [kc][nr]
