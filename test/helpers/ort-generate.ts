@@ -18,6 +18,7 @@
 // to the lowest id. `forwardLogits` runs one full forward pass with an empty cache (no loop).
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
+import { halfToNumber } from '../../src/ir/dtype.js';
 
 export interface GenerateOptions {
   /** Stop after this many generated tokens. */
@@ -153,15 +154,6 @@ function feeds(
   return { ...f, ...cache };
 }
 
-function halfToFloat(h: number): number {
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  const sign = h & 0x8000 ? -1 : 1;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 /** The last row of logits [1, seq, vocab] as float32 (float16 decoded). */
 export function lastRow(logits: ort.Tensor): Float32Array {
   const vocab = logits.dims[logits.dims.length - 1]!;
@@ -169,7 +161,7 @@ export function lastRow(logits: ort.Tensor): Float32Array {
   if (logits.type === 'float32') return (logits.data as Float32Array).slice(start);
   if (logits.type === 'float16') {
     const half = logits.data as Uint16Array;
-    return Float32Array.from({ length: vocab }, (_, i) => halfToFloat(half[start + i]!));
+    return Float32Array.from({ length: vocab }, (_, i) => halfToNumber(half[start + i]!));
   }
   throw new Error(`logits of type ${logits.type}`);
 }

@@ -138,7 +138,7 @@ Status clamped_starts(const KernelContext& ctx, int first, const std::vector<int
   for (size_t d = 0; d < r; ++d) {
     const Tensor* t = ctx.input(first + static_cast<int>(d));
     if (!t || t->numel() != 1) return err(ctx, "start indices must be scalars");
-    int64_t s = load_int(*t, 0);
+    int64_t s = get_int(*t, 0);
     int64_t hi = dims[d] - sizes[d];
     (*starts)[d] = s < 0 ? 0 : (s > hi ? hi : s);
   }
@@ -203,7 +203,7 @@ int64_t index_at(const Tensor& ind, const std::vector<int64_t>& batch, int64_t i
   int64_t o = 0;
   size_t b = 0;
   for (int64_t d = 0; d < static_cast<int64_t>(ind.rank()); ++d) o += (d == ivd ? k : batch[b++]) * ist[d];
-  return load_int(ind, o);
+  return get_int(ind, o);
 }
 
 // gather, with slice_sizes from the attribute or (dynamic_gather) from input 2.

@@ -50,17 +50,45 @@ F fmin_nan(F a, F b) {
   return a < b ? a : b;
 }
 
-// ---- unary ops: ok<T>() says which element types; f(C) computes ------------------------------
-#define SHLO_FLOAT_UNARY(Name, expr)                      \
-  struct Name {                                           \
-    template <class T>                                    \
-    static constexpr bool ok() {                          \
-      return is_float_v<T>;                               \
-    }                                                     \
-    template <class C>                                    \
-    static C f(C x) {                                     \
-      return static_cast<C>(expr);                        \
-    }                                                     \
+// Which element types an op takes: ok<T>() (the kernels refuse the others in one error line).
+struct AnyElement {
+  template <class T>
+  static constexpr bool ok() {
+    return true;
+  }
+};
+struct NotBool {
+  template <class T>
+  static constexpr bool ok() {
+    return !is_bool_v<T>;
+  }
+};
+struct NotFloat {  // integers and i1
+  template <class T>
+  static constexpr bool ok() {
+    return !is_float_v<T>;
+  }
+};
+struct FloatOnly {
+  template <class T>
+  static constexpr bool ok() {
+    return is_float_v<T>;
+  }
+};
+struct IntOnly {
+  template <class T>
+  static constexpr bool ok() {
+    return is_int_v<T>;
+  }
+};
+
+// ---- unary ops: each derives the element types it takes; f(C) computes -------------------------
+#define SHLO_FLOAT_UNARY(Name, expr) \
+  struct Name : FloatOnly {          \
+    template <class C>               \
+    static C f(C x) {                \
+      return static_cast<C>(expr);   \
+    }                                \
   };
 
 SHLO_FLOAT_UNARY(Sqrt, std::sqrt(x))
@@ -82,11 +110,7 @@ SHLO_FLOAT_UNARY(RoundAfz, std::round(x))
 SHLO_FLOAT_UNARY(RoundEven, std::nearbyint(x))
 #undef SHLO_FLOAT_UNARY
 
-struct Abs {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_bool_v<T>;
-  }
+struct Abs : NotBool {
   template <class C>
   static C f(C x) {
     if constexpr (std::is_floating_point<C>::value) return std::fabs(x);
@@ -94,22 +118,14 @@ struct Abs {
     else return x;
   }
 };
-struct Negate {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_bool_v<T>;
-  }
+struct Negate : NotBool {
   template <class C>
   static C f(C x) {
     if constexpr (std::is_floating_point<C>::value) return -x;
     else return wrap_sub<C>(0, x);
   }
 };
-struct Sign {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_bool_v<T>;
-  }
+struct Sign : NotBool {
   template <class C>
   static C f(C x) {
     if constexpr (std::is_floating_point<C>::value) {
@@ -120,33 +136,21 @@ struct Sign {
     }
   }
 };
-struct Not {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_float_v<T>;
-  }
+struct Not : NotFloat {
   template <class C>
   static C f(C x) {
     if constexpr (std::is_same<C, bool>::value) return !x;
     else return static_cast<C>(~x);
   }
 };
-struct Popcnt {
-  template <class T>
-  static constexpr bool ok() {
-    return is_int_v<T>;
-  }
+struct Popcnt : IntOnly {
   template <class C>
   static C f(C x) {
     using U = std::make_unsigned_t<C>;
     return static_cast<C>(__builtin_popcountll(static_cast<unsigned long long>(static_cast<U>(x))));
   }
 };
-struct Clz {
-  template <class T>
-  static constexpr bool ok() {
-    return is_int_v<T>;
-  }
+struct Clz : IntOnly {
   template <class C>
   static C f(C x) {
     using U = std::make_unsigned_t<C>;
@@ -268,11 +272,7 @@ Status reduce_precision(KernelContext& ctx) {
 }
 
 // ---- binary ops --------------------------------------------------------------------------------
-struct Add {
-  template <class T>
-  static constexpr bool ok() {
-    return true;
-  }
+struct Add : AnyElement {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_same<C, bool>::value) return a || b;
@@ -280,22 +280,14 @@ struct Add {
     else return a + b;
   }
 };
-struct Sub {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_bool_v<T>;
-  }
+struct Sub : NotBool {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_integral<C>::value) return wrap_sub(a, b);
     else return a - b;
   }
 };
-struct Mul {
-  template <class T>
-  static constexpr bool ok() {
-    return true;
-  }
+struct Mul : AnyElement {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_same<C, bool>::value) return a && b;
@@ -303,11 +295,7 @@ struct Mul {
     else return a * b;
   }
 };
-struct Div {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_bool_v<T>;
-  }
+struct Div : NotBool {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_floating_point<C>::value) {
@@ -320,11 +308,7 @@ struct Div {
     }
   }
 };
-struct Rem {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_bool_v<T>;
-  }
+struct Rem : NotBool {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_floating_point<C>::value) {
@@ -337,33 +321,21 @@ struct Rem {
     }
   }
 };
-struct Max {
-  template <class T>
-  static constexpr bool ok() {
-    return true;
-  }
+struct Max : AnyElement {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_floating_point<C>::value) return fmax_nan(a, b);
     else return a > b ? a : b;
   }
 };
-struct Min {
-  template <class T>
-  static constexpr bool ok() {
-    return true;
-  }
+struct Min : AnyElement {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_floating_point<C>::value) return fmin_nan(a, b);
     else return a < b ? a : b;
   }
 };
-struct Pow {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_bool_v<T>;
-  }
+struct Pow : NotBool {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_floating_point<C>::value) {
@@ -388,43 +360,27 @@ struct Pow {
     }
   }
 };
-struct Atan2 {
-  template <class T>
-  static constexpr bool ok() {
-    return is_float_v<T>;
-  }
+struct Atan2 : FloatOnly {
   template <class C>
   static C f(C a, C b) {
     return std::atan2(a, b);
   }
 };
-struct And {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_float_v<T>;
-  }
+struct And : NotFloat {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_same<C, bool>::value) return a && b;
     else return static_cast<C>(a & b);
   }
 };
-struct Or {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_float_v<T>;
-  }
+struct Or : NotFloat {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_same<C, bool>::value) return a || b;
     else return static_cast<C>(a | b);
   }
 };
-struct Xor {
-  template <class T>
-  static constexpr bool ok() {
-    return !is_float_v<T>;
-  }
+struct Xor : NotFloat {
   template <class C>
   static C f(C a, C b) {
     if constexpr (std::is_same<C, bool>::value) return a != b;
@@ -432,11 +388,7 @@ struct Xor {
   }
 };
 // Shifts: a shift amount outside [0, bits) gives 0 (left, logical) or the sign fill (arithmetic).
-struct ShiftLeft {
-  template <class T>
-  static constexpr bool ok() {
-    return is_int_v<T>;
-  }
+struct ShiftLeft : IntOnly {
   template <class C>
   static C f(C a, C b) {
     using U = std::make_unsigned_t<C>;
@@ -444,11 +396,7 @@ struct ShiftLeft {
     return static_cast<C>(static_cast<U>(static_cast<U>(a) << static_cast<U>(b)));
   }
 };
-struct ShiftRightLogical {
-  template <class T>
-  static constexpr bool ok() {
-    return is_int_v<T>;
-  }
+struct ShiftRightLogical : IntOnly {
   template <class C>
   static C f(C a, C b) {
     using U = std::make_unsigned_t<C>;
@@ -456,11 +404,7 @@ struct ShiftRightLogical {
     return static_cast<C>(static_cast<U>(static_cast<U>(a) >> static_cast<U>(b)));
   }
 };
-struct ShiftRightArithmetic {
-  template <class T>
-  static constexpr bool ok() {
-    return is_int_v<T>;
-  }
+struct ShiftRightArithmetic : IntOnly {
   template <class C>
   static C f(C a, C b) {
     using U = std::make_unsigned_t<C>;

@@ -21,7 +21,7 @@ double get_f(const Tensor& t, int64_t i) {
     case DType::kF64: return t.as<double>()[i];
     case DType::kF16: return f16_to_float(t.as<uint16_t>()[i]);
     case DType::kBF16: return bf16_to_float(t.as<uint16_t>()[i]);
-    default: return static_cast<double>(load_int(t, i));
+    default: return static_cast<double>(get_int(t, i));
   }
 }
 void set_f(Tensor& t, int64_t i, double v) {
@@ -130,7 +130,7 @@ Status convolution(KernelContext& ctx) {
           for (int64_t c = 0; c < KC; ++c) {
             int64_t xi = xoff + (fg * KC + c) * xst[ifd], ki = koff + c * kst[kif];
             if (fl) accf += get_f(*x, xi) * get_f(*k, ki);
-            else acci = mac(acci, load_int(*x, xi), load_int(*k, ki));
+            else acci = mac(acci, get_int(*x, xi), get_int(*k, ki));
           }
         }
         int64_t o = b * ost[ob] + f * ost[of];
@@ -182,7 +182,7 @@ Status dot_general(KernelContext& ctx) {
       int64_t ai = ao, bi = bo;
       for (size_t i = 0; i < lc.size(); ++i) { ai += cidx[i] * ast[lc[i]]; bi += cidx[i] * bst[rc[i]]; }
       if (fl) accf += get_f(*a, ai) * get_f(*b, bi);
-      else acci = mac(acci, load_int(*a, ai), load_int(*b, bi));
+      else acci = mac(acci, get_int(*a, ai), get_int(*b, bi));
     }
     if (fl) set_f(*y, o, accf);
     else set_i(*y, o, acci);
@@ -217,7 +217,7 @@ Status ragged_dot(KernelContext& ctx) {
     if (!in(rb, d) && !in(rc, d) && d != rg[0]) { rfree.push_back(d); shape.push_back(b->shape[d]); }
   for (int64_t d : lc) csz.push_back(a->shape[d]);
   int64_t acc = 0;
-  for (int64_t g = 0; g < gs->numel(); ++g) ends.push_back(acc += load_int(*gs, g));
+  for (int64_t g = 0; g < gs->numel(); ++g) ends.push_back(acc += get_int(*gs, g));
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(make_output(ctx, 0, shape, &y));
   if (!y) return Status::Ok();

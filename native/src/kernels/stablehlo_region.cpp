@@ -317,7 +317,7 @@ Status while_op(KernelContext& ctx) {
     FLEETRT_RETURN_IF_ERROR(ctx.run_subgraph(cond, ptrs, &c));
     if (c.empty() || c[0].kind != Value::Kind::kTensor || c[0].tensor.view.numel() != 1)
       return err(ctx, "cond must return one i1 scalar");
-    if (load_int(c[0].tensor.view, 0) == 0) break;
+    if (get_int(c[0].tensor.view, 0) == 0) break;
     std::vector<Value> next;
     FLEETRT_RETURN_IF_ERROR(ctx.run_subgraph(body, ptrs, &next));
     if (next.size() != cur.size()) return err(ctx, "body returns a different number of values");
@@ -329,7 +329,7 @@ Status while_op(KernelContext& ctx) {
 Status if_op(KernelContext& ctx) {
   const Tensor* pred;
   FLEETRT_RETURN_IF_ERROR(require_input(ctx, 0, &pred));
-  int g = graph_attr(ctx, load_int(*pred, 0) ? "then_branch" : "else_branch");
+  int g = graph_attr(ctx, get_int(*pred, 0) ? "then_branch" : "else_branch");
   if (g < 0) return err(ctx, "missing branch region");
   std::vector<Value> out;
   FLEETRT_RETURN_IF_ERROR(ctx.run_subgraph(g, {}, &out));
@@ -342,7 +342,7 @@ Status case_op(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(require_input(ctx, 0, &index));
   const Attribute* a = ctx.attrs().find("branches");
   if (!a || a->kind != Attribute::Kind::kGraphs || a->graphs.empty()) return err(ctx, "missing branches");
-  int64_t i = load_int(*index, 0);
+  int64_t i = get_int(*index, 0);
   int64_t nb = static_cast<int64_t>(a->graphs.size());
   if (i < 0 || i >= nb) i = nb - 1;
   std::vector<Value> out;

@@ -165,19 +165,7 @@ inline bool is_subbyte(DType t) { return t == DType::kU4 || t == DType::kI4 || t
 inline size_t elem_size(DType t) { return is_subbyte(t) ? 0 : dtype_bits(t) / 8; }
 
 // Element i of any integer/bool tensor as int64 (indices, sizes, predicates).
-inline int64_t load_int(const Tensor& t, int64_t i) {
-  switch (t.dtype) {
-    case DType::kI64: return t.as<int64_t>()[i];
-    case DType::kI32: return t.as<int32_t>()[i];
-    case DType::kI16: return t.as<int16_t>()[i];
-    case DType::kI8: return t.as<int8_t>()[i];
-    case DType::kU8: case DType::kBool: return t.as<uint8_t>()[i];
-    case DType::kU16: return t.as<uint16_t>()[i];
-    case DType::kU32: return t.as<uint32_t>()[i];
-    case DType::kU64: return static_cast<int64_t>(t.as<uint64_t>()[i]);
-    default: return 0;
-  }
-}
+using datak::get_int;
 
 inline Status require_input(const KernelContext& ctx, int i, const Tensor** t) {
   *t = i < ctx.num_inputs() ? ctx.input(i) : nullptr;
@@ -193,7 +181,7 @@ inline Status read_ints(const KernelContext& ctx, const Tensor* t, const char* w
     return err(ctx, std::string("input '") + what + "' must be an integer tensor, got " + dtype_name(t->dtype));
   int64_t n = t->numel();
   out->resize(n);
-  for (int64_t i = 0; i < n; ++i) (*out)[i] = load_int(*t, i);
+  for (int64_t i = 0; i < n; ++i) (*out)[i] = get_int(*t, i);
   return Status::Ok();
 }
 
@@ -261,7 +249,7 @@ class ScalarRegion {
   }
   const Tensor& result(size_t i) const { return results_[i].tensor.view; }
   // The result as a predicate (sort comparator, select function).
-  bool result_bool(size_t i) const { return load_int(result(i), 0) != 0; }
+  bool result_bool(size_t i) const { return get_int(result(i), 0) != 0; }
 
  private:
   KernelContext& ctx_;

@@ -1,4 +1,11 @@
-import { byteSize, type DType } from '../../../src/ir/dtype.js';
+import {
+  bfloat16ToNumber,
+  byteSize,
+  halfToNumber,
+  numberToBfloat16,
+  numberToHalf,
+  type DType,
+} from '../../../src/ir/dtype.js';
 
 /** Element types whose contents the evaluator reads and writes. */
 const SUPPORTED = new Set<DType>([
@@ -21,50 +28,6 @@ export function evalSupportsDType(dt: DType): boolean {
   return SUPPORTED.has(dt);
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-function floatToHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
-
-function floatToBf16(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  if (Number.isNaN(v)) return 0x7fc0;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
 /** Decodes raw little-endian element bytes into numbers (bool as 0/1, 64-bit ints rounded to doubles). */
 export function decodeElements(dt: DType, bytes: Uint8Array, count: number): number[] | undefined {
   if (!SUPPORTED.has(dt)) return undefined;
@@ -79,11 +42,10 @@ export function decodeElements(dt: DType, bytes: Uint8Array, count: number): num
         out[i] = dv.getFloat64(i * 8, true);
         break;
       case 'float16':
-        out[i] = halfToFloat(dv.getUint16(i * 2, true));
+        out[i] = halfToNumber(dv.getUint16(i * 2, true));
         break;
       case 'bfloat16':
-        u32[0] = dv.getUint16(i * 2, true) << 16;
-        out[i] = f32[0]!;
+        out[i] = bfloat16ToNumber(dv.getUint16(i * 2, true));
         break;
       case 'int8':
         out[i] = dv.getInt8(i);
@@ -158,10 +120,10 @@ export function encodeElements(dt: DType, data: readonly number[]): Uint8Array |
         dv.setFloat64(i * 8, v, true);
         break;
       case 'float16':
-        dv.setUint16(i * 2, floatToHalf(v), true);
+        dv.setUint16(i * 2, numberToHalf(v), true);
         break;
       case 'bfloat16':
-        dv.setUint16(i * 2, floatToBf16(v), true);
+        dv.setUint16(i * 2, numberToBfloat16(v), true);
         break;
       case 'int8':
         dv.setInt8(i, v);
@@ -203,10 +165,9 @@ export function castNumber(dt: DType, v: number): number {
     case 'float64':
       return v;
     case 'float16':
-      return halfToFloat(floatToHalf(v));
+      return halfToNumber(numberToHalf(v));
     case 'bfloat16':
-      u32[0] = floatToBf16(v) << 16;
-      return f32[0]!;
+      return bfloat16ToNumber(numberToBfloat16(v));
     case 'bool':
       return v ? 1 : 0;
     case 'int8':

@@ -1,4 +1,4 @@
-import type { DType } from '../../ir/index.js';
+import { numberToBfloat16, numberToHalf, type DType } from '../../ir/index.js';
 import type { Attr, MType } from './ast.js';
 import { encodeMinifloat, isMinifloat } from './minifloat.js';
 import { typeToString } from './ast.js';
@@ -246,58 +246,14 @@ function encodeLits(lits: string[], dtype: DType, count: number): Uint8Array {
         else dv.setFloat64(i * 8, litFloat(s), true);
         break;
       case 'float16':
-        dv.setUint16(i * 2, isHexLit(s) ? Number(BigInt.asUintN(16, litBig(s))) : f32ToF16(litFloat(s)), true);
+        dv.setUint16(i * 2, isHexLit(s) ? Number(BigInt.asUintN(16, litBig(s))) : numberToHalf(litFloat(s)), true);
         break;
       case 'bfloat16':
-        dv.setUint16(i * 2, isHexLit(s) ? Number(BigInt.asUintN(16, litBig(s))) : f32ToBf16(litFloat(s)), true);
+        dv.setUint16(i * 2, isHexLit(s) ? Number(BigInt.asUintN(16, litBig(s))) : numberToBfloat16(litFloat(s)), true);
         break;
       default:
         throw new DenseError(`cannot encode ${dtype} literals`, true);
     }
   }
   return new Uint8Array(buf);
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float → bfloat16 bits, round to nearest even. */
-export function f32ToBf16(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff; // quiet NaN
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** float → IEEE half bits, round to nearest even. */
-export function f32ToF16(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    if (rem > half || (rem === half && r & 1)) r++;
-    return sign | r;
-  }
-  let r = mant >>> 13;
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) {
-    r++;
-    if (r === 0x400) {
-      r = 0;
-      e++;
-      if (e >= 0x1f) return sign | 0x7c00;
-    }
-  }
-  return sign | (e << 10) | r;
 }

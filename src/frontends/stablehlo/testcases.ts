@@ -1,5 +1,5 @@
 import { FleetcError } from '../../diagnostics/index.js';
-import type { DType } from '../../ir/dtype.js';
+import { bfloat16ToNumber, halfToNumber, numberToHalf, type DType } from '../../ir/dtype.js';
 import type { IRGraph } from '../../ir/graph.js';
 import type { SourceLoc } from '../../ir/types.js';
 import { verifyGraph } from '../../ir/verify.js';
@@ -227,10 +227,10 @@ function elements(t: TensorData): (number | bigint)[] {
         out.push(dv.getFloat64(i * 8, true));
         break;
       case 'float16':
-        out.push(halfToFloat(dv.getUint16(i * 2, true)));
+        out.push(halfToNumber(dv.getUint16(i * 2, true)));
         break;
       case 'bfloat16':
-        out.push(bf16ToFloat(dv.getUint16(i * 2, true)));
+        out.push(bfloat16ToNumber(dv.getUint16(i * 2, true)));
         break;
       case 'bool':
         out.push(BigInt(dv.getUint8(i) ? 1 : 0));
@@ -281,21 +281,6 @@ function elements(t: TensorData): (number | bigint)[] {
   return out;
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 31;
-  const m = h & 1023;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-function bf16ToFloat(b: number): number {
-  const f = new Float32Array(1);
-  new Uint32Array(f.buffer)[0] = b << 16;
-  return f[0]!;
-}
-
 /** Ordered integer key of a float's bits, for ULP distances. */
 function ulpKey(v: number, dtype: DType): bigint {
   if (dtype === 'float64') {
@@ -309,25 +294,10 @@ function ulpKey(v: number, dtype: DType): bigint {
   let b = dv.getUint32(0);
   if (dtype === 'float16' || dtype === 'bfloat16') {
     // Distances in the narrow type: drop the bits the type does not have.
-    b = dtype === 'bfloat16' ? b >>> 16 : f32BitsToHalfKey(v);
-    const sign = dtype === 'bfloat16' ? 0x8000 : 0x8000;
-    return BigInt(b & sign ? -(b & 0x7fff) : b & 0x7fff);
+    b = dtype === 'bfloat16' ? b >>> 16 : numberToHalf(v);
+    return BigInt(b & 0x8000 ? -(b & 0x7fff) : b & 0x7fff);
   }
   return BigInt(b & 0x80000000 ? -(b & 0x7fffffff) : b);
-}
-
-function f32BitsToHalfKey(v: number): number {
-  // Exact for values that came from f16 (the only ones compared here).
-  const a = Math.abs(v);
-  let bits: number;
-  if (Number.isNaN(v)) bits = 0x7e00;
-  else if (a === Infinity) bits = 0x7c00;
-  else if (a < 2 ** -14) bits = Math.round(a / 2 ** -24);
-  else {
-    const e = Math.floor(Math.log2(a));
-    bits = ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
-  }
-  return (v < 0 || Object.is(v, -0) ? 0x8000 : 0) | bits;
 }
 
 /**
