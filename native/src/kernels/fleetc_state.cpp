@@ -237,20 +237,27 @@ Status flat_geometry(KernelContext& ctx, const std::vector<int64_t>& shape, int6
   return Status::Ok();
 }
 
-Status single_sequence(KernelContext& ctx, StepState* step, const StepSequence** out) {
-  if (step->num_sequences() != 1) return op_error(ctx, "runs one sequence per pass, the step has " + std::to_string(step->num_sequences()));
-  *out = &step->sequence(0);
+// The step of this pass and its one sequence.
+Status single_sequence(KernelContext& ctx, StepState** step, const StepSequence** out) {
+  FLEETRT_RETURN_IF_ERROR(need_step(ctx, step));
+  if ((*step)->num_sequences() != 1)
+    return op_error(ctx, "runs one sequence per pass, the step has " + std::to_string((*step)->num_sequences()));
+  *out = &(*step)->sequence(0);
   return Status::Ok();
+}
+
+// The same, and the pages of the state that the op's `state` attribute names, checked against the sequence.
+Status sequence_pages(KernelContext& ctx, StepState** step, const StepSequence** sq, StateStorage* st) {
+  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, step, sq));
+  FLEETRT_RETURN_IF_ERROR((*step)->storage(static_cast<int>(ctx.attrs().get_int("state", -1)), st));
+  return check_pages(ctx, *st, **sq);
 }
 
 Status KvGather(KernelContext& ctx) {
   StepState* step = nullptr;
-  FLEETRT_RETURN_IF_ERROR(need_step(ctx, &step));
   const StepSequence* sq = nullptr;
-  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, step, &sq));
   StateStorage st;
-  FLEETRT_RETURN_IF_ERROR(step->storage(static_cast<int>(ctx.attrs().get_int("state", -1)), &st));
-  FLEETRT_RETURN_IF_ERROR(check_pages(ctx, st, *sq));
+  FLEETRT_RETURN_IF_ERROR(sequence_pages(ctx, &step, &sq, &st));
   std::vector<int64_t> shape = ctx.attrs().get_ints("shape");
   const int64_t axis = ctx.attrs().get_int("axis", 0);
   if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) return op_error(ctx, "axis out of range");
@@ -281,12 +288,9 @@ Status KvGather(KernelContext& ctx) {
 
 Status KvAppend(KernelContext& ctx) {
   StepState* step = nullptr;
-  FLEETRT_RETURN_IF_ERROR(need_step(ctx, &step));
   const StepSequence* sq = nullptr;
-  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, step, &sq));
   StateStorage st;
-  FLEETRT_RETURN_IF_ERROR(step->storage(static_cast<int>(ctx.attrs().get_int("state", -1)), &st));
-  FLEETRT_RETURN_IF_ERROR(check_pages(ctx, st, *sq));
+  FLEETRT_RETURN_IF_ERROR(sequence_pages(ctx, &step, &sq, &st));
   const Tensor* present = nullptr;
   FLEETRT_RETURN_IF_ERROR(require_input(ctx, 0, &present));
   const int64_t axis = ctx.attrs().get_int("axis", 0);
@@ -315,9 +319,8 @@ Status KvAppend(KernelContext& ctx) {
 // The shape of one sequence's past (total = 0) or present (total = 1) cache tensor.
 Status KvShape(KernelContext& ctx) {
   StepState* step = nullptr;
-  FLEETRT_RETURN_IF_ERROR(need_step(ctx, &step));
   const StepSequence* sq = nullptr;
-  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, step, &sq));
+  FLEETRT_RETURN_IF_ERROR(single_sequence(ctx, &step, &sq));
   std::vector<int64_t> shape = ctx.attrs().get_ints("shape");
   const int64_t axis = ctx.attrs().get_int("axis", 0);
   if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) return op_error(ctx, "axis out of range");

@@ -31,17 +31,10 @@ inline std::string shape_str(const std::vector<int64_t>& s) {
   return r + "]";
 }
 
-inline int64_t numel_of(const std::vector<int64_t>& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
-inline std::vector<int64_t> strides_of(const std::vector<int64_t>& s) {
-  std::vector<int64_t> st(s.size(), 1);
-  for (int64_t i = static_cast<int64_t>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
-  return st;
-}
+using datak::elem_size;  // 0 for the packed 4-bit types
+using datak::is_subbyte;
+using datak::numel_of;
+using datak::strides_of;
 
 // Advances a multi-index over `shape` (row-major); returns false after the last index.
 inline bool next_index(std::vector<int64_t>& idx, const std::vector<int64_t>& shape) {
@@ -161,8 +154,6 @@ inline bool is_int_dtype(DType t) {
       return false;
   }
 }
-inline bool is_subbyte(DType t) { return t == DType::kU4 || t == DType::kI4 || t == DType::kF4E2M1; }
-inline size_t elem_size(DType t) { return is_subbyte(t) ? 0 : dtype_bits(t) / 8; }
 
 // Element i of any integer/bool tensor as int64 (indices, sizes, predicates).
 using datak::get_int;
