@@ -40,6 +40,10 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
       for (int64_t t = 0; t < p.ntaps; ++t, ++k) {
         const float* s = base + p.tap_offsets[t];
         const __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8), x2 = _mm256_loadu_ps(s + 16);
+        // the next channel's first and last line of these values into L1, as the AVX-512 kernel
+        // does (same layers, FLEETRT_SIMD=avx2 on the Zen 4 guest: 3–12% faster)
+        _mm_prefetch(reinterpret_cast<const char*>(s + p.channel_stride), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(s + p.channel_stride + 23), _MM_HINT_T0);
         for (int j = 0; j < MB; ++j) {
           const __m256 wj = _mm256_broadcast_ss(w0 + j * js + k * ks);
           acc[j][0] = _mm256_fmadd_ps(wj, x0, acc[j][0]);
