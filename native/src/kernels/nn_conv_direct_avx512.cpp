@@ -108,12 +108,15 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
         __m512 x[OV];
         for (int v = 0; v < OV; ++v) x[v] = _mm512_loadu_ps(s + 16 * v);
         // The same tap's lines of the next channel into L1 (its phase planes lie a channel_stride
-        // on, in L2; the prefetchers do not follow the jump). fleetrt_conv_bench, 2 threads,
-        // FLEETRT_CONV_PATH=direct, best of 3 runs each: ResNet-50's 56×56 c128 stride-2 3×3 1.254 →
-        // 1.166 ms, 28×28 c128 3×3 1.225 → 1.125, ResNet-18's 56×56 c64 3×3 1.124 → 1.072; 7×7
-        // and 14×14 planes and the 3-channel stems unchanged; two channels ahead slower.
-        for (int v = 0; v <= OV; ++v)
-          _mm_prefetch(reinterpret_cast<const char*>(s + p.channel_stride + 16 * v), _MM_HINT_T0);
+        // on, in L2; the prefetchers do not follow the jump), in the 48-position blocks of large
+        // planes. fleetrt_conv_bench, 2 threads, FLEETRT_CONV_PATH=direct, best of 3 runs each:
+        // ResNet-50's 56×56 c128 stride-2 3×3 1.254 → 1.166 ms, 28×28 c128 3×3 1.225 → 1.125,
+        // ResNet-18's 56×56 c64 3×3 1.124 → 1.072; the 3-channel stems unchanged; two channels
+        // ahead slower. The 32-position blocks of small planes gained nothing and lost ~5% on
+        // 16×24 ones (unet_tiny's), where the prefetches crowd the loads of 16 multiply-adds.
+        if constexpr (OV >= 3)
+          for (int v = 0; v <= OV; ++v)
+            _mm_prefetch(reinterpret_cast<const char*>(s + p.channel_stride + 16 * v), _MM_HINT_T0);
         for (int j = 0; j < MB; ++j) {
           const __m512 wj = _mm512_set1_ps(w0[j * js + k * ks]);
           for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_fmadd_ps(wj, x[v], acc[j][v]);
