@@ -174,6 +174,52 @@ void resize_pass(KernelContext& ctx, const Params& p, const AxisPlan& ap, const 
   });
 }
 
+// float32 planes resized along their last two axes only (the upsampling of conv nets): the
+// passes below, the same sums in the same order in double, plane by plane, without converting the
+// whole tensor to doubles and back or dispatching to the pool per pass (unet_tiny's 8×8×12 →
+// 16×24 bilinear took 52 µs, the rest of the model 45).
+void resize_planes(KernelContext& ctx, const AxisPlan& ph, const AxisPlan& pw, const float* x, float* y, int64_t n) {
+  const int64_t H = ph.in, W = pw.in, OH = ph.out, OW = pw.out, planes = n / (H * W);
+  ctx.parallel_for(planes, grain_for(planes, OH * OW * 16), [&](int64_t b, int64_t e) {
+    thread_local std::vector<double> rows;  // the plane resized along H: OH × W
+    rows.resize(static_cast<size_t>(OH * W));
+    for (int64_t pl = b; pl < e; ++pl) {
+      const float* xp = x + pl * H * W;
+      float* yp = y + pl * OH * OW;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        double* r = rows.data() + oh * W;
+        if (ph.identity) {
+          for (int64_t j = 0; j < W; ++j) r[j] = xp[oh * W + j];
+          continue;
+        }
+        std::fill(r, r + W, 0.0);
+        for (int t = 0; t < ph.taps; ++t) {
+          const double w = ph.w[oh * ph.taps + t];
+          if (w == 0) continue;
+          const float* src = xp + ph.idx[oh * ph.taps + t] * W;
+          for (int64_t j = 0; j < W; ++j) r[j] += w * static_cast<double>(src[j]);
+        }
+      }
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const double* r = rows.data() + oh * W;
+        float* yr = yp + oh * OW;
+        if (pw.identity) {
+          for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = static_cast<float>(r[ow]);
+          continue;
+        }
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double acc = 0;
+          for (int t = 0; t < pw.taps; ++t) {
+            const double w = pw.w[ow * pw.taps + t];
+            if (w != 0) acc += w * r[pw.idx[ow * pw.taps + t]];
+          }
+          yr[ow] = static_cast<float>(acc);
+        }
+      }
+    }
+  });
+}
+
 Status parse_params(KernelContext& ctx, Params* p) {
   const Attributes& a = ctx.attrs();
   const bool legacy = ctx.op_type() == "Upsample" || ctx.opset() < 11;
@@ -319,6 +365,12 @@ Status Resize(KernelContext& ctx) {
     return Status::Ok();
   }
   if (!is_numeric(x->dtype)) return err(ctx, std::string("interpolation needs a numeric tensor, got ") + dtype_name(x->dtype));
+  bool planes_only = rank >= 2 && !any_extrap;
+  for (int64_t k = 0; k + 2 < rank; ++k) planes_only = planes_only && plans[k].identity;
+  if (x->dtype == DType::kF32 && planes_only) {
+    resize_planes(ctx, plans[rank - 2], plans[rank - 1], x->as<float>(), out->as<float>(), x->numel());
+    return Status::Ok();
+  }
 
   std::vector<double> cur(x->numel()), nxt;
   for (int64_t i = 0; i < x->numel(); ++i) cur[i] = get_f64(*x, i);
