@@ -174,10 +174,11 @@ void resize_pass(KernelContext& ctx, const Params& p, const AxisPlan& ap, const 
   });
 }
 
-// float32 planes resized along their last two axes only (the upsampling of conv nets): the
-// passes below, the same sums in the same order in double, plane by plane, without converting the
-// whole tensor to doubles and back or dispatching to the pool per pass (unet_tiny's 8×8×12 →
-// 16×24 bilinear took 52 µs, the rest of the model 45).
+// float32 planes resized along their last two axes only (the upsampling of conv nets): the two
+// passes of Resize's slab loop, the same sums in the same order in double, but reading the floats
+// where they lie and the second pass writing floats straight out, with no plane of doubles between
+// it and the output. 256×50×50 → 100×100 bilinear, 2 threads: 3.9 ms, by the slab loop 7.5, with
+// the whole tensor in doubles (as before either) 24.4; unet_tiny's 8×8×12 → 16×24: 9 µs, 24, 32.
 void resize_planes(KernelContext& ctx, const AxisPlan& ph, const AxisPlan& pw, const float* x, float* y, int64_t n) {
   const int64_t H = ph.in, W = pw.in, OH = ph.out, OW = pw.out, planes = n / (H * W);
   ctx.parallel_for(planes, grain_for(planes, OH * OW * 16), [&](int64_t b, int64_t e) {
@@ -372,17 +373,31 @@ Status Resize(KernelContext& ctx) {
     return Status::Ok();
   }
 
-  std::vector<double> cur(x->numel()), nxt;
-  for (int64_t i = 0; i < x->numel(); ++i) cur[i] = get_f64(*x, i);
-  std::vector<int64_t> sh = x->shape;
-  for (int64_t k = 0; k < rank; ++k) {
-    if (plans[k].identity) continue;
-    resize_pass(ctx, p, plans[k], sh, k, cur, &nxt);
-    sh[k] = out_shape[k];
-    cur.swap(nxt);
-  }
+  // Anything else through the passes in double, slab by slab: the leading axes that keep their
+  // size (batch, channels) cut the tensor into slabs resized alike, each in doubles only its own
+  // size (in L2 rather than memory), the slabs in parallel and the passes inside one inline.
+  int64_t lead = 0;
+  while (lead < rank && plans[lead].identity) ++lead;
+  int64_t slabs = 1, in_slab = 1, out_slab = 1;
+  for (int64_t k = 0; k < rank; ++k) (k < lead ? slabs : in_slab) *= x->shape[k];
+  for (int64_t k = lead; k < rank; ++k) out_slab *= out_shape[k];
   const bool integral = !is_float_dtype(x->dtype);
-  for (int64_t i = 0; i < out->numel(); ++i) set_f64(*out, i, integral ? std::nearbyint(cur[i]) : cur[i]);
+  ctx.parallel_for(slabs, grain_for(slabs, out_slab * 16), [&](int64_t b, int64_t e) {
+    thread_local std::vector<double> cur, nxt;
+    for (int64_t sl = b; sl < e; ++sl) {
+      cur.resize(static_cast<size_t>(in_slab));
+      for (int64_t i = 0; i < in_slab; ++i) cur[i] = get_f64(*x, sl * in_slab + i);
+      std::vector<int64_t> sh(x->shape.begin() + lead, x->shape.end());
+      for (int64_t k = lead; k < rank; ++k) {
+        if (plans[k].identity) continue;
+        resize_pass(ctx, p, plans[k], sh, k - lead, cur, &nxt);
+        sh[k - lead] = out_shape[k];
+        cur.swap(nxt);
+      }
+      for (int64_t i = 0; i < out_slab; ++i)
+        set_f64(*out, sl * out_slab + i, integral ? std::nearbyint(cur[i]) : cur[i]);
+    }
+  });
   return Status::Ok();
 }
 
