@@ -26,7 +26,11 @@ const Z = [-1, -1, -1, -1, 5, -5, 5, -5];
 interface Metrics {
   requests: number;
   throughputPerSec: number;
-  devices: { name: string; emulated: boolean; measured: { busyMsPerRequest: number; peakBytes: number } }[];
+  devices: {
+    name: string;
+    emulated: boolean;
+    measured: { busyMsPerRequest: number; peakBytes: number; cpuContentionSpells: number };
+  }[];
   links: { id: string; measuredBytesPerRequest: number; predictedBytes: number }[];
   channels: { value: string; transfers: number; bytesPerRequest: number }[];
 }
@@ -69,6 +73,7 @@ describe.skipIf(!NATIVE)(`multi-device runs${NATIVE ? '' : ' (skipped: native/bu
       ['cpu0', false],
       ['gpu0', true],
     ]);
+    for (const d of m.devices) expect(Number.isInteger(d.measured.cpuContentionSpells), d.name).toBe(true);
     expect(m.links).toEqual([
       expect.objectContaining({ id: 'pcie0', measuredBytesPerRequest: 64, predictedBytes: 64 }),
     ]);

@@ -9,10 +9,15 @@
 // Ops are short (often tens of microseconds), so a futex wake-up per op costs as much as the op.
 // With `spin` set, idle workers poll for the next job for a short while before sleeping; use it
 // only when the pool's threads have cores to themselves (they yield while they poll, so that a
-// thread sharing their core still runs).
+// thread sharing their core still runs). Where another process comes to share their cores after
+// all, polling costs more than it saves: a worker that never sleeps competes with that process
+// for its whole time slice, and keeps the other core busy while the thread it waits for sits
+// queued behind the neighbour, instead of letting the scheduler move it there. So the threads
+// watch how long they wait for a CPU (see contended()) and stop polling while they do.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -31,6 +36,8 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+  // Times the workers stopped polling because the pool's threads were kept waiting for a CPU.
+  int64_t contention_spells() const { return spells_.load(std::memory_order_relaxed); }
 
  private:
   void worker();
@@ -38,6 +45,9 @@ class ThreadPool {
   // none is left.
   bool claim(bool from_back, int64_t* chunk_index);
   void run_chunk(int64_t chunk_index);
+  // Whether idle workers should sleep at once rather than poll: true for a while after a pool
+  // thread, checking at an op boundary, found that it had been kept waiting for a CPU.
+  bool contended(std::chrono::steady_clock::time_point now);
 
   std::vector<std::thread> workers_;
   const bool spin_;
@@ -50,6 +60,8 @@ class ThreadPool {
   std::atomic<uint64_t> ticket_{0};
   std::atomic<int64_t> pending_{0};  // chunks of the current job not yet finished
   std::atomic<int> sleepers_{0};
+  std::atomic<int64_t> no_polling_until_{0};  // steady_clock ticks
+  std::atomic<int64_t> spells_{0};
   std::mutex mu_;
   std::condition_variable work_cv_;
   bool stop_ = false;

@@ -150,6 +150,7 @@ std::string device_fragment(const Engine& engine, int device, const std::vector<
   out_order += "]";
   return "{\"device\":" + std::to_string(device) + ",\"name\":" + json_quote(pd.name) + ",\"backend\":" + json_quote(pd.backend) +
          ",\"emulated\":" + (dev.backend->emulated() ? "true" : "false") + ",\"threads\":" + std::to_string(dev.pool->size()) +
+         ",\"cpuContentionSpells\":" + std::to_string(dev.pool->contention_spells()) +
          ",\"simd\":" + json_quote(kernel_simd()) + ",\"weightsBytes\":" + std::to_string(dev.program.weights.size()) +
          ",\"stateBytes\":" + std::to_string(dev.reserved) + ",\"plannedArenaBytes\":" + std::to_string(D.arena_bytes) +
          ",\"arenaBytes\":" + std::to_string(std::max(dt.arena_peak, dt.exec.arena_bytes)) + ",\"heapPeakBytes\":" +
@@ -304,7 +305,8 @@ bool engine_report(const Plan& plan, const std::vector<Json>& frags, const std::
            ", \"busyMsMedian\": " + num(f.get_number("busyMedianUs", 0) / 1000.0) + ", \"opsExecuted\": " + num(f.get_number("ops", 0)) +
            ", \"weightsBytes\": " + num(weights) + ", \"stateBytes\": " + num(state) + ", \"arenaBytes\": " + num(arena) +
            ", \"plannedArenaBytes\": " + num(f.get_number("plannedArenaBytes", 0)) + ", \"heapPeakBytes\": " + num(heap) +
-           ", \"peakBytes\": " + num(weights + state + arena + heap) + ", \"replanned\": " + (rep && rep->b ? "true" : "false") + "}";
+           ", \"peakBytes\": " + num(weights + state + arena + heap) + ", \"replanned\": " + (rep && rep->b ? "true" : "false") +
+           ", \"cpuContentionSpells\": " + num(f.get_number("cpuContentionSpells", 0)) + "}";
       m += ", \"predicted\": {\"memoryBytes\": " + (pd.predicted_memory >= 0 ? num(pd.predicted_memory) : "null") +
            ", \"busyMs\": " + (pd.predicted_busy >= 0 ? num(pd.predicted_busy * 1000) : "null") + "}";
       if (pd.predicted_busy > 0) m += ", \"busyError\": " + num(busy_ms / (pd.predicted_busy * 1000) - 1);
