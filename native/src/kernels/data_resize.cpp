@@ -148,6 +148,18 @@ void gather_row(T* d, const T* s, const int64_t* idx, int64_t n) {
 }
 
 // One separable pass along `axis` (shape `sh`, contiguous doubles) into `dst`.
+// dst[j] += w_t · row_t[j] for j < n over the taps t of output o, in tap order, zero weights skipped
+// (row t at base + idx_t · row_stride): one output row (or value, n = 1) of a pass along ap's axis.
+template <class S>
+inline void add_taps(const AxisPlan& ap, int64_t o, const S* base, int64_t row_stride, int64_t n, double* dst) {
+  for (int t = 0; t < ap.taps; ++t) {
+    const double w = ap.w[o * ap.taps + t];
+    if (w == 0) continue;
+    const S* src = base + ap.idx[o * ap.taps + t] * row_stride;
+    for (int64_t j = 0; j < n; ++j) dst[j] += w * static_cast<double>(src[j]);
+  }
+}
+
 void resize_pass(KernelContext& ctx, const Params& p, const AxisPlan& ap, const std::vector<int64_t>& sh, int64_t axis,
                  const std::vector<double>& src, std::vector<double>* dst) {
   int64_t outer = 1, inner = 1;
@@ -164,12 +176,7 @@ void resize_pass(KernelContext& ctx, const Params& p, const AxisPlan& ap, const 
         for (int64_t j = 0; j < inner; ++j) drow[j] = p.extrapolation;
         continue;
       }
-      for (int t = 0; t < ap.taps; ++t) {
-        double w = ap.w[o * ap.taps + t];
-        if (w == 0) continue;
-        const double* srow = s + (oi * ap.in + ap.idx[o * ap.taps + t]) * inner;
-        for (int64_t j = 0; j < inner; ++j) drow[j] += w * srow[j];
-      }
+      add_taps(ap, o, s + oi * ap.in * inner, inner, inner, drow);
     }
   });
 }
@@ -194,12 +201,7 @@ void resize_planes(KernelContext& ctx, const AxisPlan& ph, const AxisPlan& pw, c
           continue;
         }
         std::fill(r, r + W, 0.0);
-        for (int t = 0; t < ph.taps; ++t) {
-          const double w = ph.w[oh * ph.taps + t];
-          if (w == 0) continue;
-          const float* src = xp + ph.idx[oh * ph.taps + t] * W;
-          for (int64_t j = 0; j < W; ++j) r[j] += w * static_cast<double>(src[j]);
-        }
+        add_taps(ph, oh, xp, W, W, r);
       }
       for (int64_t oh = 0; oh < OH; ++oh) {
         const double* r = rows.data() + oh * W;
@@ -210,10 +212,7 @@ void resize_planes(KernelContext& ctx, const AxisPlan& ph, const AxisPlan& pw, c
         }
         for (int64_t ow = 0; ow < OW; ++ow) {
           double acc = 0;
-          for (int t = 0; t < pw.taps; ++t) {
-            const double w = pw.w[ow * pw.taps + t];
-            if (w != 0) acc += w * r[pw.idx[ow * pw.taps + t]];
-          }
+          add_taps(pw, ow, r, 1, 1, &acc);
           yr[ow] = static_cast<float>(acc);
         }
       }
@@ -384,10 +383,11 @@ Status Resize(KernelContext& ctx) {
   const bool integral = !is_float_dtype(x->dtype);
   ctx.parallel_for(slabs, grain_for(slabs, out_slab * 16), [&](int64_t b, int64_t e) {
     thread_local std::vector<double> cur, nxt;
+    std::vector<int64_t> sh;
     for (int64_t sl = b; sl < e; ++sl) {
       cur.resize(static_cast<size_t>(in_slab));
       for (int64_t i = 0; i < in_slab; ++i) cur[i] = get_f64(*x, sl * in_slab + i);
-      std::vector<int64_t> sh(x->shape.begin() + lead, x->shape.end());
+      sh.assign(x->shape.begin() + lead, x->shape.end());
       for (int64_t k = lead; k < rank; ++k) {
         if (plans[k].identity) continue;
         resize_pass(ctx, p, plans[k], sh, k - lead, cur, &nxt);

@@ -143,6 +143,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   std::vector<Task> tasks;
   int64_t chunk_panels = 0;
   auto add_block = [&](int64_t i, int64_t parts) {
+    parts = std::min(parts, panels);
     const int64_t per = (panels + parts - 1) / parts;
     for (int64_t p0 = 0; p0 < panels; p0 += per)
       tasks.push_back(Task{i / nblocks, i % nblocks, p0, std::min(panels, p0 + per)});
@@ -150,12 +151,12 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   };
   const int64_t blocks = N * nblocks;
   if (blocks < threads) {
-    for (int64_t i = 0; i < blocks; ++i) add_block(i, std::min(panels, (threads + blocks - 1) / blocks));
+    for (int64_t i = 0; i < blocks; ++i) add_block(i, (threads + blocks - 1) / blocks);
   } else {
     const int64_t left = blocks % threads, whole = blocks - left;
     const int64_t parts = left > 0 && threads % left == 0 ? threads / left : 1;
     for (int64_t i = 0; i < whole / 2; ++i) add_block(i, 1);
-    for (int64_t i = whole; i < blocks; ++i) add_block(i, std::min(panels, parts));
+    for (int64_t i = whole; i < blocks; ++i) add_block(i, parts);
     for (int64_t i = whole / 2; i < whole; ++i) add_block(i, 1);
   }
   // The XI arrays of a block's inputs and products lie a line more than their size apart: at a
