@@ -17,6 +17,15 @@ export const THREADS = Number(process.env.BENCH_THREADS ?? Math.min(2, available
 /** Rounds of (fleetrt × REPEAT, ORT × REPEAT); the first fleetrt run of each round is a warm-up. */
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 export const REPEAT = Number(process.env.BENCH_REPEAT ?? 6);
+/**
+ * Past ROUNDS, rounds go on (up to MAX_ROUNDS) until each runtime's timed runs add up to MIN_MS:
+ * a 36 ms model gets 14 rounds, a 120 ms one 5. This host's speed changes for seconds at a time
+ * (BERT-base at 128 tokens: ~112 or ~123 ms in fleetrt, ~115 or ~134 ms in ORT, whichever runs),
+ * so a median needs many short rounds, each pairing both runtimes in the same spell.
+ */
+export const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 3000);
+export const MAX_ROUNDS = Number(process.env.BENCH_MAX_ROUNDS ?? 40);
+export const ROUNDS_NOTE = `${ROUNDS}–${MAX_ROUNDS} interleaved rounds × ${REPEAT} runs (rounds until ${MIN_MS} ms of runs each)`;
 
 export interface ModelInfo {
   name: string;
@@ -87,6 +96,8 @@ export interface Timing {
   ortMs: number;
   /** the baseline's median (another fleetrt and plan, timed in the same rounds), when given */
   baselineMs?: number;
+  /** rounds timed (ROUNDS, or more for a fast model: MIN_MS) */
+  rounds: number;
   /** median per run of the time in the ops of `traceOps` (when asked for), from the same runs */
   opsMs?: number;
   /** largest |fleetrt − expected| over the outputs compared, relative to the largest |expected| */
@@ -96,8 +107,9 @@ export interface Timing {
 
 /**
  * fleetrt (one process per round, REPEAT runs, the first dropped) and ORT (REPEAT runs per round
- * after one warm-up) alternate for ROUNDS rounds; medians of all runs. fleetrt's outputs are
- * compared with the expected .npy files (output index → file) from torch.
+ * after one warm-up) alternate for ROUNDS rounds, or more until both have run MIN_MS (up to
+ * MAX_ROUNDS); medians of all runs. fleetrt's outputs are compared with the expected .npy files
+ * (output index → file) from torch.
  */
 export async function timeInterleaved(opts: {
   plan: string;
@@ -124,7 +136,9 @@ export async function timeInterleaved(opts: {
   const baseTimes: number[] = [];
   let simd = '?';
   let outputs: { name: string; file: string }[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  let r = 0;
+  for (; r < ROUNDS || (r < MAX_ROUNDS && Math.min(sum(fleet), sum(ortTimes)) < MIN_MS); r++) {
     const metrics = path.join(opts.workDir, 'metrics.json');
     const trace = opts.traceOps ? path.join(opts.workDir, 'trace.json') : undefined;
     // The baseline before fleetrt in odd rounds, after it in even ones: neither always follows
@@ -163,6 +177,7 @@ export async function timeInterleaved(opts: {
       ortTimes.push(performance.now() - t0);
     }
   }
+  await session.release();
   let maxRelErr = 0;
   for (const [index, file] of Object.entries(opts.expected)) {
     const out = outputs[Number(index)];
@@ -180,6 +195,7 @@ export async function timeInterleaved(opts: {
   return {
     fleetMs: median(fleet),
     ortMs: median(ortTimes),
+    rounds: r,
     ...(opsTimes.length ? { opsMs: median(opsTimes) } : {}),
     ...(baseTimes.length ? { baselineMs: median(baseTimes) } : {}),
     maxRelErr,

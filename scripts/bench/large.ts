@@ -17,8 +17,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  REPEAT,
-  ROUNDS,
+  ROUNDS_NOTE,
   THREADS,
   build,
   ensureModel,
@@ -76,7 +75,7 @@ const refs = references(false);
 const memcpy = refs?.memcpyGBs ?? NaN;
 const gemm = refs?.gemmGflops ?? NaN;
 console.log(
-  `${THREADS} threads each, ${ROUNDS} interleaved rounds × ${REPEAT} runs; memcpy ${memcpy.toFixed(1)} GB/s ` +
+  `${THREADS} threads each, ${ROUNDS_NOTE}; memcpy ${memcpy.toFixed(1)} GB/s ` +
     `(read + written), SGEMM 1024³ ${gemm.toFixed(1)} GFLOP/s (fleetrt_gemm_bench), same run`,
 );
 const baselineRoot = process.env.BENCH_BASELINE;
@@ -120,7 +119,7 @@ for (const c of CASES) {
       `${gflops.toFixed(1)} (${((100 * gflops) / gemm).toFixed(0)}%)`,
       `${gbs.toFixed(1)} (${((100 * gbs) / memcpy).toFixed(0)}%)`,
       t.maxRelErr.toExponential(1),
-      `${(info.params / 1e6).toFixed(1)}M params`,
+      `${(info.params / 1e6).toFixed(1)}M params, ${t.rounds} rounds`,
       ...(t.baselineMs !== undefined
         ? [`${t.baselineMs.toFixed(2)} ms = ${(t.baselineMs / t.ortMs).toFixed(2)}× ORT`]
         : []),

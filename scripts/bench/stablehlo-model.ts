@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   REPEAT,
-  ROUNDS,
   THREADS,
   build,
   ensureModel,
@@ -56,7 +55,7 @@ if ('skip' in m) {
   const ratio = t.fleetMs / t.ortMs;
   console.log(
     `BERT-base StableHLO, weights as ${(info.mlir_inputs ?? []).length - 2} arguments (${(info.weight_bytes / 1e6).toFixed(0)} MB), ` +
-      `sequence 7, fleetrt kernels ${t.simd}, ${ROUNDS} interleaved rounds × ${REPEAT} runs`,
+      `sequence 7, fleetrt kernels ${t.simd}, ${t.rounds} interleaved rounds × ${REPEAT} runs`,
   );
   printTable(
     ['', 'fleetrt p50', 'ORT p50 (ONNX twin)', 'fleetrt/ORT', 'target'],

@@ -2,8 +2,8 @@
  * The Conv paths of real-size CNNs that the fixtures touch lightly: 1×1 convs through the direct
  * kernel with and without stride (the inputs of each block of positions gathered next to each
  * other), 3×3 convs over phase planes and by Winograd's F(2×2, 3×3), convs with few output positions through the packed GEMM, depthwise convs (same-size stride 1 over the flat plane,
- * 3×3 stride 2 from even/odd columns, 5×5 stride 2 over phase planes, planes narrower than a
- * vector, a depth multiplier of 2), with
+ * by rows of four output rows, 3×3 stride 2 from even/odd columns, 5×5 stride 2 over phase
+ * planes, planes narrower than a vector, a depth multiplier of 2), with
  * channel counts and spatial sizes that leave partial register blocks everywhere. Checked against
  * a float64 reference computed here, with the best code the CPU has (AVX-512 / AVX2), with
  * FLEETRT_SIMD=avx2 and with FLEETRT_PORTABLE=1.
@@ -206,9 +206,12 @@ const CONVS: Conv[] = [
   { name: 'depthwise3x3_mult2', C: 5, H: 9, W: 12, M: 10, k: 3, stride: 1, pad: 1, group: 5 },
   { name: 'depthwise3x3_s2_small', C: 7, H: 7, W: 7, M: 7, k: 3, stride: 2, pad: 1, group: 7 },
   { name: 'depthwise5x5_s2', C: 4, H: 13, W: 18, M: 4, k: 5, stride: 2, pad: 2, group: 4 },
-  // rows of 64 and more (stride 1: by rows, masked at both ends; stride 2: 75 outputs wide, in
-  // groups of 4 blocks and 1), with a residual
+  // rows of 28 and more (AVX-512 stride 1: four output rows at a time, then the 1, 2 or 3 left,
+  // each row's vectors masked at both ends; stride 2: 75 outputs wide, in groups of 4 blocks and
+  // 1), with a residual
   { name: 'depthwise3x3_rows', C: 5, H: 9, W: 70, M: 5, k: 3, stride: 1, pad: 1, group: 5, residual: true },
+  { name: 'depthwise3x3_rows_2_left', C: 6, H: 14, W: 30, M: 6, k: 3, stride: 1, pad: 1, group: 6, residual: true },
+  { name: 'depthwise3x3_rows_3_left', C: 4, H: 11, W: 29, M: 4, k: 3, stride: 1, pad: 1, group: 4 },
   { name: 'depthwise3x3_s2_rows', C: 3, H: 11, W: 150, M: 3, k: 3, stride: 2, pad: 1, group: 3 },
 ];
 
