@@ -61,7 +61,7 @@ struct V8 {
 }  // namespace
 
 void plane_avx2(const Plane& p) { plane_any<V8>(p); }
-void flat_avx2(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) { flat_any<V8>(f, pl, p0, p1); }
+void flat_avx2(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) { flat_rows_or_any<V8>(f, pl, p0, p1); }
 void stride2_avx2(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
   stride2_any<V8>(f, pl, p0, p1);
 }

@@ -54,84 +54,6 @@ struct V16 {
   }
 };
 
-// Same-size 3×3 with pads 1 (dilation 1), R output rows at a time: each input row loaded once (at
-// columns −1, 0, +1: plain loads inside the row, masked at its ends) for the up to three output
-// rows that read it, 3·(R + 2) loads for R vectors of outputs where the flat loop makes 9 per
-// vector and reads 9 masks besides. The flat loop is bound by its loads: MobileNetV2's 56×56
-// c144, 1 thread, 45.7 → 61.4 GFLOP/s (2 threads 79.7 → 119), 14×14 c576 39.4 → 55.5, 112×112
-// c32 against single rows 101.6 → 130.8 (2 threads); R = 6 and 8 ran as 4. The same sums, in the
-// same order, as flat_impl: per output, tap 0 multiplied, then one FMA per tap.
-template <int R>
-inline void rows3x3(const float* x, int64_t H, int64_t W, int64_t oh, int64_t ow, const __m512 wv[9], __m512 a[R]) {
-  auto lanes = [](int64_t lo, int64_t hi) {  // bits of the lanes l with lo <= l < hi
-    const uint32_t below = hi >= 16 ? 0xFFFFu : hi <= 0 ? 0u : (1u << hi) - 1;
-    const uint32_t under = lo <= 0 ? 0u : lo >= 16 ? 0xFFFFu : (1u << lo) - 1;
-    return static_cast<__mmask16>(below & ~under);
-  };
-  // lanes of the left, centre and right taps inside the row (all of them inside: plain loads)
-  const bool inside = ow >= 1 && ow + 17 <= W;
-  const __mmask16 ml = lanes(1 - ow, W - ow + 1), mc = lanes(0, W - ow), mr = lanes(0, W - ow - 1);
-#pragma GCC unroll 8
-  for (int k = 0; k < R + 2; ++k) {  // input row oh − 1 + k: kernel row k − i of output row oh + i
-    const int64_t ih = oh - 1 + k;
-    __m512 l = _mm512_setzero_ps(), c = l, rt = l;
-    if (ih >= 0 && ih < H) {
-      const float* row = x + ih * W + ow;
-      if (inside) {
-        l = _mm512_loadu_ps(row - 1), c = _mm512_loadu_ps(row), rt = _mm512_loadu_ps(row + 1);
-      } else {
-        l = _mm512_maskz_loadu_ps(ml, row - 1), c = _mm512_maskz_loadu_ps(mc, row);
-        rt = _mm512_maskz_loadu_ps(mr, row + 1);
-      }
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      const int r = k - i;
-      if (r < 0 || r > 2) continue;
-      a[i] = r == 0 ? _mm512_mul_ps(wv[0], l) : _mm512_fmadd_ps(wv[3 * r], l, a[i]);
-      a[i] = _mm512_fmadd_ps(wv[3 * r + 1], c, a[i]);
-      a[i] = _mm512_fmadd_ps(wv[3 * r + 2], rt, a[i]);
-    }
-  }
-}
-
-// Output rows [oh, oh + R) of one plane.
-template <int R>
-void rows_block(const float* x, int64_t H, int64_t W, int64_t oh, const __m512 wv[9], const Epilogue& ep, float* y) {
-  for (int64_t ow = 0; ow < W; ow += 16) {
-    const int cnt = static_cast<int>(std::min<int64_t>(16, W - ow));
-    __m512 a[R];
-    rows3x3<R>(x, H, W, oh, ow, wv, a);
-#pragma GCC unroll 4
-    for (int i = 0; i < R; ++i) {
-      const int64_t o = (oh + i) * W + ow;
-      put<V16>(y + o, finish<V16>(a[i], ep, o, cnt), cnt);
-    }
-  }
-}
-
-void flat3x3(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
-  constexpr int R = 4;
-  const int64_t H = f.H, W = f.W, n = H * W;
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t m = p % pl.M;
-    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * n;
-    const float* w = pl.w + m * 9;
-    float* y = pl.y + p * n;
-    const Epilogue ep = pl.epilogue(p, n);
-    __m512 wv[9];
-    for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(w[t]);
-    int64_t oh = 0;
-    for (; oh + R <= H; oh += R) rows_block<R>(x, H, W, oh, wv, ep, y);
-    switch (H - oh) {
-      case 3: rows_block<3>(x, H, W, oh, wv, ep, y); break;
-      case 2: rows_block<2>(x, H, W, oh, wv, ep, y); break;
-      case 1: rows_block<1>(x, H, W, oh, wv, ep, y); break;
-      default: break;
-    }
-  }
-}
-
 // 3×3 stride 2, rows not dilated, for the NB blocks of 16 outputs from column ow0 of every output
 // row: each input row split into its even and odd columns once per block and used by both output
 // rows that read it (row 2·oh + 2 − pad is row kh = 2 of output row oh and kh = 0 of oh + 1,
@@ -215,17 +137,7 @@ void stride2_3x3(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
 }  // namespace
 
 void plane_avx512(const Plane& p) { plane_any<V16>(p); }
-void flat_avx512(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
-  const bool three = f.kw == 3 && pl.ntaps == 9 && f.col_offset[0] == -1 && f.col_offset[1] == 0 && f.col_offset[2] == 1;
-  bool pad1 = three;
-  for (int t = 0; t < 9 && pad1; ++t) pad1 = f.offsets[t] == (t / 3 - 1) * f.W + (t % 3 - 1);
-  // rows of 28 and more (a row's last vector partly empty: 28 of 32 lanes, 56 of 64). Smaller
-  // planes stay flat, in full vectors: by rows, MobileNetV2's 14×14 c384 and c576 took 12 and
-  // 18 µs alone against the flat loop's 18 and 26 (2 threads), but 31 and 39 µs in the model
-  // against 25 and 33; 7×7 c960 0.023 ms against 0.020.
-  if (pad1 && f.W >= 28) return flat3x3(f, pl, p0, p1);
-  flat_any<V16>(f, pl, p0, p1);
-}
+void flat_avx512(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) { flat_rows_or_any<V16>(f, pl, p0, p1); }
 void stride2_avx512(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
   if (f.KH == 3 && f.dh == 1) return stride2_3x3(f, pl, p0, p1);
   stride2_any<V16>(f, pl, p0, p1);
