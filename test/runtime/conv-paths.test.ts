@@ -212,6 +212,7 @@ const CONVS: Conv[] = [
   { name: 'depthwise3x3_rows', C: 5, H: 9, W: 70, M: 5, k: 3, stride: 1, pad: 1, group: 5, residual: true },
   { name: 'depthwise3x3_rows_2_left', C: 6, H: 14, W: 30, M: 6, k: 3, stride: 1, pad: 1, group: 6, residual: true },
   { name: 'depthwise3x3_rows_3_left', C: 4, H: 11, W: 29, M: 4, k: 3, stride: 1, pad: 1, group: 4 },
+  { name: 'depthwise3x3_rows_2_high', C: 3, H: 2, W: 33, M: 3, k: 3, stride: 1, pad: 1, group: 3 },
   { name: 'depthwise3x3_s2_rows', C: 3, H: 11, W: 150, M: 3, k: 3, stride: 2, pad: 1, group: 3 },
 ];
 
