@@ -206,9 +206,9 @@ const CONVS: Conv[] = [
   { name: 'depthwise3x3_mult2', C: 5, H: 9, W: 12, M: 10, k: 3, stride: 1, pad: 1, group: 5 },
   { name: 'depthwise3x3_s2_small', C: 7, H: 7, W: 7, M: 7, k: 3, stride: 2, pad: 1, group: 7 },
   { name: 'depthwise5x5_s2', C: 4, H: 13, W: 18, M: 4, k: 5, stride: 2, pad: 2, group: 4 },
-  // rows of 28 and more (AVX-512 stride 1: four output rows at a time, then the 1, 2 or 3 left,
-  // each row's vectors masked at both ends; stride 2: 75 outputs wide, in groups of 4 blocks and
-  // 1), with a residual
+  // rows of 28 and more (stride 1, AVX-512 and AVX2: four output rows at a time, then the 1, 2 or
+  // 3 left, each row's vectors masked at both ends; stride 2: 75 outputs wide, in groups of 4
+  // blocks and 1), with a residual
   { name: 'depthwise3x3_rows', C: 5, H: 9, W: 70, M: 5, k: 3, stride: 1, pad: 1, group: 5, residual: true },
   { name: 'depthwise3x3_rows_2_left', C: 6, H: 14, W: 30, M: 6, k: 3, stride: 1, pad: 1, group: 6, residual: true },
   { name: 'depthwise3x3_rows_3_left', C: 4, H: 11, W: 29, M: 4, k: 3, stride: 1, pad: 1, group: 4 },

@@ -147,7 +147,6 @@ void gather_row(T* d, const T* s, const int64_t* idx, int64_t n) {
   for (int64_t j = 0; j < n; ++j) d[j] = s[idx[j]];
 }
 
-// One separable pass along `axis` (shape `sh`, contiguous doubles) into `dst`.
 // dst[j] += w_t · row_t[j] for j < n over the taps t of output o, in tap order, zero weights skipped
 // (row t at base + idx_t · row_stride): one output row (or value, n = 1) of a pass along ap's axis.
 template <class S>
@@ -160,6 +159,7 @@ inline void add_taps(const AxisPlan& ap, int64_t o, const S* base, int64_t row_s
   }
 }
 
+// One separable pass along `axis` (shape `sh`, contiguous doubles) into `dst`.
 void resize_pass(KernelContext& ctx, const Params& p, const AxisPlan& ap, const std::vector<int64_t>& sh, int64_t axis,
                  const std::vector<double>& src, std::vector<double>* dst) {
   int64_t outer = 1, inner = 1;

@@ -268,7 +268,9 @@ void depthwise2d(KernelContext& ctx, const float* x, const float* w, const float
     for (int64_t kw = 0; kw < KW; ++kw) col_offset.push_back(kw * g.dil[1] - g.pad_begin[1]);
     for (int64_t t = 0; t < ntaps; ++t) offsets.push_back(((t / KW) * g.dil[0] - g.pad_begin[0]) * W + col_offset[t % KW]);
   }
-  const depthwise::Flat fgeom{H, W, offsets.data(), KW, col_offset.data()};
+  const bool pad1_3x3 =
+      KH == 3 && KW == 3 && g.dil[0] == 1 && g.dil[1] == 1 && g.pad_begin[0] == 1 && g.pad_begin[1] == 1;
+  const depthwise::Flat fgeom{H, W, offsets.data(), KW, col_offset.data(), pad1_3x3};
   const depthwise::Stride2 s2geom{H, W, KH, g.dil[0], g.pad_begin[0], OH, OW};
   const PhaseLayout L(g, OH);
   const int64_t Wq = L.Wq;

@@ -77,6 +77,7 @@ struct Flat {
   const int64_t* offsets;     // ntaps flat offsets (row offset · W + column offset), row-major taps
   int64_t kw;                 // kernel columns
   const int64_t* col_offset;  // kw column offsets (dilated, minus the left pad)
+  bool pad1_3x3;              // 3×3, undilated, pads 1: the taps at rows and columns −1, 0, +1
 };
 void flat_avx2(const Flat& f, const Planes& pl, int64_t p0, int64_t p1);
 void flat_avx512(const Flat& f, const Planes& pl, int64_t p0, int64_t p1);

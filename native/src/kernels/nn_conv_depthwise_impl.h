@@ -130,21 +130,14 @@ void flat_impl(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
   }
 }
 
-// A same-size 3×3 with pads 1, undilated: the taps at rows −1, 0, +1 and columns −1, 0, +1.
-inline bool same_size_3x3(const Flat& f, const Planes& pl) {
-  if (f.kw != 3 || pl.ntaps != 9 || f.col_offset[0] != -1 || f.col_offset[1] != 0 || f.col_offset[2] != 1) return false;
-  for (int t = 0; t < 9; ++t)
-    if (f.offsets[t] != (t / 3 - 1) * f.W + (t % 3 - 1)) return false;
-  return true;
-}
-
-// same_size_3x3, R output rows at a time: each input row loaded once (at columns −1, 0, +1: plain
-// loads inside the row, masked at its ends) for the up to three output rows that read it,
-// 3·(R + 2) loads for R vectors of outputs where the flat loop makes 9 per vector and reads 9
-// masks besides. The flat loop is bound by its loads: with AVX-512, MobileNetV2's 56×56 c144,
-// 1 thread, 45.7 → 61.4 GFLOP/s (2 threads 79.7 → 119); 112×112 c32 against one row at a time
-// (the form before on rows of 64 and more) 101.6 → 130.8 (2 threads); R = 6 and 8 ran as 4. The
-// same sums, in the same order, as flat_impl: per output, tap 0 multiplied, then one FMA per tap.
+// A same-size 3×3 with pads 1 (Flat::pad1_3x3), R output rows at a time: each input row loaded
+// once (at columns −1, 0, +1: plain loads inside the row, masked at its ends) for the up to three
+// output rows that read it, 3·(R + 2) loads for R vectors of outputs where the flat loop makes 9
+// per vector and reads 9 masks besides. The flat loop is bound by its loads: with AVX-512,
+// MobileNetV2's 56×56 c144, 1 thread, 45.7 → 61.4 GFLOP/s (2 threads 79.7 → 119); 112×112 c32
+// against one row at a time (the form before on rows of 64 and more) 101.6 → 130.8 (2 threads);
+// R = 6 and 8 ran as 4. The same sums, in the same order, as flat_impl: per output, tap 0
+// multiplied, then one FMA per tap.
 template <class V, int R>
 inline void rows3x3(const float* x, int64_t H, int64_t W, int64_t oh, int64_t ow, const typename V::T wv[9],
                     typename V::T a[R]) {
@@ -229,7 +222,7 @@ void flat_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
 // 112×112 c32 0.176 → 0.067 ms, 56×56 c144 0.161 → 0.082, 28×28 c192 0.054 → 0.040, 14×14 even.
 template <class V>
 void flat_rows_or_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
-  if (f.W >= 28 && same_size_3x3(f, pl)) return rows3x3_any<V>(f, pl, p0, p1);
+  if (f.pad1_3x3 && f.W >= 28) return rows3x3_any<V>(f, pl, p0, p1);
   flat_any<V>(f, pl, p0, p1);
 }
 
