@@ -5,11 +5,10 @@
 // streamed) 34–36 GB/s = 101–109% of memcpy; 768×3072 and 3072×768 (9.4 MB) 52–62 GB/s = 80–94%
 // since they stay in cache, streamed before: 48–52 GB/s = 44–55% (70–80 GB/s, still ~50%, while
 // the memory was less busy). Runs of 64 floats [0,2,1,3]: 31 → 45–48 GB/s with the runs ahead
-// prefetched and the stores streamed, 52 GB/s (109–121% of memcpy) reading the source in order.
-// Where the 16 source lines of a block share one L1 set
-// (rows a multiple of 4 KiB apart, as 768×3072's), their loads take twice as long as with rows
-// 3088 floats apart; staging rows through a padded buffer, 8-row half blocks and other block
-// orders did not win it back.
+// prefetched and the stores streamed, 52 GB/s (106–121% of memcpy) reading the source in order.
+// Where the 16 source lines of a block share one L1 set (rows a multiple of 4 KiB apart, as
+// 768×3072's), their loads take twice as long as with rows 3088 floats apart; staging rows
+// through a padded buffer, 8-row half blocks and other block orders did not win it back.
 #include "data_transpose.h"
 
 #include <algorithm>
