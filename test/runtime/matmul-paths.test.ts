@@ -253,36 +253,21 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
     [70, 33, 3, 17],
     0,
   );
-  // runs of 24 floats, the source read in order: the four outer axes written in another order
-  const t5 = values(4 * 5 * 6 * 7 * 24, 14);
-  addInput('t5', [4, 5, 6, 7, 24], t5);
-  out(
-    'transpose_runs_5d',
-    g.op('Transpose', ['t5'], { perm: [2, 0, 3, 1, 4] }),
-    permute(t5, [4, 5, 6, 7, 24], [2, 0, 3, 1, 4]),
-    [6, 4, 7, 5, 24],
-    0,
-  );
-  // runs the output reads two lines apart (16 floats, every other in the source), and runs shorter
-  // than a line (5 floats): both written in order
-  const t6 = values(3 * 33 * 2 * 16, 15);
-  addInput('t6', [3, 33, 2, 16], t6);
-  out(
-    'transpose_runs_near',
-    g.op('Transpose', ['t6'], { perm: [0, 2, 1, 3] }),
-    permute(t6, [3, 33, 2, 16], [0, 2, 1, 3]),
-    [3, 2, 33, 16],
-    0,
-  );
-  const t7 = values(6 * 10 * 9 * 5, 16);
-  addInput('t7', [6, 10, 9, 5], t7);
-  out(
-    'transpose_runs_short',
-    g.op('Transpose', ['t7'], { perm: [2, 0, 1, 3] }),
-    permute(t7, [6, 10, 9, 5], [2, 0, 1, 3]),
-    [9, 6, 10, 5],
-    0,
-  );
+  // runs copied reading the source in order (24 floats, the four outer axes written in another
+  // order), and in the output's order: runs the output reads two lines apart in the source
+  // (16 floats, every other one), runs shorter than a line (5 floats)
+  const runCases: [string, number[], number[]][] = [
+    ['transpose_runs_5d', [4, 5, 6, 7, 24], [2, 0, 3, 1, 4]],
+    ['transpose_runs_near', [3, 33, 2, 16], [0, 2, 1, 3]],
+    ['transpose_runs_short', [6, 10, 9, 5], [2, 0, 1, 3]],
+  ];
+  runCases.forEach(([name, shape, perm], i) => {
+    const count = shape.reduce((n, d) => n * d, 1);
+    const x = values(count, 14 + i);
+    addInput(`runs${i}`, shape, x);
+    const outShape = perm.map((p) => shape[p]!);
+    out(name, g.op('Transpose', [`runs${i}`], { perm }), permute(x, shape, perm), outShape, 0);
+  });
   // 4.4 MB out, streamed (FLEETRT_STREAM_BYTES is 4 MiB below; rows a multiple of 16 floats), with
   // partial tiles and 16×16 blocks on the other side
   const tl = values(1008 * 1100, 12);
