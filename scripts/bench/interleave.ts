@@ -19,9 +19,9 @@ export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 export const REPEAT = Number(process.env.BENCH_REPEAT ?? 6);
 /**
  * Past ROUNDS, rounds go on (up to MAX_ROUNDS) until each runtime's timed runs add up to MIN_MS:
- * a 36 ms model gets 28 rounds, a 120 ms one 9. This host's speed changes for seconds at a time
- * (BERT-base at 128 tokens: ~112 or ~123 ms in fleetrt, ~115 or ~134 ms in ORT, whichever runs),
- * so a median needs many short rounds, each pairing both runtimes in the same spell.
+ * a 36 ms model gets 28 rounds, a 120 ms one 9. This host's speed changes for seconds to minutes
+ * at a time (docs/runtime.md, Benchmarks), so a median needs many short rounds, each pairing both
+ * runtimes in the same spell.
  */
 export const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 6000);
 export const MAX_ROUNDS = Number(process.env.BENCH_MAX_ROUNDS ?? 40);
