@@ -9,9 +9,7 @@ namespace ku {
 namespace transpose_detail {
 namespace {
 
-// 8×8: rows r[j] = s[j·ss + 0:8] → d[i·ds + 0:8] = column i. kStream: non-temporal stores (d and
-// ds·4 are multiples of 32 bytes).
-template <bool kStream>
+// 8×8: rows r[j] = s[j·ss + 0:8] → d[i·ds + 0:8] = column i.
 inline void t8x8(const float* s, int64_t ss, float* d, int64_t ds) {
   __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ss), r2 = _mm256_loadu_ps(s + 2 * ss),
          r3 = _mm256_loadu_ps(s + 3 * ss), r4 = _mm256_loadu_ps(s + 4 * ss), r5 = _mm256_loadu_ps(s + 5 * ss),
@@ -23,10 +21,7 @@ inline void t8x8(const float* s, int64_t ss, float* d, int64_t ds) {
          u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
          u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
          u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  auto st = [](float* p, __m256 v) {
-    if (kStream) _mm256_stream_ps(p, v);
-    else _mm256_storeu_ps(p, v);
-  };
+  auto st = [](float* p, __m256 v) { _mm256_storeu_ps(p, v); };
   st(d, _mm256_permute2f128_ps(u0, u4, 0x20));
   st(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
   st(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
@@ -37,20 +32,34 @@ inline void t8x8(const float* s, int64_t ss, float* d, int64_t ds) {
   st(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-// 16×16 as four 8×8, ordered so that each 64-byte line of d is written by two stores in a row
-// and each line of s is read by two loads in a row: whole lines, while they are in L1.
-template <bool kStream>
+// 16×16 as four 8×8, ordered so that each 64-byte line of d is written, and each line of s read,
+// by two 8×8s in a row: whole lines, while they are in L1.
 inline void t16x16(const float* s, int64_t ss, float* d, int64_t ds) {
-  t8x8<kStream>(s, ss, d, ds);
-  t8x8<kStream>(s + 8 * ss, ss, d + 8, ds);
-  t8x8<kStream>(s + 8, ss, d + 8 * ds, ds);
-  t8x8<kStream>(s + 8 * ss + 8, ss, d + 8 * ds + 8, ds);
+  t8x8(s, ss, d, ds);
+  t8x8(s + 8 * ss, ss, d + 8, ds);
+  t8x8(s + 8, ss, d + 8 * ds, ds);
+  t8x8(s + 8 * ss + 8, ss, d + 8 * ds + 8, ds);
+}
+
+// Streamed, the block goes through a buffer in L1 so that each line of d is written by two
+// non-temporal stores in a row: written straight from the four 8×8s, eight lines are open at once
+// and Zen 3 flushes them in parts (4096×4096 on 2 threads 8.4–16 → 6.7 ms; the 4-D cases of
+// fleetrt_stream_bench equal or faster, e.g. 64x128x12x64 [0,2,3,1] 2.1–5.6 → 1.65–1.8 ms).
+inline void t16x16_streamed(const float* s, int64_t ss, float* d, int64_t ds) {
+  alignas(64) float buf[256];
+  t16x16(s, ss, buf, 16);
+  for (int r = 0; r < 16; ++r) {
+    _mm256_stream_ps(d + r * ds, _mm256_load_ps(buf + 16 * r));
+    _mm256_stream_ps(d + r * ds + 8, _mm256_load_ps(buf + 16 * r + 8));
+  }
 }
 
 template <bool kStream>
 void tile(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, int64_t cols) {
-  walk_tile<kStream>(s, ss, d, ds, rows, cols,
-                     [](const float* a, int64_t sa, float* b, int64_t sb) { t16x16<kStream>(a, sa, b, sb); });
+  walk_tile<kStream>(s, ss, d, ds, rows, cols, [](const float* a, int64_t sa, float* b, int64_t sb) {
+    if (kStream) t16x16_streamed(a, sa, b, sb);
+    else t16x16(a, sa, b, sb);
+  });
 }
 
 }  // namespace
@@ -60,7 +69,7 @@ void edges_f32(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, i
   auto rest = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     const int64_t i8 = i0 + (i1 - i0) / 8 * 8, j8 = j0 + (j1 - j0) / 8 * 8;
     for (int64_t i = i0; i < i8; i += 8)
-      for (int64_t j = j0; j < j8; j += 8) t8x8<false>(s + j * ss + i, ss, d + i * ds + j, ds);
+      for (int64_t j = j0; j < j8; j += 8) t8x8(s + j * ss + i, ss, d + i * ds + j, ds);
     for (int64_t i = i0; i < i1; ++i)
       for (int64_t j = i < i8 ? j8 : j0; j < j1; ++j) d[i * ds + j] = s[j * ss + i];
   };
