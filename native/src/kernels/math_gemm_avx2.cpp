@@ -9,8 +9,79 @@ namespace fleetrt {
 namespace ku {
 namespace gemm {
 
+namespace {
+// B is prefetched this many floats (1 KiB) ahead, a line every four steps.
+constexpr int64_t kPf = 256;
+
+// Fewer than 6 rows of A's panel (still packed 6 values per k): only those rows' products, in U
+// sets of sums taken over alternate steps, so that there are 8 or more chains of multiply-adds
+// to keep both FMA pipes busy through their latency (one row alone would run at a quarter of
+// the rate).
+template <int MR, int U>
+void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
+                     int nr) {
+  __m256 acc[U][MR][2];
+  for (int u = 0; u < U; ++u)
+    for (int r = 0; r < MR; ++r) acc[u][r][0] = acc[u][r][1] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + U <= kc; k += U) {
+    if ((k & 3) < U) _mm_prefetch(reinterpret_cast<const char*>(B + k * 16 + kPf), _MM_HINT_T0);
+    for (int u = 0; u < U; ++u) {
+      const __m256 b0 = _mm256_load_ps(B + (k + u) * 16), b1 = _mm256_load_ps(B + (k + u) * 16 + 8);
+      for (int r = 0; r < MR; ++r) {
+        const __m256 a = _mm256_broadcast_ss(A + (k + u) * 6 + r);
+        acc[u][r][0] = _mm256_fmadd_ps(a, b0, acc[u][r][0]);
+        acc[u][r][1] = _mm256_fmadd_ps(a, b1, acc[u][r][1]);
+      }
+    }
+  }
+  for (; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(B + k * 16), b1 = _mm256_load_ps(B + k * 16 + 8);
+    for (int r = 0; r < MR; ++r) {
+      const __m256 a = _mm256_broadcast_ss(A + k * 6 + r);
+      acc[0][r][0] = _mm256_fmadd_ps(a, b0, acc[0][r][0]);
+      acc[0][r][1] = _mm256_fmadd_ps(a, b1, acc[0][r][1]);
+    }
+  }
+  for (int u = 1; u < U; ++u)
+    for (int r = 0; r < MR; ++r) {
+      acc[0][r][0] = _mm256_add_ps(acc[0][r][0], acc[u][r][0]);
+      acc[0][r][1] = _mm256_add_ps(acc[0][r][1], acc[u][r][1]);
+    }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  if (nr == 16) {
+    for (int r = 0; r < MR; ++r)
+      for (int h = 0; h < 2; ++h) {
+        float* c = C + r * ldc + 8 * h;
+        const __m256 v = _mm256_mul_ps(va, acc[0][r][h]);
+        _mm256_storeu_ps(c, beta == 0.f ? v : _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), v));
+      }
+    return;
+  }
+  alignas(32) float tmp[MR][16];
+  for (int r = 0; r < MR; ++r) {
+    _mm256_store_ps(tmp[r], acc[0][r][0]);
+    _mm256_store_ps(tmp[r] + 8, acc[0][r][1]);
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int c = 0; c < nr; ++c) {
+      const float v = alpha * tmp[r][c];
+      C[r * ldc + c] = beta == 0.f ? v : v + beta * C[r * ldc + c];
+    }
+}
+
+}  // namespace
+
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr) {
+  switch (mr) {
+    case 1: return kernel_rows_x16<1, 4>(kc, A, B, C, ldc, alpha, beta, nr);
+    case 2: return kernel_rows_x16<2, 2>(kc, A, B, C, ldc, alpha, beta, nr);
+    case 3: return kernel_rows_x16<3, 2>(kc, A, B, C, ldc, alpha, beta, nr);
+    case 4: return kernel_rows_x16<4, 1>(kc, A, B, C, ldc, alpha, beta, nr);
+    case 5: return kernel_rows_x16<5, 1>(kc, A, B, C, ldc, alpha, beta, nr);
+    default: break;
+  }
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -41,7 +112,7 @@ void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int6
   }
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
-    _mm_prefetch(reinterpret_cast<const char*>(B + 256), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
     FLEETRT_STEP(0, 0)
     FLEETRT_STEP(6, 16)
     FLEETRT_STEP(12, 32)
