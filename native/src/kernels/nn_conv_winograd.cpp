@@ -1,8 +1,8 @@
 // Winograd convs (nn_conv_winograd.h), F(4×4, 3×3) where the plane has enough 4×4 tiles, else
-// F(2×2, 3×3). A task is one block of tiles of one image (for small planes, with the filters
-// split between the threads as well): the block's inputs transformed into the products' packed
-// column panels, the 36 (or 16) products on the 12×32 microkernel, then the output transform
-// with the epilogue, row by row of the output tensor.
+// F(2×2, 3×3) (AVX-512; AVX2 runs F(4×4) only). A task is one block of tiles of one image (for
+// small planes, with the filters split between the threads as well): the block's inputs
+// transformed into the products' packed column panels, the 36 (or 16) products on the SGEMM's
+// microkernel, then the output transform with the epilogue, row by row of the output tensor.
 #include "nn_conv_winograd.h"
 
 #include <algorithm>
@@ -19,9 +19,19 @@ namespace fleetrt {
 namespace winograd {
 namespace {
 
-constexpr int64_t kMR = ku::gemm::kMR512;  // filters per row panel of the microkernel
-constexpr int64_t kNR = ku::gemm::kNR512;  // tiles per column panel
-constexpr int64_t kKC = 256;               // channels per microkernel call
+constexpr int64_t kKC = 256;  // channels per microkernel call
+
+// The products' microkernel and its register block: filters per row panel (mr), tiles per column
+// panel (nr); the transforms of the tile sizes this instruction set has.
+struct Isa {
+  int64_t mr, nr;
+  void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+  bool has_f2;
+};
+Isa isa() {
+  if (ku::use_avx512()) return {ku::gemm::kMR512, ku::gemm::kNR512, ku::gemm::kernel_12x32_avx512, true};
+  return {ku::gemm::kMR, ku::gemm::kNR, ku::gemm::kernel_6x16_avx2, false};
+}
 // A block's transformed inputs (36 or 16 × channels × tiles floats) at most, or one column panel
 // of them: a quarter of L2, beside the block's products. ResNet-50's 3×3s by F(2×2) (2 threads,
 // caches flushed, input read back): 56×56 c64 0.86–0.88 ms at 64–256 KiB, 1.02–1.05 at 512, 1.21
@@ -33,12 +43,16 @@ constexpr int64_t kBlockInputBytes = 256 * 1024;
 // 0.54–0.55; 14×14 c256 (16) 0.76 → 1.05–1.20. Its sums carry larger constants: errors about
 // 1e-5 of the output range against 1e-6 (fleetrt's ResNet outputs against torch: unchanged).
 constexpr int64_t kF4MinTiles = 48;
+// With AVX2 (no F(2×2) transforms, column panels of 16 tiles) F(4×4) runs from one full panel:
+// ResNet's 14×14 c256 3×3s (16 tiles), 2 threads, fleetrt_conv_bench, against the direct
+// kernel: 1.8–3.2 → 0.77–1.2 ms. 7×7 planes (4 tiles, a quarter panel) stay direct.
+constexpr int64_t kAvx2MinTiles = 16;
 
 // U = G·g·Gᵀ of every filter for tiles of m × m, as the microkernel's row panels:
-// [ξ][panel][channel][12], the filters past M zero.
+// [ξ][panel][channel][mr], the filters past M zero.
 struct Filters {
   const void* data;
-  int64_t M, C, m;
+  int64_t M, C, m, mr;
   std::vector<float> packed;
 };
 
@@ -51,8 +65,8 @@ constexpr float kG4[6][3] = {{0.25f, 0.f, 0.f},
                              {1.f / 24, -1.f / 12, 1.f / 6},
                              {0.f, 0.f, 1.f}};
 
-// U = G·g·Gᵀ of every filter (a = 4 or 6 rows of G) into the row panels.
-void transform_filters(const float* w, int64_t M, int64_t C, int a, float* dst) {
+// U = G·g·Gᵀ of every filter (a = 4 or 6 rows of G) into the row panels of kMR filters.
+void transform_filters(const float* w, int64_t M, int64_t C, int a, int64_t kMR, float* dst) {
   const float(*G)[3] = a == 4 ? kG2 : kG4;
   const int64_t panels = (M + kMR - 1) / kMR;
   for (int64_t m = 0; m < M; ++m)
@@ -72,8 +86,10 @@ void transform_filters(const float* w, int64_t M, int64_t C, int a, float* dst) 
 // Output tiles of F(m×m, 3×3) over the plane.
 int64_t tile_count(const ku::WindowGeom& g, int64_t m) { return (g.out[0] + m - 1) / m * ((g.out[1] + m - 1) / m); }
 
-// 4×4 tiles where there are enough of them to fill the panels (56×56: 196 in 7 panels), else 2×2.
+// 4×4 tiles where there are enough of them to fill the panels (56×56: 196 in 7 panels), else 2×2
+// (AVX-512 only).
 int64_t tile_size(const ku::WindowGeom& g) {
+  if (!isa().has_f2) return 4;
   if (const char* force = std::getenv("FLEETRT_WINOGRAD_TILE")) return std::atoi(force) == 4 ? 4 : 2;
   return tile_count(g, 4) >= kF4MinTiles ? 4 : 2;
 }
@@ -81,7 +97,7 @@ int64_t tile_size(const ku::WindowGeom& g) {
 }  // namespace
 
 bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group) {
-  if (!ku::use_avx512() || g.in.size() != 2 || group != 1) return false;
+  if (!ku::use_avx2() || g.in.size() != 2 || group != 1) return false;
   for (int d = 0; d < 2; ++d)
     if (g.kernel[d] != 3 || g.stride[d] != 1 || g.dil[d] != 1) return false;
   if (const char* force = std::getenv("FLEETRT_CONV_PATH")) return std::strcmp(force, "winograd") == 0;
@@ -90,27 +106,31 @@ bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group) {
   // against the direct kernel: 56×56 c64 1.14–1.17 → 0.86–0.88 ms, 28×28 c128 1.15–1.24 →
   // 0.83–0.88, 14×14 c256 1.23–1.34 → 0.84–0.96; 7×7 c512 (16 tiles in a panel of 32, 16.8 MB of
   // transformed filters) 1.37–1.43 → 1.73–1.88, so it stays direct.
-  return Cg >= 64 && Mg >= 64 && tile_count(g, 2) >= 48;
+  return Cg >= 64 && Mg >= 64 && (isa().has_f2 ? tile_count(g, 2) >= 48 : tile_count(g, 4) >= kAvx2MinTiles);
 }
 
 bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
          int64_t M, const ku::WindowGeom& g, const ConvEpilogue* ep) {
   const Tensor* wt = ctx.input(1);
   if (!wt || !ctx.input_is_constant(1)) return false;
+  const Isa is = isa();
+  const int64_t kMR = is.mr, kNR = is.nr;
   const int64_t mt = tile_size(g), a = mt + 2, XI = a * a;  // tile, patch, transformed elements
   const int64_t panels = (M + kMR - 1) / kMR;
   auto U = ku::prepared<Filters>(
-      ctx, [&](const Filters& f) { return f.data == wt->data && f.M == M && f.C == C && f.m == mt; },
+      ctx,
+      [&](const Filters& f) { return f.data == wt->data && f.M == M && f.C == C && f.m == mt && f.mr == kMR; },
       [&] {
-        auto f = std::make_shared<Filters>(Filters{wt->data, M, C, mt, {}});
+        auto f = std::make_shared<Filters>(Filters{wt->data, M, C, mt, kMR, {}});
         f->packed.assign(static_cast<size_t>(XI * panels * kMR * C), 0.f);
-        transform_filters(w, M, C, static_cast<int>(a), f->packed.data());
+        transform_filters(w, M, C, static_cast<int>(a), kMR, f->packed.data());
         return std::shared_ptr<const Filters>(std::move(f));
       });
   if (!U) return false;
   const float* upk = U->packed.data();
-  const auto input_tiles = mt == 4 ? input_tiles_f4_avx512 : input_tiles_avx512;
-  const auto output_tiles = mt == 4 ? output_tiles_f4_avx512 : output_tiles_avx512;
+  const auto input_tiles = !is.has_f2 ? input_tiles_f4_avx2 : mt == 4 ? input_tiles_f4_avx512 : input_tiles_avx512;
+  const auto output_tiles =
+      !is.has_f2 ? output_tiles_f4_avx2 : mt == 4 ? output_tiles_f4_avx512 : output_tiles_avx512;
 
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], isz = H * W, osz = OH * OW;
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1];
@@ -201,8 +221,8 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             const float* up = upk + (xi * panels + p) * C * kMR;
             float* cm = mat.data() + xi * mstride_rows + (p - p0) * kMR * per_block + q * kNR;
             for (int64_t k0 = 0; k0 < C; k0 += kKC)
-              ku::gemm::kernel_12x32_avx512(std::min(kKC, C - k0), up + k0 * kMR, vq + k0 * kNR, cm, per_block, 1.f,
-                                           k0 ? 1.f : 0.f, static_cast<int>(kMR), static_cast<int>(nr));
+              is.kernel(std::min(kKC, C - k0), up + k0 * kMR, vq + k0 * kNR, cm, per_block, 1.f, k0 ? 1.f : 0.f,
+                        static_cast<int>(kMR), static_cast<int>(nr));
           }
         }
       // output transform, a tile row at a time, then the epilogue on each output row's run

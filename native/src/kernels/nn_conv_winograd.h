@@ -7,7 +7,7 @@
 // product Mξ[filter][tile] = Uξ[filter][channel] · Vξ[channel][tile]; the output transform
 // Y = Aᵀ·M·A gives the tile. Per output and channel pair, 4 multiply-adds (m = 2) or 2.25 (m = 4)
 // instead of 9. The transformed filters are made once per op; the products run on the SGEMM's
-// 12×32 microkernel.
+// microkernel (12×32 with AVX-512, 6×16 with AVX2, which has the F(4×4, 3×3) transforms only).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@ namespace fleetrt {
 namespace winograd {
 
 // Whether the conv is one Winograd computes: 2-D, 3×3, stride 1, no dilation, one group, enough
-// channels and tiles for the products to pay for the transforms, on a CPU with AVX-512.
+// channels and tiles for the products to pay for the transforms, on a CPU with AVX2.
 bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group);
 
 // The conv into y with bias and epilogue; false (nothing written) where its filters are not a
