@@ -192,6 +192,9 @@ const CONVS: Conv[] = [
     leaky: true,
     tolerance: 1e-3,
   },
+  // F(2×2, 3×3) with AVX2 (under 16 tiles of 4×4, 16 or more of 2×2: one column panel of 16; with
+  // AVX-512 the packed GEMM): 7×9 outputs, the last tile row and column half outside, two images
+  { name: 'winograd2x2_one_panel', C: 64, H: 7, W: 9, M: 70, k: 3, stride: 1, pad: 1, group: 1, residual: true, N: 2 },
   // F(4×4, 3×3) (48 tiles of 4×4 or more), its sums with larger constants: errors up to ~3e-4 on
   // outputs up to ~30, 1e-5 of their range (a wrong transform is off by whole units); tiles in
   // several blocks; the last tile row and column partly outside, with the residual, two images

@@ -1,8 +1,8 @@
 // Winograd convs (nn_conv_winograd.h), F(4×4, 3×3) where the plane has enough 4×4 tiles, else
-// F(2×2, 3×3) (AVX-512; AVX2 runs F(4×4) only). A task is one block of tiles of one image (for
-// small planes, with the filters split between the threads as well): the block's inputs
-// transformed into the products' packed column panels, the 36 (or 16) products on the SGEMM's
-// microkernel, then the output transform with the epilogue, row by row of the output tensor.
+// F(2×2, 3×3). A task is one block of tiles of one image (for small planes, with the filters
+// split between the threads as well): the block's inputs transformed into the products' packed
+// column panels, the 36 (or 16) products on the SGEMM's microkernel, then the output transform
+// with the epilogue, row by row of the output tensor.
 #include "nn_conv_winograd.h"
 
 #include <algorithm>
@@ -21,32 +21,36 @@ namespace {
 
 constexpr int64_t kKC = 256;  // channels per microkernel call
 
-// The products' microkernel and its register block: filters per row panel (mr), tiles per column
-// panel (nr); the transforms of the tile sizes this instruction set has.
+// Per instruction set: the products' microkernel and its register block (filters per row panel
+// mr, tiles per column panel nr), the transforms, and the tiles from which a plane runs by
+// Winograd (else direct) and from which F(4×4) does (else F(2×2)). With AVX-512 48 tiles: fewer
+// leave most of their one or two column panels empty. ResNet-50 (2 threads, caches flushed, input
+// read back), F(2×2) → F(4×4): 56×56 c64 (196 tiles) 0.78–0.79 → 0.57–0.59 ms, 28×28 c128 (49)
+// 0.77 → 0.54–0.55; 14×14 c256 (16) 0.76 → 1.05–1.20. With AVX2 one full panel, 16 tiles:
+// ResNet's 14×14 c256 3×3s by F(4×4) against the direct kernel, 2 threads: 1.8–3.2 → 0.77–1.2 ms.
+// F(4×4)'s sums carry larger constants: errors about 1e-5 of the output range against 1e-6
+// (fleetrt's ResNet outputs against torch: unchanged).
 struct Isa {
   int64_t mr, nr;
   void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
-  bool has_f2;
+  void (*input_f2)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float*, int64_t);
+  void (*output_f2)(const float*, int64_t, int64_t, float* const*);
+  void (*input_f4)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float*, int64_t);
+  void (*output_f4)(const float*, int64_t, int64_t, float* const*);
+  int64_t min_tiles;
 };
 Isa isa() {
-  if (ku::use_avx512()) return {ku::gemm::kMR512, ku::gemm::kNR512, ku::gemm::kernel_12x32_avx512, true};
-  return {ku::gemm::kMR, ku::gemm::kNR, ku::gemm::kernel_6x16_avx2, false};
+  if (ku::use_avx512())
+    return {ku::gemm::kMR512,    ku::gemm::kNR512,       ku::gemm::kernel_12x32_avx512, input_tiles_avx512,
+            output_tiles_avx512, input_tiles_f4_avx512, output_tiles_f4_avx512,        48};
+  return {ku::gemm::kMR,     ku::gemm::kNR,       ku::gemm::kernel_6x16_avx2, input_tiles_avx2,
+          output_tiles_avx2, input_tiles_f4_avx2, output_tiles_f4_avx2,       16};
 }
 // A block's transformed inputs (36 or 16 × channels × tiles floats) at most, or one column panel
 // of them: a quarter of L2, beside the block's products. ResNet-50's 3×3s by F(2×2) (2 threads,
 // caches flushed, input read back): 56×56 c64 0.86–0.88 ms at 64–256 KiB, 1.02–1.05 at 512, 1.21
 // at 1 MiB.
 constexpr int64_t kBlockInputBytes = 256 * 1024;
-// Tiles of 4×4 outputs from which F(4×4, 3×3) runs instead of F(2×2, 3×3): fewer leave most of
-// their one or two column panels empty. ResNet-50 (2 threads, caches flushed, input read back),
-// F(2×2) → F(4×4): 56×56 c64 (196 tiles) 0.78–0.79 → 0.57–0.59 ms, 28×28 c128 (49) 0.77 →
-// 0.54–0.55; 14×14 c256 (16) 0.76 → 1.05–1.20. Its sums carry larger constants: errors about
-// 1e-5 of the output range against 1e-6 (fleetrt's ResNet outputs against torch: unchanged).
-constexpr int64_t kF4MinTiles = 48;
-// With AVX2 (no F(2×2) transforms, column panels of 16 tiles) F(4×4) runs from one full panel:
-// ResNet's 14×14 c256 3×3s (16 tiles), 2 threads, fleetrt_conv_bench, against the direct
-// kernel: 1.8–3.2 → 0.77–1.2 ms. 7×7 planes (4 tiles, a quarter panel) stay direct.
-constexpr int64_t kAvx2MinTiles = 16;
 
 // U = G·g·Gᵀ of every filter for tiles of m × m, as the microkernel's row panels:
 // [ξ][panel][channel][mr], the filters past M zero.
@@ -86,12 +90,11 @@ void transform_filters(const float* w, int64_t M, int64_t C, int a, int64_t kMR,
 // Output tiles of F(m×m, 3×3) over the plane.
 int64_t tile_count(const ku::WindowGeom& g, int64_t m) { return (g.out[0] + m - 1) / m * ((g.out[1] + m - 1) / m); }
 
-// 4×4 tiles where there are enough of them to fill the panels (56×56: 196 in 7 panels), else 2×2
-// (AVX-512 only).
+// 4×4 tiles where there are enough of them to fill the panels (AVX-512: 56×56, 196 in 7
+// panels), else 2×2.
 int64_t tile_size(const ku::WindowGeom& g) {
-  if (!isa().has_f2) return 4;
   if (const char* force = std::getenv("FLEETRT_WINOGRAD_TILE")) return std::atoi(force) == 4 ? 4 : 2;
-  return tile_count(g, 4) >= kF4MinTiles ? 4 : 2;
+  return tile_count(g, 4) >= isa().min_tiles ? 4 : 2;
 }
 
 }  // namespace
@@ -101,12 +104,13 @@ bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group) {
   for (int d = 0; d < 2; ++d)
     if (g.kernel[d] != 3 || g.stride[d] != 1 || g.dil[d] != 1) return false;
   if (const char* force = std::getenv("FLEETRT_CONV_PATH")) return std::strcmp(force, "winograd") == 0;
-  // From 64 channels in and out, and 48 tiles of 2×2 (14×14 outputs: 49 tiles, two column
-  // panels of 32). ResNet-50's 3×3s by F(2×2, 3×3), 2 threads, caches flushed, input read back,
-  // against the direct kernel: 56×56 c64 1.14–1.17 → 0.86–0.88 ms, 28×28 c128 1.15–1.24 →
-  // 0.83–0.88, 14×14 c256 1.23–1.34 → 0.84–0.96; 7×7 c512 (16 tiles in a panel of 32, 16.8 MB of
-  // transformed filters) 1.37–1.43 → 1.73–1.88, so it stays direct.
-  return Cg >= 64 && Mg >= 64 && (isa().has_f2 ? tile_count(g, 2) >= 48 : tile_count(g, 4) >= kAvx2MinTiles);
+  // From 64 channels in and out, and the tiles of 2×2 of isa(): AVX-512 48 (14×14 outputs: 49
+  // tiles, two column panels of 32). ResNet-50's 3×3s by F(2×2, 3×3), 2 threads, caches flushed,
+  // input read back, against the direct kernel: 56×56 c64 1.14–1.17 → 0.86–0.88 ms, 28×28 c128
+  // 1.15–1.24 → 0.83–0.88, 14×14 c256 1.23–1.34 → 0.84–0.96; 7×7 c512 (16 tiles in a panel of 32,
+  // 16.8 MB of transformed filters) 1.37–1.43 → 1.73–1.88, so it stays direct. AVX2: 16, one
+  // panel of 16 (7×7 planes by F(2×2)).
+  return Cg >= 64 && Mg >= 64 && tile_count(g, 2) >= isa().min_tiles;
 }
 
 bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C,
@@ -128,9 +132,8 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
       });
   if (!U) return false;
   const float* upk = U->packed.data();
-  const auto input_tiles = !is.has_f2 ? input_tiles_f4_avx2 : mt == 4 ? input_tiles_f4_avx512 : input_tiles_avx512;
-  const auto output_tiles =
-      !is.has_f2 ? output_tiles_f4_avx2 : mt == 4 ? output_tiles_f4_avx512 : output_tiles_avx512;
+  const auto input_tiles = mt == 4 ? is.input_f4 : is.input_f2;
+  const auto output_tiles = mt == 4 ? is.output_f4 : is.output_f2;
 
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], isz = H * W, osz = OH * OW;
   const int64_t pt = g.pad_begin[0], pl = g.pad_begin[1];

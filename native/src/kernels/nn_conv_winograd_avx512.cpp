@@ -6,12 +6,26 @@
 #include <algorithm>
 
 #include "nn_conv_winograd_kernels.h"
+#include "nn_conv_winograd_math.h"
 #include "simd_lanes_avx512.h"
 
 namespace fleetrt {
 namespace winograd {
 
 using ku::first_lanes;
+
+namespace {
+struct V16 {  // nn_conv_winograd_math.h's vector: 16 tiles
+  using T = __m512;
+  static T add(T a, T b) { return _mm512_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
+  static T set1(float v) { return _mm512_set1_ps(v); }
+  static T fmadd(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T fmsub(T a, T b, T c) { return _mm512_fmsub_ps(a, b, c); }
+  static T fnmadd(T a, T b, T c) { return _mm512_fnmadd_ps(a, b, c); }
+};
+}  // namespace
 
 // The lanes of 16 values from input column col on that lie inside the row [0, W).
 inline __mmask16 inside(int64_t col, int64_t W) {
@@ -45,20 +59,14 @@ void input_tiles_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int6
     }
     float* o = dst + (tx - tx0);
     for (int i = 0; i < 4; ++i) {
-      // Bᵀ down the columns: D0 = P0 − P2, D1 = P1 + P2, D2 = P2 − P1, D3 = P1 − P3
-      const int p = i == 0 ? 0 : 1, q = i == 0 ? 2 : i == 3 ? 3 : 2;
-      auto comb = [&](const __m512* v) {
-        return i == 1 ? _mm512_add_ps(v[p], v[q]) : i == 2 ? _mm512_sub_ps(v[q], v[p]) : _mm512_sub_ps(v[p], v[q]);
-      };
-      const __m512 da = comb(a), db = comb(b), da2 = comb(a2), db2 = comb(b2);
-      // E[tx], O[tx], E[tx + 1], O[tx + 1] of that row
+      // Bᵀ down the columns, then E[tx], O[tx], E[tx + 1], O[tx + 1] of that row
+      const __m512 da = bt4_row<V16>(i, a), db = bt4_row<V16>(i, b), da2 = bt4_row<V16>(i, a2),
+                   db2 = bt4_row<V16>(i, b2);
       const __m512 e0 = _mm512_permutex2var_ps(da, even, db), o0 = _mm512_permutex2var_ps(da, odd, db);
       const __m512 e1 = _mm512_permutex2var_ps(da2, even, db2), o1 = _mm512_permutex2var_ps(da2, odd, db2);
-      // B along the rows: E0 − E1, O0 + E1, E1 − O0, O0 − O1
-      _mm512_mask_storeu_ps(o + (4 * i + 0) * xi_stride, m, _mm512_sub_ps(e0, e1));
-      _mm512_mask_storeu_ps(o + (4 * i + 1) * xi_stride, m, _mm512_add_ps(o0, e1));
-      _mm512_mask_storeu_ps(o + (4 * i + 2) * xi_stride, m, _mm512_sub_ps(e1, o0));
-      _mm512_mask_storeu_ps(o + (4 * i + 3) * xi_stride, m, _mm512_sub_ps(o0, o1));
+      __m512 v[4];
+      b4_along<V16>(e0, o0, e1, o1, v);  // B along the rows
+      for (int j = 0; j < 4; ++j) _mm512_mask_storeu_ps(o + (4 * i + j) * xi_stride, m, v[j]);
     }
   }
 }
@@ -68,24 +76,21 @@ void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* 
   const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   for (int64_t t = 0; t < n; t += 16) {
     const __mmask16 m = first_lanes(n - t);
-    __m512 u[2][4];
+    __m512 u[4][2];  // Aᵀ down column j: u[j][dy]
     for (int j = 0; j < 4; ++j) {
-      const __m512 m0 = _mm512_maskz_loadu_ps(m, mat + (0 + j) * xi_stride + t),
-                   m1 = _mm512_maskz_loadu_ps(m, mat + (4 + j) * xi_stride + t),
-                   m2 = _mm512_maskz_loadu_ps(m, mat + (8 + j) * xi_stride + t),
-                   m3 = _mm512_maskz_loadu_ps(m, mat + (12 + j) * xi_stride + t);
-      // Aᵀ down the columns: M0 + M1 + M2, M1 − M2 − M3
-      u[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-      u[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+      __m512 mj[4];
+      for (int i = 0; i < 4; ++i) mj[i] = _mm512_maskz_loadu_ps(m, mat + (4 * i + j) * xi_stride + t);
+      at4<V16>(mj, u[j]);
     }
     const int64_t vals = 2 * std::min<int64_t>(16, n - t);
     const __mmask16 mlo = first_lanes(vals), mhi = first_lanes(vals - 16);
     for (int dy = 0; dy < 2; ++dy) {
       // A along the rows, the two columns of each tile next to each other
-      const __m512 y0 = _mm512_add_ps(_mm512_add_ps(u[dy][0], u[dy][1]), u[dy][2]);
-      const __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(u[dy][1], u[dy][2]), u[dy][3]);
-      _mm512_mask_storeu_ps(rows[dy] + 2 * t, mlo, _mm512_permutex2var_ps(y0, lo, y1));
-      if (mhi) _mm512_mask_storeu_ps(rows[dy] + 2 * t + 16, mhi, _mm512_permutex2var_ps(y0, hi, y1));
+      const __m512 r[4] = {u[0][dy], u[1][dy], u[2][dy], u[3][dy]};
+      __m512 y[2];
+      at4<V16>(r, y);
+      _mm512_mask_storeu_ps(rows[dy] + 2 * t, mlo, _mm512_permutex2var_ps(y[0], lo, y[1]));
+      if (mhi) _mm512_mask_storeu_ps(rows[dy] + 2 * t + 16, mhi, _mm512_permutex2var_ps(y[0], hi, y[1]));
     }
   }
 }
@@ -94,37 +99,6 @@ void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* 
 // ---------------------------------------------------------------- F(4×4, 3×3)
 // Bᵀ, G and Aᵀ of the interpolation points 0, ±1, ±2 and ∞ (6×6 inputs per 4×4 outputs).
 
-namespace {
-
-// Bᵀ·d of six vectors (d[k]: 16 tiles' values at position k), into t.
-inline void bt6(const __m512* d, __m512* t) {
-  const __m512 four = _mm512_set1_ps(4.f), five = _mm512_set1_ps(5.f), two = _mm512_set1_ps(2.f);
-  // t0 = 4d0 − 5d2 + d4;  t5 = 4d1 − 5d3 + d5
-  t[0] = _mm512_add_ps(_mm512_fmsub_ps(four, d[0], _mm512_mul_ps(five, d[2])), d[4]);
-  t[5] = _mm512_add_ps(_mm512_fmsub_ps(four, d[1], _mm512_mul_ps(five, d[3])), d[5]);
-  // t1 = −4(d1 + d2) + (d3 + d4);  t2 = 4(d1 − d2) + (d4 − d3)
-  const __m512 s12 = _mm512_add_ps(d[1], d[2]), s34 = _mm512_add_ps(d[3], d[4]);
-  const __m512 m12 = _mm512_sub_ps(d[1], d[2]), m43 = _mm512_sub_ps(d[4], d[3]);
-  t[1] = _mm512_fnmadd_ps(four, s12, s34);
-  t[2] = _mm512_fmadd_ps(four, m12, m43);
-  // t3 = 2(d3 − d1) + (d4 − d2);  t4 = 2(d1 − d3) + (d4 − d2)
-  const __m512 m31 = _mm512_sub_ps(d[3], d[1]), m42 = _mm512_sub_ps(d[4], d[2]);
-  t[3] = _mm512_fmadd_ps(two, m31, m42);
-  t[4] = _mm512_fnmadd_ps(two, m31, m42);
-}
-
-// Aᵀ·m of six vectors into four: y0 = m0 + m1 + m2 + m3 + m4, y1 = (m1 − m2) + 2(m3 − m4),
-// y2 = (m1 + m2) + 4(m3 + m4), y3 = (m1 − m2) + 8(m3 − m4) + m5.
-inline void at6(const __m512* m, __m512* y) {
-  const __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
-  const __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
-  y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
-  y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.f), d34, d12);
-  y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.f), s34, s12);
-  y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.f), d34, d12), m[5]);
-}
-
-}  // namespace
 
 void input_tiles_f4_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
                            float* dst, int64_t xi_stride) {
@@ -162,14 +136,14 @@ void input_tiles_f4_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, i
         }
       }
       __m512 o[6];
-      bt6(d, o);  // B along the row
+      bt6<V16>(d, o);  // B along the row
       for (int j = 0; j < 6; ++j) _mm512_store_ps(t[r][j], o[j]);
     }
     float* out = dst + (tx - tx0);
     for (int j = 0; j < 6; ++j) {
       __m512 d[6], o[6];
       for (int r = 0; r < 6; ++r) d[r] = _mm512_load_ps(t[r][j]);
-      bt6(d, o);  // Bᵀ down the column
+      bt6<V16>(d, o);  // Bᵀ down the column
       for (int i = 0; i < 6; ++i) _mm512_mask_storeu_ps(out + (6 * i + j) * xi_stride, m, o[i]);
     }
   }
@@ -182,14 +156,14 @@ void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, floa
     for (int j = 0; j < 6; ++j) {
       __m512 v[6], y[4];
       for (int i = 0; i < 6; ++i) v[i] = _mm512_maskz_loadu_ps(m, mat + (6 * i + j) * xi_stride + t);
-      at6(v, y);
+      at6<V16>(v, y);
       for (int i = 0; i < 4; ++i) _mm512_store_ps(u[i][j], y[i]);
     }
     const int64_t vals = 4 * std::min<int64_t>(16, n - t);
     for (int i = 0; i < 4; ++i) {
       __m512 v[6], y[4];
       for (int j = 0; j < 6; ++j) v[j] = _mm512_load_ps(u[i][j]);
-      at6(v, y);  // A along the row: y[dx] of 16 tiles
+      at6<V16>(v, y);  // A along the row: y[dx] of 16 tiles
       // the four columns of each tile next to each other: within each 128-bit lane L, tiles
       // 4L .. 4L + 3 as e[0..3], then the lanes regrouped
       const __m512 a = _mm512_unpacklo_ps(y[0], y[2]), b = _mm512_unpackhi_ps(y[0], y[2]);

@@ -1,5 +1,5 @@
 // Internal: the transforms of F(2×2, 3×3) and F(4×4, 3×3) with AVX-512
-// (nn_conv_winograd_avx512.cpp), and of F(4×4, 3×3) with AVX2 (nn_conv_winograd_avx2.cpp), for
+// (nn_conv_winograd_avx512.cpp) and with AVX2 (nn_conv_winograd_avx2.cpp), for
 // nn_conv_winograd.cpp, which calls each only after its CPU check. ξ = 4·i + j numbers the 16
 // elements of a transformed 4×4 array (row i, column j).
 #pragma once
@@ -23,8 +23,12 @@ void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* 
 void input_tiles_f4_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
                            float* dst, int64_t xi_stride);
 void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
-// The same with AVX2, 8 tiles a vector. The output transform of a last group of fewer than 8
-// tiles reads up to 8 values of each product row (mat) and writes 32 of each output row.
+// The same with AVX2, 8 tiles a vector. The output transforms of a last group of fewer than 8
+// tiles read up to 8 values of each product row (mat) and write 16 (F(2×2)) or 32 (F(4×4)) of
+// each output row.
+void input_tiles_avx2(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
+                      float* dst, int64_t xi_stride);
+void output_tiles_avx2(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
 void input_tiles_f4_avx2(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
                          float* dst, int64_t xi_stride);
 void output_tiles_f4_avx2(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
