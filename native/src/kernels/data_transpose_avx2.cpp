@@ -21,15 +21,14 @@ inline void t8x8(const float* s, int64_t ss, float* d, int64_t ds) {
          u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
          u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
          u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  auto st = [](float* p, __m256 v) { _mm256_storeu_ps(p, v); };
-  st(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-  st(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
-  st(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
-  st(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
-  st(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
-  st(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
-  st(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
-  st(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+  _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
 // 16×16 as four 8×8, ordered so that each 64-byte line of d is written, and each line of s read,

@@ -6,17 +6,9 @@
 #include <immintrin.h>
 
 #include "fused_epilogue.h"
+#include "simd_lanes_avx2.h"
 
 namespace fleetrt {
-namespace {
-
-// Lanes [0, k) of 8 set (0 < k < 8).
-__m256i tail_mask(int64_t k) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-}  // namespace
-
 int64_t affine_clamp_avx2(float* y, const float* src, const float* z, int64_t n, float bias, float a, float b, float lo,
                           float hi, bool times_x) {
   const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi),
@@ -30,7 +22,7 @@ int64_t affine_clamp_avx2(float* y, const float* src, const float* z, int64_t n,
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(y + i, one(_mm256_loadu_ps(src + i), z ? _mm256_loadu_ps(z + i) : vbias));
   if (i < n) {  // the last 1-7 values under a mask (conv rows are often 7 or 14 long)
-    const __m256i m = tail_mask(n - i);
+    const __m256i m = ku::first_lanes8(n - i);
     _mm256_maskstore_ps(y + i, m, one(_mm256_maskload_ps(src + i, m), z ? _mm256_maskload_ps(z + i, m) : vbias));
   }
   return n;
@@ -44,7 +36,7 @@ int64_t bias_add_avx2(float* y, const float* src, const float* z, int64_t n, flo
     _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(src + i), add));
   }
   if (i < n) {
-    const __m256i m = tail_mask(n - i);
+    const __m256i m = ku::first_lanes8(n - i);
     const __m256 add = z ? _mm256_add_ps(vbias, _mm256_maskload_ps(z + i, m)) : vbias;
     _mm256_maskstore_ps(y + i, m, _mm256_add_ps(_mm256_maskload_ps(src + i, m), add));
   }

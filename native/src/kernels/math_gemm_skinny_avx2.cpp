@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "math_gemm_skinny.h"
+#include "simd_lanes_avx2.h"
 
 namespace fleetrt {
 namespace ku {
@@ -20,8 +21,7 @@ struct F32 {
   using T = float;
   static __m256 load(const T* p) { return _mm256_loadu_ps(p); }
   static __m256 load_n(const T* p, int n) {
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_maskload_ps(p, mask);
+    return _mm256_maskload_ps(p, first_lanes8(n));
   }
   static float one(const T* p) { return *p; }
 };

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "nn_conv_depthwise_impl.h"
+#include "simd_lanes_avx2.h"
 
 namespace fleetrt {
 namespace depthwise {
@@ -28,16 +29,15 @@ struct V8 {
                                         _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), c));
     return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(in)));
   }
-  static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
   static __m256i bits(uint32_t m) {
     const __m256i b = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(m)), b), b);
   }
   static T load(const float* p) { return _mm256_loadu_ps(p); }
-  static T load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  static T load_n(const float* p, int n) { return _mm256_maskload_ps(p, ku::first_lanes8(n)); }
   static T load_mask(const float* p, uint32_t m) { return m == 0xFF ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, bits(m)); }
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
-  static void store_n(float* p, T v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static void store_n(float* p, T v, int n) { _mm256_maskstore_ps(p, ku::first_lanes8(n), v); }
   static T set1(float v) { return _mm256_set1_ps(v); }
   static T zero() { return _mm256_setzero_ps(); }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }

@@ -33,18 +33,17 @@ constexpr int64_t kKC = 256;  // channels per microkernel call
 struct Isa {
   int64_t mr, nr;
   void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
-  void (*input_f2)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float*, int64_t);
-  void (*output_f2)(const float*, int64_t, int64_t, float* const*);
-  void (*input_f4)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float*, int64_t);
-  void (*output_f4)(const float*, int64_t, int64_t, float* const*);
+  InputTiles *input_f2, *input_f4;
+  OutputTiles *output_f2, *output_f4;
   int64_t min_tiles;
 };
 Isa isa() {
   if (ku::use_avx512())
-    return {ku::gemm::kMR512,    ku::gemm::kNR512,       ku::gemm::kernel_12x32_avx512, input_tiles_avx512,
-            output_tiles_avx512, input_tiles_f4_avx512, output_tiles_f4_avx512,        48};
-  return {ku::gemm::kMR,     ku::gemm::kNR,       ku::gemm::kernel_6x16_avx2, input_tiles_avx2,
-          output_tiles_avx2, input_tiles_f4_avx2, output_tiles_f4_avx2,       16};
+    return {ku::gemm::kMR512,      ku::gemm::kNR512,    ku::gemm::kernel_12x32_avx512,
+            input_tiles_avx512,    input_tiles_f4_avx512, output_tiles_avx512,
+            output_tiles_f4_avx512, 48};
+  return {ku::gemm::kMR,       ku::gemm::kNR,     ku::gemm::kernel_6x16_avx2, input_tiles_avx2, input_tiles_f4_avx2,
+          output_tiles_avx2, output_tiles_f4_avx2, 16};
 }
 // A block's transformed inputs (36 or 16 × channels × tiles floats) at most, or one column panel
 // of them: a quarter of L2, beside the block's products. ResNet-50's 3×3s by F(2×2) (2 threads,

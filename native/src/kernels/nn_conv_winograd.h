@@ -7,7 +7,7 @@
 // product Mξ[filter][tile] = Uξ[filter][channel] · Vξ[channel][tile]; the output transform
 // Y = Aᵀ·M·A gives the tile. Per output and channel pair, 4 multiply-adds (m = 2) or 2.25 (m = 4)
 // instead of 9. The transformed filters are made once per op; the products run on the SGEMM's
-// microkernel (12×32 with AVX-512, 6×16 with AVX2, which has the F(4×4, 3×3) transforms only).
+// microkernel (12×32 with AVX-512, 6×16 with AVX2).
 #pragma once
 
 #include <cstdint>

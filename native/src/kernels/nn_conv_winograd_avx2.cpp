@@ -7,9 +7,13 @@
 
 #include "nn_conv_winograd_kernels.h"
 #include "nn_conv_winograd_math.h"
+#include "simd_lanes_avx2.h"
 
 namespace fleetrt {
 namespace winograd {
+
+using ku::first_lanes8;
+
 namespace {
 
 struct V8 {  // nn_conv_winograd_math.h's vector: 8 tiles
@@ -39,11 +43,6 @@ inline void columns_of_4(const float* p, __m256* c) {
     c[2] = _mm256_shuffle_ps(t1, t3, 0x44);
     c[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
   }
-}
-
-inline __m256i first_lanes8(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n, 8))),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // The even and odd values of the 16 in (a, b): a0 a2 … b6 and a1 a3 … b7.

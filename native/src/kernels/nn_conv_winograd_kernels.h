@@ -9,29 +9,24 @@
 namespace fleetrt {
 namespace winograd {
 
-// V = Bᵀ·d·B of the tiles tx0 .. tx1 − 1 of one tile row of one channel's H×W plane xc: tile tx
-// reads rows iy0 .. iy0 + 3 and columns 2·tx − pl .. 2·tx − pl + 3, zero outside the plane;
-// dst[ξ·xi_stride + (tx − tx0)].
-void input_tiles_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
+// F(2×2, 3×3) input transform: V = Bᵀ·d·B of the tiles tx0 .. tx1 − 1 of one tile row of one
+// channel's H×W plane xc: tile tx reads rows iy0 .. iy0 + 3 and columns 2·tx − pl .. 2·tx − pl + 3,
+// zero outside the plane; dst[ξ·xi_stride + (tx − tx0)]. F(4×4, 3×3): 6×6 patches (tile tx reads
+// rows iy0 .. iy0 + 5 and columns 4·tx − pl .. 4·tx − pl + 5; ξ = 6·i + j).
+using InputTiles = void(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
                         float* dst, int64_t xi_stride);
-// The output tile rows of n tiles from their products mat[ξ·xi_stride + i] (i < n): tile i's
-// 2×2 outputs at rows[0][2i], rows[0][2i + 1] (upper row) and rows[1][2i], rows[1][2i + 1].
-void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
+// The output tile rows of n tiles from their products mat[ξ·xi_stride + i] (i < n): F(2×2) tile
+// i's 2×2 outputs at rows[0][2i], rows[0][2i + 1] (upper row) and rows[1][2i], rows[1][2i + 1];
+// F(4×4) its 4×4 at rows[dy][4i + dx].
+using OutputTiles = void(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
 
-// The same for F(4×4, 3×3): 6×6 patches (tile tx reads rows iy0 .. iy0 + 5 and columns
-// 4·tx − pl .. 4·tx − pl + 5; ξ = 6·i + j), and 4×4 outputs at rows[dy][4i + dx].
-void input_tiles_f4_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
-                           float* dst, int64_t xi_stride);
-void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
-// The same with AVX2, 8 tiles a vector. The output transforms of a last group of fewer than 8
-// tiles read up to 8 values of each product row (mat) and write 16 (F(2×2)) or 32 (F(4×4)) of
-// each output row.
-void input_tiles_avx2(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
-                      float* dst, int64_t xi_stride);
-void output_tiles_avx2(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
-void input_tiles_f4_avx2(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_t pl, int64_t tx0, int64_t tx1,
-                         float* dst, int64_t xi_stride);
-void output_tiles_f4_avx2(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
+// 16 tiles a vector (AVX-512).
+InputTiles input_tiles_avx512, input_tiles_f4_avx512;
+OutputTiles output_tiles_avx512, output_tiles_f4_avx512;
+// 8 tiles a vector (AVX2). The output transforms of a last group of fewer than 8 tiles read up to
+// 8 values of each product row (mat) and write 16 (F(2×2)) or 32 (F(4×4)) of each output row.
+InputTiles input_tiles_avx2, input_tiles_f4_avx2;
+OutputTiles output_tiles_avx2, output_tiles_f4_avx2;
 
 }  // namespace winograd
 }  // namespace fleetrt
