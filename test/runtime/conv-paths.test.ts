@@ -141,7 +141,8 @@ const CONVS: Conv[] = [
     group: 1,
     residual: true,
   },
-  // 7×7 and 10×10 planes: 48-position blocks and the 1 or 4 positions left over (AVX-512)
+  // 7×7 and 10×10 planes: whole blocks (AVX-512 48 positions, AVX2 24), then the 1 or 4 positions
+  // left over by the few-position kernel
   { name: 'pointwise_7x7', C: 150, H: 7, W: 7, M: 45, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'pointwise_10x10', C: 33, H: 10, W: 10, M: 21, k: 1, stride: 1, pad: 0, group: 1 },
   // the epilogue (bias, residual, ReLU) in the 1×1 kernel's stores: a wide plane read in place,

@@ -58,12 +58,13 @@ void run_avx2(const Problem& p, int64_t o0, int64_t o1, float* out);
 void run_avx512(const Problem& p, int64_t o0, int64_t o1, float* out);
 void run_avx512_wide(const Problem& p, int64_t o0, int64_t o1, float* out);  // 48 positions a block
 
-// 1×1 convs with packed weights (ntaps 1), on AVX-512: out[m·out_stride + i] for all m and the
-// first r positions (1 <= r <= kFewPositions), each the same bits as run_avx512* gives it. For
+// 1×1 convs with packed weights (ntaps 1): out[m·out_stride + i] for all m and the
+// first r positions (1 <= r <= kFewPositions), each the same bits as the block kernels give it. For
 // the positions left over past the last whole block of a small plane (7×7 = 48 + 1), which a
 // whole block would otherwise compute.
 constexpr int64_t kFewPositions = 8;
 void few_avx512(const Problem& p, int64_t r, float* out);
+void few_avx2(const Problem& p, int64_t r, float* out);  // the same with AVX2 (7×7: 2·24 + 1, 14×14: 8·24 + 4)
 
 // d[j] = s[2·j] for j < n, reading no further than s[2·(n − 1)] (AVX-512; the stride-2 rows of
 // the phase planes).
