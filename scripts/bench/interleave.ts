@@ -94,8 +94,17 @@ export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Ma
 export interface Timing {
   fleetMs: number;
   ortMs: number;
+  /**
+   * fleetrt/ORT paired by round: the median over rounds of the ratio of the round's medians, which
+   * the machine's slow and fast spells (seconds to minutes long on a shared host) move less than the
+   * ratio of the overall medians
+   */
+  ratio: number;
   /** the baseline's median (another fleetrt and plan, timed in the same rounds), when given */
   baselineMs?: number;
+  /** paired by round as `ratio`: the baseline against ORT, and fleetrt against the baseline */
+  baselineRatio?: number;
+  vsBaseline?: number;
   /** rounds timed (ROUNDS, or more for a fast model: MIN_MS) */
   rounds: number;
   /** median per run of the time in the ops of `traceOps` (when asked for), from the same runs */
@@ -134,6 +143,7 @@ export async function timeInterleaved(opts: {
   const ortTimes: number[] = [];
   const opsTimes: number[] = [];
   const baseTimes: number[] = [];
+  const perRound: { fleet: number; ort: number; base?: number }[] = [];
   let simd = '?';
   let outputs: { name: string; file: string }[] = [];
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -143,6 +153,7 @@ export async function timeInterleaved(opts: {
     const trace = opts.traceOps ? path.join(opts.workDir, 'trace.json') : undefined;
     // The baseline before fleetrt in odd rounds, after it in even ones: neither always follows
     // ORT (whose threads spin on for a while after a run).
+    let roundBase: number | undefined;
     const baseline = async (): Promise<void> => {
       if (!opts.baseline) return;
       const bm = path.join(opts.workDir, 'baseline-metrics.json');
@@ -154,7 +165,9 @@ export async function timeInterleaved(opts: {
         metrics: bm,
         env: { FLEETRT: opts.baseline.fleetrt },
       });
-      baseTimes.push(...(JSON.parse(readFileSync(bm, 'utf8')) as { latencyMs: number[] }).latencyMs.slice(1));
+      const times = (JSON.parse(readFileSync(bm, 'utf8')) as { latencyMs: number[] }).latencyMs.slice(1);
+      baseTimes.push(...times);
+      roundBase = median(times);
     };
     if (r % 2 === 1) await baseline();
     const res = await run(opts.plan, {
@@ -169,13 +182,21 @@ export async function timeInterleaved(opts: {
     outputs = res.outputs;
     const m = JSON.parse(readFileSync(metrics, 'utf8')) as { latencyMs: number[]; simd: string };
     simd = m.simd;
-    fleet.push(...m.latencyMs.slice(1));
+    const roundFleet = m.latencyMs.slice(1);
+    fleet.push(...roundFleet);
     if (r % 2 === 0) await baseline();
+    const roundOrt: number[] = [];
     for (let i = 0; i < REPEAT; i++) {
       const t0 = performance.now();
       await session.run(opts.feeds);
-      ortTimes.push(performance.now() - t0);
+      roundOrt.push(performance.now() - t0);
     }
+    ortTimes.push(...roundOrt);
+    perRound.push({
+      fleet: median(roundFleet),
+      ort: median(roundOrt),
+      ...(roundBase !== undefined ? { base: roundBase } : {}),
+    });
   }
   await session.release();
   let maxRelErr = 0;
@@ -197,7 +218,14 @@ export async function timeInterleaved(opts: {
     ortMs: median(ortTimes),
     rounds: r,
     ...(opsTimes.length ? { opsMs: median(opsTimes) } : {}),
-    ...(baseTimes.length ? { baselineMs: median(baseTimes) } : {}),
+    ratio: median(perRound.map((x) => x.fleet / x.ort)),
+    ...(baseTimes.length
+      ? {
+          baselineMs: median(baseTimes),
+          baselineRatio: median(perRound.map((x) => x.base! / x.ort)),
+          vsBaseline: median(perRound.map((x) => x.fleet / x.base!)),
+        }
+      : {}),
     maxRelErr,
     simd,
   };

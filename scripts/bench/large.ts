@@ -110,7 +110,7 @@ for (const c of CASES) {
     const flops = info.sets[c.set]!.flops;
     const gflops = flops / (t.fleetMs / 1e3) / 1e9;
     const gbs = info.weight_bytes / (t.fleetMs / 1e3) / 1e9;
-    const ratio = t.fleetMs / t.ortMs;
+    const ratio = t.ratio;
     rows.push([
       c.label,
       `${t.fleetMs.toFixed(2)} ms`,
@@ -121,14 +121,19 @@ for (const c of CASES) {
       t.maxRelErr.toExponential(1),
       `${(info.params / 1e6).toFixed(1)}M params, ${t.rounds} rounds`,
       ...(t.baselineMs !== undefined
-        ? [`${t.baselineMs.toFixed(2)} ms = ${(t.baselineMs / t.ortMs).toFixed(2)}× ORT`]
+        ? [
+            `${t.baselineMs.toFixed(2)} ms = ${t.baselineRatio!.toFixed(2)}× ORT, this/baseline ${t.vsBaseline!.toFixed(3)}`,
+          ]
         : []),
     ]);
   } catch (e) {
     rows.push([c.label, 'error', '', '', '', '', '', (e as Error).message.split('\n')[0]!.slice(0, 100)]);
   }
 }
-console.log(`fleetrt kernels: ${simd}; target ≤ 1.0× ORT`);
+console.log(
+  `fleetrt kernels: ${simd}; target ≤ 1.0× ORT; fleetrt/ORT: the median over rounds of the ratio of ` +
+    `the round's medians (paired: a slow spell of the machine slows both)`,
+);
 printTable(
   [
     'model',

@@ -312,6 +312,9 @@ inline FloatBuf aligned_floats(int64_t n) {
   const size_t bytes = (static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
   return FloatBuf(static_cast<float*>(std::aligned_alloc(64, bytes)));
 }
+// n floats as aligned_floats gives them, on large pages from 4 MiB up (large_pages.h): for
+// buffers that kernels stream through every run (weights prepared once per op).
+FloatBuf large_floats(int64_t n);
 // A buffer of at least n floats that only grows, for one kept per thread (a fresh one per call
 // costs page faults); cap holds its size.
 inline float* grow(FloatBuf& buf, int64_t& cap, int64_t n) {

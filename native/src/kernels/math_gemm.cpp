@@ -10,11 +10,8 @@
 #include <memory>
 #include <numeric>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "kernel_util.h"
+#include "large_pages.h"
 #include "math_gemm_kernels.h"
 #include "math_gemm_skinny.h"
 
@@ -180,17 +177,9 @@ std::shared_ptr<const PackedB> sgemm_pack_b(bool trans_b, int64_t K, int64_t N, 
   p->K = K, p->N = N, p->nr = mk.nr;
   const int64_t npanels_all = (N + mk.nr - 1) / mk.nr;
   const size_t bytes = (static_cast<size_t>(npanels_all * mk.nr * std::max<int64_t>(K, 1)) * sizeof(float) + 63) / 64 * 64;
-  // Large panels on 2 MiB pages where the kernel gives them on request (transparent huge pages in
-  // `madvise` mode): a few-row product streams every byte of them per run, and with 4 KiB pages
-  // that is a TLB miss every 4 KiB.
-  constexpr size_t kHuge = size_t{2} << 20;
-  const bool huge = bytes >= 2 * kHuge;
-  const size_t alloc = huge ? (bytes + kHuge - 1) / kHuge * kHuge : bytes;
-  p->panels.reset(static_cast<float*>(std::aligned_alloc(huge ? kHuge : 64, alloc)));
+  // a few-row product streams every byte of the panels per run (large_pages.h)
+  p->panels.reset(static_cast<float*>(alloc_large(bytes)));
   if (!p->panels) return nullptr;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (huge) madvise(p->panels.get(), alloc, MADV_HUGEPAGE);  // advice only
-#endif
   float* const base = p->panels.get();
   // one task per (column block, panel): every depth block of that panel
   auto pack = [&](int64_t q0, int64_t q1) {

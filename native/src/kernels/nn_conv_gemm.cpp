@@ -36,7 +36,6 @@ Micro micro() {
   return Micro{ku::gemm::kMR, ku::gemm::kNR, ku::gemm::kernel_6x16_avx2};
 }
 
-using ku::aligned_floats;
 using ku::FloatBuf;
 using ku::grow;
 
@@ -87,7 +86,7 @@ const float* filters(KernelContext& ctx, const float* w, int64_t M, int64_t grou
     *keep = ku::prepared<PackedFilters>(ctx, fits, [&]() -> std::shared_ptr<const PackedFilters> {
       auto p = std::make_shared<PackedFilters>();
       p->data = wt->data, p->dtype = wt->dtype, p->M = M, p->group = group, p->K = K, p->nr = nr;
-      p->panels = aligned_floats(group * Mq * K);
+      p->panels = ku::large_floats(group * Mq * K);
       if (!p->panels) return nullptr;
       pack_filters(w, group, Mg, K, nr, p->panels.get());
       return p;

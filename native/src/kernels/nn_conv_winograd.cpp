@@ -56,7 +56,7 @@ constexpr int64_t kBlockInputBytes = 256 * 1024;
 struct Filters {
   const void* data;
   int64_t M, C, m, mr;
-  std::vector<float> packed;
+  ku::FloatBuf packed;  // on large pages (large_floats): ResNet's 7×7 c512 takes 9 MiB
 };
 
 // G of F(2×2, 3×3) and of F(4×4, 3×3): rows of 3.
@@ -124,13 +124,14 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
       ctx,
       [&](const Filters& f) { return f.data == wt->data && f.M == M && f.C == C && f.m == mt && f.mr == kMR; },
       [&] {
-        auto f = std::make_shared<Filters>(Filters{wt->data, M, C, mt, kMR, {}});
-        f->packed.assign(static_cast<size_t>(XI * panels * kMR * C), 0.f);
-        transform_filters(w, M, C, static_cast<int>(a), kMR, f->packed.data());
+        auto f = std::make_shared<Filters>(Filters{wt->data, M, C, mt, kMR, ku::large_floats(XI * panels * kMR * C)});
+        if (!f->packed) return std::shared_ptr<const Filters>();
+        std::fill_n(f->packed.get(), XI * panels * kMR * C, 0.f);
+        transform_filters(w, M, C, static_cast<int>(a), kMR, f->packed.get());
         return std::shared_ptr<const Filters>(std::move(f));
       });
   if (!U) return false;
-  const float* upk = U->packed.data();
+  const float* upk = U->packed.get();
   const auto input_tiles = mt == 4 ? is.input_f4 : is.input_f2;
   const auto output_tiles = mt == 4 ? is.output_f4 : is.output_f2;
 
