@@ -82,6 +82,13 @@ void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int6
     case 5: return kernel_rows_x16<5, 1>(kc, A, B, C, ldc, alpha, beta, nr);
     default: break;
   }
+  // C's 6 rows into L1 while the products run: they lie a row of C apart (another page for
+  // BERT-base's 768 and 3072 columns), read back after every depth block but the first, and
+  // would otherwise stall the stores at the end
+  for (int r = 0; r < 6; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 15), _MM_HINT_T0);
+  }
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
