@@ -52,19 +52,20 @@ if ('skip' in m) {
   const mmMs = t.opsMs ?? NaN;
   const flops = info.sets['seq7']!.flops;
   const mmGflops = flops / (mmMs / 1e3) / 1e9;
-  const ratio = t.ratio; // paired by round (Timing.ratio)
+  const ratio = t.fleetMs / t.ortMs;
   console.log(
     `BERT-base StableHLO, weights as ${(info.mlir_inputs ?? []).length - 2} arguments (${(info.weight_bytes / 1e6).toFixed(0)} MB), ` +
       `sequence 7, fleetrt kernels ${t.simd}, ${t.rounds} interleaved rounds × ${REPEAT} runs`,
   );
   printTable(
-    ['', 'fleetrt p50', 'ORT p50 (ONNX twin)', 'fleetrt/ORT (paired)', 'target'],
+    ['', 'fleetrt p50', 'ORT p50 (ONNX twin)', 'fleetrt/ORT', 'paired', 'target'],
     [
       [
         'latency',
         `${t.fleetMs.toFixed(2)} ms`,
         `${t.ortMs.toFixed(2)} ms`,
         `${ratio.toFixed(2)}×`,
+        `${t.ratio.toFixed(2)}×`,
         `≤ 1.3× ${ratio <= 1.3 ? 'ok' : 'MISS'}`,
       ],
     ],
