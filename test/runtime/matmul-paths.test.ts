@@ -1,7 +1,8 @@
 /**
  * The matrix-product and Transpose paths that real-size models take and the small fixtures do not:
  * few-row products that stream B (K×N MatMul, N×K Gemm transB, float16/bfloat16 weights read in
- * place, split over two threads, row counts on both sides of the switch to the packed GEMM),
+ * place, split over two threads, a constant K×N B copied N×K once for 3–8 rows, row counts on both
+ * sides of the switch to the packed GEMM),
  * com.microsoft FusedMatMul with transposed operands, blocked Transposes of odd sizes, and a
  * same-shape binary op split within its one row. Each output is checked against a float64
  * reference computed here, with the best code the CPU has (AVX-512 / AVX2), with

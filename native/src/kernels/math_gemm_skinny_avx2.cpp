@@ -131,14 +131,19 @@ void nn(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const type
 
 // ---- NT: B is N×K; NB rows of B against R rows of A, each a dot product over k.
 
+// next: where given, the same rows' values of the next block of NB rows of B are fetched into L1
+// (a line per row every 64 bytes of k), one block ahead of the loads.
 template <class L, int R, int NB>
 inline void nt_block(int64_t K, const float* A, int64_t lda, const typename L::T* B, int64_t ldb, float* C,
-                     int64_t ldc) {
+                     int64_t ldc, const typename L::T* next = nullptr) {
   __m256 acc[R][NB];
   for (int r = 0; r < R; ++r)
     for (int q = 0; q < NB; ++q) acc[r][q] = _mm256_setzero_ps();
   const int64_t k8 = K / 8 * 8;
+  constexpr int64_t kLine = 64 / sizeof(typename L::T);
   for (int64_t k = 0; k < k8; k += 8) {
+    if (next && k % kLine == 0)
+      for (int q = 0; q < NB; ++q) _mm_prefetch(reinterpret_cast<const char*>(next + q * ldb + k), _MM_HINT_T0);
     __m256 a[R];
     for (int r = 0; r < R; ++r) a[r] = _mm256_loadu_ps(A + r * lda + k);
     for (int q = 0; q < NB; ++q) {
@@ -161,9 +166,9 @@ inline void nt_block(int64_t K, const float* A, int64_t lda, const typename L::T
 
 template <class L, int NB>
 void nt_rows(int64_t M, int64_t K, const float* A, int64_t lda, const typename L::T* B, int64_t ldb, float* C,
-             int64_t ldc) {
+             int64_t ldc, const typename L::T* next = nullptr) {
   int64_t r = 0;
-  for (; r + 3 <= M; r += 3) nt_block<L, 3, NB>(K, A + r * lda, lda, B, ldb, C + r * ldc, ldc);
+  for (; r + 3 <= M; r += 3) nt_block<L, 3, NB>(K, A + r * lda, lda, B, ldb, C + r * ldc, ldc, r == 0 ? next : nullptr);
   if (M - r == 2) nt_block<L, 2, NB>(K, A + r * lda, lda, B, ldb, C + r * ldc, ldc);
   if (M - r == 1) nt_block<L, 1, NB>(K, A + r * lda, lda, B, ldb, C + r * ldc, ldc);
 }
@@ -174,7 +179,11 @@ void nt(int64_t M, int64_t K, int64_t w, const float* A, int64_t lda, const type
   int64_t n = 0;
   if (M == 1)
     for (; n + 8 <= w; n += 8) nt_block<L, 1, 8>(K, A, lda, B + n * ldb, ldb, C + n, ldc);
-  for (; n + 4 <= w; n += 4) nt_rows<L, 4>(M, K, A, lda, B + n * ldb, ldb, C + n, ldc);
+  // 3 rows and more: blocks of 4 rows of B, each fetching the next (its rows are short streams
+  // that the hardware prefetchers catch late: BERT-base at sequence 7, 2 threads, Zen 3, against
+  // the same build without: 23.86 → 22.25 ms, large.ts interleaved)
+  for (; n + 4 <= w; n += 4)
+    nt_rows<L, 4>(M, K, A, lda, B + n * ldb, ldb, C + n, ldc, M >= 3 && n + 8 <= w ? B + (n + 4) * ldb : nullptr);
   for (; n < w; ++n) nt_rows<L, 1>(M, K, A, lda, B + n * ldb, ldb, C + n, ldc);
 }
 
