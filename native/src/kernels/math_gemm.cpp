@@ -112,6 +112,8 @@ void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t k
 struct Micro {
   int64_t mr, nr;
   void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+  // the kernel for B streamed from memory: few rows against panels packed once
+  void (*stream_kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
   void (*pack_b)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
 };
 
@@ -136,8 +138,11 @@ void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_
 
 // The microkernel this CPU runs (fixed for the process: the CPU checks are cached).
 Micro micro() {
-  if (use_avx512()) return Micro{gemm::kMR512, gemm::kNR512, gemm::kernel_12x32_avx512, pack_b_panel<gemm::kNR512>};
-  return Micro{kMR, kNR, use_avx2() ? gemm::kernel_6x16_avx2 : kernel_generic, pack_b_panel<kNR>};
+  if (use_avx512())
+    return Micro{gemm::kMR512, gemm::kNR512, gemm::kernel_12x32_avx512, gemm::kernel_12x32_avx512,
+                 pack_b_panel<gemm::kNR512>};
+  if (use_avx2()) return Micro{kMR, kNR, gemm::kernel_6x16_avx2, gemm::kernel_6x16_stream_avx2, pack_b_panel<kNR>};
+  return Micro{kMR, kNR, kernel_generic, kernel_generic, pack_b_panel<kNR>};
 }
 
 // Where the column panels of op(B) come from: packed here per (column block, depth block), or
@@ -252,7 +257,9 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   };
   const Micro mk = micro();
   const int64_t kMR = mk.mr, kNR = mk.nr;
-  const auto kernel = mk.kernel;
+  // few rows against panels packed once read B from memory: the kernel that leaves it to the
+  // hardware prefetchers
+  const auto kernel = src.packed && M <= kFewRowsPacked ? mk.stream_kernel : mk.kernel;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
   // A few rows against a packed B are bound by reading it: worth splitting once B is large.

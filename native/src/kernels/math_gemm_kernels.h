@@ -16,6 +16,9 @@ constexpr int64_t kNR512 = 32;
 // C[mr×nr] = alpha·Apanel·Bpanel + beta·C over kc packed steps (beta 0: C not read).
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr);
+// The same without prefetching B, for B streamed from memory (few rows against packed panels).
+void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                             float beta, int mr, int nr);
 // The same with 12×32 blocks on AVX-512 (math_gemm_avx512.cpp).
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr);

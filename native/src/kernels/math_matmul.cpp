@@ -102,58 +102,36 @@ void naive_matmul(KernelContext& ctx, const MatMulPlan& p, const T* A, const T* 
 
 // Up to this many rows a constant B is read where it lies (the few-row loops split its depth over
 // the threads and stream it at memory speed: one row 1.3–1.6× the bytes per second of the
-// panels, fleetrt_stream_bench few-rows, 2 threads); more rows read it faster from a copy made
-// once: up to kRowsMaxByRows rows an N×K one (below), past them the SGEMM's panels.
+// panels, fleetrt_stream_bench few-rows, 2 threads); more rows read it faster from the SGEMM's
+// panels, packed once (7 rows: 2.7×).
 constexpr int64_t kStreamRowsMax = 2;
-// Up to this many rows the few-row loops read op(B) as N×K (each output a dot product along a
-// row of B, four rows streamed at a time), which streams faster than the SGEMM's panels: 7 rows
-// against BERT-base's weights 19.3 GB/s against 14.4 (fleetrt_stream_bench few-rows, 2 threads,
-// Zen 3). A constant K×N B is copied transposed once for them (a transB one is read where it lies).
-constexpr int64_t kRowsMaxByRows = 8;
+// A float32 transB B (N×K) is read where it lies up to this many rows, by the few-row loops' dot
+// products along its rows, which stream it faster than the SGEMM's panels (7 rows against
+// BERT-base's weights, 2 threads, Zen 3: 19.3 against 14.4 GB/s). Every product of up to 8 rows
+// of such a B then runs the same loops whether B is a weight or not, and so gives the same bits.
+constexpr int64_t kRowsMaxAsIs = 8;
 
-// op(B) of a constant B input, prepared once as float32: the SGEMM's panels, or op(B)ᵀ (N×K) for
-// products of up to kRowsMaxByRows rows.
+// op(B) of a constant B input, packed once for the SGEMM (as float32).
 struct PackedWeight {
   const void* data;
   DType dtype;
   int64_t K, N, ldb;
   bool tb;
   std::shared_ptr<const ku::PackedB> panels;
-  ku::FloatBuf by_rows;  // N×K, where panels is null
 };
 
-// op(B)ᵀ of a float32 B (K×N, or N×K with tb) into dst (N×K), in tiles over the threads.
-void transpose_weight(KernelContext& ctx, const float* B, int64_t ldb, bool tb, int64_t K, int64_t N, float* dst) {
-  constexpr int64_t kTile = 64;
-  const int64_t tiles = (N + kTile - 1) / kTile;
-  ku::parallel_elems(ctx, tiles, kTile * K, [&](int64_t t0, int64_t t1) {
-    for (int64_t n0 = t0 * kTile; n0 < std::min(N, t1 * kTile); n0 += kTile)
-      for (int64_t k0 = 0; k0 < K; k0 += kTile)
-        for (int64_t n = n0; n < std::min(N, n0 + kTile); ++n)
-          for (int64_t k = k0; k < std::min(K, k0 + kTile); ++k) dst[n * K + k] = tb ? B[n * ldb + k] : B[k * ldb + n];
-  });
-}
-
-// op(B) of constant input b (K×N, leading dimension ldb) prepared for products of `rows` rows
-// (-1: not known), kept in the op's state: made by the first caller (the engine's prepare, else
-// the first product of more than kStreamRowsMax rows), reused while it fits, whatever the rows of
-// later products (a prefill after decode steps does not repack).
+// op(B) of constant input b (K×N, leading dimension ldb) packed for the SGEMM, kept in the op's
+// state: made by the first caller (the engine's prepare, else the first product of more than
+// kStreamRowsMax rows), reused while it fits.
 std::shared_ptr<const PackedWeight> packed_weight(KernelContext& ctx, const Tensor& b, bool tb, int64_t K, int64_t N,
-                                                  int64_t ldb, int64_t rows) {
+                                                  int64_t ldb) {
   auto fits = [&](const PackedWeight& p) {
     return p.data == b.data && p.dtype == b.dtype && p.K == K && p.N == N && p.ldb == ldb && p.tb == tb;
   };
   auto make = [&]() -> std::shared_ptr<const PackedWeight> {
-    const float* bf = ku::as_float_buffer(ctx, b);
-    if (rows > kStreamRowsMax && rows <= kRowsMaxByRows) {
-      ku::FloatBuf nk = ku::large_floats(N * K);
-      if (!nk) return nullptr;
-      transpose_weight(ctx, bf, ldb, tb, K, N, nk.get());
-      return std::make_shared<const PackedWeight>(PackedWeight{b.data, b.dtype, K, N, ldb, tb, nullptr, std::move(nk)});
-    }
-    auto panels = ku::sgemm_pack_b(tb, K, N, bf, ldb, &ctx);
+    auto panels = ku::sgemm_pack_b(tb, K, N, ku::as_float_buffer(ctx, b), ldb, &ctx);
     if (!panels) return nullptr;
-    return std::make_shared<const PackedWeight>(PackedWeight{b.data, b.dtype, K, N, ldb, tb, std::move(panels), nullptr});
+    return std::make_shared<const PackedWeight>(PackedWeight{b.data, b.dtype, K, N, ldb, tb, std::move(panels)});
   };
   return ku::prepared<PackedWeight>(ctx, fits, make);
 }
@@ -167,20 +145,19 @@ void apply_epilogue(KernelContext& ctx, const MatMulEpilogue& ep, float* C, int6
 
 // C = alpha·op(A)·op(B) + beta·C with B float32, float16 or bfloat16, then the epilogue when
 // given. Few-row products read a half-precision B where it lies (half the bytes); the others
-// convert it to float32 first. A B that is input 1 and constant (b_off 0) is prepared once
-// (packed_weight), by the first call of more than kStreamRowsMax rows; a float32 transB one
-// stays where it lies for up to kRowsMaxByRows rows.
+// convert it to float32 first. A B that is input 1 and constant (b_off 0) is packed for the SGEMM
+// once, by the first call of more than kStreamRowsMax rows (a float32 transB one up to
+// kRowsMaxAsIs rows stays where it lies).
 void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
             int64_t lda, const Tensor& b, int64_t b_off, int64_t ldb, float beta, float* C, int64_t ldc,
             const MatMulEpilogue* ep = nullptr) {
   const ku::GemmEpilogue gep = ep ? ep->gemm() : ku::GemmEpilogue{};
   const ku::GemmEpilogue* g = ep ? &gep : nullptr;
-  const bool by_rows_as_is = tb && b.dtype == DType::kF32 && M <= kRowsMaxByRows;
-  if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && K > 0 && !by_rows_as_is &&
+  const bool as_is = tb && b.dtype == DType::kF32 && M <= kRowsMaxAsIs;
+  if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && K > 0 && !as_is &&
       (M > kStreamRowsMax || !ku::skinny_gemm_fits(M, N, K, tb))) {
-    if (auto p = packed_weight(ctx, b, tb, K, N, ldb, M)) {
-      if (p->panels) ku::sgemm_packed(ta, M, alpha, A, lda, *p->panels, beta, C, ldc, &ctx, g);
-      else ku::sgemm(ta, true, M, N, K, alpha, A, lda, p->by_rows.get(), K, beta, C, ldc, &ctx, g);
+    if (auto p = packed_weight(ctx, b, tb, K, N, ldb)) {
+      ku::sgemm_packed(ta, M, alpha, A, lda, *p->panels, beta, C, ldc, &ctx, g);
       return;
     }
   }
@@ -429,11 +406,12 @@ Status k_FleetcFusedMatMul(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// The engine opens the plan: a constant 2-D float B of MatMul, Gemm or FusedMatMul prepared now,
-// as gemm_b prepares it on the first product of more than kStreamRowsMax rows (products of fewer
-// rows read B where it lies and leave the copy unused; plan.json memory.prepared counts it anyway).
-// `rows`: the rows of the products when the plan fixes A's shape (a decode step's one row: then
-// B is read where it lies and nothing is packed; up to kRowsMaxByRows: the N×K copy), else -1.
+// The engine opens the plan: a constant 2-D float B of MatMul, Gemm or FusedMatMul packed now, as
+// gemm_b packs it on the first product of more than kStreamRowsMax rows (products of fewer rows
+// read B where it lies and leave the copy unused; plan.json memory.prepared counts it anyway).
+// `rows`: the rows of the products when the plan fixes A's shape (a decode step's one row, or up
+// to kRowsMaxAsIs against a float32 transB B: then B is read where it lies and nothing is
+// packed), else -1.
 Status prepare_packed_b(KernelContext& ctx, bool tb, int64_t rows) {
   const Tensor* b = ctx.input(1);
   if (!b || !ctx.input_is_constant(1) || b->rank() != 2 ||
@@ -442,8 +420,8 @@ Status prepare_packed_b(KernelContext& ctx, bool tb, int64_t rows) {
   const int64_t K = tb ? b->shape[1] : b->shape[0], N = tb ? b->shape[0] : b->shape[1];
   if (K <= 0 || N <= 0) return Status::Ok();
   if (rows >= 0 && rows <= kStreamRowsMax) return Status::Ok();  // packed on first use, if at all
-  if (tb && b->dtype == DType::kF32 && rows >= 0 && rows <= kRowsMaxByRows) return Status::Ok();  // read as it lies
-  packed_weight(ctx, *b, tb, K, N, b->shape[1], rows);
+  if (tb && b->dtype == DType::kF32 && rows >= 0 && rows <= kRowsMaxAsIs) return Status::Ok();
+  packed_weight(ctx, *b, tb, K, N, b->shape[1]);
   return Status::Ok();
 }
 
