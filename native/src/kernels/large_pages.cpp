@@ -2,7 +2,6 @@
 #include "large_pages.h"
 
 #include <algorithm>
-
 #include <cstdlib>
 
 #include "kernel_util.h"

@@ -114,15 +114,7 @@ void stride2_3x3_blocks(const Stride2& f, const float* x, const __m256 (&wv)[9],
       __m256 l1, m1, r1, l2, m2, r2;
       taps(2 * oh + 1 - f.pad_top, j, &l1, &m1, &r1);
       taps(2 * oh + 2 - f.pad_top, j, &l2, &m2, &r2);
-      __m256 a = _mm256_mul_ps(wv[0], l0[j]);
-      a = _mm256_fmadd_ps(wv[1], m0[j], a);
-      a = _mm256_fmadd_ps(wv[2], r0[j], a);
-      a = _mm256_fmadd_ps(wv[3], l1, a);
-      a = _mm256_fmadd_ps(wv[4], m1, a);
-      a = _mm256_fmadd_ps(wv[5], r1, a);
-      a = _mm256_fmadd_ps(wv[6], l2, a);
-      a = _mm256_fmadd_ps(wv[7], m2, a);
-      a = _mm256_fmadd_ps(wv[8], r2, a);
+      __m256 a = sum3x3<V8>(wv, l0[j], m0[j], r0[j], l1, m1, r1, l2, m2, r2);
       a = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(a), 0xD8));  // back to 0 1 2 … 7
       const int64_t ow = ow0 + 8 * j;
       int n = static_cast<int>(std::min<int64_t>(8, OW - ow));
@@ -132,34 +124,19 @@ void stride2_3x3_blocks(const Stride2& f, const float* x, const __m256 (&wv)[9],
     }
 }
 
-// Planes [p0, p1) by stride2_3x3_blocks, up to 4 blocks (32 outputs) across at a time (2: the
-// 112×112 c96 plane of MobileNetV2 ~10% slower, 1: 56×56 c144 ~20% slower).
-void stride2_3x3(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
-  const int64_t isz = f.H * f.W, osz = f.OH * f.OW;
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t m = p % pl.M;
-    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * isz;
-    const float* w = pl.w + m * 9;
-    const Epilogue ep = pl.epilogue(p, osz);
-    __m256 wv[9];
-    for (int t = 0; t < 9; ++t) wv[t] = _mm256_set1_ps(w[t]);
-    for (int64_t ow0 = 0; ow0 < f.OW; ow0 += 32) {
-      switch (std::min<int64_t>(4, (f.OW - ow0 + 7) / 8)) {
-        case 4: stride2_3x3_blocks<4>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-        case 3: stride2_3x3_blocks<3>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-        case 2: stride2_3x3_blocks<2>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-        default: stride2_3x3_blocks<1>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-      }
-    }
+struct Stride2Blocks {
+  template <int NB>
+  static void run(const Stride2& f, const float* x, const __m256 (&wv)[9], const Epilogue& ep, int64_t ow0, float* y) {
+    stride2_3x3_blocks<NB>(f, x, wv, ep, ow0, y);
   }
-}
+};
 
 }  // namespace
 
 void plane_avx2(const Plane& p) { plane_any<V8>(p); }
 void flat_avx2(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) { flat_rows_or_any<V8>(f, pl, p0, p1); }
 void stride2_avx2(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
-  if (f.KH == 3 && f.dh == 1) return stride2_3x3(f, pl, p0, p1);
+  if (f.KH == 3 && f.dh == 1) return stride2_3x3_planes<V8, Stride2Blocks>(f, pl, p0, p1);
   stride2_any<V8>(f, pl, p0, p1);
 }
 

@@ -95,15 +95,7 @@ void stride2_3x3_blocks(const Stride2& f, const float* x, const __m512 (&wv)[9],
       __m512 l1, m1, r1, l2, m2, r2;
       split(2 * oh + 1 - f.pad_top, j, &l1, &m1, &r1);
       split(2 * oh + 2 - f.pad_top, j, &l2, &m2, &r2);
-      __m512 a = _mm512_mul_ps(wv[0], l0[j]);
-      a = _mm512_fmadd_ps(wv[1], m0[j], a);
-      a = _mm512_fmadd_ps(wv[2], r0[j], a);
-      a = _mm512_fmadd_ps(wv[3], l1, a);
-      a = _mm512_fmadd_ps(wv[4], m1, a);
-      a = _mm512_fmadd_ps(wv[5], r1, a);
-      a = _mm512_fmadd_ps(wv[6], l2, a);
-      a = _mm512_fmadd_ps(wv[7], m2, a);
-      a = _mm512_fmadd_ps(wv[8], r2, a);
+      __m512 a = sum3x3<V16>(wv, l0[j], m0[j], r0[j], l1, m1, r1, l2, m2, r2);
       const int64_t ow = ow0 + 16 * j;
       const int n = static_cast<int>(std::min<int64_t>(16, OW - ow));
       put<V16>(y + oh * OW + ow, finish<V16>(a, ep, oh * OW + ow, n), n);
@@ -111,35 +103,19 @@ void stride2_3x3_blocks(const Stride2& f, const float* x, const __m512 (&wv)[9],
     }
 }
 
-// Planes [p0, p1) by stride2_3x3_blocks, output rows in order across up to 4 blocks (64 outputs)
-// at a time (a block's column down all rows, then the next one's, missed the cache on 112×112
-// planes that came from memory).
-void stride2_3x3(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
-  const int64_t isz = f.H * f.W, osz = f.OH * f.OW;
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t m = p % pl.M;
-    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * isz;
-    const float* w = pl.w + m * 9;
-    const Epilogue ep = pl.epilogue(p, osz);
-    __m512 wv[9];
-    for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(w[t]);
-    for (int64_t ow0 = 0; ow0 < f.OW; ow0 += 64) {
-      switch (std::min<int64_t>(4, (f.OW - ow0 + 15) / 16)) {
-        case 4: stride2_3x3_blocks<4>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-        case 3: stride2_3x3_blocks<3>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-        case 2: stride2_3x3_blocks<2>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-        default: stride2_3x3_blocks<1>(f, x, wv, ep, ow0, pl.y + p * osz); break;
-      }
-    }
+struct Stride2Blocks {
+  template <int NB>
+  static void run(const Stride2& f, const float* x, const __m512 (&wv)[9], const Epilogue& ep, int64_t ow0, float* y) {
+    stride2_3x3_blocks<NB>(f, x, wv, ep, ow0, y);
   }
-}
+};
 
 }  // namespace
 
 void plane_avx512(const Plane& p) { plane_any<V16>(p); }
 void flat_avx512(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) { flat_rows_or_any<V16>(f, pl, p0, p1); }
 void stride2_avx512(const Stride2& f, const Planes& pl, int64_t p0, int64_t p1) {
-  if (f.KH == 3 && f.dh == 1) return stride2_3x3(f, pl, p0, p1);
+  if (f.KH == 3 && f.dh == 1) return stride2_3x3_planes<V16, Stride2Blocks>(f, pl, p0, p1);
   stride2_any<V16>(f, pl, p0, p1);
 }
 

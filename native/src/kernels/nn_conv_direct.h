@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 namespace fleetrt {
 namespace convdirect {
@@ -65,6 +66,21 @@ void run_avx512_wide(const Problem& p, int64_t o0, int64_t o1, float* out);  // 
 constexpr int64_t kFewPositions = 8;
 void few_avx512(const Problem& p, int64_t r, float* out);
 void few_avx2(const Problem& p, int64_t r, float* out);  // the same with AVX2 (7×7: 2·24 + 1, 14×14: 8·24 + 4)
+// fn(std::integral_constant<int, r>{}) for 1 <= r <= kFewPositions (larger r as kFewPositions):
+// the few-position loops' rows as a compile-time count.
+template <class Fn>
+inline void with_few_positions(int64_t r, Fn&& fn) {
+  switch (r) {
+    case 1: return fn(std::integral_constant<int, 1>{});
+    case 2: return fn(std::integral_constant<int, 2>{});
+    case 3: return fn(std::integral_constant<int, 3>{});
+    case 4: return fn(std::integral_constant<int, 4>{});
+    case 5: return fn(std::integral_constant<int, 5>{});
+    case 6: return fn(std::integral_constant<int, 6>{});
+    case 7: return fn(std::integral_constant<int, 7>{});
+    default: return fn(std::integral_constant<int, 8>{});
+  }
+}
 
 // d[j] = s[2·j] for j < n, reading no further than s[2·(n − 1)] (AVX-512; the stride-2 rows of
 // the phase planes).

@@ -93,15 +93,19 @@ template <int R, int G>
 void few_group(const Problem& p, int64_t m0, float* out) {
   const float* s = p.phases + p.tap_offsets[0];
   __m256 acc[G][R];
-  __m128i mask[G][2];  // lanes of each half's block (the last block may hold fewer than 4)
-  int64_t mbs[G][2];
-  const float* w[G][2];
+  // each half's packed block of mb channels (the last one may hold fewer than 4, or none): weight
+  // (j, c) at w[c·mb + j], the lanes past mb masked
+  struct Half {
+    const float* w;
+    int64_t mb;
+    __m128i lanes;
+    __m128 at(int64_t c) const { return mb == kMB ? _mm_loadu_ps(w + c * kMB) : _mm_maskload_ps(w + c * mb, lanes); }
+  } half[G][2];
   for (int g = 0; g < G; ++g) {
     for (int h = 0; h < 2; ++h) {
       const int64_t mfirst = m0 + 8 * g + kMB * h, mb = std::clamp<int64_t>(p.out_channels - mfirst, 0, kMB);
-      mbs[g][h] = mb;
-      mask[g][h] = _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(mb)), _mm_setr_epi32(0, 1, 2, 3));
-      w[g][h] = p.weights + std::min(mfirst, p.out_channels - 1) * p.weight_stride;
+      half[g][h] = {p.weights + std::min(mfirst, p.out_channels - 1) * p.weight_stride, mb,
+                    _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(mb)), _mm_setr_epi32(0, 1, 2, 3))};
     }
     for (int i = 0; i < R; ++i) acc[g][i] = _mm256_setzero_ps();
   }
@@ -109,10 +113,7 @@ void few_group(const Problem& p, int64_t m0, float* out) {
     __m256 xs[R];
     for (int i = 0; i < R; ++i) xs[i] = _mm256_broadcast_ss(s + i);
     for (int g = 0; g < G; ++g) {
-      // packed block of mb channels: weight (j, c) at w[c·mb + j]
-      const __m128 lo = mbs[g][0] == kMB ? _mm_loadu_ps(w[g][0] + c * kMB) : _mm_maskload_ps(w[g][0] + c * mbs[g][0], mask[g][0]);
-      const __m128 hi = mbs[g][1] == kMB ? _mm_loadu_ps(w[g][1] + c * kMB) : _mm_maskload_ps(w[g][1] + c * mbs[g][1], mask[g][1]);
-      const __m256 wv = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+      const __m256 wv = _mm256_insertf128_ps(_mm256_castps128_ps256(half[g][0].at(c)), half[g][1].at(c), 1);
       for (int i = 0; i < R; ++i) acc[g][i] = _mm256_fmadd_ps(wv, xs[i], acc[g][i]);
     }
   }
@@ -136,16 +137,7 @@ void few_r(const Problem& p, float* out) {
 }  // namespace
 
 void few_avx2(const Problem& p, int64_t r, float* out) {
-  switch (r) {
-    case 1: return few_r<1>(p, out);
-    case 2: return few_r<2>(p, out);
-    case 3: return few_r<3>(p, out);
-    case 4: return few_r<4>(p, out);
-    case 5: return few_r<5>(p, out);
-    case 6: return few_r<6>(p, out);
-    case 7: return few_r<7>(p, out);
-    default: return few_r<8>(p, out);
-  }
+  with_few_positions(r, [&](auto R) { few_r<decltype(R)::value>(p, out); });
 }
 
 void run_avx2(const Problem& p, int64_t o0, int64_t o1, float* out) {

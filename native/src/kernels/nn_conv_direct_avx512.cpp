@@ -217,16 +217,7 @@ void few_r(const Problem& p, float* out) {
 }  // namespace
 
 void few_avx512(const Problem& p, int64_t r, float* out) {
-  switch (r) {
-    case 1: return few_r<1>(p, out);
-    case 2: return few_r<2>(p, out);
-    case 3: return few_r<3>(p, out);
-    case 4: return few_r<4>(p, out);
-    case 5: return few_r<5>(p, out);
-    case 6: return few_r<6>(p, out);
-    case 7: return few_r<7>(p, out);
-    default: return few_r<8>(p, out);
-  }
+  with_few_positions(r, [&](auto R) { few_r<decltype(R)::value>(p, out); });
 }
 
 void gather2_avx512(float* d, const float* s, int64_t n) {
