@@ -149,6 +149,22 @@ const CONVS: Conv[] = [
   // a small one gathered, with a partial last block
   { name: 'pointwise_wide_residual', C: 24, H: 30, W: 29, M: 19, k: 1, stride: 1, pad: 0, group: 1, residual: true },
   { name: 'pointwise_residual', C: 40, H: 9, W: 11, M: 26, k: 1, stride: 1, pad: 0, group: 1, residual: true },
+  // more than 96 input channels: AVX2 takes them in chunks, the sums kept between them apart from
+  // the output (here over its residual) until the last chunk's epilogue; strided, gathered
+  {
+    name: 'pointwise_chunked_in_place',
+    C: 200,
+    H: 9,
+    W: 11,
+    M: 26,
+    k: 1,
+    stride: 1,
+    pad: 0,
+    group: 1,
+    residual: true,
+    inPlace: true,
+  },
+  { name: 'pointwise_s2_chunked', C: 130, H: 15, W: 13, M: 29, k: 1, stride: 2, pad: 0, group: 1 },
   // few output positions, many filters: the packed GEMM (positions as rows, partial row and
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },
