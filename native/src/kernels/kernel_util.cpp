@@ -591,10 +591,11 @@ bool use_avx512() {
 #endif
 }
 
-int64_t last_level_cache_bytes() {
-  static const int64_t bytes = [] {
-    int64_t best = 0;
-    int best_level = 0;
+namespace {
+// The caches CPU 0 reports in Linux sysfs: (level, bytes) per index, in its order.
+const std::vector<std::pair<int, int64_t>>& reported_caches() {
+  static const std::vector<std::pair<int, int64_t>> caches = [] {
+    std::vector<std::pair<int, int64_t>> out;
     for (int i = 0; i < 8; ++i) {
       const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
       std::ifstream level(dir + "level"), size(dir + "size");
@@ -605,11 +606,26 @@ int64_t last_level_cache_bytes() {
       size >> unit;  // "32768K"; the number stops at the suffix
       if (unit == "K") n <<= 10;
       else if (unit == "M") n <<= 20;
-      if (lv > best_level || (lv == best_level && n > best)) best_level = lv, best = n;
+      out.emplace_back(lv, n);
     }
-    return best > 0 ? best : int64_t{8} << 20;
+    return out;
   }();
-  return bytes;
+  return caches;
+}
+}  // namespace
+
+int64_t last_level_cache_bytes() {
+  int64_t best = 0;
+  int best_level = 0;
+  for (const auto& [lv, n] : reported_caches())
+    if (lv > best_level || (lv == best_level && n > best)) best_level = lv, best = n;
+  return best > 0 ? best : int64_t{8} << 20;
+}
+
+int64_t l2_cache_bytes() {
+  for (const auto& [lv, n] : reported_caches())
+    if (lv == 2 && n > 0) return n;
+  return int64_t{1} << 20;
 }
 
 }  // namespace ku

@@ -327,6 +327,9 @@ inline float* grow(FloatBuf& buf, int64_t& cap, int64_t n) {
 // Bytes of the largest cache level CPU 0 reports (Linux sysfs: one L3 slice, not the package's
 // sum), or 8 MiB where none is reported.
 int64_t last_level_cache_bytes();
+// Bytes of CPU 0's L2 cache (per core on the x86 CPUs fleetrt tunes for), or 1 MiB where none is
+// reported.
+int64_t l2_cache_bytes();
 
 }  // namespace ku
 }  // namespace fleetrt

@@ -784,15 +784,19 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // c128→256 (1.2 MB of filters) ran 0.549 → 0.489 ms direct; ResNet-50's c256→256 (2.4 MB) stays.
   if (ksz > 1 && osz > 64 && strided && threads > 1 && Mg * K <= threads * (int64_t{1} << 18)) return false;
   if (ksz > 1) return osz <= 64 || (osz <= 196 && strided);
-  // 1×1: filters past L2 (1 MiB), which the direct kernel would stream once per block or band.
+  // 1×1: filters past L2, which the direct kernel would stream once per block or band.
   // Unstrided ones on several threads: past L2 per thread, since the direct kernel splits the
   // filters between the threads there (conv1x1_direct) and applies the epilogue in its stores.
-  // In the model (2 threads, before/after alternated, medians of 8–10 rounds): ResNet-50's 14×14
-  // c256→1024 with its residual 0.416–0.431 → 0.364–0.394 ms, c1024→512 0.753–0.763 → 0.663–0.672,
-  // c1024→256 unchanged (0.38–0.39); MobileNetV2's 7×7 c960→320 0.186–0.199 → 0.134, c320→1280
-  // 0.209 → 0.178–0.189. (Strided ones gather their inputs per block of positions and keep the GEMM.)
-  if (!strided && threads > 1) return osz <= 196 && Mg * K > threads * (int64_t{1} << 18);
-  return osz <= 196 && Mg * K >= (int64_t{1} << 18);
+  // In the model (1 MiB of L2, 2 threads, before/after alternated, medians of 8–10 rounds):
+  // ResNet-50's 14×14 c256→1024 with its residual 0.416–0.431 → 0.364–0.394 ms, c1024→512
+  // 0.753–0.763 → 0.663–0.672, c1024→256 unchanged (0.38–0.39); MobileNetV2's 7×7 c960→320
+  // 0.186–0.199 → 0.134, c320→1280 0.209 → 0.178–0.189. With 512 KiB of L2 (Zen 3) those two
+  // pass it per thread and go back to the GEMM, which reads each filter once: the direct kernel
+  // read them from L3 once per block of positions (medians of 14 rounds in the model: 0.49 →
+  // 0.42 ms, 0.35 → 0.30). (Strided ones gather their inputs per block of positions and keep the GEMM.)
+  const int64_t l2_floats = ku::l2_cache_bytes() / int64_t{sizeof(float)};
+  if (!strided && threads > 1) return osz <= 196 && Mg * K > threads * l2_floats;
+  return osz <= 196 && Mg * K >= l2_floats;
 }
 
 // The float32 conv into yf, by the first path that applies (see the file comment).
