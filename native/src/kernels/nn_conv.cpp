@@ -792,7 +792,7 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // 0.753–0.763 → 0.663–0.672, c1024→256 unchanged (0.38–0.39); MobileNetV2's 7×7 c960→320
   // 0.186–0.199 → 0.134, c320→1280 0.209 → 0.178–0.189. With 512 KiB of L2 (Zen 3) those two
   // pass it per thread and go back to the GEMM, which reads each filter once: the direct kernel
-  // read them from L3 once per block of positions (medians of 14 rounds in the model: 0.49 →
+  // read them from L3 once per block of positions (medians of 8 alternated rounds in the model: 0.49 →
   // 0.42 ms, 0.35 → 0.30). (Strided ones gather their inputs per block of positions and keep the GEMM.)
   const int64_t l2_floats = ku::l2_cache_bytes() / int64_t{sizeof(float)};
   if (!strided && threads > 1) return osz <= 196 && Mg * K > threads * l2_floats;
