@@ -259,6 +259,10 @@ const CONVS: Conv[] = [
   { name: 'depthwise3x3_rows_3_left', C: 4, H: 11, W: 29, M: 4, k: 3, stride: 1, pad: 1, group: 4 },
   { name: 'depthwise3x3_rows_2_high', C: 3, H: 2, W: 33, M: 3, k: 3, stride: 1, pad: 1, group: 3 },
   { name: 'depthwise3x3_s2_rows', C: 3, H: 11, W: 150, M: 3, k: 3, stride: 2, pad: 1, group: 3 },
+  // rows of 9 to 27 (AVX2: by rows from a zero-bordered copy of each plane), 4 rows at a time
+  // and 2 or 3 left, two images; a plane shorter than one block of rows
+  { name: 'depthwise3x3_padded', C: 6, H: 14, W: 14, M: 6, k: 3, stride: 1, pad: 1, group: 6, residual: true, N: 2 },
+  { name: 'depthwise3x3_padded_low', C: 4, H: 3, W: 16, M: 4, k: 3, stride: 1, pad: 1, group: 4 },
   // stride 2 on even widths (no output reads the right pad): whole-vector loads and, where a row's
   // blocks span all of it (AVX2: 7 and 22 outputs wide), its partial last vector stored whole over
   // the next row's start; two images, so that the last row of a plane meets the next plane

@@ -5,7 +5,8 @@
 //   - same-size stride 1 (any kernel and dilation, OH = H, OW = W): over each plane as one flat
 //     run, y[o] = Σ_t w[t] · x[o + offset_t], each tap's load masked to the lanes whose input
 //     column and row are inside (3×3 with pads 1 on rows 28 wide and more: by rows, four output
-//     rows at a time, each input row loaded once for all that read it);
+//     rows at a time, each input row loaded once for all that read it; AVX2, rows 9 to 27 wide:
+//     the same from a zero-bordered copy of each plane, no masks);
 //   - 3 taps wide, stride 2, left pad 1 (MobileNet's downsampling 3×3): per output row, two
 //     loads of each input row split into its even and odd columns (AVX-512, 3×3: each input
 //     row split once per block of columns and used by both output rows that read it);

@@ -208,6 +208,71 @@ void rows3x3_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
   }
 }
 
+// Output rows [oh, oh + R) of a plane copied into a zero-bordered buffer xp, Wp wide (plane
+// column j at j + 1 of buffer row i + 1): every load a plain one. The same sums as rows3x3.
+template <class V, int R>
+void padded3x3_block(const float* xp, int64_t Wp, int64_t W, int64_t oh, const typename V::T wv[9],
+                     const Epilogue& ep, float* y) {
+  using T = typename V::T;
+  for (int64_t ow = 0; ow < W; ow += V::kLanes) {
+    const int cnt = static_cast<int>(std::min<int64_t>(V::kLanes, W - ow));
+    T a[R];
+#pragma GCC unroll 8
+    for (int k = 0; k < R + 2; ++k) {  // buffer row oh + k: kernel row k − i of output row oh + i
+      const float* row = xp + (oh + k) * Wp + ow;
+      const T l = V::load(row), c = V::load(row + 1), rt = V::load(row + 2);
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const int r = k - i;
+        if (r < 0 || r > 2) continue;
+        a[i] = r == 0 ? V::mul(wv[0], l) : V::fmadd(wv[3 * r], l, a[i]);
+        a[i] = V::fmadd(wv[3 * r + 1], c, a[i]);
+        a[i] = V::fmadd(wv[3 * r + 2], rt, a[i]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+      const int64_t o = (oh + i) * W + ow;
+      put<V>(y + o, finish<V>(a[i], ep, o, cnt), cnt);
+    }
+  }
+}
+
+// A same-size 3×3 with pads 1 on a narrow plane: each plane copied first into a buffer with a zero
+// border, its rows padded to whole vectors and two more columns, so that no load needs the masks
+// the flat loop builds for the lanes at every row's ends (most of its loads on 14-wide rows).
+template <class V>
+void padded3x3_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
+  constexpr int R = 4;
+  const int64_t H = f.H, W = f.W, n = H * W;
+  const int64_t Wp = (W + V::kLanes - 1) / V::kLanes * V::kLanes + 2;
+  thread_local std::vector<float> buf;
+  thread_local int64_t shaped_h = -1, shaped_w = -1;  // the geometry whose border buf holds
+  if (shaped_h != H || shaped_w != W) {
+    buf.assign(static_cast<size_t>((H + 2) * Wp), 0.f);
+    shaped_h = H, shaped_w = W;
+  }
+  float* xp = buf.data();
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t m = p % pl.M;
+    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * n;
+    for (int64_t i = 0; i < H; ++i) std::copy(x + i * W, x + (i + 1) * W, xp + (i + 1) * Wp + 1);
+    const float* w = pl.w + m * 9;
+    float* y = pl.y + p * n;
+    const Epilogue ep = pl.epilogue(p, n);
+    typename V::T wv[9];
+    for (int t = 0; t < 9; ++t) wv[t] = V::set1(w[t]);
+    int64_t oh = 0;
+    for (; oh + R <= H; oh += R) padded3x3_block<V, R>(xp, Wp, W, oh, wv, ep, y);
+    switch (H - oh) {
+      case 3: padded3x3_block<V, 3>(xp, Wp, W, oh, wv, ep, y); break;
+      case 2: padded3x3_block<V, 2>(xp, Wp, W, oh, wv, ep, y); break;
+      case 1: padded3x3_block<V, 1>(xp, Wp, W, oh, wv, ep, y); break;
+      default: break;
+    }
+  }
+}
+
 template <class V>
 void flat_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
   if (pl.ntaps == 9) return flat_impl<V, 9>(f, pl, p0, p1);
@@ -219,10 +284,14 @@ void flat_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
 // rows, with AVX-512, MobileNetV2's 14×14 c384 and c576 took 12 and 18 µs alone against the flat
 // loop's 18 and 26 (2 threads), but 31 and 39 µs in the model against 25 and 33; 7×7 c960
 // 0.023 ms against 0.020. With AVX2 (8 lanes, the flat loop's masks built per load), 2 threads:
-// 112×112 c32 0.176 → 0.067 ms, 56×56 c144 0.161 → 0.082, 28×28 c192 0.054 → 0.040, 14×14 even.
+// 112×112 c32 0.176 → 0.067 ms, 56×56 c144 0.161 → 0.082, 28×28 c192 0.054 → 0.040; rows of 9
+// to 27 by rows from a zero-bordered copy of each plane (padded3x3_any): 14×14 c384 0.080 →
+// 0.060–0.063 ms, c576 0.087–0.128 → 0.067–0.094 (fleetrt_conv_bench, alternated); 7×7 (one
+// vector a row) stays flat, 0.050–0.058 against 0.060–0.066.
 template <class V>
 void flat_rows_or_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
   if (f.pad1_3x3 && f.W >= 28) return rows3x3_any<V>(f, pl, p0, p1);
+  if (V::kLanes == 8 && f.pad1_3x3 && f.W > V::kLanes) return padded3x3_any<V>(f, pl, p0, p1);
   flat_any<V>(f, pl, p0, p1);
 }
 
