@@ -16,7 +16,8 @@ constexpr int kOV = 3;   // 8-float vectors of output positions per block
 
 // acc (the sums of output rows m0.. at positions rel..rel + 24 of `out`) with the epilogue, stored.
 template <int MB>
-__attribute__((always_inline)) inline void store_block(const Problem& p, __m256 (&acc)[MB][kOV], float* out, int64_t m0, int64_t rel) {
+__attribute__((always_inline)) inline void store_block(const Problem& p, __m256 (&acc)[MB][kOV], float* out,
+                                                       int64_t m0, int64_t rel) {
   if (const StoreEpilogue* e = p.epilogue) {
     const __m256 va = _mm256_set1_ps(e->a), vb = _mm256_set1_ps(e->b), vlo = _mm256_set1_ps(e->lo),
                  vhi = _mm256_set1_ps(e->hi);
@@ -93,7 +94,8 @@ void chunk_blocks(const Problem& p, int64_t o, int64_t rel, int64_t c0, int64_t 
     float* pm = part + m * kOV * 8;
     __m256 acc[MB][kOV];
     for (int j = 0; j < MB; ++j)
-      for (int v = 0; v < kOV; ++v) acc[j][v] = c0 > 0 ? _mm256_loadu_ps(pm + j * kOV * 8 + 8 * v) : _mm256_setzero_ps();
+      for (int v = 0; v < kOV; ++v)
+        acc[j][v] = c0 > 0 ? _mm256_loadu_ps(pm + j * kOV * 8 + 8 * v) : _mm256_setzero_ps();
     const float* s = p.phases + o + p.tap_offsets[0] + c0 * p.channel_stride;
     for (int64_t c = c0; c < c1; ++c, s += p.channel_stride, w += MB) {
       const __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8), x2 = _mm256_loadu_ps(s + 16);
@@ -120,7 +122,8 @@ void chunk_blocks(const Problem& p, int64_t o, int64_t rel, int64_t c0, int64_t 
 constexpr int64_t kChunk = 96;
 void run_chunked(const Problem& p, int64_t o0, int64_t o1, float* out) {
   thread_local std::vector<float> part;
-  if (part.size() < static_cast<size_t>(p.out_channels * kOV * 8)) part.resize(static_cast<size_t>(p.out_channels * kOV * 8));
+  const size_t need = static_cast<size_t>(p.out_channels * kOV * 8);
+  if (part.size() < need) part.resize(need);
   const int64_t chunks = (p.channels + kChunk - 1) / kChunk, per = (p.channels + chunks - 1) / chunks;
   const int64_t whole = p.out_channels / kMB * kMB, left = p.out_channels - whole;
   for (int64_t o = o0; o < o1; o += kOV * 8)
