@@ -138,26 +138,57 @@ void flat_impl(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
 // against one row at a time (the form before on rows of 64 and more) 101.6 → 130.8 (2 threads);
 // R = 6 and 8 ran as 4. The same sums, in the same order, as flat_impl: per output, tap 0
 // multiplied, then one FMA per tap.
-template <class V, int R>
-inline void rows3x3(const float* x, int64_t H, int64_t W, int64_t oh, int64_t ow, const typename V::T wv[9],
-                    typename V::T a[R]) {
+//
+// Where rows3x3 reads the three taps of input row ih (columns ow − 1, ow, ow + 1, zero outside
+// the plane) for the block of columns from ow (set by at):
+//   - PlaneTaps: the plane where it lies, plain loads inside the row, masked at its ends;
+//   - PaddedTaps: a copy of the plane with a zero border (plane row i, column j at buffer row
+//     i + 1, column j + 1; rows Wp wide, padded to whole vectors and two columns more): plain
+//     loads only (AVX2 on narrow planes, whose rows' ends are most of the flat loop's loads).
+template <class V>
+struct PlaneTaps {
   using T = typename V::T;
-  constexpr int L = V::kLanes;
-  // lanes of the left, centre and right taps inside the row (all of them inside: plain loads)
-  const bool inside = ow >= 1 && ow + L + 1 <= W;
-  const uint32_t ml = range_bits<V>(ow - 1, W), mc = range_bits<V>(ow, W), mr = range_bits<V>(ow + 1, W);
+  const float* x;
+  int64_t H, W;
+  int64_t ow = 0;
+  bool inside = false;  // all three taps' lanes inside the row: plain loads
+  uint32_t ml = 0, mc = 0, mr = 0;
+  void at(int64_t o) {
+    ow = o;
+    inside = ow >= 1 && ow + V::kLanes + 1 <= W;
+    ml = range_bits<V>(ow - 1, W), mc = range_bits<V>(ow, W), mr = range_bits<V>(ow + 1, W);
+  }
+  void load(int64_t ih, T& l, T& c, T& rt) const {
+    l = c = rt = V::zero();
+    if (ih < 0 || ih >= H) return;
+    const float* row = x + ih * W + ow;
+    if (inside) {
+      l = V::load(row - 1), c = V::load(row), rt = V::load(row + 1);
+    } else {
+      l = V::load_mask(row - 1, ml), c = V::load_mask(row, mc), rt = V::load_mask(row + 1, mr);
+    }
+  }
+};
+template <class V>
+struct PaddedTaps {
+  using T = typename V::T;
+  const float* xp;
+  int64_t Wp;
+  int64_t ow = 0;
+  void at(int64_t o) { ow = o; }
+  void load(int64_t ih, T& l, T& c, T& rt) const {
+    const float* row = xp + (ih + 1) * Wp + ow;
+    l = V::load(row), c = V::load(row + 1), rt = V::load(row + 2);
+  }
+};
+
+template <class V, int R, class Taps>
+inline void rows3x3(const Taps& taps, int64_t oh, const typename V::T wv[9], typename V::T a[R]) {
+  using T = typename V::T;
 #pragma GCC unroll 8
   for (int k = 0; k < R + 2; ++k) {  // input row oh − 1 + k: kernel row k − i of output row oh + i
-    const int64_t ih = oh - 1 + k;
-    T l = V::zero(), c = l, rt = l;
-    if (ih >= 0 && ih < H) {
-      const float* row = x + ih * W + ow;
-      if (inside) {
-        l = V::load(row - 1), c = V::load(row), rt = V::load(row + 1);
-      } else {
-        l = V::load_mask(row - 1, ml), c = V::load_mask(row, mc), rt = V::load_mask(row + 1, mr);
-      }
-    }
+    T l, c, rt;
+    taps.load(oh - 1 + k, l, c, rt);
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const int r = k - i;
@@ -169,14 +200,14 @@ inline void rows3x3(const float* x, int64_t H, int64_t W, int64_t oh, int64_t ow
   }
 }
 
-// Output rows [oh, oh + R) of one plane.
-template <class V, int R>
-void rows3x3_block(const float* x, int64_t H, int64_t W, int64_t oh, const typename V::T wv[9], const Epilogue& ep,
-                   float* y) {
+// Output rows [oh, oh + R) of one H × W plane.
+template <class V, int R, class Taps>
+void rows3x3_block(Taps taps, int64_t W, int64_t oh, const typename V::T wv[9], const Epilogue& ep, float* y) {
   for (int64_t ow = 0; ow < W; ow += V::kLanes) {
     const int cnt = static_cast<int>(std::min<int64_t>(V::kLanes, W - ow));
     typename V::T a[R];
-    rows3x3<V, R>(x, H, W, oh, ow, wv, a);
+    taps.at(ow);
+    rows3x3<V, R>(taps, oh, wv, a);
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const int64_t o = (oh + i) * W + ow;
@@ -185,90 +216,46 @@ void rows3x3_block(const float* x, int64_t H, int64_t W, int64_t oh, const typen
   }
 }
 
-template <class V>
-void rows3x3_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
+// All the rows of one plane, four at a time.
+template <class V, class Taps>
+void rows3x3_plane(const Taps& taps, int64_t H, int64_t W, const typename V::T wv[9], const Epilogue& ep,
+                   float* y) {
   constexpr int R = 4;
-  const int64_t H = f.H, W = f.W, n = H * W;
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t m = p % pl.M;
-    const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * n;
-    const float* w = pl.w + m * 9;
-    float* y = pl.y + p * n;
-    const Epilogue ep = pl.epilogue(p, n);
-    typename V::T wv[9];
-    for (int t = 0; t < 9; ++t) wv[t] = V::set1(w[t]);
-    int64_t oh = 0;
-    for (; oh + R <= H; oh += R) rows3x3_block<V, R>(x, H, W, oh, wv, ep, y);
-    switch (H - oh) {
-      case 3: rows3x3_block<V, 3>(x, H, W, oh, wv, ep, y); break;
-      case 2: rows3x3_block<V, 2>(x, H, W, oh, wv, ep, y); break;
-      case 1: rows3x3_block<V, 1>(x, H, W, oh, wv, ep, y); break;
-      default: break;
-    }
+  int64_t oh = 0;
+  for (; oh + R <= H; oh += R) rows3x3_block<V, R>(taps, W, oh, wv, ep, y);
+  switch (H - oh) {
+    case 3: rows3x3_block<V, 3>(taps, W, oh, wv, ep, y); break;
+    case 2: rows3x3_block<V, 2>(taps, W, oh, wv, ep, y); break;
+    case 1: rows3x3_block<V, 1>(taps, W, oh, wv, ep, y); break;
+    default: break;
   }
 }
 
-// Output rows [oh, oh + R) of a plane copied into a zero-bordered buffer xp, Wp wide (plane
-// column j at j + 1 of buffer row i + 1): every load a plain one. The same sums as rows3x3.
-template <class V, int R>
-void padded3x3_block(const float* xp, int64_t Wp, int64_t W, int64_t oh, const typename V::T wv[9],
-                     const Epilogue& ep, float* y) {
-  using T = typename V::T;
-  for (int64_t ow = 0; ow < W; ow += V::kLanes) {
-    const int cnt = static_cast<int>(std::min<int64_t>(V::kLanes, W - ow));
-    T a[R];
-#pragma GCC unroll 8
-    for (int k = 0; k < R + 2; ++k) {  // buffer row oh + k: kernel row k − i of output row oh + i
-      const float* row = xp + (oh + k) * Wp + ow;
-      const T l = V::load(row), c = V::load(row + 1), rt = V::load(row + 2);
-#pragma GCC unroll 8
-      for (int i = 0; i < R; ++i) {
-        const int r = k - i;
-        if (r < 0 || r > 2) continue;
-        a[i] = r == 0 ? V::mul(wv[0], l) : V::fmadd(wv[3 * r], l, a[i]);
-        a[i] = V::fmadd(wv[3 * r + 1], c, a[i]);
-        a[i] = V::fmadd(wv[3 * r + 2], rt, a[i]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < R; ++i) {
-      const int64_t o = (oh + i) * W + ow;
-      put<V>(y + o, finish<V>(a[i], ep, o, cnt), cnt);
-    }
-  }
-}
-
-// A same-size 3×3 with pads 1 on a narrow plane: each plane copied first into a buffer with a zero
-// border, its rows padded to whole vectors and two more columns, so that no load needs the masks
-// the flat loop builds for the lanes at every row's ends (most of its loads on 14-wide rows).
+// padded: each plane copied first into a buffer with a zero border (PaddedTaps), else read where
+// it lies (PlaneTaps).
 template <class V>
-void padded3x3_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
-  constexpr int R = 4;
+void rows3x3_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1, bool padded) {
   const int64_t H = f.H, W = f.W, n = H * W;
   const int64_t Wp = (W + V::kLanes - 1) / V::kLanes * V::kLanes + 2;
   thread_local std::vector<float> buf;
   thread_local int64_t shaped_h = -1, shaped_w = -1;  // the geometry whose border buf holds
-  if (shaped_h != H || shaped_w != W) {
+  if (padded && (shaped_h != H || shaped_w != W)) {
     buf.assign(static_cast<size_t>((H + 2) * Wp), 0.f);
     shaped_h = H, shaped_w = W;
   }
-  float* xp = buf.data();
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t m = p % pl.M;
     const float* x = pl.x + ((p / pl.M) * pl.C + m / pl.mult) * n;
-    for (int64_t i = 0; i < H; ++i) std::copy(x + i * W, x + (i + 1) * W, xp + (i + 1) * Wp + 1);
     const float* w = pl.w + m * 9;
     float* y = pl.y + p * n;
     const Epilogue ep = pl.epilogue(p, n);
     typename V::T wv[9];
     for (int t = 0; t < 9; ++t) wv[t] = V::set1(w[t]);
-    int64_t oh = 0;
-    for (; oh + R <= H; oh += R) padded3x3_block<V, R>(xp, Wp, W, oh, wv, ep, y);
-    switch (H - oh) {
-      case 3: padded3x3_block<V, 3>(xp, Wp, W, oh, wv, ep, y); break;
-      case 2: padded3x3_block<V, 2>(xp, Wp, W, oh, wv, ep, y); break;
-      case 1: padded3x3_block<V, 1>(xp, Wp, W, oh, wv, ep, y); break;
-      default: break;
+    if (padded) {
+      for (int64_t i = 0; i < H; ++i) std::copy(x + i * W, x + (i + 1) * W, buf.data() + (i + 1) * Wp + 1);
+      rows3x3_plane<V>(PaddedTaps<V>{buf.data(), Wp}, H, W, wv, ep, y);
+    } else {
+      rows3x3_plane<V>(PlaneTaps<V>{x, H, W}, H, W, wv, ep, y);
     }
   }
 }
@@ -285,13 +272,13 @@ void flat_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
 // loop's 18 and 26 (2 threads), but 31 and 39 µs in the model against 25 and 33; 7×7 c960
 // 0.023 ms against 0.020. With AVX2 (8 lanes, the flat loop's masks built per load), 2 threads:
 // 112×112 c32 0.176 → 0.067 ms, 56×56 c144 0.161 → 0.082, 28×28 c192 0.054 → 0.040; rows of 9
-// to 27 by rows from a zero-bordered copy of each plane (padded3x3_any): 14×14 c384 0.080 →
+// to 27 by rows from a zero-bordered copy of each plane (PaddedTaps): 14×14 c384 0.080 →
 // 0.060–0.063 ms, c576 0.087–0.128 → 0.067–0.094 (fleetrt_conv_bench, alternated); 7×7 (one
 // vector a row) stays flat, 0.050–0.058 against 0.060–0.066.
 template <class V>
 void flat_rows_or_any(const Flat& f, const Planes& pl, int64_t p0, int64_t p1) {
-  if (f.pad1_3x3 && f.W >= 28) return rows3x3_any<V>(f, pl, p0, p1);
-  if (V::kLanes == 8 && f.pad1_3x3 && f.W > V::kLanes) return padded3x3_any<V>(f, pl, p0, p1);
+  if (f.pad1_3x3 && f.W >= 28) return rows3x3_any<V>(f, pl, p0, p1, false);
+  if (V::kLanes == 8 && f.pad1_3x3 && f.W > V::kLanes) return rows3x3_any<V>(f, pl, p0, p1, true);
   flat_any<V>(f, pl, p0, p1);
 }
 
