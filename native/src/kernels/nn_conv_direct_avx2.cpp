@@ -37,6 +37,22 @@ __attribute__((always_inline)) inline void store_block(const Problem& p, __m256 
   }
 }
 
+// 1×1: acc[j] += weight (j, c) · the 24 values at s + c·stride, for c < n; weight (j, c) at
+// w[j·js + c·ks].
+template <int MB>
+__attribute__((always_inline)) inline void sum_1x1(const float* s, int64_t stride, const float* w, int64_t js,
+                                                   int64_t ks, int64_t n, __m256 (&acc)[MB][kOV]) {
+  for (int64_t c = 0; c < n; ++c, s += stride) {
+    const __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8), x2 = _mm256_loadu_ps(s + 16);
+    for (int j = 0; j < MB; ++j) {
+      const __m256 wj = _mm256_broadcast_ss(w + j * js + c * ks);
+      acc[j][0] = _mm256_fmadd_ps(wj, x0, acc[j][0]);
+      acc[j][1] = _mm256_fmadd_ps(wj, x1, acc[j][1]);
+      acc[j][2] = _mm256_fmadd_ps(wj, x2, acc[j][2]);
+    }
+  }
+}
+
 // out rows [m0, m0 + MB) over positions [o0, o1) (o1 − o0 a multiple of 24).
 // kPacked: the block's weights as [k][MB] (Problem::packed_weights), else row m at m·weight_stride.
 template <int MB, bool kPacked>
@@ -48,19 +64,9 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
     for (int j = 0; j < MB; ++j)
       for (int v = 0; v < kOV; ++v) acc[j][v] = _mm256_setzero_ps();
     int64_t k = 0;
-    if (p.ntaps == 1) {
-      // 1×1: one tap, channels one after another
-      const float* s = p.phases + o + p.tap_offsets[0];
-      for (int64_t c = 0; c < p.channels; ++c, s += p.channel_stride) {
-        const __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8), x2 = _mm256_loadu_ps(s + 16);
-        for (int j = 0; j < MB; ++j) {
-          const __m256 wj = _mm256_broadcast_ss(w0 + j * js + c * ks);
-          acc[j][0] = _mm256_fmadd_ps(wj, x0, acc[j][0]);
-          acc[j][1] = _mm256_fmadd_ps(wj, x1, acc[j][1]);
-          acc[j][2] = _mm256_fmadd_ps(wj, x2, acc[j][2]);
-        }
-      }
-    } else
+    if (p.ntaps == 1)  // 1×1: one tap, channels one after another
+      sum_1x1<MB>(p.phases + o + p.tap_offsets[0], p.channel_stride, w0, js, ks, p.channels, acc);
+    else
     for (int64_t c = 0; c < p.channels; ++c) {
       const float* base = p.phases + c * p.channel_stride + o;
       for (int64_t t = 0; t < p.ntaps; ++t, ++k) {
@@ -96,16 +102,7 @@ void chunk_blocks(const Problem& p, int64_t o, int64_t rel, int64_t c0, int64_t 
     for (int j = 0; j < MB; ++j)
       for (int v = 0; v < kOV; ++v)
         acc[j][v] = c0 > 0 ? _mm256_loadu_ps(pm + j * kOV * 8 + 8 * v) : _mm256_setzero_ps();
-    const float* s = p.phases + o + p.tap_offsets[0] + c0 * p.channel_stride;
-    for (int64_t c = c0; c < c1; ++c, s += p.channel_stride, w += MB) {
-      const __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8), x2 = _mm256_loadu_ps(s + 16);
-      for (int j = 0; j < MB; ++j) {
-        const __m256 wj = _mm256_broadcast_ss(w + j);
-        acc[j][0] = _mm256_fmadd_ps(wj, x0, acc[j][0]);
-        acc[j][1] = _mm256_fmadd_ps(wj, x1, acc[j][1]);
-        acc[j][2] = _mm256_fmadd_ps(wj, x2, acc[j][2]);
-      }
-    }
+    sum_1x1<MB>(p.phases + o + p.tap_offsets[0] + c0 * p.channel_stride, p.channel_stride, w, 1, MB, c1 - c0, acc);
     if (c1 == p.channels) store_block<MB>(p, acc, out, m, rel);
     else
       for (int j = 0; j < MB; ++j)
