@@ -110,6 +110,7 @@ constexpr int64_t kStreamRowsMax = 2;
 // BERT-base's weights, 2 threads, Zen 3: 19.3 against 14.4 GB/s). Every product of up to 8 rows
 // of such a B then runs the same loops whether B is a weight or not, and so gives the same bits.
 constexpr int64_t kRowsMaxAsIs = 8;
+bool reads_b_as_is(bool tb, DType t, int64_t rows) { return tb && t == DType::kF32 && rows <= kRowsMaxAsIs; }
 
 // op(B) of a constant B input, packed once for the SGEMM (as float32).
 struct PackedWeight {
@@ -153,8 +154,7 @@ void gemm_b(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t 
             const MatMulEpilogue* ep = nullptr) {
   const ku::GemmEpilogue gep = ep ? ep->gemm() : ku::GemmEpilogue{};
   const ku::GemmEpilogue* g = ep ? &gep : nullptr;
-  const bool as_is = tb && b.dtype == DType::kF32 && M <= kRowsMaxAsIs;
-  if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && K > 0 && !as_is &&
+  if (b_off == 0 && ctx.input(1) == &b && ctx.input_is_constant(1) && K > 0 && !reads_b_as_is(tb, b.dtype, M) &&
       (M > kStreamRowsMax || !ku::skinny_gemm_fits(M, N, K, tb))) {
     if (auto p = packed_weight(ctx, b, tb, K, N, ldb)) {
       ku::sgemm_packed(ta, M, alpha, A, lda, *p->panels, beta, C, ldc, &ctx, g);
@@ -420,7 +420,7 @@ Status prepare_packed_b(KernelContext& ctx, bool tb, int64_t rows) {
   const int64_t K = tb ? b->shape[1] : b->shape[0], N = tb ? b->shape[0] : b->shape[1];
   if (K <= 0 || N <= 0) return Status::Ok();
   if (rows >= 0 && rows <= kStreamRowsMax) return Status::Ok();  // packed on first use, if at all
-  if (tb && b->dtype == DType::kF32 && rows >= 0 && rows <= kRowsMaxAsIs) return Status::Ok();
+  if (rows >= 0 && reads_b_as_is(tb, b->dtype, rows)) return Status::Ok();
   packed_weight(ctx, *b, tb, K, N, b->shape[1]);
   return Status::Ok();
 }
