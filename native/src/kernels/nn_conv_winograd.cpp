@@ -56,7 +56,7 @@ constexpr int64_t kBlockInputBytes = 256 * 1024;
 struct Filters {
   const void* data;
   int64_t M, C, m, mr;
-  ku::FloatBuf packed;  // on large pages (large_floats): ResNet-50 3×3s take 9–17 MB with AVX2
+  ku::FloatBuf packed;  // on large pages (large_floats): 9–17 MB for each of ResNet-50's deeper 3×3s (AVX2)
 };
 
 // G of F(2×2, 3×3) and of F(4×4, 3×3): rows of 3.
