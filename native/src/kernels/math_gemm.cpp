@@ -70,6 +70,7 @@ void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int
     if (!trans && mc - ir >= MR && (MR == gemm::kMR512 || MR == kMR)) {
       const float* a = A + (i0 + ir) * lda + p0;
       if (MR == gemm::kMR512) gemm::pack_a12_avx512(a, lda, kc, dst);  // MR 12: the AVX-512 kernel
+      else if (use_avx2()) gemm::pack_a6_avx2(a, lda, kc, dst);
       else pack_a_rows<kMR>(a, lda, kc, dst);
       dst += MR * kc;
       continue;

@@ -19,6 +19,9 @@ void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int6
 // The same without prefetching B, for B streamed from memory (few rows against packed panels).
 void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                              float beta, int mr, int nr);
+// Packs one full 6-row panel of A (rows lda apart, kc deep) as the 6×16 kernel reads it: for each
+// k, the 6 rows' values.
+void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst);
 // The same with 12×32 blocks on AVX-512 (math_gemm_avx512.cpp).
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr);
