@@ -269,10 +269,21 @@ void vadd(float* y, const float* b, int64_t n);
 // block of C once the product there is complete, while the block is still in cache, with the
 // block's rows i0..i0+m and columns j0..j0+n of the product (c: its first element, ldc apart).
 struct GemmEpilogue {
-  void (*fn)(const void* arg, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n);
+  using Fn = void (*)(const void* arg, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n);
+  Fn fn;
   const void* arg;
+  // Optional: a bias per column of the product (N values) that the SGEMM's kernel may add as it
+  // stores a block's final values (rounded as fn's add would), then running `rest` (nullptr:
+  // nothing left) instead of fn.
+  const float* col_bias = nullptr;
+  Fn rest = nullptr;
   void operator()(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
     fn(arg, c, ldc, i0, j0, m, n);
+  }
+  // After a block, with its column bias added by the kernel already or not.
+  void finish(bool bias_added, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
+    if (!bias_added) fn(arg, c, ldc, i0, j0, m, n);
+    else if (rest) rest(arg, c, ldc, i0, j0, m, n);
   }
 };
 // C[M×N] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans.

@@ -109,18 +109,29 @@ void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t k
   }
 }
 
+using Kernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+// A microkernel with a bias per column to add as it stores (nullptr: none).
+using BiasKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int, const float*);
+
 // The microkernel this CPU runs and its register block.
 struct Micro {
   int64_t mr, nr;
-  void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+  BiasKernel kernel;
   // the kernel for B streamed from memory: few rows against panels packed once
-  void (*stream_kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+  BiasKernel stream_kernel;
   void (*pack_b)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
+  bool adds_bias;  // false: the kernels ignore the bias (the epilogue adds it)
 };
+
+template <Kernel F>
+void ignoring_bias(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
+                   int nr, const float*) {
+  F(kc, A, B, C, ldc, alpha, beta, mr, nr);
+}
 
 // Portable 6×16 microkernel over packed panels.
 void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
-                    int mr, int nr) {
+                    int mr, int nr, const float* bias) {
   float acc[kMR][kNR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int r = 0; r < kMR; ++r) {
@@ -132,18 +143,20 @@ void kernel_generic(int64_t kc, const float* A, const float* B, float* C, int64_
   }
   for (int r = 0; r < mr; ++r)
     for (int c = 0; c < nr; ++c) {
-      float v = alpha * acc[r][c];
-      C[r * ldc + c] = beta == 0.f ? v : v + beta * C[r * ldc + c];
+      const float v = alpha * acc[r][c];
+      const float out = beta == 0.f ? v : v + beta * C[r * ldc + c];
+      C[r * ldc + c] = bias ? out + bias[c] : out;
     }
 }
 
 // The microkernel this CPU runs (fixed for the process: the CPU checks are cached).
 Micro micro() {
   if (use_avx512())
-    return Micro{gemm::kMR512, gemm::kNR512, gemm::kernel_12x32_avx512, gemm::kernel_12x32_avx512,
-                 pack_b_panel<gemm::kNR512>};
-  if (use_avx2()) return Micro{kMR, kNR, gemm::kernel_6x16_avx2, gemm::kernel_6x16_stream_avx2, pack_b_panel<kNR>};
-  return Micro{kMR, kNR, kernel_generic, kernel_generic, pack_b_panel<kNR>};
+    return Micro{gemm::kMR512, gemm::kNR512, ignoring_bias<gemm::kernel_12x32_avx512>,
+                 ignoring_bias<gemm::kernel_12x32_avx512>, pack_b_panel<gemm::kNR512>, false};
+  if (use_avx2())
+    return Micro{kMR, kNR, gemm::kernel_6x16_bias_avx2, gemm::kernel_6x16_stream_bias_avx2, pack_b_panel<kNR>, true};
+  return Micro{kMR, kNR, kernel_generic, kernel_generic, pack_b_panel<kNR>, true};
 }
 
 // Where the column panels of op(B) come from: packed here per (column block, depth block), or
@@ -279,6 +292,8 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   // few rows against panels packed once read B from memory: the kernel that leaves it to the
   // hardware prefetchers
   const auto kernel = src.packed && M <= kFewRowsPacked ? mk.stream_kernel : mk.kernel;
+  // The epilogue's bias per column, added by the kernel as it stores a block's final values.
+  const float* const kbias = ep && ep->col_bias && mk.adds_bias ? ep->col_bias : nullptr;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
   // A few rows against a packed B are bound by reading it: worth splitting once B is large.
@@ -345,14 +360,15 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             const NextPanel next = prefetch_next ? next_panel(src.packed, N, K, kNR, p + 1 < p1 ? p + 1 : p0,
                                                               p + 1 < p1 ? pc : pc + kKC, row_panels)
                                                  : NextPanel{};
+            const float* const bias = last && kbias && !direct_a ? kbias + j : nullptr;
             for (int64_t ir = 0; ir < M; ir += kMR) {
               const int mr = static_cast<int>(std::min(kMR, M - ir));
               next.fetch_slice(ir / kMR);
               if (direct_a)
                 gemm::kernel_12x32_rowmajor_a_avx512(kc, A + ir * lda + pc, lda, bpanel, C + ir * ldc + j, ldc, alpha,
                                                      beta_eff, mr, nr);
-              else kernel(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr);
-              if (last) (*ep)(C + ir * ldc + j, ldc, ir, j, mr, nr);
+              else kernel(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr, bias);
+              if (last) ep->finish(bias != nullptr, C + ir * ldc + j, ldc, ir, j, mr, nr);
             }
           }
         }
@@ -408,11 +424,13 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             int64_t j = p * kNR;
             int nr = static_cast<int>(std::min(kNR, nc - j));
             const float* bpanel = bp + p * kNR * kc;
+            const bool last = ep && pc + kc >= K;
+            const float* const bias = last && kbias ? kbias + jc + j : nullptr;
             for (int64_t ir = 0; ir < mcur; ir += kMR) {
               int mr = static_cast<int>(std::min(kMR, mcur - ir));
               float* const c = C + (i0 + ir) * ldc + jc + j;
-              kernel(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr);
-              if (ep && pc + kc >= K) (*ep)(c, ldc, i0 + ir, jc + j, mr, nr);
+              kernel(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr, bias);
+              if (last) ep->finish(bias != nullptr, c, ldc, i0 + ir, jc + j, mr, nr);
             }
           }
         }

@@ -16,13 +16,24 @@ namespace {
 // find B in cache are no faster without.
 constexpr int64_t kPf = 256;
 
+// The first mr × nr of a block of sums (rows 16 apart) into C: alpha·sum (+ beta·C) (+ bias).
+void store_partial(const float* sums, float* C, int64_t ldc, float alpha, float beta, int mr, int nr,
+                   const float* bias) {
+  for (int r = 0; r < mr; ++r)
+    for (int c = 0; c < nr; ++c) {
+      const float v = alpha * sums[r * 16 + c];
+      const float out = beta == 0.f ? v : v + beta * C[r * ldc + c];
+      C[r * ldc + c] = bias ? out + bias[c] : out;
+    }
+}
+
 // Fewer than 6 rows of A's panel (still packed 6 values per k): only those rows' products, in U
 // sets of sums taken over alternate steps, so that there are 8 or more chains of multiply-adds
 // to keep both FMA pipes busy through their latency (one row alone would run at a quarter of
 // the rate).
 template <int MR, int U, bool kFetchB>
 void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
-                     int nr) {
+                     int nr, const float* bias) {
   __m256 acc[U][MR][2];
   for (int u = 0; u < U; ++u)
     for (int r = 0; r < MR; ++r) acc[u][r][0] = acc[u][r][1] = _mm256_setzero_ps();
@@ -57,7 +68,8 @@ void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64
       for (int h = 0; h < 2; ++h) {
         float* c = C + r * ldc + 8 * h;
         const __m256 v = _mm256_mul_ps(va, acc[0][r][h]);
-        _mm256_storeu_ps(c, beta == 0.f ? v : _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), v));
+        const __m256 out = beta == 0.f ? v : _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), v);
+        _mm256_storeu_ps(c, bias ? _mm256_add_ps(out, _mm256_loadu_ps(bias + 8 * h)) : out);
       }
     return;
   }
@@ -66,22 +78,18 @@ void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64
     _mm256_store_ps(tmp[r], acc[0][r][0]);
     _mm256_store_ps(tmp[r] + 8, acc[0][r][1]);
   }
-  for (int r = 0; r < MR; ++r)
-    for (int c = 0; c < nr; ++c) {
-      const float v = alpha * tmp[r][c];
-      C[r * ldc + c] = beta == 0.f ? v : v + beta * C[r * ldc + c];
-    }
+  store_partial(tmp[0], C, ldc, alpha, beta, MR, nr, bias);
 }
 
 template <bool kFetchB>
 void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
-                 int nr) {
+                 int nr, const float* bias) {
   switch (mr) {
-    case 1: return kernel_rows_x16<1, 4, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr);
-    case 2: return kernel_rows_x16<2, 2, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr);
-    case 3: return kernel_rows_x16<3, 2, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr);
-    case 4: return kernel_rows_x16<4, 1, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr);
-    case 5: return kernel_rows_x16<5, 1, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr);
+    case 1: return kernel_rows_x16<1, 4, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 2: return kernel_rows_x16<2, 2, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 3: return kernel_rows_x16<3, 2, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 4: return kernel_rows_x16<4, 1, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 5: return kernel_rows_x16<5, 1, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
     default: break;
   }
   // C's 6 rows into L1 while the products run: they lie a row of C apart (another page for
@@ -138,19 +146,14 @@ void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t l
   const __m256 va = _mm256_set1_ps(alpha);
   __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (mr == 6 && nr == 16) {
-    if (beta == 0.f) {
-      for (int r = 0; r < 6; ++r) {
-        _mm256_storeu_ps(C + r * ldc, _mm256_mul_ps(va, rows[r][0]));
-        _mm256_storeu_ps(C + r * ldc + 8, _mm256_mul_ps(va, rows[r][1]));
+    const __m256 vb = _mm256_set1_ps(beta);
+    for (int r = 0; r < 6; ++r)
+      for (int h = 0; h < 2; ++h) {
+        float* c = C + r * ldc + 8 * h;
+        const __m256 out = beta == 0.f ? _mm256_mul_ps(va, rows[r][h])
+                                       : _mm256_fmadd_ps(va, rows[r][h], _mm256_mul_ps(vb, _mm256_loadu_ps(c)));
+        _mm256_storeu_ps(c, bias ? _mm256_add_ps(out, _mm256_loadu_ps(bias + 8 * h)) : out);
       }
-    } else {
-      const __m256 vb = _mm256_set1_ps(beta);
-      for (int r = 0; r < 6; ++r) {
-        __m256 o0 = _mm256_loadu_ps(C + r * ldc), o1 = _mm256_loadu_ps(C + r * ldc + 8);
-        _mm256_storeu_ps(C + r * ldc, _mm256_fmadd_ps(va, rows[r][0], _mm256_mul_ps(vb, o0)));
-        _mm256_storeu_ps(C + r * ldc + 8, _mm256_fmadd_ps(va, rows[r][1], _mm256_mul_ps(vb, o1)));
-      }
-    }
     return;
   }
   alignas(32) float tmp[6][16];
@@ -158,11 +161,7 @@ void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t l
     _mm256_store_ps(tmp[r], rows[r][0]);
     _mm256_store_ps(tmp[r] + 8, rows[r][1]);
   }
-  for (int r = 0; r < mr; ++r)
-    for (int c = 0; c < nr; ++c) {
-      float v = alpha * tmp[r][c];
-      C[r * ldc + c] = beta == 0.f ? v : v + beta * C[r * ldc + c];
-    }
+  store_partial(tmp[0], C, ldc, alpha, beta, mr, nr, bias);
 }
 
 }  // namespace
@@ -197,12 +196,17 @@ void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst) {
 
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr) {
-  kernel_6x16<true>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+  kernel_6x16<true>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
-void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
-                             float beta, int mr, int nr) {
-  kernel_6x16<false>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
+                           int mr, int nr, const float* bias) {
+  kernel_6x16<true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+}
+
+void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                  float beta, int mr, int nr, const float* bias) {
+  kernel_6x16<false>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
 }
 
 }  // namespace gemm

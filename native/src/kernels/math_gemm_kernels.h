@@ -16,9 +16,13 @@ constexpr int64_t kNR512 = 32;
 // C[mr×nr] = alpha·Apanel·Bpanel + beta·C over kc packed steps (beta 0: C not read).
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr);
+// The same, then + bias[c] on every column c (nr values): an epilogue's bias in the last depth block,
+// with the rounding of an add after the store.
+void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
+                           int mr, int nr, const float* bias);
 // The same without prefetching B, for B streamed from memory (few rows against packed panels).
-void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
-                             float beta, int mr, int nr);
+void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                  float beta, int mr, int nr, const float* bias);
 // Packs one full 6-row panel of A (rows lda apart, kc deep) as the 6×16 kernel reads it: for each
 // k, the 6 rows' values.
 void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst);

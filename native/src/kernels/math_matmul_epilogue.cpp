@@ -16,6 +16,8 @@ namespace vexp_detail {
 // math_verf_avx512.cpp: GELU in place over the first n − n % 16 values, the operations below on
 // 16 lanes (x / √2, ku::verf's erf, (x · (e + 1)) · 0.5) without the passes between; returns them.
 int64_t gelu_erf_avx512(float* x, int64_t n);
+// math_vexp_avx2.cpp: the same on 8 lanes, over the first n − n % 8 values.
+int64_t gelu_erf_avx2(float* x, int64_t n);
 }  // namespace vexp_detail
 }  // namespace ku
 
@@ -47,14 +49,16 @@ void combine(float* x, const float* t, int64_t n) {
   for (; j < n; ++j) x[j] = (x[j] * (t[j] + 1.f)) * 0.5f;
 }
 
-// GELU over m rows of n values, ldc apart: with AVX-512 in registers, row by row (the last
-// n % 16 of a row as below); else rows gathered kChunk values at a time for ku::verf.
+// GELU over m rows of n values, ldc apart: with AVX-512 or AVX2 in registers, row by row (the
+// last values of a row that do not fill a vector as below); else rows gathered kChunk values at a
+// time for ku::verf.
 void gelu_block(float* c, int64_t ldc, int64_t m, int64_t n) {
   float t[kChunk];
-  if (ku::use_avx512()) {
+  const bool avx512 = ku::use_avx512();
+  if (avx512 || ku::use_avx2()) {
     for (int64_t r = 0; r < m; ++r) {
       float* x = c + r * ldc;
-      const int64_t done = ku::vexp_detail::gelu_erf_avx512(x, n);
+      const int64_t done = avx512 ? ku::vexp_detail::gelu_erf_avx512(x, n) : ku::vexp_detail::gelu_erf_avx2(x, n);
       if (done == n) continue;
       scaled(x + done, t, n - done);
       ku::verf(t, t, n - done);
@@ -128,11 +132,12 @@ bool MatMulEpilogue::parse(const Attributes& attrs, std::string* err) {
   return true;
 }
 
-void MatMulEpilogue::apply(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
-  const float* b = bias ? (bias_scalar ? bias : bias + j0) : nullptr;
+void MatMulEpilogue::apply(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n,
+                           bool with_bias) const {
+  const float* b = bias && with_bias ? (bias_scalar ? bias : bias + j0) : nullptr;
   for (int64_t r = 0; r < m; ++r) {
     float* y = c + r * ldc;
-    if (bias && bias_period > 0) b = bias + (i0 + r) / bias_period * bias_ld + j0;
+    if (b && bias_period > 0) b = bias + (i0 + r) / bias_period * bias_ld + j0;
     if (b || z) add_row(y, b, bias_scalar, z ? z + (i0 + r) * ldz + j0 : nullptr, n);
     switch (act) {
       case Act::kRelu: ku::vrelu(y, y, n); break;

@@ -27,13 +27,23 @@ struct MatMulEpilogue {
   // Parses the `activation` attribute; false (with *err) on names it does not know.
   bool parse(const Attributes& attrs, std::string* err);
   // Rows i0..i0+m, columns j0..j0+n of the product, at c (rows ldc apart): in place,
-  // c = act((c + bias) + z), in that order (the unfused graph's).
-  void apply(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const;
-  // As the SGEMM's per-block callback.
+  // c = act((c + bias) + z), in that order (the unfused graph's); without the bias when
+  // with_bias is false (added already).
+  void apply(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n, bool with_bias = true) const;
+  // As the SGEMM's per-block callback, a bias per column given to its kernel.
   ku::GemmEpilogue gemm() const {
-    return ku::GemmEpilogue{[](const void* self, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
-                               int64_t n) { static_cast<const MatMulEpilogue*>(self)->apply(c, ldc, i0, j0, m, n); },
-                            this};
+    ku::GemmEpilogue g{[](const void* self, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) {
+                         static_cast<const MatMulEpilogue*>(self)->apply(c, ldc, i0, j0, m, n);
+                       },
+                       this};
+    if (bias && !bias_scalar && bias_period == 0) {
+      g.col_bias = bias;
+      if (z || act != Act::kNone)
+        g.rest = [](const void* self, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) {
+          static_cast<const MatMulEpilogue*>(self)->apply(c, ldc, i0, j0, m, n, false);
+        };
+    }
+    return g;
   }
 };
 

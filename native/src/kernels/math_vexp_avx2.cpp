@@ -1,5 +1,6 @@
-// AVX2+FMA exp over float arrays (range reduction by ln 2 in two parts and a degree-6 polynomial,
-// about 2 ulp), used through ku::vexp_shift_sum, which checks the CPU at run time.
+// AVX2+FMA exp, tanh and erf over float arrays (exp: range reduction by ln 2 in two parts and a
+// degree-6 polynomial, about 2 ulp), used through ku::vexp_shift_sum, ku::vtanh and ku::verf, which
+// check the CPU at run time; and FusedMatMul's GELU epilogue in registers (gelu_erf_avx2).
 #include <immintrin.h>
 
 #include <cmath>
@@ -92,35 +93,47 @@ void tanh_avx2(const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = std::tanh(x[i]);
 }
 
-// y[i] = erf(x[i]): odd Taylor polynomial for |x| < 0.5, else 1 − poly(t)·exp(−x²) with
-// t = 1/(1 + 0.3275911|x|) (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7); sign restored.
-void erf_avx2(const float* x, float* y, int64_t n) {
+// erf on 8 lanes: odd Taylor polynomial for |x| < 0.5, else 1 − poly(t)·exp(−x²) with
+// t = 1/(1 + 0.3275911|x|) (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7); sign restored, NaN kept.
+static inline __m256 erf8(__m256 v) {
   const __m256 sign_mask = _mm256_set1_ps(-0.f), one = _mm256_set1_ps(1.f);
+  const __m256 sign = _mm256_and_ps(v, sign_mask), a = _mm256_andnot_ps(sign_mask, v);
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(c::kErfT), a, one));
+  __m256 p = _mm256_set1_ps(c::kErfPoly[0]);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[1]));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[2]));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[3]));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[4]));
+  p = _mm256_mul_ps(p, t);
+  const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+  const __m256 big = _mm256_fnmadd_ps(p, e, one);
+  const __m256 s = _mm256_mul_ps(a, a);
+  __m256 q = _mm256_set1_ps(c::kErfTaylor[0]);
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[1]));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[2]));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[3]));
+  q = _mm256_fmadd_ps(q, s, one);
+  const __m256 small = _mm256_mul_ps(_mm256_mul_ps(q, a), _mm256_set1_ps(c::kTwoOverSqrtPi));
+  const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(c::kErfSmallBelow), _CMP_LT_OQ));
+  const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+  return _mm256_blendv_ps(_mm256_or_ps(r, sign), v, nan);
+}
+
+void erf_avx2(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, erf8(_mm256_loadu_ps(x + i)));
+  for (; i < n; ++i) y[i] = std::erf(x[i]);
+}
+
+int64_t gelu_erf_avx2(float* x, int64_t n) {
+  const __m256 sqrt2 = _mm256_set1_ps(1.41421356237309504880f), one = _mm256_set1_ps(1.f), half = _mm256_set1_ps(0.5f);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    const __m256 sign = _mm256_and_ps(v, sign_mask), a = _mm256_andnot_ps(sign_mask, v);
-    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(c::kErfT), a, one));
-    __m256 p = _mm256_set1_ps(c::kErfPoly[0]);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[1]));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[2]));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[3]));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c::kErfPoly[4]));
-    p = _mm256_mul_ps(p, t);
-    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
-    const __m256 big = _mm256_fnmadd_ps(p, e, one);
-    const __m256 s = _mm256_mul_ps(a, a);
-    __m256 q = _mm256_set1_ps(c::kErfTaylor[0]);
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[1]));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[2]));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(c::kErfTaylor[3]));
-    q = _mm256_fmadd_ps(q, s, one);
-    const __m256 small = _mm256_mul_ps(_mm256_mul_ps(q, a), _mm256_set1_ps(c::kTwoOverSqrtPi));
-    const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(c::kErfSmallBelow), _CMP_LT_OQ));
-    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-    _mm256_storeu_ps(y + i, _mm256_blendv_ps(_mm256_or_ps(r, sign), v, nan));
+    const __m256 e = erf8(_mm256_div_ps(v, sqrt2));
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(v, _mm256_add_ps(e, one)), half));
   }
-  for (; i < n; ++i) y[i] = std::erf(x[i]);
+  return i;
 }
 
 }  // namespace vexp_detail
