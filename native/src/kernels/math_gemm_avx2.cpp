@@ -166,22 +166,22 @@ void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t l
 
 }  // namespace
 
-void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst) {
-  int64_t k = 0;
-  for (; k + 8 <= kc; k += 8, dst += 48) {
+void transpose6_avx2(const float* src, int64_t lds, int64_t n, float* dst, int64_t ldd) {
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
     __m256 r[6];
-    for (int j = 0; j < 6; ++j) r[j] = _mm256_loadu_ps(A + j * lda + k);
-    // pairs of rows interleaved: per 128-bit lane, steps 0–1 (lo) and 2–3 (hi) of rows 0/1, 2/3, 4/5
+    for (int j = 0; j < 6; ++j) r[j] = _mm256_loadu_ps(src + j * lds + c);
+    // pairs of rows interleaved: per 128-bit lane, columns 0–1 (lo) and 2–3 (hi) of rows 0/1, 2/3, 4/5
     const __m256 lo01 = _mm256_unpacklo_ps(r[0], r[1]), hi01 = _mm256_unpackhi_ps(r[0], r[1]);
     const __m256 lo23 = _mm256_unpacklo_ps(r[2], r[3]), hi23 = _mm256_unpackhi_ps(r[2], r[3]);
     const __m256 lo45 = _mm256_unpacklo_ps(r[4], r[5]), hi45 = _mm256_unpackhi_ps(r[4], r[5]);
-    // rows 0–3 of one step per lane: steps 0..3 in the low lanes, 4..7 in the high ones
+    // rows 0–3 of one column per lane: columns 0..3 in the low lanes, 4..7 in the high ones
     const __m256 s[4] = {_mm256_shuffle_ps(lo01, lo23, 0x44), _mm256_shuffle_ps(lo01, lo23, 0xEE),
                          _mm256_shuffle_ps(hi01, hi23, 0x44), _mm256_shuffle_ps(hi01, hi23, 0xEE)};
     const __m256 p45[2] = {lo45, hi45};
     for (int h = 0; h < 2; ++h)
       for (int i = 0; i < 4; ++i) {
-        float* d = dst + (4 * h + i) * 6;
+        float* d = dst + (c + 4 * h + i) * ldd;
         const __m128 rows03 = h ? _mm256_extractf128_ps(s[i], 1) : _mm256_castps256_ps128(s[i]);
         const __m256 q = p45[i / 2];
         const __m128 rows45 = h ? _mm256_extractf128_ps(q, 1) : _mm256_castps256_ps128(q);
@@ -190,9 +190,11 @@ void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst) {
         else _mm_storeh_pi(reinterpret_cast<__m64*>(d + 4), rows45);
       }
   }
-  for (; k < kc; ++k, dst += 6)
-    for (int j = 0; j < 6; ++j) dst[j] = A[j * lda + k];
+  for (; c < n; ++c)
+    for (int j = 0; j < 6; ++j) dst[c * ldd + j] = src[j * lds + c];
 }
+
+void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst) { transpose6_avx2(A, lda, kc, dst, 6); }
 
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr) {

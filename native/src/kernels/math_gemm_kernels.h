@@ -23,6 +23,8 @@ void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C,
 // The same without prefetching B, for B streamed from memory (few rows against packed panels).
 void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr, const float* bias);
+// dst[c·ldd + r] = src[r·lds + c] for the 6 rows r and columns c < n: 6 rows into columns of 6.
+void transpose6_avx2(const float* src, int64_t lds, int64_t n, float* dst, int64_t ldd);
 // Packs one full 6-row panel of A (rows lda apart, kc deep) as the 6×16 kernel reads it: for each
 // k, the 6 rows' values.
 void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst);

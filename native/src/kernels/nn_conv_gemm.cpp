@@ -273,8 +273,8 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
               }
             }
           }
-          // the task's tile into the output rows (16×16 register transposes with AVX-512; scalar, a
-          // block of K = 256: 15% of the time), then bias, residual and activation on each row.
+          // the task's tile into the output rows (register transposes: 16×16 with AVX-512, 6×8
+          // with AVX2; scalar, they took 15% of the time at K = 256), then bias, residual and activation on each row.
           // Where the output lies over the residual (in place), each filter panel's rows go through
           // a buffer, so that every residual value is read before the output value over it is written.
           const int64_t p0 = i0 * MR, p1 = std::min(osz, i1 * MR), len = p1 - p0;
@@ -289,6 +289,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
               const int64_t mr = std::min(MR, osz - i * MR);
               float* d = dst + (i * MR - p0);
               if (avx512) transpose_tile_avx512(blk, NR, mr, nr, d, ld);
+              else if (mr == MR) ku::gemm::transpose6_avx2(blk, NR, nr, d, ld);
               else
                 for (int64_t c = 0; c < nr; ++c)
                   for (int64_t r = 0; r < mr; ++r) d[c * ld + r] = blk[r * NR + c];
