@@ -91,6 +91,7 @@ void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int
 template <int64_t NR>
 void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nr,
                   float* dst) {
+  if (trans && nr == NR && NR == kNR && use_avx2()) return gemm::pack_b16_trans_avx2(B + j0 * ldb + p0, ldb, kc, dst);
   if (!trans && nr == NR) {
     for (int64_t k = 0; k < kc; ++k) {
       // fixed-size memcpy: inlined as vector moves (the -O2 build does not vectorize the loop form)

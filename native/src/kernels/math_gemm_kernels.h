@@ -23,6 +23,9 @@ void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C,
 // The same without prefetching B, for B streamed from memory (few rows against packed panels).
 void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr, const float* bias);
+// Packs one full 16-column panel of op(B) = Bᵀ (the panel's columns are rows of B, ldb apart,
+// kc deep) as the 6×16 kernel reads it: for each k, the 16 columns' values.
+void pack_b16_trans_avx2(const float* B, int64_t ldb, int64_t kc, float* dst);
 // dst[c·ldd + r] = src[r·lds + c] for the 6 rows r and columns c < n: 6 rows into columns of 6.
 void transpose6_avx2(const float* src, int64_t lds, int64_t n, float* dst, int64_t ldd);
 // Packs one full 6-row panel of A (rows lda apart, kc deep) as the 6×16 kernel reads it: for each
