@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "math_gemm_kernels.h"
+#include "simd_transpose8_avx2.h"
 
 namespace fleetrt {
 namespace ku {
@@ -196,27 +197,8 @@ void transpose6_avx2(const float* src, int64_t lds, int64_t n, float* dst, int64
 
 void pack_b16_trans_avx2(const float* B, int64_t ldb, int64_t kc, float* dst) {
   int64_t k = 0;
-  for (; k + 8 <= kc; k += 8)
-    for (int h = 0; h < 2; ++h) {
-      // columns 8h..8h+7 (rows of B, ldb apart), steps k..k+7: an 8×8 transpose
-      __m256 r[8];
-      for (int c = 0; c < 8; ++c) r[c] = _mm256_loadu_ps(B + (8 * h + c) * ldb + k);
-      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-      // step i of the block: columns 0–3 from u(i%4) and 4–7 from u(4 + i%4), low lanes for
-      // steps 0–3, high ones for 4–7
-      const __m256 lo[4] = {u0, u1, u2, u3}, hi[4] = {u4, u5, u6, u7};
-      for (int i = 0; i < 4; ++i) {
-        _mm256_storeu_ps(dst + (k + i) * 16 + 8 * h, _mm256_permute2f128_ps(lo[i], hi[i], 0x20));
-        _mm256_storeu_ps(dst + (k + 4 + i) * 16 + 8 * h, _mm256_permute2f128_ps(lo[i], hi[i], 0x31));
-      }
-    }
+  for (; k + 8 <= kc; k += 8)  // columns 8h..8h+7 (rows of B), steps k..k+7: an 8×8 transpose
+    for (int h = 0; h < 2; ++h) t8x8(B + 8 * h * ldb + k, ldb, dst + k * 16 + 8 * h, 16);
   for (; k < kc; ++k)
     for (int c = 0; c < 16; ++c) dst[k * 16 + c] = B[c * ldb + k];
 }
