@@ -17,17 +17,6 @@ namespace {
 // find B in cache are no faster without.
 constexpr int64_t kPf = 256;
 
-// The first mr × nr of a block of sums (rows 16 apart) into C: alpha·sum (+ beta·C) (+ bias).
-void store_partial(const float* sums, float* C, int64_t ldc, float alpha, float beta, int mr, int nr,
-                   const float* bias) {
-  for (int r = 0; r < mr; ++r)
-    for (int c = 0; c < nr; ++c) {
-      const float v = alpha * sums[r * 16 + c];
-      const float out = beta == 0.f ? v : v + beta * C[r * ldc + c];
-      C[r * ldc + c] = bias ? out + bias[c] : out;
-    }
-}
-
 // Fewer than 6 rows of A's panel (still packed 6 values per k): only those rows' products, in U
 // sets of sums taken over alternate steps, so that there are 8 or more chains of multiply-adds
 // to keep both FMA pipes busy through their latency (one row alone would run at a quarter of
@@ -79,12 +68,20 @@ void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64
     _mm256_store_ps(tmp[r], acc[0][r][0]);
     _mm256_store_ps(tmp[r] + 8, acc[0][r][1]);
   }
-  store_partial(tmp[0], C, ldc, alpha, beta, MR, nr, bias);
+  for (int r = 0; r < MR; ++r)
+    for (int c = 0; c < nr; ++c) {
+      const float v = alpha * tmp[r][c];
+      const float out = beta == 0.f ? v : v + beta * C[r * ldc + c];
+      C[r * ldc + c] = bias ? out + bias[c] : out;
+    }
 }
 
-template <bool kFetchB>
+// kBias: the bias at the stores compiled in only where given (one function for both made GCC keep
+// an accumulator on the stack inside the loop over k, objdump shows, in some layouts of this file).
+template <bool kFetchB, bool kBias>
 void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
                  int nr, const float* bias) {
+  if (!kBias) bias = nullptr;
   switch (mr) {
     case 1: return kernel_rows_x16<1, 4, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
     case 2: return kernel_rows_x16<2, 2, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
@@ -162,7 +159,14 @@ void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t l
     _mm256_store_ps(tmp[r], rows[r][0]);
     _mm256_store_ps(tmp[r] + 8, rows[r][1]);
   }
-  store_partial(tmp[0], C, ldc, alpha, beta, mr, nr, bias);
+  // (written out here as in kernel_rows_x16: a shared helper made GCC spill an accumulator in
+  // the loop over k)
+  for (int r = 0; r < mr; ++r)
+    for (int c = 0; c < nr; ++c) {
+      const float v = alpha * tmp[r][c];
+      const float out = beta == 0.f ? v : v + beta * C[r * ldc + c];
+      C[r * ldc + c] = bias ? out + bias[c] : out;
+    }
 }
 
 }  // namespace
@@ -207,17 +211,19 @@ void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst) { transpo
 
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr) {
-  kernel_6x16<true>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  kernel_6x16<true, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                            int mr, int nr, const float* bias) {
-  kernel_6x16<true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+  if (bias) kernel_6x16<true, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+  else kernel_6x16<true, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr, const float* bias) {
-  kernel_6x16<false>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+  if (bias) kernel_6x16<false, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+  else kernel_6x16<false, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 }  // namespace gemm
