@@ -2,7 +2,8 @@
 // calls it only after the CPU check). Same arithmetic as the SSE and scalar loops:
 // x = src + (bias + z), v = min(hi, max(lo, x·a + b)), times x for HardSwish (or just x without
 // an activation); no FMA contraction, so results match the portable path bit for bit. The last
-// values of a run that does not fill a vector go under a mask.
+// values of a run that does not fill a vector are loaded under a mask and stored by parts
+// (ku::store_first8).
 #include <immintrin.h>
 
 #include "fused_epilogue.h"
@@ -23,7 +24,7 @@ int64_t affine_clamp_avx2(float* y, const float* src, const float* z, int64_t n,
     _mm256_storeu_ps(y + i, one(_mm256_loadu_ps(src + i), z ? _mm256_loadu_ps(z + i) : vbias));
   if (i < n) {  // the last 1-7 values under a mask (conv rows are often 7 or 14 long)
     const __m256i m = ku::first_lanes8(n - i);
-    _mm256_maskstore_ps(y + i, m, one(_mm256_maskload_ps(src + i, m), z ? _mm256_maskload_ps(z + i, m) : vbias));
+    ku::store_first8(y + i, one(_mm256_maskload_ps(src + i, m), z ? _mm256_maskload_ps(z + i, m) : vbias), n - i);
   }
   return n;
 }
@@ -38,7 +39,7 @@ int64_t bias_add_avx2(float* y, const float* src, const float* z, int64_t n, flo
   if (i < n) {
     const __m256i m = ku::first_lanes8(n - i);
     const __m256 add = z ? _mm256_add_ps(vbias, _mm256_maskload_ps(z + i, m)) : vbias;
-    _mm256_maskstore_ps(y + i, m, _mm256_add_ps(_mm256_maskload_ps(src + i, m), add));
+    ku::store_first8(y + i, _mm256_add_ps(_mm256_maskload_ps(src + i, m), add), n - i);
   }
   return n;
 }

@@ -38,6 +38,8 @@ struct V8 {
   static T load_mask(const float* p, uint32_t m) { return m == 0xFF ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, bits(m)); }
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
   static void store_n(float* p, T v, int n) { _mm256_maskstore_ps(p, ku::first_lanes8(n), v); }
+  // the same by plain stores of 4, 2 and 1 values (ku::store_first8)
+  static void store_parts(float* p, T v, int n) { ku::store_first8(p, v, n); }
   static T set1(float v) { return _mm256_set1_ps(v); }
   static T zero() { return _mm256_setzero_ps(); }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }

@@ -34,6 +34,7 @@ struct V16 {
   static T load_mask(const float* p, uint32_t m) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), p); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
   static void store_n(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static void store_parts(float* p, T v, int n) { store_n(p, v, n); }
   static T set1(float v) { return _mm512_set1_ps(v); }
   static T zero() { return _mm512_setzero_ps(); }
   static T add(T a, T b) { return _mm512_add_ps(a, b); }

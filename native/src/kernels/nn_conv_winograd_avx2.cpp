@@ -12,7 +12,6 @@
 namespace fleetrt {
 namespace winograd {
 
-using ku::first_lanes8;
 
 namespace {
 
@@ -66,7 +65,6 @@ void input_tiles_avx2(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_
                       float* dst, int64_t xi_stride) {
   for (int64_t tx = tx0; tx < tx1; tx += 8) {
     const int64_t n = std::min<int64_t>(8, tx1 - tx);
-    const __m256i mask = first_lanes8(n);
     const int64_t col = 2 * tx - pl;  // 8 tiles read columns col .. col + 17
     // each patch row's 16 values from col (a, b) and the 16 from col + 2 (a2, b2)
     __m256 a[4], b[4], a2[4], b2[4];
@@ -85,8 +83,7 @@ void input_tiles_avx2(const float* xc, int64_t H, int64_t W, int64_t iy0, int64_
     }
     float* o = dst + (tx - tx0);
     auto put = [&](int xi, __m256 v) {
-      if (n == 8) _mm256_storeu_ps(o + xi * xi_stride, v);
-      else _mm256_maskstore_ps(o + xi * xi_stride, mask, v);
+      ku::store_first8(o + xi * xi_stride, v, n);
     };
     for (int i = 0; i < 4; ++i) {
       // Bᵀ down the columns, then E[tx], O[tx], E[tx + 1], O[tx + 1] of that row
@@ -142,15 +139,13 @@ void input_tiles_f4_avx2(const float* xc, int64_t H, int64_t W, int64_t iy0, int
       for (int j = 0; j < 6; ++j) _mm256_store_ps(t[r][j], o[j]);
     }
     float* out = dst + (tx - tx0);
-    const __m256i mask = first_lanes8(n);
     for (int j = 0; j < 6; ++j) {
       __m256 d[6], o[6];
       for (int r = 0; r < 6; ++r) d[r] = _mm256_load_ps(t[r][j]);
       bt6<V8>(d, o);  // Bᵀ down the column
       for (int i = 0; i < 6; ++i) {
         float* p = out + (6 * i + j) * xi_stride;
-        if (n == 8) _mm256_storeu_ps(p, o[i]);
-        else _mm256_maskstore_ps(p, mask, o[i]);
+        ku::store_first8(p, o[i], n);
       }
     }
   }
