@@ -70,7 +70,7 @@ void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int
     if (!trans && mc - ir >= MR && (MR == gemm::kMR512 || MR == kMR)) {
       const float* a = A + (i0 + ir) * lda + p0;
       if (MR == gemm::kMR512) gemm::pack_a12_avx512(a, lda, kc, dst);  // MR 12: the AVX-512 kernel
-      else if (use_avx2()) gemm::pack_a6_avx2(a, lda, kc, dst);
+      else if (use_avx2()) gemm::transpose6_avx2(a, lda, kc, dst, kMR);
       else pack_a_rows<kMR>(a, lda, kc, dst);
       dst += MR * kc;
       continue;
@@ -91,7 +91,6 @@ void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int
 template <int64_t NR>
 void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nr,
                   float* dst) {
-  if (trans && nr == NR && NR == kNR && use_avx2()) return gemm::pack_b16_trans_avx2(B + j0 * ldb + p0, ldb, kc, dst);
   if (!trans && nr == NR) {
     for (int64_t k = 0; k < kc; ++k) {
       // fixed-size memcpy: inlined as vector moves (the -O2 build does not vectorize the loop form)
@@ -108,6 +107,13 @@ void pack_b_panel(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t k
     for (int64_t c = nr; c < NR; ++c) dst[c] = 0.f;
     dst += NR;
   }
+}
+
+// AVX2: whole panels of a transposed B by register transposes, the others as pack_b_panel.
+void pack_b_panel_avx2(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nr,
+                       float* dst) {
+  if (trans && nr == kNR) return gemm::pack_b16_trans_avx2(B + j0 * ldb + p0, ldb, kc, dst);
+  pack_b_panel<kNR>(trans, B, ldb, p0, kc, j0, nr, dst);
 }
 
 using Kernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
@@ -156,7 +162,7 @@ Micro micro() {
     return Micro{gemm::kMR512, gemm::kNR512, ignoring_bias<gemm::kernel_12x32_avx512>,
                  ignoring_bias<gemm::kernel_12x32_avx512>, pack_b_panel<gemm::kNR512>, false};
   if (use_avx2())
-    return Micro{kMR, kNR, gemm::kernel_6x16_bias_avx2, gemm::kernel_6x16_stream_bias_avx2, pack_b_panel<kNR>, true};
+    return Micro{kMR, kNR, gemm::kernel_6x16_bias_avx2, gemm::kernel_6x16_stream_bias_avx2, pack_b_panel_avx2, true};
   return Micro{kMR, kNR, kernel_generic, kernel_generic, pack_b_panel<kNR>, true};
 }
 
@@ -358,10 +364,12 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             if (src.packed) bpanel = src.packed + packed_panel_offset(N, K, kNR, j, pc, kc);
             else mk.pack_b(src.trans, src.B, src.ldb, pc, kc, j, nr, bown);
             const bool last = ep && pc + kc >= K;
-            const NextPanel next = prefetch_next ? next_panel(src.packed, N, K, kNR, p + 1 < p1 ? p + 1 : p0,
-                                                              p + 1 < p1 ? pc : pc + kKC, row_panels)
-                                                 : NextPanel{};
-            const float* const bias = last && kbias && !direct_a ? kbias + j : nullptr;
+            // next: the task's next panel, or its first one in the next depth block
+            const bool more = p + 1 < p1;
+            const NextPanel next =
+                prefetch_next ? next_panel(src.packed, N, K, kNR, more ? p + 1 : p0, more ? pc : pc + kKC, row_panels)
+                              : NextPanel{};
+            const float* const bias = last && kbias ? kbias + j : nullptr;  // no bias kernel with direct_a
             for (int64_t ir = 0; ir < M; ir += kMR) {
               const int mr = static_cast<int>(std::min(kMR, M - ir));
               next.fetch_slice(ir / kMR);

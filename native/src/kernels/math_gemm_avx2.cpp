@@ -207,8 +207,6 @@ void pack_b16_trans_avx2(const float* B, int64_t ldb, int64_t kc, float* dst) {
     for (int c = 0; c < 16; ++c) dst[k * 16 + c] = B[c * ldb + k];
 }
 
-void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst) { transpose6_avx2(A, lda, kc, dst, 6); }
-
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr) {
   kernel_6x16<true, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);

@@ -27,10 +27,8 @@ void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, fl
 // kc deep) as the 6×16 kernel reads it: for each k, the 16 columns' values.
 void pack_b16_trans_avx2(const float* B, int64_t ldb, int64_t kc, float* dst);
 // dst[c·ldd + r] = src[r·lds + c] for the 6 rows r and columns c < n: 6 rows into columns of 6.
+// With ldd 6, one full 6-row panel of A (rows lds apart, n deep) as the 6×16 kernel reads it.
 void transpose6_avx2(const float* src, int64_t lds, int64_t n, float* dst, int64_t ldd);
-// Packs one full 6-row panel of A (rows lda apart, kc deep) as the 6×16 kernel reads it: for each
-// k, the 6 rows' values.
-void pack_a6_avx2(const float* A, int64_t lda, int64_t kc, float* dst);
 // The same with 12×32 blocks on AVX-512 (math_gemm_avx512.cpp).
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr);

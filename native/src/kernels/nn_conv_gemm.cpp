@@ -274,7 +274,8 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             }
           }
           // the task's tile into the output rows (register transposes: 16×16 with AVX-512, 6×8
-          // with AVX2; scalar, they took 15% of the time at K = 256), then bias, residual and activation on each row.
+          // with AVX2; scalar, they took 15% of the time at K = 256), then bias, residual and
+          // activation on each row.
           // Where the output lies over the residual (in place), each filter panel's rows go through
           // a buffer, so that every residual value is read before the output value over it is written.
           const int64_t p0 = i0 * MR, p1 = std::min(osz, i1 * MR), len = p1 - p0;

@@ -12,7 +12,6 @@
 namespace fleetrt {
 namespace winograd {
 
-
 namespace {
 
 struct V8 {  // nn_conv_winograd_math.h's vector: 8 tiles
