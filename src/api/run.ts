@@ -12,7 +12,7 @@ import { findFleetrt, fleetrtFailure, spawnCollect } from '../../runtime/fleetrt
 export interface RunOptions {
   /** input name → .npy or .pb file */
   inputs?: Record<string, string>;
-  /** folder with input_0.pb, input_1.pb … (or .npy) in graph-input order */
+  /** folder with input_0.npy, input_1.npy … (or .pb) in graph-input order, or <input name>.npy (.pb) as --output-dir writes them */
   inputsDir?: string;
   randomInputs?: boolean;
   outputDir: string;

@@ -68,6 +68,26 @@ describe.skipIf(!HAVE_FLEETRT)(
       }
     });
 
+    it('reads --inputs-dir files by input name too, and names the files it looked for when one is missing', async () => {
+      const out = tmp();
+      await compileGraph(smallGraph(), out, { dims: { batch: 2 } });
+      const x = [1, -2, 3.5, 0.25, -1, 2, 0, 4];
+      const dir = tmp();
+      writeNpyF32(join(dir, 'x.npy'), [2, 4], x);
+      const r = run([join(out, 'plan.json'), '--inputs-dir', dir, '--output-dir', join(dir, 'out')]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(readNpyF32(join(dir, 'out/y.npy')).data).toEqual(smallGraphRef(x).y);
+
+      const empty = tmp();
+      const miss = run([join(out, 'plan.json'), '--inputs-dir', empty, '--output-dir', join(empty, 'out')]);
+      expect(miss.code).toBe(4);
+      expect(miss.stderr.trim().split('\n')).toHaveLength(1);
+      expect(miss.stderr).toContain(
+        `no value for input 'x' (#0): ${empty} has none of input_0.npy, input_0.pb, x.npy, x.pb`,
+      );
+    });
+
     it('rejects a modified bundle (sha256 in the plan)', async () => {
       const out = tmp();
       await compileGraph(smallGraph(), out);

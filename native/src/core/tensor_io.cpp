@@ -103,15 +103,20 @@ std::string safe_file_name(const std::string& name) {
   return s;
 }
 
-std::string input_file_in(const std::string& dir, size_t k) {
-  std::string path;
-  if (dir.empty()) return path;
-  for (const char* ext : {".pb", ".npy"}) {
-    std::string p = dir + "/input_" + std::to_string(k) + ext;
+std::string input_file_in(const std::string& dir, size_t k, const std::string& name, std::string* looked_for) {
+  if (dir.empty()) return {};
+  const std::string by_index = "input_" + std::to_string(k), by_name = safe_file_name(name);
+  const std::string tried[] = {by_index + ".npy", by_index + ".pb", by_name + ".npy", by_name + ".pb"};
+  for (const std::string& f : tried) {
+    const std::string p = dir + "/" + f;
     struct stat st;
-    if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) path = p;
+    if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return p;
   }
-  return path;
+  if (looked_for) {
+    looked_for->clear();
+    for (const std::string& f : tried) *looked_for += (looked_for->empty() ? "" : ", ") + f;
+  }
+  return {};
 }
 
 void fill_random(Tensor& x, uint64_t* state) {

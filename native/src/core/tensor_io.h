@@ -41,9 +41,11 @@ bool write_value(const std::string& base, const Value& v, std::string* error);
 // `name` with every character outside [A-Za-z0-9._-] replaced by '_'.
 std::string safe_file_name(const std::string& name);
 
-// The file holding input k in an inputs directory: `dir`/input_<k>.npy, else `dir`/input_<k>.pb;
-// empty when neither exists (or dir is empty).
-std::string input_file_in(const std::string& dir, size_t k);
+// The file holding input k (named `name`) in an inputs directory: `dir`/input_<k>.npy, else
+// input_<k>.pb, else <name>.npy or <name>.pb (the name as safe_file_name writes it: the files of
+// an --output-dir read back); empty when none exists (or dir is empty). *looked_for, when given,
+// gets the names tried, for an error message.
+std::string input_file_in(const std::string& dir, size_t k, const std::string& name, std::string* looked_for = nullptr);
 
 // Fills t with pseudo-random values, advancing the LCG *state one step per element: floats in
 // [-1, 1), other numeric types in [0, 8), bools 0/1; string elements are left alone.

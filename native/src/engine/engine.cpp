@@ -219,8 +219,11 @@ Status Engine::load_inputs(const std::map<std::string, std::string>& named, cons
     auto it = named.find(plan_.inputs[k].name);
     if (it != named.end()) path = it->second;
     else if (k < files.size()) path = files[k];
-    else path = input_file_in(dir, k);
-    if (path.empty()) return Status{kStatusBadInput, "no value for input '" + plan_.inputs[k].name + "' (#" + std::to_string(k) + ")"};
+    std::string looked_for;
+    if (path.empty()) path = input_file_in(dir, k, plan_.inputs[k].name, &looked_for);
+    if (path.empty())
+      return Status{kStatusBadInput, "no value for input '" + plan_.inputs[k].name + "' (#" + std::to_string(k) + ")" +
+                                         (looked_for.empty() ? "" : ": " + dir + " has none of " + looked_for)};
     std::string err;
     if (!load_value(path, static_cast<int>(T->value_kind), &(*out)[k], &err)) return Status{kStatusBadInput, err};
   }

@@ -45,7 +45,8 @@ const char* kUsage =
     "       fleetrt --list-backends | --list-devices | --list-kernels [--backend NAME]\n"
     "       fleetrt --measure-host [--threads-max N] [--quick]   (this machine's GEMM FLOP/s and bandwidth by threads,\n"
     "                         per-op dispatch and per-message seconds, through fleetrt's own kernels: one JSON line)\n"
-    "inputs: .npy or ONNX TensorProto .pb; --inputs-dir reads input_0.pb, input_1.pb ... in graph-input order.\n"
+    "inputs: .npy or ONNX TensorProto .pb; --inputs-dir reads input_0.npy|.pb, input_1... in graph-input order,\n"
+    "        or <input name>.npy|.pb (as --output-dir writes outputs).\n"
     "outputs: OUT/<name>.npy (characters outside [A-Za-z0-9._-] become '_').\n";
 
 // Exit codes (fleetc maps them to its diagnostics): 1 the run failed, 2 bad usage, 3 the plan or

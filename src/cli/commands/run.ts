@@ -94,7 +94,10 @@ const command: FleetcCommand = {
       .description('run a compiled plan with the native runtime (fleetrt)')
       .argument('<plan>', 'plan.json written by fleetc compile')
       .option('--input <name=file>', 'an input as .npy or ONNX TensorProto .pb (repeatable)', collect, [])
-      .option('--inputs-dir <dir>', 'folder with input_0.pb, input_1.pb … (or .npy) in graph-input order')
+      .option(
+        '--inputs-dir <dir>',
+        'folder with input_0.npy, input_1.npy … (or .pb) in graph-input order, or <input name>.npy as --output-dir writes outputs',
+      )
       .option('--random-inputs', 'deterministic pseudo-random inputs of the planned shapes')
       .requiredOption('--output-dir <dir>', 'where outputs are written as <name>.npy')
       .option('--trace <file>', 'write a Chrome/Perfetto trace')
