@@ -118,7 +118,16 @@ int run_plan(const RunArgs& a, std::unique_ptr<Transport> tp) {
     if (int rc = sync(st, exit_code(st, kExitRun))) return rc;
   }
   if (a.warmup > 0) engine.reset_telemetry();
+  // A benchmarking aid (scripts/bench/ab.ts): an experiment's switch, the environment variable
+  // named here, unset and set to 1 in passes ordered unset, set, set, unset (repeating), so that
+  // both arms of a change run in one process, in the model's own cache state, and neither is
+  // always the first or second of a pair.
+  const char* ab_var = std::getenv("FLEETRT_BENCH_AB_VAR");
   for (int r = 0; r < a.repeat; ++r) {
+    if (ab_var && *ab_var) {
+      if (r % 4 == 1 || r % 4 == 2) setenv(ab_var, "1", 1);
+      else unsetenv(ab_var);
+    }
     if (t) t->all_ok(true);  // start together: timestamps are compared across ranks
     std::vector<PassSpec> passes(a.requests);
     for (PassSpec& p : passes) p.inputs = inputs;
