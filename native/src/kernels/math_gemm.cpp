@@ -124,7 +124,8 @@ using BiasKernel = void (*)(int64_t, const float*, const float*, float*, int64_t
 struct Micro {
   int64_t mr, nr;
   BiasKernel kernel;
-  // the kernel for B streamed from memory: few rows against panels packed once
+  // the kernel for B streamed from memory (few rows against panels packed once: a panel's first
+  // row panel), which prefetches it far ahead
   BiasKernel stream_kernel;
   void (*pack_b)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
   bool adds_bias;  // false: the kernels ignore the bias (the epilogue adds it)
@@ -296,9 +297,13 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   };
   const Micro mk = micro();
   const int64_t kMR = mk.mr, kNR = mk.nr;
-  // few rows against panels packed once read B from memory: the kernel that leaves it to the
-  // hardware prefetchers
-  const auto kernel = src.packed && M <= kFewRowsPacked ? mk.stream_kernel : mk.kernel;
+  // Few rows against panels packed once read each panel from memory for its first row panel: there
+  // the kernel that prefetches it from far ahead (for the other row panels it is in L1). Against
+  // the kernel without prefetching on every row panel, fleetrt_gemm_bench --layer, 2 threads,
+  // alternated: 7 rows 6–22% faster, 48 rows 1–3%, 32 and 64 rows alike.
+  const bool streams = src.packed && M <= kFewRowsPacked;
+  const auto kernel = mk.kernel;
+  const auto first_kernel = streams ? mk.stream_kernel : mk.kernel;
   // The epilogue's bias per column, added by the kernel as it stores a block's final values.
   const float* const kbias = ep && ep->col_bias && mk.adds_bias ? ep->col_bias : nullptr;
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
@@ -349,7 +354,7 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
     // (2 threads, BERT-base's products at 128 rows, 12 layers' Bs cold, fleetrt_gemm_bench
     // alternated: medians 2–6% faster, best times 4–12%.) Not with few rows (the stream kernel):
     // there fewer row panels share the slices (32 rows, 768×768: 8% slower).
-    const bool prefetch_next = src.packed && kernel == mk.kernel;
+    const bool prefetch_next = src.packed && !streams;
     run(tasks, 1, [&](int64_t t0, int64_t t1) {
       float* const bown = src.packed ? nullptr : pack_buffer(kPackB, kNR * std::min(kKC, K));
       for (int64_t t = t0; t < t1; ++t) {
@@ -376,7 +381,9 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
               if (direct_a)
                 gemm::kernel_12x32_rowmajor_a_avx512(kc, A + ir * lda + pc, lda, bpanel, C + ir * ldc + j, ldc, alpha,
                                                      beta_eff, mr, nr);
-              else kernel(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr, bias);
+              else
+                (ir == 0 ? first_kernel : kernel)(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha,
+                                                  beta_eff, mr, nr, bias);
               if (last) ep->finish(bias != nullptr, C + ir * ldc + j, ldc, ir, j, mr, nr);
             }
           }
@@ -438,7 +445,7 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             for (int64_t ir = 0; ir < mcur; ir += kMR) {
               int mr = static_cast<int>(std::min(kMR, mcur - ir));
               float* const c = C + (i0 + ir) * ldc + jc + j;
-              kernel(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr, bias);
+              (i0 + ir == 0 ? first_kernel : kernel)(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr, bias);
               if (last) ep->finish(bias != nullptr, c, ldc, i0 + ir, jc + j, mr, nr);
             }
           }

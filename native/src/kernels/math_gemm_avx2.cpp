@@ -11,17 +11,20 @@ namespace ku {
 namespace gemm {
 
 namespace {
-// kFetchB: B is prefetched this many floats (1 KiB) ahead, a line every four steps. Not where B
-// streams from memory (few rows against panels packed once): there the hardware prefetchers do
-// better alone (BERT-base at sequence 7, 2 threads, Zen 3: 25.1 → 20.9 ms), while products that
-// find B in cache are no faster without.
+// How a kernel prefetches B. kNear: this many floats (1 KiB) ahead, a line every four steps, for
+// B in cache (L2). kFar: where B streams from memory (few rows against panels packed once, the
+// first row panel of each), every line kFarPf floats (8 KiB) ahead into L2: the near distance
+// there did worse than none (BERT-base at sequence 7, 2 threads, Zen 3: 25.1 → 20.9 ms without),
+// while 8 KiB ahead beat none by 7–11% (the same model, scripts/bench/ab.ts, 6–12 KiB alike).
+enum Fetch { kNear, kFar };
 constexpr int64_t kPf = 256;
+constexpr int64_t kFarPf = 2048;
 
 // Fewer than 6 rows of A's panel (still packed 6 values per k): only those rows' products, in U
 // sets of sums taken over alternate steps, so that there are 8 or more chains of multiply-adds
 // to keep both FMA pipes busy through their latency (one row alone would run at a quarter of
 // the rate).
-template <int MR, int U, bool kFetchB>
+template <int MR, int U, Fetch kFetch>
 void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                      int nr, const float* bias) {
   __m256 acc[U][MR][2];
@@ -29,8 +32,9 @@ void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64
     for (int r = 0; r < MR; ++r) acc[u][r][0] = acc[u][r][1] = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + U <= kc; k += U) {
-    if (kFetchB && (k & 3) < U) _mm_prefetch(reinterpret_cast<const char*>(B + k * 16 + kPf), _MM_HINT_T0);
+    if (kFetch == kNear && (k & 3) < U) _mm_prefetch(reinterpret_cast<const char*>(B + k * 16 + kPf), _MM_HINT_T0);
     for (int u = 0; u < U; ++u) {
+      if (kFetch == kFar) _mm_prefetch(reinterpret_cast<const char*>(B + (k + u) * 16 + kFarPf), _MM_HINT_T1);
       const __m256 b0 = _mm256_load_ps(B + (k + u) * 16), b1 = _mm256_load_ps(B + (k + u) * 16 + 8);
       for (int r = 0; r < MR; ++r) {
         const __m256 a = _mm256_broadcast_ss(A + (k + u) * 6 + r);
@@ -78,16 +82,16 @@ void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64
 
 // kBias: the bias at the stores compiled in only where given (one function for both made GCC keep
 // an accumulator on the stack inside the loop over k, objdump shows, in some layouts of this file).
-template <bool kFetchB, bool kBias>
+template <Fetch kFetch, bool kBias>
 void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
                  int nr, const float* bias) {
   if (!kBias) bias = nullptr;
   switch (mr) {
-    case 1: return kernel_rows_x16<1, 4, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 2: return kernel_rows_x16<2, 2, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 3: return kernel_rows_x16<3, 2, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 4: return kernel_rows_x16<4, 1, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 5: return kernel_rows_x16<5, 1, kFetchB>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 1: return kernel_rows_x16<1, 4, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 2: return kernel_rows_x16<2, 2, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 3: return kernel_rows_x16<3, 2, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 4: return kernel_rows_x16<4, 1, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 5: return kernel_rows_x16<5, 1, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
     default: break;
   }
   // C's 6 rows into L1 while the products run: they lie a row of C apart (another page for
@@ -127,7 +131,9 @@ void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t l
   }
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
-    if (kFetchB) _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
+    if (kFetch == kNear) _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
+    if (kFetch == kFar)
+      for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf + 16 * l), _MM_HINT_T1);
     FLEETRT_STEP(0, 0)
     FLEETRT_STEP(6, 16)
     FLEETRT_STEP(12, 32)
@@ -209,19 +215,19 @@ void pack_b16_trans_avx2(const float* B, int64_t ldb, int64_t kc, float* dst) {
 
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr) {
-  kernel_6x16<true, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  kernel_6x16<kNear, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                            int mr, int nr, const float* bias) {
-  if (bias) kernel_6x16<true, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
-  else kernel_6x16<true, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  if (bias) kernel_6x16<kNear, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+  else kernel_6x16<kNear, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr, const float* bias) {
-  if (bias) kernel_6x16<false, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
-  else kernel_6x16<false, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  if (bias) kernel_6x16<kFar, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+  else kernel_6x16<kFar, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 }  // namespace gemm

@@ -20,7 +20,8 @@ void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int6
 // with the rounding of an add after the store.
 void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                            int mr, int nr, const float* bias);
-// The same without prefetching B, for B streamed from memory (few rows against packed panels).
+// The same prefetching B 8 KiB ahead into L2, for B streamed from memory (few rows against packed
+// panels: the first row panel of each).
 void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr, const float* bias);
 // Packs one full 16-column panel of op(B) = Bᵀ (the panel's columns are rows of B, ldb apart,
