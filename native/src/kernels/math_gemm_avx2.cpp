@@ -230,6 +230,11 @@ void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, fl
   else kernel_6x16<kFar, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
+void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                             float beta, int mr, int nr) {
+  kernel_6x16<kFar, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+}
+
 }  // namespace gemm
 }  // namespace ku
 }  // namespace fleetrt
