@@ -302,7 +302,6 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   // the kernel without prefetching on every row panel, fleetrt_gemm_bench --layer, 2 threads,
   // alternated: 7 rows 6–22% faster, 48 rows 1–3%, 32 and 64 rows alike.
   const bool streams = src.packed && M <= kFewRowsPacked;
-  const auto kernel = mk.kernel;
   const auto first_kernel = streams ? mk.stream_kernel : mk.kernel;
   // The epilogue's bias per column, added by the kernel as it stores a block's final values.
   const float* const kbias = ep && ep->col_bias && mk.adds_bias ? ep->col_bias : nullptr;
@@ -382,8 +381,8 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
                 gemm::kernel_12x32_rowmajor_a_avx512(kc, A + ir * lda + pc, lda, bpanel, C + ir * ldc + j, ldc, alpha,
                                                      beta_eff, mr, nr);
               else
-                (ir == 0 ? first_kernel : kernel)(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha,
-                                                  beta_eff, mr, nr, bias);
+                (ir == 0 ? first_kernel : mk.kernel)(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha,
+                                                     beta_eff, mr, nr, bias);
               if (last) ep->finish(bias != nullptr, C + ir * ldc + j, ldc, ir, j, mr, nr);
             }
           }
@@ -445,7 +444,8 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             for (int64_t ir = 0; ir < mcur; ir += kMR) {
               int mr = static_cast<int>(std::min(kMR, mcur - ir));
               float* const c = C + (i0 + ir) * ldc + jc + j;
-              (i0 + ir == 0 ? first_kernel : kernel)(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr, bias);
+              (i0 + ir == 0 ? first_kernel : mk.kernel)(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr,
+                                                        bias);
               if (last) ep->finish(bias != nullptr, c, ldc, i0 + ir, jc + j, mr, nr);
             }
           }

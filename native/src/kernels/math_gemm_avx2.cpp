@@ -15,7 +15,7 @@ namespace {
 // B in cache (L2). kFar: where B streams from memory (few rows against panels packed once, the
 // first row panel of each), every line kFarPf floats (8 KiB) ahead into L2: the near distance
 // there did worse than none (BERT-base at sequence 7, 2 threads, Zen 3: 25.1 → 20.9 ms without),
-// while 8 KiB ahead beat none by 7–11% (the same model, scripts/bench/ab.ts, 6–12 KiB alike).
+// while 8 KiB ahead beats none by 6–8% (the same model, scripts/bench/ab.ts; 6–12 KiB alike).
 enum Fetch { kNear, kFar };
 constexpr int64_t kPf = 256;
 constexpr int64_t kFarPf = 2048;
