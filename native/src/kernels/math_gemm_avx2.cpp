@@ -16,7 +16,9 @@ namespace {
 // first row panel of each), every line kFarPf floats (8 KiB) ahead into L2: the near distance
 // there did worse than none (BERT-base at sequence 7, 2 threads, Zen 3: 25.1 → 20.9 ms without),
 // while 8 KiB ahead beats none by 6–8% (the same model, scripts/bench/ab.ts; 6–12 KiB alike).
-enum Fetch { kNear, kFar };
+// kNearFarA: B near, and A (Winograd's transformed filters, streamed from memory on the first
+// tile panel) 8 KiB ahead into L2.
+enum Fetch { kNear, kFar, kNearFarA };
 constexpr int64_t kPf = 256;
 constexpr int64_t kFarPf = 2048;
 
@@ -32,7 +34,7 @@ void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64
     for (int r = 0; r < MR; ++r) acc[u][r][0] = acc[u][r][1] = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + U <= kc; k += U) {
-    if (kFetch == kNear && (k & 3) < U) _mm_prefetch(reinterpret_cast<const char*>(B + k * 16 + kPf), _MM_HINT_T0);
+    if (kFetch != kFar && (k & 3) < U) _mm_prefetch(reinterpret_cast<const char*>(B + k * 16 + kPf), _MM_HINT_T0);
     for (int u = 0; u < U; ++u) {
       if (kFetch == kFar) _mm_prefetch(reinterpret_cast<const char*>(B + (k + u) * 16 + kFarPf), _MM_HINT_T1);
       const __m256 b0 = _mm256_load_ps(B + (k + u) * 16), b1 = _mm256_load_ps(B + (k + u) * 16 + 8);
@@ -131,13 +133,17 @@ void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t l
   }
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
-    if (kFetch == kNear) _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
+    if (kFetch == kNear || kFetch == kNearFarA) _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
     if (kFetch == kFar)
       for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf + 16 * l), _MM_HINT_T1);
     FLEETRT_STEP(0, 0)
     FLEETRT_STEP(6, 16)
     FLEETRT_STEP(12, 32)
     FLEETRT_STEP(18, 48)
+    if (kFetch == kNearFarA) {  // A advances 96 bytes per four steps
+      _mm_prefetch(reinterpret_cast<const char*>(A + kFarPf), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(A + kFarPf + 16), _MM_HINT_T1);
+    }
     A += 24;
     B += 64;
   }
@@ -233,6 +239,11 @@ void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, fl
 void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                              float beta, int mr, int nr) {
   kernel_6x16<kFar, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+}
+
+void kernel_6x16_stream_a_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                               float beta, int mr, int nr) {
+  kernel_6x16<kNearFarA, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 }  // namespace gemm

@@ -26,6 +26,10 @@ void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, fl
                                   float beta, int mr, int nr, const float* bias);
 void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                              float beta, int mr, int nr);
+// kernel_6x16_avx2 prefetching A 8 KiB ahead into L2 as well, for A streamed from memory
+// (Winograd's transformed filters: the first tile panel to read each).
+void kernel_6x16_stream_a_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                               float beta, int mr, int nr);
 // Packs one full 16-column panel of op(B) = Bᵀ (the panel's columns are rows of B, ldb apart,
 // kc deep) as the 6×16 kernel reads it: for each k, the 16 columns' values.
 void pack_b16_trans_avx2(const float* B, int64_t ldb, int64_t kc, float* dst);

@@ -30,20 +30,25 @@ constexpr int64_t kKC = 256;  // channels per microkernel call
 // ResNet's 14×14 c256 3×3s by F(4×4) against the direct kernel, 2 threads: 1.8–3.2 → 0.77–1.2 ms.
 // F(4×4)'s sums carry larger constants: errors about 1e-5 of the output range against 1e-6
 // (fleetrt's ResNet outputs against torch: unchanged).
+// `first`: the microkernel for a block's first tile panel, which reads each transformed filter
+// panel from memory (9–17 MB per ResNet-50 layer with AVX2): with AVX2 the one that prefetches
+// them 8 KiB ahead (scripts/bench/ab.ts, 2 threads, 96 passes, three runs: those layers 2.6–5.6%
+// faster, ResNet-50 0.9–2.5% in all; ResNet-18 1.7% and 4.4% in two).
 struct Isa {
+  using Kernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
   int64_t mr, nr;
-  void (*kernel)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+  Kernel kernel, first;
   InputTiles *input_f2, *input_f4;
   OutputTiles *output_f2, *output_f4;
   int64_t min_tiles;
 };
 Isa isa() {
   if (ku::use_avx512())
-    return {ku::gemm::kMR512,      ku::gemm::kNR512,    ku::gemm::kernel_12x32_avx512,
-            input_tiles_avx512,    input_tiles_f4_avx512, output_tiles_avx512,
-            output_tiles_f4_avx512, 48};
-  return {ku::gemm::kMR,       ku::gemm::kNR,     ku::gemm::kernel_6x16_avx2, input_tiles_avx2, input_tiles_f4_avx2,
-          output_tiles_avx2, output_tiles_f4_avx2, 16};
+    return {ku::gemm::kMR512,          ku::gemm::kNR512,       ku::gemm::kernel_12x32_avx512,
+            ku::gemm::kernel_12x32_avx512, input_tiles_avx512, input_tiles_f4_avx512,
+            output_tiles_avx512,       output_tiles_f4_avx512, 48};
+  return {ku::gemm::kMR,       ku::gemm::kNR,     ku::gemm::kernel_6x16_avx2, ku::gemm::kernel_6x16_stream_a_avx2,
+          input_tiles_avx2,    input_tiles_f4_avx2, output_tiles_avx2, output_tiles_f4_avx2, 16};
 }
 // A block's transformed inputs (36 or 16 × channels × tiles floats) at most, or one column panel
 // of them: a quarter of L2, beside the block's products. ResNet-50's 3×3s by F(2×2) (2 threads,
@@ -224,8 +229,8 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             const float* up = upk + (xi * panels + p) * C * kMR;
             float* cm = mat.data() + xi * mstride_rows + (p - p0) * kMR * per_block + q * kNR;
             for (int64_t k0 = 0; k0 < C; k0 += kKC)
-              is.kernel(std::min(kKC, C - k0), up + k0 * kMR, vq + k0 * kNR, cm, per_block, 1.f, k0 ? 1.f : 0.f,
-                        static_cast<int>(kMR), static_cast<int>(nr));
+              (q == 0 ? is.first : is.kernel)(std::min(kKC, C - k0), up + k0 * kMR, vq + k0 * kNR, cm, per_block, 1.f,
+                                              k0 ? 1.f : 0.f, static_cast<int>(kMR), static_cast<int>(nr));
           }
         }
       // output transform, a tile row at a time, then the epilogue on each output row's run
