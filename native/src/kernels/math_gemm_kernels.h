@@ -20,8 +20,8 @@ void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int6
 // with the rounding of an add after the store.
 void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                            int mr, int nr, const float* bias);
-// The same prefetching B 8 KiB ahead into L2, for B streamed from memory (few rows against packed
-// panels, the conv GEMM's filter panels: the first row panel to read each).
+// The two above prefetching B 8 KiB ahead into L2 instead, for B streamed from memory: the first
+// row panel to read each panel (few rows against packed panels; the conv GEMM's filter panels).
 void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr, const float* bias);
 void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
