@@ -1,0 +1,203 @@
+// Where a model's time goes against onnxruntime-node, op by op: ORT's profiler and fleetrt's trace
+// taken in alternate rounds of one process (a fresh ORT session per round, then fleetrt on the
+// same input), each op's time the median of its runs in a round, and per op the median over
+// rounds of the fleetrt/ORT ratio, which the host's slow spells move less than the times. ORT
+// renames the nodes it fuses or converts to its blocked layout after their output (`…_nchwc`);
+// an ORT node is matched to the fleetrt op with its name, its name + `_output_0`, or one of its
+// outputs, and counted apart where none fits (ORT's layout reorders). Each node's time is ORT's
+// kernel time (the profiler's own overhead adds some to every one of them, none to the trace).
+//
+//   npx tsx scripts/bench/ort-ops.ts MODEL [--set SET] [--threads N] [--rounds N] [--runs N] [--top N]
+//   MODEL: a model of the large-model section (resnet50, mobilenet_v2, bert_base, …: its cached
+//   export and the set's inputs), or a .onnx file with --input NAME=FILE.npy for each input.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { compileGraph } from '../../src/api/compile.js';
+import { loadGraph } from '../../src/api/load.js';
+import { run } from '../../src/api/run.js';
+import { readNpy } from '../../src/util/npy.js';
+import type { IRGraph } from '../../src/ir/graph.js';
+import { ensureModel, ortTensor, printTable, setInputs } from './interleave.js';
+
+const args = process.argv.slice(2);
+const model = args[0];
+if (!model || model.startsWith('--')) {
+  console.error(
+    'usage: ort-ops.ts MODEL [--set SET] [--input NAME=FILE]... [--threads N] [--rounds N] [--runs N] [--top N]',
+  );
+  process.exit(2);
+}
+const inputs: Record<string, string> = {};
+let set: string | undefined;
+let threads = 2;
+let rounds = 6;
+let runs = 12;
+let top = 40;
+for (let i = 1; i < args.length; i += 2) {
+  const value = args[i + 1];
+  if (value === undefined) throw new Error(`${args[i]} needs a value`);
+  if (args[i] === '--input') {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new Error(`--input ${value}: expected NAME=FILE`);
+    inputs[value.slice(0, eq)] = value.slice(eq + 1);
+  } else if (args[i] === '--set') set = value;
+  else if (args[i] === '--threads') threads = Number(value);
+  else if (args[i] === '--rounds') rounds = Number(value);
+  else if (args[i] === '--runs') runs = Number(value);
+  else if (args[i] === '--top') top = Number(value);
+  else throw new Error(`unknown option ${args[i]}`);
+}
+
+let modelFile = model;
+const dims: Record<string, number> = {};
+if (!model.endsWith('.onnx')) {
+  const m = ensureModel(model);
+  if ('skip' in m) throw new Error(m.skip);
+  set ??= Object.keys(m.info.sets)[0]!;
+  const shapes = m.info.sets[set]?.shapes;
+  if (!shapes) throw new Error(`${model} has no set '${set}' (${Object.keys(m.info.sets).join(', ')})`);
+  modelFile = path.join(m.dir, 'model.onnx');
+  Object.assign(inputs, setInputs(m.dir, set, m.info.inputs));
+}
+if (!Object.keys(inputs).length) throw new Error('give the inputs: --input NAME=FILE.npy …');
+
+const work = mkdtempSync(path.join(tmpdir(), 'fleetc-ort-ops-'));
+const graph = await loadGraph(modelFile);
+for (const v of graph.inputs) {
+  const shape = readNpy(inputs[v]!).shape;
+  graph.value(v).shape?.forEach((d, k) => {
+    if (typeof d === 'string') dims[d] = shape[k]!;
+  });
+}
+const compiled = await compileGraph(graph, path.join(work, 'build'), { dims, force: true, report: false }, modelFile);
+
+/** The fleetrt op an ORT node name stands for: by op name, name + `_output_0`, or an output. */
+function ortToOurs(g: IRGraph): (node: string) => string | undefined {
+  const byKey = new Map<string, string>();
+  for (const id of g.ops()) {
+    const op = g.op(id);
+    byKey.set(op.name, op.name);
+    byKey.set(`${op.name}_output_0`, op.name);
+    for (const out of g.opOutputs(id)) byKey.set(out, op.name);
+  }
+  return (node) => byKey.get(node.replace(/_kernel_time$/, '').replace(/_nchwc$/, ''));
+}
+const match = ortToOurs(graph);
+
+/** A conv's shape in a few words (`3×3 s2`, `1×1`, `3×3 dw`), else the op type. */
+function kind(g: IRGraph, name: string): string {
+  const id = g.ops().find((o) => g.op(o).name === name);
+  if (id === undefined) return '';
+  const op = g.op(id);
+  if (!/Conv/.test(op.opType)) return op.opType;
+  const w = g.value(g.opInputs(id)[1]!).shape;
+  const ints = (k: string): number[] | undefined => {
+    const a = op.attrs[k];
+    return a?.type === 'ints' ? a.value : undefined;
+  };
+  const k = w?.slice(2).join('×') ?? '?';
+  const stride = Math.max(...(ints('strides') ?? [1]));
+  const group = op.attrs.group?.type === 'int' ? op.attrs.group.value : 1;
+  return `${op.opType} ${k}${stride > 1 ? ` s${stride}` : ''}${group > 1 && w?.[1] === 1 ? ' dw' : ''}`;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const feeds: Record<string, ort.Tensor> = {};
+for (const [name, file] of Object.entries(inputs)) feeds[name] = ortTensor(readNpy(file));
+
+// per op: its time in each round (µs), ORT's and fleetrt's
+const ortTimes = new Map<string, number[]>();
+const ourTimes = new Map<string, number[]>();
+const unmatched = new Map<string, number[]>();
+const totals: { ort: number; ours: number }[] = [];
+const push = (m: Map<string, number[]>, k: string, v: number): void => void m.set(k, [...(m.get(k) ?? []), v]);
+for (let r = 0; r < rounds; r++) {
+  const prefix = path.join(work, `ort${r}`);
+  const s = await ort.InferenceSession.create(modelFile, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
+  for (let i = 0; i < runs + 2; i++) await s.run(feeds);
+  s.endProfiling();
+  await s.release();
+  const file = readdirSync(work).find((f) => f.startsWith(`ort${r}_`) && f.endsWith('.json'));
+  if (!file) throw new Error('onnxruntime wrote no profile');
+  const perNode = new Map<string, number[]>();
+  for (const e of JSON.parse(readFileSync(path.join(work, file), 'utf8')) as {
+    cat?: string;
+    name: string;
+    dur: number;
+  }[])
+    if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) push(perNode, e.name, e.dur);
+  const ortRound = new Map<string, number>();
+  for (const [node, d] of perNode) {
+    const t = median(d.slice(2)); // the first two runs warm up
+    const ours = match(node);
+    if (ours) ortRound.set(ours, (ortRound.get(ours) ?? 0) + t);
+    else push(unmatched, node.replace(/_kernel_time$/, ''), t);
+  }
+
+  const trace = path.join(work, `trace${r}.json`);
+  await run(compiled.planPath, { inputs, outputDir: path.join(work, 'out'), repeat: runs, warmup: 2, threads, trace });
+  const perOp = new Map<string, number[]>();
+  for (const e of (
+    JSON.parse(readFileSync(trace, 'utf8')) as {
+      traceEvents: { ph: string; name: string; dur: number; args?: { op?: string; depth?: number } }[];
+    }
+  ).traceEvents)
+    if (e.ph === 'X' && e.args?.op && e.args.depth === 0) push(perOp, e.name, e.dur);
+  let ortSum = 0;
+  let ourSum = 0;
+  for (const [op, d] of perOp) {
+    const t = median(d);
+    ourSum += t;
+    push(ourTimes, op, t);
+  }
+  for (const [op, t] of ortRound) {
+    ortSum += t;
+    push(ortTimes, op, t);
+  }
+  for (const [, t] of unmatched) ortSum += t.at(-1)!;
+  totals.push({ ort: ortSum, ours: ourSum });
+}
+rmSync(work, { recursive: true, force: true });
+
+const rows = [...ourTimes.keys()].map((op) => {
+  const o = ortTimes.get(op);
+  const u = ourTimes.get(op)!;
+  const ratios = o ? u.map((t, i) => t / o[i]!) : [];
+  return { op, kind: kind(graph, op), ort: o ? median(o) : 0, ours: median(u), ratio: o ? median(ratios) : NaN };
+});
+rows.sort((a, b) => b.ours - b.ort - (a.ours - a.ort));
+const us = (v: number): string => (v ? v.toFixed(0) : '–');
+console.log(
+  `${path.basename(modelFile)}${set ? ` (${set})` : ''}, ${threads} thread${threads === 1 ? '' : 's'}, ${rounds} rounds × ${runs} runs; ` +
+    `sum of op times fleetrt/ORT per round: ${totals.map((t) => (t.ours / t.ort).toFixed(2)).join(' ')}`,
+);
+const byKind = new Map<string, { ort: number; ours: number; n: number }>();
+for (const r of rows) {
+  const k = byKind.get(r.kind) ?? { ort: 0, ours: 0, n: 0 };
+  byKind.set(r.kind, { ort: k.ort + r.ort, ours: k.ours + r.ours, n: k.n + 1 });
+}
+printTable(
+  ['op kind', 'ops', 'ORT µs', 'fleetrt µs', 'fleetrt/ORT'],
+  [...byKind]
+    .sort((a, b) => b[1].ours - b[1].ort - (a[1].ours - a[1].ort))
+    .map(([k, v]) => [k, String(v.n), us(v.ort), us(v.ours), v.ort ? (v.ours / v.ort).toFixed(2) : '–']),
+);
+const ortOnly = [...unmatched].map(([node, t]) => `${node} ${median(t).toFixed(0)} µs`);
+if (ortOnly.length) console.log(`ORT nodes with no fleetrt op (layout reorders and the like): ${ortOnly.join(', ')}`);
+console.log('');
+printTable(
+  ['op', 'kind', 'ORT µs', 'fleetrt µs', 'fleetrt/ORT (median of rounds)'],
+  rows
+    .slice(0, top)
+    .map((r) => [r.op, r.kind, us(r.ort), us(r.ours), Number.isNaN(r.ratio) ? '–' : r.ratio.toFixed(2)]),
+);
