@@ -4,8 +4,10 @@
 // rounds of the fleetrt/ORT ratio, which the host's slow spells move less than the times. ORT
 // renames the nodes it fuses or converts to its blocked layout after their output (`…_nchwc`);
 // an ORT node is matched to the fleetrt op with its name, its name + `_output_0`, or one of its
-// outputs, and counted apart where none fits (ORT's layout reorders). Each node's time is ORT's
-// kernel time (the profiler's own overhead adds some to every one of them, none to the trace).
+// outputs, or else (a node of the model that one of fleetc's fusions absorbed) to the op that
+// computes its first result left in the compiled graph, and counted apart where none fits (ORT's
+// own fusions and layout reorders). Each node's time is ORT's kernel time (the profiler's own
+// overhead adds some to every one of them, none to the trace).
 //
 //   npx tsx scripts/bench/ort-ops.ts MODEL [--set SET] [--threads N] [--rounds N] [--runs N] [--top N]
 //   MODEL: a model of the large-model section (resnet50, mobilenet_v2, bert_base, …: its cached
@@ -73,18 +75,49 @@ for (const v of graph.inputs) {
 }
 const compiled = await compileGraph(graph, path.join(work, 'build'), { dims, force: true, report: false }, modelFile);
 
-/** The fleetrt op an ORT node name stands for: by op name, name + `_output_0`, or an output. */
-function ortToOurs(g: IRGraph): (node: string) => string | undefined {
+/**
+ * The fleetrt op an ORT node stands for: the op of that name (or whose name + `_output_0`, or one
+ * of whose outputs, ORT's node is named after); else, for a node of the model that a fusion
+ * absorbed, the fleetrt op that computes the first of its results still in the compiled graph
+ * (a fused attention's Softmax goes to the attention op).
+ */
+function ortToOurs(model: IRGraph, g: IRGraph): (node: string) => string | undefined {
   const byKey = new Map<string, string>();
+  const producerOf = (v: string): string | undefined => {
+    const use = g.hasValue(v) ? g.producer(v) : undefined;
+    return use ? g.op(use.op).name : undefined;
+  };
   for (const id of g.ops()) {
     const op = g.op(id);
     byKey.set(op.name, op.name);
     byKey.set(`${op.name}_output_0`, op.name);
     for (const out of g.opOutputs(id)) byKey.set(out, op.name);
   }
-  return (node) => byKey.get(node.replace(/_kernel_time$/, '').replace(/_nchwc$/, ''));
+  for (const id of model.ops()) {
+    const name = model.op(id).name;
+    if (byKey.has(name)) continue;
+    const seen = new Set<string>();
+    const queue = [...model.opOutputs(id)];
+    for (let v = queue.shift(); v !== undefined; v = queue.shift()) {
+      if (seen.has(v)) continue;
+      seen.add(v);
+      const ours = producerOf(v);
+      if (ours) {
+        byKey.set(name, ours);
+        break;
+      }
+      for (const use of model.consumers(v)) queue.push(...model.opOutputs(use.op));
+    }
+  }
+  return (node) =>
+    byKey.get(
+      node
+        .replace(/_kernel_time$/, '')
+        .replace(/_nchwc$/, '')
+        .replace(/^fused /, ''),
+    );
 }
-const match = ortToOurs(graph);
+const match = ortToOurs(await loadGraph(modelFile), graph);
 
 /** A conv's shape in a few words (`3×3 s2`, `1×1`, `3×3 dw`), else the op type. */
 function kind(g: IRGraph, name: string): string {
@@ -192,8 +225,18 @@ printTable(
     .sort((a, b) => b[1].ours - b[1].ort - (a[1].ours - a[1].ort))
     .map(([k, v]) => [k, String(v.n), us(v.ort), us(v.ours), v.ort ? (v.ours / v.ort).toFixed(2) : '–']),
 );
-const ortOnly = [...unmatched].map(([node, t]) => `${node} ${median(t).toFixed(0)} µs`);
-if (ortOnly.length) console.log(`ORT nodes with no fleetrt op (layout reorders and the like): ${ortOnly.join(', ')}`);
+if (unmatched.size) {
+  const ortOnly = [...unmatched].map(([node, t]) => ({ node, us: median(t) })).sort((a, b) => b.us - a.us);
+  const total = ortOnly.reduce((a, b) => a + b.us, 0);
+  console.log(
+    `ORT nodes matched to no fleetrt op (its own fusions and layout reorders): ${ortOnly.length}, ${total.toFixed(0)} µs; ` +
+      ortOnly
+        .slice(0, 5)
+        .map((o) => `${o.node} ${o.us.toFixed(0)} µs`)
+        .join(', ') +
+      (ortOnly.length > 5 ? ', …' : ''),
+  );
+}
 console.log('');
 printTable(
   ['op', 'kind', 'ORT µs', 'fleetrt µs', 'fleetrt/ORT (median of rounds)'],
