@@ -11,30 +11,27 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { run } from '../../src/api/run.js';
+import { parseArgs } from 'node:util';
+import { parseInputs, run } from '../../src/api/run.js';
 
-const args = process.argv.slice(2);
-const [plan, variable] = args;
-if (!plan || !variable || variable.startsWith('--')) {
+const { positionals, values: flags } = parseArgs({
+  allowPositionals: true,
+  options: {
+    input: { type: 'string', multiple: true, default: [] },
+    repeat: { type: 'string', default: '48' },
+    threads: { type: 'string', default: '2' },
+    ops: { type: 'string' },
+  },
+});
+const [plan, variable] = positionals;
+if (!plan || !variable) {
   console.error('usage: ab.ts PLAN.json VAR [--input NAME=FILE]... [--repeat N] [--threads N] [--ops REGEX]');
   process.exit(2);
 }
-const inputs: Record<string, string> = {};
-let repeat = 48;
-let threads = 2;
-let ops: RegExp | undefined;
-for (let i = 2; i < args.length; i += 2) {
-  const value = args[i + 1];
-  if (value === undefined) throw new Error(`${args[i]} needs a value`);
-  if (args[i] === '--input') {
-    const eq = value.indexOf('=');
-    if (eq <= 0) throw new Error(`--input ${value}: expected NAME=FILE`);
-    inputs[value.slice(0, eq)] = value.slice(eq + 1);
-  } else if (args[i] === '--repeat') repeat = Math.max(4, Math.round(Number(value) / 4) * 4);
-  else if (args[i] === '--threads') threads = Number(value);
-  else if (args[i] === '--ops') ops = new RegExp(value);
-  else throw new Error(`unknown option ${args[i]}`);
-}
+const inputs = parseInputs(flags.input);
+const repeat = Math.max(4, Math.round(Number(flags.repeat) / 4) * 4);
+const threads = Number(flags.threads);
+const ops = flags.ops === undefined ? undefined : new RegExp(flags.ops);
 
 const work = mkdtempSync(path.join(tmpdir(), 'fleetc-ab-'));
 const trace = path.join(work, 'trace.json');

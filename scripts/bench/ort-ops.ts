@@ -15,42 +15,41 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { compileGraph } from '../../src/api/compile.js';
 import { loadGraph } from '../../src/api/load.js';
-import { run } from '../../src/api/run.js';
+import { parseInputs, run } from '../../src/api/run.js';
 import { readNpy } from '../../src/util/npy.js';
 import type { IRGraph } from '../../src/ir/graph.js';
 import { ensureModel, ortTensor, printTable, setInputs } from './interleave.js';
 
-const args = process.argv.slice(2);
-const model = args[0];
-if (!model || model.startsWith('--')) {
+const { positionals, values: flags } = parseArgs({
+  allowPositionals: true,
+  options: {
+    set: { type: 'string' },
+    input: { type: 'string', multiple: true, default: [] },
+    threads: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '6' },
+    runs: { type: 'string', default: '12' },
+    top: { type: 'string', default: '40' },
+  },
+});
+const model = positionals[0];
+if (!model) {
   console.error(
     'usage: ort-ops.ts MODEL [--set SET] [--input NAME=FILE]... [--threads N] [--rounds N] [--runs N] [--top N]',
   );
   process.exit(2);
 }
-const inputs: Record<string, string> = {};
-let set: string | undefined;
-let threads = 2;
-let rounds = 6;
-let runs = 12;
-let top = 40;
-for (let i = 1; i < args.length; i += 2) {
-  const value = args[i + 1];
-  if (value === undefined) throw new Error(`${args[i]} needs a value`);
-  if (args[i] === '--input') {
-    const eq = value.indexOf('=');
-    if (eq <= 0) throw new Error(`--input ${value}: expected NAME=FILE`);
-    inputs[value.slice(0, eq)] = value.slice(eq + 1);
-  } else if (args[i] === '--set') set = value;
-  else if (args[i] === '--threads') threads = Number(value);
-  else if (args[i] === '--rounds') rounds = Number(value);
-  else if (args[i] === '--runs') runs = Number(value);
-  else if (args[i] === '--top') top = Number(value);
-  else throw new Error(`unknown option ${args[i]}`);
-}
+const inputs = parseInputs(flags.input);
+let set = flags.set;
+const [threads, rounds, runs, top] = [flags.threads, flags.rounds, flags.runs, flags.top].map(Number) as [
+  number,
+  number,
+  number,
+  number,
+];
 
 let modelFile = model;
 const dims: Record<string, number> = {};
@@ -65,15 +64,21 @@ if (!model.endsWith('.onnx')) {
 }
 if (!Object.keys(inputs).length) throw new Error('give the inputs: --input NAME=FILE.npy …');
 
+const arrays = Object.fromEntries(Object.entries(inputs).map(([name, file]) => [name, readNpy(file)]));
 const work = mkdtempSync(path.join(tmpdir(), 'fleetc-ort-ops-'));
 const graph = await loadGraph(modelFile);
-for (const v of graph.inputs) {
-  const shape = readNpy(inputs[v]!).shape;
+for (const v of graph.inputs)
   graph.value(v).shape?.forEach((d, k) => {
-    if (typeof d === 'string') dims[d] = shape[k]!;
+    if (typeof d === 'string') dims[d] = arrays[v]!.shape[k]!;
   });
-}
+// The model's dataflow before compiling rewrites it (for the nodes that fleetc's fusions absorb):
+// each node's outputs, and each value's readers' outputs.
+const nodeOutputs = new Map(graph.ops().map((id) => [graph.op(id).name, graph.opOutputs(id)]));
+const nextValues = new Map<string, string[]>();
+for (const id of graph.ops())
+  for (const v of graph.opInputs(id)) if (v) nextValues.set(v, [...(nextValues.get(v) ?? []), ...graph.opOutputs(id)]);
 const compiled = await compileGraph(graph, path.join(work, 'build'), { dims, force: true, report: false }, modelFile);
+const opIds = new Map(graph.ops().map((id) => [graph.op(id).name, id]));
 
 /**
  * The fleetrt op an ORT node stands for: the op of that name (or whose name + `_output_0`, or one
@@ -81,47 +86,43 @@ const compiled = await compileGraph(graph, path.join(work, 'build'), { dims, for
  * absorbed, the fleetrt op that computes the first of its results still in the compiled graph
  * (a fused attention's Softmax goes to the attention op).
  */
-function ortToOurs(model: IRGraph, g: IRGraph): (node: string) => string | undefined {
+function ortToOurs(g: IRGraph): (node: string) => string | undefined {
   const byKey = new Map<string, string>();
-  const producerOf = (v: string): string | undefined => {
-    const use = g.hasValue(v) ? g.producer(v) : undefined;
-    return use ? g.op(use.op).name : undefined;
-  };
   for (const id of g.ops()) {
     const op = g.op(id);
     byKey.set(op.name, op.name);
     byKey.set(`${op.name}_output_0`, op.name);
     for (const out of g.opOutputs(id)) byKey.set(out, op.name);
   }
-  for (const id of model.ops()) {
-    const name = model.op(id).name;
-    if (byKey.has(name)) continue;
+  const absorbedInto = (name: string): string | undefined => {
     const seen = new Set<string>();
-    const queue = [...model.opOutputs(id)];
+    const queue = [...(nodeOutputs.get(name) ?? [])];
     for (let v = queue.shift(); v !== undefined; v = queue.shift()) {
       if (seen.has(v)) continue;
       seen.add(v);
-      const ours = producerOf(v);
-      if (ours) {
-        byKey.set(name, ours);
-        break;
-      }
-      for (const use of model.consumers(v)) queue.push(...model.opOutputs(use.op));
+      const use = g.hasValue(v) ? g.producer(v) : undefined;
+      if (use) return g.op(use.op).name;
+      queue.push(...(nextValues.get(v) ?? []));
     }
-  }
-  return (node) =>
-    byKey.get(
-      node
-        .replace(/_kernel_time$/, '')
-        .replace(/_nchwc$/, '')
-        .replace(/^fused /, ''),
-    );
+    return undefined;
+  };
+  return (node) => {
+    const name = node
+      .replace(/_kernel_time$/, '')
+      .replace(/_nchwc$/, '')
+      .replace(/^fused /, '');
+    if (!byKey.has(name)) {
+      const ours = absorbedInto(name);
+      if (ours) byKey.set(name, ours);
+    }
+    return byKey.get(name);
+  };
 }
-const match = ortToOurs(await loadGraph(modelFile), graph);
+const match = ortToOurs(graph);
 
 /** A conv's shape in a few words (`3×3 s2`, `1×1`, `3×3 dw`), else the op type. */
 function kind(g: IRGraph, name: string): string {
-  const id = g.ops().find((o) => g.op(o).name === name);
+  const id = opIds.get(name);
   if (id === undefined) return '';
   const op = g.op(id);
   if (!/Conv/.test(op.opType)) return op.opType;
@@ -140,8 +141,7 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const feeds: Record<string, ort.Tensor> = {};
-for (const [name, file] of Object.entries(inputs)) feeds[name] = ortTensor(readNpy(file));
+const feeds = Object.fromEntries(Object.entries(arrays).map(([name, a]) => [name, ortTensor(a)]));
 
 // per op: its time in each round (µs), ORT's and fleetrt's
 const ortTimes = new Map<string, number[]>();
@@ -170,8 +170,10 @@ for (let r = 0; r < rounds; r++) {
   }[])
     if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) push(perNode, e.name, e.dur);
   const ortRound = new Map<string, number>();
+  let ortSum = 0;
   for (const [node, d] of perNode) {
     const t = median(d.slice(2)); // the first two runs warm up
+    ortSum += t;
     const ours = match(node);
     if (ours) ortRound.set(ours, (ortRound.get(ours) ?? 0) + t);
     else push(unmatched, node.replace(/_kernel_time$/, ''), t);
@@ -186,18 +188,13 @@ for (let r = 0; r < rounds; r++) {
     }
   ).traceEvents)
     if (e.ph === 'X' && e.args?.op && e.args.depth === 0) push(perOp, e.name, e.dur);
-  let ortSum = 0;
   let ourSum = 0;
   for (const [op, d] of perOp) {
     const t = median(d);
     ourSum += t;
     push(ourTimes, op, t);
   }
-  for (const [op, t] of ortRound) {
-    ortSum += t;
-    push(ortTimes, op, t);
-  }
-  for (const [, t] of unmatched) ortSum += t.at(-1)!;
+  for (const [op, t] of ortRound) push(ortTimes, op, t);
   totals.push({ ort: ortSum, ours: ourSum });
 }
 rmSync(work, { recursive: true, force: true });

@@ -9,6 +9,19 @@ import { FleetcError } from '../diagnostics/index.js';
 import { launchCommand, LAUNCHERS, type LauncherKind } from '../../runtime/launch.js';
 import { findFleetrt, fleetrtFailure, spawnCollect } from '../../runtime/fleetrt.js';
 
+/** `--input NAME=FILE` items (each name once) as RunOptions.inputs. */
+export function parseInputs(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw new FleetcError('E0901', `--input '${item}': expected NAME=FILE`);
+    const name = item.slice(0, eq);
+    if (name in out) throw new FleetcError('E0901', `--input '${name}' is given twice`);
+    out[name] = item.slice(eq + 1);
+  }
+  return out;
+}
+
 export interface RunOptions {
   /** input name → .npy or .pb file */
   inputs?: Record<string, string>;

@@ -133,7 +133,7 @@ void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t l
   }
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
-    if (kFetch == kNear || kFetch == kNearFarA) _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
+    if (kFetch != kFar) _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
     if (kFetch == kFar)
       for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf + 16 * l), _MM_HINT_T1);
     FLEETRT_STEP(0, 0)

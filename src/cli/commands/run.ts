@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { run, type RunOptions, type RunSummary } from '../../api/run.js';
+import { parseInputs, run, type RunOptions, type RunSummary } from '../../api/run.js';
 import { FleetcError } from '../../diagnostics/index.js';
 import { collect, jsonOption, type FleetcCommand } from '../command.js';
 
@@ -29,18 +29,6 @@ function count(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new FleetcError('E0901', `--${flag} '${v}': expected a non-negative integer`);
   return Number(v);
-}
-
-function parseInputs(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw new FleetcError('E0901', `--input '${item}': expected NAME=FILE`);
-    const name = item.slice(0, eq);
-    if (name in out) throw new FleetcError('E0901', `--input '${name}' is given twice`);
-    out[name] = item.slice(eq + 1);
-  }
-  return out;
 }
 
 const kib = (b: number): string =>
