@@ -158,9 +158,6 @@ struct PlaneTaps {
     inside = ow >= 1 && ow + V::kLanes + 1 <= W;
     ml = range_bits<V>(ow - 1, W), mc = range_bits<V>(ow, W), mr = range_bits<V>(ow + 1, W);
   }
-  // a row's partial last vector stored by parts, as PaddedTaps does (rows 28 wide: MobileNetV2's
-  // 28×28 c192, scripts/bench/ab.ts, 64 passes: 3.5% faster on 2 threads, 2.5% on 1)
-  static void store_part(float* y, T v, int n) { V::store_parts(y, v, n); }
   void load(int64_t ih, T& l, T& c, T& rt) const {
     l = c = rt = V::zero();
     if (ih < 0 || ih >= H) return;
@@ -179,9 +176,6 @@ struct PaddedTaps {
   int64_t Wp;
   int64_t ow = 0;
   void at(int64_t o) { ow = o; }
-  // every row of these narrow planes ends in a partial vector: stored by parts (masked stores are
-  // slow on AMD: 14×14 c384 and c576, 1 thread, 0.080 → 0.057–0.066 ms, 0.119 → 0.087–0.099)
-  static void store_part(float* y, T v, int n) { V::store_parts(y, v, n); }
   void load(int64_t ih, T& l, T& c, T& rt) const {
     const float* row = xp + (ih + 1) * Wp + ow;
     l = V::load(row), c = V::load(row + 1), rt = V::load(row + 2);
@@ -206,7 +200,10 @@ inline void rows3x3(const Taps& taps, int64_t oh, const typename V::T wv[9], typ
   }
 }
 
-// Output rows [oh, oh + R) of one H × W plane.
+// Output rows [oh, oh + R) of one H × W plane. A row's partial last vector is stored by parts:
+// masked stores are slow on AMD (padded planes, 14×14 c384 and c576, 1 thread: 0.080 →
+// 0.057–0.066 ms, 0.119 → 0.087–0.099; rows 28 wide read in place, MobileNetV2's 28×28 c192,
+// scripts/bench/ab.ts, 64 passes: 3.5% faster on 2 threads, 2.5% on 1).
 template <class V, int R, class Taps>
 void rows3x3_block(Taps taps, int64_t W, int64_t oh, const typename V::T wv[9], const Epilogue& ep, float* y) {
   for (int64_t ow = 0; ow < W; ow += V::kLanes) {
@@ -219,7 +216,7 @@ void rows3x3_block(Taps taps, int64_t W, int64_t oh, const typename V::T wv[9], 
       const int64_t o = (oh + i) * W + ow;
       const typename V::T v = finish<V>(a[i], ep, o, cnt);
       if (cnt == V::kLanes) V::store(y + o, v);
-      else Taps::store_part(y + o, v, cnt);
+      else V::store_parts(y + o, v, cnt);
     }
   }
 }
