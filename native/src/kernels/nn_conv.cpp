@@ -796,7 +796,13 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // 0.42 ms, 0.35 → 0.30). (Strided ones gather their inputs per block of positions and keep the GEMM.)
   // An L2 past 1 MiB (Sapphire Rapids: 2 MiB) counts as 1 MiB: no figures were taken there.
   const int64_t l2_floats = std::min<int64_t>(ku::l2_cache_bytes(), int64_t{1} << 20) / int64_t{sizeof(float)};
-  if (!strided && threads > 1) return osz <= 196 && Mg * K > threads * l2_floats;
+  // With AVX2, 7×7 outputs keep the GEMM from past L2 per core on any number of threads: the
+  // direct kernel's 24-position blocks leave 48 + 1 positions there (MobileNetV2's 7×7 c160→960 on
+  // 2 threads, Zen 3 with 512 KiB of L2, in the model: 21% faster by the GEMM, c960→160 unchanged;
+  // scripts/bench/ab.ts, 64 passes). Not so for 14×14: ResNet-50's c256→1024 and c1024→256 ran 7%
+  // slower by the GEMM.
+  const bool avx2_small = osz <= 64 && !ku::use_avx512();
+  if (!strided && threads > 1 && !avx2_small) return osz <= 196 && Mg * K > threads * l2_floats;
   return osz <= 196 && Mg * K >= l2_floats;
 }
 
