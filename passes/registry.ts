@@ -5,6 +5,7 @@ import { partitionPass } from './partition/index.js';
 import { placeExpertsPass } from './partition/moe-place.js';
 import { FUSE_PASSES } from './fuse/index.js';
 import { kvStatePass } from './state/index.js';
+import { blockLayoutPass } from './layout/index.js';
 import { schedulePass } from './schedule/index.js';
 import { insertTransfersPass } from './transfers/index.js';
 import { planMemoryPass } from './memory/index.js';
@@ -26,6 +27,7 @@ export const PASSES: Record<string, Pass> = {
   'plan-memory': planMemoryPass,
   emit: emitPass,
   ...FUSE_PASSES,
+  'block-layout': blockLayoutPass,
   'kv-state': kvStatePass,
 };
 
@@ -41,11 +43,12 @@ const FUSE = 'fold-batchnorm,fuse-layernorm,fuse-attention,fuse-conv,fuse-matmul
 
 /**
  * Named pipelines, each a pipeline string printed back exactly into every plan. `default`: what
- * `fleetc compile` runs. `generate`: a decoder for the engine's generation loop (its KV cache as
- * paged state). `O0`: no simplification or fusion (shape inference only), for comparing.
+ * `fleetc compile` runs (MobileNet-style conv chains blocked after the fusions). `generate`: a
+ * decoder for the engine's generation loop (its KV cache as paged state). `O0`: no
+ * simplification or fusion (shape inference only), for comparing.
  */
 export const PIPELINES: Record<string, string> = {
-  default: `split-moe,infer-shapes,${SIMPLIFY},${FUSE},${BACKEND_PIPELINE}`,
+  default: `split-moe,infer-shapes,${SIMPLIFY},${FUSE},block-layout,${BACKEND_PIPELINE}`,
   generate: `infer-shapes,${SIMPLIFY},kv-state,${FUSE},${BACKEND_PIPELINE}`,
   O0: `split-moe,infer-shapes,${BACKEND_PIPELINE}`,
 };

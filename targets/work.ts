@@ -55,6 +55,7 @@ put('data', [
   'Split',
   'Slice',
   'Transpose',
+  'Reorder',
   'Expand',
   'Tile',
   'Pad',

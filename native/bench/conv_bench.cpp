@@ -8,9 +8,11 @@
 // Prints the best time of each and its lower quartile and median. FLEETRT_BENCH_COLD=1 flushes the
 // caches before each repetition; =input then reads the input back into them.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,6 +86,71 @@ const std::vector<Layer> kLayers = {
     {"mobilenet_v2", 3, 960, 7, 960, 3, 1, 960},  {"mobilenet_v2", 2, 960, 7, 160, 1, 1, 1},
     {"mobilenet_v2", 1, 960, 7, 320, 1, 1, 1},    {"mobilenet_v2", 1, 320, 7, 1280, 1, 1, 1},
 };
+
+// The layer's input in the NCHW8c layout (nn_conv_blocked.h), or back: [C][P] ↔ [C/8][P][8].
+void reorder8(const float* src, float* dst, int64_t C, int64_t P, bool to_blocked) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t p = 0; p < P; ++p) {
+      const int64_t plain = c * P + p, blocked = ((c / 8) * P + p) * 8 + c % 8;
+      if (to_blocked) dst[blocked] = src[plain];
+      else dst[plain] = src[blocked];
+    }
+}
+
+// FLEETRT_BENCH_BLOCKED=1: the layer as a plain Conv and as a FusedConv with layout NCHW8c (its
+// input and output blocked) in alternate repetitions; the outputs compared.
+template <class Flush>
+void compare_blocked(ConvContext& ctx, KernelFn conv, const char* name, double flops, int reps, std::vector<float>& x,
+                     std::vector<float>& y, int64_t ysize, Flush&& flush_caches) {
+  static const KernelFn fused = find_kernel("fleetc", "FusedConv");
+  const int64_t C = ctx.in[0].shape[1], P = static_cast<int64_t>(x.size()) / C, M = ctx.out.shape[1];
+  // 64-byte aligned, as the runtime's arena gives them (a misaligned vector store splits lines)
+  auto aligned = [](size_t n) {
+    return std::unique_ptr<float, decltype(&std::free)>(
+        static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64)), &std::free);
+  };
+  auto xb_buf = aligned(x.size()), yb_buf = aligned(ysize);
+  float *xb = xb_buf.get(), *yb = yb_buf.get();
+  std::vector<float> back(ysize);
+  // a stem (C not a multiple of 8) reads its input plain
+  const bool x_plain = C % 8 != 0;
+  if (x_plain) std::copy(x.begin(), x.end(), xb);
+  else reorder8(x.data(), xb, C, P, true);
+  Attribute layout, input_layout;
+  layout.kind = input_layout.kind = Attribute::Kind::kString;
+  layout.s = "NCHW8c";
+  input_layout.s = "NCHW";
+  std::vector<double> times[2];
+  for (int r = 0; r < 3 * reps + 2; ++r) {
+    const bool blocked = r % 2;
+    ctx.slot = r % 2;
+    ctx.in[0].data = blocked ? xb : x.data();
+    ctx.out.data = blocked ? yb : y.data();
+    if (blocked) ctx.at.items.push_back({"layout", layout});
+    if (blocked && x_plain) ctx.at.items.push_back({"input_layout", input_layout});
+    flush_caches();
+    const double t0 = bench::now_s();
+    const Status st = (blocked ? fused : conv)(ctx);
+    const double t = bench::now_s() - t0;
+    if (blocked) ctx.at.items.resize(ctx.at.items.size() - (x_plain ? 2 : 1));
+    ctx.clear_scratch();
+    if (!st.ok()) {
+      fprintf(stderr, "%s: %s\n", name, st.message.c_str());
+      std::exit(1);
+    }
+    if (r >= 2) times[r % 2].push_back(t);
+  }
+  ctx.in[0].data = x.data();
+  ctx.out.data = y.data();
+  reorder8(yb, back.data(), M, ysize / M, false);
+  double err = 0;
+  for (int64_t i = 0; i < ysize; ++i) err = std::max(err, static_cast<double>(std::fabs(back[i] - y[i])));
+  for (auto& t : times) std::sort(t.begin(), t.end());
+  printf("BLOCKED %-40s plain %6.3f ms (med %6.3f)  NCHW8c %6.3f ms (med %6.3f)  %5.2fx  %.1f GFLOP/s  max|diff| %.1e\n",
+         name, times[0][0] * 1e3, times[0][times[0].size() / 2] * 1e3, times[1][0] * 1e3,
+         times[1][times[1].size() / 2] * 1e3, times[0][times[0].size() / 2] / times[1][times[1].size() / 2],
+         flops / times[1][0] / 1e9, err);
+}
 
 }  // namespace
 
@@ -163,6 +230,11 @@ int main(int argc, char** argv) {
         (void)sink;
       }
     };
+    if (std::getenv("FLEETRT_BENCH_BLOCKED")) {
+      if ((L.C % 8 && (L.C > 8 || L.group != 1)) || L.M % 8) continue;
+      compare_blocked(ctx, conv, name, flops, reps, x, y, L.M * OH * OH, flush_caches);
+      continue;
+    }
     if (const char* cmp = std::getenv("FLEETRT_BENCH_CMP")) {
       (void)cmp;
       const char* var = std::getenv("FLEETRT_BENCH_CMP_VAR");

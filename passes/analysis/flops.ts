@@ -153,6 +153,7 @@ export const DATA_MOVEMENT = new Set([
   'Multinomial',
   'MaxRoundDecoder',
   'GatherBlockQuantized',
+  'Reorder', // fleetc: NCHW ↔ NCHW8c (passes/layout)
 ]);
 
 const times = (n: Dim | null, k: number | Dim): Dim | null => (n === null ? null : mul(n, k));

@@ -69,6 +69,8 @@ export function unfuseConv(graph: IRGraph, id: string, opset: number, created: s
   const op = graph.op(id);
   const [x, w, b, z] = graph.opInputs(id);
   const [out] = graph.opOutputs(id);
+  // Its X, Z and output would be blocked: only the Reorders around it know the plain values.
+  if (op.attrs.layout) throw new Error(`FusedConv '${op.name}' is blocked: unblock the graph first (passes/layout)`);
   const { activation, activation_params: params, ...convAttrs } = op.attrs;
   const act = activation && activation.type === 'string' ? activation.value : undefined;
   const p = params && params.type === 'floats' ? params.value : [];

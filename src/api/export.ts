@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { basename, isAbsolute, join, normalize, resolve } from 'node:path';
 import { isUnfusable, unfuse } from '../../passes/fuse/unfuse.js';
+import { unblock } from '../../passes/layout/unblock.js';
 import { decodeProgram, ProgramFormatError, type DecodedProgram } from '../../targets/fleetrt/read.js';
 import { OP, type Code } from '../../targets/fleetrt/expr.js';
 import type { AttrEntry, ConstEntry, ProgramEntry } from '../../targets/fleetrt/program.js';
@@ -473,7 +474,8 @@ export async function exportOnnx(build: string, outDir: string, opts: ExportOpti
   whole.inputs = plan.inputs.map((i) => i.name);
   whole.outputs = plan.outputs.map((o) => o.name);
 
-  // 2. Standard ONNX: no fleetc fusions, one opset per domain.
+  // 2. Standard ONNX: plain layout (no fleetc Reorders), no fleetc fusions, one opset per domain.
+  unblock(whole);
   const custom = customOps(whole);
   if (custom.length && !opts.allowCustomOps) refuseCustom(custom, plan, planPath);
   const rank = new Map<string, number>(plan.schedule.map((s, i) => [s.op, i]));

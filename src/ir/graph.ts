@@ -227,6 +227,18 @@ export class IRGraph {
     if (slot >= attrs.numInputs) this.updateOp(op, { numInputs: slot + 1 });
   }
 
+  /**
+   * Makes output `slot` of `op` write `value` (created as an intermediate of unknown type when it
+   * does not exist; it must have no producer). The value written before stays, without a producer.
+   */
+  setOpOutput(op: string, slot: number, value: string): void {
+    if (!this.hasValue(value)) this.addValue({ name: value, dtype: null, shape: null, role: 'intermediate' });
+    if (this.producer(value)) throw new Error(`value '${value}' is produced twice`);
+    for (const e of this.g.outEdges(O + op)) if (this.g.getEdgeAttribute(e, 'slot') === slot) this.g.dropEdge(e);
+    this.g.addDirectedEdge(O + op, V + value, { slot });
+    if (slot >= this.op(op).numOutputs) this.updateOp(op, { numOutputs: slot + 1 });
+  }
+
   /** Makes every reader of `from` read `to` instead; graph outputs follow. */
   replaceAllUses(from: string, to: string): void {
     for (const use of this.consumers(from)) this.setOpInput(use.op, use.slot, to);

@@ -4,7 +4,9 @@
 //   float32 column panels, N rounded up to the widest panel (32 columns);
 // - Conv and fleetc FusedConv with constant filters, depthwise convs excepted: the filters
 //   reordered for the direct kernels, or (few output positions) packed into the SGEMM's column
-//   panels per group, the filters of a group rounded up to 32, as float32 (the larger).
+//   panels per group, the filters of a group rounded up to 32, as float32 (the larger);
+// - a depthwise FusedConv in the blocked layout (`layout: NCHW8c`, passes/layout): its filters
+//   reordered by channel blocks, as many floats as they have.
 // The products pack B when the engine opens the plan, unless the plan fixes their rows at one or
 // two (a decode-step plan, whose products stream B in place); a call with other rows packs it
 // then. So this counts what they may keep: the memory plan must hold even when they do.
@@ -37,8 +39,9 @@ export function preparedBytes(graph: IRGraph, op: string): number {
     const group = intAttr(graph, op, 'group', 1);
     const x = graph.value(graph.opInputs(op)[0]!).shape;
     const channels = typeof x?.[1] === 'number' ? x[1] : undefined;
-    if (group > 1 && group === channels && w[1] === 1) return 0; // depthwise: read in place
     const depth = w.slice(1).reduce((a, b) => a * b, 1);
+    // depthwise: read in place, unless blocked
+    if (group > 1 && group === channels && w[1] === 1) return blocked(graph, op) ? 4 * w[0]! * depth : 0;
     const perGroup = Math.ceil(w[0]! / group);
     return 4 * group * Math.ceil(perGroup / PANEL_COLUMNS) * PANEL_COLUMNS * depth;
   }
@@ -64,6 +67,11 @@ function constantFloat(graph: IRGraph, value: string | undefined): number[] | un
   const v = graph.value(value);
   if (v.role !== 'weight' || !v.dtype || !FLOAT_WEIGHTS.has(v.dtype) || !v.shape) return undefined;
   return v.shape.every((d) => typeof d === 'number') ? (v.shape as number[]) : undefined;
+}
+
+function blocked(graph: IRGraph, op: string): boolean {
+  const a = graph.op(op).attrs.layout;
+  return a?.type === 'string' && a.value === 'NCHW8c';
 }
 
 function intAttr(graph: IRGraph, op: string, name: string, fallback: number): number {

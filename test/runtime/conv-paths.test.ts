@@ -19,25 +19,10 @@ import { writeNpy } from '../../src/util/npy.js';
 import { haveFleetrt } from '../../runtime/fleetrt.js';
 import { readNpy } from '../npy.js';
 import { SIMD_VARIANTS } from '../helpers/simd-variants.js';
+import { type ConvShape, convOut, convReference, values } from '../helpers/conv-reference.js';
 
-function values(n: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  return Float64Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return ((s >>> 8) % 2001) / 1000 - 1;
-  });
-}
-
-interface Conv {
+interface Conv extends ConvShape {
   name: string;
-  C: number;
-  H: number;
-  W: number;
-  M: number;
-  k: number;
-  stride: number;
-  pad: number;
-  group: number;
   /** a residual input added before the ReLU (fused into the conv's epilogue) */
   residual?: boolean;
   /** the residual made in the model and read last by the conv, which then writes its output over it */
@@ -48,8 +33,6 @@ interface Conv {
   leaky?: boolean;
   /** the largest |error| allowed (default 1e-4) */
   tolerance?: number;
-  /** images in the batch (default 1) */
-  N?: number;
 }
 
 /** 3×3 stride-2 max pooling with pads 1 of [M, H, W] planes. */
@@ -74,34 +57,6 @@ function maxPool3x3s2(
             out[i] = Math.max(out[i]!, y[(m * H + ih) * W + iw]!);
           }
   return { data: out, OH, OW };
-}
-
-/** NCHW conv of the batch, float64. */
-function reference(x: Float64Array, w: Float64Array, b: Float64Array, c: Conv): Float64Array {
-  const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
-  const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
-  const Cg = c.C / c.group;
-  const Mg = c.M / c.group;
-  const y = new Float64Array((c.N ?? 1) * c.M * OH * OW);
-  for (let nm = 0; nm < (c.N ?? 1) * c.M; nm++) {
-    const n = Math.floor(nm / c.M);
-    const m = nm % c.M;
-    const gi = Math.floor(m / Mg);
-    for (let oh = 0; oh < OH; oh++)
-      for (let ow = 0; ow < OW; ow++) {
-        let s = b[m]!;
-        for (let ci = 0; ci < Cg; ci++)
-          for (let kh = 0; kh < c.k; kh++)
-            for (let kw = 0; kw < c.k; kw++) {
-              const ih = oh * c.stride - c.pad + kh;
-              const iw = ow * c.stride - c.pad + kw;
-              if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
-              s += x[((n * c.C + gi * Cg + ci) * c.H + ih) * c.W + iw]! * w[((m * Cg + ci) * c.k + kh) * c.k + kw]!;
-            }
-        y[(nm * OH + oh) * OW + ow] = s;
-      }
-  }
-  return y;
 }
 
 const CONVS: Conv[] = [
@@ -292,8 +247,7 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       pads: [c.pad, c.pad, c.pad, c.pad],
       group: c.group,
     });
-    const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
-    const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
+    const { OH, OW } = convOut(c);
     let r: Float64Array | undefined;
     let sum = y;
     if (c.residual) {
@@ -320,7 +274,7 @@ describe.skipIf(!haveFleetrt())('Conv paths of real-size CNNs', () => {
       g.op('Neg', [g.op(c.leaky ? 'LeakyRelu' : 'Relu', [sum], c.leaky ? { alpha: 0.1 } : {})], {}, [c.name]);
     } else if (c.leaky) g.op('LeakyRelu', [sum], { alpha: 0.1 }, [c.name]);
     else g.op('Relu', [sum], {}, [c.name]);
-    const ref = reference(
+    const ref = convReference(
       Float64Array.from(new Float32Array(x)),
       Float64Array.from(new Float32Array(w)),
       Float64Array.from(new Float32Array(b)),

@@ -114,7 +114,14 @@ Status k_FusedConv(KernelContext& ctx) {
     ep.residual = z->as<float>();
     ep.residual_numel = z->numel();
   }
-  return conv_forward(ctx, &ep);
+  // layout: Y's (and Z's); input_layout: X's, where it differs (a stem's plain input)
+  const std::string layout = ctx.attrs().get_string("layout", "NCHW");
+  const std::string input_layout = ctx.attrs().get_string("input_layout", layout);
+  if (layout != "NCHW" && layout != "NCHW8c")
+    return ku::op_error(ctx, "layout must be NCHW or NCHW8c, got '" + layout + "'");
+  if (input_layout != layout && !(layout == "NCHW8c" && input_layout == "NCHW"))
+    return ku::op_error(ctx, "input_layout " + input_layout + " with layout " + layout + " is not supported");
+  return conv_forward(ctx, &ep, layout == "NCHW8c", input_layout == "NCHW" && layout == "NCHW8c");
 }
 
 }  // namespace

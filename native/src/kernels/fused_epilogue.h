@@ -49,7 +49,9 @@ inline void finish_conv_run(const ConvEpilogue* ep, float* y, const float* src, 
 }
 
 // Conv with an epilogue (nullptr: plain ONNX Conv). Defined in nn_conv.cpp. The residual input
-// of the epilogue, when present, must already be set by the caller.
-Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep);
+// of the epilogue, when present, must already be set by the caller. blocked: Y and the residual
+// in the NCHW8c layout (FusedConv's layout attribute; nn_conv_blocked.h), X too unless x_plain
+// (its input_layout attribute NCHW: a stem's RGB input).
+Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep, bool blocked = false, bool x_plain = false);
 
 }  // namespace fleetrt

@@ -20,6 +20,7 @@
 
 #include "fused_epilogue.h"
 #include "kernel_util.h"
+#include "nn_conv_blocked.h"
 #include "nn_conv_depthwise.h"
 #include "nn_conv_direct.h"
 #include "nn_conv_gemm.h"
@@ -884,9 +885,39 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   if (!ep) add_bias(bf, yf, N, M, osz);
 }
 
+// A blocked conv (Y and the residual NCHW8c; X too unless x_plain): by the blocked loops where
+// they apply, else the plain conv between reorders of its operands.
+Status conv_blocked(KernelContext& ctx, const float* xf, bool x_plain, const float* wf, const float* bf, float* yf,
+                    int64_t N, int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
+  if (g.in.size() != 2 || (!x_plain && C % blocked::kBlock != 0) || M % blocked::kBlock != 0)
+    return ku::op_error(ctx, "the NCHW8c layout needs a 2-D conv with channels in multiples of 8, got C " +
+                                 std::to_string(C) + ", M " + std::to_string(M));
+  if (blocked::run(ctx, xf, x_plain, wf, bf, yf, N, C, M, group, g, ep)) return Status::Ok();
+  const int64_t isz = g.in_size(), osz = g.out_size();
+  auto buffer = [&](int64_t n) { return static_cast<float*>(ctx.scratch(static_cast<size_t>(n) * sizeof(float))); };
+  float* x = buffer(N * C * isz);
+  float* y = buffer(N * M * osz);
+  ConvEpilogue plain;
+  if (ep) {
+    plain = *ep;
+    if (ep->residual) {
+      float* z = buffer(N * M * osz);
+      if (!z) return ku::op_error(ctx, "out of memory for the plain copy of the residual");
+      blocked::reorder(ctx, ep->residual, z, N * M / blocked::kBlock, osz, false);
+      plain.residual = z;
+    }
+  }
+  if (!x || !y) return ku::op_error(ctx, "out of memory for the plain copies of X and Y");
+  if (x_plain) std::copy(xf, xf + N * C * isz, x);
+  else blocked::reorder(ctx, xf, x, N * C / blocked::kBlock, isz, false);
+  conv_float(ctx, x, wf, bf, y, N, C, M, group, g, ep ? &plain : nullptr);
+  blocked::reorder(ctx, y, yf, N * M / blocked::kBlock, osz, true);
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
+Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep, bool blocked, bool x_plain) {
   const Tensor *x, *w, *b;
   FLEETRT_RETURN_IF_ERROR(conv_operands(ctx, &x, &w, &b));
   const int64_t N = x->shape[0], C = x->shape[1], M = w->shape[0];
@@ -909,6 +940,12 @@ Status conv_forward(KernelContext& ctx, const ConvEpilogue* ep) {
     return ku::op_error(ctx, "residual Z has " + std::to_string(ep->residual_numel) + " values, the output " +
                                  ku::shape_str(oshape));
   if (ep && y->dtype != DType::kF32) return ku::op_error(ctx, "fused epilogues need float32");
+  if (blocked) {
+    if (x->dtype != DType::kF32 || w->dtype != DType::kF32 || (b && b->dtype != DType::kF32))
+      return ku::op_error(ctx, "the NCHW8c layout needs float32 X, W and B");
+    return conv_blocked(ctx, x->as<float>(), x_plain, w->as<float>(), b ? b->as<float>() : nullptr, y->as<float>(),
+                        N, C, M, group, g, ep);
+  }
   float* yf = ku::float_out_buffer(ctx, *y);
   conv_float(ctx, ku::as_float_buffer(ctx, *x), ku::as_float_buffer(ctx, *w), b ? ku::as_float_buffer(ctx, *b) : nullptr,
              yf, N, C, M, group, g, ep);

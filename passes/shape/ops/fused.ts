@@ -7,7 +7,10 @@ import { UNKNOWN } from '../types.js';
 const conv = CONV_OPS.Conv!;
 const matmul = LINALG_OPS.MatMul!;
 
-/** Shapes of the ops the fusion passes (passes/fuse) and the kv-state pass (passes/state) create, in the fleetc domain. */
+/**
+ * Shapes of the ops the fusion passes (passes/fuse), the block-layout pass (passes/layout) and the
+ * kv-state pass (passes/state) create, in the fleetc domain.
+ */
 export const FUSED_OPS: Record<string, ShapeFn> = {
   // Conv's shape; the residual Z has the output's shape.
   'fleetc:FusedConv': (c) => conv(c),
@@ -19,6 +22,8 @@ export const FUSED_OPS: Record<string, ShapeFn> = {
     for (let i = 0; i < c.numInputs; i++) shapes.push(c.shape(i));
     return [t(c.dtype(0), broadcast(shapes))];
   },
+  // Another memory order of the same logical tensor (passes/layout: NCHW ↔ NCHW8c).
+  'fleetc:Reorder': (c) => [t('float32', c.shape(0))],
   // docs/state-ops.md: bhsd keeps the query's shape; bsd and packed give [batch, tokens, heads · head_size].
   'fleetc:PagedAttention': (c) => {
     const q = c.shape(0);
