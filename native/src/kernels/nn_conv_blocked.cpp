@@ -87,8 +87,8 @@ int64_t depthwise_items(const Depthwise& d, int threads) {
   return planes * bands;
 }
 
-void depthwise_item_rows(const Depthwise& d, int64_t items, int64_t i, int64_t* plane, int64_t* r0, int64_t* r1) {
-  const int64_t planes = d.N * (d.C / kBlock), bands = items / planes, band = i % bands;
+void depthwise_item(const Depthwise& d, int threads, int64_t i, int64_t* plane, int64_t* r0, int64_t* r1) {
+  const int64_t planes = d.N * (d.C / kBlock), bands = depthwise_items(d, threads) / planes, band = i % bands;
   *plane = i / bands;
   *r0 = d.OH * band / bands, *r1 = d.OH * (band + 1) / bands;
 }
@@ -238,11 +238,10 @@ bool run(KernelContext& ctx, const float* x, bool x_plain, const float* w, const
     });
   } else {
     const Depthwise d{x, wp, y, N, C, g.in[0], g.in[1], g.out[0], g.out[1], g.stride[0], e};
-    const int64_t items = depthwise_items(d, threads);
-    for_items(ctx, items, [&](int64_t i) {
-      depthwise_item_avx2(d, items, i);
+    for_items(ctx, depthwise_items(d, threads), [&](int64_t i) {
+      depthwise_item_avx2(d, threads, i);
       int64_t plane, r0, r1;
-      depthwise_item_rows(d, items, i, &plane, &r0, &r1);
+      depthwise_item(d, threads, i, &plane, &r0, &r1);
       activate((plane * P + r0 * d.OW) * kBlock, (r1 - r0) * d.OW * kBlock);
     });
   }

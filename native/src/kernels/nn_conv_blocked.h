@@ -80,8 +80,8 @@ void pack_depthwise(const float* w, int64_t C, float* dst);
 // Work items: (image, channel block, band of output rows); item i's output rows [*r0, *r1) of
 // block *plane (an index over N·C/8).
 int64_t depthwise_items(const Depthwise& d, int threads);
-void depthwise_item_rows(const Depthwise& d, int64_t items, int64_t i, int64_t* plane, int64_t* r0, int64_t* r1);
-void depthwise_item_avx2(const Depthwise& d, int64_t items, int64_t i);
+void depthwise_item(const Depthwise& d, int threads, int64_t i, int64_t* plane, int64_t* r0, int64_t* r1);
+void depthwise_item_avx2(const Depthwise& d, int threads, int64_t i);
 
 // The conv of x into blocked y (the epilogue's residual blocked too) by the loops below, W as
 // ONNX gives it; x blocked, or plain where x_plain: false (nothing written) where they do not

@@ -305,9 +305,9 @@ void depthwise_rows(const Depthwise& d, int64_t plane_index, int64_t r0, int64_t
 
 }  // namespace
 
-void depthwise_item_avx2(const Depthwise& d, int64_t items, int64_t i) {
+void depthwise_item_avx2(const Depthwise& d, int threads, int64_t i) {
   int64_t plane, r0, r1;
-  depthwise_item_rows(d, items, i, &plane, &r0, &r1);
+  depthwise_item(d, threads, i, &plane, &r0, &r1);
   if (d.stride == 2) depthwise_rows<2>(d, plane, r0, r1);
   else depthwise_rows<1>(d, plane, r0, r1);
 }
