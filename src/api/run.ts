@@ -4,7 +4,7 @@
  * turns fleetrt's failures into one-line diagnostics.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FleetcError } from '../diagnostics/index.js';
 import { launchCommand, LAUNCHERS, type LauncherKind } from '../../runtime/launch.js';
 import { findFleetrt, fleetrtFailure, spawnCollect } from '../../runtime/fleetrt.js';
@@ -86,9 +86,12 @@ function readPlanHead(path: string): PlanHead {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
     throw new FleetcError(
       'E0501',
-      `cannot read the plan: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      code === 'ENOENT'
+        ? 'no plan here (give a plan.json or the folder fleetc compile wrote)'
+        : `cannot read the plan: ${code ?? (e as Error).message}`,
       { file: path },
     );
   }
@@ -104,9 +107,13 @@ function readPlanHead(path: string): PlanHead {
   return { devices: devices.length };
 }
 
-/** Runs the plan; resolves with fleetrt's summary, rejects with a FleetcError on a user error. */
+/**
+ * Runs the plan (a plan.json, or the build folder `fleetc compile` wrote it into); resolves with
+ * fleetrt's summary, rejects with a FleetcError on a user error.
+ */
 export async function run(planPath: string, o: RunOptions): Promise<RunSummary> {
-  const plan = resolve(planPath);
+  const given = resolve(planPath);
+  const plan = existsSync(given) && statSync(given).isDirectory() ? join(given, 'plan.json') : given;
   const head = readPlanHead(plan);
   positive('repeat', o.repeat);
   if (o.warmup !== undefined && !(Number.isInteger(o.warmup) && o.warmup >= 0))

@@ -61,6 +61,14 @@ describe.skipIf(!NATIVE)(`fleetc run${NATIVE ? '' : ` (skipped: ${why})`}`, () =
     expect(readNpyF32(readFileSync(join(dir, 'o3', 'y.npy'))).values).toEqual([1, 0, 3, 0, 2, 0, 6, 0, 0, 0, 0, 0]);
   });
 
+  it('takes the build folder for its plan.json', async () => {
+    const { dir, plan, x } = setup();
+    const r = await cli(['run', join(dir, 'build'), '--input', `x=${x}`, '--output-dir', join(dir, 'of')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readNpyF32(readFileSync(join(dir, 'of', 'y.npy'))).shape).toEqual([2, 4]);
+    expect(plan).toBe(join(dir, 'build', 'plan.json'));
+  });
+
   it('rejects a wrong input name', async () => {
     const { dir, plan, x } = setup();
     const r = await cli(['run', plan, '--input', `q=${x}`, '--output-dir', join(dir, 'o')]);
@@ -130,7 +138,7 @@ describe.skipIf(!NATIVE)(`fleetc run${NATIVE ? '' : ` (skipped: ${why})`}`, () =
     expectOneLine(
       await cli(['run', join(dir, 'nope.json'), '--input', `x=${x}`, '--output-dir', dir]),
       'E0501',
-      /nope\.json: .*cannot read the plan: ENOENT/,
+      /nope\.json: .*no plan here \(give a plan\.json or the folder fleetc compile wrote\)/,
     );
     expectOneLine(
       await cli(['run', plan, '--input', `x=${join(dir, 'missing.npy')}`, '--output-dir', dir]),

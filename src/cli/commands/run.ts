@@ -80,7 +80,7 @@ const command: FleetcCommand = {
     const cmd = program
       .command('run')
       .description('run a compiled plan with the native runtime (fleetrt)')
-      .argument('<plan>', 'plan.json written by fleetc compile')
+      .argument('<plan>', 'plan.json written by fleetc compile, or its output folder')
       .option('--input <name=file>', 'an input as .npy or ONNX TensorProto .pb (repeatable)', collect, [])
       .option(
         '--inputs-dir <dir>',
