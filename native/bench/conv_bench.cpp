@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench_ctx.h"
+#include "kernels/nn_conv_blocked.h"
 
 using namespace fleetrt;
 
@@ -87,16 +88,6 @@ const std::vector<Layer> kLayers = {
     {"mobilenet_v2", 1, 960, 7, 320, 1, 1, 1},    {"mobilenet_v2", 1, 320, 7, 1280, 1, 1, 1},
 };
 
-// The layer's input in the NCHW8c layout (nn_conv_blocked.h), or back: [C][P] ↔ [C/8][P][8].
-void reorder8(const float* src, float* dst, int64_t C, int64_t P, bool to_blocked) {
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t p = 0; p < P; ++p) {
-      const int64_t plain = c * P + p, blocked = ((c / 8) * P + p) * 8 + c % 8;
-      if (to_blocked) dst[blocked] = src[plain];
-      else dst[plain] = src[blocked];
-    }
-}
-
 // FLEETRT_BENCH_BLOCKED=1: the layer as a plain Conv and as a FusedConv with layout NCHW8c (its
 // input and output blocked) in alternate repetitions; the outputs compared.
 template <class Flush>
@@ -115,7 +106,7 @@ void compare_blocked(ConvContext& ctx, KernelFn conv, const char* name, double f
   // a stem (C not a multiple of 8) reads its input plain
   const bool x_plain = C % 8 != 0;
   if (x_plain) std::copy(x.begin(), x.end(), xb);
-  else reorder8(x.data(), xb, C, P, true);
+  else blocked::to_blocked(x.data(), xb, P, 0, C / blocked::kBlock);
   Attribute layout, input_layout;
   layout.kind = input_layout.kind = Attribute::Kind::kString;
   layout.s = "NCHW8c";
@@ -142,7 +133,7 @@ void compare_blocked(ConvContext& ctx, KernelFn conv, const char* name, double f
   }
   ctx.in[0].data = x.data();
   ctx.out.data = y.data();
-  reorder8(yb, back.data(), M, ysize / M, false);
+  blocked::to_plain(yb, back.data(), ysize / M, 0, M / blocked::kBlock);
   double err = 0;
   for (int64_t i = 0; i < ysize; ++i) err = std::max(err, static_cast<double>(std::fabs(back[i] - y[i])));
   for (auto& t : times) std::sort(t.begin(), t.end());

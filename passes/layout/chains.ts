@@ -3,8 +3,7 @@ import { type BlockedConvKind, blockedConvKind, blockedInputs } from './eligible
 
 /** Convs that read each other's outputs as X or Z: blocked together, they pass values on blocked. */
 export interface ConvChain {
-  /** In topological order, with the blocked kernel each runs. */
-  ops: string[];
+  /** Its convs in topological order, with the blocked kernel each runs. */
   kinds: Map<string, BlockedConvKind>;
   depthwise: number;
 }
@@ -40,8 +39,7 @@ export function convChains(graph: IRGraph): ConvChain[] {
   const chains = new Map<string, ConvChain>();
   for (const [id, kind] of kinds) {
     const r = root(id);
-    const chain: ConvChain = chains.get(r) ?? { ops: [], kinds: new Map(), depthwise: 0 };
-    chain.ops.push(id);
+    const chain: ConvChain = chains.get(r) ?? { kinds: new Map(), depthwise: 0 };
     chain.kinds.set(id, kind);
     if (kind === 'depthwise') chain.depthwise++;
     chains.set(r, chain);

@@ -44,7 +44,7 @@ export const blockLayoutPass: Pass = {
     let reorders = 0;
     for (const chain of chains) {
       reorders += blockChain(graph, chain.kinds, blockedCopies, outer);
-      convs += chain.ops.length;
+      convs += chain.kinds.size;
     }
     return {
       changed: chains.length > 0,

@@ -343,20 +343,9 @@ describe('fusion passes', () => {
   it('does not fuse through a value that a subgraph reads from the outer scope', () => {
     const b = new Builder();
     b.input('x', [4]);
-    b.g.addValue({ name: 'cond', dtype: 'bool', shape: [], role: 'input' });
-    b.g.inputs = ['x', 'cond'];
     b.op('Neg', ['x'], 'n');
     b.op('Exp', ['n'], 'e');
-    const body = new IRGraph('then');
-    body.addValue({ name: 'n', dtype: 'float32', shape: [4], role: 'outer' });
-    body.addOp({ opType: 'Identity', opset: 17 }, ['n'], ['out']);
-    body.outputs = ['out'];
-    const branch = { type: 'graph' as const, value: body };
-    b.g.addOp(
-      { opType: 'If', opset: 17, name: 'if', attrs: { then_branch: branch, else_branch: branch } },
-      ['cond'],
-      ['z'],
-    );
+    b.ifReading('n', [4], 'z');
     const g = b.output('e', 'z');
     expect(fuseElementwise(g)).toBe(0);
     expect(g.hasValue('n')).toBe(true);

@@ -42,6 +42,26 @@ export class Builder {
     return out;
   }
 
+  /**
+   * `If` 'if' on a bool input 'cond' (added here) into `out`, both branches an Identity of the
+   * outer-scope value `value` (float32 of `shape`): a subgraph that reads a value of this graph.
+   */
+  ifReading(value: string, shape: number[], out: string): string {
+    this.g.addValue({ name: 'cond', dtype: 'bool', shape: [], role: 'input' });
+    this.g.inputs = [...this.g.inputs, 'cond'];
+    const body = new IRGraph('then');
+    body.addValue({ name: value, dtype: 'float32', shape, role: 'outer' });
+    body.addOp({ opType: 'Identity', opset: 17 }, [value], ['out']);
+    body.outputs = ['out'];
+    const branch = { type: 'graph' as const, value: body };
+    this.g.addOp(
+      { opType: 'If', opset: 17, name: 'if', attrs: { then_branch: branch, else_branch: branch } },
+      ['cond'],
+      [out],
+    );
+    return out;
+  }
+
   output(...names: string[]): IRGraph {
     this.g.outputs = names;
     return this.g;

@@ -265,20 +265,9 @@ describe('block-layout', () => {
   it('makes a blocked value that a subgraph reads plain again under its own name', () => {
     const b = new Builder();
     b.input('x', [1, 8, 6, 6]);
-    b.g.addValue({ name: 'cond', dtype: 'bool', shape: [], role: 'input' });
-    b.g.inputs = ['x', 'cond'];
     const d = conv(b, conv(b, 'x', 'e', 8, 16), 'd', 16, 16, { group: group(16), ...PADS1 });
     conv(b, d, 'y', 16, 8);
-    const body = new IRGraph('then');
-    body.addValue({ name: 'd', dtype: 'float32', shape: [1, 16, 6, 6], role: 'outer' });
-    body.addOp({ opType: 'Identity', opset: 17 }, ['d'], ['out']);
-    body.outputs = ['out'];
-    const branch = { type: 'graph' as const, value: body };
-    b.g.addOp(
-      { opType: 'If', opset: 17, name: 'if', attrs: { then_branch: branch, else_branch: branch } },
-      ['cond'],
-      ['z'],
-    );
+    b.ifReading('d', [1, 16, 6, 6], 'z');
     const g = b.output('y', 'z');
     run(g, `${FRONT},block-layout`);
     const plainD = g.producer('d')!.op;

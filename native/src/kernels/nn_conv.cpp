@@ -895,7 +895,7 @@ Status conv_blocked(KernelContext& ctx, const float* xf, bool x_plain, const flo
   if (blocked::run(ctx, xf, x_plain, wf, bf, yf, N, C, M, group, g, ep)) return Status::Ok();
   const int64_t isz = g.in_size(), osz = g.out_size();
   auto buffer = [&](int64_t n) { return static_cast<float*>(ctx.scratch(static_cast<size_t>(n) * sizeof(float))); };
-  float* x = buffer(N * C * isz);
+  float* x = x_plain ? nullptr : buffer(N * C * isz);  // a plain X is read where it lies
   float* y = buffer(N * M * osz);
   ConvEpilogue plain;
   if (ep) {
@@ -907,10 +907,9 @@ Status conv_blocked(KernelContext& ctx, const float* xf, bool x_plain, const flo
       plain.residual = z;
     }
   }
-  if (!x || !y) return ku::op_error(ctx, "out of memory for the plain copies of X and Y");
-  if (x_plain) std::copy(xf, xf + N * C * isz, x);
-  else blocked::reorder(ctx, xf, x, N * C / blocked::kBlock, isz, false);
-  conv_float(ctx, x, wf, bf, y, N, C, M, group, g, ep ? &plain : nullptr);
+  if ((!x_plain && !x) || !y) return ku::op_error(ctx, "out of memory for the plain copies of X and Y");
+  if (!x_plain) blocked::reorder(ctx, xf, x, N * C / blocked::kBlock, isz, false);
+  conv_float(ctx, x_plain ? xf : x, wf, bf, y, N, C, M, group, g, ep ? &plain : nullptr);
   blocked::reorder(ctx, y, yf, N * M / blocked::kBlock, osz, true);
   return Status::Ok();
 }

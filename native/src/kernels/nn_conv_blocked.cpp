@@ -221,27 +221,27 @@ bool run(KernelContext& ctx, const float* x, bool x_plain, const float* w, const
     const Stem q{x, wp, y, N, C, g.in[0], g.in[1], M, g.out[0], g.out[1], g.kernel[0], g.kernel[1],
                  g.stride[0], g.stride[1], g.pad_begin[0], g.pad_begin[1], e};
     for_items(ctx, stem_items(q, threads), [&](int64_t i) {
-      stem_item_avx2(q, threads, i);
       int64_t n, gi, r0, r1;
       stem_item(q, threads, i, &n, &gi, &r0, &r1);
+      stem_item_avx2(q, n, gi, r0, r1);
       for (int64_t b = gi * kGroupChannels / kBlock; b < std::min(M, (gi + 1) * kGroupChannels) / kBlock; ++b)
         activate(((n * (M / kBlock) + b) * P + r0 * q.OW) * kBlock, (r1 - r0) * q.OW * kBlock);
     });
   } else if (pointwise) {
     const Pointwise q{x, wp, y, N, C, M, P, e};
     for_items(ctx, pointwise_items(q, threads), [&](int64_t i) {
-      pointwise_item_avx2(q, threads, i);
       int64_t n, p0, p1, g0, g1;
       pointwise_item(q, threads, i, &n, &p0, &p1, &g0, &g1);
+      pointwise_item_avx2(q, n, p0, p1, g0, g1);
       for (int64_t b = g0 * kGroupChannels / kBlock; b < std::min(M, g1 * kGroupChannels) / kBlock; ++b)
         activate(((n * (M / kBlock) + b) * P + p0) * kBlock, (p1 - p0) * kBlock);
     });
   } else {
     const Depthwise d{x, wp, y, N, C, g.in[0], g.in[1], g.out[0], g.out[1], g.stride[0], e};
     for_items(ctx, depthwise_items(d, threads), [&](int64_t i) {
-      depthwise_item_avx2(d, threads, i);
       int64_t plane, r0, r1;
       depthwise_item(d, threads, i, &plane, &r0, &r1);
+      depthwise_item_avx2(d, plane, r0, r1);
       activate((plane * P + r0 * d.OW) * kBlock, (r1 - r0) * d.OW * kBlock);
     });
   }

@@ -48,7 +48,7 @@ void pack_pointwise(const float* w, int64_t M, int64_t C, float* dst);
 int64_t pointwise_items(const Pointwise& p, int threads);
 void pointwise_item(const Pointwise& p, int threads, int64_t i, int64_t* n, int64_t* p0, int64_t* p1, int64_t* g0,
                     int64_t* g1);
-void pointwise_item_avx2(const Pointwise& p, int threads, int64_t i);
+void pointwise_item_avx2(const Pointwise& p, int64_t n, int64_t p0, int64_t p1, int64_t g0, int64_t g1);
 
 // A dense conv (group 1, dilation 1, any kernel, stride and padding) of a plain input with few
 // channels (a network's stem: RGB) into blocked output: every (channel, tap) input value of 3
@@ -66,7 +66,7 @@ struct Stem {
 // Work items: (image, group of output channels, band of output rows).
 int64_t stem_items(const Stem& s, int threads);
 void stem_item(const Stem& s, int threads, int64_t i, int64_t* n, int64_t* g, int64_t* r0, int64_t* r1);
-void stem_item_avx2(const Stem& s, int threads, int64_t i);
+void stem_item_avx2(const Stem& s, int64_t n, int64_t g, int64_t r0, int64_t r1);
 
 // Depthwise 3×3 (group = C = M), pads 1, stride 1 or 2, dilation 1.
 struct Depthwise {
@@ -81,7 +81,7 @@ void pack_depthwise(const float* w, int64_t C, float* dst);
 // block *plane (an index over N·C/8).
 int64_t depthwise_items(const Depthwise& d, int threads);
 void depthwise_item(const Depthwise& d, int threads, int64_t i, int64_t* plane, int64_t* r0, int64_t* r1);
-void depthwise_item_avx2(const Depthwise& d, int threads, int64_t i);
+void depthwise_item_avx2(const Depthwise& d, int64_t plane, int64_t r0, int64_t r1);
 
 // The conv of x into blocked y (the epilogue's residual blocked too) by the loops below, W as
 // ONNX gives it; x blocked, or plain where x_plain: false (nothing written) where they do not

@@ -61,43 +61,48 @@ __attribute__((always_inline)) inline void pointwise_block(const Pointwise& q, c
   }
 }
 
-// 4 blocks × 3 positions, the hot loop, written out with named sums: as pointwise_block<4, 3>,
-// GCC 12 spilled sums to the stack inside the loop over channels (~70 GFLOP/s on one Zen 3 core
-// against ~88 written out: fleetrt_conv_bench, FLEETRT_BENCH_BLOCKED=1).
+// 4 blocks of output channels × 3 positions of sums, the hot loops' register block (1×1 and
+// stem), kept in 12 named locals a00 … a32 of the function using these macros: as an array
+// (pointwise_block<4, 3>, stem_block<4, 3>) or as members of a struct, GCC 12 spilled them to the
+// stack inside the loop over channels (1×1 ~70 GFLOP/s on one Zen 3 core against ~88 so; the
+// stem ~33 against ~80: fleetrt_conv_bench, FLEETRT_BENCH_BLOCKED=1). Each function stores them
+// with its own loop: a shared store (a helper, or a macro over the 12) made the 1×1s 10–20% slower.
+#define FLEETRT_SUMS4X3_INIT(bias, m0)                                                                          \
+  __m256 a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32;                                           \
+  {                                                                                                            \
+    const __m256 b0 = bias8(bias, m0), b1 = bias8(bias, (m0) + 8), b2 = bias8(bias, (m0) + 16),               \
+                 b3 = bias8(bias, (m0) + 24);                                                                  \
+    a00 = a01 = a02 = b0, a10 = a11 = a12 = b1, a20 = a21 = a22 = b2, a30 = a31 = a32 = b3;                    \
+  }
+// the 3 positions' input values x[0], x[dx], x[2·dx] times the 4 weight vectors at w
+#define FLEETRT_SUMS4X3_ADD(x, dx, w)                                                                           \
+  {                                                                                                            \
+    const __m256 x0 = _mm256_broadcast_ss(x), x1 = _mm256_broadcast_ss((x) + (dx)),                            \
+                 x2 = _mm256_broadcast_ss((x) + 2 * (dx));                                                     \
+    __m256 v = _mm256_loadu_ps(w);                                                                             \
+    a00 = _mm256_fmadd_ps(v, x0, a00), a01 = _mm256_fmadd_ps(v, x1, a01), a02 = _mm256_fmadd_ps(v, x2, a02);   \
+    v = _mm256_loadu_ps((w) + 8);                                                                              \
+    a10 = _mm256_fmadd_ps(v, x0, a10), a11 = _mm256_fmadd_ps(v, x1, a11), a12 = _mm256_fmadd_ps(v, x2, a12);   \
+    v = _mm256_loadu_ps((w) + 16);                                                                             \
+    a20 = _mm256_fmadd_ps(v, x0, a20), a21 = _mm256_fmadd_ps(v, x1, a21), a22 = _mm256_fmadd_ps(v, x2, a22);   \
+    v = _mm256_loadu_ps((w) + 24);                                                                             \
+    a30 = _mm256_fmadd_ps(v, x0, a30), a31 = _mm256_fmadd_ps(v, x1, a31), a32 = _mm256_fmadd_ps(v, x2, a32);   \
+  }
 __attribute__((always_inline)) inline void pointwise_4x3(const Pointwise& q, const Finish& fin, int64_t n,
                                                          const float* wg, int64_t m0, int64_t p) {
-  __m256 a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32;
-  {
-    const __m256 b0 = bias8(q.ep.bias, m0), b1 = bias8(q.ep.bias, m0 + 8), b2 = bias8(q.ep.bias, m0 + 16),
-                 b3 = bias8(q.ep.bias, m0 + 24);
-    a00 = a01 = a02 = b0, a10 = a11 = a12 = b1, a20 = a21 = a22 = b2, a30 = a31 = a32 = b3;
-  }
+  FLEETRT_SUMS4X3_INIT(q.ep.bias, m0)
   const int64_t cblocks = q.C / kBlock, step = q.P * kBlock;
   const float* xb = q.x + (n * cblocks * q.P + p) * kBlock;
   const float* wc = wg;
   for (int64_t cb = 0; cb < cblocks; ++cb, xb += step, wc += kGroupChannels * kBlock) {
-#define FLEETRT_POINTWISE_STEP(c)                                                                                \
-  {                                                                                                              \
-    const __m256 x0 = _mm256_broadcast_ss(xb + (c)), x1 = _mm256_broadcast_ss(xb + 8 + (c)),                    \
-                 x2 = _mm256_broadcast_ss(xb + 16 + (c));                                                        \
-    __m256 w = _mm256_loadu_ps(wc + 32 * (c));                                                                   \
-    a00 = _mm256_fmadd_ps(w, x0, a00), a01 = _mm256_fmadd_ps(w, x1, a01), a02 = _mm256_fmadd_ps(w, x2, a02);     \
-    w = _mm256_loadu_ps(wc + 32 * (c) + 8);                                                                      \
-    a10 = _mm256_fmadd_ps(w, x0, a10), a11 = _mm256_fmadd_ps(w, x1, a11), a12 = _mm256_fmadd_ps(w, x2, a12);     \
-    w = _mm256_loadu_ps(wc + 32 * (c) + 16);                                                                     \
-    a20 = _mm256_fmadd_ps(w, x0, a20), a21 = _mm256_fmadd_ps(w, x1, a21), a22 = _mm256_fmadd_ps(w, x2, a22);     \
-    w = _mm256_loadu_ps(wc + 32 * (c) + 24);                                                                     \
-    a30 = _mm256_fmadd_ps(w, x0, a30), a31 = _mm256_fmadd_ps(w, x1, a31), a32 = _mm256_fmadd_ps(w, x2, a32);     \
-  }
-    FLEETRT_POINTWISE_STEP(0)
-    FLEETRT_POINTWISE_STEP(1)
-    FLEETRT_POINTWISE_STEP(2)
-    FLEETRT_POINTWISE_STEP(3)
-    FLEETRT_POINTWISE_STEP(4)
-    FLEETRT_POINTWISE_STEP(5)
-    FLEETRT_POINTWISE_STEP(6)
-    FLEETRT_POINTWISE_STEP(7)
-#undef FLEETRT_POINTWISE_STEP
+    FLEETRT_SUMS4X3_ADD(xb + 0, kBlock, wc + 0 * kGroupChannels)
+    FLEETRT_SUMS4X3_ADD(xb + 1, kBlock, wc + 1 * kGroupChannels)
+    FLEETRT_SUMS4X3_ADD(xb + 2, kBlock, wc + 2 * kGroupChannels)
+    FLEETRT_SUMS4X3_ADD(xb + 3, kBlock, wc + 3 * kGroupChannels)
+    FLEETRT_SUMS4X3_ADD(xb + 4, kBlock, wc + 4 * kGroupChannels)
+    FLEETRT_SUMS4X3_ADD(xb + 5, kBlock, wc + 5 * kGroupChannels)
+    FLEETRT_SUMS4X3_ADD(xb + 6, kBlock, wc + 6 * kGroupChannels)
+    FLEETRT_SUMS4X3_ADD(xb + 7, kBlock, wc + 7 * kGroupChannels)
   }
   const __m256 sums[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
   for (int b = 0; b < 4; ++b) {
@@ -121,9 +126,7 @@ void pointwise_group(const Pointwise& q, const Finish& fin, int64_t n, const flo
 
 }  // namespace
 
-void pointwise_item_avx2(const Pointwise& q, int threads, int64_t i) {
-  int64_t n, p0, p1, g0, g1;
-  pointwise_item(q, threads, i, &n, &p0, &p1, &g0, &g1);
+void pointwise_item_avx2(const Pointwise& q, int64_t n, int64_t p0, int64_t p1, int64_t g0, int64_t g1) {
   const Finish fin(q.ep);
   for (int64_t g = g0; g < g1; ++g) {
     const int64_t m0 = g * kGroupChannels;
@@ -179,33 +182,14 @@ __attribute__((always_inline)) inline void stem_block(const Stem& q, const Finis
   }
 }
 
-// stem_block<4, 3, false> written out with named sums (the template's ran at ~33 GFLOP/s on one
-// Zen 3 core, its sums spilled; this one at ~80, fleetrt_conv_bench FLEETRT_BENCH_BLOCKED=1).
 __attribute__((always_inline)) inline void stem_4x3(const Stem& q, const Finish& fin, int64_t n, const float* wg,
                                                     int64_t m0, int64_t oh, int64_t ow) {
-  __m256 a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32;
-  {
-    const __m256 b0 = bias8(q.ep.bias, m0), b1 = bias8(q.ep.bias, m0 + 8), b2 = bias8(q.ep.bias, m0 + 16),
-                 b3 = bias8(q.ep.bias, m0 + 24);
-    a00 = a01 = a02 = b0, a10 = a11 = a12 = b1, a20 = a21 = a22 = b2, a30 = a31 = a32 = b3;
-  }
+  FLEETRT_SUMS4X3_INIT(q.ep.bias, m0)
   const float* wt = wg;
-  const int64_t sw = q.sw;
   for (int64_t c = 0; c < q.C; ++c)
     for (int64_t kh = 0; kh < q.KH; ++kh) {
-      const float* row = q.x + ((n * q.C + c) * q.H + oh * q.sh - q.pt + kh) * q.W + ow * sw - q.pl;
-      for (int64_t kw = 0; kw < q.KW; ++kw, wt += kGroupChannels) {
-        const __m256 x0 = _mm256_broadcast_ss(row + kw), x1 = _mm256_broadcast_ss(row + sw + kw),
-                     x2 = _mm256_broadcast_ss(row + 2 * sw + kw);
-        __m256 w = _mm256_loadu_ps(wt);
-        a00 = _mm256_fmadd_ps(w, x0, a00), a01 = _mm256_fmadd_ps(w, x1, a01), a02 = _mm256_fmadd_ps(w, x2, a02);
-        w = _mm256_loadu_ps(wt + 8);
-        a10 = _mm256_fmadd_ps(w, x0, a10), a11 = _mm256_fmadd_ps(w, x1, a11), a12 = _mm256_fmadd_ps(w, x2, a12);
-        w = _mm256_loadu_ps(wt + 16);
-        a20 = _mm256_fmadd_ps(w, x0, a20), a21 = _mm256_fmadd_ps(w, x1, a21), a22 = _mm256_fmadd_ps(w, x2, a22);
-        w = _mm256_loadu_ps(wt + 24);
-        a30 = _mm256_fmadd_ps(w, x0, a30), a31 = _mm256_fmadd_ps(w, x1, a31), a32 = _mm256_fmadd_ps(w, x2, a32);
-      }
+      const float* row = q.x + ((n * q.C + c) * q.H + oh * q.sh - q.pt + kh) * q.W + ow * q.sw - q.pl;
+      for (int64_t kw = 0; kw < q.KW; ++kw, wt += kGroupChannels) FLEETRT_SUMS4X3_ADD(row + kw, q.sw, wt)
     }
   const __m256 sums[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
   for (int b = 0; b < 4; ++b) {
@@ -214,6 +198,9 @@ __attribute__((always_inline)) inline void stem_4x3(const Stem& q, const Finish&
       fin.store(q.y + at + r * kBlock, sums[b][r], q.ep.z ? q.ep.z + at + r * kBlock : nullptr);
   }
 }
+
+#undef FLEETRT_SUMS4X3_INIT
+#undef FLEETRT_SUMS4X3_ADD
 
 // Output rows [r0, r1) of one group: columns whose windows lie inside the plane 3 at a time, the
 // others (and rows whose windows cross the top or bottom edge) one at a time, checked.
@@ -237,9 +224,7 @@ void stem_rows(const Stem& q, const Finish& fin, int64_t n, const float* wg, int
 
 }  // namespace
 
-void stem_item_avx2(const Stem& q, int threads, int64_t i) {
-  int64_t n, g, r0, r1;
-  stem_item(q, threads, i, &n, &g, &r0, &r1);
+void stem_item_avx2(const Stem& q, int64_t n, int64_t g, int64_t r0, int64_t r1) {
   const Finish fin(q.ep);
   const int64_t m0 = g * kGroupChannels, K = q.C * q.KH * q.KW;
   const float* wg = q.w + m0 * K;
@@ -305,9 +290,7 @@ void depthwise_rows(const Depthwise& d, int64_t plane_index, int64_t r0, int64_t
 
 }  // namespace
 
-void depthwise_item_avx2(const Depthwise& d, int threads, int64_t i) {
-  int64_t plane, r0, r1;
-  depthwise_item(d, threads, i, &plane, &r0, &r1);
+void depthwise_item_avx2(const Depthwise& d, int64_t plane, int64_t r0, int64_t r1) {
   if (d.stride == 2) depthwise_rows<2>(d, plane, r0, r1);
   else depthwise_rows<1>(d, plane, r0, r1);
 }
