@@ -4,6 +4,7 @@
 //        gemm_bench [threads] --layer [rows...]   (the constant-weight products of one BERT-base layer,
 //        B packed once as MatMul holds it, for each row count: GFLOP/s against the measured peak;
 //        FLEETRT_BENCH_PER=1: each product shape alone as well, see per_product_cold)
+//        gemm_bench 1 --kernel   (the AVX2 6×16 microkernel alone, A and B in cache, for 1–6 rows)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "../src/kernels/kernel_util.h"
+#include "../src/kernels/math_gemm_kernels.h"
 #include "../src/kernels/math_matmul_epilogue.h"
 #include "bench_ctx.h"
 
@@ -131,13 +133,46 @@ void layer_products(int threads, const std::vector<int>& rows, double peak) {
   }
 }
 
+// The AVX2 microkernel alone, one thread: for each row count, 22 row panels of A (a BERT-base
+// layer's 128 rows) against 4 column panels of B, 256 deep, C 768 columns wide, as the SGEMM
+// driver calls it; GFLOP/s of the rows computed, best of the repetitions, against the peak.
+void microkernel(double peak) {
+  if (!ku::use_avx2()) {
+    printf("--kernel: no AVX2 on this CPU\n");
+    return;
+  }
+  const int64_t kc = 256, panels = 22, ldc = 768;
+  std::vector<float> A(size_t(6 * kc * panels), 0.5f), C(size_t(panels * 6 * ldc));
+  std::unique_ptr<float, void (*)(void*)> B(static_cast<float*>(std::aligned_alloc(64, 4 * 16 * kc * sizeof(float))),
+                                            std::free);
+  for (int64_t i = 0; i < 4 * 16 * kc; ++i) B.get()[i] = 0.001f * float(i % 7);
+  for (int mr = 6; mr >= 1; --mr) {
+    auto pass = [&](float beta) {
+      for (int p = 0; p < 4; ++p)
+        for (int64_t r = 0; r < panels; ++r)
+          ku::gemm::kernel_6x16_avx2(kc, A.data() + r * 6 * kc, B.get() + p * 16 * kc, C.data() + r * 6 * ldc + p * 16,
+                                     ldc, 1.f, beta, mr, 16);
+    };
+    pass(0.f);
+    const double sec = bench::best_time(200, [&] { pass(1.f); });
+    const double gflops = 2.0 * mr * 16 * kc * panels * 4 / sec / 1e9;
+    printf("microkernel %d rows × 16, %lld deep: %.1f GFLOP/s = %.0f%% of measured peak\n", mr, (long long)kc, gflops,
+           100.0 * gflops / peak);
+  }
+}
+
 int main(int argc, char** argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
   std::vector<int> sizes;
   bool layer = false;
   for (int i = 2; i < argc; ++i) {
     if (std::string(argv[i]) == "--layer") layer = true;
-    else sizes.push_back(atoi(argv[i]));
+    else if (std::string(argv[i]) == "--kernel") {
+      const double peak = measured_peak(1);
+      printf("measured fp32 FMA peak: %.1f GFLOP/s (1 thread)\n", peak);
+      microkernel(peak);
+      return 0;
+    } else sizes.push_back(atoi(argv[i]));
   }
   if (layer) {
     if (sizes.empty()) sizes = {7, 32, 64, 128, 384};

@@ -62,6 +62,18 @@ function reference(
   return c;
 }
 
+/** erf in float64: its Taylor series below 4 (terms up to e^16: 1e-9 lost to cancellation), ±1 above. */
+function erf(x: number): number {
+  if (Math.abs(x) >= 4) return Math.sign(x);
+  let term = x;
+  let sum = x;
+  for (let n = 1; Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
 function permute(x: Float64Array, shape: number[], perm: number[]): Float64Array {
   const st = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
   const os = perm.map((p) => shape[p]!);
@@ -228,6 +240,25 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
       b * 5 * 33,
     );
   out('fused_ta_tb', fused, wantFused, [2, 5, 33]);
+  // MatMul + bias + GELU in the erf form torch exports, fused: the kernel applies GELU in
+  // registers to whole 16-column blocks, the epilogue to the last 7 columns; 23 rows (the kernel
+  // that streams B, a 5-row panel at the bottom) and 128 (a 2-row one). Biases up to ±32 take
+  // erf's argument past the point where it rounds to ±1.
+  const biasGelu = values(N, 16, 16, 512);
+  const [sqrt2, one, halfC] = [[Math.SQRT2], [1], [0.5]].map((v, i) => f32(`gelu_c${i}`, [], Float64Array.from(v)));
+  const x23 = values(23 * K, 17);
+  addInput('x23', [23, K], x23);
+  for (const [rows, x] of [
+    [23, 'x23'],
+    [128, 'x128'],
+  ] as const) {
+    const h = g.op('Add', [f32(`bias_gelu${rows}`, [N], biasGelu), g.op('MatMul', [x, W])]);
+    const e1 = g.op('Add', [g.op('Erf', [g.op('Div', [h, sqrt2])]), one]);
+    const want = reference(rows === 23 ? x23 : x128, w, rows, N, K, { bias: biasGelu }).map(
+      (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)),
+    );
+    out(`fused_gelu_m${rows}`, g.op('Mul', [g.op('Mul', [h, e1]), halfC]), want, [rows, N]);
+  }
   // Transposes: 2-D and 4-D, float32 and float16, sizes that are not multiples of the tiles
   const t4 = values(3 * 33 * 17 * 70, 10);
   addInput('t4', [3, 33, 17, 70], t4);

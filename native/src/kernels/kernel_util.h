@@ -277,13 +277,18 @@ struct GemmEpilogue {
   // nothing left) instead of fn.
   const float* col_bias = nullptr;
   Fn rest = nullptr;
+  // With col_bias: all that is left after the bias is GELU (erf form), which a kernel may apply in
+  // registers as well (then nothing is left).
+  bool col_gelu = false;
   void operator()(float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
     fn(arg, c, ldc, i0, j0, m, n);
   }
-  // After a block, with its column bias added by the kernel already or not.
-  void finish(bool bias_added, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
-    if (!bias_added) fn(arg, c, ldc, i0, j0, m, n);
-    else if (rest) rest(arg, c, ldc, i0, j0, m, n);
+  // What the kernel did of the epilogue as it stored a block.
+  enum class Done { kNothing, kBias, kAll };
+  // After a block: the rest of the epilogue.
+  void finish(Done done, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
+    if (done == Done::kNothing) fn(arg, c, ldc, i0, j0, m, n);
+    else if (done == Done::kBias && rest) rest(arg, c, ldc, i0, j0, m, n);
   }
 };
 // C[M×N] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans.

@@ -129,6 +129,8 @@ struct Micro {
   BiasKernel stream_kernel;
   void (*pack_b)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
   bool adds_bias;  // false: the kernels ignore the bias (the epilogue adds it)
+  // the two kernels adding the bias and then GELU (full-width blocks), or nullptr
+  BiasKernel gelu_kernel = nullptr, gelu_stream_kernel = nullptr;
 };
 
 template <Kernel F>
@@ -163,7 +165,14 @@ Micro micro() {
     return Micro{gemm::kMR512, gemm::kNR512, ignoring_bias<gemm::kernel_12x32_avx512>,
                  ignoring_bias<gemm::kernel_12x32_avx512>, pack_b_panel<gemm::kNR512>, false};
   if (use_avx2())
-    return Micro{kMR, kNR, gemm::kernel_6x16_bias_avx2, gemm::kernel_6x16_stream_bias_avx2, pack_b_panel_avx2, true};
+    return Micro{kMR,
+                 kNR,
+                 gemm::kernel_6x16_bias_avx2,
+                 gemm::kernel_6x16_stream_bias_avx2,
+                 pack_b_panel_avx2,
+                 true,
+                 gemm::kernel_6x16_bias_gelu_avx2,
+                 gemm::kernel_6x16_stream_bias_gelu_avx2};
   return Micro{kMR, kNR, kernel_generic, kernel_generic, pack_b_panel<kNR>, true};
 }
 
@@ -302,9 +311,20 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
   // the kernel without prefetching on every row panel, fleetrt_gemm_bench --layer, 2 threads,
   // alternated: 7 rows 6–22% faster, 48 rows 1–3%, 32 and 64 rows alike.
   const bool streams = src.packed && M <= kFewRowsPacked;
-  const auto first_kernel = streams ? mk.stream_kernel : mk.kernel;
   // The epilogue's bias per column, added by the kernel as it stores a block's final values.
   const float* const kbias = ep && ep->col_bias && mk.adds_bias ? ep->col_bias : nullptr;
+  // The kernel for a block (bias: the block's, where the kernel adds it), and what it does of the
+  // epilogue: GELU as well where that is all the rest and the block is full-width (the epilogue's
+  // pass over the stored block instead, a call per row of 16 values: BERT-base's 128×768·768×3072
+  // 3–5% slower, fleetrt_gemm_bench --layer 128 with FLEETRT_BENCH_GELU, 2 threads, alternated).
+  using Done = GemmEpilogue::Done;
+  auto kernel_for = [&](bool first_row_panel, const float* bias, int nr, Done* done) {
+    const bool gelu = bias && ep->col_gelu && nr == kNR && mk.gelu_kernel;
+    *done = gelu ? Done::kAll : bias ? Done::kBias : Done::kNothing;
+    const bool far = first_row_panel && streams;
+    if (gelu) return far ? mk.gelu_stream_kernel : mk.gelu_kernel;
+    return far ? mk.stream_kernel : mk.kernel;
+  };
   const int64_t nc_max = std::min(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t kc_max = std::min(kKC, K);
   // A few rows against a packed B are bound by reading it: worth splitting once B is large.
@@ -377,13 +397,14 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             for (int64_t ir = 0; ir < M; ir += kMR) {
               const int mr = static_cast<int>(std::min(kMR, M - ir));
               next.fetch_slice(ir / kMR);
+              Done done;
+              const BiasKernel kernel = kernel_for(ir == 0, bias, nr, &done);
               if (direct_a)
                 gemm::kernel_12x32_rowmajor_a_avx512(kc, A + ir * lda + pc, lda, bpanel, C + ir * ldc + j, ldc, alpha,
                                                      beta_eff, mr, nr);
               else
-                (ir == 0 ? first_kernel : mk.kernel)(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha,
-                                                     beta_eff, mr, nr, bias);
-              if (last) ep->finish(bias != nullptr, C + ir * ldc + j, ldc, ir, j, mr, nr);
+                kernel(kc, aall + Mp * pc + ir * kc, bpanel, C + ir * ldc + j, ldc, alpha, beta_eff, mr, nr, bias);
+              if (last) ep->finish(done, C + ir * ldc + j, ldc, ir, j, mr, nr);
             }
           }
         }
@@ -444,9 +465,10 @@ void gemm_driver(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, con
             for (int64_t ir = 0; ir < mcur; ir += kMR) {
               int mr = static_cast<int>(std::min(kMR, mcur - ir));
               float* const c = C + (i0 + ir) * ldc + jc + j;
-              (i0 + ir == 0 ? first_kernel : mk.kernel)(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr,
+              Done done;
+              kernel_for(i0 + ir == 0, bias, nr, &done)(kc, apack + ir * kc, bpanel, c, ldc, alpha, beta_eff, mr, nr,
                                                         bias);
-              if (last) ep->finish(bias != nullptr, c, ldc, i0 + ir, jc + j, mr, nr);
+              if (last) ep->finish(done, c, ldc, i0 + ir, jc + j, mr, nr);
             }
           }
         }

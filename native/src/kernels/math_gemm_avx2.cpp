@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "math_gemm_kernels.h"
+#include "math_vexp_avx2.h"
 #include "simd_transpose8_avx2.h"
 
 namespace fleetrt {
@@ -22,59 +23,105 @@ enum Fetch { kNear, kFar, kNearFarA };
 constexpr int64_t kPf = 256;
 constexpr int64_t kFarPf = 2048;
 
-// Fewer than 6 rows of A's panel (still packed 6 values per k): only those rows' products, in U
-// sets of sums taken over alternate steps, so that there are 8 or more chains of multiply-adds
-// to keep both FMA pipes busy through their latency (one row alone would run at a quarter of
-// the rate).
-template <int MR, int U, Fetch kFetch>
-void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
-                     int nr, const float* bias) {
+// C's rows into L1 while the products run: they lie a row of C apart (another page for
+// BERT-base's 768 and 3072 columns), read back after every depth block but the first, and would
+// otherwise stall the stores at the end. Out of line: inlined, it made GCC keep one of the 6-row
+// kernel's sums in memory (93 against 100 GFLOP/s).
+__attribute__((noinline)) void prefetch_rows(const float* C, int64_t ldc, int rows) {
+  for (int r = 0; r < rows; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 15), _MM_HINT_T0);
+  }
+}
+
+// GELU of 8 sums as the kernel stores them. Out of line: inlined, its constants made GCC keep two
+// of the 6-row kernel's sums in memory through the loop over k.
+__attribute__((noinline)) __m256 gelu_store(__m256 y) { return vexp_detail::gelu8(y); }
+
+// MR rows of A's panel (packed 6 values per k; fewer than 6 at the bottom of a product) by 16
+// columns: the sums of each row in U sets taken over alternate steps, so that there are 8 or
+// more chains of multiply-adds to keep both FMA pipes busy through their latency (one row alone
+// would run at a quarter of the rate). Every loop over sets, steps and rows is unrolled by
+// pragma: otherwise GCC 12 keeps the sums in memory, a store and a load per multiply-add (3–5
+// rows ran at 30–40 GFLOP/s on Zen 3), and the function is kept out of line (inlined into the
+// dispatch below, with GELU, its sums went to memory again). Zen 3, one thread, B and A in cache: 6 rows 100 GFLOP/s
+// (97% of the FMA peak; the hand-scheduled kernel with named sums this replaced: 93), 3–5 rows
+// 98–100, 2 rows 64, 1 row 58.
+// bias: added at the stores where not nullptr (a test per store: with the no-bias case compiled
+// out, GCC's registers for the loop over k came out worse, 93 against 100 GFLOP/s). kGelu: GELU
+// after the bias, in registers, on full 16-column blocks only (the driver's choice).
+template <int MR, int U, Fetch kFetch, bool kGelu>
+__attribute__((noinline)) void kernel_x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc,
+                                          float alpha, float beta, int nr, const float* bias) {
+  prefetch_rows(C, ldc, MR);
   __m256 acc[U][MR][2];
+#pragma GCC unroll 16
   for (int u = 0; u < U; ++u)
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) acc[u][r][0] = acc[u][r][1] = _mm256_setzero_ps();
+  // steps per iteration (step s into set s % U): four, two for 5 rows (with four, GCC spills a
+  // sum there)
+  constexpr int kSteps = MR == 5 ? 2 : 4;
+  static_assert(kSteps % U == 0, "whole sets per iteration");
   int64_t k = 0;
-  for (; k + U <= kc; k += U) {
-    if (kFetch != kFar && (k & 3) < U) _mm_prefetch(reinterpret_cast<const char*>(B + k * 16 + kPf), _MM_HINT_T0);
-    for (int u = 0; u < U; ++u) {
-      if (kFetch == kFar) _mm_prefetch(reinterpret_cast<const char*>(B + (k + u) * 16 + kFarPf), _MM_HINT_T1);
-      const __m256 b0 = _mm256_load_ps(B + (k + u) * 16), b1 = _mm256_load_ps(B + (k + u) * 16 + 8);
+  for (; k + kSteps <= kc; k += kSteps) {
+    if ((k & 3) == 0) {
+      if (kFetch != kFar) _mm_prefetch(reinterpret_cast<const char*>(B + k * 16 + kPf), _MM_HINT_T0);
+      if (kFetch == kNearFarA) {  // A advances 96 bytes per four steps
+        _mm_prefetch(reinterpret_cast<const char*>(A + k * 6 + kFarPf), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(A + k * 6 + kFarPf + 16), _MM_HINT_T1);
+      }
+    }
+#pragma GCC unroll 4
+    for (int s = 0; s < kSteps; ++s) {
+      if (kFetch == kFar) _mm_prefetch(reinterpret_cast<const char*>(B + (k + s) * 16 + kFarPf), _MM_HINT_T1);
+      const __m256 b0 = _mm256_load_ps(B + (k + s) * 16), b1 = _mm256_load_ps(B + (k + s) * 16 + 8);
+#pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
-        const __m256 a = _mm256_broadcast_ss(A + (k + u) * 6 + r);
-        acc[u][r][0] = _mm256_fmadd_ps(a, b0, acc[u][r][0]);
-        acc[u][r][1] = _mm256_fmadd_ps(a, b1, acc[u][r][1]);
+        const __m256 a = _mm256_broadcast_ss(A + (k + s) * 6 + r);
+        acc[s % U][r][0] = _mm256_fmadd_ps(a, b0, acc[s % U][r][0]);
+        acc[s % U][r][1] = _mm256_fmadd_ps(a, b1, acc[s % U][r][1]);
       }
     }
   }
   for (; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(B + k * 16), b1 = _mm256_load_ps(B + k * 16 + 8);
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const __m256 a = _mm256_broadcast_ss(A + k * 6 + r);
       acc[0][r][0] = _mm256_fmadd_ps(a, b0, acc[0][r][0]);
       acc[0][r][1] = _mm256_fmadd_ps(a, b1, acc[0][r][1]);
     }
   }
+#pragma GCC unroll 16
   for (int u = 1; u < U; ++u)
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       acc[0][r][0] = _mm256_add_ps(acc[0][r][0], acc[u][r][0]);
       acc[0][r][1] = _mm256_add_ps(acc[0][r][1], acc[u][r][1]);
     }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   if (nr == 16) {
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
       for (int h = 0; h < 2; ++h) {
         float* c = C + r * ldc + 8 * h;
         const __m256 v = _mm256_mul_ps(va, acc[0][r][h]);
         const __m256 out = beta == 0.f ? v : _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), v);
-        _mm256_storeu_ps(c, bias ? _mm256_add_ps(out, _mm256_loadu_ps(bias + 8 * h)) : out);
+        const __m256 y = bias ? _mm256_add_ps(out, _mm256_loadu_ps(bias + 8 * h)) : out;
+        _mm256_storeu_ps(c, kGelu ? gelu_store(y) : y);
       }
     return;
   }
   alignas(32) float tmp[MR][16];
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     _mm256_store_ps(tmp[r], acc[0][r][0]);
     _mm256_store_ps(tmp[r] + 8, acc[0][r][1]);
   }
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
     for (int c = 0; c < nr; ++c) {
       const float v = alpha * tmp[r][c];
       const float out = beta == 0.f ? v : v + beta * C[r * ldc + c];
@@ -82,103 +129,17 @@ void kernel_rows_x16(int64_t kc, const float* A, const float* B, float* C, int64
     }
 }
 
-// kBias: the bias at the stores compiled in only where given (one function for both made GCC keep
-// an accumulator on the stack inside the loop over k, objdump shows, in some layouts of this file).
-template <Fetch kFetch, bool kBias>
+template <Fetch kFetch, bool kGelu = false>
 void kernel_6x16(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
                  int nr, const float* bias) {
-  if (!kBias) bias = nullptr;
   switch (mr) {
-    case 1: return kernel_rows_x16<1, 4, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 2: return kernel_rows_x16<2, 2, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 3: return kernel_rows_x16<3, 2, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 4: return kernel_rows_x16<4, 1, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    case 5: return kernel_rows_x16<5, 1, kFetch>(kc, A, B, C, ldc, alpha, beta, nr, bias);
-    default: break;
+    case 1: return kernel_x16<1, 4, kFetch, kGelu>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 2: return kernel_x16<2, 2, kFetch, kGelu>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 3: return kernel_x16<3, 2, kFetch, kGelu>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 4: return kernel_x16<4, 1, kFetch, kGelu>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    case 5: return kernel_x16<5, 1, kFetch, kGelu>(kc, A, B, C, ldc, alpha, beta, nr, bias);
+    default: return kernel_x16<6, 1, kFetch, kGelu>(kc, A, B, C, ldc, alpha, beta, nr, bias);
   }
-  // C's 6 rows into L1 while the products run: they lie a row of C apart (another page for
-  // BERT-base's 768 and 3072 columns), read back after every depth block but the first, and
-  // would otherwise stall the stores at the end
-  for (int r = 0; r < 6; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 15), _MM_HINT_T0);
-  }
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-#define FLEETRT_STEP(a_off, b_off)                                      \
-  {                                                                     \
-    __m256 b0 = _mm256_load_ps(B + (b_off)), b1 = _mm256_load_ps(B + (b_off) + 8); \
-    __m256 a = _mm256_broadcast_ss(A + (a_off) + 0);                     \
-    c00 = _mm256_fmadd_ps(a, b0, c00);                                  \
-    c01 = _mm256_fmadd_ps(a, b1, c01);                                  \
-    a = _mm256_broadcast_ss(A + (a_off) + 1);                            \
-    c10 = _mm256_fmadd_ps(a, b0, c10);                                  \
-    c11 = _mm256_fmadd_ps(a, b1, c11);                                  \
-    a = _mm256_broadcast_ss(A + (a_off) + 2);                            \
-    c20 = _mm256_fmadd_ps(a, b0, c20);                                  \
-    c21 = _mm256_fmadd_ps(a, b1, c21);                                  \
-    a = _mm256_broadcast_ss(A + (a_off) + 3);                            \
-    c30 = _mm256_fmadd_ps(a, b0, c30);                                  \
-    c31 = _mm256_fmadd_ps(a, b1, c31);                                  \
-    a = _mm256_broadcast_ss(A + (a_off) + 4);                            \
-    c40 = _mm256_fmadd_ps(a, b0, c40);                                  \
-    c41 = _mm256_fmadd_ps(a, b1, c41);                                  \
-    a = _mm256_broadcast_ss(A + (a_off) + 5);                            \
-    c50 = _mm256_fmadd_ps(a, b0, c50);                                  \
-    c51 = _mm256_fmadd_ps(a, b1, c51);                                  \
-  }
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4) {
-    if (kFetch != kFar) _mm_prefetch(reinterpret_cast<const char*>(B + kPf), _MM_HINT_T0);
-    if (kFetch == kFar)
-      for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf + 16 * l), _MM_HINT_T1);
-    FLEETRT_STEP(0, 0)
-    FLEETRT_STEP(6, 16)
-    FLEETRT_STEP(12, 32)
-    FLEETRT_STEP(18, 48)
-    if (kFetch == kNearFarA) {  // A advances 96 bytes per four steps
-      _mm_prefetch(reinterpret_cast<const char*>(A + kFarPf), _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char*>(A + kFarPf + 16), _MM_HINT_T1);
-    }
-    A += 24;
-    B += 64;
-  }
-  for (; k < kc; ++k) {
-    FLEETRT_STEP(0, 0)
-    A += 6;
-    B += 16;
-  }
-#undef FLEETRT_STEP
-  const __m256 va = _mm256_set1_ps(alpha);
-  __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  if (mr == 6 && nr == 16) {
-    const __m256 vb = _mm256_set1_ps(beta);
-    for (int r = 0; r < 6; ++r)
-      for (int h = 0; h < 2; ++h) {
-        float* c = C + r * ldc + 8 * h;
-        const __m256 out = beta == 0.f ? _mm256_mul_ps(va, rows[r][h])
-                                       : _mm256_fmadd_ps(va, rows[r][h], _mm256_mul_ps(vb, _mm256_loadu_ps(c)));
-        _mm256_storeu_ps(c, bias ? _mm256_add_ps(out, _mm256_loadu_ps(bias + 8 * h)) : out);
-      }
-    return;
-  }
-  alignas(32) float tmp[6][16];
-  for (int r = 0; r < 6; ++r) {
-    _mm256_store_ps(tmp[r], rows[r][0]);
-    _mm256_store_ps(tmp[r] + 8, rows[r][1]);
-  }
-  // (written out here as in kernel_rows_x16: a shared helper made GCC spill an accumulator in
-  // the loop over k)
-  for (int r = 0; r < mr; ++r)
-    for (int c = 0; c < nr; ++c) {
-      const float v = alpha * tmp[r][c];
-      const float out = beta == 0.f ? v : v + beta * C[r * ldc + c];
-      C[r * ldc + c] = bias ? out + bias[c] : out;
-    }
 }
 
 }  // namespace
@@ -221,29 +182,37 @@ void pack_b16_trans_avx2(const float* B, int64_t ldb, int64_t kc, float* dst) {
 
 void kernel_6x16_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                       int mr, int nr) {
-  kernel_6x16<kNear, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  kernel_6x16<kNear>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 void kernel_6x16_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                            int mr, int nr, const float* bias) {
-  if (bias) kernel_6x16<kNear, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
-  else kernel_6x16<kNear, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  kernel_6x16<kNear>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
 }
 
 void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr, const float* bias) {
-  if (bias) kernel_6x16<kFar, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
-  else kernel_6x16<kFar, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  kernel_6x16<kFar>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+}
+
+void kernel_6x16_bias_gelu_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                float beta, int mr, int nr, const float* bias) {
+  kernel_6x16<kNear, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
+}
+
+void kernel_6x16_stream_bias_gelu_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                       float beta, int mr, int nr, const float* bias) {
+  kernel_6x16<kFar, true>(kc, A, B, C, ldc, alpha, beta, mr, nr, bias);
 }
 
 void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                              float beta, int mr, int nr) {
-  kernel_6x16<kFar, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  kernel_6x16<kFar>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 void kernel_6x16_stream_a_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                float beta, int mr, int nr) {
-  kernel_6x16<kNearFarA, false>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
+  kernel_6x16<kNearFarA>(kc, A, B, C, ldc, alpha, beta, mr, nr, nullptr);
 }
 
 }  // namespace gemm

@@ -26,6 +26,12 @@ void kernel_6x16_stream_bias_avx2(int64_t kc, const float* A, const float* B, fl
                                   float beta, int mr, int nr, const float* bias);
 void kernel_6x16_stream_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                              float beta, int mr, int nr);
+// The two bias kernels above, then GELU (erf form, vexp_detail::gelu8) on the sums in registers:
+// the same bits as GELU over the stored block. Full 16-column blocks only (nr 16).
+void kernel_6x16_bias_gelu_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                float beta, int mr, int nr, const float* bias);
+void kernel_6x16_stream_bias_gelu_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                       float beta, int mr, int nr, const float* bias);
 // kernel_6x16_avx2 prefetching A 8 KiB ahead into L2 as well, for A streamed from memory
 // (Winograd's transformed filters: the first tile panel to read each).
 void kernel_6x16_stream_a_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,

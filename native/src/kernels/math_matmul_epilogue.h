@@ -38,6 +38,7 @@ struct MatMulEpilogue {
                        this};
     if (bias && !bias_scalar && bias_period == 0) {
       g.col_bias = bias;
+      g.col_gelu = act == Act::kGelu && !z;
       if (z || act != Act::kNone)
         g.rest = [](const void* self, float* c, int64_t ldc, int64_t i0, int64_t j0, int64_t m, int64_t n) {
           static_cast<const MatMulEpilogue*>(self)->apply(c, ldc, i0, j0, m, n, false);

@@ -53,14 +53,16 @@ inline __m512 exp16(__m512 x) {
 inline __m512 erf16(__m512 v) {
   const __m512 sign_mask = _mm512_set1_ps(-0.f), one = _mm512_set1_ps(1.f);
   const __m512 sign = _mm512_and_ps(v, sign_mask), a = _mm512_andnot_ps(sign_mask, v);
-  const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(c::kErfT), a, one));
+  // (a clamped where the result rounds to 1 anyway: exp(−a²) would go subnormal further up)
+  const __m512 ab = _mm512_min_ps(a, _mm512_set1_ps(c::kErfOneFrom));
+  const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(c::kErfT), ab, one));
   __m512 p = _mm512_set1_ps(c::kErfPoly[0]);
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[1]));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[2]));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[3]));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c::kErfPoly[4]));
   p = _mm512_mul_ps(p, t);
-  const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+  const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ab, ab)));
   const __m512 big = _mm512_fnmadd_ps(p, e, one);
   const __m512 s = _mm512_mul_ps(a, a);
   __m512 q = _mm512_set1_ps(c::kErfTaylor[0]);

@@ -21,6 +21,10 @@ constexpr float kErfPoly[5] = {1.061405429f, -1.453152027f, 1.421413741f, -0.284
 constexpr float kErfTaylor[5] = {1.f / 216.f, -1.f / 42.f, 1.f / 10.f, -1.f / 3.f, 1.f};
 constexpr float kTwoOverSqrtPi = 1.1283791670955126f;
 constexpr float kErfSmallBelow = 0.5f;
+// From here up the first form gives 1 exactly (poly·exp(−x²) < 2⁻²⁵): the kernels evaluate it at
+// min(|x|, this), so that exp(−x²) never goes subnormal (GELU over values beyond ±13: 70 cycles
+// per 8 lanes on Zen 3, against 38).
+constexpr float kErfOneFrom = 4.f;
 
 }  // namespace vexp_coeffs
 }  // namespace ku
