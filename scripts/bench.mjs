@@ -23,6 +23,11 @@ const BENCHES = {
     ['scripts/bench/serve.ts'],
   ],
   gemm: ['SGEMM GFLOP/s against the measured FMA peak', path.join(root, 'native/build/fleetrt_gemm_bench'), []],
+  'gemm-kernel': [
+    'the AVX2 SGEMM microkernel alone (1–6 rows, in cache) against the measured FMA peak',
+    path.join(root, 'native/build/fleetrt_gemm_bench'),
+    ['1', '--kernel'],
+  ],
   stream: [
     'few-row matrix products, Transpose and paged attention against memcpy bandwidth',
     path.join(root, 'native/build/fleetrt_stream_bench'),
@@ -66,7 +71,7 @@ for (const name of wanted) {
   }
   const [title, cmd, args] = b;
   console.log(`\n=== ${name}: ${title}`);
-  const script = args[0] && path.join(root, args[0]);
+  const script = cmd === tsx && args[0] && path.join(root, args[0]); // a native program's args are not files
   if ((script && !existsSync(script)) || !existsSync(cmd)) {
     console.log(`(not available: ${script && !existsSync(script) ? args[0] : cmd} is missing — run npm install first)`);
     failed++;

@@ -41,12 +41,12 @@ __attribute__((noinline)) __m256 gelu_store(__m256 y) { return vexp_detail::gelu
 // MR rows of A's panel (packed 6 values per k; fewer than 6 at the bottom of a product) by 16
 // columns: the sums of each row in U sets taken over alternate steps, so that there are 8 or
 // more chains of multiply-adds to keep both FMA pipes busy through their latency (one row alone
-// would run at a quarter of the rate). Every loop over sets, steps and rows is unrolled by
-// pragma: otherwise GCC 12 keeps the sums in memory, a store and a load per multiply-add (3–5
-// rows ran at 30–40 GFLOP/s on Zen 3), and the function is kept out of line (inlined into the
-// dispatch below, with GELU, its sums went to memory again). Zen 3, one thread, B and A in cache: 6 rows 100 GFLOP/s
-// (97% of the FMA peak; the hand-scheduled kernel with named sums this replaced: 93), 3–5 rows
-// 98–100, 2 rows 64, 1 row 58.
+// would run at a quarter of the rate). Every loop is unrolled by pragma, the scalar tail's too:
+// otherwise GCC 12 keeps the sums in memory, a store and a load per multiply-add (3–5 rows ran at
+// 30–40 GFLOP/s on Zen 3), or shuffles registers in the loop over k. Kept out of line: inlined
+// into the dispatch below, with GELU, its sums went to memory again. Zen 3, one thread, A and B
+// in cache (fleetrt_gemm_bench --kernel): 6 rows 100 GFLOP/s (97% of the FMA peak; the
+// hand-scheduled kernel with named sums this replaced: 93), 3–5 rows 98–100, 2 rows 64, 1 row 58.
 // bias: added at the stores where not nullptr (a test per store: with the no-bias case compiled
 // out, GCC's registers for the loop over k came out worse, 93 against 100 GFLOP/s). kGelu: GELU
 // after the bias, in registers, on full 16-column blocks only (the driver's choice).
