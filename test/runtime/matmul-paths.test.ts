@@ -263,6 +263,16 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   const t4 = values(3 * 33 * 17 * 70, 10);
   addInput('t4', [3, 33, 17, 70], t4);
   out('transpose_2d', g.op('Transpose', ['x128'], { perm: [1, 0] }), permute(x128, [128, K], [1, 0]), [K, 128], 0);
+  // source rows 4 KiB apart, all in one L1 set: the blocks read each source line twice in a row
+  const t1k = values(40 * 1024, 18);
+  addInput('t1k', [40, 1024], t1k);
+  out(
+    'transpose_2d_4k_rows',
+    g.op('Transpose', ['t1k'], { perm: [1, 0] }),
+    permute(t1k, [40, 1024], [1, 0]),
+    [1024, 40],
+    0,
+  );
   out(
     'transpose_0231',
     g.op('Transpose', ['t4'], { perm: [0, 2, 3, 1] }),
