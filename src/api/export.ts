@@ -26,7 +26,7 @@ import type { TensorConst, ValueAttrs, WeightRef } from '../ir/types.js';
 import { orderNodes } from '../ir/topo-order.js';
 import { packageVersion } from '../version.js';
 import { adaptOpsets, domainOpsets } from './export-opsets.js';
-import { validatePlan, type PlanDevice, type PlanJSON } from './plan.js';
+import { planFileOf, validatePlan, type PlanDevice, type PlanJSON } from './plan.js';
 
 /**
  * `fleetc export BUILD --onnx DIR`: one ONNX model per device partition of a build, rebuilt from
@@ -105,8 +105,7 @@ function bad(message: string, file: string): never {
 
 /** The plan of a build folder (or a plan.json path), checked against its schema. */
 function readBuildPlan(build: string): { planPath: string; dir: string; plan: PlanJSON } {
-  let planPath = build;
-  if (existsSync(build) && statSync(build).isDirectory()) planPath = join(build, 'plan.json');
+  const planPath = planFileOf(build);
   const dir = resolve(planPath, '..');
   let text: string;
   try {

@@ -4,7 +4,7 @@
  * and sampling values, runs every prompt as one request of one engine (they share its steps), and
  * returns the generated ids (and text, with a tokenizer) and the engine's generation figures.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EngineProcess, type EngineEvent, type GenerationStats } from '../../runtime/engine.js';
@@ -14,7 +14,7 @@ import { localFleet } from '../fleet/load.js';
 import type { Fleet } from '../fleet/types.js';
 import { compile } from './compile.js';
 import { Controller, type ControllerOptions, type ControllerStats } from './controller.js';
-import type { PlanJSON } from './plan.js';
+import { isBuildDir, type PlanJSON } from './plan.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 
 export interface GenerateOptions {
@@ -71,10 +71,6 @@ export interface GenerateResult {
   telemetry: GenerateTelemetry;
   /** With `adapt`: what the live controller measured and did. */
   live?: ControllerStats;
-}
-
-function isBuild(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory() && existsSync(join(path, 'plan.json'));
 }
 
 function readPlan(file: string): PlanJSON {
@@ -145,7 +141,7 @@ function findTokenizer(o: GenerateOptions, model: string): string | undefined {
       throw new FleetcError('E0101', 'cannot read the tokenizer: no such file', { file: o.tokenizer });
     return o.tokenizer;
   }
-  const here = isBuild(model) ? model : dirname(model);
+  const here = isBuildDir(model) ? model : dirname(model);
   const candidate = join(here, 'tokenizer.json');
   return existsSync(candidate) ? candidate : undefined;
 }
@@ -154,7 +150,7 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
   checkSampling(o);
   let planPath: string;
   let temp: string | undefined;
-  if (o.adapt && isBuild(model))
+  if (o.adapt && isBuildDir(model))
     throw new FleetcError(
       'E0601',
       'live re-placement (--adapt) needs the model, not a build: it compiles new plans of it',
@@ -162,7 +158,7 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
         file: model,
       },
     );
-  if (isBuild(model)) {
+  if (isBuildDir(model)) {
     planPath = resolve(model, 'plan.json');
   } else {
     const out = o.buildDir ?? (temp = mkdtempSync(join(tmpdir(), 'fleetc-generate-')));

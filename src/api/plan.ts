@@ -7,6 +7,16 @@ import schema from '../schemas/plan.schema.json' with { type: 'json' };
 import type { PlanExpert } from '../../passes/partition/moe-place.js';
 import type { FloatingResult } from '../../passes/float/index.js';
 
+/** Whether `path` is a build folder: a folder holding the plan.json that fleetc compile wrote. */
+export function isBuildDir(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory() && existsSync(join(path, 'plan.json'));
+}
+
+/** The plan file a path names: a folder's plan.json, else the path itself. */
+export function planFileOf(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'plan.json') : path;
+}
+
 /** plan.json, schema version 3 (src/schemas/plan.schema.json, docs/plan-format.md). */
 export const PLAN_SCHEMA_VERSION = 3;
 /** Plans without floating ops keep version 2, which fleetrt 2 runs (docs/floating.md). */

@@ -4,10 +4,11 @@
  * turns fleetrt's failures into one-line diagnostics.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { FleetcError } from '../diagnostics/index.js';
 import { launchCommand, LAUNCHERS, type LauncherKind } from '../../runtime/launch.js';
 import { findFleetrt, fleetrtFailure, spawnCollect } from '../../runtime/fleetrt.js';
+import { planFileOf } from './plan.js';
 
 /** `--input NAME=FILE` items (each name once) as RunOptions.inputs. */
 export function parseInputs(list: readonly string[]): Record<string, string> {
@@ -112,8 +113,7 @@ function readPlanHead(path: string): PlanHead {
  * fleetrt's summary, rejects with a FleetcError on a user error.
  */
 export async function run(planPath: string, o: RunOptions): Promise<RunSummary> {
-  const given = resolve(planPath);
-  const plan = existsSync(given) && statSync(given).isDirectory() ? join(given, 'plan.json') : given;
+  const plan = planFileOf(resolve(planPath));
   const head = readPlanHead(plan);
   positive('repeat', o.repeat);
   if (o.warmup !== undefined && !(Number.isInteger(o.warmup) && o.warmup >= 0))

@@ -4,18 +4,14 @@
  * page size, step budget), for the fleet minus the lost devices.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compile } from '../api/compile.js';
-import type { PlanJSON } from '../api/plan.js';
+import { isBuildDir, type PlanJSON } from '../api/plan.js';
 import type { GenerateOptions } from '../api/state-plan.js';
 import { FleetcError } from '../diagnostics/index.js';
 import { loadFleet, localFleet } from '../fleet/load.js';
 import type { Fleet } from '../fleet/types.js';
-
-export function isBuildDir(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory() && existsSync(join(path, 'plan.json'));
-}
 
 export function readPlan(file: string): PlanJSON {
   return JSON.parse(readFileSync(file, 'utf8')) as PlanJSON;

@@ -14,7 +14,8 @@ import { FleetcError } from '../diagnostics/index.js';
 import type { Fleet } from '../fleet/types.js';
 import { buildApp } from './http.js';
 import { ServeMetrics } from './metrics.js';
-import { isBuildDir, Planner } from './planner.js';
+import { isBuildDir } from '../api/plan.js';
+import { Planner } from './planner.js';
 import { Supervisor, type SupervisorHooks } from './supervisor.js';
 
 export interface ServeOptions {

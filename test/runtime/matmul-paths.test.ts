@@ -116,6 +116,15 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   const half = (name: string, dims: number[], v: Float64Array, bf = false): string =>
     g.initializer(name, dims, bf ? 'bfloat16' : 'float16', Uint16Array.from(v, bf ? bf16Code : halfCode));
   const cast = (x: string, to: number): string => g.op('Cast', [x], { to });
+  /** Transpose of `input` (values x of `shape`) by perm, checked exactly. */
+  const transposed = (name: string, input: string, x: Float64Array, shape: number[], perm: number[]): void =>
+    out(
+      name,
+      g.op('Transpose', [input], { perm }),
+      permute(x, shape, perm),
+      perm.map((p) => shape[p]!),
+      0,
+    );
 
   const x5 = values(5 * K, 1);
   const x48 = values(48 * K, 2);
@@ -262,32 +271,14 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   // Transposes: 2-D and 4-D, float32 and float16, sizes that are not multiples of the tiles
   const t4 = values(3 * 33 * 17 * 70, 10);
   addInput('t4', [3, 33, 17, 70], t4);
-  out('transpose_2d', g.op('Transpose', ['x128'], { perm: [1, 0] }), permute(x128, [128, K], [1, 0]), [K, 128], 0);
+  transposed('transpose_2d', 'x128', x128, [128, K], [1, 0]);
   // source rows 4 KiB apart, all in one L1 set: the blocks read each source line twice in a row
   const t1k = values(40 * 1024, 18);
   addInput('t1k', [40, 1024], t1k);
-  out(
-    'transpose_2d_4k_rows',
-    g.op('Transpose', ['t1k'], { perm: [1, 0] }),
-    permute(t1k, [40, 1024], [1, 0]),
-    [1024, 40],
-    0,
-  );
-  out(
-    'transpose_0231',
-    g.op('Transpose', ['t4'], { perm: [0, 2, 3, 1] }),
-    permute(t4, [3, 33, 17, 70], [0, 2, 3, 1]),
-    [3, 17, 70, 33],
-    0,
-  );
+  transposed('transpose_2d_4k_rows', 't1k', t1k, [40, 1024], [1, 0]);
+  transposed('transpose_0231', 't4', t4, [3, 33, 17, 70], [0, 2, 3, 1]);
   // the innermost axis kept: runs of 70 floats (280 bytes, not a multiple of the 64-byte copies)
-  out(
-    'transpose_0213',
-    g.op('Transpose', ['t4'], { perm: [0, 2, 1, 3] }),
-    permute(t4, [3, 33, 17, 70], [0, 2, 1, 3]),
-    [3, 17, 33, 70],
-    0,
-  );
+  transposed('transpose_0213', 't4', t4, [3, 33, 17, 70], [0, 2, 1, 3]);
   out(
     'transpose_f16_3102',
     cast(g.op('Transpose', [cast('t4', 10)], { perm: [3, 1, 0, 2] }), 1),
@@ -306,31 +297,17 @@ function buildModel(dir: string): { file: string; inputs: Record<string, string>
   runCases.forEach(([name, shape, perm], i) => {
     const count = shape.reduce((n, d) => n * d, 1);
     const x = values(count, 14 + i);
-    addInput(`runs${i}`, shape, x);
-    const outShape = perm.map((p) => shape[p]!);
-    out(name, g.op('Transpose', [`runs${i}`], { perm }), permute(x, shape, perm), outShape, 0);
+    transposed(name, addInput(`runs${i}`, shape, x), x, shape, perm);
   });
   // 4.4 MB out, streamed (FLEETRT_STREAM_BYTES is 4 MiB below; rows a multiple of 16 floats), with
   // partial tiles and 16×16 blocks on the other side
   const tl = values(1008 * 1100, 12);
   addInput('tl', [1008, 1100], tl);
-  out(
-    'transpose_2d_stream',
-    g.op('Transpose', ['tl'], { perm: [1, 0] }),
-    permute(tl, [1008, 1100], [1, 0]),
-    [1100, 1008],
-    0,
-  );
+  transposed('transpose_2d_stream', 'tl', tl, [1008, 1100], [1, 0]);
   // 4.4 MB out in runs of 64 floats, streamed, each run from 41 KiB further on in the source
   const t3 = values(105 * 165 * 64, 13);
   addInput('t3', [105, 165, 64], t3);
-  out(
-    'transpose_runs_stream',
-    g.op('Transpose', ['t3'], { perm: [1, 0, 2] }),
-    permute(t3, [105, 165, 64], [1, 0, 2]),
-    [165, 105, 64],
-    0,
-  );
+  transposed('transpose_runs_stream', 't3', t3, [105, 165, 64], [1, 0, 2]);
   // a same-shape binary op is one broadcast row: 1.1M elements cut into pieces over the threads
   out('add_one_row', g.op('Sub', [g.op('Add', ['tl', 'tl']), 'tl']), tl, [1008, 1100], 0);
   const file = join(dir, 'model.onnx');

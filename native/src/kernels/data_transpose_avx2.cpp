@@ -11,22 +11,17 @@ namespace transpose_detail {
 namespace {
 
 // 16×16 as four 8×8, ordered so that each 64-byte line of d is written by two 8×8s in a row:
-// whole lines, while they are in L1.
+// whole lines, while they are in L1. kBySourceLines: each line of s read by two in a row instead,
+// for rows of s a multiple of 4 KiB apart: their 16 lines share one L1 set, and in the other
+// order a line is evicted before its second read (768×3072 [1,0], 2 threads, Zen 3,
+// fleetrt_stream_bench alternated: 29–31 → 38–40 GB/s). Where the rows of d alias so, the
+// d-line order stays better.
+template <bool kBySourceLines = false>
 inline void t16x16(const float* s, int64_t ss, float* d, int64_t ds) {
   t8x8(s, ss, d, ds);
+  if (kBySourceLines) t8x8(s + 8, ss, d + 8 * ds, ds);
   t8x8(s + 8 * ss, ss, d + 8, ds);
-  t8x8(s + 8, ss, d + 8 * ds, ds);
-  t8x8(s + 8 * ss + 8, ss, d + 8 * ds + 8, ds);
-}
-
-// The same with the 8×8s ordered so that each line of s is read by two in a row, for rows of s
-// a multiple of 4 KiB apart: their 16 lines share one L1 set, and in t16x16's order a line is
-// evicted before its second read (768×3072 [1,0], 2 threads, Zen 3, fleetrt_stream_bench
-// alternated: 29–31 → 38–40 GB/s). Where the rows of d alias so, t16x16's order stays better.
-inline void t16x16_by_source_lines(const float* s, int64_t ss, float* d, int64_t ds) {
-  t8x8(s, ss, d, ds);
-  t8x8(s + 8, ss, d + 8 * ds, ds);
-  t8x8(s + 8 * ss, ss, d + 8, ds);
+  if (!kBySourceLines) t8x8(s + 8, ss, d + 8 * ds, ds);
   t8x8(s + 8 * ss + 8, ss, d + 8 * ds + 8, ds);
 }
 
@@ -47,7 +42,7 @@ template <bool kStream>
 void tile(const float* s, int64_t ss, float* d, int64_t ds, int64_t rows, int64_t cols) {
   if (!kStream && ss * int64_t{sizeof(float)} % 4096 == 0)
     return walk_tile<false>(s, ss, d, ds, rows, cols, [](const float* a, int64_t sa, float* b, int64_t sb) {
-      t16x16_by_source_lines(a, sa, b, sb);
+      t16x16<true>(a, sa, b, sb);
     });
   walk_tile<kStream>(s, ss, d, ds, rows, cols, [](const float* a, int64_t sa, float* b, int64_t sb) {
     if (kStream) t16x16_streamed(a, sa, b, sb);
