@@ -58,6 +58,8 @@ export interface DescribedByHost {
   measured: boolean;
   /** One line: `measured 2026-12-05 on build-7 (avx2)`, or nominal and how to measure. */
   provenance: string;
+  /** The kernel code fleetrt ran on that machine (`avx2`, `avx512`, …), where it was measured. */
+  simd?: string;
 }
 
 /** A datasheet device: what a fleet file's `preset:` fills in. */

@@ -78,6 +78,7 @@ export const cpuTarget: Target = {
         figures: ['compute', 'bandwidth', 'capacity', 'launchOverhead', 'messageOverhead'],
         measured: p.measured,
         provenance: hostProvenance(),
+        ...(p.simd ? { simd: p.simd } : {}),
       },
     };
   },
@@ -97,7 +98,16 @@ export const cpuTarget: Target = {
       compute: unstated.compute ? hostCompute(d.threads) : d.compute,
       launchOverhead: unstated.launchOverhead ? p.dispatch : d.launchOverhead,
       messageOverhead: unstated.messageOverhead ? p.message : d.messageOverhead,
-      ...(figures.length ? { described: { figures, measured: p.measured, provenance: hostProvenance() } } : {}),
+      ...(figures.length
+        ? {
+            described: {
+              figures,
+              measured: p.measured,
+              provenance: hostProvenance(),
+              ...(p.simd ? { simd: p.simd } : {}),
+            },
+          }
+        : {}),
     };
   },
   emit: emitProgram,

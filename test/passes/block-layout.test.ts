@@ -308,6 +308,22 @@ describe('block-layout', () => {
     expect(run(g, 'block-layout', withFleet('cpu-threads.yaml'))[0]!.changed).toBe(true);
   });
 
+  it('is skipped for a cpu whose measured host runs the AVX-512 kernels, not for one on AVX2', () => {
+    const g = mobileNetV2();
+    run(g, FRONT);
+    const on = (simd: string): PassContext => {
+      const ctx = withFleet('cpu-threads.yaml');
+      const d = ctx.target!.fleet.devices[0]!;
+      d.described = { figures: ['compute'], measured: true, provenance: `measured on test (${simd})`, simd };
+      return ctx;
+    };
+    expect(run(g, 'block-layout', on('avx512'))[0]).toMatchObject({
+      changed: false,
+      summary: "skipped: cpu0 runs fleetrt's AVX-512 kernels, faster on the plain layout",
+    });
+    expect(run(g, 'block-layout', on('avx2'))[0]!.changed).toBe(true);
+  });
+
   it('is in the default pipeline after the fusions, not in generate or O0', () => {
     expect(PIPELINES.default).toContain(`${FRONT.split(',').at(-1)},block-layout,place-experts`);
     expect(PIPELINES.generate).not.toContain('block-layout');
