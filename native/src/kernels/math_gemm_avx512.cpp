@@ -14,11 +14,17 @@ namespace gemm {
 
 namespace {
 
+// How a kernel prefetches. kNear: B a few steps ahead into L1 (it is in L2). kFarB / kFarA: B / A
+// streamed from memory (the first row panel to read each packed filter panel; Winograd's
+// transformed filters), every line kFarPf floats (8 KiB) ahead into L2, as the AVX2 kernels do.
+enum Fetch { kNear, kFarB, kFarA };
+constexpr int64_t kFarPf = 2048;
+
 // R rows (of the panel's 12) × 32 columns: a short last row block (few-row products: 7 rows of a
 // short-sequence encoder) does R/12 of the full block's multiply-adds. A is the packed panel
 // (kMR512 values per step) or, with kRowMajorA, read where it lies: rows lda apart, rows past mr
 // reading row mr − 1 again (their sums are never stored).
-template <int R, bool kRowMajorA>
+template <int R, bool kRowMajorA, Fetch kFetch = kNear>
 void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc, float alpha, float beta,
               int mr, int nr) {
   __m512 c0[R], c1[R];
@@ -29,13 +35,17 @@ void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C,
     if (kRowMajorA) a[r] = A + (r < mr ? r : mr - 1) * lda;
   }
   for (int64_t k = 0; k < kc; ++k) {
-    if (R <= 8) {
+    if (kFetch == kFarB) {
+      _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf + 16), _MM_HINT_T1);
+    } else if (R <= 8) {
       // Few rows: bound by streaming B from memory. Both lines of each step, 4 KiB ahead.
       _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32 + 16), _MM_HINT_T0);
     } else {
       _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
     }
+    if (kFetch == kFarA) _mm_prefetch(reinterpret_cast<const char*>(A + kFarPf), _MM_HINT_T1);  // 48 bytes a step
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
@@ -74,12 +84,30 @@ void kernel_12x32_rowmajor_a_avx512(int64_t kc, const float* A, int64_t lda, con
   rows_x32<12, true>(kc, A, lda, B, C, ldc, alpha, beta, mr, nr);
 }
 
+namespace {
+template <Fetch kFetch>
+void packed_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
+                int nr) {
+  if (mr <= 2) return rows_x32<2, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 4) return rows_x32<4, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+  if (mr <= 8) return rows_x32<8, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+  rows_x32<12, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+}
+}  // namespace
+
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr) {
-  if (mr <= 2) return rows_x32<2, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
-  if (mr <= 4) return rows_x32<4, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
-  if (mr <= 8) return rows_x32<8, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
-  rows_x32<12, false>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+  packed_x32<kNear>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+}
+
+void kernel_12x32_stream_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                float beta, int mr, int nr) {
+  packed_x32<kFarB>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+}
+
+void kernel_12x32_stream_a_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                  float beta, int mr, int nr) {
+  packed_x32<kFarA>(kc, A, B, C, ldc, alpha, beta, mr, nr);
 }
 
 void pack_a12_avx512(const float* A, int64_t lda, int64_t kc, float* dst) {

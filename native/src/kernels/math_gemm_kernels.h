@@ -45,6 +45,12 @@ void transpose6_avx2(const float* src, int64_t lds, int64_t n, float* dst, int64
 // The same with 12×32 blocks on AVX-512 (math_gemm_avx512.cpp).
 void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta,
                          int mr, int nr);
+// kernel_12x32_avx512 prefetching B (stream) or A (stream_a) 8 KiB ahead into L2 instead, for
+// that operand streamed from memory, as the AVX2 stream kernels above.
+void kernel_12x32_stream_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                float beta, int mr, int nr);
+void kernel_12x32_stream_a_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                                  float beta, int mr, int nr);
 // The same with A not packed: rows of A lda apart, kc values each (row-major, not transposed).
 void kernel_12x32_rowmajor_a_avx512(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc,
                                     float alpha, float beta, int mr, int nr);

@@ -31,14 +31,16 @@ struct Micro {
   using Kernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
   Kernel kernel;
   // for a task's first position panel, which reads each filter panel of a depth block from
-  // memory: AVX2, prefetching it far ahead (scripts/bench/ab.ts, 2 threads: the 7×7-output
-  // layers of ResNet-50 7% faster, the whole net 2.7%; MobileNetV2's 7×7 1×1s 3.6%)
+  // memory: prefetching it far ahead (scripts/bench/ab.ts, 2 threads: AVX2 on Zen 3, the
+  // 7×7-output layers of ResNet-50 7% faster, the whole net 2.7%, MobileNetV2's 7×7 1×1s 3.6%;
+  // AVX-512 on Zen 5, ResNet-50 1.3%, ResNet-18's layer3 and layer4 3.2%)
   Kernel first;
 };
 
 Micro micro() {
   if (ku::use_avx512())
-    return Micro{ku::gemm::kMR512, ku::gemm::kNR512, ku::gemm::kernel_12x32_avx512, ku::gemm::kernel_12x32_avx512};
+    return Micro{ku::gemm::kMR512, ku::gemm::kNR512, ku::gemm::kernel_12x32_avx512,
+                 ku::gemm::kernel_12x32_stream_avx512};
   return Micro{ku::gemm::kMR, ku::gemm::kNR, ku::gemm::kernel_6x16_avx2, ku::gemm::kernel_6x16_stream_avx2};
 }
 

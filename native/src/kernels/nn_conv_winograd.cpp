@@ -31,9 +31,10 @@ constexpr int64_t kKC = 256;  // channels per microkernel call
 // F(4×4)'s sums carry larger constants: errors about 1e-5 of the output range against 1e-6
 // (fleetrt's ResNet outputs against torch: unchanged).
 // `first`: the microkernel for a block's first tile panel, which reads each transformed filter
-// panel from memory (9–17 MB per ResNet-50 layer with AVX2): with AVX2 the one that prefetches
-// them 8 KiB ahead (scripts/bench/ab.ts, 2 threads, 96 passes, three runs: those layers 2.6–5.6%
-// faster, ResNet-50 0.9–2.5% in all; ResNet-18 1.7% and 4.4% in two).
+// panel from memory (9–17 MB per ResNet-50 layer with AVX2): the one that prefetches them 8 KiB
+// ahead (scripts/bench/ab.ts, 2 threads, 96 passes, three runs: those layers 2.6–5.6% faster,
+// ResNet-50 0.9–2.5% in all, ResNet-18 1.7% and 4.4% in two, AVX2 on Zen 3; AVX-512 on Zen 5,
+// 64 passes: ResNet-50 3.2%, ResNet-18 5.1%).
 struct Isa {
   using Kernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
   int64_t mr, nr;
@@ -45,7 +46,7 @@ struct Isa {
 Isa isa() {
   if (ku::use_avx512())
     return {ku::gemm::kMR512,          ku::gemm::kNR512,       ku::gemm::kernel_12x32_avx512,
-            ku::gemm::kernel_12x32_avx512, input_tiles_avx512, input_tiles_f4_avx512,
+            ku::gemm::kernel_12x32_stream_a_avx512, input_tiles_avx512, input_tiles_f4_avx512,
             output_tiles_avx512,       output_tiles_f4_avx512, 48};
   return {ku::gemm::kMR,       ku::gemm::kNR,     ku::gemm::kernel_6x16_avx2, ku::gemm::kernel_6x16_stream_a_avx2,
           input_tiles_avx2,    input_tiles_f4_avx2, output_tiles_avx2, output_tiles_f4_avx2, 16};
