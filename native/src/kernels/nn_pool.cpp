@@ -13,7 +13,8 @@
 namespace fleetrt {
 namespace pool_detail {
 // nn_pool_avx512.cpp
-void max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr);
+void max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr,
+                    int64_t next_row);
 }  // namespace pool_detail
 
 namespace {
@@ -98,15 +99,17 @@ void interior_row_fixed(const T* x, int64_t row0, int64_t W, int64_t dh, int64_t
 }
 
 template <class T, bool kMax>
-void interior_row(const T* x, int64_t row0, int64_t W, int64_t rows, int64_t KH, int64_t KW, int64_t dh, int64_t dw,
-                  int64_t sw, int64_t lo, int64_t hi, T lowest, int64_t cnt, T* yr) {
+void interior_row(const T* x, int64_t row0, int64_t W, int64_t rows, int64_t KH, int64_t KW, int64_t sh, int64_t dh,
+                  int64_t dw, int64_t sw, int64_t lo, int64_t hi, T lowest, int64_t cnt, T* yr) {
   if (rows == KH && KH == KW && dw == 1 && (sw == 1 || sw == 2) && (KW == 2 || KW == 3)) {
     if constexpr (kMax && std::is_same<T, float>::value) {
       // 16 outputs at a time: ResNet's 3×3 stride-2 max pool over 112×112 c64, in the model, 2
-      // threads, 100–123 → 79–81 µs
+      // threads, 100–123 → 79–81 µs; its input's lines for the next output row fetched ahead
+      // (the prefetchers lose them among the window's rows): 0.21 → 0.17 ms on a Zen 5 guest
+      // (scripts/bench/ab.ts, 64 passes of ResNet-18), where its input comes from L3.
       const float* r[3] = {x + row0, x + row0 + dh * W, KH == 3 ? x + row0 + 2 * dh * W : nullptr};
       if (ku::use_avx512()) {
-        pool_detail::max_row_avx512(r, KW, sw, lo, hi, yr);
+        pool_detail::max_row_avx512(r, KW, sw, lo, hi, yr, sh * W);
         return;
       }
     }
@@ -181,8 +184,8 @@ void pool_plane_2d(const WindowGeom& g, Pool kind, bool include_pad, const T* x,
     if (lo >= hi) continue;
     const int64_t row0 = (h0 + kh0 * dh) * W - pl, rows = kh1 - kh0;
     const int64_t cnt = include_pad ? ph * KW : rows * KW;
-    if (kind == Pool::kMax) interior_row<T, true>(x, row0, W, rows, KH, KW, dh, dw, sw, lo, hi, lowest, 0, yr);
-    else interior_row<T, false>(x, row0, W, rows, KH, KW, dh, dw, sw, lo, hi, lowest, cnt, yr);
+    if (kind == Pool::kMax) interior_row<T, true>(x, row0, W, rows, KH, KW, sh, dh, dw, sw, lo, hi, lowest, 0, yr);
+    else interior_row<T, false>(x, row0, W, rows, KH, KW, sh, dh, dw, sw, lo, hi, lowest, cnt, yr);
   }
 }
 

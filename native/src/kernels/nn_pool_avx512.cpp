@@ -32,13 +32,18 @@ inline __m512 rows_max(const float* const* row, int64_t c, __mmask16 m) {
 }
 
 template <int K, int S>
-void max_row(const float* const* row, int64_t lo, int64_t hi, float* y) {
+void max_row(const float* const* row, int64_t lo, int64_t hi, float* y, int64_t next_row) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   const __m512i even2 = _mm512_add_epi32(even, _mm512_set1_epi32(2));  // lane 15 (32) comes from the third vector
   for (int64_t ow = lo; ow < hi; ow += 16) {
     const int64_t n = std::min<int64_t>(16, hi - ow);
     const int64_t c = ow * S, span = (n - 1) * S + K;  // columns [c, c + span) are read
+    // the same columns of the next output row's window rows (past the plane on its last row:
+    // prefetches do not fault)
+    for (int k = 0; k < K; ++k)
+      for (int q = 0; q < S; ++q)
+        _mm_prefetch(reinterpret_cast<const char*>(row[k] + next_row + c + 16 * q), _MM_HINT_T0);
     __m512 r;
     if (S == 1) {
       r = rows_max<K>(row, c, first_lanes(span));
@@ -61,10 +66,11 @@ void max_row(const float* const* row, int64_t lo, int64_t hi, float* y) {
 }  // namespace
 
 // yr[ow] for ow in [lo, hi) = max of the k×k window (k 2 or 3, stride 1 or 2) whose rows start at
-// row[0..k) + ow·stride.
-void max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr) {
-  if (k == 2) (stride == 1 ? max_row<2, 1> : max_row<2, 2>)(row, lo, hi, yr);
-  else (stride == 1 ? max_row<3, 1> : max_row<3, 2>)(row, lo, hi, yr);
+// row[0..k) + ow·stride; the next output row's window rows start next_row floats further.
+void max_row_avx512(const float* const* row, int64_t k, int64_t stride, int64_t lo, int64_t hi, float* yr,
+                    int64_t next_row) {
+  if (k == 2) (stride == 1 ? max_row<2, 1> : max_row<2, 2>)(row, lo, hi, yr, next_row);
+  else (stride == 1 ? max_row<3, 1> : max_row<3, 2>)(row, lo, hi, yr, next_row);
 }
 
 }  // namespace pool_detail
