@@ -17,7 +17,8 @@ namespace {
 // How a kernel prefetches. kNear: B a few steps ahead into L1 (it is in L2). kFarB / kFarA: B / A
 // streamed from memory (the first row panel to read each packed filter panel; Winograd's
 // transformed filters), every line kFarPf floats (8 KiB) ahead into L2, as the AVX2 kernels do.
-enum Fetch { kNear, kFarB, kFarA };
+// kSide: B near, and `side` lines of another panel into L2 over the steps (1 or 2 a step).
+enum Fetch { kNear, kFarB, kFarA, kSide };
 constexpr int64_t kFarPf = 2048;
 
 // R rows (of the panel's 12) × 32 columns: a short last row block (few-row products: 7 rows of a
@@ -26,7 +27,7 @@ constexpr int64_t kFarPf = 2048;
 // reading row mr − 1 again (their sums are never stored).
 template <int R, bool kRowMajorA, Fetch kFetch = kNear>
 void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc, float alpha, float beta,
-              int mr, int nr) {
+              int mr, int nr, const float* side = nullptr, int64_t side_lines = 0) {
   __m512 c0[R], c1[R];
   const float* a[R];
 #pragma GCC unroll 12
@@ -46,6 +47,10 @@ void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C,
       _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
     }
     if (kFetch == kFarA) _mm_prefetch(reinterpret_cast<const char*>(A + kFarPf), _MM_HINT_T1);  // 48 bytes a step
+    if (kFetch == kSide) {
+      if (k < side_lines) _mm_prefetch(reinterpret_cast<const char*>(side + 16 * k), _MM_HINT_T1);
+      if (k + kc < side_lines) _mm_prefetch(reinterpret_cast<const char*>(side + 16 * (k + kc)), _MM_HINT_T1);
+    }
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
@@ -103,6 +108,14 @@ void kernel_12x32_avx512(int64_t kc, const float* A, const float* B, float* C, i
 void kernel_12x32_stream_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                 float beta, int mr, int nr) {
   packed_x32<kFarB>(kc, A, B, C, ldc, alpha, beta, mr, nr);
+}
+
+void kernel_12x32_side_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                              float beta, int mr, int nr, const float* side, int64_t side_lines) {
+  if (mr <= 2) return rows_x32<2, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  if (mr <= 4) return rows_x32<4, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  if (mr <= 8) return rows_x32<8, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  rows_x32<12, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
 }
 
 void kernel_12x32_stream_a_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,

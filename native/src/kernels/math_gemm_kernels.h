@@ -51,6 +51,10 @@ void kernel_12x32_stream_avx512(int64_t kc, const float* A, const float* B, floa
                                 float beta, int mr, int nr);
 void kernel_12x32_stream_a_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                                   float beta, int mr, int nr);
+// kernel_12x32_avx512 fetching side_lines (<= 2·kc) 64-byte lines from `side` on into L2 over its
+// steps: another panel streamed from memory while this one computes from cache.
+void kernel_12x32_side_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
+                              float beta, int mr, int nr, const float* side, int64_t side_lines);
 // The same with A not packed: rows of A lda apart, kc values each (row-major, not transposed).
 void kernel_12x32_rowmajor_a_avx512(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc,
                                     float alpha, float beta, int mr, int nr);
