@@ -4,7 +4,7 @@
 //        gemm_bench [threads] --layer [rows...]   (the constant-weight products of one BERT-base layer,
 //        B packed once as MatMul holds it, for each row count: GFLOP/s against the measured peak;
 //        FLEETRT_BENCH_PER=1: each product shape alone as well, see per_product_cold)
-//        gemm_bench 1 --kernel   (the AVX2 6×16 microkernel alone, A and B in cache, for 1–6 rows)
+//        gemm_bench 1 --kernel   (the microkernels alone, A and B in cache: AVX2 6×16 for 1–6 rows, AVX-512 12×32)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -133,32 +133,41 @@ void layer_products(int threads, const std::vector<int>& rows, double peak) {
   }
 }
 
-// The AVX2 microkernel alone, one thread: for each row count, 22 row panels of A (a BERT-base
-// layer's 128 rows) against 4 column panels of B, 256 deep, C 768 columns wide, as the SGEMM
-// driver calls it; GFLOP/s of the rows computed, best of the repetitions, against the peak.
-void microkernel(double peak) {
+// The microkernels alone, one thread (AVX2 6×16, and AVX-512 12×32 where the CPU has it): for
+// each row count, the row panels of a BERT-base layer's 128 rows against 4 column panels of B,
+// 256 deep, C 768 columns wide, as the SGEMM driver calls them; GFLOP/s of the rows computed,
+// best of the repetitions, against the peak.
+using PanelKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, float, float, int, int);
+void microkernel(double peak, const char* name, int64_t MR, int64_t NR, PanelKernel kernel,
+                 std::initializer_list<int> rows) {
+  const int64_t kc = 256, panels = (128 + MR - 1) / MR, ldc = 768;
+  std::vector<float> A(size_t(MR * kc * panels), 0.5f), C(size_t(panels * MR * ldc));
+  std::unique_ptr<float, void (*)(void*)> B(static_cast<float*>(std::aligned_alloc(64, 4 * NR * kc * sizeof(float))),
+                                            std::free);
+  for (int64_t i = 0; i < 4 * NR * kc; ++i) B.get()[i] = 0.001f * float(i % 7);
+  for (int mr : rows) {
+    auto pass = [&](float beta) {
+      for (int p = 0; p < 4; ++p)
+        for (int64_t r = 0; r < panels; ++r)
+          kernel(kc, A.data() + r * MR * kc, B.get() + p * NR * kc, C.data() + r * MR * ldc + p * NR, ldc, 1.f, beta,
+                 mr, static_cast<int>(NR));
+    };
+    pass(0.f);
+    const double sec = bench::best_time(200, [&] { pass(1.f); });
+    const double gflops = 2.0 * mr * NR * kc * panels * 4 / sec / 1e9;
+    printf("%s microkernel %d rows × %lld, %lld deep: %.1f GFLOP/s = %.0f%% of measured peak\n", name, mr,
+           (long long)NR, (long long)kc, gflops, 100.0 * gflops / peak);
+  }
+}
+
+void microkernels(double peak) {
   if (!ku::use_avx2()) {
     printf("--kernel: no AVX2 on this CPU\n");
     return;
   }
-  const int64_t kc = 256, panels = 22, ldc = 768;
-  std::vector<float> A(size_t(6 * kc * panels), 0.5f), C(size_t(panels * 6 * ldc));
-  std::unique_ptr<float, void (*)(void*)> B(static_cast<float*>(std::aligned_alloc(64, 4 * 16 * kc * sizeof(float))),
-                                            std::free);
-  for (int64_t i = 0; i < 4 * 16 * kc; ++i) B.get()[i] = 0.001f * float(i % 7);
-  for (int mr = 6; mr >= 1; --mr) {
-    auto pass = [&](float beta) {
-      for (int p = 0; p < 4; ++p)
-        for (int64_t r = 0; r < panels; ++r)
-          ku::gemm::kernel_6x16_avx2(kc, A.data() + r * 6 * kc, B.get() + p * 16 * kc, C.data() + r * 6 * ldc + p * 16,
-                                     ldc, 1.f, beta, mr, 16);
-    };
-    pass(0.f);
-    const double sec = bench::best_time(200, [&] { pass(1.f); });
-    const double gflops = 2.0 * mr * 16 * kc * panels * 4 / sec / 1e9;
-    printf("microkernel %d rows × 16, %lld deep: %.1f GFLOP/s = %.0f%% of measured peak\n", mr, (long long)kc, gflops,
-           100.0 * gflops / peak);
-  }
+  if (ku::use_avx512())
+    microkernel(peak, "AVX-512", ku::gemm::kMR512, ku::gemm::kNR512, ku::gemm::kernel_12x32_avx512, {12, 8, 4, 2});
+  microkernel(peak, "AVX2", ku::gemm::kMR, ku::gemm::kNR, ku::gemm::kernel_6x16_avx2, {6, 5, 4, 3, 2, 1});
 }
 
 int main(int argc, char** argv) {
@@ -170,7 +179,7 @@ int main(int argc, char** argv) {
     else if (std::string(argv[i]) == "--kernel") {
       const double peak = measured_peak(1);
       printf("measured fp32 FMA peak: %.1f GFLOP/s (1 thread)\n", peak);
-      microkernel(peak);
+      microkernels(peak);
       return 0;
     } else sizes.push_back(atoi(argv[i]));
   }
