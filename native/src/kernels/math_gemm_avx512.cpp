@@ -92,11 +92,11 @@ void kernel_12x32_rowmajor_a_avx512(int64_t kc, const float* A, int64_t lda, con
 namespace {
 template <Fetch kFetch>
 void packed_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
-                int nr) {
-  if (mr <= 2) return rows_x32<2, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
-  if (mr <= 4) return rows_x32<4, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
-  if (mr <= 8) return rows_x32<8, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
-  rows_x32<12, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr);
+                int nr, const float* side = nullptr, int64_t side_lines = 0) {
+  if (mr <= 2) return rows_x32<2, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  if (mr <= 4) return rows_x32<4, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  if (mr <= 8) return rows_x32<8, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  rows_x32<12, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
 }
 }  // namespace
 
@@ -112,10 +112,7 @@ void kernel_12x32_stream_avx512(int64_t kc, const float* A, const float* B, floa
 
 void kernel_12x32_side_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,
                               float beta, int mr, int nr, const float* side, int64_t side_lines) {
-  if (mr <= 2) return rows_x32<2, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
-  if (mr <= 4) return rows_x32<4, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
-  if (mr <= 8) return rows_x32<8, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
-  rows_x32<12, false, kSide>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  packed_x32<kSide>(kc, A, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
 }
 
 void kernel_12x32_stream_a_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha,

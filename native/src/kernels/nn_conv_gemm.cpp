@@ -171,7 +171,6 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   const bool over_residual = ep && ep->residual == y;
   const Micro mk = micro();
   const bool avx512 = ku::use_avx512();  // mk is the 12×32 kernel
-  const bool side_fetch = avx512;  // kernel_12x32_side_avx512: see `spread` below
   const int64_t MR = mk.mr, NR = mk.nr;
   const int64_t Mq = (Mg + NR - 1) / NR * NR, Pp = (osz + MR - 1) / MR, Pf = Mq / NR;
   std::shared_ptr<const PackedFilters> keep;
@@ -267,7 +266,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
           const int64_t i0 = Pp * ip / tp, i1 = Pp * (ip + 1) / tp, j0 = Pf * jf / tf, j1 = Pf * (jf + 1) / tf;
           // unshared: each position panel's depth block gathered right before its use, into L1
           alignas(64) thread_local float block[16 * kKC];
-          bool spread_before = false;  // this depth block's filter panels were fetched during the last
+          bool fetched_before = false;  // this depth block's filter panels: fetched during the last one
           for (int64_t pc = 0; pc < K; pc += kKC) {
             const int64_t kc = std::min(kKC, K - pc);
             const float beta = pc == 0 ? 0.f : 1.f;
@@ -277,7 +276,7 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
             // memory alone: with AVX-512 (Zen 5 guest, 2 threads, scripts/bench/ab.ts 64 passes)
             // ResNet-18's layer4 7.3% faster, the net 2.7%; ResNet-50's layer4 2.2%.
             const int64_t kc_next = std::min(kKC, K - pc - kc), later = (i1 - i0 - 1) * (j1 - j0);
-            const bool spread = side_fetch && kc_next > 0 && later > 0;
+            const bool spread = avx512 && kc_next > 0 && later > 0;
             const float* next = Wg + Mq * (pc + kc) + j0 * NR * kc_next;
             const int64_t next_lines = (j1 - j0) * NR * kc_next / 16;
             const int64_t share = spread ? std::min(2 * kc, (next_lines + later - 1) / later) : 0;
@@ -297,11 +296,12 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
                   ku::gemm::kernel_12x32_side_avx512(kc, apanel, b, c, NR, 1.f, beta, mr, nr, next + 16 * fetched, n);
                   fetched += n;
                 } else {
-                  (i == i0 && (pc == 0 || !spread_before) ? mk.first : mk.kernel)(kc, apanel, b, c, NR, 1.f, beta, mr, nr);
+                  const auto kernel = i == i0 && !fetched_before ? mk.first : mk.kernel;
+                  kernel(kc, apanel, b, c, NR, 1.f, beta, mr, nr);
                 }
               }
             }
-            spread_before = spread;
+            fetched_before = spread;
           }
           // the task's tile into the output rows (register transposes: 16×16 with AVX-512, 6×8
           // with AVX2; scalar, they took 15% of the time at K = 256), then bias, residual and

@@ -45,9 +45,15 @@ struct Isa {
 };
 Isa isa() {
   if (ku::use_avx512())
-    return {ku::gemm::kMR512,          ku::gemm::kNR512,       ku::gemm::kernel_12x32_avx512,
-            ku::gemm::kernel_12x32_stream_a_avx512, input_tiles_avx512, input_tiles_f4_avx512,
-            output_tiles_avx512,       output_tiles_f4_avx512, 48};
+    return {ku::gemm::kMR512,
+            ku::gemm::kNR512,
+            ku::gemm::kernel_12x32_avx512,
+            ku::gemm::kernel_12x32_stream_a_avx512,
+            input_tiles_avx512,
+            input_tiles_f4_avx512,
+            output_tiles_avx512,
+            output_tiles_f4_avx512,
+            48};
   return {ku::gemm::kMR,       ku::gemm::kNR,     ku::gemm::kernel_6x16_avx2, ku::gemm::kernel_6x16_stream_a_avx2,
           input_tiles_avx2,    input_tiles_f4_avx2, output_tiles_avx2, output_tiles_f4_avx2, 16};
 }
