@@ -2,7 +2,7 @@
 // its fleet file and preset leave open is this machine's measured figures (host.ts): compute,
 // bandwidth, overheads; and its capacity is the host's memory unless the fleet file states one.
 import { cpus } from 'node:os';
-import type { DeviceSpec } from '../device.js';
+import type { DescribedByHost, DeviceSpec } from '../device.js';
 import { emitProgram } from '../fleetrt/emit.js';
 import type { Target, Unstated } from '../target.js';
 import { atThreads, hostProfile, hostProvenance } from './host.js';
@@ -44,6 +44,12 @@ function hostBandwidth(threads: number): number {
   );
 }
 
+/** Which of a device's figures this host gave, with the profile's provenance and kernels. */
+function describedByHost(figures: string[]): DescribedByHost {
+  const p = hostProfile();
+  return { figures, measured: p.measured, provenance: hostProvenance(), ...(p.simd ? { simd: p.simd } : {}) };
+}
+
 export const cpuTarget: Target = {
   class: 'cpu',
   title: 'host CPU',
@@ -74,12 +80,7 @@ export const cpuTarget: Target = {
       dtypes: [...DTYPES],
       backend: 'cpu',
       threads,
-      described: {
-        figures: ['compute', 'bandwidth', 'capacity', 'launchOverhead', 'messageOverhead'],
-        measured: p.measured,
-        provenance: hostProvenance(),
-        ...(p.simd ? { simd: p.simd } : {}),
-      },
+      described: describedByHost(['compute', 'bandwidth', 'capacity', 'launchOverhead', 'messageOverhead']),
     };
   },
   describeLocal(d: DeviceSpec, unstated: Unstated): DeviceSpec {
@@ -98,16 +99,7 @@ export const cpuTarget: Target = {
       compute: unstated.compute ? hostCompute(d.threads) : d.compute,
       launchOverhead: unstated.launchOverhead ? p.dispatch : d.launchOverhead,
       messageOverhead: unstated.messageOverhead ? p.message : d.messageOverhead,
-      ...(figures.length
-        ? {
-            described: {
-              figures,
-              measured: p.measured,
-              provenance: hostProvenance(),
-              ...(p.simd ? { simd: p.simd } : {}),
-            },
-          }
-        : {}),
+      ...(figures.length ? { described: describedByHost(figures) } : {}),
     };
   },
   emit: emitProgram,

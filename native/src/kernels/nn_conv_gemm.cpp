@@ -266,17 +266,19 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
           const int64_t i0 = Pp * ip / tp, i1 = Pp * (ip + 1) / tp, j0 = Pf * jf / tf, j1 = Pf * (jf + 1) / tf;
           // unshared: each position panel's depth block gathered right before its use, into L1
           alignas(64) thread_local float block[16 * kKC];
-          bool fetched_before = false;  // this depth block's filter panels: fetched during the last one
+          // The next depth block's filter panels, streamed from memory over the calls of this
+          // one's position panels past the first (each call a share of them, one line or two a
+          // step), so that its first position panel finds them in L2 rather than waiting on
+          // memory alone: with AVX-512 (Zen 5 guest, 2 threads, scripts/bench/ab.ts 64 passes)
+          // ResNet-18's layer4 7.3% faster, the net 2.7%; ResNet-50's layer4 2.2%. Every depth
+          // block but the first then finds its panels fetched.
+          const int64_t later = (i1 - i0 - 1) * (j1 - j0);
+          const bool fetch_ahead = avx512 && later > 0;
           for (int64_t pc = 0; pc < K; pc += kKC) {
             const int64_t kc = std::min(kKC, K - pc);
             const float beta = pc == 0 ? 0.f : 1.f;
-            // The next depth block's filter panels, streamed from memory over the calls of this
-            // one's position panels past the first (each call a share of them, one line or two a
-            // step), so that its first position panel finds them in L2 rather than waiting on
-            // memory alone: with AVX-512 (Zen 5 guest, 2 threads, scripts/bench/ab.ts 64 passes)
-            // ResNet-18's layer4 7.3% faster, the net 2.7%; ResNet-50's layer4 2.2%.
-            const int64_t kc_next = std::min(kKC, K - pc - kc), later = (i1 - i0 - 1) * (j1 - j0);
-            const bool spread = avx512 && kc_next > 0 && later > 0;
+            const int64_t kc_next = std::min(kKC, K - pc - kc);
+            const bool spread = fetch_ahead && kc_next > 0;
             const float* next = Wg + Mq * (pc + kc) + j0 * NR * kc_next;
             const int64_t next_lines = (j1 - j0) * NR * kc_next / 16;
             const int64_t share = spread ? std::min(2 * kc, (next_lines + later - 1) / later) : 0;
@@ -296,12 +298,11 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
                   ku::gemm::kernel_12x32_side_avx512(kc, apanel, b, c, NR, 1.f, beta, mr, nr, next + 16 * fetched, n);
                   fetched += n;
                 } else {
-                  const auto kernel = i == i0 && !fetched_before ? mk.first : mk.kernel;
+                  const auto kernel = i == i0 && !(fetch_ahead && pc > 0) ? mk.first : mk.kernel;
                   kernel(kc, apanel, b, c, NR, 1.f, beta, mr, nr);
                 }
               }
             }
-            fetched_before = spread;
           }
           // the task's tile into the output rows (register transposes: 16×16 with AVX-512, 6×8
           // with AVX2; scalar, they took 15% of the time at K = 256), then bias, residual and
