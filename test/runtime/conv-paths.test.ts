@@ -186,7 +186,8 @@ const CONVS: Conv[] = [
     N: 2,
   },
   // the output written over a residual made in the model: the 1×1 kernel's stores and partial
-  // blocks, LeakyRelu (the residual copied first), 3×3 over phase planes, Winograd, the packed
+  // blocks, LeakyRelu (the residual copied first), 3×3 over phase planes, Winograd (F(2×2) and
+  // F(4×4): with AVX-512 the output transforms store the output, reading the residual first), the packed
   // GEMM (3×3 and 1×1), depthwise
   ...[
     { name: 'pointwise_wide', C: 24, H: 30, W: 29, M: 19, k: 1 },
@@ -194,6 +195,7 @@ const CONVS: Conv[] = [
     { name: 'pointwise_leaky', C: 20, H: 30, W: 28, M: 11, k: 1, leaky: true },
     { name: 'conv3x3', C: 12, H: 9, W: 6, M: 11, k: 3, pad: 1 },
     { name: 'winograd3x3', C: 70, H: 17, W: 15, M: 76, k: 3, pad: 1, tolerance: 1e-3 },
+    { name: 'winograd4x4', C: 64, H: 30, W: 29, M: 70, k: 3, pad: 1, tolerance: 1e-3 },
     { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, pad: 1 },
     { name: 'gemm_pointwise', C: 520, H: 7, W: 7, M: 1030, k: 1 },
     { name: 'depthwise3x3', C: 5, H: 9, W: 70, M: 5, k: 3, pad: 1, group: 5 },

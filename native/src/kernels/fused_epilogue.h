@@ -28,6 +28,13 @@ struct ConvEpilogue {
   // The activations that are an affine clamp, act(x) = min(hi, max(lo, a·x + b)) (times x when
   // *times_x): their parameters, as apply() uses them; false for the others.
   bool affine_clamp(float* a, float* b, float* lo, float* hi, bool* times_x) const;
+  // The activation as the conv kernels' stores apply it (x = sum + (bias + z), then with *clamp
+  // min(hi, max(lo, a·x + b))): false where they cannot (HardSwish, LeakyRelu, Sigmoid, Tanh).
+  bool in_stores(bool* clamp, float* a, float* b, float* lo, float* hi) const {
+    bool times_x = false;
+    *clamp = affine_clamp(a, b, lo, hi, &times_x);
+    return *clamp ? !times_x : act == Act::kNone;
+  }
 };
 
 // AVX2 loops of the epilogue over [0, n) (the last values under a mask); they return n. Only

@@ -412,10 +412,7 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
 // The activation part of ep for the kernels' stores (StoreEpilogue; bias and residual are set
 // per task): false where the kernels cannot apply it (HardSwish, LeakyReLU, sigmoid, tanh).
 bool store_epilogue(const ConvEpilogue* ep, convdirect::StoreEpilogue* se) {
-  if (!ep) return true;
-  bool times_x = false;
-  se->clamp = ep->affine_clamp(&se->a, &se->b, &se->lo, &se->hi, &times_x);
-  return se->clamp ? !times_x : ep->act == ConvEpilogue::Act::kNone;
+  return !ep || ep->in_stores(&se->clamp, &se->a, &se->b, &se->lo, &se->hi);
 }
 
 // The memory planner may place a conv's output over its residual (in place,

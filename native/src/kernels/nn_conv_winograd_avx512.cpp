@@ -71,7 +71,26 @@ void input_tiles_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, int6
   }
 }
 
-void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
+namespace {
+// n values from row + at (n < 16: the first lanes), plain or with st's epilogue.
+template <bool kEpi>
+inline void put(const TileRowStores& st, int dy, int64_t at, int64_t n, __m512 v) {
+  if (n <= 0) return;
+  const __mmask16 m = first_lanes(n);
+  if (kEpi) {
+    const __m512 vbias = _mm512_set1_ps(st.bias);
+    const __m512 add = st.z[dy] ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(m, st.z[dy] + at)) : vbias;
+    v = _mm512_add_ps(v, add);
+    if (st.clamp)
+      v = _mm512_min_ps(_mm512_set1_ps(st.hi),
+                        _mm512_max_ps(_mm512_set1_ps(st.lo),
+                                      _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(st.a)), _mm512_set1_ps(st.b))));
+  }
+  _mm512_mask_storeu_ps(st.rows[dy] + at, m, v);
+}
+
+template <bool kEpi>
+void tiles_f2(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st) {
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   for (int64_t t = 0; t < n; t += 16) {
@@ -82,17 +101,26 @@ void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* 
       for (int i = 0; i < 4; ++i) mj[i] = _mm512_maskz_loadu_ps(m, mat + (4 * i + j) * xi_stride + t);
       at4<V16>(mj, u[j]);
     }
-    const int64_t vals = 2 * std::min<int64_t>(16, n - t);
-    const __mmask16 mlo = first_lanes(vals), mhi = first_lanes(vals - 16);
+    const int64_t vals = std::min(st.width, 2 * n) - 2 * t;
     for (int dy = 0; dy < 2; ++dy) {
+      if (!st.rows[dy]) continue;
       // A along the rows, the two columns of each tile next to each other
       const __m512 r[4] = {u[0][dy], u[1][dy], u[2][dy], u[3][dy]};
       __m512 y[2];
       at4<V16>(r, y);
-      _mm512_mask_storeu_ps(rows[dy] + 2 * t, mlo, _mm512_permutex2var_ps(y[0], lo, y[1]));
-      if (mhi) _mm512_mask_storeu_ps(rows[dy] + 2 * t + 16, mhi, _mm512_permutex2var_ps(y[0], hi, y[1]));
+      put<kEpi>(st, dy, 2 * t, std::min<int64_t>(16, vals), _mm512_permutex2var_ps(y[0], lo, y[1]));
+      put<kEpi>(st, dy, 2 * t + 16, std::min<int64_t>(16, vals - 16), _mm512_permutex2var_ps(y[0], hi, y[1]));
     }
   }
+}
+}  // namespace
+
+void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
+  tiles_f2<false>(mat, xi_stride, n, TileRowStores{{rows[0], rows[1]}, {}, 2 * n, 0.f, false, 0.f, 0.f, 0.f, 0.f});
+}
+
+void store_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st) {
+  tiles_f2<true>(mat, xi_stride, n, st);
 }
 
 
@@ -149,7 +177,9 @@ void input_tiles_f4_avx512(const float* xc, int64_t H, int64_t W, int64_t iy0, i
   }
 }
 
-void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
+namespace {
+template <bool kEpi>
+void tiles_f4(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st) {
   alignas(64) float u[4][6][16];  // Aᵀ down each column j: u[i][j]
   for (int64_t t = 0; t < n; t += 16) {
     const __mmask16 m = first_lanes(n - t);
@@ -159,8 +189,9 @@ void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, floa
       at6<V16>(v, y);
       for (int i = 0; i < 4; ++i) _mm512_store_ps(u[i][j], y[i]);
     }
-    const int64_t vals = 4 * std::min<int64_t>(16, n - t);
+    const int64_t vals = std::min(st.width, 4 * n) - 4 * t;
     for (int i = 0; i < 4; ++i) {
+      if (!st.rows[i]) continue;
       __m512 v[6], y[4];
       for (int j = 0; j < 6; ++j) v[j] = _mm512_load_ps(u[i][j]);
       at6<V16>(v, y);  // A along the row: y[dx] of 16 tiles
@@ -174,12 +205,19 @@ void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, floa
       const __m512 h0 = _mm512_shuffle_f32x4(e0, e1, 0xEE), h1 = _mm512_shuffle_f32x4(e2, e3, 0xEE);
       const __m512 o[4] = {_mm512_shuffle_f32x4(g0, g1, 0x88), _mm512_shuffle_f32x4(g0, g1, 0xDD),
                            _mm512_shuffle_f32x4(h0, h1, 0x88), _mm512_shuffle_f32x4(h0, h1, 0xDD)};
-      for (int q = 0; q < 4; ++q) {
-        const int64_t left = vals - 16 * q;
-        if (left > 0) _mm512_mask_storeu_ps(rows[i] + 4 * t + 16 * q, first_lanes(left), o[q]);
-      }
+      for (int q = 0; q < 4; ++q) put<kEpi>(st, i, 4 * t + 16 * q, std::min<int64_t>(16, vals - 16 * q), o[q]);
     }
   }
+}
+}  // namespace
+
+void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
+  tiles_f4<false>(mat, xi_stride, n,
+                  TileRowStores{{rows[0], rows[1], rows[2], rows[3]}, {}, 4 * n, 0.f, false, 0.f, 0.f, 0.f, 0.f});
+}
+
+void store_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st) {
+  tiles_f4<true>(mat, xi_stride, n, st);
 }
 
 }  // namespace winograd

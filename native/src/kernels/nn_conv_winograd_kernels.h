@@ -20,9 +20,24 @@ using InputTiles = void(const float* xc, int64_t H, int64_t W, int64_t iy0, int6
 // F(4×4) its 4×4 at rows[dy][4i + dx].
 using OutputTiles = void(const float* mat, int64_t xi_stride, int64_t n, float* const* rows);
 
+// A tile row's outputs stored straight into the conv's output with its epilogue in registers
+// (AVX-512): output row dy at rows[dy] (nullptr: past the plane), its first `width` values (the
+// tiles' columns past the plane dropped); x = sum + (bias + z[dy][i]) (no residual: + bias),
+// then with clamp min(hi, max(lo, a·x + b)), as ConvEpilogue::apply_to computes them.
+struct TileRowStores {
+  float* rows[4];
+  const float* z[4];  // the residual's rows, or nullptr
+  int64_t width;
+  float bias;
+  bool clamp;
+  float a, b, lo, hi;
+};
+using StoreTiles = void(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st);
+
 // 16 tiles a vector (AVX-512).
 InputTiles input_tiles_avx512, input_tiles_f4_avx512;
 OutputTiles output_tiles_avx512, output_tiles_f4_avx512;
+StoreTiles store_tiles_avx512, store_tiles_f4_avx512;
 // 8 tiles a vector (AVX2). The output transforms of a last group of fewer than 8 tiles read up to
 // 8 values of each product row (mat) and write 16 (F(2×2)) or 32 (F(4×4)) of each output row.
 InputTiles input_tiles_avx2, input_tiles_f4_avx2;
