@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "fused_epilogue_avx512.h"
 #include "nn_conv_direct.h"
 
 namespace fleetrt {
@@ -33,11 +34,7 @@ inline __mmask16 row_lanes(const Problem& p, int64_t q, int64_t* dst) {
 
 // The epilogue on one vector of sums: x + add (add = bias, or bias + residual), then the clamp.
 inline __m512 finish(const StoreEpilogue& e, __m512 x, __m512 add) {
-  x = _mm512_add_ps(x, add);
-  if (!e.clamp) return x;
-  return _mm512_min_ps(_mm512_set1_ps(e.hi),
-                       _mm512_max_ps(_mm512_set1_ps(e.lo),
-                                     _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(e.a)), _mm512_set1_ps(e.b))));
+  return epilogue_avx512(x, add, e.clamp, e.a, e.b, e.lo, e.hi);
 }
 
 // Stores a block's sums with row_lanes (Problem::row_width): each vector's stored lanes packed

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "fused_epilogue_avx512.h"
 #include "nn_conv_winograd_kernels.h"
 #include "nn_conv_winograd_math.h"
 #include "simd_lanes_avx512.h"
@@ -80,11 +81,7 @@ inline void put(const TileRowStores& st, int dy, int64_t at, int64_t n, __m512 v
   if (kEpi) {
     const __m512 vbias = _mm512_set1_ps(st.bias);
     const __m512 add = st.z[dy] ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(m, st.z[dy] + at)) : vbias;
-    v = _mm512_add_ps(v, add);
-    if (st.clamp)
-      v = _mm512_min_ps(_mm512_set1_ps(st.hi),
-                        _mm512_max_ps(_mm512_set1_ps(st.lo),
-                                      _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(st.a)), _mm512_set1_ps(st.b))));
+    v = epilogue_avx512(v, add, st.clamp, st.a, st.b, st.lo, st.hi);
   }
   _mm512_mask_storeu_ps(st.rows[dy] + at, m, v);
 }
