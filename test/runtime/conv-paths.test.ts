@@ -120,6 +120,20 @@ const CONVS: Conv[] = [
     inPlace: true,
   },
   { name: 'pointwise_s2_chunked', C: 130, H: 15, W: 13, M: 29, k: 1, stride: 2, pad: 0, group: 1 },
+  // strided with a quarter of L2 of filters and 28×28 outputs or more (AVX-512): the input decimated,
+  // then the stride-1 kernel; odd input sizes (the last row and column read), the residual
+  {
+    name: 'pointwise_s2_decimated',
+    C: 130,
+    H: 57,
+    W: 59,
+    M: 510,
+    k: 1,
+    stride: 2,
+    pad: 0,
+    group: 1,
+    residual: true,
+  },
   // few output positions, many filters: the packed GEMM (positions as rows, partial row and
   // filter panels, depth blocks of 256 with a partial last one)
   { name: 'gemm3x3', C: 37, H: 7, W: 9, M: 45, k: 3, stride: 1, pad: 1, group: 1 },

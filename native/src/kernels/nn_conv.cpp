@@ -611,6 +611,44 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   return true;
 }
 
+// A strided 1×1 unpadded 2-D conv with filters of a quarter of L2 or more and 28×28 outputs or
+// more (AVX-512), as the stride-1 one (conv1x1_direct) over its input decimated first: each input
+// row the output reads, every stride-th value (by permutes, gather2_avx512), into a buffer kept
+// by the thread. The threads then split the filters, each reading its part once, where bands of
+// positions each reread all of them from past L2 (and gathered every block's inputs value by
+// value): ResNet-50's 56×56 c256→512 stride 2 in the model, 2 threads, 11–15% faster
+// (scripts/bench/ab.ts). Elsewhere the pass cost more than it saved: ResNet-18's downsamples
+// (c64→128 and c128→256, 28×28 and 14×14 outputs; c256→512, 7×7) 5–19% slower. False (nothing
+// written) where it does not apply.
+bool conv1x1_decimated(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
+                       int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
+  const int64_t OH = g.out[0], OW = g.out[1], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
+  const int64_t isz = g.in_size(), osz = g.out_size();
+  if (!ku::use_avx512() || g.in.size() != 2 || osz < convdirect::kWidePositions ||
+      (M / group) * (C / group) * int64_t{sizeof(float)} < ku::l2_cache_bytes() / 4)
+    return false;
+  thread_local ku::FloatBuf buf;
+  thread_local int64_t cap = 0;
+  float* xs = ku::grow(buf, cap, N * C * osz);
+  if (!xs) return false;
+  auto decimate = [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const float* row = x + nc * isz + oh * sh * W;
+        float* dst = xs + nc * osz + oh * OW;
+        if (sw == 2) convdirect::gather2_avx512(dst, row, OW);
+        else
+          for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = row[ow * sw];
+      }
+  };
+  if (ctx.num_threads() > 1 && N * C * osz >= (int64_t{1} << 16)) ctx.parallel_for(N * C, 1, decimate);
+  else decimate(0, N * C);
+  WindowGeom unit = g;
+  unit.in = unit.out;
+  unit.stride.assign(2, 1);
+  return conv1x1_direct(ctx, xs, w, bias, y, N, C, M, group, unit, ep);
+}
+
 // Direct 2-D conv (nn_conv_direct.h): no column matrix, no packing of the input. Tasks are
 // (image, group, band of output rows); each builds the phase planes of its band's input rows
 // (with the kernel's halo) and computes every output channel of its group from them. Bands are
@@ -825,6 +863,7 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
     if (g.pad_begin[d] != 0 || g.pad_end[d] != 0) pointwise = false;
     if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
   }
+  if (pointwise && strided && conv1x1_decimated(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (pointwise && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   ep = residual_apart(ctx, ep, yf, &apart);
   // Other 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
