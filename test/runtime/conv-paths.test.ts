@@ -100,6 +100,8 @@ const CONVS: Conv[] = [
   // left over by the few-position kernel
   { name: 'pointwise_7x7', C: 150, H: 7, W: 7, M: 45, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'pointwise_10x10', C: 33, H: 10, W: 10, M: 21, k: 1, stride: 1, pad: 0, group: 1 },
+  // 14×14 = 4 blocks of 48 + 4 (AVX-512): the 4 by pairs of whole filter blocks, then one of 8
+  { name: 'pointwise_14x14', C: 70, H: 14, W: 14, M: 40, k: 1, stride: 1, pad: 0, group: 1 },
   // the epilogue (bias, residual, ReLU) in the 1×1 kernel's stores: a wide plane read in place,
   // a small one gathered, with a partial last block
   { name: 'pointwise_wide_residual', C: 24, H: 30, W: 29, M: 19, k: 1, stride: 1, pad: 0, group: 1, residual: true },
