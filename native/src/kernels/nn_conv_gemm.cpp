@@ -195,7 +195,13 @@ bool run(KernelContext& ctx, const float* x, const float* w, const float* bias, 
   // each task gathers its own position panels (no sharing); with more, the panels are gathered
   // once in a pass of their own and every filter chunk reads them (from the other core's cache
   // for half of them: counted twice). The split that reads the least.
-  const int64_t want = parallel ? 3 * threads : 1;
+  // Strided convs with a window (3×3 stride 2) ask for one task per thread rather than three:
+  // their filters (9 × the input channels deep: 2.4–9.4 MB in ResNet-50) pass L2, and each
+  // task rereads them all (in the model, 2 threads, scripts/bench/ab.ts: ResNet-50's 28→14 c256
+  // 8.6% faster, 14→7 c512 3.5%, ResNet-18's 14→7 c256 unchanged; the other convs by the GEMM
+  // within ±1%, so they keep three).
+  const bool windowed_strided = ksz > 1 && (g.stride[0] > 1 || g.stride[1] > 1);
+  const int64_t want = parallel ? (windowed_strided ? 1 : 3) * threads : 1;
   const int64_t A = Pp * MR * K, Wsz = Mq * K;
   const int64_t tp_min = (Pp + kTaskPanels - 1) / kTaskPanels, tf_min = (Mq + kTaskFilters - 1) / kTaskFilters;
   int64_t tp = tp_min, tf = Pf, best = -1;
