@@ -499,12 +499,14 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   // Split over threads: stride-1 planes with 128 filters or more (whole kernel blocks, as many
   // per thread) by output channels, so that each thread reads its part of the weights and none
   // is left an extra block of positions (14×14: 7 blocks of 32; 14×14 c96→576, 2 threads:
-  // 170 → 277 GFLOP/s), where every thread can read the whole input (kSharedInputBytes); the
-  // others by bands of positions. (Strided ones would each gather all the inputs; with fewer
-  // filters the gathering weighs more than the uneven bands.)
+  // 170 → 277 GFLOP/s), where every thread can read the whole input (kSharedInputBytes) and its
+  // share of the outputs fits L2; the others by bands of positions (ResNet-50's 56×56 c64→256,
+  // 1.6 MB of outputs per thread: its layer1 8.3% faster by bands in the model, scripts/bench/ab.ts;
+  // MobileNetV2's 56×56 c24→144, 0.9 MB, unchanged either way). (Strided ones would each gather
+  // all the inputs; with fewer filters the gathering weighs more than the uneven bands.)
   const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
   if (bands > 1 && unit && Cg * osz * int64_t{sizeof(float)} <= kSharedInputBytes && N * group < threads && Mg >= 128 &&
-      mblocks % threads == 0) {
+      mblocks % threads == 0 && Mg / threads * osz * int64_t{sizeof(float)} <= ku::l2_cache_bytes()) {
     chunks = threads;
     bands = 1;
   }
