@@ -618,20 +618,21 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   return true;
 }
 
-// A strided 1×1 unpadded 2-D conv with filters of a quarter of L2 or more and 28×28 outputs or
+// A strided 1×1 unpadded 2-D conv with filters of a quarter of L2 or more and 14×14 outputs or
 // more (AVX-512), as the stride-1 one (conv1x1_direct) over its input decimated first: each input
 // row the output reads, every stride-th value (by permutes, gather2_avx512), into a buffer kept
 // by the thread. The threads then split the filters, each reading its part once, where bands of
-// positions each reread all of them from past L2 (and gathered every block's inputs value by
-// value): ResNet-50's 56×56 c256→512 stride 2 in the model, 2 threads, 11–15% faster
-// (scripts/bench/ab.ts). Elsewhere the pass cost more than it saved: ResNet-18's downsamples
-// (c64→128 and c128→256, 28×28 and 14×14 outputs; c256→512, 7×7) 5–19% slower. False (nothing
-// written) where it does not apply.
+// positions each reread all of them from past L2 and gathered every block's inputs value by
+// value, or the packed GEMM gathered its panels value by value: in the model, 2 threads
+// (scripts/bench/ab.ts), ResNet-50's 56×56 c256→512 stride 2 11–15% faster, 28×28 c512→1024
+// 5.7%. Elsewhere the pass cost more than it saved: ResNet-18's downsamples (c64→128 and
+// c128→256, 28×28 and 14×14 outputs) 5–19% slower, ResNet-50's 14×14 c1024→2048 (7×7 outputs)
+// 5%. False (nothing written) where it does not apply.
 bool conv1x1_decimated(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                        int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
   const int64_t OH = g.out[0], OW = g.out[1], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t isz = g.in_size(), osz = g.out_size();
-  if (!ku::use_avx512() || g.in.size() != 2 || osz < convdirect::kWidePositions ||
+  if (!ku::use_avx512() || g.in.size() != 2 || osz < 14 * 14 ||
       (M / group) * (C / group) * int64_t{sizeof(float)} < ku::l2_cache_bytes() / 4)
     return false;
   thread_local ku::FloatBuf buf;
@@ -861,16 +862,16 @@ void conv_float(KernelContext& ctx, const float* xf, const float* wf, const floa
   bool strided = false;
   for (size_t d = 0; d < nsp; ++d) strided = strided || g.stride[d] > 1;
   if (winograd::fits(g, Cg, Mg, group) && winograd::run(ctx, xf, wf, bf, yf, N, C, M, g, ep)) return;
-  if (use_packed_gemm(osz, ksz, K, Mg, strided, std::max(1, ctx.num_threads())) &&
-      convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep))
-    return;
-  if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   bool pointwise = ksz == 1, direct = ksz == 1;
   for (size_t d = 0; d < nsp; ++d) {
     if (g.pad_begin[d] != 0 || g.pad_end[d] != 0) pointwise = false;
     if (g.stride[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) direct = false;
   }
   if (pointwise && strided && conv1x1_decimated(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
+  if (use_packed_gemm(osz, ksz, K, Mg, strided, std::max(1, ctx.num_threads())) &&
+      convgemm::run(ctx, xf, wf, bf, yf, N, C, M, group, g, ep))
+    return;
+  if (nsp == 2 && ksz > 1 && conv2d_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   if (pointwise && conv1x1_direct(ctx, xf, wf, bf, yf, N, C, M, group, g, ep)) return;
   ep = residual_apart(ctx, ep, yf, &apart);
   // Other 2-D convs: im2col in tiles of output positions that stay in cache, one tile per task
