@@ -147,11 +147,6 @@ constexpr int64_t kEpilogueSpanBytes = 512 * 1024;
 // all M rows per block of positions. In ResNet-50 (2 threads, caches flushed, input read back)
 // 56×56 c64→256 0.63–0.70 → 0.60–0.64 ms; MobileNetV2's 112×112 c16→96 0.44–0.49 → 0.31–0.34.
 constexpr int64_t kInPlaceSpanBytes = 128 * 1024;
-// 1×1 stride 1: the input that the threads may each read whole when they split the filters
-// (conv1x1_direct). ResNet-50, 2 threads, against bands of positions: 28×28 c128→512 0.62 →
-// 0.54 ms, c512→128 0.52 → 0.49, c512→256 (1.6 MB of input) 1.05 → 1.00; 56×56 c256→128 (3.2 MB)
-// 0.99 → 1.01, and with the caches flushed 1.13 → 1.27.
-constexpr int64_t kSharedInputBytes = 2 * 1024 * 1024;
 
 // Phase layout of a 2-D conv's input planes: each plane is zero-padded and split into stride
 // phases (phase (pr, pc) holds padded rows ≡ pr mod sh and columns ≡ pc mod sw), so that every
@@ -504,13 +499,14 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   // Split over threads: stride-1 planes with 128 filters or more (whole kernel blocks, as many
   // per thread) by output channels, so that each thread reads its part of the weights and none
   // is left an extra block of positions (14×14: 7 blocks of 32; 14×14 c96→576, 2 threads:
-  // 170 → 277 GFLOP/s), where every thread can read the whole input (kSharedInputBytes) and its
-  // share of the outputs fits L2; the others by bands of positions (ResNet-50's 56×56 c64→256,
-  // 1.6 MB of outputs per thread: its layer1 8.3% faster by bands in the model, scripts/bench/ab.ts;
-  // MobileNetV2's 56×56 c24→144, 0.9 MB, unchanged either way). (Strided ones would each gather
-  // all the inputs; with fewer filters the gathering weighs more than the uneven bands.)
+  // 170 → 277 GFLOP/s), where the whole input (which every thread reads) and each thread's share
+  // of the outputs fit L2; the others by bands of positions. In the model (2 threads,
+  // scripts/bench/ab.ts): ResNet-50's 56×56 c64→256 (1.6 MB of outputs per thread) layer1 8.3%
+  // faster by bands, its 28×28 c512→128 (1.6 MB of input) 12%; MobileNetV2's 56×56 c24→144 (0.9
+  // MB) unchanged either way. (Strided ones would each gather all the inputs; with fewer filters
+  // the gathering weighs more than the uneven bands.)
   const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
-  if (bands > 1 && unit && Cg * osz * int64_t{sizeof(float)} <= kSharedInputBytes && N * group < threads && Mg >= 128 &&
+  if (bands > 1 && unit && Cg * osz * int64_t{sizeof(float)} <= ku::l2_cache_bytes() && N * group < threads && Mg >= 128 &&
       mblocks % threads == 0 && Mg / threads * osz * int64_t{sizeof(float)} <= ku::l2_cache_bytes()) {
     chunks = threads;
     bands = 1;
