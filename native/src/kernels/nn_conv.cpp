@@ -3,9 +3,9 @@
 // 3×3 stride-1 convs with enough channels and tiles by Winograd's F(4×4, 3×3) or F(2×2, 3×3)
 // (AVX-512, nn_conv_winograd.h); convs with few output positions and many filters by the packed
 // GEMM (nn_conv_gemm.h, see use_packed_gemm); a direct convolution (AVX2/AVX-512,
-// nn_conv_direct.h) for other 2-D convs in L2-sized bands of output rows and for 1×1 convs whose
-// group's input fits in L2; else im2col tiles and the packed SGEMM (1×1 stride-1 unpadded convs
-// skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
+// nn_conv_direct.h) for other 2-D convs in L2-sized bands of output rows and for 1×1 convs (strided
+// ones with many filters decimated first, conv1x1_decimated); else im2col tiles and the packed
+// SGEMM (1×1 stride-1 unpadded convs skip im2col). ConvTranspose: SGEMM into columns then col2im (scatter-add). f16/bf16/f64 go
 // through float.
 #include <algorithm>
 #include <cmath>
@@ -494,8 +494,8 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   // of the positions, as the ops around it split them, rather than the pool handing out quarters
   // to whichever thread is free (in the model, 2 threads, scripts/bench/ab.ts, 128 passes:
   // ResNet-50's 1×1s ~1% faster, MobileNetV2's convs 1.1–1.3%).
-  int64_t bands = std::min<int64_t>(direct_bands(ctx, N * M * osz * Cg, N * group, blocks), std::max(1, ctx.num_threads())),
-          chunks = 1;
+  const int64_t threads = std::max(1, ctx.num_threads());
+  int64_t bands = std::min(direct_bands(ctx, N * M * osz * Cg, N * group, blocks), threads), chunks = 1;
   // Split over threads: stride-1 planes with 128 filters or more (whole kernel blocks, as many
   // per thread) by output channels, so that each thread reads its part of the weights and none
   // is left an extra block of positions (14×14: 7 blocks of 32; 14×14 c96→576, 2 threads:
@@ -505,9 +505,9 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
   // faster by bands, its 28×28 c512→128 (1.6 MB of input) 12%; MobileNetV2's 56×56 c24→144 (0.9
   // MB) unchanged either way. (Strided ones would each gather all the inputs; with fewer filters
   // the gathering weighs more than the uneven bands.)
-  const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, threads = std::max(1, ctx.num_threads());
-  if (bands > 1 && unit && Cg * osz * int64_t{sizeof(float)} <= ku::l2_cache_bytes() && N * group < threads && Mg >= 128 &&
-      mblocks % threads == 0 && Mg / threads * osz * int64_t{sizeof(float)} <= ku::l2_cache_bytes()) {
+  const int64_t mblocks = (Mg + kern.channels - 1) / kern.channels, l2 = ku::l2_cache_bytes();
+  if (bands > 1 && unit && Cg * osz * int64_t{sizeof(float)} <= l2 && N * group < threads && Mg >= 128 &&
+      mblocks % threads == 0 && Mg / threads * osz * int64_t{sizeof(float)} <= l2) {
     chunks = threads;
     bands = 1;
   }
@@ -626,11 +626,11 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
 // 5%. False (nothing written) where it does not apply.
 bool conv1x1_decimated(KernelContext& ctx, const float* x, const float* w, const float* bias, float* y, int64_t N,
                        int64_t C, int64_t M, int64_t group, const WindowGeom& g, const ConvEpilogue* ep) {
-  const int64_t OH = g.out[0], OW = g.out[1], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t isz = g.in_size(), osz = g.out_size();
   if (!ku::use_avx512() || g.in.size() != 2 || osz < 14 * 14 ||
       (M / group) * (C / group) * int64_t{sizeof(float)} < ku::l2_cache_bytes() / 4)
     return false;
+  const int64_t OH = g.out[0], OW = g.out[1], W = g.in[1], sh = g.stride[0], sw = g.stride[1];
   thread_local ku::FloatBuf buf;
   thread_local int64_t cap = 0;
   float* xs = ku::grow(buf, cap, N * C * osz);
