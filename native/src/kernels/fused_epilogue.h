@@ -11,6 +11,13 @@
 
 namespace fleetrt {
 
+// The activation as the conv kernels apply it in their stores: x = sum + (bias + z), then with
+// clamp min(hi, max(lo, a·x + b)) (ConvEpilogue::in_stores).
+struct StoreClamp {
+  bool clamp = false;
+  float a = 1.f, b = 0.f, lo = 0.f, hi = 0.f;
+};
+
 struct ConvEpilogue {
   enum class Act { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kHardSwish, kSigmoid, kTanh };
   Act act = Act::kNone;
@@ -28,12 +35,12 @@ struct ConvEpilogue {
   // The activations that are an affine clamp, act(x) = min(hi, max(lo, a·x + b)) (times x when
   // *times_x): their parameters, as apply() uses them; false for the others.
   bool affine_clamp(float* a, float* b, float* lo, float* hi, bool* times_x) const;
-  // The activation as the conv kernels' stores apply it (x = sum + (bias + z), then with *clamp
-  // min(hi, max(lo, a·x + b))): false where they cannot (HardSwish, LeakyRelu, Sigmoid, Tanh).
-  bool in_stores(bool* clamp, float* a, float* b, float* lo, float* hi) const {
+  // The activation as the conv kernels' stores apply it (StoreClamp): false where they cannot
+  // (HardSwish, LeakyRelu, Sigmoid, Tanh).
+  bool in_stores(StoreClamp* c) const {
     bool times_x = false;
-    *clamp = affine_clamp(a, b, lo, hi, &times_x);
-    return *clamp ? !times_x : act == Act::kNone;
+    c->clamp = affine_clamp(&c->a, &c->b, &c->lo, &c->hi, &times_x);
+    return c->clamp ? !times_x : act == Act::kNone;
   }
 };
 

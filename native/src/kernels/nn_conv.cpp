@@ -407,7 +407,7 @@ void direct_epilogue(float* yg, const float* zg, const float* bias, int64_t Mg, 
 // The activation part of ep for the kernels' stores (StoreEpilogue; bias and residual are set
 // per task): false where the kernels cannot apply it (HardSwish, LeakyReLU, sigmoid, tanh).
 bool store_epilogue(const ConvEpilogue* ep, convdirect::StoreEpilogue* se) {
-  return !ep || ep->in_stores(&se->clamp, &se->a, &se->b, &se->lo, &se->hi);
+  return !ep || ep->in_stores(se);
 }
 
 // The memory planner may place a conv's output over its residual (in place,
@@ -641,8 +641,7 @@ bool conv1x1_decimated(KernelContext& ctx, const float* x, const float* w, const
         const float* row = x + nc * isz + oh * sh * W;
         float* dst = xs + nc * osz + oh * OW;
         if (sw == 2) convdirect::gather2_avx512(dst, row, OW);
-        else
-          for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = row[ow * sw];
+        else gather_run(dst, row, OW, sw);
       }
   };
   if (ctx.num_threads() > 1 && N * C * osz >= (int64_t{1} << 16)) ctx.parallel_for(N * C, 1, decimate);

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "fused_epilogue.h"
+
 namespace fleetrt {
 namespace convdirect {
 
@@ -20,11 +22,9 @@ namespace convdirect {
 // ConvEpilogue::apply_to, in the same order, so the same bits): x = sum + bias[m], or
 // sum + (bias[m] + z[m·out_stride + o − o0]) with a residual; then, with clamp,
 // min(hi, max(lo, x·a + b)).
-struct StoreEpilogue {
+struct StoreEpilogue : StoreClamp {
   const float* bias = nullptr;  // per output channel of the Problem, or nullptr (0)
   const float* z = nullptr;     // residual laid out as `out`, or nullptr
-  bool clamp = false;
-  float a = 1.f, b = 0.f, lo = 0.f, hi = 0.f;
 };
 
 struct Problem {

@@ -32,11 +32,6 @@ inline __mmask16 row_lanes(const Problem& p, int64_t q, int64_t* dst) {
   return static_cast<__mmask16>(m);
 }
 
-// The epilogue on one vector of sums: x + add (add = bias, or bias + residual), then the clamp.
-inline __m512 finish(const StoreEpilogue& e, __m512 x, __m512 add) {
-  return epilogue_avx512(x, add, e.clamp, e.a, e.b, e.lo, e.hi);
-}
-
 // Stores a block's sums with row_lanes (Problem::row_width): each vector's stored lanes packed
 // together, the epilogue e (or none) applied to them as block() applies it.
 template <int MB, int OV>
@@ -54,7 +49,7 @@ __attribute__((always_inline)) inline void store_rows(const Problem& p, const St
       if (e) {
         const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
         const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + dst : nullptr;
-        x = finish(*e, x, zr ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(packed, zr)) : vbias);
+        x = epilogue_avx512(x, zr ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(packed, zr)) : vbias, *e);
       }
       _mm512_mask_storeu_ps(out + (m0 + j) * p.out_stride + dst, packed, x);
     }
@@ -155,7 +150,7 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
 #pragma GCC unroll 4
       for (int v = 0; v < OV; ++v)
         _mm512_storeu_ps(row + 16 * v,
-                         finish(*e, acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias));
+                         epilogue_avx512(acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias, *e));
     }
   }
 }

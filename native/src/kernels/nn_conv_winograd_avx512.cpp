@@ -81,9 +81,17 @@ inline void put(const TileRowStores& st, int dy, int64_t at, int64_t n, __m512 v
   if (kEpi) {
     const __m512 vbias = _mm512_set1_ps(st.bias);
     const __m512 add = st.z[dy] ? _mm512_add_ps(vbias, _mm512_maskz_loadu_ps(m, st.z[dy] + at)) : vbias;
-    v = epilogue_avx512(v, add, st.clamp, st.a, st.b, st.lo, st.hi);
+    v = epilogue_avx512(v, add, st);
   }
   _mm512_mask_storeu_ps(st.rows[dy] + at, m, v);
+}
+
+// Plain stores of the output transform into `count` scratch rows `width` values long.
+TileRowStores scratch_rows(float* const* rows, int count, int64_t width) {
+  TileRowStores st;
+  for (int i = 0; i < count; ++i) st.rows[i] = rows[i];
+  st.width = width;
+  return st;
 }
 
 template <bool kEpi>
@@ -113,7 +121,7 @@ void tiles_f2(const float* mat, int64_t xi_stride, int64_t n, const TileRowStore
 }  // namespace
 
 void output_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
-  tiles_f2<false>(mat, xi_stride, n, TileRowStores{{rows[0], rows[1]}, {}, 2 * n, 0.f, false, 0.f, 0.f, 0.f, 0.f});
+  tiles_f2<false>(mat, xi_stride, n, scratch_rows(rows, 2, 2 * n));
 }
 
 void store_tiles_avx512(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st) {
@@ -209,8 +217,7 @@ void tiles_f4(const float* mat, int64_t xi_stride, int64_t n, const TileRowStore
 }  // namespace
 
 void output_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, float* const* rows) {
-  tiles_f4<false>(mat, xi_stride, n,
-                  TileRowStores{{rows[0], rows[1], rows[2], rows[3]}, {}, 4 * n, 0.f, false, 0.f, 0.f, 0.f, 0.f});
+  tiles_f4<false>(mat, xi_stride, n, scratch_rows(rows, 4, 4 * n));
 }
 
 void store_tiles_f4_avx512(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st) {

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "fused_epilogue.h"
+
 namespace fleetrt {
 namespace winograd {
 
@@ -24,13 +26,11 @@ using OutputTiles = void(const float* mat, int64_t xi_stride, int64_t n, float* 
 // (AVX-512): output row dy at rows[dy] (nullptr: past the plane), its first `width` values (the
 // tiles' columns past the plane dropped); x = sum + (bias + z[dy][i]) (no residual: + bias),
 // then with clamp min(hi, max(lo, a·x + b)), as ConvEpilogue::apply_to computes them.
-struct TileRowStores {
-  float* rows[4];
-  const float* z[4];  // the residual's rows, or nullptr
-  int64_t width;
-  float bias;
-  bool clamp;
-  float a, b, lo, hi;
+struct TileRowStores : StoreClamp {
+  float* rows[4] = {};
+  const float* z[4] = {};  // the residual's rows, or nullptr
+  int64_t width = 0;
+  float bias = 0.f;
 };
 using StoreTiles = void(const float* mat, int64_t xi_stride, int64_t n, const TileRowStores& st);
 
