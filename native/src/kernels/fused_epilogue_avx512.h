@@ -11,12 +11,16 @@
 namespace fleetrt {
 namespace {
 
-inline __m512 epilogue_avx512(__m512 x, __m512 add, const StoreClamp& c) {
-  x = _mm512_add_ps(x, add);
+// The clamp alone, for sums that have had their add already.
+inline __m512 clamp_avx512(__m512 x, const StoreClamp& c) {
   if (!c.clamp) return x;
   return _mm512_min_ps(_mm512_set1_ps(c.hi), _mm512_max_ps(_mm512_set1_ps(c.lo),
                                                            _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(c.a)),
                                                                          _mm512_set1_ps(c.b))));
+}
+
+inline __m512 epilogue_avx512(__m512 x, __m512 add, const StoreClamp& c) {
+  return clamp_avx512(_mm512_add_ps(x, add), c);
 }
 
 }  // namespace
