@@ -99,6 +99,9 @@ const CONVS: Conv[] = [
   // 7×7 and 10×10 planes: whole blocks (AVX-512 48 positions, AVX2 24), then the 1 or 4 positions
   // left over by the few-position kernel
   { name: 'pointwise_7x7', C: 150, H: 7, W: 7, M: 45, k: 1, stride: 1, pad: 0, group: 1 },
+  // 7×7 with filters past L2 (the direct kernel with AVX-512): in parts of a quarter of L2, each
+  // over the whole blocks and the one position left, with the residual
+  { name: 'pointwise_7x7_parts', C: 600, H: 7, W: 7, M: 520, k: 1, stride: 1, pad: 0, group: 1, residual: true },
   { name: 'pointwise_10x10', C: 33, H: 10, W: 10, M: 21, k: 1, stride: 1, pad: 0, group: 1 },
   // 14×14 = 4 blocks of 48 + 4 (AVX-512): the 4 by pairs of whole filter blocks, then one of 8
   { name: 'pointwise_14x14', C: 70, H: 14, W: 14, M: 40, k: 1, stride: 1, pad: 0, group: 1 },
@@ -146,8 +149,8 @@ const CONVS: Conv[] = [
   // position panels past half of L2 (60 × 2250 floats): each thread's chunk of filters packs its own
   { name: 'gemm3x3_own_panels', C: 250, H: 8, W: 7, M: 70, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'gemm3x3_grouped', C: 64, H: 8, W: 7, M: 40, k: 3, stride: 1, pad: 1, group: 2 },
-  // unstrided 1×1: filters past L2 per thread (up to 4 threads), else the direct kernel
-  { name: 'gemm_pointwise', C: 1100, H: 7, W: 5, M: 960, k: 1, stride: 1, pad: 0, group: 1 },
+  // unstrided 1×1 over more than 7×7: filters past L2 per thread (up to 4 threads), else the direct kernel
+  { name: 'gemm_pointwise', C: 1100, H: 9, W: 9, M: 960, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'gemm_pointwise_s2', C: 520, H: 9, W: 9, M: 510, k: 1, stride: 2, pad: 0, group: 1 },
   // Winograd F(2×2, 3×3) (AVX-512, 64 channels or more in and out, 48 tiles or more; with AVX2
   // F(4×4, 3×3) from 16 tiles, hence the tolerance below): odd output sizes (a last tile row and
