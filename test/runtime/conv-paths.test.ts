@@ -99,9 +99,9 @@ const CONVS: Conv[] = [
   // 7×7 and 10×10 planes: whole blocks (AVX-512 48 positions, AVX2 24), then the 1 or 4 positions
   // left over by the few-position kernel
   { name: 'pointwise_7x7', C: 150, H: 7, W: 7, M: 45, k: 1, stride: 1, pad: 0, group: 1 },
-  // 7×7 with filters past L2 (the direct kernel with AVX-512): in parts of a quarter of L2, each
-  // over the whole blocks and the one position left, with the residual
-  { name: 'pointwise_7x7_parts', C: 600, H: 7, W: 7, M: 520, k: 1, stride: 1, pad: 0, group: 1, residual: true },
+  // 7×7 with filters past L2 (the direct kernel with AVX-512: the filters split over the threads,
+  // the one position left by the few-position kernel), with the residual
+  { name: 'pointwise_7x7_large', C: 600, H: 7, W: 7, M: 520, k: 1, stride: 1, pad: 0, group: 1, residual: true },
   { name: 'pointwise_10x10', C: 33, H: 10, W: 10, M: 21, k: 1, stride: 1, pad: 0, group: 1 },
   // 14×14 = 4 blocks of 48 + 4 (AVX-512): the 4 by pairs of whole filter blocks, then one of 8
   { name: 'pointwise_14x14', C: 70, H: 14, W: 14, M: 40, k: 1, stride: 1, pad: 0, group: 1 },

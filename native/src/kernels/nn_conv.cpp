@@ -558,67 +558,54 @@ bool conv1x1_direct(KernelContext& ctx, const float* x, const float* w, const fl
       // which left one thread 10 blocks and the other 7: c512→256, 2 threads, 1.10 → 1.00 ms)
       const int64_t o0 = std::min(osz, band * blocks / bands * PB),
                     o1 = std::min(osz, (band + 1) * blocks / bands * PB);
-      const int64_t mc0 = t / bands % chunks * cper, Mc = chunks == 1 ? Mg : std::min(Mg, mc0 + cper) - mc0;
-      if (o0 >= o1 || Mc <= 0) continue;
-      // Filters past half of L2 over an input that fits it go in parts of a quarter of L2, each
-      // over all the positions, so that a part's filters are still in L2 for its last, partial
-      // block (a 7×7 plane's one position past 48), rather than all of them read twice from
-      // memory (in the model, 2 threads, scripts/bench/ab.ts, 96 passes, with the 7×7s by this
-      // kernel rather than the GEMM: ResNet-50's layer4 1×1s 8–17% faster, the net 3.3–3.7%; 1
-      // thread 6.6%, the net 1.5%; MobileNetV2 ±0% on 2 threads, 3.9% faster on 1).
-      const int64_t in_bytes = Cg * (o1 - o0) * int64_t{sizeof(float)}, fbytes = Cg * int64_t{sizeof(float)};
-      const int64_t part = in_bytes <= l2 / 2 && Mc * fbytes > l2 / 2
-                               ? std::max<int64_t>(1, l2 / 4 / (fbytes * kern.channels)) * kern.channels
-                               : Mc;
+      const int64_t m0 = t / bands % chunks * cper, Mt = chunks == 1 ? Mg : std::min(Mg, m0 + cper) - m0;
+      if (o0 >= o1 || Mt <= 0) continue;
       const float* xg = x + (n * C + gi * Cg) * isz;
-      for (int64_t m0 = mc0; m0 < mc0 + Mc; m0 += part) {
-        const int64_t Mt = std::min(part, mc0 + Mc - m0);
-        float* yg = y + (n * M + gi * Mg + m0) * osz;
-        const float* wg = w + (gi * Mg + m0) * Cg;
-        const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr;
-        const float* bg = bias ? bias + gi * Mg + m0 : nullptr;
-        convdirect::StoreEpilogue se = store_ep;
-        se.bias = bg;
-        int64_t e0 = o0;  // outputs from e0 on await the epilogue (when it is not in the stores)
-        for (int64_t o = o0, cnt; o < o1; o += cnt) {
-          cnt = std::min(PB, o1 - o);
-          se.z = zg ? zg + o : nullptr;
-          // whole blocks go to y with the epilogue in the kernel's stores where it can be
-          const convdirect::StoreEpilogue* in_stores = in_kernel ? &se : nullptr;
-          bool partial = false;  // sums of a partial block in tail_out
-          if (unit && cnt == PB) {
-            // stride 1, whole blocks: the kernel reads the channels' runs where they lie
-            cnt = std::max<int64_t>(1, std::min(span_blocks, (o1 - o) / PB)) * PB;
-            convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz, in_stores};
-            kern.run(pr, 0, cnt, yg + o);
-          } else if (few_tail && packed && cnt < PB && cnt <= convdirect::kFewPositions) {
-            gather_block(xg, o, cnt);
-            convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, PB};
-            (avx512 ? convdirect::few_avx512 : convdirect::few_avx2)(pr, cnt, tail_out.data());
-            partial = true;
-          } else {
-            gather_block(xg, o, cnt);
-            const bool whole = cnt == PB;
-            convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, whole ? osz : PB,
-                                   whole ? in_stores : nullptr};
-            kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
-            partial = !whole;
+      float* yg = y + (n * M + gi * Mg + m0) * osz;
+      const float* wg = w + (gi * Mg + m0) * Cg;
+      const float* zg = ep && ep->residual ? ep->residual + (n * M + gi * Mg + m0) * osz : nullptr;
+      const float* bg = bias ? bias + gi * Mg + m0 : nullptr;
+      convdirect::StoreEpilogue se = store_ep;
+      se.bias = bg;
+      int64_t e0 = o0;  // outputs from e0 on await the epilogue (when it is not in the stores)
+      for (int64_t o = o0, cnt; o < o1; o += cnt) {
+        cnt = std::min(PB, o1 - o);
+        se.z = zg ? zg + o : nullptr;
+        // whole blocks go to y with the epilogue in the kernel's stores where it can be
+        const convdirect::StoreEpilogue* in_stores = in_kernel ? &se : nullptr;
+        bool partial = false;  // sums of a partial block in tail_out
+        if (unit && cnt == PB) {
+          // stride 1, whole blocks: the kernel reads the channels' runs where they lie
+          cnt = std::max<int64_t>(1, std::min(span_blocks, (o1 - o) / PB)) * PB;
+          convdirect::Problem pr{xg + o, isz, Cg, &tap0, 1, wg, Cg, packed, Mt, osz, in_stores};
+          kern.run(pr, 0, cnt, yg + o);
+        } else if (few_tail && packed && cnt < PB && cnt <= convdirect::kFewPositions) {
+          gather_block(xg, o, cnt);
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, PB};
+          (avx512 ? convdirect::few_avx512 : convdirect::few_avx2)(pr, cnt, tail_out.data());
+          partial = true;
+        } else {
+          gather_block(xg, o, cnt);
+          const bool whole = cnt == PB;
+          convdirect::Problem pr{xblock.data(), PB, Cg, &tap0, 1, wg, Cg, packed, Mt, whole ? osz : PB,
+                                 whole ? in_stores : nullptr};
+          kern.run(pr, 0, PB, whole ? yg + o : tail_out.data());
+          partial = !whole;
+        }
+        // a partial block into place: with the epilogue where the stores take it (each residual
+        // value read before the output value over it is written: the output may lie over it)
+        if (partial)
+          for (int64_t m = 0; m < Mt; ++m) {
+            if (in_kernel)
+              finish_conv_run(ep, yg + m * osz + o, tail_out.data() + m * PB, cnt, bg ? bg[m] : 0.f,
+                              zg ? zg + m * osz + o : nullptr);
+            else copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
           }
-          // a partial block into place: with the epilogue where the stores take it (each residual
-          // value read before the output value over it is written: the output may lie over it)
-          if (partial)
-            for (int64_t m = 0; m < Mt; ++m) {
-              if (in_kernel)
-                finish_conv_run(ep, yg + m * osz + o, tail_out.data() + m * PB, cnt, bg ? bg[m] : 0.f,
-                                zg ? zg + m * osz + o : nullptr);
-              else copy_run(yg + m * osz + o, tail_out.data() + m * PB, cnt);
-            }
-          if (in_kernel) continue;
-          // the epilogue over the outputs written since the last one, while they are in L2
-          if (o + cnt - e0 >= epi_span || o + cnt == o1) {
-            direct_epilogue(yg, zg, bg, Mt, osz, e0, o + cnt, ep);
-            e0 = o + cnt;
-          }
+        if (in_kernel) continue;
+        // the epilogue over the outputs written since the last one, while they are in L2
+        if (o + cnt - e0 >= epi_span || o + cnt == o1) {
+          direct_epilogue(yg, zg, bg, Mt, osz, e0, o + cnt, ep);
+          e0 = o + cnt;
         }
       }
     }
@@ -854,12 +841,14 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // scripts/bench/ab.ts, 64 passes). Not so for 14×14: ResNet-50's c256→1024 and c1024→256 ran 7%
   // slower by the GEMM.
   // With AVX-512, 7×7 outputs by the direct kernel whatever the filters: 48 positions a block and
-  // the one left by the few-position kernel, each part of the filters over all of them while it is
-  // in L2 (conv1x1_direct), where the GEMM computes 5 panels of 12 rows. fleetrt_conv_bench
-  // (FLEETRT_BENCH_CMP=1, caches flushed, input read back), direct against GEMM: ResNet-50's
-  // c2048→512 0.34–0.36 against 0.41–0.43 ms on 2 threads, 0.55 against 0.62 on 1; c512→2048
-  // 0.33–0.35 against 0.36–0.37, 0.56 against 0.63; MobileNetV2's c320→1280 on 1 thread 0.235
-  // against 0.277. In the model: see conv1x1_direct.
+  // the one left by the few-position kernel, where the GEMM computes 5 panels of 12 rows.
+  // fleetrt_conv_bench (FLEETRT_BENCH_CMP=1, caches flushed, input read back), direct against
+  // GEMM: ResNet-50's c2048→512 0.34–0.36 against 0.41–0.43 ms on 2 threads, 0.55 against 0.62 on
+  // 1; c512→2048 0.33–0.35 against 0.36–0.37, 0.56 against 0.63; MobileNetV2's c320→1280 on 1
+  // thread 0.235 against 0.277. In the model (scripts/bench/ab.ts, 64 passes, five runs):
+  // ResNet-50's layer4 1×1s 2–13% faster on 2 threads, 10–15% on 1, the net 1.0–2.6%.
+  // (Taking the filters in parts of a quarter of L2, each over all the positions, so that the
+  // last position reread them from L2, made them 6–9% slower again.)
   const bool avx512 = ku::use_avx512();
   if (!strided && osz <= 64 && avx512) return false;
   const bool avx2_small = osz <= 64 && !avx512;
