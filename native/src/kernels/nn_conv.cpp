@@ -822,12 +822,6 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // 1×1s below: in the model (2 threads, alternated rounds, medians of 10) ResNet-18's
   // c128→256 (1.2 MB of filters) ran 0.549 → 0.489 ms direct; ResNet-50's c256→256 (2.4 MB) stays.
   if (ksz > 1 && osz > 64 && strided && threads > 1 && Mg * K <= threads * (int64_t{1} << 18)) return false;
-  // With AVX-512 on several threads, 7×7 stride-1 outputs by the direct kernel, the filters split
-  // over the threads (the whole plane's phases fit L2): in the model (2 threads, scripts/bench/ab.ts,
-  // 64–96 passes) ResNet-50's layer4 3×3s 8–15% faster (three runs), ResNet-18's 1–21% (six runs,
-  // the most on a busy host), though fleetrt_conv_bench has them 2–10% slower alone. On 1 thread
-  // they stay with the GEMM (in the model 2–8% faster).
-  if (ksz > 1 && !strided && osz <= 64 && threads > 1 && ku::use_avx512()) return false;
   if (ksz > 1) return osz <= 64 || (osz <= 196 && strided);
   // 1×1: filters past L2, which the direct kernel would stream once per block or band.
   // Unstrided ones on several threads: past L2 per thread, since the direct kernel splits the
