@@ -5,7 +5,9 @@
 // the rest. Both arms run in one process, in the model's own cache state, passes apart: on this
 // noisy host, runs of two builds in separate processes differ by ±20% from one minute to the
 // next, while this ratio stays within ±1% with nothing switched (VAR read by no code;
-// MobileNetV2, 64 passes). The code under test reads VAR per call.
+// MobileNetV2, 64 passes). The code under test reads VAR per call. Where the two arms read
+// different data (two conv paths with packed filters of their own) it misled (docs/runtime.md):
+// compare such switches build against build, process by process.
 //
 //   npx tsx scripts/bench/ab.ts PLAN.json VAR [--input NAME=FILE]... [--repeat N] [--threads N] [--ops REGEX]
 import { mkdtempSync, readFileSync } from 'node:fs';

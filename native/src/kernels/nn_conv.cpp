@@ -845,10 +845,11 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // fleetrt_conv_bench (FLEETRT_BENCH_CMP=1, caches flushed, input read back), direct against
   // GEMM: ResNet-50's c2048→512 0.34–0.36 against 0.41–0.43 ms on 2 threads, 0.55 against 0.62 on
   // 1; c512→2048 0.33–0.35 against 0.36–0.37, 0.56 against 0.63; MobileNetV2's c320→1280 on 1
-  // thread 0.235 against 0.277. In the model (scripts/bench/ab.ts, 64 passes, five runs):
-  // ResNet-50's layer4 1×1s 2–13% faster on 2 threads, 10–15% on 1, the net 1.0–2.6%.
-  // (Taking the filters in parts of a quarter of L2, each over all the positions, so that the
-  // last position reread them from L2, made them 6–9% slower again.)
+  // thread 0.235 against 0.277; warm, c2048→512 0.27 against 0.32–0.35, c512→2048 the same.
+  // ResNet-50 against the build before, process by process (8 alternated rounds, 2 threads, a
+  // busy spell): ±0.4%. (Taking the filters in parts of a quarter of L2, each over all the
+  // positions, so that the last position reread them from L2, made them 6–9% slower again in
+  // scripts/bench/ab.ts.)
   const bool avx512 = ku::use_avx512();
   if (!strided && osz <= 64 && avx512) return false;
   const bool avx2_small = osz <= 64 && !avx512;
