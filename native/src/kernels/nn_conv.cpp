@@ -847,13 +847,10 @@ bool use_packed_gemm(int64_t osz, int64_t ksz, int64_t K, int64_t Mg, bool strid
   // 1; c512→2048 0.33–0.35 against 0.36–0.37, 0.56 against 0.63; MobileNetV2's c320→1280 on 1
   // thread 0.235 against 0.277; warm, c2048→512 0.27 against 0.32–0.35, c512→2048 the same.
   // ResNet-50 against the build before, process by process (8 alternated rounds, 2 threads, a
-  // busy spell): ±0.4%. (Taking the filters in parts of a quarter of L2, each over all the
-  // positions, so that the last position reread them from L2, made them 6–9% slower again in
-  // scripts/bench/ab.ts.)
-  const bool avx512 = ku::use_avx512();
-  if (!strided && osz <= 64 && avx512) return false;
-  const bool avx2_small = osz <= 64 && !avx512;
-  if (!strided && threads > 1 && !avx2_small) return osz <= 196 && Mg * K > threads * l2_floats;
+  // busy spell): ±0.4%.
+  const bool small = osz <= 64;  // 7×7 outputs
+  if (!strided && small && ku::use_avx512()) return false;
+  if (!strided && threads > 1 && !small) return osz <= 196 && Mg * K > threads * l2_floats;
   return osz <= 196 && Mg * K >= l2_floats;
 }
 

@@ -137,37 +137,28 @@ void block(const Problem& p, int64_t o0, int64_t o1, float* out, int64_t m0) {
     // kept all 24 on the stack, stored after the multiply-adds and loaded again for the epilogue
     // and the stores, in every block (in the model, 2 threads, alternated: ResNet-50 2.6% and
     // MobileNetV2 8.5% faster without; its 112×112 c16→96 1×1 0.285 → 0.207 ms).
-    // With a residual, every sum gets its bias and residual before the first store, so that the
-    // block's residual loads all come before its stores rather than row by row between them (the
-    // output may lie over the residual, so the compiler keeps them in the order written): in the
-    // model (2 threads, scripts/bench/ab.ts, 96 passes) ResNet-50's 28×28 and 14×14 1×1s with a
-    // residual 9.2% faster, the net 2.0%; against the build before, process by process, 3–4%.
-    // Same operations, same bits. (Prefetching the residual a block or more ahead did nothing.)
-    if (e && e->z) {
+    // Bias and residual go into every sum before the block's first store, so that its residual
+    // loads all come before its stores rather than row by row between them (the output may lie
+    // over the residual, so the compiler keeps them in the order written): in the model (2
+    // threads, scripts/bench/ab.ts, 96 passes) ResNet-50's 28×28 and 14×14 1×1s with a residual
+    // 9.2% faster, the net 2.0%; against the build before, process by process, 3–4%. Same
+    // operations as ConvEpilogue::apply_to, same bits. (Prefetching the residual a block or more
+    // ahead did nothing.)
+    if (e) {
 #pragma GCC unroll 8
       for (int j = 0; j < MB; ++j) {
         const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
-        const float* zr = e->z + (m0 + j) * p.out_stride + (o - o0);
+        const float* zr = e->z ? e->z + (m0 + j) * p.out_stride + (o - o0) : nullptr;
 #pragma GCC unroll 4
-        for (int v = 0; v < OV; ++v) acc[j][v] = _mm512_add_ps(acc[j][v], _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)));
+        for (int v = 0; v < OV; ++v)
+          acc[j][v] = _mm512_add_ps(acc[j][v], zr ? _mm512_add_ps(vbias, _mm512_loadu_ps(zr + 16 * v)) : vbias);
       }
     }
 #pragma GCC unroll 8
     for (int j = 0; j < MB; ++j) {
       float* row = out + (m0 + j) * p.out_stride + (o - o0);
-      if (!e) {
 #pragma GCC unroll 4
-        for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, acc[j][v]);
-        continue;
-      }
-      if (e->z) {
-#pragma GCC unroll 4
-        for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, clamp_avx512(acc[j][v], *e));
-        continue;
-      }
-      const __m512 vbias = _mm512_set1_ps(e->bias ? e->bias[m0 + j] : 0.f);
-#pragma GCC unroll 4
-      for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, epilogue_avx512(acc[j][v], vbias, *e));
+      for (int v = 0; v < OV; ++v) _mm512_storeu_ps(row + 16 * v, e ? clamp_avx512(acc[j][v], *e) : acc[j][v]);
     }
   }
 }
