@@ -4,7 +4,8 @@
 //   float32 column panels, N rounded up to the widest panel (32 columns);
 // - Conv and fleetc FusedConv with constant filters, depthwise convs excepted: the filters
 //   reordered for the direct kernels, or (few output positions) packed into the SGEMM's column
-//   panels per group, the filters of a group rounded up to 32, as float32 (the larger);
+//   panels per group, the filters of a group rounded up to 32, as float32 (the larger); or, for
+//   the 3×3s that Winograd takes, their transforms (winogradBytes);
 // - a depthwise FusedConv in the blocked layout (`layout: NCHW8c`, passes/layout): its filters
 //   reordered by channel blocks, as many floats as they have.
 // The products pack B when the engine opens the plan, unless the plan fixes their rows at one or
@@ -13,6 +14,7 @@
 import type { IRGraph } from '../../src/ir/graph.js';
 
 const PANEL_COLUMNS = 32;
+const WINOGRAD_ROWS = 12;
 const FLOAT_WEIGHTS = new Set(['float32', 'float16', 'bfloat16']);
 
 /**
@@ -43,12 +45,34 @@ export function preparedBytes(graph: IRGraph, op: string): number {
     // depthwise: read in place, unless blocked
     if (group > 1 && group === channels && w[1] === 1) return blocked(graph, op) ? 4 * w[0]! * depth : 0;
     const perGroup = Math.ceil(w[0]! / group);
-    return 4 * group * Math.ceil(perGroup / PANEL_COLUMNS) * PANEL_COLUMNS * depth;
+    return Math.max(
+      4 * group * Math.ceil(perGroup / PANEL_COLUMNS) * PANEL_COLUMNS * depth,
+      winogradBytes(graph, op, w, group),
+    );
   }
   if (w.length !== 2) return 0;
   const transB = intAttr(graph, op, 'transB', 0) === 1;
   const [k, n] = transB ? [w[1]!, w[0]!] : [w[0]!, w[1]!];
   return 4 * k * Math.ceil(n / PANEL_COLUMNS) * PANEL_COLUMNS;
+}
+
+/**
+ * Winograd's transformed filters (native/src/kernels/nn_conv_winograd.cpp): a 3×3 stride-1
+ * undilated conv of one group, 64 channels or more in and out, over 16 output tiles of 2×2 or
+ * more keeps, per filter and channel, 16 values (F(2×2, 3×3)) or 36 (F(4×4, 3×3), which some CPUs
+ * take from 16 tiles of 4×4), the filters in row panels of 12. 0 for other convs.
+ */
+function winogradBytes(graph: IRGraph, op: string, w: number[], group: number): number {
+  const [filters, channels, kh, kw] = w;
+  const out = graph.value(graph.opOutputs(op)[0]!).shape;
+  if (group !== 1 || w.length !== 4 || kh !== 3 || kw !== 3 || filters! < 64 || channels! < 64) return 0;
+  if (!ones(graph, op, 'strides') || !ones(graph, op, 'dilations')) return 0;
+  const [oh, ow] = [out?.[2], out?.[3]];
+  if (out?.length !== 4 || typeof oh !== 'number' || typeof ow !== 'number') return 0;
+  const tiles = (m: number): number => Math.ceil(oh / m) * Math.ceil(ow / m);
+  if (tiles(2) < 16) return 0;
+  const transformed = tiles(4) >= 16 ? 36 : 16;
+  return 4 * transformed * Math.ceil(filters! / WINOGRAD_ROWS) * WINOGRAD_ROWS * channels!;
 }
 
 /** Bytes fleetrt's kernels may keep beside the weights for the ops of a program. */
@@ -72,6 +96,12 @@ function constantFloat(graph: IRGraph, value: string | undefined): number[] | un
 function blocked(graph: IRGraph, op: string): boolean {
   const a = graph.op(op).attrs.layout;
   return a?.type === 'string' && a.value === 'NCHW8c';
+}
+
+/** Whether an ints attribute is absent or all ones. */
+function ones(graph: IRGraph, op: string, name: string): boolean {
+  const a = graph.op(op).attrs[name];
+  return a === undefined || (a.type === 'ints' && a.value.every((v) => v === 1));
 }
 
 function intAttr(graph: IRGraph, op: string, name: string, fallback: number): number {

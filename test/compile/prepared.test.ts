@@ -31,14 +31,14 @@ function model(dir: string): string {
 const MATMUL = 4 * 64 * 128;
 const GEMM = 4 * 100 * 64;
 
-/** A 3×3 conv of 8 channels into 45 filters. */
-function convModel(dir: string): string {
+/** A 3×3 conv of C channels into M filters over an S×S plane (padded: S×S outputs). */
+function convModel(dir: string, C = 8, M = 45, S = 7): string {
   const g = new GraphBuilder('prepared_conv');
-  g.input('x', 'float32', [1, 8, 7, 7]);
-  const w = g.initializer('W', [45, 8, 3, 3], 'float32', new Float32Array(45 * 8 * 9).fill(0.01));
+  g.input('x', 'float32', [1, C, S, S]);
+  const w = g.initializer('W', [M, C, 3, 3], 'float32', new Float32Array(M * C * 9).fill(0.01));
   g.op('Conv', ['x', w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, ['y']);
-  g.output('y', 'float32', [1, 45, 7, 7]);
-  const file = join(dir, 'conv.onnx');
+  g.output('y', 'float32', [1, M, S, S]);
+  const file = join(dir, `conv_${C}_${M}_${S}.onnx`);
   writeFileSync(file, g.encode({ opset: 17 }));
   return file;
 }
@@ -61,6 +61,22 @@ describe('prepared weight copies', () => {
     await compile(convModel(dir), out, { fleet: join(FLEETS, 'cpu-threads.yaml'), pins: ['.=cpu0'], report: false });
     const cpu0 = plan(out).devices.find((d) => d.name === 'cpu0')!;
     expect(cpu0.memory.prepared).toBe(4 * 64 * 8 * 9);
+  });
+
+  // 70 filters in row panels of 12 (72); per filter and channel 16 transformed values for
+  // F(2×2, 3×3) (7×7: 16 tiles of 2×2, 4 of 4×4), 36 for F(4×4, 3×3) (14×14: 16 tiles of 4×4)
+  it.each([
+    [7, 16],
+    [14, 36],
+  ])("count a 3×3 conv's Winograd transforms: outputs %i wide, %i values per filter and channel", async (S, xi) => {
+    const out = join(dir, `winograd${S}`);
+    await compile(convModel(dir, 64, 70, S), out, {
+      fleet: join(FLEETS, 'cpu-threads.yaml'),
+      pins: ['.=cpu0'],
+      report: false,
+    });
+    const cpu0 = plan(out).devices.find((d) => d.name === 'cpu0')!;
+    expect(cpu0.memory.prepared).toBe(4 * xi * 72 * 64);
   });
 
   it('are not counted on an emulated accelerator, whose libraries read weights in place', async () => {

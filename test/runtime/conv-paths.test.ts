@@ -147,8 +147,8 @@ const CONVS: Conv[] = [
   { name: 'gemm3x3_s2_14x13', C: 40, H: 27, W: 26, M: 70, k: 3, stride: 2, pad: 1, group: 1 },
   { name: 'gemm3x3_s2_9x8', C: 128, H: 17, W: 15, M: 460, k: 3, stride: 2, pad: 1, group: 1 },
   // position panels past half of L2 (3×3: 60 × 2250 floats; 1×1 over 9×9: 84 × 1600): each
-  // thread's chunk of filters packs its own
-  { name: 'gemm3x3_own_panels', C: 250, H: 8, W: 7, M: 70, k: 3, stride: 1, pad: 1, group: 1 },
+  // thread's chunk of filters packs its own (under 64 filters, so not Winograd)
+  { name: 'gemm3x3_own_panels', C: 250, H: 8, W: 7, M: 60, k: 3, stride: 1, pad: 1, group: 1 },
   { name: 'gemm_pointwise_own_panels', C: 1600, H: 9, W: 9, M: 400, k: 1, stride: 1, pad: 0, group: 1 },
   { name: 'gemm3x3_grouped', C: 64, H: 8, W: 7, M: 40, k: 3, stride: 1, pad: 1, group: 2 },
   // unstrided 1×1 over more than 7×7: filters past L2 per thread (up to 4 threads), else the direct kernel
@@ -185,9 +185,13 @@ const CONVS: Conv[] = [
     leaky: true,
     tolerance: 1e-3,
   },
-  // F(2×2, 3×3) with AVX2 (under 16 tiles of 4×4, 16 or more of 2×2: one column panel of 16; with
-  // AVX-512 the packed GEMM): 7×9 outputs, the last tile row and column half outside, two images
+  // F(2×2, 3×3) from 16 tiles of 2×2 (AVX2: one column panel of 16; AVX-512: 20 tiles in a panel
+  // of 32): 7×9 outputs, the last tile row and column half outside, two images
   { name: 'winograd2x2_one_panel', C: 64, H: 7, W: 9, M: 70, k: 3, stride: 1, pad: 1, group: 1, residual: true, N: 2 },
+  // 7×7 outputs, 16 tiles (AVX-512: the microkernel's 16-column form), one image: on 2 threads
+  // each transforms the whole input and takes half the filters (a partial last filter panel);
+  // two depth blocks
+  { name: 'winograd2x2_7x7', C: 300, H: 7, W: 7, M: 100, k: 3, stride: 1, pad: 1, group: 1, residual: true },
   // F(4×4, 3×3) (48 tiles of 4×4 or more), its sums with larger constants: errors up to ~3e-4 on
   // outputs up to ~30, 1e-5 of their range (a wrong transform is off by whole units); tiles in
   // several blocks; the last tile row and column partly outside, with the residual, two images

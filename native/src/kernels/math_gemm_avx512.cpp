@@ -1,7 +1,7 @@
 // AVX-512 SGEMM microkernel (math_gemm.cpp drives it): 12 rows × 32 columns of C in 24 zmm
-// registers over packed panels (2, 4 or 8 rows when the block has no more). Compiled for AVX-512F
-// by the pragma below (no special flags); the driver calls it only after ku::use_avx512(). No
-// implicit contraction: FMAs only where written.
+// registers over packed panels (2, 4 or 8 rows when the block has no more, 16 columns when the
+// panel has no more). Compiled for AVX-512F by the pragma below (no special flags); the driver
+// calls it only after ku::use_avx512(). No implicit contraction: FMAs only where written.
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <immintrin.h>
 
@@ -25,7 +25,7 @@ constexpr int64_t kFarPf = 2048;
 // short-sequence encoder) does R/12 of the full block's multiply-adds. A is the packed panel
 // (kMR512 values per step) or, with kRowMajorA, read where it lies: rows lda apart, rows past mr
 // reading row mr − 1 again (their sums are never stored).
-template <int R, bool kRowMajorA, Fetch kFetch = kNear>
+template <int R, bool kRowMajorA, Fetch kFetch = kNear, int V = 2>
 void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C, int64_t ldc, float alpha, float beta,
               int mr, int nr, const float* side = nullptr, int64_t side_lines = 0) {
   __m512 c0[R], c1[R];
@@ -38,11 +38,11 @@ void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C,
   for (int64_t k = 0; k < kc; ++k) {
     if (kFetch == kFarB) {
       _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf), _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf + 16), _MM_HINT_T1);
+      if (V == 2) _mm_prefetch(reinterpret_cast<const char*>(B + kFarPf + 16), _MM_HINT_T1);
     } else if (R <= 8) {
       // Few rows: bound by streaming B from memory. Both lines of each step, 4 KiB ahead.
       _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32 + 16), _MM_HINT_T0);
+      if (V == 2) _mm_prefetch(reinterpret_cast<const char*>(B + 32 * 32 + 16), _MM_HINT_T0);
     } else {
       _mm_prefetch(reinterpret_cast<const char*>(B + 8 * 32), _MM_HINT_T0);
     }
@@ -51,12 +51,12 @@ void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C,
       if (k < side_lines) _mm_prefetch(reinterpret_cast<const char*>(side + 16 * k), _MM_HINT_T1);
       if (k + kc < side_lines) _mm_prefetch(reinterpret_cast<const char*>(side + 16 * (k + kc)), _MM_HINT_T1);
     }
-    const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
+    const __m512 b0 = _mm512_load_ps(B), b1 = V == 2 ? _mm512_load_ps(B + 16) : b0;
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(kRowMajorA ? a[r][k] : A[r]);
       c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-      c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+      if (V == 2) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
     }
     if (!kRowMajorA) A += kMR512;
     B += 32;
@@ -70,12 +70,12 @@ void rows_x32(int64_t kc, const float* A, int64_t lda, const float* B, float* C,
   for (int r = 0; r < R; ++r) {
     if (r >= mr) break;
     float* row = C + r * ldc;
-    __m512 v0 = _mm512_mul_ps(va, c0[r]), v1 = _mm512_mul_ps(va, c1[r]);
-    if (beta != 0.f) {
-      v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
-      v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
-    }
+    __m512 v0 = _mm512_mul_ps(va, c0[r]);
+    if (beta != 0.f) v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
     _mm512_mask_storeu_ps(row, m0, v0);
+    if (V == 1) continue;
+    __m512 v1 = _mm512_mul_ps(va, c1[r]);
+    if (beta != 0.f) v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
     _mm512_mask_storeu_ps(row + 16, m1, v1);
   }
 }
@@ -90,13 +90,21 @@ void kernel_12x32_rowmajor_a_avx512(int64_t kc, const float* A, int64_t lda, con
 }
 
 namespace {
+template <Fetch kFetch, int V>
+void packed_rows(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
+                 int nr, const float* side, int64_t side_lines) {
+  if (mr <= 2) return rows_x32<2, false, kFetch, V>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  if (mr <= 4) return rows_x32<4, false, kFetch, V>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  if (mr <= 8) return rows_x32<8, false, kFetch, V>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  rows_x32<12, false, kFetch, V>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+}
+// Panels of 16 columns or fewer (a narrow last panel; Winograd's 16 tiles of a 7×7 plane) take
+// the first vector of B alone: half the multiply-adds, the same sums.
 template <Fetch kFetch>
 void packed_x32(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, float alpha, float beta, int mr,
                 int nr, const float* side = nullptr, int64_t side_lines = 0) {
-  if (mr <= 2) return rows_x32<2, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
-  if (mr <= 4) return rows_x32<4, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
-  if (mr <= 8) return rows_x32<8, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
-  rows_x32<12, false, kFetch>(kc, A, 0, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  if (nr <= 16) return packed_rows<kFetch, 1>(kc, A, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
+  packed_rows<kFetch, 2>(kc, A, B, C, ldc, alpha, beta, mr, nr, side, side_lines);
 }
 }  // namespace
 

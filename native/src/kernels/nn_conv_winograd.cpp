@@ -22,12 +22,15 @@ namespace {
 constexpr int64_t kKC = 256;  // channels per microkernel call
 
 // Per instruction set: the products' microkernel and its register block (filters per row panel
-// mr, tiles per column panel nr), the transforms, and the tiles from which a plane runs by
-// Winograd (else direct) and from which F(4×4) does (else F(2×2)). With AVX-512 48 tiles: fewer
-// leave most of their one or two column panels empty. ResNet-50 (2 threads, caches flushed, input
-// read back), F(2×2) → F(4×4): 56×56 c64 (196 tiles) 0.78–0.79 → 0.57–0.59 ms, 28×28 c128 (49)
-// 0.77 → 0.54–0.55; 14×14 c256 (16) 0.76 → 1.05–1.20. With AVX2 one full panel, 16 tiles:
-// ResNet's 14×14 c256 3×3s by F(4×4) against the direct kernel, 2 threads: 1.8–3.2 → 0.77–1.2 ms.
+// mr, tiles per column panel nr), the transforms, the tiles of 2×2 from which a plane runs by
+// Winograd (else direct or the packed GEMM) and the tiles of 4×4 from which F(4×4) does (else
+// F(2×2)). With AVX-512, F(4×4) from 48 tiles: fewer leave most of their one or two column panels
+// empty. ResNet-50 (2 threads, caches flushed, input read back), F(2×2) → F(4×4): 56×56 c64
+// (196 tiles) 0.78–0.79 → 0.57–0.59 ms, 28×28 c128 (49) 0.77 → 0.54–0.55; 14×14 c256 (16)
+// 0.76 → 1.05–1.20. Its 16 tiles fill the microkernel's 16-column form since (half a panel, half
+// the multiply-adds): warm 10–20% faster than F(2×2), cold 7% slower, ResNet-50 in all 1.8%
+// slower, so F(4×4) keeps 48. With AVX2 one full panel, 16 tiles: ResNet's 14×14 c256 3×3s by
+// F(4×4) against the direct kernel, 2 threads: 1.8–3.2 → 0.77–1.2 ms.
 // F(4×4)'s sums carry larger constants: errors about 1e-5 of the output range against 1e-6
 // (fleetrt's ResNet outputs against torch: unchanged).
 // `first`: the microkernel for a block's first tile panel, which reads each transformed filter
@@ -41,7 +44,7 @@ struct Isa {
   Kernel kernel, first;
   InputTiles *input_f2, *input_f4;
   OutputTiles *output_f2, *output_f4;
-  int64_t min_tiles;
+  int64_t min_tiles, f4_tiles;
   StoreTiles *store_f2, *store_f4;  // AVX-512: straight into the output, the epilogue applied
 };
 Isa isa() {
@@ -54,12 +57,13 @@ Isa isa() {
             input_tiles_f4_avx512,
             output_tiles_avx512,
             output_tiles_f4_avx512,
+            16,
             48,
             store_tiles_avx512,
             store_tiles_f4_avx512};
   return {ku::gemm::kMR,    ku::gemm::kNR,       ku::gemm::kernel_6x16_avx2, ku::gemm::kernel_6x16_stream_a_avx2,
           input_tiles_avx2, input_tiles_f4_avx2, output_tiles_avx2,          output_tiles_f4_avx2,
-          16,               nullptr,             nullptr};
+          16,               16,                  nullptr,                    nullptr};
 }
 // A block's transformed inputs (36 or 16 × channels × tiles floats) at most, or one column panel
 // of them: a quarter of L2, beside the block's products. ResNet-50's 3×3s by F(2×2) (2 threads,
@@ -109,7 +113,7 @@ int64_t tile_count(const ku::WindowGeom& g, int64_t m) { return (g.out[0] + m - 
 // panels), else 2×2.
 int64_t tile_size(const ku::WindowGeom& g) {
   if (const char* force = std::getenv("FLEETRT_WINOGRAD_TILE")) return std::atoi(force) == 4 ? 4 : 2;
-  return tile_count(g, 4) >= isa().min_tiles ? 4 : 2;
+  return tile_count(g, 4) >= isa().f4_tiles ? 4 : 2;
 }
 
 }  // namespace
@@ -119,12 +123,14 @@ bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group) {
   for (int d = 0; d < 2; ++d)
     if (g.kernel[d] != 3 || g.stride[d] != 1 || g.dil[d] != 1) return false;
   if (const char* force = std::getenv("FLEETRT_CONV_PATH")) return std::strcmp(force, "winograd") == 0;
-  // From 64 channels in and out, and the tiles of 2×2 of isa(): AVX-512 48 (14×14 outputs: 49
-  // tiles, two column panels of 32). ResNet-50's 3×3s by F(2×2, 3×3), 2 threads, caches flushed,
-  // input read back, against the direct kernel: 56×56 c64 1.14–1.17 → 0.86–0.88 ms, 28×28 c128
-  // 1.15–1.24 → 0.83–0.88, 14×14 c256 1.23–1.34 → 0.84–0.96; 7×7 c512 (16 tiles in a panel of 32,
-  // 16.8 MB of transformed filters) 1.37–1.43 → 1.73–1.88, so it stays direct. AVX2: 16, one
-  // panel of 16 (7×7 planes by F(2×2)).
+  // From 64 channels in and out, and 16 tiles of 2×2 (7×7 planes). ResNet-50's 3×3s by F(2×2,
+  // 3×3), 2 threads, caches flushed, input read back, against the direct kernel: 56×56 c64
+  // 1.14–1.17 → 0.86–0.88 ms, 28×28 c128 1.15–1.24 → 0.83–0.88, 14×14 c256 1.23–1.34 →
+  // 0.84–0.96. AVX-512, 7×7 c512 (16 tiles: the microkernel's 16-column form; 16.8 MB of
+  // transformed filters against 9.4) against the packed GEMM, alternated per call: 0.95–1.21 →
+  // 0.66–0.92 ms cold, 0.87–0.97 → 0.67–0.75 warm; ResNet-18 in all 6% faster, ResNet-50 2%
+  // (each build in its own process, alternated). Before that form it took the whole 32-column
+  // panel: 1.73–1.88 ms cold.
   return Cg >= 64 && Mg >= 64 && tile_count(g, 2) >= isa().min_tiles;
 }
 
