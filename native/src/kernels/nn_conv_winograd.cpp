@@ -27,9 +27,9 @@ constexpr int64_t kKC = 256;  // channels per microkernel call
 // F(2×2)). With AVX-512, F(4×4) from 48 tiles: fewer leave most of their one or two column panels
 // empty. ResNet-50 (2 threads, caches flushed, input read back), F(2×2) → F(4×4): 56×56 c64
 // (196 tiles) 0.78–0.79 → 0.57–0.59 ms, 28×28 c128 (49) 0.77 → 0.54–0.55; 14×14 c256 (16)
-// 0.76 → 1.05–1.20. Its 16 tiles fill the microkernel's 16-column form since (half a panel, half
-// the multiply-adds): warm 10–20% faster than F(2×2), cold 7% slower, ResNet-50 in all 1.8%
-// slower, so F(4×4) keeps 48. With AVX2 one full panel, 16 tiles: ResNet's 14×14 c256 3×3s by
+// 0.76 → 1.05–1.20. On the microkernel's 16-column form (half a panel's multiply-adds) those 16
+// tiles ran 10–20% faster than F(2×2) warm, 7% slower cold, ResNet-50 in all 1.8% slower: F(4×4)
+// keeps 48. With AVX2 one full panel, 16 tiles: ResNet's 14×14 c256 3×3s by
 // F(4×4) against the direct kernel, 2 threads: 1.8–3.2 → 0.77–1.2 ms.
 // F(4×4)'s sums carry larger constants: errors about 1e-5 of the output range against 1e-6
 // (fleetrt's ResNet outputs against torch: unchanged).
@@ -128,7 +128,7 @@ bool fits(const ku::WindowGeom& g, int64_t Cg, int64_t Mg, int64_t group) {
   // 1.14–1.17 → 0.86–0.88 ms, 28×28 c128 1.15–1.24 → 0.83–0.88, 14×14 c256 1.23–1.34 →
   // 0.84–0.96. AVX-512, 7×7 c512 (16 tiles: the microkernel's 16-column form; 16.8 MB of
   // transformed filters against 9.4) against the packed GEMM, alternated per call: 0.95–1.21 →
-  // 0.66–0.92 ms cold, 0.87–0.97 → 0.67–0.75 warm; ResNet-18 in all 6% faster, ResNet-50 2%
+  // 0.74–0.90 ms cold, 0.87–1.01 → 0.66–0.77 warm; ResNet-18 in all 6% faster, ResNet-50 2%
   // (each build in its own process, alternated). Before that form it took the whole 32-column
   // panel: 1.73–1.88 ms cold.
   return Cg >= 64 && Mg >= 64 && tile_count(g, 2) >= isa().min_tiles;
