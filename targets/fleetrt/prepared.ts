@@ -63,16 +63,17 @@ export function preparedBytes(graph: IRGraph, op: string): number {
  * take from 16 tiles of 4×4), the filters in row panels of 12. 0 for other convs.
  */
 function winogradBytes(graph: IRGraph, op: string, w: number[], group: number): number {
-  const [filters, channels, kh, kw] = w;
-  const out = graph.value(graph.opOutputs(op)[0]!).shape;
-  if (group !== 1 || w.length !== 4 || kh !== 3 || kw !== 3 || filters! < 64 || channels! < 64) return 0;
+  if (group !== 1 || w.length !== 4) return 0;
+  const [filters, channels, kh, kw] = w as [number, number, number, number];
+  if (kh !== 3 || kw !== 3 || filters < 64 || channels < 64) return 0;
   if (!ones(graph, op, 'strides') || !ones(graph, op, 'dilations')) return 0;
+  const out = graph.value(graph.opOutputs(op)[0]!).shape;
   const [oh, ow] = [out?.[2], out?.[3]];
   if (out?.length !== 4 || typeof oh !== 'number' || typeof ow !== 'number') return 0;
   const tiles = (m: number): number => Math.ceil(oh / m) * Math.ceil(ow / m);
   if (tiles(2) < 16) return 0;
   const transformed = tiles(4) >= 16 ? 36 : 16;
-  return 4 * transformed * Math.ceil(filters! / WINOGRAD_ROWS) * WINOGRAD_ROWS * channels!;
+  return 4 * transformed * Math.ceil(filters / WINOGRAD_ROWS) * WINOGRAD_ROWS * channels;
 }
 
 /** Bytes fleetrt's kernels may keep beside the weights for the ops of a program. */
