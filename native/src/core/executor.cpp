@@ -619,7 +619,7 @@ Status Frame::run_op(int o) {
 
 void Frame::record_time(const PassContext& pc, int o, double start, double dur, bool account) {
   ExecStats& stats = *pc.stats;
-  if (pc.trace && stats.events.size() < 2000000) stats.events.push_back(OpEvent{pc.pass, index, o, depth, start - pc.t0_us, dur});
+  if (pc.trace && stats.events.size() < ExecStats::kMaxEvents) stats.events.push_back(OpEvent{pc.pass, index, o, depth, start - pc.t0_us, dur});
   if (account && !parent) stats.account(o, pc.pass, dur);
 }
 

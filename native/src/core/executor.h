@@ -3,6 +3,7 @@
 // runs kernels in schedule order and runs subgraphs as nested frames.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -50,7 +51,22 @@ struct ExecStats {
     else if (pass_us.size() < kMaxSamples) pass_us[pass] = us;
   }
   std::vector<int64_t> op_rows;  // per main-program op: rows (dim 0) of its first input, summed (MoE routing counts)
-  std::vector<OpEvent> events;   // every op executed (when tracing)
+  static constexpr size_t kMaxEvents = 2000000;
+  std::vector<OpEvent> events;   // every op executed (when tracing), up to kMaxEvents
+  // Storage for `passes` more passes of `ops` ops, its pages written now rather than in the ops
+  // timed (Engine::reserve_telemetry).
+  void reserve(size_t ops, size_t passes, bool with_events) {
+    if (op_samples.size() < ops) op_samples.resize(ops);
+    for (std::vector<float>& v : op_samples) prefault(v, std::min(passes, kMaxSamples - std::min(v.size(), kMaxSamples)));
+    if (with_events) prefault(events, std::min(ops * passes, kMaxEvents - std::min(events.size(), kMaxEvents)));
+  }
+  template <class T>
+  static void prefault(std::vector<T>& v, size_t more) {
+    const size_t n = v.size();
+    if (v.capacity() >= n + more) return;
+    v.resize(n + more);  // writes every element: the pages are faulted in here
+    v.resize(n);         // the capacity stays
+  }
   uint64_t arena_bytes = 0;      // largest arena laid out for one pass
   bool replanned = false;        // an arena had to be re-planned for larger actual shapes
 };

@@ -165,6 +165,15 @@ void Engine::reset_telemetry() {
   telemetry_.channel_bytes.assign(plan_.channels.size(), 0);
 }
 
+void Engine::reserve_telemetry(int passes) {
+  if (passes <= 0) return;
+  std::lock_guard<std::mutex> g(telemetry_.mu);
+  for (const auto& d : devices_)
+    if (d->local && static_cast<size_t>(d->index) < telemetry_.devices.size())
+      telemetry_.devices[static_cast<size_t>(d->index)].exec.reserve(d->program.programs[0].ops.size(),
+                                                                        static_cast<size_t>(passes), trace_);
+}
+
 Status Engine::set_slowdown(const std::string& name, double factor, int from) {
   for (const auto& d : devices_)
     if (d->desc->name == name) {

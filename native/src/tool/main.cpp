@@ -118,6 +118,7 @@ int run_plan(const RunArgs& a, std::unique_ptr<Transport> tp) {
     if (int rc = sync(st, exit_code(st, kExitRun))) return rc;
   }
   if (a.warmup > 0) engine.reset_telemetry();
+  engine.reserve_telemetry(a.repeat * a.requests);
   // A benchmarking aid (scripts/bench/ab.ts): an experiment's switch, the environment variable
   // named here, unset and set to 1 in passes ordered unset, set, set, unset (repeating), so that
   // both arms of a change run in one process, in the model's own cache state, and neither is
