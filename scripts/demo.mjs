@@ -46,8 +46,10 @@ fleetc(
   path.relative(root, path.join(build, 'trace.json')),
   '--metrics',
   path.relative(root, path.join(build, 'metrics.json')),
+  '--warmup',
+  '3',
   '--repeat',
-  '20',
+  '100',
 );
 fleetc('report', path.relative(root, build), '--metrics', path.relative(root, path.join(build, 'metrics.json')));
 
@@ -77,6 +79,50 @@ console.log(
   `report: ${path.relative(root, path.join(build, 'report.html'))}  trace: ${path.relative(root, path.join(build, 'trace.json'))} (open in ui.perfetto.dev)`,
 );
 if (!ok) process.exit(1);
+
+// Feedback: the run's op times fitted into a calibration of this fleet (`fleetc tune`), the model
+// compiled again with it, and that plan's prediction against a fresh run.
+const calibration = path.relative(root, path.join(build, 'calibration.json'));
+const tuned = path.join(build, 'tuned');
+fleetc(
+  'tune',
+  path.relative(root, build),
+  '--metrics',
+  path.relative(root, path.join(build, 'metrics.json')),
+  '-o',
+  calibration,
+);
+fleetc(
+  'compile',
+  `${model}/model.onnx`,
+  '--fleet',
+  fleet,
+  ...dims,
+  '--calibration',
+  calibration,
+  '-o',
+  path.relative(root, tuned),
+);
+fleetc(
+  'run',
+  path.relative(root, tuned),
+  '--inputs-dir',
+  `${model}/test_data_set_0`,
+  '--output-dir',
+  path.relative(root, path.join(tuned, 'out')),
+  '--metrics',
+  path.relative(root, path.join(tuned, 'metrics.json')),
+  '--warmup',
+  '3',
+  '--repeat',
+  '100',
+);
+const predicted = (dir) => JSON.parse(readFileSync(path.join(dir, 'plan.json'), 'utf8')).predicted.latency;
+const measured = (dir) => JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')).latency.p50 / 1e3;
+const vs = (p, m) =>
+  `predicted ${(p * 1e6).toFixed(1)} µs, measured p50 ${(m * 1e6).toFixed(1)} µs (${m >= p ? '+' : ''}${((m / p - 1) * 100).toFixed(0)}%)`;
+console.log(`\nlatency before tune: ${vs(predicted(build), measured(build))}`);
+console.log(`latency after tune:  ${vs(predicted(tuned), measured(tuned))} (a fresh run)`);
 
 // Generation: text in, text out, through the model's own tokenizer; then a Llama-style decoder
 // (grouped-query attention, rotary) split over the fleet, three prompts of different lengths

@@ -6,7 +6,8 @@ import { bytes, seconds, table } from '../util/format.js';
 interface MetricsDevice {
   name: string;
   emulated: boolean;
-  measured: { busyMsPerRequest: number; peakBytes: number };
+  /** busyMsMedian: the median pass (fleetrt ≥ 0.2.1); older files have only the mean. */
+  measured: { busyMsPerRequest: number; busyMsMedian?: number; peakBytes: number };
   predicted: { busyMs: number | null; memoryBytes: number | null };
 }
 export interface Metrics {
@@ -31,6 +32,13 @@ const err = (measured: number, predicted: number | null): string =>
     ? `${measured >= predicted ? '+' : ''}${((measured / predicted - 1) * 100).toFixed(0)}%`
     : '—';
 
+// The median pass where the file has it, as the latency is its p50: a few passes pre-empted by the
+// rest of the machine move the mean far.
+const busyMs = (d: MetricsDevice): number =>
+  d.measured.busyMsMedian !== undefined && d.measured.busyMsMedian > 0
+    ? d.measured.busyMsMedian
+    : d.measured.busyMsPerRequest;
+
 /** A table per device (busy time and memory per request) and per link, plus end-to-end latency. */
 export function renderMeasured(m: Metrics): string {
   const out = ['predicted vs measured (per request)'];
@@ -41,8 +49,8 @@ export function renderMeasured(m: Metrics): string {
   const rows = m.devices.map((d) => [
     `  ${d.name}${d.emulated ? ' (emulated: host kernels)' : ''}`,
     d.predicted.busyMs === null ? '—' : seconds(d.predicted.busyMs / 1e3),
-    seconds(d.measured.busyMsPerRequest / 1e3),
-    err(d.measured.busyMsPerRequest, d.predicted.busyMs),
+    seconds(busyMs(d) / 1e3),
+    err(busyMs(d), d.predicted.busyMs),
     d.predicted.memoryBytes === null ? '—' : bytes(d.predicted.memoryBytes),
     bytes(d.measured.peakBytes),
   ]);
