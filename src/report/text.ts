@@ -122,8 +122,10 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
     if (l.placement.length > 64) out.push(c.dim(`  … ${l.placement.length - 64} more experts in report.json`));
   }
 
-  out.push('', c.bold('critical path'));
-  out.push(`  ${r.criticalPath.join(' → ')}`);
+  const onPath = new Set(r.criticalPath);
+  const pathOps = r.segments.filter((s) => onPath.has(s.name)).reduce((n, s) => n + s.ops.length, 0);
+  out.push('', c.bold('critical path') + c.dim(` (${r.criticalPath.length} segments, ${pathOps} ops)`));
+  out.push(`  ${foldPath(r.criticalPath).join(' → ')}`);
 
   out.push('', c.bold('placement'));
   const segs = r.segments.slice(0, 30);
@@ -131,4 +133,29 @@ export function renderReportText(r: Report, c: Style = PLAIN): string {
   if (r.segments.length > segs.length)
     out.push(c.dim(`  … ${r.segments.length - segs.length} more segments in report.json`));
   return out.join('\n') + '\n';
+}
+
+/** Segments that share a scope (an exporter's module path: `/blocks.0/…`) at least this many in a row are folded into one entry. */
+const FOLD_RUN = 4;
+/** Entries shown at most: the first ones and the last ones (report.json has them all). */
+const PATH_HEAD = 16;
+const PATH_TAIL = 6;
+
+/** A long critical path as the terminal can show it: runs of one scope folded, the middle elided. */
+export function foldPath(names: string[]): string[] {
+  const scope = (name: string): string | null => {
+    const end = name.startsWith('/') ? name.indexOf('/', 1) : -1;
+    return end > 0 ? name.slice(0, end) : null;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < names.length;) {
+    const s = scope(names[i]!);
+    let j = i + 1;
+    while (s !== null && j < names.length && scope(names[j]!) === s) j++;
+    if (j - i >= FOLD_RUN) out.push(`${s}/… (${j - i} segments)`);
+    else out.push(...names.slice(i, j));
+    i = j;
+  }
+  if (out.length <= PATH_HEAD + PATH_TAIL + 1) return out;
+  return [...out.slice(0, PATH_HEAD), `… ${out.length - PATH_HEAD - PATH_TAIL} more …`, ...out.slice(-PATH_TAIL)];
 }

@@ -10,6 +10,7 @@ import { resolvePipeline, runPipeline } from '../../passes/driver.js';
 import { partition } from '../../passes/partition/index.js';
 import { newPassContext } from '../../passes/pass.js';
 import { buildReport, readReport, renderReportText, writeReport, type Report } from '../../src/report/index.js';
+import { foldPath } from '../../src/report/text.js';
 import { REPO } from '../paths.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -51,6 +52,23 @@ describe('partition report', () => {
     expect(text).toMatch(/emulated\s+.*gpu0.*ipu0/);
     expect(text).toContain('critical path');
     for (const l of report.links) expect(text).toContain(l.id);
+  });
+
+  it('folds a long critical path by scope and elides its middle', () => {
+    const block = (b: number, n: number): string[] => Array.from({ length: n }, (_, i) => `/blocks.${b}/op_${i}`);
+    expect(foldPath(['/Shape', ...block(0, 40), '/a/x', '/a/y', '/a/z', 'Conv_3', ...block(1, 4)])).toEqual([
+      '/Shape',
+      '/blocks.0/… (40 segments)',
+      '/a/x',
+      '/a/y',
+      '/a/z',
+      'Conv_3',
+      '/blocks.1/… (4 segments)',
+    ]);
+    const flat = Array.from({ length: 30 }, (_, i) => `node_${i}`);
+    const folded = foldPath(flat);
+    expect(folded).toEqual([...flat.slice(0, 16), '… 8 more …', ...flat.slice(24)]);
+    expect(renderReportText(report)).toMatch(/critical path \(\d+ segments, \d+ ops\)/);
   });
 
   it('round-trips through report.json', () => {
