@@ -35,22 +35,24 @@ rmSync(build, { recursive: true, force: true });
 const dims = (process.env.DEMO_DIMS ?? 'batch=2,seq=3,past_seq=4').split(',').flatMap((d) => ['--dim', d]);
 fleetc('compile', `${model}/model.onnx`, '--fleet', fleet, ...dims, '-o', path.relative(root, build));
 fleetc('report', path.relative(root, build));
-fleetc(
-  'run',
-  path.relative(root, path.join(build, 'plan.json')),
-  '--inputs-dir',
-  `${model}/test_data_set_0`,
-  '--output-dir',
-  path.relative(root, out),
-  '--trace',
-  path.relative(root, path.join(build, 'trace.json')),
-  '--metrics',
-  path.relative(root, path.join(build, 'metrics.json')),
-  '--warmup',
-  '3',
-  '--repeat',
-  '100',
-);
+// The fixture's test inputs, 3 warm-up passes and 100 measured into DIR/metrics.json.
+const runMeasured = (dir, outDir, ...extra) =>
+  fleetc(
+    'run',
+    path.relative(root, dir),
+    '--inputs-dir',
+    `${model}/test_data_set_0`,
+    '--output-dir',
+    path.relative(root, outDir),
+    ...extra,
+    '--metrics',
+    path.relative(root, path.join(dir, 'metrics.json')),
+    '--warmup',
+    '3',
+    '--repeat',
+    '100',
+  );
+runMeasured(build, out, '--trace', path.relative(root, path.join(build, 'trace.json')));
 fleetc('report', path.relative(root, build), '--metrics', path.relative(root, path.join(build, 'metrics.json')));
 
 // Outputs against the exporter's expected outputs (float32 within rtol 1e-4, atol 1e-5).
@@ -103,20 +105,7 @@ fleetc(
   '-o',
   path.relative(root, tuned),
 );
-fleetc(
-  'run',
-  path.relative(root, tuned),
-  '--inputs-dir',
-  `${model}/test_data_set_0`,
-  '--output-dir',
-  path.relative(root, path.join(tuned, 'out')),
-  '--metrics',
-  path.relative(root, path.join(tuned, 'metrics.json')),
-  '--warmup',
-  '3',
-  '--repeat',
-  '100',
-);
+runMeasured(tuned, path.join(tuned, 'out'));
 const predicted = (dir) => JSON.parse(readFileSync(path.join(dir, 'plan.json'), 'utf8')).predicted.latency;
 const measured = (dir) => JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')).latency.p50 / 1e3;
 const vs = (p, m) =>
