@@ -159,6 +159,16 @@ export async function generate(model: string, o: GenerateOptions = {}): Promise<
       },
     );
   if (isBuildDir(model)) {
+    // A build was compiled for its fleet and KV pool: these would be silently ignored.
+    const compileOnly = [o.fleet !== undefined && '--fleet', o.maxContext !== undefined && '--max-context'].filter(
+      (x): x is string => typeof x === 'string',
+    );
+    if (compileOnly.length)
+      throw new FleetcError(
+        'E0601',
+        `${compileOnly.join(' and ')} ${compileOnly.length > 1 ? 'apply' : 'applies'} when compiling a model; this build is already compiled (give the model, or recompile it with fleetc compile --generate)`,
+        { file: model },
+      );
     planPath = resolve(model, 'plan.json');
   } else {
     const out = o.buildDir ?? (temp = mkdtempSync(join(tmpdir(), 'fleetc-generate-')));

@@ -270,6 +270,8 @@ describe.skipIf(!haveFleetrt())('fleetc generate: same tokens as onnxruntime, ca
       'E0602',
     );
     expect(await code(generate(dir, { promptIds: [[1]], temperature: -1 }))).toBe('E0602');
+    // options that only a compile uses are refused for a build rather than ignored
+    expect(await code(generate(dir, { promptIds: [[1]], maxContext: 4096 }))).toBe('E0601');
     expect(await code(generate(dir, { promptIds: [[1]], topP: 0 }))).toBe('E0602');
     expect(await code(generate(dir, { prompts: ['no tokenizer here'] }))).toBe('E0602');
     // a generation build needs the engine: a one-shot run says so in one line
