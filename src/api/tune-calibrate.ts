@@ -227,8 +227,8 @@ const transferMs = (c: NonNullable<Metrics['channels']>[number]): number =>
 /**
  * What each op's median is scaled by so that a device's ops add up to its median pass, the figure
  * its prediction is compared with. The passes' slow ops are not the same ops from pass to pass, so
- * the medians add up short of it: most passes have some op slowed by the rest of the machine (the
- * demo decoder on 2 threads: 117 µs of medians against a median pass of 152 µs).
+ * the medians add up short of it where most passes have some op slowed (the bench's fixtures on the
+ * emulated gpu: by 1.08–1.14; on the cpu devices 1.00–1.03).
  */
 function passShare(d: Metrics['devices'][number]): number {
   const pass = d.measured?.busyMsMedian;
