@@ -199,7 +199,7 @@ class Frame {
 
   Status set_weight(int t) {
     const TensorDesc& T = D.tensors[t];
-    std::vector<int64_t> shape;
+    std::vector<int64_t>& shape = shape_scratch;
     if (!eval_shape(t, &shape)) return error("weight '" + T.name + "' has a non-constant shape");
     Slot* s = slots[t];
     s->v = Value();
@@ -354,6 +354,9 @@ class Frame {
   std::vector<Slot*> slots;
   std::vector<int64_t> symv;
   std::vector<uint8_t> bound;
+  // A planned shape being evaluated (weights, outputs sized by the plan): one buffer for the
+  // frame rather than a vector per op.
+  std::vector<int64_t> shape_scratch;
   uint8_t* arena = nullptr;
   std::vector<uint64_t> offsets, capacity;
   uint64_t arena_used = 0;
@@ -417,7 +420,7 @@ class OpContext final : public KernelContext {
   Tensor* output(int i) override {
     if (i < 0 || i >= num_outputs() || d_.outputs[i] < 0) return nullptr;
     int t = d_.outputs[i];
-    std::vector<int64_t> shape;
+    std::vector<int64_t>& shape = f_.shape_scratch;
     if (!f_.eval_shape(t, &shape)) return nullptr;
     Tensor* out = nullptr;
     Status s = f_.allocate(t, shape, &out);

@@ -130,13 +130,30 @@ void run(KernelContext* ctx, int64_t n, int64_t grain, const std::function<void(
 
 }  // namespace
 
+namespace {
+// permute's working vectors, kept per thread so that their storage is reused (a decoder step
+// transposes small tensors in every layer).
+struct PermuteScratch {
+  std::vector<int64_t> st, od, os, ost, wd, ws, order, odims, osrc, odst;
+};
+PermuteScratch& kept_scratch() {
+  thread_local PermuteScratch s;
+  return s;
+}
+}  // namespace
+
 void permute(KernelContext* ctx, size_t es, const void* src, const std::vector<int64_t>& shape,
              const std::vector<int64_t>& perm, void* dst) {
   const size_t rank = shape.size();
-  std::vector<int64_t> st(rank, 1);
+  PermuteScratch& kept = kept_scratch();
+  std::vector<int64_t>& st = kept.st;
+  st.assign(rank, 1);
   for (size_t i = rank; i-- > 1;) st[i - 1] = st[i] * shape[i];
   // Output dims with their source strides; size-1 dims dropped, neighbours contiguous in the source merged.
-  std::vector<int64_t> od, os;
+  std::vector<int64_t>& od = kept.od;
+  std::vector<int64_t>& os = kept.os;
+  od.clear();
+  os.clear();
   for (size_t i = 0; i < rank; ++i) {
     const int64_t n = shape[perm[i]], s = st[perm[i]];
     if (n == 0) return;
@@ -159,7 +176,8 @@ void permute(KernelContext* ctx, size_t es, const void* src, const std::vector<i
   int64_t total = 1;
   for (int64_t n : od) total *= n;
   const int64_t esz = static_cast<int64_t>(es);
-  std::vector<int64_t> ost(static_cast<size_t>(R), 1);  // output strides
+  std::vector<int64_t>& ost = kept.ost;  // output strides
+  ost.assign(static_cast<size_t>(R), 1);
   for (int64_t k = R - 1; k > 0; --k) ost[k - 1] = ost[k] * od[k];
 
   if (inner_st == 1) {
@@ -175,9 +193,13 @@ void permute(KernelContext* ctx, size_t es, const void* src, const std::vector<i
     const bool by_source = R > 1 && run_bytes >= 64 && os[R - 2] * esz > 128;
     // The walk's dims (the run's last) with the other side's strides: the output's dims with the
     // source's strides, or the output's dims in the source's order with the output's strides.
-    std::vector<int64_t> wd = od, ws = os;
+    std::vector<int64_t>& wd = kept.wd;
+    std::vector<int64_t>& ws = kept.ws;
+    wd = od;
+    ws = os;
     if (by_source) {
-      std::vector<int64_t> order(static_cast<size_t>(R - 1));
+      std::vector<int64_t>& order = kept.order;
+      order.resize(static_cast<size_t>(R - 1));
       for (int64_t k = 0; k < R - 1; ++k) order[k] = k;
       std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return os[a] > os[b]; });
       for (int64_t i = 0; i < R - 1; ++i) {
@@ -218,7 +240,12 @@ void permute(KernelContext* ctx, size_t es, const void* src, const std::vector<i
   // index of the other axes.
   int64_t q = 0;
   while (os[q] != 1) ++q;
-  std::vector<int64_t> odims, osrc, odst;  // the other axes
+  std::vector<int64_t>& odims = kept.odims;  // the other axes
+  std::vector<int64_t>& osrc = kept.osrc;
+  std::vector<int64_t>& odst = kept.odst;
+  odims.clear();
+  osrc.clear();
+  odst.clear();
   for (int64_t k = 0; k < R - 1; ++k)
     if (k != q) {
       odims.push_back(od[k]);

@@ -449,56 +449,85 @@ bool broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes, std::vect
   return true;
 }
 
-bool make_broadcast(const std::vector<std::vector<int64_t>>& in_shapes, Broadcast* b) {
-  if (!broadcast_shapes(in_shapes, &b->out_shape)) return false;
-  const size_t rank = b->out_shape.size();
-  const size_t n = in_shapes.size();
+namespace {
+// make_broadcast over shapes[0..n), written into b's own storage: a Broadcast kept between calls
+// (the binary kernels keep one per thread) allocates nothing once its vectors have grown.
+bool broadcast_into(const std::vector<int64_t>* const* shapes, size_t n, Broadcast* b) {
+  size_t rank = 0;
+  for (size_t k = 0; k < n; ++k) rank = std::max(rank, shapes[k]->size());
+  b->out_shape.assign(rank, 1);
+  for (size_t k = 0; k < n; ++k) {
+    const std::vector<int64_t>& s = *shapes[k];
+    const size_t off = rank - s.size();
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t& o = b->out_shape[off + i];
+      if (s[i] == o) continue;
+      if (o == 1) o = s[i];
+      else if (s[i] != 1) return false;
+    }
+  }
   b->numel = numel_of(b->out_shape);
   // strides of every input over the output dims (0 where broadcast), dropping size-1 out dims
-  std::vector<int64_t> dims;
-  std::vector<std::vector<int64_t>> st(n);
-  std::vector<std::vector<int64_t>> full(n, std::vector<int64_t>(rank, 0));
+  std::vector<int64_t>& full = b->full_strides;  // n × rank
+  full.assign(n * rank, 0);
   for (size_t k = 0; k < n; ++k) {
-    const auto& s = in_shapes[k];
-    size_t off = rank - s.size();
+    const std::vector<int64_t>& s = *shapes[k];
+    const size_t off = rank - s.size();
     int64_t stride = 1;
     for (size_t i = s.size(); i-- > 0;) {
-      full[k][off + i] = s[i] == 1 ? 0 : stride;
+      full[k * rank + off + i] = s[i] == 1 ? 0 : stride;
       stride *= s[i];
     }
   }
+  b->dims.clear();
+  b->strides.resize(n);
+  for (std::vector<int64_t>& st : b->strides) st.clear();
   for (size_t i = 0; i < rank; ++i) {
     if (b->out_shape[i] == 1) continue;
-    if (!dims.empty()) {
+    if (!b->dims.empty()) {
       bool merge = true;
       for (size_t k = 0; k < n; ++k)
-        if (st[k].back() != full[k][i] * b->out_shape[i]) merge = false;
+        if (b->strides[k].back() != full[k * rank + i] * b->out_shape[i]) merge = false;
       if (merge) {
-        dims.back() *= b->out_shape[i];
-        for (size_t k = 0; k < n; ++k) st[k].back() = full[k][i];
+        b->dims.back() *= b->out_shape[i];
+        for (size_t k = 0; k < n; ++k) b->strides[k].back() = full[k * rank + i];
         continue;
       }
     }
-    dims.push_back(b->out_shape[i]);
-    for (size_t k = 0; k < n; ++k) st[k].push_back(full[k][i]);
+    b->dims.push_back(b->out_shape[i]);
+    for (size_t k = 0; k < n; ++k) b->strides[k].push_back(full[k * rank + i]);
   }
   b->inner_step.assign(n, 0);
-  if (dims.empty()) {
-    b->inner = 1;
-    b->dims.clear();
-    b->strides.assign(n, {});
-  } else {
-    b->inner = dims.back();
+  b->inner = 1;
+  if (!b->dims.empty()) {
+    b->inner = b->dims.back();
     for (size_t k = 0; k < n; ++k) {
-      b->inner_step[k] = st[k].back();  // 0 or 1 by construction
-      st[k].pop_back();
+      b->inner_step[k] = b->strides[k].back();  // 0 or 1 by construction
+      b->strides[k].pop_back();
     }
-    dims.pop_back();
-    b->dims = dims;
-    b->strides = st;
+    b->dims.pop_back();
   }
   b->rows = b->inner == 0 ? 0 : b->numel / b->inner;
   return true;
+}
+}  // namespace
+
+bool make_broadcast(const std::vector<std::vector<int64_t>>& in_shapes, Broadcast* b) {
+  std::vector<const std::vector<int64_t>*> shapes;
+  shapes.reserve(in_shapes.size());
+  for (const std::vector<int64_t>& s : in_shapes) shapes.push_back(&s);
+  return broadcast_into(shapes.data(), shapes.size(), b);
+}
+
+bool make_broadcast(const std::vector<int64_t>& x, const std::vector<int64_t>& y, Broadcast* b) {
+  const std::vector<int64_t>* shapes[2] = {&x, &y};
+  return broadcast_into(shapes, 2, b);
+}
+
+bool make_broadcast(const std::vector<int64_t>& x, const std::vector<int64_t>& y, const std::vector<int64_t>& z,
+                    Broadcast* b) {
+  const std::vector<int64_t>* shapes[3] = {&x, &y, &z};
+  return broadcast_into(shapes, 3, b);
 }
 
 void Broadcast::row_offsets(int64_t row, int64_t* offs) const {

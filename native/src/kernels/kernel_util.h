@@ -143,10 +143,15 @@ struct Broadcast {
   int64_t inner = 1;
   int64_t rows = 1;
   int64_t numel = 1;
+  std::vector<int64_t> full_strides;        // make_broadcast's working storage, kept with the rest
   // Fills offs[k] with the offset of input k at the start of run `row`.
   void row_offsets(int64_t row, int64_t* offs) const;
 };
+// Fills b, reusing its vectors' storage: a Broadcast kept between calls allocates nothing.
 bool make_broadcast(const std::vector<std::vector<int64_t>>& in_shapes, Broadcast* b);
+bool make_broadcast(const std::vector<int64_t>& x, const std::vector<int64_t>& y, Broadcast* b);
+bool make_broadcast(const std::vector<int64_t>& x, const std::vector<int64_t>& y, const std::vector<int64_t>& z,
+                    Broadcast* b);
 
 // Runs fn(row_begin, row_end) over the rows of b, in parallel when the work is large.
 void parallel_rows(KernelContext& ctx, const Broadcast& b, const std::function<void(int64_t, int64_t)>& fn);

@@ -206,11 +206,13 @@ bool allowed(Bin k, DType t) {
 }
 
 // out = a (op) b with numpy broadcasting; a and b have the same dtype.
-Status binary_into(KernelContext& ctx, Bin k, const Tensor& a, const Tensor& b, Tensor* out) {
-  Broadcast bc;
-  if (!ku::make_broadcast({a.shape, b.shape}, &bc))
-    return ku::op_error(ctx, "shapes " + ku::shape_str(a.shape) + " and " + ku::shape_str(b.shape) +
-                                 " cannot be broadcast");
+Status cannot_broadcast(KernelContext& ctx, const Tensor& a, const Tensor& b) {
+  return ku::op_error(ctx, "shapes " + ku::shape_str(a.shape) + " and " + ku::shape_str(b.shape) +
+                               " cannot be broadcast");
+}
+
+// out = a k b over the broadcast bc of their shapes (out already has bc.out_shape).
+Status run_binary(KernelContext& ctx, Bin k, const Broadcast& bc, const Tensor& a, const Tensor& b, Tensor* out) {
   if (bc.numel == 0) return Status::Ok();
   DType t = a.dtype;
   if (t == DType::kF16 || t == DType::kBF16) {
@@ -232,6 +234,19 @@ Status binary_into(KernelContext& ctx, Bin k, const Tensor& a, const Tensor& b, 
   });
   if (!done) return ku::op_error(ctx, std::string("unsupported input type ") + dtype_name(t));
   return Status::Ok();
+}
+
+// Every binary op of a small model's step built its broadcast in fresh vectors (about 15 heap
+// blocks allocated and freed per op): one per thread, kept, whose storage is reused.
+Broadcast& kept_broadcast() {
+  thread_local Broadcast bc;
+  return bc;
+}
+
+Status binary_into(KernelContext& ctx, Bin k, const Tensor& a, const Tensor& b, Tensor* out) {
+  Broadcast& bc = kept_broadcast();
+  if (!ku::make_broadcast(a.shape, b.shape, &bc)) return cannot_broadcast(ctx, a, b);
+  return run_binary(ctx, k, bc, a, b, out);
 }
 
 Status binary_kernel(KernelContext& ctx, Bin k) {
@@ -268,13 +283,12 @@ Status binary_kernel(KernelContext& ctx, Bin k) {
     FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, shape, a->dtype, &out));
     return binary_into(ctx, k, *a, slope, out);
   }
-  if (!ku::broadcast_shapes({a->shape, b->shape}, &shape))
-    return ku::op_error(ctx, "shapes " + ku::shape_str(a->shape) + " and " + ku::shape_str(b->shape) +
-                                 " cannot be broadcast");
+  Broadcast& bc = kept_broadcast();
+  if (!ku::make_broadcast(a->shape, b->shape, &bc)) return cannot_broadcast(ctx, *a, *b);
   Tensor* out;
   DType od = is_compare(k) ? DType::kBool : a->dtype;
-  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, shape, od, &out));
-  return binary_into(ctx, k, *a, *b, out);
+  FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, bc.out_shape, od, &out));
+  return run_binary(ctx, k, bc, *a, *b, out);
 }
 
 // Pow: base and exponent may have different types; the result has the base's type.
@@ -285,10 +299,8 @@ Status pow_kernel(KernelContext& ctx) {
   auto ok_type = [](DType t) { return ku::is_float(t) || ku::is_int(t); };
   if (!ok_type(a->dtype) || !ok_type(b->dtype))
     return ku::op_error(ctx, std::string("unsupported types ") + dtype_name(a->dtype) + ", " + dtype_name(b->dtype));
-  Broadcast bc;
-  if (!ku::make_broadcast({a->shape, b->shape}, &bc))
-    return ku::op_error(ctx, "shapes " + ku::shape_str(a->shape) + " and " + ku::shape_str(b->shape) +
-                                 " cannot be broadcast");
+  Broadcast& bc = kept_broadcast();
+  if (!ku::make_broadcast(a->shape, b->shape, &bc)) return cannot_broadcast(ctx, *a, *b);
   Tensor* out;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, bc.out_shape, a->dtype, &out));
   if (bc.numel == 0) return Status::Ok();
@@ -402,8 +414,8 @@ Status where_kernel(KernelContext& ctx) {
   if (c->dtype != DType::kBool) return ku::op_error(ctx, std::string("condition must be bool, got ") + dtype_name(c->dtype));
   if (x->dtype != y->dtype)
     return ku::op_error(ctx, std::string("X and Y types differ: ") + dtype_name(x->dtype) + ", " + dtype_name(y->dtype));
-  Broadcast bc;
-  if (!ku::make_broadcast({c->shape, x->shape, y->shape}, &bc))
+  Broadcast& bc = kept_broadcast();
+  if (!ku::make_broadcast(c->shape, x->shape, y->shape, &bc))
     return ku::op_error(ctx, "shapes " + ku::shape_str(c->shape) + ", " + ku::shape_str(x->shape) + ", " +
                                  ku::shape_str(y->shape) + " cannot be broadcast");
   Tensor* out;

@@ -23,58 +23,64 @@ struct MatMulPlan {
   bool b_shared = false;              // every batch uses the same B (B is 2-D)
 };
 
+// Fills p, reusing its vectors' storage (the kernels keep one plan per thread: planning a small
+// model's matrix products allocated about a dozen blocks each).
 Status plan_matmul(const KernelContext& ctx, const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
                    MatMulPlan* p, bool ta = false, bool tb = false) {
   if (as.empty() || bs.empty()) return ku::op_error(ctx, "inputs must have rank >= 1");
-  std::vector<int64_t> a = as, b = bs;
-  bool a1 = a.size() == 1, b1 = b.size() == 1;
+  const bool a1 = as.size() == 1, b1 = bs.size() == 1;
   p->ta = ta && !a1;
   p->tb = tb && !b1;
-  if (a1) a.insert(a.begin(), 1);
-  if (b1) b.push_back(1);
-  if (p->ta) std::swap(a[a.size() - 2], a[a.size() - 1]);
-  if (p->tb) std::swap(b[b.size() - 2], b[b.size() - 1]);
-  p->M = a[a.size() - 2];
-  p->K = a[a.size() - 1];
-  p->N = b[b.size() - 1];
-  if (b[b.size() - 2] != p->K)
-    return ku::op_error(ctx, "inner dimensions differ: " + ku::shape_str(as) + " × " + ku::shape_str(bs));
-  std::vector<int64_t> ab(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2), batch;
-  if (!ku::broadcast_shapes({ab, bb}, &batch))
-    return ku::op_error(ctx, "batch dimensions of " + ku::shape_str(as) + " and " + ku::shape_str(bs) +
-                                 " cannot be broadcast");
-  p->out_shape = batch;
-  if (!a1) p->out_shape.push_back(p->M);
-  if (!b1) p->out_shape.push_back(p->N);
-  int64_t nb = ku::numel_of(batch);
+  // The matrix dims of A (1-D: one row) and B (1-D: one column), and the batch dims before them.
+  const size_t ra = a1 ? 0 : as.size() - 2, rb = b1 ? 0 : bs.size() - 2;
+  const int64_t a_rows = a1 ? 1 : as[ra], a_cols = as.back();
+  const int64_t b_rows = b1 ? bs[0] : bs[rb], b_cols = b1 ? 1 : bs.back();
+  p->M = p->ta ? a_cols : a_rows;
+  p->K = p->ta ? a_rows : a_cols;
+  const int64_t bk = p->tb ? b_cols : b_rows;
+  p->N = p->tb ? b_rows : b_cols;
+  if (bk != p->K) return ku::op_error(ctx, "inner dimensions differ: " + ku::shape_str(as) + " × " + ku::shape_str(bs));
+  // Batch dims: the two prefixes broadcast, right-aligned.
+  const size_t r = std::max(ra, rb);
+  std::vector<int64_t>& batch = p->out_shape;
+  batch.assign(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t da = i + ra >= r ? as[i + ra - r] : 1, db = i + rb >= r ? bs[i + rb - r] : 1;
+    if (da != db && da != 1 && db != 1)
+      return ku::op_error(ctx, "batch dimensions of " + ku::shape_str(as) + " and " + ku::shape_str(bs) +
+                                   " cannot be broadcast");
+    batch[i] = da == 1 ? db : da;
+  }
+  int64_t nb = 1, nbb = 1;
+  for (size_t i = 0; i < r; ++i) nb *= batch[i];
+  for (size_t i = 0; i < rb; ++i) nbb *= bs[i];
+  p->b_shared = nbb == 1;
   p->a_off.assign(static_cast<size_t>(nb), 0);
   p->b_off.assign(static_cast<size_t>(nb), 0);
-  p->b_shared = bb.empty() || ku::numel_of(bb) == 1;
-  // strides of ab/bb over the batch dims
-  size_t r = batch.size();
-  std::vector<int64_t> sa(r, 0), sb(r, 0);
-  int64_t st = p->M * p->K;
-  for (size_t i = ab.size(); i-- > 0;) {
-    if (ab[i] != 1) sa[r - ab.size() + i] = st;
-    st *= ab[i];
-  }
-  st = p->K * p->N;
-  for (size_t i = bb.size(); i-- > 0;) {
-    if (bb[i] != 1) sb[r - bb.size() + i] = st;
-    st *= bb[i];
-  }
+  // Each batch's offsets, by an odometer over the batch dims (strides 0 where broadcast).
+  const int64_t ma = p->M * p->K, mb = p->K * p->N;
   for (int64_t n = 0; n < nb; ++n) {
-    int64_t rem = n, oa = 0, ob = 0;
+    int64_t rem = n, oa = 0, ob = 0, sa = ma, sb = mb;
     for (size_t i = r; i-- > 0;) {
-      int64_t idx = rem % batch[i];
+      const int64_t idx = rem % batch[i];
       rem /= batch[i];
-      oa += idx * sa[i];
-      ob += idx * sb[i];
+      const int64_t da = i + ra >= r ? as[i + ra - r] : 1, db = i + rb >= r ? bs[i + rb - r] : 1;
+      if (da != 1) oa += idx * sa;
+      if (db != 1) ob += idx * sb;
+      sa *= da;
+      sb *= db;
     }
-    p->a_off[n] = oa;
-    p->b_off[n] = ob;
+    p->a_off[static_cast<size_t>(n)] = oa;
+    p->b_off[static_cast<size_t>(n)] = ob;
   }
+  if (!a1) batch.push_back(p->M);
+  if (!b1) batch.push_back(p->N);
   return Status::Ok();
+}
+
+MatMulPlan& kept_plan() {
+  thread_local MatMulPlan p;
+  return p;
 }
 
 template <class T, class Acc>
@@ -222,7 +228,7 @@ Status k_MatMul(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
   if (a->dtype != b->dtype)
     return ku::op_error(ctx, std::string("input types differ: ") + dtype_name(a->dtype) + ", " + dtype_name(b->dtype));
-  MatMulPlan p;
+  MatMulPlan& p = kept_plan();
   FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p));
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
@@ -319,7 +325,7 @@ Status k_FusedMatMul(KernelContext& ctx) {
     return ku::op_error(ctx, "transBatchA / transBatchB are not supported (only transA, transB, alpha)");
   const bool ta = at.get_int("transA", 0) != 0, tb = at.get_int("transB", 0) != 0;
   const double alpha = at.get_float("alpha", 1.0);
-  MatMulPlan p;
+  MatMulPlan& p = kept_plan();
   FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p, ta, tb));
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
@@ -375,7 +381,7 @@ Status k_FleetcFusedMatMul(KernelContext& ctx) {
   MatMulEpilogue ep;
   std::string err;
   if (!ep.parse(ctx.attrs(), &err)) return ku::op_error(ctx, err);
-  MatMulPlan p;
+  MatMulPlan& p = kept_plan();
   FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p));
   const int64_t n_out = p.out_shape.empty() ? 1 : p.out_shape.back();
   const Tensor* bias = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
@@ -494,7 +500,7 @@ Status k_MatMulInteger(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
   const Tensor* azp = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
   const Tensor* bzp = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
-  MatMulPlan p;
+  MatMulPlan& p = kept_plan();
   std::vector<int32_t> acc;
   FLEETRT_RETURN_IF_ERROR(int_matmul(ctx, *a, *b, azp, bzp, &p, &acc));
   Tensor* y;
@@ -506,7 +512,7 @@ Status k_MatMulInteger(KernelContext& ctx) {
 Status k_QLinearMatMul(KernelContext& ctx) {
   const Tensor* in[8];
   for (int i = 0; i < 8; ++i) FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, i, &in[i]));
-  MatMulPlan p;
+  MatMulPlan& p = kept_plan();
   std::vector<int32_t> acc;
   FLEETRT_RETURN_IF_ERROR(int_matmul(ctx, *in[0], *in[3], in[2], in[5], &p, &acc));
   double sa, sy;

@@ -37,7 +37,7 @@ Status read_axes(KernelContext& ctx, int axes_input_opset, std::vector<int64_t>*
   return Status::Ok();
 }
 
-Status make_plan(KernelContext& ctx, const std::vector<int64_t>& shape, std::vector<int64_t> axes, bool keepdims,
+Status make_plan(KernelContext& ctx, const std::vector<int64_t>& shape, const std::vector<int64_t>& axes, bool keepdims,
                  bool noop_empty, ReducePlan* p) {
   const int64_t rank = static_cast<int64_t>(shape.size());
   p->in_shape = shape;
@@ -221,15 +221,27 @@ void reduce_rows_f32(KernelContext& ctx, Red op, const float* x, int64_t rows, i
   });
 }
 
+// The axes and plan of a reduction, kept per thread so that their storage is reused (a small
+// model's LayerNorms and softmaxes reduce at every step).
+struct ReduceScratch {
+  std::vector<int64_t> axes;
+  ReducePlan plan;
+};
+ReduceScratch& kept_scratch() {
+  thread_local ReduceScratch s;
+  return s;
+}
+
 Status reduce_kernel(KernelContext& ctx, Red op) {
   const Tensor* x;
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
-  std::vector<int64_t> axes;
+  ReduceScratch& kept = kept_scratch();
+  std::vector<int64_t>& axes = kept.axes;
   bool from_input;
   FLEETRT_RETURN_IF_ERROR(read_axes(ctx, op == Red::kSum ? 13 : 18, &axes, &from_input));
   bool keepdims = ctx.attrs().get_int("keepdims", 1) != 0;
   bool noop = ctx.attrs().get_int("noop_with_empty_axes", 0) != 0;
-  ReducePlan p;
+  ReducePlan& p = kept.plan;
   FLEETRT_RETURN_IF_ERROR(make_plan(ctx, x->shape, axes, keepdims, noop, &p));
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, x->dtype, &y));
