@@ -24,6 +24,8 @@ export interface OpSample {
   recvs?: number;
   /** The op ran in a plan spanning devices (the runtime's readiness-driven loop, not the single-device fast path). */
   spanning?: boolean;
+  /** Which run measured it: ops of one run that share a `workKey` are averaged before the median over runs. */
+  run?: number;
 }
 
 /** Where a coefficient comes from: the measurements, the device's line over all kinds, or the datasheet. */
@@ -43,7 +45,11 @@ export interface FittedOpLine extends FittedLine {
   scale: number;
 }
 
-/** An op's own measured time on a device (`workKey`): the median over the runs and ops that share the key. */
+/**
+ * An op's own measured time on a device (`workKey`): per run the mean of the ops that share the key
+ * (a plan prices each of them at this time, so their sum stays the run's), then the median over
+ * the runs.
+ */
 export interface MeasuredOp {
   seconds: number;
   samples: number;
@@ -115,17 +121,27 @@ export function fitDevice(dev: DeviceRoofline, samples: OpSample[], messageOverh
 
 /** Each op's own time (its messages and readiness taken off), by `workKey`, in key order. */
 function measuredOps(work: OpSample[]): Record<string, MeasuredOp> {
-  const byKey = new Map<string, number[]>();
+  // key → run → that run's times of the ops with the key
+  const byKey = new Map<string, Map<number, number[]>>();
   for (const s of work) {
     const key = workKey(s);
-    const times = byKey.get(key);
+    let runs = byKey.get(key);
+    if (!runs) byKey.set(key, (runs = new Map()));
+    const times = runs.get(s.run ?? 0);
     if (times) times.push(s.seconds);
-    else byKey.set(key, [s.seconds]);
+    else runs.set(s.run ?? 0, [s.seconds]);
   }
+  const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length;
   return Object.fromEntries(
     [...byKey]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, times]): [string, MeasuredOp] => [key, { seconds: median(times), samples: times.length }])
+      .map(([key, runs]): [string, MeasuredOp] => [
+        key,
+        {
+          seconds: median([...runs.values()].map(mean)),
+          samples: [...runs.values()].reduce((n, xs) => n + xs.length, 0),
+        },
+      ])
       .filter(([, m]) => m.seconds > 0),
   );
 }

@@ -118,7 +118,7 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
   // sent and took in.
   const samples = new Map<string, OpSample[]>();
   const threads = new Map<string, number>();
-  for (const r of runs) {
+  for (const [run, r] of runs.entries()) {
     const messages = messagesPerOp(r.build);
     for (const d of r.metrics.devices) {
       if (!d.ops?.length) continue;
@@ -151,6 +151,7 @@ export function calibrateFromRuns(build: string, metricsFiles: string[], out?: s
           sends: msg?.sends ?? 0,
           recvs: msg?.recvs ?? 0,
           spanning: r.build.plan.devices.length > 1 || r.build.plan.channels.length > 0 || r.metrics.requests > 1,
+          run,
         });
       }
       samples.set(d.name, list);

@@ -101,11 +101,18 @@ describe('measured ops', () => {
     // One convolution whose kernel runs 2.6× off the line, measured in three runs (one disturbed),
     // and one that sends a message to another device.
     const odd = { ...conv(5e5, 2, 1), bytes: 8192 };
-    samples.push(...[2.6, 2.5, 4].map((x) => ({ ...odd, seconds: odd.seconds * x })));
+    samples.push(...[2.6, 2.5, 4].map((x, run) => ({ ...odd, seconds: odd.seconds * x, run })));
     const sender = { ...conv(2e6, 2, 1), bytes: 1024, sends: 1, seconds: 60e-6 };
     samples.push(sender);
     const fit = fitDevice(DEV, samples, 5e-6);
     expect(fit.measuredOps[workKey(odd)]).toEqual({ seconds: odd.seconds * 2.6, samples: 3 });
+    // Ops of one run that share the key are averaged, so that the plan's total stays the run's.
+    const twice = fitDevice(
+      DEV,
+      [...samples.slice(0, 6), { ...odd, run: 0 }, { ...odd, seconds: 3 * odd.seconds, run: 0 }],
+      5e-6,
+    );
+    expect(twice.measuredOps[workKey(odd)]!.seconds).toBeCloseTo(2 * odd.seconds, 15);
     expect(fit.measuredOps[workKey(sender)]!.seconds).toBeCloseTo(60e-6 - fit.messages.send, 12);
 
     const priced = deviceFit(fit);
