@@ -205,7 +205,6 @@ bool allowed(Bin k, DType t) {
   }
 }
 
-// out = a (op) b with numpy broadcasting; a and b have the same dtype.
 Status cannot_broadcast(KernelContext& ctx, const Tensor& a, const Tensor& b) {
   return ku::op_error(ctx, "shapes " + ku::shape_str(a.shape) + " and " + ku::shape_str(b.shape) +
                                " cannot be broadcast");
@@ -243,6 +242,7 @@ Broadcast& kept_broadcast() {
   return bc;
 }
 
+// out = a (op) b with numpy broadcasting; a and b have the same dtype.
 Status binary_into(KernelContext& ctx, Bin k, const Tensor& a, const Tensor& b, Tensor* out) {
   Broadcast& bc = kept_broadcast();
   if (!ku::make_broadcast(a.shape, b.shape, &bc)) return cannot_broadcast(ctx, a, b);
