@@ -20,6 +20,7 @@ import {
 } from '../fleet/calibration.js';
 import type { Device, Fleet } from '../fleet/types.js';
 import { readReport } from '../report/index.js';
+import { busyMs } from '../report/measured.js';
 import type { Report, ReportCostModel } from '../report/model.js';
 import { fitLinear } from '../util/lsq.js';
 import { packageVersion } from '../version.js';
@@ -220,8 +221,6 @@ export function hasOpTimes(file: string): boolean {
 // Medians where the metrics have them: on a shared machine a few pre-empted passes move means far.
 const opMs = (o: NonNullable<Metrics['devices'][number]['ops']>[number]): number =>
   o.medianMs !== undefined && o.medianMs > 0 ? o.medianMs : o.meanMs;
-const busyMs = (m: NonNullable<Metrics['devices'][number]['measured']>): number =>
-  m.busyMsMedian !== undefined && m.busyMsMedian > 0 ? m.busyMsMedian : m.busyMsPerRequest;
 const transferMs = (c: NonNullable<Metrics['channels']>[number]): number =>
   c.medianTransferMs !== undefined && c.medianTransferMs > 0 ? c.medianTransferMs : c.meanTransferMs;
 

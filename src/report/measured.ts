@@ -32,12 +32,12 @@ const err = (measured: number, predicted: number | null): string =>
     ? `${measured >= predicted ? '+' : ''}${((measured / predicted - 1) * 100).toFixed(0)}%`
     : '—';
 
-// The median pass where the file has it, as the latency is its p50: a few passes pre-empted by the
-// rest of the machine move the mean far.
-const busyMs = (d: MetricsDevice): number =>
-  d.measured.busyMsMedian !== undefined && d.measured.busyMsMedian > 0
-    ? d.measured.busyMsMedian
-    : d.measured.busyMsPerRequest;
+/**
+ * A device's busy time per pass: the median pass where the file has it (as the latency is its p50;
+ * a few passes pre-empted by the rest of the machine move the mean far), else the mean.
+ */
+export const busyMs = (m: { busyMsPerRequest: number; busyMsMedian?: number }): number =>
+  m.busyMsMedian !== undefined && m.busyMsMedian > 0 ? m.busyMsMedian : m.busyMsPerRequest;
 
 /** A table per device (busy time and memory per request) and per link, plus end-to-end latency. */
 export function renderMeasured(m: Metrics): string {
@@ -49,8 +49,8 @@ export function renderMeasured(m: Metrics): string {
   const rows = m.devices.map((d) => [
     `  ${d.name}${d.emulated ? ' (emulated: host kernels)' : ''}`,
     d.predicted.busyMs === null ? '—' : seconds(d.predicted.busyMs / 1e3),
-    seconds(busyMs(d) / 1e3),
-    err(busyMs(d), d.predicted.busyMs),
+    seconds(busyMs(d.measured) / 1e3),
+    err(busyMs(d.measured), d.predicted.busyMs),
     d.predicted.memoryBytes === null ? '—' : bytes(d.predicted.memoryBytes),
     bytes(d.measured.peakBytes),
   ]);

@@ -131,21 +131,16 @@ void run(KernelContext* ctx, int64_t n, int64_t grain, const std::function<void(
 }  // namespace
 
 namespace {
-// permute's working vectors, kept per thread so that their storage is reused (a decoder step
-// transposes small tensors in every layer).
+// permute's working vectors (ku::thread_kept: a decoder step transposes small tensors in every layer).
 struct PermuteScratch {
   std::vector<int64_t> st, od, os, ost, wd, ws, order, odims, osrc, odst;
 };
-PermuteScratch& kept_scratch() {
-  thread_local PermuteScratch s;
-  return s;
-}
 }  // namespace
 
 void permute(KernelContext* ctx, size_t es, const void* src, const std::vector<int64_t>& shape,
              const std::vector<int64_t>& perm, void* dst) {
   const size_t rank = shape.size();
-  PermuteScratch& kept = kept_scratch();
+  PermuteScratch& kept = thread_kept<PermuteScratch>();
   std::vector<int64_t>& st = kept.st;
   st.assign(rank, 1);
   for (size_t i = rank; i-- > 1;) st[i - 1] = st[i] * shape[i];

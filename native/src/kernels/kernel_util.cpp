@@ -432,14 +432,14 @@ const float* broadcast_float(KernelContext& ctx, const Tensor& t, const std::vec
 }
 
 // ---------------------------------------------------------------- broadcasting
-bool broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes, std::vector<int64_t>* out) {
+bool broadcast_spans(const ShapeSpan* shapes, size_t n, std::vector<int64_t>* out) {
   size_t rank = 0;
-  for (const auto& s : shapes) rank = std::max(rank, s.size());
+  for (size_t k = 0; k < n; ++k) rank = std::max(rank, shapes[k].rank);
   out->assign(rank, 1);
-  for (const auto& s : shapes) {
-    size_t off = rank - s.size();
-    for (size_t i = 0; i < s.size(); ++i) {
-      int64_t d = s[i];
+  for (size_t k = 0; k < n; ++k) {
+    const size_t off = rank - shapes[k].rank;
+    for (size_t i = 0; i < shapes[k].rank; ++i) {
+      const int64_t d = shapes[k].dims[i];
       int64_t& o = (*out)[off + i];
       if (d == o) continue;
       if (o == 1) o = d;
@@ -449,34 +449,30 @@ bool broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes, std::vect
   return true;
 }
 
+bool broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes, std::vector<int64_t>* out) {
+  std::vector<ShapeSpan> spans;
+  spans.reserve(shapes.size());
+  for (const std::vector<int64_t>& s : shapes) spans.push_back({s.data(), s.size()});
+  return broadcast_spans(spans.data(), spans.size(), out);
+}
+
 namespace {
 // make_broadcast over shapes[0..n), written into b's own storage: a Broadcast kept between calls
 // (the binary kernels keep one per thread) allocates nothing once its vectors have grown.
-bool broadcast_into(const std::vector<int64_t>* const* shapes, size_t n, Broadcast* b) {
-  size_t rank = 0;
-  for (size_t k = 0; k < n; ++k) rank = std::max(rank, shapes[k]->size());
-  b->out_shape.assign(rank, 1);
-  for (size_t k = 0; k < n; ++k) {
-    const std::vector<int64_t>& s = *shapes[k];
-    const size_t off = rank - s.size();
-    for (size_t i = 0; i < s.size(); ++i) {
-      int64_t& o = b->out_shape[off + i];
-      if (s[i] == o) continue;
-      if (o == 1) o = s[i];
-      else if (s[i] != 1) return false;
-    }
-  }
+bool broadcast_into(const ShapeSpan* shapes, size_t n, Broadcast* b) {
+  if (!broadcast_spans(shapes, n, &b->out_shape)) return false;
+  const size_t rank = b->out_shape.size();
   b->numel = numel_of(b->out_shape);
   // strides of every input over the output dims (0 where broadcast), dropping size-1 out dims
   std::vector<int64_t>& full = b->full_strides;  // n × rank
   full.assign(n * rank, 0);
   for (size_t k = 0; k < n; ++k) {
-    const std::vector<int64_t>& s = *shapes[k];
-    const size_t off = rank - s.size();
+    const ShapeSpan& s = shapes[k];
+    const size_t off = rank - s.rank;
     int64_t stride = 1;
-    for (size_t i = s.size(); i-- > 0;) {
-      full[k * rank + off + i] = s[i] == 1 ? 0 : stride;
-      stride *= s[i];
+    for (size_t i = s.rank; i-- > 0;) {
+      full[k * rank + off + i] = s.dims[i] == 1 ? 0 : stride;
+      stride *= s.dims[i];
     }
   }
   b->dims.clear();
@@ -513,20 +509,20 @@ bool broadcast_into(const std::vector<int64_t>* const* shapes, size_t n, Broadca
 }  // namespace
 
 bool make_broadcast(const std::vector<std::vector<int64_t>>& in_shapes, Broadcast* b) {
-  std::vector<const std::vector<int64_t>*> shapes;
+  std::vector<ShapeSpan> shapes;
   shapes.reserve(in_shapes.size());
-  for (const std::vector<int64_t>& s : in_shapes) shapes.push_back(&s);
+  for (const std::vector<int64_t>& s : in_shapes) shapes.push_back({s.data(), s.size()});
   return broadcast_into(shapes.data(), shapes.size(), b);
 }
 
 bool make_broadcast(const std::vector<int64_t>& x, const std::vector<int64_t>& y, Broadcast* b) {
-  const std::vector<int64_t>* shapes[2] = {&x, &y};
+  const ShapeSpan shapes[2] = {{x.data(), x.size()}, {y.data(), y.size()}};
   return broadcast_into(shapes, 2, b);
 }
 
 bool make_broadcast(const std::vector<int64_t>& x, const std::vector<int64_t>& y, const std::vector<int64_t>& z,
                     Broadcast* b) {
-  const std::vector<int64_t>* shapes[3] = {&x, &y, &z};
+  const ShapeSpan shapes[3] = {{x.data(), x.size()}, {y.data(), y.size()}, {z.data(), z.size()}};
   return broadcast_into(shapes, 3, b);
 }
 

@@ -132,6 +132,21 @@ bool dispatch_float(DType t, F&& f) {
 // ---------------------------------------------------------------- broadcasting
 // numpy broadcast of shapes; false when incompatible.
 bool broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes, std::vector<int64_t>* out);
+// The same over n shapes given as (dims, rank) spans, into out's own storage.
+struct ShapeSpan {
+  const int64_t* dims;
+  size_t rank;
+};
+bool broadcast_spans(const ShapeSpan* shapes, size_t n, std::vector<int64_t>* out);
+
+// One T per thread, kept for the life of the thread: working storage (plans, strides) that a
+// kernel fills on every call reuses its vectors' capacity instead of allocating afresh (a small
+// model's step ran about 15 heap blocks per binary op through malloc and free).
+template <class T>
+T& thread_kept() {
+  thread_local T t;
+  return t;
+}
 
 // Iteration plan for N inputs broadcast to an output shape. The output is walked as `rows`
 // contiguous runs of `inner` elements; within a run input k advances by inner_step[k] (0 or 1).

@@ -235,16 +235,9 @@ Status run_binary(KernelContext& ctx, Bin k, const Broadcast& bc, const Tensor& 
   return Status::Ok();
 }
 
-// Every binary op of a small model's step built its broadcast in fresh vectors (about 15 heap
-// blocks allocated and freed per op): one per thread, kept, whose storage is reused.
-Broadcast& kept_broadcast() {
-  thread_local Broadcast bc;
-  return bc;
-}
-
 // out = a (op) b with numpy broadcasting; a and b have the same dtype.
 Status binary_into(KernelContext& ctx, Bin k, const Tensor& a, const Tensor& b, Tensor* out) {
-  Broadcast& bc = kept_broadcast();
+  Broadcast& bc = ku::thread_kept<Broadcast>();
   if (!ku::make_broadcast(a.shape, b.shape, &bc)) return cannot_broadcast(ctx, a, b);
   return run_binary(ctx, k, bc, a, b, out);
 }
@@ -283,7 +276,7 @@ Status binary_kernel(KernelContext& ctx, Bin k) {
     FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, shape, a->dtype, &out));
     return binary_into(ctx, k, *a, slope, out);
   }
-  Broadcast& bc = kept_broadcast();
+  Broadcast& bc = ku::thread_kept<Broadcast>();
   if (!ku::make_broadcast(a->shape, b->shape, &bc)) return cannot_broadcast(ctx, *a, *b);
   Tensor* out;
   DType od = is_compare(k) ? DType::kBool : a->dtype;
@@ -299,7 +292,7 @@ Status pow_kernel(KernelContext& ctx) {
   auto ok_type = [](DType t) { return ku::is_float(t) || ku::is_int(t); };
   if (!ok_type(a->dtype) || !ok_type(b->dtype))
     return ku::op_error(ctx, std::string("unsupported types ") + dtype_name(a->dtype) + ", " + dtype_name(b->dtype));
-  Broadcast& bc = kept_broadcast();
+  Broadcast& bc = ku::thread_kept<Broadcast>();
   if (!ku::make_broadcast(a->shape, b->shape, &bc)) return cannot_broadcast(ctx, *a, *b);
   Tensor* out;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, bc.out_shape, a->dtype, &out));
@@ -414,7 +407,7 @@ Status where_kernel(KernelContext& ctx) {
   if (c->dtype != DType::kBool) return ku::op_error(ctx, std::string("condition must be bool, got ") + dtype_name(c->dtype));
   if (x->dtype != y->dtype)
     return ku::op_error(ctx, std::string("X and Y types differ: ") + dtype_name(x->dtype) + ", " + dtype_name(y->dtype));
-  Broadcast& bc = kept_broadcast();
+  Broadcast& bc = ku::thread_kept<Broadcast>();
   if (!ku::make_broadcast(c->shape, x->shape, y->shape, &bc))
     return ku::op_error(ctx, "shapes " + ku::shape_str(c->shape) + ", " + ku::shape_str(x->shape) + ", " +
                                  ku::shape_str(y->shape) + " cannot be broadcast");

@@ -20,6 +20,7 @@ struct MatMulPlan {
   bool ta = false, tb = false;  // FusedMatMul: the last two dims of A / B are transposed
   std::vector<int64_t> out_shape;
   std::vector<int64_t> a_off, b_off;  // element offsets of each batch's matrix
+  std::vector<int64_t> a_stride, b_stride;  // per batch dim, for the offsets (kept with the plan)
   bool b_shared = false;              // every batch uses the same B (B is 2-D)
 };
 
@@ -40,35 +41,37 @@ Status plan_matmul(const KernelContext& ctx, const std::vector<int64_t>& as, con
   const int64_t bk = p->tb ? b_cols : b_rows;
   p->N = p->tb ? b_rows : b_cols;
   if (bk != p->K) return ku::op_error(ctx, "inner dimensions differ: " + ku::shape_str(as) + " × " + ku::shape_str(bs));
-  // Batch dims: the two prefixes broadcast, right-aligned.
-  const size_t r = std::max(ra, rb);
+  // Batch dims: the two prefixes broadcast.
+  const ku::ShapeSpan prefixes[2] = {{as.data(), ra}, {bs.data(), rb}};
   std::vector<int64_t>& batch = p->out_shape;
-  batch.assign(r, 1);
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t da = i + ra >= r ? as[i + ra - r] : 1, db = i + rb >= r ? bs[i + rb - r] : 1;
-    if (da != db && da != 1 && db != 1)
-      return ku::op_error(ctx, "batch dimensions of " + ku::shape_str(as) + " and " + ku::shape_str(bs) +
-                                   " cannot be broadcast");
-    batch[i] = da == 1 ? db : da;
+  if (!ku::broadcast_spans(prefixes, 2, &batch))
+    return ku::op_error(ctx, "batch dimensions of " + ku::shape_str(as) + " and " + ku::shape_str(bs) +
+                                 " cannot be broadcast");
+  const size_t r = batch.size();
+  // Strides of A's and B's matrices over the batch dims (0 where broadcast).
+  p->a_stride.assign(r, 0);
+  p->b_stride.assign(r, 0);
+  int64_t sa = p->M * p->K, sb = p->K * p->N, b_matrices = 1;
+  for (size_t i = ra; i-- > 0;) {
+    if (as[i] != 1) p->a_stride[r - ra + i] = sa;
+    sa *= as[i];
   }
-  int64_t nb = 1, nbb = 1;
-  for (size_t i = 0; i < r; ++i) nb *= batch[i];
-  for (size_t i = 0; i < rb; ++i) nbb *= bs[i];
-  p->b_shared = nbb == 1;
+  for (size_t i = rb; i-- > 0;) {
+    if (bs[i] != 1) p->b_stride[r - rb + i] = sb;
+    sb *= bs[i];
+    b_matrices *= bs[i];
+  }
+  p->b_shared = b_matrices == 1;
+  const int64_t nb = ku::numel_of(batch);
   p->a_off.assign(static_cast<size_t>(nb), 0);
   p->b_off.assign(static_cast<size_t>(nb), 0);
-  // Each batch's offsets, by an odometer over the batch dims (strides 0 where broadcast).
-  const int64_t ma = p->M * p->K, mb = p->K * p->N;
   for (int64_t n = 0; n < nb; ++n) {
-    int64_t rem = n, oa = 0, ob = 0, sa = ma, sb = mb;
+    int64_t rem = n, oa = 0, ob = 0;
     for (size_t i = r; i-- > 0;) {
       const int64_t idx = rem % batch[i];
       rem /= batch[i];
-      const int64_t da = i + ra >= r ? as[i + ra - r] : 1, db = i + rb >= r ? bs[i + rb - r] : 1;
-      if (da != 1) oa += idx * sa;
-      if (db != 1) ob += idx * sb;
-      sa *= da;
-      sb *= db;
+      oa += idx * p->a_stride[i];
+      ob += idx * p->b_stride[i];
     }
     p->a_off[static_cast<size_t>(n)] = oa;
     p->b_off[static_cast<size_t>(n)] = ob;
@@ -76,11 +79,6 @@ Status plan_matmul(const KernelContext& ctx, const std::vector<int64_t>& as, con
   if (!a1) batch.push_back(p->M);
   if (!b1) batch.push_back(p->N);
   return Status::Ok();
-}
-
-MatMulPlan& kept_plan() {
-  thread_local MatMulPlan p;
-  return p;
 }
 
 template <class T, class Acc>
@@ -228,7 +226,7 @@ Status k_MatMul(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
   if (a->dtype != b->dtype)
     return ku::op_error(ctx, std::string("input types differ: ") + dtype_name(a->dtype) + ", " + dtype_name(b->dtype));
-  MatMulPlan& p = kept_plan();
+  MatMulPlan& p = ku::thread_kept<MatMulPlan>();
   FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p));
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
@@ -325,7 +323,7 @@ Status k_FusedMatMul(KernelContext& ctx) {
     return ku::op_error(ctx, "transBatchA / transBatchB are not supported (only transA, transB, alpha)");
   const bool ta = at.get_int("transA", 0) != 0, tb = at.get_int("transB", 0) != 0;
   const double alpha = at.get_float("alpha", 1.0);
-  MatMulPlan& p = kept_plan();
+  MatMulPlan& p = ku::thread_kept<MatMulPlan>();
   FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p, ta, tb));
   Tensor* y;
   FLEETRT_RETURN_IF_ERROR(ku::alloc_output(ctx, 0, p.out_shape, a->dtype, &y));
@@ -381,7 +379,7 @@ Status k_FleetcFusedMatMul(KernelContext& ctx) {
   MatMulEpilogue ep;
   std::string err;
   if (!ep.parse(ctx.attrs(), &err)) return ku::op_error(ctx, err);
-  MatMulPlan& p = kept_plan();
+  MatMulPlan& p = ku::thread_kept<MatMulPlan>();
   FLEETRT_RETURN_IF_ERROR(plan_matmul(ctx, a->shape, b->shape, &p));
   const int64_t n_out = p.out_shape.empty() ? 1 : p.out_shape.back();
   const Tensor* bias = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
@@ -500,7 +498,7 @@ Status k_MatMulInteger(KernelContext& ctx) {
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 1, &b));
   const Tensor* azp = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
   const Tensor* bzp = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
-  MatMulPlan& p = kept_plan();
+  MatMulPlan& p = ku::thread_kept<MatMulPlan>();
   std::vector<int32_t> acc;
   FLEETRT_RETURN_IF_ERROR(int_matmul(ctx, *a, *b, azp, bzp, &p, &acc));
   Tensor* y;
@@ -512,7 +510,7 @@ Status k_MatMulInteger(KernelContext& ctx) {
 Status k_QLinearMatMul(KernelContext& ctx) {
   const Tensor* in[8];
   for (int i = 0; i < 8; ++i) FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, i, &in[i]));
-  MatMulPlan& p = kept_plan();
+  MatMulPlan& p = ku::thread_kept<MatMulPlan>();
   std::vector<int32_t> acc;
   FLEETRT_RETURN_IF_ERROR(int_matmul(ctx, *in[0], *in[3], in[2], in[5], &p, &acc));
   double sa, sy;

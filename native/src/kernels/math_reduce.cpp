@@ -221,21 +221,16 @@ void reduce_rows_f32(KernelContext& ctx, Red op, const float* x, int64_t rows, i
   });
 }
 
-// The axes and plan of a reduction, kept per thread so that their storage is reused (a small
-// model's LayerNorms and softmaxes reduce at every step).
+// The axes and plan of a reduction (ku::thread_kept: a small model's LayerNorms reduce every step).
 struct ReduceScratch {
   std::vector<int64_t> axes;
   ReducePlan plan;
 };
-ReduceScratch& kept_scratch() {
-  thread_local ReduceScratch s;
-  return s;
-}
 
 Status reduce_kernel(KernelContext& ctx, Red op) {
   const Tensor* x;
   FLEETRT_RETURN_IF_ERROR(ku::require_input(ctx, 0, &x));
-  ReduceScratch& kept = kept_scratch();
+  ReduceScratch& kept = ku::thread_kept<ReduceScratch>();
   std::vector<int64_t>& axes = kept.axes;
   bool from_input;
   FLEETRT_RETURN_IF_ERROR(read_axes(ctx, op == Red::kSum ? 13 : 18, &axes, &from_input));
